@@ -1,0 +1,96 @@
+//! Input errors: everything wrong with a history file, each naming the file,
+//! the line and what was expected. The CLI maps every one of them to exit 2.
+
+use std::fmt;
+
+/// A history file could not be read. `line` is 1-based; 0 means the file as a
+/// whole (e.g. it is empty or cannot be opened).
+#[derive(Debug, Clone, PartialEq)]
+pub struct InputError {
+    pub file: String,
+    pub line: u64,
+    pub kind: InputErrorKind,
+}
+
+impl InputError {
+    pub fn new(file: &str, line: u64, kind: InputErrorKind) -> InputError {
+        InputError { file: file.to_string(), line, kind }
+    }
+}
+
+impl fmt::Display for InputError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            write!(f, "{}: {}", self.file, self.kind)
+        } else {
+            write!(f, "{}:{}: {}", self.file, self.line, self.kind)
+        }
+    }
+}
+
+impl std::error::Error for InputError {}
+
+/// What is wrong with the input.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum InputErrorKind {
+    /// The file could not be opened or read.
+    #[error("cannot read: {0}")]
+    Io(String),
+    /// The file has no events at all.
+    #[error("empty history: no events found")]
+    Empty,
+    /// Bytes that are not UTF-8 where text was expected.
+    #[error("invalid UTF-8 at byte {byte} of the line")]
+    InvalidUtf8 { byte: usize },
+    /// A line longer than the reader's limit (protects memory).
+    #[error("line longer than {limit_bytes} bytes")]
+    LineTooLong { limit_bytes: usize },
+    /// Nesting deeper than the reader's limit (protects the stack).
+    #[error("value nested deeper than {limit} levels")]
+    TooDeep { limit: usize },
+    /// Not well-formed in the detected format.
+    #[error("{format} syntax error: expected {expected}, found {found}")]
+    Syntax { format: &'static str, expected: String, found: String },
+    /// A required field is absent.
+    #[error("missing field `{field}` ({expected})")]
+    MissingField { field: &'static str, expected: &'static str },
+    /// A field has the wrong shape.
+    #[error("field `{field}`: expected {expected}, found {found}")]
+    BadField { field: &'static str, expected: &'static str, found: String },
+    /// `type` is not one of invoke/ok/fail/info.
+    #[error("unknown op type `{0}`: expected invoke, ok, fail or info")]
+    UnknownType(String),
+    /// A completion with no open invoke on its process.
+    #[error("`{f}` completion for process {process}, which has no open invoke")]
+    CompletionWithoutInvoke { process: u64, f: String },
+    /// A second invoke while the process still has an op open.
+    #[error("invoke on process {process}, which already has an open op (invoked at line {open_line})")]
+    DoubleInvoke { process: u64, open_line: u64 },
+    /// A process used again after an info retired it.
+    #[error(
+        "invoke on process {process}, which was retired by an info at line {info_line}; \
+         after an info a process never runs again (use a new process id)"
+    )]
+    InvokeAfterInfo { process: u64, info_line: u64 },
+    /// The completion's `f` differs from its invoke's.
+    #[error("completion `{found}` for process {process} does not match its invoke `{expected}` at line {open_line}")]
+    CompletionMismatch { process: u64, expected: String, found: String, open_line: u64 },
+    /// Times must not decrease down the file.
+    #[error("time {time_ns} ns is before the previous event's {previous_ns} ns (line {previous_line})")]
+    TimeWentBackwards { time_ns: i64, previous_ns: i64, previous_line: u64 },
+    /// Jepsen `:index` values must increase strictly.
+    #[error("index {index} does not increase on the previous event's {previous} (line {previous_line})")]
+    IndexNotIncreasing { index: u64, previous: u64, previous_line: u64 },
+    /// More ops than the history model can index.
+    #[error("more than {limit} operations")]
+    TooManyOps { limit: u64 },
+    /// The format could not be recognised.
+    #[error("unrecognised format: {0}")]
+    UnknownFormat(String),
+    /// An op's value does not fit the chosen model.
+    #[error("{f} value {found} does not fit model `{model}`: expected {expected}")]
+    BadValue { model: &'static str, f: String, expected: &'static str, found: String },
+    /// An op the chosen model has no meaning for.
+    #[error("operation `{f}` is not part of model `{model}` (it has {supported})")]
+    UnsupportedOp { model: &'static str, f: String, supported: &'static str },
+}

@@ -1,0 +1,499 @@
+//! The history model: raw events as read from a file, and the operations
+//! (invoke paired with completion) that every check works on.
+//!
+//! Architecture invariant: this module knows no file format. Readers turn
+//! bytes into [`Event`]s; [`HistoryBuilder`] pairs them into [`Op`]s and is the
+//! single place where the event-level rules (one open op per process, no
+//! completion without invoke, ...) are enforced.
+
+use crate::error::{InputError, InputErrorKind};
+use crate::value::Value;
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// What an event says about its operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventType {
+    Invoke,
+    /// Took effect; the result is known.
+    Ok,
+    /// Definitely did not take effect.
+    Fail,
+    /// Unknown: may or may not have taken effect, at any time after invoke.
+    Info,
+}
+
+impl EventType {
+    pub fn parse(s: &str) -> Option<EventType> {
+        Some(match s {
+            "invoke" => EventType::Invoke,
+            "ok" => EventType::Ok,
+            "fail" => EventType::Fail,
+            "info" => EventType::Info,
+            _ => return None,
+        })
+    }
+}
+
+/// Who issued an event.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(untagged)]
+pub enum Process {
+    Client(u64),
+    /// Fault injection; its events are faults, not operations.
+    Nemesis,
+}
+
+impl fmt::Display for Process {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Process::Client(p) => write!(f, "{p}"),
+            Process::Nemesis => f.write_str("nemesis"),
+        }
+    }
+}
+
+/// The operation's function name. Common names are interned; anything else
+/// is kept verbatim in `Other`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum F {
+    Read,
+    Write,
+    Cas,
+    Get,
+    Put,
+    Append,
+    Add,
+    Incr,
+    Transfer,
+    Acquire,
+    Release,
+    Enqueue,
+    Dequeue,
+    Txn,
+    Other(Box<str>),
+}
+
+impl F {
+    pub fn parse(s: &str) -> F {
+        match s {
+            "read" => F::Read,
+            "write" => F::Write,
+            "cas" => F::Cas,
+            "get" => F::Get,
+            "put" => F::Put,
+            "append" => F::Append,
+            "add" => F::Add,
+            "incr" => F::Incr,
+            "transfer" => F::Transfer,
+            "acquire" => F::Acquire,
+            "release" => F::Release,
+            "enqueue" => F::Enqueue,
+            "dequeue" => F::Dequeue,
+            "txn" => F::Txn,
+            other => F::Other(other.into()),
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        match self {
+            F::Read => "read",
+            F::Write => "write",
+            F::Cas => "cas",
+            F::Get => "get",
+            F::Put => "put",
+            F::Append => "append",
+            F::Add => "add",
+            F::Incr => "incr",
+            F::Transfer => "transfer",
+            F::Acquire => "acquire",
+            F::Release => "release",
+            F::Enqueue => "enqueue",
+            F::Dequeue => "dequeue",
+            F::Txn => "txn",
+            F::Other(s) => s,
+        }
+    }
+}
+
+impl fmt::Display for F {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for F {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
+/// One line (or one map) of a history file, format-independent.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Event {
+    /// 1-based line number in the source file (for error messages and reports).
+    pub line: u64,
+    pub kind: EventType,
+    pub process: Process,
+    pub f: F,
+    /// `None` when the history has a single object.
+    pub key: Option<Value>,
+    /// On invoke the argument; on ok the result.
+    pub value: Value,
+    /// Nanoseconds; optional. Line order is authoritative.
+    pub time_ns: Option<i64>,
+    /// Jepsen's `:index`, when the source has one.
+    pub index: Option<u64>,
+    /// The replica that served the op.
+    pub node: Option<Box<str>>,
+    /// A read issued after faults healed and the system quiesced.
+    pub is_final: bool,
+}
+
+impl Event {
+    /// A bare event with no key, time, index or node: convenient for readers
+    /// and tests, which then set what they have.
+    pub fn new(line: u64, kind: EventType, process: Process, f: F, value: Value) -> Event {
+        Event {
+            line,
+            kind,
+            process,
+            f,
+            key: None,
+            value,
+            time_ns: None,
+            index: None,
+            node: None,
+            is_final: false,
+        }
+    }
+}
+
+/// How an operation ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    Ok,
+    Fail,
+    /// Indeterminate: a timed-out op, or one still open at the end of the file.
+    Info,
+}
+
+/// Index of an op in [`History::ops`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+pub struct OpId(pub u32);
+
+/// An operation: an invoke paired with its completion.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Op {
+    pub id: OpId,
+    pub process: u64,
+    pub f: F,
+    pub key: Option<Value>,
+    /// The invoke's value (the argument).
+    pub input: Value,
+    /// The completion's value (a read's result). `Nil` for info and fail ops
+    /// and for ops that never completed.
+    pub output: Value,
+    pub outcome: Outcome,
+    /// Position of the invoke among all events (0-based). Real-time order:
+    /// `a` precedes `b` iff `a.ret < b.call`.
+    pub call: u64,
+    /// Position of the completion; `u64::MAX` for info ops, which may take
+    /// effect at any time after their invoke.
+    pub ret: u64,
+    pub invoke_line: u64,
+    /// `None` when the op never completed in the file.
+    pub complete_line: Option<u64>,
+    pub invoke_time_ns: Option<i64>,
+    pub complete_time_ns: Option<i64>,
+    pub node: Option<Box<str>>,
+    pub is_final: bool,
+}
+
+impl Op {
+    /// Real-time order: this op completed before `other` was invoked.
+    pub fn precedes(&self, other: &Op) -> bool {
+        self.ret < other.call
+    }
+
+    /// The value this op is "about": for ok ops the completion's value when it
+    /// has one, else the invoke's. Jepsen puts a read's result on the ok event
+    /// and a write's argument on both.
+    pub fn value(&self) -> &Value {
+        if self.outcome == Outcome::Ok && !self.output.is_nil() {
+            &self.output
+        } else {
+            &self.input
+        }
+    }
+}
+
+/// A fault event from the nemesis, kept for reports and timelines.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Fault {
+    pub line: u64,
+    /// Position among all events, comparable with [`Op::call`].
+    pub position: u64,
+    pub kind: EventType,
+    pub f: F,
+    pub value: Value,
+    pub time_ns: Option<i64>,
+}
+
+/// A whole, validated history.
+#[derive(Clone, Debug, Default)]
+pub struct History {
+    /// Ops in invoke order: `ops[i].id == OpId(i)`.
+    pub ops: Vec<Op>,
+    pub faults: Vec<Fault>,
+    /// Number of events read (invokes, completions and faults).
+    pub events: u64,
+}
+
+impl History {
+    /// Builds a history from events, enforcing the event-level rules.
+    /// `file` names the source in errors.
+    pub fn from_events<I>(file: &str, events: I) -> Result<History, InputError>
+    where
+        I: IntoIterator<Item = Event>,
+    {
+        let mut b = HistoryBuilder::new(file);
+        for e in events {
+            b.push(e)?;
+        }
+        b.finish()
+    }
+
+    /// Ops grouped by key, each group in invoke order. Keys are sorted so that
+    /// reports are deterministic. Ops without a key form the `None` group.
+    pub fn by_key(&self) -> BTreeMap<Option<&Value>, Vec<OpId>> {
+        let mut m: BTreeMap<Option<&Value>, Vec<OpId>> = BTreeMap::new();
+        for op in &self.ops {
+            m.entry(op.key.as_ref()).or_default().push(op.id);
+        }
+        m
+    }
+
+    pub fn op(&self, id: OpId) -> &Op {
+        &self.ops[id.0 as usize]
+    }
+}
+
+/// Incremental pairing of events into ops; used by [`History::from_events`]
+/// and by readers that stream.
+pub struct HistoryBuilder {
+    file: String,
+    history: History,
+    /// process -> index of its open op in `history.ops`.
+    open: BTreeMap<u64, usize>,
+    /// process -> line of the info that retired it.
+    retired: BTreeMap<u64, u64>,
+    last_time_ns: Option<(i64, u64)>,
+    last_index: Option<(u64, u64)>,
+}
+
+impl HistoryBuilder {
+    pub fn new(file: &str) -> HistoryBuilder {
+        HistoryBuilder {
+            file: file.to_string(),
+            history: History::default(),
+            open: BTreeMap::new(),
+            retired: BTreeMap::new(),
+            last_time_ns: None,
+            last_index: None,
+        }
+    }
+
+    fn err(&self, line: u64, kind: InputErrorKind) -> InputError {
+        InputError::new(&self.file, line, kind)
+    }
+
+    pub fn push(&mut self, e: Event) -> Result<(), InputError> {
+        let position = self.history.events;
+        if let Some(t) = e.time_ns {
+            if let Some((prev, prev_line)) = self.last_time_ns {
+                if t < prev {
+                    return Err(self.err(
+                        e.line,
+                        InputErrorKind::TimeWentBackwards {
+                            time_ns: t,
+                            previous_ns: prev,
+                            previous_line: prev_line,
+                        },
+                    ));
+                }
+            }
+            self.last_time_ns = Some((t, e.line));
+        }
+        if let Some(i) = e.index {
+            if let Some((prev, prev_line)) = self.last_index {
+                if i <= prev {
+                    return Err(self.err(
+                        e.line,
+                        InputErrorKind::IndexNotIncreasing {
+                            index: i,
+                            previous: prev,
+                            previous_line: prev_line,
+                        },
+                    ));
+                }
+            }
+            self.last_index = Some((i, e.line));
+        }
+        self.history.events += 1;
+        let p = match e.process {
+            Process::Nemesis => {
+                self.history.faults.push(Fault {
+                    line: e.line,
+                    position,
+                    kind: e.kind,
+                    f: e.f,
+                    value: e.value,
+                    time_ns: e.time_ns,
+                });
+                return Ok(());
+            }
+            Process::Client(p) => p,
+        };
+        match e.kind {
+            EventType::Invoke => {
+                if let Some(&i) = self.open.get(&p) {
+                    let open_line = self.history.ops[i].invoke_line;
+                    return Err(self.err(e.line, InputErrorKind::DoubleInvoke { process: p, open_line }));
+                }
+                if let Some(&info_line) = self.retired.get(&p) {
+                    return Err(self.err(e.line, InputErrorKind::InvokeAfterInfo { process: p, info_line }));
+                }
+                let id = self.history.ops.len();
+                if id >= u32::MAX as usize {
+                    return Err(self.err(e.line, InputErrorKind::TooManyOps { limit: u32::MAX as u64 }));
+                }
+                self.open.insert(p, id);
+                self.history.ops.push(Op {
+                    id: OpId(id as u32),
+                    process: p,
+                    f: e.f,
+                    key: e.key,
+                    input: e.value,
+                    output: Value::Nil,
+                    outcome: Outcome::Info,
+                    call: position,
+                    ret: u64::MAX,
+                    invoke_line: e.line,
+                    complete_line: None,
+                    invoke_time_ns: e.time_ns,
+                    complete_time_ns: None,
+                    node: e.node,
+                    is_final: e.is_final,
+                });
+            }
+            kind => {
+                let Some(i) = self.open.remove(&p) else {
+                    return Err(self.err(
+                        e.line,
+                        InputErrorKind::CompletionWithoutInvoke { process: p, f: e.f.to_string() },
+                    ));
+                };
+                let op = &mut self.history.ops[i];
+                if op.f != e.f {
+                    let (expected, found) = (op.f.to_string(), e.f.to_string());
+                    let open_line = op.invoke_line;
+                    return Err(self.err(
+                        e.line,
+                        InputErrorKind::CompletionMismatch { process: p, expected, found, open_line },
+                    ));
+                }
+                op.complete_line = Some(e.line);
+                op.complete_time_ns = e.time_ns;
+                if e.node.is_some() {
+                    op.node = e.node;
+                }
+                op.is_final |= e.is_final;
+                match kind {
+                    EventType::Ok => {
+                        op.outcome = Outcome::Ok;
+                        op.ret = position;
+                        op.output = e.value;
+                    }
+                    EventType::Fail => {
+                        op.outcome = Outcome::Fail;
+                        op.ret = position;
+                    }
+                    EventType::Info => {
+                        op.outcome = Outcome::Info;
+                        self.retired.insert(p, e.line);
+                    }
+                    EventType::Invoke => unreachable!(),
+                }
+                // Keys usually come on both events; take the completion's if
+                // the invoke had none.
+                if op.key.is_none() {
+                    op.key = e.key;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Ends the history. Ops still open become info ops (indeterminate), as
+    /// in Jepsen.
+    pub fn finish(self) -> Result<History, InputError> {
+        if self.history.events == 0 {
+            return Err(self.err(0, InputErrorKind::Empty));
+        }
+        Ok(self.history)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ev(line: u64, kind: EventType, p: u64, f: &str, v: Value) -> Event {
+        Event::new(line, kind, Process::Client(p), F::parse(f), v)
+    }
+
+    #[test]
+    fn pairs_and_orders() {
+        use EventType::*;
+        let h = History::from_events(
+            "t",
+            vec![
+                ev(1, Invoke, 0, "write", 1.into()),
+                ev(2, Invoke, 1, "read", Value::Nil),
+                ev(3, Ok, 0, "write", 1.into()),
+                ev(4, Ok, 1, "read", 1.into()),
+                ev(5, Invoke, 0, "read", Value::Nil),
+                ev(6, Info, 0, "read", Value::str("timeout")),
+            ],
+        )
+        .unwrap();
+        assert_eq!(h.ops.len(), 3);
+        assert_eq!(h.ops[1].output, Value::Int(1));
+        assert!(!h.ops[0].precedes(&h.ops[1]));
+        assert!(h.ops[0].precedes(&h.ops[2]));
+        assert_eq!(h.ops[2].outcome, Outcome::Info);
+        assert_eq!(h.ops[2].ret, u64::MAX);
+    }
+
+    #[test]
+    fn completion_without_invoke_names_line() {
+        let err = History::from_events("h.jsonl", vec![ev(7, EventType::Ok, 3, "read", Value::Nil)]).unwrap_err();
+        assert_eq!(err.line, 7);
+        assert!(err.to_string().starts_with("h.jsonl:7:"), "{err}");
+    }
+
+    #[test]
+    fn double_invoke_rejected() {
+        use EventType::*;
+        let err = History::from_events(
+            "h",
+            vec![ev(1, Invoke, 3, "read", Value::Nil), ev(2, Invoke, 3, "read", Value::Nil)],
+        )
+        .unwrap_err();
+        assert!(matches!(err.kind, InputErrorKind::DoubleInvoke { process: 3, open_line: 1 }));
+    }
+}

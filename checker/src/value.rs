@@ -1,0 +1,249 @@
+//! The value carried by an operation: a small JSON/EDN-like tree.
+//!
+//! Readers of every format produce this one type, so checkers never see the
+//! source format. EDN keywords become strings without the colon; EDN sets become
+//! `Set` (sorted, deduplicated).
+
+use serde::ser::{SerializeMap, SerializeSeq};
+use serde::{Serialize, Serializer};
+use std::cmp::Ordering;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+/// A value in a history: an op's argument or result, or a key.
+#[derive(Clone, Debug, Default)]
+pub enum Value {
+    /// JSON `null`, EDN `nil`: absent or unknown.
+    #[default]
+    Nil,
+    Bool(bool),
+    Int(i64),
+    /// Floats compare by bit pattern so that `Value` can be `Eq + Hash + Ord`.
+    Float(f64),
+    Str(Box<str>),
+    List(Vec<Value>),
+    /// Sorted and deduplicated.
+    Set(Vec<Value>),
+    /// Entries in source order; keys may be any value (EDN allows it).
+    Map(Vec<(Value, Value)>),
+}
+
+impl Value {
+    pub fn str(s: &str) -> Value {
+        Value::Str(s.into())
+    }
+
+    /// Builds a set value: sorts and deduplicates.
+    pub fn set(mut items: Vec<Value>) -> Value {
+        items.sort();
+        items.dedup();
+        Value::Set(items)
+    }
+
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Value::Nil)
+    }
+
+    pub fn as_int(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            _ => None,
+        }
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Elements of a list or set.
+    pub fn as_seq(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(v) | Value::Set(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    fn rank(&self) -> u8 {
+        match self {
+            Value::Nil => 0,
+            Value::Bool(_) => 1,
+            Value::Int(_) => 2,
+            Value::Float(_) => 3,
+            Value::Str(_) => 4,
+            Value::List(_) => 5,
+            Value::Set(_) => 6,
+            Value::Map(_) => 7,
+        }
+    }
+}
+
+impl PartialEq for Value {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == Ordering::Equal
+    }
+}
+impl Eq for Value {}
+
+impl PartialOrd for Value {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Value {
+    fn cmp(&self, other: &Self) -> Ordering {
+        use Value::*;
+        match (self, other) {
+            (Nil, Nil) => Ordering::Equal,
+            (Bool(a), Bool(b)) => a.cmp(b),
+            (Int(a), Int(b)) => a.cmp(b),
+            (Float(a), Float(b)) => a.total_cmp(b),
+            (Str(a), Str(b)) => a.cmp(b),
+            (List(a), List(b)) | (Set(a), Set(b)) => a.cmp(b),
+            (Map(a), Map(b)) => a.cmp(b),
+            _ => self.rank().cmp(&other.rank()),
+        }
+    }
+}
+
+impl Hash for Value {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.rank().hash(state);
+        match self {
+            Value::Nil => {}
+            Value::Bool(b) => b.hash(state),
+            Value::Int(i) => i.hash(state),
+            Value::Float(f) => f.to_bits().hash(state),
+            Value::Str(s) => s.hash(state),
+            Value::List(v) | Value::Set(v) => v.hash(state),
+            Value::Map(m) => m.hash(state),
+        }
+    }
+}
+
+impl From<i64> for Value {
+    fn from(i: i64) -> Self {
+        Value::Int(i)
+    }
+}
+impl From<&str> for Value {
+    fn from(s: &str) -> Self {
+        Value::Str(s.into())
+    }
+}
+
+impl From<&serde_json::Value> for Value {
+    /// Converts JSON. Integers that fit `i64` stay integers; other numbers
+    /// become floats.
+    fn from(j: &serde_json::Value) -> Self {
+        match j {
+            serde_json::Value::Null => Value::Nil,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => match n.as_i64() {
+                Some(i) => Value::Int(i),
+                None => Value::Float(n.as_f64().unwrap_or(f64::NAN)),
+            },
+            serde_json::Value::String(s) => Value::Str(s.as_str().into()),
+            serde_json::Value::Array(a) => Value::List(a.iter().map(Value::from).collect()),
+            serde_json::Value::Object(o) => Value::Map(
+                o.iter()
+                    .map(|(k, v)| (Value::Str(k.as_str().into()), Value::from(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl Serialize for Value {
+    /// JSON shape: sets serialize as arrays; maps with non-string keys
+    /// serialize as arrays of `[key, value]` pairs.
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Nil => s.serialize_unit(),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Float(f) => s.serialize_f64(*f),
+            Value::Str(x) => s.serialize_str(x),
+            Value::List(v) | Value::Set(v) => {
+                let mut seq = s.serialize_seq(Some(v.len()))?;
+                for x in v {
+                    seq.serialize_element(x)?;
+                }
+                seq.end()
+            }
+            Value::Map(m) => {
+                if m.iter().all(|(k, _)| matches!(k, Value::Str(_))) {
+                    let mut map = s.serialize_map(Some(m.len()))?;
+                    for (k, v) in m {
+                        map.serialize_entry(k, v)?;
+                    }
+                    map.end()
+                } else {
+                    let mut seq = s.serialize_seq(Some(m.len()))?;
+                    for (k, v) in m {
+                        seq.serialize_element(&(k, v))?;
+                    }
+                    seq.end()
+                }
+            }
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    /// Compact, EDN-flavoured rendering for reports: `nil`, `3`, `"x"`, `[1 2]`,
+    /// `#{1 2}`, `{"a" 1}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fn seq(f: &mut fmt::Formatter<'_>, open: &str, v: &[Value], close: &str) -> fmt::Result {
+            f.write_str(open)?;
+            for (i, x) in v.iter().enumerate() {
+                if i > 0 {
+                    f.write_str(" ")?;
+                }
+                write!(f, "{x}")?;
+            }
+            f.write_str(close)
+        }
+        match self {
+            Value::Nil => f.write_str("nil"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => write!(f, "{x}"),
+            Value::Str(s) => write!(f, "{s:?}"),
+            Value::List(v) => seq(f, "[", v, "]"),
+            Value::Set(v) => seq(f, "#{", v, "}"),
+            Value::Map(m) => {
+                f.write_str("{")?;
+                for (i, (k, v)) in m.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{k} {v}")?;
+                }
+                f.write_str("}")
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_round_trip_shapes() {
+        let j: serde_json::Value = serde_json::from_str(r#"[1, "a", null, {"k": [true]}]"#).unwrap();
+        let v = Value::from(&j);
+        assert_eq!(serde_json::to_value(&v).unwrap(), j);
+        assert_eq!(v.to_string(), r#"[1 "a" nil {"k" [true]}]"#);
+    }
+
+    #[test]
+    fn set_is_sorted_and_deduplicated() {
+        let s = Value::set(vec![Value::Int(3), Value::Int(1), Value::Int(3)]);
+        assert_eq!(s, Value::Set(vec![Value::Int(1), Value::Int(3)]));
+    }
+}
