@@ -156,18 +156,7 @@ impl Event {
     /// A bare event with no key, time, index or node: convenient for readers
     /// and tests, which then set what they have.
     pub fn new(line: u64, kind: EventType, process: Process, f: F, value: Value) -> Event {
-        Event {
-            line,
-            kind,
-            process,
-            f,
-            key: None,
-            value,
-            time_ns: None,
-            index: None,
-            node: None,
-            is_final: false,
-        }
+        Event { line, kind, process, f, key: None, value, time_ns: None, index: None, node: None, is_final: false }
     }
 }
 
@@ -318,11 +307,7 @@ impl HistoryBuilder {
                 if t < prev {
                     return Err(self.err(
                         e.line,
-                        InputErrorKind::TimeWentBackwards {
-                            time_ns: t,
-                            previous_ns: prev,
-                            previous_line: prev_line,
-                        },
+                        InputErrorKind::TimeWentBackwards { time_ns: t, previous_ns: prev, previous_line: prev_line },
                     ));
                 }
             }
@@ -333,11 +318,7 @@ impl HistoryBuilder {
                 if i <= prev {
                     return Err(self.err(
                         e.line,
-                        InputErrorKind::IndexNotIncreasing {
-                            index: i,
-                            previous: prev,
-                            previous_line: prev_line,
-                        },
+                        InputErrorKind::IndexNotIncreasing { index: i, previous: prev, previous_line: prev_line },
                     ));
                 }
             }
@@ -392,19 +373,17 @@ impl HistoryBuilder {
             }
             kind => {
                 let Some(i) = self.open.remove(&p) else {
-                    return Err(self.err(
-                        e.line,
-                        InputErrorKind::CompletionWithoutInvoke { process: p, f: e.f.to_string() },
-                    ));
+                    return Err(
+                        self.err(e.line, InputErrorKind::CompletionWithoutInvoke { process: p, f: e.f.to_string() })
+                    );
                 };
                 let op = &mut self.history.ops[i];
                 if op.f != e.f {
                     let (expected, found) = (op.f.to_string(), e.f.to_string());
                     let open_line = op.invoke_line;
-                    return Err(self.err(
-                        e.line,
-                        InputErrorKind::CompletionMismatch { process: p, expected, found, open_line },
-                    ));
+                    return Err(
+                        self.err(e.line, InputErrorKind::CompletionMismatch { process: p, expected, found, open_line })
+                    );
                 }
                 op.complete_line = Some(e.line);
                 op.complete_time_ns = e.time_ns;
@@ -489,11 +468,9 @@ mod tests {
     #[test]
     fn double_invoke_rejected() {
         use EventType::*;
-        let err = History::from_events(
-            "h",
-            vec![ev(1, Invoke, 3, "read", Value::Nil), ev(2, Invoke, 3, "read", Value::Nil)],
-        )
-        .unwrap_err();
+        let err =
+            History::from_events("h", vec![ev(1, Invoke, 3, "read", Value::Nil), ev(2, Invoke, 3, "read", Value::Nil)])
+                .unwrap_err();
         assert!(matches!(err.kind, InputErrorKind::DoubleInvoke { process: 3, open_line: 1 }));
     }
 }

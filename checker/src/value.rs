@@ -148,11 +148,9 @@ impl From<&serde_json::Value> for Value {
             },
             serde_json::Value::String(s) => Value::Str(s.as_str().into()),
             serde_json::Value::Array(a) => Value::List(a.iter().map(Value::from).collect()),
-            serde_json::Value::Object(o) => Value::Map(
-                o.iter()
-                    .map(|(k, v)| (Value::Str(k.as_str().into()), Value::from(v)))
-                    .collect(),
-            ),
+            serde_json::Value::Object(o) => {
+                Value::Map(o.iter().map(|(k, v)| (Value::Str(k.as_str().into()), Value::from(v))).collect())
+            }
         }
     }
 }
