@@ -1,1 +1,8 @@
-pub fn x() {}
+//! conch's workloads: a deterministic discrete-event simulator with fault
+//! injection, client workload generators, and the bundled protocols. Produces
+//! histories in the checker's types.
+//!
+//! Architecture invariant: (config, seed) determines every byte of output.
+
+pub mod protocols;
+pub mod sim;

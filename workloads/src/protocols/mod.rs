@@ -1,0 +1,14 @@
+//! Bundled protocols, one module each. Each exposes a type implementing
+//! [`crate::sim::Protocol`], built from `--param NAME=VALUE` pairs.
+
+pub mod abd;
+pub mod gossip;
+pub mod lagging;
+pub mod lww;
+pub mod quorum;
+pub mod raft;
+pub mod single;
+pub mod threepc;
+pub mod twopc;
+pub mod vclock;
+pub mod weak;

@@ -1,0 +1,172 @@
+//! The contract between the simulator and a protocol: a node is a state
+//! machine that the simulator hands messages, timers and client requests,
+//! through a [`Ctx`] that is its only window on the world.
+//!
+//! Architecture invariant: a node never reads the wall clock, spawns threads,
+//! or iterates an unordered map into anything it sends; all randomness comes
+//! from [`Ctx::rng`]. That is what makes (config, seed) determine the run.
+
+use checker::{Value, F};
+use rand_chacha::ChaCha8Rng;
+use std::fmt::Debug;
+
+/// Index of a node in the cluster: `0..nodes`.
+pub type NodeId = usize;
+
+/// Identifies one client request; the node answers it with [`Ctx::reply`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct RequestId(pub u64);
+
+/// A client's operation as delivered to a node: the same vocabulary as the
+/// history (`f`, optional key, value).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    pub id: RequestId,
+    pub f: F,
+    pub key: Option<Value>,
+    pub value: Value,
+}
+
+/// A node's answer to a request. A request never answered is recorded by the
+/// client as `info` when its timeout fires.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Response {
+    /// Took effect; the value is the result (a read's value; for writes the
+    /// written value).
+    Ok(Value),
+    /// Definitely did not take effect (the reason is kept in the history).
+    Fail(String),
+    /// Outcome unknown to the node itself (e.g. a coordinator lost contact
+    /// mid-write): recorded as `info`, exactly as a timeout would be.
+    Unknown(String),
+}
+
+/// Effects a node asks for. The simulator applies them after the handler
+/// returns; they are public so that protocol unit tests can drive a node by
+/// hand and inspect what it did.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Effect<M> {
+    Send { to: NodeId, msg: M },
+    /// Fire `on_timer(tag)` after `after_ns` of virtual time.
+    Timer { after_ns: u64, tag: u64 },
+    Reply { id: RequestId, response: Response },
+}
+
+/// A node's view of the world during one handler call.
+pub struct Ctx<'a, M, D> {
+    pub(crate) id: NodeId,
+    pub(crate) nodes: usize,
+    pub(crate) local_time_ns: i64,
+    pub(crate) rng: &'a mut ChaCha8Rng,
+    pub(crate) durable: &'a mut D,
+    pub(crate) effects: &'a mut Vec<Effect<M>>,
+}
+
+impl<'a, M, D> Ctx<'a, M, D> {
+    /// Builds a context by hand: for protocol unit tests and for the
+    /// simulator itself.
+    pub fn new(
+        id: NodeId,
+        nodes: usize,
+        local_time_ns: i64,
+        rng: &'a mut ChaCha8Rng,
+        durable: &'a mut D,
+        effects: &'a mut Vec<Effect<M>>,
+    ) -> Self {
+        Ctx { id, nodes, local_time_ns, rng, durable, effects }
+    }
+
+    /// This node's id.
+    pub fn id(&self) -> NodeId {
+        self.id
+    }
+
+    /// Cluster size; node ids are `0..nodes()`.
+    pub fn nodes(&self) -> usize {
+        self.nodes
+    }
+
+    /// Ids of every other node, in order.
+    pub fn peers(&self) -> impl Iterator<Item = NodeId> {
+        let me = self.id;
+        (0..self.nodes).filter(move |&n| n != me)
+    }
+
+    /// Sends a message; the network may delay, drop, duplicate or reorder it.
+    /// Sending to oneself is delivered (after a local delay) like any message.
+    pub fn send(&mut self, to: NodeId, msg: M) {
+        self.effects.push(Effect::Send { to, msg });
+    }
+
+    /// Sends `msg` to every other node.
+    pub fn broadcast(&mut self, msg: M)
+    where
+        M: Clone,
+    {
+        for to in 0..self.nodes {
+            if to != self.id {
+                self.effects.push(Effect::Send { to, msg: msg.clone() });
+            }
+        }
+    }
+
+    /// Asks for `on_timer(tag)` after `after_ns` of virtual time. Timers do
+    /// not survive a crash.
+    pub fn set_timer(&mut self, after_ns: u64, tag: u64) {
+        self.effects.push(Effect::Timer { after_ns, tag });
+    }
+
+    /// Answers a client request. Answering twice, or answering a request of
+    /// a previous incarnation, is ignored by the simulator.
+    pub fn reply(&mut self, id: RequestId, response: Response) {
+        self.effects.push(Effect::Reply { id, response });
+    }
+
+    /// The node's local clock in nanoseconds: virtual time plus this node's
+    /// skew and drift. Not comparable across nodes; use it as a real node
+    /// would use its system clock (e.g. last-write-wins timestamps).
+    pub fn local_time_ns(&self) -> i64 {
+        self.local_time_ns
+    }
+
+    /// The node's deterministic random source.
+    pub fn rng(&mut self) -> &mut ChaCha8Rng {
+        self.rng
+    }
+
+    /// What the node has persisted; survives crashes.
+    pub fn durable(&self) -> &D {
+        self.durable
+    }
+
+    /// Persists state: mutate it in place. Writes are durable immediately
+    /// (as if fsynced before the handler returns).
+    pub fn durable_mut(&mut self) -> &mut D {
+        self.durable
+    }
+}
+
+/// A protocol's node: a deterministic state machine.
+pub trait Node {
+    /// Messages between nodes.
+    type Msg: Clone + Debug;
+    /// State that survives a crash. A crashed node is rebuilt by its
+    /// [`Protocol::create`] from the last value of this (volatile state is lost).
+    type Durable: Clone + Debug + Default;
+
+    /// Called once after creation or restart, before any other handler.
+    fn on_start(&mut self, ctx: &mut Ctx<Self::Msg, Self::Durable>);
+    fn on_message(&mut self, ctx: &mut Ctx<Self::Msg, Self::Durable>, from: NodeId, msg: Self::Msg);
+    fn on_timer(&mut self, ctx: &mut Ctx<Self::Msg, Self::Durable>, tag: u64);
+    fn on_request(&mut self, ctx: &mut Ctx<Self::Msg, Self::Durable>, req: Request);
+}
+
+/// Builds a protocol's nodes. Parameters (`--param NAME=VALUE`) are parsed
+/// by the protocol itself before the run.
+pub trait Protocol: Sync {
+    type Node: Node;
+    /// Short name used on the command line (`raft`, `abd`, ...).
+    fn name(&self) -> &'static str;
+    /// A node, fresh (`durable` = default) or restarting from `durable`.
+    fn create(&self, id: NodeId, nodes: usize, durable: &<Self::Node as Node>::Durable) -> Self::Node;
+}
