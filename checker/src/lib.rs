@@ -5,14 +5,18 @@
 //! Architecture invariant: the checker knows nothing of the simulator; it takes
 //! histories from any source and returns [`report`] values, never printing.
 
+pub mod bank;
 pub mod error;
+pub mod gen;
 pub mod history;
 pub mod linear;
 pub mod model;
 pub mod read;
 pub mod report;
 pub mod session;
+pub mod suite;
 pub mod value;
+pub mod write;
 
 pub use error::{InputError, InputErrorKind};
 pub use history::{Event, EventType, History, HistoryBuilder, Op, OpId, Outcome, Process, F};

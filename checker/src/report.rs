@@ -130,7 +130,9 @@ impl fmt::Display for OpRef {
             write!(f, " {}", self.input)?;
         }
         match self.outcome {
-            Outcome::Ok if !self.output.is_nil() && self.output != self.input => write!(f, " -> {}", self.output)?,
+            // Show the result when it says something the argument does not
+            // (a read's value, including nil).
+            Outcome::Ok if self.output != self.input || self.input.is_nil() => write!(f, " -> {}", self.output)?,
             Outcome::Ok => f.write_str(" -> ok")?,
             Outcome::Fail => f.write_str(" -> fail")?,
             Outcome::Info => f.write_str(" -> info")?,

@@ -4,5 +4,8 @@
 //!
 //! Architecture invariant: (config, seed) determines every byte of output.
 
+pub mod metrics;
 pub mod protocols;
+pub mod registry;
 pub mod sim;
+pub mod workload;

@@ -1,1 +1,360 @@
-//! (in progress)
+//! Sequential models: what each operation does to an object's state, one
+//! small file per model, and the registry that names them and infers one from
+//! a history's operations.
+//!
+//! A model's `step` decides whether an op is legal in a state. For `info` ops
+//! the result is unknown, so the model checks only what the invoke says (a
+//! cas's expected value, a release's lock) and accepts any result.
+
+pub mod cas_register;
+pub mod counter;
+pub mod kv;
+pub mod list_append;
+pub mod multi_register;
+pub mod mutex;
+pub mod queue;
+pub mod register;
+pub mod set;
+
+use crate::error::{InputError, InputErrorKind};
+use crate::history::{History, Op, Outcome, F};
+use crate::value::Value;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::fmt::Debug;
+use std::hash::Hash;
+use std::str::FromStr;
+
+/// What an ok read of `nil` means; defined with the readers, whose formats
+/// imply a default.
+pub use crate::read::NilRead;
+
+/// A sequential specification of one object.
+pub trait Model: Send + Sync {
+    type State: Clone + Eq + Hash + Debug + Send + Sync;
+
+    fn name(&self) -> &'static str;
+
+    fn init(&self) -> Self::State;
+
+    /// Applies `op` to `s`: `Some(next state)` if the op is legal there. For
+    /// `info` ops (`op.outcome == Outcome::Info`) the result is unknown and
+    /// any result is accepted; the op may also not have happened at all,
+    /// which the search handles by leaving it out.
+    fn step(&self, s: &Self::State, op: &Op) -> Option<Self::State>;
+
+    /// A short rendering of a state for reports.
+    fn describe(&self, s: &Self::State) -> String;
+
+    /// Checks that the op is one this model knows, with a value of the right
+    /// shape. `step` on an op that fails this returns `None`.
+    fn validate(&self, op: &Op) -> Result<(), InputErrorKind>;
+
+    /// True when this `info` op can never change the state (a read with an
+    /// unknown result): the search may drop it, since leaving it out is
+    /// always allowed.
+    fn info_is_noop(&self, _op: &Op) -> bool {
+        false
+    }
+
+    /// Which of these ops (one object's, fail ops already removed) are info
+    /// ops the search may leave out entirely, because any linearization that
+    /// includes one stays legal without it. The default drops info ops that
+    /// can never change the state; models override it with sharper rules.
+    fn droppable_infos(&self, ops: &[&Op]) -> Vec<bool> {
+        ops.iter().map(|op| op.outcome == Outcome::Info && self.info_is_noop(op)).collect()
+    }
+
+    /// Heap bytes a state owns beyond `size_of::<State>()`, for the memory
+    /// budget. An estimate; shared (`Arc`) data is counted in full.
+    fn heap_bytes(&self, _s: &Self::State) -> usize {
+        0
+    }
+}
+
+/// The argument of an op: the invoke's value, or the completion's when the
+/// invoke had none (some histories put a write's value only on the ok).
+pub(crate) fn arg(op: &Op) -> &Value {
+    if op.input.is_nil() {
+        &op.output
+    } else {
+        &op.input
+    }
+}
+
+/// The result of an op: `None` when unknown (info ops).
+pub(crate) fn result(op: &Op) -> Option<&Value> {
+    (op.outcome == Outcome::Ok).then_some(&op.output)
+}
+
+pub(crate) fn bad_value(model: &'static str, op: &Op, expected: &'static str, found: &Value) -> InputErrorKind {
+    InputErrorKind::BadValue { model, f: op.f.to_string(), expected, found: found.to_string() }
+}
+
+pub(crate) fn unsupported(model: &'static str, op: &Op, supported: &'static str) -> InputErrorKind {
+    InputErrorKind::UnsupportedOp { model, f: op.f.to_string(), supported }
+}
+
+/// The models conch knows, as named by `--model`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ModelKind {
+    Register,
+    CasRegister,
+    Kv,
+    MultiRegister,
+    Mutex,
+    Set,
+    Counter,
+    Queue,
+    ListAppend,
+}
+
+impl ModelKind {
+    pub const ALL: [ModelKind; 9] = [
+        ModelKind::Register,
+        ModelKind::CasRegister,
+        ModelKind::Kv,
+        ModelKind::MultiRegister,
+        ModelKind::Mutex,
+        ModelKind::Set,
+        ModelKind::Counter,
+        ModelKind::Queue,
+        ModelKind::ListAppend,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ModelKind::Register => "register",
+            ModelKind::CasRegister => "cas-register",
+            ModelKind::Kv => "kv",
+            ModelKind::MultiRegister => "multi-register",
+            ModelKind::Mutex => "mutex",
+            ModelKind::Set => "set",
+            ModelKind::Counter => "counter",
+            ModelKind::Queue => "queue",
+            ModelKind::ListAppend => "list-append",
+        }
+    }
+
+    /// False for models whose ops span keys (a multi-register txn names its
+    /// keys inside its value): those histories are checked as one object.
+    pub fn splits_by_key(self) -> bool {
+        self != ModelKind::MultiRegister
+    }
+
+    /// Checks one op against the model (what `Model::validate` says).
+    pub fn validate_op(self, op: &Op, nil_read: NilRead) -> Result<(), InputErrorKind> {
+        with_model!(self, nil_read, |m| m.validate(op))
+    }
+}
+
+/// Runs `$body` with `$m` bound to the concrete model for `$kind`.
+macro_rules! with_model {
+    ($kind:expr, $nil_read:expr, |$m:ident| $body:expr) => {{
+        use $crate::model::ModelKind as __K;
+        let __nr = $nil_read;
+        match $kind {
+            __K::Register => {
+                let $m = $crate::model::register::Register { nil_read: __nr };
+                $body
+            }
+            __K::CasRegister => {
+                let $m = $crate::model::cas_register::CasRegister { nil_read: __nr };
+                $body
+            }
+            __K::Kv => {
+                let $m = $crate::model::kv::Kv { nil_read: __nr };
+                $body
+            }
+            __K::MultiRegister => {
+                let $m = $crate::model::multi_register::MultiRegister { nil_read: __nr };
+                $body
+            }
+            __K::Mutex => {
+                let $m = $crate::model::mutex::Mutex;
+                $body
+            }
+            __K::Set => {
+                let $m = $crate::model::set::Set { nil_read: __nr };
+                $body
+            }
+            __K::Counter => {
+                let $m = $crate::model::counter::Counter { nil_read: __nr };
+                $body
+            }
+            __K::Queue => {
+                let $m = $crate::model::queue::Queue;
+                $body
+            }
+            __K::ListAppend => {
+                let $m = $crate::model::list_append::ListAppend { nil_read: __nr };
+                $body
+            }
+        }
+    }};
+}
+pub(crate) use with_model;
+
+impl fmt::Display for ModelKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ModelKind {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<ModelKind, String> {
+        ModelKind::ALL.into_iter().find(|m| m.as_str() == s).ok_or_else(|| {
+            let names: Vec<&str> = ModelKind::ALL.iter().map(|m| m.as_str()).collect();
+            format!("unknown model `{s}`: expected one of {}", names.join(", "))
+        })
+    }
+}
+
+/// Infers the model from the ops' functions, when they make it unambiguous.
+/// Reads and writes alone give `cas-register` (a plain register is a special
+/// case of it).
+pub fn infer(history: &History) -> Result<ModelKind, String> {
+    let fs: BTreeSet<&F> = history.ops.iter().map(|op| &op.f).collect();
+    if fs.is_empty() {
+        return Err("no operations to infer a model from; pass --model".to_string());
+    }
+    let subset = |allowed: &[F]| fs.iter().all(|f| allowed.contains(f));
+    let has = |f: F| fs.contains(&f);
+    let kind = if subset(&[F::Read, F::Write, F::Cas]) {
+        Some(ModelKind::CasRegister)
+    } else if subset(&[F::Get, F::Put, F::Append]) && (has(F::Get) || has(F::Put)) {
+        Some(ModelKind::Kv)
+    } else if subset(&[F::Txn]) {
+        Some(ModelKind::MultiRegister)
+    } else if subset(&[F::Acquire, F::Release]) {
+        Some(ModelKind::Mutex)
+    } else if subset(&[F::Add, F::Read]) {
+        Some(ModelKind::Set)
+    } else if subset(&[F::Incr, F::Read]) {
+        Some(ModelKind::Counter)
+    } else if subset(&[F::Enqueue, F::Dequeue]) {
+        Some(ModelKind::Queue)
+    } else if subset(&[F::Append, F::Read]) {
+        Some(ModelKind::ListAppend)
+    } else {
+        None
+    };
+    kind.ok_or_else(|| {
+        let names: Vec<&str> = fs.iter().map(|f| f.as_str()).collect();
+        format!("cannot infer a model from the operations found ({}); pass --model", names.join(", "))
+    })
+}
+
+/// Checks every op of a history against the model; the first misfit is an
+/// input error naming the op's line. `file` names the source.
+pub fn validate_history(history: &History, file: &str, kind: ModelKind, nil_read: NilRead) -> Result<(), InputError> {
+    with_model!(kind, nil_read, |m| {
+        for op in &history.ops {
+            if let Err(e) = m.validate(op) {
+                return Err(InputError::new(file, op.complete_line.unwrap_or(op.invoke_line), e));
+            }
+        }
+        Ok(())
+    })
+}
+
+/// Whether an ok read's value `out` is allowed when the object holds `state`
+/// (`Value::Nil` = never written), under the nil-read rule.
+pub(crate) fn read_matches(nil_read: NilRead, state: &Value, out: &Value) -> bool {
+    match (out, nil_read) {
+        (Value::Nil, NilRead::Unknown) => true,
+        _ => state == out,
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod test_util {
+    use crate::history::{Op, OpId, Outcome, F};
+    use crate::value::Value;
+
+    /// A bare op for model unit tests.
+    pub fn op(f: &str, input: Value, output: Value, outcome: Outcome) -> Op {
+        Op {
+            id: OpId(0),
+            process: 0,
+            f: F::parse(f),
+            key: None,
+            input,
+            output,
+            outcome,
+            call: 0,
+            ret: 1,
+            invoke_line: 1,
+            complete_line: Some(2),
+            invoke_time_ns: None,
+            complete_time_ns: None,
+            node: None,
+            is_final: false,
+        }
+    }
+
+    pub fn ok(f: &str, input: Value, output: Value) -> Op {
+        op(f, input, output, Outcome::Ok)
+    }
+
+    pub fn info(f: &str, input: Value) -> Op {
+        op(f, input, Value::Nil, Outcome::Info)
+    }
+
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::{Event, EventType, Process};
+
+    fn hist(fs: &[&str]) -> History {
+        let mut evs = Vec::new();
+        for (i, f) in fs.iter().enumerate() {
+            let p = Process::Client(i as u64);
+            evs.push(Event::new(2 * i as u64 + 1, EventType::Invoke, p.clone(), F::parse(f), Value::Nil));
+            evs.push(Event::new(2 * i as u64 + 2, EventType::Ok, p, F::parse(f), Value::Nil));
+        }
+        History::from_events("t", evs).unwrap()
+    }
+
+    #[test]
+    fn names_round_trip() {
+        for m in ModelKind::ALL {
+            assert_eq!(m.as_str().parse::<ModelKind>().unwrap(), m);
+            assert_eq!(m.to_string(), m.as_str());
+        }
+        assert!("bogus".parse::<ModelKind>().unwrap_err().contains("cas-register"));
+    }
+
+    #[test]
+    fn infers_from_ops() {
+        assert_eq!(infer(&hist(&["read", "write"])), Ok(ModelKind::CasRegister));
+        assert_eq!(infer(&hist(&["read"])), Ok(ModelKind::CasRegister));
+        assert_eq!(infer(&hist(&["cas", "read"])), Ok(ModelKind::CasRegister));
+        assert_eq!(infer(&hist(&["get", "put", "append"])), Ok(ModelKind::Kv));
+        assert_eq!(infer(&hist(&["txn"])), Ok(ModelKind::MultiRegister));
+        assert_eq!(infer(&hist(&["acquire", "release"])), Ok(ModelKind::Mutex));
+        assert_eq!(infer(&hist(&["add", "read"])), Ok(ModelKind::Set));
+        assert_eq!(infer(&hist(&["incr", "read"])), Ok(ModelKind::Counter));
+        assert_eq!(infer(&hist(&["enqueue", "dequeue"])), Ok(ModelKind::Queue));
+        assert_eq!(infer(&hist(&["append", "read"])), Ok(ModelKind::ListAppend));
+        let e = infer(&hist(&["add", "incr", "read"])).unwrap_err();
+        assert!(e.contains("add") && e.contains("incr") && e.contains("read"), "{e}");
+        assert!(infer(&hist(&["frobnicate"])).unwrap_err().contains("frobnicate"));
+    }
+
+    #[test]
+    fn validate_history_names_line() {
+        let h = hist(&["read", "enqueue"]);
+        let err = validate_history(&h, "f.jsonl", ModelKind::CasRegister, NilRead::Unknown).unwrap_err();
+        assert_eq!(err.line, 4);
+        assert!(matches!(err.kind, InputErrorKind::UnsupportedOp { .. }), "{err}");
+        assert!(validate_history(&h, "f", ModelKind::Queue, NilRead::Unknown).is_err());
+    }
+}

@@ -1,1 +1,242 @@
-//! (in progress)
+//! History readers: native JSON Lines, Jepsen EDN (`history.edn`), Jepsen text
+//! logs and Porcupine kv files, each turned into a validated [`History`].
+//!
+//! Every reader streams lines through a bounded line reader and pushes
+//! events into [`crate::HistoryBuilder`], which enforces the pairing rules.
+//! Errors are [`InputError`]s naming the file and the 1-based line. No input
+//! makes a reader panic; memory per line and nesting depth are limited by
+//! [`ReadOptions`].
+
+mod edn;
+mod edn_reader;
+mod event;
+mod jepsen_log;
+mod jsonl;
+mod lines;
+#[cfg(test)]
+mod tests;
+
+use crate::error::{InputError, InputErrorKind};
+use crate::history::History;
+use lines::{is_blank, LineReader};
+use std::fmt;
+use std::io::BufRead;
+use std::str::FromStr;
+
+/// A history file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Format {
+    /// conch's native JSON Lines.
+    Jsonl,
+    /// Jepsen `history.edn`: a vector of op maps, or one map per line.
+    Edn,
+    /// Jepsen text log (`INFO jepsen.util - 3 :invoke :cas [1 4]`).
+    JepsenLog,
+    /// Porcupine's kv test files: EDN maps with `:key`, f get/put/append.
+    PorcupineKv,
+}
+
+impl Format {
+    pub const ALL: [Format; 4] = [Format::Jsonl, Format::Edn, Format::JepsenLog, Format::PorcupineKv];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Jsonl => "jsonl",
+            Format::Edn => "edn",
+            Format::JepsenLog => "jepsen-log",
+            Format::PorcupineKv => "porcupine-kv",
+        }
+    }
+
+    /// How an ok read of nil should be understood for histories in this
+    /// format, unless the user says otherwise: Knossos/Jepsen treat nil as
+    /// "unknown" (any state is legal); Porcupine's etcd model, which the
+    /// Jepsen logs were checked with, and conch's own histories mean "absent".
+    pub fn default_nil_read(self) -> NilRead {
+        match self {
+            Format::Edn => NilRead::Unknown,
+            Format::JepsenLog | Format::Jsonl | Format::PorcupineKv => NilRead::Absent,
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Format {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Format, String> {
+        Format::ALL
+            .into_iter()
+            .find(|f| f.name() == s)
+            .ok_or_else(|| format!("unknown format `{s}`: expected jsonl, edn, jepsen-log or porcupine-kv"))
+    }
+}
+
+/// What an ok read returning nil means to a register/kv model.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum NilRead {
+    /// Knossos: a read of nil tells nothing, so it is always legal.
+    Unknown,
+    /// Porcupine's etcd model, conch: nil means the key is absent.
+    Absent,
+}
+
+/// Whether `[k v]` op values are jepsen.independent tuples.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum Independent {
+    /// For EDN and Jepsen logs: yes iff every client event without an
+    /// explicit key carries a `[k v]` value (for cas, `[k [old new]]`).
+    /// Such histories are buffered as events until the answer is known.
+    /// JSON Lines and Porcupine kv have explicit keys: never.
+    #[default]
+    Auto,
+    /// Split every keyless client value; one that is not `[k v]` is an error.
+    Yes,
+    /// Keep values as they are.
+    No,
+}
+
+/// Reader settings. Limits protect memory and stack against hostile input.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ReadOptions {
+    /// `None`: detect from the content (and the file extension).
+    pub format: Option<Format>,
+    pub independent: Independent,
+    /// Longest line (for EDN, longest single form) accepted, in bytes.
+    pub max_line_bytes: usize,
+    /// Deepest nesting of collections in a value. For JSON Lines at most 127
+    /// is effective (serde_json's own limit is 128 including the event object).
+    pub max_depth: usize,
+}
+
+impl Default for ReadOptions {
+    fn default() -> Self {
+        ReadOptions { format: None, independent: Independent::Auto, max_line_bytes: 64 << 20, max_depth: 128 }
+    }
+}
+
+impl ReadOptions {
+    /// The independent mode that applies to a file of `format`.
+    fn independent_for(&self, format: Format) -> Independent {
+        match (self.independent, format) {
+            (Independent::Auto, Format::Jsonl | Format::PorcupineKv) => Independent::No,
+            (mode, _) => mode,
+        }
+    }
+}
+
+fn extension_hint(name: &str) -> Option<Format> {
+    let ext = std::path::Path::new(name).extension()?.to_str()?.to_ascii_lowercase();
+    match ext.as_str() {
+        "jsonl" | "ndjson" | "json" => Some(Format::Jsonl),
+        "edn" => Some(Format::Edn),
+        "log" => Some(Format::JepsenLog),
+        _ => None,
+    }
+}
+
+const LOG_LEVELS: [&str; 6] = ["TRACE", "DEBUG", "INFO", "WARN", "ERROR", "FATAL"];
+
+/// Detects the format from the first non-blank line (`line` is its number),
+/// falling back on the file name's extension when the content says nothing.
+fn detect_line(name: &str, line: u64, bytes: &[u8]) -> Result<Format, InputError> {
+    let unknown = |what: String| {
+        extension_hint(name).ok_or_else(|| InputError::new(name, line, InputErrorKind::UnknownFormat(what)))
+    };
+    let Ok(text) = std::str::from_utf8(bytes) else {
+        return unknown("the first line is not UTF-8 text (binary data?)".into());
+    };
+    if text.contains('\0') {
+        return unknown("the first line contains NUL bytes (binary data?)".into());
+    }
+    let t = text.trim_start_matches(|c: char| c.is_ascii_whitespace());
+    match t.as_bytes().first().copied().unwrap_or(b' ') {
+        b'{' => {
+            let after = t[1..].trim_start();
+            if after.starts_with('"') || after.starts_with('}') {
+                return Ok(Format::Jsonl);
+            }
+            if is_kv_line(t) {
+                return Ok(Format::PorcupineKv);
+            }
+            return Ok(Format::Edn);
+        }
+        b'[' | b'(' | b'#' | b';' => return Ok(Format::Edn),
+        _ => {}
+    }
+    let first_word = t.split_ascii_whitespace().next().unwrap_or("");
+    let dated = t.len() >= 5 && t.as_bytes()[..4].iter().all(u8::is_ascii_digit) && t.as_bytes()[4] == b'-';
+    if t.contains("jepsen") || LOG_LEVELS.contains(&first_word) || dated {
+        return Ok(Format::JepsenLog);
+    }
+    let shown: String = t.chars().take(40).collect();
+    unknown(format!(
+        "line starts with {shown:?}; expected a JSON object (jsonl), EDN (`[`, `{{:`) or a Jepsen log line"
+    ))
+}
+
+/// An EDN map on one line with a `:key` and f get, put or append.
+fn is_kv_line(t: &str) -> bool {
+    let Ok(edn::Next::Form { value: crate::Value::Map(entries), .. }) = edn::next_form(t, 0, 16) else {
+        return false;
+    };
+    let get = |name: &str| entries.iter().find(|(k, _)| k.as_str() == Some(name)).map(|(_, v)| v);
+    get("key").is_some() && matches!(get("f").and_then(|v| v.as_str()), Some("get" | "put" | "append"))
+}
+
+/// Detects the format of a file from its first bytes (`head`: at least the
+/// first non-blank line, ideally). `name` supplies the extension fallback.
+pub fn detect(name: &str, head: &[u8]) -> Result<Format, InputError> {
+    for (i, l) in head.split(|&b| b == b'\n').enumerate() {
+        if !is_blank(l) {
+            return detect_line(name, i as u64 + 1, l);
+        }
+    }
+    extension_hint(name).ok_or_else(|| InputError::new(name, 0, InputErrorKind::Empty))
+}
+
+/// Reads a history file; `-` is standard input.
+pub fn read_path(path: &std::path::Path, opts: &ReadOptions) -> Result<(History, Format), InputError> {
+    let name = path.to_string_lossy();
+    if path.as_os_str() == "-" {
+        let stdin = std::io::stdin();
+        return read_reader("<stdin>", stdin.lock(), opts);
+    }
+    let f = std::fs::File::open(path).map_err(|e| InputError::new(&name, 0, InputErrorKind::Io(e.to_string())))?;
+    // 256 KiB reads: few syscalls, small next to the line limit.
+    read_reader(&name, std::io::BufReader::with_capacity(256 << 10, f), opts)
+}
+
+/// Reads a history held in memory. Never panics, whatever the bytes.
+pub fn read_bytes(name: &str, bytes: &[u8], opts: &ReadOptions) -> Result<(History, Format), InputError> {
+    read_reader(name, bytes, opts)
+}
+
+/// Reads a history from any buffered reader, streaming line by line.
+pub fn read_reader<R: BufRead>(name: &str, r: R, opts: &ReadOptions) -> Result<(History, Format), InputError> {
+    let mut lines = LineReader::new(name, r, opts.max_line_bytes);
+    let format = match opts.format {
+        Some(f) => f,
+        None => loop {
+            match lines.next_line()? {
+                None => return Err(InputError::new(name, 0, InputErrorKind::Empty)),
+                Some((_, l)) if is_blank(l) => continue,
+                Some((line, l)) => {
+                    let f = detect_line(name, line, l)?;
+                    lines.unread();
+                    break f;
+                }
+            }
+        },
+    };
+    let history = match format {
+        Format::Jsonl => jsonl::read(&mut lines, opts)?,
+        Format::JepsenLog => jepsen_log::read(&mut lines, opts)?,
+        Format::Edn | Format::PorcupineKv => edn_reader::read(&mut lines, opts, format)?,
+    };
+    Ok((history, format))
+}

@@ -1,1 +1,326 @@
-//! (in progress)
+//! Session guarantees (Terry et al. 1994: read-your-writes, monotonic reads,
+//! monotonic writes, writes-follow-reads), convergence, and a staleness measure,
+//! checked per key on the version order a history reveals.
+//!
+//! A session is a process id (a process retired by an `info` never runs again,
+//! so its replacement is a new session). `fail` ops never happened; `info` ops
+//! may have, so they may be seen but never must be.
+//!
+//! How "reflects" is decided, per workload:
+//! - list-append and grow-only set: a read reflects a write iff it contains its
+//!   element. When all reads are prefixes of one list (sets: a chain under
+//!   inclusion) the reads reveal one version order and every check is a
+//!   comparison of version levels (linear time); otherwise each read is checked
+//!   element by element ([`lists`]).
+//! - register with unique values: a version graph (petgraph) over values whose
+//!   edges are facts (the initial value comes first, a cas replaces old by new)
+//!   and sessions' successive reads; each check adds its own constraint edges
+//!   and is violated iff a cycle runs through one of them ([`register`]).
+//! - counter: a read reflects at least the total it returns; only read-your-writes
+//!   and monotonic reads are observable ([`counter`]).
+
+mod convergence;
+mod counter;
+mod explain;
+mod lists;
+mod register;
+mod staleness;
+#[cfg(test)]
+mod tests;
+
+use crate::history::{History, OpId, F};
+use crate::report::{Anomaly, Budget, CheckName, CheckResult, KeyResult, Verdict};
+use crate::value::Value;
+use rayon::prelude::*;
+use std::fmt;
+
+pub use staleness::{staleness, Staleness};
+
+/// The kind of object a history operates on, which decides what a read reveals.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Workload {
+    /// Appends of unique elements; reads return the whole list.
+    ListAppend,
+    /// Adds of unique elements to a grow-only set; reads return the set.
+    Set,
+    /// Increments only; reads return the total.
+    Counter,
+    /// Writes (and cas) of unique values; reads return one value.
+    Register,
+}
+
+impl Workload {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Workload::ListAppend => "list-append",
+            Workload::Set => "set",
+            Workload::Counter => "counter",
+            Workload::Register => "register",
+        }
+    }
+
+    /// The checks that can find something in this workload. Counter reads
+    /// return only totals, which cannot tell which increments a read reflects,
+    /// so monotonic writes and writes-follow-reads are not observable there.
+    pub fn applicable_checks(self) -> &'static [CheckName] {
+        const ALL: &[CheckName] = &[
+            CheckName::ReadYourWrites,
+            CheckName::MonotonicReads,
+            CheckName::MonotonicWrites,
+            CheckName::WritesFollowReads,
+            CheckName::Convergence,
+        ];
+        const COUNTER: &[CheckName] =
+            &[CheckName::ReadYourWrites, CheckName::MonotonicReads, CheckName::Convergence];
+        match self {
+            Workload::Counter => COUNTER,
+            _ => ALL,
+        }
+    }
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Infers the workload from the ops' functions: `append` -> list-append,
+/// `add` -> set, `incr` -> counter, `write`/`cas` -> register (each with
+/// `read`). Mixed or unknown functions are an error naming the line.
+pub fn infer_workload(h: &History) -> Result<Workload, String> {
+    let mut found: Option<(Workload, &str, u64)> = None;
+    for op in &h.ops {
+        let w = match op.f {
+            F::Read => continue,
+            F::Append => Workload::ListAppend,
+            F::Add => Workload::Set,
+            F::Incr => Workload::Counter,
+            F::Write | F::Cas => Workload::Register,
+            ref other => {
+                return Err(format!(
+                    "line {}: operation `{other}` is not part of a session workload \
+                     (list-append: append/read, set: add/read, counter: incr/read, register: write/cas/read)",
+                    op.invoke_line
+                ))
+            }
+        };
+        match found {
+            None => found = Some((w, op.f.as_str(), op.invoke_line)),
+            Some((prev, f, line)) if prev != w => {
+                return Err(format!(
+                    "line {}: `{}` mixes workloads with `{f}` at line {line} ({} vs {})",
+                    op.invoke_line, op.f, prev, w
+                ))
+            }
+            Some(_) => {}
+        }
+    }
+    match found {
+        Some((w, _, _)) => Ok(w),
+        None => Err("cannot infer the workload: the history has no writes (append, add, incr, write or cas)".into()),
+    }
+}
+
+/// Options for [`check`].
+#[derive(Clone, Debug, Default)]
+pub struct SessionOptions {
+    /// The deadline is honoured: keys not finished by then are `Unknown`.
+    pub budget: Budget,
+}
+
+/// The four session guarantees, as indices into per-key result arrays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Guarantee {
+    Ryw = 0,
+    Mr = 1,
+    Mw = 2,
+    Wfr = 3,
+}
+
+impl Guarantee {
+    pub(crate) const ALL: [Guarantee; 4] = [Guarantee::Ryw, Guarantee::Mr, Guarantee::Mw, Guarantee::Wfr];
+
+    pub(crate) fn name(self) -> &'static str {
+        self.check().as_str()
+    }
+
+    /// The name as used in sentences.
+    pub(crate) fn prose(self) -> &'static str {
+        match self {
+            Guarantee::Ryw => "read-your-writes",
+            Guarantee::Mr => "monotonic reads",
+            Guarantee::Mw => "monotonic writes",
+            Guarantee::Wfr => "writes-follow-reads",
+        }
+    }
+
+    pub(crate) fn check(self) -> CheckName {
+        match self {
+            Guarantee::Ryw => CheckName::ReadYourWrites,
+            Guarantee::Mr => CheckName::MonotonicReads,
+            Guarantee::Mw => CheckName::MonotonicWrites,
+            Guarantee::Wfr => CheckName::WritesFollowReads,
+        }
+    }
+
+    fn of(c: CheckName) -> Option<Guarantee> {
+        Guarantee::ALL.into_iter().find(|g| g.check() == c)
+    }
+}
+
+/// Anomalies kept per key and check; the rest are only counted (a lost write
+/// can make every later read of its session violate read-your-writes).
+pub(crate) const MAX_ANOMALIES_PER_KEY: usize = 8;
+
+/// What one check found on one key.
+#[derive(Clone, Debug)]
+pub(crate) enum Found {
+    Done { anomalies: Vec<Anomaly>, violations: u64 },
+    Unknown(String),
+}
+
+impl Found {
+    pub(crate) fn empty() -> Found {
+        Found::Done { anomalies: Vec::new(), violations: 0 }
+    }
+
+    pub(crate) fn push(&mut self, a: impl FnOnce() -> Anomaly) {
+        if let Found::Done { anomalies, violations } = self {
+            *violations += 1;
+            if anomalies.len() < MAX_ANOMALIES_PER_KEY {
+                anomalies.push(a());
+            }
+        }
+    }
+
+    pub(crate) fn violations(&self) -> u64 {
+        match self {
+            Found::Done { violations, .. } => *violations,
+            Found::Unknown(_) => 0,
+        }
+    }
+}
+
+/// The ops of one key, as every per-key checker sees them.
+pub(crate) struct KeyOps<'a> {
+    pub h: &'a History,
+    pub key: Option<&'a Value>,
+    /// In invoke order.
+    pub ops: &'a [OpId],
+    pub budget: &'a Budget,
+}
+
+impl<'a> KeyOps<'a> {
+    /// The ops of each session (process), each in session order; sessions
+    /// sorted by process id.
+    pub fn sessions(&self) -> Vec<(u64, Vec<OpId>)> {
+        let mut by: std::collections::BTreeMap<u64, Vec<OpId>> = std::collections::BTreeMap::new();
+        for &id in self.ops {
+            by.entry(self.h.op(id).process).or_default().push(id);
+        }
+        by.into_iter().collect()
+    }
+}
+
+/// Runs the requested session and convergence checks (`Linearizable` is
+/// ignored) on every key in parallel. One [`CheckResult`] per requested check,
+/// in the order requested, each with one [`KeyResult`] per key.
+pub fn check(h: &History, checks: &[CheckName], workload: Workload, opts: &SessionOptions) -> Vec<CheckResult> {
+    let mut wanted: Vec<CheckName> = Vec::new();
+    for &c in checks {
+        if c != CheckName::Linearizable && !wanted.contains(&c) {
+            wanted.push(c);
+        }
+    }
+    if wanted.is_empty() {
+        return Vec::new();
+    }
+    let groups: Vec<(Option<&Value>, Vec<OpId>)> = h.by_key().into_iter().collect();
+    let per_key: Vec<Vec<KeyResult>> = groups
+        .par_iter()
+        .map(|(key, ops)| {
+            let k = KeyOps { h, key: *key, ops, budget: &opts.budget };
+            check_key(&k, workload, &wanted)
+        })
+        .collect();
+    wanted
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| {
+            let keys: Vec<KeyResult> = per_key.iter().map(|rs| rs[i].clone()).collect();
+            let mut r = CheckResult::from_keys(c, workload.as_str(), keys);
+            if c == CheckName::Convergence {
+                r.detail = convergence::summary(&r.keys);
+            }
+            r
+        })
+        .collect()
+}
+
+fn check_key(k: &KeyOps, workload: Workload, wanted: &[CheckName]) -> Vec<KeyResult> {
+    let mut session: Option<([Found; 4], &'static str)> = None;
+    if wanted.iter().any(|c| Guarantee::of(*c).is_some()) {
+        session = Some(if k.budget.expired() {
+            let u = || Found::Unknown("deadline passed before this key was checked".into());
+            ([u(), u(), u(), u()], "none")
+        } else {
+            match workload {
+                Workload::ListAppend => (lists::check(k, lists::Kind::List), "version-order"),
+                Workload::Set => (lists::check(k, lists::Kind::Set), "version-order"),
+                Workload::Register => (register::check(k), "version-graph"),
+                Workload::Counter => (counter::check(k), "counter-totals"),
+            }
+        });
+    }
+    wanted
+        .iter()
+        .map(|&c| {
+            let (found, method, stats) = match Guarantee::of(c) {
+                Some(g) => {
+                    let (fs, method) = session.as_ref().expect("computed above");
+                    (fs[g as usize].clone(), *method, serde_json::Value::Null)
+                }
+                None => {
+                    if k.budget.expired() {
+                        (
+                            Found::Unknown("deadline passed before this key was checked".into()),
+                            "final-reads",
+                            serde_json::Value::Null,
+                        )
+                    } else {
+                        let (f, stats) = convergence::check(k, workload);
+                        (f, "final-reads", stats)
+                    }
+                }
+            };
+            key_result(k, found, method, stats)
+        })
+        .collect()
+}
+
+fn key_result(k: &KeyOps, found: Found, method: &str, stats: serde_json::Value) -> KeyResult {
+    let (verdict, anomalies, unknown_reason, stats) = match found {
+        Found::Done { anomalies, violations } => {
+            let mut stats = stats;
+            if violations > 0 {
+                if stats.is_null() {
+                    stats = serde_json::json!({});
+                }
+                stats["violations"] = violations.into();
+            }
+            let v = if violations > 0 { Verdict::Invalid } else { Verdict::Valid };
+            (v, anomalies, None, stats)
+        }
+        Found::Unknown(reason) => (Verdict::Unknown, Vec::new(), Some(reason), stats),
+    };
+    KeyResult {
+        key: k.key.cloned(),
+        verdict,
+        method: method.to_string(),
+        ops: k.ops.len() as u64,
+        anomalies,
+        unknown_reason,
+        stats,
+    }
+}

@@ -1,1 +1,703 @@
-//! (placeholder: being written)
+//! Dynamo/Cassandra-style quorum replication of last-write-wins registers.
+//!
+//! Each key lives on `n` replicas (its preference list: `n` consecutive nodes
+//! on a ring, starting at a deterministic hash of the key). Any node
+//! coordinates a client request: a write is stamped with the coordinator's
+//! local clock (ties broken by node id), sent to all `n` replicas and
+//! acknowledged after `w` of them stored it; a read asks all `n` and answers
+//! with the newest of the first `r` replies. Replicas merge by last write wins.
+//! Stale replicas are repaired on reads (read repair, asynchronous by
+//! default), missed writes are kept by the coordinator as hints and handed off
+//! later (hinted handoff), and replicas periodically compare per-key version
+//! digests (anti-entropy).
+//!
+//! A write that does not gather `w` acks within `timeout_ms` is answered
+//! `Unknown` (Cassandra's write timeout: it may have been applied on some
+//! replicas and will spread from there); a read that does not gather `r`
+//! replies is answered `Fail`. Compare-and-set is not offered (it needs
+//! consensus; Cassandra uses Paxos for it): `cas` is answered
+//! `Fail("unsupported")`.
+//!
+//! Parameters (`--param NAME=VALUE`), all optional:
+//! - `consistency` = `one` | `quorum` | `all` (default `quorum`): sets both
+//!   `r` and `w` to 1, `n/2+1` or `n`.
+//! - `r`, `w`: replies a read / acks a write waits for; override
+//!   `consistency`. Values above `n` are clamped to `n`.
+//! - `n`: replication factor (default: the cluster size; clamped to it).
+//! - `timeout_ms` (default 100): coordinator's request timeout.
+//! - `read_repair` = `async` | `blocking` | `off` (default `async`): `async`
+//!   answers first and repairs stale replicas in the background (Dynamo,
+//!   Riak); `blocking` writes the newest value to the stale replicas among the
+//!   first `r` before answering (Cassandra's blocking read repair).
+//! - `hinted_handoff` = `true` | `false` (default `true`).
+//! - `hint_interval_ms` (default 50): how often stored hints are re-sent.
+//! - `max_hints` (default 10000): hints a coordinator keeps; beyond that new
+//!   hints are dropped (anti-entropy still repairs).
+//! - `anti_entropy_ms` (default 50; 0 disables): period of digest exchange.
+
+use crate::sim::{Ctx, Node, NodeId, Protocol, Request, RequestId, Response};
+use checker::{Value, F};
+use std::collections::{BTreeMap, BTreeSet};
+use std::hash::{Hash, Hasher};
+
+/// A key: `None` is the single register of the register workload.
+pub type Key = Option<Value>;
+
+/// Keys per anti-entropy digest, hint deliveries per round: bounds message
+/// sizes and per-tick work; the rest waits for the next round.
+const MAX_BATCH: usize = 512;
+
+const TAG_ANTI_ENTROPY: u64 = 1;
+const TAG_HINTS: u64 = 2;
+
+/// How many replicas a read and a write wait for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Consistency {
+    One,
+    Quorum,
+    All,
+}
+
+/// When stale replicas seen by a read are repaired.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ReadRepair {
+    Off,
+    Async,
+    Blocking,
+}
+
+/// The protocol's settings; see the module doc for each.
+#[derive(Clone, Debug)]
+pub struct QuorumProtocol {
+    pub n: Option<usize>,
+    pub consistency: Consistency,
+    pub r: Option<usize>,
+    pub w: Option<usize>,
+    pub timeout_ns: u64,
+    pub read_repair: ReadRepair,
+    pub hinted_handoff: bool,
+    pub hint_interval_ns: u64,
+    pub max_hints: usize,
+    pub anti_entropy_ns: u64,
+}
+
+impl Default for QuorumProtocol {
+    fn default() -> Self {
+        QuorumProtocol {
+            n: None,
+            consistency: Consistency::Quorum,
+            r: None,
+            w: None,
+            timeout_ns: 100_000_000,
+            read_repair: ReadRepair::Async,
+            hinted_handoff: true,
+            hint_interval_ns: 50_000_000,
+            max_hints: 10_000,
+            anti_entropy_ns: 50_000_000,
+        }
+    }
+}
+
+const PARAMS: &[&str] = &[
+    "n",
+    "r",
+    "w",
+    "consistency",
+    "timeout_ms",
+    "read_repair",
+    "hinted_handoff",
+    "hint_interval_ms",
+    "max_hints",
+    "anti_entropy_ms",
+];
+
+fn num(params: &BTreeMap<String, String>, name: &str, min: u64, max: u64) -> Result<Option<u64>, String> {
+    match params.get(name) {
+        None => Ok(None),
+        Some(s) => match s.trim().parse::<u64>() {
+            Ok(v) if (min..=max).contains(&v) => Ok(Some(v)),
+            _ => Err(format!("quorum: param `{name}` must be an integer in {min}..={max}, got `{s}`")),
+        },
+    }
+}
+
+fn flag(params: &BTreeMap<String, String>, name: &str) -> Result<Option<bool>, String> {
+    match params.get(name).map(|s| s.trim()) {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(s) => Err(format!("quorum: param `{name}` must be true or false, got `{s}`")),
+    }
+}
+
+impl QuorumProtocol {
+    /// Parses `--param` pairs; unknown names and bad values are errors that
+    /// name the parameter.
+    pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, String> {
+        if let Some(k) = params.keys().find(|k| !PARAMS.contains(&k.as_str())) {
+            return Err(format!("quorum: unknown param `{k}` (known: {})", PARAMS.join(", ")));
+        }
+        let mut p = QuorumProtocol::default();
+        // Upper bounds keep sizes and times sane (a day of virtual time).
+        const DAY_MS: u64 = 86_400_000;
+        p.n = num(params, "n", 1, 1024)?.map(|v| v as usize);
+        p.r = num(params, "r", 1, 1024)?.map(|v| v as usize);
+        p.w = num(params, "w", 1, 1024)?.map(|v| v as usize);
+        if let Some(c) = params.get("consistency") {
+            p.consistency = match c.trim() {
+                "one" => Consistency::One,
+                "quorum" => Consistency::Quorum,
+                "all" => Consistency::All,
+                _ => return Err(format!("quorum: param `consistency` must be one, quorum or all, got `{c}`")),
+            };
+        }
+        if let Some(v) = num(params, "timeout_ms", 1, DAY_MS)? {
+            p.timeout_ns = v * 1_000_000;
+        }
+        if let Some(c) = params.get("read_repair") {
+            p.read_repair = match c.trim() {
+                "off" => ReadRepair::Off,
+                "async" => ReadRepair::Async,
+                "blocking" => ReadRepair::Blocking,
+                _ => return Err(format!("quorum: param `read_repair` must be off, async or blocking, got `{c}`")),
+            };
+        }
+        if let Some(b) = flag(params, "hinted_handoff")? {
+            p.hinted_handoff = b;
+        }
+        if let Some(v) = num(params, "hint_interval_ms", 1, DAY_MS)? {
+            p.hint_interval_ns = v * 1_000_000;
+        }
+        if let Some(v) = num(params, "max_hints", 0, 10_000_000)? {
+            p.max_hints = v as usize;
+        }
+        if let Some(v) = num(params, "anti_entropy_ms", 0, DAY_MS)? {
+            p.anti_entropy_ns = v * 1_000_000;
+        }
+        Ok(p)
+    }
+
+    /// (replication factor, r, w) for a cluster of `nodes`.
+    pub fn levels(&self, nodes: usize) -> (usize, usize, usize) {
+        let rf = self.n.unwrap_or(nodes).clamp(1, nodes.max(1));
+        let level = match self.consistency {
+            Consistency::One => 1,
+            Consistency::Quorum => rf / 2 + 1,
+            Consistency::All => rf,
+        };
+        (rf, self.r.unwrap_or(level).clamp(1, rf), self.w.unwrap_or(level).clamp(1, rf))
+    }
+}
+
+/// A stored value with its last-write-wins timestamp: the coordinator's
+/// local clock and id. Larger `(ts_ns, node)` wins.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Versioned {
+    pub ts_ns: i64,
+    pub node: NodeId,
+    pub value: Value,
+}
+
+impl Versioned {
+    fn stamp(&self) -> (i64, NodeId) {
+        (self.ts_ns, self.node)
+    }
+}
+
+/// What a quorum node persists: its replica store and its hints.
+#[derive(Clone, Debug, Default)]
+pub struct QuorumDurable {
+    /// Bumped on every start; makes operation ids unique across restarts so
+    /// that late replies to a previous incarnation's requests are ignored.
+    pub incarnation: u64,
+    pub store: BTreeMap<Key, Versioned>,
+    /// Writes owed to another replica: newest per (target, key).
+    pub hints: BTreeMap<(NodeId, Key), Versioned>,
+}
+
+/// Messages between quorum nodes. `op` 0 means "no coordinator waiting"
+/// (hint delivery, asynchronous repair).
+#[derive(Clone, Debug)]
+pub enum QuorumMsg {
+    /// Store this version if newer; answer with `MutateAck`.
+    Mutate { op: u64, key: Key, version: Versioned },
+    MutateAck { op: u64, key: Key, ts_ns: i64, node: NodeId },
+    Read { op: u64, key: Key },
+    ReadReply { op: u64, version: Option<Versioned> },
+    /// Anti-entropy: the sender's (key, timestamp) for keys both replicate.
+    Digest { entries: Vec<(Key, i64, NodeId)> },
+    /// Anti-entropy: send me these keys.
+    Pull { keys: Vec<Key> },
+    /// Anti-entropy: versions newer than the receiver's.
+    Push { versions: Vec<(Key, Versioned)> },
+}
+
+enum Pending {
+    Write {
+        req: RequestId,
+        key: Key,
+        version: Versioned,
+        replicas: Vec<NodeId>,
+        acked: BTreeSet<NodeId>,
+        replied: bool,
+    },
+    Read {
+        req: RequestId,
+        key: Key,
+        replicas: Vec<NodeId>,
+        replies: BTreeMap<NodeId, Option<Versioned>>,
+        /// Blocking read repair in progress: the answer, and who must ack.
+        repairing: Option<(Value, BTreeSet<NodeId>)>,
+        replied: bool,
+    },
+}
+
+/// A 64-bit FNV-1a hasher: deterministic across runs and processes (unlike
+/// std's RandomState), for placing keys on the ring.
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 ^= u64::from(*b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+}
+
+/// The key's preference list: `rf` consecutive nodes on the ring from the
+/// key's hash; every node when `rf >= nodes`.
+pub fn preference_list(key: &Key, rf: usize, nodes: usize) -> Vec<NodeId> {
+    if nodes == 0 {
+        return Vec::new();
+    }
+    if rf >= nodes {
+        return (0..nodes).collect();
+    }
+    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    key.hash(&mut h);
+    let start = (h.finish() % nodes as u64) as usize;
+    (0..rf).map(|i| (start + i) % nodes).collect()
+}
+
+/// One quorum node.
+pub struct QuorumNode {
+    cfg: QuorumProtocol,
+    rf: usize,
+    r: usize,
+    w: usize,
+    next_seq: u64,
+    last_ts_ns: i64,
+    pending: BTreeMap<u64, Pending>,
+    ae_round: usize,
+    ae_cursor: usize,
+}
+
+impl Protocol for QuorumProtocol {
+    type Node = QuorumNode;
+    fn name(&self) -> &'static str {
+        "quorum"
+    }
+    fn create(&self, _id: NodeId, nodes: usize, _durable: &QuorumDurable) -> QuorumNode {
+        let (rf, r, w) = self.levels(nodes);
+        QuorumNode {
+            cfg: self.clone(),
+            rf,
+            r,
+            w,
+            next_seq: 0,
+            last_ts_ns: i64::MIN,
+            pending: BTreeMap::new(),
+            ae_round: 0,
+            ae_cursor: 0,
+        }
+    }
+}
+
+type QCtx<'a, 'b> = Ctx<'a, QuorumMsg, QuorumDurable>;
+
+/// Stores `v` if it is newer than what `store` holds; true if it did.
+fn merge(store: &mut BTreeMap<Key, Versioned>, key: &Key, v: &Versioned) -> bool {
+    match store.get(key) {
+        Some(cur) if cur.stamp() >= v.stamp() => false,
+        _ => {
+            store.insert(key.clone(), v.clone());
+            true
+        }
+    }
+}
+
+fn newest<'v>(vs: impl Iterator<Item = &'v Option<Versioned>>) -> Option<&'v Versioned> {
+    vs.flatten().max_by_key(|v| v.stamp())
+}
+
+impl QuorumNode {
+    fn new_op(&mut self, ctx: &QCtx) -> u64 {
+        self.next_seq += 1;
+        (ctx.durable().incarnation << 32) | (self.next_seq & 0xffff_ffff)
+    }
+
+    fn prefs(&self, key: &Key, nodes: usize) -> Vec<NodeId> {
+        preference_list(key, self.rf, nodes)
+    }
+
+    fn start_write(&mut self, ctx: &mut QCtx, req: RequestId, key: Key, value: Value) {
+        let ts_ns = ctx.local_time_ns().max(self.last_ts_ns.saturating_add(1));
+        self.last_ts_ns = ts_ns;
+        let version = Versioned { ts_ns, node: ctx.id(), value };
+        let op = self.new_op(ctx);
+        let replicas = self.prefs(&key, ctx.nodes());
+        let mut acked = BTreeSet::new();
+        for &to in &replicas {
+            if to == ctx.id() {
+                merge(&mut ctx.durable_mut().store, &key, &version);
+                acked.insert(to);
+            } else {
+                ctx.send(to, QuorumMsg::Mutate { op, key: key.clone(), version: version.clone() });
+            }
+        }
+        ctx.set_timer(self.cfg.timeout_ns, op);
+        self.pending.insert(op, Pending::Write { req, key, version, replicas, acked, replied: false });
+        self.check_write(ctx, op);
+    }
+
+    fn check_write(&mut self, ctx: &mut QCtx, op: u64) {
+        let w = self.w;
+        if let Some(Pending::Write { req, version, replicas, acked, replied, .. }) = self.pending.get_mut(&op) {
+            if !*replied && acked.len() >= w {
+                *replied = true;
+                ctx.reply(*req, Response::Ok(version.value.clone()));
+            }
+            if acked.len() == replicas.len() {
+                self.pending.remove(&op);
+            }
+        }
+    }
+
+    fn start_read(&mut self, ctx: &mut QCtx, req: RequestId, key: Key) {
+        let op = self.new_op(ctx);
+        let replicas = self.prefs(&key, ctx.nodes());
+        let mut replies = BTreeMap::new();
+        for &to in &replicas {
+            if to == ctx.id() {
+                replies.insert(to, ctx.durable().store.get(&key).cloned());
+            } else {
+                ctx.send(to, QuorumMsg::Read { op, key: key.clone() });
+            }
+        }
+        ctx.set_timer(self.cfg.timeout_ns, op);
+        self.pending.insert(op, Pending::Read { req, key, replicas, replies, repairing: None, replied: false });
+        self.check_read(ctx, op);
+    }
+
+    /// Answers the read once `r` replies are in, and repairs stale replicas.
+    fn check_read(&mut self, ctx: &mut QCtx, op: u64) {
+        let (r, mode) = (self.r, self.cfg.read_repair);
+        let Some(Pending::Read { req, key, replicas, replies, repairing, replied }) = self.pending.get_mut(&op) else {
+            return;
+        };
+        if replies.len() < r && !*replied {
+            return;
+        }
+        let best = newest(replies.values()).cloned();
+        let stale: Vec<NodeId> = match &best {
+            Some(b) => replies
+                .iter()
+                .filter(|(_, v)| v.as_ref().map(|v| v.stamp()) < Some(b.stamp()))
+                .map(|(&n, _)| n)
+                .collect(),
+            None => Vec::new(),
+        };
+        let value = best.as_ref().map(|b| b.value.clone()).unwrap_or(Value::Nil);
+        let me = ctx.id();
+        if !*replied && repairing.is_none() {
+            if mode == ReadRepair::Blocking && !stale.is_empty() {
+                let b = best.clone().expect("stale replicas imply a newest version");
+                let mut waiting = BTreeSet::new();
+                for &n in &stale {
+                    if n == me {
+                        merge(&mut ctx.durable_mut().store, key, &b);
+                    } else {
+                        waiting.insert(n);
+                        ctx.send(n, QuorumMsg::Mutate { op, key: key.clone(), version: b.clone() });
+                    }
+                }
+                for n in &stale {
+                    replies.insert(*n, Some(b.clone()));
+                }
+                if waiting.is_empty() {
+                    *replied = true;
+                    ctx.reply(*req, Response::Ok(value));
+                } else {
+                    *repairing = Some((value, waiting));
+                }
+                return;
+            }
+            *replied = true;
+            ctx.reply(*req, Response::Ok(value));
+        }
+        if *replied && mode != ReadRepair::Off {
+            // Asynchronous repair (also of late repliers after a blocking read).
+            if let Some(b) = &best {
+                for &n in &stale {
+                    if n == me {
+                        merge(&mut ctx.durable_mut().store, key, b);
+                    } else {
+                        ctx.send(n, QuorumMsg::Mutate { op: 0, key: key.clone(), version: b.clone() });
+                    }
+                    replies.insert(n, Some(b.clone()));
+                }
+            }
+        }
+        if *replied && replies.len() == replicas.len() {
+            self.pending.remove(&op);
+        }
+    }
+
+    fn on_mutate_ack(&mut self, ctx: &mut QCtx, from: NodeId, op: u64, key: Key, stamp: (i64, NodeId)) {
+        match self.pending.get_mut(&op) {
+            Some(Pending::Write { acked, version, .. }) if version.stamp() == stamp => {
+                acked.insert(from);
+                self.check_write(ctx, op);
+            }
+            Some(Pending::Read { req, repairing, replied, .. }) => {
+                if let Some((value, waiting)) = repairing {
+                    waiting.remove(&from);
+                    if waiting.is_empty() {
+                        ctx.reply(*req, Response::Ok(value.clone()));
+                        *replied = true;
+                        *repairing = None;
+                    }
+                }
+            }
+            _ => {}
+        }
+        // A delivered hint (or any ack covering it) retires the hint.
+        let hk = (from, key);
+        if let Some(h) = ctx.durable().hints.get(&hk) {
+            if h.stamp() <= stamp {
+                ctx.durable_mut().hints.remove(&hk);
+            }
+        }
+    }
+
+    fn on_op_timeout(&mut self, ctx: &mut QCtx, op: u64) {
+        let Some(p) = self.pending.remove(&op) else { return };
+        match p {
+            Pending::Write { req, key, version, replicas, acked, replied } => {
+                if !replied {
+                    let msg = format!("write timeout: {} of {} acks", acked.len(), self.w);
+                    ctx.reply(req, Response::Unknown(msg));
+                }
+                if self.cfg.hinted_handoff {
+                    for n in replicas.into_iter().filter(|n| !acked.contains(n)) {
+                        self.store_hint(ctx, n, &key, &version);
+                    }
+                }
+            }
+            Pending::Read { req, replies, replied, .. } => {
+                if !replied {
+                    let msg = format!("read timeout: {} of {} replies", replies.len(), self.r);
+                    ctx.reply(req, Response::Fail(msg));
+                }
+            }
+        }
+    }
+
+    fn store_hint(&self, ctx: &mut QCtx, target: NodeId, key: &Key, v: &Versioned) {
+        let hints = &mut ctx.durable_mut().hints;
+        let hk = (target, key.clone());
+        match hints.get(&hk) {
+            Some(h) if h.stamp() >= v.stamp() => {}
+            Some(_) => {
+                hints.insert(hk, v.clone());
+            }
+            None if hints.len() < self.cfg.max_hints => {
+                hints.insert(hk, v.clone());
+            }
+            None => {}
+        }
+    }
+
+    fn deliver_hints(&mut self, ctx: &mut QCtx) {
+        let batch: Vec<_> = ctx.durable().hints.iter().take(MAX_BATCH).map(|(k, v)| (k.clone(), v.clone())).collect();
+        for ((to, key), version) in batch {
+            ctx.send(to, QuorumMsg::Mutate { op: 0, key, version });
+        }
+    }
+
+    /// Sends a digest of the keys shared with the next peer in rotation.
+    fn anti_entropy(&mut self, ctx: &mut QCtx) {
+        if ctx.nodes() < 2 {
+            return;
+        }
+        let me = ctx.id();
+        let peer = (me + 1 + self.ae_round % (ctx.nodes() - 1)) % ctx.nodes();
+        self.ae_round = self.ae_round.wrapping_add(1);
+        let (rf, nodes) = (self.rf, ctx.nodes());
+        let store = &ctx.durable().store;
+        let len = store.len();
+        if len == 0 {
+            return;
+        }
+        let start = self.ae_cursor % len;
+        let entries: Vec<(Key, i64, NodeId)> = store
+            .iter()
+            .skip(start)
+            .chain(store.iter().take(start))
+            .filter(|(k, _)| preference_list(k, rf, nodes).contains(&peer))
+            .take(MAX_BATCH)
+            .map(|(k, v)| (k.clone(), v.ts_ns, v.node))
+            .collect();
+        if len > MAX_BATCH {
+            self.ae_cursor = (start + MAX_BATCH) % len;
+        }
+        if !entries.is_empty() {
+            ctx.send(peer, QuorumMsg::Digest { entries });
+        }
+    }
+
+    fn on_digest(&mut self, ctx: &mut QCtx, from: NodeId, entries: Vec<(Key, i64, NodeId)>) {
+        let mut pull = Vec::new();
+        let mut push = Vec::new();
+        for (key, ts_ns, node) in entries {
+            match ctx.durable().store.get(&key) {
+                Some(mine) if mine.stamp() > (ts_ns, node) => push.push((key, mine.clone())),
+                Some(mine) if mine.stamp() == (ts_ns, node) => {}
+                _ => pull.push(key),
+            }
+        }
+        if !pull.is_empty() {
+            ctx.send(from, QuorumMsg::Pull { keys: pull });
+        }
+        if !push.is_empty() {
+            ctx.send(from, QuorumMsg::Push { versions: push });
+        }
+    }
+}
+
+impl Node for QuorumNode {
+    type Msg = QuorumMsg;
+    type Durable = QuorumDurable;
+
+    fn on_start(&mut self, ctx: &mut QCtx) {
+        ctx.durable_mut().incarnation += 1;
+        if self.cfg.anti_entropy_ns > 0 {
+            ctx.set_timer(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
+        }
+        if self.cfg.hinted_handoff {
+            ctx.set_timer(self.cfg.hint_interval_ns, TAG_HINTS);
+        }
+    }
+
+    fn on_message(&mut self, ctx: &mut QCtx, from: NodeId, msg: QuorumMsg) {
+        match msg {
+            QuorumMsg::Mutate { op, key, version } => {
+                merge(&mut ctx.durable_mut().store, &key, &version);
+                ctx.send(from, QuorumMsg::MutateAck { op, key, ts_ns: version.ts_ns, node: version.node });
+            }
+            QuorumMsg::MutateAck { op, key, ts_ns, node } => self.on_mutate_ack(ctx, from, op, key, (ts_ns, node)),
+            QuorumMsg::Read { op, key } => {
+                let version = ctx.durable().store.get(&key).cloned();
+                ctx.send(from, QuorumMsg::ReadReply { op, version });
+            }
+            QuorumMsg::ReadReply { op, version } => {
+                if let Some(Pending::Read { replicas, replies, .. }) = self.pending.get_mut(&op) {
+                    if replicas.contains(&from) && !replies.contains_key(&from) {
+                        replies.insert(from, version);
+                        self.check_read(ctx, op);
+                    }
+                }
+            }
+            QuorumMsg::Digest { entries } => self.on_digest(ctx, from, entries),
+            QuorumMsg::Pull { keys } => {
+                let store = &ctx.durable().store;
+                let versions: Vec<_> =
+                    keys.into_iter().filter_map(|k| store.get(&k).cloned().map(|v| (k, v))).collect();
+                if !versions.is_empty() {
+                    ctx.send(from, QuorumMsg::Push { versions });
+                }
+            }
+            QuorumMsg::Push { versions } => {
+                for (key, v) in versions {
+                    merge(&mut ctx.durable_mut().store, &key, &v);
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut QCtx, tag: u64) {
+        match tag {
+            TAG_ANTI_ENTROPY => {
+                self.anti_entropy(ctx);
+                ctx.set_timer(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
+            }
+            TAG_HINTS => {
+                self.deliver_hints(ctx);
+                ctx.set_timer(self.cfg.hint_interval_ns, TAG_HINTS);
+            }
+            op => self.on_op_timeout(ctx, op),
+        }
+    }
+
+    fn on_request(&mut self, ctx: &mut QCtx, req: Request) {
+        match req.f {
+            F::Read | F::Get => self.start_read(ctx, req.id, req.key),
+            F::Write | F::Put => self.start_write(ctx, req.id, req.key, req.value),
+            F::Cas => ctx.reply(req.id, Response::Fail("unsupported: quorum has no compare-and-set".into())),
+            f => ctx.reply(req.id, Response::Fail(format!("unsupported: quorum has no `{}`", f.as_str()))),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
+        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn params_parse_and_reject() {
+        let p = QuorumProtocol::from_params(&params(&[("consistency", "one"), ("timeout_ms", "50")])).unwrap();
+        assert_eq!(p.levels(5), (5, 1, 1));
+        assert_eq!(p.timeout_ns, 50_000_000);
+        let p = QuorumProtocol::from_params(&params(&[("n", "3"), ("w", "3")])).unwrap();
+        assert_eq!(p.levels(5), (3, 2, 3));
+        assert_eq!(QuorumProtocol::from_params(&params(&[("consistency", "all")])).unwrap().levels(5), (5, 5, 5));
+        assert_eq!(QuorumProtocol::from_params(&params(&[("r", "9")])).unwrap().levels(3), (3, 3, 2));
+        let e = QuorumProtocol::from_params(&params(&[("bogus", "1")])).unwrap_err();
+        assert!(e.contains("`bogus`"), "{e}");
+        let e = QuorumProtocol::from_params(&params(&[("w", "zero")])).unwrap_err();
+        assert!(e.contains("`w`"), "{e}");
+        let e = QuorumProtocol::from_params(&params(&[("read_repair", "maybe")])).unwrap_err();
+        assert!(e.contains("`read_repair`"), "{e}");
+        let e = QuorumProtocol::from_params(&params(&[("hinted_handoff", "yes")])).unwrap_err();
+        assert!(e.contains("`hinted_handoff`"), "{e}");
+    }
+
+    #[test]
+    fn preference_lists_are_deterministic_and_spread() {
+        let k = Some(Value::Int(7));
+        assert_eq!(preference_list(&k, 3, 5), preference_list(&k, 3, 5));
+        assert_eq!(preference_list(&k, 3, 5).len(), 3);
+        assert_eq!(preference_list(&None, 9, 5), vec![0, 1, 2, 3, 4]);
+        let starts: BTreeSet<NodeId> = (0..50).map(|i| preference_list(&Some(Value::Int(i)), 3, 5)[0]).collect();
+        assert_eq!(starts.len(), 5, "50 keys should start on every one of 5 nodes");
+    }
+
+    #[test]
+    fn merge_is_last_write_wins_with_node_tiebreak() {
+        let mut s = BTreeMap::new();
+        let v = |ts, node, x| Versioned { ts_ns: ts, node, value: Value::Int(x) };
+        assert!(merge(&mut s, &None, &v(10, 1, 1)));
+        assert!(!merge(&mut s, &None, &v(9, 4, 2)));
+        assert!(!merge(&mut s, &None, &v(10, 0, 3)));
+        assert!(merge(&mut s, &None, &v(10, 2, 4)));
+        assert_eq!(s[&None].value, Value::Int(4));
+    }
+}

@@ -19,6 +19,19 @@ pub struct RequestId(pub u64);
 
 /// A client's operation as delivered to a node: the same vocabulary as the
 /// history (`f`, optional key, value).
+///
+/// What the bundled workloads (`crate::workload`) send, and what a store
+/// should answer with `Response::Ok`:
+/// - `read` (value nil): the key's state; nil for a key never updated.
+/// - `write v`: v. `cas [old, new]`: `[old, new]` if the register held
+///   `old` (else `Fail`).
+/// - `append v` (list-append): v; a read returns the list in append order.
+/// - `add v` (set): v; a read returns the elements as a sorted list.
+/// - `incr d` (counter): d; a read returns the sum of increments (an int).
+/// - bank, key nil: `transfer {"from": i, "to": j, "amount": a}` returns
+///   its argument; a `read` returns the list of balances, element i being
+///   account i, up to the highest account ever touched. Every account starts
+///   at 0 and balances may go negative, so the balances always sum to 0.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Request {
     pub id: RequestId,
@@ -117,7 +130,9 @@ impl<'a, M, D> Ctx<'a, M, D> {
     }
 
     /// Answers a client request. Answering twice, or answering a request of
-    /// a previous incarnation, is ignored by the simulator.
+    /// a previous incarnation, is ignored by the simulator. Only the node the
+    /// request was delivered to can answer it (a node that forwards a request
+    /// must relay the answer itself).
     pub fn reply(&mut self, id: RequestId, response: Response) {
         self.effects.push(Effect::Reply { id, response });
     }
@@ -159,6 +174,22 @@ pub trait Node {
     fn on_message(&mut self, ctx: &mut Ctx<Self::Msg, Self::Durable>, from: NodeId, msg: Self::Msg);
     fn on_timer(&mut self, ctx: &mut Ctx<Self::Msg, Self::Durable>, tag: u64);
     fn on_request(&mut self, ctx: &mut Ctx<Self::Msg, Self::Durable>, req: Request);
+
+    /// Whether this node currently believes it leads (for protocols that
+    /// have leaders). The nemesis uses it to aim "crash the leader" and
+    /// "pause the leader" faults; without leaders it picks a random node.
+    fn is_leader(&self) -> bool {
+        false
+    }
+
+    /// Protocol statistics for comparisons (counters and sums, names ending
+    /// in their unit, e.g. `commit_latency_ns_sum`). Volatile like any
+    /// process's counters: a crash loses them, so the simulator should read
+    /// them before crashing a node and at the end of the run, and add up
+    /// the incarnations.
+    fn stats(&self) -> std::collections::BTreeMap<String, i64> {
+        std::collections::BTreeMap::new()
+    }
 }
 
 /// Builds a protocol's nodes. Parameters (`--param NAME=VALUE`) are parsed

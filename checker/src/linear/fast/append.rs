@@ -1,0 +1,363 @@
+//! Exact O(n + total read length) linearizability for list-append objects
+//! whose appended elements are unique: every read reveals the exact order of
+//! the appends before it.
+//!
+//! # The criterion and its proof
+//!
+//! Ops are intervals of event positions, as in `register.rs`; a linearization
+//! is a choice of distinct points inside the included ops' intervals. Fail ops
+//! never happened; info reads are dropped (unknown result, no effect); nil
+//! reads under `NilRead::Unknown` are legal in every state (witness only).
+//!
+//! The state is a list; a read returns it whole. So in any legal sequence
+//! (1) each read's list is a prefix of the state at the end, hence all read
+//! lists are prefixes of the longest one, `L`; (2) each element of `L` was
+//! appended by a non-failed append, once (elements are unique, so it appears
+//! once). Otherwise: not linearizable. Let `a_k` append `L[k]`; the *version*
+//! `k` cluster is `a_k` (none for `k = 0`) plus the reads of length `k`.
+//! Legality forces the order of blocks: cluster 0, cluster 1, ..., cluster
+//! `m = |L|`, each starting with its append, then the appends no read saw.
+//! An unseen info append can be left out: any read after it would contain its
+//! element, so nothing depends on it. An unseen ok append must be placed after
+//! every read (none contains it) and after every seen append (a read that saw
+//! `a_k` would otherwise contain it); among themselves they commute.
+//!
+//! With the block order fixed, the greedy that puts each op at the earliest
+//! point allowed — `max(previous point, own invoke) + e` — decides
+//! feasibility: any valid choice of points is pointwise at or after the
+//! greedy's (induction along the order), so if the greedy's point for an op
+//! is not before its return, no choice is. Concretely, with `T` the largest
+//! invoke seen so far: cluster `k` fits iff `max(T, call(a_k)) < ret(o)` for
+//! every `o` in it (its append goes first; each read then only needs its own
+//! interval), and the unseen ok appends fit iff `T < ret(u)` for all of them.
+
+use super::{call_pos, ret_pos, show, Found};
+use crate::history::{History, OpId};
+use crate::report::{Anomaly, OpRef};
+use crate::value::Value;
+use serde_json::json;
+use std::collections::HashMap;
+
+/// One key's list-append ops, sorted out by what they do.
+#[derive(Debug, Default)]
+pub(crate) struct AppendOps<'h> {
+    /// Appends that may have happened (ok or info), with their elements.
+    pub appends: Vec<(OpId, &'h Value)>,
+    /// Ok reads with the list they returned (empty for the initial state).
+    pub reads: Vec<(OpId, &'h [Value])>,
+    /// Ok reads legal in any state (nil under `NilRead::Unknown`).
+    pub free: Vec<OpId>,
+    /// Failed appends, to explain reads of their elements.
+    pub failed: Vec<(OpId, &'h Value)>,
+}
+
+fn anomaly(history: &History, ids: &[OpId], explanation: String, detail: serde_json::Value) -> Anomaly {
+    Anomaly {
+        kind: "not-linearizable".into(),
+        ops: ids.iter().map(|&id| OpRef::of(history, id)).collect(),
+        explanation,
+        detail,
+    }
+}
+
+fn ordinal(i: usize) -> String {
+    let n = i + 1;
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
+/// Decides one key. `None` when appended elements are not unique.
+pub(crate) fn check(history: &History, ops: &AppendOps<'_>, witness: bool) -> Option<Found> {
+    let op = |id: OpId| history.op(id);
+    let mut by_elem: HashMap<&Value, OpId> = HashMap::with_capacity(ops.appends.len());
+    for &(a, x) in &ops.appends {
+        if by_elem.insert(x, a).is_some() {
+            return None;
+        }
+    }
+    // The longest read (the first one on ties).
+    let Some(&(longest, full)) = ops.reads.iter().fold(None, |best: Option<&(OpId, &[Value])>, r| match best {
+        Some(b) if b.1.len() >= r.1.len() => Some(b),
+        _ => Some(r),
+    }) else {
+        // No read constrains anything: ok appends in real-time order work.
+        return Some(Found::Valid(witness.then(|| unseen_only(history, ops))));
+    };
+    let unwritten = |r: OpId, j: usize, x: &Value| -> Anomaly {
+        let failed = ops.failed.iter().find(|&&(_, fx)| fx == x).map(|&(a, _)| a);
+        let mut ids = vec![r];
+        let explanation = match failed {
+            Some(a) => {
+                ids.push(a);
+                format!(
+                    "{} returned a list whose {} element is {x}, but the only append of {x}, {}, failed, so it \
+                     never took effect.",
+                    show(history, r),
+                    ordinal(j),
+                    show(history, a)
+                )
+            }
+            None => format!(
+                "{} returned a list whose {} element is {x}, which no operation appended.",
+                show(history, r),
+                ordinal(j)
+            ),
+        };
+        let reason = if failed.is_some() { "read-of-failed-append" } else { "read-of-unappended-element" };
+        anomaly(
+            history,
+            &ids,
+            explanation,
+            json!({ "reason": reason, "read": r, "element": x, "failed_append": failed }),
+        )
+    };
+    // Each element of the longest list: appended, once.
+    let mut writer: Vec<OpId> = Vec::with_capacity(full.len());
+    let mut at: HashMap<OpId, usize> = HashMap::with_capacity(full.len());
+    for (j, x) in full.iter().enumerate() {
+        let Some(&a) = by_elem.get(x) else { return Some(Found::Invalid(unwritten(longest, j, x))) };
+        if let Some(&first) = at.get(&a) {
+            let explanation = format!(
+                "{} returned a list with {x} both as its {} and its {} element, but {x} was appended only once, \
+                 by {}.",
+                show(history, longest),
+                ordinal(first),
+                ordinal(j),
+                show(history, a)
+            );
+            let detail = json!({ "reason": "duplicate-element", "read": longest, "element": x, "append": a });
+            return Some(Found::Invalid(anomaly(history, &[longest, a], explanation, detail)));
+        }
+        at.insert(a, j);
+        writer.push(a);
+    }
+    // Every read is a prefix of the longest.
+    let mut by_len: Vec<Vec<OpId>> = vec![Vec::new(); full.len() + 1];
+    for &(r, list) in &ops.reads {
+        if let Some(j) = list.iter().zip(full).position(|(x, y)| x != y) {
+            let x = &list[j];
+            if !by_elem.contains_key(x) {
+                return Some(Found::Invalid(unwritten(r, j, x)));
+            }
+            let explanation = format!(
+                "{} and {} disagree on the {} element of the list ({} vs {}); every read returns the whole list \
+                 at its point, so one of them must be a prefix of the other.",
+                show(history, r),
+                show(history, longest),
+                ordinal(j),
+                x,
+                full[j]
+            );
+            let detail = json!({ "reason": "divergent-reads", "reads": [r, longest], "index": j });
+            return Some(Found::Invalid(anomaly(history, &[r, longest], explanation, detail)));
+        }
+        by_len[list.len()].push(r);
+    }
+
+    // The greedy over the forced block order. `t` is the largest invoke so
+    // far and the op that has it.
+    let mut t: (u64, Option<OpId>) = (0, None);
+    let mut points: Vec<((u64, u64), OpId)> = Vec::new();
+    let mut seq: u64 = 1;
+    for (k, reads) in by_len.iter_mut().enumerate() {
+        let start = match k.checked_sub(1).map(|i| writer[i]) {
+            Some(a) => {
+                let start = t.max((call_pos(op(a)), Some(a)));
+                let first_ret = reads.iter().chain([&a]).map(|&o| (ret_pos(op(o)), o)).min();
+                if let Some((f, x)) = first_ret {
+                    if f <= start.0 {
+                        let y = start.1.unwrap_or(a);
+                        return Some(Found::Invalid(order_violation(history, ops, &writer, full, longest, k, x, y)));
+                    }
+                }
+                if witness {
+                    points.push(((start.0, seq), a));
+                    seq += 1;
+                }
+                start
+            }
+            None => t,
+        };
+        if witness {
+            reads.sort_unstable_by_key(|&r| call_pos(op(r)));
+            for &r in reads.iter() {
+                points.push(((start.0.max(call_pos(op(r))), seq), r));
+                seq += 1;
+            }
+        }
+        t = start;
+        for &r in reads.iter() {
+            t = t.max((call_pos(op(r)), Some(r)));
+        }
+    }
+    let mut unseen: Vec<OpId> = ops
+        .appends
+        .iter()
+        .filter(|&&(a, _)| !at.contains_key(&a) && op(a).outcome == crate::history::Outcome::Ok)
+        .map(|&(a, _)| a)
+        .collect();
+    if let Some(&u) = unseen.iter().min_by_key(|&&u| ret_pos(op(u))) {
+        if ret_pos(op(u)) <= t.0 {
+            let y = t.1.unwrap_or(u);
+            return Some(Found::Invalid(unseen_violation(history, ops, &writer, full, longest, &by_len, u, y)));
+        }
+    }
+    if !witness {
+        return Some(Found::Valid(None));
+    }
+    unseen.sort_unstable_by_key(|&u| call_pos(op(u)));
+    for &u in &unseen {
+        points.push(((t.0.max(call_pos(op(u))), seq), u));
+        seq += 1;
+    }
+    for &r in &ops.free {
+        points.push(((call_pos(op(r)), 0), r));
+    }
+    points.sort_unstable_by_key(|&(k, _)| k);
+    Some(Found::Valid(Some(points.into_iter().map(|(_, id)| id).collect())))
+}
+
+/// The witness when no read constrains anything: ok appends and free reads
+/// in invoke order.
+fn unseen_only(history: &History, ops: &AppendOps<'_>) -> Vec<OpId> {
+    let mut ids: Vec<OpId> = ops
+        .appends
+        .iter()
+        .map(|&(a, _)| a)
+        .filter(|&a| history.op(a).outcome == crate::history::Outcome::Ok)
+        .chain(ops.free.iter().copied())
+        .collect();
+    ids.sort_unstable_by_key(|&id| call_pos(history.op(id)));
+    ids
+}
+
+/// What op `o` of a seen cluster says about element `k - 1` of the list
+/// (`L[k-1]`, appended by `writer[k-1]`).
+fn role(history: &History, writer: &[OpId], full: &[Value], o: OpId, k: usize) -> String {
+    if writer.get(k.wrapping_sub(1)) == Some(&o) {
+        format!("{} appended {}", show(history, o), full[k - 1])
+    } else {
+        format!("{} returned a list of {k} elements", show(history, o))
+    }
+}
+
+/// Greedy failure at cluster `k`: op `x` of cluster `k` completed before op
+/// `y` began, and `y` belongs to an earlier cluster (or is `a_k` itself).
+#[allow(clippy::too_many_arguments)]
+fn order_violation(
+    history: &History,
+    ops: &AppendOps<'_>,
+    writer: &[OpId],
+    full: &[Value],
+    longest: OpId,
+    k: usize,
+    x: OpId,
+    y: OpId,
+) -> Anomaly {
+    let a_k = writer[k - 1];
+    let elem = &full[k - 1];
+    let y_read = ops.reads.iter().find(|&&(r, _)| r == y).map(|&(_, l)| l.len());
+    let (ids, why) = if y == a_k {
+        (
+            vec![x, a_k],
+            format!(
+                "{} returned a list whose {} element is {elem}, but it completed before {}, the append of \
+                 {elem}, was invoked.",
+                show(history, x),
+                ordinal(k - 1),
+                show(history, a_k)
+            ),
+        )
+    } else if let Some(len) = y_read {
+        let mut ids = vec![x, y];
+        if x != a_k {
+            ids.push(a_k);
+        }
+        (
+            ids,
+            format!(
+                "{} completed before {} began, so it must be linearized first; yet that later read returned only \
+                 {len} elements, without {elem} (the {} element, appended by {}), which {}.",
+                show(history, x),
+                show(history, y),
+                ordinal(k - 1),
+                show(history, a_k),
+                if x == a_k { "that append had already added".to_string() } else { "the earlier read saw".to_string() }
+            ),
+        )
+    } else {
+        // y appended an element before L[k-1]; the longest read shows it.
+        let i = writer.iter().position(|&a| a == y).unwrap_or(0);
+        let mut ids = vec![x, y, longest];
+        if x != a_k && !ids.contains(&a_k) {
+            ids.push(a_k);
+        }
+        (
+            ids,
+            format!(
+                "{} completed before {} began, so it must be linearized first; but {} shows {} (the {} element) \
+                 before {elem} (the {}), so that append must come first. ({})",
+                show(history, x),
+                show(history, y),
+                show(history, longest),
+                full[i],
+                ordinal(i),
+                ordinal(k - 1),
+                role(history, writer, full, x, k)
+            ),
+        )
+    };
+    let detail = json!({ "reason": "real-time-order", "element": elem, "first": x, "then": y, "ops": ids });
+    anomaly(history, &ids, why, detail)
+}
+
+/// An ok append `u` that no read saw completed before op `y` of a seen
+/// cluster began.
+#[allow(clippy::too_many_arguments)]
+fn unseen_violation(
+    history: &History,
+    ops: &AppendOps<'_>,
+    writer: &[OpId],
+    full: &[Value],
+    longest: OpId,
+    by_len: &[Vec<OpId>],
+    u: OpId,
+    y: OpId,
+) -> Anomaly {
+    let elem = ops.appends.iter().find(|&&(a, _)| a == u).map(|&(_, x)| x.clone()).unwrap_or_default();
+    let (ids, why) = match writer.iter().position(|&a| a == y) {
+        None => (
+            vec![u, y],
+            format!(
+                "{} completed before {} began, but that read does not contain {elem}; no read ever saw {elem}, so \
+                 the append was lost.",
+                show(history, u),
+                show(history, y)
+            ),
+        ),
+        Some(i) => {
+            // A read that saw L[i]: one of length > i.
+            let r = by_len.iter().skip(i + 1).flatten().next().copied().unwrap_or(longest);
+            (
+                vec![u, y, r],
+                format!(
+                    "{} completed before {} began, so {elem} must precede {} in the list; but {} contains {} and \
+                     not {elem}.",
+                    show(history, u),
+                    show(history, y),
+                    full[i],
+                    show(history, r),
+                    full[i]
+                ),
+            )
+        }
+    };
+    let detail = json!({ "reason": "lost-append", "append": u, "element": elem, "then": y, "ops": ids });
+    anomaly(history, &ids, why, detail)
+}

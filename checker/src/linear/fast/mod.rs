@@ -1,0 +1,194 @@
+//! Polynomial-time linearizability for the common special cases, exact where
+//! they apply: registers and kv put/get with unique written values
+//! (`unique-register`) and list-append with unique elements
+//! (`append-prefix`). [`try_fast`] returns `None` whenever a precondition of
+//! exactness fails, and the general search decides instead.
+
+mod append;
+mod register;
+#[cfg(test)]
+mod tests;
+
+use crate::history::{History, Op, OpId, Outcome, F};
+use crate::linear::LinearOptions;
+use crate::model::{arg, ModelKind, NilRead};
+use crate::report::{Anomaly, KeyResult, OpRef, Verdict};
+use crate::value::Value;
+use append::AppendOps;
+use register::RegisterOps;
+use serde_json::json;
+
+/// Witnesses are cut to this many ops (as the general search does): a report
+/// shows a linearization to be read by a person, and a full one for a big key
+/// would bloat the JSON (and HTML) by megabytes for little use.
+pub const WITNESS_MAX_OPS: usize = 10_000;
+
+/// The verdict of a fast path: valid with an optional witness (op ids in
+/// linearization order), or invalid with the anomaly that shows it.
+#[derive(Debug)]
+pub(crate) enum Found {
+    Valid(Option<Vec<OpId>>),
+    Invalid(Anomaly),
+}
+
+/// Invoke position, shifted by one so that 0 can mean "-infinity" (the
+/// virtual write of the initial value).
+pub(crate) fn call_pos(op: &Op) -> u64 {
+    op.call.saturating_add(1)
+}
+
+/// Completion position, shifted like [`call_pos`]; `u64::MAX` for info ops.
+pub(crate) fn ret_pos(op: &Op) -> u64 {
+    op.ret.saturating_add(1)
+}
+
+/// An op in prose, as reports show it.
+pub(crate) fn show(history: &History, id: OpId) -> String {
+    OpRef::of(history, id).to_string()
+}
+
+/// Decides one key's ops (`ops`, all of one key, in any order) exactly in
+/// polynomial time when the model and the history allow it; `None` when no
+/// fast path applies, and the general search must run.
+///
+/// Applies to: `register` and `cas-register` histories whose only cas ops
+/// failed, and `kv` histories without (non-failed) appends, when every write
+/// writes a distinct value different from the initial one; `list-append`
+/// when every append adds a distinct element.
+pub fn try_fast(history: &History, ops: &[OpId], model: &ModelKind, opts: &LinearOptions) -> Option<KeyResult> {
+    if !opts.use_fast_paths {
+        return None;
+    }
+    decide(history, ops, *model, opts.nil_read, true)
+}
+
+/// [`try_fast`] without the options plumbing; `witness` says whether to
+/// build the linearization of a valid key.
+pub(crate) fn decide(
+    history: &History,
+    ops: &[OpId],
+    model: ModelKind,
+    nil_read: NilRead,
+    witness: bool,
+) -> Option<KeyResult> {
+    if ops.iter().any(|id| id.0 as usize >= history.ops.len()) {
+        return None;
+    }
+    let (method, found) = match model {
+        ModelKind::Register | ModelKind::CasRegister => {
+            let reg = register_ops(history, ops, nil_read)?;
+            ("unique-register", register::check(history, &reg, &Value::Nil, witness)?)
+        }
+        ModelKind::Kv => {
+            let reg = kv_ops(history, ops, nil_read)?;
+            ("unique-register", register::check(history, &reg, &Value::str(""), witness)?)
+        }
+        ModelKind::ListAppend => {
+            let app = append_ops(history, ops, nil_read)?;
+            ("append-prefix", append::check(history, &app, witness)?)
+        }
+        _ => return None,
+    };
+    let key = ops.first().and_then(|&id| history.op(id).key.clone());
+    let (verdict, anomalies, stats) = match found {
+        Found::Valid(None) => (Verdict::Valid, Vec::new(), serde_json::Value::Null),
+        Found::Valid(Some(mut w)) => {
+            let mut stats = json!({});
+            if w.len() > WITNESS_MAX_OPS {
+                stats["linearization_truncated_from"] = w.len().into();
+                w.truncate(WITNESS_MAX_OPS);
+            }
+            stats["linearization"] = json!(w);
+            (Verdict::Valid, Vec::new(), stats)
+        }
+        Found::Invalid(a) => (Verdict::Invalid, vec![a], serde_json::Value::Null),
+    };
+    Some(KeyResult {
+        key,
+        verdict,
+        method: method.to_string(),
+        ops: ops.len() as u64,
+        anomalies,
+        unknown_reason: None,
+        stats,
+    })
+}
+
+/// Register / cas-register ops; `None` on a non-failed cas, a write of nil
+/// (indistinguishable from the initial state), a repeated written value or
+/// an op the model lacks.
+fn register_ops<'h>(history: &'h History, ids: &[OpId], nil_read: NilRead) -> Option<RegisterOps<'h>> {
+    let mut out = RegisterOps::default();
+    for &id in ids {
+        let op = history.op(id);
+        match (&op.f, op.outcome) {
+            (F::Read, Outcome::Ok) => match (&op.output, nil_read) {
+                (Value::Nil, NilRead::Unknown) => out.free(op),
+                (Value::Nil, NilRead::Absent) => out.read(op, None),
+                (v, _) => out.read(op, Some(v)),
+            },
+            (F::Read, _) | (F::Cas, Outcome::Fail) => {}
+            (F::Write, Outcome::Fail) => out.failed(op, arg(op)),
+            (F::Write, _) => match arg(op) {
+                Value::Nil => return None,
+                v => out.write(op, v),
+            },
+            _ => return None,
+        }
+        if out.duplicate {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// Kv (Porcupine) ops: the initial value is `""`. `None` on a non-failed
+/// append, a put of `""` or of a non-string, a repeated put value, or an op
+/// the model lacks.
+fn kv_ops<'h>(history: &'h History, ids: &[OpId], nil_read: NilRead) -> Option<RegisterOps<'h>> {
+    let mut out = RegisterOps::default();
+    for &id in ids {
+        let op = history.op(id);
+        match (&op.f, op.outcome) {
+            (F::Get, Outcome::Ok) => match (&op.output, nil_read) {
+                (Value::Nil, NilRead::Unknown) => out.free(op),
+                (Value::Nil, NilRead::Absent) => out.read(op, None),
+                (Value::Str(s), _) if s.is_empty() => out.read(op, None),
+                (v @ Value::Str(_), _) => out.read(op, Some(v)),
+                _ => return None,
+            },
+            (F::Get, _) | (F::Append, Outcome::Fail) => {}
+            (F::Put, Outcome::Fail) => out.failed(op, arg(op)),
+            (F::Put, _) => match arg(op) {
+                v @ Value::Str(s) if !s.is_empty() => out.write(op, v),
+                _ => return None,
+            },
+            _ => return None,
+        }
+        if out.duplicate {
+            return None;
+        }
+    }
+    Some(out)
+}
+
+/// List-append ops; `None` on a read of something not a list or an op the
+/// model lacks.
+fn append_ops<'h>(history: &'h History, ids: &[OpId], nil_read: NilRead) -> Option<AppendOps<'h>> {
+    let mut out = AppendOps::default();
+    for &id in ids {
+        let op = history.op(id);
+        match (&op.f, op.outcome) {
+            (F::Read, Outcome::Ok) => match (&op.output, nil_read) {
+                (Value::Nil, NilRead::Unknown) => out.free.push(id),
+                (Value::Nil, NilRead::Absent) => out.reads.push((id, &[])),
+                (v, _) => out.reads.push((id, v.as_seq()?)),
+            },
+            (F::Read, _) => {}
+            (F::Append, Outcome::Fail) => out.failed.push((id, arg(op))),
+            (F::Append, _) => out.appends.push((id, arg(op))),
+            _ => return None,
+        }
+    }
+    Some(out)
+}

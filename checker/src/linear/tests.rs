@@ -1,0 +1,453 @@
+//! Tests of the search: against the brute-force oracle on thousands of random
+//! histories per model, by hand per model, and under exhausted budgets.
+
+use super::oracle::brute_force;
+use super::testgen::{random_history, render, GenConfig};
+use super::*;
+use crate::history::{Event, EventType, Process, F};
+use crate::model::cas_register::CasRegister;
+use crate::model::{with_model, ModelKind, NilRead};
+use crate::report::Verdict;
+use proptest::prelude::*;
+use std::time::Duration;
+
+fn opts(nil_read: NilRead) -> LinearOptions {
+    LinearOptions { budget: Budget::unlimited(), nil_read, use_fast_paths: false }
+}
+
+/// Events `(type, process, f, value)`, one per line from line 1.
+fn hist(evs: &[(&str, u64, &str, Value)]) -> History {
+    let events = evs.iter().enumerate().map(|(i, (t, p, f, v))| {
+        Event::new(i as u64 + 1, EventType::parse(t).unwrap(), Process::Client(*p), F::parse(f), v.clone())
+    });
+    History::from_events("hand", events).unwrap()
+}
+
+fn verdict(h: &History, model: ModelKind, nil_read: NilRead) -> Verdict {
+    let r = check(h, &model, &opts(nil_read));
+    // The oracle must agree on every hand-written case too.
+    for k in &r.keys {
+        let ids: Vec<OpId> =
+            h.ops.iter().filter(|op| op.key.as_ref() == k.key.as_ref() || !model.splits_by_key()).map(|o| o.id).collect();
+        let oracle = with_model!(model, nil_read, |m| brute_force(h, &ids, &m));
+        assert_eq!(k.verdict == Verdict::Valid, oracle, "search and oracle disagree on\n{}", render(h));
+    }
+    r.verdict
+}
+
+fn nil() -> Value {
+    Value::Nil
+}
+
+fn list(v: Vec<Value>) -> Value {
+    Value::List(v)
+}
+
+// ---------------------------------------------------------------- registers
+
+#[test]
+fn stale_read_is_invalid_and_explained() {
+    let h = hist(&[
+        ("invoke", 0, "write", 1.into()),
+        ("ok", 0, "write", 1.into()),
+        ("invoke", 0, "write", 2.into()),
+        ("ok", 0, "write", 2.into()),
+        ("invoke", 1, "read", nil()),
+        ("ok", 1, "read", 1.into()),
+    ]);
+    assert_eq!(verdict(&h, ModelKind::CasRegister, NilRead::Unknown), Verdict::Invalid);
+    let r = check(&h, &ModelKind::CasRegister, &opts(NilRead::Unknown));
+    let k = &r.keys[0];
+    assert_eq!(k.method, "wgl");
+    assert_eq!(k.anomalies.len(), 1);
+    let a = &k.anomalies[0];
+    assert_eq!(a.kind, "not-linearizable");
+    assert_eq!(a.ops[0].id, OpId(2), "the read is the op that could not be linearized");
+    assert_eq!(a.ops.len(), 1, "nothing else was pending");
+    assert_eq!(a.detail["failed_op"]["id"], 2);
+    let prefix: Vec<u64> = a.detail["longest_prefix"].as_array().unwrap().iter().map(|o| o["id"].as_u64().unwrap()).collect();
+    assert_eq!(prefix, vec![0, 1]);
+    assert_eq!(a.detail["states"], serde_json::json!(["2"]));
+    assert!(a.explanation.contains("after linearizing 2 ops"), "{}", a.explanation);
+    assert!(a.explanation.contains("process 1 read -> 1 (lines 5-6)"), "{}", a.explanation);
+    assert!(a.explanation.contains("state {2}"), "{}", a.explanation);
+}
+
+#[test]
+fn concurrent_read_may_see_either_value() {
+    for seen in [1, 2] {
+        let h = hist(&[
+            ("invoke", 0, "write", 1.into()),
+            ("ok", 0, "write", 1.into()),
+            ("invoke", 0, "write", 2.into()),
+            ("invoke", 1, "read", nil()),
+            ("ok", 1, "read", seen.into()),
+            ("ok", 0, "write", 2.into()),
+        ]);
+        assert_eq!(verdict(&h, ModelKind::Register, NilRead::Unknown), Verdict::Valid, "read {seen}");
+        let r = check(&h, &ModelKind::Register, &opts(NilRead::Unknown));
+        assert_eq!(r.keys[0].stats["linearization"].as_array().unwrap().len(), 3);
+    }
+}
+
+#[test]
+fn info_write_may_or_may_not_have_happened() {
+    let base = [("invoke", 0, "write", 1.into()), ("ok", 0, "write", 1.into()), ("invoke", 1, "write", 2.into())];
+    let with = |reads: &[i64]| {
+        let mut evs: Vec<(&str, u64, &str, Value)> = base.to_vec();
+        evs.push(("info", 1, "write", 2.into()));
+        for &v in reads {
+            evs.push(("invoke", 0, "read", nil()));
+            evs.push(("ok", 0, "read", v.into()));
+        }
+        hist(&evs)
+    };
+    assert_eq!(verdict(&with(&[1]), ModelKind::Register, NilRead::Unknown), Verdict::Valid);
+    assert_eq!(verdict(&with(&[2]), ModelKind::Register, NilRead::Unknown), Verdict::Valid);
+    assert_eq!(verdict(&with(&[1, 2]), ModelKind::Register, NilRead::Unknown), Verdict::Valid);
+    // Once seen, the write cannot be undone.
+    assert_eq!(verdict(&with(&[2, 1]), ModelKind::Register, NilRead::Unknown), Verdict::Invalid);
+    // A write that failed never happened.
+    let failed = hist(&[
+        ("invoke", 1, "write", 2.into()),
+        ("fail", 1, "write", 2.into()),
+        ("invoke", 0, "read", nil()),
+        ("ok", 0, "read", 2.into()),
+    ]);
+    assert_eq!(verdict(&failed, ModelKind::Register, NilRead::Unknown), Verdict::Invalid);
+}
+
+#[test]
+fn cas_semantics() {
+    let cas = |old: i64, new: i64, outcome: &'static str, read: i64| {
+        hist(&[
+            ("invoke", 0, "write", 1.into()),
+            ("ok", 0, "write", 1.into()),
+            ("invoke", 1, "cas", list(vec![old.into(), new.into()])),
+            (outcome, 1, "cas", list(vec![old.into(), new.into()])),
+            ("invoke", 0, "read", nil()),
+            ("ok", 0, "read", read.into()),
+        ])
+    };
+    let m = ModelKind::CasRegister;
+    assert_eq!(verdict(&cas(1, 2, "ok", 2), m, NilRead::Unknown), Verdict::Valid);
+    assert_eq!(verdict(&cas(1, 2, "ok", 1), m, NilRead::Unknown), Verdict::Invalid);
+    assert_eq!(verdict(&cas(3, 4, "ok", 4), m, NilRead::Unknown), Verdict::Invalid, "cas from a value never held");
+    assert_eq!(verdict(&cas(1, 2, "fail", 1), m, NilRead::Unknown), Verdict::Valid);
+    assert_eq!(verdict(&cas(1, 2, "fail", 2), m, NilRead::Unknown), Verdict::Invalid);
+    assert_eq!(verdict(&cas(1, 2, "info", 2), m, NilRead::Unknown), Verdict::Valid);
+    assert_eq!(verdict(&cas(1, 2, "info", 1), m, NilRead::Unknown), Verdict::Valid);
+    assert_eq!(verdict(&cas(3, 4, "info", 4), m, NilRead::Unknown), Verdict::Invalid, "an info cas that could not apply");
+}
+
+#[test]
+fn nil_read_rule_both_ways() {
+    let after_write = hist(&[
+        ("invoke", 0, "write", 1.into()),
+        ("ok", 0, "write", 1.into()),
+        ("invoke", 1, "read", nil()),
+        ("ok", 1, "read", nil()),
+    ]);
+    assert_eq!(verdict(&after_write, ModelKind::CasRegister, NilRead::Unknown), Verdict::Valid);
+    assert_eq!(verdict(&after_write, ModelKind::CasRegister, NilRead::Absent), Verdict::Invalid);
+    let before_write = hist(&[
+        ("invoke", 1, "read", nil()),
+        ("ok", 1, "read", nil()),
+        ("invoke", 0, "write", 1.into()),
+        ("ok", 0, "write", 1.into()),
+    ]);
+    assert_eq!(verdict(&before_write, ModelKind::CasRegister, NilRead::Absent), Verdict::Valid);
+    assert_eq!(verdict(&before_write, ModelKind::CasRegister, NilRead::Unknown), Verdict::Valid);
+}
+
+// ---------------------------------------------------------------- other models
+
+#[test]
+fn kv_appends_and_missing_keys() {
+    let h = |got: &str| {
+        hist(&[
+            ("invoke", 0, "get", nil()),
+            ("ok", 0, "get", "".into()),
+            ("invoke", 0, "put", "a".into()),
+            ("ok", 0, "put", "a".into()),
+            ("invoke", 1, "append", "b".into()),
+            ("invoke", 0, "append", "c".into()),
+            ("ok", 1, "append", "b".into()),
+            ("ok", 0, "append", "c".into()),
+            ("invoke", 2, "get", nil()),
+            ("ok", 2, "get", got.into()),
+        ])
+    };
+    assert_eq!(verdict(&h("abc"), ModelKind::Kv, NilRead::Absent), Verdict::Valid);
+    assert_eq!(verdict(&h("acb"), ModelKind::Kv, NilRead::Absent), Verdict::Valid);
+    assert_eq!(verdict(&h("ab"), ModelKind::Kv, NilRead::Absent), Verdict::Invalid);
+    assert_eq!(verdict(&h(""), ModelKind::Kv, NilRead::Absent), Verdict::Invalid);
+}
+
+#[test]
+fn keys_are_checked_separately() {
+    let mut evs = Vec::new();
+    for (line, (t, p, f, v, k)) in [
+        ("invoke", 0, "put", "a", "x"),
+        ("ok", 0, "put", "a", "x"),
+        ("invoke", 0, "get", "", "y"),
+        ("ok", 0, "get", "", "y"),
+        ("invoke", 1, "get", "", "x"),
+        ("ok", 1, "get", "", "x"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let mut e = Event::new(line as u64 + 1, EventType::parse(t).unwrap(), Process::Client(p), F::parse(f), v.into());
+        e.key = Some(k.into());
+        evs.push(e);
+    }
+    let h = History::from_events("keys", evs).unwrap();
+    let r = check(&h, &ModelKind::Kv, &opts(NilRead::Absent));
+    assert_eq!(r.verdict, Verdict::Invalid);
+    assert_eq!(r.keys.len(), 2);
+    assert_eq!(r.keys[0].key, Some(Value::str("x")));
+    assert_eq!(r.keys[0].verdict, Verdict::Invalid);
+    assert_eq!(r.keys[0].anomalies[0].ops[0].id, OpId(2));
+    assert_eq!(r.keys[1].verdict, Verdict::Valid);
+}
+
+#[test]
+fn mutex_excludes() {
+    let both = hist(&[
+        ("invoke", 0, "acquire", nil()),
+        ("ok", 0, "acquire", nil()),
+        ("invoke", 1, "acquire", nil()),
+        ("ok", 1, "acquire", nil()),
+    ]);
+    assert_eq!(verdict(&both, ModelKind::Mutex, NilRead::Unknown), Verdict::Invalid);
+    let handed = hist(&[
+        ("invoke", 0, "acquire", nil()),
+        ("ok", 0, "acquire", nil()),
+        ("invoke", 1, "acquire", nil()),
+        ("invoke", 0, "release", nil()),
+        ("ok", 1, "acquire", nil()),
+        ("info", 0, "release", nil()),
+    ]);
+    assert_eq!(verdict(&handed, ModelKind::Mutex, NilRead::Unknown), Verdict::Valid);
+}
+
+#[test]
+fn set_read_must_include_earlier_adds() {
+    let h = |read: Vec<i64>| {
+        hist(&[
+            ("invoke", 0, "add", 1.into()),
+            ("ok", 0, "add", 1.into()),
+            ("invoke", 1, "add", 2.into()),
+            ("invoke", 0, "read", nil()),
+            ("ok", 0, "read", list(read.into_iter().map(Value::Int).collect())),
+            ("ok", 1, "add", 2.into()),
+        ])
+    };
+    assert_eq!(verdict(&h(vec![1]), ModelKind::Set, NilRead::Unknown), Verdict::Valid);
+    assert_eq!(verdict(&h(vec![2, 1]), ModelKind::Set, NilRead::Unknown), Verdict::Valid);
+    assert_eq!(verdict(&h(vec![2]), ModelKind::Set, NilRead::Unknown), Verdict::Invalid);
+    assert_eq!(verdict(&h(vec![1, 3]), ModelKind::Set, NilRead::Unknown), Verdict::Invalid);
+}
+
+#[test]
+fn counter_reads() {
+    let h = |read: i64| {
+        hist(&[
+            ("invoke", 0, "incr", nil()),
+            ("ok", 0, "incr", nil()),
+            ("invoke", 0, "incr", 5.into()),
+            ("invoke", 1, "read", nil()),
+            ("ok", 1, "read", read.into()),
+            ("info", 0, "incr", 5.into()),
+        ])
+    };
+    assert_eq!(verdict(&h(1), ModelKind::Counter, NilRead::Unknown), Verdict::Valid);
+    assert_eq!(verdict(&h(6), ModelKind::Counter, NilRead::Unknown), Verdict::Valid);
+    assert_eq!(verdict(&h(5), ModelKind::Counter, NilRead::Unknown), Verdict::Invalid);
+    assert_eq!(verdict(&h(0), ModelKind::Counter, NilRead::Unknown), Verdict::Invalid);
+}
+
+#[test]
+fn queue_is_fifo() {
+    let h = |first: i64| {
+        hist(&[
+            ("invoke", 0, "enqueue", 1.into()),
+            ("ok", 0, "enqueue", 1.into()),
+            ("invoke", 0, "enqueue", 2.into()),
+            ("ok", 0, "enqueue", 2.into()),
+            ("invoke", 1, "dequeue", nil()),
+            ("ok", 1, "dequeue", first.into()),
+        ])
+    };
+    assert_eq!(verdict(&h(1), ModelKind::Queue, NilRead::Unknown), Verdict::Valid);
+    assert_eq!(verdict(&h(2), ModelKind::Queue, NilRead::Unknown), Verdict::Invalid);
+    let empty = hist(&[("invoke", 0, "dequeue", nil()), ("ok", 0, "dequeue", nil())]);
+    assert_eq!(verdict(&empty, ModelKind::Queue, NilRead::Unknown), Verdict::Valid);
+}
+
+#[test]
+fn list_append_order() {
+    let h = |read: Vec<i64>| {
+        hist(&[
+            ("invoke", 0, "append", 1.into()),
+            ("ok", 0, "append", 1.into()),
+            ("invoke", 0, "append", 2.into()),
+            ("ok", 0, "append", 2.into()),
+            ("invoke", 1, "read", nil()),
+            ("ok", 1, "read", list(read.into_iter().map(Value::Int).collect())),
+        ])
+    };
+    assert_eq!(verdict(&h(vec![1, 2]), ModelKind::ListAppend, NilRead::Unknown), Verdict::Valid);
+    assert_eq!(verdict(&h(vec![2, 1]), ModelKind::ListAppend, NilRead::Unknown), Verdict::Invalid);
+    assert_eq!(verdict(&h(vec![1]), ModelKind::ListAppend, NilRead::Unknown), Verdict::Invalid);
+}
+
+#[test]
+fn multi_register_read_skew() {
+    let mop = |f: &str, k: &str, v: Value| list(vec![Value::str(f), Value::str(k), v]);
+    let w = list(vec![mop("w", "x", 1.into()), mop("w", "y", 1.into())]);
+    let r = |x: i64, y: Value| list(vec![mop("r", "x", x.into()), mop("r", "y", y)]);
+    let h = |y: Value| {
+        hist(&[
+            ("invoke", 0, "txn", w.clone()),
+            ("invoke", 1, "txn", r(0, nil())),
+            ("ok", 1, "txn", r(1, y)),
+            ("ok", 0, "txn", w.clone()),
+        ])
+    };
+    assert_eq!(verdict(&h(1.into()), ModelKind::MultiRegister, NilRead::Absent), Verdict::Valid);
+    // Saw x's write but not y's: the txn was not atomic.
+    assert_eq!(verdict(&h(nil()), ModelKind::MultiRegister, NilRead::Absent), Verdict::Invalid);
+    assert_eq!(verdict(&h(nil()), ModelKind::MultiRegister, NilRead::Unknown), Verdict::Valid);
+}
+
+#[test]
+fn misfit_op_is_unknown_not_guessed() {
+    let h = hist(&[("invoke", 0, "enqueue", 1.into()), ("ok", 0, "enqueue", 1.into())]);
+    let r = check(&h, &ModelKind::CasRegister, &opts(NilRead::Unknown));
+    assert_eq!(r.verdict, Verdict::Unknown);
+    assert!(r.keys[0].unknown_reason.as_deref().unwrap().contains("line 2"), "{:?}", r.keys[0].unknown_reason);
+}
+
+// ---------------------------------------------------------------- budgets
+
+/// `writers` info writes of distinct values, all concurrent, then sequential
+/// reads 1, 2, ..., `reads`, and finally 1 again: not linearizable (write 1
+/// cannot take effect twice), but proving it means trying every subset of
+/// the other writes.
+fn pathological(writers: u64, reads: i64) -> History {
+    let mut evs: Vec<(&str, u64, &str, Value)> = Vec::new();
+    for p in 0..writers {
+        evs.push(("invoke", 100 + p, "write", (p as i64 + 1).into()));
+    }
+    for v in (1..=reads).chain([1]) {
+        evs.push(("invoke", 0, "read", nil()));
+        evs.push(("ok", 0, "read", v.into()));
+    }
+    hist(&evs)
+}
+
+#[test]
+fn tiny_budget_gives_unknown_with_reason() {
+    let h = pathological(40, 20);
+    let ids: Vec<OpId> = h.ops.iter().map(|o| o.id).collect();
+    let m = CasRegister { nil_read: NilRead::Unknown };
+    let small = Budget { deadline: None, memory_bytes: 1 << 20 };
+    let r = search(&h, &ids, &m, &small);
+    assert_eq!(r.verdict, Verdict::Unknown);
+    let reason = r.unknown_reason.unwrap();
+    assert!(reason.starts_with("memory budget of 1 MiB exhausted after "), "{reason}");
+    let timed = Budget::with_timeout(Some(Duration::from_millis(50)), u64::MAX);
+    let r = search(&h, &ids, &m, &timed);
+    assert_eq!(r.verdict, Verdict::Unknown);
+    assert!(r.unknown_reason.unwrap().starts_with("timeout"));
+    // A smaller instance of the same shape is decided, and invalid.
+    let h = pathological(8, 4);
+    let ids: Vec<OpId> = h.ops.iter().map(|o| o.id).collect();
+    let r = search(&h, &ids, &m, &Budget::unlimited());
+    assert_eq!(r.verdict, Verdict::Invalid);
+    assert_eq!(r.anomalies[0].ops[0].id, OpId(h.ops.len() as u32 - 1), "the final read of 1 fails");
+}
+
+#[test]
+fn expired_deadline_through_driver() {
+    let h = pathological(3, 2);
+    let mut o = opts(NilRead::Unknown);
+    o.budget.deadline = Some(std::time::Instant::now());
+    let r = check(&h, &ModelKind::CasRegister, &o);
+    assert_eq!(r.verdict, Verdict::Unknown);
+    assert!(r.keys[0].unknown_reason.as_deref().unwrap().starts_with("timeout"));
+}
+
+// ---------------------------------------------------------------- search == oracle
+
+fn agrees_with_oracle(model: ModelKind, nil_read: NilRead, seed: u64, cfg: &GenConfig) -> Result<bool, TestCaseError> {
+    let h = random_history(model, cfg, seed);
+    let groups: Vec<Vec<OpId>> = if model.splits_by_key() {
+        h.by_key().into_values().collect()
+    } else {
+        vec![h.ops.iter().map(|o| o.id).collect()]
+    };
+    let mut all_valid = true;
+    for ids in groups {
+        let (got, want) = with_model!(model, nil_read, |m| (
+            search(&h, &ids, &m, &Budget::unlimited()).verdict,
+            brute_force(&h, &ids, &m)
+        ));
+        prop_assert_eq!(
+            got,
+            if want { Verdict::Valid } else { Verdict::Invalid },
+            "{} {:?} seed {}:\n{}",
+            model,
+            nil_read,
+            seed,
+            render(&h)
+        );
+        all_valid &= want;
+    }
+    let whole = check(&h, &model, &opts(nil_read)).verdict;
+    prop_assert_eq!(whole, if all_valid { Verdict::Valid } else { Verdict::Invalid });
+    Ok(all_valid)
+}
+
+const CASES: u32 = 6000;
+
+macro_rules! oracle_props {
+    ($($name:ident: $model:expr, $keys:expr;)*) => {
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(CASES))]
+            $(
+                #[test]
+                fn $name(seed in any::<u64>(), absent in any::<bool>()) {
+                    let nil_read = if absent { NilRead::Absent } else { NilRead::Unknown };
+                    let cfg = GenConfig { keys: $keys, ..GenConfig::default() };
+                    agrees_with_oracle($model, nil_read, seed, &cfg)?;
+                }
+            )*
+        }
+    };
+}
+
+oracle_props! {
+    oracle_register: ModelKind::Register, 0;
+    oracle_cas_register: ModelKind::CasRegister, 1;
+    oracle_kv: ModelKind::Kv, 2;
+    oracle_multi_register: ModelKind::MultiRegister, 0;
+    oracle_mutex: ModelKind::Mutex, 0;
+    oracle_set: ModelKind::Set, 1;
+    oracle_counter: ModelKind::Counter, 0;
+    oracle_queue: ModelKind::Queue, 0;
+    oracle_list_append: ModelKind::ListAppend, 1;
+}
+
+/// The generator must give both verdicts often, or the properties above
+/// prove little.
+#[test]
+fn generator_gives_both_verdicts() {
+    for model in ModelKind::ALL {
+        let cfg = GenConfig::default();
+        let valid = (0..300u64).filter(|&s| agrees_with_oracle(model, NilRead::Unknown, s, &cfg).unwrap()).count();
+        assert!((20..=280).contains(&valid), "{model}: {valid} of 300 valid");
+    }
+}

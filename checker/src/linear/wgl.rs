@@ -1,0 +1,445 @@
+//! The general linearizability search for one object: Wing & Gong's
+//! backtracking with Lowe's just-in-time linearization and memoisation of
+//! (linearized set, model state) configurations, as in Porcupine and
+//! Knossos's `wgl`.
+//!
+//! Calls and returns sit in one doubly linked list sorted by position. The
+//! search walks it from the head: a call may be linearized now if the model
+//! allows it and the resulting configuration is new; reaching a return means
+//! that op was not linearized in time, so it backtracks. `info` ops have no
+//! return entry: they may be linearized at any point after their call, or
+//! never; the search succeeds once every `ok` op is linearized.
+
+use crate::history::{History, Op, OpId, Outcome};
+use crate::model::Model;
+use crate::report::{Anomaly, Budget, KeyResult, OpRef, Verdict};
+use hashbrown::HashTable;
+use rustc_hash::FxHasher;
+use std::hash::{Hash, Hasher};
+use std::time::Instant;
+
+/// Steps between deadline checks: reading the clock costs ~20 ns; a step a
+/// few. Thousands of steps take well under a millisecond.
+const DEADLINE_CHECK_STEPS: u64 = 4096;
+/// The valid linearization reported in detail is capped: it is for a person
+/// hovering over a key in the HTML report, not for replay.
+const MAX_LINEARIZATION_REPORTED: usize = 10_000;
+/// Model states listed in an invalid report.
+const MAX_STATES_REPORTED: usize = 16;
+/// Concurrent ops named in an invalid report.
+const MAX_CONCURRENT_REPORTED: usize = 20;
+
+/// The list's sentinel: head and tail at once (the list is circular).
+const HEAD: u32 = 0;
+const NO_MATCH: u32 = u32::MAX;
+
+/// Statistics and outcome of one search, before it becomes a [`KeyResult`].
+enum Outcome2 {
+    Valid(Vec<u32>),
+    Invalid(Failure),
+    Unknown(String),
+}
+
+/// What the deepest dead end looked like.
+#[derive(Default)]
+struct Failure {
+    /// Local op indices, in linearization order.
+    prefix: Vec<u32>,
+    states: Vec<String>,
+    failed: u32,
+    /// Ops that could still have been linearized before `failed` returned.
+    pending: Vec<u32>,
+}
+
+/// Checks one object's ops for linearizability under `model` within
+/// `budget` (its `memory_bytes` is this search's own share). Method `wgl`.
+pub fn search<M: Model>(history: &History, ops: &[OpId], model: &M, budget: &Budget) -> KeyResult {
+    let key = ops.first().and_then(|&id| history.op(id).key.clone());
+    // Fail ops never happened; the model names info ops that may be left
+    // out (leaving an info op out is always allowed).
+    let happened: Vec<&Op> =
+        ops.iter().map(|&id| history.op(id)).filter(|op| op.outcome != Outcome::Fail).collect();
+    let droppable = model.droppable_infos(&happened);
+    let kept: Vec<&Op> =
+        happened.iter().zip(&droppable).filter(|&(op, &d)| !(d && op.outcome == Outcome::Info)).map(|(op, _)| *op).collect();
+    let mut s = Search::new(&kept, model, budget);
+    let outcome = s.run();
+    let stats = serde_json::json!({
+        "configurations": s.cache_len(),
+        "steps": s.steps,
+        "max_depth": s.max_depth,
+        "ops_searched": kept.len(),
+        "memory_bytes_estimate": s.memory_bytes(),
+    });
+    let mut result = KeyResult {
+        key,
+        verdict: Verdict::Valid,
+        method: "wgl".to_string(),
+        ops: ops.len() as u64,
+        anomalies: Vec::new(),
+        unknown_reason: None,
+        stats,
+    };
+    match outcome {
+        Outcome2::Valid(order) => {
+            // KeyResult has no detail of its own: the linearization found
+            // rides in stats (op ids in order), for the HTML report.
+            let ids: Vec<u32> = order.iter().take(MAX_LINEARIZATION_REPORTED).map(|&i| kept[i as usize].id.0).collect();
+            result.stats["linearization"] = ids.into();
+            if order.len() > MAX_LINEARIZATION_REPORTED {
+                result.stats["linearization_truncated_from"] = order.len().into();
+            }
+        }
+        Outcome2::Unknown(reason) => {
+            result.verdict = Verdict::Unknown;
+            result.unknown_reason = Some(reason);
+        }
+        Outcome2::Invalid(f) => {
+            result.verdict = Verdict::Invalid;
+            result.anomalies.push(anomaly(&kept, &f));
+        }
+    }
+    result
+}
+
+fn anomaly(kept: &[&Op], f: &Failure) -> Anomaly {
+    let op = |i: u32| OpRef::new(kept[i as usize]);
+    let failed = op(f.failed);
+    let mut ops = vec![failed.clone()];
+    ops.extend(f.pending.iter().map(|&i| op(i)));
+    let prefix_desc = match f.prefix.last() {
+        None => "before any op is linearized".to_string(),
+        Some(&last) => format!(
+            "after linearizing {} op{} (the longest linearizable prefix found, ending with {})",
+            f.prefix.len(),
+            if f.prefix.len() == 1 { "" } else { "s" },
+            op(last)
+        ),
+    };
+    let pending_desc = if f.pending.is_empty() {
+        String::new()
+    } else {
+        let names: Vec<String> = f.pending.iter().map(|&i| op(i).to_string()).collect();
+        format!(", nor any of the ops that could still go before it ({})", names.join("; "))
+    };
+    let explanation = format!(
+        "{prefix_desc}, the model could be in state{} {{{}}}; none of them allows {failed}{pending_desc}, \
+         yet it must take effect before it returned. No order of the ops consistent with real time explains \
+         its result.",
+        if f.states.len() == 1 { "" } else { "s" },
+        f.states.join(", "),
+    );
+    let detail = serde_json::json!({
+        "longest_prefix": f.prefix.iter().map(|&i| {
+            let o = kept[i as usize];
+            serde_json::json!({ "id": o.id.0, "invoke_line": o.invoke_line, "complete_line": o.complete_line })
+        }).collect::<Vec<_>>(),
+        "states": f.states,
+        "failed_op": failed,
+    });
+    Anomaly { kind: "not-linearizable".to_string(), ops, explanation, detail }
+}
+
+fn mix64(mut z: u64) -> u64 {
+    // splitmix64's finaliser: spreads FxHash's weak low bits over the word.
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^ (z >> 31)
+}
+
+struct Search<'a, M: Model> {
+    ops: &'a [&'a Op],
+    model: &'a M,
+    budget: &'a Budget,
+    // The entry list: index 0 is the sentinel; entry e in 1..=len.
+    next: Vec<u32>,
+    prev: Vec<u32>,
+    /// Local op index of each entry.
+    entry_op: Vec<u32>,
+    is_call: Vec<bool>,
+    /// Call entry -> its return entry (`NO_MATCH` for info ops).
+    matching: Vec<u32>,
+    /// Zobrist key per op: the linearized set's hash is their xor.
+    zobrist: Vec<u64>,
+    /// For an info op, the previous info op (by call) with the same function
+    /// and argument, or `NO_MATCH`. Such twins are interchangeable, and the
+    /// earlier-called one can go wherever the later one can, so the search
+    /// only linearizes a twin after its predecessor: k identical info ops
+    /// give k+1 configurations instead of 2^k.
+    twin_prev: Vec<u32>,
+    words: usize,
+    // The memo table: configuration i is bits[i*words..], states[i].
+    table: HashTable<u32>,
+    bits: Vec<u64>,
+    states: Vec<M::State>,
+    hashes: Vec<u64>,
+    heap_bytes: usize,
+    steps: u64,
+    max_depth: usize,
+    failure: Failure,
+    failure_depth: Option<usize>,
+    failure_bits: Vec<u64>,
+}
+
+impl<'a, M: Model> Search<'a, M> {
+    fn new(ops: &'a [&'a Op], model: &'a M, budget: &'a Budget) -> Search<'a, M> {
+        let n = ops.len();
+        // (position, local op, is_call)
+        let mut events: Vec<(u64, u32, bool)> = Vec::with_capacity(2 * n);
+        for (i, op) in ops.iter().enumerate() {
+            events.push((op.call, i as u32, true));
+            if op.outcome == Outcome::Ok {
+                events.push((op.ret, i as u32, false));
+            }
+        }
+        // Positions are unique per event; the op index breaks ties only in
+        // hand-built histories.
+        events.sort_unstable_by_key(|&(pos, i, call)| (pos, !call, i));
+        let len = events.len();
+        let mut next = vec![HEAD; len + 1];
+        let mut prev = vec![HEAD; len + 1];
+        for e in 0..=len {
+            next[e] = if e == len { HEAD } else { e as u32 + 1 };
+            prev[e] = if e == 0 { len as u32 } else { e as u32 - 1 };
+        }
+        let mut entry_op = vec![0; len + 1];
+        let mut is_call = vec![false; len + 1];
+        let mut matching = vec![NO_MATCH; len + 1];
+        let mut call_entry = vec![0u32; n];
+        for (k, &(_, i, call)) in events.iter().enumerate() {
+            let e = k + 1;
+            entry_op[e] = i;
+            is_call[e] = call;
+            if call {
+                call_entry[i as usize] = e as u32;
+            } else {
+                matching[call_entry[i as usize] as usize] = e as u32;
+            }
+        }
+        let mut twin_prev = vec![NO_MATCH; n];
+        let mut by_call: Vec<u32> = (0..n as u32).collect();
+        by_call.sort_unstable_by_key(|&i| ops[i as usize].call);
+        let mut last_twin: rustc_hash::FxHashMap<(&crate::history::F, &crate::value::Value), u32> =
+            Default::default();
+        for &i in &by_call {
+            let op = ops[i as usize];
+            if op.outcome == Outcome::Info {
+                if let Some(prev) = last_twin.insert((&op.f, &op.input), i) {
+                    twin_prev[i as usize] = prev;
+                }
+            }
+        }
+        let zobrist = (0..n as u64).map(|i| mix64(i.wrapping_add(0x9e37_79b9_7f4a_7c15))).collect();
+        Search {
+            ops,
+            model,
+            budget,
+            next,
+            prev,
+            entry_op,
+            is_call,
+            matching,
+            zobrist,
+            twin_prev,
+            words: n.div_ceil(64).max(1),
+            table: HashTable::new(),
+            bits: Vec::new(),
+            states: Vec::new(),
+            hashes: Vec::new(),
+            heap_bytes: 0,
+            steps: 0,
+            max_depth: 0,
+            failure: Failure::default(),
+            failure_depth: None,
+            failure_bits: Vec::new(),
+        }
+    }
+
+    fn cache_len(&self) -> usize {
+        self.states.len()
+    }
+
+    /// Approximate bytes held by the memo table and its arenas.
+    fn memory_bytes(&self) -> u64 {
+        let state_size = std::mem::size_of::<M::State>();
+        (self.bits.capacity() * 8
+            + self.states.capacity() * state_size
+            + self.hashes.capacity() * 8
+            + self.table.capacity() * (4 + 1)
+            + self.heap_bytes) as u64
+    }
+
+    fn lift(&mut self, e: u32) {
+        let remove = |next: &mut Vec<u32>, prev: &mut Vec<u32>, x: u32| {
+            let (p, n) = (prev[x as usize], next[x as usize]);
+            next[p as usize] = n;
+            prev[n as usize] = p;
+        };
+        remove(&mut self.next, &mut self.prev, e);
+        let m = self.matching[e as usize];
+        if m != NO_MATCH {
+            remove(&mut self.next, &mut self.prev, m);
+        }
+    }
+
+    fn unlift(&mut self, e: u32) {
+        // Undo in reverse order of removal (dancing links).
+        let restore = |next: &mut Vec<u32>, prev: &mut Vec<u32>, x: u32| {
+            let (p, n) = (prev[x as usize], next[x as usize]);
+            next[p as usize] = x;
+            prev[n as usize] = x;
+        };
+        let m = self.matching[e as usize];
+        if m != NO_MATCH {
+            restore(&mut self.next, &mut self.prev, m);
+        }
+        restore(&mut self.next, &mut self.prev, e);
+    }
+
+    fn state_hash(state: &M::State) -> u64 {
+        let mut h = FxHasher::default();
+        state.hash(&mut h);
+        h.finish()
+    }
+
+    /// Inserts the configuration if it is new; false if it was seen before.
+    fn remember(&mut self, cur: &[u64], bits_hash: u64, state: &M::State) -> bool {
+        let h = mix64(bits_hash ^ Self::state_hash(state));
+        let w = self.words;
+        let (bits, states, hashes) = (&self.bits, &self.states, &self.hashes);
+        let found = self.table.find(h, |&i| {
+            let i = i as usize;
+            hashes[i] == h && bits[i * w..(i + 1) * w] == *cur && states[i] == *state
+        });
+        if found.is_some() {
+            return false;
+        }
+        let idx = self.states.len() as u32;
+        self.bits.extend_from_slice(cur);
+        self.states.push(state.clone());
+        self.hashes.push(h);
+        self.heap_bytes += self.model.heap_bytes(state);
+        let hashes = &self.hashes;
+        self.table.insert_unique(h, idx, |&i| hashes[i as usize]);
+        true
+    }
+
+    fn run(&mut self) -> Outcome2 {
+        if self.budget.expired() {
+            return Outcome2::Unknown("timeout: the deadline passed before this key was searched".to_string());
+        }
+        if self.ops.len() >= u32::MAX as usize / 2 {
+            return Outcome2::Unknown(format!("too many ops on one key ({}) for the search", self.ops.len()));
+        }
+        let mut ok_left = self.ops.iter().filter(|op| op.outcome == Outcome::Ok).count();
+        let mut cur = vec![0u64; self.words];
+        let mut bits_hash = 0u64;
+        let mut state = self.model.init();
+        // (call entry linearized, state before it)
+        let mut stack: Vec<(u32, M::State)> = Vec::new();
+        let mut entry = self.next[HEAD as usize];
+        loop {
+            if ok_left == 0 {
+                return Outcome2::Valid(stack.iter().map(|&(e, _)| self.entry_op[e as usize]).collect());
+            }
+            self.steps += 1;
+            if self.steps % DEADLINE_CHECK_STEPS == 0 && self.budget.deadline.is_some_and(|d| Instant::now() >= d) {
+                return Outcome2::Unknown(format!(
+                    "timeout after {} configurations (longest linearizable prefix: {} of {} ops)",
+                    self.cache_len(),
+                    self.max_depth,
+                    self.ops.len()
+                ));
+            }
+            if entry == HEAD {
+                // Unreachable while an ok op is left (its return is in the
+                // list); kept as a guard rather than a panic.
+                return Outcome2::Unknown("internal error: entry list exhausted with ok ops left".to_string());
+            }
+            let op_i = self.entry_op[entry as usize];
+            if self.is_call[entry as usize] {
+                let op = self.ops[op_i as usize];
+                let twin = self.twin_prev[op_i as usize];
+                if twin != NO_MATCH && cur[twin as usize / 64] & (1u64 << (twin % 64)) == 0 {
+                    entry = self.next[entry as usize];
+                    continue;
+                }
+                if let Some(next_state) = self.model.step(&state, op) {
+                    let (w, b) = (op_i as usize / 64, 1u64 << (op_i % 64));
+                    cur[w] |= b;
+                    let h = bits_hash ^ self.zobrist[op_i as usize];
+                    if self.remember(&cur, h, &next_state) {
+                        if self.memory_bytes() > self.budget.memory_bytes {
+                            return Outcome2::Unknown(format!(
+                                "memory budget of {} MiB exhausted after {} configurations",
+                                self.budget.memory_bytes >> 20,
+                                self.cache_len()
+                            ));
+                        }
+                        bits_hash = h;
+                        stack.push((entry, std::mem::replace(&mut state, next_state)));
+                        self.max_depth = self.max_depth.max(stack.len());
+                        self.lift(entry);
+                        if op.outcome == Outcome::Ok {
+                            ok_left -= 1;
+                        }
+                        entry = self.next[HEAD as usize];
+                        continue;
+                    }
+                    cur[w] &= !b;
+                }
+                entry = self.next[entry as usize];
+            } else {
+                self.note_dead_end(&stack, &cur, &state, entry);
+                let Some((e, prev_state)) = stack.pop() else {
+                    return Outcome2::Invalid(std::mem::take(&mut self.failure));
+                };
+                state = prev_state;
+                let i = self.entry_op[e as usize];
+                cur[i as usize / 64] &= !(1u64 << (i % 64));
+                bits_hash ^= self.zobrist[i as usize];
+                self.unlift(e);
+                if self.ops[i as usize].outcome == Outcome::Ok {
+                    ok_left += 1;
+                }
+                entry = self.next[e as usize];
+            }
+        }
+    }
+
+    /// Records the deepest dead end for the report: the first time a depth is
+    /// reached at a dead end, its prefix and pending ops; afterwards, further
+    /// states with the same linearized set.
+    fn note_dead_end(&mut self, stack: &[(u32, M::State)], cur: &[u64], state: &M::State, ret_entry: u32) {
+        let depth = stack.len();
+        match self.failure_depth {
+            Some(d) if d > depth => {}
+            Some(d) if d == depth => {
+                if self.failure.states.len() < MAX_STATES_REPORTED && self.failure_bits == cur {
+                    let desc = self.model.describe(state);
+                    if !self.failure.states.contains(&desc) {
+                        self.failure.states.push(desc);
+                    }
+                }
+            }
+            _ => {
+                self.failure_depth = Some(depth);
+                self.failure_bits = cur.to_vec();
+                let mut pending = Vec::new();
+                let mut e = self.next[HEAD as usize];
+                while e != ret_entry && e != HEAD && pending.len() < MAX_CONCURRENT_REPORTED {
+                    if self.is_call[e as usize] && self.entry_op[e as usize] != self.entry_op[ret_entry as usize] {
+                        pending.push(self.entry_op[e as usize]);
+                    }
+                    e = self.next[e as usize];
+                }
+                self.failure = Failure {
+                    prefix: stack.iter().map(|&(e, _)| self.entry_op[e as usize]).collect(),
+                    states: vec![self.model.describe(state)],
+                    failed: self.entry_op[ret_entry as usize],
+                    pending,
+                };
+            }
+        }
+    }
+}

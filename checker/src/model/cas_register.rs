@@ -1,0 +1,193 @@
+//! A register with compare-and-set: `read`, `write v`, `cas [old new]`.
+//! The state is the value held, `nil` until first written.
+
+use super::{arg, bad_value, read_matches, result, unsupported, Model, NilRead};
+use crate::error::InputErrorKind;
+use crate::history::{Op, Outcome, F};
+use std::collections::HashSet;
+use crate::value::Value;
+
+/// Knossos's cas-register and Porcupine's etcd model (with [`NilRead::Absent`]).
+#[derive(Clone, Copy, Debug)]
+pub struct CasRegister {
+    pub nil_read: NilRead,
+}
+
+const SUPPORTED: &str = "read, write, cas";
+
+/// Shared by [`CasRegister`] and the plain register.
+pub(crate) fn step_register(nil_read: NilRead, allow_cas: bool, s: &Value, op: &Op) -> Option<Value> {
+    match op.f {
+        F::Read => match result(op) {
+            Some(out) => read_matches(nil_read, s, out).then(|| s.clone()),
+            None => Some(s.clone()),
+        },
+        F::Write => Some(arg(op).clone()),
+        F::Cas if allow_cas => match arg(op).as_seq() {
+            Some([old, new]) if old == s => Some(new.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// Info writes and info cas whose new value nothing can observe are left
+/// out. Observers: ok reads of a value (nil too under `NilRead::Absent`) and
+/// the expected value of ok and kept info cas ops. If such a write takes
+/// effect, until the next write only state-blind ops (writes, nil reads under
+/// `NilRead::Unknown`) can follow it, so removing it keeps the order legal.
+/// Dropping a cas can make its expected value unobserved: repeat to a fixpoint.
+pub(crate) fn droppable_register_infos(nil_read: NilRead, ops: &[&Op]) -> Vec<bool> {
+    let produced = |op: &Op| -> Option<Value> {
+        match op.f {
+            F::Write => Some(arg(op).clone()),
+            F::Cas => match arg(op).as_seq() {
+                Some([_, new]) => Some(new.clone()),
+                _ => None,
+            },
+            _ => None,
+        }
+    };
+    let mut drop: Vec<bool> = ops.iter().map(|op| op.outcome == Outcome::Info && op.f == F::Read).collect();
+    loop {
+        let mut observed: HashSet<&Value> = HashSet::new();
+        for (op, &dropped) in ops.iter().zip(&drop) {
+            if dropped {
+                continue;
+            }
+            match (op.f.clone(), result(op)) {
+                (F::Read, Some(Value::Nil)) if nil_read == NilRead::Unknown => {}
+                (F::Read, Some(v)) => {
+                    observed.insert(v);
+                }
+                (F::Cas, _) => {
+                    if let Some([old, _]) = arg(op).as_seq() {
+                        observed.insert(old);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut changed = false;
+        for (i, op) in ops.iter().enumerate() {
+            if !drop[i] && op.outcome == Outcome::Info && produced(op).is_some_and(|v| !observed.contains(&v)) {
+                drop[i] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            return drop;
+        }
+    }
+}
+
+pub(crate) fn validate_register(model: &'static str, allow_cas: bool, op: &Op) -> Result<(), InputErrorKind> {
+    match op.f {
+        F::Read | F::Write => Ok(()),
+        F::Cas if allow_cas => match arg(op).as_seq() {
+            Some([_, _]) => Ok(()),
+            _ => Err(bad_value(model, op, "a pair [old new]", arg(op))),
+        },
+        _ => Err(unsupported(model, op, if allow_cas { SUPPORTED } else { "read, write" })),
+    }
+}
+
+impl Model for CasRegister {
+    type State = Value;
+
+    fn name(&self) -> &'static str {
+        "cas-register"
+    }
+
+    fn init(&self) -> Value {
+        Value::Nil
+    }
+
+    fn step(&self, s: &Value, op: &Op) -> Option<Value> {
+        step_register(self.nil_read, true, s, op)
+    }
+
+    fn describe(&self, s: &Value) -> String {
+        s.to_string()
+    }
+
+    fn validate(&self, op: &Op) -> Result<(), InputErrorKind> {
+        validate_register("cas-register", true, op)
+    }
+
+    fn info_is_noop(&self, op: &Op) -> bool {
+        op.f == F::Read
+    }
+
+    fn droppable_infos(&self, ops: &[&Op]) -> Vec<bool> {
+        droppable_register_infos(self.nil_read, ops)
+    }
+
+    fn heap_bytes(&self, s: &Value) -> usize {
+        value_heap_bytes(s)
+    }
+}
+
+/// A rough count of the heap bytes a value owns.
+pub(crate) fn value_heap_bytes(v: &Value) -> usize {
+    let slot = std::mem::size_of::<Value>();
+    match v {
+        Value::Str(s) => s.len(),
+        Value::List(xs) | Value::Set(xs) => xs.iter().map(|x| slot + value_heap_bytes(x)).sum(),
+        Value::Map(m) => m.iter().map(|(k, x)| 2 * slot + value_heap_bytes(k) + value_heap_bytes(x)).sum(),
+        _ => 0,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::test_util::{info, list, ok};
+
+    fn m(nil_read: NilRead) -> CasRegister {
+        CasRegister { nil_read }
+    }
+
+    #[test]
+    fn write_then_read() {
+        let r = m(NilRead::Unknown);
+        let s = r.step(&r.init(), &ok("write", 3.into(), 3.into())).unwrap();
+        assert_eq!(s, Value::Int(3));
+        assert!(r.step(&s, &ok("read", Value::Nil, 3.into())).is_some());
+        assert!(r.step(&s, &ok("read", Value::Nil, 4.into())).is_none());
+    }
+
+    #[test]
+    fn cas_semantics() {
+        let r = m(NilRead::Unknown);
+        let s = Value::Int(1);
+        assert_eq!(r.step(&s, &ok("cas", list(vec![1.into(), 2.into()]), Value::Nil)), Some(Value::Int(2)));
+        assert_eq!(r.step(&s, &ok("cas", list(vec![2.into(), 3.into()]), Value::Nil)), None);
+        // An info cas took effect only if it could have.
+        assert_eq!(r.step(&s, &info("cas", list(vec![1.into(), 5.into()]))), Some(Value::Int(5)));
+        assert_eq!(r.step(&s, &info("cas", list(vec![0.into(), 5.into()]))), None);
+        // cas from nil on a never-written register.
+        assert_eq!(r.step(&Value::Nil, &ok("cas", list(vec![Value::Nil, 7.into()]), Value::Nil)), Some(7.into()));
+    }
+
+    #[test]
+    fn nil_read_rule() {
+        let unknown = m(NilRead::Unknown);
+        let absent = m(NilRead::Absent);
+        let read_nil = ok("read", Value::Nil, Value::Nil);
+        assert!(unknown.step(&Value::Int(3), &read_nil).is_some());
+        assert!(absent.step(&Value::Int(3), &read_nil).is_none());
+        assert!(absent.step(&Value::Nil, &read_nil).is_some());
+        assert!(absent.step(&Value::Nil, &ok("read", Value::Nil, 1.into())).is_none());
+    }
+
+    #[test]
+    fn validates_shapes() {
+        let r = m(NilRead::Unknown);
+        assert!(r.validate(&ok("cas", list(vec![1.into(), 2.into()]), Value::Nil)).is_ok());
+        assert!(matches!(r.validate(&ok("cas", 1.into(), Value::Nil)), Err(InputErrorKind::BadValue { .. })));
+        assert!(matches!(r.validate(&ok("add", 1.into(), Value::Nil)), Err(InputErrorKind::UnsupportedOp { .. })));
+        assert!(r.info_is_noop(&info("read", Value::Nil)));
+        assert!(!r.info_is_noop(&info("write", 1.into())));
+    }
+}

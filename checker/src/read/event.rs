@@ -1,0 +1,371 @@
+//! Shared by all readers: turning EDN op maps into [`Event`]s, and the
+//! [`Sink`] that feeds events to the [`HistoryBuilder`], applying the
+//! jepsen.independent `[key value]` split when asked to (or when detected).
+
+use super::Independent;
+use crate::error::{InputError, InputErrorKind};
+use crate::history::{Event, EventType, History, HistoryBuilder, Process, F};
+use crate::value::Value;
+
+/// At most this many characters of a value are quoted in an error message.
+const QUOTE_MAX_CHARS: usize = 60;
+
+/// A value rendered for an error message, cut to a readable length.
+pub(crate) fn quote(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() <= QUOTE_MAX_CHARS {
+        s
+    } else {
+        let cut: String = s.chars().take(QUOTE_MAX_CHARS).collect();
+        format!("{cut}...")
+    }
+}
+
+pub(crate) const TYPE_EXPECTED: &str = "invoke, ok, fail or info";
+pub(crate) const PROCESS_EXPECTED: &str = "a non-negative integer, or nemesis";
+
+pub(crate) fn event_type(s: &str) -> Result<EventType, InputErrorKind> {
+    EventType::parse(s).ok_or_else(|| InputErrorKind::UnknownType(s.to_string()))
+}
+
+pub(crate) fn op_name(s: &str) -> Result<F, InputErrorKind> {
+    if s.is_empty() {
+        return Err(InputErrorKind::BadField {
+            field: "f",
+            expected: "a non-empty operation name",
+            found: "\"\"".into(),
+        });
+    }
+    Ok(F::parse(s))
+}
+
+/// Which EDN flavour a map comes from.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum EdnFlavour {
+    Jepsen,
+    /// Porcupine kv: `:key` is required and `:f` is get, put or append.
+    PorcupineKv,
+}
+
+/// Converts one EDN op map (keys already keyword-stripped) into an event.
+/// A missing `:value` is nil, as it is for a Clojure map lookup.
+pub(crate) fn event_from_edn(
+    map: Vec<(Value, Value)>,
+    line: u64,
+    flavour: EdnFlavour,
+) -> Result<Event, InputErrorKind> {
+    let mut kind = None;
+    let mut process = None;
+    let mut f = None;
+    let mut key = None;
+    let mut value = None;
+    let mut time = None;
+    let mut index = None;
+    let mut node = None;
+    let mut fin = None;
+    for (k, v) in map {
+        let Value::Str(k) = k else { continue };
+        let (slot, name): (&mut Option<Value>, &'static str) = match &*k {
+            "type" => (&mut kind, "type"),
+            "process" => (&mut process, "process"),
+            "f" => (&mut f, "f"),
+            "key" => (&mut key, "key"),
+            "value" => (&mut value, "value"),
+            "time" => (&mut time, "time"),
+            "index" => (&mut index, "index"),
+            "node" => (&mut node, "node"),
+            "final?" | "final" => (&mut fin, "final"),
+            _ => continue,
+        };
+        if slot.is_some() {
+            return Err(InputErrorKind::Syntax {
+                format: "EDN",
+                expected: "each key at most once in an op map".into(),
+                found: format!("a second :{name}"),
+            });
+        }
+        *slot = Some(v);
+    }
+    let kind = match kind {
+        None => return Err(InputErrorKind::MissingField { field: "type", expected: TYPE_EXPECTED }),
+        Some(Value::Str(s)) => event_type(&s)?,
+        Some(v) => return Err(bad("type", "a keyword: :invoke, :ok, :fail or :info", &v)),
+    };
+    let process = match process {
+        None => return Err(InputErrorKind::MissingField { field: "process", expected: PROCESS_EXPECTED }),
+        Some(Value::Int(p)) if p >= 0 => Process::Client(p as u64),
+        Some(Value::Str(s)) if &*s == "nemesis" => Process::Nemesis,
+        Some(v) => return Err(bad("process", PROCESS_EXPECTED, &v)),
+    };
+    let f = match f {
+        None => return Err(InputErrorKind::MissingField { field: "f", expected: "the operation name, e.g. :read" }),
+        Some(Value::Str(s)) => op_name(&s)?,
+        Some(v) => return Err(bad("f", "a keyword naming the operation, e.g. :read", &v)),
+    };
+    let time_ns = match time {
+        None | Some(Value::Nil) => None,
+        Some(Value::Int(t)) => Some(t),
+        Some(v) => return Err(bad("time", "an integer number of nanoseconds", &v)),
+    };
+    let index = match index {
+        None | Some(Value::Nil) => None,
+        Some(Value::Int(i)) if i >= 0 => Some(i as u64),
+        Some(v) => return Err(bad("index", "a non-negative integer", &v)),
+    };
+    let node = match node {
+        None | Some(Value::Nil) => None,
+        Some(Value::Str(s)) => Some(s),
+        Some(v) => return Err(bad("node", "a string or keyword naming a node", &v)),
+    };
+    let is_final = match fin {
+        None | Some(Value::Nil) => false,
+        Some(Value::Bool(b)) => b,
+        Some(v) => return Err(bad("final", "true or false", &v)),
+    };
+    let key = key.filter(|k| !k.is_nil());
+    if flavour == EdnFlavour::PorcupineKv && process != Process::Nemesis {
+        if key.is_none() {
+            return Err(InputErrorKind::MissingField { field: "key", expected: "the key of a porcupine kv op" });
+        }
+        if !matches!(f, F::Get | F::Put | F::Append) {
+            return Err(InputErrorKind::BadField {
+                field: "f",
+                expected: "get, put or append (porcupine kv)",
+                found: f.to_string(),
+            });
+        }
+    }
+    let mut e = Event::new(line, kind, process, f, value.unwrap_or(Value::Nil));
+    e.key = key;
+    e.time_ns = time_ns;
+    e.index = index;
+    e.node = node;
+    e.is_final = is_final;
+    Ok(e)
+}
+
+fn bad(field: &'static str, expected: &'static str, found: &Value) -> InputErrorKind {
+    InputErrorKind::BadField { field, expected, found: quote(found) }
+}
+
+/// Whether a client event's value looks like a jepsen.independent tuple
+/// `[k v]`: a two-element vector whose key is an integer or string (keyword),
+/// and, for cas, whose `v` is itself `[old new]` (so a plain cas history,
+/// whose values are `[old new]`, is not mistaken for an independent one).
+fn is_tuple(e: &Event) -> bool {
+    match &e.value {
+        Value::List(items) if items.len() == 2 => {
+            matches!(items[0], Value::Int(_) | Value::Str(_))
+                && (e.f != F::Cas || matches!(&items[1], Value::List(v) if v.len() == 2))
+        }
+        _ => false,
+    }
+}
+
+fn split_tuple(e: &mut Event) {
+    if let Value::List(items) = &mut e.value {
+        let v = items.pop().unwrap_or_default();
+        let k = items.pop().unwrap_or_default();
+        e.key = Some(k);
+        e.value = v;
+    }
+}
+
+/// Feeds events to the builder, splitting `[k v]` values as configured.
+///
+/// With [`Independent::Auto`] the sink buffers events while every client
+/// event so far (that has no explicit key) carries a tuple; the first one
+/// that does not flushes the buffer unchanged and streaming resumes. Only an
+/// all-tuple history stays buffered to the end, where it is split.
+pub(crate) struct Sink {
+    builder: HistoryBuilder,
+    mode: Independent,
+    /// `Some` while an `Auto` history still looks independent.
+    pending: Option<Vec<Event>>,
+    file: String,
+}
+
+impl Sink {
+    pub(crate) fn new(file: &str, mode: Independent) -> Sink {
+        let pending = if mode == Independent::Auto { Some(Vec::new()) } else { None };
+        Sink { builder: HistoryBuilder::new(file), mode, pending, file: file.to_string() }
+    }
+
+    pub(crate) fn push(&mut self, mut e: Event) -> Result<(), InputError> {
+        let client_unkeyed = e.process != Process::Nemesis && e.key.is_none();
+        match self.mode {
+            Independent::No => self.builder.push(e),
+            Independent::Yes => {
+                if client_unkeyed {
+                    if !is_tuple(&e) {
+                        let found = quote(&e.value);
+                        let kind = InputErrorKind::BadField {
+                            field: "value",
+                            expected: "a [key value] tuple (independent history)",
+                            found,
+                        };
+                        return Err(InputError::new(&self.file, e.line, kind));
+                    }
+                    split_tuple(&mut e);
+                }
+                self.builder.push(e)
+            }
+            Independent::Auto => {
+                let Some(pending) = &mut self.pending else { return self.builder.push(e) };
+                if !client_unkeyed && e.process != Process::Nemesis || client_unkeyed && !is_tuple(&e) {
+                    for p in self.pending.take().unwrap_or_default() {
+                        self.builder.push(p)?;
+                    }
+                    return self.builder.push(e);
+                }
+                pending.push(e);
+                Ok(())
+            }
+        }
+    }
+
+    /// True when the finished history was split as independent.
+    pub(crate) fn finish(mut self) -> Result<(History, bool), InputError> {
+        let mut split = self.mode == Independent::Yes;
+        if let Some(pending) = self.pending.take() {
+            let any_client = pending.iter().any(|e| e.process != Process::Nemesis);
+            split = any_client;
+            for mut e in pending {
+                if any_client && e.process != Process::Nemesis {
+                    split_tuple(&mut e);
+                }
+                self.builder.push(e)?;
+            }
+        }
+        Ok((self.builder.finish()?, split))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::read::edn::parse_one;
+
+    fn map(s: &str) -> Vec<(Value, Value)> {
+        match parse_one(s, 64).unwrap() {
+            Value::Map(m) => m,
+            v => panic!("not a map: {v}"),
+        }
+    }
+
+    fn ev(s: &str) -> Result<Event, InputErrorKind> {
+        event_from_edn(map(s), 1, EdnFlavour::Jepsen)
+    }
+
+    #[test]
+    fn jepsen_op_map_fields() {
+        let e = ev(
+            "{:type :ok, :f :read, :process 3, :value 5, :time 10, :index 2, :node \"n1\", :final? true, :error :x}",
+        )
+        .unwrap();
+        assert_eq!(e.kind, EventType::Ok);
+        assert_eq!(e.process, Process::Client(3));
+        assert_eq!(e.f, F::Read);
+        assert_eq!(e.value, Value::Int(5));
+        assert_eq!((e.time_ns, e.index, e.node.as_deref(), e.is_final), (Some(10), Some(2), Some("n1"), true));
+        let n = ev("{:type :info, :f :start, :process :nemesis}").unwrap();
+        assert_eq!((n.process, n.value), (Process::Nemesis, Value::Nil));
+    }
+
+    #[test]
+    fn jepsen_op_map_errors() {
+        assert_eq!(
+            ev("{:f :read, :process 1}").unwrap_err(),
+            InputErrorKind::MissingField { field: "type", expected: TYPE_EXPECTED }
+        );
+        assert_eq!(
+            ev("{:type :bogus, :f :read, :process 1}").unwrap_err(),
+            InputErrorKind::UnknownType("bogus".into())
+        );
+        assert!(matches!(
+            ev("{:type :ok, :f :read, :process \"abc\"}").unwrap_err(),
+            InputErrorKind::BadField { field: "process", .. }
+        ));
+        assert!(matches!(
+            ev("{:type :ok, :f :read, :process -1}").unwrap_err(),
+            InputErrorKind::BadField { field: "process", .. }
+        ));
+        assert!(matches!(
+            ev("{:type :ok, :f 3, :process 1}").unwrap_err(),
+            InputErrorKind::BadField { field: "f", .. }
+        ));
+        assert!(matches!(
+            ev("{:type :ok, :type :ok, :f :read, :process 1}").unwrap_err(),
+            InputErrorKind::Syntax { .. }
+        ));
+        assert!(matches!(
+            event_from_edn(map("{:type :ok, :f :read, :process 1, :key \"k\"}"), 1, EdnFlavour::PorcupineKv)
+                .unwrap_err(),
+            InputErrorKind::BadField { field: "f", .. }
+        ));
+        assert!(matches!(
+            event_from_edn(map("{:type :ok, :f :get, :process 1}"), 1, EdnFlavour::PorcupineKv).unwrap_err(),
+            InputErrorKind::MissingField { field: "key", .. }
+        ));
+    }
+
+    fn sink_run(mode: Independent, ops: &[&str]) -> Result<(History, bool), InputError> {
+        let mut s = Sink::new("t", mode);
+        for (i, o) in ops.iter().enumerate() {
+            s.push(event_from_edn(map(o), i as u64 + 1, EdnFlavour::Jepsen).unwrap())?;
+        }
+        s.finish()
+    }
+
+    #[test]
+    fn independent_auto_splits_only_all_tuple_histories() {
+        let tuples = [
+            "{:type :invoke, :f :write, :process 0, :value [1 5]}",
+            "{:type :info, :f :kill, :process :nemesis, :value nil}",
+            "{:type :ok, :f :write, :process 0, :value [1 5]}",
+            "{:type :invoke, :f :cas, :process 0, :value [2 [5 6]]}",
+            "{:type :fail, :f :cas, :process 0, :value [2 [5 6]]}",
+            "{:type :invoke, :f :read, :process 1, :value [1 nil]}",
+            "{:type :ok, :f :read, :process 1, :value [1 5]}",
+        ];
+        let (h, split) = sink_run(Independent::Auto, &tuples).unwrap();
+        assert!(split);
+        assert_eq!(h.ops.len(), 3);
+        assert_eq!(h.ops[0].key, Some(Value::Int(1)));
+        assert_eq!(h.ops[0].input, Value::Int(5));
+        assert_eq!(h.ops[1].key, Some(Value::Int(2)));
+        assert_eq!(h.ops[1].input, Value::List(vec![5.into(), 6.into()]));
+        assert_eq!((h.ops[2].input.clone(), h.ops[2].output.clone()), (Value::Nil, Value::Int(5)));
+        assert_eq!(h.faults.len(), 1);
+
+        // One plain value anywhere: nothing is split.
+        let mut mixed = tuples.to_vec();
+        mixed.push("{:type :invoke, :f :write, :process 2, :value 7}");
+        let (h, split) = sink_run(Independent::Auto, &mixed).unwrap();
+        assert!(!split);
+        assert!(h.ops.iter().all(|o| o.key.is_none()));
+        assert_eq!(h.ops[0].input, Value::List(vec![1.into(), 5.into()]));
+
+        // A plain cas register is not independent: [old new] values.
+        let cas =
+            ["{:type :invoke, :f :cas, :process 0, :value [1 2]}", "{:type :ok, :f :cas, :process 0, :value [1 2]}"];
+        assert!(!sink_run(Independent::Auto, &cas).unwrap().1);
+        // No overrides it; Yes forces it and names a misfit.
+        assert!(!sink_run(Independent::No, &tuples).unwrap().1);
+        assert!(sink_run(Independent::Yes, &tuples).unwrap().1);
+        let err = sink_run(Independent::Yes, &mixed).unwrap_err();
+        assert_eq!(err.line, 8);
+        assert!(matches!(err.kind, InputErrorKind::BadField { field: "value", .. }));
+    }
+
+    #[test]
+    fn auto_buffer_keeps_builder_errors_and_lines() {
+        let ops = [
+            "{:type :invoke, :f :write, :process 0, :value [1 5]}",
+            "{:type :invoke, :f :write, :process 0, :value [1 6]}",
+        ];
+        let err = sink_run(Independent::Auto, &ops).unwrap_err();
+        assert_eq!(err.line, 2);
+        assert!(matches!(err.kind, InputErrorKind::DoubleInvoke { process: 0, open_line: 1 }));
+    }
+}

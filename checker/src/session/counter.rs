@@ -1,0 +1,121 @@
+//! Session guarantees for counters (non-negative increments; reads return the total).
+//!
+//! A read's total only bounds which increments it reflects, so the checks are
+//! necessary conditions: read-your-writes needs a read to be at least the sum of
+//! its session's earlier ok increments; monotonic reads needs a session's reads
+//! never to decrease. Which increments a total contains cannot be told, so
+//! monotonic writes and writes-follow-reads are `Unknown` here.
+
+use super::explain::{anomaly, edge, lines, op_name, short};
+use super::{Found, Guarantee, KeyOps};
+use crate::history::{Op, Outcome, F};
+use crate::value::Value;
+
+/// An increment's delta: `nil` means 1; negative or non-integer deltas are
+/// outside the workload (a decrement would make totals say nothing).
+pub(crate) fn delta(op: &Op) -> Result<i64, String> {
+    match op.input {
+        Value::Nil => Ok(1),
+        Value::Int(d) if d >= 0 => Ok(d),
+        ref other => Err(format!(
+            "incr at line {} has value {}; the counter workload needs non-negative integer increments",
+            op.invoke_line,
+            short(other)
+        )),
+    }
+}
+
+/// A read's total: `nil` (never written) means 0.
+pub(crate) fn total(op: &Op) -> Result<i64, String> {
+    match op.output {
+        Value::Nil => Ok(0),
+        Value::Int(t) => Ok(t),
+        ref other => Err(format!(
+            "read at line {} returned {}, not an integer total",
+            op.complete_line.unwrap_or(op.invoke_line),
+            short(other)
+        )),
+    }
+}
+
+pub(crate) fn check(k: &KeyOps) -> [Found; 4] {
+    let unobservable = |g: &str| {
+        Found::Unknown(format!(
+            "{g} cannot be observed on a counter: a read returns only a total, not which increments it reflects"
+        ))
+    };
+    let mut out = [Found::empty(), Found::empty(), unobservable("monotonic writes"), unobservable("writes-follow-reads")];
+    if let Err(reason) = scan(k, &mut out) {
+        return std::array::from_fn(|_| Found::Unknown(reason.clone()));
+    }
+    out
+}
+
+fn scan(k: &KeyOps, out: &mut [Found; 4]) -> Result<(), String> {
+    let h = k.h;
+    for (_, ops) in k.sessions() {
+        let mut own_sum: i64 = 0;
+        let mut last_incr: Option<&Op> = None;
+        let mut max_read: Option<(i64, &Op)> = None;
+        for id in ops {
+            let op = h.op(id);
+            match op.f {
+                F::Incr => {
+                    let d = delta(op)?;
+                    if op.outcome == Outcome::Ok {
+                        own_sum = own_sum.saturating_add(d);
+                        last_incr = Some(op);
+                    }
+                }
+                F::Read if op.outcome == Outcome::Ok => {
+                    let t = total(op)?;
+                    if let Some(w) = last_incr {
+                        if t < own_sum {
+                            out[Guarantee::Ryw as usize].push(|| {
+                                let text = format!(
+                                    "{} saw {t}, but process {}'s own acknowledged increments before that read add \
+                                     up to {own_sum} (the last one at {}), so the read cannot reflect them all: \
+                                     read-your-writes violated",
+                                    op_name(op),
+                                    op.process,
+                                    lines(w)
+                                );
+                                let cycle = vec![
+                                    edge(op_name(w), "session-order", op_name(op)),
+                                    edge(op_name(op), "anti-dependency (total too small)", op_name(w)),
+                                ];
+                                anomaly(h, "read-your-writes", &[op.id, w.id], text, cycle)
+                            });
+                        }
+                    }
+                    if let Some((m, r1)) = max_read {
+                        if t < m {
+                            out[Guarantee::Mr as usize].push(|| {
+                                let text = format!(
+                                    "{} saw {t}, but process {} had already seen {m} in its read at {}, and \
+                                     increments only add, so the session went back in time: monotonic reads violated",
+                                    op_name(op),
+                                    op.process,
+                                    lines(r1)
+                                );
+                                let cycle = vec![
+                                    edge(op_name(r1), "session-order", op_name(op)),
+                                    edge(op_name(op), "version-order (smaller total)", op_name(r1)),
+                                ];
+                                anomaly(h, "monotonic-reads", &[op.id, r1.id], text, cycle)
+                            });
+                        }
+                    }
+                    if max_read.is_none_or(|(m, _)| t > m) {
+                        max_read = Some((t, op));
+                    }
+                }
+                F::Read => {}
+                ref f => {
+                    return Err(format!("operation `{f}` at line {} is not part of the counter workload", op.invoke_line))
+                }
+            }
+        }
+    }
+    Ok(())
+}

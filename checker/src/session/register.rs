@@ -1,0 +1,396 @@
+//! Session guarantees for registers with unique written values.
+//!
+//! Reads return one value, so the version order is not revealed directly; it
+//! is inferred. The version graph's nodes are values; its edges say "this
+//! version precedes that one":
+//! - facts: the initial value (`nil`) precedes every other; a cas replaces its
+//!   old value with its new one;
+//! - observed order: a session that read `a` and later `b` saw `a` before `b`
+//!   (these are monotonic reads' own constraints, and the inferred order every
+//!   other check relies on);
+//! - per check: read-your-writes (a session's ok write precedes each value it
+//!   later reads), monotonic writes (a session's writes in session order),
+//!   writes-follow-reads (each value a session read precedes what it later writes).
+//!
+//! A check is violated iff the graph of facts, observed order and the check's
+//! own edges has a cycle through one of its own edges: then no version order
+//! satisfies it. The report gives the shortest such cycle (BFS inside the
+//! strongly connected component). Each check is decided on its own: a history
+//! can satisfy every guarantee alone, each under a different version order.
+
+use super::explain::{anomaly, edge, lines, short};
+use super::{Found, Guarantee, KeyOps};
+use crate::history::{Op, Outcome, F};
+use crate::value::Value;
+use crate::OpId;
+use petgraph::algo::tarjan_scc;
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use std::collections::{HashMap, HashSet, VecDeque};
+
+/// Edges allowed per key; read-your-writes and writes-follow-reads add one
+/// edge per (earlier op, later op) pair in a session, quadratic in the worst case.
+const EDGE_LIMIT: usize = 20_000_000;
+/// Own edges of one component tried as the start of a shortest cycle (each
+/// try is a BFS over the component).
+const CYCLE_TRIES: usize = 32;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum Kind {
+    Init,
+    Cas,
+    Observed,
+    Ryw,
+    Mw,
+    Wfr,
+}
+
+impl Kind {
+    fn name(self) -> &'static str {
+        match self {
+            Kind::Init => "initial-value",
+            Kind::Cas => "cas",
+            Kind::Observed => "session-order (reads)",
+            Kind::Ryw => "session-order (write, then read)",
+            Kind::Mw => "session-order (writes)",
+            Kind::Wfr => "session-order (read, then write)",
+        }
+    }
+
+    fn own(g: Guarantee) -> Kind {
+        match g {
+            Guarantee::Ryw => Kind::Ryw,
+            Guarantee::Mr => Kind::Observed,
+            Guarantee::Mw => Kind::Mw,
+            Guarantee::Wfr => Kind::Wfr,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Edge {
+    pub kind: Kind,
+    pub from: u32,
+    pub to: u32,
+    /// The earlier and the later op that imply the edge (none for `Init`).
+    pub ops: Option<(OpId, OpId)>,
+}
+
+/// The version graph's edges for one key.
+pub(crate) struct Versions<'a> {
+    pub values: Vec<&'a Value>,
+    pub edges: Vec<Edge>,
+    /// Value index -> the non-failed op that wrote it.
+    pub writer: HashMap<u32, OpId>,
+    /// Per ok read (and ok cas): (op, value index read).
+    pub reads: Vec<(OpId, u32)>,
+}
+
+struct Builder<'a> {
+    v: Versions<'a>,
+    index: HashMap<&'a Value, u32>,
+    seen: HashSet<(u32, u32, Kind)>,
+}
+
+impl<'a> Builder<'a> {
+    fn node(&mut self, x: &'a Value) -> u32 {
+        if let Some(&i) = self.index.get(x) {
+            return i;
+        }
+        let i = self.v.values.len() as u32;
+        self.v.values.push(x);
+        self.index.insert(x, i);
+        i
+    }
+
+    fn edge(&mut self, kind: Kind, from: u32, to: u32, ops: Option<(OpId, OpId)>) -> Result<(), String> {
+        if from != to && self.seen.insert((from, to, kind)) {
+            if self.v.edges.len() >= EDGE_LIMIT {
+                return Err(format!("more than {EDGE_LIMIT} version-order constraints on this key"));
+            }
+            self.v.edges.push(Edge { kind, from, to, ops });
+        }
+        Ok(())
+    }
+}
+
+/// Cas values are `[old new]`.
+fn cas_parts(op: &Op) -> Result<(&Value, &Value), String> {
+    match op.input.as_seq() {
+        Some([old, new]) => Ok((old, new)),
+        _ => Err(format!("cas at line {} has value {}, not [old new]", op.invoke_line, short(&op.input))),
+    }
+}
+
+/// Builds the version graph's edges. Errors are reasons for `Unknown`.
+pub(crate) fn build<'a>(k: &KeyOps<'a>) -> Result<Versions<'a>, String> {
+    let h = k.h;
+    let mut b = Builder {
+        v: Versions { values: Vec::new(), edges: Vec::new(), writer: HashMap::new(), reads: Vec::new() },
+        index: HashMap::new(),
+        seen: HashSet::new(),
+    };
+    for (_, ops) in k.sessions() {
+        // The session's previous read (value, op), for observed order.
+        let mut prev_read: Option<(u32, OpId)> = None;
+        // Distinct values read so far (first op reading each), for writes-follow-reads.
+        let mut reads_so_far: Vec<(u32, OpId)> = Vec::new();
+        let mut read_set: HashSet<u32> = HashSet::new();
+        // Ok writes so far, for read-your-writes and monotonic writes.
+        let mut ok_writes: Vec<(u32, OpId)> = Vec::new();
+        // ok_writes.len() at the previous read: a repeat of the same value
+        // with no write between adds no new constraint.
+        let mut writes_at_prev_read = usize::MAX;
+        for id in ops {
+            let op = h.op(id);
+            if op.outcome == Outcome::Fail {
+                continue;
+            }
+            let (read, written): (Option<&Value>, Option<&Value>) = match op.f {
+                F::Read if op.outcome == Outcome::Ok => (Some(&op.output), None),
+                F::Read => (None, None),
+                F::Write => (None, Some(&op.input)),
+                F::Cas => {
+                    let (old, new) = cas_parts(op)?;
+                    (if op.outcome == Outcome::Ok { Some(old) } else { None }, Some(new))
+                }
+                ref f => return Err(format!("operation `{f}` at line {} is not part of the register workload", op.invoke_line)),
+            };
+            if let Some(x) = read {
+                let v = b.node(x);
+                b.v.reads.push((id, v));
+                let repeat = prev_read.is_some_and(|(p, _)| p == v) && writes_at_prev_read == ok_writes.len();
+                if !repeat {
+                    if let Some((p, pop)) = prev_read {
+                        b.edge(Kind::Observed, p, v, Some((pop, id)))?;
+                    }
+                    for &(u, wop) in &ok_writes {
+                        b.edge(Kind::Ryw, u, v, Some((wop, id)))?;
+                    }
+                }
+                prev_read = Some((v, id));
+                writes_at_prev_read = ok_writes.len();
+                if read_set.insert(v) {
+                    reads_so_far.push((v, id));
+                }
+            }
+            if let Some(x) = written {
+                let u = b.node(x);
+                if let Some(&other) = b.v.writer.get(&u) {
+                    return Err(format!(
+                        "value {} is written twice (lines {} and {}); registers need unique written values",
+                        short(x),
+                        h.op(other).invoke_line,
+                        op.invoke_line
+                    ));
+                }
+                b.v.writer.insert(u, id);
+                if let Some(old) = read {
+                    let o = b.node(old);
+                    b.edge(Kind::Cas, o, u, Some((id, id)))?;
+                } else if op.f == F::Cas {
+                    // An info cas: if it happened, it replaced `old`.
+                    let (old, _) = cas_parts(op)?;
+                    let o = b.node(old);
+                    b.edge(Kind::Cas, o, u, Some((id, id)))?;
+                }
+                if let Some(&(w1, w1op)) = ok_writes.last() {
+                    b.edge(Kind::Mw, w1, u, Some((w1op, id)))?;
+                }
+                for &(r, rop) in &reads_so_far {
+                    b.edge(Kind::Wfr, r, u, Some((rop, id)))?;
+                }
+                if op.outcome == Outcome::Ok {
+                    ok_writes.push((u, id));
+                }
+            }
+        }
+        if k.budget.expired() {
+            return Err("deadline passed while checking this key".into());
+        }
+    }
+    if let Some(&nil) = b.index.get(&Value::Nil) {
+        for v in 0..b.v.values.len() as u32 {
+            b.edge(Kind::Init, nil, v, None)?;
+        }
+    }
+    Ok(b.v)
+}
+
+pub(crate) fn check(k: &KeyOps) -> [Found; 4] {
+    let v = match build(k) {
+        Ok(v) => v,
+        Err(reason) => return std::array::from_fn(|_| Found::Unknown(reason.clone())),
+    };
+    let contradictory = contradictory_observations(&v);
+    std::array::from_fn(|i| {
+        let g = Guarantee::ALL[i];
+        if k.budget.expired() {
+            return Found::Unknown("deadline passed while checking this key".into());
+        }
+        find_cycles(k, &v, g, &contradictory)
+    })
+}
+
+fn graph_of(v: &Versions, keep: impl Fn(usize, &Edge) -> bool) -> DiGraph<(), u32> {
+    let mut graph: DiGraph<(), u32> = DiGraph::with_capacity(v.values.len(), v.edges.len());
+    for _ in 0..v.values.len() {
+        graph.add_node(());
+    }
+    for (i, e) in v.edges.iter().enumerate() {
+        if keep(i, e) {
+            graph.add_edge(NodeIndex::new(e.from as usize), NodeIndex::new(e.to as usize), i as u32);
+        }
+    }
+    graph
+}
+
+/// Observed-order edges inside a cycle of facts and observed order: they
+/// contradict each other (monotonic reads reports them), so the other checks
+/// do not infer the version order from them.
+fn contradictory_observations(v: &Versions) -> Vec<bool> {
+    let graph = graph_of(v, |_, e| matches!(e.kind, Kind::Init | Kind::Cas | Kind::Observed));
+    let mut comp = vec![usize::MAX; v.values.len()];
+    for (ci, scc) in tarjan_scc(&graph).iter().enumerate() {
+        if scc.len() > 1 {
+            for n in scc {
+                comp[n.index()] = ci;
+            }
+        }
+    }
+    v.edges
+        .iter()
+        .map(|e| e.kind == Kind::Observed && comp[e.from as usize] != usize::MAX && comp[e.from as usize] == comp[e.to as usize])
+        .collect()
+}
+
+fn allowed(kind: Kind, own: Kind) -> bool {
+    matches!(kind, Kind::Init | Kind::Cas | Kind::Observed) || kind == own
+}
+
+fn find_cycles(k: &KeyOps, v: &Versions, g: Guarantee, contradictory: &[bool]) -> Found {
+    let own = Kind::own(g);
+    let graph = graph_of(v, |i, e| allowed(e.kind, own) && (g == Guarantee::Mr || !contradictory[i]));
+    let mut found = Found::empty();
+    let mut comp = vec![usize::MAX; v.values.len()];
+    let sccs = tarjan_scc(&graph);
+    for (ci, scc) in sccs.iter().enumerate() {
+        if scc.len() < 2 {
+            continue; // no self-loops: edges never join a version to itself
+        }
+        for n in scc {
+            comp[n.index()] = ci;
+        }
+        // Earliest evidence first, so that the report starts where the history does.
+        let mut own_edges: Vec<u32> = scc
+            .iter()
+            .flat_map(|&n| graph.edges(n))
+            .filter(|e| v.edges[*e.weight() as usize].kind == own && comp[e.target().index()] == ci)
+            .map(|e| *e.weight())
+            .collect();
+        own_edges.sort_unstable_by_key(|&e| (v.edges[e as usize].ops, e));
+        own_edges.truncate(CYCLE_TRIES);
+        let best = own_edges
+            .iter()
+            .filter_map(|&e| {
+                shortest_back(&graph, v, &comp, ci, e).map(|mut path| {
+                    path.insert(0, e);
+                    path
+                })
+            })
+            .min_by_key(|p| p.len());
+        if let Some(cycle) = best {
+            found.push(|| explain(k, v, g, &cycle));
+        }
+    }
+    found
+}
+
+/// Shortest path (edge ids) from edge `e`'s target back to its source inside component `ci`.
+fn shortest_back(graph: &DiGraph<(), u32>, v: &Versions, comp: &[usize], ci: usize, e: u32) -> Option<Vec<u32>> {
+    let (src, dst) = (v.edges[e as usize].to as usize, v.edges[e as usize].from as usize);
+    let mut via: HashMap<usize, u32> = HashMap::new();
+    let mut queue = VecDeque::from([src]);
+    let mut visited: HashSet<usize> = HashSet::from([src]);
+    while let Some(n) = queue.pop_front() {
+        if n == dst {
+            let mut path = Vec::new();
+            let mut at = dst;
+            while at != src {
+                let id = via[&at];
+                path.push(id);
+                at = v.edges[id as usize].from as usize;
+            }
+            path.reverse();
+            return Some(path);
+        }
+        for ed in graph.edges(NodeIndex::new(n)) {
+            let t = ed.target().index();
+            if comp[t] == ci && visited.insert(t) {
+                via.insert(t, *ed.weight());
+                queue.push_back(t);
+            }
+        }
+    }
+    None
+}
+
+/// `read 4 (lines 5-6)` / `wrote 4 (lines 5-6, ok)` / `cas [4 7] (lines 5-6)`.
+fn act(op: &Op) -> String {
+    let status = match op.outcome {
+        Outcome::Ok => "",
+        Outcome::Info => ", info",
+        Outcome::Fail => ", failed",
+    };
+    match op.f {
+        F::Read => format!("read {} ({}{status})", short(&op.output), lines(op)),
+        F::Write => format!("wrote {} ({}{status})", short(&op.input), lines(op)),
+        _ => format!("did {} {} ({}{status})", op.f, short(&op.input), lines(op)),
+    }
+}
+
+fn explain(k: &KeyOps, v: &Versions, g: Guarantee, cycle: &[u32]) -> crate::Anomaly {
+    let h = k.h;
+    let val = |i: u32| short(v.values[i as usize]);
+    let mut ops: Vec<OpId> = Vec::new();
+    let mut parts: Vec<String> = Vec::new();
+    let mut detail = Vec::new();
+    for &e in cycle {
+        let e = v.edges[e as usize];
+        let (x, y) = (val(e.from), val(e.to));
+        let sentence = match (e.kind, e.ops) {
+            (Kind::Init, _) | (_, None) => format!("{x} is the initial value, so it precedes {y}"),
+            (Kind::Cas, Some((a, _))) => {
+                let op = h.op(a);
+                ops.push(a);
+                format!("process {}'s cas ({}) replaced {x} with {y}, so {x} precedes {y}", op.process, lines(op))
+            }
+            (kind, Some((a, b))) => {
+                let (oa, ob) = (h.op(a), h.op(b));
+                ops.extend([a, b]);
+                let tail = match kind {
+                    Kind::Ryw => format!("read-your-writes needs {x} to precede {y}"),
+                    Kind::Mw => format!("monotonic writes needs {x} to precede {y}"),
+                    Kind::Wfr => format!("writes-follow-reads needs {x} to precede {y}"),
+                    _ => format!("{x} precedes {y}"),
+                };
+                format!("process {} {} and later {}, so {tail}", oa.process, act(oa), act(ob))
+            }
+        };
+        parts.push(sentence);
+        detail.push(edge(format!("version {x}"), e.kind.name(), format!("version {y}")));
+    }
+    let path: Vec<String> = cycle
+        .iter()
+        .map(|&e| val(v.edges[e as usize].from))
+        .chain(cycle.first().map(|&e| val(v.edges[e as usize].from)))
+        .collect();
+    let text = format!(
+        "{}; so {} — a cycle: no order of the register's versions satisfies {}: {} violated",
+        parts.join("; "),
+        path.join(" < "),
+        g.prose(),
+        g.prose()
+    );
+    anomaly(h, g.name(), &ops, text, detail)
+}

@@ -1,0 +1,244 @@
+//! Staleness: for each ok read, how many acknowledged versions it lagged
+//! behind and for how long. A measure, not a verdict.
+//!
+//! A read is behind an ok write that completed before the read was invoked
+//! and that the read does not reflect; versions behind counts such writes,
+//! time behind is from the oldest such write's completion to the read's
+//! invoke. Lists and sets use the version order their reads reveal (keys whose
+//! reads disagree are not measured); registers use one linear extension of the
+//! inferred version graph (keys whose graph has a cycle are not measured); for
+//! counters, versions behind is the acknowledged total minus the read total.
+//! Writes that no read ever reflects are lost, not stale, and are left out.
+
+use super::{counter, lists, register, KeyOps, Workload};
+use crate::history::{History, Outcome, F};
+use crate::report::Budget;
+use petgraph::graph::{DiGraph, NodeIndex};
+use rayon::prelude::*;
+use serde::Serialize;
+
+/// The staleness distribution over all ok reads (nearest-rank percentiles).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Staleness {
+    pub workload: String,
+    /// Ok reads measured.
+    pub reads: u64,
+    /// Reads behind by at least one version.
+    pub stale_reads: u64,
+    pub versions_behind_p50: u64,
+    pub versions_behind_p99: u64,
+    pub versions_behind_max: u64,
+    /// `None` when the history has no times.
+    pub time_behind_ns_p50: Option<i64>,
+    pub time_behind_ns_p99: Option<i64>,
+    pub time_behind_ns_max: Option<i64>,
+    /// Keys whose version order could not be established (see module doc).
+    pub keys_not_measured: u64,
+}
+
+#[derive(Default)]
+struct Samples {
+    versions: Vec<u64>,
+    times_ns: Vec<i64>,
+    unmeasured: u64,
+}
+
+/// Measures every key in parallel.
+pub fn staleness(h: &History, workload: Workload) -> Staleness {
+    let budget = Budget::unlimited();
+    let groups: Vec<_> = h.by_key().into_iter().collect();
+    let parts: Vec<Samples> = groups
+        .par_iter()
+        .map(|(key, ops)| {
+            let k = KeyOps { h, key: *key, ops, budget: &budget };
+            measure(&k, workload)
+        })
+        .collect();
+    let mut all = Samples::default();
+    for p in parts {
+        all.versions.extend(p.versions);
+        all.times_ns.extend(p.times_ns);
+        all.unmeasured += p.unmeasured;
+    }
+    all.versions.sort_unstable();
+    all.times_ns.sort_unstable();
+    Staleness {
+        workload: workload.as_str().to_string(),
+        reads: all.versions.len() as u64,
+        stale_reads: all.versions.iter().filter(|&&v| v > 0).count() as u64,
+        versions_behind_p50: rank(&all.versions, 50).unwrap_or(0),
+        versions_behind_p99: rank(&all.versions, 99).unwrap_or(0),
+        versions_behind_max: all.versions.last().copied().unwrap_or(0),
+        time_behind_ns_p50: rank(&all.times_ns, 50),
+        time_behind_ns_p99: rank(&all.times_ns, 99),
+        time_behind_ns_max: all.times_ns.last().copied(),
+        keys_not_measured: all.unmeasured,
+    }
+}
+
+/// Nearest-rank percentile of sorted samples.
+fn rank<T: Copy>(sorted: &[T], pct: usize) -> Option<T> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let i = (pct * sorted.len()).div_ceil(100).max(1) - 1;
+    Some(sorted[i.min(sorted.len() - 1)])
+}
+
+/// A write for the sweep: completion position, position in the version
+/// order (1-based), completion time.
+type SweepWrite = (u64, u32, Option<i64>);
+/// A read for the sweep: invoke position, level (reflects positions <= it), invoke time.
+type SweepRead = (u64, u32, Option<i64>);
+
+fn measure(k: &KeyOps, workload: Workload) -> Samples {
+    let h = k.h;
+    let mut s = Samples::default();
+    let levels = match workload {
+        Workload::ListAppend | Workload::Set => {
+            let kind = if workload == Workload::Set { lists::Kind::Set } else { lists::Kind::List };
+            lists::prepare(k, kind).ok().and_then(|p| {
+                let o = lists::Ordered::build(&p, kind)?;
+                let ws = p
+                    .writes
+                    .iter()
+                    .zip(&o.wpos)
+                    .filter(|(w, _)| w.ok)
+                    .map(|(w, &pos)| (h.op(w.op).ret, pos, h.op(w.op).complete_time_ns))
+                    .collect::<Vec<SweepWrite>>();
+                let rs = p
+                    .reads
+                    .iter()
+                    .zip(&o.level)
+                    .map(|(r, &l)| (h.op(r.op).call, l, h.op(r.op).invoke_time_ns))
+                    .collect::<Vec<SweepRead>>();
+                Some((ws, rs))
+            })
+        }
+        Workload::Register => register_levels(k),
+        Workload::Counter => {
+            if counter_samples(k, &mut s).is_err() {
+                s.unmeasured += 1;
+            }
+            return s;
+        }
+    };
+    match levels {
+        Some((ws, rs)) => sweep(ws, rs, &mut s),
+        None => s.unmeasured += 1,
+    }
+    s
+}
+
+/// Versions as positions in one topological order of the register's version graph.
+fn register_levels(k: &KeyOps) -> Option<(Vec<SweepWrite>, Vec<SweepRead>)> {
+    let h = k.h;
+    let v = register::build(k).ok()?;
+    let mut g: DiGraph<(), ()> = DiGraph::with_capacity(v.values.len(), v.edges.len());
+    for _ in 0..v.values.len() {
+        g.add_node(());
+    }
+    for e in &v.edges {
+        g.add_edge(NodeIndex::new(e.from as usize), NodeIndex::new(e.to as usize), ());
+    }
+    let order = petgraph::algo::toposort(&g, None).ok()?;
+    let mut pos = vec![0u32; v.values.len()];
+    for (i, n) in order.iter().enumerate() {
+        pos[n.index()] = i as u32 + 1;
+    }
+    let read_values: std::collections::HashSet<u32> = v.reads.iter().map(|r| r.1).collect();
+    let mut ws: Vec<SweepWrite> = v
+        .writer
+        .iter()
+        .filter(|(val, id)| h.op(**id).outcome == Outcome::Ok && read_values.contains(val))
+        .map(|(val, id)| (h.op(*id).ret, pos[*val as usize], h.op(*id).complete_time_ns))
+        .collect();
+    ws.sort_unstable();
+    let rs = v.reads.iter().map(|&(id, val)| (h.op(id).call, pos[val as usize], h.op(id).invoke_time_ns)).collect();
+    Some((ws, rs))
+}
+
+/// Sweeps completions and invokes in history order; a Fenwick tree over
+/// reversed version positions gives, at each read's invoke, how many
+/// acknowledged writes lie above the read's level and the oldest completion among them.
+fn sweep(mut ws: Vec<SweepWrite>, mut rs: Vec<SweepRead>, s: &mut Samples) {
+    ws.retain(|w| w.1 != u32::MAX);
+    ws.sort_unstable();
+    rs.sort_unstable();
+    let n = ws.iter().map(|w| w.1 as usize).max().unwrap_or(0);
+    let mut count = vec![0u64; n + 1];
+    let mut oldest = vec![i64::MAX; n + 1];
+    let mut inserted = 0u64;
+    let mut wi = 0;
+    for (call, level, t) in rs {
+        while wi < ws.len() && ws[wi].0 < call {
+            let (_, pos, ct) = ws[wi];
+            // Reversed index: positions above a level form a prefix.
+            let mut i = n + 1 - pos as usize;
+            while i <= n {
+                count[i] += 1;
+                oldest[i] = oldest[i].min(ct.unwrap_or(i64::MAX));
+                i += i & i.wrapping_neg();
+            }
+            inserted += 1;
+            wi += 1;
+        }
+        // Writes with pos > level: reversed indices 1..=n-level.
+        let (mut c, mut m) = (0u64, i64::MAX);
+        let mut i = n.saturating_sub(level as usize);
+        while i > 0 {
+            c += count[i];
+            m = m.min(oldest[i]);
+            i -= i & i.wrapping_neg();
+        }
+        debug_assert!(c <= inserted);
+        s.versions.push(c);
+        if let Some(t) = t {
+            if c == 0 {
+                s.times_ns.push(0);
+            } else if m != i64::MAX {
+                s.times_ns.push((t - m).max(0));
+            }
+        }
+    }
+}
+
+fn counter_samples(k: &KeyOps, s: &mut Samples) -> Result<(), String> {
+    let h = k.h;
+    // Acknowledged increments in completion order, with running totals.
+    let mut acks: Vec<(u64, i64, Option<i64>)> = Vec::new();
+    let mut reads: Vec<(u64, i64, Option<i64>)> = Vec::new();
+    for &id in k.ops {
+        let op = h.op(id);
+        match (op.f.clone(), op.outcome) {
+            (F::Incr, Outcome::Ok) => acks.push((op.ret, counter::delta(op)?, op.complete_time_ns)),
+            (F::Read, Outcome::Ok) => reads.push((op.call, counter::total(op)?, op.invoke_time_ns)),
+            _ => {}
+        }
+    }
+    acks.sort_unstable();
+    let mut prefix = Vec::with_capacity(acks.len());
+    let mut sum = 0i64;
+    for a in &acks {
+        sum = sum.saturating_add(a.1);
+        prefix.push(sum);
+    }
+    for (call, total, t) in reads {
+        let known = acks.partition_point(|a| a.0 < call);
+        let acked = if known == 0 { 0 } else { prefix[known - 1] };
+        let behind = (acked - total).max(0) as u64;
+        s.versions.push(behind);
+        if let Some(t) = t {
+            if behind == 0 {
+                s.times_ns.push(0);
+            } else {
+                // The oldest increment the total cannot include.
+                let j = prefix[..known].partition_point(|&p| p <= total);
+                if let Some(ct) = acks[j].2 {
+                    s.times_ns.push((t - ct).max(0));
+                }
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,259 @@
+//! Property tests: sequential histories pass everything; known mutations
+//! get exactly the expected violation.
+
+use super::gen::{generate, GenOpts, Rng};
+use crate::history::{History, Outcome, F};
+use crate::report::{CheckName, CheckResult, Verdict};
+use crate::session::{check, staleness, SessionOptions, Workload};
+use crate::value::Value;
+use proptest::prelude::*;
+
+const WORKLOADS: [Workload; 4] = [Workload::ListAppend, Workload::Set, Workload::Counter, Workload::Register];
+const CHECKS: [CheckName; 5] = [
+    CheckName::ReadYourWrites,
+    CheckName::MonotonicReads,
+    CheckName::MonotonicWrites,
+    CheckName::WritesFollowReads,
+    CheckName::Convergence,
+];
+
+fn opts(w: Workload, seed: u64, sessions: usize, keys: usize, ops: usize, faulty: bool) -> GenOpts {
+    GenOpts {
+        workload: w,
+        sessions,
+        keys,
+        ops,
+        read_pct: 50,
+        info_pct: if faulty { 8 } else { 0 },
+        fail_pct: if faulty { 8 } else { 0 },
+        nodes: 2,
+        seed,
+    }
+}
+
+fn history(o: &GenOpts) -> History {
+    History::from_events("gen", generate(o)).expect("generated histories are well formed")
+}
+
+fn run(h: &History, w: Workload) -> Vec<CheckResult> {
+    check(h, &CHECKS, w, &SessionOptions::default())
+}
+
+fn verdicts(rs: &[CheckResult]) -> Vec<Verdict> {
+    rs.iter().map(|r| r.verdict).collect()
+}
+
+fn all_valid(w: Workload) -> Vec<Verdict> {
+    use Verdict::*;
+    match w {
+        Workload::Counter => vec![Valid, Valid, Unknown, Unknown, Valid],
+        _ => vec![Valid; 5],
+    }
+}
+
+/// Session ops on `key`, in order, per process.
+fn session_ops(h: &History, key: &Option<Value>) -> Vec<Vec<usize>> {
+    let mut by: std::collections::BTreeMap<u64, Vec<usize>> = Default::default();
+    for (i, op) in h.ops.iter().enumerate() {
+        if op.key == *key && !op.is_final {
+            by.entry(op.process).or_default().push(i);
+        }
+    }
+    by.into_values().collect()
+}
+
+
+fn is_ok_read(h: &History, i: usize) -> bool {
+    h.ops[i].f == F::Read && h.ops[i].outcome == Outcome::Ok
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(400))]
+
+    #[test]
+    fn sequential_histories_pass_every_check(
+        seed in any::<u64>(), wi in 0..4usize, sessions in 1..5usize, keys in 1..3usize,
+        ops in 1..50usize, faulty in any::<bool>(),
+    ) {
+        let w = WORKLOADS[wi];
+        let h = history(&opts(w, seed, sessions, keys, ops, faulty));
+        let rs = run(&h, w);
+        prop_assert_eq!(verdicts(&rs), all_valid(w), "{}", super::summary(w, &rs));
+        if w != Workload::Register {
+            // Reads return the state at their linearization point: never behind
+            // a write acknowledged before they began.
+            let s = staleness(&h, w);
+            prop_assert_eq!(s.versions_behind_max, 0);
+            prop_assert_eq!(s.keys_not_measured, 0);
+        }
+    }
+
+    /// Drop the last element from a read of a list whose last element the
+    /// reading session appended: read-your-writes, plus monotonic reads iff
+    /// the session had already seen that element.
+    #[test]
+    fn dropping_own_element_violates_read_your_writes(
+        seed in any::<u64>(), sessions in 1..4usize, ops in 4..40usize, pick in any::<u64>(),
+    ) {
+        let mut h = history(&opts(Workload::ListAppend, seed, sessions, 1, ops, false));
+        let mut candidates = Vec::new();
+        for sess in session_ops(&h, &None) {
+            let mut own: Vec<(Value, usize)> = Vec::new();
+            let mut seen: Vec<Value> = Vec::new();
+            for &i in &sess {
+                let op = &h.ops[i];
+                if op.f == F::Append && op.outcome == Outcome::Ok {
+                    own.push((op.input.clone(), i));
+                } else if is_ok_read(&h, i) {
+                    let items = op.output.as_seq().unwrap();
+                    if let Some(last) = items.last() {
+                        if let Some(&(_, w)) = own.iter().find(|(e, _)| e == last) {
+                            candidates.push((i, w, seen.contains(last)));
+                        }
+                    }
+                    seen.extend(items.iter().cloned());
+                }
+            }
+        }
+        prop_assume!(!candidates.is_empty());
+        let (r, w, seen_before) = candidates[(pick % candidates.len() as u64) as usize];
+        if let Value::List(items) = &mut h.ops[r].output {
+            items.pop();
+        }
+        let rs = run(&h, Workload::ListAppend);
+        use Verdict::*;
+        let mr = if seen_before { Invalid } else { Valid };
+        prop_assert_eq!(verdicts(&rs), vec![Invalid, mr, Valid, Valid, Valid], "{}", super::summary(Workload::ListAppend, &rs));
+        let a = &rs[0].keys[0].anomalies[0];
+        prop_assert_eq!(a.kind.as_str(), "read-your-writes");
+        let lines: Vec<u64> = a.ops.iter().map(|o| o.invoke_line).collect();
+        prop_assert_eq!(lines, vec![h.ops[w].invoke_line, h.ops[r].invoke_line]);
+    }
+
+    /// Swap the results of two consecutive reads of one session (the first
+    /// saw less): exactly monotonic reads, naming both reads.
+    #[test]
+    fn swapping_reads_violates_monotonic_reads(
+        seed in any::<u64>(), set in any::<bool>(), sessions in 1..4usize, ops in 4..40usize, pick in any::<u64>(),
+    ) {
+        let w = if set { Workload::Set } else { Workload::ListAppend };
+        let mut h = history(&opts(w, seed, sessions, 1, ops, false));
+        let mut candidates = Vec::new();
+        for sess in session_ops(&h, &None) {
+            for p in sess.windows(2) {
+                if is_ok_read(&h, p[0]) && is_ok_read(&h, p[1])
+                    && h.ops[p[0]].output.as_seq().unwrap().len() < h.ops[p[1]].output.as_seq().unwrap().len()
+                {
+                    candidates.push((p[0], p[1]));
+                }
+            }
+        }
+        prop_assume!(!candidates.is_empty());
+        let (r1, r2) = candidates[(pick % candidates.len() as u64) as usize];
+        let o1 = std::mem::take(&mut h.ops[r1].output);
+        h.ops[r1].output = std::mem::replace(&mut h.ops[r2].output, o1);
+        let rs = run(&h, w);
+        use Verdict::*;
+        prop_assert_eq!(verdicts(&rs), vec![Valid, Invalid, Valid, Valid, Valid], "{}", super::summary(w, &rs));
+        let a = &rs[1].keys[0].anomalies[0];
+        prop_assert_eq!(rs[1].keys[0].anomalies.len(), 1);
+        prop_assert_eq!(a.ops[0].invoke_line, h.ops[r2].invoke_line);
+        prop_assert_eq!(a.ops[1].invoke_line, h.ops[r1].invoke_line);
+    }
+
+    /// Registers: a read after the session's own write returns nil instead
+    /// (read-your-writes, plus monotonic reads iff the session's previous
+    /// read saw a value); or a session's reads nil-then-v are swapped
+    /// (exactly monotonic reads).
+    #[test]
+    fn register_mutations(seed in any::<u64>(), sessions in 1..4usize, ops in 4..40usize, pick in any::<u64>(), swap in any::<bool>()) {
+        let mut h = history(&opts(Workload::Register, seed, sessions, 1, ops, false));
+        use Verdict::*;
+        let mut rng = Rng(pick);
+        if swap {
+            let mut candidates = Vec::new();
+            for sess in session_ops(&h, &None) {
+                for p in sess.windows(2) {
+                    if is_ok_read(&h, p[0]) && is_ok_read(&h, p[1])
+                        && h.ops[p[0]].output.is_nil() && !h.ops[p[1]].output.is_nil()
+                    {
+                        candidates.push((p[0], p[1]));
+                    }
+                }
+            }
+            prop_assume!(!candidates.is_empty());
+            let (r1, r2) = candidates[rng.below(candidates.len() as u64) as usize];
+            let o1 = std::mem::take(&mut h.ops[r1].output);
+            h.ops[r1].output = std::mem::replace(&mut h.ops[r2].output, o1);
+            let rs = run(&h, Workload::Register);
+            prop_assert_eq!(verdicts(&rs), vec![Valid, Invalid, Valid, Valid, Valid], "{}", super::summary(Workload::Register, &rs));
+        } else {
+            let mut candidates = Vec::new();
+            for sess in session_ops(&h, &None) {
+                let mut wrote = false;
+                let mut prev_read_value: Option<bool> = None; // Some(is non-nil)
+                for &i in &sess {
+                    let op = &h.ops[i];
+                    if is_ok_read(&h, i) && wrote {
+                        candidates.push((i, prev_read_value == Some(true)));
+                    }
+                    if op.outcome == Outcome::Ok {
+                        match op.f {
+                            F::Read => prev_read_value = Some(!op.output.is_nil()),
+                            F::Cas => {
+                                prev_read_value = Some(!op.input.as_seq().unwrap()[0].is_nil());
+                                wrote = true;
+                            }
+                            F::Write => wrote = true,
+                            _ => {}
+                        }
+                    }
+                }
+            }
+            prop_assume!(!candidates.is_empty());
+            let (r, mr) = candidates[rng.below(candidates.len() as u64) as usize];
+            h.ops[r].output = Value::Nil;
+            let rs = run(&h, Workload::Register);
+            let mr = if mr { Invalid } else { Valid };
+            prop_assert_eq!(verdicts(&rs), vec![Invalid, mr, Valid, Valid, Valid], "{}", super::summary(Workload::Register, &rs));
+        }
+    }
+
+    /// Counters: a read after the session's own increments returns one less
+    /// than they add up to.
+    #[test]
+    fn counter_read_below_own_increments(seed in any::<u64>(), sessions in 1..4usize, ops in 4..40usize, pick in any::<u64>()) {
+        let mut h = history(&opts(Workload::Counter, seed, sessions, 1, ops, false));
+        let mut candidates = Vec::new();
+        for sess in session_ops(&h, &None) {
+            let (mut own, mut max_read) = (0i64, None::<i64>);
+            for &i in &sess {
+                let op = &h.ops[i];
+                if op.f == F::Incr && op.outcome == Outcome::Ok {
+                    own += op.input.as_int().unwrap();
+                } else if is_ok_read(&h, i) {
+                    if own > 0 {
+                        candidates.push((i, own - 1, max_read.is_some_and(|m| m > own - 1)));
+                    }
+                    max_read = max_read.max(op.output.as_int());
+                }
+            }
+        }
+        prop_assume!(!candidates.is_empty());
+        let (r, v, mr) = candidates[(pick % candidates.len() as u64) as usize];
+        h.ops[r].output = Value::Int(v);
+        let rs = run(&h, Workload::Counter);
+        use Verdict::*;
+        let mr = if mr { Invalid } else { Valid };
+        prop_assert_eq!(verdicts(&rs), vec![Invalid, mr, Unknown, Unknown, Valid], "{}", super::summary(Workload::Counter, &rs));
+    }
+}
+
+#[test]
+fn generated_histories_are_not_trivial() {
+    // Guard against a generator that silently produces nothing to check.
+    let h = history(&opts(Workload::ListAppend, 7, 3, 1, 40, true));
+    assert!(h.ops.iter().filter(|o| o.f == F::Read && o.outcome == Outcome::Ok).count() > 5);
+    assert!(h.ops.iter().any(|o| o.outcome == Outcome::Info));
+    assert!(!h.faults.is_empty());
+}

@@ -1,0 +1,135 @@
+//! Writes events in the native JSON Lines format (one object per line, keys
+//! in a fixed order: `type`, `process`, `f`, `key`, `value`, `time`, `node`,
+//! `final`; absent optional fields are omitted). Output is byte-for-byte a
+//! function of the events.
+
+use crate::history::{Event, EventType, Process};
+use std::io::{self, Write};
+
+fn type_name(t: EventType) -> &'static str {
+    match t {
+        EventType::Invoke => "invoke",
+        EventType::Ok => "ok",
+        EventType::Fail => "fail",
+        EventType::Info => "info",
+    }
+}
+
+/// Appends one event as a JSON object (no newline) to `out`.
+pub fn write_event(out: &mut Vec<u8>, e: &Event) {
+    out.extend_from_slice(b"{\"type\":\"");
+    out.extend_from_slice(type_name(e.kind).as_bytes());
+    out.extend_from_slice(b"\",\"process\":");
+    match e.process {
+        Process::Client(p) => {
+            let _ = write!(out, "{p}");
+        }
+        Process::Nemesis => out.extend_from_slice(b"\"nemesis\""),
+    }
+    out.extend_from_slice(b",\"f\":");
+    json_str(out, e.f.as_str());
+    if let Some(k) = &e.key {
+        out.extend_from_slice(b",\"key\":");
+        json_value(out, k);
+    }
+    out.extend_from_slice(b",\"value\":");
+    json_value(out, &e.value);
+    if let Some(t) = e.time_ns {
+        let _ = write!(out, ",\"time\":{t}");
+    }
+    if let Some(n) = &e.node {
+        out.extend_from_slice(b",\"node\":");
+        json_str(out, n);
+    }
+    if e.is_final {
+        out.extend_from_slice(b",\"final\":true");
+    }
+    out.push(b'}');
+}
+
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    // Serializing a &str into a Vec cannot fail.
+    let _ = serde_json::to_writer(&mut *out, s);
+}
+
+fn json_value(out: &mut Vec<u8>, v: &crate::value::Value) {
+    // Value's Serialize never errors (non-finite floats become null).
+    let _ = serde_json::to_writer(&mut *out, v);
+}
+
+/// One event as a JSON line (without the newline).
+pub fn event_to_json(e: &Event) -> String {
+    let mut out = Vec::with_capacity(96);
+    write_event(&mut out, e);
+    // Only JSON text was written: valid UTF-8.
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// Writes every event, one per line, each line ending in `\n`.
+pub fn write_jsonl<W: Write>(mut w: W, events: &[Event]) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(64 * 1024);
+    for e in events {
+        write_event(&mut buf, e);
+        buf.push(b'\n');
+        if buf.len() >= 60 * 1024 {
+            w.write_all(&buf)?;
+            buf.clear();
+        }
+    }
+    w.write_all(&buf)?;
+    w.flush()
+}
+
+/// All events as one JSON Lines byte string.
+pub fn to_jsonl(events: &[Event]) -> Vec<u8> {
+    let mut buf = Vec::with_capacity(events.len() * 96);
+    for e in events {
+        write_event(&mut buf, e);
+        buf.push(b'\n');
+    }
+    buf
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::history::F;
+    use crate::value::Value;
+
+    #[test]
+    fn fields_in_order_and_optional_ones_omitted() {
+        let mut e = Event::new(1, EventType::Ok, Process::Client(3), F::Read, Value::List(vec![1.into(), 2.into()]));
+        assert_eq!(event_to_json(&e), r#"{"type":"ok","process":3,"f":"read","value":[1,2]}"#);
+        e.key = Some(Value::str("k\"1"));
+        e.time_ns = Some(-5);
+        e.node = Some("n2".into());
+        e.is_final = true;
+        assert_eq!(
+            event_to_json(&e),
+            r#"{"type":"ok","process":3,"f":"read","key":"k\"1","value":[1,2],"time":-5,"node":"n2","final":true}"#
+        );
+        let n = Event::new(2, EventType::Info, Process::Nemesis, F::parse("start-partition"), Value::Nil);
+        assert_eq!(event_to_json(&n), r#"{"type":"info","process":"nemesis","f":"start-partition","value":null}"#);
+    }
+
+    #[test]
+    fn every_line_is_json_and_ends_in_newline() {
+        let events: Vec<Event> = (0..3)
+            .map(|i| {
+                let mut e = Event::new(i + 1, EventType::Invoke, Process::Client(i), F::Write, Value::Int(i as i64));
+                e.value = Value::Map(vec![(Value::str("from"), Value::Float(0.5))]);
+                e
+            })
+            .collect();
+        let mut out = Vec::new();
+        write_jsonl(&mut out, &events).unwrap();
+        assert_eq!(out, to_jsonl(&events));
+        let text = String::from_utf8(out).unwrap();
+        assert_eq!(text.lines().count(), 3);
+        assert!(text.ends_with('\n'));
+        for line in text.lines() {
+            let j: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert_eq!(j["value"]["from"], serde_json::json!(0.5));
+        }
+    }
+}

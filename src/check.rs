@@ -1,0 +1,209 @@
+//! `conch check` and `conch demo`: read files, run the checker, print.
+
+use crate::cli::CheckArgs;
+use crate::exit;
+use crate::output;
+use checker::read::{self, Format, NilRead, ReadOptions};
+use checker::suite::{self, CheckConfig, FileReport};
+use checker::{Budget, CheckName, InputError, Verdict};
+use rayon::prelude::*;
+use std::path::Path;
+use std::time::Duration;
+
+/// Why a file produced no report.
+enum Failure {
+    Input(InputError),
+    Config(String),
+}
+
+/// Parses the check-related flags into a config; `Err` is a usage message.
+fn config(args: &CheckArgs) -> Result<(CheckConfig, ReadOptions), String> {
+    let mut checks = Vec::new();
+    let mut all = false;
+    for c in &args.checks {
+        match c.as_str() {
+            "all" => all = true,
+            name => checks.push(CheckName::parse(name).ok_or_else(|| {
+                format!(
+                    "unknown check `{name}`: expected one of {}, or all",
+                    CheckName::ALL.map(|c| c.as_str()).join(", ")
+                )
+            })?),
+        }
+    }
+    if all {
+        checks.clear();
+    } else if checks.is_empty() {
+        checks.push(CheckName::Linearizable);
+    }
+    let model = match &args.model {
+        Some(m) => Some(m.parse().map_err(|e| format!("--model: {e}"))?),
+        None => None,
+    };
+    let nil_read = match args.nil_read.as_deref() {
+        None => None,
+        Some("unknown") => Some(NilRead::Unknown),
+        Some("absent") => Some(NilRead::Absent),
+        Some(other) => return Err(format!("--nil-read: expected `unknown` or `absent`, found `{other}`")),
+    };
+    let format: Option<Format> = match &args.format {
+        Some(f) => Some(f.parse().map_err(|e| format!("--format: {e}"))?),
+        None => None,
+    };
+    let timeout = match args.timeout {
+        Some(t) if !(t > 0.0 && t.is_finite()) => return Err(format!("--timeout: expected seconds > 0, found {t}")),
+        Some(t) => Some(Duration::from_secs_f64(t)),
+        None => None,
+    };
+    let budget = Budget::with_timeout(timeout, args.memory_mb.saturating_mul(1 << 20));
+    let read_opts = ReadOptions { format, ..ReadOptions::default() };
+    Ok((CheckConfig { checks, model, nil_read, budget, fast_paths: !args.no_fast_paths }, read_opts))
+}
+
+fn check_one(file: &str, cfg: &CheckConfig, read_opts: &ReadOptions) -> Result<FileReport, Failure> {
+    let (history, format) = read::read_path(Path::new(file), read_opts).map_err(Failure::Input)?;
+    suite::check_history(file, format, &history, cfg).map_err(|e| Failure::Config(e.0))
+}
+
+pub fn run(args: CheckArgs) -> u8 {
+    let (cfg, read_opts) = match config(&args) {
+        Ok(c) => c,
+        Err(msg) => {
+            eprintln!("conch: {msg}");
+            return exit::BAD_INPUT;
+        }
+    };
+    if let Some(n) = args.threads {
+        if n == 0 {
+            eprintln!("conch: --threads: expected at least 1");
+            return exit::BAD_INPUT;
+        }
+        // Only fails if a pool was already built, which never happens here.
+        let _ = rayon::ThreadPoolBuilder::new().num_threads(n).build_global();
+    }
+    // Refuse to clobber outputs before doing any work.
+    for p in [&args.html, &args.junit].into_iter().flatten() {
+        if let Err(e) = output::check_writable(p, args.force) {
+            eprintln!("conch: {e}");
+            return exit::BAD_INPUT;
+        }
+    }
+    let progress = output::progress(args.files.len() as u64, "checking");
+    let outcomes: Vec<Result<FileReport, Failure>> = args
+        .files
+        .par_iter()
+        .map(|f| {
+            let r = check_one(f, &cfg, &read_opts);
+            progress.inc(1);
+            r
+        })
+        .collect();
+    progress.finish_and_clear();
+
+    let mut reports = Vec::new();
+    let mut bad_input = false;
+    for o in outcomes {
+        match o {
+            Ok(r) => reports.push(r),
+            Err(Failure::Input(e)) => {
+                eprintln!("conch: {e}");
+                bad_input = true;
+            }
+            Err(Failure::Config(msg)) => {
+                eprintln!("conch: {msg}");
+                bad_input = true;
+            }
+        }
+    }
+    if args.json {
+        output::print(&serde_json::to_string_pretty(&serde_json::json!({ "files": reports })).unwrap_or_default());
+    } else {
+        output::print(&crate::text::render_all(&reports, args.verbose));
+    }
+    if let Some(path) = &args.html {
+        for (i, r) in reports.iter().enumerate() {
+            let target = if reports.len() == 1 { path.clone() } else { output::numbered(path, i) };
+            let page = match read::read_path(Path::new(&r.file), &read_opts) {
+                Ok((h, _)) => crate::html::render(r, &h),
+                Err(e) => {
+                    eprintln!("conch: {e}");
+                    return exit::BAD_INPUT;
+                }
+            };
+            if let Err(e) = output::write_atomic(&target, page.as_bytes(), args.force) {
+                eprintln!("conch: {e}");
+                return exit::BAD_INPUT;
+            }
+            eprintln!("conch: wrote {}", target.display());
+        }
+    }
+    if let Some(path) = &args.junit {
+        if let Err(e) = output::write_atomic(path, crate::text::junit(&reports).as_bytes(), args.force) {
+            eprintln!("conch: {e}");
+            return exit::BAD_INPUT;
+        }
+    }
+    if bad_input {
+        return exit::BAD_INPUT;
+    }
+    exit_code(reports.iter().map(|r| r.verdict))
+}
+
+/// 1 if anything is invalid, else 3 if anything is unknown, else 0.
+pub fn exit_code(verdicts: impl Iterator<Item = Verdict>) -> u8 {
+    match verdicts.fold(Verdict::Valid, Verdict::combine) {
+        Verdict::Valid => exit::VALID,
+        Verdict::Invalid => exit::INVALID,
+        Verdict::Unknown => exit::UNKNOWN,
+    }
+}
+
+/// The demo's second half: check every example history under `dir` and
+/// write an HTML report for each into `out`, with an index.
+pub fn demo_histories(dir: &Path, out: &Path) -> u8 {
+    let mut files = Vec::new();
+    output::collect_files(dir, &mut files);
+    files.sort();
+    let files: Vec<String> = files
+        .into_iter()
+        .filter(|p| matches!(p.extension().and_then(|e| e.to_str()), Some("jsonl" | "edn" | "log" | "txt")))
+        .map(|p| p.display().to_string())
+        .collect();
+    if files.is_empty() {
+        eprintln!("conch: demo: no histories found under {}", dir.display());
+        return exit::BAD_INPUT;
+    }
+    let cfg = CheckConfig::default();
+    let read_opts = ReadOptions::default();
+    let reports: Vec<Result<(FileReport, checker::History), String>> = files
+        .par_iter()
+        .map(|f| {
+            let (h, format) = read::read_path(Path::new(f), &read_opts).map_err(|e| e.to_string())?;
+            let r = suite::check_history(f, format, &h, &cfg).map_err(|e| e.0)?;
+            Ok((r, h))
+        })
+        .collect();
+    let mut index = Vec::new();
+    for r in reports {
+        let (report, h) = match r {
+            Ok(x) => x,
+            Err(e) => {
+                eprintln!("conch: {e}");
+                return exit::BAD_INPUT;
+            }
+        };
+        output::print(&format!("  {}", crate::text::summary_line(&report)));
+        let rel = Path::new(&report.file).strip_prefix(dir).unwrap_or(Path::new(&report.file));
+        let name = rel.display().to_string().replace(['/', '\\'], "_") + ".html";
+        if let Err(e) = output::write_atomic(&out.join(&name), crate::html::render(&report, &h).as_bytes(), true) {
+            eprintln!("conch: {e}");
+            return exit::BAD_INPUT;
+        }
+        index.push((report, name));
+    }
+    if let Err(e) = output::write_atomic(&out.join("index.html"), crate::html::index(&index).as_bytes(), true) {
+        eprintln!("conch: {e}");
+        return exit::BAD_INPUT;
+    }
+    exit::VALID
+}

@@ -1,0 +1,233 @@
+//! Command-line definitions.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "conch",
+    version,
+    about = "Jepsen-style consistency checker with a deterministic, fault-injecting simulator",
+    after_help = "Exit codes: 0 every check holds, 1 anomaly found, 2 bad input or usage, 3 undecided.\n\
+                  Examples:\n  conch check history.jsonl\n  conch check --checks all --json h.edn\n  conch demo"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check history files for linearizability, session guarantees and convergence.
+    #[command(after_help = "Examples:\n  conch check history.jsonl\n  conch check --model cas-register etcd.log\n  \
+                  conch check --checks monotonic-reads,read-your-writes --json h.jsonl\n  \
+                  cat h.jsonl | conch check -")]
+    Check(CheckArgs),
+    /// Run a bundled protocol in the simulator under faults; write and optionally check the history.
+    #[command(after_help = "Examples:\n  conch run --protocol raft --workload kv --nemesis partition,crash --seed 7 --check\n  \
+                  conch run --protocol quorum --param consistency=one --nemesis partition --seeds 0..200 --check --until-violation\n  \
+                  conch run --protocol raft --param bug=stale-reads --seeds 0..50 --check")]
+    Run(RunArgs),
+    /// Run several protocols under the same workload, faults and seeds, and tabulate them.
+    #[command(after_help = "Example:\n  conch compare --protocols raft,abd,quorum --nemesis partition --seeds 0..10 --out conch-out/compare")]
+    Compare(CompareArgs),
+    /// The main job: every bundled protocol under a standard fault schedule, checked,
+    /// compared, with an HTML report index; plus the bundled example histories.
+    Demo(DemoArgs),
+    /// List models, checks, formats, protocols, workloads and nemeses.
+    List,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// History files (`-` for standard input).
+    #[arg(required = true)]
+    pub files: Vec<String>,
+    /// Sequential model for linearizability (see `conch list`); inferred when unambiguous.
+    #[arg(long)]
+    pub model: Option<String>,
+    /// Comma-separated checks: linearizable, read-your-writes, monotonic-reads,
+    /// monotonic-writes, writes-follow-reads, convergence, or all.
+    /// Default: linearizable.
+    #[arg(long, value_delimiter = ',')]
+    pub checks: Vec<String>,
+    /// Input format: jsonl, edn, jepsen-log, porcupine-kv; detected when absent.
+    #[arg(long)]
+    pub format: Option<String>,
+    /// How an ok read of nil is judged: `unknown` (always legal, as Knossos/Jepsen)
+    /// or `absent` (the key was never written, as Porcupine). Default per format.
+    #[arg(long)]
+    pub nil_read: Option<String>,
+    /// Print one JSON document instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Write a self-contained HTML report here (one file; with several inputs, one per input next to it).
+    #[arg(long)]
+    pub html: Option<PathBuf>,
+    /// Write JUnit XML here (each file and check a test case).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Overwrite existing output files.
+    #[arg(long)]
+    pub force: bool,
+    /// Wall-clock budget in seconds for the whole run; undecided keys are `unknown`.
+    #[arg(long)]
+    pub timeout: Option<f64>,
+    /// Memory budget for the search, in MiB.
+    #[arg(long, default_value_t = 4096)]
+    pub memory_mb: u64,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Use only the general search (disable the polynomial-time unique-value paths).
+    #[arg(long)]
+    pub no_fast_paths: bool,
+    /// Print every key, not only the ones that are not valid.
+    #[arg(long, short)]
+    pub verbose: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// Protocol (see `conch list`).
+    #[arg(long)]
+    pub protocol: String,
+    /// Workload: register, kv, list-append, set, counter, bank (default: the protocol's own).
+    #[arg(long)]
+    pub workload: Option<String>,
+    /// Comma-separated faults: partition, crash, pause, loss, duplicate, clock-skew, all, or none.
+    #[arg(long, default_value = "none")]
+    pub nemesis: String,
+    /// How often faults come (1.0 = default rate).
+    #[arg(long, default_value_t = 1.0)]
+    pub intensity: f64,
+    /// One seed.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// A range of seeds `A..B` (B exclusive), run in parallel.
+    #[arg(long)]
+    pub seeds: Option<String>,
+    /// Protocol setting NAME=VALUE (repeatable), e.g. consistency=one, bug=stale-reads.
+    #[arg(long)]
+    pub param: Vec<String>,
+    #[arg(long, default_value_t = 5)]
+    pub nodes: usize,
+    #[arg(long, default_value_t = 5)]
+    pub clients: usize,
+    /// Client operations per run.
+    #[arg(long, default_value_t = 500)]
+    pub ops: usize,
+    /// Number of keys (default: the workload's own).
+    #[arg(long)]
+    pub keys: Option<usize>,
+    /// Client routing: sticky (client i talks to node i mod n) or random.
+    #[arg(long, default_value = "sticky")]
+    pub routing: String,
+    /// Output directory (one sub-directory per seed when several).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Check each run (all checks that fit the workload unless --checks narrows them).
+    #[arg(long)]
+    pub check: bool,
+    #[arg(long, value_delimiter = ',')]
+    pub checks: Vec<String>,
+    /// With --seeds: stop at the first seed whose run violates a check.
+    #[arg(long)]
+    pub until_violation: bool,
+    /// Overwrite existing output files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    /// Comma-separated protocols (default: all bundled ones for the workload).
+    #[arg(long, value_delimiter = ',')]
+    pub protocols: Vec<String>,
+    /// Workload for every protocol (default: each protocol's own).
+    #[arg(long)]
+    pub workload: Option<String>,
+    #[arg(long, default_value = "partition,crash")]
+    pub nemesis: String,
+    #[arg(long, default_value_t = 1.0)]
+    pub intensity: f64,
+    #[arg(long, default_value = "0..5")]
+    pub seeds: String,
+    #[arg(long, default_value_t = 5)]
+    pub nodes: usize,
+    #[arg(long, default_value_t = 5)]
+    pub clients: usize,
+    #[arg(long, default_value_t = 500)]
+    pub ops: usize,
+    /// Protocol settings PROTOCOL:NAME=VALUE (repeatable), e.g. quorum:consistency=one.
+    #[arg(long)]
+    pub param: Vec<String>,
+    #[arg(long, default_value = "conch-out/compare")]
+    pub out: PathBuf,
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct DemoArgs {
+    /// Directory for the demo's reports.
+    #[arg(long, default_value = "conch-out/demo")]
+    pub out: PathBuf,
+    /// Directory of example histories to check.
+    #[arg(long, default_value = "histories")]
+    pub histories: PathBuf,
+    /// Seeds per protocol.
+    #[arg(long, default_value_t = 4)]
+    pub seeds: u64,
+    /// Client operations per run.
+    #[arg(long, default_value_t = 400)]
+    pub ops: usize,
+}
+
+/// `conch list`: every name a script may rely on, a line of description each.
+pub fn print_list() {
+    let sections: &[(&str, &[(&str, &str)])] = &[
+        (
+            "models (--model)",
+            &[
+                ("register", "read/write register"),
+                ("cas-register", "read/write/compare-and-set register; a never-written key reads nil"),
+                ("kv", "get/put/append on strings per key (Porcupine kv); a missing key reads \"\""),
+                ("multi-register", "Jepsen :txn of [:r k v]/[:w k v] micro-ops over several registers"),
+                ("mutex", "acquire/release lock"),
+                ("set", "add elements, read the whole set"),
+                ("counter", "incr by an amount, read the total"),
+                ("queue", "FIFO enqueue/dequeue; dequeue of empty returns nil"),
+                ("list-append", "append unique elements, read the whole list"),
+            ],
+        ),
+        (
+            "checks (--checks)",
+            &[
+                ("linearizable", "a total order of ops, legal for the model, consistent with real time"),
+                ("read-your-writes", "a session's reads reflect its own earlier writes"),
+                ("monotonic-reads", "a session never reads an older state than it already saw"),
+                ("monotonic-writes", "a session's writes take effect in session order"),
+                ("writes-follow-reads", "a write is ordered after the writes its session had read"),
+                ("convergence", "final reads of all nodes agree and keep every acknowledged write"),
+                ("all", "every check that fits the history"),
+            ],
+        ),
+        (
+            "formats (--format)",
+            &[
+                ("jsonl", "conch's native JSON Lines, one event per line"),
+                ("edn", "Jepsen history.edn: a vector of op maps or one map per line"),
+                ("jepsen-log", "Jepsen text log lines (INFO jepsen.util - PROCESS :TYPE :F VALUE)"),
+                ("porcupine-kv", "Porcupine kv test data: EDN maps with :key"),
+            ],
+        ),
+    ];
+    for (title, items) in sections {
+        println!("{title}:");
+        for (name, what) in *items {
+            println!("  {name:<22} {what}");
+        }
+        println!();
+    }
+}

@@ -1,0 +1,761 @@
+//! Raft (Ongaro & Ousterhout, 2014): leader election with randomised
+//! timeouts, log replication with the consistency check, commit by majority
+//! in the leader's term, and a replicated key-value store. Reads go through
+//! the log, so every answered op is linearizable. Term, vote and log are
+//! durable; everything else is rebuilt after a restart.
+//!
+//! Parameters (`--param NAME=VALUE`):
+//! - `election_timeout_ms` (default 50): minimum election timeout; each wait
+//!   is drawn uniformly from `[t, 2t)`.
+//! - `heartbeat_ms` (default 10): leader's AppendEntries period; must be
+//!   below `election_timeout_ms`.
+//! - `max_batch` (default 64): most log entries in one AppendEntries.
+//! - `forward_timeout_ms` (default 1000): how long a follower waits for the
+//!   leader's answer to a forwarded request before answering `Unknown`.
+//! - `bug`: `none` (default), `stale-reads` (every node answers reads from
+//!   its own state machine, without the log: the bug of serving reads from
+//!   followers or from a deposed leader), `no-term-check-on-commit` (a
+//!   leader commits any entry stored on a majority, also from earlier
+//!   terms: the unsafety of Figure 8 in the paper).
+
+pub mod kv;
+
+use crate::sim::{Ctx, Node, NodeId, Protocol, Request, RequestId, Response};
+use checker::F;
+use kv::KvStore;
+use rand::RngExt;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// A deliberate, switchable bug.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RaftBug {
+    /// Any node answers reads from its local state machine.
+    StaleReads,
+    /// Commit entries of earlier terms by counting replicas (Figure 8).
+    NoTermCheckOnCommit,
+}
+
+/// Timing and behaviour of every node.
+#[derive(Clone, Debug)]
+pub struct RaftConfig {
+    pub election_timeout_ns: u64,
+    pub heartbeat_ns: u64,
+    pub max_batch: usize,
+    pub forward_timeout_ns: u64,
+    pub bug: Option<RaftBug>,
+}
+
+impl Default for RaftConfig {
+    fn default() -> Self {
+        RaftConfig {
+            election_timeout_ns: 50_000_000,
+            heartbeat_ns: 10_000_000,
+            max_batch: 64,
+            forward_timeout_ns: 1_000_000_000,
+            bug: None,
+        }
+    }
+}
+
+/// Most entries a log may hold: a run that exceeds it fails new requests
+/// rather than grow without bound (there is no snapshotting).
+pub const MAX_LOG_ENTRIES: usize = 1 << 20;
+/// Most client requests a leader keeps waiting for commit, and a follower
+/// keeps forwarded; more are refused (`Fail("overloaded")`).
+pub const MAX_PENDING: usize = 4096;
+
+/// The `raft` protocol.
+#[derive(Clone, Debug, Default)]
+pub struct RaftProtocol {
+    pub config: RaftConfig,
+}
+
+fn parse_ms(name: &str, v: &str) -> Result<u64, String> {
+    match v.parse::<u64>() {
+        Ok(ms) if ms > 0 && ms <= 3_600_000 => Ok(ms * 1_000_000),
+        _ => Err(format!("param `{name}`: expected milliseconds in 1..=3600000, got `{v}`")),
+    }
+}
+
+impl RaftProtocol {
+    pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, String> {
+        let mut c = RaftConfig::default();
+        for (k, v) in params {
+            match k.as_str() {
+                "election_timeout_ms" => c.election_timeout_ns = parse_ms(k, v)?,
+                "heartbeat_ms" => c.heartbeat_ns = parse_ms(k, v)?,
+                "forward_timeout_ms" => c.forward_timeout_ns = parse_ms(k, v)?,
+                "max_batch" => {
+                    c.max_batch = match v.parse::<usize>() {
+                        Ok(b) if (1..=10_000).contains(&b) => b,
+                        _ => return Err(format!("param `max_batch`: expected 1..=10000, got `{v}`")),
+                    }
+                }
+                "bug" => {
+                    c.bug = match v.as_str() {
+                        "none" => None,
+                        "stale-reads" => Some(RaftBug::StaleReads),
+                        "no-term-check-on-commit" => Some(RaftBug::NoTermCheckOnCommit),
+                        _ => {
+                            return Err(format!(
+                                "param `bug`: unknown raft bug `{v}` (expected none, stale-reads, \
+                                 no-term-check-on-commit)"
+                            ))
+                        }
+                    }
+                }
+                _ => {
+                    return Err(format!(
+                        "unknown raft param `{k}` (expected election_timeout_ms, heartbeat_ms, max_batch, \
+                         forward_timeout_ms, bug)"
+                    ))
+                }
+            }
+        }
+        if c.heartbeat_ns >= c.election_timeout_ns {
+            return Err("param `heartbeat_ms` must be below `election_timeout_ms`".to_string());
+        }
+        Ok(RaftProtocol { config: c })
+    }
+}
+
+impl Protocol for RaftProtocol {
+    type Node = RaftNode;
+
+    fn name(&self) -> &'static str {
+        "raft"
+    }
+
+    fn create(&self, id: NodeId, nodes: usize, _durable: &RaftDurable) -> RaftNode {
+        RaftNode::new(id, nodes, self.config.clone())
+    }
+}
+
+/// What a log entry carries.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Command {
+    /// Appended by a new leader so that it can commit entries of earlier
+    /// terms (§5.4.2, §8).
+    Noop,
+    /// A client request received by node `origin`.
+    Client { origin: NodeId, req: Request },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Entry {
+    pub term: u64,
+    pub cmd: Command,
+}
+
+/// Persistent state on all servers (Figure 2): survives crashes.
+#[derive(Clone, Debug, Default)]
+pub struct RaftDurable {
+    pub current_term: u64,
+    pub voted_for: Option<NodeId>,
+    /// Entry `i` (1-based) is `log[i - 1]`.
+    pub log: Vec<Entry>,
+}
+
+impl RaftDurable {
+    pub fn last_index(&self) -> u64 {
+        self.log.len() as u64
+    }
+
+    /// Term of entry `i`; 0 for index 0 (the empty prefix) or past the end.
+    pub fn term_at(&self, i: u64) -> u64 {
+        if i == 0 {
+            return 0;
+        }
+        self.log.get(i as usize - 1).map_or(0, |e| e.term)
+    }
+
+    pub fn last_term(&self) -> u64 {
+        self.term_at(self.last_index())
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum RaftMsg {
+    RequestVote {
+        term: u64,
+        last_log_index: u64,
+        last_log_term: u64,
+    },
+    Vote {
+        term: u64,
+        granted: bool,
+    },
+    AppendEntries {
+        term: u64,
+        prev_log_index: u64,
+        prev_log_term: u64,
+        entries: Vec<Entry>,
+        leader_commit: u64,
+    },
+    AppendReply {
+        term: u64,
+        success: bool,
+        /// On success: the index of the last entry known to match the leader.
+        match_index: u64,
+        /// On failure: where the leader should try next (fast backup).
+        next_hint: u64,
+    },
+    /// A client request sent by the node it arrived at to the leader.
+    Forward {
+        req: Request,
+    },
+    /// The leader's answer to a forwarded request.
+    ForwardResult {
+        id: RequestId,
+        response: Response,
+    },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Role {
+    Follower,
+    Candidate,
+    Leader,
+}
+
+const TIMER_ELECTION: u64 = 1 << 60;
+const TIMER_HEARTBEAT: u64 = 2 << 60;
+const TIMER_KIND_MASK: u64 = 0xF << 60;
+
+struct Pending {
+    origin: NodeId,
+    id: RequestId,
+    received_ns: i64,
+}
+
+/// Counters since this incarnation started (volatile, like any stat of a
+/// real process).
+#[derive(Clone, Debug, Default)]
+pub struct RaftStats {
+    pub messages_sent: i64,
+    pub elections_started: i64,
+    pub became_leader: i64,
+    pub requests: i64,
+    pub committed_requests: i64,
+    pub commit_latency_ns_sum: i64,
+    pub commit_latency_ns_max: i64,
+    pub failed_no_leader: i64,
+    pub unknown_on_step_down: i64,
+}
+
+pub type RaftCtx<'a, 'b> = Ctx<'a, RaftMsg, RaftDurable>;
+
+pub struct RaftNode {
+    id: NodeId,
+    nodes: usize,
+    config: RaftConfig,
+    role: Role,
+    leader: Option<NodeId>,
+    commit_index: u64,
+    last_applied: u64,
+    kv: KvStore,
+    votes: BTreeSet<NodeId>,
+    next_index: Vec<u64>,
+    match_index: Vec<u64>,
+    /// Leader: client requests by log index, answered once applied.
+    pending: BTreeMap<u64, Pending>,
+    /// Requests this node forwarded to a leader: id -> local time sent.
+    forwarded: BTreeMap<RequestId, i64>,
+    election_deadline_ns: i64,
+    /// Epoch and local fire time of the one live election timer; timers
+    /// cannot be cancelled, so older ones are recognised by epoch and ignored.
+    election_epoch: u64,
+    election_timer_at_ns: Option<i64>,
+    leader_since_ns: i64,
+    pub stats: RaftStats,
+}
+
+impl RaftNode {
+    pub fn new(id: NodeId, nodes: usize, config: RaftConfig) -> RaftNode {
+        RaftNode {
+            id,
+            nodes,
+            config,
+            role: Role::Follower,
+            leader: None,
+            commit_index: 0,
+            last_applied: 0,
+            kv: KvStore::default(),
+            votes: BTreeSet::new(),
+            next_index: vec![1; nodes],
+            match_index: vec![0; nodes],
+            pending: BTreeMap::new(),
+            forwarded: BTreeMap::new(),
+            election_deadline_ns: 0,
+            election_epoch: 0,
+            election_timer_at_ns: None,
+            leader_since_ns: 0,
+            stats: RaftStats::default(),
+        }
+    }
+
+    pub fn role(&self) -> Role {
+        self.role
+    }
+
+    pub fn commit_index(&self) -> u64 {
+        self.commit_index
+    }
+
+    pub fn leader(&self) -> Option<NodeId> {
+        self.leader
+    }
+
+    pub fn kv(&self) -> &KvStore {
+        &self.kv
+    }
+
+    fn majority(&self) -> usize {
+        self.nodes / 2 + 1
+    }
+
+    fn send(&mut self, ctx: &mut RaftCtx, to: NodeId, msg: RaftMsg) {
+        self.stats.messages_sent += 1;
+        ctx.send(to, msg);
+    }
+
+    // ---- timers -------------------------------------------------------
+
+    fn reset_election_timer(&mut self, ctx: &mut RaftCtx) {
+        let t = self.config.election_timeout_ns;
+        let wait = ctx.rng().random_range(t..2 * t);
+        let now = ctx.local_time_ns();
+        self.election_deadline_ns = now.saturating_add(wait as i64);
+        match self.election_timer_at_ns {
+            Some(at) if at <= self.election_deadline_ns => {} // fires first, then re-arms
+            _ => self.arm_election_timer(ctx, wait),
+        }
+    }
+
+    fn arm_election_timer(&mut self, ctx: &mut RaftCtx, after_ns: u64) {
+        self.election_epoch += 1;
+        self.election_timer_at_ns = Some(ctx.local_time_ns().saturating_add(after_ns as i64));
+        ctx.set_timer(after_ns.max(1), TIMER_ELECTION | (self.election_epoch & !TIMER_KIND_MASK));
+    }
+
+    fn on_election_timer(&mut self, ctx: &mut RaftCtx) {
+        self.election_timer_at_ns = None;
+        if self.role == Role::Leader {
+            return;
+        }
+        let now = ctx.local_time_ns();
+        if now < self.election_deadline_ns {
+            self.arm_election_timer(ctx, (self.election_deadline_ns - now) as u64);
+        } else {
+            self.start_election(ctx);
+        }
+    }
+
+    // ---- roles --------------------------------------------------------
+
+    /// Adopts a higher term (persisted before anything is sent) and
+    /// becomes a follower.
+    fn observe_term(&mut self, ctx: &mut RaftCtx, term: u64) {
+        if term > ctx.durable().current_term {
+            let d = ctx.durable_mut();
+            d.current_term = term;
+            d.voted_for = None;
+            self.leader = None;
+            self.become_follower(ctx);
+        }
+    }
+
+    fn become_follower(&mut self, ctx: &mut RaftCtx) {
+        if self.role == Role::Leader {
+            self.abandon_pending(ctx);
+        }
+        if self.role != Role::Follower {
+            self.role = Role::Follower;
+            self.reset_election_timer(ctx);
+        }
+    }
+
+    /// On losing leadership, requests waiting for commit get `Unknown`:
+    /// their entries may still be committed by a later leader.
+    fn abandon_pending(&mut self, ctx: &mut RaftCtx) {
+        for (_, p) in std::mem::take(&mut self.pending) {
+            self.stats.unknown_on_step_down += 1;
+            self.answer(ctx, p.origin, p.id, Response::Unknown("leader stepped down before commit".to_string()));
+        }
+    }
+
+    fn start_election(&mut self, ctx: &mut RaftCtx) {
+        self.stats.elections_started += 1;
+        self.role = Role::Candidate;
+        self.leader = None;
+        let d = ctx.durable_mut();
+        d.current_term += 1;
+        d.voted_for = Some(self.id);
+        let (term, last_log_index, last_log_term) = (d.current_term, d.last_index(), d.last_term());
+        self.votes = BTreeSet::from([self.id]);
+        self.reset_election_timer(ctx);
+        if self.votes.len() >= self.majority() {
+            self.become_leader(ctx);
+            return;
+        }
+        for to in 0..self.nodes {
+            if to != self.id {
+                self.send(ctx, to, RaftMsg::RequestVote { term, last_log_index, last_log_term });
+            }
+        }
+    }
+
+    fn become_leader(&mut self, ctx: &mut RaftCtx) {
+        self.stats.became_leader += 1;
+        self.role = Role::Leader;
+        self.leader = Some(self.id);
+        self.leader_since_ns = ctx.local_time_ns();
+        let term = ctx.durable().current_term;
+        if ctx.durable().log.len() < MAX_LOG_ENTRIES {
+            ctx.durable_mut().log.push(Entry { term, cmd: Command::Noop });
+        }
+        let last = ctx.durable().last_index();
+        self.next_index = vec![last + 1; self.nodes];
+        self.match_index = vec![0; self.nodes];
+        self.match_index[self.id] = last;
+        self.advance_commit(ctx);
+        self.broadcast_append(ctx);
+        ctx.set_timer(self.config.heartbeat_ns, TIMER_HEARTBEAT | (term & !TIMER_KIND_MASK));
+    }
+
+    // ---- replication --------------------------------------------------
+
+    fn send_append(&mut self, ctx: &mut RaftCtx, to: NodeId) {
+        let d = ctx.durable();
+        let next = self.next_index[to].clamp(1, d.last_index() + 1);
+        let prev_log_index = next - 1;
+        let end = (prev_log_index as usize + self.config.max_batch).min(d.log.len());
+        let msg = RaftMsg::AppendEntries {
+            term: d.current_term,
+            prev_log_index,
+            prev_log_term: d.term_at(prev_log_index),
+            entries: d.log[prev_log_index as usize..end].to_vec(),
+            leader_commit: self.commit_index,
+        };
+        self.send(ctx, to, msg);
+    }
+
+    fn broadcast_append(&mut self, ctx: &mut RaftCtx) {
+        for to in 0..self.nodes {
+            if to != self.id {
+                self.send_append(ctx, to);
+            }
+        }
+    }
+
+    /// Commits the highest index stored on a majority whose entry is of the
+    /// current term (§5.4.2); with the Figure 8 bug, of any term.
+    fn advance_commit(&mut self, ctx: &mut RaftCtx) {
+        let d = ctx.durable();
+        let mut matches = self.match_index.clone();
+        matches[self.id] = d.last_index();
+        matches.sort_unstable_by(|a, b| b.cmp(a));
+        let n = matches[self.majority() - 1];
+        if n > self.commit_index
+            && (d.term_at(n) == d.current_term || self.config.bug == Some(RaftBug::NoTermCheckOnCommit))
+        {
+            self.commit_index = n;
+            self.apply_committed(ctx);
+        }
+    }
+
+    fn apply_committed(&mut self, ctx: &mut RaftCtx) {
+        while self.last_applied < self.commit_index {
+            self.last_applied += 1;
+            let i = self.last_applied;
+            let Some(entry) = ctx.durable().log.get(i as usize - 1) else { break };
+            let result = match &entry.cmd {
+                Command::Noop => None,
+                Command::Client { origin, req } => Some((*origin, req.id, self.kv.apply(*origin, req))),
+            };
+            if let Some(p) = self.pending.remove(&i) {
+                match result {
+                    Some((origin, id, response)) if origin == p.origin && id == p.id => {
+                        let latency = ctx.local_time_ns().saturating_sub(p.received_ns).max(0);
+                        self.stats.committed_requests += 1;
+                        self.stats.commit_latency_ns_sum = self.stats.commit_latency_ns_sum.saturating_add(latency);
+                        self.stats.commit_latency_ns_max = self.stats.commit_latency_ns_max.max(latency);
+                        self.answer(ctx, p.origin, p.id, response);
+                    }
+                    // Our entry was replaced (cannot happen while we lead in
+                    // one term; kept for safety): the outcome is unknown.
+                    _ => self.answer(ctx, p.origin, p.id, Response::Unknown("entry replaced".to_string())),
+                }
+            }
+        }
+    }
+
+    /// Delivers a result to the client, directly or through the node the
+    /// client contacted.
+    fn answer(&mut self, ctx: &mut RaftCtx, origin: NodeId, id: RequestId, response: Response) {
+        if origin == self.id {
+            ctx.reply(id, response);
+        } else {
+            self.send(ctx, origin, RaftMsg::ForwardResult { id, response });
+        }
+    }
+
+    fn on_append_entries(
+        &mut self,
+        ctx: &mut RaftCtx,
+        from: NodeId,
+        term: u64,
+        prev_log_index: u64,
+        prev_log_term: u64,
+        entries: Vec<Entry>,
+        leader_commit: u64,
+    ) {
+        self.observe_term(ctx, term);
+        let current = ctx.durable().current_term;
+        if term < current {
+            let reply = RaftMsg::AppendReply { term: current, success: false, match_index: 0, next_hint: 0 };
+            self.send(ctx, from, reply);
+            return;
+        }
+        // A candidate of this term learns that a leader exists.
+        self.become_follower(ctx);
+        self.leader = Some(from);
+        self.reset_election_timer(ctx);
+        let d = ctx.durable();
+        if prev_log_index > d.last_index() {
+            let next_hint = d.last_index() + 1;
+            self.send(ctx, from, RaftMsg::AppendReply { term: current, success: false, match_index: 0, next_hint });
+            return;
+        }
+        if d.term_at(prev_log_index) != prev_log_term {
+            // Skip back over the whole conflicting term.
+            let bad = d.term_at(prev_log_index);
+            let mut i = prev_log_index;
+            while i > 1 && d.term_at(i - 1) == bad && i - 1 > self.commit_index {
+                i -= 1;
+            }
+            self.send(ctx, from, RaftMsg::AppendReply { term: current, success: false, match_index: 0, next_hint: i });
+            return;
+        }
+        // Append, truncating only at a real conflict: a delayed, shorter
+        // AppendEntries must not cut entries a later one added.
+        let count = entries.len() as u64;
+        let d = ctx.durable_mut();
+        for (k, e) in entries.into_iter().enumerate() {
+            let i = prev_log_index + 1 + k as u64;
+            if i <= d.last_index() {
+                if d.term_at(i) == e.term {
+                    continue;
+                }
+                d.log.truncate(i as usize - 1);
+            }
+            if d.log.len() >= MAX_LOG_ENTRIES {
+                break;
+            }
+            d.log.push(e);
+        }
+        let match_index = (prev_log_index + count).min(d.last_index());
+        if leader_commit > self.commit_index {
+            self.commit_index = leader_commit.min(match_index).max(self.commit_index);
+            self.apply_committed(ctx);
+        }
+        self.send(ctx, from, RaftMsg::AppendReply { term: current, success: true, match_index, next_hint: 0 });
+    }
+
+    fn on_append_reply(
+        &mut self,
+        ctx: &mut RaftCtx,
+        from: NodeId,
+        term: u64,
+        success: bool,
+        match_index: u64,
+        next_hint: u64,
+    ) {
+        self.observe_term(ctx, term);
+        if self.role != Role::Leader || term != ctx.durable().current_term {
+            return;
+        }
+        if success {
+            // Replies may arrive out of order: only move forward.
+            if match_index > self.match_index[from] {
+                self.match_index[from] = match_index;
+            }
+            self.next_index[from] = self.next_index[from].max(match_index + 1);
+            self.advance_commit(ctx);
+            if self.next_index[from] <= ctx.durable().last_index() {
+                self.send_append(ctx, from);
+            }
+        } else {
+            let hint = next_hint.max(self.match_index[from] + 1).max(1);
+            if hint < self.next_index[from] {
+                self.next_index[from] = hint;
+                self.send_append(ctx, from);
+            }
+        }
+    }
+
+    fn on_request_vote(&mut self, ctx: &mut RaftCtx, from: NodeId, term: u64, last_log_index: u64, last_log_term: u64) {
+        self.observe_term(ctx, term);
+        let d = ctx.durable();
+        let up_to_date =
+            last_log_term > d.last_term() || (last_log_term == d.last_term() && last_log_index >= d.last_index());
+        let granted =
+            term == d.current_term && d.voted_for.is_none_or(|v| v == from) && up_to_date && self.role != Role::Leader;
+        let current = d.current_term;
+        if granted {
+            ctx.durable_mut().voted_for = Some(from);
+            self.reset_election_timer(ctx);
+        }
+        self.send(ctx, from, RaftMsg::Vote { term: current, granted });
+    }
+
+    fn on_vote(&mut self, ctx: &mut RaftCtx, from: NodeId, term: u64, granted: bool) {
+        self.observe_term(ctx, term);
+        if self.role != Role::Candidate || term != ctx.durable().current_term || !granted {
+            return;
+        }
+        self.votes.insert(from);
+        if self.votes.len() >= self.majority() {
+            self.become_leader(ctx);
+        }
+    }
+
+    // ---- clients ------------------------------------------------------
+
+    /// The leader appends a client request to its log.
+    fn propose(&mut self, ctx: &mut RaftCtx, origin: NodeId, req: Request) {
+        if self.pending.len() >= MAX_PENDING || ctx.durable().log.len() >= MAX_LOG_ENTRIES {
+            self.answer(ctx, origin, req.id, Response::Fail("overloaded".to_string()));
+            return;
+        }
+        let id = req.id;
+        let d = ctx.durable_mut();
+        let term = d.current_term;
+        d.log.push(Entry { term, cmd: Command::Client { origin, req } });
+        let index = d.last_index();
+        self.pending.insert(index, Pending { origin, id, received_ns: ctx.local_time_ns() });
+        self.advance_commit(ctx);
+        self.broadcast_append(ctx);
+    }
+
+    fn expire_forwarded(&mut self, ctx: &mut RaftCtx) {
+        let now = ctx.local_time_ns();
+        let limit = self.config.forward_timeout_ns as i64;
+        let expired: Vec<RequestId> =
+            self.forwarded.iter().filter(|(_, &t)| now.saturating_sub(t) >= limit).map(|(&id, _)| id).collect();
+        for id in expired {
+            self.forwarded.remove(&id);
+            ctx.reply(id, Response::Unknown("no answer from the leader".to_string()));
+        }
+    }
+}
+
+impl Node for RaftNode {
+    type Msg = RaftMsg;
+    type Durable = RaftDurable;
+
+    fn on_start(&mut self, ctx: &mut RaftCtx) {
+        self.reset_election_timer(ctx);
+    }
+
+    fn on_message(&mut self, ctx: &mut RaftCtx, from: NodeId, msg: RaftMsg) {
+        match msg {
+            RaftMsg::RequestVote { term, last_log_index, last_log_term } => {
+                self.on_request_vote(ctx, from, term, last_log_index, last_log_term)
+            }
+            RaftMsg::Vote { term, granted } => self.on_vote(ctx, from, term, granted),
+            RaftMsg::AppendEntries { term, prev_log_index, prev_log_term, entries, leader_commit } => {
+                self.on_append_entries(ctx, from, term, prev_log_index, prev_log_term, entries, leader_commit)
+            }
+            RaftMsg::AppendReply { term, success, match_index, next_hint } => {
+                self.on_append_reply(ctx, from, term, success, match_index, next_hint)
+            }
+            RaftMsg::Forward { req } => {
+                if self.role == Role::Leader {
+                    self.propose(ctx, from, req);
+                } else {
+                    // Not appended anywhere: definitely did not happen.
+                    let response = Response::Fail("not the leader".to_string());
+                    self.send(ctx, from, RaftMsg::ForwardResult { id: req.id, response });
+                }
+            }
+            RaftMsg::ForwardResult { id, response } => {
+                if self.forwarded.remove(&id).is_some() {
+                    ctx.reply(id, response);
+                }
+            }
+        }
+    }
+
+    fn on_timer(&mut self, ctx: &mut RaftCtx, tag: u64) {
+        let payload = tag & !TIMER_KIND_MASK;
+        match tag & TIMER_KIND_MASK {
+            TIMER_ELECTION if payload == self.election_epoch & !TIMER_KIND_MASK => self.on_election_timer(ctx),
+            TIMER_HEARTBEAT if self.role == Role::Leader && payload == ctx.durable().current_term & !TIMER_KIND_MASK => {
+                self.broadcast_append(ctx);
+                ctx.set_timer(self.config.heartbeat_ns, tag);
+            }
+            _ => {}
+        }
+    }
+
+    fn is_leader(&self) -> bool {
+        self.role == Role::Leader
+    }
+
+    fn stats(&self) -> BTreeMap<String, i64> {
+        self.stats_map()
+    }
+
+    fn on_request(&mut self, ctx: &mut RaftCtx, req: Request) {
+        self.stats.requests += 1;
+        self.expire_forwarded(ctx);
+        if self.config.bug == Some(RaftBug::StaleReads) && matches!(req.f, F::Read | F::Get) {
+            let response = self.kv.read(&req);
+            ctx.reply(req.id, response);
+            return;
+        }
+        match (self.role, self.leader) {
+            (Role::Leader, _) => self.propose(ctx, self.id, req),
+            (_, Some(leader)) if leader != self.id => {
+                if self.forwarded.len() >= MAX_PENDING {
+                    ctx.reply(req.id, Response::Fail("overloaded".to_string()));
+                    return;
+                }
+                self.forwarded.insert(req.id, ctx.local_time_ns());
+                self.send(ctx, leader, RaftMsg::Forward { req });
+            }
+            _ => {
+                self.stats.failed_no_leader += 1;
+                ctx.reply(req.id, Response::Fail("no leader".to_string()));
+            }
+        }
+    }
+}
+
+impl RaftNode {
+    /// Statistics for comparisons; names carry their units.
+    pub fn stats_map(&self) -> BTreeMap<String, i64> {
+        let mut m = self.stats_map_inner();
+        m.insert("log_entries".to_string(), self.last_applied as i64);
+        m
+    }
+
+    fn stats_map_inner(&self) -> BTreeMap<String, i64> {
+        let s = &self.stats;
+        BTreeMap::from([
+            ("messages_sent".to_string(), s.messages_sent),
+            ("elections_started".to_string(), s.elections_started),
+            ("became_leader".to_string(), s.became_leader),
+            ("requests".to_string(), s.requests),
+            ("committed_requests".to_string(), s.committed_requests),
+            ("commit_latency_ns_sum".to_string(), s.commit_latency_ns_sum),
+            ("commit_latency_ns_max".to_string(), s.commit_latency_ns_max),
+            ("failed_no_leader".to_string(), s.failed_no_leader),
+            ("unknown_on_step_down".to_string(), s.unknown_on_step_down),
+        ])
+    }
+}
+
+#[cfg(test)]
+mod tests;

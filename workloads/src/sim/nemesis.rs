@@ -1,0 +1,213 @@
+//! Fault injection: the schedule of faults, written out or generated from
+//! the seed. Each fault starts and later stops (heals); both are recorded in
+//! the history as `process: "nemesis"` invoke/info pairs.
+
+use super::net::PartitionShape;
+use super::node::NodeId;
+use serde::{Deserialize, Serialize};
+
+/// The kinds of fault, by their command-line names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum FaultKind {
+    Partition,
+    Crash,
+    Pause,
+    Loss,
+    Duplicate,
+    ClockSkew,
+}
+
+impl FaultKind {
+    pub const ALL: [FaultKind; 6] =
+        [FaultKind::Partition, FaultKind::Crash, FaultKind::Pause, FaultKind::Loss, FaultKind::Duplicate, FaultKind::ClockSkew];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            FaultKind::Partition => "partition",
+            FaultKind::Crash => "crash",
+            FaultKind::Pause => "pause",
+            FaultKind::Loss => "loss",
+            FaultKind::Duplicate => "duplicate",
+            FaultKind::ClockSkew => "clock-skew",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<FaultKind> {
+        FaultKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+}
+
+/// Which nodes a node fault hits. Random choices come from the run's seed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Target {
+    Node(NodeId),
+    /// One node chosen at random.
+    Random,
+    /// This many distinct random nodes (capped at the cluster size).
+    Several(usize),
+    /// Nodes whose [`super::Node::is_leader`] says so (a random node if none).
+    Leader,
+    All,
+}
+
+impl Target {
+    pub fn describe(&self) -> String {
+        match self {
+            Target::Node(n) => format!("n{n}"),
+            Target::Random => "random".into(),
+            Target::Several(k) => format!("several:{k}"),
+            Target::Leader => "leader".into(),
+            Target::All => "all".into(),
+        }
+    }
+}
+
+/// One fault.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Fault {
+    Partition(PartitionShape),
+    /// The nodes lose their volatile state, timers and in-flight messages
+    /// to them; they restart from their durable state when the fault stops.
+    Crash(Target),
+    /// The nodes process nothing; deliveries, timers and requests wait.
+    Pause(Target),
+    /// Messages are lost with this probability (a burst of loss).
+    Loss { rate: f64 },
+    /// Messages are duplicated with this probability.
+    Duplicate { rate: f64 },
+    /// The nodes' clocks jump by `skew_ns` and run `drift_ppm` parts per
+    /// million fast (negative: slow) until the fault stops, when they are
+    /// reset to true time.
+    ClockSkew { target: Target, skew_ns: i64, drift_ppm: i64 },
+}
+
+impl Fault {
+    pub fn kind(&self) -> FaultKind {
+        match self {
+            Fault::Partition(_) => FaultKind::Partition,
+            Fault::Crash(_) => FaultKind::Crash,
+            Fault::Pause(_) => FaultKind::Pause,
+            Fault::Loss { .. } => FaultKind::Loss,
+            Fault::Duplicate { .. } => FaultKind::Duplicate,
+            Fault::ClockSkew { .. } => FaultKind::ClockSkew,
+        }
+    }
+}
+
+/// A fault in an explicit schedule: starts at `at_ns`, stops `duration_ns`
+/// later (for a crash: the time the nodes stay down).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ScheduledFault {
+    pub at_ns: u64,
+    pub duration_ns: u64,
+    pub fault: Fault,
+}
+
+/// Faults generated from the seed, one at a time: after a gap, a fault of a
+/// random kind starts, holds, and heals; then the next gap.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Generated {
+    pub kinds: Vec<FaultKind>,
+    /// Scales the fault rate: gaps between faults have mean
+    /// `gap_mean_ns / intensity`. Must be > 0.
+    pub intensity: f64,
+    pub gap_mean_ns: u64,
+    /// Faults hold for a uniform time in `[duration_mean_ns / 2, 3 * duration_mean_ns / 2]`.
+    pub duration_mean_ns: u64,
+    /// Upper bound of a generated clock jump, either direction.
+    pub max_skew_ns: i64,
+    /// Upper bound of a generated drift, either direction.
+    pub max_drift_ppm: i64,
+}
+
+impl Generated {
+    pub fn new(kinds: Vec<FaultKind>, intensity: f64) -> Generated {
+        Generated {
+            kinds,
+            intensity,
+            gap_mean_ns: 100_000_000,
+            duration_mean_ns: 150_000_000,
+            max_skew_ns: 500_000_000,
+            max_drift_ppm: 20_000,
+        }
+    }
+}
+
+/// The nemesis: an explicit schedule, generated faults, or both. Whatever is
+/// active when the clients finish is healed then (crashed nodes restart,
+/// paused ones resume); explicit faults due after that never start.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct NemesisConfig {
+    pub faults: Vec<ScheduledFault>,
+    pub generate: Option<Generated>,
+}
+
+impl NemesisConfig {
+    /// No faults.
+    pub fn none() -> NemesisConfig {
+        NemesisConfig::default()
+    }
+
+    /// Faults of these kinds generated from the seed at `intensity` (1.0 is
+    /// the default rate).
+    pub fn generated(kinds: &[FaultKind], intensity: f64) -> NemesisConfig {
+        NemesisConfig { faults: Vec::new(), generate: Some(Generated::new(kinds.to_vec(), intensity)) }
+    }
+
+    /// From command-line names: `partition,crash`, `none`, or `all`.
+    pub fn from_names(list: &str, intensity: f64) -> Result<NemesisConfig, String> {
+        let mut kinds = Vec::new();
+        for name in list.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+            match name {
+                "none" => {}
+                "all" => kinds.extend(FaultKind::ALL),
+                _ => kinds.push(FaultKind::parse(name).ok_or_else(|| {
+                    format!(
+                        "unknown nemesis `{name}`: expected none, all, partition, crash, pause, loss, duplicate or clock-skew"
+                    )
+                })?),
+            }
+        }
+        kinds.sort();
+        kinds.dedup();
+        if kinds.is_empty() {
+            Ok(NemesisConfig::none())
+        } else {
+            Ok(NemesisConfig::generated(&kinds, intensity))
+        }
+    }
+
+    pub(crate) fn validate(&self) -> Result<(), String> {
+        if let Some(g) = &self.generate {
+            if !(g.intensity > 0.0 && g.intensity.is_finite()) {
+                return Err(format!("nemesis intensity must be a positive number, got {}", g.intensity));
+            }
+        }
+        for f in &self.faults {
+            match f.fault {
+                Fault::Loss { rate } | Fault::Duplicate { rate } if !(0.0..=1.0).contains(&rate) => {
+                    return Err(format!("fault rate must be in [0, 1], got {rate}"));
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse() {
+        for k in FaultKind::ALL {
+            assert_eq!(FaultKind::parse(k.name()), Some(k));
+        }
+        let c = NemesisConfig::from_names("crash, partition,crash", 1.0).unwrap();
+        assert_eq!(c.generate.unwrap().kinds, vec![FaultKind::Partition, FaultKind::Crash]);
+        assert_eq!(NemesisConfig::from_names("none", 1.0).unwrap(), NemesisConfig::none());
+        assert!(NemesisConfig::from_names("meteor", 1.0).unwrap_err().contains("meteor"));
+        assert!(NemesisConfig::generated(&[FaultKind::Loss], 0.0).validate().is_err());
+    }
+}

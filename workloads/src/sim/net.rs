@@ -1,0 +1,273 @@
+//! The simulated network: latency distributions, loss, duplication,
+//! reordering, and partition shapes (which pairs of nodes cannot talk).
+
+use super::node::NodeId;
+use checker::Value;
+use rand::seq::SliceRandom;
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// A distribution of delays in virtual nanoseconds.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Latency {
+    Constant { ns: u64 },
+    /// Uniform in `[min_ns, max_ns]`.
+    Uniform { min_ns: u64, max_ns: u64 },
+    /// `min_ns` plus an exponential tail, so the mean is `mean_ns`
+    /// (clamped to at least `min_ns`).
+    Exponential { min_ns: u64, mean_ns: u64 },
+}
+
+/// Tail samples are capped at this many means: an exponential is unbounded,
+/// and one absurd delay would stretch the run for nothing.
+const EXP_TAIL_CAP: f64 = 50.0;
+
+impl Latency {
+    pub fn sample(&self, rng: &mut ChaCha8Rng) -> u64 {
+        match *self {
+            Latency::Constant { ns } => ns,
+            Latency::Uniform { min_ns, max_ns } => {
+                if max_ns <= min_ns {
+                    min_ns
+                } else {
+                    rng.random_range(min_ns..=max_ns)
+                }
+            }
+            Latency::Exponential { min_ns, mean_ns } => {
+                let tail = mean_ns.saturating_sub(min_ns) as f64;
+                min_ns.saturating_add(exp_sample(rng, tail) as u64)
+            }
+        }
+    }
+
+    /// The distribution's mean, for sizing things.
+    pub fn mean_ns(&self) -> u64 {
+        match *self {
+            Latency::Constant { ns } => ns,
+            Latency::Uniform { min_ns, max_ns } => min_ns / 2 + max_ns.max(min_ns) / 2,
+            Latency::Exponential { min_ns, mean_ns } => mean_ns.max(min_ns),
+        }
+    }
+}
+
+/// An exponential sample with the given mean (0 for a zero mean), capped at
+/// [`EXP_TAIL_CAP`] means.
+pub(crate) fn exp_sample(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
+    if mean <= 0.0 {
+        return 0.0;
+    }
+    let u: f64 = rng.random::<f64>();
+    (-(1.0 - u).ln() * mean).min(mean * EXP_TAIL_CAP)
+}
+
+/// Network behaviour outside of faults.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct NetConfig {
+    /// Delay of a message between two nodes (and to oneself).
+    pub latency: Latency,
+    /// Delay between a client and a node, each way. Clients are never
+    /// partitioned (like Jepsen's control node) but do wait for crashed or
+    /// paused nodes.
+    pub client_latency: Latency,
+    /// Probability that a message is lost.
+    pub loss: f64,
+    /// Probability that a message is delivered twice (independent delays).
+    pub duplicate: f64,
+    /// Probability that a message gets an extra delay, uniform in
+    /// `[0, reorder_delay_ns]`, so it overtakes or is overtaken by others.
+    /// Latency jitter alone already reorders.
+    pub reorder: f64,
+    pub reorder_delay_ns: u64,
+    /// Bound on events waiting in the simulator's queue; messages sent beyond
+    /// it are dropped (counted as overflow). Protects memory from protocols
+    /// that flood the network.
+    pub max_in_flight: usize,
+}
+
+impl Default for NetConfig {
+    fn default() -> Self {
+        NetConfig {
+            latency: Latency::Exponential { min_ns: 100_000, mean_ns: 500_000 },
+            client_latency: Latency::Uniform { min_ns: 50_000, max_ns: 150_000 },
+            loss: 0.0,
+            duplicate: 0.0,
+            reorder: 0.0,
+            reorder_delay_ns: 2_000_000,
+            max_in_flight: 4_000_000,
+        }
+    }
+}
+
+/// How a partition splits the cluster.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum PartitionShape {
+    /// Nodes `0..n/2` against the rest.
+    Halves,
+    /// A random split into two halves.
+    RandomHalves,
+    /// One node (random if `None`) cut off from all others.
+    Isolate(Option<NodeId>),
+    /// Nodes on a random ring; each sees only the nodes within the distance
+    /// that makes a bare majority, so every node sees a majority but no two
+    /// see the same one (Jepsen's majorities-ring).
+    MajorityRing,
+    /// Two random halves that cannot talk, and one node that talks to both.
+    Bridge,
+}
+
+impl PartitionShape {
+    pub fn name(&self) -> &'static str {
+        match self {
+            PartitionShape::Halves => "halves",
+            PartitionShape::RandomHalves => "random-halves",
+            PartitionShape::Isolate(_) => "isolate",
+            PartitionShape::MajorityRing => "majority-ring",
+            PartitionShape::Bridge => "bridge",
+        }
+    }
+
+    pub(crate) const ALL_RANDOM: [PartitionShape; 5] = [
+        PartitionShape::Halves,
+        PartitionShape::RandomHalves,
+        PartitionShape::Isolate(None),
+        PartitionShape::MajorityRing,
+        PartitionShape::Bridge,
+    ];
+
+    /// Which pairs cannot talk: `blocked[a * n + b]`, symmetric, never on the
+    /// diagonal.
+    pub fn grudge(&self, n: usize, rng: &mut ChaCha8Rng) -> Vec<bool> {
+        let mut blocked = vec![false; n * n];
+        if n < 2 {
+            return blocked;
+        }
+        let mut order: Vec<NodeId> = (0..n).collect();
+        let cut = |blocked: &mut Vec<bool>, a: NodeId, b: NodeId| {
+            if a != b {
+                blocked[a * n + b] = true;
+                blocked[b * n + a] = true;
+            }
+        };
+        match *self {
+            PartitionShape::Halves | PartitionShape::RandomHalves => {
+                if *self == PartitionShape::RandomHalves {
+                    order.shuffle(rng);
+                }
+                let (left, right) = order.split_at(n / 2);
+                for &a in left {
+                    for &b in right {
+                        cut(&mut blocked, a, b);
+                    }
+                }
+            }
+            PartitionShape::Isolate(node) => {
+                let victim = match node {
+                    Some(v) if v < n => v,
+                    _ => rng.random_range(0..n),
+                };
+                for b in 0..n {
+                    cut(&mut blocked, victim, b);
+                }
+            }
+            PartitionShape::MajorityRing => {
+                order.shuffle(rng);
+                let majority = n / 2 + 1;
+                // Seeing itself and `reach` neighbours on each side makes a
+                // majority.
+                let reach = (majority - 1).div_ceil(2);
+                for i in 0..n {
+                    for j in 0..n {
+                        let d = i.abs_diff(j);
+                        if d.min(n - d) > reach {
+                            cut(&mut blocked, order[i], order[j]);
+                        }
+                    }
+                }
+            }
+            PartitionShape::Bridge => {
+                // order[0] is the bridge: it keeps every link.
+                order.shuffle(rng);
+                let rest = &order[1..];
+                let (left, right) = rest.split_at(rest.len() / 2);
+                for &a in left {
+                    for &b in right {
+                        cut(&mut blocked, a, b);
+                    }
+                }
+            }
+        }
+        blocked
+    }
+}
+
+/// Node names as they appear in histories: `n0`, `n1`, ...
+pub fn node_name(id: NodeId) -> Box<str> {
+    format!("n{id}").into_boxed_str()
+}
+
+/// A grudge as a history value: `{"n0": ["n3", "n4"], ...}`, only nodes
+/// that drop something.
+pub(crate) fn grudge_value(blocked: &[bool], n: usize) -> Value {
+    let mut entries = Vec::new();
+    for a in 0..n {
+        let cut: Vec<Value> =
+            (0..n).filter(|&b| blocked[a * n + b]).map(|b| Value::Str(node_name(b))).collect();
+        if !cut.is_empty() {
+            entries.push((Value::Str(node_name(a)), Value::List(cut)));
+        }
+    }
+    Value::Map(entries)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn sees(blocked: &[bool], n: usize, a: usize) -> usize {
+        (0..n).filter(|&b| !blocked[a * n + b]).count()
+    }
+
+    #[test]
+    fn shapes_cut_what_they_promise() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        let n = 5;
+        let g = PartitionShape::Halves.grudge(n, &mut rng);
+        assert!(g[2] && !g[1] && !g[n * 3 + 4] && g[4 * n]);
+        let g = PartitionShape::Isolate(Some(2)).grudge(n, &mut rng);
+        assert_eq!(sees(&g, n, 2), 1);
+        assert_eq!(sees(&g, n, 0), 4);
+        let g = PartitionShape::MajorityRing.grudge(n, &mut rng);
+        for a in 0..n {
+            assert_eq!(sees(&g, n, a), 3, "node {a} must see exactly a bare majority");
+        }
+        let g = PartitionShape::Bridge.grudge(n, &mut rng);
+        let full: Vec<usize> = (0..n).filter(|&a| sees(&g, n, a) == n).collect();
+        assert_eq!(full.len(), 1, "exactly one bridge node");
+        let g = PartitionShape::RandomHalves.grudge(n, &mut rng);
+        let small = (0..n).filter(|&a| sees(&g, n, a) == 2).count();
+        assert_eq!(small, 2);
+        for shape in PartitionShape::ALL_RANDOM {
+            let g = shape.grudge(n, &mut rng);
+            for a in 0..n {
+                assert!(!g[a * n + a]);
+                for b in 0..n {
+                    assert_eq!(g[a * n + b], g[b * n + a]);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn latency_within_bounds() {
+        let mut rng = ChaCha8Rng::seed_from_u64(1);
+        for _ in 0..1000 {
+            let u = Latency::Uniform { min_ns: 10, max_ns: 20 }.sample(&mut rng);
+            assert!((10..=20).contains(&u));
+            let e = Latency::Exponential { min_ns: 10, mean_ns: 20 }.sample(&mut rng);
+            assert!((10..=10 + 10 * 50).contains(&e));
+        }
+        assert_eq!(Latency::Uniform { min_ns: 5, max_ns: 1 }.sample(&mut rng), 5);
+    }
+}

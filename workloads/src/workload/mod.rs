@@ -1,0 +1,355 @@
+//! Client workloads: what operations the simulated clients issue.
+//!
+//! Every written value (write, cas's new value, append, add) is unique across
+//! the whole run, drawn from one counter, so checkers can tell writes apart.
+//! The operations and their expected answers are listed on
+//! [`crate::sim::Request`].
+
+use checker::{Value, F};
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+
+/// The workloads, by their command-line names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WorkloadKind {
+    /// read / write / cas on a few registers.
+    Register,
+    /// read / write over many keys.
+    Kv,
+    /// append unique ints to lists; reads return lists.
+    ListAppend,
+    /// add unique ints to grow-only sets; reads return sorted lists.
+    Set,
+    /// incr / read counters.
+    Counter,
+    /// transfers between accounts and whole-bank reads (key nil).
+    Bank,
+}
+
+impl WorkloadKind {
+    pub const ALL: [WorkloadKind; 6] = [
+        WorkloadKind::Register,
+        WorkloadKind::Kv,
+        WorkloadKind::ListAppend,
+        WorkloadKind::Set,
+        WorkloadKind::Counter,
+        WorkloadKind::Bank,
+    ];
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            WorkloadKind::Register => "register",
+            WorkloadKind::Kv => "kv",
+            WorkloadKind::ListAppend => "list-append",
+            WorkloadKind::Set => "set",
+            WorkloadKind::Counter => "counter",
+            WorkloadKind::Bank => "bank",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<WorkloadKind> {
+        WorkloadKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// The update operation of this workload.
+    pub fn update_f(&self) -> F {
+        match self {
+            WorkloadKind::Register | WorkloadKind::Kv => F::Write,
+            WorkloadKind::ListAppend => F::Append,
+            WorkloadKind::Set => F::Add,
+            WorkloadKind::Counter => F::Incr,
+            WorkloadKind::Bank => F::Transfer,
+        }
+    }
+}
+
+/// How keys are chosen.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum KeyDist {
+    Uniform,
+    /// Key `k` (0-based) has weight `1 / (k + 1)^exponent`.
+    Zipfian { exponent: f64 },
+}
+
+/// Relative weights of reads, updates (the workload's write/append/add/incr/
+/// transfer) and compare-and-sets (register workloads only).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OpMix {
+    pub read: u32,
+    pub update: u32,
+    pub cas: u32,
+}
+
+/// The workload's parameters (client and op counts are in
+/// [`crate::sim::SimConfig`]).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct WorkloadConfig {
+    pub kind: WorkloadKind,
+    /// Number of keys (ignored by bank, which has one object).
+    pub keys: usize,
+    pub key_dist: KeyDist,
+    pub mix: OpMix,
+    /// Mean think time between a client's ops (exponential); 0 issues the
+    /// next op as soon as the previous completes. Sets the rate: about
+    /// `clients / (think + latency)` ops per second.
+    pub think_mean_ns: u64,
+    /// Bank: number of accounts.
+    pub accounts: usize,
+    /// Bank: transfers move `1..=max_transfer`.
+    pub max_transfer: i64,
+    /// Counter: increments are `1..=max_incr`.
+    pub max_incr: i64,
+}
+
+/// Upper bound on keys/accounts: the zipfian table and final reads are
+/// proportional to it.
+pub const MAX_KEYS: usize = 1_000_000;
+
+impl WorkloadConfig {
+    /// The workload's defaults.
+    pub fn new(kind: WorkloadKind) -> WorkloadConfig {
+        let (keys, key_dist, mix) = match kind {
+            WorkloadKind::Register => (3, KeyDist::Uniform, OpMix { read: 2, update: 2, cas: 1 }),
+            WorkloadKind::Kv => (100, KeyDist::Zipfian { exponent: 1.0 }, OpMix { read: 1, update: 1, cas: 0 }),
+            WorkloadKind::ListAppend | WorkloadKind::Set => {
+                (5, KeyDist::Uniform, OpMix { read: 1, update: 2, cas: 0 })
+            }
+            WorkloadKind::Counter => (2, KeyDist::Uniform, OpMix { read: 1, update: 2, cas: 0 }),
+            WorkloadKind::Bank => (1, KeyDist::Uniform, OpMix { read: 1, update: 3, cas: 0 }),
+        };
+        WorkloadConfig {
+            kind,
+            keys,
+            key_dist,
+            mix,
+            think_mean_ns: 1_000_000,
+            accounts: 5,
+            max_transfer: 5,
+            max_incr: 5,
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.keys == 0 || self.keys > MAX_KEYS {
+            return Err(format!("keys must be in 1..={MAX_KEYS}, got {}", self.keys));
+        }
+        if self.kind == WorkloadKind::Bank && (self.accounts < 2 || self.accounts > MAX_KEYS) {
+            return Err(format!("bank needs 2..={MAX_KEYS} accounts, got {}", self.accounts));
+        }
+        let m = self.mix;
+        let cas = if matches!(self.kind, WorkloadKind::Register | WorkloadKind::Kv) { m.cas } else { 0 };
+        if m.read as u64 + m.update as u64 + cas as u64 == 0 {
+            return Err("op mix has no weight".into());
+        }
+        if self.max_transfer < 1 || self.max_incr < 1 {
+            return Err("max_transfer and max_incr must be at least 1".into());
+        }
+        if let KeyDist::Zipfian { exponent } = self.key_dist {
+            if !(exponent.is_finite() && exponent >= 0.0) {
+                return Err(format!("zipfian exponent must be >= 0, got {exponent}"));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Default for WorkloadConfig {
+    fn default() -> Self {
+        WorkloadConfig::new(WorkloadKind::Register)
+    }
+}
+
+/// One generated operation.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GenOp {
+    pub f: F,
+    pub key: Option<Value>,
+    pub value: Value,
+}
+
+/// Produces operations from a workload config and the run's rng.
+pub struct Generator {
+    cfg: WorkloadConfig,
+    /// Next unique value to write.
+    next_value: i64,
+    /// Last value handed out for each key (cas aims at it).
+    last_written: Vec<Option<i64>>,
+    /// Cumulative weights for zipfian choice (empty when uniform).
+    cdf: Vec<f64>,
+}
+
+impl Generator {
+    pub fn new(cfg: &WorkloadConfig) -> Result<Generator, String> {
+        cfg.validate()?;
+        let keys = if cfg.kind == WorkloadKind::Bank { 1 } else { cfg.keys };
+        let mut cdf = Vec::new();
+        if let KeyDist::Zipfian { exponent } = cfg.key_dist {
+            let mut acc = 0.0;
+            for k in 0..keys {
+                acc += 1.0 / ((k + 1) as f64).powf(exponent);
+                cdf.push(acc);
+            }
+        }
+        Ok(Generator { cfg: cfg.clone(), next_value: 1, last_written: vec![None; keys], cdf })
+    }
+
+    fn key_index(&self, rng: &mut ChaCha8Rng) -> usize {
+        let n = self.last_written.len();
+        if self.cdf.is_empty() {
+            return rng.random_range(0..n);
+        }
+        let total = self.cdf[n - 1];
+        let x = rng.random::<f64>() * total;
+        self.cdf.partition_point(|&c| c <= x).min(n - 1)
+    }
+
+    fn fresh(&mut self) -> i64 {
+        let v = self.next_value;
+        self.next_value += 1;
+        v
+    }
+
+    /// The next client operation.
+    pub fn next_op(&mut self, rng: &mut ChaCha8Rng) -> GenOp {
+        let kind = self.cfg.kind;
+        let m = self.cfg.mix;
+        let cas_w = if matches!(kind, WorkloadKind::Register | WorkloadKind::Kv) { m.cas } else { 0 };
+        let total = m.read as u64 + m.update as u64 + cas_w as u64;
+        let pick = rng.random_range(0..total.max(1));
+        if kind == WorkloadKind::Bank {
+            if pick < m.read as u64 {
+                return GenOp { f: F::Read, key: None, value: Value::Nil };
+            }
+            let from = rng.random_range(0..self.cfg.accounts);
+            let mut to = rng.random_range(0..self.cfg.accounts - 1);
+            if to >= from {
+                to += 1;
+            }
+            let amount = rng.random_range(1..=self.cfg.max_transfer);
+            return GenOp { f: F::Transfer, key: None, value: transfer_value(from, to, amount) };
+        }
+        let k = self.key_index(rng);
+        let key = Some(Value::Int(k as i64));
+        if pick < m.read as u64 {
+            return GenOp { f: F::Read, key, value: Value::Nil };
+        }
+        if pick >= m.read as u64 + m.update as u64 {
+            if let Some(old) = self.last_written[k] {
+                let new = self.fresh();
+                self.last_written[k] = Some(new);
+                return GenOp { f: F::Cas, key, value: Value::List(vec![Value::Int(old), Value::Int(new)]) };
+            }
+            // Nothing written to this key yet: a cas could only fail, so
+            // write instead.
+        }
+        let value = match kind {
+            WorkloadKind::Counter => Value::Int(rng.random_range(1..=self.cfg.max_incr)),
+            _ => {
+                let v = self.fresh();
+                self.last_written[k] = Some(v);
+                Value::Int(v)
+            }
+        };
+        GenOp { f: kind.update_f(), key, value }
+    }
+
+    /// The keys a final read covers, in order.
+    pub fn final_keys(&self) -> Vec<Option<Value>> {
+        if self.cfg.kind == WorkloadKind::Bank {
+            vec![None]
+        } else {
+            (0..self.last_written.len()).map(|k| Some(Value::Int(k as i64))).collect()
+        }
+    }
+}
+
+/// `{"from": from, "to": to, "amount": amount}`.
+pub fn transfer_value(from: usize, to: usize, amount: i64) -> Value {
+    Value::Map(vec![
+        (Value::str("from"), Value::Int(from as i64)),
+        (Value::str("to"), Value::Int(to as i64)),
+        (Value::str("amount"), Value::Int(amount)),
+    ])
+}
+
+/// Parses a transfer's value back: `(from, to, amount)`.
+pub fn parse_transfer(v: &Value) -> Option<(usize, usize, i64)> {
+    let Value::Map(m) = v else { return None };
+    let field = |name: &str| m.iter().find(|(k, _)| k.as_str() == Some(name)).and_then(|(_, v)| v.as_int());
+    let from = usize::try_from(field("from")?).ok()?;
+    let to = usize::try_from(field("to")?).ok()?;
+    Some((from, to, field("amount")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+    use std::collections::BTreeSet;
+
+    #[test]
+    fn written_values_are_unique_and_ops_fit_the_workload() {
+        for kind in WorkloadKind::ALL {
+            let mut g = Generator::new(&WorkloadConfig::new(kind)).unwrap();
+            let mut rng = ChaCha8Rng::seed_from_u64(3);
+            let mut seen = BTreeSet::new();
+            let mut fs = BTreeSet::new();
+            for _ in 0..2000 {
+                let op = g.next_op(&mut rng);
+                fs.insert(op.f.clone());
+                match (&op.f, &op.value) {
+                    (F::Write | F::Append | F::Add, Value::Int(v)) => assert!(seen.insert(*v), "{kind:?} reused {v}"),
+                    (F::Cas, Value::List(l)) => assert!(seen.insert(l[1].as_int().unwrap())),
+                    (F::Transfer, v) => {
+                        let (from, to, amount) = parse_transfer(v).unwrap();
+                        assert!(from != to && from < 5 && to < 5 && (1..=5).contains(&amount));
+                        assert_eq!(op.key, None);
+                    }
+                    (F::Incr, Value::Int(d)) => assert!((1..=5).contains(d)),
+                    (F::Read, Value::Nil) => {}
+                    other => panic!("{kind:?} generated unexpected {other:?}"),
+                }
+            }
+            let expect: BTreeSet<F> = match kind {
+                WorkloadKind::Register => [F::Read, F::Write, F::Cas].into(),
+                WorkloadKind::Kv => [F::Read, F::Write].into(),
+                WorkloadKind::ListAppend => [F::Read, F::Append].into(),
+                WorkloadKind::Set => [F::Read, F::Add].into(),
+                WorkloadKind::Counter => [F::Read, F::Incr].into(),
+                WorkloadKind::Bank => [F::Read, F::Transfer].into(),
+            };
+            assert_eq!(fs, expect, "{kind:?}");
+        }
+    }
+
+    #[test]
+    fn zipfian_prefers_low_keys() {
+        let mut cfg = WorkloadConfig::new(WorkloadKind::Kv);
+        cfg.keys = 50;
+        let mut g = Generator::new(&cfg).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(9);
+        let mut counts = vec![0u32; 50];
+        for _ in 0..5000 {
+            let op = g.next_op(&mut rng);
+            counts[op.key.unwrap().as_int().unwrap() as usize] += 1;
+        }
+        assert!(counts[0] > 4 * counts[49].max(1), "{counts:?}");
+        assert!(counts.iter().all(|&c| c < 5000));
+    }
+
+    #[test]
+    fn bad_configs_rejected() {
+        let mut cfg = WorkloadConfig::new(WorkloadKind::Bank);
+        cfg.accounts = 1;
+        assert!(Generator::new(&cfg).is_err());
+        let mut cfg = WorkloadConfig::new(WorkloadKind::Kv);
+        cfg.keys = 0;
+        assert!(Generator::new(&cfg).is_err());
+        // cas weight only counts for registers.
+        let mut cfg = WorkloadConfig::new(WorkloadKind::ListAppend);
+        cfg.mix = OpMix { read: 0, update: 0, cas: 5 };
+        assert!(Generator::new(&cfg).is_err());
+        assert_eq!(WorkloadKind::parse("list-append"), Some(WorkloadKind::ListAppend));
+    }
+}

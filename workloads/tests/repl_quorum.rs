@@ -1,0 +1,230 @@
+//! Quorum replication: hand-driven scenarios for each mechanism (quorums,
+//! timeouts, read repair, hinted handoff, anti-entropy, clock skew).
+
+mod repl_net;
+
+use checker::{Value, F};
+use repl_net::{ok, ok_nil, params, Net};
+use workloads::protocols::quorum::QuorumProtocol;
+use workloads::sim::Response;
+
+fn quorum(kv: &[(&str, &str)]) -> QuorumProtocol {
+    QuorumProtocol::from_params(&params(kv)).unwrap()
+}
+
+fn stored(net: &Net<QuorumProtocol>, node: usize) -> Option<Value> {
+    net.durable[node].store.get(&None).map(|v| v.value.clone())
+}
+
+#[test]
+fn write_then_read_through_other_coordinators() {
+    let mut net = Net::new(quorum(&[]), 3);
+    let w = net.write(0, 1);
+    assert_eq!(net.reply(w), None, "w=2: needs one remote ack");
+    net.run();
+    assert_eq!(net.reply(w), Some(&ok(1)));
+    let r = net.read(2);
+    net.run();
+    assert_eq!(net.reply(r), Some(&ok(1)));
+    // write: 2 mutations + 2 acks; read: 2 requests + 2 replies.
+    assert_eq!(net.sent, 8);
+}
+
+#[test]
+fn consistency_one_answers_from_the_local_replica() {
+    let mut net = Net::new(quorum(&[("consistency", "one")]), 3);
+    let w = net.write(0, 1);
+    assert_eq!(net.reply(w), Some(&ok(1)), "w=1: the coordinator's own replica suffices");
+    let r = net.read(1);
+    assert_eq!(net.reply(r), Some(&ok_nil()), "r=1: stale local read before replication");
+    net.run();
+    let r = net.read(1);
+    assert_eq!(net.reply(r), Some(&ok(1)));
+}
+
+#[test]
+fn write_without_quorum_times_out_unknown_and_stays_partially_applied() {
+    let mut net = Net::new(quorum(&[("read_repair", "off"), ("hinted_handoff", "false"), ("anti_entropy_ms", "0")]), 3);
+    net.partition(&[0]);
+    let w = net.write(0, 7);
+    net.advance_ms(150);
+    match net.reply(w) {
+        Some(Response::Unknown(m)) => assert!(m.contains("1 of 2"), "{m}"),
+        other => panic!("expected Unknown, got {other:?}"),
+    }
+    assert_eq!(stored(&net, 0), Some(Value::Int(7)), "applied on the coordinator's replica");
+    assert_eq!(stored(&net, 1), None);
+    // A read through 0 and 1 sees the partial write...
+    net.heal();
+    net.partition(&[2]);
+    let r1 = net.read(0);
+    net.run();
+    assert_eq!(net.reply(r1), Some(&ok(7)));
+    // ...a later read through 1 and 2 does not: new, then old.
+    net.heal();
+    net.partition(&[0]);
+    let r2 = net.read(1);
+    net.run();
+    assert_eq!(net.reply(r2), Some(&ok_nil()), "old value read after the new one: not linearizable");
+}
+
+#[test]
+fn read_that_cannot_reach_r_replicas_fails() {
+    let mut net = Net::new(quorum(&[("consistency", "all")]), 3);
+    net.partition(&[2]);
+    let r = net.read(0);
+    net.advance_ms(150);
+    assert_eq!(net.reply(r), Some(&Response::Fail("read timeout: 2 of 3 replies".into())));
+}
+
+#[test]
+fn async_read_repair_fixes_stale_replicas_after_answering() {
+    let mut net = Net::new(quorum(&[("hinted_handoff", "false"), ("anti_entropy_ms", "0")]), 3);
+    net.partition(&[2]);
+    let w = net.write(0, 3);
+    net.run();
+    assert_eq!(net.reply(w), Some(&ok(3)));
+    net.heal();
+    assert_eq!(stored(&net, 2), None);
+    let r = net.read(2);
+    net.run();
+    assert_eq!(net.reply(r), Some(&ok(3)));
+    assert_eq!(stored(&net, 2), Some(Value::Int(3)), "read repair wrote the newest to the stale coordinator");
+}
+
+#[test]
+fn blocking_read_repair_writes_back_before_answering() {
+    let mut net = Net::new(
+        quorum(&[("read_repair", "blocking"), ("hinted_handoff", "false"), ("anti_entropy_ms", "0")]),
+        3,
+    );
+    net.partition(&[2]);
+    let w = net.write(0, 3);
+    net.run();
+    assert_eq!(net.reply(w), Some(&ok(3)));
+    net.heal();
+    // Node 1 is slow to answer the read: cut its links so 2 hears only from 0.
+    net.partition(&[1]);
+    let r = net.read(2);
+    net.run();
+    assert_eq!(net.reply(r), Some(&ok(3)));
+    assert_eq!(stored(&net, 2), Some(Value::Int(3)));
+
+    // Here the stale replica is remote: the read waits for its repair ack.
+    let mut net = Net::new(
+        quorum(&[("read_repair", "blocking"), ("hinted_handoff", "false"), ("anti_entropy_ms", "0")]),
+        3,
+    );
+    net.partition(&[2]);
+    let w = net.write(0, 3);
+    net.run();
+    assert_eq!(net.reply(w), Some(&ok(3)));
+    net.heal();
+    net.partition(&[0]);
+    net.cut.remove(&(0, 1));
+    net.cut.remove(&(1, 0));
+    let r = net.read(1); // hears 1 (new) and 2 (stale); 0 unreachable
+    net.step(); // Read to 2 delivered; its reply is queued
+    net.step(); // reply delivered: 2 replies, 2 is stale -> repair sent
+    assert_eq!(net.reply(r), None, "blocking repair holds the answer");
+    net.run();
+    assert_eq!(net.reply(r), Some(&ok(3)));
+    assert_eq!(stored(&net, 2), Some(Value::Int(3)));
+}
+
+#[test]
+fn hinted_handoff_delivers_missed_writes_after_heal() {
+    let mut net = Net::new(quorum(&[("anti_entropy_ms", "0"), ("read_repair", "off")]), 3);
+    net.partition(&[2]);
+    let w = net.write(0, 5);
+    net.advance_ms(150); // past the request timeout: the hint is stored
+    assert_eq!(net.reply(w), Some(&ok(5)));
+    assert_eq!(net.durable[0].hints.len(), 1);
+    assert_eq!(stored(&net, 2), None);
+    net.heal();
+    net.advance_ms(60);
+    assert_eq!(stored(&net, 2), Some(Value::Int(5)));
+    assert!(net.durable[0].hints.is_empty(), "an acked hint is retired");
+}
+
+#[test]
+fn hints_survive_a_coordinator_crash() {
+    let mut net = Net::new(quorum(&[("anti_entropy_ms", "0"), ("read_repair", "off")]), 3);
+    net.partition(&[2]);
+    net.write(0, 5);
+    net.advance_ms(150);
+    net.crash(0);
+    net.heal();
+    net.advance_ms(100);
+    assert_eq!(stored(&net, 2), None, "a crashed coordinator hands nothing off");
+    net.restart(0);
+    net.advance_ms(60);
+    assert_eq!(stored(&net, 2), Some(Value::Int(5)));
+}
+
+#[test]
+fn anti_entropy_converges_replicas_without_hints() {
+    let mut net = Net::new(quorum(&[("hinted_handoff", "false"), ("read_repair", "off")]), 3);
+    net.partition(&[2]);
+    net.write(0, 9);
+    net.advance_ms(150);
+    assert_eq!(stored(&net, 2), None);
+    net.heal();
+    net.advance_ms(200);
+    assert_eq!(stored(&net, 2), Some(Value::Int(9)));
+}
+
+#[test]
+fn skewed_clock_loses_an_acknowledged_later_write() {
+    let mut net = Net::new(quorum(&[]), 3);
+    net.skew_ns[1] = -1_000_000_000; // node 1's clock is a second behind
+    let a = net.write(0, 1);
+    net.run();
+    assert_eq!(net.reply(a), Some(&ok(1)));
+    net.advance_ms(1);
+    let b = net.write(1, 2);
+    net.run();
+    assert_eq!(net.reply(b), Some(&ok(2)), "the later write is acknowledged...");
+    let r = net.read(2);
+    net.run();
+    assert_eq!(net.reply(r), Some(&ok(1)), "...and lost: the older write has the larger timestamp");
+}
+
+#[test]
+fn replies_to_a_previous_incarnation_are_ignored() {
+    let mut net = Net::new(quorum(&[]), 3);
+    let w = net.write(0, 1);
+    net.crash(0);
+    net.restart(0);
+    net.run(); // acks arrive at the new incarnation
+    assert_eq!(net.reply(w), None);
+    let w2 = net.write(0, 2);
+    net.run();
+    assert_eq!(net.reply(w2), Some(&ok(2)));
+}
+
+#[test]
+fn preference_lists_place_keys_on_n_replicas() {
+    let mut net = Net::new(quorum(&[("n", "3"), ("anti_entropy_ms", "0")]), 5);
+    let key = Some(Value::Int(42));
+    let prefs = workloads::protocols::quorum::preference_list(&key, 3, 5);
+    let w = net.request(4, F::Write, key.clone(), Value::Int(1));
+    net.advance_ms(150);
+    assert_eq!(net.reply(w), Some(&ok(1)));
+    for i in 0..5 {
+        assert_eq!(net.durable[i].store.contains_key(&key), prefs.contains(&i), "node {i}, prefs {prefs:?}");
+    }
+    let r = net.request(4, F::Read, key, Value::Nil);
+    net.run();
+    assert_eq!(net.reply(r), Some(&ok(1)));
+}
+
+#[test]
+fn cas_and_unknown_ops_are_refused() {
+    let mut net = Net::new(quorum(&[]), 3);
+    let c = net.request(0, F::Cas, None, Value::List(vec![Value::Int(1), Value::Int(2)]));
+    assert!(matches!(net.reply(c), Some(Response::Fail(m)) if m.starts_with("unsupported")));
+    let a = net.request(0, F::Add, None, Value::Int(1));
+    assert!(matches!(net.reply(a), Some(Response::Fail(m)) if m.starts_with("unsupported")));
+    assert_eq!(net.sent, 0);
+}
