@@ -36,6 +36,9 @@ pub enum Command {
     Demo(DemoArgs),
     /// List models, checks, formats, protocols, workloads and nemeses.
     List,
+    /// Write a random history that is linearizable by construction (for benchmarks and experiments).
+    #[command(after_help = "Example:\n  conch gen --workload register --ops 1000000 --clients 32 --keys 100 > reg-1m.jsonl")]
+    Gen(GenArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -164,6 +167,29 @@ pub struct CompareArgs {
     pub param: Vec<String>,
     #[arg(long, default_value = "conch-out/compare")]
     pub out: PathBuf,
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct GenArgs {
+    /// register, cas-register, list-append, set or counter.
+    #[arg(long, default_value = "register")]
+    pub workload: String,
+    #[arg(long, default_value_t = 10_000)]
+    pub ops: usize,
+    #[arg(long, default_value_t = 16)]
+    pub clients: usize,
+    #[arg(long, default_value_t = 100)]
+    pub keys: usize,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Per-mille of ops that end `info`.
+    #[arg(long, default_value_t = 5)]
+    pub info_permille: u32,
+    /// Write here instead of standard output (refuses to overwrite without --force).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
     #[arg(long)]
     pub force: bool,
 }

@@ -138,9 +138,12 @@ svg text{font:11px monospace}
 <script id="data" type="application/json">{{DATA}}</script>
 <script>
 "use strict";
+// Any script error is recorded on <body> so that tests (and people) see it.
+window.addEventListener('error', e => { document.body.dataset.jsError = String(e.message || e); });
 const D = JSON.parse(document.getElementById('data').textContent);
 const R = D.report;
 const el = (t, a = {}, txt) => { const e = document.createElementNS('http://www.w3.org/2000/svg', t); for (const k in a) e.setAttribute(k, a[k]); if (txt !== undefined) e.textContent = txt; return e; };
+const show = v => v === null ? 'nil' : JSON.stringify(v);
 const h = (t, txt, cls) => { const e = document.createElement(t); if (txt !== undefined) e.textContent = txt; if (cls) e.className = cls; return e; };
 document.getElementById('title').append('conch report: ' + D.file + ' — ', Object.assign(h('span', R.verdict), {className: 'v-' + R.verdict}));
 const sum = document.getElementById('summary');
@@ -160,7 +163,7 @@ for (const c of R.results) {
       const box = h('div', undefined, 'anomaly');
       box.append(h('b', `${a.kind} (${c.check}${k.key === null ? '' : ', key ' + JSON.stringify(k.key)}, decided by ${k.method})`), h('pre', a.explanation));
       const ol = h('ul');
-      for (const o of a.ops) { bad.add(o.id); anomalyOf.set(o.id, a.kind); ol.append(h('li', `process ${o.process} ${o.f} ${JSON.stringify(o.input)} → ${o.outcome} ${JSON.stringify(o.output)} (line ${o.invoke_line}${o.complete_line ? '–' + o.complete_line : ''})`)); }
+      for (const o of a.ops) { bad.add(o.id); anomalyOf.set(o.id, a.kind); ol.append(h('li', `process ${o.process} ${o.f}${o.input === null ? '' : ' ' + show(o.input)} → ${o.outcome}${o.outcome === 'ok' ? ' ' + show(o.output) : ''} (lines ${o.invoke_line}${o.complete_line ? '–' + o.complete_line : ', never completed'})`)); }
       box.append(ol); document.getElementById('anomalies').append(box);
     }
   }
@@ -209,7 +212,7 @@ function bar(o, row) {
 for (const o of D.ops) { bar(o, lane.get(o.p)); if (o.node) bar(o, nodeLane.get(o.node)); }
 svg.append(el('text', {x: LEFT, y: rows * LH + 22}, D.useTime ? 'time →' : 'event order →'));
 document.getElementById('timeline').append(svg);
-window.conchReady = true;
+document.body.dataset.ready = 'yes';
 </script>
 </body></html>
 "##;

@@ -41,9 +41,54 @@ fn main() -> ExitCode {
             cli::print_list();
             exit::VALID
         }
+        cli::Command::Gen(args) => gen(args),
         cli::Command::Run(args) => run::run(args),
         cli::Command::Compare(args) => compare::run(args),
         cli::Command::Demo(args) => compare::demo(args),
     };
     ExitCode::from(code)
+}
+
+/// `conch gen`: a synthetic linearizable history in the native format.
+fn gen(args: cli::GenArgs) -> u8 {
+    use checker::gen::{GenConfig, GenWorkload};
+    let workload = match args.workload.as_str() {
+        "register" => GenWorkload::Register { cas: false },
+        "cas-register" => GenWorkload::Register { cas: true },
+        "list-append" => GenWorkload::ListAppend,
+        "set" => GenWorkload::Set,
+        "counter" => GenWorkload::Counter,
+        other => {
+            eprintln!("conch: gen: unknown workload `{other}`: expected register, cas-register, list-append, set or counter");
+            return exit::BAD_INPUT;
+        }
+    };
+    if args.clients == 0 || args.keys == 0 || args.info_permille > 1000 {
+        eprintln!("conch: gen: need --clients >= 1, --keys >= 1 and --info-permille <= 1000");
+        return exit::BAD_INPUT;
+    }
+    let cfg = GenConfig {
+        seed: args.seed,
+        clients: args.clients,
+        keys: args.keys,
+        ops: args.ops,
+        workload,
+        info_permille: args.info_permille,
+        ..GenConfig::default()
+    };
+    let bytes = checker::write::to_jsonl(&checker::gen::events(&cfg));
+    match &args.out {
+        Some(path) => match output::write_atomic(path, &bytes, args.force) {
+            Ok(()) => exit::VALID,
+            Err(e) => {
+                eprintln!("conch: {e}");
+                exit::BAD_INPUT
+            }
+        },
+        None => {
+            use std::io::Write;
+            let _ = std::io::stdout().lock().write_all(&bytes);
+            exit::VALID
+        }
+    }
 }

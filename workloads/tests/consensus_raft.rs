@@ -2,6 +2,7 @@
 //! over many seeds under partitions, crashes and message loss; with a bug
 //! switched on, the checker finds a violation and names the seed.
 
+use checker::bank::{self, BankOptions};
 use checker::linear::{check, LinearOptions};
 use checker::model::ModelKind;
 use checker::read::NilRead;
@@ -71,7 +72,7 @@ fn raft_is_linearizable_and_converges_under_faults() {
     let p = raft(&[]);
     let mut oks = 0;
     let mut infos = 0;
-    for seed in 0..40u64 {
+    for seed in 0..100u64 {
         let kind = KINDS[seed as usize % KINDS.len()];
         let out = run(&p, &config(seed, kind, &FAULTS, 120));
         assert_eq!(out.stats.stopped_early, None, "seed {seed}");
@@ -84,7 +85,7 @@ fn raft_is_linearizable_and_converges_under_faults() {
             assert_eq!(r.verdict, Verdict::Valid, "seed {seed} {kind:?} {}: {r:#?}", r.check);
         }
     }
-    assert!(oks > 2000, "raft made progress under faults ({oks} ok ops)");
+    assert!(oks > 8000, "raft made progress under faults ({oks} ok ops)");
     assert!(infos > 0, "faults left some ops indeterminate");
 }
 
@@ -124,6 +125,18 @@ fn convergence_of_final_reads() {
         let r = session::check(&h, &[CheckName::Convergence], Workload::ListAppend, &SessionOptions::default());
         assert_eq!(r[0].verdict, Verdict::Valid, "seed {seed}: {r:#?}");
         assert!(h.ops.iter().any(|o| o.is_final && o.outcome == checker::Outcome::Ok), "final reads answered");
+    }
+}
+
+#[test]
+fn raft_serves_the_bank_linearizably() {
+    let p = raft(&[]);
+    for seed in 0..20u64 {
+        let out = run(&p, &config(seed, WorkloadKind::Bank, &FAULTS, 100));
+        let opts = BankOptions { initial: Some(BTreeMap::new()), negative_allowed: true, ..BankOptions::default() };
+        let r = bank::check(&out.history().unwrap(), "run", &opts).unwrap();
+        assert_eq!(r.verdict, Verdict::Valid, "seed {seed}: {r:#?}");
+        assert!(r.reads > 10, "seed {seed}");
     }
 }
 

@@ -65,3 +65,67 @@ fn without_replication_or_anti_entropy_nothing_spreads() {
     assert_eq!(net.sent, 0);
     assert!(net.durable[1].store.is_empty());
 }
+
+// ---- Seed sweeps in the simulator ----
+
+use checker::model::ModelKind;
+use checker::session::Workload;
+use checker::{CheckName, History, Op, Outcome, Verdict};
+use repl_net::{describe, linear, sessions, sim, sim_cfg, verdict_of};
+use workloads::sim::FaultKind;
+use workloads::workload::WorkloadKind;
+
+/// An acknowledged write lost: the value every final read returns was written
+/// by `older`, yet `later` was invoked after `older` completed and was
+/// acknowledged. Returns `(older, later)`.
+fn lost_write(h: &History) -> Option<(&Op, &Op)> {
+    let finals: Vec<&Op> = h.ops.iter().filter(|o| o.is_final && o.outcome == Outcome::Ok).collect();
+    let v = &finals.first()?.output;
+    if v.is_nil() || finals.iter().any(|o| &o.output != v) {
+        return None;
+    }
+    let writes = || h.ops.iter().filter(|o| o.f == checker::F::Write && !o.is_final);
+    let older = writes().find(|o| &o.input == v)?;
+    let later = writes().find(|o| o.outcome == Outcome::Ok && older.precedes(o))?;
+    Some((older, later))
+}
+
+fn sweep(seeds: std::ops::Range<u64>) {
+    let p = lww(&[]);
+    let faults = [FaultKind::ClockSkew, FaultKind::Partition, FaultKind::Crash, FaultKind::Loss];
+    let (mut nonlinear, mut lost) = (None, None);
+    for seed in seeds {
+        let (_, h) = sim(&p, &sim_cfg(seed, WorkloadKind::Register, &faults, 300));
+        let s = sessions(&h, Workload::Register);
+        assert_eq!(
+            verdict_of(&s, CheckName::Convergence),
+            Verdict::Valid,
+            "seed {seed}: {}",
+            describe(s.iter().find(|r| r.check == CheckName::Convergence).unwrap())
+        );
+        if nonlinear.is_none() && linear(&h, ModelKind::CasRegister).verdict == Verdict::Invalid {
+            nonlinear = Some(seed);
+        }
+        if let (None, Some((older, later))) = (lost, lost_write(&h)) {
+            eprintln!(
+                "lww seed {seed}: write {} (lines {}-{:?}) acknowledged after write {} completed, lost: final reads return {}",
+                later.input, later.invoke_line, later.complete_line, older.input, older.input
+            );
+            lost = Some(seed);
+        }
+    }
+    eprintln!("lww with clock skew: first non-linearizable seed {nonlinear:?}, first lost acknowledged write {lost:?}");
+    assert!(nonlinear.is_some(), "lww with skew was linearizable on every seed");
+    assert!(lost.is_some(), "no acknowledged write was lost to clock skew");
+}
+
+#[test]
+fn lww_with_clock_skew_loses_acknowledged_writes_and_still_converges() {
+    sweep(0..60);
+}
+
+#[test]
+#[ignore = "release: cargo test --release -p conch-workloads --test repl_lww -- --ignored"]
+fn lww_with_clock_skew_loses_acknowledged_writes_and_still_converges_many_seeds() {
+    sweep(0..400);
+}

@@ -58,7 +58,13 @@ pub fn check(history: &History, model: &ModelKind, opts: &LinearOptions) -> Chec
 }
 
 /// One key: validate its ops, then the fast path if one applies, else WGL.
-fn check_key(history: &History, key: Option<Value>, ids: &[OpId], model: &ModelKind, opts: &LinearOptions) -> KeyResult {
+fn check_key(
+    history: &History,
+    key: Option<Value>,
+    ids: &[OpId],
+    model: &ModelKind,
+    opts: &LinearOptions,
+) -> KeyResult {
     for &id in ids {
         let op = history.op(id);
         if let Err(e) = model.validate_op(op, opts.nil_read) {

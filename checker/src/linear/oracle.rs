@@ -28,7 +28,8 @@ fn place<M: Model>(ops: &[&crate::history::Op], used: &mut [bool], state: &M::St
         }
         // Real time: an unplaced ok op that completed before this one was
         // invoked must come first. (Unplaced info ops precede nothing.)
-        let blocked = ops.iter().zip(used.iter()).any(|(other, &u)| !u && other.outcome == Outcome::Ok && other.precedes(ops[i]));
+        let blocked =
+            ops.iter().zip(used.iter()).any(|(other, &u)| !u && other.outcome == Outcome::Ok && other.precedes(ops[i]));
         if blocked {
             continue;
         }

@@ -33,6 +33,10 @@ impl Rng {
     fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
         &xs[self.below(xs.len() as u64) as usize]
     }
+
+    fn pick_str(&mut self, xs: &[&'static str]) -> &'static str {
+        xs[self.below(xs.len() as u64) as usize]
+    }
 }
 
 /// Shape of the generated histories.
@@ -93,18 +97,18 @@ pub fn random_invoke(model: ModelKind, rng: &mut Rng) -> (F, Value) {
         }
         ModelKind::Kv => match rng.below(3) {
             0 => (F::Get, Value::Nil),
-            1 => (F::Put, Value::str(*rng.pick(&["a", "b"]))),
-            _ => (F::Append, Value::str(*rng.pick(&["a", "b"]))),
+            1 => (F::Put, Value::str(rng.pick_str(&["a", "b"]))),
+            _ => (F::Append, Value::str(rng.pick_str(&["a", "b"]))),
         },
         ModelKind::MultiRegister => {
             let n = 1 + rng.below(2);
             let ms = (0..n)
                 .map(|_| {
-                    let k = *rng.pick(&["x", "y"]);
+                    let k = rng.pick_str(&["x", "y"]);
                     if rng.chance(50) {
-                        mop(*rng.pick(&["r", "read"]), k, Value::Nil)
+                        mop(rng.pick_str(&["r", "read"]), k, Value::Nil)
                     } else {
-                        mop(*rng.pick(&["w", "write"]), k, small(rng))
+                        mop(rng.pick_str(&["w", "write"]), k, small(rng))
                     }
                 })
                 .collect();
@@ -160,7 +164,7 @@ pub fn random_output(model: ModelKind, f: &F, input: &Value, rng: &mut Rng) -> V
             if rng.chance(5) {
                 Value::Nil
             } else {
-                Value::str(*rng.pick(&["", "a", "b", "ab", "ba", "aa"]))
+                Value::str(rng.pick_str(&["", "a", "b", "ab", "ba", "aa"]))
             }
         }
         (ModelKind::MultiRegister, F::Txn) => match input {
@@ -210,13 +214,16 @@ pub fn random_output(model: ModelKind, f: &F, input: &Value, rng: &mut Rng) -> V
     }
 }
 
+/// An invoked op not yet completed: function, argument, key.
+type OpenOp = (F, Value, Option<Value>);
+
 /// A random well-formed history for `model`.
 pub fn random_history(model: ModelKind, cfg: &GenConfig, seed: u64) -> History {
     let mut rng = Rng(seed);
     let n_ops = cfg.min_ops + rng.below((cfg.max_ops - cfg.min_ops + 1) as u64) as usize;
     let slots = cfg.min_processes + rng.below((cfg.max_processes - cfg.min_processes + 1) as u64) as usize;
     // slot -> (process id, open op)
-    let mut procs: Vec<(u64, Option<(F, Value, Option<Value>)>)> = (0..slots as u64).map(|p| (p, None)).collect();
+    let mut procs: Vec<(u64, Option<OpenOp>)> = (0..slots as u64).map(|p| (p, None)).collect();
     let mut next_process = slots as u64;
     let mut events = Vec::new();
     let mut started = 0;

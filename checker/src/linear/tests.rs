@@ -27,8 +27,12 @@ fn verdict(h: &History, model: ModelKind, nil_read: NilRead) -> Verdict {
     let r = check(h, &model, &opts(nil_read));
     // The oracle must agree on every hand-written case too.
     for k in &r.keys {
-        let ids: Vec<OpId> =
-            h.ops.iter().filter(|op| op.key.as_ref() == k.key.as_ref() || !model.splits_by_key()).map(|o| o.id).collect();
+        let ids: Vec<OpId> = h
+            .ops
+            .iter()
+            .filter(|op| op.key.as_ref() == k.key.as_ref() || !model.splits_by_key())
+            .map(|o| o.id)
+            .collect();
         let oracle = with_model!(model, nil_read, |m| brute_force(h, &ids, &m));
         assert_eq!(k.verdict == Verdict::Valid, oracle, "search and oracle disagree on\n{}", render(h));
     }
@@ -65,7 +69,8 @@ fn stale_read_is_invalid_and_explained() {
     assert_eq!(a.ops[0].id, OpId(2), "the read is the op that could not be linearized");
     assert_eq!(a.ops.len(), 1, "nothing else was pending");
     assert_eq!(a.detail["failed_op"]["id"], 2);
-    let prefix: Vec<u64> = a.detail["longest_prefix"].as_array().unwrap().iter().map(|o| o["id"].as_u64().unwrap()).collect();
+    let prefix: Vec<u64> =
+        a.detail["longest_prefix"].as_array().unwrap().iter().map(|o| o["id"].as_u64().unwrap()).collect();
     assert_eq!(prefix, vec![0, 1]);
     assert_eq!(a.detail["states"], serde_json::json!(["2"]));
     assert!(a.explanation.contains("after linearizing 2 ops"), "{}", a.explanation);
@@ -137,7 +142,11 @@ fn cas_semantics() {
     assert_eq!(verdict(&cas(1, 2, "fail", 2), m, NilRead::Unknown), Verdict::Invalid);
     assert_eq!(verdict(&cas(1, 2, "info", 2), m, NilRead::Unknown), Verdict::Valid);
     assert_eq!(verdict(&cas(1, 2, "info", 1), m, NilRead::Unknown), Verdict::Valid);
-    assert_eq!(verdict(&cas(3, 4, "info", 4), m, NilRead::Unknown), Verdict::Invalid, "an info cas that could not apply");
+    assert_eq!(
+        verdict(&cas(3, 4, "info", 4), m, NilRead::Unknown),
+        Verdict::Invalid,
+        "an info cas that could not apply"
+    );
 }
 
 #[test]
@@ -198,7 +207,8 @@ fn keys_are_checked_separately() {
     .into_iter()
     .enumerate()
     {
-        let mut e = Event::new(line as u64 + 1, EventType::parse(t).unwrap(), Process::Client(p), F::parse(f), v.into());
+        let mut e =
+            Event::new(line as u64 + 1, EventType::parse(t).unwrap(), Process::Client(p), F::parse(f), v.into());
         e.key = Some(k.into());
         evs.push(e);
     }
@@ -411,7 +421,7 @@ fn agrees_with_oracle(model: ModelKind, nil_read: NilRead, seed: u64, cfg: &GenC
     Ok(all_valid)
 }
 
-const CASES: u32 = 6000;
+const CASES: u32 = 600;
 
 macro_rules! oracle_props {
     ($($name:ident: $model:expr, $keys:expr;)*) => {
@@ -449,5 +459,116 @@ fn generator_gives_both_verdicts() {
         let cfg = GenConfig::default();
         let valid = (0..300u64).filter(|&s| agrees_with_oracle(model, NilRead::Unknown, s, &cfg).unwrap()).count();
         assert!((20..=280).contains(&valid), "{model}: {valid} of 300 valid");
+    }
+}
+
+// ---------------------------------------------------------------- Porcupine fixtures
+
+fn porcupine_dir() -> Option<std::path::PathBuf> {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/porcupine");
+    if dir.join("EXPECTED.tsv").exists() {
+        Some(dir)
+    } else {
+        eprintln!("note: {} is absent; fixture test skipped", dir.display());
+        None
+    }
+}
+
+/// (file, expected verdict) for the fixtures under `prefix`, empty files left out.
+fn fixture_rows(dir: &std::path::Path, prefix: &str) -> Vec<(String, Verdict)> {
+    let tsv = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap();
+    tsv.lines()
+        .skip(1)
+        .filter_map(|l| l.split_once('\t'))
+        .filter(|(f, _)| f.starts_with(prefix))
+        .filter_map(|(f, v)| match v {
+            "linearizable" => Some((f.to_string(), Verdict::Valid)),
+            "not-linearizable" => Some((f.to_string(), Verdict::Invalid)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn read_fixture(dir: &std::path::Path, file: &str) -> History {
+    crate::read::read_path(&dir.join(file), &crate::read::ReadOptions::default()).unwrap().0
+}
+
+/// Every etcd log gets its expected verdict from the general search alone
+/// (no fast path), with Porcupine's nil-read rule. Decided in well under a
+/// second in debug builds.
+#[test]
+fn porcupine_etcd_logs_get_expected_verdicts() {
+    let Some(dir) = porcupine_dir() else { return };
+    let rows = fixture_rows(&dir, "jepsen/");
+    assert!(rows.len() >= 100, "expected ~100 etcd logs, saw {}", rows.len());
+    for (file, want) in rows {
+        let h = read_fixture(&dir, &file);
+        let r = check(&h, &ModelKind::CasRegister, &opts(NilRead::Absent));
+        assert_eq!(r.verdict, want, "{file}");
+        assert!(r.keys.iter().all(|k| k.method == "wgl"));
+    }
+}
+
+/// The small kv fixtures; the c50 ones take seconds in debug builds and are
+/// in the release-only test below.
+#[test]
+fn porcupine_small_kv_get_expected_verdicts() {
+    let Some(dir) = porcupine_dir() else { return };
+    for (file, want) in fixture_rows(&dir, "kv/").into_iter().filter(|(f, _)| !f.contains("c50")) {
+        let h = read_fixture(&dir, &file);
+        let r = check(&h, &ModelKind::Kv, &opts(NilRead::Absent));
+        assert_eq!(r.verdict, want, "{file}");
+        // Without early stopping every key is decided.
+        assert!(r.keys.iter().all(|k| k.verdict != Verdict::Unknown), "{file}");
+    }
+}
+
+/// Times the general search on the fixtures (release: `cargo test --release
+/// -p conch-checker --lib -- --ignored --nocapture porcupine_timings`).
+#[test]
+#[ignore = "timing report; slow in debug builds"]
+fn porcupine_timings() {
+    let Some(dir) = porcupine_dir() else { return };
+    let etcd: Vec<(String, Verdict, History)> = fixture_rows(&dir, "jepsen/")
+        .into_iter()
+        .map(|(f, v)| {
+            let h = read_fixture(&dir, &f);
+            (f, v, h)
+        })
+        .collect();
+    for round in 0..3 {
+        let t = std::time::Instant::now();
+        let mut configs = 0;
+        for (f, want, h) in &etcd {
+            let r = check(h, &ModelKind::CasRegister, &opts(NilRead::Absent));
+            assert_eq!(r.verdict, *want, "{f}");
+            configs += r.keys.iter().map(|k| k.stats["configurations"].as_u64().unwrap_or(0)).sum::<u64>();
+        }
+        eprintln!("round {round}: all {} etcd logs in {:?} ({configs} configurations)", etcd.len(), t.elapsed());
+    }
+    // Each kv key gets its own 10 s (as Porcupine was timed: every key to a
+    // verdict, no early stop at the first bad key).
+    let m = crate::model::kv::Kv { nil_read: NilRead::Absent };
+    for (file, want) in fixture_rows(&dir, "kv/") {
+        let h = read_fixture(&dir, &file);
+        let t = std::time::Instant::now();
+        let mut verdicts = Vec::new();
+        for (key, ids) in h.by_key() {
+            let budget = Budget::with_timeout(Some(Duration::from_secs(10)), Budget::DEFAULT_MEMORY_BYTES);
+            let tk = std::time::Instant::now();
+            let r = search(&h, &ids, &m, &budget);
+            eprintln!(
+                "  {file} key {}: {} in {:?}, {} configurations{}",
+                key.unwrap(),
+                r.verdict,
+                tk.elapsed(),
+                r.stats["configurations"],
+                r.unknown_reason.map(|u| format!(" ({u})")).unwrap_or_default()
+            );
+            verdicts.push(r.verdict);
+        }
+        let v = verdicts.iter().fold(Verdict::Valid, |a, &b| a.combine(b));
+        eprintln!("{file}: {v} ({want:?} expected) in {:?}", t.elapsed());
+        assert_ne!(v, if want == Verdict::Valid { Verdict::Invalid } else { Verdict::Valid }, "{file}");
     }
 }

@@ -34,7 +34,7 @@ const HEAD: u32 = 0;
 const NO_MATCH: u32 = u32::MAX;
 
 /// Statistics and outcome of one search, before it becomes a [`KeyResult`].
-enum Outcome2 {
+enum SearchOutcome {
     Valid(Vec<u32>),
     Invalid(Failure),
     Unknown(String),
@@ -57,11 +57,14 @@ pub fn search<M: Model>(history: &History, ops: &[OpId], model: &M, budget: &Bud
     let key = ops.first().and_then(|&id| history.op(id).key.clone());
     // Fail ops never happened; the model names info ops that may be left
     // out (leaving an info op out is always allowed).
-    let happened: Vec<&Op> =
-        ops.iter().map(|&id| history.op(id)).filter(|op| op.outcome != Outcome::Fail).collect();
+    let happened: Vec<&Op> = ops.iter().map(|&id| history.op(id)).filter(|op| op.outcome != Outcome::Fail).collect();
     let droppable = model.droppable_infos(&happened);
-    let kept: Vec<&Op> =
-        happened.iter().zip(&droppable).filter(|&(op, &d)| !(d && op.outcome == Outcome::Info)).map(|(op, _)| *op).collect();
+    let kept: Vec<&Op> = happened
+        .iter()
+        .enumerate()
+        .filter(|&(i, op)| !(op.outcome == Outcome::Info && droppable.get(i).copied().unwrap_or(false)))
+        .map(|(_, op)| *op)
+        .collect();
     let mut s = Search::new(&kept, model, budget);
     let outcome = s.run();
     let stats = serde_json::json!({
@@ -81,7 +84,7 @@ pub fn search<M: Model>(history: &History, ops: &[OpId], model: &M, budget: &Bud
         stats,
     };
     match outcome {
-        Outcome2::Valid(order) => {
+        SearchOutcome::Valid(order) => {
             // KeyResult has no detail of its own: the linearization found
             // rides in stats (op ids in order), for the HTML report.
             let ids: Vec<u32> = order.iter().take(MAX_LINEARIZATION_REPORTED).map(|&i| kept[i as usize].id.0).collect();
@@ -90,11 +93,11 @@ pub fn search<M: Model>(history: &History, ops: &[OpId], model: &M, budget: &Bud
                 result.stats["linearization_truncated_from"] = order.len().into();
             }
         }
-        Outcome2::Unknown(reason) => {
+        SearchOutcome::Unknown(reason) => {
             result.verdict = Verdict::Unknown;
             result.unknown_reason = Some(reason);
         }
-        Outcome2::Invalid(f) => {
+        SearchOutcome::Invalid(f) => {
             result.verdict = Verdict::Invalid;
             result.anomalies.push(anomaly(&kept, &f));
         }
@@ -219,8 +222,7 @@ impl<'a, M: Model> Search<'a, M> {
         let mut twin_prev = vec![NO_MATCH; n];
         let mut by_call: Vec<u32> = (0..n as u32).collect();
         by_call.sort_unstable_by_key(|&i| ops[i as usize].call);
-        let mut last_twin: rustc_hash::FxHashMap<(&crate::history::F, &crate::value::Value), u32> =
-            Default::default();
+        let mut last_twin: rustc_hash::FxHashMap<(&crate::history::F, &crate::value::Value), u32> = Default::default();
         for &i in &by_call {
             let op = ops[i as usize];
             if op.outcome == Outcome::Info {
@@ -324,12 +326,12 @@ impl<'a, M: Model> Search<'a, M> {
         true
     }
 
-    fn run(&mut self) -> Outcome2 {
+    fn run(&mut self) -> SearchOutcome {
         if self.budget.expired() {
-            return Outcome2::Unknown("timeout: the deadline passed before this key was searched".to_string());
+            return SearchOutcome::Unknown("timeout: the deadline passed before this key was searched".to_string());
         }
         if self.ops.len() >= u32::MAX as usize / 2 {
-            return Outcome2::Unknown(format!("too many ops on one key ({}) for the search", self.ops.len()));
+            return SearchOutcome::Unknown(format!("too many ops on one key ({}) for the search", self.ops.len()));
         }
         let mut ok_left = self.ops.iter().filter(|op| op.outcome == Outcome::Ok).count();
         let mut cur = vec![0u64; self.words];
@@ -340,11 +342,11 @@ impl<'a, M: Model> Search<'a, M> {
         let mut entry = self.next[HEAD as usize];
         loop {
             if ok_left == 0 {
-                return Outcome2::Valid(stack.iter().map(|&(e, _)| self.entry_op[e as usize]).collect());
+                return SearchOutcome::Valid(stack.iter().map(|&(e, _)| self.entry_op[e as usize]).collect());
             }
             self.steps += 1;
-            if self.steps % DEADLINE_CHECK_STEPS == 0 && self.budget.deadline.is_some_and(|d| Instant::now() >= d) {
-                return Outcome2::Unknown(format!(
+            if self.steps.is_multiple_of(DEADLINE_CHECK_STEPS) && self.budget.deadline.is_some_and(|d| Instant::now() >= d) {
+                return SearchOutcome::Unknown(format!(
                     "timeout after {} configurations (longest linearizable prefix: {} of {} ops)",
                     self.cache_len(),
                     self.max_depth,
@@ -354,7 +356,7 @@ impl<'a, M: Model> Search<'a, M> {
             if entry == HEAD {
                 // Unreachable while an ok op is left (its return is in the
                 // list); kept as a guard rather than a panic.
-                return Outcome2::Unknown("internal error: entry list exhausted with ok ops left".to_string());
+                return SearchOutcome::Unknown("internal error: entry list exhausted with ok ops left".to_string());
             }
             let op_i = self.entry_op[entry as usize];
             if self.is_call[entry as usize] {
@@ -364,13 +366,17 @@ impl<'a, M: Model> Search<'a, M> {
                     entry = self.next[entry as usize];
                     continue;
                 }
-                if let Some(next_state) = self.model.step(&state, op) {
+                // An info op that would not change the state here is better
+                // left for later (or out): any order placing it here stays
+                // legal without it.
+                let next = self.model.step(&state, op).filter(|n| op.outcome == Outcome::Ok || *n != state);
+                if let Some(next_state) = next {
                     let (w, b) = (op_i as usize / 64, 1u64 << (op_i % 64));
                     cur[w] |= b;
                     let h = bits_hash ^ self.zobrist[op_i as usize];
                     if self.remember(&cur, h, &next_state) {
                         if self.memory_bytes() > self.budget.memory_bytes {
-                            return Outcome2::Unknown(format!(
+                            return SearchOutcome::Unknown(format!(
                                 "memory budget of {} MiB exhausted after {} configurations",
                                 self.budget.memory_bytes >> 20,
                                 self.cache_len()
@@ -392,7 +398,7 @@ impl<'a, M: Model> Search<'a, M> {
             } else {
                 self.note_dead_end(&stack, &cur, &state, entry);
                 let Some((e, prev_state)) = stack.pop() else {
-                    return Outcome2::Invalid(std::mem::take(&mut self.failure));
+                    return SearchOutcome::Invalid(std::mem::take(&mut self.failure));
                 };
                 state = prev_state;
                 let i = self.entry_op[e as usize];

@@ -4,8 +4,8 @@
 use super::{arg, bad_value, read_matches, result, unsupported, Model, NilRead};
 use crate::error::InputErrorKind;
 use crate::history::{Op, Outcome, F};
-use std::collections::HashSet;
 use crate::value::Value;
+use std::collections::HashSet;
 
 /// Knossos's cas-register and Porcupine's etcd model (with [`NilRead::Absent`]).
 #[derive(Clone, Copy, Debug)]

@@ -5,7 +5,110 @@ use super::{arg, bad_value, result, unsupported, Model, NilRead};
 use crate::error::InputErrorKind;
 use crate::history::{Op, F};
 use crate::value::Value;
+use std::fmt;
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
+
+/// Base of the polynomial content hash (odd, so powers never vanish mod 2^64).
+const BASE: u64 = 0x100_0000_01b3;
+
+/// The string a key holds, as a persistent chain of appended pieces: an
+/// append is O(piece) instead of a copy of the whole string, and the hash of
+/// the content is kept incrementally (polynomial, so any split of the same
+/// text hashes alike). Equality compares content.
+#[derive(Clone)]
+pub struct KvState(Arc<Node>);
+
+struct Node {
+    parent: Option<KvState>,
+    piece: Box<str>,
+    /// Length and content hash of the whole string up to this piece.
+    len: usize,
+    hash: u64,
+}
+
+impl Drop for Node {
+    /// Iterative, so that dropping a chain of many appends cannot overflow
+    /// the stack.
+    fn drop(&mut self) {
+        let mut next = self.parent.take();
+        while let Some(KvState(arc)) = next {
+            match Arc::try_unwrap(arc) {
+                Ok(mut node) => next = node.parent.take(),
+                Err(_) => break,
+            }
+        }
+    }
+}
+
+impl KvState {
+    fn new(parent: Option<KvState>, piece: &str) -> KvState {
+        let (len, mut hash) = parent.as_ref().map_or((0, 0), |p| (p.0.len, p.0.hash));
+        for b in piece.bytes() {
+            hash = hash.wrapping_mul(BASE).wrapping_add(u64::from(b) + 1);
+        }
+        KvState(Arc::new(Node { parent, piece: piece.into(), len: len + piece.len(), hash }))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.len == 0
+    }
+
+    /// Whether the content equals `text`, compared piece by piece from the end.
+    pub fn eq_str(&self, text: &str) -> bool {
+        if text.len() != self.0.len {
+            return false;
+        }
+        let bytes = text.as_bytes();
+        let mut end = bytes.len();
+        let mut node = Some(self);
+        while let Some(KvState(n)) = node {
+            let start = end - n.piece.len();
+            if &bytes[start..end] != n.piece.as_bytes() {
+                return false;
+            }
+            end = start;
+            node = n.parent.as_ref();
+        }
+        end == 0
+    }
+
+    /// The whole string.
+    pub fn text(&self) -> String {
+        let mut pieces = Vec::new();
+        let mut node = Some(self);
+        while let Some(KvState(n)) = node {
+            pieces.push(&*n.piece);
+            node = n.parent.as_ref();
+        }
+        pieces.iter().rev().copied().collect()
+    }
+}
+
+impl PartialEq for KvState {
+    fn eq(&self, other: &KvState) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+            || (self.0.len == other.0.len && self.0.hash == other.0.hash && other.eq_str(&self.text()))
+    }
+}
+
+impl Eq for KvState {}
+
+impl Hash for KvState {
+    fn hash<H: Hasher>(&self, h: &mut H) {
+        h.write_u64(self.0.hash);
+    }
+}
+
+impl fmt::Debug for KvState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{:?}", self.text())
+    }
+}
 
 #[derive(Clone, Copy, Debug)]
 pub struct Kv {
@@ -16,39 +119,32 @@ pub struct Kv {
 const NAME: &str = "kv";
 
 impl Model for Kv {
-    /// Shared so that cloning a configuration does not copy the string.
-    type State = Arc<str>;
+    type State = KvState;
 
     fn name(&self) -> &'static str {
         NAME
     }
 
-    fn init(&self) -> Arc<str> {
-        Arc::from("")
+    fn init(&self) -> KvState {
+        KvState::new(None, "")
     }
 
-    fn step(&self, s: &Arc<str>, op: &Op) -> Option<Arc<str>> {
+    fn step(&self, s: &KvState, op: &Op) -> Option<KvState> {
         match op.f {
             F::Get => match result(op) {
-                Some(Value::Str(out)) => (**out == **s).then(|| s.clone()),
+                Some(Value::Str(out)) => s.eq_str(out).then(|| s.clone()),
                 Some(Value::Nil) if self.nil_read == NilRead::Absent => s.is_empty().then(|| s.clone()),
                 Some(Value::Nil) | None => Some(s.clone()),
                 Some(_) => None,
             },
-            F::Put => Some(Arc::from(arg(op).as_str()?)),
-            F::Append => {
-                let add = arg(op).as_str()?;
-                let mut next = String::with_capacity(s.len() + add.len());
-                next.push_str(s);
-                next.push_str(add);
-                Some(Arc::from(next))
-            }
+            F::Put => Some(KvState::new(None, arg(op).as_str()?)),
+            F::Append => Some(KvState::new(Some(s.clone()), arg(op).as_str()?)),
             _ => None,
         }
     }
 
-    fn describe(&self, s: &Arc<str>) -> String {
-        format!("{:?}", &**s)
+    fn describe(&self, s: &KvState) -> String {
+        format!("{:?}", s.text())
     }
 
     fn validate(&self, op: &Op) -> Result<(), InputErrorKind> {
@@ -93,8 +189,10 @@ impl Model for Kv {
             .collect()
     }
 
-    fn heap_bytes(&self, s: &Arc<str>) -> usize {
-        s.len() + 16
+    /// A state shares its prefix with its parent: only the newest piece
+    /// and its node are new memory.
+    fn heap_bytes(&self, s: &KvState) -> usize {
+        std::mem::size_of::<Node>() + 16 + s.0.piece.len()
     }
 }
 
@@ -110,7 +208,10 @@ mod tests {
         assert!(m.step(&s, &ok("get", Value::Nil, "".into())).is_some());
         let s = m.step(&s, &ok("put", "a".into(), Value::Nil)).unwrap();
         let s = m.step(&s, &info("append", "b".into())).unwrap();
-        assert_eq!(&*s, "ab");
+        assert_eq!(s.text(), "ab");
+        // Content equality, whatever the pieces.
+        assert_eq!(s, m.step(&m.init(), &ok("put", "ab".into(), Value::Nil)).unwrap());
+        assert_ne!(s, m.step(&m.init(), &ok("put", "ba".into(), Value::Nil)).unwrap());
         assert!(m.step(&s, &ok("get", Value::Nil, "ab".into())).is_some());
         assert!(m.step(&s, &ok("get", Value::Nil, "a".into())).is_none());
         assert!(m.step(&s, &ok("get", Value::Nil, Value::Nil)).is_some());
@@ -118,5 +219,17 @@ mod tests {
         assert!(absent.step(&s, &ok("get", Value::Nil, Value::Nil)).is_none());
         assert!(matches!(m.validate(&ok("put", 1.into(), Value::Nil)), Err(InputErrorKind::BadValue { .. })));
         assert!(matches!(m.validate(&ok("read", 1.into(), Value::Nil)), Err(InputErrorKind::UnsupportedOp { .. })));
+    }
+
+    #[test]
+    fn long_chains_drop_without_recursion() {
+        let m = Kv { nil_read: NilRead::Unknown };
+        let mut s = m.init();
+        for _ in 0..200_000 {
+            s = m.step(&s, &ok("append", "x".into(), Value::Nil)).unwrap();
+        }
+        assert_eq!(s.len(), 200_000);
+        assert!(s.eq_str(&"x".repeat(200_000)));
+        drop(s);
     }
 }

@@ -316,10 +316,8 @@ impl<'a> Parser<'a> {
                     }
                 }
             }
-            if stack.is_empty() {
-                // Only discarded forms so far at top level: keep looking.
-                continue;
-            }
+            // Reaching here means the value went into a collection or was
+            // discarded (at top level too: then keep looking for a form).
         }
     }
 

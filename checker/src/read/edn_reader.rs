@@ -41,7 +41,7 @@ struct Window {
 impl Window {
     fn line_at(&self, offset: usize) -> u64 {
         let i = self.starts.partition_point(|&(o, _)| o <= offset);
-        self.starts[i.saturating_sub(1)].1
+        self.starts.get(i.saturating_sub(1)).map_or(1, |s| s.1)
     }
 
     fn compact(&mut self) {
@@ -51,7 +51,7 @@ impl Window {
             self.pos = 0;
         } else if self.pos > 0 && self.pos >= self.text.len() / 2 {
             let keep_from = self.starts.partition_point(|&(o, _)| o <= self.pos).saturating_sub(1);
-            let cut = self.starts[keep_from].0;
+            let Some(&(cut, _)) = self.starts.get(keep_from) else { return };
             self.text.drain(..cut);
             self.starts.drain(..keep_from);
             for s in &mut self.starts {
@@ -140,7 +140,7 @@ pub(crate) fn read<R: BufRead>(
                         let kind = InputErrorKind::Syntax {
                             format: "EDN",
                             expected: "an op map {:type ... :f ... :process ...}".into(),
-                            found: quote(&value),
+                            found: format!("`{}`", quote(&value)),
                         };
                         return Err(err(line, kind));
                     };

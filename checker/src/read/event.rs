@@ -6,6 +6,7 @@ use super::Independent;
 use crate::error::{InputError, InputErrorKind};
 use crate::history::{Event, EventType, History, HistoryBuilder, Process, F};
 use crate::value::Value;
+use std::collections::BTreeMap;
 
 /// At most this many characters of a value are quoted in an error message.
 const QUOTE_MAX_CHARS: usize = 60;
@@ -179,6 +180,9 @@ fn split_tuple(e: &mut Event) {
 /// all-tuple history stays buffered to the end, where it is split.
 pub(crate) struct Sink {
     builder: HistoryBuilder,
+    /// process -> (key, line) of its open invoke, to check that completions
+    /// name the same key. One entry per process at most.
+    open_keys: BTreeMap<u64, (Option<Value>, u64)>,
     mode: Independent,
     /// `Some` while an `Auto` history still looks independent.
     pending: Option<Vec<Event>>,
@@ -188,13 +192,13 @@ pub(crate) struct Sink {
 impl Sink {
     pub(crate) fn new(file: &str, mode: Independent) -> Sink {
         let pending = if mode == Independent::Auto { Some(Vec::new()) } else { None };
-        Sink { builder: HistoryBuilder::new(file), mode, pending, file: file.to_string() }
+        Sink { builder: HistoryBuilder::new(file), open_keys: BTreeMap::new(), mode, pending, file: file.to_string() }
     }
 
     pub(crate) fn push(&mut self, mut e: Event) -> Result<(), InputError> {
         let client_unkeyed = e.process != Process::Nemesis && e.key.is_none();
         match self.mode {
-            Independent::No => self.builder.push(e),
+            Independent::No => self.feed(e),
             Independent::Yes => {
                 if client_unkeyed {
                     if !is_tuple(&e) {
@@ -208,20 +212,37 @@ impl Sink {
                     }
                     split_tuple(&mut e);
                 }
-                self.builder.push(e)
+                self.feed(e)
             }
             Independent::Auto => {
-                let Some(pending) = &mut self.pending else { return self.builder.push(e) };
+                let Some(pending) = &mut self.pending else { return self.feed(e) };
                 if !client_unkeyed && e.process != Process::Nemesis || client_unkeyed && !is_tuple(&e) {
                     for p in self.pending.take().unwrap_or_default() {
-                        self.builder.push(p)?;
+                        self.feed(p)?;
                     }
-                    return self.builder.push(e);
+                    return self.feed(e);
                 }
                 pending.push(e);
                 Ok(())
             }
         }
+    }
+
+    /// Checks keys against the open invoke, then hands the event on.
+    fn feed(&mut self, e: Event) -> Result<(), InputError> {
+        if let Process::Client(p) = e.process {
+            if e.kind == EventType::Invoke {
+                self.open_keys.insert(p, (e.key.clone(), e.line));
+            } else if let Some((key, line)) = self.open_keys.remove(&p) {
+                if e.key.is_some() && e.key != key {
+                    let shown = |k: &Option<Value>| k.as_ref().map_or("none".to_string(), quote);
+                    let found = format!("{} (its invoke at line {line} has {})", shown(&e.key), shown(&key));
+                    let kind = InputErrorKind::BadField { field: "key", expected: "the key of the op's invoke", found };
+                    return Err(InputError::new(&self.file, e.line, kind));
+                }
+            }
+        }
+        self.builder.push(e)
     }
 
     /// True when the finished history was split as independent.
@@ -234,7 +255,7 @@ impl Sink {
                 if any_client && e.process != Process::Nemesis {
                     split_tuple(&mut e);
                 }
-                self.builder.push(e)?;
+                self.feed(e)?;
             }
         }
         Ok((self.builder.finish()?, split))
@@ -356,6 +377,35 @@ mod tests {
         let err = sink_run(Independent::Yes, &mixed).unwrap_err();
         assert_eq!(err.line, 8);
         assert!(matches!(err.kind, InputErrorKind::BadField { field: "value", .. }));
+    }
+
+    #[test]
+    fn completion_key_must_match_invoke() {
+        let ops = [
+            "{:type :invoke, :f :write, :process 0, :value [1 5]}",
+            "{:type :ok, :f :write, :process 0, :value [2 5]}",
+        ];
+        for mode in [Independent::Auto, Independent::Yes] {
+            let err = sink_run(mode, &ops).unwrap_err();
+            assert_eq!(err.line, 2);
+            assert!(
+                matches!(&err.kind, InputErrorKind::BadField { field: "key", found, .. } if found.contains("line 1"))
+            );
+        }
+        let keyed = [
+            "{:type :invoke, :f :write, :process 0, :key \"a\", :value 5}",
+            "{:type :ok, :f :write, :process 0, :key \"b\", :value 5}",
+        ];
+        assert!(matches!(
+            sink_run(Independent::No, &keyed).unwrap_err().kind,
+            InputErrorKind::BadField { field: "key", .. }
+        ));
+        // A completion may leave the key out.
+        let bare = [
+            "{:type :invoke, :f :write, :process 0, :key \"a\", :value 5}",
+            "{:type :ok, :f :write, :process 0, :value 5}",
+        ];
+        assert_eq!(sink_run(Independent::No, &bare).unwrap().0.ops[0].key, Some(Value::str("a")));
     }
 
     #[test]

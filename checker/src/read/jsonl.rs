@@ -5,6 +5,7 @@
 //! with no intermediate `serde_json::Value`. Field types are checked after
 //! parsing so that errors can name the field, what was expected and what was
 //! found. Unknown fields are skipped; a field given twice is an error.
+//! `value` is required (`null` when there is none); `key: null` means no key.
 
 use super::event::{event_type, op_name, Sink, PROCESS_EXPECTED, TYPE_EXPECTED};
 use super::lines::{is_blank, utf8, LineReader};
@@ -77,10 +78,13 @@ fn json_error(text: &str, e: &serde_json::Error, too_deep: bool, max_depth: usiz
         None if what == "trailing characters" => "end of line after the object".to_string(),
         None => format!("valid JSON ({what})"),
     };
+    // serde_json's column counts bytes from 1.
     let col = e.column();
-    // Columns count characters from 1; point at the offending one.
-    let at = text.char_indices().nth(col.saturating_sub(1)).map_or(text.len(), |(i, _)| i);
-    let found = format!("{} at column {col}", super::edn::describe_at(text, at));
+    let mut at = col.saturating_sub(1).min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    let found = format!("{} at byte {col}", super::edn::describe_at(text, at));
     InputErrorKind::Syntax { format: "JSON", expected, found }
 }
 
@@ -105,7 +109,7 @@ impl Scalar<'_> {
             Scalar::Int(i) => format!("{i}"),
             Scalar::UInt(u) => format!("{u}"),
             Scalar::Float(f) => format!("{f}"),
-            Scalar::Str(s) => format!("{:?}", super::event::quote(&Value::str(s))),
+            Scalar::Str(s) => super::event::quote(&Value::str(s)),
             Scalar::Array => "an array".into(),
             Scalar::Object => "an object".into(),
         }
@@ -469,7 +473,7 @@ mod tests {
             InputErrorKind::BadField {
                 field: "process",
                 expected: "a non-negative integer, or \"nemesis\"",
-                found: "\"\\\"abc\\\"\"".into()
+                found: "\"abc\"".into()
             }
         );
         assert!(matches!(
@@ -510,10 +514,12 @@ mod tests {
         let trailing = p(r#"{"type":"ok","process":1,"f":"read","value":null} x"#).unwrap_err();
         assert!(
             matches!(&trailing, InputErrorKind::Syntax { expected, found, .. }
-            if expected == "end of line after the object" && found.contains("column")),
+            if expected == "end of line after the object" && found.contains("at byte")),
             "{trailing:?}"
         );
         assert!(matches!(p("{\"type\" 1}").unwrap_err(), InputErrorKind::Syntax { .. }));
+        let e = p(r#"{"type":"é", x}"#).unwrap_err();
+        assert!(matches!(&e, InputErrorKind::Syntax { found, .. } if found == "`x}` at byte 15"), "{e:?}");
     }
 
     #[test]

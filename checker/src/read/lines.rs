@@ -88,6 +88,10 @@ impl<R: BufRead> LineReader<R> {
             }
         }
         self.line = line;
+        // A UTF-8 byte order mark is not part of the first line's text.
+        if line == 1 && self.buf.starts_with(b"\xef\xbb\xbf") {
+            self.buf.drain(..3);
+        }
         Ok(Some((line, &self.buf)))
     }
 }
@@ -122,6 +126,10 @@ mod tests {
         assert_eq!(got, vec![(1, b"a".to_vec()), (2, vec![]), (3, b"bc".to_vec()), (4, b"last".to_vec())]);
         assert_eq!(lines(b"", 100).unwrap(), vec![]);
         assert_eq!(lines(b"x\n", 100).unwrap(), vec![(1, b"x".to_vec())]);
+        assert_eq!(
+            lines(b"\xef\xbb\xbfx\n\xef\xbb\xbf", 100).unwrap(),
+            vec![(1, b"x".to_vec()), (2, b"\xef\xbb\xbf".to_vec())]
+        );
     }
 
     #[test]

@@ -165,6 +165,9 @@ fn detect_line(name: &str, line: u64, bytes: &[u8]) -> Result<Format, InputError
             }
             return Ok(Format::Edn);
         }
+        // A `.jsonl` file starting with `[` is a JSON array by mistake: let the
+        // JSON reader say so rather than the EDN one.
+        b'[' if extension_hint(name) == Some(Format::Jsonl) => return Ok(Format::Jsonl),
         b'[' | b'(' | b'#' | b';' => return Ok(Format::Edn),
         _ => {}
     }

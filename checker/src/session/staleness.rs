@@ -5,15 +5,17 @@
 //! and that the read does not reflect; versions behind counts such writes,
 //! time behind is from the oldest such write's completion to the read's
 //! invoke. Lists and sets use the version order their reads reveal (keys whose
-//! reads disagree are not measured); registers use one linear extension of the
-//! inferred version graph (keys whose graph has a cycle are not measured); for
-//! counters, versions behind is the acknowledged total minus the read total.
+//! reads disagree are not measured); for registers, whose order is only
+//! inferred, the writes counted are those newer than the read value's write in
+//! real time (invoked after it completed); for counters, versions behind is
+//! the acknowledged total minus the read total.
 //! Writes that no read ever reflects are lost, not stale, and are left out.
 
-use super::{counter, lists, register, KeyOps, Workload};
+use super::{counter, lists, KeyOps, Workload};
 use crate::history::{History, Outcome, F};
 use crate::report::Budget;
-use petgraph::graph::{DiGraph, NodeIndex};
+use crate::value::Value;
+use std::collections::HashMap;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -130,31 +132,57 @@ fn measure(k: &KeyOps, workload: Workload) -> Samples {
     s
 }
 
-/// Versions as positions in one topological order of the register's version graph.
+/// Registers: a read of `v` is behind an acknowledged write that was invoked
+/// after `v`'s write completed and completed before the read was invoked —
+/// newer than `v` in real time. Write positions are ranks of their invokes;
+/// a read's level is how many writes were invoked before `v`'s write completed.
 fn register_levels(k: &KeyOps) -> Option<(Vec<SweepWrite>, Vec<SweepRead>)> {
     let h = k.h;
-    let v = register::build(k).ok()?;
-    let mut g: DiGraph<(), ()> = DiGraph::with_capacity(v.values.len(), v.edges.len());
-    for _ in 0..v.values.len() {
-        g.add_node(());
+    let mut writes: Vec<&crate::Op> = Vec::new();
+    let mut ret_of: HashMap<&Value, u64> = HashMap::new();
+    let mut reads: Vec<(&crate::Op, &Value)> = Vec::new();
+    for &id in k.ops {
+        let op = h.op(id);
+        let written = match (&op.f, op.outcome) {
+            (_, Outcome::Fail) => None,
+            (F::Write, _) => Some(&op.input),
+            (F::Cas, _) => match op.input.as_seq() {
+                Some([_, new]) => Some(new),
+                _ => return None,
+            },
+            _ => None,
+        };
+        if let Some(x) = written {
+            if ret_of.insert(x, op.ret).is_some() {
+                return None; // not unique: no order to measure against
+            }
+            writes.push(op);
+        }
+        if op.f == F::Read && op.outcome == Outcome::Ok {
+            reads.push((op, &op.output));
+        }
     }
-    for e in &v.edges {
-        g.add_edge(NodeIndex::new(e.from as usize), NodeIndex::new(e.to as usize), ());
-    }
-    let order = petgraph::algo::toposort(&g, None).ok()?;
-    let mut pos = vec![0u32; v.values.len()];
-    for (i, n) in order.iter().enumerate() {
-        pos[n.index()] = i as u32 + 1;
-    }
-    let read_values: std::collections::HashSet<u32> = v.reads.iter().map(|r| r.1).collect();
-    let mut ws: Vec<SweepWrite> = v
-        .writer
+    // `writes` are in invoke order: rank = index + 1.
+    let calls: Vec<u64> = writes.iter().map(|w| w.call).collect();
+    let ws = writes
         .iter()
-        .filter(|(val, id)| h.op(**id).outcome == Outcome::Ok && read_values.contains(val))
-        .map(|(val, id)| (h.op(*id).ret, pos[*val as usize], h.op(*id).complete_time_ns))
+        .enumerate()
+        .filter(|(_, w)| w.outcome == Outcome::Ok)
+        .map(|(i, w)| (w.ret, i as u32 + 1, w.complete_time_ns))
         .collect();
-    ws.sort_unstable();
-    let rs = v.reads.iter().map(|&(id, val)| (h.op(id).call, pos[val as usize], h.op(id).invoke_time_ns)).collect();
+    let rs = reads
+        .iter()
+        .filter_map(|&(r, v)| {
+            let level = match v {
+                Value::Nil => 0,
+                v => {
+                    let ret = *ret_of.get(v)?;
+                    calls.partition_point(|&c| c < ret) as u32
+                }
+            };
+            Some((r.call, level, r.invoke_time_ns))
+        })
+        .collect();
     Some((ws, rs))
 }
 

@@ -443,6 +443,15 @@ fn peak_rss_bytes() -> Option<u64> {
     Some(kb * 1024)
 }
 
+/// CPU seconds (user + system, all threads) this process has used (Linux).
+fn cpu_s() -> f64 {
+    let s = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<&str> = s.rsplit(')').next().unwrap_or("").split_whitespace().collect();
+    let ticks: u64 = fields.get(11).and_then(|x| x.parse().ok()).unwrap_or(0)
+        + fields.get(12).and_then(|x| x.parse().ok()).unwrap_or(0);
+    ticks as f64 / 100.0
+}
+
 fn reset_peak_rss() {
     let _ = std::fs::write("/proc/self/clear_refs", "5");
 }
@@ -454,12 +463,18 @@ fn reset_peak_rss() {
 #[test]
 #[ignore = "release-mode benchmark; run explicitly"]
 fn perf_million_ops() {
+    // CONCH_PERF_OPS / CONCH_PERF_ONLY=register|list-append narrow the run (for profiling).
+    let ops: usize = std::env::var("CONCH_PERF_OPS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let only = std::env::var("CONCH_PERF_ONLY").ok();
     for (w, read_pct) in [(Workload::Register, 50), (Workload::ListAppend, 50), (Workload::ListAppend, 95)] {
+        if only.as_deref().is_some_and(|o| o != w.as_str()) {
+            continue;
+        }
         let o = gen::GenOpts {
             workload: w,
             sessions: 64,
             keys: 1000,
-            ops: 1_000_000,
+            ops,
             read_pct,
             info_pct: 1,
             fail_pct: 1,
@@ -473,7 +488,7 @@ fn perf_million_ops() {
         let before = peak_rss_bytes().unwrap_or(0);
         reset_peak_rss();
         let base = peak_rss_bytes().unwrap_or(0);
-        let t = std::time::Instant::now();
+        let (t, cpu0) = (std::time::Instant::now(), cpu_s());
         let rs = check(
             &h,
             &[
@@ -487,13 +502,14 @@ fn perf_million_ops() {
             &SessionOptions::default(),
         );
         let check_s = t.elapsed().as_secs_f64();
+        let check_cpu_s = cpu_s() - cpu0;
         let peak = peak_rss_bytes().unwrap_or(0);
         let t = std::time::Instant::now();
         let st = staleness(&h, w);
         let stale_s = t.elapsed().as_secs_f64();
         println!(
             "{w} reads {read_pct}%: {} ops, {elements} read elements; generate+build {gen_s:.2} s (peak {} MB); \
-             check {check_s:.2} s, resident {} MB -> peak {} MB; staleness {stale_s:.2} s; {:?}",
+             check {check_s:.2} s ({check_cpu_s:.2} CPU s), resident {} MB -> peak {} MB; staleness {stale_s:.2} s; {:?}",
             h.ops.len(),
             before >> 20,
             base >> 20,

@@ -108,6 +108,8 @@ struct Pending {
 pub struct AbdNode {
     cfg: AbdProtocol,
     next_seq: u64,
+    /// Requests being coordinated; each is removed when it finishes or by
+    /// its timeout timer, so at most one `timeout_ms` window's worth.
     pending: BTreeMap<u64, Pending>,
 }
 
@@ -159,8 +161,7 @@ impl AbdNode {
         let Some(p) = self.pending.get_mut(&op) else { return };
         match &mut p.phase {
             Phase::Query { replies } if replies.len() >= need => {
-                let (max_tag, max_value) =
-                    replies.values().max_by_key(|(t, _)| *t).cloned().expect("a majority is not empty");
+                let Some((max_tag, max_value)) = replies.values().max_by_key(|(t, _)| *t).cloned() else { return };
                 let (tag, value) = match &p.write {
                     Some(v) => ((max_tag.0 + 1, ctx.id()), v.clone()),
                     None => (max_tag, max_value),
@@ -224,19 +225,19 @@ impl Node for AbdNode {
     fn on_timer(&mut self, ctx: &mut ACtx, tag: u64) {
         let Some(p) = self.pending.remove(&tag) else { return };
         let response = match (&p.phase, &p.write) {
-            (Phase::Query { replies }, _) => {
-                Response::Fail(format!("timeout in query phase: {} of {} replies", replies.len(), majority(ctx.nodes())))
-            }
+            (Phase::Query { replies }, _) => Response::Fail(format!(
+                "timeout in query phase: {} of {} replies",
+                replies.len(),
+                majority(ctx.nodes())
+            )),
             (Phase::Store { acks, .. }, Some(_)) => {
                 Response::Unknown(format!("timeout in store phase: {} of {} acks", acks.len(), majority(ctx.nodes())))
             }
             // A read's write-back only spreads a value some write already
             // stored; the read itself changed nothing.
-            (Phase::Store { acks, .. }, None) => Response::Fail(format!(
-                "timeout in write-back phase: {} of {} acks",
-                acks.len(),
-                majority(ctx.nodes())
-            )),
+            (Phase::Store { acks, .. }, None) => {
+                Response::Fail(format!("timeout in write-back phase: {} of {} acks", acks.len(), majority(ctx.nodes())))
+            }
         };
         ctx.reply(p.req, response);
     }

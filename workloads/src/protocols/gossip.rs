@@ -25,7 +25,7 @@
 use crate::sim::{Ctx, Node, NodeId, Protocol, Request, Response};
 use checker::{Value, F};
 use rand::RngExt;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::hash::{Hash, Hasher};
 
 /// A key: `None` is the single set of a one-key workload.
@@ -112,7 +112,7 @@ pub enum GossipMsg {
 pub struct GossipNode {
     cfg: GossipProtocol,
     /// (key, element, rounds left), oldest first.
-    rumors: Vec<(Key, Value, u32)>,
+    rumors: VecDeque<(Key, Value, u32)>,
 }
 
 impl Protocol for GossipProtocol {
@@ -121,7 +121,7 @@ impl Protocol for GossipProtocol {
         "gossip"
     }
     fn create(&self, _id: NodeId, _nodes: usize, _durable: &GossipDurable) -> GossipNode {
-        GossipNode { cfg: self.clone(), rumors: Vec::new() }
+        GossipNode { cfg: self.clone(), rumors: VecDeque::new() }
     }
 }
 
@@ -151,9 +151,9 @@ impl GossipNode {
             return;
         }
         if self.rumors.len() >= MAX_RUMORS {
-            self.rumors.remove(0);
+            self.rumors.pop_front();
         }
-        self.rumors.push((key, v, self.cfg.rumor_rounds));
+        self.rumors.push_back((key, v, self.cfg.rumor_rounds));
     }
 
     /// Up to `k` distinct random peers.

@@ -220,16 +220,37 @@ pub struct QuorumDurable {
 #[derive(Clone, Debug)]
 pub enum QuorumMsg {
     /// Store this version if newer; answer with `MutateAck`.
-    Mutate { op: u64, key: Key, version: Versioned },
-    MutateAck { op: u64, key: Key, ts_ns: i64, node: NodeId },
-    Read { op: u64, key: Key },
-    ReadReply { op: u64, version: Option<Versioned> },
+    Mutate {
+        op: u64,
+        key: Key,
+        version: Versioned,
+    },
+    MutateAck {
+        op: u64,
+        key: Key,
+        ts_ns: i64,
+        node: NodeId,
+    },
+    Read {
+        op: u64,
+        key: Key,
+    },
+    ReadReply {
+        op: u64,
+        version: Option<Versioned>,
+    },
     /// Anti-entropy: the sender's (key, timestamp) for keys both replicate.
-    Digest { entries: Vec<(Key, i64, NodeId)> },
+    Digest {
+        entries: Vec<(Key, i64, NodeId)>,
+    },
     /// Anti-entropy: send me these keys.
-    Pull { keys: Vec<Key> },
+    Pull {
+        keys: Vec<Key>,
+    },
     /// Anti-entropy: versions newer than the receiver's.
-    Push { versions: Vec<(Key, Versioned)> },
+    Push {
+        versions: Vec<(Key, Versioned)>,
+    },
 }
 
 enum Pending {
@@ -291,6 +312,9 @@ pub struct QuorumNode {
     w: usize,
     next_seq: u64,
     last_ts_ns: i64,
+    /// Requests being coordinated. Bounded: each entry is removed by its
+    /// timeout timer at the latest, so it holds at most the requests of one
+    /// `timeout_ms` window.
     pending: BTreeMap<u64, Pending>,
     ae_round: usize,
     ae_cursor: usize,
@@ -317,7 +341,7 @@ impl Protocol for QuorumProtocol {
     }
 }
 
-type QCtx<'a, 'b> = Ctx<'a, QuorumMsg, QuorumDurable>;
+type QCtx<'a> = Ctx<'a, QuorumMsg, QuorumDurable>;
 
 /// Stores `v` if it is newer than what `store` holds; true if it did.
 fn merge(store: &mut BTreeMap<Key, Versioned>, key: &Key, v: &Versioned) -> bool {
@@ -414,8 +438,7 @@ impl QuorumNode {
         let value = best.as_ref().map(|b| b.value.clone()).unwrap_or(Value::Nil);
         let me = ctx.id();
         if !*replied && repairing.is_none() {
-            if mode == ReadRepair::Blocking && !stale.is_empty() {
-                let b = best.clone().expect("stale replicas imply a newest version");
+            if let (ReadRepair::Blocking, Some(b), false) = (mode, best.clone(), stale.is_empty()) {
                 let mut waiting = BTreeSet::new();
                 for &n in &stale {
                     if n == me {

@@ -15,6 +15,8 @@
 //!   rule after this long in one state.
 //! - `retry_ms` (default 20): period of questions from a shard that
 //!   restarted uncertain.
+//! - `lock_wait_ms` (default 20): how long a prepare waits for locks held
+//!   by other transactions before the shard votes no (breaks deadlocks).
 //! - `no_overdraft` (`true`/`false`, default false): as in `2pc`.
 //! - `bug`: only `none`: the protocol's unsafety under partitions is its
 //!   own, not a switch.
@@ -49,13 +51,14 @@ impl ThreePcProtocol {
                 "ack_timeout_ms" => c.ack_timeout_ns = parse_ms(k, v)?,
                 "participant_timeout_ms" => c.participant_timeout_ns = parse_ms(k, v)?,
                 "retry_ms" => c.retry_ns = parse_ms(k, v)?,
+                "lock_wait_ms" => c.lock_wait_ns = parse_ms(k, v)?,
                 "no_overdraft" => c.no_overdraft = parse_bool(k, v)?,
                 "bug" if v == "none" => {}
                 "bug" => return Err(format!("param `bug`: unknown 3pc bug `{v}` (expected none)")),
                 _ => {
                     return Err(format!(
                         "unknown 3pc param `{k}` (expected vote_timeout_ms, ack_timeout_ms, \
-                         participant_timeout_ms, retry_ms, no_overdraft, bug)"
+                         participant_timeout_ms, retry_ms, lock_wait_ms, no_overdraft, bug)"
                     ))
                 }
             }

@@ -66,7 +66,9 @@ impl VclockProtocol {
             match s.trim().parse::<u64>() {
                 Ok(v) if v <= 86_400_000 => p.anti_entropy_ns = v * 1_000_000,
                 _ => {
-                    return Err(format!("vclock: param `anti_entropy_ms` must be an integer in 0..=86400000, got `{s}`"))
+                    return Err(format!(
+                        "vclock: param `anti_entropy_ms` must be an integer in 0..=86400000, got `{s}`"
+                    ))
                 }
             }
         }
@@ -265,14 +267,8 @@ impl Node for VclockNode {
                 }
             }
             F::Read | F::Get => {
-                let elems: BTreeSet<&Value> = ctx
-                    .durable()
-                    .store
-                    .get(&req.key)
-                    .into_iter()
-                    .flatten()
-                    .flat_map(|s| s.elems.iter())
-                    .collect();
+                let elems: BTreeSet<&Value> =
+                    ctx.durable().store.get(&req.key).into_iter().flatten().flat_map(|s| s.elems.iter()).collect();
                 // Sorted, as the set workload expects.
                 let v = Value::List(elems.into_iter().cloned().collect());
                 ctx.reply(req.id, Response::Ok(v));

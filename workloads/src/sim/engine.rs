@@ -31,27 +31,72 @@ enum Ev<M> {
     FinalStart,
 }
 
-struct Entry<M> {
+/// A heap entry: the ordering key and where the event waits in the slab.
+/// Kept small (24 bytes) because the heap moves entries on every push/pop;
+/// the events themselves stay put.
+struct Entry {
     time: u64,
     seq: u64,
-    ev: Ev<M>,
+    slot: u32,
 }
 
-impl<M> PartialEq for Entry<M> {
+impl PartialEq for Entry {
     fn eq(&self, other: &Self) -> bool {
         self.time == other.time && self.seq == other.seq
     }
 }
-impl<M> Eq for Entry<M> {}
-impl<M> PartialOrd for Entry<M> {
+impl Eq for Entry {}
+impl PartialOrd for Entry {
     fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
         Some(self.cmp(other))
     }
 }
-impl<M> Ord for Entry<M> {
+impl Ord for Entry {
     /// Reversed: the heap pops the earliest (time, seq) first.
     fn cmp(&self, other: &Self) -> Ordering {
         (other.time, other.seq).cmp(&(self.time, self.seq))
+    }
+}
+
+/// The event queue: a min-heap of keys over a slab of events with a free
+/// list, so events are moved in once and out once.
+struct Queue<M> {
+    heap: BinaryHeap<Entry>,
+    slab: Vec<Option<Ev<M>>>,
+    free: Vec<u32>,
+    seq: u64,
+}
+
+impl<M> Queue<M> {
+    fn new() -> Self {
+        Queue { heap: BinaryHeap::with_capacity(1024), slab: Vec::with_capacity(1024), free: Vec::new(), seq: 0 }
+    }
+
+    fn len(&self) -> usize {
+        self.heap.len()
+    }
+
+    fn push(&mut self, time: u64, ev: Ev<M>) {
+        self.seq += 1;
+        let slot = match self.free.pop() {
+            Some(i) => {
+                self.slab[i as usize] = Some(ev);
+                i
+            }
+            None => {
+                self.slab.push(Some(ev));
+                // The in-flight bound (far below u32::MAX) keeps this exact.
+                (self.slab.len() - 1) as u32
+            }
+        };
+        self.heap.push(Entry { time, seq: self.seq, slot });
+    }
+
+    fn pop(&mut self) -> Option<(u64, Ev<M>)> {
+        let e = self.heap.pop()?;
+        self.free.push(e.slot);
+        let ev = self.slab[e.slot as usize].take()?;
+        Some((e.time, ev))
     }
 }
 
@@ -66,6 +111,10 @@ struct Clock {
 
 impl Clock {
     fn at(&self, now: u64) -> i64 {
+        if self.drift_ppm == 0 {
+            let d = now.saturating_sub(self.base_t).min(i64::MAX as u64) as i64;
+            return self.base_local.saturating_add(d);
+        }
         let d = now.saturating_sub(self.base_t) as i128;
         let local = self.base_local as i128 + d + d * self.drift_ppm as i128 / 1_000_000;
         local.clamp(i64::MIN as i128, i64::MAX as i128) as i64
@@ -129,8 +178,7 @@ pub(crate) struct Sim<'a, P: Protocol> {
     cfg: &'a SimConfig,
     n: usize,
     now: u64,
-    seq: u64,
-    heap: BinaryHeap<Entry<Msg<P>>>,
+    heap: Queue<Msg<P>>,
     deferred_total: usize,
     rng: ChaCha8Rng,
     slots: Vec<Slot<P::Node>>,
@@ -190,8 +238,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             cfg,
             n,
             now: 0,
-            seq: 0,
-            heap: BinaryHeap::with_capacity(1024),
+            heap: Queue::new(),
             deferred_total: 0,
             rng: ChaCha8Rng::seed_from_u64(cfg.seed),
             slots,
@@ -220,8 +267,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
     }
 
     fn push(&mut self, time: u64, ev: Ev<Msg<P>>) {
-        self.seq += 1;
-        self.heap.push(Entry { time, seq: self.seq, ev });
+        self.heap.push(time, ev);
     }
 
     fn full(&self) -> bool {
@@ -248,7 +294,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             self.end_clients();
         }
         while self.phase != Phase::Done {
-            let Some(entry) = self.heap.pop() else {
+            let Some((time, ev)) = self.heap.pop() else {
                 self.stats.stopped_early =
                     Some(format!("nothing left to do at {} ns with clients still waiting", self.now));
                 break;
@@ -260,14 +306,14 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 ));
                 break;
             }
-            if entry.time > self.cfg.max_time_ns {
+            if time > self.cfg.max_time_ns {
                 self.stats.stopped_early =
                     Some(format!("stopped at {} ns of virtual time (max_time_ns)", self.cfg.max_time_ns));
                 break;
             }
             self.stats.events_processed += 1;
-            self.now = entry.time;
-            self.dispatch(entry.ev);
+            self.now = time;
+            self.dispatch(ev);
         }
         self.stats.sim_duration_ns = self.now;
         self.stats.ops_open = self.pending.len() as u64;
@@ -851,5 +897,45 @@ impl<'a, P: Protocol> Sim<'a, P> {
         for ev in deferred {
             self.push(self.now, ev);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn heap_pops_by_time_then_scheduling_order() {
+        let mut q: Queue<()> = Queue::new();
+        for (i, time) in [5, 3, 5, 3, 0].into_iter().enumerate() {
+            q.push(time, Ev::Timer { node: i as u32, inc: 0, tag: 0 });
+        }
+        let order: Vec<(u64, u32)> = std::iter::from_fn(|| {
+            q.pop().map(|(t, ev)| match ev {
+                Ev::Timer { node, .. } => (t, node),
+                _ => unreachable!(),
+            })
+        })
+        .collect();
+        assert_eq!(order, [(0, 4), (3, 1), (3, 3), (5, 0), (5, 2)]);
+        // Slots are reused: the slab does not grow past the high-water mark.
+        for round in 0..10 {
+            q.push(round, Ev::GenNext);
+            q.pop();
+        }
+        assert_eq!(q.slab.len(), 5);
+    }
+
+    #[test]
+    fn clock_skews_and_drifts() {
+        let c = Clock { base_t: 1_000, base_local: 500, drift_ppm: 0 };
+        assert_eq!(c.at(1_000), 500);
+        assert_eq!(c.at(2_000), 1_500);
+        let fast = Clock { base_t: 0, base_local: 0, drift_ppm: 10_000 };
+        assert_eq!(fast.at(1_000_000), 1_010_000);
+        let slow = Clock { base_t: 0, base_local: 0, drift_ppm: -500_000 };
+        assert_eq!(slow.at(1_000_000), 500_000);
+        let huge = Clock { base_t: 0, base_local: i64::MAX, drift_ppm: 1_000_000 };
+        assert_eq!(huge.at(u64::MAX), i64::MAX, "saturates instead of overflowing");
     }
 }

@@ -88,6 +88,9 @@ impl Default for SimConfig {
 pub const MAX_NODES: usize = 1024;
 /// Bound on client processes.
 pub const MAX_CLIENTS: usize = 100_000;
+/// Bound on [`NetConfig::max_in_flight`]: queue slots are 32-bit indices,
+/// and 100 million queued events is already gigabytes.
+pub const MAX_IN_FLIGHT: usize = 100_000_000;
 
 impl SimConfig {
     /// Checks ranges; [`run`] refuses a config that fails this.
@@ -109,6 +112,9 @@ impl SimConfig {
             if !(0.0..=1.0).contains(&p) {
                 return Err(format!("net.{name} must be a probability in [0, 1], got {p}"));
             }
+        }
+        if n.max_in_flight == 0 || n.max_in_flight > MAX_IN_FLIGHT {
+            return Err(format!("net.max_in_flight must be in 1..={MAX_IN_FLIGHT}, got {}", n.max_in_flight));
         }
         self.workload.validate()?;
         self.nemesis.validate()

@@ -72,6 +72,14 @@ fn ordinal(i: usize) -> String {
     format!("{n}{suffix}")
 }
 
+fn elements(n: usize) -> String {
+    if n == 1 {
+        "1 element".to_string()
+    } else {
+        format!("{n} elements")
+    }
+}
+
 /// Decides one key. `None` when appended elements are not unique.
 pub(crate) fn check(history: &History, ops: &AppendOps<'_>, witness: bool) -> Option<Found> {
     let op = |id: OpId| history.op(id);
@@ -243,7 +251,7 @@ fn role(history: &History, writer: &[OpId], full: &[Value], o: OpId, k: usize) -
     if writer.get(k.wrapping_sub(1)) == Some(&o) {
         format!("{} appended {}", show(history, o), full[k - 1])
     } else {
-        format!("{} returned a list of {k} elements", show(history, o))
+        format!("{} returned a list of {}", show(history, o), elements(k))
     }
 }
 
@@ -275,22 +283,31 @@ fn order_violation(
             ),
         )
     } else if let Some(len) = y_read {
-        let mut ids = vec![x, y];
-        if x != a_k {
-            ids.push(a_k);
+        if x == a_k {
+            (
+                vec![x, y],
+                format!(
+                    "{} completed before {} began, yet that read returned only {}, without {elem}.",
+                    show(history, x),
+                    show(history, y),
+                    elements(len)
+                ),
+            )
+        } else {
+            (
+                vec![x, y, a_k],
+                format!(
+                    "{} completed before {} began, so it must be linearized first; yet the later read returned \
+                     only {}, without {elem} (the {} element, appended by {}), which the earlier \
+                     read saw.",
+                    show(history, x),
+                    show(history, y),
+                    elements(len),
+                    ordinal(k - 1),
+                    show(history, a_k)
+                ),
+            )
         }
-        (
-            ids,
-            format!(
-                "{} completed before {} began, so it must be linearized first; yet that later read returned only \
-                 {len} elements, without {elem} (the {} element, appended by {}), which {}.",
-                show(history, x),
-                show(history, y),
-                ordinal(k - 1),
-                show(history, a_k),
-                if x == a_k { "that append had already added".to_string() } else { "the earlier read saw".to_string() }
-            ),
-        )
     } else {
         // y appended an element before L[k-1]; the longest read shows it.
         let i = writer.iter().position(|&a| a == y).unwrap_or(0);

@@ -1,8 +1,9 @@
 //! Polynomial-time linearizability for the common special cases, exact where
-//! they apply: registers and kv put/get with unique written values
-//! (`unique-register`) and list-append with unique elements
-//! (`append-prefix`). [`try_fast`] returns `None` whenever a precondition of
-//! exactness fails, and the general search decides instead.
+//! they apply: read/write/cas registers and kv put/get with unique written
+//! values (`unique-register`, `register.rs`) and list-append with unique
+//! elements (`append-prefix`, `append.rs`); each file proves its criterion.
+//! [`try_fast`] returns `None` whenever a precondition of exactness fails,
+//! and the general search decides instead.
 
 mod append;
 mod register;
@@ -51,10 +52,14 @@ pub(crate) fn show(history: &History, id: OpId) -> String {
 /// polynomial time when the model and the history allow it; `None` when no
 /// fast path applies, and the general search must run.
 ///
-/// Applies to: `register` and `cas-register` histories whose only cas ops
-/// failed, and `kv` histories without (non-failed) appends, when every write
-/// writes a distinct value different from the initial one; `list-append`
-/// when every append adds a distinct element.
+/// Applies to: `register`, `cas-register` and `kv` (put/get; no non-failed
+/// append) histories in which every write and every cas writes a distinct
+/// value, different from the initial one (`nil`; `""` for kv) — method
+/// `unique-register`; and `list-append` histories in which every append adds
+/// a distinct element — method `append-prefix`. A valid key's witness
+/// linearization goes in `stats.linearization` (op ids, cut to
+/// [`WITNESS_MAX_OPS`]); an invalid key has one `not-linearizable` anomaly
+/// whose `detail.reason` names the rule broken.
 pub fn try_fast(history: &History, ops: &[OpId], model: &ModelKind, opts: &LinearOptions) -> Option<KeyResult> {
     if !opts.use_fast_paths {
         return None;
@@ -76,7 +81,7 @@ pub(crate) fn decide(
     }
     let (method, found) = match model {
         ModelKind::Register | ModelKind::CasRegister => {
-            let reg = register_ops(history, ops, nil_read)?;
+            let reg = register_ops(history, ops, nil_read, model == ModelKind::CasRegister)?;
             ("unique-register", register::check(history, &reg, &Value::Nil, witness)?)
         }
         ModelKind::Kv => {
@@ -114,10 +119,10 @@ pub(crate) fn decide(
     })
 }
 
-/// Register / cas-register ops; `None` on a non-failed cas, a write of nil
-/// (indistinguishable from the initial state), a repeated written value or
-/// an op the model lacks.
-fn register_ops<'h>(history: &'h History, ids: &[OpId], nil_read: NilRead) -> Option<RegisterOps<'h>> {
+/// Register / cas-register ops; `None` on a cas where the model has none, a
+/// write of nil (indistinguishable from the initial state), a repeated
+/// written value or an op the model lacks.
+fn register_ops<'h>(history: &'h History, ids: &[OpId], nil_read: NilRead, allow_cas: bool) -> Option<RegisterOps<'h>> {
     let mut out = RegisterOps::default();
     for &id in ids {
         let op = history.op(id);
@@ -127,12 +132,21 @@ fn register_ops<'h>(history: &'h History, ids: &[OpId], nil_read: NilRead) -> Op
                 (Value::Nil, NilRead::Absent) => out.read(op, None),
                 (v, _) => out.read(op, Some(v)),
             },
-            (F::Read, _) | (F::Cas, Outcome::Fail) => {}
+            (F::Read, _) => {}
             (F::Write, Outcome::Fail) => out.failed(op, arg(op)),
             (F::Write, _) => match arg(op) {
                 Value::Nil => return None,
                 v => out.write(op, v),
             },
+            (F::Cas, outcome) if allow_cas => {
+                let Some([old, new]) = arg(op).as_seq() else { return None };
+                match (outcome, old, new) {
+                    (Outcome::Fail, _, _) => out.failed(op, new),
+                    (_, _, Value::Nil) => return None,
+                    (_, Value::Nil, _) => out.cas(op, None, new),
+                    _ => out.cas(op, Some(old), new),
+                }
+            }
             _ => return None,
         }
         if out.duplicate {

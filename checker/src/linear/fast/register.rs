@@ -1,59 +1,69 @@
-//! Exact O(n log n) linearizability for read/write registers whose written
-//! values are unique (Gibbons & Korach's read-mapping case; the "zones" of
-//! Golab, Li & Shah).
+//! Exact O(n log n) linearizability for read/write/cas registers whose
+//! written values are unique (Gibbons & Korach's read-mapping case; the
+//! "zones" of Golab, Li & Shah, extended here to cas chains).
 //!
 //! # The criterion and its proof
 //!
 //! Ops are intervals `[call, ret]` of event positions (all distinct; an info
-//! write has `ret = +inf`). A linearization is equivalent to choosing a point
+//! op has `ret = +inf`). A linearization is equivalent to choosing a point
 //! `t(o)` strictly inside each included op's interval, all distinct, and
 //! ordering by points (an interval order can always be realised that way).
+//! Every value written (by a write, or as a cas's new value) is distinct and
+//! differs from the initial value.
 //!
 //! Fail ops never happened: dropped. Info reads have no known result and do
-//! not change the state: dropped. An info write nobody read is dropped: if
-//! some linearization includes it, no read sits between it and the next write
-//! (nobody read its value), so removing it leaves a legal linearization.
-//! Reads that constrain nothing (`nil` under `NilRead::Unknown`) are legal in
-//! every state and are only placed in the witness.
+//! not change the state: dropped. Reads that constrain nothing (`nil` under
+//! `NilRead::Unknown`) are legal in every state: witness only. A value is
+//! *needed* if an ok read returned it or an included cas expects it; an ok
+//! op is included, an info write or cas is included iff its value is needed
+//! (fixpoint). Leaving out an unneeded info op is always allowed: in a
+//! linearization that includes it, the ops up to the next plain write neither
+//! read nor cas its value (not needed), so there are none, and removing it
+//! leaves a legal sequence. An ok cas succeeded (the model requires its
+//! expected value), so each included cas both reads its old value and writes
+//! its new one.
 //!
-//! Every remaining read returns a value `v`. If no (non-failed) write wrote
-//! `v` the history is not linearizable. Otherwise, values being unique, `v`
-//! names exactly one write `w(v)`; a read of the initial state names a
-//! virtual write at time `-inf`. The *cluster* of `v` is `w(v)` plus the reads
-//! of `v`. In a legal sequence each cluster is a contiguous block starting
-//! with its write: the reads of `v` come after `w(v)` and before the next
-//! write. For a cluster `C` let `f(C)` be the smallest `ret` in it and `s(C)`
-//! the largest `call` (`f = -inf` for the initial cluster).
+//! In a legal sequence the state after a plain write `w` of `v` holds until
+//! the next write or cas; the ops in between read `v` or cas from `v` — at
+//! most one such cas, since `v` never returns. So the ops form *chains*, each
+//! headed by a plain write (or by the virtual write of the initial value at
+//! `-inf`), laid out as contiguous blocks in fixed *layers*: `[w(v1)]`,
+//! `[reads of v1]`, `[cas v1->v2]`, `[reads of v2]`, ... Hence: a read or cas
+//! of a value nobody wrote, or two included cas from one value, is not
+//! linearizable (a cas cycle with no head is left to the general search).
+//!
+//! For a chain `C` let `f(C)` be the smallest `ret` in it and `s(C)` the
+//! largest `call` (`f = -inf` for the initial chain).
 //!
 //! **Claim.** The history is linearizable iff
-//! (A) no read of `v` completes before `w(v)` is invoked, and
-//! (B) there are no two clusters `C != D` with `f(C) < s(D)` and
-//!     `f(D) < s(C)` (each must precede the other).
+//! (A) in every chain, no op completes before an op of an earlier layer is
+//!     invoked, and
+//! (B) there are no two chains `C != D` with `f(C) < s(D)` and `f(D) < s(C)`.
 //!
-//! *Necessity.* (A) is real time. For (B): the block of `C` spans
-//! `[t(w_C), max t]`, and `t(w_C) <= t(o) < ret(o)` for all `o` in `C`, so the
-//! block starts before `f(C)`; it ends after `s(C)`. If an op of `C` ends
-//! before an op of `D` starts, that op of `C` is linearized before that op of
-//! `D`, and blocks being contiguous, all of `C` precedes all of `D`. Both
-//! directions together are impossible.
+//! *Necessity.* (A) is real time against the forced order inside a chain.
+//! For (B): the block of `C` starts at or before each of its ops' points, so
+//! before `f(C)`, and ends after `s(C)`. If an op of `C` ends before an op of
+//! `D` starts, the blocks being contiguous, all of `C` precedes all of `D`.
+//! Both directions together are impossible.
 //!
-//! *Sufficiency.* A cluster is *forward* if `f < s` (zone `[f, s]`) and
-//! *backward* otherwise (all its calls precede all its returns). (B) says
-//! exactly: forward zones are pairwise disjoint, and no backward cluster's
-//! `(s, f)` lies inside a forward zone (two backward clusters can never
-//! violate (B)). Place a forward cluster's write just before `f` (its call is
-//! before `f` by (A)), its reads that were invoked before `f` just after the
-//! write, and each later read just after its own call: the block lies in
-//! `(f - e, s + e)`. Place a backward cluster as a tiny block at a point `p`
-//! in `(s, f)` outside every forward zone — `s` itself if it is outside all
-//! zones, else just after the end of the (only) zone containing `s`, which
-//! ends before `f` because the cluster is not inside it. Every op's point is
-//! inside its interval, blocks are disjoint and each starts with its write,
-//! so sorting the points gives a legal linearization.
+//! *Sufficiency.* Inside a chain, with `E_j` the largest call in layers `< j`,
+//! (A) says `E_j < ret(o)` for `o` in layer `j`; so for any window `[lo, hi]`
+//! with `lo < f` and `hi > s`, the points `t(o) = max(lo, E_j, call(o)) + e`
+//! (later layers a little later) are increasing by layer, inside their
+//! intervals and inside the window. A chain is *forward* if `f < s` (zone
+//! `[f, s]`) and *backward* otherwise. (B) says exactly: forward zones are
+//! pairwise disjoint, and no backward chain's `(s, f)` lies inside a forward
+//! zone (two backward chains can never violate (B)). Lay a forward chain in
+//! the window `(f - e, s + e)`; lay a backward chain in a tiny window around
+//! a point `p` in `(s, f)` outside every forward zone — `s` itself if it is
+//! outside all zones, else just after the end of the (only) zone containing
+//! `s`, which ends before `f` because the chain is not inside it. Blocks are
+//! disjoint and each op's point is inside its interval, so sorting the points
+//! gives a legal linearization.
 //!
 //! Checking (B): sort forward zones by `f`; zones are pairwise disjoint iff
-//! consecutive ones are. For a backward cluster only the forward zone with
-//! the largest `f < s` can contain it. Hence O(n log n) in all.
+//! consecutive ones are. For a backward chain only the forward zone with the
+//! largest `f < s` can contain it. Hence O(n log n) in all.
 
 use super::{call_pos, ret_pos, show, Found};
 use crate::history::{History, Op, OpId, Outcome};
@@ -94,6 +104,22 @@ impl Iv {
     }
 }
 
+/// Who wrote a value: an index in `writes` or in `cases`.
+#[derive(Clone, Copy, Debug)]
+enum Writer {
+    Write(u32),
+    Cas(u32),
+}
+
+/// A non-failed cas. Values are ids; `old: None` expects the initial value.
+#[derive(Clone, Copy, Debug)]
+struct Cas {
+    iv: Iv,
+    old: Option<u32>,
+    new: u32,
+    info: bool,
+}
+
 /// One key's register ops, sorted out by what they do, with values interned
 /// to small ids. Filled by the model adapters in `mod.rs`.
 #[derive(Debug, Default)]
@@ -101,19 +127,22 @@ pub(crate) struct RegisterOps<'h> {
     ids: HashMap<VKey<'h>, u32>,
     /// Value id -> the value.
     values: Vec<&'h Value>,
-    /// Value id -> index in `writes` of its write.
-    writer: Vec<Option<u32>>,
-    /// Writes that may have happened (ok or info): interval, value id, info.
+    /// Value id -> its (only) writer.
+    writer: Vec<Option<Writer>>,
+    /// Plain writes that may have happened (ok or info): value id, info.
     writes: Vec<(Iv, u32, bool)>,
+    cases: Vec<Cas>,
     /// Ok reads whose result constrains the state: value id, `None` for the
     /// initial state.
     reads: Vec<(Iv, Option<u32>)>,
     /// Ok ops legal in any state (nil reads under `NilRead::Unknown`); only
     /// placed in the witness.
     free: Vec<Iv>,
-    /// Failed writes, to explain reads of their values.
+    /// Failed writes and cas ops with the value they would have written, to
+    /// explain reads of it.
     failed: Vec<(OpId, &'h Value)>,
-    /// Two writes wrote the same value: the criterion does not apply.
+    /// A value written twice (or a cas of a value to itself): the criterion
+    /// does not apply.
     pub duplicate: bool,
 }
 
@@ -128,15 +157,31 @@ impl<'h> RegisterOps<'h> {
         id
     }
 
-    /// A write (ok or info) of `v`.
-    pub fn write(&mut self, op: &'h Op, v: &'h Value) {
-        let id = self.intern(v);
-        let slot = &mut self.writer[id as usize];
+    fn set_writer(&mut self, v: u32, w: Writer) {
+        let slot = &mut self.writer[v as usize];
         if slot.is_some() {
             self.duplicate = true;
         }
-        *slot = Some(self.writes.len() as u32);
+        *slot = Some(w);
+    }
+
+    /// A write (ok or info) of `v`, which must differ from the initial value.
+    pub fn write(&mut self, op: &'h Op, v: &'h Value) {
+        let id = self.intern(v);
+        self.set_writer(id, Writer::Write(self.writes.len() as u32));
         self.writes.push((Iv::of(op), id, op.outcome == Outcome::Info));
+    }
+
+    /// A cas (ok or info) from `old` (`None`: the initial value) to `new`,
+    /// which must differ from the initial value.
+    pub fn cas(&mut self, op: &'h Op, old: Option<&'h Value>, new: &'h Value) {
+        let old = old.map(|v| self.intern(v));
+        let new = self.intern(new);
+        if old == Some(new) {
+            self.duplicate = true;
+        }
+        self.set_writer(new, Writer::Cas(self.cases.len() as u32));
+        self.cases.push(Cas { iv: Iv::of(op), old, new, info: op.outcome == Outcome::Info });
     }
 
     /// An ok read of `v` (`None`: of the initial state).
@@ -150,122 +195,203 @@ impl<'h> RegisterOps<'h> {
         self.free.push(Iv::of(op));
     }
 
-    /// A failed write of `v`.
+    /// A failed write (or cas) of `v`.
     pub fn failed(&mut self, op: &'h Op, v: &'h Value) {
         self.failed.push((op.id, v));
     }
+
+    fn writer_iv(&self, w: Writer) -> Iv {
+        match w {
+            Writer::Write(i) => self.writes[i as usize].0,
+            Writer::Cas(i) => self.cases[i as usize].iv,
+        }
+    }
 }
 
-#[derive(Clone, Copy)]
-struct Cluster {
-    /// Index in `writes`; `None` for the initial cluster, or for a value no
-    /// write wrote.
-    write: Option<u32>,
-    /// `None`: the initial value.
-    value: Option<u32>,
-    reads: u32,
-    /// Smallest completion position in the cluster (0 = -inf for the initial
-    /// cluster) and the op that has it.
+/// One chain: its ops in layer order live in `Chains::ops[start..end]`.
+#[derive(Clone, Copy, Debug)]
+struct Chain {
+    /// The first value slot (the initial slot for the initial chain).
+    head: usize,
+    /// The head write, if any.
+    write: Option<OpId>,
+    start: u32,
+    end: u32,
+    /// Smallest completion position (0 = -inf for the initial chain) and
+    /// the op that has it; largest invoke position and its op.
     f: u64,
     f_op: Option<OpId>,
-    /// Largest invoke position in the cluster and the op that has it.
     s: u64,
     s_op: Option<OpId>,
 }
 
-/// Where the witness puts a cluster.
+/// Where the witness puts a chain.
 #[derive(Clone, Copy)]
 enum Place {
-    Dropped,
-    /// Rank among forward zones by `f`.
-    Forward(u64),
+    Forward,
     /// A point outside every forward zone.
     Backward(u64),
 }
 
-/// Decides one key. `None` when the written values are not unique (the
-/// criterion does not apply); else the verdict with a witness or anomaly.
+/// Decides one key. `None` when the written values are not unique or cas
+/// ops form a cycle (the criterion does not apply); else the verdict with a
+/// witness or anomaly.
 pub(crate) fn check(history: &History, ops: &RegisterOps<'_>, initial: &Value, witness: bool) -> Option<Found> {
     if ops.duplicate {
         return None;
     }
     let n = ops.values.len();
-    // Cluster i < n is value id i; cluster n is the initial value's.
-    let mut clusters: Vec<Cluster> = ops
-        .writer
-        .iter()
-        .enumerate()
-        .map(|(v, &w)| {
-            let iv = w.map(|w| ops.writes[w as usize].0);
-            Cluster {
-                write: w,
-                value: Some(v as u32),
-                reads: 0,
-                f: iv.map_or(u64::MAX, |iv| iv.ret),
-                f_op: iv.map(|iv| iv.id),
-                s: iv.map_or(0, |iv| iv.call),
-                s_op: iv.map(|iv| iv.id),
+    // Value slots: 0..n are value ids, n is the initial value.
+    let slot = |v: Option<u32>| v.map_or(n, |v| v as usize);
+    for &(r, v) in &ops.reads {
+        if let Some(v) = v {
+            if ops.writer[v as usize].is_none() {
+                return Some(Found::Invalid(unwritten(history, r.id, ops.values[v as usize], ops, false)));
             }
-        })
-        .collect();
-    clusters.push(Cluster { write: None, value: None, reads: 0, f: 0, f_op: None, s: 0, s_op: None });
-    for &(r, seen) in &ops.reads {
-        let c = seen.map_or(n, |v| v as usize);
-        let cl = &mut clusters[c];
-        match cl.write {
-            None if c != n => {
-                return Some(Found::Invalid(unwritten(history, r.id, ops.values[c], ops)));
-            }
-            Some(w) => {
-                let wiv = ops.writes[w as usize].0;
-                if r.ret < wiv.call {
-                    return Some(Found::Invalid(read_before_write(history, r.id, wiv.id)));
-                }
-            }
-            None => {}
-        }
-        cl.reads += 1;
-        if r.ret < cl.f {
-            cl.f = r.ret;
-            cl.f_op = Some(r.id);
-        }
-        if r.call > cl.s {
-            cl.s = r.call;
-            cl.s_op = Some(r.id);
         }
     }
-    // Live clusters: a written value (info writes only if read: see the
-    // module comment), or the initial value if read.
-    let live = |c: &Cluster| match c.write {
-        Some(w) => c.reads > 0 || !ops.writes[w as usize].2,
-        None => c.value.is_none() && c.reads > 0,
-    };
-    let mut place: Vec<Place> = vec![Place::Dropped; clusters.len()];
-    let mut forward: Vec<usize> =
-        (0..clusters.len()).filter(|&i| live(&clusters[i]) && clusters[i].f < clusters[i].s).collect();
-    forward.sort_unstable_by_key(|&i| clusters[i].f);
-    for (rank, pair) in forward.windows(2).enumerate() {
-        let (c, d) = (&clusters[pair[0]], &clusters[pair[1]]);
-        if d.f < c.s {
-            return Some(Found::Invalid(cycle(history, ops, c, d, initial)));
+    // Reads grouped by slot (counting sort): reads of slot v are
+    // `by_slot[first[v]..first[v + 1]]`, in op order.
+    let mut first = vec![0u32; n + 2];
+    for &(_, v) in &ops.reads {
+        first[slot(v) + 1] += 1;
+    }
+    for i in 1..first.len() {
+        first[i] += first[i - 1];
+    }
+    let mut by_slot = vec![0u32; ops.reads.len()];
+    let mut fill = first.clone();
+    for (i, &(_, v)) in ops.reads.iter().enumerate() {
+        let s = slot(v);
+        by_slot[fill[s] as usize] = i as u32;
+        fill[s] += 1;
+    }
+
+    // Needed values and included cas ops (fixpoint, see the module comment).
+    let mut need = vec![false; n + 1];
+    let mut included = vec![false; ops.cases.len()];
+    let mut stack: Vec<usize> = ops.reads.iter().map(|&(_, v)| slot(v)).collect();
+    for (i, c) in ops.cases.iter().enumerate() {
+        if !c.info {
+            included[i] = true;
+            stack.push(slot(c.old));
         }
-        place[pair[0]] = Place::Forward(rank as u64);
     }
-    if let Some(&last) = forward.last() {
-        place[last] = Place::Forward(forward.len() as u64 - 1);
-    }
-    // For each backward cluster: the forward zone that starts last before its
-    // last invoke, if that zone reaches past its last invoke.
-    for (b, cl) in clusters.iter().enumerate() {
-        if !live(cl) || cl.f < cl.s {
+    while let Some(v) = stack.pop() {
+        if std::mem::replace(&mut need[v], true) || v == n {
             continue;
         }
-        let k = forward.partition_point(|&i| clusters[i].f < cl.s);
-        let mut p = cl.s;
+        if let Some(Writer::Cas(c)) = ops.writer[v] {
+            if !included[c as usize] {
+                included[c as usize] = true;
+                stack.push(slot(ops.cases[c as usize].old));
+            }
+        }
+    }
+    // The cas that replaces each value.
+    let mut succ: Vec<Option<u32>> = vec![None; n + 1];
+    for (i, c) in ops.cases.iter().enumerate().filter(|&(i, _)| included[i]) {
+        let s = slot(c.old);
+        if s < n && ops.writer[s].is_none() {
+            return Some(Found::Invalid(unwritten(history, c.iv.id, ops.values[s], ops, true)));
+        }
+        if let Some(other) = succ[s] {
+            return Some(Found::Invalid(double_cas(history, ops, other, i as u32, initial)));
+        }
+        succ[s] = Some(i as u32);
+    }
+
+    // Walk the chains from their heads, checking (A) on the way.
+    let mut chains: Vec<Chain> = Vec::new();
+    // (op, layer) in chain order.
+    let mut seq: Vec<(Iv, u32)> = Vec::with_capacity(ops.writes.len() + ops.reads.len() + ops.cases.len());
+    let mut cas_seen = 0usize;
+    let heads = ops
+        .writes
+        .iter()
+        .filter(|&&(_, v, info)| !info || need[v as usize])
+        .map(|&(iv, v, _)| (Some(iv), v as usize))
+        .chain(need[n].then_some((None, n)));
+    for (head_iv, head) in heads {
+        let start = seq.len() as u32;
+        let mut chain =
+            Chain { head, write: head_iv.map(|iv| iv.id), start, end: start, f: 0, f_op: None, s: 0, s_op: None };
+        // The largest call in earlier layers, and its op.
+        let mut before: (u64, Option<OpId>) = (0, None);
+        let mut layer_max = before;
+        let mut layer = 0u32;
+        let mut visit = |iv: Iv, layer: u32, before: (u64, Option<OpId>), layer_max: &mut (u64, Option<OpId>)| {
+            if iv.ret < before.0 {
+                return Err((before.1, iv.id));
+            }
+            *layer_max = (*layer_max).max((iv.call, Some(iv.id)));
+            seq.push((iv, layer));
+            Ok(())
+        };
+        let mut chain_f = match head_iv {
+            Some(iv) => {
+                visit(iv, layer, before, &mut layer_max).ok();
+                (iv.ret, Some(iv.id))
+            }
+            None => (0, None),
+        };
+        let mut v = head;
+        loop {
+            before = layer_max;
+            layer += 1;
+            for &r in &by_slot[first[v] as usize..first[v + 1] as usize] {
+                let iv = ops.reads[r as usize].0;
+                chain_f = chain_f.min((iv.ret, Some(iv.id)));
+                if let Err((x, y)) = visit(iv, layer, before, &mut layer_max) {
+                    return Some(Found::Invalid(chain_order(history, ops, &succ, head, x, y, initial)));
+                }
+            }
+            let Some(c) = succ[v] else { break };
+            cas_seen += 1;
+            if cas_seen > ops.cases.len() {
+                return None; // a cycle: cannot happen with a head, but stay finite
+            }
+            let cas = ops.cases[c as usize];
+            before = layer_max;
+            layer += 1;
+            chain_f = chain_f.min((cas.iv.ret, Some(cas.iv.id)));
+            if let Err((x, y)) = visit(cas.iv, layer, before, &mut layer_max) {
+                return Some(Found::Invalid(chain_order(history, ops, &succ, head, x, y, initial)));
+            }
+            v = cas.new as usize;
+        }
+        chain.end = seq.len() as u32;
+        (chain.f, chain.f_op) = chain_f;
+        (chain.s, chain.s_op) = layer_max;
+        chains.push(chain);
+    }
+    if cas_seen != included.iter().filter(|&&b| b).count() {
+        // Some included cas hangs in a cycle with no head: the general
+        // search decides.
+        return None;
+    }
+
+    let mut forward: Vec<usize> = (0..chains.len()).filter(|&i| chains[i].f < chains[i].s).collect();
+    forward.sort_unstable_by_key(|&i| chains[i].f);
+    for pair in forward.windows(2) {
+        let (c, d) = (&chains[pair[0]], &chains[pair[1]]);
+        if d.f < c.s {
+            return Some(Found::Invalid(cycle(history, ops, &succ, c, d, initial)));
+        }
+    }
+    let mut place: Vec<Place> = vec![Place::Forward; chains.len()];
+    // For each backward chain: the forward zone that starts last before its
+    // last invoke, if that zone reaches past its last invoke.
+    for (b, ch) in chains.iter().enumerate() {
+        if ch.f < ch.s {
+            continue;
+        }
+        let k = forward.partition_point(|&i| chains[i].f < ch.s);
+        let mut p = ch.s;
         if k > 0 {
-            let z = &clusters[forward[k - 1]];
-            if z.s > cl.f {
-                return Some(Found::Invalid(cycle(history, ops, z, cl, initial)));
+            let z = &chains[forward[k - 1]];
+            if z.s > ch.f {
+                return Some(Found::Invalid(cycle(history, ops, &succ, z, ch, initial)));
             }
             p = p.max(z.s);
         }
@@ -276,31 +402,35 @@ pub(crate) fn check(history: &History, ops: &RegisterOps<'_>, initial: &Value, w
     }
 
     // Witness: sort the points of the sufficiency proof. A point is
-    // (position, phase, group, inner) with phase 0 = just before the
-    // position, 2 = just after it, 3 = after that (backward blocks).
-    let mut points: Vec<((u64, u8, u64, u64), OpId)> =
-        Vec::with_capacity(ops.writes.len() + ops.reads.len() + ops.free.len());
-    let key = |c: usize, iv: Iv, is_write: bool| -> Option<(u64, u8, u64, u64)> {
-        let inner = if is_write { 0 } else { iv.call };
+    // (position, phase, group, order) with phase 0 = just before the
+    // position, 2 = just after it, 3 = after that (backward blocks); `order`
+    // follows the chain's layers.
+    let mut points: Vec<((u64, u8, u64, u64), OpId)> = Vec::with_capacity(seq.len() + ops.free.len());
+    for (c, ch) in chains.iter().enumerate() {
+        let ops_of = &seq[ch.start as usize..ch.end as usize];
         match place[c] {
-            Place::Dropped => None,
-            Place::Forward(rank) if is_write || iv.call < clusters[c].f => Some((clusters[c].f, 0, rank, inner)),
-            Place::Forward(_) => Some((iv.call, 2, 0, 0)),
-            Place::Backward(p) => Some((p, 3, c as u64, inner)),
-        }
-    };
-    for &(iv, v, _) in &ops.writes {
-        if let Some(k) = key(v as usize, iv, true) {
-            points.push((k, iv.id));
-        }
-    }
-    for &(iv, seen) in &ops.reads {
-        if let Some(k) = key(seen.map_or(n, |v| v as usize), iv, false) {
-            points.push((k, iv.id));
+            Place::Backward(p) => {
+                for (k, &(iv, _)) in ops_of.iter().enumerate() {
+                    points.push(((p, 3, c as u64, k as u64), iv.id));
+                }
+            }
+            Place::Forward => {
+                // t(o) = max(f - e, E_layer, call(o)) + e, in layer order.
+                let (mut before, mut layer_max, mut layer) = (0u64, 0u64, 0u32);
+                for (k, &(iv, l)) in ops_of.iter().enumerate() {
+                    if l != layer {
+                        (before, layer) = (layer_max, l);
+                    }
+                    layer_max = layer_max.max(iv.call);
+                    let at = before.max(iv.call);
+                    let key = if at < ch.f { (ch.f, 0, c as u64, k as u64) } else { (at, 2, c as u64, k as u64) };
+                    points.push((key, iv.id));
+                }
+            }
         }
     }
     for &iv in &ops.free {
-        points.push(((iv.call, 2, 0, 0), iv.id));
+        points.push(((iv.call, 2, u64::MAX, 0), iv.id));
     }
     points.sort_unstable_by_key(|&(k, _)| k);
     Some(Found::Valid(Some(points.into_iter().map(|(_, id)| id).collect())))
@@ -313,52 +443,155 @@ fn value_name(v: Option<&Value>, initial: &Value) -> String {
     }
 }
 
-fn unwritten(history: &History, r: OpId, v: &Value, ops: &RegisterOps<'_>) -> Anomaly {
+/// The values of the chain headed at slot `head`, e.g. `value 3` or
+/// `values 3 -> 4 -> 5`. At most a few are named.
+fn chain_name(ops: &RegisterOps<'_>, succ: &[Option<u32>], head: usize, initial: &Value) -> String {
+    const NAMED: usize = 6;
+    let n = ops.values.len();
+    let mut names: Vec<String> = Vec::new();
+    let mut v = head;
+    let succ_of = |v: usize| succ[v].map(|c| ops.cases[c as usize]);
+    loop {
+        names.push(if v == n { format!("{initial} (initial)") } else { ops.values[v].to_string() });
+        match succ_of(v) {
+            Some(c) if names.len() < NAMED => v = c.new as usize,
+            Some(_) => {
+                names.push("...".into());
+                break;
+            }
+            None => break,
+        }
+    }
+    if names.len() == 1 {
+        value_name((head < n).then(|| ops.values[head]), initial)
+    } else {
+        format!("values {}", names.join(" -> "))
+    }
+}
+
+fn unwritten(history: &History, r: OpId, v: &Value, ops: &RegisterOps<'_>, is_cas: bool) -> Anomaly {
     let failed = ops.failed.iter().find(|&&(_, fv)| fv == v).map(|&(w, _)| w);
     let mut refs = vec![OpRef::of(history, r)];
+    let what = if is_cas { "expected" } else { "returned" };
     let explanation = match failed {
         Some(w) => {
             refs.push(OpRef::of(history, w));
             format!(
-                "{} returned {v}, but the only write of {v}, {}, failed, so it never took effect.",
+                "{} {what} {v}, but the only write of {v}, {}, failed, so it never took effect.",
                 show(history, r),
                 show(history, w)
             )
         }
-        None => format!("{} returned {v}, a value that no operation wrote.", show(history, r)),
+        None => format!("{} {what} {v}, a value that no operation wrote.", show(history, r)),
     };
-    let reason = if failed.is_some() { "read-of-failed-write" } else { "read-of-unwritten-value" };
+    let reason = match (is_cas, failed.is_some()) {
+        (false, true) => "read-of-failed-write",
+        (false, false) => "read-of-unwritten-value",
+        (true, _) => "cas-of-unwritten-value",
+    };
     Anomaly {
         kind: "not-linearizable".into(),
         ops: refs,
         explanation,
-        detail: json!({ "reason": reason, "read": r, "value": v, "failed_write": failed }),
+        detail: json!({ "reason": reason, "op": r, "value": v, "failed_write": failed }),
     }
 }
 
-fn read_before_write(history: &History, r: OpId, w: OpId) -> Anomaly {
+fn double_cas(history: &History, ops: &RegisterOps<'_>, a: u32, b: u32, initial: &Value) -> Anomaly {
+    let (ca, cb) = (ops.cases[a as usize], ops.cases[b as usize]);
+    let old = value_name(ca.old.map(|v| ops.values[v as usize]), initial);
+    let explanation = format!(
+        "{} and {} both replaced {old}, which was written only once (written values are unique), so at most \
+         one of them can have succeeded.{}",
+        show(history, ca.iv.id),
+        show(history, cb.iv.id),
+        if ca.info || cb.info {
+            " (An info cas counts as having happened when its new value was observed.)"
+        } else {
+            ""
+        }
+    );
     Anomaly {
         kind: "not-linearizable".into(),
-        ops: vec![OpRef::of(history, r), OpRef::of(history, w)],
-        explanation: format!(
-            "{} completed before {}, the only write of that value, was invoked: it read the value before it \
-             was written.",
-            show(history, r),
-            show(history, w)
-        ),
-        detail: json!({ "reason": "read-before-write", "read": r, "write": w }),
+        ops: vec![OpRef::of(history, ca.iv.id), OpRef::of(history, cb.iv.id)],
+        explanation,
+        detail: json!({ "reason": "double-cas", "ops": [ca.iv.id, cb.iv.id] }),
     }
 }
 
-/// Clusters `c` and `d` must each precede the other: `f(c) < s(d)` and
+/// Inside the chain headed at `head`, op `y` completed before op `x` of an
+/// earlier layer began.
+fn chain_order(
+    history: &History,
+    ops: &RegisterOps<'_>,
+    succ: &[Option<u32>],
+    head: usize,
+    x: Option<OpId>,
+    y: OpId,
+    initial: &Value,
+) -> Anomaly {
+    let Some(x) = x else {
+        // The initial chain's virtual write has no op and begins at -inf.
+        return Anomaly {
+            kind: "not-linearizable".into(),
+            ops: vec![OpRef::of(history, y)],
+            explanation: "an op completed before the start of the history".into(),
+            detail: json!({ "reason": "cas-chain-order" }),
+        };
+    };
+    // Is x the writer of the value y read?
+    let y_read = ops.reads.iter().find(|&&(iv, _)| iv.id == y).map(|&(_, v)| v);
+    let wrote_it = y_read.flatten().and_then(|v| ops.writer[v as usize]).is_some_and(|w| ops.writer_iv(w).id == x);
+    let (reason, explanation) = if wrote_it {
+        (
+            "read-before-write",
+            format!(
+                "{} completed before {}, the only write of that value, was invoked: it read the value before it \
+                 was written.",
+                show(history, y),
+                show(history, x)
+            ),
+        )
+    } else {
+        (
+            "cas-chain-order",
+            format!(
+                "The {} can only follow one another in this order (each cas replaces the value before it, and no \
+                 value is written twice), so {} must be linearized before {}; but the latter completed before the \
+                 former began.",
+                chain_name(ops, succ, head, initial).replacen("value ", "values ", 1),
+                show(history, x),
+                show(history, y)
+            ),
+        )
+    };
+    let ids = if wrote_it { [y, x] } else { [x, y] };
+    Anomaly {
+        kind: "not-linearizable".into(),
+        ops: ids.iter().map(|&id| OpRef::of(history, id)).collect(),
+        explanation,
+        detail: if wrote_it {
+            json!({ "reason": reason, "read": y, "write": x, "ops": ids })
+        } else {
+            json!({ "reason": reason, "first": x, "then": y, "ops": ids })
+        },
+    }
+}
+
+/// Chains `c` and `d` must each precede the other: `f(c) < s(d)` and
 /// `f(d) < s(c)`.
-fn cycle(history: &History, ops: &RegisterOps<'_>, c: &Cluster, d: &Cluster, initial: &Value) -> Anomaly {
-    // Put the initial cluster, if any, first: it precedes everything.
+fn cycle(
+    history: &History,
+    ops: &RegisterOps<'_>,
+    succ: &[Option<u32>],
+    c: &Chain,
+    d: &Chain,
+    initial: &Value,
+) -> Anomaly {
+    // Put the initial chain, if any, first: it precedes everything.
     let (c, d) = if d.write.is_none() { (d, c) } else { (c, d) };
-    let write_of = |cl: &Cluster| cl.write.map(|w| ops.writes[w as usize].0.id);
-    let value_of = |cl: &Cluster| cl.value.map(|v| ops.values[v as usize]);
-    let (w_c, w_d) = (write_of(c), write_of(d));
-    // Every live cluster has an op with its largest invoke; d has a write.
+    let (w_c, w_d) = (c.write, d.write);
+    // Every chain has an op with its largest invoke; d has a write.
     let (Some(y_c), Some(y_d), Some(x_d)) = (c.s_op, d.s_op, d.f_op) else {
         return Anomaly {
             kind: "not-linearizable".into(),
@@ -376,8 +609,8 @@ fn cycle(history: &History, ops: &RegisterOps<'_>, c: &Cluster, d: &Cluster, ini
         }
     };
     let explanation;
-    let vd = value_name(value_of(d), initial);
-    let vc = value_name(value_of(c), initial);
+    let vd = chain_name(ops, succ, d.head, initial);
+    let vc = chain_name(ops, succ, c.head, initial);
     let wd = w_d.map(|w| show(history, w)).unwrap_or_default();
     let bare = |v: &str| v.trim_start_matches("value ").to_string();
     if c.write.is_none() {
@@ -385,9 +618,14 @@ fn cycle(history: &History, ops: &RegisterOps<'_>, c: &Cluster, d: &Cluster, ini
         push(Some(x_d));
         push(w_d);
         let via =
-            if Some(x_d) == w_d { String::new() } else { format!(" and it returned {}, written by {wd}", bare(&vd)) };
+            if Some(x_d) == w_d { String::new() } else { format!(", and it comes after {wd}, which starts {vd}") };
+        let needs = if vc.starts_with("values") {
+            format!("belongs to the run of {vc} that starts from the initial state")
+        } else {
+            format!("needs {vc}")
+        };
         explanation = format!(
-            "{} returned {vc}, so it must be linearized before every write; but {} completed before it \
+            "{} {needs}, so it must be linearized before every write; but {} completed before it \
              began{via}, so a write had already taken effect.",
             show(history, y_c),
             show(history, x_d)
@@ -395,7 +633,8 @@ fn cycle(history: &History, ops: &RegisterOps<'_>, c: &Cluster, d: &Cluster, ini
     } else {
         let x_c = c.f_op.unwrap_or(y_c);
         let wc = w_c.map(|w| show(history, w)).unwrap_or_default();
-        if d.reads == 0 && Some(x_c) == w_c && y_c != x_c {
+        let single = |ch: &Chain| ch.end - ch.start;
+        if single(d) == 1 && Some(x_c) == w_c && y_c != x_c && !vc.starts_with("values") {
             // The common shape: w(c) < w(d) < a read of c's value.
             push(Some(y_c));
             push(w_d);
@@ -412,10 +651,10 @@ fn cycle(history: &History, ops: &RegisterOps<'_>, c: &Cluster, d: &Cluster, ini
                 push(id);
             }
             explanation = format!(
-                "The write of a value and the reads that returned it must be linearized as one block with no \
-                 other write inside. {} completed before {} began, so the block of {vc} must come before the \
-                 block of {vd}; but {} completed before {} began, which forces the block of {vd} first. ({vc} \
-                 was written by {wc}; {vd} by {wd}.)",
+                "The write of a value and the ops that read it (or cas from it) must be linearized as one block \
+                 with no other write inside. {} completed before {} began, so the block of {vc} must come before \
+                 the block of {vd}; but {} completed before {} began, which forces the block of {vd} first. ({vc} \
+                 starts with {wc}; {vd} with {wd}.)",
                 show(history, x_c),
                 show(history, y_d),
                 show(history, x_d),
@@ -423,6 +662,7 @@ fn cycle(history: &History, ops: &RegisterOps<'_>, c: &Cluster, d: &Cluster, ini
             );
         }
     }
+    let value_of = |ch: &Chain| (ch.head < ops.values.len()).then(|| ops.values[ch.head]);
     Anomaly {
         kind: "not-linearizable".into(),
         ops: ids.iter().map(|&id| OpRef::of(history, id)).collect(),

@@ -12,6 +12,9 @@
 //! - `max_batch` (default 64): most log entries in one AppendEntries.
 //! - `forward_timeout_ms` (default 1000): how long a follower waits for the
 //!   leader's answer to a forwarded request before answering `Unknown`.
+//! - `no_leader_wait_ms` (default 200): how long a node that knows no leader
+//!   holds a request, hoping an election ends, before answering
+//!   `Fail("no leader")`.
 //! - `bug`: `none` (default), `stale-reads` (every node answers reads from
 //!   its own state machine, without the log: the bug of serving reads from
 //!   followers or from a deposed leader), `no-term-check-on-commit` (a
@@ -42,6 +45,7 @@ pub struct RaftConfig {
     pub heartbeat_ns: u64,
     pub max_batch: usize,
     pub forward_timeout_ns: u64,
+    pub no_leader_wait_ns: u64,
     pub bug: Option<RaftBug>,
 }
 
@@ -52,6 +56,7 @@ impl Default for RaftConfig {
             heartbeat_ns: 10_000_000,
             max_batch: 64,
             forward_timeout_ns: 1_000_000_000,
+            no_leader_wait_ns: 200_000_000,
             bug: None,
         }
     }
@@ -85,6 +90,7 @@ impl RaftProtocol {
                 "election_timeout_ms" => c.election_timeout_ns = parse_ms(k, v)?,
                 "heartbeat_ms" => c.heartbeat_ns = parse_ms(k, v)?,
                 "forward_timeout_ms" => c.forward_timeout_ns = parse_ms(k, v)?,
+                "no_leader_wait_ms" => c.no_leader_wait_ns = parse_ms(k, v)?,
                 "max_batch" => {
                     c.max_batch = match v.parse::<usize>() {
                         Ok(b) if (1..=10_000).contains(&b) => b,
@@ -107,7 +113,7 @@ impl RaftProtocol {
                 _ => {
                     return Err(format!(
                         "unknown raft param `{k}` (expected election_timeout_ms, heartbeat_ms, max_batch, \
-                         forward_timeout_ms, bug)"
+                         forward_timeout_ms, no_leader_wait_ms, bug)"
                     ))
                 }
             }
@@ -185,13 +191,7 @@ pub enum RaftMsg {
         term: u64,
         granted: bool,
     },
-    AppendEntries {
-        term: u64,
-        prev_log_index: u64,
-        prev_log_term: u64,
-        entries: Vec<Entry>,
-        leader_commit: u64,
-    },
+    AppendEntries(AppendEntries),
     AppendReply {
         term: u64,
         success: bool,
@@ -211,6 +211,16 @@ pub enum RaftMsg {
     },
 }
 
+/// The leader's replication message (and heartbeat).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AppendEntries {
+    pub term: u64,
+    pub prev_log_index: u64,
+    pub prev_log_term: u64,
+    pub entries: Vec<Entry>,
+    pub leader_commit: u64,
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Role {
     Follower,
@@ -220,6 +230,7 @@ pub enum Role {
 
 const TIMER_ELECTION: u64 = 1 << 60;
 const TIMER_HEARTBEAT: u64 = 2 << 60;
+const TIMER_NO_LEADER: u64 = 3 << 60;
 const TIMER_KIND_MASK: u64 = 0xF << 60;
 
 struct Pending {
@@ -241,6 +252,9 @@ pub struct RaftStats {
     pub commit_latency_ns_max: i64,
     pub failed_no_leader: i64,
     pub unknown_on_step_down: i64,
+    /// Local time this node knew no leader / was the leader.
+    pub no_leader_ns: i64,
+    pub leader_ns: i64,
 }
 
 pub type RaftCtx<'a, 'b> = Ctx<'a, RaftMsg, RaftDurable>;
@@ -261,12 +275,15 @@ pub struct RaftNode {
     pending: BTreeMap<u64, Pending>,
     /// Requests this node forwarded to a leader: id -> local time sent.
     forwarded: BTreeMap<RequestId, i64>,
+    /// Requests held while no leader is known, with their arrival time.
+    held: Vec<(Request, i64)>,
     election_deadline_ns: i64,
     /// Epoch and local fire time of the one live election timer; timers
     /// cannot be cancelled, so older ones are recognised by epoch and ignored.
     election_epoch: u64,
     election_timer_at_ns: Option<i64>,
-    leader_since_ns: i64,
+    /// Local time of the last handler call, for the time statistics.
+    last_seen_ns: Option<i64>,
     pub stats: RaftStats,
 }
 
@@ -286,10 +303,11 @@ impl RaftNode {
             match_index: vec![0; nodes],
             pending: BTreeMap::new(),
             forwarded: BTreeMap::new(),
+            held: Vec::new(),
             election_deadline_ns: 0,
             election_epoch: 0,
             election_timer_at_ns: None,
-            leader_since_ns: 0,
+            last_seen_ns: None,
             stats: RaftStats::default(),
         }
     }
@@ -308,6 +326,22 @@ impl RaftNode {
 
     pub fn kv(&self) -> &KvStore {
         &self.kv
+    }
+
+    /// Charges the time since the last handler call to "no leader known"
+    /// or "leading", as the node was then.
+    fn account_time(&mut self, ctx: &RaftCtx) {
+        let now = ctx.local_time_ns();
+        if let Some(last) = self.last_seen_ns {
+            let dt = now.saturating_sub(last).max(0);
+            if self.leader.is_none() {
+                self.stats.no_leader_ns = self.stats.no_leader_ns.saturating_add(dt);
+            }
+            if self.role == Role::Leader {
+                self.stats.leader_ns = self.stats.leader_ns.saturating_add(dt);
+            }
+        }
+        self.last_seen_ns = Some(now);
     }
 
     fn majority(&self) -> usize {
@@ -409,7 +443,6 @@ impl RaftNode {
         self.stats.became_leader += 1;
         self.role = Role::Leader;
         self.leader = Some(self.id);
-        self.leader_since_ns = ctx.local_time_ns();
         let term = ctx.durable().current_term;
         if ctx.durable().log.len() < MAX_LOG_ENTRIES {
             ctx.durable_mut().log.push(Entry { term, cmd: Command::Noop });
@@ -421,6 +454,7 @@ impl RaftNode {
         self.advance_commit(ctx);
         self.broadcast_append(ctx);
         ctx.set_timer(self.config.heartbeat_ns, TIMER_HEARTBEAT | (term & !TIMER_KIND_MASK));
+        self.release_held(ctx);
     }
 
     // ---- replication --------------------------------------------------
@@ -430,13 +464,13 @@ impl RaftNode {
         let next = self.next_index[to].clamp(1, d.last_index() + 1);
         let prev_log_index = next - 1;
         let end = (prev_log_index as usize + self.config.max_batch).min(d.log.len());
-        let msg = RaftMsg::AppendEntries {
+        let msg = RaftMsg::AppendEntries(AppendEntries {
             term: d.current_term,
             prev_log_index,
             prev_log_term: d.term_at(prev_log_index),
             entries: d.log[prev_log_index as usize..end].to_vec(),
             leader_commit: self.commit_index,
-        };
+        });
         self.send(ctx, to, msg);
     }
 
@@ -500,16 +534,8 @@ impl RaftNode {
         }
     }
 
-    fn on_append_entries(
-        &mut self,
-        ctx: &mut RaftCtx,
-        from: NodeId,
-        term: u64,
-        prev_log_index: u64,
-        prev_log_term: u64,
-        entries: Vec<Entry>,
-        leader_commit: u64,
-    ) {
+    fn on_append_entries(&mut self, ctx: &mut RaftCtx, from: NodeId, m: AppendEntries) {
+        let AppendEntries { term, prev_log_index, prev_log_term, entries, leader_commit } = m;
         self.observe_term(ctx, term);
         let current = ctx.durable().current_term;
         if term < current {
@@ -521,6 +547,7 @@ impl RaftNode {
         self.become_follower(ctx);
         self.leader = Some(from);
         self.reset_election_timer(ctx);
+        self.release_held(ctx);
         let d = ctx.durable();
         if prev_log_index > d.last_index() {
             let next_hint = d.last_index() + 1;
@@ -638,6 +665,56 @@ impl RaftNode {
         self.broadcast_append(ctx);
     }
 
+    /// Routes a client request: the leader proposes it, a follower forwards
+    /// it to the leader it knows, a node that knows none holds it.
+    fn route(&mut self, ctx: &mut RaftCtx, req: Request, received_ns: i64) {
+        match (self.role, self.leader) {
+            (Role::Leader, _) => self.propose(ctx, self.id, req),
+            (_, Some(leader)) if leader != self.id => {
+                if self.forwarded.len() >= MAX_PENDING {
+                    ctx.reply(req.id, Response::Fail("overloaded".to_string()));
+                    return;
+                }
+                self.forwarded.insert(req.id, ctx.local_time_ns());
+                self.send(ctx, leader, RaftMsg::Forward { req });
+            }
+            _ => {
+                if self.held.len() >= MAX_PENDING {
+                    ctx.reply(req.id, Response::Fail("overloaded".to_string()));
+                    return;
+                }
+                if self.held.is_empty() {
+                    ctx.set_timer(self.config.no_leader_wait_ns, TIMER_NO_LEADER);
+                }
+                self.held.push((req, received_ns));
+            }
+        }
+    }
+
+    fn release_held(&mut self, ctx: &mut RaftCtx) {
+        for (req, at) in std::mem::take(&mut self.held) {
+            self.route(ctx, req, at);
+        }
+    }
+
+    /// Held requests older than the wait fail: they were never sent, so
+    /// they definitely did not happen.
+    fn expire_held(&mut self, ctx: &mut RaftCtx) {
+        let now = ctx.local_time_ns();
+        let wait = self.config.no_leader_wait_ns as i64;
+        let (old, young): (Vec<_>, Vec<_>) =
+            std::mem::take(&mut self.held).into_iter().partition(|(_, at)| now.saturating_sub(*at) >= wait);
+        self.held = young;
+        for (req, _) in old {
+            self.stats.failed_no_leader += 1;
+            ctx.reply(req.id, Response::Fail("no leader".to_string()));
+        }
+        if let Some((_, oldest)) = self.held.first() {
+            let left = (oldest.saturating_add(wait) - now).max(1) as u64;
+            ctx.set_timer(left, TIMER_NO_LEADER);
+        }
+    }
+
     fn expire_forwarded(&mut self, ctx: &mut RaftCtx) {
         let now = ctx.local_time_ns();
         let limit = self.config.forward_timeout_ns as i64;
@@ -655,18 +732,18 @@ impl Node for RaftNode {
     type Durable = RaftDurable;
 
     fn on_start(&mut self, ctx: &mut RaftCtx) {
+        self.account_time(ctx);
         self.reset_election_timer(ctx);
     }
 
     fn on_message(&mut self, ctx: &mut RaftCtx, from: NodeId, msg: RaftMsg) {
+        self.account_time(ctx);
         match msg {
             RaftMsg::RequestVote { term, last_log_index, last_log_term } => {
                 self.on_request_vote(ctx, from, term, last_log_index, last_log_term)
             }
             RaftMsg::Vote { term, granted } => self.on_vote(ctx, from, term, granted),
-            RaftMsg::AppendEntries { term, prev_log_index, prev_log_term, entries, leader_commit } => {
-                self.on_append_entries(ctx, from, term, prev_log_index, prev_log_term, entries, leader_commit)
-            }
+            RaftMsg::AppendEntries(m) => self.on_append_entries(ctx, from, m),
             RaftMsg::AppendReply { term, success, match_index, next_hint } => {
                 self.on_append_reply(ctx, from, term, success, match_index, next_hint)
             }
@@ -688,13 +765,17 @@ impl Node for RaftNode {
     }
 
     fn on_timer(&mut self, ctx: &mut RaftCtx, tag: u64) {
+        self.account_time(ctx);
         let payload = tag & !TIMER_KIND_MASK;
         match tag & TIMER_KIND_MASK {
             TIMER_ELECTION if payload == self.election_epoch & !TIMER_KIND_MASK => self.on_election_timer(ctx),
-            TIMER_HEARTBEAT if self.role == Role::Leader && payload == ctx.durable().current_term & !TIMER_KIND_MASK => {
+            TIMER_HEARTBEAT
+                if self.role == Role::Leader && payload == ctx.durable().current_term & !TIMER_KIND_MASK =>
+            {
                 self.broadcast_append(ctx);
                 ctx.set_timer(self.config.heartbeat_ns, tag);
             }
+            TIMER_NO_LEADER => self.expire_held(ctx),
             _ => {}
         }
     }
@@ -708,6 +789,7 @@ impl Node for RaftNode {
     }
 
     fn on_request(&mut self, ctx: &mut RaftCtx, req: Request) {
+        self.account_time(ctx);
         self.stats.requests += 1;
         self.expire_forwarded(ctx);
         if self.config.bug == Some(RaftBug::StaleReads) && matches!(req.f, F::Read | F::Get) {
@@ -715,21 +797,8 @@ impl Node for RaftNode {
             ctx.reply(req.id, response);
             return;
         }
-        match (self.role, self.leader) {
-            (Role::Leader, _) => self.propose(ctx, self.id, req),
-            (_, Some(leader)) if leader != self.id => {
-                if self.forwarded.len() >= MAX_PENDING {
-                    ctx.reply(req.id, Response::Fail("overloaded".to_string()));
-                    return;
-                }
-                self.forwarded.insert(req.id, ctx.local_time_ns());
-                self.send(ctx, leader, RaftMsg::Forward { req });
-            }
-            _ => {
-                self.stats.failed_no_leader += 1;
-                ctx.reply(req.id, Response::Fail("no leader".to_string()));
-            }
-        }
+        let now = ctx.local_time_ns();
+        self.route(ctx, req, now);
     }
 }
 
@@ -737,7 +806,7 @@ impl RaftNode {
     /// Statistics for comparisons; names carry their units.
     pub fn stats_map(&self) -> BTreeMap<String, i64> {
         let mut m = self.stats_map_inner();
-        m.insert("log_entries".to_string(), self.last_applied as i64);
+        m.insert("applied_entries".to_string(), self.last_applied as i64);
         m
     }
 
@@ -753,6 +822,8 @@ impl RaftNode {
             ("commit_latency_ns_max".to_string(), s.commit_latency_ns_max),
             ("failed_no_leader".to_string(), s.failed_no_leader),
             ("unknown_on_step_down".to_string(), s.unknown_on_step_down),
+            ("no_leader_ns".to_string(), s.no_leader_ns),
+            ("leader_ns".to_string(), s.leader_ns),
         ])
     }
 }

@@ -116,10 +116,20 @@ fn elects_replicates_and_answers_through_followers() {
 }
 
 #[test]
-fn no_leader_known_fails_definitely() {
+fn no_leader_known_holds_then_fails_definitely() {
     let mut net = Net::new(3, RaftConfig::default());
     net.request(1, 1, "write", 1, 1.into());
+    net.request(1, 2, "write", 1, 2.into());
+    assert!(net.replies.is_empty(), "held while an election may end");
+    net.now_ns = 300_000_000;
+    net.with(1, |node, ctx| node.on_timer(ctx, TIMER_NO_LEADER));
     assert!(matches!(net.reply_of(1).unwrap().2, Response::Fail(_)));
+    assert!(matches!(net.reply_of(2).unwrap().2, Response::Fail(_)));
+    // Held requests go to the leader once one is known.
+    net.request(2, 3, "write", 1, 3.into());
+    net.elect(0);
+    net.deliver_all();
+    assert_eq!(net.reply_of(3).unwrap().2, Response::Ok(3.into()));
 }
 
 #[test]
@@ -167,7 +177,9 @@ fn vote_denied_to_stale_log_and_persisted() {
     });
     net.queue.clear();
     let before = net.durable[0].voted_for;
-    net.with(0, |node, ctx| node.on_message(ctx, 2, RaftMsg::RequestVote { term: 3, last_log_index: 9, last_log_term: 3 }));
+    net.with(0, |node, ctx| {
+        node.on_message(ctx, 2, RaftMsg::RequestVote { term: 3, last_log_index: 9, last_log_term: 3 })
+    });
     assert_eq!(before, Some(1));
     assert_eq!(net.durable[0].voted_for, Some(1), "already voted in term 3");
     assert!(matches!(net.queue.back(), Some((0, 2, RaftMsg::Vote { granted: false, .. }))));

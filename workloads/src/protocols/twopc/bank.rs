@@ -25,7 +25,11 @@ pub enum Decision {
 /// What a client asked for.
 #[derive(Clone, Debug, PartialEq)]
 pub enum BankOp {
-    Transfer { from: usize, to: usize, amount: i64 },
+    Transfer {
+        from: usize,
+        to: usize,
+        amount: i64,
+    },
     /// A whole-bank read: a read-only transaction over every shard.
     Read,
 }
@@ -110,6 +114,8 @@ pub struct DecisionLogInner {
     /// (txn, shard) -> every decision the shard took for it, in order (more
     /// than one only if a shard contradicts itself).
     pub decisions: BTreeMap<TxnId, BTreeMap<NodeId, Vec<Decision>>>,
+    /// Each coordinator's decision (what it told the client).
+    pub coordinator: BTreeMap<TxnId, Decision>,
     /// How long each yes-voting shard waited for a decision (local ns).
     pub in_doubt_ns: Vec<i64>,
 }
@@ -118,13 +124,21 @@ pub struct DecisionLogInner {
 #[derive(Clone, Debug, PartialEq)]
 pub struct Disagreement {
     pub txn: TxnId,
+    /// Shards' decisions.
     pub decisions: BTreeMap<NodeId, Vec<Decision>>,
+    pub coordinator: Option<Decision>,
 }
 
 impl DecisionLog {
     pub fn record(&self, txn: TxnId, shard: NodeId, d: Decision) {
         if let Ok(mut g) = self.inner.lock() {
             g.decisions.entry(txn).or_default().entry(shard).or_default().push(d);
+        }
+    }
+
+    pub fn record_coordinator(&self, txn: TxnId, d: Decision) {
+        if let Ok(mut g) = self.inner.lock() {
+            g.coordinator.insert(txn, d);
         }
     }
 
@@ -138,16 +152,18 @@ impl DecisionLog {
         self.inner.lock().map(|g| g.clone()).unwrap_or_default()
     }
 
-    /// Transactions where not every shard decided alike (atomicity broken).
+    /// Transactions where the shards and the coordinator did not all
+    /// decide alike (atomicity broken).
     pub fn disagreements(&self) -> Vec<Disagreement> {
-        self.snapshot()
-            .decisions
+        let snap = self.snapshot();
+        snap.decisions
             .into_iter()
-            .filter(|(_, by)| {
-                let all: BTreeSet<Decision> = by.values().flatten().copied().collect();
-                all.len() > 1
+            .filter_map(|(txn, decisions)| {
+                let coordinator = snap.coordinator.get(&txn).copied();
+                let mut all: BTreeSet<Decision> = decisions.values().flatten().copied().collect();
+                all.extend(coordinator);
+                (all.len() > 1).then_some(Disagreement { txn, decisions, coordinator })
             })
-            .map(|(txn, decisions)| Disagreement { txn, decisions })
             .collect()
     }
 }
@@ -194,5 +210,13 @@ mod tests {
         let d = log.disagreements();
         assert_eq!(d.len(), 1);
         assert_eq!(d[0].txn, t2);
+        // A single shard that contradicts its coordinator.
+        let t3 = TxnId { coord: 1, seq: 1 };
+        log.record(t3, 2, Decision::Abort);
+        log.record_coordinator(t3, Decision::Commit);
+        log.record_coordinator(t1, Decision::Commit);
+        let d = log.disagreements();
+        assert_eq!(d.iter().map(|x| x.txn).collect::<Vec<_>>(), vec![t2, t3]);
+        assert_eq!(d[1].coordinator, Some(Decision::Commit));
     }
 }

@@ -43,6 +43,10 @@ pub struct CommitConfig {
     pub participant_timeout_ns: u64,
     /// Shard: period of repeated questions while in doubt.
     pub retry_ns: u64,
+    /// Shard: how long a prepare may wait for locks held by other
+    /// transactions before the shard votes no (this also breaks deadlocks
+    /// between transactions waiting on each other's shards).
+    pub lock_wait_ns: u64,
     /// Shards vote no when a transfer would make a balance negative. Off by
     /// default: the bundled bank workload lets balances go negative.
     pub no_overdraft: bool,
@@ -58,13 +62,19 @@ impl CommitConfig {
             ack_timeout_ns: 50_000_000,
             participant_timeout_ns: 50_000_000,
             retry_ns: 20_000_000,
+            lock_wait_ns: 20_000_000,
             no_overdraft: false,
             bug_abort_after_yes_timeout: false,
         }
     }
 
     fn sweep_ns(&self) -> u64 {
-        let t = self.vote_timeout_ns.min(self.ack_timeout_ns).min(self.participant_timeout_ns).min(self.retry_ns);
+        let t = self
+            .vote_timeout_ns
+            .min(self.ack_timeout_ns)
+            .min(self.participant_timeout_ns)
+            .min(self.retry_ns)
+            .min(self.lock_wait_ns);
         (t / 4).max(1_000_000)
     }
 }
@@ -126,15 +136,36 @@ pub enum Answer {
 #[derive(Clone, Debug, PartialEq)]
 pub enum CommitMsg {
     /// 2PC prepare / 3PC can-commit.
-    Prepare { txn: TxnId, work: ShardWork, participants: Vec<NodeId> },
-    Vote { txn: TxnId, yes: bool, reason: String, read: Vec<(usize, i64)> },
-    PreCommit { txn: TxnId },
-    PreCommitAck { txn: TxnId },
+    Prepare {
+        txn: TxnId,
+        work: ShardWork,
+        participants: Vec<NodeId>,
+    },
+    Vote {
+        txn: TxnId,
+        yes: bool,
+        reason: String,
+        read: Vec<(usize, i64)>,
+    },
+    PreCommit {
+        txn: TxnId,
+    },
+    PreCommitAck {
+        txn: TxnId,
+    },
     /// Commit / abort (3PC: do-commit).
-    Decide { txn: TxnId, decision: Decision },
+    Decide {
+        txn: TxnId,
+        decision: Decision,
+    },
     /// A shard in doubt asks (the coordinator, or in 3PC recovery its peers).
-    Query { txn: TxnId },
-    QueryReply { txn: TxnId, answer: Answer },
+    Query {
+        txn: TxnId,
+    },
+    QueryReply {
+        txn: TxnId,
+        answer: Answer,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -163,6 +194,7 @@ pub struct CommitStats {
     pub txns_aborted: i64,
     pub commit_latency_ns_sum: i64,
     pub votes_no_locked: i64,
+    pub lock_waits: i64,
     pub votes_no_overdraft: i64,
     pub vote_timeouts: i64,
     pub ack_timeouts: i64,
@@ -190,7 +222,18 @@ pub struct CommitNode {
     /// be decided by the timeout rule alone.
     recovered: BTreeSet<TxnId>,
     last_query_ns: BTreeMap<TxnId, i64>,
+    /// Prepares waiting for locks, in arrival order (at most
+    /// [`MAX_ACTIVE`]; volatile: after a crash their coordinators time out).
+    lock_waiters: Vec<Waiter>,
     pub stats: CommitStats,
+}
+
+struct Waiter {
+    from: NodeId,
+    txn: TxnId,
+    work: ShardWork,
+    participants: Vec<NodeId>,
+    since_ns: i64,
 }
 
 const TIMER_SWEEP: u64 = 1;
@@ -205,6 +248,7 @@ impl CommitNode {
             active: BTreeMap::new(),
             recovered: BTreeSet::new(),
             last_query_ns: BTreeMap::new(),
+            lock_waiters: Vec::new(),
             stats: CommitStats::default(),
         }
     }
@@ -261,6 +305,9 @@ impl CommitNode {
     fn abort_txn(&mut self, ctx: &mut CommitCtx, txn: TxnId, reason: &str) {
         let Some(a) = self.active.remove(&txn) else { return };
         self.stats.txns_aborted += 1;
+        if let Some(r) = &self.recorder {
+            r.record_coordinator(txn, Decision::Abort);
+        }
         self.send_all(ctx, &a.participants, CommitMsg::Decide { txn, decision: Decision::Abort });
         ctx.reply(a.req, Response::Fail(format!("aborted: {reason}")));
     }
@@ -270,6 +317,9 @@ impl CommitNode {
         let participants = a.participants.clone();
         ctx.durable_mut().coord_log.insert(txn, CoordRecord { state: CoordState::Committed, participants });
         self.stats.txns_committed += 1;
+        if let Some(r) = &self.recorder {
+            r.record_coordinator(txn, Decision::Commit);
+        }
         let latency = ctx.local_time_ns().saturating_sub(a.started_ns).max(0);
         self.stats.commit_latency_ns_sum = self.stats.commit_latency_ns_sum.saturating_add(latency);
         self.send_all(ctx, &a.participants, CommitMsg::Decide { txn, decision: Decision::Commit });
@@ -280,7 +330,15 @@ impl CommitNode {
         ctx.reply(a.req, Response::Ok(result));
     }
 
-    fn on_vote(&mut self, ctx: &mut CommitCtx, from: NodeId, txn: TxnId, yes: bool, reason: String, read: Vec<(usize, i64)>) {
+    fn on_vote(
+        &mut self,
+        ctx: &mut CommitCtx,
+        from: NodeId,
+        txn: TxnId,
+        yes: bool,
+        reason: String,
+        read: Vec<(usize, i64)>,
+    ) {
         let Some(a) = self.active.get_mut(&txn) else {
             // A late vote: answer with what was decided (presumed abort).
             if yes {
@@ -333,7 +391,14 @@ impl CommitNode {
         d.balances.iter().map(|(&a, &b)| (a, b)).collect()
     }
 
-    fn on_prepare(&mut self, ctx: &mut CommitCtx, from: NodeId, txn: TxnId, work: ShardWork, participants: Vec<NodeId>) {
+    fn on_prepare(
+        &mut self,
+        ctx: &mut CommitCtx,
+        from: NodeId,
+        txn: TxnId,
+        work: ShardWork,
+        participants: Vec<NodeId>,
+    ) {
         let d = ctx.durable();
         let vote = |yes: bool, reason: &str, read: Vec<(usize, i64)>| CommitMsg::Vote {
             txn,
@@ -352,10 +417,19 @@ impl CommitNode {
             let read = if work.read_all { Self::shard_read(d) } else { Vec::new() };
             return self.send(ctx, from, vote(true, "", read));
         }
-        if d.prepared.values().any(|p| p.work.conflicts(&work)) {
-            self.stats.votes_no_locked += 1;
-            self.decide(ctx, txn, Decision::Abort);
-            return self.send(ctx, from, vote(false, "accounts locked", Vec::new()));
+        let waiting = self.lock_waiters.iter().any(|w| w.txn == txn);
+        if waiting || d.prepared.values().any(|p| p.work.conflicts(&work)) {
+            if !waiting {
+                if self.lock_waiters.len() >= MAX_ACTIVE {
+                    self.stats.votes_no_locked += 1;
+                    self.decide(ctx, txn, Decision::Abort);
+                    return self.send(ctx, from, vote(false, "accounts locked", Vec::new()));
+                }
+                self.stats.lock_waits += 1;
+                let since_ns = ctx.local_time_ns();
+                self.lock_waiters.push(Waiter { from, txn, work, participants, since_ns });
+            }
+            return;
         }
         if self.config.no_overdraft {
             let mut after = d.balances.clone();
@@ -379,6 +453,7 @@ impl CommitNode {
     /// Records this shard's decision and, for a prepared transaction,
     /// applies it and releases the locks.
     fn decide(&mut self, ctx: &mut CommitCtx, txn: TxnId, decision: Decision) {
+        self.lock_waiters.retain(|w| w.txn != txn);
         let now = ctx.local_time_ns();
         let d = ctx.durable_mut();
         if d.outcomes.contains_key(&txn) {
@@ -404,6 +479,37 @@ impl CommitNode {
         self.last_query_ns.remove(&txn);
         if let Some(r) = &self.recorder {
             r.record(txn, self.id, decision);
+        }
+        self.retry_waiters(ctx);
+    }
+
+    /// Prepares whose locks became free go ahead, oldest first.
+    fn retry_waiters(&mut self, ctx: &mut CommitCtx) {
+        let mut i = 0;
+        while i < self.lock_waiters.len() {
+            let free = !ctx.durable().prepared.values().any(|p| p.work.conflicts(&self.lock_waiters[i].work));
+            if free {
+                let w = self.lock_waiters.remove(i);
+                self.on_prepare(ctx, w.from, w.txn, w.work, w.participants);
+            } else {
+                i += 1;
+            }
+        }
+    }
+
+    /// Prepares that waited too long for locks get a no vote.
+    fn expire_waiters(&mut self, ctx: &mut CommitCtx) {
+        let now = ctx.local_time_ns();
+        let wait = self.config.lock_wait_ns as i64;
+        let (old, young): (Vec<Waiter>, Vec<Waiter>) =
+            std::mem::take(&mut self.lock_waiters).into_iter().partition(|w| now.saturating_sub(w.since_ns) >= wait);
+        self.lock_waiters = young;
+        for w in old {
+            self.stats.votes_no_locked += 1;
+            self.decide(ctx, w.txn, Decision::Abort);
+            let msg =
+                CommitMsg::Vote { txn: w.txn, yes: false, reason: "accounts locked".to_string(), read: Vec::new() };
+            self.send(ctx, w.from, msg);
         }
     }
 
@@ -458,6 +564,7 @@ impl CommitNode {
     // ---- timeouts -----------------------------------------------------
 
     fn sweep(&mut self, ctx: &mut CommitCtx) {
+        self.expire_waiters(ctx);
         let now = ctx.local_time_ns();
         let since = |t: i64| now.saturating_sub(t).max(0) as u64;
         let due: Vec<(TxnId, Phase)> = self
@@ -535,6 +642,7 @@ impl CommitNode {
             ("txns_aborted", s.txns_aborted),
             ("commit_latency_ns_sum", s.commit_latency_ns_sum),
             ("votes_no_locked", s.votes_no_locked),
+            ("lock_waits", s.lock_waits),
             ("votes_no_overdraft", s.votes_no_overdraft),
             ("vote_timeouts", s.vote_timeouts),
             ("ack_timeouts", s.ack_timeouts),

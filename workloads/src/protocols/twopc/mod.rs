@@ -10,6 +10,8 @@
 //! - `participant_timeout_ms` (default 50): a shard in doubt this long
 //!   starts asking the coordinator for the decision.
 //! - `retry_ms` (default 20): period of those questions.
+//! - `lock_wait_ms` (default 20): how long a prepare waits for locks held
+//!   by other transactions before the shard votes no (breaks deadlocks).
 //! - `no_overdraft` (`true`/`false`, default false): shards vote no when a
 //!   transfer would make a balance negative.
 //! - `bug`: `none` (default) or `abort-after-yes-timeout`: a shard that voted
@@ -65,6 +67,7 @@ impl TwoPcProtocol {
                 "vote_timeout_ms" => c.vote_timeout_ns = parse_ms(k, v)?,
                 "participant_timeout_ms" => c.participant_timeout_ns = parse_ms(k, v)?,
                 "retry_ms" => c.retry_ns = parse_ms(k, v)?,
+                "lock_wait_ms" => c.lock_wait_ns = parse_ms(k, v)?,
                 "no_overdraft" => c.no_overdraft = parse_bool(k, v)?,
                 "bug" => {
                     c.bug_abort_after_yes_timeout = match v.as_str() {
@@ -79,7 +82,7 @@ impl TwoPcProtocol {
                 }
                 _ => {
                     return Err(format!(
-                        "unknown 2pc param `{k}` (expected vote_timeout_ms, participant_timeout_ms, retry_ms, \
+                        "unknown 2pc param `{k}` (expected vote_timeout_ms, participant_timeout_ms, retry_ms, lock_wait_ms, \
                          no_overdraft, bug)"
                     ))
                 }

@@ -66,16 +66,24 @@ impl Net {
         }
     }
 
-    /// Delivers only messages matching `pred`, in order; others stay queued.
+    /// Delivers only messages matching `pred`, in order, until none is
+    /// left (also those sent meanwhile); others stay queued.
     fn deliver_if(&mut self, pred: impl Fn(&CommitMsg) -> bool) {
-        let queued: Vec<_> = self.queue.drain(..).collect();
-        for (from, to, msg) in queued {
-            if pred(&msg) {
-                if !self.cut.contains(&from) && !self.cut.contains(&to) {
-                    self.with(to, |node, ctx| node.on_message(ctx, from, msg));
+        loop {
+            let queued: Vec<_> = self.queue.drain(..).collect();
+            let mut delivered = false;
+            for (from, to, msg) in queued {
+                if pred(&msg) {
+                    delivered = true;
+                    if !self.cut.contains(&from) && !self.cut.contains(&to) {
+                        self.with(to, |node, ctx| node.on_message(ctx, from, msg));
+                    }
+                } else {
+                    self.queue.push_back((from, to, msg));
                 }
-            } else {
-                self.queue.push_back((from, to, msg));
+            }
+            if !delivered {
+                return;
             }
         }
     }
@@ -150,21 +158,34 @@ fn transfer_commits_on_both_shards_and_reads_see_it() {
 }
 
 #[test]
-fn lock_conflict_votes_no_and_aborts_everywhere() {
+fn conflicting_prepares_wait_for_locks_then_proceed_or_vote_no() {
     let mut net = Net::new(3, two());
     net.transfer(0, 1, 1, 2, 4);
     // Deliver only the prepares: shards 1 and 2 now hold locks.
     net.deliver_if(|m| matches!(m, CommitMsg::Prepare { .. }));
     net.transfer(0, 2, 4, 0, 1); // account 4 is on locked shard 1, but is not itself locked
     net.read(1, 3);
+    net.deliver_if(|m| !matches!(m, CommitMsg::Vote { txn, .. } if txn.seq == 0));
+    assert!(matches!(net.reply_of(2), Some(Response::Ok(_))), "disjoint accounts do not conflict");
+    assert!(net.reply_of(3).is_none(), "the read waits for the transfer's locks");
     net.deliver_all();
     assert!(matches!(net.reply_of(1), Some(Response::Ok(_))));
-    assert!(matches!(net.reply_of(2), Some(Response::Ok(_))), "disjoint accounts do not conflict");
-    assert!(is_fail(net.reply_of(3)), "the read conflicts with the prepared transfer");
+    let bank = Value::List(vec![1.into(), (-4).into(), 4.into(), 0.into(), (-1).into()]);
+    assert_eq!(net.reply_of(3), Some(&Response::Ok(bank)), "the read ran after both transfers");
+    let waits: i64 = net.nodes.iter().map(|n| n.stats_map()["lock_waits"]).sum();
+    assert!(waits >= 2, "{waits}");
+    // A prepare whose locks stay taken too long gets a no vote.
+    net.transfer(0, 4, 1, 2, 1);
+    net.deliver_if(|m| matches!(m, CommitMsg::Prepare { .. }));
+    net.transfer(2, 5, 2, 1, 1);
+    net.deliver_if(|m| matches!(m, CommitMsg::Prepare { .. }));
+    net.tick(30);
+    net.deliver_if(|m| !matches!(m, CommitMsg::Vote { txn, .. } if txn.coord == 0));
+    assert!(is_fail(net.reply_of(5)), "{:?}", net.reply_of(5));
+    net.deliver_all();
+    assert!(matches!(net.reply_of(4), Some(Response::Ok(_))));
     assert!(net.disagreements().is_empty());
     assert_eq!(net.total(), 0);
-    let no_votes: i64 = net.nodes.iter().map(|n| n.stats_map()["votes_no_locked"]).sum();
-    assert!(no_votes >= 2, "shards 1 and 2 refuse the read ({no_votes})");
 }
 
 #[test]

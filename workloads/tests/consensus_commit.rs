@@ -1,0 +1,133 @@
+//! 2PC and 3PC in the simulator on the bank workload. 2PC keeps atomicity
+//! and the bank's total under partitions, crashes and loss, and its
+//! blocking is measured; with its bug switched on the checker finds money
+//! created or destroyed. 3PC holds with crashes only and splits decisions
+//! under partitions.
+
+use checker::bank::{self, BankOptions, BankReport};
+use checker::Verdict;
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use workloads::protocols::threepc::ThreePcProtocol;
+use workloads::protocols::twopc::bank::{DecisionLog, Disagreement};
+use workloads::protocols::twopc::TwoPcProtocol;
+use workloads::sim::{run, ClientRouting, FaultKind, NemesisConfig, RunOutput, SimConfig};
+use workloads::workload::{WorkloadConfig, WorkloadKind};
+
+const MS: u64 = 1_000_000;
+
+fn params(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
+    kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+fn config(seed: u64, faults: &[FaultKind], ops: usize) -> SimConfig {
+    let mut c = SimConfig {
+        seed,
+        nodes: 3,
+        ops,
+        workload: WorkloadConfig::new(WorkloadKind::Bank),
+        nemesis: NemesisConfig::generated(faults, 1.0),
+        request_timeout_ns: 300 * MS,
+        client_node: ClientRouting::Random,
+        ..SimConfig::default()
+    };
+    c.workload.think_mean_ns = 2 * MS;
+    if faults.contains(&FaultKind::Loss) {
+        c.net.loss = 0.02;
+    }
+    c
+}
+
+/// The bundled bank starts at zero everywhere and allows overdrafts.
+fn bank_check(out: &RunOutput) -> BankReport {
+    let opts = BankOptions { initial: Some(BTreeMap::new()), negative_allowed: true, ..BankOptions::default() };
+    bank::check(&out.history().unwrap(), "run", &opts).unwrap()
+}
+
+struct Outcome {
+    out: RunOutput,
+    disagreements: Vec<Disagreement>,
+    log: Arc<DecisionLog>,
+}
+
+fn run_2pc(seed: u64, faults: &[FaultKind], kv: &[(&str, &str)]) -> Outcome {
+    let log = Arc::new(DecisionLog::default());
+    let p = TwoPcProtocol::from_params(&params(kv)).unwrap().with_recorder(log.clone());
+    let out = run(&p, &config(seed, faults, 120));
+    Outcome { out, disagreements: log.disagreements(), log }
+}
+
+fn run_3pc(seed: u64, faults: &[FaultKind]) -> Outcome {
+    let log = Arc::new(DecisionLog::default());
+    let p = ThreePcProtocol::from_params(&params(&[])).unwrap().with_recorder(log.clone());
+    let out = run(&p, &config(seed, faults, 120));
+    Outcome { out, disagreements: log.disagreements(), log }
+}
+
+const FAULTS: [FaultKind; 3] = [FaultKind::Partition, FaultKind::Crash, FaultKind::Loss];
+
+#[test]
+fn two_pc_is_atomic_and_conserves_the_total_under_faults() {
+    let mut committed = 0;
+    let mut blocked_max_ns = 0;
+    let mut in_doubt = 0;
+    for seed in 0..60u64 {
+        let o = run_2pc(seed, &FAULTS, &[]);
+        assert_eq!(o.out.stats.stopped_early, None);
+        assert!(o.disagreements.is_empty(), "seed {seed}: {:?}", o.disagreements);
+        let r = bank_check(&o.out);
+        assert_eq!(r.verdict, Verdict::Valid, "seed {seed}: {r:#?}");
+        committed += o.out.stats.ops_ok;
+        let snap = o.log.snapshot();
+        in_doubt += snap.in_doubt_ns.len();
+        blocked_max_ns = blocked_max_ns.max(snap.in_doubt_ns.iter().copied().max().unwrap_or(0));
+    }
+    assert!(committed > 2000, "2pc made progress ({committed} ok ops)");
+    assert!(in_doubt > 1000);
+    // Blocking is measured, not hidden: some shard waited far longer than the
+    // 50 ms participant timeout for a crashed or cut-off coordinator.
+    assert!(blocked_max_ns > 100 * MS as i64, "longest in-doubt wait {blocked_max_ns} ns");
+}
+
+#[test]
+fn two_pc_abort_after_yes_timeout_bug_is_found() {
+    let bug = [("bug", "abort-after-yes-timeout")];
+    let seed = (0..40u64)
+        .find(|&seed| bank_check(&run_2pc(seed, &FAULTS, &bug).out).verdict == Verdict::Invalid)
+        .expect("the bug breaks the bank within 40 seeds");
+    let o = run_2pc(seed, &FAULTS, &bug);
+    assert!(!o.disagreements.is_empty(), "seed {seed}: shards and coordinator decided differently");
+    let r = bank_check(&o.out);
+    let total = r.properties.iter().find(|p| p.name == "total-conserved").unwrap();
+    assert_eq!(total.verdict, Verdict::Invalid, "seed {seed}");
+    assert_eq!(total.anomalies[0].kind, "wrong-total");
+    // Same seed without the bug: fine.
+    let good = run_2pc(seed, &FAULTS, &[]);
+    assert!(good.disagreements.is_empty());
+    assert_eq!(bank_check(&good.out).verdict, Verdict::Valid);
+}
+
+#[test]
+fn three_pc_holds_with_crashes_only() {
+    let mut committed = 0;
+    for seed in 0..40u64 {
+        let o = run_3pc(seed, &[FaultKind::Crash]);
+        assert!(o.disagreements.is_empty(), "seed {seed}: {:?}", o.disagreements);
+        let r = bank_check(&o.out);
+        assert_eq!(r.verdict, Verdict::Valid, "seed {seed}: {r:#?}");
+        committed += o.out.stats.ops_ok;
+    }
+    assert!(committed > 2000, "3pc made progress ({committed} ok ops)");
+}
+
+#[test]
+fn three_pc_partitions_break_atomicity_and_are_found() {
+    let seed = (0..40u64)
+        .find(|&seed| bank_check(&run_3pc(seed, &[FaultKind::Partition]).out).verdict == Verdict::Invalid)
+        .expect("the checker finds a split 3pc decision within 40 seeds");
+    let o = run_3pc(seed, &[FaultKind::Partition]);
+    assert!(!o.disagreements.is_empty(), "seed {seed}: shards and coordinator decided differently");
+    let r = bank_check(&o.out);
+    let total = r.properties.iter().find(|p| p.name == "total-conserved").unwrap();
+    assert_eq!(total.verdict, Verdict::Invalid, "seed {seed}: money created or destroyed");
+}
