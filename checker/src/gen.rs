@@ -242,7 +242,7 @@ fn post_inc(v: &mut i64) -> i64 {
 
 fn event(time: u64, kind: EventType, c: &Client, value: Value, cfg: &GenConfig) -> Event {
     let mut e = Event::new(0, kind, Process::Client(c.process), c.f.clone(), value);
-    e.key = (cfg.keys > 1).then(|| Value::Int(c.key as i64));
+    e.key = (cfg.keys > 1).then_some(Value::Int(c.key as i64));
     e.time_ns = Some(time as i64);
     e
 }

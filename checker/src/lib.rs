@@ -7,6 +7,8 @@
 
 pub mod bank;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gen;
 pub mod history;
 pub mod linear;

@@ -78,7 +78,7 @@ pub fn check_history(file: &str, format: Format, h: &History, cfg: &CheckConfig)
 
     if wanted.contains(&CheckName::Linearizable) {
         let kind = match &cfg.model {
-            Some(m) => Ok(m.clone()),
+            Some(m) => Ok(*m),
             None => model::infer(h),
         };
         match kind {

@@ -113,6 +113,64 @@ mod tests {
     }
 
     #[test]
+    fn round_trips_through_the_jsonl_reader() {
+        use crate::history::History;
+        use crate::read::{read_bytes, Format, ReadOptions};
+        let mut events = Vec::new();
+        let mut push = |kind, process, f: &str, key: Option<Value>, value, node: Option<&str>, fin| {
+            let mut e = Event::new(events.len() as u64 + 1, kind, process, F::parse(f), value);
+            e.key = key;
+            e.time_ns = Some(events.len() as i64 * 10);
+            e.node = node.map(Into::into);
+            e.is_final = fin;
+            events.push(e);
+        };
+        use EventType::*;
+        let grudge = Value::Map(vec![(Value::str("n0"), Value::List(vec![Value::str("n1")]))]);
+        push(Invoke, Process::Nemesis, "start-partition", None, Value::Nil, None, false);
+        push(Info, Process::Nemesis, "start-partition", None, grudge, None, false);
+        push(Invoke, Process::Client(0), "write", Some(Value::Int(1)), Value::Int(7), Some("n0"), false);
+        push(
+            Invoke,
+            Process::Client(1),
+            "cas",
+            Some(Value::str("k\n\"x")),
+            Value::List(vec![1.into(), 2.into()]),
+            Some("n1"),
+            false,
+        );
+        push(Ok, Process::Client(0), "write", Some(Value::Int(1)), Value::Int(7), Some("n0"), false);
+        push(Fail, Process::Client(1), "cas", Some(Value::str("k\n\"x")), Value::str("mismatch"), Some("n1"), false);
+        push(Invoke, Process::Client(2), "read", None, Value::Nil, Some("n2"), true);
+        push(
+            Ok,
+            Process::Client(2),
+            "read",
+            None,
+            Value::List(vec![Value::Float(1.5), Value::Bool(true)]),
+            Some("n2"),
+            true,
+        );
+        push(
+            Invoke,
+            Process::Client(3),
+            "transfer",
+            None,
+            Value::Map(vec![(Value::str("from"), 0.into())]),
+            Some("n3"),
+            false,
+        );
+        push(Info, Process::Client(3), "transfer", None, Value::str("timeout"), Some("n3"), false);
+        let bytes = to_jsonl(&events);
+        let (read, format) = read_bytes("t.jsonl", &bytes, &ReadOptions::default()).unwrap();
+        assert_eq!(format, Format::Jsonl);
+        let direct = History::from_events("t.jsonl", events).unwrap();
+        assert_eq!(read.ops, direct.ops);
+        assert_eq!(read.faults, direct.faults);
+        assert_eq!(read.events, direct.events);
+    }
+
+    #[test]
     fn every_line_is_json_and_ends_in_newline() {
         let events: Vec<Event> = (0..3)
             .map(|i| {

@@ -49,7 +49,8 @@ impl Node for EchoNode {
 }
 
 fn config(events: u64) -> SimConfig {
-    let mut c = SimConfig { seed: 1, nodes: 5, clients: 5, ops: usize::MAX / 2, max_events: events, ..SimConfig::default() };
+    let mut c =
+        SimConfig { seed: 1, nodes: 5, clients: 5, ops: usize::MAX / 2, max_events: events, ..SimConfig::default() };
     // Clients barely register: the bench measures the network.
     c.workload.think_mean_ns = 1_000_000_000;
     c
@@ -64,7 +65,9 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("sim");
     g.sample_size(10);
     g.throughput(Throughput::Elements(deliveries));
-    g.bench_function("echo-5-nodes-deliveries", |b| b.iter(|| black_box(run(&Echo, black_box(&cfg)).stats.msgs_delivered)));
+    g.bench_function("echo-5-nodes-deliveries", |b| {
+        b.iter(|| black_box(run(&Echo, black_box(&cfg)).stats.msgs_delivered))
+    });
     g.finish();
 }
 

@@ -158,3 +158,23 @@ fn raft_holds_over_hundreds_of_seeds() {
         }
     }
 }
+
+/// Searches for the Figure 8 bug under crashes and partitions, with one
+/// entry per AppendEntries so that an old-term entry can reach a majority
+/// before the new leader's no-op (release: `--ignored --nocapture`). Random
+/// runs rarely produce the scenario; the unit test in `raft/tests.rs` drives
+/// it by hand.
+#[test]
+#[ignore]
+fn search_for_the_figure_8_bug() {
+    let buggy = raft(&[("bug", "no-term-check-on-commit"), ("max_batch", "1")]);
+    for faults in [&[FaultKind::Crash][..], &[FaultKind::Crash, FaultKind::Partition]] {
+        let found = (0..3000u64).find(|&seed| {
+            let mut c = config(seed, WorkloadKind::Register, faults, 200);
+            c.nodes = 3;
+            c.nemesis = NemesisConfig::generated(faults, 4.0);
+            linear(&run(&buggy, &c), WorkloadKind::Register) == Verdict::Invalid
+        });
+        println!("figure 8 bug with {faults:?}: first violating seed {found:?}");
+    }
+}

@@ -78,12 +78,31 @@ fn partial_write_then_two_reads(p: AbdProtocol) -> (Response, Response) {
 
 #[test]
 fn reads_write_back_so_a_partial_write_is_never_unseen() {
-    assert_eq!(partial_write_then_two_reads(abd(&[])), (ok(9), ok(9)));
+    assert_eq!(partial_write_then_two_reads(abd(&[("anti_entropy_ms", "0")])), (ok(9), ok(9)));
 }
 
 #[test]
 fn without_write_back_reads_go_new_then_old() {
-    assert_eq!(partial_write_then_two_reads(abd(&[("bug", "no-writeback")])), (ok(9), ok_nil()));
+    let p = abd(&[("bug", "no-writeback"), ("anti_entropy_ms", "0")]);
+    assert_eq!(partial_write_then_two_reads(p), (ok(9), ok_nil()));
+}
+
+#[test]
+fn anti_entropy_completes_a_write_left_on_a_minority() {
+    let mut net = Net::new(abd(&[]), 5);
+    let w = net.write(0, 9);
+    for _ in 0..8 {
+        net.step();
+    }
+    net.partition(&[0, 1]);
+    net.advance_ms(150);
+    assert!(matches!(net.reply(w), Some(Response::Unknown(_))));
+    assert_eq!(tag_value(&net, 2), None, "the majority side never got it");
+    net.heal();
+    net.advance_ms(300);
+    for i in 0..5 {
+        assert_eq!(tag_value(&net, i), Some(((1, 0), Value::Int(9))), "node {i}");
+    }
 }
 
 #[test]
@@ -170,4 +189,15 @@ fn abd_without_write_back_is_caught_by_the_linearizability_check() {
     });
     eprintln!("abd bug=no-writeback: first non-linearizable seed {found:?}");
     assert!(found.is_some(), "no-writeback ABD passed 100 seeds");
+}
+
+#[test]
+fn abd_serves_the_kv_workload_linearizably() {
+    let p = abd(&[]);
+    for seed in 0..5 {
+        let (_, h) = sim(&p, &sim_cfg(seed, WorkloadKind::Kv, &FAULTS, 300));
+        assert!(h.by_key().len() > 5, "many keys");
+        let l = linear(&h, ModelKind::CasRegister);
+        assert_eq!(l.verdict, Verdict::Valid, "seed {seed}: {}", describe(&l));
+    }
 }

@@ -215,6 +215,43 @@ fn preference_lists_place_keys_on_n_replicas() {
     assert_eq!(net.reply(r), Some(&ok(1)));
 }
 
+/// n = 3 of 5 nodes, w = 3: with one replica cut off, a strict quorum can
+/// only time out; a sloppy one writes to the next node on the ring, which
+/// keeps the write as a hint and hands it over after the heal.
+fn sloppy_scenario(sloppy: &str) -> (Net<QuorumProtocol>, Vec<usize>, Response) {
+    let p = quorum(&[("n", "3"), ("consistency", "all"), ("sloppy", sloppy), ("anti_entropy_ms", "0")]);
+    let mut net = Net::new(p, 5);
+    let prefs = workloads::protocols::quorum::preference_list(&None, 3, 5);
+    let (c, down) = (prefs[0], prefs[1]);
+    net.partition(&[down]);
+    let w1 = net.write(c, 1);
+    net.advance_ms(150);
+    assert!(matches!(net.reply(w1), Some(Response::Unknown(_))), "{:?}", net.reply(w1));
+    let w2 = net.write(c, 2);
+    net.advance_ms(150);
+    let answer = net.reply(w2).cloned().unwrap();
+    (net, prefs, answer)
+}
+
+#[test]
+fn sloppy_quorum_writes_to_a_stand_in_and_hands_off_after_heal() {
+    let (mut net, prefs, answer) = sloppy_scenario("true");
+    assert_eq!(answer, ok(2), "the stand-in's ack completes w = 3");
+    let stand_in = (prefs[0] + 3) % 5;
+    assert!(net.durable[stand_in].store.is_empty(), "a stand-in keeps the write as a hint only");
+    assert_eq!(net.durable[stand_in].hints.len(), 1);
+    net.heal();
+    net.advance_ms(100);
+    assert_eq!(stored(&net, prefs[1]), Some(Value::Int(2)), "handed off to the intended replica");
+    assert!(net.durable[stand_in].hints.is_empty());
+}
+
+#[test]
+fn strict_quorum_times_out_where_sloppy_succeeds() {
+    let (_, _, answer) = sloppy_scenario("false");
+    assert!(matches!(answer, Response::Unknown(_)), "{answer:?}");
+}
+
 #[test]
 fn cas_and_unknown_ops_are_refused() {
     let mut net = Net::new(quorum(&[]), 3);

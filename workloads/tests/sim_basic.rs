@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use workloads::protocols::lagging::Lagging;
 use workloads::protocols::single::Single;
 use workloads::sim::{
-    run, ClientRouting, Fault, FaultKind, Latency, NemesisConfig, PartitionShape, RunOutput, ScheduledFault,
-    SimConfig, Target,
+    run, ClientRouting, Fault, FaultKind, Latency, NemesisConfig, PartitionShape, RunOutput, ScheduledFault, SimConfig,
+    Target,
 };
 use workloads::workload::{WorkloadConfig, WorkloadKind};
 
@@ -23,11 +23,7 @@ fn history(out: &RunOutput) -> History {
 }
 
 fn nemesis_fs(out: &RunOutput) -> Vec<(EventType, String)> {
-    out.events
-        .iter()
-        .filter(|e| e.process == Process::Nemesis)
-        .map(|e| (e.kind, e.f.to_string()))
-        .collect()
+    out.events.iter().filter(|e| e.process == Process::Nemesis).map(|e| (e.kind, e.f.to_string())).collect()
 }
 
 fn explicit(fault: Fault, at_ms: u64, for_ms: u64) -> NemesisConfig {
@@ -157,17 +153,17 @@ fn crash_gives_fail_while_down_and_info_in_flight() {
     let fs = nemesis_fs(&out);
     assert_eq!(fs[0].1, "start-crash");
     assert_eq!(fs[3].1, "stop-crash");
-    let refused = h
-        .ops
-        .iter()
-        .filter(|o| o.outcome == Outcome::Fail)
-        .filter(|o| o.node.as_deref() == Some("n0"))
-        .count();
+    let refused =
+        h.ops.iter().filter(|o| o.outcome == Outcome::Fail).filter(|o| o.node.as_deref() == Some("n0")).count();
     assert!(refused > 0, "requests to the down node are refused");
     assert!(h.ops.iter().any(|o| o.outcome == Outcome::Info), "requests in flight at the crash time out");
     // Durable state survived: the final read lists every acknowledged append.
-    let acked: BTreeSet<(Option<Value>, Value)> =
-        h.ops.iter().filter(|o| o.f == F::Append && o.outcome == Outcome::Ok).map(|o| (o.key.clone(), o.input.clone())).collect();
+    let acked: BTreeSet<(Option<Value>, Value)> = h
+        .ops
+        .iter()
+        .filter(|o| o.f == F::Append && o.outcome == Outcome::Ok)
+        .map(|o| (o.key.clone(), o.input.clone()))
+        .collect();
     for o in h.ops.iter().filter(|o| o.is_final && o.node.as_deref() == Some("n0")) {
         let have: BTreeSet<&Value> = o.output.as_seq().unwrap_or(&[]).iter().collect();
         for (k, v) in &acked {
@@ -253,17 +249,16 @@ mod clock {
 fn clock_skew_moves_local_clocks() {
     let mut c = cfg(8, WorkloadKind::Register);
     c.workload.mix = workloads::workload::OpMix { read: 1, update: 0, cas: 0 };
-    c.nemesis = explicit(Fault::ClockSkew { target: Target::Node(1), skew_ns: -10_000 * MS as i64, drift_ppm: 0 }, 10, 50);
+    c.nemesis =
+        explicit(Fault::ClockSkew { target: Target::Node(1), skew_ns: -10_000 * MS as i64, drift_ppm: 0 }, 10, 50);
     let out = run(&clock::ClockProto, &c);
     let h = history(&out);
     assert_eq!(nemesis_fs(&out)[0].1, "start-clock-skew");
-    let skewed = h
-        .ops
-        .iter()
-        .filter(|o| o.node.as_deref() == Some("n1") && o.output.as_int().is_some_and(|t| t < 0))
-        .count();
+    let skewed =
+        h.ops.iter().filter(|o| o.node.as_deref() == Some("n1") && o.output.as_int().is_some_and(|t| t < 0)).count();
     assert!(skewed > 0, "n1's clock ran 10 s behind during the fault");
-    let unskewed = h.ops.iter().filter(|o| o.node.as_deref() != Some("n1")).all(|o| o.output.as_int().unwrap_or(0) >= 0);
+    let unskewed =
+        h.ops.iter().filter(|o| o.node.as_deref() != Some("n1")).all(|o| o.output.as_int().unwrap_or(0) >= 0);
     assert!(unskewed);
 }
 
@@ -312,3 +307,37 @@ fn trace_records_sends_and_deliveries() {
     assert_eq!(d.time_ns - s.time_ns, 1000);
     assert!(d.msg.contains("Forward") || d.msg.contains("Result"));
 }
+
+/// FNV-1a: a fixed, dependency-free fingerprint of a history's bytes.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+/// Pins the exact bytes of one faulty run: any change to the event order,
+/// the random streams or the math (e.g. a platform's libm creeping in)
+/// shows up here. If a change is intended, update the constants.
+#[test]
+fn golden_history_bytes() {
+    let mut c = cfg(2024, WorkloadKind::Kv);
+    c.ops = 60;
+    c.nodes = 3;
+    c.clients = 3;
+    c.workload.keys = 10;
+    c.nemesis = NemesisConfig::generated(&FaultKind::ALL, 8.0);
+    c.net.loss = 0.1;
+    c.net.duplicate = 0.1;
+    c.net.reorder = 0.1;
+    let bytes = run(&Single, &c).to_jsonl();
+    let text = String::from_utf8(bytes.clone()).unwrap();
+    let head: Vec<&str> = text.lines().take(3).collect();
+    println!("{}\n{:#x} {}", head.join("\n"), fnv1a(&bytes), text.lines().count());
+    assert!(text.contains("\"nemesis\""), "the pinned run covers faults");
+    assert_eq!(head, GOLDEN_HEAD);
+    assert_eq!((fnv1a(&bytes), text.lines().count()), GOLDEN_FINGERPRINT);
+}
+const GOLDEN_HEAD: [&str; 3] = [
+    r#"{"type":"invoke","process":0,"f":"write","key":3,"value":1,"time":0,"node":"n0"}"#,
+    r#"{"type":"invoke","process":1,"f":"write","key":1,"value":2,"time":0,"node":"n1"}"#,
+    r#"{"type":"invoke","process":2,"f":"read","key":1,"value":null,"time":0,"node":"n2"}"#,
+];
+const GOLDEN_FINGERPRINT: (u64, usize) = (0xf323_5070_e51d_a948, 196);

@@ -49,7 +49,8 @@ fn faulty(seed: u64, kind: WorkloadKind) -> SimConfig {
 
 #[test]
 fn single_store_is_linearizable_under_faults_across_seeds() {
-    let kinds = [WorkloadKind::Register, WorkloadKind::Kv, WorkloadKind::ListAppend, WorkloadKind::Set, WorkloadKind::Counter];
+    let kinds =
+        [WorkloadKind::Register, WorkloadKind::Kv, WorkloadKind::ListAppend, WorkloadKind::Set, WorkloadKind::Counter];
     let mut infos = 0;
     for seed in 0..150u64 {
         let kind = kinds[seed as usize % kinds.len()];

@@ -22,32 +22,45 @@ fn config() -> impl Strategy<Value = SimConfig> {
         proptest::collection::vec(0usize..FaultKind::ALL.len(), 0..4),
         (1u64..60, any::<bool>(), any::<bool>()),
     )
-        .prop_map(|(seed, nodes, clients, ops, kind, random, (loss, dup, reorder), faults, (timeout_ms, finals, zero_latency))| {
-            let mut c = SimConfig {
+        .prop_map(
+            |(
                 seed,
                 nodes,
-                clients: if ops > 0 { clients.max(1) } else { clients },
+                clients,
                 ops,
-                workload: WorkloadConfig::new(WorkloadKind::ALL[kind]),
-                request_timeout_ns: timeout_ms * 1_000_000,
-                client_node: if random { ClientRouting::Random } else { ClientRouting::Sticky },
-                final_reads: finals,
-                quiesce_ns: 10_000_000,
-                ..SimConfig::default()
-            };
-            c.net.loss = loss;
-            c.net.duplicate = dup;
-            c.net.reorder = reorder;
-            if zero_latency {
-                c.net.latency = Latency::Constant { ns: 0 };
-                c.net.client_latency = Latency::Constant { ns: 0 };
-                c.workload.think_mean_ns = 0;
-            }
-            let kinds: Vec<FaultKind> = faults.into_iter().map(|i| FaultKind::ALL[i]).collect();
-            c.nemesis = NemesisConfig::from_names(&kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(","), 5.0)
-                .unwrap();
-            c
-        })
+                kind,
+                random,
+                (loss, dup, reorder),
+                faults,
+                (timeout_ms, finals, zero_latency),
+            )| {
+                let mut c = SimConfig {
+                    seed,
+                    nodes,
+                    clients: if ops > 0 { clients.max(1) } else { clients },
+                    ops,
+                    workload: WorkloadConfig::new(WorkloadKind::ALL[kind]),
+                    request_timeout_ns: timeout_ms * 1_000_000,
+                    client_node: if random { ClientRouting::Random } else { ClientRouting::Sticky },
+                    final_reads: finals,
+                    quiesce_ns: 10_000_000,
+                    ..SimConfig::default()
+                };
+                c.net.loss = loss;
+                c.net.duplicate = dup;
+                c.net.reorder = reorder;
+                if zero_latency {
+                    c.net.latency = Latency::Constant { ns: 0 };
+                    c.net.client_latency = Latency::Constant { ns: 0 };
+                    c.workload.think_mean_ns = 0;
+                }
+                let kinds: Vec<FaultKind> = faults.into_iter().map(|i| FaultKind::ALL[i]).collect();
+                c.nemesis =
+                    NemesisConfig::from_names(&kinds.iter().map(|k| k.name()).collect::<Vec<_>>().join(","), 5.0)
+                        .unwrap();
+                c
+            },
+        )
 }
 
 fn well_formed(c: &SimConfig, out: &RunOutput) -> Result<(), TestCaseError> {

@@ -65,7 +65,19 @@ pub fn search<M: Model>(history: &History, ops: &[OpId], model: &M, budget: &Bud
         .filter(|&(i, op)| !(op.outcome == Outcome::Info && droppable.get(i).copied().unwrap_or(false)))
         .map(|(_, op)| *op)
         .collect();
-    let mut s = Search::new(&kept, model, budget);
+    // Ok ops must take effect before they return; so must the info ops the
+    // model finds required (if the deadline is after their call; otherwise
+    // they stay optional and the op that needs them fails on its own).
+    let required = model.required_infos(&kept);
+    let deadlines: Vec<Option<u64>> = kept
+        .iter()
+        .enumerate()
+        .map(|(i, op)| match op.outcome {
+            Outcome::Ok => Some(op.ret),
+            _ => required.get(i).copied().flatten().filter(|&d| d > op.call),
+        })
+        .collect();
+    let mut s = Search::new(&kept, &deadlines, model, budget);
     let outcome = s.run();
     let stats = serde_json::json!({
         "configurations": s.cache_len(),
@@ -123,10 +135,13 @@ fn anomaly(kept: &[&Op], f: &Failure) -> Anomaly {
         String::new()
     } else {
         let names: Vec<String> = f.pending.iter().map(|&i| op(i).to_string()).collect();
-        format!(", nor any of the ops that could still go before it ({})", names.join("; "))
+        format!(
+            ", whether or not the ops still pending then go first ({}: each is illegal there or changes nothing)",
+            names.join("; ")
+        )
     };
     let explanation = format!(
-        "{prefix_desc}, the model could be in state{} {{{}}}; none of them allows {failed}{pending_desc}, \
+        "{prefix_desc}, the model could be in state{} {{{}}}; in none of them can {failed} take effect{pending_desc}, \
          yet it must take effect before it returned. No order of the ops consistent with real time explains \
          its result.",
         if f.states.len() == 1 { "" } else { "s" },
@@ -150,6 +165,55 @@ fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// The set of linearized ops: a bitset with its Zobrist hash and the window
+/// that the memo table stores. Ops tend to be linearized roughly in order,
+/// so the set is a run of full words, a few mixed ones, then zeros; storing
+/// only the mixed window (with its first word's index, which makes it
+/// canonical) keeps each configuration small on long histories.
+struct LinSet {
+    words: Vec<u64>,
+    hash: u64,
+    /// First word that is not all ones (`words.len()` if none).
+    lo: usize,
+    /// One past the last non-zero word (0 if none). `lo <= hi` always.
+    hi: usize,
+}
+
+impl LinSet {
+    fn new(words: usize) -> LinSet {
+        LinSet { words: vec![0; words], hash: 0, lo: 0, hi: 0 }
+    }
+
+    fn contains(&self, i: u32) -> bool {
+        self.words[i as usize / 64] & (1u64 << (i % 64)) != 0
+    }
+
+    fn insert(&mut self, i: u32, key: u64) {
+        let w = i as usize / 64;
+        self.words[w] |= 1u64 << (i % 64);
+        self.hash ^= key;
+        self.hi = self.hi.max(w + 1);
+        while self.lo < self.words.len() && self.words[self.lo] == u64::MAX {
+            self.lo += 1;
+        }
+    }
+
+    fn remove(&mut self, i: u32, key: u64) {
+        let w = i as usize / 64;
+        self.words[w] &= !(1u64 << (i % 64));
+        self.hash ^= key;
+        self.lo = self.lo.min(w);
+        while self.hi > 0 && self.words[self.hi - 1] == 0 {
+            self.hi -= 1;
+        }
+    }
+
+    /// (index of the first stored word, the stored words).
+    fn window(&self) -> (u32, &[u64]) {
+        (self.lo as u32, &self.words[self.lo..self.hi.max(self.lo)])
+    }
+}
+
 struct Search<'a, M: Model> {
     ops: &'a [&'a Op],
     model: &'a M,
@@ -170,10 +234,15 @@ struct Search<'a, M: Model> {
     /// only linearizes a twin after its predecessor: k identical info ops
     /// give k+1 configurations instead of 2^k.
     twin_prev: Vec<u32>,
+    /// Ops the search must linearize: ok ops and required info ops (those
+    /// with a return entry).
+    required: Vec<bool>,
     words: usize,
-    // The memo table: configuration i is bits[i*words..], states[i].
+    // The memo table: configuration i is its linearized set's window
+    // (`spans[i]` = start in `bits`, first word, word count) and states[i].
     table: HashTable<u32>,
     bits: Vec<u64>,
+    spans: Vec<(usize, u32, u32)>,
     states: Vec<M::State>,
     hashes: Vec<u64>,
     heap_bytes: usize,
@@ -185,19 +254,25 @@ struct Search<'a, M: Model> {
 }
 
 impl<'a, M: Model> Search<'a, M> {
-    fn new(ops: &'a [&'a Op], model: &'a M, budget: &'a Budget) -> Search<'a, M> {
+    /// `deadlines[i]`: where op i's return entry goes (ok ops and required
+    /// info ops); `None` for info ops that may be left out.
+    fn new(ops: &'a [&'a Op], deadlines: &[Option<u64>], model: &'a M, budget: &'a Budget) -> Search<'a, M> {
         let n = ops.len();
         // (position, local op, is_call)
         let mut events: Vec<(u64, u32, bool)> = Vec::with_capacity(2 * n);
         for (i, op) in ops.iter().enumerate() {
             events.push((op.call, i as u32, true));
-            if op.outcome == Outcome::Ok {
-                events.push((op.ret, i as u32, false));
+            if let Some(ret) = deadlines[i] {
+                events.push((ret, i as u32, false));
             }
         }
+        let required: Vec<bool> = deadlines.iter().map(Option::is_some).collect();
         // Positions are unique per event; the op index breaks ties only in
         // hand-built histories.
-        events.sort_unstable_by_key(|&(pos, i, call)| (pos, !call, i));
+        // A required info op's return shares its position with the ok op that
+        // needs it; the ok op's comes first, so that a dead end there names
+        // the op whose result cannot be explained.
+        events.sort_unstable_by_key(|&(pos, i, call)| (pos, !call, ops[i as usize].outcome != Outcome::Ok, i));
         let len = events.len();
         let mut next = vec![HEAD; len + 1];
         let mut prev = vec![HEAD; len + 1];
@@ -225,7 +300,7 @@ impl<'a, M: Model> Search<'a, M> {
         let mut last_twin: rustc_hash::FxHashMap<(&crate::history::F, &crate::value::Value), u32> = Default::default();
         for &i in &by_call {
             let op = ops[i as usize];
-            if op.outcome == Outcome::Info {
+            if !required[i as usize] {
                 if let Some(prev) = last_twin.insert((&op.f, &op.input), i) {
                     twin_prev[i as usize] = prev;
                 }
@@ -243,9 +318,11 @@ impl<'a, M: Model> Search<'a, M> {
             matching,
             zobrist,
             twin_prev,
+            required,
             words: n.div_ceil(64).max(1),
             table: HashTable::new(),
             bits: Vec::new(),
+            spans: Vec::new(),
             states: Vec::new(),
             hashes: Vec::new(),
             heap_bytes: 0,
@@ -265,6 +342,7 @@ impl<'a, M: Model> Search<'a, M> {
     fn memory_bytes(&self) -> u64 {
         let state_size = std::mem::size_of::<M::State>();
         (self.bits.capacity() * 8
+            + self.spans.capacity() * std::mem::size_of::<(usize, u32, u32)>()
             + self.states.capacity() * state_size
             + self.hashes.capacity() * 8
             + self.table.capacity() * (4 + 1)
@@ -305,19 +383,21 @@ impl<'a, M: Model> Search<'a, M> {
     }
 
     /// Inserts the configuration if it is new; false if it was seen before.
-    fn remember(&mut self, cur: &[u64], bits_hash: u64, state: &M::State) -> bool {
-        let h = mix64(bits_hash ^ Self::state_hash(state));
-        let w = self.words;
-        let (bits, states, hashes) = (&self.bits, &self.states, &self.hashes);
+    fn remember(&mut self, cur: &LinSet, state: &M::State) -> bool {
+        let h = mix64(cur.hash ^ Self::state_hash(state));
+        let (lo, window) = cur.window();
+        let (bits, spans, states, hashes) = (&self.bits, &self.spans, &self.states, &self.hashes);
         let found = self.table.find(h, |&i| {
             let i = i as usize;
-            hashes[i] == h && bits[i * w..(i + 1) * w] == *cur && states[i] == *state
+            let (start, first, len) = spans[i];
+            hashes[i] == h && first == lo && bits[start..start + len as usize] == *window && states[i] == *state
         });
         if found.is_some() {
             return false;
         }
         let idx = self.states.len() as u32;
-        self.bits.extend_from_slice(cur);
+        self.spans.push((self.bits.len(), lo, window.len() as u32));
+        self.bits.extend_from_slice(window);
         self.states.push(state.clone());
         self.hashes.push(h);
         self.heap_bytes += self.model.heap_bytes(state);
@@ -333,9 +413,8 @@ impl<'a, M: Model> Search<'a, M> {
         if self.ops.len() >= u32::MAX as usize / 2 {
             return SearchOutcome::Unknown(format!("too many ops on one key ({}) for the search", self.ops.len()));
         }
-        let mut ok_left = self.ops.iter().filter(|op| op.outcome == Outcome::Ok).count();
-        let mut cur = vec![0u64; self.words];
-        let mut bits_hash = 0u64;
+        let mut ok_left = self.required.iter().filter(|&&r| r).count();
+        let mut cur = LinSet::new(self.words);
         let mut state = self.model.init();
         // (call entry linearized, state before it)
         let mut stack: Vec<(u32, M::State)> = Vec::new();
@@ -345,7 +424,9 @@ impl<'a, M: Model> Search<'a, M> {
                 return SearchOutcome::Valid(stack.iter().map(|&(e, _)| self.entry_op[e as usize]).collect());
             }
             self.steps += 1;
-            if self.steps.is_multiple_of(DEADLINE_CHECK_STEPS) && self.budget.deadline.is_some_and(|d| Instant::now() >= d) {
+            if self.steps.is_multiple_of(DEADLINE_CHECK_STEPS)
+                && self.budget.deadline.is_some_and(|d| Instant::now() >= d)
+            {
                 return SearchOutcome::Unknown(format!(
                     "timeout after {} configurations (longest linearizable prefix: {} of {} ops)",
                     self.cache_len(),
@@ -362,19 +443,18 @@ impl<'a, M: Model> Search<'a, M> {
             if self.is_call[entry as usize] {
                 let op = self.ops[op_i as usize];
                 let twin = self.twin_prev[op_i as usize];
-                if twin != NO_MATCH && cur[twin as usize / 64] & (1u64 << (twin % 64)) == 0 {
+                if twin != NO_MATCH && !cur.contains(twin) {
                     entry = self.next[entry as usize];
                     continue;
                 }
                 // An info op that would not change the state here is better
                 // left for later (or out): any order placing it here stays
                 // legal without it.
-                let next = self.model.step(&state, op).filter(|n| op.outcome == Outcome::Ok || *n != state);
+                let must = self.required[op_i as usize];
+                let next = self.model.step(&state, op).filter(|n| must || *n != state);
                 if let Some(next_state) = next {
-                    let (w, b) = (op_i as usize / 64, 1u64 << (op_i % 64));
-                    cur[w] |= b;
-                    let h = bits_hash ^ self.zobrist[op_i as usize];
-                    if self.remember(&cur, h, &next_state) {
+                    cur.insert(op_i, self.zobrist[op_i as usize]);
+                    if self.remember(&cur, &next_state) {
                         if self.memory_bytes() > self.budget.memory_bytes {
                             return SearchOutcome::Unknown(format!(
                                 "memory budget of {} MiB exhausted after {} configurations",
@@ -382,30 +462,28 @@ impl<'a, M: Model> Search<'a, M> {
                                 self.cache_len()
                             ));
                         }
-                        bits_hash = h;
                         stack.push((entry, std::mem::replace(&mut state, next_state)));
                         self.max_depth = self.max_depth.max(stack.len());
                         self.lift(entry);
-                        if op.outcome == Outcome::Ok {
+                        if must {
                             ok_left -= 1;
                         }
                         entry = self.next[HEAD as usize];
                         continue;
                     }
-                    cur[w] &= !b;
+                    cur.remove(op_i, self.zobrist[op_i as usize]);
                 }
                 entry = self.next[entry as usize];
             } else {
-                self.note_dead_end(&stack, &cur, &state, entry);
+                self.note_dead_end(&stack, &cur.words, &state, entry);
                 let Some((e, prev_state)) = stack.pop() else {
                     return SearchOutcome::Invalid(std::mem::take(&mut self.failure));
                 };
                 state = prev_state;
                 let i = self.entry_op[e as usize];
-                cur[i as usize / 64] &= !(1u64 << (i % 64));
-                bits_hash ^= self.zobrist[i as usize];
+                cur.remove(i, self.zobrist[i as usize]);
                 self.unlift(e);
-                if self.ops[i as usize].outcome == Outcome::Ok {
+                if self.required[i as usize] {
                     ok_left += 1;
                 }
                 entry = self.next[e as usize];
@@ -447,5 +525,60 @@ impl<'a, M: Model> Search<'a, M> {
                 };
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::LinSet;
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// The stored window is canonical: `lo`/`hi` always equal their
+        /// definitions, so equal sets store equal windows (and unequal ones
+        /// differ).
+        #[test]
+        fn window_is_canonical(flips in proptest::collection::vec((0u32..4, 0u32..260), 1..600)) {
+            let mut s = LinSet::new(5);
+            let mut model = [false; 320];
+            let mut next = 0;
+            for (step, &(kind, random)) in flips.iter().enumerate() {
+                // Mostly fill in order (as the search does), sometimes flip
+                // any bit (backtracking).
+                let sequential = kind != 0 && next < 260;
+                let i = if sequential { next } else { random };
+                if sequential {
+                    next += 1;
+                }
+                if sequential && model[i as usize] {
+                    continue;
+                }
+                if model[i as usize] {
+                    s.remove(i, 1 << (i % 64));
+                } else {
+                    s.insert(i, 1 << (i % 64));
+                }
+                model[i as usize] = !model[i as usize];
+                let lo = (0..5).find(|&w| s.words[w] != u64::MAX).unwrap_or(5);
+                let hi = (0..5).rev().find(|&w| s.words[w] != 0).map_or(0, |w| w + 1);
+                prop_assert_eq!((s.lo, s.hi), (lo, hi), "after step {}", step);
+                for (j, &m) in model.iter().enumerate().take(260) {
+                    prop_assert_eq!(s.contains(j as u32), m);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn full_prefix_is_not_stored() {
+        let mut s = LinSet::new(3);
+        for i in 0..70 {
+            s.insert(i, 0);
+        }
+        assert_eq!(s.window(), (1, &[0x3f][..]));
+        s.remove(3, 0);
+        assert_eq!(s.window().0, 0);
+        assert_eq!(s.window().1.len(), 2);
     }
 }

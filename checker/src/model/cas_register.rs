@@ -5,7 +5,7 @@ use super::{arg, bad_value, read_matches, result, unsupported, Model, NilRead};
 use crate::error::InputErrorKind;
 use crate::history::{Op, Outcome, F};
 use crate::value::Value;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// Knossos's cas-register and Porcupine's etcd model (with [`NilRead::Absent`]).
 #[derive(Clone, Copy, Debug)]
@@ -31,6 +31,47 @@ pub(crate) fn step_register(nil_read: NilRead, allow_cas: bool, s: &Value, op: &
     }
 }
 
+/// The value a write or cas leaves in the register.
+fn produced(op: &Op) -> Option<&Value> {
+    match op.f {
+        F::Write => Some(arg(op)),
+        F::Cas => match arg(op).as_seq() {
+            Some([_, new]) => Some(new),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// An info write or cas that is the only op able to produce a non-nil value
+/// that an ok read returns or an ok cas expects must take effect before that
+/// op returns: nothing else could have put the value there.
+pub(crate) fn required_register_infos(ops: &[&Op]) -> Vec<Option<u64>> {
+    // value -> (number of producers, the last one)
+    let mut producers: HashMap<&Value, (usize, usize)> = HashMap::new();
+    for (i, op) in ops.iter().enumerate() {
+        if let Some(v) = produced(op).filter(|v| !v.is_nil()) {
+            let e = producers.entry(v).or_insert((0, i));
+            *e = (e.0 + 1, i);
+        }
+    }
+    let mut out = vec![None; ops.len()];
+    for op in ops.iter().filter(|op| op.outcome == Outcome::Ok) {
+        let observed = match op.f {
+            F::Read => result(op),
+            F::Cas => arg(op).as_seq().and_then(|s| s.first()),
+            _ => None,
+        };
+        let Some(v) = observed.filter(|v| !v.is_nil()) else { continue };
+        if let Some(&(1, i)) = producers.get(v) {
+            if ops[i].outcome == Outcome::Info {
+                out[i] = Some(out[i].map_or(op.ret, |d: u64| d.min(op.ret)));
+            }
+        }
+    }
+    out
+}
+
 /// Info writes and info cas whose new value nothing can observe are left
 /// out. Observers: ok reads of a value (nil too under `NilRead::Absent`) and
 /// the expected value of ok and kept info cas ops. If such a write takes
@@ -38,16 +79,7 @@ pub(crate) fn step_register(nil_read: NilRead, allow_cas: bool, s: &Value, op: &
 /// `NilRead::Unknown`) can follow it, so removing it keeps the order legal.
 /// Dropping a cas can make its expected value unobserved: repeat to a fixpoint.
 pub(crate) fn droppable_register_infos(nil_read: NilRead, ops: &[&Op]) -> Vec<bool> {
-    let produced = |op: &Op| -> Option<Value> {
-        match op.f {
-            F::Write => Some(arg(op).clone()),
-            F::Cas => match arg(op).as_seq() {
-                Some([_, new]) => Some(new.clone()),
-                _ => None,
-            },
-            _ => None,
-        }
-    };
+    let produced = |op: &Op| produced(op).cloned();
     let mut drop: Vec<bool> = ops.iter().map(|op| op.outcome == Outcome::Info && op.f == F::Read).collect();
     loop {
         let mut observed: HashSet<&Value> = HashSet::new();
@@ -123,6 +155,10 @@ impl Model for CasRegister {
         droppable_register_infos(self.nil_read, ops)
     }
 
+    fn required_infos(&self, ops: &[&Op]) -> Vec<Option<u64>> {
+        required_register_infos(ops)
+    }
+
     fn heap_bytes(&self, s: &Value) -> usize {
         value_heap_bytes(s)
     }
@@ -133,10 +169,15 @@ pub(crate) fn value_heap_bytes(v: &Value) -> usize {
     let slot = std::mem::size_of::<Value>();
     match v {
         Value::Str(s) => s.len(),
-        Value::List(xs) | Value::Set(xs) => xs.iter().map(|x| slot + value_heap_bytes(x)).sum(),
+        Value::List(xs) | Value::Set(xs) => values_heap_bytes(xs),
         Value::Map(m) => m.iter().map(|(k, x)| 2 * slot + value_heap_bytes(k) + value_heap_bytes(x)).sum(),
         _ => 0,
     }
+}
+
+/// Heap bytes of a vector of values (its slots and what they own).
+pub(crate) fn values_heap_bytes(xs: &[Value]) -> usize {
+    xs.iter().map(|x| std::mem::size_of::<Value>() + value_heap_bytes(x)).sum()
 }
 
 #[cfg(test)]

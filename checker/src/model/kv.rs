@@ -90,9 +90,40 @@ impl KvState {
 }
 
 impl PartialEq for KvState {
+    /// Compares the two chains from the end, piece against piece, and stops
+    /// early where they meet a shared node (the usual case for equal states:
+    /// the same appends on top of the same earlier state).
     fn eq(&self, other: &KvState) -> bool {
-        Arc::ptr_eq(&self.0, &other.0)
-            || (self.0.len == other.0.len && self.0.hash == other.0.hash && other.eq_str(&self.text()))
+        if self.0.len != other.0.len || self.0.hash != other.0.hash {
+            return false;
+        }
+        // Cursors: a node and how many of its piece's bytes are still to
+        // compare (from the end).
+        let (mut a, mut b) = (Some(&self.0), Some(&other.0));
+        let (mut ra, mut rb) = (self.0.piece.len(), other.0.piece.len());
+        loop {
+            while let Some(n) = a.filter(|_| ra == 0) {
+                a = n.parent.as_ref().map(|p| &p.0);
+                ra = a.map_or(0, |p| p.piece.len());
+            }
+            while let Some(n) = b.filter(|_| rb == 0) {
+                b = n.parent.as_ref().map(|p| &p.0);
+                rb = b.map_or(0, |p| p.piece.len());
+            }
+            let (Some(x), Some(y)) = (a, b) else {
+                // Equal total lengths: both ran out together.
+                return a.is_none() && b.is_none();
+            };
+            if ra == x.piece.len() && rb == y.piece.len() && Arc::ptr_eq(x, y) {
+                return true;
+            }
+            let k = ra.min(rb);
+            if x.piece.as_bytes()[ra - k..ra] != y.piece.as_bytes()[rb - k..rb] {
+                return false;
+            }
+            ra -= k;
+            rb -= k;
+        }
     }
 }
 
@@ -212,6 +243,20 @@ mod tests {
         // Content equality, whatever the pieces.
         assert_eq!(s, m.step(&m.init(), &ok("put", "ab".into(), Value::Nil)).unwrap());
         assert_ne!(s, m.step(&m.init(), &ok("put", "ba".into(), Value::Nil)).unwrap());
+        let split = |parts: &[&str]| {
+            let mut st = m.init();
+            for p in parts {
+                st = m.step(&st, &ok("append", (*p).into(), Value::Nil)).unwrap();
+            }
+            st
+        };
+        assert_eq!(split(&["ab", "", "cd"]), split(&["a", "bc", "d"]));
+        assert_ne!(split(&["ab", "cd"]), split(&["a", "bd", "c"]));
+        assert_ne!(split(&["ab", "cd"]), split(&["ab", "c"]));
+        let base = split(&["xy"]);
+        let one = m.step(&base, &ok("append", "z".into(), Value::Nil)).unwrap();
+        let two = m.step(&base, &ok("append", "z".into(), Value::Nil)).unwrap();
+        assert_eq!(one, two);
         assert!(m.step(&s, &ok("get", Value::Nil, "ab".into())).is_some());
         assert!(m.step(&s, &ok("get", Value::Nil, "a".into())).is_none());
         assert!(m.step(&s, &ok("get", Value::Nil, Value::Nil)).is_some());

@@ -1,7 +1,7 @@
 //! A list per key: `append v` adds one element at the end; `read` returns the
 //! whole list.
 
-use super::cas_register::value_heap_bytes;
+use super::cas_register::values_heap_bytes;
 use super::{arg, bad_value, result, unsupported, Model, NilRead};
 use crate::error::InputErrorKind;
 use crate::history::{Op, F};
@@ -65,7 +65,7 @@ impl Model for ListAppend {
     }
 
     fn heap_bytes(&self, s: &Self::State) -> usize {
-        value_heap_bytes(&Value::List((**s).clone()))
+        values_heap_bytes(s)
     }
 }
 

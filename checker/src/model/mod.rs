@@ -65,6 +65,15 @@ pub trait Model: Send + Sync {
         ops.iter().map(|op| op.outcome == Outcome::Info && self.info_is_noop(op)).collect()
     }
 
+    /// For each of these ops (one object's, after fail and droppable info ops
+    /// are removed): for an info op that every legal order must include, the
+    /// position (an ok op's `ret`) before which it must take effect; `None`
+    /// for the rest. The search then treats it like an ok op with that
+    /// return. Default: none.
+    fn required_infos(&self, ops: &[&Op]) -> Vec<Option<u64>> {
+        vec![None; ops.len()]
+    }
+
     /// Heap bytes a state owns beyond `size_of::<State>()`, for the memory
     /// budget. An estimate; shared (`Arc`) data is counted in full.
     fn heap_bytes(&self, _s: &Self::State) -> usize {

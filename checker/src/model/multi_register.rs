@@ -60,7 +60,9 @@ impl Model for MultiRegister {
         if op.f != F::Txn {
             return None;
         }
-        let known = result(op).is_some();
+        // Read results are known only from an ok's value; an ok without one
+        // leaves them unknown.
+        let known = result(op).is_some_and(|v| !v.is_nil());
         let mut next: Option<BTreeMap<Value, Value>> = None;
         for m in txn(op).as_seq()? {
             let (f, k, v) = micro(m)?;

@@ -1,7 +1,7 @@
 //! A FIFO queue: `enqueue v`, and `dequeue`, which returns the head, or `nil`
 //! when the queue is empty.
 
-use super::cas_register::value_heap_bytes;
+use super::cas_register::values_heap_bytes;
 use super::{arg, bad_value, result, unsupported, Model};
 use crate::error::InputErrorKind;
 use crate::history::{Op, F};
@@ -63,7 +63,7 @@ impl Model for Queue {
     }
 
     fn heap_bytes(&self, s: &Self::State) -> usize {
-        value_heap_bytes(&Value::List((**s).clone()))
+        values_heap_bytes(s)
     }
 }
 

@@ -1,7 +1,9 @@
 //! A plain read/write register: `read`, `write v`. The state is the value
 //! held, `nil` until first written.
 
-use super::cas_register::{droppable_register_infos, step_register, validate_register, value_heap_bytes};
+use super::cas_register::{
+    droppable_register_infos, required_register_infos, step_register, validate_register, value_heap_bytes,
+};
 use super::{Model, NilRead};
 use crate::error::InputErrorKind;
 use crate::history::{Op, F};
@@ -41,6 +43,10 @@ impl Model for Register {
 
     fn droppable_infos(&self, ops: &[&Op]) -> Vec<bool> {
         droppable_register_infos(self.nil_read, ops)
+    }
+
+    fn required_infos(&self, ops: &[&Op]) -> Vec<Option<u64>> {
+        required_register_infos(ops)
     }
 
     fn heap_bytes(&self, s: &Value) -> usize {

@@ -1,7 +1,7 @@
 //! A grow-only set: `add v` and `read`, which returns every element (as a
 //! list or set, in any order).
 
-use super::cas_register::value_heap_bytes;
+use super::cas_register::values_heap_bytes;
 use super::{arg, bad_value, result, unsupported, Model, NilRead};
 use crate::error::InputErrorKind;
 use crate::history::{Op, F};
@@ -80,7 +80,7 @@ impl Model for Set {
     }
 
     fn heap_bytes(&self, s: &Self::State) -> usize {
-        value_heap_bytes(&Value::List((**s).clone()))
+        values_heap_bytes(s)
     }
 }
 

@@ -26,6 +26,18 @@ fn state(workload: Workload, op: &Op) -> Value {
     }
 }
 
+/// Whether a read returned `fin` (a [`state`]), without copying the read's value
+/// unless a set has to be normalised.
+fn same_state(workload: Workload, op: &Op, fin: &Value) -> bool {
+    match (workload, &op.output) {
+        (Workload::Set, Value::List(v) | Value::Set(v)) => {
+            v.len() >= fin.as_seq().map_or(0, |f| f.len()) && Value::set(v.clone()) == *fin
+        }
+        (Workload::Set | Workload::ListAppend | Workload::Counter, Value::Nil) => state(workload, op) == *fin,
+        (_, v) => v == fin,
+    }
+}
+
 fn nodes_of(ops: &[&Op]) -> String {
     let names: BTreeSet<&str> = ops.iter().map(|o| node(o)).collect();
     names.into_iter().collect::<Vec<_>>().join(", ")
@@ -54,9 +66,11 @@ pub(crate) fn check(k: &KeyOps, workload: Workload) -> (Found, serde_json::Value
             Err(reason) => return (Found::Unknown(reason), serde_json::Value::Null),
         },
         Workload::Register => {
-            let mut writes = k.ops.iter().map(|&id| h.op(id)).filter(|o| {
-                matches!(o.f, F::Write | F::Cas) && o.outcome == Outcome::Ok
-            });
+            let mut writes = k
+                .ops
+                .iter()
+                .map(|&id| h.op(id))
+                .filter(|o| matches!(o.f, F::Write | F::Cas) && o.outcome == Outcome::Ok);
             if let Some(w) = writes.next_back() {
                 if finals.iter().all(|r| r.output.is_nil()) {
                     found.push(|| {
@@ -82,14 +96,9 @@ pub(crate) fn check(k: &KeyOps, workload: Workload) -> (Found, serde_json::Value
             for (s, o) in states.iter().zip(&finals) {
                 groups.entry(s).or_default().push(o);
             }
-            let described: Vec<String> = groups
-                .iter()
-                .map(|(s, os)| format!("{} on {} ({})", short(s), nodes_of(os), lines(os[0])))
-                .collect();
-            let text = format!(
-                "the final reads disagree: {}; the replicas did not converge",
-                described.join("; ")
-            );
+            let described: Vec<String> =
+                groups.iter().map(|(s, os)| format!("{} on {} ({})", short(s), nodes_of(os), lines(os[0]))).collect();
+            let text = format!("the final reads disagree: {}; the replicas did not converge", described.join("; "));
             anomaly(h, "divergent-final-reads", &finals.iter().map(|o| o.id).collect::<Vec<_>>(), text, Vec::new())
         });
     }
@@ -114,7 +123,7 @@ pub(crate) fn check(k: &KeyOps, workload: Workload) -> (Found, serde_json::Value
 fn agreed_after(workload: Workload, reads: &[&Op], fin: &Value, last_fault_ns: i64) -> Option<i64> {
     let timed: Vec<(i64, &Op)> =
         reads.iter().filter_map(|o| o.invoke_time_ns.map(|t| (t, *o))).filter(|(t, _)| *t >= last_fault_ns).collect();
-    let last_bad = timed.iter().rposition(|(_, o)| state(workload, o) != *fin);
+    let last_bad = timed.iter().rposition(|(_, o)| !same_state(workload, o, fin));
     let first_good = match last_bad {
         Some(i) => timed.get(i + 1)?,
         None => timed.first()?,

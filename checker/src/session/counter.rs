@@ -44,7 +44,8 @@ pub(crate) fn check(k: &KeyOps) -> [Found; 4] {
             "{g} cannot be observed on a counter: a read returns only a total, not which increments it reflects"
         ))
     };
-    let mut out = [Found::empty(), Found::empty(), unobservable("monotonic writes"), unobservable("writes-follow-reads")];
+    let mut out =
+        [Found::empty(), Found::empty(), unobservable("monotonic writes"), unobservable("writes-follow-reads")];
     if let Err(reason) = scan(k, &mut out) {
         return std::array::from_fn(|_| Found::Unknown(reason.clone()));
     }
@@ -112,7 +113,10 @@ fn scan(k: &KeyOps, out: &mut [Found; 4]) -> Result<(), String> {
                 }
                 F::Read => {}
                 ref f => {
-                    return Err(format!("operation `{f}` at line {} is not part of the counter workload", op.invoke_line))
+                    return Err(format!(
+                        "operation `{f}` at line {} is not part of the counter workload",
+                        op.invoke_line
+                    ))
                 }
             }
         }

@@ -277,56 +277,77 @@ pub(crate) fn check(k: &KeyOps, kind: Kind) -> [Found; 4] {
     out
 }
 
+/// Keys with more ops than this check their sessions in parallel too.
+const PARALLEL_SESSIONS_MIN_OPS: usize = 50_000;
+
 fn check_ordered(x: &Explainer, o: &Ordered, out: &mut [Found; 4]) {
+    let per_session = |evs: &Vec<Ev>| {
+        let mut found: [Found; 4] = std::array::from_fn(|_| Found::empty());
+        check_ordered_session(x, o, evs, &mut found);
+        found
+    };
+    let results: Vec<[Found; 4]> = // Tests always take the parallel path, so that it is exercised.
+    if x.k.ops.len() >= PARALLEL_SESSIONS_MIN_OPS || cfg!(test) {
+        use rayon::prelude::*;
+        x.p.sessions.par_iter().map(per_session).collect()
+    } else {
+        x.p.sessions.iter().map(per_session).collect()
+    };
+    for r in results {
+        for (o, f) in out.iter_mut().zip(r) {
+            o.merge(f);
+        }
+    }
+}
+
+fn check_ordered_session(x: &Explainer, o: &Ordered, evs: &[Ev], out: &mut [Found; 4]) {
     let p = x.p;
-    for evs in &p.sessions {
-        // Highest position among the session's ok writes so far, and whose.
-        let mut wmax: Option<(u32, usize)> = None;
-        // Highest level among the session's reads so far, and whose.
-        let mut rmax: Option<(u32, usize)> = None;
-        for &ev in evs {
-            match ev {
-                Ev::R(r) => {
-                    let lv = o.level[r];
-                    if let Some((pos, w)) = wmax {
-                        if pos > lv {
-                            out[Guarantee::Ryw as usize].push(|| x.ryw(w, r));
-                        }
-                    }
-                    if let Some((l1, r1)) = rmax {
-                        if lv < l1 {
-                            out[Guarantee::Mr as usize].push(|| x.mr(r1, r, o.in_a_not_b(r1, r)));
-                        }
-                    }
-                    if rmax.is_none_or(|(l, _)| lv > l) {
-                        rmax = Some((lv, r));
+    // Highest position among the session's ok writes so far, and whose.
+    let mut wmax: Option<(u32, usize)> = None;
+    // Highest level among the session's reads so far, and whose.
+    let mut rmax: Option<(u32, usize)> = None;
+    for &ev in evs {
+        match ev {
+            Ev::R(r) => {
+                let lv = o.level[r];
+                if let Some((pos, w)) = wmax {
+                    if pos > lv {
+                        out[Guarantee::Ryw as usize].push(|| x.ryw(w, r));
                     }
                 }
-                Ev::W(w2) => {
-                    let pos = o.wpos[w2];
-                    if let Some((pmax, w1)) = wmax {
-                        if pos != UNSEEN && pos < pmax {
-                            out[Guarantee::Mw as usize].push(|| {
-                                let r = o.first_reflecting(pos).expect("a seen write has a reflecting read");
-                                x.mw(w1, w2, r, o.level[r] >= o.wpos[w1])
-                            });
-                        }
+                if let Some((l1, r1)) = rmax {
+                    if lv < l1 {
+                        out[Guarantee::Mr as usize].push(|| x.mr(r1, r, o.in_a_not_b(r1, r)));
                     }
-                    if let Some((l0, r0)) = rmax {
-                        if pos < l0 {
-                            out[Guarantee::Wfr as usize].push(|| {
-                                let r = o.first_reflecting(pos).expect("a seen write has a reflecting read");
-                                match o.in_a_not_b(r0, r) {
-                                    Some(e0) => x.wfr(r0, e0, w2, r, false),
-                                    // Lists only: `r` has all of `r0`, with w2 before r0's last element.
-                                    None => x.wfr(r0, &x.read_items(r0)[l0 as usize - 1], w2, r, true),
-                                }
-                            });
-                        }
+                }
+                if rmax.is_none_or(|(l, _)| lv > l) {
+                    rmax = Some((lv, r));
+                }
+            }
+            Ev::W(w2) => {
+                let pos = o.wpos[w2];
+                if let Some((pmax, w1)) = wmax {
+                    if pos != UNSEEN && pos < pmax {
+                        out[Guarantee::Mw as usize].push(|| {
+                            let r = o.first_reflecting(pos).expect("a seen write has a reflecting read");
+                            x.mw(w1, w2, r, o.level[r] >= o.wpos[w1])
+                        });
                     }
-                    if p.writes[w2].ok && wmax.is_none_or(|(pm, _)| pos > pm) {
-                        wmax = Some((pos, w2));
+                }
+                if let Some((l0, r0)) = rmax {
+                    if pos < l0 {
+                        out[Guarantee::Wfr as usize].push(|| {
+                            let r = o.first_reflecting(pos).expect("a seen write has a reflecting read");
+                            match o.in_a_not_b(r0, r) {
+                                Some(e0) => x.wfr(r0, e0, w2, r, false),
+                                // Lists only: `r` has all of `r0`, with w2 before r0's last element.
+                                None => x.wfr(r0, &x.read_items(r0)[l0 as usize - 1], w2, r, true),
+                            }
+                        });
                     }
+                }
+                if p.writes[w2].ok && wmax.is_none_or(|(pm, _)| pos > pm) {
+                    wmax = Some((pos, w2));
                 }
             }
         }
@@ -613,10 +634,8 @@ impl Explainer<'_, '_> {
             lines(wo),
             self.saw(r)
         );
-        let mut cycle = vec![
-            edge(node0.clone(), "reads-from", op_name(o0)),
-            edge(op_name(o0), "session-order", write_name(wo)),
-        ];
+        let mut cycle =
+            vec![edge(node0.clone(), "reads-from", op_name(o0)), edge(op_name(o0), "session-order", write_name(wo))];
         if order {
             cycle.push(edge(write_name(wo), &format!("version-order (in {})", op_name(ro)), node0));
         } else {

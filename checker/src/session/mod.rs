@@ -11,13 +11,16 @@
 //!   element. When all reads are prefixes of one list (sets: a chain under
 //!   inclusion) the reads reveal one version order and every check is a
 //!   comparison of version levels (linear time); otherwise each read is checked
-//!   element by element ([`lists`]).
+//!   element by element (module `lists`).
 //! - register with unique values: a version graph (petgraph) over values whose
 //!   edges are facts (the initial value comes first, a cas replaces old by new)
 //!   and sessions' successive reads; each check adds its own constraint edges
-//!   and is violated iff a cycle runs through one of them ([`register`]).
+//!   and is violated iff a cycle runs through one of them (module `register`).
 //! - counter: a read reflects at least the total it returns; only read-your-writes
-//!   and monotonic reads are observable ([`counter`]).
+//!   and monotonic reads are observable (module `counter`).
+//!
+//! Keys are checked in parallel (rayon); within a large list or set key, so
+//! are its sessions.
 
 mod convergence;
 mod counter;
@@ -70,8 +73,7 @@ impl Workload {
             CheckName::WritesFollowReads,
             CheckName::Convergence,
         ];
-        const COUNTER: &[CheckName] =
-            &[CheckName::ReadYourWrites, CheckName::MonotonicReads, CheckName::Convergence];
+        const COUNTER: &[CheckName] = &[CheckName::ReadYourWrites, CheckName::MonotonicReads, CheckName::Convergence];
         match self {
             Workload::Counter => COUNTER,
             _ => ALL,
@@ -190,6 +192,19 @@ impl Found {
             *violations += 1;
             if anomalies.len() < MAX_ANOMALIES_PER_KEY {
                 anomalies.push(a());
+            }
+        }
+    }
+
+    /// Adds `other`'s findings (in order, within the cap); unknown wins.
+    pub(crate) fn merge(&mut self, other: Found) {
+        match (&mut *self, other) {
+            (Found::Unknown(_), _) => {}
+            (_, u @ Found::Unknown(_)) => *self = u,
+            (Found::Done { anomalies, violations }, Found::Done { anomalies: more, violations: n }) => {
+                *violations += n;
+                let room = MAX_ANOMALIES_PER_KEY.saturating_sub(anomalies.len());
+                anomalies.extend(more.into_iter().take(room));
             }
         }
     }

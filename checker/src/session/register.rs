@@ -154,7 +154,12 @@ pub(crate) fn build<'a>(k: &KeyOps<'a>) -> Result<Versions<'a>, String> {
                     let (old, new) = cas_parts(op)?;
                     (if op.outcome == Outcome::Ok { Some(old) } else { None }, Some(new))
                 }
-                ref f => return Err(format!("operation `{f}` at line {} is not part of the register workload", op.invoke_line)),
+                ref f => {
+                    return Err(format!(
+                        "operation `{f}` at line {} is not part of the register workload",
+                        op.invoke_line
+                    ))
+                }
             };
             if let Some(x) = read {
                 let v = b.node(x);
@@ -260,7 +265,11 @@ fn contradictory_observations(v: &Versions) -> Vec<bool> {
     }
     v.edges
         .iter()
-        .map(|e| e.kind == Kind::Observed && comp[e.from as usize] != usize::MAX && comp[e.from as usize] == comp[e.to as usize])
+        .map(|e| {
+            e.kind == Kind::Observed
+                && comp[e.from as usize] != usize::MAX
+                && comp[e.from as usize] == comp[e.to as usize]
+        })
         .collect()
 }
 

@@ -15,9 +15,9 @@ use super::{counter, lists, KeyOps, Workload};
 use crate::history::{History, Outcome, F};
 use crate::report::Budget;
 use crate::value::Value;
-use std::collections::HashMap;
 use rayon::prelude::*;
 use serde::Serialize;
+use std::collections::HashMap;
 
 /// The staleness distribution over all ok reads (nearest-rank percentiles).
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]

@@ -10,13 +10,19 @@
 //!   back* that pair to a majority before answering, so no later read can
 //!   return an older value.
 //!
-//! Replicas persist before answering. A request that does not finish within
+//! Replicas persist before answering, and every `anti_entropy_ms` exchange
+//! tags with the next peer in rotation, adopting larger `(tag, value)` pairs.
+//! That is the delivery of a `Store` the coordinator sent to every node but
+//! the network lost (ABD assumes reliable channels), so it keeps the register
+//! linearizable, and it makes replicas converge after faults heal even when a
+//! write was left on a minority. A request that does not finish within
 //! `timeout_ms` is answered `Fail` if it never reached its store phase (it
 //! changed nothing) and `Unknown` if it did (a minority may hold the write).
 //! `cas` is not offered (ABD registers cannot do it): `Fail("unsupported")`.
 //!
 //! Parameters (`--param NAME=VALUE`), all optional:
 //! - `timeout_ms` (default 100): coordinator's request timeout.
+//! - `anti_entropy_ms` (default 50; 0 disables): period of tag exchange.
 //! - `bug` = `none` | `no-writeback` (default `none`): `no-writeback` skips
 //!   the read's write-back phase; reads then see new-then-old values when a
 //!   write is partially applied, which the linearizability check must find.
@@ -35,16 +41,24 @@ pub type Tag = (u64, NodeId);
 #[derive(Clone, Debug)]
 pub struct AbdProtocol {
     pub timeout_ns: u64,
+    pub anti_entropy_ns: u64,
     pub no_writeback: bool,
 }
 
 impl Default for AbdProtocol {
     fn default() -> Self {
-        AbdProtocol { timeout_ns: 100_000_000, no_writeback: false }
+        AbdProtocol { timeout_ns: 100_000_000, anti_entropy_ns: 50_000_000, no_writeback: false }
     }
 }
 
-const PARAMS: &[&str] = &["timeout_ms", "bug"];
+const PARAMS: &[&str] = &["timeout_ms", "anti_entropy_ms", "bug"];
+
+/// Keys per anti-entropy digest: bounds message size; the rest waits for
+/// the next round.
+const MAX_BATCH: usize = 512;
+/// Operation ids have the incarnation in their high bits, so they are never
+/// this small: the tag is free for the anti-entropy timer.
+const TAG_ANTI_ENTROPY: u64 = 1;
 
 impl AbdProtocol {
     /// Parses `--param` pairs; unknown names and bad values are errors that
@@ -59,6 +73,12 @@ impl AbdProtocol {
             match s.trim().parse::<u64>() {
                 Ok(v) if (1..=86_400_000).contains(&v) => p.timeout_ns = v * 1_000_000,
                 _ => return Err(format!("abd: param `timeout_ms` must be an integer in 1..=86400000, got `{s}`")),
+            }
+        }
+        if let Some(s) = params.get("anti_entropy_ms") {
+            match s.trim().parse::<u64>() {
+                Ok(v) if v <= 86_400_000 => p.anti_entropy_ns = v * 1_000_000,
+                _ => return Err(format!("abd: param `anti_entropy_ms` must be an integer in 0..=86400000, got `{s}`")),
             }
         }
         if let Some(s) = params.get("bug") {
@@ -83,10 +103,36 @@ pub struct AbdDurable {
 /// Messages between ABD nodes.
 #[derive(Clone, Debug)]
 pub enum AbdMsg {
-    Query { op: u64, key: Key },
-    QueryReply { op: u64, tag: Tag, value: Value },
-    Store { op: u64, key: Key, tag: Tag, value: Value },
-    StoreAck { op: u64 },
+    Query {
+        op: u64,
+        key: Key,
+    },
+    QueryReply {
+        op: u64,
+        tag: Tag,
+        value: Value,
+    },
+    Store {
+        op: u64,
+        key: Key,
+        tag: Tag,
+        value: Value,
+    },
+    StoreAck {
+        op: u64,
+    },
+    /// Anti-entropy: the sender's tag per key.
+    Digest {
+        entries: Vec<(Key, Tag)>,
+    },
+    /// Anti-entropy: send me these keys.
+    Pull {
+        keys: Vec<Key>,
+    },
+    /// Anti-entropy: pairs with larger tags than the receiver's.
+    Push {
+        entries: Vec<(Key, Tag, Value)>,
+    },
 }
 
 enum Phase {
@@ -108,6 +154,8 @@ struct Pending {
 pub struct AbdNode {
     cfg: AbdProtocol,
     next_seq: u64,
+    ae_round: usize,
+    ae_cursor: usize,
     /// Requests being coordinated; each is removed when it finishes or by
     /// its timeout timer, so at most one `timeout_ms` window's worth.
     pending: BTreeMap<u64, Pending>,
@@ -119,7 +167,7 @@ impl Protocol for AbdProtocol {
         "abd"
     }
     fn create(&self, _id: NodeId, _nodes: usize, _durable: &AbdDurable) -> AbdNode {
-        AbdNode { cfg: self.clone(), next_seq: 0, pending: BTreeMap::new() }
+        AbdNode { cfg: self.clone(), next_seq: 0, ae_round: 0, ae_cursor: 0, pending: BTreeMap::new() }
     }
 }
 
@@ -141,6 +189,30 @@ fn store(ctx: &mut ACtx, key: &Key, tag: Tag, value: &Value) {
 }
 
 impl AbdNode {
+    /// Sends this node's tags to the next peer in rotation.
+    fn anti_entropy(&mut self, ctx: &mut ACtx) {
+        if ctx.nodes() < 2 {
+            return;
+        }
+        let peer = (ctx.id() + 1 + self.ae_round % (ctx.nodes() - 1)) % ctx.nodes();
+        self.ae_round = self.ae_round.wrapping_add(1);
+        let store = &ctx.durable().store;
+        let len = store.len();
+        if len == 0 {
+            return;
+        }
+        let start = self.ae_cursor % len;
+        let entries: Vec<_> = store
+            .iter()
+            .skip(start)
+            .chain(store.iter().take(start))
+            .take(MAX_BATCH)
+            .map(|(k, (t, _))| (k.clone(), *t))
+            .collect();
+        self.ae_cursor = (start + entries.len()) % len;
+        ctx.send(peer, AbdMsg::Digest { entries });
+    }
+
     fn start(&mut self, ctx: &mut ACtx, req: RequestId, key: Key, write: Option<Value>) {
         self.next_seq += 1;
         let op = (ctx.durable().incarnation << 32) | (self.next_seq & 0xffff_ffff);
@@ -195,6 +267,9 @@ impl Node for AbdNode {
 
     fn on_start(&mut self, ctx: &mut ACtx) {
         ctx.durable_mut().incarnation += 1;
+        if self.cfg.anti_entropy_ns > 0 {
+            ctx.set_timer(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
+        }
     }
 
     fn on_message(&mut self, ctx: &mut ACtx, from: NodeId, msg: AbdMsg) {
@@ -219,10 +294,47 @@ impl Node for AbdNode {
                     self.advance(ctx, op);
                 }
             }
+            AbdMsg::Digest { entries } => {
+                let mut pull = Vec::new();
+                let mut push = Vec::new();
+                for (key, tag) in entries {
+                    let (mine, value) = local(ctx, &key);
+                    if mine > tag {
+                        push.push((key, mine, value));
+                    } else if mine < tag {
+                        pull.push(key);
+                    }
+                }
+                if !pull.is_empty() {
+                    ctx.send(from, AbdMsg::Pull { keys: pull });
+                }
+                if !push.is_empty() {
+                    ctx.send(from, AbdMsg::Push { entries: push });
+                }
+            }
+            AbdMsg::Pull { keys } => {
+                let entries: Vec<_> = keys
+                    .into_iter()
+                    .filter_map(|k| ctx.durable().store.get(&k).cloned().map(|(t, v)| (k, t, v)))
+                    .collect();
+                if !entries.is_empty() {
+                    ctx.send(from, AbdMsg::Push { entries });
+                }
+            }
+            AbdMsg::Push { entries } => {
+                for (key, tag, value) in entries {
+                    store(ctx, &key, tag, &value);
+                }
+            }
         }
     }
 
     fn on_timer(&mut self, ctx: &mut ACtx, tag: u64) {
+        if tag == TAG_ANTI_ENTROPY {
+            self.anti_entropy(ctx);
+            ctx.set_timer(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
+            return;
+        }
         let Some(p) = self.pending.remove(&tag) else { return };
         let response = match (&p.phase, &p.write) {
             (Phase::Query { replies }, _) => Response::Fail(format!(

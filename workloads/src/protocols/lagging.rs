@@ -38,7 +38,10 @@ impl Lagging {
 #[derive(Clone, Debug)]
 pub enum LaggingMsg {
     Forward(Request),
-    Result { id: RequestId, response: Response },
+    Result {
+        id: RequestId,
+        response: Response,
+    },
     /// New states of keys, each with the primary's version counter.
     Replicate(Vec<(Option<Value>, u64, Value)>),
 }

@@ -34,6 +34,11 @@
 //! - `max_hints` (default 10000): hints a coordinator keeps; beyond that new
 //!   hints are dropped (anti-entropy still repairs).
 //! - `anti_entropy_ms` (default 50; 0 disables): period of digest exchange.
+//! - `sloppy` = `true` | `false` (default `false`): sloppy quorum. A
+//!   coordinator suspects replicas that missed its last timeout (until it
+//!   hears from them) and sends their share to the next healthy nodes on the
+//!   ring instead, which keep it as a hint for the intended replica. Only has
+//!   an effect when `n` is below the cluster size.
 
 use crate::sim::{Ctx, Node, NodeId, Protocol, Request, RequestId, Response};
 use checker::{Value, F};
@@ -79,6 +84,7 @@ pub struct QuorumProtocol {
     pub hint_interval_ns: u64,
     pub max_hints: usize,
     pub anti_entropy_ns: u64,
+    pub sloppy: bool,
 }
 
 impl Default for QuorumProtocol {
@@ -94,6 +100,7 @@ impl Default for QuorumProtocol {
             hint_interval_ns: 50_000_000,
             max_hints: 10_000,
             anti_entropy_ns: 50_000_000,
+            sloppy: false,
         }
     }
 }
@@ -109,6 +116,7 @@ const PARAMS: &[&str] = &[
     "hint_interval_ms",
     "max_hints",
     "anti_entropy_ms",
+    "sloppy",
 ];
 
 fn num(params: &BTreeMap<String, String>, name: &str, min: u64, max: u64) -> Result<Option<u64>, String> {
@@ -174,6 +182,9 @@ impl QuorumProtocol {
         if let Some(v) = num(params, "anti_entropy_ms", 0, DAY_MS)? {
             p.anti_entropy_ns = v * 1_000_000;
         }
+        if let Some(b) = flag(params, "sloppy")? {
+            p.sloppy = b;
+        }
         Ok(p)
     }
 
@@ -219,11 +230,14 @@ pub struct QuorumDurable {
 /// (hint delivery, asynchronous repair).
 #[derive(Clone, Debug)]
 pub enum QuorumMsg {
-    /// Store this version if newer; answer with `MutateAck`.
+    /// Store this version if newer; answer with `MutateAck`. With
+    /// `hint_for`, the receiver stands in for that replica (sloppy quorum)
+    /// and keeps the version as a hint for it instead.
     Mutate {
         op: u64,
         key: Key,
         version: Versioned,
+        hint_for: Option<NodeId>,
     },
     MutateAck {
         op: u64,
@@ -259,6 +273,8 @@ enum Pending {
         key: Key,
         version: Versioned,
         replicas: Vec<NodeId>,
+        /// Sloppy quorum: stand-in -> the suspected replica it stands in for.
+        stand_ins: BTreeMap<NodeId, NodeId>,
         acked: BTreeSet<NodeId>,
         replied: bool,
     },
@@ -318,6 +334,9 @@ pub struct QuorumNode {
     pending: BTreeMap<u64, Pending>,
     ae_round: usize,
     ae_cursor: usize,
+    /// Sloppy quorum's failure detector: replicas that missed this node's
+    /// last timeout and have not been heard from since (at most `nodes`).
+    suspected: BTreeSet<NodeId>,
 }
 
 impl Protocol for QuorumProtocol {
@@ -337,6 +356,7 @@ impl Protocol for QuorumProtocol {
             pending: BTreeMap::new(),
             ae_round: 0,
             ae_cursor: 0,
+            suspected: BTreeSet::new(),
         }
     }
 }
@@ -368,23 +388,56 @@ impl QuorumNode {
         preference_list(key, self.rf, nodes)
     }
 
+    /// Where a request for `key` goes: its preference list; with `sloppy`,
+    /// each suspected replica replaced by the next unsuspected node further
+    /// along the ring (returned as stand-in -> replica).
+    fn targets(&self, key: &Key, me: NodeId, nodes: usize) -> (Vec<NodeId>, BTreeMap<NodeId, NodeId>) {
+        let prefs = self.prefs(key, nodes);
+        let mut stand_ins = BTreeMap::new();
+        let Some(&start) = prefs.first() else { return (prefs, stand_ins) };
+        if !self.cfg.sloppy || self.rf >= nodes {
+            return (prefs, stand_ins);
+        }
+        let healthy = |n: &NodeId| *n == me || !self.suspected.contains(n);
+        let mut spares = (self.rf..nodes).map(|i| (start + i) % nodes).filter(healthy);
+        let mut out = Vec::with_capacity(prefs.len());
+        for p in prefs {
+            match (healthy(&p), spares.clone().next()) {
+                (false, Some(s)) => {
+                    spares.next();
+                    out.push(s);
+                    stand_ins.insert(s, p);
+                }
+                _ => out.push(p),
+            }
+        }
+        (out, stand_ins)
+    }
+
     fn start_write(&mut self, ctx: &mut QCtx, req: RequestId, key: Key, value: Value) {
         let ts_ns = ctx.local_time_ns().max(self.last_ts_ns.saturating_add(1));
         self.last_ts_ns = ts_ns;
         let version = Versioned { ts_ns, node: ctx.id(), value };
         let op = self.new_op(ctx);
-        let replicas = self.prefs(&key, ctx.nodes());
+        let (replicas, stand_ins) = self.targets(&key, ctx.id(), ctx.nodes());
         let mut acked = BTreeSet::new();
         for &to in &replicas {
+            let hint_for = stand_ins.get(&to).copied();
             if to == ctx.id() {
-                merge(&mut ctx.durable_mut().store, &key, &version);
+                match hint_for {
+                    Some(t) => self.store_hint(ctx, t, &key, &version),
+                    None => {
+                        merge(&mut ctx.durable_mut().store, &key, &version);
+                    }
+                }
                 acked.insert(to);
             } else {
-                ctx.send(to, QuorumMsg::Mutate { op, key: key.clone(), version: version.clone() });
+                ctx.send(to, QuorumMsg::Mutate { op, key: key.clone(), version: version.clone(), hint_for });
             }
         }
         ctx.set_timer(self.cfg.timeout_ns, op);
-        self.pending.insert(op, Pending::Write { req, key, version, replicas, acked, replied: false });
+        let pending = Pending::Write { req, key, version, replicas, stand_ins, acked, replied: false };
+        self.pending.insert(op, pending);
         self.check_write(ctx, op);
     }
 
@@ -403,7 +456,9 @@ impl QuorumNode {
 
     fn start_read(&mut self, ctx: &mut QCtx, req: RequestId, key: Key) {
         let op = self.new_op(ctx);
-        let replicas = self.prefs(&key, ctx.nodes());
+        // Stand-ins are read like replicas: they hold the hinted data only as
+        // hints, which is what makes sloppy quorums miss writes.
+        let (replicas, _) = self.targets(&key, ctx.id(), ctx.nodes());
         let mut replies = BTreeMap::new();
         for &to in &replicas {
             if to == ctx.id() {
@@ -445,7 +500,7 @@ impl QuorumNode {
                         merge(&mut ctx.durable_mut().store, key, &b);
                     } else {
                         waiting.insert(n);
-                        ctx.send(n, QuorumMsg::Mutate { op, key: key.clone(), version: b.clone() });
+                        ctx.send(n, QuorumMsg::Mutate { op, key: key.clone(), version: b.clone(), hint_for: None });
                     }
                 }
                 for n in &stale {
@@ -469,7 +524,7 @@ impl QuorumNode {
                     if n == me {
                         merge(&mut ctx.durable_mut().store, key, b);
                     } else {
-                        ctx.send(n, QuorumMsg::Mutate { op: 0, key: key.clone(), version: b.clone() });
+                        ctx.send(n, QuorumMsg::Mutate { op: 0, key: key.clone(), version: b.clone(), hint_for: None });
                     }
                     replies.insert(n, Some(b.clone()));
                 }
@@ -510,18 +565,25 @@ impl QuorumNode {
     fn on_op_timeout(&mut self, ctx: &mut QCtx, op: u64) {
         let Some(p) = self.pending.remove(&op) else { return };
         match p {
-            Pending::Write { req, key, version, replicas, acked, replied } => {
+            Pending::Write { req, key, version, replicas, stand_ins, acked, replied } => {
                 if !replied {
                     let msg = format!("write timeout: {} of {} acks", acked.len(), self.w);
                     ctx.reply(req, Response::Unknown(msg));
                 }
-                if self.cfg.hinted_handoff {
-                    for n in replicas.into_iter().filter(|n| !acked.contains(n)) {
-                        self.store_hint(ctx, n, &key, &version);
+                for n in replicas.into_iter().filter(|n| !acked.contains(n)) {
+                    if self.cfg.sloppy {
+                        self.suspected.insert(n);
+                    }
+                    if self.cfg.hinted_handoff {
+                        let intended = stand_ins.get(&n).copied().unwrap_or(n);
+                        self.store_hint(ctx, intended, &key, &version);
                     }
                 }
             }
-            Pending::Read { req, replies, replied, .. } => {
+            Pending::Read { req, replicas, replies, replied, .. } => {
+                if self.cfg.sloppy {
+                    self.suspected.extend(replicas.into_iter().filter(|n| !replies.contains_key(n)));
+                }
                 if !replied {
                     let msg = format!("read timeout: {} of {} replies", replies.len(), self.r);
                     ctx.reply(req, Response::Fail(msg));
@@ -548,7 +610,7 @@ impl QuorumNode {
     fn deliver_hints(&mut self, ctx: &mut QCtx) {
         let batch: Vec<_> = ctx.durable().hints.iter().take(MAX_BATCH).map(|(k, v)| (k.clone(), v.clone())).collect();
         for ((to, key), version) in batch {
-            ctx.send(to, QuorumMsg::Mutate { op: 0, key, version });
+            ctx.send(to, QuorumMsg::Mutate { op: 0, key, version, hint_for: None });
         }
     }
 
@@ -617,9 +679,15 @@ impl Node for QuorumNode {
     }
 
     fn on_message(&mut self, ctx: &mut QCtx, from: NodeId, msg: QuorumMsg) {
+        self.suspected.remove(&from);
         match msg {
-            QuorumMsg::Mutate { op, key, version } => {
-                merge(&mut ctx.durable_mut().store, &key, &version);
+            QuorumMsg::Mutate { op, key, version, hint_for } => {
+                match hint_for {
+                    Some(t) if t != ctx.id() => self.store_hint(ctx, t, &key, &version),
+                    _ => {
+                        merge(&mut ctx.durable_mut().store, &key, &version);
+                    }
+                }
                 ctx.send(from, QuorumMsg::MutateAck { op, key, ts_ns: version.ts_ns, node: version.node });
             }
             QuorumMsg::MutateAck { op, key, ts_ns, node } => self.on_mutate_ack(ctx, from, op, key, (ts_ns, node)),
@@ -701,6 +769,9 @@ mod tests {
         assert!(e.contains("`read_repair`"), "{e}");
         let e = QuorumProtocol::from_params(&params(&[("hinted_handoff", "yes")])).unwrap_err();
         assert!(e.contains("`hinted_handoff`"), "{e}");
+        assert!(QuorumProtocol::from_params(&params(&[("sloppy", "true")])).unwrap().sloppy);
+        let e = QuorumProtocol::from_params(&params(&[("sloppy", "1")])).unwrap_err();
+        assert!(e.contains("`sloppy`"), "{e}");
     }
 
     #[test]

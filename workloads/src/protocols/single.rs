@@ -219,10 +219,16 @@ mod tests {
         assert_eq!(apply(&mut d, &req(4, F::Read, Some(1), Value::Nil)), Response::Ok(6.into()));
         apply(&mut d, &req(5, F::Append, Some(2), 9.into()));
         apply(&mut d, &req(6, F::Append, Some(2), 3.into()));
-        assert_eq!(apply(&mut d, &req(7, F::Read, Some(2), Value::Nil)), Response::Ok(Value::List(vec![9.into(), 3.into()])));
+        assert_eq!(
+            apply(&mut d, &req(7, F::Read, Some(2), Value::Nil)),
+            Response::Ok(Value::List(vec![9.into(), 3.into()]))
+        );
         apply(&mut d, &req(8, F::Add, Some(3), 9.into()));
         apply(&mut d, &req(9, F::Add, Some(3), 3.into()));
-        assert_eq!(apply(&mut d, &req(10, F::Read, Some(3), Value::Nil)), Response::Ok(Value::List(vec![3.into(), 9.into()])));
+        assert_eq!(
+            apply(&mut d, &req(10, F::Read, Some(3), Value::Nil)),
+            Response::Ok(Value::List(vec![3.into(), 9.into()]))
+        );
         apply(&mut d, &req(11, F::Incr, Some(4), 2.into()));
         apply(&mut d, &req(12, F::Incr, Some(4), 3.into()));
         assert_eq!(apply(&mut d, &req(13, F::Read, Some(4), Value::Nil)), Response::Ok(5.into()));

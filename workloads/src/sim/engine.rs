@@ -17,16 +17,41 @@ type Msg<P> = <<P as Protocol>::Node as Node>::Msg;
 type Durable<P> = <<P as Protocol>::Node as Node>::Durable;
 
 enum Ev<M> {
-    Deliver { from: u32, to: u32, inc: u32, id: u64, msg: M },
-    Timer { node: u32, inc: u32, tag: u64 },
+    Deliver {
+        from: u32,
+        to: u32,
+        inc: u32,
+        id: u64,
+        msg: M,
+    },
+    Timer {
+        node: u32,
+        inc: u32,
+        tag: u64,
+    },
     /// A client request reaches its node.
-    Arrive { req: Box<Request>, node: u32 },
+    Arrive {
+        req: Box<Request>,
+        node: u32,
+    },
     /// A node's answer reaches the client.
-    Answer { req: u64, response: Box<Response> },
-    ClientIssue { client: u32 },
-    Timeout { req: u64 },
-    FaultStart { index: usize },
-    FaultStop { id: u64, generated: bool },
+    Answer {
+        req: u64,
+        response: Box<Response>,
+    },
+    ClientIssue {
+        client: u32,
+    },
+    Timeout {
+        req: u64,
+    },
+    FaultStart {
+        index: usize,
+    },
+    FaultStop {
+        id: u64,
+        generated: bool,
+    },
     GenNext,
     FinalStart,
 }
@@ -452,7 +477,10 @@ impl<'a, P: Protocol> Sim<'a, P> {
             self.trace_msg(TraceKind::Duplicate, id, from, to, &msg);
             let delay = self.msg_delay();
             let copy = msg.clone();
-            self.push(self.now.saturating_add(delay), Ev::Deliver { from: from as u32, to: to as u32, inc, id, msg: copy });
+            self.push(
+                self.now.saturating_add(delay),
+                Ev::Deliver { from: from as u32, to: to as u32, inc, id, msg: copy },
+            );
         }
         let delay = self.msg_delay();
         self.push(self.now.saturating_add(delay), Ev::Deliver { from: from as u32, to: to as u32, inc, id, msg });
@@ -546,8 +574,16 @@ impl<'a, P: Protocol> Sim<'a, P> {
         e.is_final = is_final;
         let rid = self.next_req;
         self.next_req += 1;
-        let pending =
-            Pending { client: c as u32, process, f: f.clone(), key: key.clone(), node, inc: None, answered: false, is_final };
+        let pending = Pending {
+            client: c as u32,
+            process,
+            f: f.clone(),
+            key: key.clone(),
+            node,
+            inc: None,
+            answered: false,
+            is_final,
+        };
         if self.slots[node].node.is_none() {
             self.complete(pending, EventType::Fail, Value::str("connection refused"));
             return;
@@ -705,9 +741,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
 
     /// Live (not crashed) nodes the target names, in id order.
     fn resolve(&mut self, target: Target, want_unpaused: bool) -> Vec<NodeId> {
-        let eligible: Vec<NodeId> = (0..self.n)
-            .filter(|&i| self.slots[i].node.is_some() && !(want_unpaused && self.slots[i].paused))
-            .collect();
+        let eligible: Vec<NodeId> =
+            (0..self.n).filter(|&i| self.slots[i].node.is_some() && !(want_unpaused && self.slots[i].paused)).collect();
         if eligible.is_empty() {
             return eligible;
         }
@@ -757,8 +792,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             Fault::Partition(shape) => {
                 let grudge = shape.grudge(self.n, &mut self.rng);
                 let shape_v = (Value::str("shape"), Value::str(shape.name()));
-                let result =
-                    Value::Map(vec![shape_v.clone(), (Value::str("grudge"), grudge_value(&grudge, self.n))]);
+                let result = Value::Map(vec![shape_v.clone(), (Value::str("grudge"), grudge_value(&grudge, self.n))]);
                 active.grudge = grudge;
                 (Value::Map(vec![shape_v]), result)
             }

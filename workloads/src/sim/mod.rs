@@ -7,6 +7,7 @@
 //! broken by scheduling order. Nothing reads the wall clock and no unordered
 //! map is iterated, so (config, seed) determines every byte of output.
 
+pub(crate) mod detmath;
 mod engine;
 pub mod nemesis;
 pub mod net;

@@ -18,8 +18,14 @@ pub enum FaultKind {
 }
 
 impl FaultKind {
-    pub const ALL: [FaultKind; 6] =
-        [FaultKind::Partition, FaultKind::Crash, FaultKind::Pause, FaultKind::Loss, FaultKind::Duplicate, FaultKind::ClockSkew];
+    pub const ALL: [FaultKind; 6] = [
+        FaultKind::Partition,
+        FaultKind::Crash,
+        FaultKind::Pause,
+        FaultKind::Loss,
+        FaultKind::Duplicate,
+        FaultKind::ClockSkew,
+    ];
 
     pub fn name(&self) -> &'static str {
         match self {
@@ -72,13 +78,21 @@ pub enum Fault {
     /// The nodes process nothing; deliveries, timers and requests wait.
     Pause(Target),
     /// Messages are lost with this probability (a burst of loss).
-    Loss { rate: f64 },
+    Loss {
+        rate: f64,
+    },
     /// Messages are duplicated with this probability.
-    Duplicate { rate: f64 },
+    Duplicate {
+        rate: f64,
+    },
     /// The nodes' clocks jump by `skew_ns` and run `drift_ppm` parts per
     /// million fast (negative: slow) until the fault stops, when they are
     /// reset to true time.
-    ClockSkew { target: Target, skew_ns: i64, drift_ppm: i64 },
+    ClockSkew {
+        target: Target,
+        skew_ns: i64,
+        drift_ppm: i64,
+    },
 }
 
 impl Fault {

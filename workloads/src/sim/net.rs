@@ -11,12 +11,20 @@ use serde::{Deserialize, Serialize};
 /// A distribution of delays in virtual nanoseconds.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Latency {
-    Constant { ns: u64 },
+    Constant {
+        ns: u64,
+    },
     /// Uniform in `[min_ns, max_ns]`.
-    Uniform { min_ns: u64, max_ns: u64 },
+    Uniform {
+        min_ns: u64,
+        max_ns: u64,
+    },
     /// `min_ns` plus an exponential tail, so the mean is `mean_ns`
     /// (clamped to at least `min_ns`).
-    Exponential { min_ns: u64, mean_ns: u64 },
+    Exponential {
+        min_ns: u64,
+        mean_ns: u64,
+    },
 }
 
 /// Tail samples are capped at this many means: an exponential is unbounded,
@@ -58,7 +66,7 @@ pub(crate) fn exp_sample(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
         return 0.0;
     }
     let u: f64 = rng.random::<f64>();
-    (-(1.0 - u).ln() * mean).min(mean * EXP_TAIL_CAP)
+    (-super::detmath::ln(1.0 - u) * mean).min(mean * EXP_TAIL_CAP)
 }
 
 /// Network behaviour outside of faults.
@@ -211,8 +219,7 @@ pub fn node_name(id: NodeId) -> Box<str> {
 pub(crate) fn grudge_value(blocked: &[bool], n: usize) -> Value {
     let mut entries = Vec::new();
     for a in 0..n {
-        let cut: Vec<Value> =
-            (0..n).filter(|&b| blocked[a * n + b]).map(|b| Value::Str(node_name(b))).collect();
+        let cut: Vec<Value> = (0..n).filter(|&b| blocked[a * n + b]).map(|b| Value::Str(node_name(b))).collect();
         if !cut.is_empty() {
             entries.push((Value::Str(node_name(a)), Value::List(cut)));
         }

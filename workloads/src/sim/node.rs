@@ -59,10 +59,19 @@ pub enum Response {
 /// hand and inspect what it did.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Effect<M> {
-    Send { to: NodeId, msg: M },
+    Send {
+        to: NodeId,
+        msg: M,
+    },
     /// Fire `on_timer(tag)` after `after_ns` of virtual time.
-    Timer { after_ns: u64, tag: u64 },
-    Reply { id: RequestId, response: Response },
+    Timer {
+        after_ns: u64,
+        tag: u64,
+    },
+    Reply {
+        id: RequestId,
+        response: Response,
+    },
 }
 
 /// A node's view of the world during one handler call.

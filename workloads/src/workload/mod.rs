@@ -5,6 +5,7 @@
 //! The operations and their expected answers are listed on
 //! [`crate::sim::Request`].
 
+use crate::sim::detmath;
 use checker::{Value, F};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -69,7 +70,9 @@ impl WorkloadKind {
 pub enum KeyDist {
     Uniform,
     /// Key `k` (0-based) has weight `1 / (k + 1)^exponent`.
-    Zipfian { exponent: f64 },
+    Zipfian {
+        exponent: f64,
+    },
 }
 
 /// Relative weights of reads, updates (the workload's write/append/add/incr/
@@ -112,9 +115,7 @@ impl WorkloadConfig {
         let (keys, key_dist, mix) = match kind {
             WorkloadKind::Register => (3, KeyDist::Uniform, OpMix { read: 2, update: 2, cas: 1 }),
             WorkloadKind::Kv => (100, KeyDist::Zipfian { exponent: 1.0 }, OpMix { read: 1, update: 1, cas: 0 }),
-            WorkloadKind::ListAppend | WorkloadKind::Set => {
-                (5, KeyDist::Uniform, OpMix { read: 1, update: 2, cas: 0 })
-            }
+            WorkloadKind::ListAppend | WorkloadKind::Set => (5, KeyDist::Uniform, OpMix { read: 1, update: 2, cas: 0 }),
             WorkloadKind::Counter => (2, KeyDist::Uniform, OpMix { read: 1, update: 2, cas: 0 }),
             WorkloadKind::Bank => (1, KeyDist::Uniform, OpMix { read: 1, update: 3, cas: 0 }),
         };
@@ -187,7 +188,8 @@ impl Generator {
         if let KeyDist::Zipfian { exponent } = cfg.key_dist {
             let mut acc = 0.0;
             for k in 0..keys {
-                acc += 1.0 / ((k + 1) as f64).powf(exponent);
+                // Platform-independent math: the weights choose keys, which reach the history.
+                acc += detmath::exp(-exponent * detmath::ln((k + 1) as f64));
                 cdf.push(acc);
             }
         }

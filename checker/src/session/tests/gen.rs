@@ -1,7 +1,9 @@
 //! Histories from a sequential execution: random session interleavings over
-//! one global state per key, each op taking effect at its completion, reads
-//! returning the state there. Hence linearizable: no session or convergence
-//! check may find anything in them.
+//! one global order of versions per key, each write taking effect at its
+//! completion. Reads return the state there (linearizable), or with `stale`
+//! an older version: never older than what the session already read or wrote,
+//! so every session guarantee still holds though linearizability does not.
+//! Either way no session or convergence check may find anything in them.
 
 use crate::history::{Event, EventType, Process, F};
 use crate::session::Workload;
@@ -37,14 +39,23 @@ pub(crate) struct GenOpts {
     pub fail_pct: u64,
     /// Final reads per key (one per node), after a fault event.
     pub nodes: usize,
+    /// Reads may return any version from the session's floor to the newest.
+    pub stale: bool,
     pub seed: u64,
 }
 
+/// One key: the versions applied so far, in order (list/set elements,
+/// counter deltas, register values), and the counter's running totals.
 #[derive(Clone, Default)]
 struct State {
-    list: Vec<i64>,
-    counter: i64,
-    register: Option<i64>,
+    applied: Vec<i64>,
+    totals: Vec<i64>,
+}
+
+impl State {
+    fn register(&self) -> Option<i64> {
+        self.applied.last().copied()
+    }
 }
 
 struct Pending {
@@ -57,29 +68,35 @@ fn key_value(o: &GenOpts, k: usize) -> Option<Value> {
     (o.keys > 1).then_some(Value::Int(k as i64))
 }
 
-fn read_value(o: &GenOpts, s: &State, rng: &mut Rng) -> Value {
+/// The state after the first `v` versions.
+fn read_value(o: &GenOpts, s: &State, v: usize, rng: &mut Rng) -> Value {
+    let prefix = &s.applied[..v];
     match o.workload {
-        Workload::ListAppend => Value::List(s.list.iter().map(|&x| Value::Int(x)).collect()),
+        Workload::ListAppend => Value::List(prefix.iter().map(|&x| Value::Int(x)).collect()),
         Workload::Set => {
-            let mut v: Vec<Value> = s.list.iter().map(|&x| Value::Int(x)).collect();
-            for i in (1..v.len()).rev() {
-                v.swap(i, rng.below(i as u64 + 1) as usize);
+            let mut items: Vec<Value> = prefix.iter().map(|&x| Value::Int(x)).collect();
+            for i in (1..items.len()).rev() {
+                items.swap(i, rng.below(i as u64 + 1) as usize);
             }
-            Value::List(v)
+            Value::List(items)
         }
-        Workload::Counter => Value::Int(s.counter),
-        Workload::Register => s.register.map_or(Value::Nil, Value::Int),
+        Workload::Counter => Value::Int(if v == 0 { 0 } else { s.totals[v - 1] }),
+        Workload::Register => prefix.last().map_or(Value::Nil, |&x| Value::Int(x)),
     }
 }
 
 fn apply(o: &GenOpts, s: &mut State, p: &Pending) {
-    match (o.workload, &p.f) {
-        (Workload::ListAppend | Workload::Set, F::Append | F::Add) => s.list.push(p.input.as_int().unwrap()),
-        (Workload::Counter, F::Incr) => s.counter += p.input.as_int().unwrap(),
-        (Workload::Register, F::Write) => s.register = p.input.as_int(),
-        (Workload::Register, F::Cas) => s.register = p.input.as_seq().unwrap()[1].as_int(),
-        _ => {}
-    }
+    let x = match (o.workload, &p.f) {
+        (Workload::ListAppend | Workload::Set, F::Append | F::Add) | (Workload::Counter, F::Incr) => {
+            p.input.as_int().unwrap()
+        }
+        (Workload::Register, F::Write) => p.input.as_int().unwrap(),
+        (Workload::Register, F::Cas) => p.input.as_seq().unwrap()[1].as_int().unwrap(),
+        _ => return,
+    };
+    s.applied.push(x);
+    let t = s.totals.last().copied().unwrap_or(0) + x;
+    s.totals.push(t);
 }
 
 pub(crate) fn generate(o: &GenOpts) -> Vec<Event> {
@@ -88,6 +105,8 @@ pub(crate) fn generate(o: &GenOpts) -> Vec<Event> {
     let mut pids: Vec<u64> = (0..o.sessions as u64).collect();
     let mut next_pid = o.sessions as u64;
     let mut open: Vec<Option<Pending>> = (0..o.sessions).map(|_| None).collect();
+    // Per session slot and key: the oldest version the session may still read.
+    let mut floor: Vec<Vec<usize>> = vec![vec![0; o.keys.max(1)]; o.sessions];
     let mut written: Vec<i64> = Vec::new();
     let mut next_value = 1i64;
     let mut events: Vec<Event> = Vec::new();
@@ -112,7 +131,7 @@ pub(crate) fn generate(o: &GenOpts) -> Vec<Event> {
         if let Some(p) = open[s].take() {
             let st = &mut states[p.key];
             let is_read = p.f == F::Read;
-            let cas_fails = p.f == F::Cas && st.register != p.input.as_seq().unwrap()[0].as_int();
+            let cas_fails = p.f == F::Cas && st.register() != p.input.as_seq().unwrap()[0].as_int();
             let roll = rng.below(100);
             let (kind, value) = if cas_fails || roll < o.fail_pct {
                 (EventType::Fail, p.input.clone())
@@ -122,15 +141,21 @@ pub(crate) fn generate(o: &GenOpts) -> Vec<Event> {
                 }
                 (EventType::Info, p.input.clone())
             } else if is_read {
-                (EventType::Ok, read_value(o, st, &mut rng))
+                let (lo, hi) = (floor[s][p.key], st.applied.len());
+                let v = if o.stale { lo + rng.below((hi - lo) as u64 + 1) as usize } else { hi };
+                floor[s][p.key] = v;
+                (EventType::Ok, read_value(o, st, v, &mut rng))
             } else {
                 apply(o, st, &p);
+                // Its own write (and, for a cas, what it read) is now seen.
+                floor[s][p.key] = st.applied.len();
                 (EventType::Ok, p.input.clone())
             };
             push(&mut events, kind, Process::Client(pids[s]), p.f, key_value(o, p.key), value);
             if kind == EventType::Info {
                 pids[s] = next_pid;
                 next_pid += 1;
+                floor[s].iter_mut().for_each(|f| *f = 0);
             }
         } else if issued < o.ops {
             issued += 1;
@@ -150,7 +175,7 @@ pub(crate) fn generate(o: &GenOpts) -> Vec<Event> {
                         written.push(next_value);
                         if rng.pct(25) {
                             let old = if rng.pct(70) || written.len() < 2 {
-                                states[key].register.map_or(Value::Nil, Value::Int)
+                                states[key].register().map_or(Value::Nil, Value::Int)
                             } else {
                                 Value::Int(written[rng.below(written.len() as u64) as usize])
                             };
@@ -170,7 +195,11 @@ pub(crate) fn generate(o: &GenOpts) -> Vec<Event> {
             let pid = next_pid;
             next_pid += 1;
             for kind in [EventType::Invoke, EventType::Ok] {
-                let v = if kind == EventType::Ok { read_value(o, state, &mut rng) } else { Value::Nil };
+                let v = if kind == EventType::Ok {
+                    read_value(o, state, state.applied.len(), &mut rng)
+                } else {
+                    Value::Nil
+                };
                 push(&mut events, kind, Process::Client(pid), F::Read, key_value(o, k), v);
                 let e = events.last_mut().unwrap();
                 e.is_final = true;

@@ -507,6 +507,14 @@ impl RaftNode {
                 Command::Noop => None,
                 Command::Client { origin, req } => Some((*origin, req.id, self.kv.apply(*origin, req))),
             };
+            // A node that forwarded a request answers it as soon as it
+            // applies the entry itself (as etcd's proposers wait for their
+            // entry), in case the leader's answer is lost or the leader died.
+            if let Some((origin, id, response)) = &result {
+                if *origin == self.id && self.forwarded.remove(id).is_some() {
+                    ctx.reply(*id, response.clone());
+                }
+            }
             if let Some(p) = self.pending.remove(&i) {
                 match result {
                     Some((origin, id, response)) if origin == p.origin && id == p.id => {

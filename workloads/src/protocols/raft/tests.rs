@@ -116,6 +116,25 @@ fn elects_replicates_and_answers_through_followers() {
 }
 
 #[test]
+fn forwarding_node_answers_when_it_applies_even_if_the_leader_dies() {
+    let mut net = Net::new(3, RaftConfig::default());
+    net.elect(0);
+    net.request(1, 7, "write", 1, 42.into());
+    // The leader commits, but its answer to node 1 is lost (it crashes).
+    while let Some((from, to, msg)) = net.queue.pop_front() {
+        if matches!(msg, RaftMsg::ForwardResult { .. }) {
+            continue;
+        }
+        net.with(to, |node, ctx| node.on_message(ctx, from, msg));
+    }
+    assert!(net.reply_of(7).is_none());
+    net.isolated.insert(0);
+    net.elect(2);
+    net.heartbeat(2);
+    assert_eq!(net.reply_of(7), Some(&(1, RequestId(7), Response::Ok(42.into()))));
+}
+
+#[test]
 fn no_leader_known_holds_then_fails_definitely() {
     let mut net = Net::new(3, RaftConfig::default());
     net.request(1, 1, "write", 1, 1.into());

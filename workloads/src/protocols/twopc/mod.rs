@@ -109,3 +109,30 @@ impl Protocol for TwoPcProtocol {
         CommitNode::new(id, nodes, self.config.clone(), self.recorder.clone())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocols::threepc::ThreePcProtocol;
+
+    fn p(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
+        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn params_parse_and_reject() {
+        let two = TwoPcProtocol::from_params(&p(&[("bug", "abort-after-yes-timeout"), ("lock_wait_ms", "5")])).unwrap();
+        assert!(two.config.bug_abort_after_yes_timeout);
+        assert_eq!(two.config.lock_wait_ns, 5_000_000);
+        assert_eq!(two.name(), "2pc");
+        assert!(TwoPcProtocol::from_params(&p(&[("ack_timeout_ms", "5")])).unwrap_err().contains("ack_timeout_ms"));
+        assert!(TwoPcProtocol::from_params(&p(&[("bug", "x")])).unwrap_err().contains("bug"));
+        assert!(TwoPcProtocol::from_params(&p(&[("no_overdraft", "maybe")])).unwrap_err().contains("no_overdraft"));
+        assert!(TwoPcProtocol::from_params(&p(&[("retry_ms", "0")])).unwrap_err().contains("retry_ms"));
+        let three = ThreePcProtocol::from_params(&p(&[("ack_timeout_ms", "7"), ("bug", "none")])).unwrap();
+        assert_eq!(three.config.ack_timeout_ns, 7_000_000);
+        assert_eq!(three.config.mode, Mode::ThreePhase);
+        assert!(ThreePcProtocol::from_params(&p(&[("bug", "abort-after-yes-timeout")])).unwrap_err().contains("bug"));
+        assert!(ThreePcProtocol::from_params(&p(&[("frob", "1")])).unwrap_err().contains("frob"));
+    }
+}
