@@ -57,7 +57,8 @@ fn config(args: &CheckArgs) -> Result<(CheckConfig, ReadOptions), String> {
     };
     let budget = Budget::with_timeout(timeout, args.memory_mb.saturating_mul(1 << 20));
     let read_opts = ReadOptions { format, ..ReadOptions::default() };
-    Ok((CheckConfig { checks, model, nil_read, budget, fast_paths: !args.no_fast_paths }, read_opts))
+    let bank = checker::suite::BankSettings { initial: None, negative_allowed: args.bank_negative_ok };
+    Ok((CheckConfig { checks, model, nil_read, budget, fast_paths: !args.no_fast_paths, bank }, read_opts))
 }
 
 fn check_one(file: &str, cfg: &CheckConfig, read_opts: &ReadOptions) -> Result<FileReport, Failure> {

@@ -50,7 +50,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub model: Option<String>,
     /// Comma-separated checks: linearizable, read-your-writes, monotonic-reads,
-    /// monotonic-writes, writes-follow-reads, convergence, or all.
+    /// monotonic-writes, writes-follow-reads, convergence, bank, or all.
     /// Default: linearizable.
     #[arg(long, value_delimiter = ',')]
     pub checks: Vec<String>,
@@ -85,6 +85,9 @@ pub struct CheckArgs {
     /// Use only the general search (disable the polynomial-time unique-value paths).
     #[arg(long)]
     pub no_fast_paths: bool,
+    /// Bank histories: balances may go negative (conch's own bank workload); Jepsen's bank forbids it.
+    #[arg(long)]
+    pub bank_negative_ok: bool,
     /// Print every key, not only the ones that are not valid.
     #[arg(long, short)]
     pub verbose: bool,
@@ -203,10 +206,10 @@ pub struct DemoArgs {
     #[arg(long, default_value = "histories")]
     pub histories: PathBuf,
     /// Seeds per protocol.
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 20)]
     pub seeds: u64,
     /// Client operations per run.
-    #[arg(long, default_value_t = 400)]
+    #[arg(long, default_value_t = 1000)]
     pub ops: usize,
 }
 
@@ -236,6 +239,7 @@ pub fn print_list() {
                 ("monotonic-writes", "a session's writes take effect in session order"),
                 ("writes-follow-reads", "a write is ordered after the writes its session had read"),
                 ("convergence", "final reads of all nodes agree and keep every acknowledged write"),
+                ("bank", "bank histories: every read sums to the total, no negative balances"),
                 ("all", "every check that fits the history"),
             ],
         ),

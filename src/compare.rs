@@ -113,13 +113,14 @@ fn verdict_cell(c: &CheckSummary) -> String {
     }
 }
 
-const CHECK_COLUMNS: [(CheckName, &str); 6] = [
+const CHECK_COLUMNS: [(CheckName, &str); 7] = [
     (CheckName::Linearizable, "linearizable"),
     (CheckName::ReadYourWrites, "ryw"),
     (CheckName::MonotonicReads, "mono-reads"),
     (CheckName::MonotonicWrites, "mono-writes"),
     (CheckName::WritesFollowReads, "wfr"),
     (CheckName::Convergence, "convergence"),
+    (CheckName::Bank, "bank"),
 ];
 
 /// The terminal table.

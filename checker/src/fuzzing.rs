@@ -55,15 +55,16 @@ pub fn read_one(format: Format, data: &[u8]) {
 /// byte) from `data`, and asserts that the check, with and without the fast
 /// paths, agrees with the brute-force oracle on every key.
 pub fn check_bytes(data: &[u8]) {
-    let (history, model, nil_read) = history_from_bytes(data);
+    let Some((history, model, nil_read)) = history_from_bytes(data) else { return };
     history_invariants(&history);
     check_against_oracle(&history, model, nil_read);
 }
 
 /// Derives a history from bytes. Every byte sequence gives a well-formed
-/// history (possibly empty): invokes go to idle processes, completions to
-/// open ones, and a process retired by an info is replaced by a new id.
-pub fn history_from_bytes(data: &[u8]) -> (History, ModelKind, NilRead) {
+/// history, or `None` when the bytes give no event: invokes go to idle
+/// processes, completions to open ones, and a process retired by an info is
+/// replaced by a new id.
+pub fn history_from_bytes(data: &[u8]) -> Option<(History, ModelKind, NilRead)> {
     let mut src = ByteSource { data, pos: 0 };
     let model = ModelKind::ALL[src.below(ModelKind::ALL.len())];
     let flags = src.byte();
@@ -120,8 +121,11 @@ pub fn history_from_bytes(data: &[u8]) -> (History, ModelKind, NilRead) {
             }
         }
     }
+    if events.is_empty() {
+        return None;
+    }
     match History::from_events("fuzz", events) {
-        Ok(h) => (h, model, nil_read),
+        Ok(h) => Some((h, model, nil_read)),
         Err(e) => panic!("history_from_bytes built a malformed history: {e}"),
     }
 }
@@ -238,7 +242,7 @@ mod tests {
         for seed in 0..2000u64 {
             let mut rng = Rng(seed);
             let data: Vec<u8> = (0..40).map(|_| rng.next_u64() as u8).collect();
-            let (h, model, _) = history_from_bytes(&data);
+            let Some((h, model, _)) = history_from_bytes(&data) else { continue };
             assert!(h.ops.len() <= MAX_ORACLE_OPS);
             seen.insert(model);
             check_bytes(&data);
@@ -252,7 +256,7 @@ mod tests {
         for seed in 0..2000u64 {
             let mut rng = Rng(seed);
             let data: Vec<u8> = (0..30).map(|_| rng.next_u64() as u8 & !1).collect();
-            let (h, model, nil_read) = history_from_bytes(&data);
+            let Some((h, model, nil_read)) = history_from_bytes(&data) else { continue };
             match check(&h, &model, &LinearOptions { nil_read, ..LinearOptions::default() }).verdict {
                 Verdict::Valid => valid += 1,
                 Verdict::Invalid => invalid += 1,
@@ -260,6 +264,13 @@ mod tests {
             }
         }
         assert!(valid > 100 && invalid > 100, "valid {valid}, invalid {invalid}");
+    }
+
+    #[test]
+    fn check_bytes_empty_input_gives_no_history() {
+        assert!(history_from_bytes(b"").is_none());
+        assert!(history_from_bytes(&[3, 0]).is_none());
+        check_bytes(b"");
     }
 
     #[test]

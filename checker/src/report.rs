@@ -47,16 +47,19 @@ pub enum CheckName {
     MonotonicWrites,
     WritesFollowReads,
     Convergence,
+    /// Bank invariants: total conserved, no negative balances.
+    Bank,
 }
 
 impl CheckName {
-    pub const ALL: [CheckName; 6] = [
+    pub const ALL: [CheckName; 7] = [
         CheckName::Linearizable,
         CheckName::ReadYourWrites,
         CheckName::MonotonicReads,
         CheckName::MonotonicWrites,
         CheckName::WritesFollowReads,
         CheckName::Convergence,
+        CheckName::Bank,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -67,6 +70,7 @@ impl CheckName {
             CheckName::MonotonicWrites => "monotonic-writes",
             CheckName::WritesFollowReads => "writes-follow-reads",
             CheckName::Convergence => "convergence",
+            CheckName::Bank => "bank",
         }
     }
 

@@ -1,7 +1,11 @@
 //! Runs the requested checks on one history and gathers a [`FileReport`]:
 //! the one entry point the binary (and library users) need.
 
-use crate::history::History;
+use crate::bank::{self, BankOptions, BankProperty};
+use crate::history::{History, F};
+use crate::report::KeyResult;
+use crate::value::Value;
+use std::collections::BTreeMap;
 use crate::linear::{self, LinearOptions};
 use crate::model::{self, ModelKind};
 use crate::read::{Format, NilRead};
@@ -22,11 +26,28 @@ pub struct CheckConfig {
     pub budget: Budget,
     /// Allow the polynomial-time paths where they apply.
     pub fast_paths: bool,
+    pub bank: BankSettings,
+}
+
+/// How bank histories are judged.
+#[derive(Clone, Debug, Default)]
+pub struct BankSettings {
+    /// Initial balances; `None` infers the total from the first ok read.
+    pub initial: Option<BTreeMap<Value, i64>>,
+    /// conch's own bank workload lets balances go negative; Jepsen's does not.
+    pub negative_allowed: bool,
 }
 
 impl Default for CheckConfig {
     fn default() -> Self {
-        CheckConfig { checks: Vec::new(), model: None, nil_read: None, budget: Budget::default(), fast_paths: true }
+        CheckConfig {
+            checks: Vec::new(),
+            model: None,
+            nil_read: None,
+            budget: Budget::default(),
+            fast_paths: true,
+            bank: BankSettings::default(),
+        }
     }
 }
 
@@ -76,7 +97,12 @@ pub fn check_history(file: &str, format: Format, h: &History, cfg: &CheckConfig)
     let mut results = Vec::new();
     let mut skipped = Vec::new();
 
-    if wanted.contains(&CheckName::Linearizable) {
+    let is_bank = h.ops.iter().any(|o| o.f == F::Transfer);
+    if is_bank {
+        let (r, sk) = check_bank(file, h, cfg, &wanted, explicit)?;
+        results.extend(r);
+        skipped.extend(sk);
+    } else if wanted.contains(&CheckName::Linearizable) {
         let kind = match &cfg.model {
             Some(m) => Ok(*m),
             None => model::infer(h),
@@ -94,12 +120,28 @@ pub fn check_history(file: &str, format: Format, h: &History, cfg: &CheckConfig)
             Err(why) => skipped.push(Skipped { check: CheckName::Linearizable, reason: why }),
         }
     }
+    if !is_bank && explicit && wanted.contains(&CheckName::Bank) {
+        return Err(ConfigError(format!("{file}: bank: not a bank history (no transfer ops)")));
+    }
 
-    let session_checks: Vec<CheckName> = wanted.iter().copied().filter(|c| *c != CheckName::Linearizable).collect();
+    let mut session_checks: Vec<CheckName> =
+        wanted.iter().copied().filter(|c| !matches!(c, CheckName::Linearizable | CheckName::Bank)).collect();
     let mut staleness = None;
     if !session_checks.is_empty() {
         match session::infer_workload(h) {
             Ok(w) => {
+                if !explicit {
+                    // "all": only the checks this workload can decide, and
+                    // convergence only when the history has final reads.
+                    session_checks.retain(|c| w.applicable_checks().contains(c));
+                    if !h.ops.iter().any(|o| o.is_final) {
+                        session_checks.retain(|c| *c != CheckName::Convergence);
+                        skipped.push(Skipped {
+                            check: CheckName::Convergence,
+                            reason: "no final reads (ops marked final) in the history".into(),
+                        });
+                    }
+                }
                 let opts = SessionOptions { budget: cfg.budget.clone() };
                 results.extend(session::check(h, &session_checks, w, &opts));
                 staleness = Some(session::staleness(h, w));
@@ -107,9 +149,10 @@ pub fn check_history(file: &str, format: Format, h: &History, cfg: &CheckConfig)
             Err(why) if explicit => {
                 return Err(ConfigError(format!("{file}: {}: {why}", session_checks[0])));
             }
-            Err(why) => {
+            Err(why) if !is_bank => {
                 skipped.extend(session_checks.iter().map(|&check| Skipped { check, reason: why.clone() }));
             }
+            Err(_) => {}
         }
     }
     let verdict = results.iter().fold(Verdict::Valid, |v, r| v.combine(r.verdict));
@@ -130,4 +173,66 @@ pub fn check_history(file: &str, format: Format, h: &History, cfg: &CheckConfig)
 /// The session workload a history fits, if any (for `conch list` and reports).
 pub fn workload_of(h: &History) -> Option<Workload> {
     session::infer_workload(h).ok()
+}
+
+fn property_key(p: &BankProperty, ops: u64) -> KeyResult {
+    KeyResult {
+        key: Some(Value::str(&p.name)),
+        verdict: p.verdict,
+        method: if p.name == "linearizable" { "wgl".into() } else { "bank-reads".into() },
+        ops,
+        anomalies: p.anomalies.clone(),
+        unknown_reason: p.unknown_reason.clone(),
+        stats: serde_json::json!({ "anomaly_count": p.anomaly_count }),
+    }
+}
+
+/// Bank histories: the bank invariants, and linearizability of transfers
+/// and whole-bank reads under the bank model.
+fn check_bank(
+    file: &str,
+    h: &History,
+    cfg: &CheckConfig,
+    wanted: &[CheckName],
+    explicit: bool,
+) -> Result<(Vec<CheckResult>, Vec<Skipped>), ConfigError> {
+    let (mut results, mut skipped) = (Vec::new(), Vec::new());
+    let want_lin = wanted.contains(&CheckName::Linearizable);
+    if !want_lin && !wanted.contains(&CheckName::Bank) {
+        return Ok((results, skipped));
+    }
+    let opts = BankOptions {
+        initial: cfg.bank.initial.clone(),
+        negative_allowed: cfg.bank.negative_allowed,
+        linearizable: want_lin,
+        budget: cfg.budget.clone(),
+    };
+    let report = bank::check(h, file, &opts).map_err(|e| ConfigError(e.to_string()))?;
+    let ops = h.ops.len() as u64;
+    if want_lin {
+        let keys = report.properties.iter().filter(|p| p.name == "linearizable").map(|p| property_key(p, ops));
+        results.push(CheckResult::from_keys(CheckName::Linearizable, "bank", keys.collect()));
+    }
+    if wanted.contains(&CheckName::Bank) {
+        let keys = report.properties.iter().filter(|p| p.name != "linearizable").map(|p| property_key(p, ops));
+        let mut r = CheckResult::from_keys(CheckName::Bank, "bank", keys.collect());
+        r.detail = serde_json::json!({
+            "expected_total": report.expected_total,
+            "total_source": report.total_source,
+            "transfers": report.transfers,
+            "reads": report.reads,
+        });
+        results.push(r);
+    }
+    if explicit {
+        for c in wanted.iter().filter(|c| !matches!(c, CheckName::Linearizable | CheckName::Bank)) {
+            return Err(ConfigError(format!("{file}: {c}: does not apply to bank histories")));
+        }
+    } else {
+        skipped.push(Skipped {
+            check: CheckName::ReadYourWrites,
+            reason: "session checks do not apply to bank histories".into(),
+        });
+    }
+    Ok((results, skipped))
 }

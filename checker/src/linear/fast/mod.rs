@@ -1,11 +1,14 @@
 //! Polynomial-time linearizability for the common special cases, exact where
 //! they apply: read/write/cas registers and kv put/get with unique written
 //! values (`unique-register`, `register.rs`) and list-append with unique
-//! elements (`append-prefix`, `append.rs`); each file proves its criterion.
+//! elements (`append-prefix`, `append.rs`); kv get/put/append with unique,
+//! uniquely decodable strings (`kv-append`, `kv_append.rs`); each file proves
+//! its criterion.
 //! [`try_fast`] returns `None` whenever a precondition of exactness fails,
 //! and the general search decides instead.
 
 mod append;
+mod kv_append;
 mod register;
 #[cfg(test)]
 mod tests;
@@ -16,6 +19,7 @@ use crate::model::{arg, ModelKind, NilRead};
 use crate::report::{Anomaly, KeyResult, OpRef, Verdict};
 use crate::value::Value;
 use append::AppendOps;
+use kv_append::KvOps;
 use register::RegisterOps;
 use serde_json::json;
 
@@ -56,7 +60,10 @@ pub(crate) fn show(history: &History, id: OpId) -> String {
 /// append) histories in which every write and every cas writes a distinct
 /// value, different from the initial one (`nil`; `""` for kv) — method
 /// `unique-register`; and `list-append` histories in which every append adds
-/// a distinct element — method `append-prefix`. A valid key's witness
+/// a distinct element — method `append-prefix`; `kv` histories with appends
+/// whose put values and appended strings are distinct and non-empty and whose
+/// gets each split in one way into a put value (or `""`) and appended
+/// strings — method `kv-append`. A valid key's witness
 /// linearization goes in `stats.linearization` (op ids, cut to
 /// [`WITNESS_MAX_OPS`]); an invalid key has one `not-linearizable` anomaly
 /// whose `detail.reason` names the rule broken.
@@ -85,8 +92,12 @@ pub(crate) fn decide(
             ("unique-register", register::check(history, &reg, &Value::Nil, witness)?)
         }
         ModelKind::Kv => {
-            let reg = kv_ops(history, ops, nil_read)?;
-            ("unique-register", register::check(history, &reg, &Value::str(""), witness)?)
+            match kv_ops(history, ops, nil_read)
+                .and_then(|reg| register::check(history, &reg, &Value::str(""), witness))
+            {
+                Some(found) => ("unique-register", found),
+                None => ("kv-append", kv_append::check(history, &kv_append_ops(history, ops, nil_read)?, witness)?),
+            }
         }
         ModelKind::ListAppend => {
             let app = append_ops(history, ops, nil_read)?;
@@ -181,6 +192,28 @@ fn kv_ops<'h>(history: &'h History, ids: &[OpId], nil_read: NilRead) -> Option<R
         }
         if out.duplicate {
             return None;
+        }
+    }
+    Some(out)
+}
+
+/// Kv ops with appends; `None` on a put or append of something other than a
+/// non-empty string, a get of a non-string, or an op the model lacks.
+fn kv_append_ops<'h>(history: &'h History, ids: &[OpId], nil_read: NilRead) -> Option<KvOps<'h>> {
+    let mut out = KvOps::default();
+    for &id in ids {
+        let op = history.op(id);
+        match (&op.f, op.outcome) {
+            (F::Get, Outcome::Ok) => match (&op.output, nil_read) {
+                (Value::Nil, NilRead::Unknown) => out.free.push(id),
+                (Value::Nil, NilRead::Absent) => out.gets.push((op, "")),
+                (Value::Str(s), _) => out.gets.push((op, s)),
+                _ => return None,
+            },
+            (F::Get, _) => {}
+            (F::Put, _) => out.puts.push((op, arg(op).as_str().filter(|s| !s.is_empty())?)),
+            (F::Append, _) => out.appends.push((op, arg(op).as_str().filter(|s| !s.is_empty())?)),
+            _ => return None,
         }
     }
     Some(out)
