@@ -6,7 +6,7 @@
 //! Not part of the public API: it exists so that the fuzzers and `cargo test`
 //! run exactly the same code.
 
-use crate::history::{Event, EventType, History, OpId, Outcome, Process};
+use crate::history::{Event, EventType, History, OpId, Outcome, Process, F};
 use crate::linear::oracle::brute_force;
 use crate::linear::testgen::{random_invoke, random_output, Rng};
 use crate::linear::{check, LinearOptions};
@@ -60,6 +60,9 @@ pub fn check_bytes(data: &[u8]) {
     check_against_oracle(&history, model, nil_read);
 }
 
+/// An invoked op not yet completed: function, argument, key.
+type OpenOp = (F, Value, Option<Value>);
+
 /// Derives a history from bytes. Every byte sequence gives a well-formed
 /// history, or `None` when the bytes give no event: invokes go to idle
 /// processes, completions to open ones, and a process retired by an info is
@@ -72,8 +75,7 @@ pub fn history_from_bytes(data: &[u8]) -> Option<(History, ModelKind, NilRead)> 
     let keys: &[Option<Value>] = if flags & 2 == 0 { &[None] } else { &[Some(Value::Int(0)), Some(Value::Int(1))] };
     let slots = 1 + (flags as usize >> 2) % 4;
     // slot -> (process id, open op: function, argument, key)
-    let mut procs: Vec<(u64, Option<(crate::history::F, Value, Option<Value>)>)> =
-        (0..slots as u64).map(|p| (p, None)).collect();
+    let mut procs: Vec<(u64, Option<OpenOp>)> = (0..slots as u64).map(|p| (p, None)).collect();
     let mut next_process = slots as u64;
     let mut events = Vec::new();
     let mut invoked = 0;

@@ -342,6 +342,11 @@ impl<'a, P: Protocol> Sim<'a, P> {
         }
         self.stats.sim_duration_ns = self.now;
         self.stats.ops_open = self.pending.len() as u64;
+        for slot in &self.slots {
+            if let Some(node) = &slot.node {
+                merge_protocol_stats(&mut self.stats.protocol, node.stats());
+            }
+        }
         RunOutput { events: self.events, stats: self.stats, trace: self.trace }
     }
 
@@ -892,7 +897,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
     fn crash(&mut self, i: NodeId) {
         self.stats.crashes += 1;
         let slot = &mut self.slots[i];
-        slot.node = None;
+        if let Some(node) = slot.node.take() {
+            merge_protocol_stats(&mut self.stats.protocol, node.stats());
+        }
         slot.inc = slot.inc.wrapping_add(1);
         slot.paused = false;
         let deferred = std::mem::take(&mut slot.deferred);
@@ -971,5 +978,17 @@ mod tests {
         assert_eq!(slow.at(1_000_000), 500_000);
         let huge = Clock { base_t: 0, base_local: i64::MAX, drift_ppm: 1_000_000 };
         assert_eq!(huge.at(u64::MAX), i64::MAX, "saturates instead of overflowing");
+    }
+}
+
+/// Adds one node incarnation's protocol statistics to the run's: counters
+/// named `*_max` keep the maximum, every other counter is summed.
+fn merge_protocol_stats(
+    into: &mut std::collections::BTreeMap<String, i64>,
+    from: std::collections::BTreeMap<String, i64>,
+) {
+    for (k, v) in from {
+        let e = into.entry(k.clone()).or_insert(0);
+        *e = if k.ends_with("_max") { (*e).max(v) } else { e.saturating_add(v) };
     }
 }

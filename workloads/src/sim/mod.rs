@@ -155,6 +155,9 @@ pub struct RunStats {
     pub trace_dropped: u64,
     /// Why the run stopped before finishing (a bound was hit), if it did.
     pub stopped_early: Option<String>,
+    /// The protocol's own counters ([`Node::stats`]), over every node and
+    /// incarnation: `*_max` counters are maxima, others sums.
+    pub protocol: std::collections::BTreeMap<String, i64>,
 }
 
 /// What happened to a message, in the trace.

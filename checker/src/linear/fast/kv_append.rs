@@ -1,9 +1,9 @@
-//! Exact O(n log n + total get length x longest token) linearizability for
-//! kv (`get`/`put`/`append` on strings) histories in which every put value
-//! and every appended string is distinct and non-empty, and every get's
-//! string splits in exactly one way into a put value (or the initial `""`)
-//! followed by appended strings: each get then reveals the exact sequence of
-//! mutations since the last put.
+//! Exact linearizability for kv (`get`/`put`/`append` on strings)
+//! histories whose put values are distinct and non-empty and whose gets'
+//! strings split in few ways into a put value (or the initial `""`) followed
+//! by appended strings: each split reveals the exact sequence of mutations
+//! since the last put. Append strings may repeat (Porcupine's clients
+//! repeat some); the few ways to match them to ops are searched.
 //!
 //! # The criterion and its proof
 //!
@@ -12,24 +12,34 @@
 //! intervals. Fail ops never happened; info gets and nil gets under
 //! `NilRead::Unknown` constrain nothing (the latter go in the witness only).
 //!
-//! *Decoding.* In any legal sequence the state is `P a1 ... ak`: the value of
-//! the last put `P` (or the initial `""`) followed by the strings of the
-//! appends since, each append once. A get returns that string, which is thus
-//! one split of it into a put value (or `""`) and append strings. We count the
-//! splits over the strings of *all* puts and appends (failed ones too,
-//! repeated appends allowed, capped at 2): none means no state ever reads
-//! so (invalid); two or more and we give up (`None`); exactly one is the
-//! state's own split, so if it uses a failed op or repeats an append, no
-//! state reads so either (invalid). Otherwise the get *reveals* the epoch
-//! `P` and the sequence `a1..ak`.
+//! *Splits.* In any legal sequence the state is `P a1 ... ak`: the value of
+//! the last put `P` (or `""`) followed by the strings of the appends since,
+//! each a different op. A get returns that string, so it is one *split* of
+//! the get's string over the distinct put values and append strings. We
+//! list each get's splits (more than [`SPLITS_MAX`]: `None`) and keep the
+//! *feasible* ones: no failed put as head, no string used more often than
+//! non-failed appends wrote it. A get with none is invalid.
+//!
+//! *Matchings.* A legal sequence picks, for each get, the split of its state,
+//! and for each position of an epoch's state (below) the append op that put
+//! it there. So the history is linearizable iff for some choice of a
+//! feasible split per get and some matching of positions to distinct
+//! non-failed appends of the same string, the criterion below holds with the
+//! matched appends as the *seen* ones: necessity takes the linearization's
+//! own choices (an append it places under a get of its epoch is then
+//! matched), sufficiency builds a legal sequence in which each get returns
+//! its chosen split. We try the combinations, at most [`COMBOS_MAX`] (else
+//! `None`); usually there is exactly one. An invalid key reports the first
+//! combination's anomaly.
 //!
 //! *Epochs.* The ops between a put `P` (or the start) and the next put form
 //! the *epoch* of `P`. A get revealing `(P, a1..ak)` lies in the epoch of `P`
 //! after exactly `a1..ak` of its appends. So, as in `append.rs`, the gets of
 //! one epoch reveal prefixes of its longest revealed sequence `L_P`
-//! (otherwise invalid), and an append revealed in two epochs is invalid (it
-//! happened once). A *seen* op is a put some get revealed, or an append in
-//! some `L_P`; it must have happened (info ones included). The *chain* of a
+//! (otherwise invalid), and a string occurring in the `L_P` more often than
+//! non-failed appends wrote it is invalid (each happened once). A *seen* op
+//! is a put some get revealed, or an append matched to a position of some
+//! `L_P`; it must have happened (info ones included). The *chain* of a
 //! seen epoch is its put, its gets and the appends of `L_P`, in the forced
 //! layers `[P] [gets of 0 appends] [a1] [gets of 1] [a2] ...`; the initial
 //! epoch's chain starts with a virtual put at `-inf`. An ok put nobody saw is
@@ -99,10 +109,12 @@ pub(crate) struct KvOps<'h> {
     pub free: Vec<OpId>,
 }
 
+/// A trie node: children (byte, node) and the token ending here.
+type TrieNode = (Vec<(u8, u32)>, Option<u32>);
+
 /// A byte trie over tokens, each ending at a node that names it.
 struct Trie {
-    /// Children (byte, node) and the token ending here.
-    nodes: Vec<(Vec<(u8, u32)>, Option<u32>)>,
+    nodes: Vec<TrieNode>,
     /// Longest token, in bytes.
     depth: usize,
 }
@@ -147,65 +159,58 @@ impl Trie {
     }
 }
 
-/// How a get's string splits.
-enum Split {
-    /// No split: no state ever reads so.
-    None,
-    /// Two or more splits.
-    Ambiguous,
-    /// The only split: put index (`None`: the initial `""`) and append
-    /// indexes.
-    One(Option<u32>, Vec<u32>),
-}
+/// Splits of one get's string into a put value (or `""`) and append
+/// strings, more than this many and the general search decides: each is a
+/// branch of the search below.
+const SPLITS_MAX: usize = 4;
 
-/// Splits `text` over the put trie and the append trie, adding the steps
-/// taken to `steps`.
-fn split(text: &str, puts: &Trie, appends: &Trie, steps: &mut u64) -> Split {
+/// Up to `SPLITS_MAX + 1` splits of `text`: (put string id or `None` for
+/// the initial `""`, append string ids). Adds the trie steps taken to
+/// `steps`.
+fn splits(text: &str, puts: &Trie, appends: &Trie, steps: &mut u64) -> Vec<(Option<u32>, Vec<u32>)> {
+    const CAP: u8 = SPLITS_MAX as u8 + 1;
     let b = text.as_bytes();
     let n = b.len();
-    // ways[i]: splits of text[i..] into append strings, capped at 2;
-    // next[i]: the first one's token and where it ends.
+    // ways[i]: splits of text[i..] into append strings, capped at CAP.
     let mut ways = vec![0u8; n + 1];
-    let mut next: Vec<(u32, usize)> = vec![(0, 0); n + 1];
     ways[n] = 1;
     for i in (0..n).rev() {
-        let (mut w, mut first) = (0u8, None);
-        *steps += appends.prefixes(&b[i..], |len, id| {
-            if ways[i + len] > 0 {
-                w = w.saturating_add(ways[i + len]).min(2);
-                first.get_or_insert((id, i + len));
-            }
-        });
+        let mut w = 0u8;
+        *steps += appends.prefixes(&b[i..], |len, _| w = w.saturating_add(ways[i + len]).min(CAP));
         ways[i] = w;
-        if let Some(f) = first {
-            next[i] = f;
-        }
     }
-    let mut total = ways[0];
-    let mut head: (Option<u32>, usize) = (None, 0);
-    *steps += puts.prefixes(b, |len, id| {
-        if ways[len] > 0 {
-            if total == 0 {
-                head = (Some(id), len);
+    let mut heads: Vec<(Option<u32>, usize)> = vec![(None, 0)];
+    *steps += puts.prefixes(b, |len, id| heads.push((Some(id), len)));
+    let mut out = Vec::new();
+    for (head, start) in heads {
+        // The k-th split of text[start..] for each k below its count: a
+        // walk that skips the options whose (capped) counts k passes; a
+        // capped count is at least CAP > k, so the walk is exact.
+        for k in 0..ways[start] {
+            if out.len() > SPLITS_MAX {
+                return out;
             }
-            total = total.saturating_add(ways[len]).min(2);
-        }
-    });
-    match total {
-        0 => Split::None,
-        1 => {
-            let mut seq = Vec::new();
-            let mut i = head.1;
+            let (mut i, mut k, mut seq) = (start, k, Vec::new());
             while i < n {
-                seq.push(next[i].0);
-                i = next[i].1;
+                let mut pick = None;
+                *steps += appends.prefixes(&b[i..], |len, id| {
+                    if pick.is_none() {
+                        if k < ways[i + len] {
+                            pick = Some((len, id));
+                        } else {
+                            k -= ways[i + len];
+                        }
+                    }
+                });
+                let Some((len, id)) = pick else { break };
+                seq.push(id);
+                i += len;
             }
-            Split::One(head.0, seq)
+            out.push((head, seq));
         }
-        _ => Split::Ambiguous,
     }
+    out
 }
-
 /// One op of a chain: its invoke position and layer.
 #[derive(Clone, Copy, Debug)]
 struct Node {
@@ -241,8 +246,21 @@ fn anomaly(history: &History, ids: &[OpId], explanation: String, detail: serde_j
     Anomaly { kind: "not-linearizable".into(), ops: refs, explanation, detail }
 }
 
-/// Decides one key. `None` when put values or append strings repeat, a get
-/// splits in more than one way, or decoding would take too long.
+/// Combinations (a split per get, then an append op per occurrence of a
+/// repeated string) tried before the general search decides instead; each
+/// costs one O(n log n) check.
+const COMBOS_MAX: u64 = 4096;
+
+/// The result of checking one combination.
+enum Try {
+    Valid(Option<Vec<OpId>>),
+    Invalid(Anomaly),
+    /// Too many combinations.
+    GiveUp,
+}
+
+/// Decides one key. `None` when put values repeat, a get splits in too
+/// many ways, or the combinations or decoding would take too long.
 pub(crate) fn check(history: &History, ops: &KvOps<'_>, witness: bool) -> Option<Found> {
     let mut put_trie = Trie::new();
     for (i, &(_, v)) in ops.puts.iter().enumerate() {
@@ -250,142 +268,348 @@ pub(crate) fn check(history: &History, ops: &KvOps<'_>, witness: bool) -> Option
             return None;
         }
     }
+    // Append strings, interned; the non-failed appends of each (`writers`)
+    // and a failed one, for explanations.
     let mut app_trie = Trie::new();
-    for (i, &(_, v)) in ops.appends.iter().enumerate() {
-        if v.is_empty() || !app_trie.insert(v.as_bytes(), i as u32) {
+    let mut sid_of: HashMap<&str, u32> = HashMap::new();
+    let mut strings: Vec<&str> = Vec::new();
+    let mut writers: Vec<Vec<u32>> = Vec::new();
+    let mut failed_by: Vec<Option<u32>> = Vec::new();
+    for (i, &(op, v)) in ops.appends.iter().enumerate() {
+        if v.is_empty() {
             return None;
         }
+        let sid = *sid_of.entry(v).or_insert_with(|| {
+            app_trie.insert(v.as_bytes(), strings.len() as u32);
+            strings.push(v);
+            writers.push(Vec::new());
+            failed_by.push(None);
+            strings.len() as u32 - 1
+        });
+        if op.outcome == Outcome::Fail {
+            failed_by[sid as usize] = Some(i as u32);
+        } else {
+            writers[sid as usize].push(i as u32);
+        }
     }
-    let put_op = |p: u32| ops.puts[p as usize].0;
-    let app_op = |a: u32| ops.appends[a as usize].0;
+    let sets = Sets { strings: &strings, writers: &writers };
+
+    // The feasible splits of every get.
+    let first_put_ret =
+        ops.puts.iter().filter(|(o, _)| o.outcome == Outcome::Ok).map(|(o, _)| ret_pos(o)).min().unwrap_or(u64::MAX);
+    let mut steps = 0u64;
+    let mut cands: Vec<Vec<(Option<u32>, Vec<u32>)>> = Vec::with_capacity(ops.gets.len());
+    for &(op, text) in &ops.gets {
+        let all = splits(text, &put_trie, &app_trie, &mut steps);
+        if all.len() > SPLITS_MAX || steps > DECODE_STEPS_MAX {
+            return None;
+        }
+        let feasible = |(head, seq): &(Option<u32>, Vec<u32>)| {
+            let mut count: HashMap<u32, usize> = HashMap::new();
+            head.is_none_or(|p| ops.puts[p as usize].0.outcome != Outcome::Fail)
+                && seq.iter().all(|&s| {
+                    let c = count.entry(s).or_insert(0);
+                    *c += 1;
+                    *c <= writers[s as usize].len()
+                })
+        };
+        let ok: Vec<(Option<u32>, Vec<u32>)> = all.iter().filter(|s| feasible(s)).cloned().collect();
+        if ok.is_empty() {
+            return Some(Found::Invalid(unreadable(history, ops, &sets, &failed_by, op.id, text, all.first())));
+        }
+        // Drop splits real time rules out, if any other is left (exact
+        // either way, fewer combinations): the initial epoch for a get that
+        // began after an ok put completed (that put precedes it), a put's
+        // epoch for a get that completed before the put began.
+        let (call, ret) = (call_pos(op), ret_pos(op));
+        let timely = |(head, _): &&(Option<u32>, Vec<u32>)| match head {
+            None => call < first_put_ret,
+            Some(p) => call_pos(ops.puts[*p as usize].0) < ret,
+        };
+        let kept: Vec<(Option<u32>, Vec<u32>)> = ok.iter().filter(timely).cloned().collect();
+        cands.push(if kept.is_empty() { ok } else { kept });
+    }
+
+    // Every combination of splits (an odometer over the gets with more
+    // than one), each with every matching of repeated strings to ops.
+    let varying: Vec<usize> = (0..cands.len()).filter(|&g| cands[g].len() > 1).collect();
+    let mut choice: Vec<usize> = vec![0; cands.len()];
+    let mut tried = 0u64;
+    let mut first: Option<Anomaly> = None;
+    for round in 0.. {
+        // Rounds that fail before matching count too.
+        if round > COMBOS_MAX {
+            return None;
+        }
+        let revealed: Vec<(usize, Option<u32>, &[u32])> =
+            choice.iter().enumerate().map(|(g, &c)| (g, cands[g][c].0, &cands[g][c].1[..])).collect();
+        match check_splits(history, ops, &sets, &revealed, witness, &mut tried) {
+            Try::Valid(w) => return Some(Found::Valid(w)),
+            Try::GiveUp => return None,
+            Try::Invalid(a) => {
+                first.get_or_insert(a);
+            }
+        }
+        // Next combination.
+        let mut advanced = false;
+        for &g in &varying {
+            choice[g] += 1;
+            if choice[g] < cands[g].len() {
+                advanced = true;
+                break;
+            }
+            choice[g] = 0;
+        }
+        if !advanced {
+            break;
+        }
+    }
+    let mut a = first?;
+    if tried > 1 {
+        a.explanation.push_str(&format!(
+            " (Some strings here were written by more than one op, or a get's string can be read in more than \
+             one way; all {tried} ways to match them to the ops that wrote them fail, and this is the first.)"
+        ));
+    }
+    Some(Found::Invalid(a))
+}
+
+/// The interned append strings and their non-failed writers.
+struct Sets<'a, 'h> {
+    strings: &'a [&'h str],
+    writers: &'a [Vec<u32>],
+}
+
+/// A get none of whose splits is feasible; `split` is one, if any.
+fn unreadable(
+    history: &History,
+    ops: &KvOps<'_>,
+    sets: &Sets<'_, '_>,
+    failed_by: &[Option<u32>],
+    get: OpId,
+    text: &str,
+    split: Option<&(Option<u32>, Vec<u32>)>,
+) -> Anomaly {
+    let Some((head, seq)) = split else {
+        let explanation = format!(
+            "{} returned {text:?}, which is not the initial \"\" or a put value followed by appended strings, so no \
+             state of the key ever read so.",
+            show(history, get)
+        );
+        let detail = json!({ "reason": "read-of-unwritten-value", "read": get, "value": text });
+        return anomaly(history, &[get], explanation, detail);
+    };
+    let failed_put = head.map(|p| ops.puts[p as usize].0).filter(|o| o.outcome == Outcome::Fail);
+    let failed_app = seq.iter().find(|&&s| sets.writers[s as usize].is_empty()).and_then(|&s| failed_by[s as usize]);
+    if let Some(w) = failed_put.or(failed_app.map(|a| ops.appends[a as usize].0)) {
+        let explanation = format!(
+            "{} returned {text:?}, which can only be read after {}, but that op failed, so it never took effect.",
+            show(history, get),
+            show(history, w.id)
+        );
+        let detail = json!({ "reason": "read-of-failed-write", "read": get, "failed_write": w.id });
+        return anomaly(history, &[get, w.id], explanation, detail);
+    }
+    // Some string occurs more often than it was appended.
+    let mut count: HashMap<u32, usize> = HashMap::new();
+    for &s in seq {
+        *count.entry(s).or_insert(0) += 1;
+    }
+    let (&s, &n) = count.iter().max_by_key(|&(&s, &n)| (n > sets.writers[s as usize].len(), s)).unwrap_or((&0, &0));
+    let by: Vec<OpId> =
+        sets.writers.get(s as usize).into_iter().flatten().map(|&a| ops.appends[a as usize].0.id).collect();
+    let explanation = format!(
+        "{} returned {text:?}, which contains {:?} {n} times, but only {} append{} of it took effect ({}).",
+        show(history, get),
+        sets.strings.get(s as usize).copied().unwrap_or_default(),
+        by.len(),
+        if by.len() == 1 { "" } else { "s" },
+        by.iter().map(|&id| show(history, id)).collect::<Vec<_>>().join(", ")
+    );
+    let mut ids = vec![get];
+    ids.extend(&by);
+    let detail = json!({ "reason": "duplicate-element", "read": get, "appends": by });
+    anomaly(history, &ids, explanation, detail)
+}
+
+/// Checks one choice of split per get (`revealed`: get index, epoch,
+/// string ids) under every matching of repeated strings to their writers;
+/// counts the combinations in `tried`.
+fn check_splits(
+    history: &History,
+    ops: &KvOps<'_>,
+    sets: &Sets<'_, '_>,
+    revealed: &[(usize, Option<u32>, &[u32])],
+    witness: bool,
+    tried: &mut u64,
+) -> Try {
     let epoch_name = |e: Option<u32>| match e {
         None => "the initial empty value".to_string(),
-        Some(p) => format!("the value {} written by {}", ops.puts[p as usize].1, show(history, put_op(p).id)),
+        Some(p) => {
+            format!("the value {:?} written by {}", ops.puts[p as usize].1, show(history, ops.puts[p as usize].0.id))
+        }
     };
-
-    // Decode every get.
-    let mut steps = 0u64;
-    // (get index, epoch, revealed appends)
-    let mut revealed: Vec<(usize, Option<u32>, Vec<u32>)> = Vec::with_capacity(ops.gets.len());
-    for (g, &(op, text)) in ops.gets.iter().enumerate() {
-        let (head, seq) = match split(text, &put_trie, &app_trie, &mut steps) {
-            Split::Ambiguous => return None,
-            Split::None => {
-                let explanation = format!(
-                    "{} returned {:?}, which is not the initial \"\" or a put value followed by appended strings, \
-                     so no state of the key ever read so.",
-                    show(history, op.id),
-                    text
-                );
-                let detail = json!({ "reason": "read-of-unwritten-value", "read": op.id, "value": text });
-                return Some(Found::Invalid(anomaly(history, &[op.id], explanation, detail)));
-            }
-            Split::One(head, seq) => (head, seq),
-        };
-        if steps > DECODE_STEPS_MAX {
-            return None;
-        }
-        let failed =
-            head.map(put_op).into_iter().chain(seq.iter().map(|&a| app_op(a))).find(|o| o.outcome == Outcome::Fail);
-        if let Some(w) = failed {
-            let explanation = format!(
-                "{} returned {:?}, which can only be read after {}, but that op failed, so it never took effect.",
-                show(history, op.id),
-                text,
-                show(history, w.id)
-            );
-            let detail = json!({ "reason": "read-of-failed-write", "read": op.id, "failed_write": w.id });
-            return Some(Found::Invalid(anomaly(history, &[op.id, w.id], explanation, detail)));
-        }
-        let mut sorted = seq.clone();
-        sorted.sort_unstable();
-        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
-            let a = app_op(w[0]);
-            let explanation = format!(
-                "{} returned {:?}, which contains {:?} twice, but only {} appended it, once.",
-                show(history, op.id),
-                text,
-                ops.appends[w[0] as usize].1,
-                show(history, a.id)
-            );
-            let detail = json!({ "reason": "duplicate-element", "read": op.id, "append": a.id });
-            return Some(Found::Invalid(anomaly(history, &[op.id, a.id], explanation, detail)));
-        }
-        revealed.push((g, head, seq));
-    }
-
     // Epochs: the longest revealed sequence of each, and its reader.
     let mut longest: HashMap<Option<u32>, usize> = HashMap::new();
-    for (r, (_, e, seq)) in revealed.iter().enumerate() {
-        let best = longest.entry(*e).or_insert(r);
+    for (r, &(_, e, seq)) in revealed.iter().enumerate() {
+        let best = longest.entry(e).or_insert(r);
         if revealed[*best].2.len() < seq.len() {
             *best = r;
         }
     }
-    // Each revealed append's epoch and position, and the get that shows it.
-    let mut epochs: Vec<Option<u32>> = longest.keys().copied().collect();
-    epochs.sort_unstable();
-    let mut owner: HashMap<u32, (Option<u32>, usize, usize)> = HashMap::new();
-    for &e in &epochs {
+    for &(g, e, seq) in revealed {
         let r = longest[&e];
-        for (j, &a) in revealed[r].2.iter().enumerate() {
-            if let Some(&(e2, _, r2)) = owner.get(&a) {
-                let (g1, g2) = (ops.gets[revealed[r].0].0.id, ops.gets[revealed[r2].0].0.id);
-                let explanation = format!(
-                    "{} shows {:?} appended to {}, and {} shows it appended to {}; but {} happened only once.",
-                    show(history, g1),
-                    ops.appends[a as usize].1,
-                    epoch_name(e),
-                    show(history, g2),
-                    epoch_name(e2),
-                    show(history, app_op(a).id)
-                );
-                let detail = json!({ "reason": "append-in-two-epochs", "reads": [g1, g2], "append": app_op(a).id });
-                return Some(Found::Invalid(anomaly(history, &[g1, g2, app_op(a).id], explanation, detail)));
-            }
-            owner.insert(a, (e, j, r));
-        }
-    }
-    for (g, e, seq) in &revealed {
-        let r = longest[e];
-        let full = &revealed[r].2;
+        let full = revealed[r].2;
         if let Some(j) = seq.iter().zip(full).position(|(x, y)| x != y) {
-            let g = ops.gets[*g].0;
+            let g = ops.gets[g].0;
             let h = ops.gets[revealed[r].0].0;
             let explanation = format!(
                 "{} and {} both read {} with appends after it, but disagree on the {} append ({:?} vs {:?}); \
                  every get returns the whole string, so one must extend the other.",
                 show(history, g.id),
                 show(history, h.id),
-                epoch_name(*e),
+                epoch_name(e),
                 ordinal(j),
-                ops.appends[seq[j] as usize].1,
-                ops.appends[full[j] as usize].1
+                sets.strings[seq[j] as usize],
+                sets.strings[full[j] as usize]
             );
             let detail = json!({ "reason": "divergent-reads", "reads": [g.id, h.id], "index": j });
-            return Some(Found::Invalid(anomaly(history, &[g.id, h.id], explanation, detail)));
+            return Try::Invalid(anomaly(history, &[g.id, h.id], explanation, detail));
         }
     }
+    let mut epochs: Vec<Option<u32>> = longest.keys().copied().collect();
+    epochs.sort_unstable();
+    // Occurrences of each string over the epochs' longest sequences.
+    let mut occ: std::collections::BTreeMap<u32, Vec<(usize, usize)>> = std::collections::BTreeMap::new();
+    for (ei, e) in epochs.iter().enumerate() {
+        for (j, &s) in revealed[longest[e]].2.iter().enumerate() {
+            occ.entry(s).or_default().push((ei, j));
+        }
+    }
+    for (&s, places) in &occ {
+        let n = sets.writers[s as usize].len();
+        if places.len() > n {
+            let (e1, e2) = (epochs[places[0].0], epochs[places[places.len() - 1].0]);
+            let (g1, g2) = (ops.gets[revealed[longest[&e1]].0].0.id, ops.gets[revealed[longest[&e2]].0].0.id);
+            let by: Vec<OpId> = sets.writers[s as usize].iter().map(|&a| ops.appends[a as usize].0.id).collect();
+            let explanation = format!(
+                "{} (after {}) and {} (after {}) show {:?} appended {} times in all, but only {n} append{} of it took \
+                 effect, and each happened once.",
+                show(history, g1),
+                epoch_name(e1),
+                show(history, g2),
+                epoch_name(e2),
+                sets.strings[s as usize],
+                places.len(),
+                if n == 1 { "" } else { "s" }
+            );
+            let mut ids = vec![g1, g2];
+            ids.extend(&by);
+            let detail = json!({ "reason": "append-in-two-epochs", "reads": [g1, g2], "appends": by });
+            return Try::Invalid(anomaly(history, &ids, explanation, detail));
+        }
+    }
+    // Every matching of occurrences to distinct writers, per string.
+    let mut maps: Vec<(u32, Vec<Vec<u32>>)> = Vec::with_capacity(occ.len());
+    let mut product = 1u64;
+    for (&s, places) in &occ {
+        let w = &sets.writers[s as usize];
+        let count = (0..places.len() as u64).fold(1u64, |acc, i| acc.saturating_mul(w.len() as u64 - i));
+        product = product.saturating_mul(count);
+        if tried.saturating_add(product) > COMBOS_MAX {
+            return Try::GiveUp;
+        }
+        let mut all: Vec<Vec<u32>> = Vec::new();
+        injections(w, places.len(), &mut Vec::new(), &mut all);
+        maps.push((s, all));
+    }
+    let mut pick: Vec<usize> = vec![0; maps.len()];
+    let mut first: Option<Anomaly> = None;
+    loop {
+        *tried += 1;
+        // The append op at each position of each epoch.
+        let mut full: Vec<Vec<u32>> = epochs.iter().map(|e| vec![0; revealed[longest[e]].2.len()]).collect();
+        let mut seen = vec![false; ops.appends.len()];
+        for (m, (s, all)) in maps.iter().enumerate() {
+            for (&(ei, j), &a) in occ[s].iter().zip(&all[pick[m]]) {
+                full[ei][j] = a;
+                seen[a as usize] = true;
+            }
+        }
+        match chains_check(history, ops, revealed, &epochs, &full, &seen, witness) {
+            Ok(w) => return Try::Valid(w),
+            Err(a) => {
+                first.get_or_insert(a);
+            }
+        }
+        let mut advanced = false;
+        for (m, (_, all)) in maps.iter().enumerate() {
+            pick[m] += 1;
+            if pick[m] < all.len() {
+                advanced = true;
+                break;
+            }
+            pick[m] = 0;
+        }
+        if !advanced {
+            break;
+        }
+    }
+    match first {
+        Some(a) => Try::Invalid(a),
+        None => Try::GiveUp,
+    }
+}
 
-    // Chains, walked in layer order with (A) checked on the way.
-    for (p, &(op, _)) in ops.puts.iter().enumerate() {
-        if op.outcome == Outcome::Ok && !longest.contains_key(&Some(p as u32)) {
-            epochs.push(Some(p as u32));
+/// All sequences of `k` distinct items of `from` (callers bound their
+/// number, so `k` is small).
+fn injections(from: &[u32], k: usize, cur: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) {
+    if cur.len() == k {
+        out.push(cur.clone());
+        return;
+    }
+    for &x in from {
+        if !cur.contains(&x) {
+            cur.push(x);
+            injections(from, k, cur, out);
+            cur.pop();
         }
     }
+}
+
+/// Criterion (A), (B), (C) of the module comment for one matching: `epochs`
+/// are the seen epochs, `full[i]` the appends of epoch `i` in order, `seen`
+/// marks the appends in them. The witness, or the anomaly.
+fn chains_check(
+    history: &History,
+    ops: &KvOps<'_>,
+    revealed: &[(usize, Option<u32>, &[u32])],
+    epochs: &[Option<u32>],
+    full: &[Vec<u32>],
+    seen: &[bool],
+    witness: bool,
+) -> Result<Option<Vec<OpId>>, Anomaly> {
+    let put_op = |p: u32| ops.puts[p as usize].0;
+    let app_op = |a: u32| ops.appends[a as usize].0;
     let mut gets_of: HashMap<(Option<u32>, usize), Vec<OpId>> = HashMap::new();
-    for (g, e, seq) in &revealed {
-        gets_of.entry((*e, seq.len())).or_default().push(ops.gets[*g].0.id);
+    for &(g, e, seq) in revealed {
+        gets_of.entry((e, seq.len())).or_default().push(ops.gets[g].0.id);
+    }
+    let empty: Vec<u32> = Vec::new();
+    let mut all_epochs: Vec<(Option<u32>, &Vec<u32>)> = epochs.iter().copied().zip(full).collect();
+    for (p, &(op, _)) in ops.puts.iter().enumerate() {
+        if op.outcome == Outcome::Ok && epochs.binary_search(&Some(p as u32)).is_err() {
+            all_epochs.push((Some(p as u32), &empty));
+        }
     }
     let mut nodes: Vec<Node> = Vec::with_capacity(ops.gets.len() + ops.puts.len() + ops.appends.len());
-    let mut chains: Vec<Chain> = Vec::with_capacity(epochs.len());
-    for &e in &epochs {
+    let mut chains: Vec<Chain> = Vec::with_capacity(all_epochs.len());
+    for &(e, full) in &all_epochs {
         let start = nodes.len();
         let mut layers: Vec<Vec<OpId>> = Vec::new();
         if let Some(p) = e {
             layers.push(vec![put_op(p).id]);
         }
-        let full: &[u32] = longest.get(&e).map_or(&[], |&r| &revealed[r].2);
         for k in 0..=full.len() {
             if let Some(gs) = gets_of.get(&(e, k)) {
                 layers.push(gs.clone());
@@ -403,7 +627,7 @@ pub(crate) fn check(history: &History, ops: &KvOps<'_>, witness: bool) -> Option
                 let (call, ret) = (call_pos(o), ret_pos(o));
                 if ret < before.0 {
                     let x = before.1.unwrap_or(id);
-                    return Some(Found::Invalid(order_violation(history, ops, e, x, id)));
+                    return Err(order_violation(history, ops, e, x, id));
                 }
                 layer_max = layer_max.max((call, Some(id)));
                 f = f.min((ret, Some(id)));
@@ -420,7 +644,7 @@ pub(crate) fn check(history: &History, ops: &KvOps<'_>, witness: bool) -> Option
     for pair in forward.windows(2) {
         let (c, d) = (&chains[pair[0]], &chains[pair[1]]);
         if d.f < c.s {
-            return Some(Found::Invalid(cycle(history, ops, c, d)));
+            return Err(cycle(history, ops, c, d));
         }
     }
     // The forward zone that starts last before position `x`, if any.
@@ -436,7 +660,7 @@ pub(crate) fn check(history: &History, ops: &KvOps<'_>, witness: bool) -> Option
         let mut p = ch.s;
         if let Some(z) = zone_before(ch.s) {
             if z.s > ch.f {
-                return Some(Found::Invalid(cycle(history, ops, z, ch)));
+                return Err(cycle(history, ops, z, ch));
             }
             p = p.max(z.s);
         }
@@ -445,21 +669,21 @@ pub(crate) fn check(history: &History, ops: &KvOps<'_>, witness: bool) -> Option
     // (C): unseen ok appends outside every zone.
     let mut unseen: Vec<(u64, OpId)> = Vec::new();
     for (a, &(op, _)) in ops.appends.iter().enumerate() {
-        if op.outcome != Outcome::Ok || owner.contains_key(&(a as u32)) {
+        if op.outcome != Outcome::Ok || seen[a] {
             continue;
         }
         let (call, ret) = (call_pos(op), ret_pos(op));
         let mut x = call;
         if let Some(z) = zone_before(call) {
             if z.s > ret {
-                return Some(Found::Invalid(lost_append(history, ops, z, a as u32)));
+                return Err(lost_append(history, ops, z, a as u32));
             }
             x = x.max(z.s);
         }
         unseen.push((x, op.id));
     }
     if !witness {
-        return Some(Found::Valid(None));
+        return Ok(None);
     }
 
     // Witness: the points of the sufficiency proof, as in `register.rs`: a
@@ -496,9 +720,8 @@ pub(crate) fn check(history: &History, ops: &KvOps<'_>, witness: bool) -> Option
         points.push(((call_pos(history.op(id)), 2, u64::MAX, 0), id));
     }
     points.sort_unstable_by_key(|&(k, _)| k);
-    Some(Found::Valid(Some(points.into_iter().map(|(_, id)| id).collect())))
+    Ok(Some(points.into_iter().map(|(_, id)| id).collect()))
 }
-
 fn ordinal(i: usize) -> String {
     let n = i + 1;
     let suffix = match (n % 10, n % 100) {

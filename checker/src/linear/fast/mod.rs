@@ -1,9 +1,9 @@
 //! Polynomial-time linearizability for the common special cases, exact where
 //! they apply: read/write/cas registers and kv put/get with unique written
 //! values (`unique-register`, `register.rs`) and list-append with unique
-//! elements (`append-prefix`, `append.rs`); kv get/put/append with unique,
-//! uniquely decodable strings (`kv-append`, `kv_append.rs`); each file proves
-//! its criterion.
+//! elements (`append-prefix`, `append.rs`); kv get/put/append whose gets'
+//! strings decode into put and appended strings (`kv-append`,
+//! `kv_append.rs`); each file proves its criterion.
 //! [`try_fast`] returns `None` whenever a precondition of exactness fails,
 //! and the general search decides instead.
 
@@ -61,9 +61,9 @@ pub(crate) fn show(history: &History, id: OpId) -> String {
 /// value, different from the initial one (`nil`; `""` for kv) — method
 /// `unique-register`; and `list-append` histories in which every append adds
 /// a distinct element — method `append-prefix`; `kv` histories with appends
-/// whose put values and appended strings are distinct and non-empty and whose
-/// gets each split in one way into a put value (or `""`) and appended
-/// strings — method `kv-append`. A valid key's witness
+/// whose put values are distinct, put values and appended strings
+/// non-empty, and whose gets split in few ways into a put value (or `""`)
+/// and appended strings — method `kv-append`. A valid key's witness
 /// linearization goes in `stats.linearization` (op ids, cut to
 /// [`WITNESS_MAX_OPS`]); an invalid key has one `not-linearizable` anomaly
 /// whose `detail.reason` names the rule broken.
