@@ -24,12 +24,16 @@ pub enum Command {
                   cat h.jsonl | conch check -")]
     Check(CheckArgs),
     /// Run a bundled protocol in the simulator under faults; write and optionally check the history.
-    #[command(after_help = "Examples:\n  conch run --protocol raft --workload kv --nemesis partition,crash --seed 7 --check\n  \
+    #[command(
+        after_help = "Examples:\n  conch run --protocol raft --workload kv --nemesis partition,crash --seed 7 --check\n  \
                   conch run --protocol quorum --param consistency=one --nemesis partition --seeds 0..200 --check --until-violation\n  \
-                  conch run --protocol raft --param bug=stale-reads --seeds 0..50 --check")]
+                  conch run --protocol raft --param bug=stale-reads --seeds 0..50 --check"
+    )]
     Run(RunArgs),
     /// Run several protocols under the same workload, faults and seeds, and tabulate them.
-    #[command(after_help = "Example:\n  conch compare --protocols raft,abd,quorum --nemesis partition --seeds 0..10 --out conch-out/compare")]
+    #[command(
+        after_help = "Example:\n  conch compare --protocols raft,abd,quorum --nemesis partition --seeds 0..10 --out conch-out/compare"
+    )]
     Compare(CompareArgs),
     /// The main job: every bundled protocol under a standard fault schedule, checked,
     /// compared, with an HTML report index; plus the bundled example histories.
@@ -37,7 +41,9 @@ pub enum Command {
     /// List models, checks, formats, protocols, workloads and nemeses.
     List,
     /// Write a random history that is linearizable by construction (for benchmarks and experiments).
-    #[command(after_help = "Example:\n  conch gen --workload register --ops 1000000 --clients 32 --keys 100 > reg-1m.jsonl")]
+    #[command(
+        after_help = "Example:\n  conch gen --workload register --ops 1000000 --clients 32 --keys 100 > reg-1m.jsonl"
+    )]
     Gen(GenArgs),
 }
 

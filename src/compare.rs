@@ -202,7 +202,8 @@ pub fn csv(rows: &[Row]) -> String {
 
 /// Runs every plan for every seed, writing each run under `out/PROTOCOL/seed-N/`.
 fn run_all(plans: &[Plan], seeds: &[u64], out: &Path, force: bool) -> Result<Vec<(Plan, Vec<Finished>)>, String> {
-    let jobs: Vec<(usize, u64)> = plans.iter().enumerate().flat_map(|(i, _)| seeds.iter().map(move |&s| (i, s))).collect();
+    let jobs: Vec<(usize, u64)> =
+        plans.iter().enumerate().flat_map(|(i, _)| seeds.iter().map(move |&s| (i, s))).collect();
     let progress = output::progress(jobs.len() as u64, "runs");
     let done: Vec<Result<(usize, Finished), String>> = jobs
         .par_iter()
@@ -229,7 +230,11 @@ fn write_outputs(results: &[(Plan, Vec<Finished>)], out: &Path, force: bool) -> 
     output::write_atomic(&out.join("compare.csv"), csv(&rows).as_bytes(), force)?;
     let doc = serde_json::to_string_pretty(&serde_json::json!({ "rows": rows })).unwrap_or_default();
     output::write_atomic(&out.join("compare.json"), doc.as_bytes(), force)?;
-    output::write_atomic(&out.join("latency-over-time.svg"), crate::plot::latency_over_time(results).as_bytes(), force)?;
+    output::write_atomic(
+        &out.join("latency-over-time.svg"),
+        crate::plot::latency_over_time(results).as_bytes(),
+        force,
+    )?;
     output::write_atomic(&out.join("latency.svg"), crate::plot::latency_bars(&rows).as_bytes(), force)?;
     output::write_atomic(&out.join("availability.svg"), crate::plot::availability_bars(&rows).as_bytes(), force)?;
     output::write_atomic(&out.join("index.html"), crate::html::compare_index(&rows, results).as_bytes(), force)?;

@@ -259,7 +259,10 @@ fn compare_table(rows: &[crate::compare::Row]) -> String {
 }
 
 /// `conch compare`'s index: the table, the plots, and a link to every run's report.
-pub fn compare_index(rows: &[crate::compare::Row], results: &[(crate::run::Plan, Vec<crate::run::Finished>)]) -> String {
+pub fn compare_index(
+    rows: &[crate::compare::Row],
+    results: &[(crate::run::Plan, Vec<crate::run::Finished>)],
+) -> String {
     let mut runs = String::from("<h2>Runs</h2><ul>\n");
     for (plan, finished) in results {
         let links: Vec<String> = finished

@@ -3,11 +3,11 @@
 
 mod check;
 mod cli;
+mod compare;
 mod html;
 mod output;
 mod plot;
 mod run;
-mod compare;
 mod text;
 
 use clap::Parser;
@@ -59,7 +59,9 @@ fn gen(args: cli::GenArgs) -> u8 {
         "set" => GenWorkload::Set,
         "counter" => GenWorkload::Counter,
         other => {
-            eprintln!("conch: gen: unknown workload `{other}`: expected register, cas-register, list-append, set or counter");
+            eprintln!(
+                "conch: gen: unknown workload `{other}`: expected register, cas-register, list-append, set or counter"
+            );
             return exit::BAD_INPUT;
         }
     };

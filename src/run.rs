@@ -135,7 +135,8 @@ pub fn run_one(plan: &Plan, seed: u64, checks: Option<&[CheckName]>) -> Result<F
             // The simulator's bank starts every account at 0 and lets
             // balances go negative (see workloads::workload).
             let bank = BankSettings { initial: Some(BTreeMap::new()), negative_allowed: true };
-            let cfg = CheckConfig { checks: checks.to_vec(), budget: Budget::default(), bank, ..CheckConfig::default() };
+            let cfg =
+                CheckConfig { checks: checks.to_vec(), budget: Budget::default(), bank, ..CheckConfig::default() };
             let name = format!("{} seed {seed}", plan.protocol);
             let mut r = suite::check_history(&name, Format::Jsonl, &h, &cfg).map_err(|e| e.0)?;
             // A run cut short by a livelock bound has an incomplete history:

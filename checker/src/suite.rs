@@ -3,15 +3,15 @@
 
 use crate::bank::{self, BankOptions, BankProperty};
 use crate::history::{History, F};
-use crate::report::KeyResult;
-use crate::value::Value;
-use std::collections::BTreeMap;
 use crate::linear::{self, LinearOptions};
 use crate::model::{self, ModelKind};
 use crate::read::{Format, NilRead};
+use crate::report::KeyResult;
 use crate::report::{Budget, CheckName, CheckResult, Verdict};
 use crate::session::{self, SessionOptions, Staleness, Workload};
+use crate::value::Value;
 use serde::Serialize;
+use std::collections::BTreeMap;
 use std::time::Instant;
 
 /// What to check and with which limits.
@@ -225,7 +225,7 @@ fn check_bank(
         results.push(r);
     }
     if explicit {
-        for c in wanted.iter().filter(|c| !matches!(c, CheckName::Linearizable | CheckName::Bank)) {
+        if let Some(c) = wanted.iter().find(|c| !matches!(c, CheckName::Linearizable | CheckName::Bank)) {
             return Err(ConfigError(format!("{file}: {c}: does not apply to bank histories")));
         }
     } else {

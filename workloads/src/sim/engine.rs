@@ -941,6 +941,18 @@ impl<'a, P: Protocol> Sim<'a, P> {
     }
 }
 
+/// Adds one node incarnation's protocol statistics to the run's: counters
+/// named `*_max` keep the maximum, every other counter is summed.
+fn merge_protocol_stats(
+    into: &mut std::collections::BTreeMap<String, i64>,
+    from: std::collections::BTreeMap<String, i64>,
+) {
+    for (k, v) in from {
+        let e = into.entry(k.clone()).or_insert(0);
+        *e = if k.ends_with("_max") { (*e).max(v) } else { e.saturating_add(v) };
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -978,17 +990,5 @@ mod tests {
         assert_eq!(slow.at(1_000_000), 500_000);
         let huge = Clock { base_t: 0, base_local: i64::MAX, drift_ppm: 1_000_000 };
         assert_eq!(huge.at(u64::MAX), i64::MAX, "saturates instead of overflowing");
-    }
-}
-
-/// Adds one node incarnation's protocol statistics to the run's: counters
-/// named `*_max` keep the maximum, every other counter is summed.
-fn merge_protocol_stats(
-    into: &mut std::collections::BTreeMap<String, i64>,
-    from: std::collections::BTreeMap<String, i64>,
-) {
-    for (k, v) in from {
-        let e = into.entry(k.clone()).or_insert(0);
-        *e = if k.ends_with("_max") { (*e).max(v) } else { e.saturating_add(v) };
     }
 }
