@@ -24,7 +24,7 @@ fi
 mkdir -p "corpus-work/$target" "artifacts/$target"
 export RUSTC_BOOTSTRAP=1
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$here/target}
-# -max_len: fuzz inputs up to 16 KiB (the largest seed is ~15 KiB); the
+# -max_len: fuzz inputs up to 16 KiB (the largest seed is under 7 KiB); the
 # readers' own limits are set small in checker::fuzzing so they are hit.
 # -rss_limit_mb/-timeout: a run over 1 GiB or a single input over 10 s is a bug.
 flags=(-max_total_time="$seconds" -max_len=16384 -rss_limit_mb=1024 -timeout=10

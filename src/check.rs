@@ -61,9 +61,17 @@ fn config(args: &CheckArgs) -> Result<(CheckConfig, ReadOptions), String> {
     Ok((CheckConfig { checks, model, nil_read, budget, fast_paths: !args.no_fast_paths, bank }, read_opts))
 }
 
-fn check_one(file: &str, cfg: &CheckConfig, read_opts: &ReadOptions) -> Result<FileReport, Failure> {
+/// Reads and checks one file; keeps the history only when `keep` (for the
+/// HTML report: standard input cannot be read twice).
+fn check_one(
+    file: &str,
+    cfg: &CheckConfig,
+    read_opts: &ReadOptions,
+    keep: bool,
+) -> Result<(FileReport, Option<checker::History>), Failure> {
     let (history, format) = read::read_path(Path::new(file), read_opts).map_err(Failure::Input)?;
-    suite::check_history(file, format, &history, cfg).map_err(|e| Failure::Config(e.0))
+    let report = suite::check_history(file, format, &history, cfg).map_err(|e| Failure::Config(e.0))?;
+    Ok((report, keep.then_some(history)))
 }
 
 pub fn run(args: CheckArgs) -> u8 {
@@ -90,11 +98,11 @@ pub fn run(args: CheckArgs) -> u8 {
         }
     }
     let progress = output::progress(args.files.len() as u64, "checking");
-    let outcomes: Vec<Result<FileReport, Failure>> = args
+    let outcomes: Vec<Result<(FileReport, Option<checker::History>), Failure>> = args
         .files
         .par_iter()
         .map(|f| {
-            let r = check_one(f, &cfg, &read_opts);
+            let r = check_one(f, &cfg, &read_opts, args.html.is_some());
             progress.inc(1);
             r
         })
@@ -102,10 +110,14 @@ pub fn run(args: CheckArgs) -> u8 {
     progress.finish_and_clear();
 
     let mut reports = Vec::new();
+    let mut histories = Vec::new();
     let mut bad_input = false;
     for o in outcomes {
         match o {
-            Ok(r) => reports.push(r),
+            Ok((r, h)) => {
+                reports.push(r);
+                histories.push(h);
+            }
             Err(Failure::Input(e)) => {
                 eprintln!("conch: {e}");
                 bad_input = true;
@@ -122,15 +134,10 @@ pub fn run(args: CheckArgs) -> u8 {
         output::print(&crate::text::render_all(&reports, args.verbose));
     }
     if let Some(path) = &args.html {
-        for (i, r) in reports.iter().enumerate() {
+        for (i, (r, h)) in reports.iter().zip(&histories).enumerate() {
             let target = if reports.len() == 1 { path.clone() } else { output::numbered(path, i) };
-            let page = match read::read_path(Path::new(&r.file), &read_opts) {
-                Ok((h, _)) => crate::html::render(r, &h),
-                Err(e) => {
-                    eprintln!("conch: {e}");
-                    return exit::BAD_INPUT;
-                }
-            };
+            let Some(h) = h else { continue };
+            let page = crate::html::render(r, h);
             if let Err(e) = output::write_atomic(&target, page.as_bytes(), args.force) {
                 eprintln!("conch: {e}");
                 return exit::BAD_INPUT;

@@ -59,7 +59,8 @@ macro_rules! corpus_tests {
             fn $name() {
                 let seeds = replay("corpus", $target);
                 assert!(seeds >= 3, "fuzz/corpus/{} has only {seeds} files", $target);
-                replay("regressions", $target);
+                let pinned = replay("regressions", $target);
+                eprintln!("fuzz/{}: {seeds} corpus files, {pinned} regressions", $target);
             }
         )*
     };

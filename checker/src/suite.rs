@@ -109,11 +109,11 @@ pub fn check_history(file: &str, format: Format, h: &History, cfg: &CheckConfig)
         };
         match kind {
             Ok(kind) => {
-                let opts = LinearOptions {
-                    budget: cfg.budget.clone(),
-                    nil_read: cfg.nil_read.unwrap_or(format.default_nil_read()),
-                    use_fast_paths: cfg.fast_paths,
-                };
+                let nil_read = cfg.nil_read.unwrap_or(format.default_nil_read());
+                // A value of the wrong shape for the model is bad input
+                // (exit 2), not an undecided key.
+                model::validate_history(h, file, kind, nil_read).map_err(|e| ConfigError(e.to_string()))?;
+                let opts = LinearOptions { budget: cfg.budget.clone(), nil_read, use_fast_paths: cfg.fast_paths };
                 results.push(linear::check(h, &kind, &opts));
             }
             Err(why) if explicit => return Err(ConfigError(format!("{file}: linearizable: {why}"))),

@@ -749,12 +749,17 @@ fn role(history: &History, ops: &KvOps<'_>, id: OpId) -> String {
 /// Inside the chain of epoch `e`, op `y` completed before op `x` of an
 /// earlier layer was invoked.
 fn order_violation(history: &History, ops: &KvOps<'_>, e: Option<u32>, x: OpId, y: OpId) -> Anomaly {
+    let run = match e {
+        None => "the initial empty value".to_string(),
+        Some(p) => format!("{:?} (written by {})", ops.puts[p as usize].1, show(history, ops.puts[p as usize].0.id)),
+    };
     let explanation = if x == y {
         format!("{} completed before the start of the history.", show(history, y))
     } else {
         format!(
-            "{}; {}. Values only grow by appends until the next put and every put value and appended string is \
-             unique, so the former must be linearized before the latter; but {} completed before {} began.",
+            "{}; {}. The gets show both in the run of values that starts from {run}, where the value only grows by \
+             appends, in this order: so the former must be linearized before the latter; but {} completed before \
+             {} began.",
             role(history, ops, x),
             role(history, ops, y),
             show(history, y),

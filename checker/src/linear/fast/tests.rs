@@ -1126,6 +1126,7 @@ fn porcupine_kv_every_key_decided() {
             let bad = r.keys.iter().find(|k| k.verdict == Verdict::Invalid).unwrap();
             assert_eq!(bad.anomalies.len(), 1);
             assert!(bad.anomalies[0].ops.iter().all(|o| o.invoke_line > 0));
+            eprintln!("  key {:?}: {}", bad.key, bad.anomalies[0].explanation);
         }
     }
 }
@@ -1338,4 +1339,34 @@ fn kv_append_lost_and_dropped_appends() {
     concurrent.swap(3, 7);
     concurrent.swap(3, 6);
     assert_eq!(kv(&concurrent).verdict, Verdict::Valid);
+}
+
+#[test]
+fn kv_append_branches_and_limits() {
+    // "b" is a put value and an appended string and the put overlaps the
+    // first get: both its readings survive real time and are tried; the
+    // second get began after the put, so it read the put's run.
+    let r = kv(&[
+        inv(0, "put", "b"),
+        inv(1, "append", "b"),
+        ok(1, "append", "b"),
+        inv(2, "get", ""),
+        ok(2, "get", "b"),
+        ok(0, "put", "b"),
+        inv(1, "append", "c"),
+        ok(1, "append", "c"),
+        inv(2, "get", ""),
+        ok(2, "get", "bc"),
+    ]);
+    assert_eq!(r.verdict, Verdict::Valid);
+    // Too many ways to match 7 occurrences of "a" to 12 appends of it.
+    let mut rows: Vec<Row> = Vec::new();
+    for _ in 0..12 {
+        rows.push(inv(0, "append", "a"));
+        rows.push(ok(0, "append", "a"));
+    }
+    rows.push(inv(1, "get", ""));
+    rows.push(ok(1, "get", "aaaaaaa"));
+    let h = hist(&rows);
+    assert!(decide(&h, &all(&h), ModelKind::Kv, NilRead::Unknown, true).is_none());
 }

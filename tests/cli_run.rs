@@ -1,0 +1,167 @@
+//! End to end: `conch run` then `conch check` for each protocol, `compare` on
+//! two protocols and two seeds, `demo` on a small setting, and exit codes.
+
+mod common;
+use common::*;
+
+/// Runs one seed of `protocol` with its own workload, checks it, and returns
+/// the report's per-check verdicts.
+fn run_and_check(protocol: &str, extra: &[&str]) -> serde_json::Value {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let mut args = vec!["run", "--protocol", protocol, "--seed", "1", "--ops", "120", "--out", out, "--check"];
+    args.extend(extra);
+    let r = run(&args);
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(matches!(r.status.code(), Some(0 | 1)), "{protocol}: {stdout}\n{}", String::from_utf8_lossy(&r.stderr));
+    assert!(stdout.contains(&format!("reproduce: conch run --protocol {protocol}")), "{stdout}");
+    for f in ["history.jsonl", "run.json", "report.json", "report.html"] {
+        assert!(dir.path().join(f).exists(), "{protocol}: {f} missing");
+    }
+    // The written history checks to the same verdict from the file.
+    let history = dir.path().join("history.jsonl");
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
+    let again = run(&["check", "--json", "--checks", "all", "--bank-negative-ok", history.to_str().unwrap()]);
+    let again = json(&again);
+    assert_eq!(again["files"][0]["verdict"], report["verdict"], "{protocol}: run --check and check disagree");
+    let run_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("run.json")).unwrap()).unwrap();
+    assert_eq!(run_json["seed"], 1);
+    assert!(run_json["stats"]["msgs_sent"].as_u64().unwrap() > 0 || protocol == "single");
+    report
+}
+
+fn verdict_of(report: &serde_json::Value, check: &str) -> String {
+    let r = report["results"].as_array().unwrap().iter().find(|r| r["check"] == check);
+    r.map_or("absent".into(), |r| r["verdict"].as_str().unwrap().to_string())
+}
+
+#[test]
+fn every_protocol_runs_and_checks() {
+    for p in ["raft", "abd", "quorum", "lww", "vclock", "gossip", "weak", "2pc", "3pc", "single", "lagging"] {
+        let report = run_and_check(p, &[]);
+        assert!(!report["results"].as_array().unwrap().is_empty(), "{p}: nothing checked");
+    }
+}
+
+#[test]
+fn strong_protocols_pass_and_the_broken_one_fails() {
+    for p in ["raft", "abd", "single"] {
+        let r = run_and_check(p, &["--nemesis", "partition,crash"]);
+        assert_eq!(verdict_of(&r, "linearizable"), "valid", "{p}");
+    }
+    let r = run_and_check("lagging", &["--ops", "300"]);
+    assert_eq!(verdict_of(&r, "linearizable"), "invalid");
+    let r = run_and_check("2pc", &[]);
+    assert_eq!(verdict_of(&r, "bank"), "valid");
+}
+
+#[test]
+fn run_exit_codes_and_until_violation() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let r = run(&[
+        "run",
+        "--protocol",
+        "lagging",
+        "--seeds",
+        "0..20",
+        "--ops",
+        "200",
+        "--check",
+        "--until-violation",
+        "--out",
+        out,
+    ]);
+    assert_eq!(r.status.code(), Some(1));
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert!(stdout.contains("first violation: seed 0"), "{stdout}");
+    // Stopped early: far fewer than 20 seed directories.
+    let dirs = std::fs::read_dir(dir.path()).unwrap().count();
+    assert!(dirs < 20, "--until-violation ran {dirs} seeds");
+    // Existing output is not overwritten without --force.
+    let again = run(&["run", "--protocol", "lagging", "--seeds", "0..2", "--out", out]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"));
+    // Usage errors are exit 2 and say what was expected.
+    let bad = run(&["run", "--protocol", "paxos"]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected one of raft"));
+    let bad = run(&["run", "--protocol", "quorum", "--param", "consistency=sometimes"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[test]
+fn same_seed_same_bytes_from_the_command_line() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    for d in [&a, &b] {
+        let r = run(&[
+            "run",
+            "--protocol",
+            "raft",
+            "--nemesis",
+            "partition,crash,loss",
+            "--seed",
+            "9",
+            "--ops",
+            "150",
+            "--out",
+            d.path().to_str().unwrap(),
+        ]);
+        assert_eq!(r.status.code(), Some(0));
+    }
+    let read = |d: &tempfile::TempDir| std::fs::read(d.path().join("history.jsonl")).unwrap();
+    assert_eq!(read(&a), read(&b));
+}
+
+#[test]
+fn compare_two_protocols_two_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let r = run(&[
+        "compare",
+        "--protocols",
+        "abd,lww",
+        "--nemesis",
+        "clock-skew",
+        "--seeds",
+        "0..2",
+        "--ops",
+        "150",
+        "--out",
+        out,
+    ]);
+    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    let table = String::from_utf8_lossy(&r.stdout);
+    assert!(table.lines().any(|l| l.starts_with("abd")) && table.lines().any(|l| l.starts_with("lww")), "{table}");
+    for f in ["compare.csv", "compare.json", "index.html", "latency.svg", "availability.svg", "latency-over-time.svg"] {
+        assert!(dir.path().join(f).exists(), "{f} missing");
+    }
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("compare.json")).unwrap()).unwrap();
+    let rows = doc["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0]["seeds"], 2);
+    let csv = std::fs::read_to_string(dir.path().join("compare.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 3);
+    assert!(dir.path().join("abd/seed-1/report.html").exists());
+}
+
+#[test]
+fn demo_on_a_small_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let histories = root().join("histories");
+    let r = run(&["demo", "--out", out, "--seeds", "1", "--ops", "100", "--histories", histories.to_str().unwrap()]);
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert_eq!(r.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&r.stderr));
+    assert!(stdout.contains("report: "), "{stdout}");
+    for p in ["raft", "abd", "quorum", "lww", "vclock", "gossip", "weak", "2pc", "3pc"] {
+        assert!(stdout.lines().any(|l| l.starts_with(p)), "{p} missing from the table:\n{stdout}");
+    }
+    assert!(dir.path().join("index.html").exists());
+    assert!(dir.path().join("histories/index.html").exists());
+    assert!(dir.path().join("protocols/index.html").exists());
+}
