@@ -266,4 +266,34 @@ pub fn print_list() {
         }
         println!();
     }
+    println!("protocols (--protocol; settings with --param NAME=VALUE, see docs/protocols/):");
+    for p in workloads::registry::PROTOCOLS {
+        println!("  {:<22} {} (default workload: {})", p.name, p.description, p.default_workload.name());
+    }
+    println!("\nworkloads (--workload):");
+    let workloads: [(&str, &str); 6] = [
+        ("register", "read/write/cas on a few registers"),
+        ("kv", "read/write over many keys, uniform or zipfian"),
+        ("list-append", "append unique ints to lists; reads return whole lists"),
+        ("set", "add unique ints to grow-only sets; reads return the set"),
+        ("counter", "increment counters; reads return totals"),
+        ("bank", "transfers between accounts and whole-bank reads"),
+    ];
+    for (name, what) in workloads {
+        println!("  {name:<22} {what}");
+    }
+    println!("\nnemeses (--nemesis, comma-separated):");
+    let nemeses: [(&str, &str); 8] = [
+        ("partition", "network partitions: halves, random halves, isolate one node, majority ring, bridge"),
+        ("crash", "crash and restart one node, several, or the leader; volatile state is lost"),
+        ("pause", "pause a node (it processes nothing) and resume it"),
+        ("loss", "bursts of message loss"),
+        ("duplicate", "bursts of message duplication"),
+        ("clock-skew", "skew and drift of nodes' local clocks"),
+        ("all", "every kind above"),
+        ("none", "no faults"),
+    ];
+    for (name, what) in nemeses {
+        println!("  {name:<22} {what}");
+    }
 }

@@ -37,6 +37,9 @@ pub struct Row {
     pub availability: f64,
     pub availability_during_faults: Option<f64>,
     pub msgs_per_op: f64,
+    /// Longest time, over seeds, from the last fault to the replicas
+    /// agreeing (from the convergence check); `None` when never measured.
+    pub converge_ms_max: Option<f64>,
     pub checks: Vec<CheckSummary>,
     /// Reproduce the first violating (or first) seed.
     pub command: String,
@@ -85,6 +88,13 @@ fn row(plan: &Plan, runs: &[Finished]) -> Row {
         }
     }
     let checks: Vec<CheckSummary> = checks.into_values().collect();
+    let converge_ms_max = runs
+        .iter()
+        .filter_map(|f| f.report.as_ref())
+        .flat_map(|r| r.results.iter().filter(|c| c.check == CheckName::Convergence))
+        .filter_map(|c| c.detail.get("agreed_ns_after_last_fault_max")?.as_i64())
+        .max()
+        .map(|ns| ns.max(0) as f64 / 1e6);
     let first_bad = checks.iter().filter_map(|c| c.first_violating_seed).min();
     Row {
         protocol: plan.protocol.clone(),
@@ -98,6 +108,7 @@ fn row(plan: &Plan, runs: &[Finished]) -> Row {
         availability: if ops == 0 { 0.0 } else { ok as f64 / ops as f64 },
         availability_during_faults: (!during.is_empty()).then(|| during.iter().sum::<f64>() / during.len() as f64),
         msgs_per_op: runs.iter().map(|f| f.metrics.msgs_per_op).sum::<f64>() / n,
+        converge_ms_max,
         checks,
         command: plan.command(first_bad.unwrap_or_else(|| runs.first().map_or(0, |f| f.seed))),
     }
@@ -125,8 +136,18 @@ const CHECK_COLUMNS: [(CheckName, &str); 7] = [
 
 /// The terminal table.
 pub fn table(rows: &[Row]) -> String {
-    let mut header =
-        vec!["protocol", "workload", "ops/s", "p50 ms", "p99 ms", "max ms", "avail", "avail@fault", "msgs/op"];
+    let mut header = vec![
+        "protocol",
+        "workload",
+        "ops/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "avail",
+        "avail@fault",
+        "msgs/op",
+        "converge ms",
+    ];
     header.extend(CHECK_COLUMNS.iter().map(|(_, h)| *h));
     let mut cells: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for r in rows {
@@ -140,6 +161,7 @@ pub fn table(rows: &[Row]) -> String {
             format!("{:.0}%", r.availability * 100.0),
             r.availability_during_faults.map_or("-".into(), |a| format!("{:.0}%", a * 100.0)),
             format!("{:.1}", r.msgs_per_op),
+            r.converge_ms_max.map_or("-".into(), |c| format!("{c:.0}")),
         ];
         for (check, _) in CHECK_COLUMNS {
             line.push(r.checks.iter().find(|c| c.check == check).map_or("-".into(), verdict_cell));
@@ -160,7 +182,7 @@ pub fn table(rows: &[Row]) -> String {
 pub fn csv(rows: &[Row]) -> String {
     let mut s = String::from(
         "protocol,workload,seeds,ops,throughput_ops_per_s,latency_ms_p50,latency_ms_p99,latency_ms_max,\
-         availability,availability_during_faults,msgs_per_op",
+         availability,availability_during_faults,msgs_per_op,converge_ms_max",
     );
     for (c, _) in CHECK_COLUMNS {
         let _ = write!(s, ",{c}_invalid_seeds,{c}_first_violating_seed");
@@ -169,7 +191,7 @@ pub fn csv(rows: &[Row]) -> String {
     for r in rows {
         let _ = write!(
             s,
-            "{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.4},{},{:.3}",
+            "{},{},{},{},{:.3},{:.3},{:.3},{:.3},{:.4},{},{:.3},{}",
             r.protocol,
             r.workload,
             r.seeds,
@@ -180,7 +202,8 @@ pub fn csv(rows: &[Row]) -> String {
             r.latency_ms_max,
             r.availability,
             r.availability_during_faults.map_or(String::new(), |a| format!("{a:.4}")),
-            r.msgs_per_op
+            r.msgs_per_op,
+            r.converge_ms_max.map_or(String::new(), |c| format!("{c:.3}"))
         );
         for (check, _) in CHECK_COLUMNS {
             match r.checks.iter().find(|c| c.check == check) {

@@ -220,7 +220,7 @@ document.body.dataset.ready = 'yes';
 fn compare_table(rows: &[crate::compare::Row]) -> String {
     let mut t = String::from(
         "<table><tr><th>protocol</th><th>workload</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>max ms</th>\
-         <th>avail</th><th>avail during faults</th><th>msgs/op</th><th>checks (seeds violating)</th><th>reproduce</th></tr>\n",
+         <th>avail</th><th>avail during faults</th><th>msgs/op</th><th>converge ms</th><th>checks (seeds violating)</th><th>reproduce</th></tr>\n",
     );
     for r in rows {
         let checks: Vec<String> = r
@@ -240,7 +240,7 @@ fn compare_table(rows: &[crate::compare::Row]) -> String {
             .collect();
         t.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{:.0}%</td><td>{}</td>\
-             <td>{:.1}</td><td>{}</td><td><code>{}</code></td></tr>\n",
+             <td>{:.1}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
             escape(&r.protocol),
             escape(&r.workload),
             r.throughput_ops_per_s,
@@ -250,6 +250,7 @@ fn compare_table(rows: &[crate::compare::Row]) -> String {
             r.availability * 100.0,
             r.availability_during_faults.map_or("-".into(), |a| format!("{:.0}%", a * 100.0)),
             r.msgs_per_op,
+            r.converge_ms_max.map_or("-".into(), |c| format!("{c:.0}")),
             checks.join("<br>"),
             escape(&r.command)
         ));
