@@ -57,7 +57,12 @@ fn config(args: &CheckArgs) -> Result<(CheckConfig, ReadOptions), String> {
     };
     let budget = Budget::with_timeout(timeout, args.memory_mb.saturating_mul(1 << 20));
     let read_opts = ReadOptions { format, ..ReadOptions::default() };
-    let bank = checker::suite::BankSettings { initial: None, negative_allowed: args.bank_negative_ok };
+    let initial = match args.bank_initial.as_str() {
+        "zero" => Some(std::collections::BTreeMap::new()),
+        "first-read" => None,
+        other => return Err(format!("--bank-initial: expected `zero` or `first-read`, found `{other}`")),
+    };
+    let bank = checker::suite::BankSettings { initial, negative_allowed: args.bank_negative_ok };
     Ok((CheckConfig { checks, model, nil_read, budget, fast_paths: !args.no_fast_paths, bank }, read_opts))
 }
 

@@ -94,6 +94,10 @@ pub struct CheckArgs {
     /// Bank histories: balances may go negative (conch's own bank workload); Jepsen's bank forbids it.
     #[arg(long)]
     pub bank_negative_ok: bool,
+    /// Bank histories: initial balances, `zero` (every account starts at 0, as in conch's
+    /// simulator) or `first-read` (inferred from the first read).
+    #[arg(long, default_value = "first-read")]
+    pub bank_initial: String,
     /// Print every key, not only the ones that are not valid.
     #[arg(long, short)]
     pub verbose: bool,

@@ -6,10 +6,10 @@ use common::*;
 
 /// Runs one seed of `protocol` with its own workload, checks it, and returns
 /// the report's per-check verdicts.
-fn run_and_check(protocol: &str, extra: &[&str]) -> serde_json::Value {
+fn run_and_check(protocol: &str, ops: &str, extra: &[&str]) -> serde_json::Value {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().to_str().unwrap();
-    let mut args = vec!["run", "--protocol", protocol, "--seed", "1", "--ops", "120", "--out", out, "--check"];
+    let mut args = vec!["run", "--protocol", protocol, "--seed", "1", "--ops", ops, "--out", out, "--check"];
     args.extend(extra);
     let r = run(&args);
     let stdout = String::from_utf8_lossy(&r.stdout);
@@ -22,7 +22,16 @@ fn run_and_check(protocol: &str, extra: &[&str]) -> serde_json::Value {
     let history = dir.path().join("history.jsonl");
     let report: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("report.json")).unwrap()).unwrap();
-    let again = run(&["check", "--json", "--checks", "all", "--bank-negative-ok", history.to_str().unwrap()]);
+    let again = run(&[
+        "check",
+        "--json",
+        "--checks",
+        "all",
+        "--bank-negative-ok",
+        "--bank-initial",
+        "zero",
+        history.to_str().unwrap(),
+    ]);
     let again = json(&again);
     assert_eq!(again["files"][0]["verdict"], report["verdict"], "{protocol}: run --check and check disagree");
     let run_json: serde_json::Value =
@@ -40,7 +49,7 @@ fn verdict_of(report: &serde_json::Value, check: &str) -> String {
 #[test]
 fn every_protocol_runs_and_checks() {
     for p in ["raft", "abd", "quorum", "lww", "vclock", "gossip", "weak", "2pc", "3pc", "single", "lagging"] {
-        let report = run_and_check(p, &[]);
+        let report = run_and_check(p, "120", &[]);
         assert!(!report["results"].as_array().unwrap().is_empty(), "{p}: nothing checked");
     }
 }
@@ -48,12 +57,12 @@ fn every_protocol_runs_and_checks() {
 #[test]
 fn strong_protocols_pass_and_the_broken_one_fails() {
     for p in ["raft", "abd", "single"] {
-        let r = run_and_check(p, &["--nemesis", "partition,crash"]);
+        let r = run_and_check(p, "120", &["--nemesis", "partition,crash"]);
         assert_eq!(verdict_of(&r, "linearizable"), "valid", "{p}");
     }
-    let r = run_and_check("lagging", &["--ops", "300"]);
+    let r = run_and_check("lagging", "300", &[]);
     assert_eq!(verdict_of(&r, "linearizable"), "invalid");
-    let r = run_and_check("2pc", &[]);
+    let r = run_and_check("2pc", "120", &[]);
     assert_eq!(verdict_of(&r, "bank"), "valid");
 }
 
