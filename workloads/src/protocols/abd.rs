@@ -154,8 +154,7 @@ struct Pending {
 pub struct AbdNode {
     cfg: AbdProtocol,
     next_seq: u64,
-    ae_round: usize,
-    ae_cursor: usize,
+    ae: super::Rotation,
     /// Requests being coordinated; each is removed when it finishes or by
     /// its timeout timer, so at most one `timeout_ms` window's worth.
     pending: BTreeMap<u64, Pending>,
@@ -167,7 +166,7 @@ impl Protocol for AbdProtocol {
         "abd"
     }
     fn create(&self, _id: NodeId, _nodes: usize, _durable: &AbdDurable) -> AbdNode {
-        AbdNode { cfg: self.clone(), next_seq: 0, ae_round: 0, ae_cursor: 0, pending: BTreeMap::new() }
+        AbdNode { cfg: self.clone(), next_seq: 0, ae: super::Rotation::default(), pending: BTreeMap::new() }
     }
 }
 
@@ -191,26 +190,12 @@ fn store(ctx: &mut ACtx, key: &Key, tag: Tag, value: &Value) {
 impl AbdNode {
     /// Sends this node's tags to the next peer in rotation.
     fn anti_entropy(&mut self, ctx: &mut ACtx) {
-        if ctx.nodes() < 2 {
-            return;
+        let (id, nodes) = (ctx.id(), ctx.nodes());
+        if let Some((peer, entries)) =
+            self.ae.next(id, nodes, &ctx.durable().store, MAX_BATCH, |(k, (t, _))| (k.clone(), *t))
+        {
+            ctx.send(peer, AbdMsg::Digest { entries });
         }
-        let peer = (ctx.id() + 1 + self.ae_round % (ctx.nodes() - 1)) % ctx.nodes();
-        self.ae_round = self.ae_round.wrapping_add(1);
-        let store = &ctx.durable().store;
-        let len = store.len();
-        if len == 0 {
-            return;
-        }
-        let start = self.ae_cursor % len;
-        let entries: Vec<_> = store
-            .iter()
-            .skip(start)
-            .chain(store.iter().take(start))
-            .take(MAX_BATCH)
-            .map(|(k, (t, _))| (k.clone(), *t))
-            .collect();
-        self.ae_cursor = (start + entries.len()) % len;
-        ctx.send(peer, AbdMsg::Digest { entries });
     }
 
     fn start(&mut self, ctx: &mut ACtx, req: RequestId, key: Key, write: Option<Value>) {

@@ -112,8 +112,7 @@ pub enum LwwMsg {
 /// One lww replica.
 pub struct LwwNode {
     cfg: LwwProtocol,
-    ae_round: usize,
-    ae_cursor: usize,
+    ae: super::Rotation,
 }
 
 impl Protocol for LwwProtocol {
@@ -122,7 +121,7 @@ impl Protocol for LwwProtocol {
         "lww"
     }
     fn create(&self, _id: NodeId, _nodes: usize, _durable: &LwwDurable) -> LwwNode {
-        LwwNode { cfg: self.clone(), ae_round: 0, ae_cursor: 0 }
+        LwwNode { cfg: self.clone(), ae: super::Rotation::default() }
     }
 }
 
@@ -137,26 +136,12 @@ fn merge(store: &mut BTreeMap<Key, Stamped>, key: &Key, v: &Stamped) {
 
 impl LwwNode {
     fn anti_entropy(&mut self, ctx: &mut LCtx) {
-        if ctx.nodes() < 2 {
-            return;
+        let (id, nodes) = (ctx.id(), ctx.nodes());
+        if let Some((peer, entries)) =
+            self.ae.next(id, nodes, &ctx.durable().store, MAX_BATCH, |(k, v)| (k.clone(), v.ts_ns, v.node))
+        {
+            ctx.send(peer, LwwMsg::Digest { entries });
         }
-        let peer = (ctx.id() + 1 + self.ae_round % (ctx.nodes() - 1)) % ctx.nodes();
-        self.ae_round = self.ae_round.wrapping_add(1);
-        let store = &ctx.durable().store;
-        let len = store.len();
-        if len == 0 {
-            return;
-        }
-        let start = self.ae_cursor % len;
-        let entries: Vec<_> = store
-            .iter()
-            .skip(start)
-            .chain(store.iter().take(start))
-            .take(MAX_BATCH)
-            .map(|(k, v)| (k.clone(), v.ts_ns, v.node))
-            .collect();
-        self.ae_cursor = (start + entries.len()) % len;
-        ctx.send(peer, LwwMsg::Digest { entries });
     }
 }
 

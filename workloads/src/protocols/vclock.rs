@@ -125,8 +125,7 @@ pub enum VclockMsg {
 /// One vclock replica.
 pub struct VclockNode {
     cfg: VclockProtocol,
-    ae_round: usize,
-    ae_cursor: usize,
+    ae: super::Rotation,
 }
 
 impl Protocol for VclockProtocol {
@@ -135,7 +134,7 @@ impl Protocol for VclockProtocol {
         "vclock"
     }
     fn create(&self, _id: NodeId, _nodes: usize, _durable: &VclockDurable) -> VclockNode {
-        VclockNode { cfg: self.clone(), ae_round: 0, ae_cursor: 0 }
+        VclockNode { cfg: self.clone(), ae: super::Rotation::default() }
     }
 }
 
@@ -176,26 +175,12 @@ impl VclockNode {
     }
 
     fn anti_entropy(&mut self, ctx: &mut VCtx) {
-        if ctx.nodes() < 2 {
-            return;
+        let (id, nodes) = (ctx.id(), ctx.nodes());
+        if let Some((peer, entries)) = self.ae.next(id, nodes, &ctx.durable().store, MAX_BATCH, |(k, l)| {
+            (k.clone(), l.iter().map(|s| s.clock.clone()).collect())
+        }) {
+            ctx.send(peer, VclockMsg::Digest { entries });
         }
-        let peer = (ctx.id() + 1 + self.ae_round % (ctx.nodes() - 1)) % ctx.nodes();
-        self.ae_round = self.ae_round.wrapping_add(1);
-        let store = &ctx.durable().store;
-        let len = store.len();
-        if len == 0 {
-            return;
-        }
-        let start = self.ae_cursor % len;
-        let entries: Vec<_> = store
-            .iter()
-            .skip(start)
-            .chain(store.iter().take(start))
-            .take(MAX_BATCH)
-            .map(|(k, l)| (k.clone(), l.iter().map(|s| s.clock.clone()).collect()))
-            .collect();
-        self.ae_cursor = (start + entries.len()) % len;
-        ctx.send(peer, VclockMsg::Digest { entries });
     }
 }
 
