@@ -18,22 +18,9 @@ enum Failure {
 
 /// Parses the check-related flags into a config; `Err` is a usage message.
 fn config(args: &CheckArgs) -> Result<(CheckConfig, ReadOptions), String> {
-    let mut checks = Vec::new();
-    let mut all = false;
-    for c in &args.checks {
-        match c.as_str() {
-            "all" => all = true,
-            name => checks.push(CheckName::parse(name).ok_or_else(|| {
-                format!(
-                    "unknown check `{name}`: expected one of {}, or all",
-                    CheckName::ALL.map(|c| c.as_str()).join(", ")
-                )
-            })?),
-        }
-    }
-    if all {
-        checks.clear();
-    } else if checks.is_empty() {
+    let mut checks = crate::run::parse_checks(&args.checks)?;
+    // `check` defaults to linearizability; `all` (an empty list) means every check that fits.
+    if args.checks.is_empty() {
         checks.push(CheckName::Linearizable);
     }
     let model = match &args.model {

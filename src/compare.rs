@@ -11,6 +11,7 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
+use workloads::metrics::percentile;
 use workloads::registry;
 
 /// One check's result across a protocol's seeds.
@@ -47,13 +48,6 @@ pub struct Row {
 
 fn ms(ns: u64) -> f64 {
     ns as f64 / 1e6
-}
-
-fn percentile(sorted: &[u64], p: f64) -> u64 {
-    if sorted.is_empty() {
-        return 0;
-    }
-    sorted[(((sorted.len() - 1) as f64) * p).round() as usize]
 }
 
 /// Summarises a protocol's runs.

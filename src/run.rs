@@ -213,13 +213,22 @@ pub fn plan(args: &RunArgs) -> Result<Plan, String> {
     Ok(plan)
 }
 
+/// Parses `--checks` names; `all` anywhere gives the empty list (every check
+/// that fits the history). Used by both `run` and `check`.
 pub fn parse_checks(list: &[String]) -> Result<Vec<CheckName>, String> {
     let mut out = Vec::new();
     for c in list {
-        if c == "all" {
-            return Ok(Vec::new());
+        if c != "all" {
+            out.push(CheckName::parse(c).ok_or_else(|| {
+                format!(
+                    "unknown check `{c}`: expected one of {}, or all",
+                    CheckName::ALL.map(|c| c.as_str()).join(", ")
+                )
+            })?);
         }
-        out.push(CheckName::parse(c).ok_or_else(|| format!("unknown check `{c}`"))?);
+    }
+    if list.iter().any(|c| c == "all") {
+        out.clear();
     }
     Ok(out)
 }

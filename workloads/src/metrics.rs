@@ -65,7 +65,8 @@ pub fn fault_windows(events: &[Event], end_ns: i64) -> Vec<FaultWindow> {
     out
 }
 
-fn percentile(sorted: &[u64], p: f64) -> u64 {
+/// The `p`-quantile (0..=1) of sorted values, nearest rank; 0 when empty.
+pub fn percentile(sorted: &[u64], p: f64) -> u64 {
     if sorted.is_empty() {
         return 0;
     }
