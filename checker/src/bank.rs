@@ -126,7 +126,8 @@ pub fn parse_transfer(v: &Value) -> Option<Transfer> {
 pub fn parse_balances(v: &Value) -> Option<BTreeMap<Value, i64>> {
     let pairs: Vec<(Value, i64)> = match v {
         Value::Map(m) => m.iter().map(|(k, b)| Some((k.clone(), b.as_int()?))).collect::<Option<_>>()?,
-        Value::List(items) => {
+        Value::List(_) | Value::SharedList(_) => {
+            let items = v.as_list().unwrap_or_default();
             items.iter().enumerate().map(|(i, b)| Some((Value::Int(i as i64), b.as_int()?))).collect::<Option<_>>()?
         }
         _ => return None,

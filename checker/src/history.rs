@@ -7,10 +7,11 @@
 //! completion without invoke, ...) are enforced.
 
 use crate::error::{InputError, InputErrorKind};
-use crate::value::Value;
+use crate::value::{SharedList, Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
+use std::sync::Arc;
 
 /// What an event says about its operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -271,28 +272,50 @@ impl History {
     }
 }
 
-/// Incremental pairing of events into ops; used by [`History::from_events`]
-/// and by readers that stream.
-pub struct HistoryBuilder {
+/// Where readers send events: a [`HistoryBuilder`] (the whole history in
+/// memory) or a streaming consumer of finished ops (see [`Pairing`]).
+pub trait EventTarget {
+    type Output;
+    fn push(&mut self, e: Event) -> Result<(), InputError>;
+    fn finish(self) -> Result<Self::Output, InputError>;
+}
+
+/// What one event turned into.
+#[derive(Debug)]
+pub enum Paired {
+    /// An invoke: its op is open until its completion.
+    Opened,
+    Fault(Fault),
+    /// A finished op (ok, fail or info), with the id it got at its invoke.
+    /// Ops finish in completion order, not id order.
+    Finished(Op),
+}
+
+/// The event-level rules, event by event: pairs each invoke with its
+/// completion while holding only the open ops (at most one per process), so
+/// that a history of any length can be streamed.
+pub struct Pairing {
     file: String,
-    history: History,
-    /// process -> index of its open op in `history.ops`.
-    open: BTreeMap<u64, usize>,
+    /// process -> its open op.
+    open: BTreeMap<u64, Op>,
     /// process -> line of the info that retired it.
     retired: BTreeMap<u64, u64>,
     last_time_ns: Option<(i64, u64)>,
     last_index: Option<(u64, u64)>,
+    events: u64,
+    next_id: u64,
 }
 
-impl HistoryBuilder {
-    pub fn new(file: &str) -> HistoryBuilder {
-        HistoryBuilder {
+impl Pairing {
+    pub fn new(file: &str) -> Pairing {
+        Pairing {
             file: file.to_string(),
-            history: History::default(),
             open: BTreeMap::new(),
             retired: BTreeMap::new(),
             last_time_ns: None,
             last_index: None,
+            events: 0,
+            next_id: 0,
         }
     }
 
@@ -300,8 +323,13 @@ impl HistoryBuilder {
         InputError::new(&self.file, line, kind)
     }
 
-    pub fn push(&mut self, e: Event) -> Result<(), InputError> {
-        let position = self.history.events;
+    /// Events seen so far (invokes, completions and faults).
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+
+    pub fn push(&mut self, e: Event) -> Result<Paired, InputError> {
+        let position = self.events;
         if let Some(t) = e.time_ns {
             if let Some((prev, prev_line)) = self.last_time_ns {
                 if t < prev {
@@ -324,60 +352,56 @@ impl HistoryBuilder {
             }
             self.last_index = Some((i, e.line));
         }
-        self.history.events += 1;
+        self.events += 1;
         let p = match e.process {
             Process::Nemesis => {
-                self.history.faults.push(Fault {
-                    line: e.line,
-                    position,
-                    kind: e.kind,
-                    f: e.f,
-                    value: e.value,
-                    time_ns: e.time_ns,
-                });
-                return Ok(());
+                let (line, kind, f, value, time_ns) = (e.line, e.kind, e.f, e.value, e.time_ns);
+                return Ok(Paired::Fault(Fault { line, position, kind, f, value, time_ns }));
             }
             Process::Client(p) => p,
         };
         match e.kind {
             EventType::Invoke => {
-                if let Some(&i) = self.open.get(&p) {
-                    let open_line = self.history.ops[i].invoke_line;
+                if let Some(op) = self.open.get(&p) {
+                    let open_line = op.invoke_line;
                     return Err(self.err(e.line, InputErrorKind::DoubleInvoke { process: p, open_line }));
                 }
                 if let Some(&info_line) = self.retired.get(&p) {
                     return Err(self.err(e.line, InputErrorKind::InvokeAfterInfo { process: p, info_line }));
                 }
-                let id = self.history.ops.len();
-                if id >= u32::MAX as usize {
+                let id = self.next_id;
+                if id >= u32::MAX as u64 {
                     return Err(self.err(e.line, InputErrorKind::TooManyOps { limit: u32::MAX as u64 }));
                 }
-                self.open.insert(p, id);
-                self.history.ops.push(Op {
-                    id: OpId(id as u32),
-                    process: p,
-                    f: e.f,
-                    key: e.key,
-                    input: e.value,
-                    output: Value::Nil,
-                    outcome: Outcome::Info,
-                    call: position,
-                    ret: u64::MAX,
-                    invoke_line: e.line,
-                    complete_line: None,
-                    invoke_time_ns: e.time_ns,
-                    complete_time_ns: None,
-                    node: e.node,
-                    is_final: e.is_final,
-                });
+                self.next_id += 1;
+                self.open.insert(
+                    p,
+                    Op {
+                        id: OpId(id as u32),
+                        process: p,
+                        f: e.f,
+                        key: e.key,
+                        input: e.value,
+                        output: Value::Nil,
+                        outcome: Outcome::Info,
+                        call: position,
+                        ret: u64::MAX,
+                        invoke_line: e.line,
+                        complete_line: None,
+                        invoke_time_ns: e.time_ns,
+                        complete_time_ns: None,
+                        node: e.node,
+                        is_final: e.is_final,
+                    },
+                );
+                Ok(Paired::Opened)
             }
             kind => {
-                let Some(i) = self.open.remove(&p) else {
+                let Some(mut op) = self.open.remove(&p) else {
                     return Err(
                         self.err(e.line, InputErrorKind::CompletionWithoutInvoke { process: p, f: e.f.to_string() })
                     );
                 };
-                let op = &mut self.history.ops[i];
                 if op.f != e.f {
                     let (expected, found) = (op.f.to_string(), e.f.to_string());
                     let open_line = op.invoke_line;
@@ -391,6 +415,11 @@ impl HistoryBuilder {
                     op.node = e.node;
                 }
                 op.is_final |= e.is_final;
+                // Keys usually come on both events; take the completion's if
+                // the invoke had none.
+                if op.key.is_none() {
+                    op.key = e.key;
+                }
                 match kind {
                     EventType::Ok => {
                         op.outcome = Outcome::Ok;
@@ -407,12 +436,42 @@ impl HistoryBuilder {
                     }
                     EventType::Invoke => unreachable!(),
                 }
-                // Keys usually come on both events; take the completion's if
-                // the invoke had none.
-                if op.key.is_none() {
-                    op.key = e.key;
-                }
+                Ok(Paired::Finished(op))
             }
+        }
+    }
+
+    /// Ends the stream. Ops still open become info ops (indeterminate), as in
+    /// Jepsen; they are returned in id order. An empty stream is an error.
+    pub fn finish(self) -> Result<Vec<Op>, InputError> {
+        if self.events == 0 {
+            return Err(self.err(0, InputErrorKind::Empty));
+        }
+        let mut open: Vec<Op> = self.open.into_values().collect();
+        open.sort_unstable_by_key(|o| o.id);
+        Ok(open)
+    }
+}
+
+/// Incremental pairing of events into a whole [`History`] in memory; used
+/// by [`History::from_events`] and by the readers.
+pub struct HistoryBuilder {
+    pairing: Pairing,
+    ops: Vec<Op>,
+    faults: Vec<Fault>,
+    lists: ListShare,
+}
+
+impl HistoryBuilder {
+    pub fn new(file: &str) -> HistoryBuilder {
+        HistoryBuilder { pairing: Pairing::new(file), ops: Vec::new(), faults: Vec::new(), lists: ListShare::default() }
+    }
+
+    pub fn push(&mut self, e: Event) -> Result<(), InputError> {
+        match self.pairing.push(e)? {
+            Paired::Opened => {}
+            Paired::Fault(f) => self.faults.push(f),
+            Paired::Finished(op) => self.ops.push(self.lists.take(op)),
         }
         Ok(())
     }
@@ -420,10 +479,92 @@ impl HistoryBuilder {
     /// Ends the history. Ops still open become info ops (indeterminate), as
     /// in Jepsen.
     pub fn finish(self) -> Result<History, InputError> {
-        if self.history.events == 0 {
-            return Err(self.err(0, InputErrorKind::Empty));
+        let events = self.pairing.events();
+        let mut ops = self.ops;
+        ops.extend(self.pairing.finish()?);
+        // Ops finished in completion order; ids are dense and in invoke order,
+        // and most ops finish soon after their invoke, so this sort is nearly
+        // a no-op.
+        ops.sort_unstable_by_key(|o| o.id);
+        debug_assert!(ops.iter().enumerate().all(|(i, o)| o.id.0 as usize == i));
+        self.lists.finish(&mut ops);
+        Ok(History { ops, faults: self.faults, events })
+    }
+}
+
+impl EventTarget for HistoryBuilder {
+    type Output = History;
+    fn push(&mut self, e: Event) -> Result<(), InputError> {
+        HistoryBuilder::push(self, e)
+    }
+    fn finish(self) -> Result<History, InputError> {
+        HistoryBuilder::finish(self)
+    }
+}
+
+/// Shares list reads per key while a history is built. A list-append read
+/// returns the whole list, so storing every read costs elements × reads
+/// (121M values, ~4 GB, for 1M ops on 1,000 keys). Instead, an ok read whose
+/// list is a prefix of the longest list read so far on its key, or extends
+/// it, keeps only its length; [`ListShare::finish`] turns those into
+/// [`Value::SharedList`] views of one buffer per key. Reads that are neither
+/// (in an invalid history) keep their own list. Lossless: a shared list is
+/// indistinguishable from the list it replaces.
+#[derive(Default)]
+pub(crate) struct ListShare {
+    slot_of_key: BTreeMap<Option<Value>, usize>,
+    longest: Vec<Vec<Value>>,
+    /// (op index, slot, length) of each read waiting for its view.
+    pending: Vec<(u32, u32, u32)>,
+}
+
+impl ListShare {
+    /// Files an ok read's list for sharing, leaving `Nil` in its place until
+    /// [`ListShare::finish`]; other ops pass through.
+    pub(crate) fn take(&mut self, mut op: Op) -> Op {
+        if op.outcome == Outcome::Ok && op.f == F::Read && matches!(op.output, Value::List(_)) {
+            let Value::List(items) = std::mem::take(&mut op.output) else { unreachable!("matched above") };
+            op.output = self.offer(&op.key, items, op.id.0 as usize).map_or(Value::Nil, Value::List);
         }
-        Ok(self.history)
+        op
+    }
+
+    /// Takes a read's list; gives it back when it cannot be shared.
+    fn offer(&mut self, key: &Option<Value>, items: Vec<Value>, op_index: usize) -> Option<Vec<Value>> {
+        if items.is_empty() || items.len() > u32::MAX as usize {
+            return Some(items);
+        }
+        let slot = match self.slot_of_key.get(key) {
+            Some(&s) => s,
+            None => {
+                self.slot_of_key.insert(key.clone(), self.longest.len());
+                self.longest.push(Vec::new());
+                self.longest.len() - 1
+            }
+        };
+        let longest = &mut self.longest[slot];
+        let n = items.len();
+        if n <= longest.len() {
+            if longest[..n] != items[..] {
+                return Some(items);
+            }
+        } else if items[..longest.len()] != longest[..] {
+            return Some(items);
+        } else {
+            *longest = items;
+        }
+        // Ops are fewer than u32::MAX (HistoryBuilder refuses more), and so are keys.
+        self.pending.push((op_index as u32, slot as u32, n as u32));
+        None
+    }
+
+    /// Gives each filed read its view; `ops` is in id order.
+    pub(crate) fn finish(self, ops: &mut [Op]) {
+        let bufs: Vec<Arc<[Value]>> = self.longest.into_iter().map(Arc::from).collect();
+        for (op, slot, len) in self.pending {
+            let buf = bufs[slot as usize].clone();
+            ops[op as usize].output = Value::SharedList(SharedList::new(buf, len as usize));
+        }
     }
 }
 
@@ -456,6 +597,29 @@ mod tests {
         assert!(h.ops[0].precedes(&h.ops[2]));
         assert_eq!(h.ops[2].outcome, Outcome::Info);
         assert_eq!(h.ops[2].ret, u64::MAX);
+    }
+
+    #[test]
+    fn list_reads_share_one_buffer_per_key_and_stay_exact() {
+        use EventType::*;
+        let list = |xs: &[i64]| Value::List(xs.iter().map(|&x| Value::Int(x)).collect());
+        let mut events = Vec::new();
+        let reads: [&[i64]; 5] = [&[1], &[1, 2, 3], &[1, 2], &[1, 9], &[]];
+        for (i, r) in reads.iter().enumerate() {
+            let line = 2 * i as u64 + 1;
+            let mut inv = ev(line, Invoke, i as u64, "read", Value::Nil);
+            inv.key = Some(Value::str("k"));
+            events.push(inv);
+            events.push(ev(line + 1, Ok, i as u64, "read", list(r)));
+        }
+        let h = History::from_events("t", events).unwrap();
+        for (op, r) in h.ops.iter().zip(reads) {
+            assert_eq!(op.output, list(r), "op {:?} keeps exactly what it read", op.id);
+        }
+        let shared = |i: usize| matches!(h.ops[i].output, Value::SharedList(_));
+        assert!(shared(0) && shared(1) && shared(2), "prefixes of the longest read share its buffer");
+        assert!(!shared(3), "a read that is not a prefix keeps its own list");
+        assert_eq!(h.ops[4].output, Value::List(vec![]));
     }
 
     #[test]

@@ -9,6 +9,7 @@ use serde::{Serialize, Serializer};
 use std::cmp::Ordering;
 use std::fmt;
 use std::hash::{Hash, Hasher};
+use std::sync::Arc;
 
 /// A value in a history: an op's argument or result, or a key.
 #[derive(Clone, Debug, Default)]
@@ -26,6 +27,37 @@ pub enum Value {
     Set(Vec<Value>),
     /// Entries in source order; keys may be any value (EDN allows it).
     Map(Vec<(Value, Value)>),
+    /// A list stored as a prefix of a buffer shared with other values: how a
+    /// history keeps list-append reads (each a prefix of the next) in memory
+    /// once instead of once per read. Architecture invariant: it compares,
+    /// hashes, prints and serializes exactly like the `List` of its elements;
+    /// only memory use tells them apart.
+    SharedList(SharedList),
+}
+
+/// The first `len` elements of a shared, immutable buffer.
+#[derive(Clone)]
+pub struct SharedList {
+    buf: Arc<[Value]>,
+    len: usize,
+}
+
+impl SharedList {
+    /// `len` is clamped to the buffer's length.
+    pub fn new(buf: Arc<[Value]>, len: usize) -> SharedList {
+        let len = len.min(buf.len());
+        SharedList { buf, len }
+    }
+
+    pub fn as_slice(&self) -> &[Value] {
+        &self.buf[..self.len]
+    }
+}
+
+impl fmt::Debug for SharedList {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.as_slice()).finish()
+    }
 }
 
 impl Value {
@@ -62,6 +94,16 @@ impl Value {
     pub fn as_seq(&self) -> Option<&[Value]> {
         match self {
             Value::List(v) | Value::Set(v) => Some(v),
+            Value::SharedList(l) => Some(l.as_slice()),
+            _ => None,
+        }
+    }
+
+    /// Elements of a list (owned or shared), not of a set.
+    pub fn as_list(&self) -> Option<&[Value]> {
+        match self {
+            Value::List(v) => Some(v),
+            Value::SharedList(l) => Some(l.as_slice()),
             _ => None,
         }
     }
@@ -73,7 +115,7 @@ impl Value {
             Value::Int(_) => 2,
             Value::Float(_) => 3,
             Value::Str(_) => 4,
-            Value::List(_) => 5,
+            Value::List(_) | Value::SharedList(_) => 5,
             Value::Set(_) => 6,
             Value::Map(_) => 7,
         }
@@ -102,8 +144,12 @@ impl Ord for Value {
             (Int(a), Int(b)) => a.cmp(b),
             (Float(a), Float(b)) => a.total_cmp(b),
             (Str(a), Str(b)) => a.cmp(b),
-            (List(a), List(b)) | (Set(a), Set(b)) => a.cmp(b),
+            (Set(a), Set(b)) => a.cmp(b),
             (Map(a), Map(b)) => a.cmp(b),
+            (List(_) | SharedList(_), List(_) | SharedList(_)) => {
+                let (Some(a), Some(b)) = (self.as_list(), other.as_list()) else { unreachable!("both are lists") };
+                a.cmp(b)
+            }
             _ => self.rank().cmp(&other.rank()),
         }
     }
@@ -119,6 +165,7 @@ impl Hash for Value {
             Value::Float(f) => f.to_bits().hash(state),
             Value::Str(s) => s.hash(state),
             Value::List(v) | Value::Set(v) => v.hash(state),
+            Value::SharedList(l) => l.as_slice().hash(state),
             Value::Map(m) => m.hash(state),
         }
     }
@@ -165,7 +212,8 @@ impl Serialize for Value {
             Value::Int(i) => s.serialize_i64(*i),
             Value::Float(f) => s.serialize_f64(*f),
             Value::Str(x) => s.serialize_str(x),
-            Value::List(v) | Value::Set(v) => {
+            Value::List(_) | Value::Set(_) | Value::SharedList(_) => {
+                let v = self.as_seq().unwrap_or_default();
                 let mut seq = s.serialize_seq(Some(v.len()))?;
                 for x in v {
                     seq.serialize_element(x)?;
@@ -212,6 +260,7 @@ impl fmt::Display for Value {
             Value::Float(x) => write!(f, "{x}"),
             Value::Str(s) => write!(f, "{s:?}"),
             Value::List(v) => seq(f, "[", v, "]"),
+            Value::SharedList(l) => seq(f, "[", l.as_slice(), "]"),
             Value::Set(v) => seq(f, "#{", v, "}"),
             Value::Map(m) => {
                 f.write_str("{")?;
@@ -237,6 +286,27 @@ mod tests {
         let v = Value::from(&j);
         assert_eq!(serde_json::to_value(&v).unwrap(), j);
         assert_eq!(v.to_string(), r#"[1 "a" nil {"k" [true]}]"#);
+    }
+
+    #[test]
+    fn shared_list_is_indistinguishable_from_list() {
+        use std::collections::hash_map::DefaultHasher;
+        let buf: Arc<[Value]> = vec![Value::Int(1), Value::Int(2), Value::Int(3)].into();
+        let shared = Value::SharedList(SharedList::new(buf.clone(), 2));
+        let owned = Value::List(vec![Value::Int(1), Value::Int(2)]);
+        assert_eq!(shared, owned);
+        assert_eq!(shared.cmp(&Value::List(vec![Value::Int(1), Value::Int(3)])), Ordering::Less);
+        assert!(shared < Value::Set(vec![]), "lists rank before sets, shared or not");
+        let hash = |v: &Value| {
+            let mut h = DefaultHasher::new();
+            v.hash(&mut h);
+            h.finish()
+        };
+        assert_eq!(hash(&shared), hash(&owned));
+        assert_eq!(shared.to_string(), owned.to_string());
+        assert_eq!(serde_json::to_string(&shared).unwrap(), "[1,2]");
+        assert_eq!(shared.as_list(), Some(&[Value::Int(1), Value::Int(2)][..]));
+        assert_eq!(SharedList::new(buf, 9).as_slice().len(), 3, "len is clamped");
     }
 
     #[test]

@@ -170,6 +170,9 @@ pub(crate) fn value_heap_bytes(v: &Value) -> usize {
     match v {
         Value::Str(s) => s.len(),
         Value::List(xs) | Value::Set(xs) => values_heap_bytes(xs),
+        // The buffer is shared with other values; counting it here would
+        // count it once per holder.
+        Value::SharedList(_) => 0,
         Value::Map(m) => m.iter().map(|(k, x)| 2 * slot + value_heap_bytes(k) + value_heap_bytes(x)).sum(),
         _ => 0,
     }

@@ -53,7 +53,7 @@ impl Model for ListAppend {
         match op.f {
             F::Append => Ok(()),
             F::Read => match result(op) {
-                Some(Value::Nil | Value::List(_)) | None => Ok(()),
+                Some(Value::Nil | Value::List(_) | Value::SharedList(_)) | None => Ok(()),
                 Some(v) => Err(bad_value(NAME, op, "a list of elements", v)),
             },
             _ => Err(unsupported(NAME, op, "append, read")),

@@ -68,7 +68,7 @@ impl Model for Set {
         match op.f {
             F::Add => Ok(()),
             F::Read => match result(op) {
-                Some(Value::Nil | Value::List(_) | Value::Set(_)) | None => Ok(()),
+                Some(Value::Nil | Value::List(_) | Value::SharedList(_) | Value::Set(_)) | None => Ok(()),
                 Some(v) => Err(bad_value(NAME, op, "a list or set of elements", v)),
             },
             _ => Err(unsupported(NAME, op, "add, read")),

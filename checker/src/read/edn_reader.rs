@@ -14,7 +14,7 @@ use super::event::{event_from_edn, quote, EdnFlavour, Sink};
 use super::lines::{utf8, LineReader};
 use super::{Format, ReadOptions};
 use crate::error::{InputError, InputErrorKind};
-use crate::history::History;
+use crate::history::EventTarget;
 use crate::value::Value;
 use std::io::BufRead;
 
@@ -62,14 +62,15 @@ impl Window {
     }
 }
 
-pub(crate) fn read<R: BufRead>(
+pub(crate) fn read<R: BufRead, T: EventTarget>(
     lines: &mut LineReader<R>,
     opts: &ReadOptions,
     format: Format,
-) -> Result<History, InputError> {
+    target: T,
+) -> Result<T::Output, InputError> {
     let flavour = if format == Format::PorcupineKv { EdnFlavour::PorcupineKv } else { EdnFlavour::Jepsen };
     let file = lines.file().to_string();
-    let mut sink = Sink::new(&file, opts.independent_for(format));
+    let mut sink = Sink::new(&file, opts.independent_for(format), target);
     let mut w = Window { text: String::new(), starts: Vec::new(), pos: 0 };
     let mut state = State::Start;
     // Parse again only once the pending text has grown to this many bytes.
@@ -195,14 +196,14 @@ pub(crate) fn read<R: BufRead>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::Outcome;
+    use crate::history::{History, HistoryBuilder, Outcome};
 
     fn run(s: &str) -> Result<History, InputError> {
         run_opts(s, &ReadOptions::default())
     }
     fn run_opts(s: &str, opts: &ReadOptions) -> Result<History, InputError> {
         let mut lines = LineReader::new("h.edn", s.as_bytes(), opts.max_line_bytes);
-        read(&mut lines, opts, Format::Edn)
+        read(&mut lines, opts, Format::Edn, HistoryBuilder::new("h.edn"))
     }
 
     #[test]

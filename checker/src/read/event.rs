@@ -4,7 +4,7 @@
 
 use super::Independent;
 use crate::error::{InputError, InputErrorKind};
-use crate::history::{Event, EventType, History, HistoryBuilder, Process, F};
+use crate::history::{Event, EventTarget, EventType, Process, F};
 use crate::value::Value;
 use std::collections::BTreeMap;
 
@@ -178,8 +178,8 @@ fn split_tuple(e: &mut Event) {
 /// event so far (that has no explicit key) carries a tuple; the first one
 /// that does not flushes the buffer unchanged and streaming resumes. Only an
 /// all-tuple history stays buffered to the end, where it is split.
-pub(crate) struct Sink {
-    builder: HistoryBuilder,
+pub(crate) struct Sink<T: EventTarget> {
+    builder: T,
     /// process -> (key, line) of its open invoke, to check that completions
     /// name the same key. One entry per process at most.
     open_keys: BTreeMap<u64, (Option<Value>, u64)>,
@@ -189,10 +189,10 @@ pub(crate) struct Sink {
     file: String,
 }
 
-impl Sink {
-    pub(crate) fn new(file: &str, mode: Independent) -> Sink {
+impl<T: EventTarget> Sink<T> {
+    pub(crate) fn new(file: &str, mode: Independent, target: T) -> Sink<T> {
         let pending = if mode == Independent::Auto { Some(Vec::new()) } else { None };
-        Sink { builder: HistoryBuilder::new(file), open_keys: BTreeMap::new(), mode, pending, file: file.to_string() }
+        Sink { builder: target, open_keys: BTreeMap::new(), mode, pending, file: file.to_string() }
     }
 
     pub(crate) fn push(&mut self, mut e: Event) -> Result<(), InputError> {
@@ -246,7 +246,7 @@ impl Sink {
     }
 
     /// True when the finished history was split as independent.
-    pub(crate) fn finish(mut self) -> Result<(History, bool), InputError> {
+    pub(crate) fn finish(mut self) -> Result<(T::Output, bool), InputError> {
         let mut split = self.mode == Independent::Yes;
         if let Some(pending) = self.pending.take() {
             let any_client = pending.iter().any(|e| e.process != Process::Nemesis);
@@ -330,8 +330,8 @@ mod tests {
         ));
     }
 
-    fn sink_run(mode: Independent, ops: &[&str]) -> Result<(History, bool), InputError> {
-        let mut s = Sink::new("t", mode);
+    fn sink_run(mode: Independent, ops: &[&str]) -> Result<(crate::History, bool), InputError> {
+        let mut s = Sink::new("t", mode, crate::history::HistoryBuilder::new("t"));
         for (i, o) in ops.iter().enumerate() {
             s.push(event_from_edn(map(o), i as u64 + 1, EdnFlavour::Jepsen).unwrap())?;
         }

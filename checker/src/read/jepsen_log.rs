@@ -14,13 +14,17 @@ use super::event::{event_type, op_name, Sink};
 use super::lines::{is_blank, utf8, LineReader};
 use super::{Format, ReadOptions};
 use crate::error::{InputError, InputErrorKind};
-use crate::history::{Event, History, Process};
+use crate::history::{Event, EventTarget, Process};
 use std::io::BufRead;
 
 const LOGGER: &str = "jepsen.util";
 
-pub(crate) fn read<R: BufRead>(lines: &mut LineReader<R>, opts: &ReadOptions) -> Result<History, InputError> {
-    let mut sink = Sink::new(lines.file(), opts.independent_for(Format::JepsenLog));
+pub(crate) fn read<R: BufRead, T: EventTarget>(
+    lines: &mut LineReader<R>,
+    opts: &ReadOptions,
+    target: T,
+) -> Result<T::Output, InputError> {
+    let mut sink = Sink::new(lines.file(), opts.independent_for(Format::JepsenLog), target);
     let file = lines.file().to_string();
     while let Some((line, bytes)) = lines.next_line()? {
         if is_blank(bytes) {

@@ -11,7 +11,7 @@ use super::event::{event_type, op_name, Sink, PROCESS_EXPECTED, TYPE_EXPECTED};
 use super::lines::{is_blank, utf8, LineReader};
 use super::ReadOptions;
 use crate::error::{InputError, InputErrorKind};
-use crate::history::{Event, History, Process};
+use crate::history::{Event, EventTarget, Process};
 use crate::value::Value;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use std::borrow::Cow;
@@ -24,8 +24,12 @@ use std::io::BufRead;
 pub(crate) const SERDE_JSON_VALUE_DEPTH: usize = 127;
 
 /// Reads a whole JSON Lines history, streaming.
-pub(crate) fn read<R: BufRead>(lines: &mut LineReader<R>, opts: &ReadOptions) -> Result<History, InputError> {
-    let mut sink = Sink::new(lines.file(), opts.independent_for(super::Format::Jsonl));
+pub(crate) fn read<R: BufRead, T: EventTarget>(
+    lines: &mut LineReader<R>,
+    opts: &ReadOptions,
+    target: T,
+) -> Result<T::Output, InputError> {
+    let mut sink = Sink::new(lines.file(), opts.independent_for(super::Format::Jsonl), target);
     let max_depth = opts.max_depth.min(SERDE_JSON_VALUE_DEPTH);
     let file = lines.file().to_string();
     while let Some((line, bytes)) = lines.next_line()? {

@@ -17,7 +17,7 @@ mod lines;
 mod tests;
 
 use crate::error::{InputError, InputErrorKind};
-use crate::history::History;
+use crate::history::{EventTarget, History, HistoryBuilder};
 use lines::{is_blank, LineReader};
 use std::fmt;
 use std::io::BufRead;
@@ -205,13 +205,24 @@ pub fn detect(name: &str, head: &[u8]) -> Result<Format, InputError> {
 /// Reads a history file; `-` is standard input.
 pub fn read_path(path: &std::path::Path, opts: &ReadOptions) -> Result<(History, Format), InputError> {
     let name = path.to_string_lossy();
+    read_path_into(path, opts, HistoryBuilder::new(&name))
+}
+
+/// Reads a history file into any [`EventTarget`] (e.g. a streaming one);
+/// `-` is standard input.
+pub fn read_path_into<T: EventTarget>(
+    path: &std::path::Path,
+    opts: &ReadOptions,
+    target: T,
+) -> Result<(T::Output, Format), InputError> {
+    let name = path.to_string_lossy();
     if path.as_os_str() == "-" {
         let stdin = std::io::stdin();
-        return read_reader("<stdin>", stdin.lock(), opts);
+        return read_reader_into("<stdin>", stdin.lock(), opts, target);
     }
     let f = std::fs::File::open(path).map_err(|e| InputError::new(&name, 0, InputErrorKind::Io(e.to_string())))?;
     // 256 KiB reads: few syscalls, small next to the line limit.
-    read_reader(&name, std::io::BufReader::with_capacity(256 << 10, f), opts)
+    read_reader_into(&name, std::io::BufReader::with_capacity(256 << 10, f), opts, target)
 }
 
 /// Reads a history held in memory. Never panics, whatever the bytes.
@@ -221,6 +232,16 @@ pub fn read_bytes(name: &str, bytes: &[u8], opts: &ReadOptions) -> Result<(Histo
 
 /// Reads a history from any buffered reader, streaming line by line.
 pub fn read_reader<R: BufRead>(name: &str, r: R, opts: &ReadOptions) -> Result<(History, Format), InputError> {
+    read_reader_into(name, r, opts, HistoryBuilder::new(name))
+}
+
+/// Reads events from any buffered reader into any [`EventTarget`].
+pub fn read_reader_into<R: BufRead, T: EventTarget>(
+    name: &str,
+    r: R,
+    opts: &ReadOptions,
+    target: T,
+) -> Result<(T::Output, Format), InputError> {
     let mut lines = LineReader::new(name, r, opts.max_line_bytes);
     let format = match opts.format {
         Some(f) => f,
@@ -236,10 +257,10 @@ pub fn read_reader<R: BufRead>(name: &str, r: R, opts: &ReadOptions) -> Result<(
             }
         },
     };
-    let history = match format {
-        Format::Jsonl => jsonl::read(&mut lines, opts)?,
-        Format::JepsenLog => jepsen_log::read(&mut lines, opts)?,
-        Format::Edn | Format::PorcupineKv => edn_reader::read(&mut lines, opts, format)?,
+    let out = match format {
+        Format::Jsonl => jsonl::read(&mut lines, opts, target)?,
+        Format::JepsenLog => jepsen_log::read(&mut lines, opts, target)?,
+        Format::Edn | Format::PorcupineKv => edn_reader::read(&mut lines, opts, format, target)?,
     };
-    Ok((history, format))
+    Ok((out, format))
 }

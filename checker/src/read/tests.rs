@@ -530,7 +530,8 @@ fn to_edn(v: &Value, out: &mut String) {
             }
             out.push('"');
         }
-        Value::List(items) | Value::Set(items) => {
+        Value::List(_) | Value::SharedList(_) | Value::Set(_) => {
+            let items = v.as_seq().unwrap_or_default();
             out.push_str(if matches!(v, Value::Set(_)) { "#{" } else { "[" });
             for (i, x) in items.iter().enumerate() {
                 out.push_str(if i % 2 == 0 { " " } else { ", " });

@@ -19,7 +19,9 @@ fn node(op: &Op) -> &str {
 /// (sets ignore order and repeats).
 fn state(workload: Workload, op: &Op) -> Value {
     match (workload, &op.output) {
-        (Workload::Set, Value::List(v) | Value::Set(v)) => Value::set(v.clone()),
+        (Workload::Set, v @ (Value::List(_) | Value::SharedList(_) | Value::Set(_))) => {
+            Value::set(v.as_seq().unwrap_or_default().to_vec())
+        }
         (Workload::Set | Workload::ListAppend, Value::Nil) => Value::List(Vec::new()),
         (Workload::Counter, Value::Nil) => Value::Int(0),
         (_, v) => v.clone(),
@@ -30,8 +32,9 @@ fn state(workload: Workload, op: &Op) -> Value {
 /// unless a set has to be normalised.
 fn same_state(workload: Workload, op: &Op, fin: &Value) -> bool {
     match (workload, &op.output) {
-        (Workload::Set, Value::List(v) | Value::Set(v)) => {
-            v.len() >= fin.as_seq().map_or(0, |f| f.len()) && Value::set(v.clone()) == *fin
+        (Workload::Set, v @ (Value::List(_) | Value::SharedList(_) | Value::Set(_))) => {
+            let v = v.as_seq().unwrap_or_default();
+            v.len() >= fin.as_seq().map_or(0, |f| f.len()) && Value::set(v.to_vec()) == *fin
         }
         (Workload::Set | Workload::ListAppend | Workload::Counter, Value::Nil) => state(workload, op) == *fin,
         (_, v) => v == fin,

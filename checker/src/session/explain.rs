@@ -20,8 +20,8 @@ pub fn lines(op: &Op) -> String {
 /// A value for prose: long lists keep their first and last elements.
 pub fn short(v: &Value) -> String {
     let (open, close, items) = match v {
-        Value::List(x) => ("[", "]", x),
-        Value::Set(x) => ("#{", "}", x),
+        Value::List(_) | Value::SharedList(_) => ("[", "]", v.as_list().unwrap_or_default()),
+        Value::Set(x) => ("#{", "}", &x[..]),
         _ => return v.to_string(),
     };
     if items.len() <= SHOWN_ELEMENTS {

@@ -100,7 +100,7 @@ pub(crate) fn prepare<'a>(k: &KeyOps<'a>, kind: Kind) -> Result<Prep<'a>, String
                 }
                 let items: &[Value] = match &op.output {
                     Value::Nil => &[],
-                    Value::List(v) | Value::Set(v) => v,
+                    v @ (Value::List(_) | Value::SharedList(_) | Value::Set(_)) => v.as_seq().unwrap_or_default(),
                     other => {
                         return Err(format!(
                             "read at line {} returned {}, not a {}",

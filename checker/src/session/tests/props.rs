@@ -116,9 +116,9 @@ proptest! {
         }
         prop_assume!(!candidates.is_empty());
         let (r, w, seen_before) = candidates[(pick % candidates.len() as u64) as usize];
-        if let Value::List(items) = &mut h.ops[r].output {
-            items.pop();
-        }
+        let mut items = h.ops[r].output.as_list().unwrap().to_vec();
+        items.pop();
+        h.ops[r].output = Value::List(items);
         let rs = run(&h, Workload::ListAppend);
         use Verdict::*;
         let mr = if seen_before { Invalid } else { Valid };
