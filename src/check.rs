@@ -4,11 +4,63 @@ use crate::cli::CheckArgs;
 use crate::exit;
 use crate::output;
 use checker::read::{self, Format, NilRead, ReadOptions};
+use checker::shard::{self, ShardError, ShardOptions};
 use checker::suite::{self, CheckConfig, FileReport};
 use checker::{Budget, CheckName, InputError, Verdict};
 use rayon::prelude::*;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
+
+/// `--shards auto` shards files at least this large.
+const AUTO_SHARD_INPUT_BYTES: u64 = 256 << 20;
+
+/// When to check a file shard by shard (see `checker::shard`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum ShardMode {
+    Auto,
+    Off,
+    Fixed(usize),
+}
+
+fn shard_mode(args: &CheckArgs) -> Result<ShardMode, String> {
+    let mode = match args.shards.as_str() {
+        "auto" => ShardMode::Auto,
+        "off" => ShardMode::Off,
+        n => match n.parse::<usize>() {
+            Ok(n) if (1..=shard::MAX_SHARDS).contains(&n) => ShardMode::Fixed(n),
+            _ => {
+                return Err(format!(
+                    "--shards: expected auto, off or a number from 1 to {}, found `{n}`",
+                    shard::MAX_SHARDS
+                ))
+            }
+        },
+    };
+    if args.html.is_some() {
+        return match mode {
+            ShardMode::Fixed(_) => Err("--html needs the whole history in memory; drop --shards".into()),
+            _ => Ok(ShardMode::Off),
+        };
+    }
+    Ok(mode)
+}
+
+/// How to shard `file`, if at all.
+fn shard_plan(file: &str, mode: ShardMode, spill_dir: &Option<PathBuf>) -> Option<ShardOptions> {
+    let shards = match mode {
+        ShardMode::Off => return None,
+        ShardMode::Fixed(n) => n,
+        ShardMode::Auto if file == "-" => return None,
+        ShardMode::Auto => {
+            let bytes = std::fs::metadata(file).ok()?.len();
+            if bytes < AUTO_SHARD_INPUT_BYTES {
+                return None;
+            }
+            shard::shards_for(bytes)
+        }
+    };
+    Some(ShardOptions { shards, dir: spill_dir.clone().unwrap_or_else(std::env::temp_dir) })
+}
 
 /// Why a file produced no report.
 enum Failure {
@@ -60,14 +112,23 @@ fn check_one(
     cfg: &CheckConfig,
     read_opts: &ReadOptions,
     keep: bool,
+    plan: Option<ShardOptions>,
 ) -> Result<(FileReport, Option<checker::History>), Failure> {
+    if let Some(opts) = plan {
+        let report = shard::check_path(Path::new(file), read_opts, cfg, &opts).map_err(|e| match e {
+            ShardError::Input(e) => Failure::Input(e),
+            ShardError::Config(e) => Failure::Config(e.0),
+            ShardError::Spill(msg) => Failure::Config(msg),
+        })?;
+        return Ok((report, None));
+    }
     let (history, format) = read::read_path(Path::new(file), read_opts).map_err(Failure::Input)?;
     let report = suite::check_history(file, format, &history, cfg).map_err(|e| Failure::Config(e.0))?;
     Ok((report, keep.then_some(history)))
 }
 
 pub fn run(args: CheckArgs) -> u8 {
-    let (cfg, read_opts) = match config(&args) {
+    let (cfg, read_opts, mode) = match config(&args).and_then(|(c, r)| Ok((c, r, shard_mode(&args)?))) {
         Ok(c) => c,
         Err(msg) => {
             eprintln!("conch: {msg}");
@@ -94,7 +155,8 @@ pub fn run(args: CheckArgs) -> u8 {
         .files
         .par_iter()
         .map(|f| {
-            let r = check_one(f, &cfg, &read_opts, args.html.is_some());
+            let plan = shard_plan(f, mode, &args.spill_dir);
+            let r = check_one(f, &cfg, &read_opts, args.html.is_some(), plan);
             progress.inc(1);
             r
         })

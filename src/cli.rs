@@ -91,6 +91,14 @@ pub struct CheckArgs {
     /// Use only the general search (disable the polynomial-time unique-value paths).
     #[arg(long)]
     pub no_fast_paths: bool,
+    /// Check in shards by key, spilling ops to disk, so that memory is bounded by the
+    /// largest shard rather than the file: `auto` (files of 256 MiB or more), `off`, or a
+    /// number of shards (1-256). Not with --html, which needs the whole history.
+    #[arg(long, default_value = "auto")]
+    pub shards: String,
+    /// Directory for shard files (default: the system's temporary directory).
+    #[arg(long)]
+    pub spill_dir: Option<PathBuf>,
     /// Bank histories: balances may go negative (conch's own bank workload); Jepsen's bank forbids it.
     #[arg(long)]
     pub bank_negative_ok: bool,

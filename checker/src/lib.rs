@@ -10,12 +10,14 @@ pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gen;
+pub mod gen_session;
 pub mod history;
 pub mod linear;
 pub mod model;
 pub mod read;
 pub mod report;
 pub mod session;
+pub mod shard;
 pub mod suite;
 pub mod value;
 pub mod write;

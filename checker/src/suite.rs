@@ -8,7 +8,7 @@ use crate::model::{self, ModelKind};
 use crate::read::{Format, NilRead};
 use crate::report::KeyResult;
 use crate::report::{Budget, CheckName, CheckResult, Verdict};
-use crate::session::{self, SessionOptions, Staleness, Workload};
+use crate::session::{self, SessionOptions, Staleness, StalenessSamples, Workload};
 use crate::value::Value;
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -87,17 +87,121 @@ impl std::fmt::Display for ConfigError {
     }
 }
 
+/// What the whole history says about which checks apply and how: decided
+/// once from the whole history, even when it is checked shard by shard, so
+/// that every shard is judged the same way.
+#[derive(Clone, Debug)]
+pub(crate) struct Facts {
+    pub is_bank: bool,
+    pub model: Result<ModelKind, String>,
+    pub workload: Result<Workload, String>,
+    pub has_final: bool,
+}
+
+impl Facts {
+    /// Facts of `h`. For a shard summary, `h` holds the first op of each
+    /// function (all that inference looks at) and `has_final` comes from
+    /// the whole history.
+    pub(crate) fn of(h: &History, has_final: bool) -> Facts {
+        Facts {
+            is_bank: h.ops.iter().any(|o| o.f == F::Transfer),
+            model: model::infer(h),
+            workload: session::infer_workload(h),
+            has_final,
+        }
+    }
+}
+
+/// The checks' findings on a history or on one shard of it; shards' parts
+/// merge into the whole history's.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Part {
+    pub results: Vec<CheckResult>,
+    pub skipped: Vec<Skipped>,
+    pub staleness: Option<(Workload, StalenessSamples)>,
+}
+
+impl Part {
+    /// Adds another shard's findings: keys of the same check are pooled.
+    pub(crate) fn merge(&mut self, other: Part) {
+        for r in other.results {
+            match self.results.iter_mut().find(|x| x.check == r.check) {
+                Some(x) => {
+                    // Each part lists its keys in key order; keep the pool so.
+                    x.keys.extend(r.keys);
+                    x.keys.sort_by(|a, b| a.key.cmp(&b.key));
+                    if x.detail.is_null() {
+                        x.detail = r.detail;
+                    }
+                }
+                None => self.results.push(r),
+            }
+        }
+        for sk in other.skipped {
+            if !self.skipped.iter().any(|x| x.check == sk.check) {
+                self.skipped.push(sk);
+            }
+        }
+        match (&mut self.staleness, other.staleness) {
+            (Some((_, mine)), Some((_, theirs))) => mine.merge(theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
+    }
+
+    /// Recomputes what depends on the pooled keys.
+    pub(crate) fn seal(&mut self) {
+        for r in &mut self.results {
+            r.verdict = r.keys.iter().fold(Verdict::Valid, |v, k| v.combine(k.verdict));
+            if r.check == CheckName::Convergence {
+                r.detail = session::convergence_summary(&r.keys);
+            }
+        }
+    }
+
+    pub(crate) fn report(self, file: &str, format: Format, counts: [u64; 3], started: Instant) -> FileReport {
+        let verdict = self.results.iter().fold(Verdict::Valid, |v, r| v.combine(r.verdict));
+        let [events, ops, faults] = counts;
+        FileReport {
+            file: file.to_string(),
+            format: format.to_string(),
+            events,
+            ops,
+            faults,
+            verdict,
+            results: self.results,
+            skipped: self.skipped,
+            staleness: self.staleness.map(|(w, s)| s.summary(w)),
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        }
+    }
+}
+
 /// Checks one history. `explicit` says whether the user named the checks: an
 /// explicitly requested check that does not apply is an error, while one
 /// implied by "all" is skipped with a reason.
 pub fn check_history(file: &str, format: Format, h: &History, cfg: &CheckConfig) -> Result<FileReport, ConfigError> {
     let started = Instant::now();
+    let facts = Facts::of(h, h.ops.iter().any(|o| o.is_final));
+    let part = check_part(file, format, h, cfg, &facts)?;
+    Ok(part.report(file, format, [h.events, h.ops.len() as u64, h.faults.len() as u64], started))
+}
+
+/// Runs the configured checks on `h` (a whole history or one shard of it),
+/// judged by the whole history's `facts`.
+pub(crate) fn check_part(
+    file: &str,
+    format: Format,
+    h: &History,
+    cfg: &CheckConfig,
+    facts: &Facts,
+) -> Result<Part, ConfigError> {
     let explicit = !cfg.checks.is_empty();
     let wanted: Vec<CheckName> = if explicit { cfg.checks.clone() } else { CheckName::ALL.to_vec() };
     let mut results = Vec::new();
     let mut skipped = Vec::new();
 
-    let is_bank = h.ops.iter().any(|o| o.f == F::Transfer);
+    let is_bank = facts.is_bank;
     if is_bank {
         let (r, sk) = check_bank(file, h, cfg, &wanted, explicit)?;
         results.extend(r);
@@ -105,7 +209,7 @@ pub fn check_history(file: &str, format: Format, h: &History, cfg: &CheckConfig)
     } else if wanted.contains(&CheckName::Linearizable) {
         let kind = match &cfg.model {
             Some(m) => Ok(*m),
-            None => model::infer(h),
+            None => facts.model.clone(),
         };
         match kind {
             Ok(kind) => {
@@ -128,13 +232,13 @@ pub fn check_history(file: &str, format: Format, h: &History, cfg: &CheckConfig)
         wanted.iter().copied().filter(|c| !matches!(c, CheckName::Linearizable | CheckName::Bank)).collect();
     let mut staleness = None;
     if !session_checks.is_empty() {
-        match session::infer_workload(h) {
+        match facts.workload.clone() {
             Ok(w) => {
                 if !explicit {
                     // "all": only the checks this workload can decide, and
                     // convergence only when the history has final reads.
                     session_checks.retain(|c| w.applicable_checks().contains(c));
-                    if !h.ops.iter().any(|o| o.is_final) {
+                    if !facts.has_final {
                         session_checks.retain(|c| *c != CheckName::Convergence);
                         skipped.push(Skipped {
                             check: CheckName::Convergence,
@@ -144,7 +248,7 @@ pub fn check_history(file: &str, format: Format, h: &History, cfg: &CheckConfig)
                 }
                 let opts = SessionOptions { budget: cfg.budget.clone() };
                 results.extend(session::check(h, &session_checks, w, &opts));
-                staleness = Some(session::staleness(h, w));
+                staleness = Some((w, session::staleness_samples(h, w)));
             }
             Err(why) if explicit => {
                 return Err(ConfigError(format!("{file}: {}: {why}", session_checks[0])));
@@ -155,19 +259,7 @@ pub fn check_history(file: &str, format: Format, h: &History, cfg: &CheckConfig)
             Err(_) => {}
         }
     }
-    let verdict = results.iter().fold(Verdict::Valid, |v, r| v.combine(r.verdict));
-    Ok(FileReport {
-        file: file.to_string(),
-        format: format.to_string(),
-        events: h.events,
-        ops: h.ops.len() as u64,
-        faults: h.faults.len() as u64,
-        verdict,
-        results,
-        skipped,
-        staleness,
-        elapsed_ms: started.elapsed().as_millis() as u64,
-    })
+    Ok(Part { results, skipped, staleness })
 }
 
 /// The session workload a history fits, if any (for `conch list` and reports).

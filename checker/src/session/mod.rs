@@ -15,7 +15,9 @@
 //! - register with unique values: a version graph (petgraph) over values whose
 //!   edges are facts (the initial value comes first, a cas replaces old by new)
 //!   and sessions' successive reads; each check adds its own constraint edges
-//!   and is violated iff a cycle runs through one of them (module `register`).
+//!   and is violated iff a cycle runs through one of them; checks requested
+//!   together are also judged on one graph, since the store has one version
+//!   order (module `register`).
 //! - counter: a read reflects at least the total it returns; only read-your-writes
 //!   and monotonic reads are observable (module `counter`).
 //!
@@ -37,7 +39,13 @@ use crate::value::Value;
 use rayon::prelude::*;
 use std::fmt;
 
-pub use staleness::{staleness, Staleness};
+pub use staleness::{staleness, staleness_samples, Staleness, StalenessSamples};
+
+/// Check-level detail of convergence, recomputed from its keys (for results
+/// merged across shards).
+pub(crate) fn convergence_summary(keys: &[crate::report::KeyResult]) -> serde_json::Value {
+    convergence::summary(keys)
+}
 
 /// The kind of object a history operates on, which decides what a read reveals.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -283,7 +291,10 @@ fn check_key(k: &KeyOps, workload: Workload, wanted: &[CheckName]) -> Vec<KeyRes
             match workload {
                 Workload::ListAppend => (lists::check(k, lists::Kind::List), "version-order"),
                 Workload::Set => (lists::check(k, lists::Kind::Set), "version-order"),
-                Workload::Register => (register::check(k), "version-graph"),
+                Workload::Register => {
+                    let gs: Vec<Guarantee> = wanted.iter().filter_map(|&c| Guarantee::of(c)).collect();
+                    (register::check(k, &gs), "version-graph")
+                }
                 Workload::Counter => (counter::check(k), "counter-totals"),
             }
         });

@@ -15,8 +15,14 @@
 //! A check is violated iff the graph of facts, observed order and the check's
 //! own edges has a cycle through one of its own edges: then no version order
 //! satisfies it. The report gives the shortest such cycle (BFS inside the
-//! strongly connected component). Each check is decided on its own: a history
-//! can satisfy every guarantee alone, each under a different version order.
+//! strongly connected component). The requested checks are also judged
+//! jointly, since the store has one version order, not one per guarantee: a
+//! cycle in the graph of facts, observed order and every requested check's
+//! own edges that no single check's graph explains (e.g. a session wrote 1,
+//! then 2, then read 1) is a `joint-version-order` anomaly, reported under
+//! each check whose edges it uses. Monotonic reads' edges are the observed
+//! order every check already uses, so such a cycle always involves two or
+//! more of read-your-writes, monotonic writes and writes-follow-reads.
 
 use super::explain::{anomaly, edge, lines, short};
 use super::{Found, Guarantee, KeyOps};
@@ -222,19 +228,123 @@ pub(crate) fn build<'a>(k: &KeyOps<'a>) -> Result<Versions<'a>, String> {
     Ok(b.v)
 }
 
-pub(crate) fn check(k: &KeyOps) -> [Found; 4] {
+/// The anomaly kind of a cycle that needs the own edges of two or more checks.
+pub(crate) const JOINT_KIND: &str = "joint-version-order";
+
+/// Decides the `wanted` guarantees on one key (the others come back empty).
+/// Each is decided alone as described above; when two or more are wanted,
+/// cycles that only their union of constraints has are reported as
+/// [`JOINT_KIND`] under each check involved.
+pub(crate) fn check(k: &KeyOps, wanted: &[Guarantee]) -> [Found; 4] {
     let v = match build(k) {
         Ok(v) => v,
         Err(reason) => return std::array::from_fn(|_| Found::Unknown(reason.clone())),
     };
+    let is_wanted = |g: Guarantee| wanted.contains(&g);
+    let mut found: [Found; 4] = std::array::from_fn(|_| Found::empty());
+    // Fast path: every wanted check's graph is a subgraph of facts, all
+    // observed order and every wanted check's own edges; if that union has no
+    // cycle, nothing is violated, alone or jointly.
+    let union_acyclic = {
+        let graph = graph_of(&v, |_, e| wanted.iter().any(|&g| allowed(e.kind, Kind::own(g))));
+        tarjan_scc(&graph).iter().all(|scc| scc.len() < 2)
+    };
+    if union_acyclic {
+        return found;
+    }
+    let expired = || Found::Unknown("deadline passed while checking this key".into());
+    if k.budget.expired() {
+        return std::array::from_fn(|_| expired());
+    }
     let contradictory = contradictory_observations(&v);
-    std::array::from_fn(|i| {
-        let g = Guarantee::ALL[i];
+    // Edges inside a cycle of some single check's graph: those cycles are that
+    // check's anomalies, so the joint search leaves them out.
+    let mut explained = vec![false; v.edges.len()];
+    for g in Guarantee::ALL.into_iter().filter(|&g| is_wanted(g)) {
         if k.budget.expired() {
-            return Found::Unknown("deadline passed while checking this key".into());
+            return std::array::from_fn(|_| expired());
         }
-        find_cycles(k, &v, g, &contradictory)
-    })
+        let (f, comp) = find_cycles(k, &v, g, &contradictory);
+        found[g as usize] = f;
+        for (i, e) in v.edges.iter().enumerate() {
+            let c = comp[e.from as usize];
+            if c != usize::MAX && c == comp[e.to as usize] && in_graph(g, e, contradictory[i]) {
+                explained[i] = true;
+            }
+        }
+    }
+    let joint: Vec<Guarantee> =
+        [Guarantee::Ryw, Guarantee::Mw, Guarantee::Wfr].into_iter().filter(|&g| is_wanted(g)).collect();
+    if joint.len() >= 2 {
+        if k.budget.expired() {
+            return std::array::from_fn(|_| expired());
+        }
+        for (cycle, involved) in joint_cycles(&v, &joint, &contradictory, &explained) {
+            for &g in &involved {
+                found[g as usize].push(|| explain_joint(k, &v, &involved, &cycle));
+            }
+        }
+    }
+    found
+}
+
+/// Whether edge `e` is in check `g`'s own graph (facts, observed order
+/// without contradictory observations unless `g` is monotonic reads, own edges).
+fn in_graph(g: Guarantee, e: &Edge, contradictory: bool) -> bool {
+    allowed(e.kind, Kind::own(g)) && (g == Guarantee::Mr || !contradictory)
+}
+
+/// Cycles of the joint graph (facts, consistent observed order and the own
+/// edges of the `joint` checks) that no single check's graph has: the graph
+/// without `explained` edges, one shortest cycle per strongly connected
+/// component, each with the checks whose own edges it uses (always two or
+/// more: a cycle of one check's edges lies in that check's graph).
+fn joint_cycles(
+    v: &Versions,
+    joint: &[Guarantee],
+    contradictory: &[bool],
+    explained: &[bool],
+) -> Vec<(Vec<u32>, Vec<Guarantee>)> {
+    let own = |kind: Kind| joint.iter().any(|&g| Kind::own(g) == kind);
+    let graph = graph_of(v, |i, e| {
+        !explained[i] && !contradictory[i] && (matches!(e.kind, Kind::Init | Kind::Cas | Kind::Observed) || own(e.kind))
+    });
+    let mut comp = vec![usize::MAX; v.values.len()];
+    let mut out = Vec::new();
+    for (ci, scc) in tarjan_scc(&graph).iter().enumerate() {
+        if scc.len() < 2 {
+            continue;
+        }
+        for n in scc {
+            comp[n.index()] = ci;
+        }
+        let mut starts: Vec<u32> = scc
+            .iter()
+            .flat_map(|&n| graph.edges(n))
+            .filter(|e| own(v.edges[*e.weight() as usize].kind) && comp[e.target().index()] == ci)
+            .map(|e| *e.weight())
+            .collect();
+        starts.sort_unstable_by_key(|&e| (v.edges[e as usize].ops, e));
+        starts.truncate(CYCLE_TRIES);
+        let best = starts
+            .iter()
+            .filter_map(|&e| {
+                shortest_back(&graph, v, &comp, ci, e).map(|mut path| {
+                    path.insert(0, e);
+                    path
+                })
+            })
+            .min_by_key(|p| p.len());
+        if let Some(cycle) = best {
+            let involved: Vec<Guarantee> = joint
+                .iter()
+                .copied()
+                .filter(|&g| cycle.iter().any(|&e| v.edges[e as usize].kind == Kind::own(g)))
+                .collect();
+            out.push((cycle, involved));
+        }
+    }
+    out
 }
 
 fn graph_of(v: &Versions, keep: impl Fn(usize, &Edge) -> bool) -> DiGraph<(), u32> {
@@ -277,12 +387,16 @@ fn allowed(kind: Kind, own: Kind) -> bool {
     matches!(kind, Kind::Init | Kind::Cas | Kind::Observed) || kind == own
 }
 
-fn find_cycles(k: &KeyOps, v: &Versions, g: Guarantee, contradictory: &[bool]) -> Found {
+/// `g`'s anomalies, and for each version the strongly connected component of
+/// `g`'s graph it lies in, if that component has a reported cycle
+/// (`usize::MAX` otherwise: e.g. a cycle of cas facts alone is nobody's).
+fn find_cycles(k: &KeyOps, v: &Versions, g: Guarantee, contradictory: &[bool]) -> (Found, Vec<usize>) {
     let own = Kind::own(g);
-    let graph = graph_of(v, |i, e| allowed(e.kind, own) && (g == Guarantee::Mr || !contradictory[i]));
+    let graph = graph_of(v, |i, e| in_graph(g, e, contradictory[i]));
     let mut found = Found::empty();
     let mut comp = vec![usize::MAX; v.values.len()];
     let sccs = tarjan_scc(&graph);
+    let mut reported = vec![false; sccs.len()];
     for (ci, scc) in sccs.iter().enumerate() {
         if scc.len() < 2 {
             continue; // no self-loops: edges never join a version to itself
@@ -309,10 +423,16 @@ fn find_cycles(k: &KeyOps, v: &Versions, g: Guarantee, contradictory: &[bool]) -
             })
             .min_by_key(|p| p.len());
         if let Some(cycle) = best {
+            reported[ci] = true;
             found.push(|| explain(k, v, g, &cycle));
         }
     }
-    found
+    for c in comp.iter_mut() {
+        if *c != usize::MAX && !reported[*c] {
+            *c = usize::MAX;
+        }
+    }
+    (found, comp)
 }
 
 /// Shortest path (edge ids) from edge `e`'s target back to its source inside component `ci`.
@@ -358,7 +478,9 @@ fn act(op: &Op) -> String {
     }
 }
 
-fn explain(k: &KeyOps, v: &Versions, g: Guarantee, cycle: &[u32]) -> crate::Anomaly {
+/// A cycle edge by edge: the ops named (in order of mention), one sentence
+/// per edge, the edges for the anomaly's detail, and `1 < 2 < 1`.
+fn walk(k: &KeyOps, v: &Versions, cycle: &[u32]) -> (Vec<OpId>, String, Vec<serde_json::Value>, String) {
     let h = k.h;
     let val = |i: u32| short(v.values[i as usize]);
     let mut ops: Vec<OpId> = Vec::new();
@@ -394,12 +516,36 @@ fn explain(k: &KeyOps, v: &Versions, g: Guarantee, cycle: &[u32]) -> crate::Anom
         .map(|&e| val(v.edges[e as usize].from))
         .chain(cycle.first().map(|&e| val(v.edges[e as usize].from)))
         .collect();
+    (ops, parts.join("; "), detail, path.join(" < "))
+}
+
+fn explain(k: &KeyOps, v: &Versions, g: Guarantee, cycle: &[u32]) -> crate::Anomaly {
+    let (ops, parts, detail, path) = walk(k, v, cycle);
     let text = format!(
-        "{}; so {} — a cycle: no order of the register's versions satisfies {}: {} violated",
-        parts.join("; "),
-        path.join(" < "),
+        "{parts}; so {path} — a cycle: no order of the register's versions satisfies {}: {} violated",
         g.prose(),
         g.prose()
     );
-    anomaly(h, g.name(), &ops, text, detail)
+    anomaly(k.h, g.name(), &ops, text, detail)
+}
+
+/// `a and b`, `a, b and c`.
+fn prose_list(gs: &[Guarantee]) -> String {
+    let names: Vec<&str> = gs.iter().map(|g| g.prose()).collect();
+    match names.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} and {last}", rest.join(", ")),
+        _ => names.concat(),
+    }
+}
+
+fn explain_joint(k: &KeyOps, v: &Versions, involved: &[Guarantee], cycle: &[u32]) -> crate::Anomaly {
+    let (ops, parts, detail, path) = walk(k, v, cycle);
+    let names = prose_list(involved);
+    let text = format!(
+        "{parts}; so {path} — a cycle that needs the constraints of {names} together: no single order of the \
+         register's versions satisfies them all, so at least one of {names} was violated"
+    );
+    let mut a = anomaly(k.h, JOINT_KIND, &ops, text, detail);
+    a.detail["checks"] = involved.iter().map(|g| g.name()).collect::<Vec<_>>().into();
+    a
 }

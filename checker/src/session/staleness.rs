@@ -45,8 +45,86 @@ struct Samples {
     unmeasured: u64,
 }
 
+/// Staleness samples of part of a history, mergeable with other parts (the
+/// shards of a history too large for memory). Each distribution is kept as
+/// sorted (value, count) runs: exact, and small when lags repeat (most reads
+/// of a healthy store are 0 behind).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct StalenessSamples {
+    versions: Vec<(u64, u64)>,
+    times_ns: Vec<(i64, u64)>,
+    unmeasured: u64,
+}
+
+/// Sorts and merges equal values into runs.
+fn runs<T: Copy + Ord>(mut xs: Vec<(T, u64)>) -> Vec<(T, u64)> {
+    xs.sort_unstable_by_key(|&(v, _)| v);
+    let mut out: Vec<(T, u64)> = Vec::with_capacity(xs.len().min(1024));
+    for (v, n) in xs {
+        match out.last_mut() {
+            Some((last, m)) if *last == v => *m += n,
+            _ => out.push((v, n)),
+        }
+    }
+    out
+}
+
+/// Nearest-rank percentile over runs.
+fn rank<T: Copy>(runs: &[(T, u64)], pct: u64) -> Option<T> {
+    let total: u64 = runs.iter().map(|&(_, n)| n).sum();
+    if total == 0 {
+        return None;
+    }
+    let target = (pct * total).div_ceil(100).max(1);
+    let mut seen = 0;
+    for &(v, n) in runs {
+        seen += n;
+        if seen >= target {
+            return Some(v);
+        }
+    }
+    runs.last().map(|&(v, _)| v)
+}
+
+impl StalenessSamples {
+    fn from_samples(s: Samples) -> StalenessSamples {
+        StalenessSamples {
+            versions: runs(s.versions.into_iter().map(|v| (v, 1)).collect()),
+            times_ns: runs(s.times_ns.into_iter().map(|t| (t, 1)).collect()),
+            unmeasured: s.unmeasured,
+        }
+    }
+
+    pub fn merge(&mut self, other: StalenessSamples) {
+        self.versions = runs(std::mem::take(&mut self.versions).into_iter().chain(other.versions).collect());
+        self.times_ns = runs(std::mem::take(&mut self.times_ns).into_iter().chain(other.times_ns).collect());
+        self.unmeasured += other.unmeasured;
+    }
+
+    /// The distribution (nearest-rank percentiles).
+    pub fn summary(&self, workload: Workload) -> Staleness {
+        Staleness {
+            workload: workload.as_str().to_string(),
+            reads: self.versions.iter().map(|&(_, n)| n).sum(),
+            stale_reads: self.versions.iter().filter(|&&(v, _)| v > 0).map(|&(_, n)| n).sum(),
+            versions_behind_p50: rank(&self.versions, 50).unwrap_or(0),
+            versions_behind_p99: rank(&self.versions, 99).unwrap_or(0),
+            versions_behind_max: self.versions.last().map_or(0, |&(v, _)| v),
+            time_behind_ns_p50: rank(&self.times_ns, 50),
+            time_behind_ns_p99: rank(&self.times_ns, 99),
+            time_behind_ns_max: self.times_ns.last().map(|&(t, _)| t),
+            keys_not_measured: self.unmeasured,
+        }
+    }
+}
+
 /// Measures every key in parallel.
 pub fn staleness(h: &History, workload: Workload) -> Staleness {
+    staleness_samples(h, workload).summary(workload)
+}
+
+/// The samples behind [`staleness`], for merging across shards.
+pub fn staleness_samples(h: &History, workload: Workload) -> StalenessSamples {
     let budget = Budget::unlimited();
     let groups: Vec<_> = h.by_key().into_iter().collect();
     let parts: Vec<Samples> = groups
@@ -62,29 +140,7 @@ pub fn staleness(h: &History, workload: Workload) -> Staleness {
         all.times_ns.extend(p.times_ns);
         all.unmeasured += p.unmeasured;
     }
-    all.versions.sort_unstable();
-    all.times_ns.sort_unstable();
-    Staleness {
-        workload: workload.as_str().to_string(),
-        reads: all.versions.len() as u64,
-        stale_reads: all.versions.iter().filter(|&&v| v > 0).count() as u64,
-        versions_behind_p50: rank(&all.versions, 50).unwrap_or(0),
-        versions_behind_p99: rank(&all.versions, 99).unwrap_or(0),
-        versions_behind_max: all.versions.last().copied().unwrap_or(0),
-        time_behind_ns_p50: rank(&all.times_ns, 50),
-        time_behind_ns_p99: rank(&all.times_ns, 99),
-        time_behind_ns_max: all.times_ns.last().copied(),
-        keys_not_measured: all.unmeasured,
-    }
-}
-
-/// Nearest-rank percentile of sorted samples.
-fn rank<T: Copy>(sorted: &[T], pct: usize) -> Option<T> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let i = (pct * sorted.len()).div_ceil(100).max(1) - 1;
-    Some(sorted[i.min(sorted.len() - 1)])
+    StalenessSamples::from_samples(all)
 }
 
 /// A write for the sweep: completion position, position in the version

@@ -83,7 +83,7 @@ pub(crate) fn decide(
     nil_read: NilRead,
     witness: bool,
 ) -> Option<KeyResult> {
-    if ops.iter().any(|id| id.0 as usize >= history.ops.len()) {
+    if ops.iter().any(|&id| history.get(id).is_none()) {
         return None;
     }
     let (method, found) = match model {

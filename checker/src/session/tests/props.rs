@@ -1,7 +1,7 @@
 //! Property tests: sequential histories pass everything; known mutations
 //! get exactly the expected violation.
 
-use super::gen::{generate, GenOpts, Rng};
+use crate::gen_session::{generate, GenOpts, Rng};
 use crate::history::{History, Outcome, F};
 use crate::report::{CheckName, CheckResult, Verdict};
 use crate::session::{check, staleness, SessionOptions, Workload};

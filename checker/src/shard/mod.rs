@@ -1,0 +1,276 @@
+//! Checking histories larger than memory, shard by shard.
+//!
+//! Pass 1 streams the file once: events are paired ([`Pairing`] holds only
+//! the open ops) and each finished op is spilled, compactly encoded, to one
+//! of N shard files chosen by a hash of its key. Pass 2 loads one shard at a
+//! time (the next one loads while the current one is checked), checks it
+//! with facts decided from the whole history (model, workload, final reads),
+//! and pools the findings. Memory is bounded by the two largest shards (a
+//! few keys' whole histories each), not by the file.
+//!
+//! Why this is exact: every check decides keys independently —
+//! linearizability is compositional per key, and session guarantees,
+//! convergence and staleness are per key — and a key's ops all land in one
+//! shard. Ops keep their ids and lines, so reports are the same as when the
+//! whole history is checked at once. Histories whose ops have no key (a
+//! single register, bank transfers, multi-register txns) land in one shard:
+//! no saving, but the same answer.
+
+mod codec;
+#[cfg(test)]
+mod tests;
+
+use crate::error::{InputError, InputErrorKind};
+use crate::history::{EventTarget, Fault, History, ListShare, Op, Paired, Pairing, F};
+use crate::model::ModelKind;
+use crate::read::{self, Format, ReadOptions};
+use crate::report::CheckName;
+use crate::suite::{check_part, CheckConfig, ConfigError, Facts, FileReport, Part};
+use crate::value::Value;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+/// Most shards per file: each is an open file with a write buffer.
+pub const MAX_SHARDS: usize = 256;
+/// Input bytes per shard aimed at when choosing the count: a shard's ops
+/// take roughly 1.5-2× their JSON size in memory, and two shards are in
+/// memory at once.
+pub const TARGET_SHARD_INPUT_BYTES: u64 = 32 << 20;
+/// Write buffer per shard file.
+const SHARD_BUFFER_BYTES: usize = 64 << 10;
+
+/// How many shards suit an input of this size (at least 2).
+pub fn shards_for(input_bytes: u64) -> usize {
+    (input_bytes / TARGET_SHARD_INPUT_BYTES).clamp(2, MAX_SHARDS as u64) as usize
+}
+
+/// Where and how finely to shard.
+#[derive(Clone, Debug)]
+pub struct ShardOptions {
+    /// Number of shard files, 1..=[`MAX_SHARDS`].
+    pub shards: usize,
+    /// Directory for the shard files (a fresh subdirectory is made in it and
+    /// removed afterwards).
+    pub dir: PathBuf,
+}
+
+/// Why a sharded check produced no report.
+#[derive(Debug)]
+pub enum ShardError {
+    /// The history file is malformed (exit 2, as without sharding).
+    Input(InputError),
+    /// A requested check does not apply, or a value misfits the model.
+    Config(ConfigError),
+    /// The shard files could not be written or read back.
+    Spill(String),
+}
+
+impl std::fmt::Display for ShardError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ShardError::Input(e) => write!(f, "{e}"),
+            ShardError::Config(e) => write!(f, "{e}"),
+            ShardError::Spill(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+/// Pass 1: pairs events and spills finished ops to shard files.
+struct Spill {
+    pairing: Pairing,
+    files: Vec<BufWriter<File>>,
+    paths: Vec<PathBuf>,
+    ops_per_shard: Vec<u64>,
+    faults: Vec<Fault>,
+    /// The first op (lowest id) of each function: all that model and
+    /// workload inference look at.
+    first_of_f: BTreeMap<F, Op>,
+    has_final: bool,
+    ops: u64,
+    scratch: Vec<u8>,
+}
+
+/// What pass 1 leaves: the shard files and the whole history's summary.
+struct Spilled {
+    paths: Vec<PathBuf>,
+    ops_per_shard: Vec<u64>,
+    faults: Vec<Fault>,
+    facts: Facts,
+    events: u64,
+    ops: u64,
+}
+
+fn shard_of(key: &Option<Value>, shards: usize) -> usize {
+    // SipHash with fixed keys: the same shard for the same key on every run.
+    let mut h = DefaultHasher::new();
+    key.hash(&mut h);
+    (h.finish() % shards as u64) as usize
+}
+
+fn io_error(path: &Path, e: std::io::Error) -> InputError {
+    InputError::new(&path.to_string_lossy(), 0, InputErrorKind::Io(format!("shard file: {e}")))
+}
+
+impl Spill {
+    fn new(file: &str, dir: &Path, shards: usize) -> std::io::Result<Spill> {
+        let mut files = Vec::with_capacity(shards);
+        let mut paths = Vec::with_capacity(shards);
+        for i in 0..shards {
+            let p = dir.join(format!("shard-{i:03}"));
+            files.push(BufWriter::with_capacity(SHARD_BUFFER_BYTES, File::create(&p)?));
+            paths.push(p);
+        }
+        Ok(Spill {
+            pairing: Pairing::new(file),
+            files,
+            paths,
+            ops_per_shard: vec![0; shards],
+            faults: Vec::new(),
+            first_of_f: BTreeMap::new(),
+            has_final: false,
+            ops: 0,
+            scratch: Vec::new(),
+        })
+    }
+
+    fn spill(&mut self, op: Op) -> Result<(), InputError> {
+        let s = shard_of(&op.key, self.files.len());
+        self.scratch.clear();
+        codec::put_op(&mut self.scratch, &op);
+        self.files[s].write_all(&self.scratch).map_err(|e| io_error(&self.paths[s], e))?;
+        self.ops_per_shard[s] += 1;
+        self.ops += 1;
+        self.has_final |= op.is_final;
+        match self.first_of_f.get(&op.f) {
+            Some(first) if first.id < op.id => {}
+            _ => {
+                self.first_of_f.insert(op.f.clone(), op);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl EventTarget for Spill {
+    type Output = Spilled;
+
+    fn push(&mut self, e: crate::history::Event) -> Result<(), InputError> {
+        match self.pairing.push(e)? {
+            Paired::Opened => Ok(()),
+            Paired::Fault(f) => {
+                self.faults.push(f);
+                Ok(())
+            }
+            Paired::Finished(op) => self.spill(op),
+        }
+    }
+
+    fn finish(mut self) -> Result<Spilled, InputError> {
+        let events = self.pairing.events();
+        let pairing = std::mem::replace(&mut self.pairing, Pairing::new(""));
+        for op in pairing.finish()? {
+            self.spill(op)?;
+        }
+        for (f, p) in self.files.iter_mut().zip(&self.paths) {
+            f.flush().map_err(|e| io_error(p, e))?;
+        }
+        let mut firsts: Vec<Op> = self.first_of_f.into_values().collect();
+        firsts.sort_by_key(|o| o.id);
+        let signature = History::shard_of(firsts, Vec::new(), events);
+        Ok(Spilled {
+            paths: self.paths,
+            ops_per_shard: self.ops_per_shard,
+            faults: self.faults,
+            facts: Facts::of(&signature, self.has_final),
+            events,
+            ops: self.ops,
+        })
+    }
+}
+
+/// Pass 2, one load: the ops of these shards as a history (ids and lines as
+/// in the file; list reads shared as when the whole file is read).
+fn load(spilled: &Spilled, shards: &[usize]) -> Result<History, ShardError> {
+    let n: u64 = shards.iter().map(|&s| spilled.ops_per_shard[s]).sum();
+    let mut ops = Vec::with_capacity(n as usize);
+    let mut lists = ListShare::default();
+    for &s in shards {
+        let path = &spilled.paths[s];
+        let spill_err = |e: String| ShardError::Spill(format!("{}: {e}", path.display()));
+        let mut bytes = Vec::new();
+        File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(|e| spill_err(e.to_string()))?;
+        let mut d = codec::Decoder::new(&bytes);
+        while !d.at_end() {
+            let op = d.op().map_err(spill_err)?;
+            let index = ops.len();
+            ops.push(lists.take(op, index));
+        }
+    }
+    lists.finish(&mut ops);
+    ops.sort_unstable_by_key(|o| o.id);
+    Ok(History::shard_of(ops, spilled.faults.clone(), spilled.events))
+}
+
+/// Which shards must be checked together: each alone, unless the model
+/// judges the whole history as one object (then all at once).
+fn groups(spilled: &Spilled, cfg: &CheckConfig) -> Vec<Vec<usize>> {
+    let model = cfg.model.or(spilled.facts.model.as_ref().ok().copied());
+    let wants_lin = cfg.checks.is_empty() || cfg.checks.contains(&CheckName::Linearizable);
+    let nonempty = (0..spilled.paths.len()).filter(|&s| spilled.ops_per_shard[s] > 0);
+    if wants_lin && model.is_some_and(|m: ModelKind| !m.splits_by_key()) {
+        vec![nonempty.collect()]
+    } else {
+        nonempty.map(|s| vec![s]).collect()
+    }
+}
+
+/// Checks a history file shard by shard; the report is the one
+/// [`crate::suite::check_history`] gives for the whole history (apart from
+/// `elapsed_ms`).
+pub fn check_path(
+    path: &Path,
+    read_opts: &ReadOptions,
+    cfg: &CheckConfig,
+    opts: &ShardOptions,
+) -> Result<FileReport, ShardError> {
+    let started = Instant::now();
+    let name = path.to_string_lossy().to_string();
+    let shards = opts.shards.clamp(1, MAX_SHARDS);
+    let dir = tempfile::Builder::new()
+        .prefix("conch-shards-")
+        .tempdir_in(&opts.dir)
+        .map_err(|e| ShardError::Spill(format!("{}: cannot make a shard directory: {e}", opts.dir.display())))?;
+    let spill = Spill::new(&name, dir.path(), shards)
+        .map_err(|e| ShardError::Spill(format!("{}: cannot create shard files: {e}", dir.path().display())))?;
+    let (spilled, format) = read::read_path_into(path, read_opts, spill).map_err(ShardError::Input)?;
+    let part = check_spilled(&name, format, &spilled, cfg)?;
+    Ok(part.report(&name, format, [spilled.events, spilled.ops, spilled.faults.len() as u64], started))
+}
+
+fn check_spilled(name: &str, format: Format, spilled: &Spilled, cfg: &CheckConfig) -> Result<Part, ShardError> {
+    let groups = groups(spilled, cfg);
+    let mut whole = Part::default();
+    let Some(first) = groups.first() else {
+        // No ops at all (only faults): check the empty history as usual.
+        let h = History::shard_of(Vec::new(), spilled.faults.clone(), spilled.events);
+        return check_part(name, format, &h, cfg, &spilled.facts).map_err(ShardError::Config);
+    };
+    let mut next = Some(load(spilled, first));
+    for i in 0..groups.len() {
+        let current = next.take().unwrap_or_else(|| unreachable!("loaded in the previous round"))?;
+        // Load the next shard on the other core while this one is checked.
+        let (loaded, part) = rayon::join(
+            || groups.get(i + 1).map(|g| load(spilled, g)),
+            || check_part(name, format, &current, cfg, &spilled.facts),
+        );
+        drop(current);
+        whole.merge(part.map_err(ShardError::Config)?);
+        next = loaded;
+    }
+    whole.seal();
+    Ok(whole)
+}
