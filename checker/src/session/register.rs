@@ -318,24 +318,7 @@ fn joint_cycles(
         for n in scc {
             comp[n.index()] = ci;
         }
-        let mut starts: Vec<u32> = scc
-            .iter()
-            .flat_map(|&n| graph.edges(n))
-            .filter(|e| own(v.edges[*e.weight() as usize].kind) && comp[e.target().index()] == ci)
-            .map(|e| *e.weight())
-            .collect();
-        starts.sort_unstable_by_key(|&e| (v.edges[e as usize].ops, e));
-        starts.truncate(CYCLE_TRIES);
-        let best = starts
-            .iter()
-            .filter_map(|&e| {
-                shortest_back(&graph, v, &comp, ci, e).map(|mut path| {
-                    path.insert(0, e);
-                    path
-                })
-            })
-            .min_by_key(|p| p.len());
-        if let Some(cycle) = best {
+        if let Some(cycle) = shortest_cycle(&graph, v, &comp, ci, scc, own) {
             let involved: Vec<Guarantee> = joint
                 .iter()
                 .copied()
@@ -404,25 +387,7 @@ fn find_cycles(k: &KeyOps, v: &Versions, g: Guarantee, contradictory: &[bool]) -
         for n in scc {
             comp[n.index()] = ci;
         }
-        // Earliest evidence first, so that the report starts where the history does.
-        let mut own_edges: Vec<u32> = scc
-            .iter()
-            .flat_map(|&n| graph.edges(n))
-            .filter(|e| v.edges[*e.weight() as usize].kind == own && comp[e.target().index()] == ci)
-            .map(|e| *e.weight())
-            .collect();
-        own_edges.sort_unstable_by_key(|&e| (v.edges[e as usize].ops, e));
-        own_edges.truncate(CYCLE_TRIES);
-        let best = own_edges
-            .iter()
-            .filter_map(|&e| {
-                shortest_back(&graph, v, &comp, ci, e).map(|mut path| {
-                    path.insert(0, e);
-                    path
-                })
-            })
-            .min_by_key(|p| p.len());
-        if let Some(cycle) = best {
+        if let Some(cycle) = shortest_cycle(&graph, v, &comp, ci, scc, |kind| kind == own) {
             reported[ci] = true;
             found.push(|| explain(k, v, g, &cycle));
         }
@@ -436,6 +401,36 @@ fn find_cycles(k: &KeyOps, v: &Versions, g: Guarantee, contradictory: &[bool]) -
 }
 
 /// Shortest path (edge ids) from edge `e`'s target back to its source inside component `ci`.
+/// The shortest cycle of component `ci` through one of its `own` edges,
+/// trying at most [`CYCLE_TRIES`] of them, earliest evidence first (so that
+/// the report starts where the history does).
+fn shortest_cycle(
+    graph: &DiGraph<(), u32>,
+    v: &Versions,
+    comp: &[usize],
+    ci: usize,
+    scc: &[NodeIndex],
+    own: impl Fn(Kind) -> bool,
+) -> Option<Vec<u32>> {
+    let mut starts: Vec<u32> = scc
+        .iter()
+        .flat_map(|&n| graph.edges(n))
+        .filter(|e| own(v.edges[*e.weight() as usize].kind) && comp[e.target().index()] == ci)
+        .map(|e| *e.weight())
+        .collect();
+    starts.sort_unstable_by_key(|&e| (v.edges[e as usize].ops, e));
+    starts.truncate(CYCLE_TRIES);
+    starts
+        .iter()
+        .filter_map(|&e| {
+            shortest_back(graph, v, comp, ci, e).map(|mut path| {
+                path.insert(0, e);
+                path
+            })
+        })
+        .min_by_key(|p| p.len())
+}
+
 fn shortest_back(graph: &DiGraph<(), u32>, v: &Versions, comp: &[usize], ci: usize, e: u32) -> Option<Vec<u32>> {
     let (src, dst) = (v.edges[e as usize].to as usize, v.edges[e as usize].from as usize);
     let mut via: HashMap<usize, u32> = HashMap::new();
