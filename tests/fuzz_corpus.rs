@@ -19,6 +19,7 @@ fn entry(target: &str) -> fn(&[u8]) {
         "read_jepsen_log" => |d| fuzzing::read_one(Format::JepsenLog, d),
         "read_porcupine_kv" => |d| fuzzing::read_one(Format::PorcupineKv, d),
         "check" => fuzzing::check_bytes,
+        "check_sharded" => fuzzing::sharded_matches_whole,
         other => panic!("fuzz/{other}: no such fuzz target (update tests/fuzz_corpus.rs)"),
     }
 }
@@ -38,7 +39,7 @@ fn replay(dir: &str, target: &str) -> usize {
     files.len()
 }
 
-const TARGETS: [&str; 5] = ["read_jsonl", "read_edn", "read_jepsen_log", "read_porcupine_kv", "check"];
+const TARGETS: [&str; 6] = ["read_jsonl", "read_edn", "read_jepsen_log", "read_porcupine_kv", "check", "check_sharded"];
 
 #[test]
 fn corpus_has_every_target_and_nothing_else() {
@@ -72,4 +73,5 @@ corpus_tests! {
     corpus_read_jepsen_log: "read_jepsen_log";
     corpus_read_porcupine_kv: "read_porcupine_kv";
     corpus_check: "check";
+    corpus_check_sharded: "check_sharded";
 }

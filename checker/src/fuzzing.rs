@@ -50,6 +50,50 @@ pub fn read_one(format: Format, data: &[u8]) {
     }
 }
 
+/// Fuzz entry for sharded checking: the bytes after the first are a history
+/// file, checked whole and in 1-8 shards (the first byte picks how many);
+/// the reports must be the same, or both attempts fail with the same error.
+/// Reports with an unknown verdict are not compared: budgets are split
+/// across however many keys run at once, which sharding changes.
+pub fn sharded_matches_whole(data: &[u8]) {
+    use crate::report::CheckName;
+    use crate::shard::{check_path, ShardError, ShardOptions};
+    use crate::suite::{check_history, CheckConfig, FileReport};
+    let Some((&first, rest)) = data.split_first() else { return };
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("fuzz.jsonl");
+    std::fs::write(&path, rest).expect("writing the fuzz input");
+    let opts = fuzz_read_options(None);
+    // Every check; the search budget keeps each input quick.
+    let cfg = CheckConfig {
+        checks: CheckName::ALL.to_vec(),
+        budget: Budget { deadline: None, memory_bytes: 8 << 20 },
+        ..CheckConfig::default()
+    };
+    let json = |r: &FileReport| {
+        let mut j = serde_json::to_value(r).expect("reports serialize");
+        j["elapsed_ms"] = 0.into();
+        j
+    };
+    let whole = crate::read::read_path(&path, &opts)
+        .map_err(|e| e.to_string())
+        .and_then(|(h, format)| check_history(&path.to_string_lossy(), format, &h, &cfg).map_err(|e| e.0));
+    let so = ShardOptions { shards: 1 + (first % 8) as usize, dir: dir.path().to_path_buf() };
+    let sharded = check_path(&path, &opts, &cfg, &so).map_err(|e| match e {
+        ShardError::Input(e) => e.to_string(),
+        ShardError::Config(e) => e.0,
+        ShardError::Spill(e) => panic!("spilling failed: {e}"),
+    });
+    match (&whole, &sharded) {
+        (Ok(w), Ok(s)) if w.verdict != Verdict::Unknown && s.verdict != Verdict::Unknown => {
+            assert_eq!(json(s), json(w), "sharded and whole reports differ")
+        }
+        (Ok(_), Ok(_)) => {}
+        (Err(w), Err(s)) => assert_eq!(s, w, "sharded and whole errors differ"),
+        _ => panic!("whole: {:?}\nsharded: {:?}", whole.map(|r| r.verdict), sharded.map(|r| r.verdict)),
+    }
+}
+
 /// Fuzz entry for the checker: builds a small history (at most
 /// [`MAX_ORACLE_OPS`] ops, one or two keys, a model chosen by the first
 /// byte) from `data`, and asserts that the check, with and without the fast

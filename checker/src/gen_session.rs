@@ -5,7 +5,7 @@
 //! of versions per key, each write taking effect at its completion. Reads
 //! return the state there (linearizable), or with `stale` an older version:
 //! never older than what the session already read or wrote, so every session
-//! guarantee still holds though linearizability does not. Every key ends with
+//! guarantee still holds though linearizability does not. Each key can end with
 //! one final read per node, all of the last state, so convergence holds too.
 //! Either way no session or convergence check may find anything in them.
 //! The output depends only on [`GenOpts`] (same seed, same history).
@@ -56,7 +56,8 @@ pub struct GenOpts {
     pub info_pct: u64,
     /// Share of ops that end `fail` (no effect), in percent.
     pub fail_pct: u64,
-    /// Final reads per key (one per node), after a fault event.
+    /// Final reads per key (one per node, all of the last state), after every
+    /// client op. 0 for none.
     pub nodes: usize,
     /// Reads may return any version from the session's floor to the newest.
     pub stale: bool,
