@@ -162,7 +162,10 @@ impl<'a> Ordered<'a> {
                 return None;
             }
         }
-        if !p.reads.iter().all(|r| canon[..r.items.len()] == *r.items) {
+        // A read sharing the canonical read's buffer (see `Value::SharedList`)
+        // is a prefix of it without comparing.
+        let prefix = |r: &Read| std::ptr::eq(r.items.as_ptr(), canon.as_ptr()) || canon[..r.items.len()] == *r.items;
+        if !p.reads.iter().all(prefix) {
             return None;
         }
         let level: Vec<u32> = p.reads.iter().map(|r| r.items.len() as u32).collect();
