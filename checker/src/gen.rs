@@ -56,8 +56,11 @@ impl Default for GenConfig {
     }
 }
 
-/// SplitMix64: tiny, seedable, good enough for test data.
-pub struct Rng(u64);
+/// SplitMix64: tiny, seedable, good enough for test data; the one generator
+/// behind every generated history (here, `gen_session`, the tests). The field
+/// is the state: `Rng(s)` continues from `s`, [`Rng::new`] starts from a seed.
+#[derive(Clone, Debug)]
+pub struct Rng(pub u64);
 
 impl Rng {
     pub fn new(seed: u64) -> Rng {
@@ -70,9 +73,21 @@ impl Rng {
         z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
         z ^ (z >> 31)
     }
-    /// Uniform in `0..n` (`n > 0`).
+    /// Uniform-ish in `0..n` (`0` when `n` is 0).
     pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n
+        self.next_u64() % n.max(1)
+    }
+    /// True with probability `percent` percent.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+    /// One of `xs`, uniformly (`xs` must not be empty).
+    pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+        &xs[self.below(xs.len() as u64) as usize]
+    }
+    /// One of `xs`, uniformly (`xs` must not be empty).
+    pub fn pick_str(&mut self, xs: &[&'static str]) -> &'static str {
+        xs[self.below(xs.len() as u64) as usize]
     }
 }
 

@@ -15,28 +15,7 @@ use crate::session::Workload;
 use crate::value::Value;
 use std::collections::VecDeque;
 
-/// splitmix64: small, seedable, good enough to shape test histories. The
-/// field is the state; `Rng(seed)` starts a stream.
-pub struct Rng(pub u64);
-
-impl Rng {
-    #[allow(clippy::should_implement_trait)]
-    pub fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform-ish in `0..n` (`0` when `n` is 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-    /// True with probability `p` percent.
-    pub fn pct(&mut self, p: u64) -> bool {
-        self.below(100) < p
-    }
-}
+pub use crate::gen::Rng;
 
 /// What [`generate`] produces.
 #[derive(Clone, Copy, Debug)]
@@ -218,7 +197,7 @@ impl Events {
             let (kind, value) = if cas_fails || roll < o.fail_pct {
                 (EventType::Fail, p.input.clone())
             } else if roll < o.fail_pct + o.info_pct {
-                if !is_read && rng.pct(50) {
+                if !is_read && rng.chance(50) {
                     apply(o, st, &p);
                 }
                 (EventType::Info, p.input.clone())
@@ -244,7 +223,7 @@ impl Events {
             self.issued += 1;
             let rng = &mut self.rng;
             let key = rng.below(self.states.len() as u64) as usize;
-            let (f, input) = if rng.pct(o.read_pct) {
+            let (f, input) = if rng.chance(o.read_pct) {
                 (F::Read, Value::Nil)
             } else {
                 match o.workload {
@@ -258,8 +237,8 @@ impl Events {
                         self.next_value += 1;
                         let written = &mut self.written;
                         written.push(self.next_value);
-                        if rng.pct(25) {
-                            let old = if rng.pct(70) || written.len() < 2 {
+                        if rng.chance(25) {
+                            let old = if rng.chance(70) || written.len() < 2 {
                                 self.states[key].register().map_or(Value::Nil, Value::Int)
                             } else {
                                 Value::Int(written[rng.below(written.len() as u64) as usize])

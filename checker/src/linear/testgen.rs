@@ -8,36 +8,7 @@ use crate::history::{Event, EventType, History, Process, F};
 use crate::model::ModelKind;
 use crate::value::Value;
 
-/// SplitMix64: small, fast, good enough for test data.
-#[derive(Clone, Debug)]
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-
-    /// Uniform in `0..n` (n > 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-
-    fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len() as u64) as usize]
-    }
-
-    fn pick_str(&mut self, xs: &[&'static str]) -> &'static str {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
+pub use crate::gen::Rng;
 
 /// Shape of the generated histories.
 #[derive(Clone, Debug)]

@@ -365,13 +365,13 @@ fn tiny_history(seed: u64, sessions: u64, ops: usize) -> History {
     let mut next_value = 1i64;
     for _ in 0..ops {
         let s = rng.below(sessions) as usize;
-        let (f, input, mut output) = if next_value > 5 || rng.pct(45) {
+        let (f, input, mut output) = if next_value > 5 || rng.chance(45) {
             let v = rng.below(next_value as u64 + 1) as i64;
             (F::Read, Value::Nil, if v == 0 { Value::Nil } else { Value::Int(v) })
         } else {
             let new = Value::Int(next_value);
             next_value += 1;
-            if rng.pct(20) {
+            if rng.chance(20) {
                 let old = rng.below(next_value as u64 - 1) as i64;
                 let old = if old == 0 { Value::Nil } else { Value::Int(old) };
                 (F::Cas, Value::List(vec![old, new]), Value::Nil)
