@@ -10,6 +10,13 @@ pub mod wgl;
 
 pub use wgl::search;
 
+/// A valid key's linearization (`stats.linearization`, op ids) is cut to
+/// this many ops, by the search and the fast paths alike. It is for a person
+/// hovering over ops in the HTML report, not for replay; a full one would make
+/// the report grow with the history (10M ids, ~320 MB, for a 10M-op file) when
+/// everything else in it grows with the anomalies.
+pub const WITNESS_MAX_OPS: usize = 1_000;
+
 use crate::history::{History, OpId};
 use crate::model::{with_model, ModelKind, NilRead};
 use crate::report::{Budget, CheckName, CheckResult, KeyResult, Verdict};

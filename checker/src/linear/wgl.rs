@@ -10,6 +10,7 @@
 //! return entry: they may be linearized at any point after their call, or
 //! never; the search succeeds once every `ok` op is linearized.
 
+use super::WITNESS_MAX_OPS;
 use crate::history::{History, Op, OpId, Outcome};
 use crate::model::Model;
 use crate::report::{Anomaly, Budget, KeyResult, OpRef, Verdict};
@@ -21,9 +22,6 @@ use std::time::Instant;
 /// Steps between deadline checks: reading the clock costs ~20 ns; a step a
 /// few. Thousands of steps take well under a millisecond.
 const DEADLINE_CHECK_STEPS: u64 = 4096;
-/// The valid linearization reported in detail is capped: it is for a person
-/// hovering over a key in the HTML report, not for replay.
-const MAX_LINEARIZATION_REPORTED: usize = 10_000;
 /// Model states listed in an invalid report.
 const MAX_STATES_REPORTED: usize = 16;
 /// Concurrent ops named in an invalid report.
@@ -99,9 +97,9 @@ pub fn search<M: Model>(history: &History, ops: &[OpId], model: &M, budget: &Bud
         SearchOutcome::Valid(order) => {
             // KeyResult has no detail of its own: the linearization found
             // rides in stats (op ids in order), for the HTML report.
-            let ids: Vec<u32> = order.iter().take(MAX_LINEARIZATION_REPORTED).map(|&i| kept[i as usize].id.0).collect();
+            let ids: Vec<u32> = order.iter().take(WITNESS_MAX_OPS).map(|&i| kept[i as usize].id.0).collect();
             result.stats["linearization"] = ids.into();
-            if order.len() > MAX_LINEARIZATION_REPORTED {
+            if order.len() > WITNESS_MAX_OPS {
                 result.stats["linearization_truncated_from"] = order.len().into();
             }
         }

@@ -23,10 +23,7 @@ use kv_append::KvOps;
 use register::RegisterOps;
 use serde_json::json;
 
-/// Witnesses are cut to this many ops (as the general search does): a report
-/// shows a linearization to be read by a person, and a full one for a big key
-/// would bloat the JSON (and HTML) by megabytes for little use.
-pub const WITNESS_MAX_OPS: usize = 10_000;
+pub use super::WITNESS_MAX_OPS;
 
 /// The verdict of a fast path: valid with an optional witness (op ids in
 /// linearization order), or invalid with the anomaly that shows it.
