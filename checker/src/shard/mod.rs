@@ -160,7 +160,7 @@ impl EventTarget for Spill {
 
     fn push(&mut self, e: crate::history::Event) -> Result<(), InputError> {
         match self.pairing.push(e)? {
-            Paired::Opened => Ok(()),
+            Paired::Opened(_) => Ok(()),
             Paired::Fault(f) => {
                 self.faults.push(f);
                 Ok(())
