@@ -16,13 +16,7 @@ use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Samplin
 use std::hint::black_box;
 use std::time::Duration;
 
-const CHECKS: [CheckName; 5] = [
-    CheckName::ReadYourWrites,
-    CheckName::MonotonicReads,
-    CheckName::MonotonicWrites,
-    CheckName::WritesFollowReads,
-    CheckName::Convergence,
-];
+const CHECKS: [CheckName; 5] = CheckName::SESSION;
 
 /// The shape: 64 sessions, 1,000 keys, half reads, a few `info` and
 /// `fail` ops, two final reads per key (convergence has something to compare).

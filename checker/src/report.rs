@@ -52,6 +52,15 @@ pub enum CheckName {
 }
 
 impl CheckName {
+    /// The session guarantees and convergence: what `session::check` decides.
+    pub const SESSION: [CheckName; 5] = [
+        CheckName::ReadYourWrites,
+        CheckName::MonotonicReads,
+        CheckName::MonotonicWrites,
+        CheckName::WritesFollowReads,
+        CheckName::Convergence,
+    ];
+
     pub const ALL: [CheckName; 7] = [
         CheckName::Linearizable,
         CheckName::ReadYourWrites,

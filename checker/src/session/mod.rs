@@ -74,13 +74,7 @@ impl Workload {
     /// return only totals, which cannot tell which increments a read reflects,
     /// so monotonic writes and writes-follow-reads are not observable there.
     pub fn applicable_checks(self) -> &'static [CheckName] {
-        const ALL: &[CheckName] = &[
-            CheckName::ReadYourWrites,
-            CheckName::MonotonicReads,
-            CheckName::MonotonicWrites,
-            CheckName::WritesFollowReads,
-            CheckName::Convergence,
-        ];
+        const ALL: &[CheckName] = &CheckName::SESSION;
         const COUNTER: &[CheckName] = &[CheckName::ReadYourWrites, CheckName::MonotonicReads, CheckName::Convergence];
         match self {
             Workload::Counter => COUNTER,

@@ -510,18 +510,7 @@ fn million_ops_memory() {
         let built = peak_rss_bytes().unwrap_or(0);
         reset_peak_rss();
         let base = peak_rss_bytes().unwrap_or(0);
-        let rs = check(
-            &h,
-            &[
-                CheckName::ReadYourWrites,
-                CheckName::MonotonicReads,
-                CheckName::MonotonicWrites,
-                CheckName::WritesFollowReads,
-                CheckName::Convergence,
-            ],
-            w,
-            &SessionOptions::default(),
-        );
+        let rs = check(&h, &CheckName::SESSION, w, &SessionOptions::default());
         let st = staleness(&h, w);
         let peak = peak_rss_bytes().unwrap_or(0);
         println!(

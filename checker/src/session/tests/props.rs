@@ -9,13 +9,7 @@ use crate::value::Value;
 use proptest::prelude::*;
 
 const WORKLOADS: [Workload; 4] = [Workload::ListAppend, Workload::Set, Workload::Counter, Workload::Register];
-const CHECKS: [CheckName; 5] = [
-    CheckName::ReadYourWrites,
-    CheckName::MonotonicReads,
-    CheckName::MonotonicWrites,
-    CheckName::WritesFollowReads,
-    CheckName::Convergence,
-];
+const CHECKS: [CheckName; 5] = CheckName::SESSION;
 
 fn opts(w: Workload, seed: u64, sessions: usize, keys: usize, ops: usize, faulty: bool) -> GenOpts {
     GenOpts {
