@@ -3,7 +3,7 @@
 use crate::cli::CheckArgs;
 use crate::exit;
 use crate::output;
-use checker::read::{self, Format, NilRead, ReadOptions};
+use checker::read::{self, Format, Independent, NilRead, ReadOptions};
 use checker::shard::{self, ShardError, ShardOptions};
 use checker::suite::{self, CheckConfig, FileReport};
 use checker::{Budget, CheckName, InputError, Verdict};
@@ -95,7 +95,13 @@ fn config(args: &CheckArgs) -> Result<(CheckConfig, ReadOptions), String> {
         None => None,
     };
     let budget = Budget::with_timeout(timeout, args.memory_mb.saturating_mul(1 << 20));
-    let read_opts = ReadOptions { format, ..ReadOptions::default() };
+    let independent = match args.independent.as_str() {
+        "auto" => Independent::Auto,
+        "yes" => Independent::Yes,
+        "no" => Independent::No,
+        other => return Err(format!("--independent: expected auto, yes or no, found `{other}`")),
+    };
+    let read_opts = ReadOptions { format, independent, ..ReadOptions::default() };
     let initial = match args.bank_initial.as_str() {
         "zero" => Some(std::collections::BTreeMap::new()),
         "first-read" => None,

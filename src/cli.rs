@@ -99,6 +99,11 @@ pub struct CheckArgs {
     /// Directory for shard files (default: the system's temporary directory).
     #[arg(long)]
     pub spill_dir: Option<PathBuf>,
+    /// Jepsen EDN and log histories: split `[k v]` values into key and value (`yes`), keep
+    /// them (`no`), or `auto`: split when every keyless client value is such a tuple, which
+    /// holds the events in memory until the end of the file (`yes` streams).
+    #[arg(long, default_value = "auto")]
+    pub independent: String,
     /// Bank histories: balances may go negative (conch's own bank workload); Jepsen's bank forbids it.
     #[arg(long)]
     pub bank_negative_ok: bool,

@@ -82,3 +82,32 @@ fn bad_shard_flags_are_usage_errors() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/spill"));
 }
+
+#[test]
+fn independent_flag_streams_tuple_histories_and_is_validated() {
+    // jepsen.independent: every value is [key value].
+    let text = "{:type :invoke, :f :write, :process 0, :value [1 5]}
+{:type :ok, :f :write, :process 0, :value [1 5]}
+{:type :invoke, :f :read, :process 1, :value [1 nil]}
+{:type :ok, :f :read, :process 1, :value [1 5]}
+{:type :invoke, :f :write, :process 0, :value [2 7]}
+{:type :ok, :f :write, :process 0, :value [2 7]}
+{:type :invoke, :f :read, :process 1, :value [2 nil]}
+{:type :ok, :f :read, :process 1, :value [2 6]}
+";
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("independent.edn");
+    std::fs::write(&p, text).unwrap();
+    let p = p.to_string_lossy();
+    let (code, auto) = report(&["check", "--json", "--shards", "off", &p]);
+    assert_eq!(code, Some(1), "key 2 read 6, never written");
+    let keys = |j: &serde_json::Value| j["files"][0]["results"][0]["keys"].as_array().unwrap().len();
+    assert_eq!(keys(&auto), 2, "auto splits [k v] values into two keys");
+    let (code, yes) = report(&["check", "--json", "--independent", "yes", "--shards", "3", &p]);
+    assert_eq!((code, &yes), (Some(1), &auto), "--independent yes, sharded, reports as auto does");
+    let (_, no) = report(&["check", "--json", "--independent", "no", &p]);
+    assert_eq!(keys(&no), 1, "--independent no keeps the tuples as values of one register");
+    let out = run(&["check", "--independent", "maybe", &p]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--independent: expected auto, yes or no, found `maybe`"));
+}
