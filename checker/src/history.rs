@@ -328,7 +328,7 @@ impl History {
 
     /// The op with this id. Ids are dense (`ops[i].id == OpId(i)`) except in
     /// one shard of a larger history, where ops keep the whole history's ids
-    /// (so reports name the same ops) and are found by binary search.
+    /// (so reports name the same ops) and are found through its rank bitmap.
     pub fn op(&self, id: OpId) -> &Op {
         self.get(id).unwrap_or_else(|| panic!("op {} is not in this history", id.0))
     }
@@ -525,12 +525,13 @@ impl Pairing {
     }
 
     /// Ends the stream. Ops still open become info ops (indeterminate), as in
-    /// Jepsen; they are returned in id order. An empty stream is an error.
-    pub fn finish(self) -> Result<Vec<Op>, InputError> {
+    /// Jepsen; they are taken out and returned in id order. An empty stream is
+    /// an error.
+    pub fn finish(&mut self) -> Result<Vec<Op>, InputError> {
         if self.events == 0 {
             return Err(self.err(0, InputErrorKind::Empty));
         }
-        let mut open: Vec<Op> = self.open.into_values().collect();
+        let mut open: Vec<Op> = std::mem::take(&mut self.open).into_values().collect();
         open.sort_unstable_by_key(|o| o.id);
         Ok(open)
     }
@@ -573,11 +574,10 @@ impl HistoryBuilder {
     /// Ends the history. Ops still open become info ops (indeterminate), as
     /// in Jepsen.
     pub fn finish(mut self) -> Result<History, InputError> {
-        let events = self.pairing.events();
-        let pairing = std::mem::replace(&mut self.pairing, Pairing::new(""));
-        for op in pairing.finish()? {
+        for op in self.pairing.finish()? {
             self.place(op);
         }
+        let events = self.pairing.events();
         // Every invoked op has finished or was still open: no placeholder is left.
         let mut ops = self.ops;
         debug_assert!(ops.iter().all(|o| o.call != u64::MAX), "a placeholder was left");

@@ -90,7 +90,6 @@ struct Spill {
     /// workload inference look at.
     first_of_f: BTreeMap<F, Op>,
     has_final: bool,
-    ops: u64,
     scratch: Vec<u8>,
 }
 
@@ -132,7 +131,6 @@ impl Spill {
             faults: Vec::new(),
             first_of_f: BTreeMap::new(),
             has_final: false,
-            ops: 0,
             scratch: Vec::new(),
         })
     }
@@ -143,7 +141,6 @@ impl Spill {
         codec::put_op(&mut self.scratch, &op);
         self.files[s].write_all(&self.scratch).map_err(|e| io_error(&self.paths[s], e))?;
         self.ops_per_shard[s] += 1;
-        self.ops += 1;
         self.has_final |= op.is_final;
         match self.first_of_f.get(&op.f) {
             Some(first) if first.id < op.id => {}
@@ -170,24 +167,24 @@ impl EventTarget for Spill {
     }
 
     fn finish(mut self) -> Result<Spilled, InputError> {
-        let events = self.pairing.events();
-        let pairing = std::mem::replace(&mut self.pairing, Pairing::new(""));
-        for op in pairing.finish()? {
+        for op in self.pairing.finish()? {
             self.spill(op)?;
         }
+        let events = self.pairing.events();
         for (f, p) in self.files.iter_mut().zip(&self.paths) {
             f.flush().map_err(|e| io_error(p, e))?;
         }
         let mut firsts: Vec<Op> = self.first_of_f.into_values().collect();
         firsts.sort_by_key(|o| o.id);
         let signature = History::shard_of(firsts, Vec::new(), events);
+        let ops_total = self.ops_per_shard.iter().sum();
         Ok(Spilled {
             paths: self.paths,
             ops_per_shard: self.ops_per_shard,
             faults: self.faults,
             facts: Facts::of(&signature, self.has_final),
             events,
-            ops: self.ops,
+            ops: ops_total,
         })
     }
 }
