@@ -31,7 +31,7 @@
 //! every `o` in it (its append goes first; each read then only needs its own
 //! interval), and the unseen ok appends fit iff `T < ret(u)` for all of them.
 
-use super::{call_pos, ret_pos, show, Found};
+use super::{call_pos, ordinal, ret_pos, show, Found};
 use crate::history::{History, OpId};
 use crate::report::{Anomaly, OpRef};
 use crate::value::Value;
@@ -58,18 +58,6 @@ fn anomaly(history: &History, ids: &[OpId], explanation: String, detail: serde_j
         explanation,
         detail,
     }
-}
-
-fn ordinal(i: usize) -> String {
-    let n = i + 1;
-    let suffix = match (n % 10, n % 100) {
-        (1, 11) | (2, 12) | (3, 13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
 }
 
 fn elements(n: usize) -> String {

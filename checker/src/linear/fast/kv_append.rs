@@ -85,7 +85,7 @@
 //! forward zones by `f` and, for a backward chain or an unseen append, only
 //! looking at the zone that starts last before it.
 
-use super::{call_pos, ret_pos, show, Found};
+use super::{call_pos, ordinal, ret_pos, show, Found};
 use crate::history::{History, Op, OpId, Outcome};
 use crate::report::{Anomaly, OpRef};
 use serde_json::json;
@@ -721,17 +721,6 @@ fn chains_check(
     }
     points.sort_unstable_by_key(|&(k, _)| k);
     Ok(Some(points.into_iter().map(|(_, id)| id).collect()))
-}
-fn ordinal(i: usize) -> String {
-    let n = i + 1;
-    let suffix = match (n % 10, n % 100) {
-        (1, 11) | (2, 12) | (3, 13) => "th",
-        (1, _) => "st",
-        (2, _) => "nd",
-        (3, _) => "rd",
-        _ => "th",
-    };
-    format!("{n}{suffix}")
 }
 
 /// What an op of a chain did, for explanations.

@@ -25,6 +25,19 @@ use serde_json::json;
 
 pub use super::WITNESS_MAX_OPS;
 
+/// `i` as a 1-based English ordinal for explanations: 0 -> "1st", 11 -> "12th".
+fn ordinal(i: usize) -> String {
+    let n = i + 1;
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
 /// The verdict of a fast path: valid with an optional witness (op ids in
 /// linearization order), or invalid with the anomaly that shows it.
 #[derive(Debug)]
