@@ -465,7 +465,7 @@ fn generator_gives_both_verdicts() {
 // ---------------------------------------------------------------- Porcupine fixtures
 
 fn porcupine_dir() -> Option<std::path::PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/porcupine");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/porcupine");
     if dir.join("EXPECTED.tsv").exists() {
         Some(dir)
     } else {

@@ -1081,7 +1081,7 @@ fn kv_append_generator_covers_both_verdicts() {
 /// prints the time and the method of each key (`--nocapture`).
 #[test]
 fn porcupine_kv_every_key_decided() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/porcupine");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/porcupine");
     let Ok(tsv) = std::fs::read_to_string(dir.join("EXPECTED.tsv")) else {
         eprintln!("note: {} is absent; fixture test skipped", dir.display());
         return;

@@ -296,7 +296,7 @@ fn count_events(text: &str, log: bool) -> [usize; 5] {
 
 #[test]
 fn porcupine_fixtures_parse() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/porcupine");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/porcupine");
     if !dir.is_dir() {
         eprintln!("note: {} is absent; fixture test skipped", dir.display());
         return;

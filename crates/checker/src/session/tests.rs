@@ -104,7 +104,7 @@ fn lines_of(a: &crate::Anomaly) -> Vec<u64> {
 }
 
 fn path_of(name: &str) -> String {
-    format!("{}/../histories/session/{name}.jsonl", env!("CARGO_MANIFEST_DIR"))
+    format!("{}/../../histories/session/{name}.jsonl", env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A history file, read with the project's reader.
@@ -437,7 +437,7 @@ fn infers_workloads_and_rejects_mixtures() {
 /// Every histories/session/NAME.jsonl has NAME.expected; set UPDATE_EXPECT=1 to rewrite them.
 #[test]
 fn golden_reports() {
-    let dir = format!("{}/../histories/session", env!("CARGO_MANIFEST_DIR"));
+    let dir = format!("{}/../../histories/session", env!("CARGO_MANIFEST_DIR"));
     let mut names: Vec<String> = std::fs::read_dir(&dir)
         .unwrap()
         .filter_map(|e| e.ok()?.file_name().into_string().ok()?.strip_suffix(".jsonl").map(str::to_string))
