@@ -51,7 +51,7 @@ fn main() -> ExitCode {
 
 /// `conch gen`: a synthetic linearizable history in the native format.
 fn gen(args: cli::GenArgs) -> u8 {
-    use checker::gen::{GenConfig, GenWorkload};
+    use testkit::gen::{GenConfig, GenWorkload};
     let workload = match args.workload.as_str() {
         "register" => GenWorkload::Register { cas: false },
         "cas-register" => GenWorkload::Register { cas: true },
@@ -78,7 +78,7 @@ fn gen(args: cli::GenArgs) -> u8 {
         info_permille: args.info_permille,
         ..GenConfig::default()
     };
-    let bytes = checker::write::to_jsonl(&checker::gen::events(&cfg));
+    let bytes = checker::write::to_jsonl(&testkit::gen::events(&cfg));
     match &args.out {
         Some(path) => match output::write_atomic(path, &bytes, args.force) {
             Ok(()) => exit::VALID,

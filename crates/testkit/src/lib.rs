@@ -1,0 +1,19 @@
+//! Test support for conch: history generators, brute-force oracles, the
+//! fuzz targets' entry points, and proptest strategies that build histories.
+//!
+//! Not part of the checker: the checker and the workloads use it only as a
+//! dev-dependency, and the binary only for `conch gen`. Every generator
+//! draws its decisions from a [`Source`] (a seeded [`Rng`] or proptest's
+//! shrinkable [`Choices`]), so the same generator serves benches, `conch
+//! gen` and property tests whose failures shrink.
+
+pub mod fuzzing;
+pub mod gen;
+pub mod gen_session;
+pub mod oracle;
+pub mod small;
+pub mod source;
+pub mod strategy;
+pub mod unique;
+
+pub use source::{Choices, Rng, Source};
