@@ -203,3 +203,32 @@ pub fn run_all(
 pub fn exit_code(rows: &[Row]) -> u8 {
     crate::exit::code(rows.iter().flat_map(Row::verdicts), 0)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (#12 §2c): compare and demo counted a run cut short by
+    /// the livelock bound as ok.
+    #[test]
+    fn a_run_cut_short_is_not_counted_ok() {
+        let plan = Plan { max_events: Some(2_000), ..Plan::new("raft").unwrap() };
+        let f = run::run_one(&plan, 1, Some(&[])).unwrap();
+        let row = row(&plan, &[f]);
+        assert!(!row.checks.is_empty());
+        for c in &row.checks {
+            assert_eq!(c.seeds_valid, 0, "{:?}", c);
+        }
+        assert_eq!(exit_code(&[row]), crate::exit::UNKNOWN);
+    }
+
+    #[test]
+    fn params_apply_to_their_protocol_only() {
+        let common = Common { workload: None, nemesis: vec![], intensity: 1.0, nodes: 3, clients: 2, ops: 10 };
+        let both = plans(&["raft", "quorum"], &common, &["quorum:consistency=one"]).unwrap();
+        assert!(both[0].params.is_empty());
+        assert_eq!(both[1].params["consistency"], "one");
+        assert!(plans(&["raft"], &common, &["consistency=one"]).is_err());
+        assert!(plans(&["quorum"], &common, &["quorum:consistency=sometimes"]).is_err());
+    }
+}
