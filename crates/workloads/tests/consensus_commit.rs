@@ -4,10 +4,10 @@
 //! created or destroyed. 3PC holds with crashes only and splits decisions
 //! under partitions.
 
-use checker::bank::{self, BankOptions, BankReport};
-use checker::Verdict;
+use checker::{Report, Verdict};
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use testkit::checks::{bank_property, sim_bank};
 use workloads::protocols::threepc::ThreePcProtocol;
 use workloads::protocols::twopc::bank::{DecisionLog, Disagreement};
 use workloads::protocols::twopc::TwoPcProtocol;
@@ -39,9 +39,8 @@ fn config(seed: u64, faults: &[FaultKind], ops: usize) -> SimConfig {
 }
 
 /// The bundled bank starts at zero everywhere and allows overdrafts.
-fn bank_check(out: &RunOutput) -> BankReport {
-    let opts = BankOptions { initial: Some(BTreeMap::new()), negative_allowed: true, ..BankOptions::default() };
-    bank::check(&out.history().unwrap(), "run", &opts).unwrap()
+fn bank_check(out: &RunOutput) -> Report {
+    sim_bank(&out.history().unwrap(), true)
 }
 
 struct Outcome {
@@ -98,9 +97,9 @@ fn two_pc_abort_after_yes_timeout_bug_is_found() {
     let o = run_2pc(seed, &FAULTS, &bug);
     assert!(!o.disagreements.is_empty(), "seed {seed}: shards and coordinator decided differently");
     let r = bank_check(&o.out);
-    let total = r.properties.iter().find(|p| p.name == "total-conserved").unwrap();
+    let total = bank_property(&r, "total-conserved");
     assert_eq!(total.verdict, Verdict::Invalid, "seed {seed}");
-    assert_eq!(total.anomalies[0].kind, "wrong-total");
+    assert_eq!(total.anomalies[0].kind.as_str(), "wrong-total");
     // Same seed without the bug: fine.
     let good = run_2pc(seed, &FAULTS, &[]);
     assert!(good.disagreements.is_empty());
@@ -128,6 +127,6 @@ fn three_pc_partitions_break_atomicity_and_are_found() {
     let o = run_3pc(seed, &[FaultKind::Partition]);
     assert!(!o.disagreements.is_empty(), "seed {seed}: shards and coordinator decided differently");
     let r = bank_check(&o.out);
-    let total = r.properties.iter().find(|p| p.name == "total-conserved").unwrap();
+    let total = bank_property(&r, "total-conserved");
     assert_eq!(total.verdict, Verdict::Invalid, "seed {seed}: money created or destroyed");
 }

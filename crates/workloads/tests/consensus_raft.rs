@@ -2,13 +2,11 @@
 //! over many seeds under partitions, crashes and message loss; with a bug
 //! switched on, the checker finds a violation and names the seed.
 
-use checker::bank::{self, BankOptions};
-use checker::linear::{check, LinearOptions};
 use checker::model::ModelKind;
 use checker::read::NilRead;
-use checker::session::{self, SessionOptions, Workload};
-use checker::{CheckName, Verdict};
+use checker::{CheckName, Verdict, Workload};
 use std::collections::BTreeMap;
+use testkit::checks::{linearizability, sessions, sim_bank};
 use workloads::protocols::raft::RaftProtocol;
 use workloads::sim::{run, ClientRouting, FaultKind, NemesisConfig, RunOutput, SimConfig};
 use workloads::workload::{WorkloadConfig, WorkloadKind};
@@ -59,8 +57,7 @@ fn session_workload(kind: WorkloadKind) -> Workload {
 
 fn linear(out: &RunOutput, kind: WorkloadKind) -> Verdict {
     let h = out.history().unwrap();
-    let opts = LinearOptions { nil_read: NilRead::Absent, ..LinearOptions::default() };
-    check(&h, &model_for(kind), &opts).verdict
+    linearizability(&h, model_for(kind), NilRead::Absent, true).verdict
 }
 
 const KINDS: [WorkloadKind; 4] =
@@ -81,7 +78,7 @@ fn raft_is_linearizable_and_converges_under_faults() {
         assert_eq!(linear(&out, kind), Verdict::Valid, "seed {seed} {kind:?}");
         let h = out.history().unwrap();
         let w = session_workload(kind);
-        for r in session::check(&h, w.applicable_checks(), w, &SessionOptions::default()) {
+        for r in sessions(&h, w, &[]) {
             assert_eq!(r.verdict, Verdict::Valid, "seed {seed} {kind:?} {}: {r:#?}", r.check);
         }
     }
@@ -122,7 +119,7 @@ fn convergence_of_final_reads() {
     for seed in 0..5u64 {
         let out = run(&p, &config(seed, WorkloadKind::ListAppend, &FAULTS, 100));
         let h = out.history().unwrap();
-        let r = session::check(&h, &[CheckName::Convergence], Workload::ListAppend, &SessionOptions::default());
+        let r = sessions(&h, Workload::ListAppend, &[CheckName::Convergence]);
         assert_eq!(r[0].verdict, Verdict::Valid, "seed {seed}: {r:#?}");
         assert!(h.ops.iter().any(|o| o.is_final && o.outcome == checker::Outcome::Ok), "final reads answered");
     }
@@ -133,10 +130,9 @@ fn raft_serves_the_bank_linearizably() {
     let p = raft(&[]);
     for seed in 0..20u64 {
         let out = run(&p, &config(seed, WorkloadKind::Bank, &FAULTS, 100));
-        let opts = BankOptions { initial: Some(BTreeMap::new()), negative_allowed: true, ..BankOptions::default() };
-        let r = bank::check(&out.history().unwrap(), "run", &opts).unwrap();
+        let r = sim_bank(&out.history().unwrap(), true);
         assert_eq!(r.verdict, Verdict::Valid, "seed {seed}: {r:#?}");
-        assert!(r.reads > 10, "seed {seed}");
+        assert!(r.result(CheckName::Bank).and_then(|c| c.bank()).unwrap().reads > 10, "seed {seed}");
     }
 }
 
@@ -153,7 +149,7 @@ fn raft_holds_over_hundreds_of_seeds() {
         let w = session_workload(kind);
         let mut checks = w.applicable_checks().to_vec();
         checks.push(CheckName::Convergence);
-        for r in session::check(&h, &checks, w, &SessionOptions::default()) {
+        for r in sessions(&h, w, &checks) {
             assert_eq!(r.verdict, Verdict::Valid, "seed {seed} {kind:?} {}", r.check);
         }
     }

@@ -143,8 +143,8 @@ fn cas_is_refused() {
 // ---- Seed sweeps in the simulator ----
 
 use checker::model::ModelKind;
-use checker::session::Workload;
 use checker::Verdict;
+use checker::Workload;
 use repl_net::{describe, linear, sessions, sim, sim_cfg};
 use workloads::sim::FaultKind;
 use workloads::workload::WorkloadKind;

@@ -221,10 +221,8 @@ pub fn params(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
 
 // ---- Simulator runs and checks, shared by the `repl_*` seed sweeps ----
 
-use checker::linear::LinearOptions;
 use checker::model::{ModelKind, NilRead};
-use checker::session::{SessionOptions, Workload};
-use checker::{CheckName, CheckResult, History, Verdict};
+use checker::{CheckName, CheckResult, History, Verdict, Workload};
 use workloads::sim::{run, ClientRouting, FaultKind, NemesisConfig, RunOutput, SimConfig};
 use workloads::workload::{WorkloadConfig, WorkloadKind};
 
@@ -255,14 +253,12 @@ pub fn sim<P: Protocol>(p: &P, cfg: &SimConfig) -> (RunOutput, History) {
 /// Linearizability with nil meaning "absent" (every bundled store starts
 /// empty and reads nil only for keys never written).
 pub fn linear(h: &History, model: ModelKind) -> CheckResult {
-    let opts = LinearOptions { nil_read: NilRead::Absent, ..LinearOptions::default() };
-    checker::linear::check(h, &model, &opts)
+    testkit::checks::linearizability(h, model, NilRead::Absent, true)
 }
 
 /// The session guarantees and convergence, one result per check.
 pub fn sessions(h: &History, workload: Workload) -> Vec<CheckResult> {
-    let checks = workload.applicable_checks();
-    checker::session::check(h, checks, workload, &SessionOptions::default())
+    testkit::checks::sessions(h, workload, &[])
 }
 
 pub fn verdict_of(results: &[CheckResult], c: CheckName) -> Verdict {

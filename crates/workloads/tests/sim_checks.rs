@@ -2,10 +2,9 @@
 //! store passes every session guarantee, convergence and the bank check
 //! under faults; the lagging store breaks session guarantees.
 
-use checker::bank::{self, BankOptions};
-use checker::session::{self, SessionOptions, Workload};
-use checker::{CheckName, Verdict};
+use checker::{CheckName, Verdict, Workload};
 use std::collections::BTreeMap;
+use testkit::checks::{sessions, sim_bank};
 use workloads::protocols::lagging::Lagging;
 use workloads::protocols::single::Single;
 use workloads::sim::{run, ClientRouting, FaultKind, NemesisConfig, SimConfig};
@@ -46,8 +45,7 @@ fn single_store_passes_session_and_convergence_checks() {
         let out = run(&Single, &faulty(seed, kind));
         let h = out.history().unwrap();
         let w = session_workload(kind);
-        assert_eq!(session::infer_workload(&h), Ok(w));
-        for r in session::check(&h, w.applicable_checks(), w, &SessionOptions::default()) {
+        for r in sessions(&h, w, &[]) {
             assert_eq!(r.verdict, Verdict::Valid, "seed {seed} {kind:?} {:?}: {r:#?}", r.check);
         }
     }
@@ -65,14 +63,9 @@ fn single_store_passes_the_bank_check() {
         }
         let out = run(&Single, &c);
         let h = out.history().unwrap();
-        let opts = BankOptions {
-            initial: Some(BTreeMap::new()),
-            negative_allowed: true,
-            linearizable,
-            ..BankOptions::default()
-        };
-        let r = bank::check(&h, "sim", &opts).unwrap();
-        assert!(r.reads > 0 && r.transfers > 0);
+        let r = sim_bank(&h, linearizable);
+        let bank = r.result(CheckName::Bank).and_then(|c| c.bank()).unwrap();
+        assert!(bank.reads > 0 && bank.transfers > 0);
         assert_eq!(r.verdict, Verdict::Valid, "seed {seed}: {r:#?}");
     }
 }
@@ -86,7 +79,7 @@ fn lagging_store_breaks_session_guarantees() {
         c.client_node = ClientRouting::Sticky;
         let h = run(&Lagging { lag_ns: 20 * MS }, &c).history().unwrap();
         let w = Workload::ListAppend;
-        for r in session::check(&h, w.applicable_checks(), w, &SessionOptions::default()) {
+        for r in sessions(&h, w, &[]) {
             if r.verdict == Verdict::Invalid {
                 *broken.entry(r.check.as_str()).or_insert(0) += 1;
             }

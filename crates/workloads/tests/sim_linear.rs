@@ -3,9 +3,9 @@
 //! caught within a few seeds, and histories round-trip through the JSON
 //! Lines writer and reader.
 
-use checker::linear::{check, LinearOptions};
 use checker::model::ModelKind;
 use checker::read::{read_bytes, NilRead, ReadOptions};
+use checker::CheckResult;
 use checker::{Verdict, F};
 use workloads::protocols::lagging::Lagging;
 use workloads::protocols::single::Single;
@@ -25,9 +25,13 @@ fn model_for(kind: WorkloadKind) -> Option<ModelKind> {
     }
 }
 
-fn opts() -> LinearOptions {
+fn check(h: &checker::History, model: &ModelKind, nil_read: NilRead) -> CheckResult {
+    testkit::checks::linearizability(h, *model, nil_read, true)
+}
+
+fn opts() -> NilRead {
     // The simulated stores answer nil only for keys never written.
-    LinearOptions { nil_read: NilRead::Absent, ..LinearOptions::default() }
+    NilRead::Absent
 }
 
 fn faulty(seed: u64, kind: WorkloadKind) -> SimConfig {
@@ -58,7 +62,7 @@ fn single_store_is_linearizable_under_faults_across_seeds() {
         assert_eq!(out.stats.stopped_early, None);
         let h = out.history().unwrap();
         infos += out.stats.ops_info;
-        let r = check(&h, &model_for(kind).unwrap(), &opts());
+        let r = check(&h, &model_for(kind).unwrap(), opts());
         assert_eq!(r.verdict, Verdict::Valid, "seed {seed} {kind:?}: {r:#?}");
     }
     assert!(infos > 0, "the faults produced indeterminate ops for the checker to handle");
@@ -70,7 +74,7 @@ fn lagging_store_fails_linearizability_within_a_few_seeds() {
         let mut c = faulty(seed, WorkloadKind::Register);
         c.nemesis = NemesisConfig::none();
         let out = run(&Lagging { lag_ns: 20 * MS }, &c);
-        let r = check(&out.history().unwrap(), &ModelKind::CasRegister, &opts());
+        let r = check(&out.history().unwrap(), &ModelKind::CasRegister, opts());
         assert_ne!(r.verdict, Verdict::Unknown, "seed {seed}: small histories are decided");
         r.verdict == Verdict::Invalid
     });
