@@ -534,23 +534,46 @@ fn facts(p: &Prep, committed: Mask) -> Result<Facts, String> {
         }
     }
     let is_in = |t: usize| committed & (1 << t) != 0;
+    // Every read of a committed transaction, before or after its own writes,
+    // must hold only values some transaction wrote, each once, and is an
+    // aborted read (G1a) if it holds one of a transaction that did not commit.
+    let structure = |t: usize, k: usize, mop: usize, value: &[Val], g1ab: &mut Option<String>| {
+        for (i, v) in value.iter().enumerate() {
+            if value[..i].contains(v) {
+                return Err(format!("{} holds {v} twice (duplicate-elements)", p.show_read(t, mop)));
+            }
+            let Some(w) = p.writer.get(&(k, *v)) else {
+                return Err(format!("{} returns {v}, which no transaction wrote", p.show_read(t, mop)));
+            };
+            if !is_in(w.txn) && g1ab.is_none() {
+                let how = if p.outcome[w.txn] == TxnOutcome::Fail { "failed" } else { "is taken as not committed" };
+                *g1ab = Some(format!("G1a: {} sees {v}, written by T{}, which {how}", p.show_read(t, mop), w.txn));
+            }
+        }
+        Ok(())
+    };
+    for r in &p.int_reads {
+        let (t, k) = (r.txn, r.key);
+        let own = &p.writes_to(t, k)[..r.own_before];
+        // What the transaction saw of others: a list without its own
+        // appends at the end, a register value that is not its own write.
+        let others: &[Val] = match p.workload {
+            Workload::ListAppend => r.value.strip_suffix(own).unwrap_or(&r.value),
+            Workload::RwRegister if r.value.last() == own.last() => &[],
+            Workload::RwRegister => &r.value,
+        };
+        let others: Vec<Val> = others.iter().copied().filter(|v| !own.contains(v)).collect();
+        structure(t, k, r.mop, &r.value, &mut f.g1ab)?;
+        if let Some(w) = others.last().map(|v| p.writer[&(k, *v)]) {
+            if w.txn != t && is_in(w.txn) && !w.last && f.g1ab.is_none() {
+                f.g1ab = Some(format!("G1b: {} sees a version T{} overwrote", p.show_read(t, r.mop), w.txn));
+            }
+        }
+    }
     for r in &p.ext_reads {
         let (t, k) = (r.txn, r.key);
-        for (i, v) in r.value.iter().enumerate() {
-            if r.value[..i].contains(v) {
-                return Err(format!("{} holds {v} twice (duplicate-elements)", p.show_read(t, r.mop)));
-            }
-            if !p.writer.contains_key(&(k, *v)) {
-                return Err(format!("{} returns {v}, which no transaction wrote", p.show_read(t, r.mop)));
-            }
-        }
+        structure(t, k, r.mop, &r.value, &mut f.g1ab)?;
         let committed_part: Vec<Val> = r.value.iter().copied().filter(|v| is_in(p.writer[&(k, *v)].txn)).collect();
-        if committed_part.len() != r.value.len() && f.g1ab.is_none() {
-            let v = r.value.iter().find(|v| !is_in(p.writer[&(k, **v)].txn)).unwrap();
-            let w = p.writer[&(k, *v)].txn;
-            let how = if p.outcome[w] == TxnOutcome::Fail { "failed" } else { "is taken as not committed" };
-            f.g1ab = Some(format!("G1a: {} sees {v}, written by T{w}, which {how}", p.show_read(t, r.mop)));
-        }
         match r.value.last() {
             None => f.readers_init[k] |= 1 << t,
             Some(v) => {
