@@ -27,7 +27,26 @@
 //!
 //! A `txn` checker's property test is then: for each [`TxnCase`], convert
 //! `case.history.to_history()` and compare the checker's verdicts with
-//! [`super::check`]`(&case.history)`.
+//! [`super::check`]`(&case.history)` (see the module doc of [`super`] for
+//! where a checker following Elle is expected to be only sound):
+//!
+//! ```
+//! use proptest::prelude::*;
+//! use testkit::txn_oracle::{check, gen, Model, Workload};
+//!
+//! proptest! {
+//!     #![proptest_config(ProptestConfig::with_cases(16))]
+//!     // In a test file, with #[test]:
+//!     fn oracle_answers(case in gen::any_history(Workload::ListAppend)) {
+//!         let Some(history) = case.history.to_history() else { return Ok(()) }; // invalid input
+//!         prop_assert_eq!(history.ops.len(), case.history.txns.len());
+//!         let judgement = check(&case.history).unwrap();
+//!         let _strict: bool = judgement.allowed(Model::StrictSerializable);
+//!         // ... compare with the checker's verdict on `history` here.
+//!     }
+//! }
+//! # oracle_answers();
+//! ```
 
 use super::history::{Mop, Observed, Txn, TxnHistory, TxnOutcome, Val, Workload};
 use super::{MAX_INFO_TXNS, MAX_MAYBE_COMMITTED_TXNS, MAX_MOPS_PER_TXN};
@@ -756,8 +775,15 @@ impl<'p> Run<'p> {
         if !self.commits(t) {
             return;
         }
-        let mut writes = Vec::new();
         let mut state = self.db.committed.clone();
+        let writes = self.execute(txns, t, &mut state);
+        self.db.install(&writes);
+    }
+
+    /// Runs `t`'s micro-ops on `state`, recording its reads; its writes, to
+    /// install at commit.
+    fn execute(&mut self, txns: &[PlanTxn], t: usize, state: &mut [Vec<Val>]) -> Vec<(usize, Val)> {
+        let mut writes = Vec::new();
         for (i, m) in txns[t].mops.iter().enumerate() {
             let k = m.key as usize;
             if m.write {
@@ -769,25 +795,14 @@ impl<'p> Run<'p> {
                 self.reads[t][i] = Some(self.db.observed(&state[k]));
             }
         }
-        self.db.install(&writes);
+        writes
     }
 
     /// Reads from `t`'s snapshot, then commits unless a concurrent
     /// transaction committed a write to a key `t` writes.
     fn commit_snapshot(&mut self, txns: &[PlanTxn], t: usize) {
         let Some((mut state, taken)) = self.snapshot[t].take() else { return };
-        let mut writes = Vec::new();
-        for (i, m) in txns[t].mops.iter().enumerate() {
-            let k = m.key as usize;
-            if m.write {
-                let mut s = std::mem::take(&mut state[k]);
-                self.db.apply(&mut s, self.vals[t][i]);
-                state[k] = s;
-                writes.push((k, self.vals[t][i]));
-            } else {
-                self.reads[t][i] = Some(self.db.observed(&state[k]));
-            }
-        }
+        let writes = self.execute(txns, t, &mut state);
         let conflict = writes.iter().any(|&(k, _)| self.db.last_commit[k] > taken);
         if conflict {
             self.aborted[t] = true;

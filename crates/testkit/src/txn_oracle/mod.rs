@@ -157,6 +157,8 @@ mod arbitration;
 mod dsg;
 pub mod gen;
 mod history;
+#[cfg(test)]
+mod naive;
 mod prep;
 #[cfg(test)]
 mod tests;
