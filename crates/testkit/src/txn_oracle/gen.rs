@@ -283,21 +283,10 @@ impl GenConfig {
     /// Every level and up to two valid-input mutations: the mix for
     /// comparing a checker with the oracle.
     pub fn any(workload: Workload) -> GenConfig {
-        use Level::*;
         GenConfig {
             // The snapshot and read-committed levels twice: they make the
             // anomalies between the models (write skew, lost update, read skew).
-            levels: vec![
-                StrictSerial,
-                Serial,
-                StrongSnapshot,
-                Snapshot,
-                ReadCommitted,
-                ReadUncommitted,
-                StrongSnapshot,
-                Snapshot,
-                ReadCommitted,
-            ],
+            levels: [&Level::ALL[..], &[Level::StrongSnapshot, Level::Snapshot, Level::ReadCommitted]].concat(),
             max_mutations: 2,
             mutations: MutationKind::VALID.to_vec(),
             ..GenConfig::valid(workload, Level::StrictSerial)
