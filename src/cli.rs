@@ -285,7 +285,8 @@ pub fn print_list() {
     }
     println!("protocols (--protocol; settings with --param NAME=VALUE, see docs/protocols/):");
     for p in workloads::registry::PROTOCOLS {
-        println!("  {:<22} {} (default workload: {})", p.name, p.description, p.default_workload.name());
+        let serves: Vec<&str> = p.workloads.iter().map(|w| w.name()).collect();
+        println!("  {:<22} {} (workloads: {})", p.name, p.description, serves.join(", "));
     }
     println!("\nworkloads (--workload):");
     let workloads: [(&str, &str); 6] = [

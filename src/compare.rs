@@ -13,6 +13,7 @@ use std::fmt::Write;
 use std::path::Path;
 use workloads::metrics::percentile;
 use workloads::registry;
+use workloads::workload::WorkloadKind;
 
 /// One check's result across a protocol's seeds.
 #[derive(Clone, Debug, Serialize)]
@@ -267,7 +268,10 @@ fn plans_for(
     params: &[String],
 ) -> Result<Vec<Plan>, String> {
     let names: Vec<String> = if protocols.is_empty() {
-        registry::PROTOCOLS.iter().filter(|p| !matches!(p.name, "single" | "lagging")).map(|p| p.name.into()).collect()
+        // Only protocols that serve the workload: the others would refuse
+        // every op and show green at 0 ops/s.
+        let kind = workload.map(WorkloadKind::from_name).transpose()?;
+        registry::compared(kind).iter().map(|p| p.name.into()).collect()
     } else {
         protocols.to_vec()
     };

@@ -179,19 +179,16 @@ fn pretty(v: &serde_json::Value) -> String {
 
 /// Parses the shared run flags into a plan.
 pub fn plan(args: &RunArgs) -> Result<Plan, String> {
-    let info = registry::info(&args.protocol).ok_or_else(|| {
-        let names: Vec<&str> = registry::PROTOCOLS.iter().map(|p| p.name).collect();
-        format!("unknown protocol `{}`: expected one of {}", args.protocol, names.join(", "))
-    })?;
+    let info = registry::lookup(&args.protocol)?;
     let workload = match &args.workload {
-        Some(w) => WorkloadKind::parse(w).ok_or_else(|| {
-            let names: Vec<&str> = WorkloadKind::ALL.iter().map(|k| k.name()).collect();
-            format!("unknown workload `{w}`: expected one of {}", names.join(", "))
-        })?,
+        Some(w) => WorkloadKind::from_name(w)?,
         None => info.default_workload,
     };
+    // A protocol that cannot serve the workload is refused up front (every
+    // op would fail and nothing would be checked).
+    info.check_workload(workload)?;
     let params = parse_params(&args.param)?;
-    registry::check_params(&args.protocol, &params)?;
+    info.check_params(&params)?;
     let sticky = match args.routing.as_str() {
         "sticky" => true,
         "random" => false,
