@@ -2,8 +2,8 @@
 //! per-shard work, lock conflicts, and a recorder of every shard's decision
 //! per transaction (for tests and statistics that must outlive crashes).
 
-use crate::protocols::raft::kv::parse_transfer;
-use crate::sim::NodeId;
+use crate::sim::{Key, NodeId};
+use crate::workload::parse_transfer;
 use checker::{Value, F};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -35,7 +35,7 @@ pub enum BankOp {
 }
 
 impl BankOp {
-    pub fn parse(f: &F, key: &Option<Value>, value: &Value) -> Result<BankOp, String> {
+    pub fn parse(f: &F, key: &Key, value: &Value) -> Result<BankOp, String> {
         if key.is_some() {
             return Err("the bank has no keys (key must be nil)".to_string());
         }
