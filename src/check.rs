@@ -101,7 +101,11 @@ fn config(args: &CheckArgs) -> Result<(CheckConfig, ReadOptions), String> {
         "no" => Independent::No,
         other => return Err(format!("--independent: expected auto, yes or no, found `{other}`")),
     };
-    let read_opts = ReadOptions { format, independent, ..ReadOptions::default() };
+    if args.max_line_mb == 0 {
+        return Err("--max-line-mb: expected at least 1".into());
+    }
+    let max_line_bytes = usize::try_from(args.max_line_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
+    let read_opts = ReadOptions { format, independent, max_line_bytes, ..ReadOptions::default() };
     let initial = match args.bank_initial.as_str() {
         "zero" => Some(std::collections::BTreeMap::new()),
         "first-read" => None,

@@ -104,6 +104,10 @@ pub struct CheckArgs {
     /// holds the events in memory until the end of the file (`yes` streams).
     #[arg(long, default_value = "auto")]
     pub independent: String,
+    /// Longest line accepted, in MiB (for EDN: longest single op, whatever
+    /// its lines). A guard against unbounded memory on a broken file.
+    #[arg(long, default_value_t = 64)]
+    pub max_line_mb: u64,
     /// Bank histories: balances may go negative (conch's own bank workload); Jepsen's bank forbids it.
     #[arg(long)]
     pub bank_negative_ok: bool,

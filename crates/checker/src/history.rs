@@ -7,7 +7,7 @@
 //! completion without invoke, ...) are enforced.
 
 use crate::error::{InputError, InputErrorKind};
-use crate::value::{SharedList, Value};
+use crate::value::{quote, SharedList, Value};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -42,9 +42,33 @@ impl EventType {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(untagged)]
 pub enum Process {
+    /// A client, `0..=MAX_CLIENT_PROCESS`.
     Client(u64),
     /// Fault injection; its events are faults, not operations.
     Nemesis,
+    /// No process given (Elle's hand-written histories leave it out): all
+    /// such events are one process, as Elle treats a nil process. After an
+    /// `info` retires it, the next anonymous invoke starts a fresh one, as
+    /// Jepsen would with a new process id. [`Pairing`] numbers these from
+    /// [`ANONYMOUS_PROCESS_BASE`] up.
+    Anonymous,
+}
+
+/// The largest client process id (2^63 - 1): the same in every format, and
+/// leaves the ids above for anonymous processes.
+pub const MAX_CLIENT_PROCESS: u64 = i64::MAX as u64;
+/// [`Op::process`] of the first anonymous process; the n-th after it (each
+/// after an `info` retired the previous) is this plus n.
+pub const ANONYMOUS_PROCESS_BASE: u64 = MAX_CLIENT_PROCESS + 1;
+
+/// How reports name an op's process: its number, or `nil` (`nil+1`, ...)
+/// for anonymous ones.
+pub fn process_name(p: u64) -> String {
+    match p.checked_sub(ANONYMOUS_PROCESS_BASE) {
+        None => p.to_string(),
+        Some(0) => "nil".into(),
+        Some(n) => format!("nil+{n}"),
+    }
 }
 
 impl fmt::Display for Process {
@@ -52,6 +76,7 @@ impl fmt::Display for Process {
         match self {
             Process::Client(p) => write!(f, "{p}"),
             Process::Nemesis => f.write_str("nemesis"),
+            Process::Anonymous => f.write_str("nil"),
         }
     }
 }
@@ -143,7 +168,9 @@ pub struct Event {
     pub key: Option<Value>,
     /// On invoke the argument; on ok the result.
     pub value: Value,
-    /// Nanoseconds; optional. Line order is authoritative.
+    /// Nanoseconds; optional, for display and staleness only. Line order
+    /// is authoritative: times may go backwards (Jepsen records them per
+    /// thread).
     pub time_ns: Option<i64>,
     /// Jepsen's `:index`, when the source has one.
     pub index: Option<u64>,
@@ -374,6 +401,8 @@ pub enum Paired {
     Finished(Op),
 }
 
+const CLIENT_EXPECTED: &str = "a client process id from 0 to 2^63-1";
+
 /// The event-level rules, event by event: pairs each invoke with its
 /// completion while holding only the open ops (at most one per process), so
 /// that a history of any length can be streamed.
@@ -383,7 +412,8 @@ pub struct Pairing {
     open: BTreeMap<u64, Op>,
     /// process -> line of the info that retired it.
     retired: BTreeMap<u64, u64>,
-    last_time_ns: Option<(i64, u64)>,
+    /// Id of the current anonymous process (see [`Process::Anonymous`]).
+    anonymous: u64,
     last_index: Option<(u64, u64)>,
     events: u64,
     next_id: u64,
@@ -395,7 +425,7 @@ impl Pairing {
             file: file.to_string(),
             open: BTreeMap::new(),
             retired: BTreeMap::new(),
-            last_time_ns: None,
+            anonymous: ANONYMOUS_PROCESS_BASE,
             last_index: None,
             events: 0,
             next_id: 0,
@@ -413,17 +443,8 @@ impl Pairing {
 
     pub fn push(&mut self, e: Event) -> Result<Paired, InputError> {
         let position = self.events;
-        if let Some(t) = e.time_ns {
-            if let Some((prev, prev_line)) = self.last_time_ns {
-                if t < prev {
-                    return Err(self.err(
-                        e.line,
-                        InputErrorKind::TimeWentBackwards { time_ns: t, previous_ns: prev, previous_line: prev_line },
-                    ));
-                }
-            }
-            self.last_time_ns = Some((t, e.line));
-        }
+        // Times are not checked: Jepsen takes them per thread, so they may
+        // go backwards in file order, which is what counts.
         if let Some(i) = e.index {
             if let Some((prev, prev_line)) = self.last_index {
                 if i <= prev {
@@ -441,7 +462,18 @@ impl Pairing {
                 let (line, kind, f, value, time_ns) = (e.line, e.kind, e.f, e.value, e.time_ns);
                 return Ok(Paired::Fault(Fault { line, position, kind, f, value, time_ns }));
             }
+            Process::Client(p) if p > MAX_CLIENT_PROCESS => {
+                let found = p.to_string();
+                let kind = InputErrorKind::BadField { field: "process", expected: CLIENT_EXPECTED, found };
+                return Err(self.err(e.line, kind));
+            }
             Process::Client(p) => p,
+            Process::Anonymous => {
+                if e.kind == EventType::Invoke && self.retired.contains_key(&self.anonymous) {
+                    self.anonymous += 1;
+                }
+                self.anonymous
+            }
         };
         match e.kind {
             EventType::Invoke => {
@@ -498,10 +530,17 @@ impl Pairing {
                     op.node = e.node;
                 }
                 op.is_final |= e.is_final;
-                // Keys usually come on both events; take the completion's if
-                // the invoke had none.
-                if op.key.is_none() {
-                    op.key = e.key;
+                // Keys usually come on both events; one given on only one
+                // of them is the op's key (a Jepsen op's completion carries
+                // what its invoke did, plus what it learned).
+                match (&op.key, e.key) {
+                    (Some(a), Some(b)) if *a != b => {
+                        let found = format!("{} (its invoke at line {} has {})", quote(&b), op.invoke_line, quote(a));
+                        let kind = InputErrorKind::BadField { field: "key", expected: "the key of the op's invoke", found };
+                        return Err(self.err(e.line, kind));
+                    }
+                    (None, Some(b)) => op.key = Some(b),
+                    _ => {}
                 }
                 match kind {
                     EventType::Ok => {

@@ -797,9 +797,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
             Fault::Partition(shape) => {
                 let grudge = shape.grudge(self.n, &mut self.rng);
                 let shape_v = (Value::str("shape"), Value::str(shape.name()));
-                let result = Value::Map(vec![shape_v.clone(), (Value::str("grudge"), grudge_value(&grudge, self.n))]);
+                let result = Value::map(vec![shape_v.clone(), (Value::str("grudge"), grudge_value(&grudge, self.n))]);
                 active.grudge = grudge;
-                (Value::Map(vec![shape_v]), result)
+                (Value::map(vec![shape_v]), result)
             }
             Fault::Crash(target) | Fault::Pause(target) => {
                 let nodes = self.resolve(target, kind == FaultKind::Pause);
@@ -810,13 +810,13 @@ impl<'a, P: Protocol> Sim<'a, P> {
                         self.slots[i].paused = true;
                     }
                 }
-                let result = Value::Map(vec![(Value::str("nodes"), Self::nodes_value(&nodes))]);
+                let result = Value::map(vec![(Value::str("nodes"), Self::nodes_value(&nodes))]);
                 active.nodes = nodes;
-                (Value::Map(vec![(Value::str("target"), Value::Str(target.describe().into()))]), result)
+                (Value::map(vec![(Value::str("target"), Value::Str(target.describe().into()))]), result)
             }
             Fault::Loss { rate } | Fault::Duplicate { rate } => {
                 active.rate = rate;
-                let v = Value::Map(vec![(Value::str("rate"), Value::Float(rate))]);
+                let v = Value::map(vec![(Value::str("rate"), Value::Float(rate))]);
                 (v.clone(), v)
             }
             Fault::ClockSkew { target, skew_ns, drift_ppm } => {
@@ -826,14 +826,14 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     let local = c.at(self.now);
                     *c = Clock { base_t: self.now, base_local: local.saturating_add(skew_ns), drift_ppm };
                 }
-                let request = Value::Map(vec![
+                let request = Value::map(vec![
                     (Value::str("target"), Value::Str(target.describe().into())),
                     (Value::str("skew_ns"), Value::Int(skew_ns)),
                     (Value::str("drift_ppm"), Value::Int(drift_ppm)),
                 ]);
                 let mut result = request.clone();
                 if let Value::Map(m) = &mut result {
-                    m.push((Value::str("nodes"), Self::nodes_value(&nodes)));
+                    m.insert(Value::str("nodes"), Self::nodes_value(&nodes));
                 }
                 active.nodes = nodes;
                 (request, result)
@@ -851,24 +851,24 @@ impl<'a, P: Protocol> Sim<'a, P> {
         self.nemesis_event(EventType::Invoke, &f, Value::Nil);
         let result = match a.kind {
             FaultKind::Partition => Value::str("network healed"),
-            FaultKind::Loss | FaultKind::Duplicate => Value::Map(vec![(Value::str("rate"), Value::Float(0.0))]),
+            FaultKind::Loss | FaultKind::Duplicate => Value::map(vec![(Value::str("rate"), Value::Float(0.0))]),
             FaultKind::Crash => {
                 for &i in &a.nodes {
                     self.restart(i);
                 }
-                Value::Map(vec![(Value::str("nodes"), Self::nodes_value(&a.nodes))])
+                Value::map(vec![(Value::str("nodes"), Self::nodes_value(&a.nodes))])
             }
             FaultKind::Pause => {
                 for &i in &a.nodes {
                     self.resume(i);
                 }
-                Value::Map(vec![(Value::str("nodes"), Self::nodes_value(&a.nodes))])
+                Value::map(vec![(Value::str("nodes"), Self::nodes_value(&a.nodes))])
             }
             FaultKind::ClockSkew => {
                 for &i in &a.nodes {
                     self.slots[i].clock = Clock { base_t: self.now, base_local: self.now as i64, drift_ppm: 0 };
                 }
-                Value::Map(vec![(Value::str("nodes"), Self::nodes_value(&a.nodes))])
+                Value::map(vec![(Value::str("nodes"), Self::nodes_value(&a.nodes))])
             }
         };
         self.nemesis_event(EventType::Info, &f, result);
