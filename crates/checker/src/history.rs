@@ -536,7 +536,8 @@ impl Pairing {
                 match (&op.key, e.key) {
                     (Some(a), Some(b)) if *a != b => {
                         let found = format!("{} (its invoke at line {} has {})", quote(&b), op.invoke_line, quote(a));
-                        let kind = InputErrorKind::BadField { field: "key", expected: "the key of the op's invoke", found };
+                        let kind =
+                            InputErrorKind::BadField { field: "key", expected: "the key of the op's invoke", found };
                         return Err(self.err(e.line, kind));
                     }
                     (None, Some(b)) => op.key = Some(b),

@@ -230,7 +230,15 @@ impl Decimal {
 impl Ord for Decimal {
     fn cmp(&self, other: &Self) -> Ordering {
         let (a, b) = (&*self.0, &*other.0);
-        let sign = |d: &DecimalParts| if d.digits.is_empty() { 0 } else if d.negative { -1 } else { 1 };
+        let sign = |d: &DecimalParts| {
+            if d.digits.is_empty() {
+                0
+            } else if d.negative {
+                -1
+            } else {
+                1
+            }
+        };
         match sign(a).cmp(&sign(b)) {
             Ordering::Equal if sign(a) == 0 => Ordering::Equal,
             Ordering::Equal if a.negative => Decimal::cmp_magnitude(a, b).reverse(),
@@ -434,8 +442,20 @@ impl Ord for Value {
             (Int(a), Int(b)) => a.cmp(b),
             (BigInt(a), BigInt(b)) => a.cmp(b),
             // A BigInt lies outside the i64 range, on the side of its sign.
-            (Int(_), BigInt(b)) => if b.negative() { Ordering::Greater } else { Ordering::Less },
-            (BigInt(a), Int(_)) => if a.negative() { Ordering::Less } else { Ordering::Greater },
+            (Int(_), BigInt(b)) => {
+                if b.negative() {
+                    Ordering::Greater
+                } else {
+                    Ordering::Less
+                }
+            }
+            (BigInt(a), Int(_)) => {
+                if a.negative() {
+                    Ordering::Less
+                } else {
+                    Ordering::Greater
+                }
+            }
             (Decimal(a), Decimal(b)) => a.cmp(b),
             (Float(a), Float(b)) => float_key(*a).total_cmp(&float_key(*b)),
             (Str(a), Str(b)) => a.cmp(b),

@@ -386,7 +386,9 @@ impl<'a> Parser<'a> {
         let ok_chars = tok.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
         match tok.parse::<f64>() {
             Ok(f) if ok_chars && f.is_finite() => Ok(Value::Float(f)),
-            Ok(_) if ok_chars => Err(self.syntax(start, "a float within the range of a 64-bit double (or a decimal with M)")),
+            Ok(_) if ok_chars => {
+                Err(self.syntax(start, "a float within the range of a 64-bit double (or a decimal with M)"))
+            }
             _ => Err(bad(self)),
         }
     }

@@ -35,7 +35,10 @@ pub(crate) fn parse_line(text: &[u8], line: u64, max_depth: usize) -> Result<Eve
 /// An error found while scanning, turned into an [`InputErrorKind`] once
 /// the line is known to be UTF-8 (so it can be quoted).
 enum Fail {
-    Syntax { expected: &'static str, at: usize },
+    Syntax {
+        expected: &'static str,
+        at: usize,
+    },
     /// A field or value error that needs no quoting.
     Kind(InputErrorKind),
 }
@@ -754,11 +757,7 @@ mod tests {
         );
         assert_eq!(
             p(r#"{"type":"ok","process":"abc","f":"read","value":null}"#).unwrap_err(),
-            InputErrorKind::BadField {
-                field: "process",
-                expected: PROCESS_EXPECTED_JSON,
-                found: "\"abc\"".into()
-            }
+            InputErrorKind::BadField { field: "process", expected: PROCESS_EXPECTED_JSON, found: "\"abc\"".into() }
         );
         assert!(matches!(
             p(r#"{"type":"ok","process":-1,"f":"read","value":null}"#).unwrap_err(),
@@ -825,7 +824,9 @@ mod tests {
             "[".repeat(10_000),
             "]".repeat(10_000)
         );
-        assert!(matches!(parse_line(time.as_bytes(), 1, 10).unwrap_err(), InputErrorKind::BadField { field: "time", .. }));
+        assert!(matches!(
+            parse_line(time.as_bytes(), 1, 10).unwrap_err(),
+            InputErrorKind::BadField { field: "time", .. }
+        ));
     }
-
 }

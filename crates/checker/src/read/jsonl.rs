@@ -3,12 +3,12 @@
 //! the events still pushed in line order (see [`read`]).
 
 use super::event::Sink;
-use super::lines::{is_blank, LineReader};
+use super::lines::is_blank;
 use super::ReadOptions;
-use crate::error::InputError;
+use crate::error::{InputError, InputErrorKind};
 use crate::history::{Event, EventTarget};
 use rayon::prelude::*;
-use std::io::BufRead;
+use std::io::Read;
 
 /// A batch closes once it holds this many bytes of line text: 2 MiB is
 /// about 25k typical lines, enough that a rayon split costs nothing next to
@@ -21,13 +21,13 @@ const BATCH_LINES: usize = 32 << 10;
 
 /// Reads a whole JSON Lines history, streaming.
 ///
-/// Lines are copied into bounded batches; the lines of a batch are parsed in
+/// The input is read in bulk into bounded batches of whole lines; the lines of a batch are parsed in
 /// parallel while the events of the previous batch are pushed, in line
 /// order, on this thread. An input that fits in one batch is parsed
 /// sequentially. Errors are the ones a line-by-line reader would give: the
 /// first in line order, whether from the line reader, the parse or the push.
-pub(crate) fn read<R: BufRead, T: EventTarget>(
-    lines: &mut LineReader<R>,
+pub(crate) fn read<R: Read, T: EventTarget>(
+    lines: &mut Blocks<R>,
     opts: &ReadOptions,
     target: T,
 ) -> Result<T::Output, InputError> {
@@ -47,33 +47,133 @@ struct Batch {
     last: bool,
 }
 
+/// The raw input, cut into lines block by block: bytes are read in bulk
+/// into a batch's buffer and lines are found in place (no copy per line).
+pub(crate) struct Blocks<R> {
+    inner: R,
+    file: String,
+    /// The start of a line that the last batch could not finish.
+    carry: Vec<u8>,
+    /// Number of the next line (1-based).
+    next_line: u64,
+    max_line_bytes: usize,
+    eof: bool,
+    /// Nothing read yet (a byte order mark may come).
+    at_start: bool,
+}
+
+/// Bytes asked of the reader at a time.
+const READ_BYTES: usize = 1 << 20;
+
+impl<R: Read> Blocks<R> {
+    pub(crate) fn new(file: &str, inner: R, max_line_bytes: usize) -> Blocks<R> {
+        Blocks {
+            inner,
+            file: file.to_string(),
+            carry: Vec::new(),
+            next_line: 1,
+            max_line_bytes,
+            eof: false,
+            at_start: true,
+        }
+    }
+
+    /// Appends up to `READ_BYTES` to `text`; sets `eof` at the end.
+    fn read_more(&mut self, text: &mut Vec<u8>) -> Result<(), InputError> {
+        let len = text.len();
+        text.resize(len + READ_BYTES, 0);
+        let n = loop {
+            match self.inner.read(&mut text[len..]) {
+                Ok(n) => break n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    text.truncate(len);
+                    return Err(InputError::new(&self.file, self.next_line, InputErrorKind::Io(e.to_string())));
+                }
+            }
+        };
+        text.truncate(len + n);
+        if n == 0 {
+            self.eof = true;
+        }
+        if self.at_start && (text.len() >= 3 || self.eof) {
+            self.at_start = false;
+            // A UTF-8 byte order mark is not part of the first line.
+            if text.starts_with(b"\xef\xbb\xbf") {
+                text.drain(..3);
+            }
+        }
+        Ok(())
+    }
+}
+
 impl Batch {
-    /// Refills the batch with the next non-blank lines.
-    fn fill<R: BufRead>(&mut self, lines: &mut LineReader<R>, max_bytes: usize, max_lines: usize) {
-        self.text.clear();
+    /// Refills the batch with the next non-blank lines: at least one line
+    /// unless the input has ended, at most `max_lines`, and no more once
+    /// `max_bytes` are taken.
+    fn fill<R: Read>(&mut self, src: &mut Blocks<R>, max_bytes: usize, max_lines: usize) {
         self.lines.clear();
         self.error = None;
         self.last = false;
-        while self.text.len() < max_bytes && self.lines.len() < max_lines {
-            match lines.next_line() {
-                Ok(Some((line, bytes))) => {
-                    if !is_blank(bytes) {
-                        let start = self.text.len();
-                        self.text.extend_from_slice(bytes);
-                        self.lines.push((line, start, self.text.len()));
-                    }
-                }
-                Ok(None) => {
-                    self.last = true;
+        // The carried start of a line comes first.
+        self.text.clear();
+        std::mem::swap(&mut self.text, &mut src.carry);
+        let mut scan = 0;
+        loop {
+            while let Some(n) = memchr::memchr(b'\n', &self.text[scan..]) {
+                let (start, end) = (scan, scan + n);
+                if self.take_line(src, start, end) {
                     return;
                 }
-                Err(e) => {
-                    self.error = Some(e);
-                    self.last = true;
+                scan = end + 1;
+                if self.lines.len() >= max_lines || scan >= max_bytes {
+                    src.carry.extend_from_slice(&self.text[scan..]);
+                    self.text.truncate(scan);
                     return;
                 }
             }
+            // No line ends in text[scan..].
+            if self.text.len() - scan > src.max_line_bytes {
+                let limit_bytes = src.max_line_bytes;
+                self.error =
+                    Some(InputError::new(&src.file, src.next_line, InputErrorKind::LineTooLong { limit_bytes }));
+                self.last = true;
+                return;
+            }
+            if src.eof {
+                // A last line without `\n` is still a line.
+                if scan < self.text.len() {
+                    let end = self.text.len();
+                    if self.take_line(src, scan, end) {
+                        return;
+                    }
+                }
+                self.last = true;
+                return;
+            }
+            if let Err(e) = src.read_more(&mut self.text) {
+                self.error = Some(e);
+                self.last = true;
+                return;
+            }
         }
+    }
+
+    /// Files the line `text[start..end]` (without its `\n`); true when it
+    /// ends the input (too long: the error follows the lines before it).
+    fn take_line<R>(&mut self, src: &mut Blocks<R>, start: usize, end: usize) -> bool {
+        let line = src.next_line;
+        src.next_line += 1;
+        if end - start > src.max_line_bytes {
+            let limit_bytes = src.max_line_bytes;
+            self.error = Some(InputError::new(&src.file, line, InputErrorKind::LineTooLong { limit_bytes }));
+            self.last = true;
+            return true;
+        }
+        if !is_blank(&self.text[start..end]) {
+            self.lines.push((line, start, end));
+        }
+        false
     }
 
     fn line(&self, i: usize) -> (u64, &[u8]) {
@@ -109,16 +209,16 @@ fn push_all<T: EventTarget>(sink: &mut Sink<T>, parsed: &mut Vec<Result<Event, I
 }
 
 /// [`read`] with the batch bounds as parameters (tests use tiny ones).
-fn read_batched<R: BufRead, T: EventTarget>(
-    lines: &mut LineReader<R>,
+fn read_batched<R: Read, T: EventTarget>(
+    lines: &mut Blocks<R>,
     opts: &ReadOptions,
     target: T,
     batch_bytes: usize,
     batch_lines: usize,
 ) -> Result<T::Output, InputError> {
-    let mut sink = Sink::new(lines.file(), opts.independent_for(super::Format::Jsonl), target);
+    let file = lines.file.clone();
+    let mut sink = Sink::new(&file, opts.independent_for(super::Format::Jsonl), target);
     let max_depth = opts.max_depth;
-    let file = lines.file().to_string();
     let mut cur = Batch::default();
     cur.fill(lines, batch_bytes, batch_lines);
     if cur.last {
@@ -201,7 +301,7 @@ mod tests {
             max_line_bytes: usize,
             target: T,
         ) -> Result<T::Output, InputError> {
-            let mut lines = LineReader::new("t.jsonl", text, max_line_bytes);
+            let mut lines = Blocks::new("t.jsonl", text, max_line_bytes);
             read_batched(&mut lines, &ReadOptions::default(), target, split.0, split.1)
         }
 
@@ -258,10 +358,10 @@ mod tests {
             }
             // The public entry point: the default batch exceeds this input,
             // and a multi-batch input reads the same as one batch.
-            let mut lines = LineReader::new("t.jsonl", text.as_bytes(), 1 << 20);
+            let mut lines = Blocks::new("t.jsonl", text.as_bytes(), 1 << 20);
             assert_eq!(read(&mut lines, &ReadOptions::default(), Recorder(Vec::new())).unwrap(), seq);
             let big = valid(40_000);
-            let mut lines = LineReader::new("t.jsonl", big.as_bytes(), 1 << 20);
+            let mut lines = Blocks::new("t.jsonl", big.as_bytes(), 1 << 20);
             let got = read(&mut lines, &ReadOptions::default(), Recorder(Vec::new())).unwrap();
             assert!(big.len() > BATCH_BYTES, "{}", big.len());
             assert_eq!(got, events(big.as_bytes(), SEQ).unwrap());
@@ -389,7 +489,7 @@ mod tests {
             {
                 // Phases, sequentially: copying lines into batches, parsing them.
                 let file = std::fs::File::open(&path).unwrap();
-                let mut lines = LineReader::new(&path, std::io::BufReader::with_capacity(256 << 10, file), 64 << 20);
+                let mut lines = Blocks::new(&path, std::io::BufReader::with_capacity(256 << 10, file), 64 << 20);
                 let mut b = Batch::default();
                 let (mut read_s, mut parse_s, mut n) = (0.0, 0.0, 0);
                 while !b.last {
@@ -412,7 +512,7 @@ mod tests {
                 ("batched", (BATCH_BYTES, BATCH_LINES)),
             ] {
                 let file = std::fs::File::open(&path).unwrap();
-                let mut lines = LineReader::new(&path, std::io::BufReader::with_capacity(256 << 10, file), 64 << 20);
+                let mut lines = Blocks::new(&path, std::io::BufReader::with_capacity(256 << 10, file), 64 << 20);
                 let (cpu0, start) = (cpu_s(), std::time::Instant::now());
                 let h = read_batched(&mut lines, &ReadOptions::default(), HistoryBuilder::new(&path), split.0, split.1)
                     .unwrap();

@@ -407,7 +407,6 @@ impl Raw<'_> {
     }
 }
 
-
 /// `value` with every integer beyond `u64` as the float serde_json makes it.
 fn as_serde_sees(v: &Value) -> Value {
     match v {
@@ -474,7 +473,8 @@ pub(crate) fn agree(bytes: &[u8], line: u64, max_depth: usize) -> Result<(), Str
                 Err(format!("different events:\n new: {a:?}\n ref: {b:?}"))
             }
         }
-        (Err(a @ InputErrorKind::InvalidUtf8 { .. }), Err(b)) | (Err(b), Err(a @ InputErrorKind::InvalidUtf8 { .. })) => {
+        (Err(a @ InputErrorKind::InvalidUtf8 { .. }), Err(b))
+        | (Err(b), Err(a @ InputErrorKind::InvalidUtf8 { .. })) => {
             if a == b {
                 Ok(())
             } else {

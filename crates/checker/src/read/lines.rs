@@ -17,14 +17,7 @@ pub(crate) struct LineReader<R> {
 
 impl<R: BufRead> LineReader<R> {
     pub(crate) fn new(file: &str, inner: R, max_line_bytes: usize) -> LineReader<R> {
-        LineReader {
-            inner,
-            file: file.to_string(),
-            buf: Vec::new(),
-            line: 0,
-            max_line_bytes,
-            eof: false,
-        }
+        LineReader { inner, file: file.to_string(), buf: Vec::new(), line: 0, max_line_bytes, eof: false }
     }
 
     pub(crate) fn file(&self) -> &str {

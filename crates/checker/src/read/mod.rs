@@ -280,7 +280,7 @@ pub fn read_reader_into<R: BufRead, T: EventTarget>(
     };
     let input = std::io::Read::chain(std::io::Cursor::new(head), r);
     let out = match format {
-        Format::Jsonl => jsonl::read(&mut LineReader::new(name, input, opts.max_line_bytes), opts, target)?,
+        Format::Jsonl => jsonl::read(&mut jsonl::Blocks::new(name, input, opts.max_line_bytes), opts, target)?,
         Format::JepsenLog => jepsen_log::read(&mut LineReader::new(name, input, opts.max_line_bytes), opts, target)?,
         Format::Edn | Format::PorcupineKv => edn_reader::read(name, input, opts, format, target)?,
     };

@@ -698,7 +698,10 @@ fn ops_without_a_process_are_one_process() {
     let procs: Vec<u64> = h.ops.iter().map(|o| o.process).collect();
     let base = ANONYMOUS_PROCESS_BASE;
     assert_eq!(procs, [base, base, base, base + 1], "one process, renewed after the info");
-    assert_eq!((process_name(base), process_name(base + 1), process_name(7)), ("nil".into(), "nil+1".into(), "7".into()));
+    assert_eq!(
+        (process_name(base), process_name(base + 1), process_name(7)),
+        ("nil".into(), "nil+1".into(), "7".into())
+    );
     // JSON Lines: a missing or null process is the same; a double invoke
     // on it is still an error.
     let text = "{\"type\":\"invoke\",\"f\":\"write\",\"value\":1}\n{\"type\":\"ok\",\"process\":null,\"f\":\"write\",\"value\":1}\n";
@@ -770,7 +773,9 @@ fn map_read_back_in_another_field_order_is_the_value_written() {
         assert_eq!(h.ops[0].input, h.ops[1].output, "{name}");
         assert_eq!(linearizable(name, &h, f, None), crate::Verdict::Valid, "{name}");
         // A read of another map is still caught.
-        let (h, f) = read(name, text.replace("2,\"a\":1}", "3,\"a\":1}").replace(":b 2, :a 1}", ":b 3, :a 1}").as_bytes()).unwrap();
+        let (h, f) =
+            read(name, text.replace("2,\"a\":1}", "3,\"a\":1}").replace(":b 2, :a 1}", ":b 3, :a 1}").as_bytes())
+                .unwrap();
         assert_eq!(linearizable(name, &h, f, None), crate::Verdict::Invalid, "{name}");
     }
 }
@@ -797,12 +802,17 @@ fn list_of_integers_beyond_i64_read_in_the_wrong_order_is_caught() {
          {{:type :ok, :process 1, :f :read, :key 1, :value [{b} {a}]}}\n"
     );
     for (name, text) in [("h.jsonl", json.clone()), ("h.edn", edn.clone())] {
-        let opts = ReadOptions { format: Some(if name == "h.edn" { Format::Edn } else { Format::Jsonl }), ..ReadOptions::default() };
+        let opts = ReadOptions {
+            format: Some(if name == "h.edn" { Format::Edn } else { Format::Jsonl }),
+            ..ReadOptions::default()
+        };
         let read = |name: &str, bytes: &[u8]| read_bytes(name, bytes, &opts);
         let (h, f) = read(name, text.as_bytes()).unwrap();
         assert_ne!(h.ops[0].input, h.ops[1].input, "{name}");
         assert_eq!(linearizable(name, &h, f, None), crate::Verdict::Invalid, "{name}");
-        let right = text.replace(&format!("[{b},{a}]"), &format!("[{a},{b}]")).replace(&format!("[{b} {a}]"), &format!("[{a} {b}]"));
+        let right = text
+            .replace(&format!("[{b},{a}]"), &format!("[{a},{b}]"))
+            .replace(&format!("[{b} {a}]"), &format!("[{a} {b}]"));
         let (h, f) = read(name, right.as_bytes()).unwrap();
         assert_eq!(linearizable(name, &h, f, None), crate::Verdict::Valid, "{name}");
     }
@@ -815,7 +825,14 @@ fn list_of_integers_beyond_i64_read_in_the_wrong_order_is_caught() {
 fn json_parser_agrees_with_the_serde_json_reference_on_every_file() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let mut files = Vec::new();
-    for dir in ["histories/linear", "histories/session", "tests/malformed", "tests/data", "fuzz/corpus/read_jsonl", "fuzz/corpus/check_sharded"] {
+    for dir in [
+        "histories/linear",
+        "histories/session",
+        "tests/malformed",
+        "tests/data",
+        "fuzz/corpus/read_jsonl",
+        "fuzz/corpus/check_sharded",
+    ] {
         for entry in std::fs::read_dir(root.join(dir)).unwrap() {
             files.push(entry.unwrap().path());
         }
@@ -830,7 +847,8 @@ fn json_parser_agrees_with_the_serde_json_reference_on_every_file() {
             lines += 1;
         }
     }
-    let generated = crate::write::to_jsonl(&crate::gen::events(&crate::gen::GenConfig { ops: 2000, ..Default::default() }));
+    let generated =
+        crate::write::to_jsonl(&crate::gen::events(&crate::gen::GenConfig { ops: 2000, ..Default::default() }));
     for (i, line) in generated.split(|&b| b == b'\n').enumerate() {
         super::jsonl_serde::agree(line, i as u64 + 1, 64).unwrap_or_else(|d| panic!("generated:{}: {d}", i + 1));
     }
