@@ -30,6 +30,7 @@ fn plan(args: &CheckArgs) -> Result<FilesPlan, runner::Error> {
     let read = ReadOptions {
         format: args.format.map(Into::into),
         independent: args.independent.into(),
+        max_line_bytes: usize::try_from(args.max_line_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
         ..ReadOptions::default()
     };
     let plan = FilesPlan {
@@ -39,57 +40,8 @@ fn plan(args: &CheckArgs) -> Result<FilesPlan, runner::Error> {
         spill_dir: args.spill_dir.clone(),
         keep_histories: args.html.is_some(),
     };
-<<<<<<< HEAD
-    let timeout = match args.timeout {
-        Some(t) if !(t > 0.0 && t.is_finite()) => return Err(format!("--timeout: expected seconds > 0, found {t}")),
-        Some(t) => Some(Duration::from_secs_f64(t)),
-        None => None,
-    };
-    let budget = Budget::with_timeout(timeout, args.memory_mb.saturating_mul(1 << 20));
-    let independent = match args.independent.as_str() {
-        "auto" => Independent::Auto,
-        "yes" => Independent::Yes,
-        "no" => Independent::No,
-        other => return Err(format!("--independent: expected auto, yes or no, found `{other}`")),
-    };
-    if args.max_line_mb == 0 {
-        return Err("--max-line-mb: expected at least 1".into());
-    }
-    let max_line_bytes = usize::try_from(args.max_line_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX);
-    let read_opts = ReadOptions { format, independent, max_line_bytes, ..ReadOptions::default() };
-    let initial = match args.bank_initial.as_str() {
-        "zero" => Some(std::collections::BTreeMap::new()),
-        "first-read" => None,
-        other => return Err(format!("--bank-initial: expected `zero` or `first-read`, found `{other}`")),
-    };
-    let bank = checker::suite::BankSettings { initial, negative_allowed: args.bank_negative_ok };
-    Ok((CheckConfig { checks, model, nil_read, budget, fast_paths: !args.no_fast_paths, bank }, read_opts))
-}
-
-/// Reads and checks one file; keeps the history only when `keep` (for the
-/// HTML report: standard input cannot be read twice).
-fn check_one(
-    file: &str,
-    cfg: &CheckConfig,
-    read_opts: &ReadOptions,
-    keep: bool,
-    plan: Option<ShardOptions>,
-) -> Result<(FileReport, Option<checker::History>), Failure> {
-    if let Some(opts) = plan {
-        let report = shard::check_path(Path::new(file), read_opts, cfg, &opts).map_err(|e| match e {
-            ShardError::Input(e) => Failure::Input(e),
-            ShardError::Config(e) => Failure::Config(e.0),
-            ShardError::Spill(msg) => Failure::Config(msg),
-        })?;
-        return Ok((report, None));
-    }
-    let (history, format) = read::read_path(Path::new(file), read_opts).map_err(Failure::Input)?;
-    let report = suite::check_history(file, format, &history, cfg).map_err(|e| Failure::Config(e.0))?;
-    Ok((report, keep.then_some(history)))
-=======
     plan.validate()?;
     Ok(plan)
->>>>>>> main
 }
 
 pub fn run(args: CheckArgs) -> u8 {

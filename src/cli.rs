@@ -108,21 +108,13 @@ pub struct CheckArgs {
     /// Directory for shard files (default: the system's temporary directory).
     #[arg(long)]
     pub spill_dir: Option<PathBuf>,
-<<<<<<< HEAD
-    /// Jepsen EDN and log histories: split `[k v]` values into key and value (`yes`), keep
-    /// them (`no`), or `auto`: split when every keyless client value is such a tuple, which
-    /// holds the events in memory until the end of the file (`yes` streams).
-    #[arg(long, default_value = "auto")]
-    pub independent: String,
-    /// Longest line accepted, in MiB (for EDN: longest single op, whatever
-    /// its lines). A guard against unbounded memory on a broken file.
-    #[arg(long, default_value_t = 64)]
-    pub max_line_mb: u64,
-=======
     /// Jepsen EDN and log histories: whether to split `[k v]` values into key and value.
     #[arg(long, value_enum, default_value_t = IndependentArg::Auto)]
     pub independent: IndependentArg,
->>>>>>> main
+    /// Longest line accepted, in MiB (for EDN: longest single op, whatever its lines).
+    /// A guard against unbounded memory on a broken file.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_line_mb: u64,
     /// Bank histories: balances may go negative (conch's own bank workload); Jepsen's bank forbids it.
     #[arg(long)]
     pub bank_negative_ok: bool,
