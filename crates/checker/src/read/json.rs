@@ -204,7 +204,7 @@ impl<'a> Scanner<'a> {
                 }
                 let name_at = self.i;
                 let field = match self.raw_str()? {
-                    Some(raw) => field_of(raw),
+                    Some(raw) => field_of(raw.as_bytes()),
                     // A name with escapes: decode it, then match.
                     None => {
                         self.i = name_at;
@@ -321,16 +321,10 @@ impl<'a> Scanner<'a> {
     /// without building a big one, or any value.
     fn found(&mut self) -> R<Found<'a>> {
         match self.peek() {
-            Some(b'"') => {
-                let at = self.i;
-                if let Some(raw) = self.raw_str()? {
-                    if let Ok(s) = std::str::from_utf8(raw) {
-                        return Ok(Found::Str(s));
-                    }
-                }
-                self.i = at;
-                Ok(Found::Other(Value::Str(self.string()?.into())))
-            }
+            Some(b'"') => match self.raw_str()? {
+                Some(s) => Ok(Found::Str(s)),
+                None => Ok(Found::Other(Value::Str(self.string()?.into()))),
+            },
             // A collection is wrong for every typed field: validate it and
             // say which kind it was, whatever its depth.
             Some(c @ (b'[' | b'{')) => {
@@ -341,15 +335,23 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    /// At `"`: the string's bytes (valid UTF-8) when it has no escapes (the
-    /// scanner moves past it), else `None` (the scanner is left inside it).
-    /// Control characters are refused.
-    fn raw_str(&mut self) -> R<Option<&'a [u8]>> {
+    /// At `"`: the string when it has no escapes (the scanner moves past
+    /// it), else `None` (the scanner is left inside it). Control characters
+    /// and invalid UTF-8 are refused.
+    fn raw_str(&mut self) -> R<Option<&'a str>> {
         let start = self.i + 1;
         let rest = &self.s[start..];
-        let Some(n) = memchr::memchr2(b'"', b'\\', rest) else {
-            self.i = self.s.len();
-            return self.syntax("`\"` closing a string");
+        // Most strings are short names (`"type"`, `"ok"`): a plain loop
+        // finds their end sooner than a vectorised search starts up.
+        let n = match rest.iter().take(16).position(|&b| b == b'"' || b == b'\\') {
+            Some(n) => n,
+            None => match memchr::memchr2(b'"', b'\\', rest) {
+                Some(n) => n,
+                None => {
+                    self.i = self.s.len();
+                    return self.syntax("`\"` closing a string");
+                }
+            },
         };
         let body = &rest[..n];
         if let Some(c) = body.iter().position(|&b| b < 0x20) {
@@ -359,12 +361,12 @@ impl<'a> Scanner<'a> {
         if rest[n] == b'\\' {
             return Ok(None);
         }
-        if !body.is_ascii() && std::str::from_utf8(body).is_err() {
+        let Ok(text) = std::str::from_utf8(body) else {
             // Reported as invalid UTF-8 for the whole line by `parse_line`.
             return self.syntax("UTF-8 text");
-        }
+        };
         self.i = start + n + 1;
-        Ok(Some(body))
+        Ok(Some(text))
     }
 
     /// At `"`: the decoded string.
@@ -509,8 +511,6 @@ impl<'a> Scanner<'a> {
             float = true;
         }
         self.i = i;
-        // Only ASCII digits, signs, `.` and `e` were taken.
-        let text = std::str::from_utf8(&s[start..i]).unwrap_or("");
         if !float {
             let neg = s[start] == b'-';
             let digits = &s[start + neg as usize..int_end];
@@ -519,6 +519,10 @@ impl<'a> Scanner<'a> {
                 let m = digits.iter().fold(0i64, |m, &d| m * 10 + (d - b'0') as i64);
                 return Ok(Value::Int(if neg { -m } else { m }));
             }
+        }
+        // Only ASCII digits, signs, `.` and `e` were taken.
+        let text = std::str::from_utf8(&s[start..i]).unwrap_or("");
+        if !float {
             return Ok(parse_integer(text).unwrap_or_default());
         }
         match text.parse::<f64>() {
@@ -554,10 +558,7 @@ impl<'a> Scanner<'a> {
             self.ws();
             let v = match self.peek() {
                 Some(b'"') => Value::Str(match self.raw_str()? {
-                    Some(raw) => match std::str::from_utf8(raw) {
-                        Ok(s) => s.into(),
-                        Err(_) => return self.syntax("UTF-8 text"),
-                    },
+                    Some(raw) => raw.into(),
                     None => self.string()?.into(),
                 }),
                 Some(b'-' | b'0'..=b'9') => self.number()?,
@@ -649,10 +650,7 @@ impl<'a> Scanner<'a> {
             return self.syntax("a key in double quotes");
         }
         let k = match self.raw_str()? {
-            Some(raw) => match std::str::from_utf8(raw) {
-                Ok(s) => s.into(),
-                Err(_) => return self.syntax("UTF-8 text"),
-            },
+            Some(raw) => raw.into(),
             None => self.string()?.into(),
         };
         self.expect(b':', "`:` after the key")?;
