@@ -4,9 +4,9 @@
 //! input per second. See docs/performance.md for the numbers and the
 //! release commands on whole files.
 
-use checker::gen::{events, GenConfig, GenWorkload};
 use checker::read::{read_bytes, Format, ReadOptions};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use testkit::gen::{events, GenConfig, GenWorkload};
 
 /// A generated register history (unique values, 16 clients, 100 keys, 5%
 /// info, as the held-out file) as JSON Lines.

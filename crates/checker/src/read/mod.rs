@@ -13,7 +13,7 @@ mod event;
 mod jepsen_log;
 mod json;
 mod jsonl;
-pub(crate) mod jsonl_serde;
+mod jsonl_serde;
 mod lines;
 #[cfg(test)]
 mod tests;
@@ -234,6 +234,14 @@ pub fn read_bytes(name: &str, bytes: &[u8], opts: &ReadOptions) -> Result<(Histo
 /// Reads a history from any buffered reader, streaming line by line.
 pub fn read_reader<R: BufRead>(name: &str, r: R, opts: &ReadOptions) -> Result<(History, Format), InputError> {
     read_reader_into(name, r, opts, HistoryBuilder::new(name))
+}
+
+/// Whether the JSON Lines event parser agrees with the serde_json parser it
+/// replaced on one line (`Err` says how they differ): the differential test
+/// that the fuzz targets and the equivalence tests run. Not for other uses.
+#[doc(hidden)]
+pub fn json_parsers_agree(line: &[u8], line_no: u64, max_depth: usize) -> Result<(), String> {
+    jsonl_serde::agree(line, line_no, max_depth)
 }
 
 /// Most bytes looked at to detect the format: the first non-blank line,
