@@ -485,15 +485,17 @@ impl<'a> Scanner<'a> {
         }
         let int_end = i;
         let mut float = false;
+        // One or more digits from `i`: where they end.
+        let digits = |this: &mut Self, i: usize, expected: &'static str| -> R<usize> {
+            let n = s[i.min(s.len())..].iter().take_while(|b| b.is_ascii_digit()).count();
+            if n == 0 {
+                this.i = i;
+                return this.syntax(expected);
+            }
+            Ok(i + n)
+        };
         if s.get(i) == Some(&b'.') {
-            i += 1;
-            if !s.get(i).is_some_and(u8::is_ascii_digit) {
-                self.i = i;
-                return self.syntax("a digit after the decimal point");
-            }
-            while s.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
+            i = digits(self, i + 1, "a digit after the decimal point")?;
             float = true;
         }
         if matches!(s.get(i), Some(b'e' | b'E')) {
@@ -501,13 +503,7 @@ impl<'a> Scanner<'a> {
             if matches!(s.get(i), Some(b'+' | b'-')) {
                 i += 1;
             }
-            if !s.get(i).is_some_and(u8::is_ascii_digit) {
-                self.i = i;
-                return self.syntax("a digit in the exponent");
-            }
-            while s.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
+            i = digits(self, i, "a digit in the exponent")?;
             float = true;
         }
         self.i = i;
