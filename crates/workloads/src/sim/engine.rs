@@ -296,175 +296,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
         }
     }
 
-<<<<<<< HEAD
     fn apply_fault(&mut self, a: &Active) {
         match a.kind {
             FaultKind::Partition => self.network.cut(&a.grudge, true),
-=======
-    fn final_start(&mut self) {
-        self.phase = Phase::Final;
-        let first = self.clients.len();
-        for node in 0..self.n {
-            let process = self.next_process;
-            self.next_process += 1;
-            self.clients.push(Client { process, final_node: Some(node), final_next: 0, done: false });
-        }
-        self.finals_active = self.n;
-        for c in first..self.clients.len() {
-            self.push(self.now, Ev::ClientIssue { client: c as u32 });
-        }
-    }
-
-    // ---- nemesis ----
-
-    fn gap_ns(&mut self) -> u64 {
-        let Some(g) = &self.cfg.nemesis.generate else { return u64::MAX };
-        let mean = g.gap_mean_ns as f64 / g.intensity;
-        exp_sample(&mut self.rng, mean) as u64
-    }
-
-    fn generate_fault(&mut self) -> Fault {
-        let Some(g) = &self.cfg.nemesis.generate else { return Fault::Loss { rate: 0.0 } };
-        let kind = g.kinds[self.rng.random_range(0..g.kinds.len())];
-        let (max_skew, max_drift) = (g.max_skew_ns.max(0), g.max_drift_ppm.max(0));
-        let n = self.n;
-        match kind {
-            FaultKind::Partition => {
-                let shapes = PartitionShape::ALL_RANDOM;
-                Fault::Partition(shapes[self.rng.random_range(0..shapes.len())])
-            }
-            FaultKind::Crash => Fault::Crash(self.random_target()),
-            FaultKind::Pause => Fault::Pause(self.random_target()),
-            FaultKind::Loss => Fault::Loss { rate: self.rng.random_range(0.3..=1.0) },
-            FaultKind::Duplicate => Fault::Duplicate { rate: self.rng.random_range(0.2..=0.8) },
-            FaultKind::ClockSkew => {
-                let target = if n > 1 { Target::Several(self.rng.random_range(1..=n / 2 + 1)) } else { Target::All };
-                Fault::ClockSkew {
-                    target,
-                    skew_ns: self.rng.random_range(-max_skew..=max_skew),
-                    drift_ppm: self.rng.random_range(-max_drift..=max_drift),
-                }
-            }
-        }
-    }
-
-    fn random_target(&mut self) -> Target {
-        match self.rng.random_range(0..3) {
-            0 => Target::Random,
-            1 => Target::Leader,
-            _ => Target::Several(self.rng.random_range(1..=self.n / 2 + 1)),
-        }
-    }
-
-    /// Live (not crashed) nodes the target names, in id order.
-    fn resolve(&mut self, target: Target, want_unpaused: bool) -> Vec<NodeId> {
-        let eligible: Vec<NodeId> =
-            (0..self.n).filter(|&i| self.slots[i].node.is_some() && !(want_unpaused && self.slots[i].paused)).collect();
-        if eligible.is_empty() {
-            return eligible;
-        }
-        let mut out = match target {
-            Target::Node(i) => eligible.iter().copied().filter(|&e| e == i).collect(),
-            Target::Random => vec![eligible[self.rng.random_range(0..eligible.len())]],
-            Target::Several(k) => {
-                let mut v = eligible.clone();
-                v.shuffle(&mut self.rng);
-                v.truncate(k.max(1));
-                v
-            }
-            Target::Leader => {
-                let leaders: Vec<NodeId> = eligible
-                    .iter()
-                    .copied()
-                    .filter(|&i| self.slots[i].node.as_ref().is_some_and(|n| n.is_leader()))
-                    .collect();
-                if leaders.is_empty() {
-                    vec![eligible[self.rng.random_range(0..eligible.len())]]
-                } else {
-                    leaders
-                }
-            }
-            Target::All => eligible,
-        };
-        out.sort_unstable();
-        out
-    }
-
-    fn nodes_value(nodes: &[NodeId]) -> Value {
-        Value::List(nodes.iter().map(|&i| Value::Str(node_name(i))).collect())
-    }
-
-    fn nemesis_event(&mut self, kind: EventType, f: &str, value: Value) {
-        self.record(kind, Process::Nemesis, F::parse(f), None, value);
-    }
-
-    fn start_fault(&mut self, fault: &Fault) -> u64 {
-        let id = self.next_fault_id;
-        self.next_fault_id += 1;
-        self.stats.faults += 1;
-        let kind = fault.kind();
-        let f = format!("start-{}", kind.name());
-        let mut active = Active { id, kind, nodes: Vec::new(), grudge: Vec::new(), rate: 0.0 };
-        let (request, result) = match *fault {
-            Fault::Partition(shape) => {
-                let grudge = shape.grudge(self.n, &mut self.rng);
-                let shape_v = (Value::str("shape"), Value::str(shape.name()));
-                let result = Value::map(vec![shape_v.clone(), (Value::str("grudge"), grudge_value(&grudge, self.n))]);
-                active.grudge = grudge;
-                (Value::map(vec![shape_v]), result)
-            }
-            Fault::Crash(target) | Fault::Pause(target) => {
-                let nodes = self.resolve(target, kind == FaultKind::Pause);
-                for &i in &nodes {
-                    if kind == FaultKind::Crash {
-                        self.crash(i);
-                    } else {
-                        self.slots[i].paused = true;
-                    }
-                }
-                let result = Value::map(vec![(Value::str("nodes"), Self::nodes_value(&nodes))]);
-                active.nodes = nodes;
-                (Value::map(vec![(Value::str("target"), Value::Str(target.describe().into()))]), result)
-            }
-            Fault::Loss { rate } | Fault::Duplicate { rate } => {
-                active.rate = rate;
-                let v = Value::map(vec![(Value::str("rate"), Value::Float(rate))]);
-                (v.clone(), v)
-            }
-            Fault::ClockSkew { target, skew_ns, drift_ppm } => {
-                let nodes = self.resolve(target, false);
-                for &i in &nodes {
-                    let c = &mut self.slots[i].clock;
-                    let local = c.at(self.now);
-                    *c = Clock { base_t: self.now, base_local: local.saturating_add(skew_ns), drift_ppm };
-                }
-                let request = Value::map(vec![
-                    (Value::str("target"), Value::Str(target.describe().into())),
-                    (Value::str("skew_ns"), Value::Int(skew_ns)),
-                    (Value::str("drift_ppm"), Value::Int(drift_ppm)),
-                ]);
-                let mut result = request.clone();
-                if let Value::Map(m) = &mut result {
-                    m.insert(Value::str("nodes"), Self::nodes_value(&nodes));
-                }
-                active.nodes = nodes;
-                (request, result)
-            }
-        };
-        self.nemesis_event(EventType::Invoke, &f, request);
-        self.nemesis_event(EventType::Info, &f, result);
-        self.active.push(active);
-        self.refresh_net();
-        id
-    }
-
-    fn stop_fault(&mut self, a: Active) {
-        let f = format!("stop-{}", a.kind.name());
-        self.nemesis_event(EventType::Invoke, &f, Value::Nil);
-        let result = match a.kind {
-            FaultKind::Partition => Value::str("network healed"),
-            FaultKind::Loss | FaultKind::Duplicate => Value::map(vec![(Value::str("rate"), Value::Float(0.0))]),
->>>>>>> read
             FaultKind::Crash => {
                 for &i in &a.nodes {
                     let held = self.cluster.crash(i);
@@ -491,43 +325,11 @@ impl<'a, P: Protocol> Sim<'a, P> {
                         self.call(i, |n, ctx| n.on_start(ctx));
                     }
                 }
-<<<<<<< HEAD
             }
             FaultKind::Pause => {
                 for &i in &a.nodes {
                     for (inc, input) in self.cluster.resume(i) {
                         self.queue.push(self.now, Ev::Input { node: i as u32, inc, input });
-=======
-                Value::map(vec![(Value::str("nodes"), Self::nodes_value(&a.nodes))])
-            }
-            FaultKind::Pause => {
-                for &i in &a.nodes {
-                    self.resume(i);
-                }
-                Value::map(vec![(Value::str("nodes"), Self::nodes_value(&a.nodes))])
-            }
-            FaultKind::ClockSkew => {
-                for &i in &a.nodes {
-                    self.slots[i].clock = Clock { base_t: self.now, base_local: self.now as i64, drift_ppm: 0 };
-                }
-                Value::map(vec![(Value::str("nodes"), Self::nodes_value(&a.nodes))])
-            }
-        };
-        self.nemesis_event(EventType::Info, &f, result);
-        self.refresh_net();
-    }
-
-    /// Recomputes partition and loss/duplication rates from active faults.
-    fn refresh_net(&mut self) {
-        self.blocked.iter_mut().for_each(|b| *b = false);
-        self.loss = self.cfg.net.loss;
-        self.duplicate = self.cfg.net.duplicate;
-        for a in &self.active {
-            match a.kind {
-                FaultKind::Partition => {
-                    for (b, &g) in self.blocked.iter_mut().zip(&a.grudge) {
-                        *b |= g;
->>>>>>> read
                     }
                 }
             }
