@@ -226,7 +226,7 @@ impl<'c> Faults<'c> {
                 ]);
                 let mut result = request.clone();
                 if let Value::Map(m) = &mut result {
-                    m.push((Value::str("nodes"), nodes_value(&a.nodes)));
+                    m.insert(Value::str("nodes"), nodes_value(&a.nodes));
                 }
                 (request, result)
             }
