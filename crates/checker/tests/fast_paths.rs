@@ -310,7 +310,8 @@ fn general_cycle_explanation_names_four_ops() {
     let r = run(&h, ModelKind::Register, NilRead::Unknown);
     assert_eq!(r.verdict, Verdict::Invalid);
     assert_eq!(reason(&r), "conflicting-value-order");
-    let Some(AnomalyDetail::Register(RegisterRule::ConflictingValueOrder { writes, .. })) = r.anomalies[0].detail.as_deref()
+    let Some(AnomalyDetail::Register(RegisterRule::ConflictingValueOrder { writes, .. })) =
+        r.anomalies[0].detail.as_deref()
     else {
         panic!("{:?}", r.anomalies[0].detail)
     };

@@ -144,7 +144,12 @@ fn anomaly(kept: &[&Op], f: &Failure) -> Anomaly {
         })
         .collect();
     let detail = SearchFailure { failed_op: failed, longest_prefix, states: f.states.clone() };
-    Anomaly { kind: AnomalyKind::NotLinearizable, ops, explanation, detail: Some(Box::new(AnomalyDetail::Search(detail))) }
+    Anomaly {
+        kind: AnomalyKind::NotLinearizable,
+        ops,
+        explanation,
+        detail: Some(Box::new(AnomalyDetail::Search(detail))),
+    }
 }
 
 fn mix64(mut z: u64) -> u64 {
