@@ -427,17 +427,17 @@ value_enum!(Routing => ClientRouting {
     Random => ClientRouting::Random,
 });
 
-value_enum!(GenWorkload => checker::gen::GenWorkload {
+value_enum!(GenWorkload => testkit::gen::GenWorkload {
     /// registers with read and write
-    Register => checker::gen::GenWorkload::Register { cas: false },
+    Register => testkit::gen::GenWorkload::Register { cas: false },
     /// registers with read, write and compare-and-set
-    CasRegister => checker::gen::GenWorkload::Register { cas: true },
+    CasRegister => testkit::gen::GenWorkload::Register { cas: true },
     /// append to lists, read whole lists
-    ListAppend => checker::gen::GenWorkload::ListAppend,
+    ListAppend => testkit::gen::GenWorkload::ListAppend,
     /// add to sets, read whole sets
-    Set => checker::gen::GenWorkload::Set,
+    Set => testkit::gen::GenWorkload::Set,
     /// increment counters, read totals
-    Counter => checker::gen::GenWorkload::Counter,
+    Counter => testkit::gen::GenWorkload::Counter,
 });
 
 #[cfg(test)]

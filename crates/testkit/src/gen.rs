@@ -1,13 +1,14 @@
-//! Random histories that are linearizable by construction, for property
-//! tests and benchmarks (not a simulator: no protocol, no network).
+//! Large random histories that are linearizable by construction, for `conch
+//! gen`, benchmarks and tests (not a simulator: no protocol, no network).
 //!
 //! Each client invokes an op, the op takes effect atomically at a random
 //! instant before it completes, and reads return the state at that instant.
 //! Written values are unique per key. Some ops end `fail` (no effect) or
 //! `info` (effect applied or not, at random; the process is retired).
 
-use crate::history::{Event, EventType, Process, F};
-use crate::value::Value;
+use crate::source::{Rng, Source};
+use checker::history::{Event, EventType, Process, F};
+use checker::value::Value;
 use std::collections::BinaryHeap;
 
 /// What the generated clients do.
@@ -56,41 +57,6 @@ impl Default for GenConfig {
     }
 }
 
-/// SplitMix64: tiny, seedable, good enough for test data; the one generator
-/// behind every generated history (here, `gen_session`, the tests). The field
-/// is the state: `Rng(s)` continues from `s`, [`Rng::new`] starts from a seed.
-#[derive(Clone, Debug)]
-pub struct Rng(pub u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed ^ 0x9E37_79B9_7F4A_7C15)
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform-ish in `0..n` (`0` when `n` is 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
-    }
-    /// True with probability `percent` percent.
-    pub fn chance(&mut self, percent: u64) -> bool {
-        self.below(100) < percent
-    }
-    /// One of `xs`, uniformly (`xs` must not be empty).
-    pub fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
-        &xs[self.below(xs.len() as u64) as usize]
-    }
-    /// One of `xs`, uniformly (`xs` must not be empty).
-    pub fn pick_str(&mut self, xs: &[&'static str]) -> &'static str {
-        xs[self.below(xs.len() as u64) as usize]
-    }
-}
-
 #[derive(Clone, Debug, Default)]
 enum State {
     #[default]
@@ -126,10 +92,14 @@ struct Client {
     end: EventType,
 }
 
-/// Generates the events of one history.
+/// Generates the events of one history, drawn from `cfg.seed`.
 pub fn events(cfg: &GenConfig) -> Vec<Event> {
+    events_from(cfg, &mut Rng::new(cfg.seed))
+}
+
+/// [`events`] with every decision drawn from `rng` (`cfg.seed` unused).
+pub fn events_from<S: Source>(cfg: &GenConfig, rng: &mut S) -> Vec<Event> {
     assert!(cfg.clients > 0 && cfg.keys > 0, "need clients and keys");
-    let mut rng = Rng::new(cfg.seed);
     let mut states = vec![State::Empty; cfg.keys];
     let mut next_value: i64 = 1;
     let mut heap = BinaryHeap::new();
@@ -319,15 +289,17 @@ pub fn number_lines(events: &mut [Event]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::history::History;
+    use checker::history::History;
 
     #[test]
     fn same_seed_same_history_and_it_pairs() {
-        let cfg = GenConfig { ops: 500, ..GenConfig::default() };
+        // 5 per mille info ops: about 10 expected in 2,000.
+        let cfg = GenConfig { ops: 2000, ..GenConfig::default() };
         let a = events(&cfg);
         assert_eq!(a, events(&cfg));
+        assert_ne!(a, events(&GenConfig { seed: 2, ..cfg }));
         let h = History::from_events("gen", a).unwrap();
-        assert_eq!(h.ops.len(), 500);
-        assert!(h.ops.iter().any(|o| o.outcome == crate::history::Outcome::Info));
+        assert_eq!(h.ops.len(), 2000);
+        assert!(h.ops.iter().any(|o| o.outcome == checker::history::Outcome::Info));
     }
 }

@@ -1,17 +1,20 @@
-//! Hand-written histories (one guarantee violated, or none), golden reports
-//! for histories/session/, and property tests on generated histories.
+//! The session checks: hand-written histories (one guarantee violated, or
+//! none), golden reports for histories/session/, and property tests on
+//! generated histories (props, joint).
 
-use super::*;
-use crate::gen_session as gen;
-use crate::history::{Event, EventType, Process};
-use crate::report::Verdict::{Invalid, Unknown, Valid};
+use checker::history::{Event, EventType, History, Process, F};
+use checker::report::Verdict::{self, Invalid, Unknown, Valid};
+use checker::report::{Anomaly, Budget, CheckName, CheckResult};
+use checker::session::{check, infer_workload, staleness, SessionOptions, Workload};
+use checker::value::Value;
 use std::fmt::Write as _;
+use testkit::gen_session as gen;
 
 mod joint;
 mod props;
 
 /// Parses native JSON Lines (the subset these tests use) into a history.
-pub(crate) fn parse(text: &str) -> History {
+fn parse(text: &str) -> History {
     let mut events = Vec::new();
     for (i, line) in text.lines().enumerate() {
         if line.trim().is_empty() {
@@ -38,7 +41,7 @@ pub(crate) fn parse(text: &str) -> History {
 
 /// Runs every check that fits the workload (plus MW/WFR for counters, which
 /// come back unknown).
-pub(crate) fn run(h: &History) -> (Workload, Vec<CheckResult>) {
+fn run(h: &History) -> (Workload, Vec<CheckResult>) {
     let w = infer_workload(h).unwrap();
     let checks = [
         CheckName::Linearizable,
@@ -53,7 +56,7 @@ pub(crate) fn run(h: &History) -> (Workload, Vec<CheckResult>) {
 
 /// Compact report: one line per check, then per key with anomalies or an
 /// unknown reason, the anomaly kinds and the lines of the ops they name.
-pub(crate) fn summary(w: Workload, rs: &[CheckResult]) -> String {
+fn summary(w: Workload, rs: &[CheckResult]) -> String {
     let mut s = format!("workload: {w}\n");
     for r in rs {
         writeln!(s, "{}: {}", r.check, r.verdict).unwrap();
@@ -89,9 +92,9 @@ fn assert_verdicts(rs: &[CheckResult], expected: [Verdict; 5]) {
     assert_eq!(got, expected, "{:?}", verdicts(rs));
 }
 
-fn only_anomaly(rs: &[CheckResult], check: CheckName) -> &crate::Anomaly {
+fn only_anomaly(rs: &[CheckResult], check: CheckName) -> &Anomaly {
     let r = rs.iter().find(|r| r.check == check).unwrap();
-    let all: Vec<&crate::Anomaly> = r.keys.iter().flat_map(|k| &k.anomalies).collect();
+    let all: Vec<&Anomaly> = r.keys.iter().flat_map(|k| &k.anomalies).collect();
     assert_eq!(all.len(), 1, "{all:#?}");
     if check != CheckName::Convergence {
         assert_eq!(all[0].kind, check.as_str());
@@ -99,7 +102,7 @@ fn only_anomaly(rs: &[CheckResult], check: CheckName) -> &crate::Anomaly {
     all[0]
 }
 
-fn lines_of(a: &crate::Anomaly) -> Vec<u64> {
+fn lines_of(a: &Anomaly) -> Vec<u64> {
     a.ops.iter().map(|o| o.invoke_line).collect()
 }
 
@@ -110,7 +113,7 @@ fn path_of(name: &str) -> String {
 /// A history file, read with the project's reader.
 fn file(name: &str) -> History {
     let path = path_of(name);
-    let (h, _) = crate::read::read_path(std::path::Path::new(&path), &crate::read::ReadOptions::default())
+    let (h, _) = checker::read::read_path(std::path::Path::new(&path), &checker::read::ReadOptions::default())
         .unwrap_or_else(|e| panic!("{e}"));
     h
 }

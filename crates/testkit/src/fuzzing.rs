@@ -6,14 +6,15 @@
 //! Not part of the public API: it exists so that the fuzzers and `cargo test`
 //! run exactly the same code.
 
-use crate::history::{Event, EventType, History, OpId, Outcome, Process, F};
-use crate::linear::oracle::brute_force;
-use crate::linear::testgen::{random_invoke, random_output, Rng};
-use crate::linear::{check, LinearOptions};
-use crate::model::{with_model, ModelKind, NilRead};
-use crate::read::{read_bytes, Format, ReadOptions};
-use crate::report::{Budget, Verdict};
-use crate::value::Value;
+use crate::oracle;
+use crate::small::{random_invoke, random_output};
+use crate::source::Source;
+use checker::history::{Event, EventType, History, Outcome, Process, F};
+use checker::linear::{check, LinearOptions};
+use checker::model::{ModelKind, NilRead};
+use checker::read::{read_bytes, Format, ReadOptions};
+use checker::report::{Budget, Verdict};
+use checker::value::Value;
 
 /// Most ops per object that the oracle is asked about: it is exponential
 /// (8 ops is ~40k orders), and fuzzing needs thousands of runs a second.
@@ -43,7 +44,7 @@ pub fn read_one(format: Format, data: &[u8]) {
                 assert_eq!(f, detected, "an explicit format must be kept");
             }
             history_invariants(&history);
-            if let Ok(model) = crate::model::infer(&history) {
+            if let Ok(model) = checker::model::infer(&history) {
                 check_against_oracle(&history, model, detected.default_nil_read());
             }
         }
@@ -56,9 +57,9 @@ pub fn read_one(format: Format, data: &[u8]) {
 /// Reports with an unknown verdict are not compared: budgets are split
 /// across however many keys run at once, which sharding changes.
 pub fn sharded_matches_whole(data: &[u8]) {
-    use crate::report::CheckName;
-    use crate::shard::{check_path, ShardError, ShardOptions};
-    use crate::suite::{check_history, CheckConfig, FileReport};
+    use checker::report::CheckName;
+    use checker::shard::{check_path, ShardError, ShardOptions};
+    use checker::suite::{check_history, CheckConfig, FileReport};
     let Some((&first, rest)) = data.split_first() else { return };
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("fuzz.jsonl");
@@ -75,7 +76,7 @@ pub fn sharded_matches_whole(data: &[u8]) {
         j["elapsed_ms"] = 0.into();
         j
     };
-    let whole = crate::read::read_path(&path, &opts)
+    let whole = checker::read::read_path(&path, &opts)
         .map_err(|e| e.to_string())
         .and_then(|(h, format)| check_history(&path.to_string_lossy(), format, &h, &cfg).map_err(|e| e.0));
     let so = ShardOptions { shards: 1 + (first % 8) as usize, dir: dir.path().to_path_buf() };
@@ -113,7 +114,7 @@ type OpenOp = (F, Value, Option<Value>);
 /// replaced by a new id.
 pub fn history_from_bytes(data: &[u8]) -> Option<(History, ModelKind, NilRead)> {
     let mut src = ByteSource { data, pos: 0 };
-    let model = ModelKind::ALL[src.below(ModelKind::ALL.len())];
+    let model = ModelKind::ALL[src.index(ModelKind::ALL.len())];
     let flags = src.byte();
     let nil_read = if flags & 1 == 0 { NilRead::Unknown } else { NilRead::Absent };
     let keys: &[Option<Value>] = if flags & 2 == 0 { &[None] } else { &[Some(Value::Int(0)), Some(Value::Int(1))] };
@@ -131,13 +132,13 @@ pub fn history_from_bytes(data: &[u8]) -> Option<(History, ModelKind, NilRead)> 
                 continue;
             }
             let (f, input) = if action & 1 == 0 {
-                random_invoke(model, &mut Rng(src.byte() as u64))
+                random_invoke(model, &mut src)
             } else {
                 // A value of any shape, for any function: exercises validation.
-                let (f, _) = random_invoke(model, &mut Rng(src.byte() as u64));
+                let (f, _) = random_invoke(model, &mut src);
                 (f, odd_value(&mut src))
             };
-            let key = keys[src.below(keys.len())].clone();
+            let key = keys[src.index(keys.len())].clone();
             let mut e = Event::new(
                 events.len() as u64 + 1,
                 EventType::Invoke,
@@ -156,7 +157,7 @@ pub fn history_from_bytes(data: &[u8]) -> Option<(History, ModelKind, NilRead)> 
                 0 => (EventType::Info, Value::Nil),
                 1 => (EventType::Fail, input.clone()),
                 2 => (EventType::Ok, odd_value(&mut src)),
-                _ => (EventType::Ok, random_output(model, &f, &input, &mut Rng(src.byte() as u64))),
+                _ => (EventType::Ok, random_output(model, &f, &input, &mut src)),
             };
             let mut e = Event::new(events.len() as u64 + 1, kind, Process::Client(procs[s].0), f, value);
             e.key = key;
@@ -181,11 +182,7 @@ pub fn history_from_bytes(data: &[u8]) -> Option<(History, ModelKind, NilRead)> 
 /// [`MAX_ORACLE_OPS`] ops. An object with an op that does not fit the model
 /// must be `unknown`, never a verdict.
 pub fn check_against_oracle(history: &History, model: ModelKind, nil_read: NilRead) {
-    let groups: Vec<(Option<Value>, Vec<OpId>)> = if model.splits_by_key() {
-        history.by_key().into_iter().map(|(k, ids)| (k.cloned(), ids)).collect()
-    } else {
-        vec![(None, history.ops.iter().map(|o| o.id).collect())]
-    };
+    let groups = oracle::linear::objects(history, model);
     if groups.iter().any(|(_, g)| g.len() > MAX_ORACLE_OPS) {
         return;
     }
@@ -195,7 +192,7 @@ pub fn check_against_oracle(history: &History, model: ModelKind, nil_read: NilRe
             let fits = ids.iter().all(|&id| model.validate_op(history.op(id), nil_read).is_ok());
             if !fits {
                 Verdict::Unknown
-            } else if with_model!(model, nil_read, |m| brute_force(history, ids, &m)) {
+            } else if oracle::linear::linearizable(history, ids, model, nil_read) {
                 Verdict::Valid
             } else {
                 Verdict::Invalid
@@ -214,7 +211,7 @@ pub fn check_against_oracle(history: &History, model: ModelKind, nil_read: NilRe
                 r.verdict,
                 *want,
                 "key {key:?}, model {model}, nil read {nil_read:?}, fast paths {use_fast_paths}:\n{}",
-                crate::linear::testgen::render(history)
+                crate::small::render(history)
             );
         }
     }
@@ -273,20 +270,33 @@ impl ByteSource<'_> {
     }
 
     /// In `0..n` (n > 0).
-    fn below(&mut self, n: usize) -> usize {
+    fn index(&mut self, n: usize) -> usize {
         self.byte() as usize % n.max(1)
+    }
+}
+
+/// The generators' choices come straight from the bytes, so the fuzzer
+/// steers them (libFuzzer mutates bytes, and small values are common).
+impl Source for ByteSource<'_> {
+    fn below(&mut self, n: u64) -> u64 {
+        if n <= 256 {
+            self.byte() as u64 % n.max(1)
+        } else {
+            u64::from_le_bytes(std::array::from_fn(|_| self.byte())) % n
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::Rng;
 
     #[test]
     fn bytes_give_small_histories_of_every_model() {
         let mut seen = std::collections::BTreeSet::new();
         for seed in 0..2000u64 {
-            let mut rng = Rng(seed);
+            let mut rng = Rng::new(seed);
             let data: Vec<u8> = (0..40).map(|_| rng.next_u64() as u8).collect();
             let Some((h, model, _)) = history_from_bytes(&data) else { continue };
             assert!(h.ops.len() <= MAX_ORACLE_OPS);
@@ -300,7 +310,7 @@ mod tests {
     fn both_verdicts_are_reached() {
         let (mut valid, mut invalid) = (0, 0);
         for seed in 0..2000u64 {
-            let mut rng = Rng(seed);
+            let mut rng = Rng::new(seed);
             let data: Vec<u8> = (0..30).map(|_| rng.next_u64() as u8 & !1).collect();
             let Some((h, model, nil_read)) = history_from_bytes(&data) else { continue };
             match check(&h, &model, &LinearOptions { nil_read, ..LinearOptions::default() }).verdict {

@@ -3,12 +3,12 @@
 //! functions the cargo-fuzz targets call, on the stable toolchain: no reader
 //! may panic, and the checker's verdicts must equal the oracle's.
 
-use checker::fuzzing;
 use checker::read::Format;
 use std::path::{Path, PathBuf};
+use testkit::fuzzing;
 
 fn fuzz_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../fuzz")
 }
 
 /// The entry function of a fuzz target, by the target's name.
@@ -20,7 +20,7 @@ fn entry(target: &str) -> fn(&[u8]) {
         "read_porcupine_kv" => |d| fuzzing::read_one(Format::PorcupineKv, d),
         "check" => fuzzing::check_bytes,
         "check_sharded" => fuzzing::sharded_matches_whole,
-        other => panic!("fuzz/{other}: no such fuzz target (update tests/fuzz_corpus.rs)"),
+        other => panic!("fuzz/{other}: no such fuzz target (update crates/testkit/tests/fuzz_corpus.rs)"),
     }
 }
 

@@ -1,12 +1,14 @@
 //! Property tests: sequential histories pass everything; known mutations
 //! get exactly the expected violation.
 
-use crate::gen_session::{generate, GenOpts, Rng};
-use crate::history::{History, Outcome, F};
-use crate::report::{CheckName, CheckResult, Verdict};
-use crate::session::{check, staleness, SessionOptions, Workload};
-use crate::value::Value;
+use checker::history::{History, Outcome, F};
+use checker::report::{CheckName, CheckResult, Verdict};
+use checker::session::{check, staleness, SessionOptions, Workload};
+use checker::value::Value;
 use proptest::prelude::*;
+use testkit::gen_session::{generate, GenOpts};
+use testkit::strategy::{self, Case};
+use testkit::{Rng, Source};
 
 const WORKLOADS: [Workload; 4] = [Workload::ListAppend, Workload::Set, Workload::Counter, Workload::Register];
 const CHECKS: [CheckName; 5] = CheckName::SESSION;
@@ -24,6 +26,21 @@ fn opts(w: Workload, seed: u64, sessions: usize, keys: usize, ops: usize, faulty
         stale: false,
         seed,
     }
+}
+
+/// Generated histories of workload `w` (one of `ws`), with the other
+/// generator options drawn from these ranges.
+fn cases(
+    ws: &'static [Workload],
+    sessions: std::ops::Range<usize>,
+    keys: std::ops::Range<usize>,
+    ops: std::ops::Range<usize>,
+    faulty: impl Strategy<Value = bool>,
+    stale: bool,
+) -> impl Strategy<Value = (Workload, Case)> {
+    (proptest::sample::select(ws), sessions, keys, ops, faulty).prop_flat_map(move |(w, s, k, n, faulty)| {
+        (Just(w), strategy::session_history(GenOpts { stale, ..opts(w, 0, s, k, n, faulty) }))
+    })
 }
 
 fn history(o: &GenOpts) -> History {
@@ -66,14 +83,9 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 400, max_global_rejects: 10_000, ..ProptestConfig::default() })]
 
     #[test]
-    fn sequential_histories_pass_every_check(
-        seed in any::<u64>(), wi in 0..4usize, sessions in 1..5usize, keys in 1..3usize,
-        ops in 1..50usize, faulty in any::<bool>(),
-    ) {
-        let w = WORKLOADS[wi];
-        let h = history(&opts(w, seed, sessions, keys, ops, faulty));
+    fn sequential_histories_pass_every_check((w, h) in cases(&WORKLOADS, 1..5, 1..3, 1..50, any::<bool>(), false)) {
         let rs = run(&h, w);
-        prop_assert_eq!(verdicts(&rs), all_valid(w), "{}", super::summary(w, &rs));
+        prop_assert_eq!(verdicts(&rs), all_valid(w), "{}", crate::summary(w, &rs));
         // Reads return the state at their linearization point: never behind
         // a write acknowledged before they began.
         let s = staleness(&h, w);
@@ -86,9 +98,9 @@ proptest! {
     /// the session had already seen that element.
     #[test]
     fn dropping_own_element_violates_read_your_writes(
-        seed in any::<u64>(), sessions in 1..4usize, ops in 4..40usize, pick in any::<u64>(),
+        (_, h) in cases(&[Workload::ListAppend], 1..4, 1..2, 4..40, Just(false), false), pick in any::<u64>(),
     ) {
-        let mut h = history(&opts(Workload::ListAppend, seed, sessions, 1, ops, false));
+        let mut h = h.history;
         let mut candidates = Vec::new();
         for sess in session_ops(&h, &None) {
             let mut own: Vec<(Value, usize)> = Vec::new();
@@ -116,7 +128,7 @@ proptest! {
         let rs = run(&h, Workload::ListAppend);
         use Verdict::*;
         let mr = if seen_before { Invalid } else { Valid };
-        prop_assert_eq!(verdicts(&rs), vec![Invalid, mr, Valid, Valid, Valid], "{}", super::summary(Workload::ListAppend, &rs));
+        prop_assert_eq!(verdicts(&rs), vec![Invalid, mr, Valid, Valid, Valid], "{}", crate::summary(Workload::ListAppend, &rs));
         let a = &rs[0].keys[0].anomalies[0];
         prop_assert_eq!(a.kind.as_str(), "read-your-writes");
         let lines: Vec<u64> = a.ops.iter().map(|o| o.invoke_line).collect();
@@ -127,10 +139,9 @@ proptest! {
     /// saw less): exactly monotonic reads, naming both reads.
     #[test]
     fn swapping_reads_violates_monotonic_reads(
-        seed in any::<u64>(), set in any::<bool>(), sessions in 1..4usize, ops in 4..40usize, pick in any::<u64>(),
+        (w, h) in cases(&[Workload::Set, Workload::ListAppend], 1..4, 1..2, 4..40, Just(false), false), pick in any::<u64>(),
     ) {
-        let w = if set { Workload::Set } else { Workload::ListAppend };
-        let mut h = history(&opts(w, seed, sessions, 1, ops, false));
+        let mut h = h.history;
         let mut candidates = Vec::new();
         for sess in session_ops(&h, &None) {
             for p in sess.windows(2) {
@@ -147,7 +158,7 @@ proptest! {
         h.ops[r1].output = std::mem::replace(&mut h.ops[r2].output, o1);
         let rs = run(&h, w);
         use Verdict::*;
-        prop_assert_eq!(verdicts(&rs), vec![Valid, Invalid, Valid, Valid, Valid], "{}", super::summary(w, &rs));
+        prop_assert_eq!(verdicts(&rs), vec![Valid, Invalid, Valid, Valid, Valid], "{}", crate::summary(w, &rs));
         let a = &rs[1].keys[0].anomalies[0];
         prop_assert_eq!(rs[1].keys[0].anomalies.len(), 1);
         prop_assert_eq!(a.ops[0].invoke_line, h.ops[r2].invoke_line);
@@ -159,10 +170,12 @@ proptest! {
     /// read saw a value); or a session's reads nil-then-v are swapped
     /// (exactly monotonic reads).
     #[test]
-    fn register_mutations(seed in any::<u64>(), sessions in 1..4usize, ops in 4..40usize, pick in any::<u64>(), swap in any::<bool>()) {
-        let mut h = history(&opts(Workload::Register, seed, sessions, 1, ops, false));
+    fn register_mutations(
+        (_, h) in cases(&[Workload::Register], 1..4, 1..2, 4..40, Just(false), false), pick in any::<u64>(), swap in any::<bool>(),
+    ) {
+        let mut h = h.history;
         use Verdict::*;
-        let mut rng = Rng(pick);
+        let mut rng = Rng::new(pick);
         if swap {
             let mut candidates = Vec::new();
             for sess in session_ops(&h, &None) {
@@ -179,7 +192,7 @@ proptest! {
             let o1 = std::mem::take(&mut h.ops[r1].output);
             h.ops[r1].output = std::mem::replace(&mut h.ops[r2].output, o1);
             let rs = run(&h, Workload::Register);
-            prop_assert_eq!(verdicts(&rs), vec![Valid, Invalid, Valid, Valid, Valid], "{}", super::summary(Workload::Register, &rs));
+            prop_assert_eq!(verdicts(&rs), vec![Valid, Invalid, Valid, Valid, Valid], "{}", crate::summary(Workload::Register, &rs));
         } else {
             let mut candidates = Vec::new();
             for sess in session_ops(&h, &None) {
@@ -208,15 +221,17 @@ proptest! {
             h.ops[r].output = Value::Nil;
             let rs = run(&h, Workload::Register);
             let mr = if mr { Invalid } else { Valid };
-            prop_assert_eq!(verdicts(&rs), vec![Invalid, mr, Valid, Valid, Valid], "{}", super::summary(Workload::Register, &rs));
+            prop_assert_eq!(verdicts(&rs), vec![Invalid, mr, Valid, Valid, Valid], "{}", crate::summary(Workload::Register, &rs));
         }
     }
 
     /// Counters: a read after the session's own increments returns one less
     /// than they add up to.
     #[test]
-    fn counter_read_below_own_increments(seed in any::<u64>(), sessions in 1..4usize, ops in 4..40usize, pick in any::<u64>()) {
-        let mut h = history(&opts(Workload::Counter, seed, sessions, 1, ops, false));
+    fn counter_read_below_own_increments(
+        (_, h) in cases(&[Workload::Counter], 1..4, 1..2, 4..40, Just(false), false), pick in any::<u64>(),
+    ) {
+        let mut h = h.history;
         let mut candidates = Vec::new();
         for sess in session_ops(&h, &None) {
             let (mut own, mut max_read) = (0i64, None::<i64>);
@@ -238,7 +253,7 @@ proptest! {
         let rs = run(&h, Workload::Counter);
         use Verdict::*;
         let mr = if mr { Invalid } else { Valid };
-        prop_assert_eq!(verdicts(&rs), vec![Invalid, mr, Unknown, Unknown, Valid], "{}", super::summary(Workload::Counter, &rs));
+        prop_assert_eq!(verdicts(&rs), vec![Invalid, mr, Unknown, Unknown, Valid], "{}", crate::summary(Workload::Counter, &rs));
     }
 }
 
@@ -250,14 +265,9 @@ proptest! {
     /// already saw or wrote satisfy every session guarantee, though the
     /// history is not linearizable.
     #[test]
-    fn stale_session_consistent_histories_pass_every_check(
-        seed in any::<u64>(), wi in 0..4usize, sessions in 1..5usize, keys in 1..3usize,
-        ops in 1..50usize, faulty in any::<bool>(),
-    ) {
-        let w = WORKLOADS[wi];
-        let h = history(&GenOpts { stale: true, ..opts(w, seed, sessions, keys, ops, faulty) });
+    fn stale_session_consistent_histories_pass_every_check((w, h) in cases(&WORKLOADS, 1..5, 1..3, 1..50, any::<bool>(), true)) {
         let rs = run(&h, w);
-        prop_assert_eq!(verdicts(&rs), all_valid(w), "{}", super::summary(w, &rs));
+        prop_assert_eq!(verdicts(&rs), all_valid(w), "{}", crate::summary(w, &rs));
     }
 }
 

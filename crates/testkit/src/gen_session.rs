@@ -10,12 +10,11 @@
 //! Either way no session or convergence check may find anything in them.
 //! The output depends only on [`GenOpts`] (same seed, same history).
 
-use crate::history::{Event, EventType, Process, F};
-use crate::session::Workload;
-use crate::value::Value;
+use crate::source::{Rng, Source};
+use checker::history::{Event, EventType, History, Process, F};
+use checker::session::Workload;
+use checker::value::Value;
 use std::collections::VecDeque;
-
-pub use crate::gen::Rng;
 
 /// What [`generate`] produces.
 #[derive(Clone, Copy, Debug)]
@@ -68,7 +67,7 @@ fn key_value(o: &GenOpts, k: usize) -> Option<Value> {
 }
 
 /// The state after the first `v` versions.
-fn read_value(o: &GenOpts, s: &State, v: usize, rng: &mut Rng) -> Value {
+fn read_value<S: Source>(o: &GenOpts, s: &State, v: usize, rng: &mut S) -> Value {
     let prefix = &s.applied[..v];
     match o.workload {
         Workload::ListAppend => Value::List(prefix.iter().map(|&x| Value::Int(x)).collect()),
@@ -99,7 +98,7 @@ fn apply(o: &GenOpts, s: &mut State, p: &Pending) {
 }
 
 /// The events of one history (lines numbered from 1, times 10 ns apart),
-/// ready for [`History::from_events`](crate::history::History::from_events).
+/// ready for [`History::from_events`](checker::history::History::from_events).
 /// A nemesis `partition` event is placed at a random line. Collects
 /// [`events`]; prefer that for large list-append histories.
 pub fn generate(o: &GenOpts) -> Vec<Event> {
@@ -107,13 +106,17 @@ pub fn generate(o: &GenOpts) -> Vec<Event> {
 }
 
 /// The same events as [`generate`], made one at a time: fed straight into
-/// [`History::from_events`](crate::history::History::from_events), the
+/// [`History::from_events`](checker::history::History::from_events), the
 /// whole-list reads of a large list-append history are never all in memory
 /// at once (1M ops on 1,000 keys read ~121M elements in all).
-pub fn events(o: &GenOpts) -> Events {
+pub fn events(o: &GenOpts) -> Events<Rng> {
+    events_from(o, Rng::new(o.seed))
+}
+
+/// [`events`] with every decision drawn from `rng` (`o.seed` unused).
+pub fn events_from<S: Source>(o: &GenOpts, mut rng: S) -> Events<S> {
     let sessions = o.sessions.max(1);
     let keys = o.keys.max(1);
-    let mut rng = Rng(o.seed);
     let fault_at = rng.below((o.ops as u64).saturating_mul(2).saturating_add(1));
     Events {
         o: *o,
@@ -142,10 +145,10 @@ enum Phase {
 }
 
 /// Iterator returned by [`events`].
-pub struct Events {
+pub struct Events<S> {
     o: GenOpts,
     sessions: usize,
-    rng: Rng,
+    rng: S,
     states: Vec<State>,
     /// Process id of each session slot.
     pids: Vec<u64>,
@@ -165,7 +168,7 @@ pub struct Events {
     phase: Phase,
 }
 
-impl Events {
+impl<S: Source> Events<S> {
     fn push(&mut self, kind: EventType, process: Process, f: F, key: Option<Value>, value: Value) -> &mut Event {
         self.emitted += 1;
         let line = self.emitted;
@@ -187,7 +190,10 @@ impl Events {
         if self.issued >= o.ops && self.open.iter().all(Option::is_none) {
             return false;
         }
-        let s = self.rng.below(self.sessions as u64) as usize;
+        // Only sessions that can act: every step makes progress, whatever
+        // the source says.
+        let ready: Vec<usize> = (0..self.sessions).filter(|&s| self.issued < o.ops || self.open[s].is_some()).collect();
+        let s = *self.rng.pick(&ready);
         if let Some(p) = self.open[s].take() {
             let rng = &mut self.rng;
             let st = &mut self.states[p.key];
@@ -276,7 +282,7 @@ impl Events {
     }
 }
 
-impl Iterator for Events {
+impl<S: Source> Iterator for Events<S> {
     type Item = Event;
 
     fn next(&mut self) -> Option<Event> {
@@ -302,4 +308,48 @@ impl Iterator for Events {
             }
         }
     }
+}
+
+/// A small random register history on one key: up to 5 distinct written
+/// values (1, 2, ... in invoke order), reads of any of them or nil, cas
+/// whose old value is nil or an earlier value (so cas facts never form a
+/// cycle on their own), some info and failed ops. Ops do not overlap.
+pub fn tiny_register_history<S: Source>(rng: &mut S, sessions: u64, ops: usize) -> History {
+    let mut events = Vec::new();
+    let mut pids: Vec<u64> = (0..sessions).collect();
+    let mut next_pid = sessions;
+    let mut next_value = 1i64;
+    for _ in 0..ops {
+        let s = rng.below(sessions) as usize;
+        let (f, input, mut output) = if next_value > 5 || rng.chance(45) {
+            let v = rng.below(next_value as u64 + 1) as i64;
+            (F::Read, Value::Nil, if v == 0 { Value::Nil } else { Value::Int(v) })
+        } else {
+            let new = Value::Int(next_value);
+            next_value += 1;
+            if rng.chance(20) {
+                let old = rng.below(next_value as u64 - 1) as i64;
+                let old = if old == 0 { Value::Nil } else { Value::Int(old) };
+                (F::Cas, Value::List(vec![old, new]), Value::Nil)
+            } else {
+                (F::Write, new, Value::Nil)
+            }
+        };
+        let kind = match rng.below(100) {
+            0..=83 => EventType::Ok,
+            84..=91 => EventType::Fail,
+            _ => EventType::Info,
+        };
+        if f != F::Read || kind != EventType::Ok {
+            output = input.clone();
+        }
+        let line = events.len() as u64 + 1;
+        events.push(Event::new(line, EventType::Invoke, Process::Client(pids[s]), f.clone(), input));
+        events.push(Event::new(line + 1, kind, Process::Client(pids[s]), f, output));
+        if kind == EventType::Info {
+            pids[s] = next_pid;
+            next_pid += 1;
+        }
+    }
+    History::from_events("tiny", events).unwrap()
 }

@@ -3,14 +3,15 @@
 //! brute-force oracle that tries every order of a key's versions.
 
 use super::{file, lines_of, parse, run, summary};
-use crate::gen_session::{generate, GenOpts};
-use crate::history::{Event, EventType, History, Outcome, Process, F};
-use crate::report::Verdict::{self, Invalid, Unknown, Valid};
-use crate::report::{Anomaly, CheckName, CheckResult};
-use crate::session::{check, SessionOptions, Workload};
-use crate::value::Value;
+use checker::history::{History, F};
+use checker::report::Verdict::{self, Invalid, Unknown, Valid};
+use checker::report::{Anomaly, CheckName, CheckResult};
+use checker::session::{check, SessionOptions, Workload};
 use proptest::prelude::*;
-use std::collections::{BTreeMap, BTreeSet};
+use testkit::gen_session::GenOpts;
+use testkit::oracle::session::{constraints, required, satisfiable};
+use testkit::strategy;
+use testkit::Rng;
 
 const JOINT: &str = "joint-version-order";
 const SESSION_CHECKS: [CheckName; 4] =
@@ -168,236 +169,6 @@ fn failed_writes_add_no_joint_constraint() {
     assert!(rs[..4].iter().all(|r| r.verdict == Valid), "{}", summary(Workload::Register, &rs));
 }
 
-// ---- Brute-force oracle -------------------------------------------------
-
-/// What one op on the key did, as the oracle sees it: the value it read (ok
-/// reads and ok cas), the value it wrote (non-failed writes and cas), whether
-/// the write is acknowledged, and the cas fact (old, new) if any.
-struct Step {
-    read: Option<Value>,
-    wrote: Option<Value>,
-    ok: bool,
-    cas: Option<(Value, Value)>,
-}
-
-fn steps(h: &History) -> Vec<Vec<Step>> {
-    let mut by: BTreeMap<u64, Vec<Step>> = BTreeMap::new();
-    for op in &h.ops {
-        if op.outcome == Outcome::Fail {
-            continue;
-        }
-        let ok = op.outcome == Outcome::Ok;
-        let s = match op.f {
-            F::Read => Step { read: ok.then(|| op.output.clone()), wrote: None, ok, cas: None },
-            F::Write => Step { read: None, wrote: Some(op.input.clone()), ok, cas: None },
-            F::Cas => {
-                let p = op.input.as_seq().unwrap();
-                Step {
-                    read: ok.then(|| p[0].clone()),
-                    wrote: Some(p[1].clone()),
-                    ok,
-                    cas: Some((p[0].clone(), p[1].clone())),
-                }
-            }
-            _ => unreachable!(),
-        };
-        by.entry(op.process).or_default().push(s);
-    }
-    by.into_values().collect()
-}
-
-/// Every constraint "a precedes b" each guarantee imposes, written from the
-/// definitions (all earlier/later pairs, not the checker's reduced edges).
-struct Constraints {
-    facts: Vec<(Value, Value)>,
-    /// Successive reads of a session (monotonic reads' own constraints).
-    observed: Vec<(Value, Value)>,
-    ryw: Vec<(Value, Value)>,
-    mw: Vec<(Value, Value)>,
-    wfr: Vec<(Value, Value)>,
-    versions: Vec<Value>,
-}
-
-fn constraints(h: &History) -> Constraints {
-    let mut c = Constraints { facts: vec![], observed: vec![], ryw: vec![], mw: vec![], wfr: vec![], versions: vec![] };
-    let mut versions: BTreeSet<Value> = BTreeSet::new();
-    let mut nil_seen = false;
-    for sess in steps(h) {
-        let mut last_read: Option<&Value> = None;
-        for (i, s) in sess.iter().enumerate() {
-            for x in s.read.iter().chain(&s.wrote) {
-                versions.insert(x.clone());
-            }
-            if let Some((old, new)) = &s.cas {
-                versions.insert(old.clone());
-                nil_seen |= old.is_nil();
-                c.facts.push((old.clone(), new.clone()));
-            }
-            if let Some(r) = &s.read {
-                nil_seen |= r.is_nil();
-                if let Some(p) = last_read {
-                    c.observed.push((p.clone(), r.clone()));
-                }
-                last_read = Some(r);
-                for e in &sess[..i] {
-                    if let (Some(w), true) = (&e.wrote, e.ok) {
-                        c.ryw.push((w.clone(), r.clone()));
-                    }
-                }
-            }
-            if let Some(w) = &s.wrote {
-                for e in &sess[..=i] {
-                    if let Some(r) = &e.read {
-                        c.wfr.push((r.clone(), w.clone()));
-                    }
-                }
-                for e in &sess[..i] {
-                    if let (Some(u), true) = (&e.wrote, e.ok) {
-                        c.mw.push((u.clone(), w.clone()));
-                    }
-                }
-            }
-        }
-    }
-    if nil_seen {
-        for v in &versions {
-            c.facts.push((Value::Nil, v.clone()));
-        }
-    }
-    c.versions = versions.into_iter().collect();
-    c
-}
-
-/// Whether `a` reaches `b` through `edges` (b = a counts).
-fn reaches(edges: &[(Value, Value)], a: &Value, b: &Value) -> bool {
-    let mut seen = vec![a.clone()];
-    let mut i = 0;
-    while i < seen.len() {
-        if seen[i] == *b {
-            return true;
-        }
-        let at = seen[i].clone();
-        for (x, y) in edges {
-            if *x == at && !seen.contains(y) {
-                seen.push(y.clone());
-            }
-        }
-        i += 1;
-    }
-    false
-}
-
-/// The constraints the `wanted` checks impose on one version order, as the
-/// session module defines them: facts, the observed order (without
-/// observations that contradict each other, unless monotonic reads itself is
-/// wanted), and each wanted check's own constraints.
-fn required(c: &Constraints, wanted: &[CheckName]) -> Vec<(Value, Value)> {
-    let mut fo: Vec<(Value, Value)> = c.facts.clone();
-    fo.extend(c.observed.iter().cloned());
-    let mut req: Vec<(Value, Value)> = c.facts.clone();
-    for (a, b) in &c.observed {
-        let contradictory = reaches(&fo, b, a);
-        if wanted.contains(&CheckName::MonotonicReads) || !contradictory {
-            req.push((a.clone(), b.clone()));
-        }
-    }
-    for (check, own) in [
-        (CheckName::ReadYourWrites, &c.ryw),
-        (CheckName::MonotonicWrites, &c.mw),
-        (CheckName::WritesFollowReads, &c.wfr),
-    ] {
-        if wanted.contains(&check) {
-            req.extend(own.iter().cloned());
-        }
-    }
-    req.retain(|(a, b)| a != b);
-    req
-}
-
-/// Some single order of the versions satisfies every constraint: tries every
-/// permutation (Heap's algorithm).
-fn satisfiable(versions: &[Value], req: &[(Value, Value)]) -> bool {
-    let idx = |x: &Value| versions.iter().position(|v| v == x).unwrap();
-    let req: Vec<(usize, usize)> = req.iter().map(|(a, b)| (idx(a), idx(b))).collect();
-    let n = versions.len();
-    let mut perm: Vec<usize> = (0..n).collect();
-    let ok = |perm: &[usize]| {
-        let mut pos = vec![0; n];
-        for (i, &v) in perm.iter().enumerate() {
-            pos[v] = i;
-        }
-        req.iter().all(|&(a, b)| pos[a] < pos[b])
-    };
-    if ok(&perm) {
-        return true;
-    }
-    let mut stack = vec![0usize; n];
-    let mut i = 1;
-    while i < n {
-        if stack[i] < i {
-            if i % 2 == 0 {
-                perm.swap(0, i);
-            } else {
-                perm.swap(stack[i], i);
-            }
-            if ok(&perm) {
-                return true;
-            }
-            stack[i] += 1;
-            i = 1;
-        } else {
-            stack[i] = 0;
-            i += 1;
-        }
-    }
-    false
-}
-
-/// A small random register history on one key: up to 5 distinct written
-/// values (1, 2, ... in invoke order), reads of any of them or nil, cas
-/// whose old value is nil or an earlier value (so cas facts never form a
-/// cycle on their own), some info and failed ops. Ops do not overlap.
-fn tiny_history(seed: u64, sessions: u64, ops: usize) -> History {
-    let mut rng = crate::gen_session::Rng(seed);
-    let mut events = Vec::new();
-    let mut pids: Vec<u64> = (0..sessions).collect();
-    let mut next_pid = sessions;
-    let mut next_value = 1i64;
-    for _ in 0..ops {
-        let s = rng.below(sessions) as usize;
-        let (f, input, mut output) = if next_value > 5 || rng.chance(45) {
-            let v = rng.below(next_value as u64 + 1) as i64;
-            (F::Read, Value::Nil, if v == 0 { Value::Nil } else { Value::Int(v) })
-        } else {
-            let new = Value::Int(next_value);
-            next_value += 1;
-            if rng.chance(20) {
-                let old = rng.below(next_value as u64 - 1) as i64;
-                let old = if old == 0 { Value::Nil } else { Value::Int(old) };
-                (F::Cas, Value::List(vec![old, new]), Value::Nil)
-            } else {
-                (F::Write, new, Value::Nil)
-            }
-        };
-        let kind = match rng.below(100) {
-            0..=7 => EventType::Fail,
-            8..=15 => EventType::Info,
-            _ => EventType::Ok,
-        };
-        if f != F::Read || kind != EventType::Ok {
-            output = input.clone();
-        }
-        let line = events.len() as u64 + 1;
-        events.push(Event::new(line, EventType::Invoke, Process::Client(pids[s]), f.clone(), input));
-        events.push(Event::new(line + 1, kind, Process::Client(pids[s]), f, output));
-        if kind == EventType::Info {
-            pids[s] = next_pid;
-            next_pid += 1;
-        }
-    }
-    History::from_events("tiny", events).unwrap()
-}
-
 const SUBSETS: usize = 16;
 
 fn subset(bits: usize) -> Vec<CheckName> {
@@ -411,8 +182,10 @@ proptest! {
     /// no single order of the versions satisfies them all; a violation that
     /// no requested check has alone is reported as a joint one.
     #[test]
-    fn joint_verdict_matches_brute_force(seed in any::<u64>(), sessions in 1..4u64, ops in 1..10usize, bits in 1..SUBSETS) {
-        let h = tiny_history(seed, sessions, ops);
+    fn joint_verdict_matches_brute_force(
+        h in (1..4u64, 1..10usize).prop_flat_map(|(sessions, ops)| strategy::tiny_register_history(sessions, ops)),
+        bits in 1..SUBSETS,
+    ) {
         if h.ops.iter().all(|o| o.f == F::Read) {
             return Ok(()); // not a register history: no workload to infer
         }
@@ -444,13 +217,14 @@ proptest! {
     /// requested set of checks, jointly too.
     #[test]
     fn sequential_registers_pass_any_set_of_checks(
-        seed in any::<u64>(), sessions in 1..5usize, ops in 1..60usize, stale in any::<bool>(), bits in 1..SUBSETS,
+        h in (1..5usize, 1..60usize, any::<bool>()).prop_flat_map(|(sessions, ops, stale)| {
+            strategy::session_history(GenOpts {
+                workload: Workload::Register, sessions, keys: 2, ops, read_pct: 50, info_pct: 5, fail_pct: 5,
+                nodes: 2, stale, seed: 0,
+            })
+        }),
+        bits in 1..SUBSETS,
     ) {
-        let o = GenOpts {
-            workload: Workload::Register, sessions, keys: 2, ops, read_pct: 50, info_pct: 5, fail_pct: 5,
-            nodes: 2, stale, seed,
-        };
-        let h = History::from_events("gen", generate(&o)).unwrap();
         let rs = only(&h, &subset(bits));
         prop_assert!(rs.iter().all(|r| r.verdict == Valid), "{}", summary(Workload::Register, &rs));
     }
@@ -473,7 +247,7 @@ fn tiny_histories_do_reach_joint_cycles() {
     // Guard the generator: the property test must see joint-only violations.
     let mut joint = 0;
     for seed in 0..3000 {
-        let h = tiny_history(seed, 2, 8);
+        let h = testkit::gen_session::tiny_register_history(&mut Rng::new(seed), 2, 8);
         if h.ops.iter().all(|o| o.f == F::Read) {
             continue;
         }

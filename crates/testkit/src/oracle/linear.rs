@@ -4,20 +4,20 @@
 //! (exponential) and plainly correct, it is what the real search is tested
 //! against. Meant for histories of at most about 8 ops.
 
-use crate::history::{History, OpId, Outcome};
-use crate::model::Model;
+use checker::history::{History, Op, OpId, Outcome};
+use checker::model::{Model, ModelKind, ModelVisitor, NilRead};
+use checker::value::Value;
 
 /// Whether the ops (one object's) are linearizable under `model`. `fail`
 /// ops are ignored; `ok` ops must all be placed; `info` ops may be placed
 /// anywhere after their invoke, or left out.
 pub fn brute_force<M: Model>(history: &History, ops: &[OpId], model: &M) -> bool {
-    let ops: Vec<&crate::history::Op> =
-        ops.iter().map(|&id| history.op(id)).filter(|op| op.outcome != Outcome::Fail).collect();
+    let ops: Vec<&Op> = ops.iter().map(|&id| history.op(id)).filter(|op| op.outcome != Outcome::Fail).collect();
     let mut used = vec![false; ops.len()];
     place(&ops, &mut used, &model.init(), model)
 }
 
-fn place<M: Model>(ops: &[&crate::history::Op], used: &mut [bool], state: &M::State, model: &M) -> bool {
+fn place<M: Model>(ops: &[&Op], used: &mut [bool], state: &M::State, model: &M) -> bool {
     let all_ok_placed = ops.iter().zip(used.iter()).all(|(op, &u)| u || op.outcome != Outcome::Ok);
     if all_ok_placed {
         return true;
@@ -43,4 +43,31 @@ fn place<M: Model>(ops: &[&crate::history::Op], used: &mut [bool], state: &M::St
         }
     }
     false
+}
+
+/// The objects the checker judges separately: one per key, or the whole
+/// history for a model whose ops span keys. Keys in the checker's order.
+pub fn objects(history: &History, model: ModelKind) -> Vec<(Option<Value>, Vec<OpId>)> {
+    if model.splits_by_key() {
+        history.by_key().into_iter().map(|(k, ids)| (k.cloned(), ids)).collect()
+    } else {
+        vec![(None, history.ops.iter().map(|o| o.id).collect())]
+    }
+}
+
+/// [`brute_force`] under the model `kind` names.
+pub fn linearizable(history: &History, ops: &[OpId], kind: ModelKind, nil_read: NilRead) -> bool {
+    struct BruteForce<'a>(&'a History, &'a [OpId]);
+    impl ModelVisitor for BruteForce<'_> {
+        type Output = bool;
+        fn visit<M: Model>(self, model: &M) -> bool {
+            brute_force(self.0, self.1, model)
+        }
+    }
+    kind.visit(nil_read, BruteForce(history, ops))
+}
+
+/// Whether every object of `history` is linearizable under `kind`.
+pub fn history_linearizable(history: &History, kind: ModelKind, nil_read: NilRead) -> bool {
+    objects(history, kind).iter().all(|(_, ids)| linearizable(history, ids, kind, nil_read))
 }

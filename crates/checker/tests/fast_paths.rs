@@ -2,15 +2,17 @@
 //! random small histories with unique values, plus hand-written cases for
 //! each criterion.
 
-use super::decide;
-use crate::history::{Event, EventType, History, OpId, Outcome, Process, F};
-use crate::linear::oracle::brute_force;
-use crate::linear::testgen::Rng;
-use crate::linear::wgl::search;
-use crate::model::{with_model, Model, ModelKind, NilRead};
-use crate::report::{Budget, KeyResult, Verdict};
-use crate::value::Value;
+use checker::history::{Event, EventType, History, OpId, Outcome, Process, F};
+use checker::linear::fast::try_fast;
+use checker::linear::{search, LinearOptions};
+use checker::model::{Model, ModelKind, ModelVisitor, NilRead};
+use checker::report::{Budget, KeyResult, Verdict};
+use checker::value::Value;
 use proptest::prelude::*;
+use testkit::oracle::linear::linearizable;
+use testkit::strategy;
+use testkit::unique::{big_history, kv_append_history, unique_history};
+use testkit::Rng;
 
 // ---------------------------------------------------------------- helpers
 
@@ -26,8 +28,25 @@ fn all(h: &History) -> Vec<OpId> {
     h.ops.iter().map(|o| o.id).collect()
 }
 
+/// The fast path's result on these ops, if one applies.
+fn decide(h: &History, ids: &[OpId], model: ModelKind, nil_read: NilRead) -> Option<KeyResult> {
+    try_fast(h, ids, &model, &LinearOptions { nil_read, use_fast_paths: true, ..LinearOptions::default() })
+}
+
 fn run(h: &History, model: ModelKind, nil_read: NilRead) -> KeyResult {
-    decide(h, &all(h), model, nil_read, true).expect("fast path applies")
+    decide(h, &all(h), model, nil_read).expect("fast path applies")
+}
+
+/// The general search's verdict on these ops.
+fn wgl(h: &History, ids: &[OpId], model: ModelKind, nil_read: NilRead) -> Verdict {
+    struct Search<'a>(&'a History, &'a [OpId]);
+    impl ModelVisitor for Search<'_> {
+        type Output = Verdict;
+        fn visit<M: Model>(self, m: &M) -> Verdict {
+            search(self.0, self.1, m, &Budget::unlimited()).verdict
+        }
+    }
+    model.visit(nil_read, Search(h, ids))
 }
 
 fn i(x: i64) -> Value {
@@ -70,12 +89,18 @@ fn assert_witness(h: &History, ids: &[OpId], model: ModelKind, nil_read: NilRead
             assert!(!w.contains(&id), "witness {w:?} has dropped op {id:?}");
         }
     }
-    with_model!(model, nil_read, |m| {
-        let mut s = m.init();
-        for &id in &w {
-            s = m.step(&s, h.op(id)).unwrap_or_else(|| panic!("witness {w:?} illegal at {id:?}"));
+    struct Replay<'a>(&'a History, &'a [OpId]);
+    impl ModelVisitor for Replay<'_> {
+        type Output = ();
+        fn visit<M: Model>(self, m: &M) {
+            let (h, w) = (self.0, self.1);
+            let mut s = m.init();
+            for &id in w {
+                s = m.step(&s, h.op(id)).unwrap_or_else(|| panic!("witness {w:?} illegal at {id:?}"));
+            }
         }
-    });
+    }
+    model.visit(nil_read, Replay(h, &w));
 }
 
 // ------------------------------------------------------ hand-written cases
@@ -216,15 +241,15 @@ fn info_writes() {
 fn not_applicable() {
     // Duplicate values, a successful cas, a write of nil: the general search decides.
     let dup = hist(&[(0, "invoke", "write", i(1)), (0, "ok", "write", i(1)), (0, "invoke", "write", i(1))]);
-    assert!(decide(&dup, &all(&dup), ModelKind::Register, NilRead::Unknown, true).is_none());
+    assert!(decide(&dup, &all(&dup), ModelKind::Register, NilRead::Unknown).is_none());
     let cas = hist(&[(0, "invoke", "cas", list(&[1, 2])), (0, "ok", "cas", list(&[1, 2]))]);
-    assert!(decide(&cas, &all(&cas), ModelKind::Register, NilRead::Unknown, true).is_none());
+    assert!(decide(&cas, &all(&cas), ModelKind::Register, NilRead::Unknown).is_none());
     let r = run(&cas, ModelKind::CasRegister, NilRead::Unknown);
     assert_eq!(reason(&r), "cas-of-unwritten-value");
     let failed_cas = hist(&[(0, "invoke", "cas", list(&[1, 2])), (0, "fail", "cas", list(&[1, 2]))]);
-    assert!(decide(&failed_cas, &all(&failed_cas), ModelKind::CasRegister, NilRead::Unknown, true).is_some());
+    assert!(decide(&failed_cas, &all(&failed_cas), ModelKind::CasRegister, NilRead::Unknown).is_some());
     let wnil = hist(&[(0, "invoke", "write", nil()), (0, "ok", "write", nil())]);
-    assert!(decide(&wnil, &all(&wnil), ModelKind::Register, NilRead::Unknown, true).is_none());
+    assert!(decide(&wnil, &all(&wnil), ModelKind::Register, NilRead::Unknown).is_none());
     let app = hist(&[(0, "invoke", "append", Value::str("x")), (0, "ok", "append", Value::str("x"))]);
     // kv appends are `kv-append`'s (see the kv-append tests); a repeated
     // put value is not.
@@ -236,8 +261,8 @@ fn not_applicable() {
         (0, "ok", "put", Value::str("p")),
         (0, "invoke", "put", Value::str("p")),
     ]);
-    assert!(decide(&app2, &all(&app2), ModelKind::Kv, NilRead::Unknown, true).is_none());
-    assert!(decide(&app, &all(&app), ModelKind::Queue, NilRead::Unknown, true).is_none());
+    assert!(decide(&app2, &all(&app2), ModelKind::Kv, NilRead::Unknown).is_none());
+    assert!(decide(&app, &all(&app), ModelKind::Queue, NilRead::Unknown).is_none());
 }
 
 #[test]
@@ -333,7 +358,7 @@ fn cas_chains() {
         (2, "invoke", "cas", cas(2, 1)),
         (2, "ok", "cas", cas(2, 1)),
     ]);
-    assert!(decide(&h, &all(&h), ModelKind::CasRegister, NilRead::Unknown, true).is_none());
+    assert!(decide(&h, &all(&h), ModelKind::CasRegister, NilRead::Unknown).is_none());
 }
 
 #[test]
@@ -424,206 +449,15 @@ fn append_read_before_append() {
 
 // ------------------------------------------------- random unique histories
 
-/// A random small history with unique written values for `model`. A
-/// simulated object takes each op's effect at a random moment in its
-/// interval, and reads usually report the true state, sometimes a random
-/// one, so both verdicts are common.
-fn gen(model: ModelKind, seed: u64, max_ops: u64) -> History {
-    let mut rng = Rng(seed);
-    let slots = 1 + rng.below(4) as usize;
-    let n_ops = 2 + rng.below(max_ops - 1);
-    let kv = model == ModelKind::Kv;
-    let lst = model == ModelKind::ListAppend;
-    let mk = |n: i64| if kv { Value::Str(format!("v{n}").into()) } else { Value::Int(n) };
-    let initial = if kv { Value::str("") } else { Value::Nil };
-    // State: the register value, or the list.
-    let mut reg = initial.clone();
-    let mut lst_state: Vec<Value> = Vec::new();
-    let mut written: Vec<Value> = Vec::new();
-    let mut next_value = 1i64;
-    // Per slot: (process id, open op: f, input, applied?)
-    let mut proc_ids: Vec<u64> = (0..slots as u64).collect();
-    let mut open: Vec<Option<(F, Value, bool)>> = vec![None; slots];
-    let mut next_proc = slots as u64;
-    let mut evs = Vec::new();
-    let mut invoked = 0;
-    let (read_f, write_f) = match model {
-        ModelKind::Kv => (F::Get, F::Put),
-        ModelKind::ListAppend => (F::Read, F::Append),
-        _ => (F::Read, F::Write),
-    };
-    let mut steps = 0;
-    while steps < 200 && (invoked < n_ops || open.iter().any(|o| o.is_some())) {
-        steps += 1;
-        let s = rng.below(slots as u64) as usize;
-        let p = Process::Client(proc_ids[s]);
-        let line = evs.len() as u64 + 1;
-        match open[s].take() {
-            None if invoked < n_ops => {
-                invoked += 1;
-                let (f, input) = if model == ModelKind::CasRegister && rng.chance(35) {
-                    // Expect the current value usually, else any value seen.
-                    let old = if rng.chance(60) || written.is_empty() {
-                        reg.clone()
-                    } else if rng.chance(20) {
-                        Value::Nil
-                    } else {
-                        written[rng.below(written.len() as u64) as usize].clone()
-                    };
-                    let new = mk(next_value);
-                    next_value += 1;
-                    written.push(new.clone());
-                    (F::Cas, Value::List(vec![old, new]))
-                } else if rng.chance(40) {
-                    (read_f.clone(), Value::Nil)
-                } else {
-                    let v = mk(next_value);
-                    next_value += 1;
-                    written.push(v.clone());
-                    (write_f.clone(), v)
-                };
-                let mut applied = false;
-                if f == write_f && rng.chance(30) {
-                    applied = true;
-                    if lst {
-                        lst_state.push(input.clone())
-                    } else {
-                        reg = input.clone()
-                    }
-                }
-                evs.push(Event::new(line, EventType::Invoke, p, f.clone(), input.clone()));
-                open[s] = Some((f, input, applied));
-            }
-            None => {}
-            Some((f, input, applied)) => {
-                // Leave a few ops open at the end (they become info).
-                if invoked >= n_ops && rng.chance(5) {
-                    continue;
-                }
-                let roll = rng.below(100);
-                let kind = if roll < 70 || f == read_f && roll < 80 {
-                    EventType::Ok
-                } else if roll < 85 {
-                    EventType::Fail
-                } else {
-                    EventType::Info
-                };
-                let mut out = Value::Nil;
-                if f == write_f {
-                    let take = match kind {
-                        EventType::Ok => true,
-                        EventType::Info => rng.chance(50),
-                        _ => rng.chance(3), // a lying failure, now and then
-                    };
-                    if take && !applied {
-                        if lst {
-                            lst_state.push(input.clone())
-                        } else {
-                            reg = input.clone()
-                        }
-                    }
-                    out = if kind == EventType::Ok { input.clone() } else { Value::Nil };
-                    if kind == EventType::Fail || kind == EventType::Info {
-                        out = Value::Nil;
-                    }
-                } else if f == read_f && kind == EventType::Ok {
-                    out = if rng.chance(50) {
-                        if lst {
-                            Value::List(lst_state.clone())
-                        } else {
-                            reg.clone()
-                        }
-                    } else if lst {
-                        let mut l = lst_state.clone();
-                        match rng.below(4) {
-                            0 => {
-                                l.pop();
-                            }
-                            1 if l.len() >= 2 => l.swap(0, 1),
-                            2 if !written.is_empty() => {
-                                l.push(written[rng.below(written.len() as u64) as usize].clone())
-                            }
-                            _ => l.clear(),
-                        }
-                        if rng.chance(10) {
-                            Value::Nil
-                        } else {
-                            Value::List(l)
-                        }
-                    } else {
-                        match rng.below(8) {
-                            0 => Value::Nil,
-                            1 => initial.clone(),
-                            2 => mk(next_value + 5),
-                            _ if !written.is_empty() => written[rng.below(written.len() as u64) as usize].clone(),
-                            _ => Value::Nil,
-                        }
-                    };
-                } else if f == F::Cas {
-                    // Succeeds iff the register holds the expected value now;
-                    // info ones may or may not; now and then a lie.
-                    let [old, new] = [input.as_seq().unwrap()[0].clone(), input.as_seq().unwrap()[1].clone()];
-                    let matches = old == reg;
-                    let kind = match kind {
-                        EventType::Info => EventType::Info,
-                        _ if rng.chance(5) => {
-                            if matches {
-                                EventType::Fail
-                            } else {
-                                EventType::Ok
-                            }
-                        }
-                        _ => {
-                            if matches {
-                                EventType::Ok
-                            } else {
-                                EventType::Fail
-                            }
-                        }
-                    };
-                    let take = match kind {
-                        EventType::Ok => matches,
-                        EventType::Info => matches && rng.chance(50),
-                        _ => false,
-                    };
-                    if take {
-                        reg = new;
-                    }
-                    evs.push(Event::new(line, kind, p.clone(), f, input));
-                    if kind == EventType::Info {
-                        proc_ids[s] = next_proc;
-                        next_proc += 1;
-                    }
-                    continue;
-                }
-                evs.push(Event::new(line, kind, p, f, out));
-                if kind == EventType::Info {
-                    proc_ids[s] = next_proc;
-                    next_proc += 1;
-                }
-            }
-        }
-    }
-    History::from_events("gen", evs).unwrap_or_default()
-}
-
 /// Fast path vs oracle (and the general search) on one generated history.
-fn agree(model: ModelKind, nil_read: NilRead, seed: u64) -> Result<(), TestCaseError> {
-    agree_sized(model, nil_read, seed, 7)
-}
-
-fn agree_sized(model: ModelKind, nil_read: NilRead, seed: u64, max_ops: u64) -> Result<(), TestCaseError> {
-    let h = gen(model, seed, max_ops);
-    let ids = all(&h);
-    let Some(fast) = decide(&h, &ids, model, nil_read, true) else { return Ok(()) };
-    let (oracle, wgl) = with_model!(model, nil_read, |m| {
-        (brute_force(&h, &ids, &m), search(&h, &ids, &m, &Budget::unlimited()).verdict)
-    });
-    let expect = if oracle { Verdict::Valid } else { Verdict::Invalid };
-    prop_assert_eq!(fast.verdict, expect, "seed {} model {} {:?}\n{:#?}", seed, model, nil_read, fast);
-    prop_assert_eq!(wgl, expect, "wgl disagrees with the oracle: seed {}", seed);
+fn agree(model: ModelKind, nil_read: NilRead, h: &History) -> Result<(), TestCaseError> {
+    let ids = all(h);
+    let Some(fast) = decide(h, &ids, model, nil_read) else { return Ok(()) };
+    let expect = if linearizable(h, &ids, model, nil_read) { Verdict::Valid } else { Verdict::Invalid };
+    prop_assert_eq!(fast.verdict, expect, "model {} {:?}\n{:#?}", model, nil_read, fast);
+    prop_assert_eq!(wgl(h, &ids, model, nil_read), expect, "wgl disagrees with the oracle");
     if fast.verdict == Verdict::Valid {
-        assert_witness(&h, &ids, model, nil_read, &fast);
+        assert_witness(h, &ids, model, nil_read, &fast);
     } else {
         prop_assert_eq!(fast.anomalies.len(), 1);
         prop_assert!(!fast.anomalies[0].ops.is_empty());
@@ -631,31 +465,35 @@ fn agree_sized(model: ModelKind, nil_read: NilRead, seed: u64, max_ops: u64) -> 
     Ok(())
 }
 
+fn nil_read(absent: bool) -> NilRead {
+    if absent {
+        NilRead::Absent
+    } else {
+        NilRead::Unknown
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn register_agrees_with_oracle(seed in any::<u64>(), absent in any::<bool>()) {
-        let nr = if absent { NilRead::Absent } else { NilRead::Unknown };
-        agree(ModelKind::Register, nr, seed)?;
+    fn register_agrees_with_oracle(h in strategy::unique_history(ModelKind::Register, 7), absent in any::<bool>()) {
+        agree(ModelKind::Register, nil_read(absent), &h)?;
     }
 
     #[test]
-    fn cas_register_agrees_with_oracle(seed in any::<u64>(), absent in any::<bool>()) {
-        let nr = if absent { NilRead::Absent } else { NilRead::Unknown };
-        agree(ModelKind::CasRegister, nr, seed)?;
+    fn cas_register_agrees_with_oracle(h in strategy::unique_history(ModelKind::CasRegister, 7), absent in any::<bool>()) {
+        agree(ModelKind::CasRegister, nil_read(absent), &h)?;
     }
 
     #[test]
-    fn kv_agrees_with_oracle(seed in any::<u64>(), absent in any::<bool>()) {
-        let nr = if absent { NilRead::Absent } else { NilRead::Unknown };
-        agree(ModelKind::Kv, nr, seed)?;
+    fn kv_agrees_with_oracle(h in strategy::unique_history(ModelKind::Kv, 7), absent in any::<bool>()) {
+        agree(ModelKind::Kv, nil_read(absent), &h)?;
     }
 
     #[test]
-    fn list_append_agrees_with_oracle(seed in any::<u64>(), absent in any::<bool>()) {
-        let nr = if absent { NilRead::Absent } else { NilRead::Unknown };
-        agree(ModelKind::ListAppend, nr, seed)?;
+    fn list_append_agrees_with_oracle(h in strategy::unique_history(ModelKind::ListAppend, 7), absent in any::<bool>()) {
+        agree(ModelKind::ListAppend, nil_read(absent), &h)?;
     }
 }
 
@@ -665,8 +503,8 @@ proptest! {
 fn soak_agreement() {
     for model in [ModelKind::Register, ModelKind::CasRegister, ModelKind::Kv, ModelKind::ListAppend] {
         for seed in 0..100_000u64 {
-            let nr = if seed % 2 == 0 { NilRead::Absent } else { NilRead::Unknown };
-            if let Err(e) = agree_sized(model, nr, seed.wrapping_mul(0x9e37_79b9), 9) {
+            let h = unique_history(model, 9, &mut Rng::new(seed));
+            if let Err(e) = agree(model, nil_read(seed % 2 == 0), &h) {
                 panic!("{model} seed {seed}: {e}");
             }
         }
@@ -679,8 +517,8 @@ fn generator_covers_both_verdicts() {
     for model in [ModelKind::Register, ModelKind::CasRegister, ModelKind::Kv, ModelKind::ListAppend] {
         let (mut valid, mut invalid) = (0, 0);
         for seed in 0..300 {
-            let h = gen(model, seed, 7);
-            match decide(&h, &all(&h), model, NilRead::Unknown, false).map(|r| r.verdict) {
+            let h = unique_history(model, 7, &mut Rng::new(seed));
+            match decide(&h, &all(&h), model, NilRead::Unknown).map(|r| r.verdict) {
                 Some(Verdict::Valid) => valid += 1,
                 Some(Verdict::Invalid) => invalid += 1,
                 _ => {}
@@ -688,76 +526,6 @@ fn generator_covers_both_verdicts() {
         }
         assert!(valid > 40 && invalid > 40, "{model}: {valid} valid, {invalid} invalid");
     }
-}
-
-/// A linearizable history: `clients` clients on `keys` keys, each op taking
-/// effect at its completion; writes carry unique values (list-append: unique
-/// elements).
-fn big_history(model: ModelKind, ops: u64, keys: u64, clients: u64, seed: u64) -> History {
-    let mut rng = Rng(seed);
-    let lst = model == ModelKind::ListAppend;
-    let mut regs: Vec<Value> = vec![Value::Nil; keys as usize];
-    let mut lists: Vec<Vec<Value>> = vec![Vec::new(); keys as usize];
-    let mut open: Vec<Option<(F, u64, Value)>> = vec![None; clients as usize];
-    let mut b = crate::history::HistoryBuilder::new("big");
-    let (mut invoked, mut line, mut next) = (0u64, 0u64, 0i64);
-    while invoked < ops || open.iter().any(|o| o.is_some()) {
-        let c = rng.below(clients) as usize;
-        line += 1;
-        let mut e = match open[c].take() {
-            None if invoked < ops => {
-                invoked += 1;
-                let k = rng.below(keys);
-                let (f, v) = if model == ModelKind::CasRegister && rng.chance(20) {
-                    // Expects the value the key holds at invoke.
-                    next += 1;
-                    (F::Cas, Value::List(vec![regs[k as usize].clone(), Value::Int(next)]))
-                } else if rng.chance(50) {
-                    (F::Read, Value::Nil)
-                } else {
-                    next += 1;
-                    (if lst { F::Append } else { F::Write }, Value::Int(next))
-                };
-                open[c] = Some((f.clone(), k, v.clone()));
-                let mut e = Event::new(line, EventType::Invoke, Process::Client(c as u64), f, v);
-                e.key = Some(Value::Int(k as i64));
-                e
-            }
-            None => continue,
-            Some((F::Cas, k, v)) => {
-                let (old, new) = (v.as_seq().unwrap()[0].clone(), v.as_seq().unwrap()[1].clone());
-                let kind = if regs[k as usize] == old {
-                    regs[k as usize] = new;
-                    EventType::Ok
-                } else {
-                    EventType::Fail
-                };
-                let mut e = Event::new(line, kind, Process::Client(c as u64), F::Cas, v);
-                e.key = Some(Value::Int(k as i64));
-                e
-            }
-            Some((f, k, v)) => {
-                let out = match (&f, lst) {
-                    (F::Read, false) => regs[k as usize].clone(),
-                    (F::Read, true) => Value::List(lists[k as usize].clone()),
-                    (_, false) => {
-                        regs[k as usize] = v.clone();
-                        v
-                    }
-                    (_, true) => {
-                        lists[k as usize].push(v.clone());
-                        v
-                    }
-                };
-                let mut e = Event::new(line, EventType::Ok, Process::Client(c as u64), f, out);
-                e.key = Some(Value::Int(k as i64));
-                e
-            }
-        };
-        e.time_ns = None;
-        b.push(e).unwrap();
-    }
-    b.finish().unwrap()
 }
 
 /// Nanoseconds this thread has run on a CPU (Linux), else `None`: wall time
@@ -774,7 +542,7 @@ fn time_all_keys(h: &History, model: ModelKind) -> (std::time::Duration, Option<
     for _ in 0..3 {
         let (start, cpu0) = (std::time::Instant::now(), thread_cpu_ns());
         for ids in groups.values() {
-            let r = decide(h, ids, model, NilRead::Unknown, true).expect("applies");
+            let r = decide(h, ids, model, NilRead::Unknown).expect("applies");
             assert_eq!(r.verdict, Verdict::Valid);
         }
         let wall = start.elapsed();
@@ -801,7 +569,7 @@ fn perf_one_million_register_ops() {
     let ids = all(&h);
     let (start, cpu0) = (std::time::Instant::now(), thread_cpu_ns());
     for _ in 0..100 {
-        assert_eq!(decide(&h, &ids, ModelKind::Register, NilRead::Unknown, true).unwrap().verdict, Verdict::Valid);
+        assert_eq!(decide(&h, &ids, ModelKind::Register, NilRead::Unknown).unwrap().verdict, Verdict::Valid);
     }
     let cpu = cpu0.zip(thread_cpu_ns()).map(|(a, b)| std::time::Duration::from_nanos(b - a));
     eprintln!("unique-register, one key of {} ops, x100: wall {:?}, cpu {cpu:?}", ids.len(), start.elapsed());
@@ -817,9 +585,8 @@ fn big_generator_is_linearizable_small() {
     for model in [ModelKind::Register, ModelKind::CasRegister, ModelKind::ListAppend] {
         let h = big_history(model, 300, 3, 4, 1);
         for ids in h.by_key().values() {
-            let fast = decide(&h, ids, model, NilRead::Unknown, true).unwrap();
-            let wgl = with_model!(model, NilRead::Unknown, |m| search(&h, ids, &m, &Budget::unlimited()).verdict);
-            assert_eq!((fast.verdict, wgl), (Verdict::Valid, Verdict::Valid));
+            let fast = decide(&h, ids, model, NilRead::Unknown).unwrap();
+            assert_eq!((fast.verdict, wgl(&h, ids, model, NilRead::Unknown)), (Verdict::Valid, Verdict::Valid));
             assert_witness(&h, ids, model, NilRead::Unknown, &fast);
         }
     }
@@ -843,8 +610,8 @@ fn driver_uses_fast_paths() {
         evs.push(e);
     }
     let h = History::from_events("t", evs).unwrap();
-    let opts = crate::linear::LinearOptions { use_fast_paths: true, ..Default::default() };
-    let res = crate::linear::check(&h, &ModelKind::Register, &opts);
+    let opts = checker::linear::LinearOptions { use_fast_paths: true, ..Default::default() };
+    let res = checker::linear::check(&h, &ModelKind::Register, &opts);
     assert_eq!(res.verdict, Verdict::Invalid);
     let got: Vec<(Option<Value>, Verdict, &str)> =
         res.keys.iter().map(|k| (k.key.clone(), k.verdict, k.method.as_str())).collect();
@@ -852,8 +619,8 @@ fn driver_uses_fast_paths() {
         got,
         vec![(Some(i(1)), Verdict::Valid, "unique-register"), (Some(i(2)), Verdict::Invalid, "unique-register")]
     );
-    let opts = crate::linear::LinearOptions { use_fast_paths: false, ..Default::default() };
-    assert!(crate::linear::check(&h, &ModelKind::Register, &opts).keys.iter().all(|k| k.method != "unique-register"));
+    let opts = checker::linear::LinearOptions { use_fast_paths: false, ..Default::default() };
+    assert!(checker::linear::check(&h, &ModelKind::Register, &opts).keys.iter().all(|k| k.method != "unique-register"));
 }
 
 // ------------------------------------------------------------- kv-append
@@ -862,163 +629,16 @@ fn s(x: &str) -> Value {
     Value::str(x)
 }
 
-/// A random small kv history with put/append/get and unique strings. A
-/// simulated object takes each mutation's effect at a random moment in its
-/// interval; gets usually report the true string, else a corrupted one. One
-/// in six histories draws its strings from a tiny alphabet (`a`, `b`, `ab`,
-/// ...), so some gets split in two ways; in three of ten, appends repeat
-/// strings now and then.
-fn gen_kv(seed: u64, max_ops: u64) -> History {
-    const TRICKY_APPENDS: [&str; 6] = ["a", "b", "ab", "ba", "c", "bc"];
-    const TRICKY_PUTS: [&str; 3] = ["p", "pa", "b"];
-    let mut rng = Rng(seed);
-    let slots = 1 + rng.below(4) as usize;
-    let n_ops = 2 + rng.below(max_ops - 1);
-    let tricky = rng.chance(17);
-    let dup_percent = if rng.chance(30) { 25 } else { 0 };
-    let mut apps: Vec<String> = Vec::new();
-    let (mut n_app, mut n_put) = (0usize, 0usize);
-    let mut pieces: Vec<String> = Vec::new(); // pieces[0] is the put value or ""
-    pieces.push(String::new());
-    let mut written: Vec<String> = Vec::new();
-    let mut proc_ids: Vec<u64> = (0..slots as u64).collect();
-    let mut open: Vec<Option<(F, String, bool)>> = vec![None; slots];
-    let mut next_proc = slots as u64;
-    let mut evs = Vec::new();
-    let mut invoked = 0;
-    let mut steps = 0;
-    let apply = |pieces: &mut Vec<String>, f: &F, v: &str| {
-        if *f == F::Put {
-            *pieces = vec![v.to_string()];
-        } else {
-            pieces.push(v.to_string());
-        }
-    };
-    while steps < 200 && (invoked < n_ops || open.iter().any(|o| o.is_some())) {
-        steps += 1;
-        let sl = rng.below(slots as u64) as usize;
-        let p = Process::Client(proc_ids[sl]);
-        let line = evs.len() as u64 + 1;
-        match open[sl].take() {
-            None if invoked < n_ops => {
-                invoked += 1;
-                let roll = rng.below(100);
-                let (f, v) = if roll < 40 {
-                    (F::Get, String::new())
-                } else if roll < 60 && (!tricky || n_put < TRICKY_PUTS.len()) {
-                    n_put += 1;
-                    (F::Put, if tricky { TRICKY_PUTS[n_put - 1].to_string() } else { format!("P{n_put}.") })
-                } else if !apps.is_empty() && rng.chance(dup_percent) {
-                    // A repeated append string (Porcupine's clients do this).
-                    (F::Append, apps[rng.below(apps.len() as u64) as usize].clone())
-                } else if !tricky || n_app < TRICKY_APPENDS.len() {
-                    n_app += 1;
-                    let v = if tricky { TRICKY_APPENDS[n_app - 1].to_string() } else { format!("x{n_app}y") };
-                    apps.push(v.clone());
-                    (F::Append, v)
-                } else {
-                    (F::Get, String::new())
-                };
-                if f != F::Get {
-                    written.push(v.clone());
-                }
-                let applied = f != F::Get && rng.chance(30);
-                if applied {
-                    apply(&mut pieces, &f, &v);
-                }
-                let input = if f == F::Get { Value::Nil } else { s(&v) };
-                evs.push(Event::new(line, EventType::Invoke, p, f.clone(), input));
-                open[sl] = Some((f, v, applied));
-            }
-            None => {}
-            Some((f, v, applied)) => {
-                if invoked >= n_ops && rng.chance(5) {
-                    continue; // left open: becomes info
-                }
-                let roll = rng.below(100);
-                let kind = if roll < 70 || f == F::Get && roll < 85 {
-                    EventType::Ok
-                } else if roll < 88 {
-                    EventType::Fail
-                } else {
-                    EventType::Info
-                };
-                let out = if f == F::Get {
-                    if kind != EventType::Ok {
-                        Value::Nil
-                    } else if rng.chance(60) {
-                        s(&pieces.concat())
-                    } else {
-                        let mut ps = pieces.clone();
-                        match rng.below(6) {
-                            0 if ps.len() > 1 => {
-                                ps.pop();
-                            }
-                            1 if ps.len() > 2 => ps.swap(1, 2),
-                            2 if !written.is_empty() => {
-                                ps.push(written[rng.below(written.len() as u64) as usize].clone())
-                            }
-                            3 if !written.is_empty() => {
-                                ps[0] = written[rng.below(written.len() as u64) as usize].clone()
-                            }
-                            4 => return_nil_or_garbage(&mut rng, &mut ps),
-                            _ => ps = vec![String::new()],
-                        }
-                        if ps.is_empty() {
-                            Value::Nil
-                        } else {
-                            s(&ps.concat())
-                        }
-                    }
-                } else {
-                    let take = match kind {
-                        EventType::Ok => true,
-                        EventType::Info => rng.chance(50),
-                        _ => rng.chance(3), // a lying failure, now and then
-                    };
-                    if take && !applied {
-                        apply(&mut pieces, &f, &v);
-                    }
-                    if kind == EventType::Ok {
-                        s(&v)
-                    } else {
-                        Value::Nil
-                    }
-                };
-                evs.push(Event::new(line, kind, p, f, out));
-                if kind == EventType::Info {
-                    proc_ids[sl] = next_proc;
-                    next_proc += 1;
-                }
-            }
-        }
-    }
-    History::from_events("gen", evs).unwrap_or_default()
-}
-
-/// Corrupts a get's pieces into nil (empty pieces) or a string nobody wrote.
-fn return_nil_or_garbage(rng: &mut Rng, ps: &mut Vec<String>) {
-    if rng.chance(50) {
-        ps.clear();
-    } else {
-        ps.push("zz".into());
-    }
-}
-
 /// kv-append vs the oracle and the general search on one generated history;
 /// returns the fast verdict, if the path applied.
-fn agree_kv(nil_read: NilRead, seed: u64, max_ops: u64) -> Result<Option<Verdict>, TestCaseError> {
-    let h = gen_kv(seed, max_ops);
-    let ids = all(&h);
-    let Some(fast) = decide(&h, &ids, ModelKind::Kv, nil_read, true) else { return Ok(None) };
-    let (oracle, wgl) = with_model!(ModelKind::Kv, nil_read, |m| {
-        (brute_force(&h, &ids, &m), search(&h, &ids, &m, &Budget::unlimited()).verdict)
-    });
-    let expect = if oracle { Verdict::Valid } else { Verdict::Invalid };
-    prop_assert_eq!(fast.verdict, expect, "seed {} {:?}\n{}\n{:#?}", seed, nil_read, testgen::render(&h), fast);
-    prop_assert_eq!(wgl, expect, "wgl disagrees with the oracle: seed {}", seed);
+fn agree_kv(nil_read: NilRead, h: &History) -> Result<Option<Verdict>, TestCaseError> {
+    let ids = all(h);
+    let Some(fast) = decide(h, &ids, ModelKind::Kv, nil_read) else { return Ok(None) };
+    let expect = if linearizable(h, &ids, ModelKind::Kv, nil_read) { Verdict::Valid } else { Verdict::Invalid };
+    prop_assert_eq!(fast.verdict, expect, "{:?}\n{}\n{:#?}", nil_read, testkit::small::render(h), fast);
+    prop_assert_eq!(wgl(h, &ids, ModelKind::Kv, nil_read), expect, "wgl disagrees with the oracle");
     if fast.verdict == Verdict::Valid {
-        assert_witness(&h, &ids, ModelKind::Kv, nil_read, &fast);
+        assert_witness(h, &ids, ModelKind::Kv, nil_read, &fast);
     } else {
         prop_assert_eq!(fast.anomalies.len(), 1);
         prop_assert!(!fast.anomalies[0].ops.is_empty());
@@ -1027,15 +647,12 @@ fn agree_kv(nil_read: NilRead, seed: u64, max_ops: u64) -> Result<Option<Verdict
     Ok(Some(fast.verdict))
 }
 
-use crate::linear::testgen;
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2500, failure_persistence: None, ..ProptestConfig::default() })]
 
     #[test]
-    fn kv_append_agrees_with_oracle(seed in any::<u64>(), absent in any::<bool>()) {
-        let nr = if absent { NilRead::Absent } else { NilRead::Unknown };
-        agree_kv(nr, seed, 7)?;
+    fn kv_append_agrees_with_oracle(h in strategy::kv_append_history(7), absent in any::<bool>()) {
+        agree_kv(nil_read(absent), &h)?;
     }
 }
 
@@ -1044,8 +661,8 @@ proptest! {
 #[ignore = "long soak; run in release"]
 fn kv_append_soak() {
     for seed in 0..200_000u64 {
-        let nr = if seed % 2 == 0 { NilRead::Absent } else { NilRead::Unknown };
-        if let Err(e) = agree_kv(nr, seed.wrapping_mul(0x9e37_79b9_7f4a_7c15), 9) {
+        let h = kv_append_history(9, &mut Rng::new(seed));
+        if let Err(e) = agree_kv(nil_read(seed % 2 == 0), &h) {
             panic!("seed {seed}: {e}");
         }
     }
@@ -1057,8 +674,8 @@ fn kv_append_soak() {
 fn kv_append_generator_covers_both_verdicts() {
     let (mut valid, mut invalid, mut none, mut branched) = (0, 0, 0, 0);
     for seed in 0..600 {
-        let h = gen_kv(seed, 7);
-        match decide(&h, &all(&h), ModelKind::Kv, NilRead::Unknown, false) {
+        let h = kv_append_history(7, &mut Rng::new(seed));
+        match decide(&h, &all(&h), ModelKind::Kv, NilRead::Unknown) {
             Some(r) if r.method == "kv-append" && r.verdict == Verdict::Valid => valid += 1,
             Some(r) if r.method == "kv-append" && r.verdict == Verdict::Invalid => {
                 invalid += 1;
@@ -1098,10 +715,10 @@ fn porcupine_kv_every_key_decided() {
         .collect();
     assert_eq!(rows.len(), 6, "expected the six kv fixtures");
     for (file, want) in rows {
-        let h = crate::read::read_path(&dir.join(file), &crate::read::ReadOptions::default()).unwrap().0;
-        let opts = crate::linear::LinearOptions { nil_read: NilRead::Absent, ..Default::default() };
+        let h = checker::read::read_path(&dir.join(file), &checker::read::ReadOptions::default()).unwrap().0;
+        let opts = checker::linear::LinearOptions { nil_read: NilRead::Absent, ..Default::default() };
         let t = std::time::Instant::now();
-        let r = crate::linear::check(&h, &ModelKind::Kv, &opts);
+        let r = checker::linear::check(&h, &ModelKind::Kv, &opts);
         let took = t.elapsed();
         let methods: Vec<String> = r
             .keys
@@ -1113,7 +730,7 @@ fn porcupine_kv_every_key_decided() {
         eprintln!("{file}: {:?} in {took:?}; {}", r.verdict, methods.join(" "));
         // The small files: every key's verdict matches the general search.
         if !file.contains("c50") {
-            let m = crate::model::kv::Kv { nil_read: NilRead::Absent };
+            let m = checker::model::kv::Kv { nil_read: NilRead::Absent };
             for (k, ids) in h.by_key() {
                 let mine = r.keys.iter().find(|x| x.key.as_ref() == k).unwrap();
                 let wgl = search(&h, &ids, &m, &Budget::unlimited());
@@ -1239,7 +856,7 @@ fn kv_append_ambiguous_split_branches() {
         inv(1, "get", ""),
         ok(1, "get", "aaaaaa"),
     ]);
-    assert!(decide(&h, &all(&h), ModelKind::Kv, NilRead::Unknown, true).is_none());
+    assert!(decide(&h, &all(&h), ModelKind::Kv, NilRead::Unknown).is_none());
 }
 
 #[test]
@@ -1368,5 +985,5 @@ fn kv_append_branches_and_limits() {
     rows.push(inv(1, "get", ""));
     rows.push(ok(1, "get", "aaaaaaa"));
     let h = hist(&rows);
-    assert!(decide(&h, &all(&h), ModelKind::Kv, NilRead::Unknown, true).is_none());
+    assert!(decide(&h, &all(&h), ModelKind::Kv, NilRead::Unknown).is_none());
 }

@@ -1,15 +1,18 @@
 //! Tests of the search: against the brute-force oracle on thousands of random
 //! histories per model, by hand per model, and under exhausted budgets.
 
-use super::oracle::brute_force;
-use super::testgen::{random_history, render, GenConfig};
-use super::*;
-use crate::history::{Event, EventType, Process, F};
-use crate::model::cas_register::CasRegister;
-use crate::model::{with_model, ModelKind, NilRead};
-use crate::report::Verdict;
+use checker::history::{Event, EventType, History, OpId, Process, F};
+use checker::linear::{check, fast, search, LinearOptions};
+use checker::model::cas_register::CasRegister;
+use checker::model::{ModelKind, NilRead};
+use checker::report::{Budget, Verdict};
+use checker::value::Value;
 use proptest::prelude::*;
 use std::time::Duration;
+use testkit::oracle::linear::{linearizable, objects};
+use testkit::small::{render, GenConfig};
+use testkit::strategy;
+use testkit::Rng;
 
 fn opts(nil_read: NilRead) -> LinearOptions {
     LinearOptions { budget: Budget::unlimited(), nil_read, use_fast_paths: false }
@@ -26,14 +29,9 @@ fn hist(evs: &[(&str, u64, &str, Value)]) -> History {
 fn verdict(h: &History, model: ModelKind, nil_read: NilRead) -> Verdict {
     let r = check(h, &model, &opts(nil_read));
     // The oracle must agree on every hand-written case too.
-    for k in &r.keys {
-        let ids: Vec<OpId> = h
-            .ops
-            .iter()
-            .filter(|op| op.key.as_ref() == k.key.as_ref() || !model.splits_by_key())
-            .map(|o| o.id)
-            .collect();
-        let oracle = with_model!(model, nil_read, |m| brute_force(h, &ids, &m));
+    for (k, (key, ids)) in r.keys.iter().zip(objects(h, model)) {
+        assert_eq!(k.key, key);
+        let oracle = linearizable(h, &ids, model, nil_read);
         assert_eq!(k.verdict == Verdict::Valid, oracle, "search and oracle disagree on\n{}", render(h));
     }
     r.verdict
@@ -392,33 +390,36 @@ fn expired_deadline_through_driver() {
 
 // ---------------------------------------------------------------- search == oracle
 
-fn agrees_with_oracle(model: ModelKind, nil_read: NilRead, seed: u64, cfg: &GenConfig) -> Result<bool, TestCaseError> {
-    let h = random_history(model, cfg, seed);
-    let groups: Vec<Vec<OpId>> = if model.splits_by_key() {
-        h.by_key().into_values().collect()
-    } else {
-        vec![h.ops.iter().map(|o| o.id).collect()]
-    };
+/// The search against the oracle on every object of `h`, and the driver's
+/// verdict against the objects'; returns whether all are linearizable.
+fn agrees_with_oracle(model: ModelKind, nil_read: NilRead, h: &History) -> Result<bool, TestCaseError> {
     let mut all_valid = true;
-    for ids in groups {
-        let (got, want) = with_model!(model, nil_read, |m| (
-            search(&h, &ids, &m, &Budget::unlimited()).verdict,
-            brute_force(&h, &ids, &m)
-        ));
+    for (_, ids) in objects(h, model) {
+        let got = model.visit(nil_read, Search(h, &ids));
+        let want = linearizable(h, &ids, model, nil_read);
         prop_assert_eq!(
             got,
             if want { Verdict::Valid } else { Verdict::Invalid },
-            "{} {:?} seed {}:\n{}",
+            "{} {:?}:\n{}",
             model,
             nil_read,
-            seed,
-            render(&h)
+            render(h)
         );
         all_valid &= want;
     }
-    let whole = check(&h, &model, &opts(nil_read)).verdict;
+    let whole = check(h, &model, &opts(nil_read)).verdict;
     prop_assert_eq!(whole, if all_valid { Verdict::Valid } else { Verdict::Invalid });
     Ok(all_valid)
+}
+
+/// The general search's verdict on some ops, under any model.
+struct Search<'a>(&'a History, &'a [OpId]);
+
+impl checker::model::ModelVisitor for Search<'_> {
+    type Output = Verdict;
+    fn visit<M: checker::model::Model>(self, m: &M) -> Verdict {
+        search(self.0, self.1, m, &Budget::unlimited()).verdict
+    }
 }
 
 const CASES: u32 = 600;
@@ -429,10 +430,12 @@ macro_rules! oracle_props {
             #![proptest_config(ProptestConfig::with_cases(CASES))]
             $(
                 #[test]
-                fn $name(seed in any::<u64>(), absent in any::<bool>()) {
+                fn $name(
+                    h in strategy::small_history($model, GenConfig { keys: $keys, ..GenConfig::default() }),
+                    absent in any::<bool>(),
+                ) {
                     let nil_read = if absent { NilRead::Absent } else { NilRead::Unknown };
-                    let cfg = GenConfig { keys: $keys, ..GenConfig::default() };
-                    agrees_with_oracle($model, nil_read, seed, &cfg)?;
+                    agrees_with_oracle($model, nil_read, &h)?;
                 }
             )*
         }
@@ -457,7 +460,12 @@ oracle_props! {
 fn generator_gives_both_verdicts() {
     for model in ModelKind::ALL {
         let cfg = GenConfig::default();
-        let valid = (0..300u64).filter(|&s| agrees_with_oracle(model, NilRead::Unknown, s, &cfg).unwrap()).count();
+        let valid = (0..300u64)
+            .filter(|&s| {
+                let h = testkit::small::random_history(model, &cfg, &mut Rng::new(s));
+                agrees_with_oracle(model, NilRead::Unknown, &h).unwrap()
+            })
+            .count();
         assert!((20..=280).contains(&valid), "{model}: {valid} of 300 valid");
     }
 }
@@ -490,7 +498,7 @@ fn fixture_rows(dir: &std::path::Path, prefix: &str) -> Vec<(String, Verdict)> {
 }
 
 fn read_fixture(dir: &std::path::Path, file: &str) -> History {
-    crate::read::read_path(&dir.join(file), &crate::read::ReadOptions::default()).unwrap().0
+    checker::read::read_path(&dir.join(file), &checker::read::ReadOptions::default()).unwrap().0
 }
 
 /// Every etcd log gets its expected verdict from the general search alone
@@ -548,7 +556,7 @@ fn porcupine_timings() {
     }
     // Each kv key gets its own 10 s (as Porcupine was timed: every key to a
     // verdict, no early stop at the first bad key).
-    let m = crate::model::kv::Kv { nil_read: NilRead::Absent };
+    let m = checker::model::kv::Kv { nil_read: NilRead::Absent };
     for (file, want) in fixture_rows(&dir, "kv/") {
         let h = read_fixture(&dir, &file);
         let t = std::time::Instant::now();
@@ -575,77 +583,23 @@ fn porcupine_timings() {
 
 // ---------------------------------------------------------------- long histories
 
-/// A register history of `n` ops on `procs` processes with unique written
-/// values, produced by a real register (each ok op takes effect when it
-/// completes, an info write with probability 1/2 when it times out); then,
-/// if `corrupt`, one read's result replaced by another written value.
-fn long_register_history(seed: u64, n: usize, procs: u64, corrupt: bool) -> History {
-    let mut rng = super::testgen::Rng(seed);
-    let mut evs: Vec<Event> = Vec::new();
-    let mut open: Vec<Option<(F, i64)>> = vec![None; procs as usize];
-    let mut ids: Vec<u64> = (0..procs).collect();
-    let mut next_id = procs;
-    let (mut reg, mut next_val, mut started) = (0i64, 1i64, 0usize);
-    let mut read_lines = Vec::new();
-    while started < n || open.iter().any(Option::is_some) {
-        let p = rng.below(procs) as usize;
-        let line = evs.len() as u64 + 1;
-        match open[p].take() {
-            None if started < n => {
-                let (f, v) = if rng.chance(50) {
-                    next_val += 1;
-                    (F::Write, next_val)
-                } else {
-                    (F::Read, 0)
-                };
-                let val = if f == F::Write { Value::Int(v) } else { Value::Nil };
-                evs.push(Event::new(line, EventType::Invoke, Process::Client(ids[p]), f.clone(), val));
-                open[p] = Some((f, v));
-                started += 1;
-            }
-            None => {}
-            Some((F::Write, v)) if rng.chance(5) => {
-                if rng.chance(50) {
-                    reg = v;
-                }
-                evs.push(Event::new(line, EventType::Info, Process::Client(ids[p]), F::Write, Value::Int(v)));
-                ids[p] = next_id;
-                next_id += 1;
-            }
-            Some((F::Write, v)) => {
-                reg = v;
-                evs.push(Event::new(line, EventType::Ok, Process::Client(ids[p]), F::Write, Value::Int(v)));
-            }
-            Some((f, _)) => {
-                read_lines.push(evs.len());
-                // 0: never written, read as nil.
-                let seen = if reg == 0 { Value::Nil } else { Value::Int(reg) };
-                evs.push(Event::new(line, EventType::Ok, Process::Client(ids[p]), f, seen));
-            }
-        }
-    }
-    if corrupt && !read_lines.is_empty() {
-        let i = read_lines[rng.below(read_lines.len() as u64) as usize];
-        evs[i].value = Value::Int(1 + rng.below(next_val as u64) as i64);
-    }
-    History::from_events("long", evs).unwrap()
-}
-
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(48))]
     /// Histories of 100-300 ops (several bitset words, so the stored windows
     /// of the linearized set move): the search agrees with the unique-value
     /// fast path, an independent algorithm.
     #[test]
-    fn long_histories_agree_with_fast_path(seed in any::<u64>(), n in 100usize..300, procs in 2u64..5, corrupt in any::<bool>()) {
-        let h = long_register_history(seed, n, procs, corrupt);
+    fn long_histories_agree_with_fast_path(
+        (h, corrupt) in (100usize..300, 2u64..5, any::<bool>())
+            .prop_flat_map(|(n, procs, corrupt)| (strategy::long_register_history(n, procs, corrupt), Just(corrupt))),
+    ) {
         let ids: Vec<OpId> = h.ops.iter().map(|o| o.id).collect();
         let m = CasRegister { nil_read: NilRead::Unknown };
         let wgl = search(&h, &ids, &m, &Budget::unlimited());
         let o = LinearOptions { use_fast_paths: true, ..opts(NilRead::Unknown) };
         let fast = fast::try_fast(&h, &ids, &ModelKind::CasRegister, &o);
         prop_assert!(fast.is_some(), "unique values: the fast path applies");
-        prop_assert_eq!(wgl.verdict, fast.unwrap().verdict, "seed {} n {}", seed, n);
+        prop_assert_eq!(wgl.verdict, fast.unwrap().verdict);
         if !corrupt {
             prop_assert_eq!(wgl.verdict, Verdict::Valid);
         }
@@ -657,7 +611,7 @@ fn long_corrupted_histories_are_mostly_invalid() {
     let m = CasRegister { nil_read: NilRead::Unknown };
     let invalid = (0..40u64)
         .filter(|&seed| {
-            let h = long_register_history(seed, 200, 3, true);
+            let h = testkit::unique::long_register_history(&mut Rng::new(seed), 200, 3, true);
             let ids: Vec<OpId> = h.ops.iter().map(|o| o.id).collect();
             search(&h, &ids, &m, &Budget::unlimited()).verdict == Verdict::Invalid
         })

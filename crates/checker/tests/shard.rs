@@ -1,16 +1,19 @@
 //! Sharded checking must give exactly the report of checking the whole
 //! history at once: same verdicts, keys, anomalies, op ids and lines.
 
-use super::*;
-use crate::gen::{self, GenConfig, GenWorkload};
-use crate::gen_session::{self, GenOpts};
-use crate::history::Event;
-use crate::session::Workload;
-use crate::suite::check_history;
+use checker::history::Event;
+use checker::read::{self, ReadOptions};
+use checker::report::CheckName;
+use checker::session::Workload;
+use checker::shard::{check_path, shards_for, ShardError, ShardOptions, MAX_SHARDS, TARGET_SHARD_INPUT_BYTES};
+use checker::suite::{check_history, CheckConfig, FileReport};
+use std::path::{Path, PathBuf};
+use testkit::gen::{self, GenConfig, GenWorkload};
+use testkit::gen_session::{self, GenOpts};
 
 fn write_tmp(dir: &Path, name: &str, events: &[Event]) -> PathBuf {
     let p = dir.join(name);
-    std::fs::write(&p, crate::write::to_jsonl(events)).unwrap();
+    std::fs::write(&p, checker::write::to_jsonl(events)).unwrap();
     p
 }
 

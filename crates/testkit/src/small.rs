@@ -1,14 +1,13 @@
-//! Random small histories for every model, for property tests here and in
-//! other suites (e.g. fast path == search == oracle). Deterministic in the
-//! seed. Values come from tiny domains so that both linearizable and
+//! Random small histories for every model, for the property tests that
+//! compare the search, the fast paths and the oracle. Deterministic in the
+//! source's choices. Values come from tiny domains so that both linearizable and
 //! non-linearizable histories are common; the history has ok, fail and info
 //! ops (and ops left open at the end, which become info).
 
-use crate::history::{Event, EventType, History, Process, F};
-use crate::model::ModelKind;
-use crate::value::Value;
-
-pub use crate::gen::Rng;
+use crate::source::Source;
+use checker::history::{Event, EventType, History, Process, F};
+use checker::model::ModelKind;
+use checker::value::Value;
 
 /// Shape of the generated histories.
 #[derive(Clone, Debug)]
@@ -44,7 +43,7 @@ fn int(i: i64) -> Value {
     Value::Int(i)
 }
 
-fn small(rng: &mut Rng) -> Value {
+fn small<S: Source>(rng: &mut S) -> Value {
     int(1 + rng.below(3) as i64)
 }
 
@@ -53,7 +52,7 @@ fn mop(f: &str, k: &str, v: Value) -> Value {
 }
 
 /// A random op for `model`: its function and invoke value.
-pub fn random_invoke(model: ModelKind, rng: &mut Rng) -> (F, Value) {
+pub fn random_invoke<S: Source>(model: ModelKind, rng: &mut S) -> (F, Value) {
     match model {
         ModelKind::Register | ModelKind::CasRegister => {
             let n = if model == ModelKind::CasRegister { 3 } else { 2 };
@@ -68,18 +67,18 @@ pub fn random_invoke(model: ModelKind, rng: &mut Rng) -> (F, Value) {
         }
         ModelKind::Kv => match rng.below(3) {
             0 => (F::Get, Value::Nil),
-            1 => (F::Put, Value::str(rng.pick_str(&["a", "b"]))),
-            _ => (F::Append, Value::str(rng.pick_str(&["a", "b"]))),
+            1 => (F::Put, Value::str(rng.pick::<&str>(&["a", "b"]))),
+            _ => (F::Append, Value::str(rng.pick::<&str>(&["a", "b"]))),
         },
         ModelKind::MultiRegister => {
             let n = 1 + rng.below(2);
             let ms = (0..n)
                 .map(|_| {
-                    let k = rng.pick_str(&["x", "y"]);
+                    let k = *rng.pick(&["x", "y"]);
                     if rng.chance(50) {
-                        mop(rng.pick_str(&["r", "read"]), k, Value::Nil)
+                        mop(rng.pick::<&str>(&["r", "read"]), k, Value::Nil)
                     } else {
-                        mop(rng.pick_str(&["w", "write"]), k, small(rng))
+                        mop(rng.pick::<&str>(&["w", "write"]), k, small(rng))
                     }
                 })
                 .collect();
@@ -118,8 +117,8 @@ pub fn random_invoke(model: ModelKind, rng: &mut Rng) -> (F, Value) {
 }
 
 /// A random result for an ok completion of `(f, input)`.
-pub fn random_output(model: ModelKind, f: &F, input: &Value, rng: &mut Rng) -> Value {
-    let small_list = |rng: &mut Rng| {
+pub fn random_output<S: Source>(model: ModelKind, f: &F, input: &Value, rng: &mut S) -> Value {
+    let small_list = |rng: &mut S| {
         let n = rng.below(3);
         Value::List((0..n).map(|_| small(rng)).collect())
     };
@@ -135,7 +134,7 @@ pub fn random_output(model: ModelKind, f: &F, input: &Value, rng: &mut Rng) -> V
             if rng.chance(5) {
                 Value::Nil
             } else {
-                Value::str(rng.pick_str(&["", "a", "b", "ab", "ba", "aa"]))
+                Value::str(rng.pick::<&str>(&["", "a", "b", "ab", "ba", "aa"]))
             }
         }
         (ModelKind::MultiRegister, F::Txn) => match input {
@@ -189,8 +188,7 @@ pub fn random_output(model: ModelKind, f: &F, input: &Value, rng: &mut Rng) -> V
 type OpenOp = (F, Value, Option<Value>);
 
 /// A random well-formed history for `model`.
-pub fn random_history(model: ModelKind, cfg: &GenConfig, seed: u64) -> History {
-    let mut rng = Rng(seed);
+pub fn random_history<S: Source>(model: ModelKind, cfg: &GenConfig, rng: &mut S) -> History {
     let n_ops = cfg.min_ops + rng.below((cfg.max_ops - cfg.min_ops + 1) as u64) as usize;
     let slots = cfg.min_processes + rng.below((cfg.max_processes - cfg.min_processes + 1) as u64) as usize;
     // slot -> (process id, open op)
@@ -209,7 +207,7 @@ pub fn random_history(model: ModelKind, cfg: &GenConfig, seed: u64) -> History {
         }
         if can_invoke && (open.is_empty() || rng.chance(50)) {
             let s = *rng.pick(&idle);
-            let (f, input) = random_invoke(model, &mut rng);
+            let (f, input) = random_invoke(model, rng);
             let key = if keys.is_empty() { None } else { Some(rng.pick(&keys).clone()) };
             let mut e = Event::new(line, EventType::Invoke, Process::Client(procs[s].0), f.clone(), input.clone());
             e.key = key.clone();
@@ -230,7 +228,7 @@ pub fn random_history(model: ModelKind, cfg: &GenConfig, seed: u64) -> History {
             } else if roll < cfg.info_percent + cfg.fail_percent {
                 (EventType::Fail, input.clone())
             } else {
-                (EventType::Ok, random_output(model, &f, &input, &mut rng))
+                (EventType::Ok, random_output(model, &f, &input, rng))
             };
             let mut e = Event::new(line, kind, Process::Client(procs[s].0), f, value);
             e.key = key;
