@@ -11,6 +11,7 @@
 //! buffered (see [`super::event::Sink`]).
 
 use super::edn::{self, EdnError, EdnErrorKind, Next};
+use super::edn_fast;
 use super::event::{event_from_edn, quote, EdnFlavour, Sink};
 use super::{Format, ReadOptions};
 use crate::error::{InputError, InputErrorKind};
@@ -224,6 +225,19 @@ pub(crate) fn read<R: BufRead, T: EventTarget>(
                     }
                 },
                 State::InSeq { .. } | State::Forms => {}
+            }
+            // The usual Jepsen op map, scanned straight to its event; any
+            // other form (or one too long) goes to the general parser.
+            if flavour == EdnFlavour::Jepsen && next_byte == Some(b'{') {
+                if let Some((mut e, end)) = edn_fast::op_map(w.text[..limit].as_bytes(), at, opts.max_depth) {
+                    if end - at <= opts.max_line_bytes {
+                        e.line = w.line_at(at);
+                        sink.push(e)?;
+                        w.pos = end;
+                        retry_at_bytes = 0;
+                        continue;
+                    }
+                }
             }
             match edn::next_form(&w.text[..limit], w.pos, opts.max_depth) {
                 // A token that ends the text read so far may go on in the
