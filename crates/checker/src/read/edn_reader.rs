@@ -184,8 +184,8 @@ pub(crate) fn read<R: BufRead, T: EventTarget>(
         let cut = !eof && limit == w.text.len() && !w.text.ends_with('\n');
         // Consume every complete form in the window.
         loop {
-            let at = edn::skip_ws(w.text[..limit].as_bytes(), w.pos);
-            let next_byte = w.text[..limit].as_bytes().get(at).copied();
+            let at = edn::skip_ws(&w.text.as_bytes()[..limit], w.pos);
+            let next_byte = w.text.as_bytes()[..limit].get(at).copied();
             match state {
                 State::Start => match next_byte {
                     None => {
@@ -229,7 +229,7 @@ pub(crate) fn read<R: BufRead, T: EventTarget>(
             // The usual Jepsen op map, scanned straight to its event; any
             // other form (or one too long) goes to the general parser.
             if flavour == EdnFlavour::Jepsen && next_byte == Some(b'{') {
-                if let Some((mut e, end)) = edn_fast::op_map(w.text[..limit].as_bytes(), at, opts.max_depth) {
+                if let Some((mut e, end)) = edn_fast::op_map(&w.text.as_bytes()[..limit], at, opts.max_depth) {
                     if end - at <= opts.max_line_bytes {
                         e.line = w.line_at(at);
                         sink.push(e)?;
@@ -243,7 +243,7 @@ pub(crate) fn read<R: BufRead, T: EventTarget>(
                 // A token that ends the text read so far may go on in the
                 // next chunk (`12` of `123`): not a form yet.
                 Ok(Next::Form { end, .. })
-                    if cut && end == limit && edn::runs_to_end(w.text[..limit].as_bytes(), end - 1) =>
+                    if cut && end == limit && edn::runs_to_end(&w.text.as_bytes()[..limit], end - 1) =>
                 {
                     retry_at_bytes = 2 * w.pending();
                     break;
@@ -288,7 +288,7 @@ pub(crate) fn read<R: BufRead, T: EventTarget>(
                 }
                 Err(EdnError { kind: EdnErrorKind::Eof { expected }, .. }) => {
                     if eof {
-                        let line = w.line_at(edn::skip_ws(w.text[..limit].as_bytes(), w.pos));
+                        let line = w.line_at(edn::skip_ws(&w.text.as_bytes()[..limit], w.pos));
                         let found = "end of file".into();
                         let kind = InputErrorKind::Syntax { format: "EDN", expected: expected.into(), found };
                         return Err(err(line, kind));
@@ -304,7 +304,7 @@ pub(crate) fn read<R: BufRead, T: EventTarget>(
                     return Err(err(w.line_at(offset), InputErrorKind::TooDeep { limit: opts.max_depth }));
                 }
                 Err(EdnError { kind: EdnErrorKind::Syntax { .. }, offset })
-                    if cut && edn::runs_to_end(w.text[..limit].as_bytes(), offset) =>
+                    if cut && edn::runs_to_end(&w.text.as_bytes()[..limit], offset) =>
                 {
                     // The error is in a token that the end of the text read
                     // so far may have cut (a chunk ending right after the
