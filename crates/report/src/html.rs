@@ -12,7 +12,7 @@
 use crate::escape::{escape, fill, script_json};
 use crate::plot::{self, Timing};
 use crate::table::{converge_cell, percent};
-use checker::suite::FileReport;
+use checker::Report as FileReport;
 use checker::{History, Verdict};
 use runner::check::Checked;
 use runner::compare::Row;
@@ -23,9 +23,9 @@ const INDEX_CSS: &str = include_str!("index.css");
 
 /// One history's report as a standalone page.
 pub fn report_page(report: &FileReport, h: &History) -> String {
-    let title = escape(&format!("conch: {} — {}", report.file, report.verdict));
+    let title = escape(&format!("conch: {} — {}", report.source(), report.verdict));
     let data = script_json(&crate::timeline::data(report, h));
-    let plots = match Timing::of_history(&report.file, h) {
+    let plots = match Timing::of_history(report.source(), h) {
         Some(t) => {
             let svgs: Vec<String> = plot::all(&t).into_iter().map(|(_, svg)| svg).collect();
             format!("<h2>Latency and throughput</h2><div id=\"plots\">{}</div>", svgs.join("\n"))
@@ -68,7 +68,7 @@ pub fn examples_index(entries: &[(&Checked, String)]) -> String {
                 body.push_str(&format!(
                     "<tr><td><a href=\"{}\">{}</a></td><td class=\"v-{v}\">{v}</td><td>{}</td><td>{}</td></tr>\n",
                     escape(href),
-                    escape(&r.file),
+                    escape(r.source()),
                     r.ops,
                     checks.join(" · "),
                     v = r.verdict,

@@ -35,7 +35,7 @@ fn checked(name: &str, history: &str) -> Checked {
     c
 }
 
-fn report(c: &Checked) -> &checker::suite::FileReport {
+fn report(c: &Checked) -> &checker::Report {
     &c.result.as_ref().unwrap().0
 }
 

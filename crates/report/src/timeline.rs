@@ -6,7 +6,8 @@
 
 use crate::plot::fault_colour;
 use checker::model::{Model, ModelKind, ModelVisitor, NilRead};
-use checker::suite::FileReport;
+use checker::report::{AnomalyDetail, ModelName, SearchFailure};
+use checker::Report as FileReport;
 use checker::{History, Op, OpId, Value, Verdict};
 use serde_json::{json, Value as Json};
 use std::collections::{BTreeMap, BTreeSet};
@@ -80,8 +81,7 @@ impl ModelVisitor for Replay<'_> {
 /// ends in one of the states the checker reported (the report does not say
 /// which nil-read rule or initial state the check used, so each rule is
 /// tried and a replay that disagrees with the checker is not shown).
-fn states_along(model: &str, prefix: &[&Op], reported: &[String]) -> Option<(String, Vec<String>)> {
-    let kind: ModelKind = model.parse().ok()?;
+fn states_along(kind: ModelKind, prefix: &[&Op], reported: &[String]) -> Option<(String, Vec<String>)> {
     [NilRead::Absent, NilRead::Unknown].into_iter().find_map(|nr| {
         let (initial, after) = kind.visit(nr, Replay(prefix.to_vec()))?;
         let last = after.last().unwrap_or(&initial);
@@ -92,25 +92,19 @@ fn states_along(model: &str, prefix: &[&Op], reported: &[String]) -> Option<(Str
 /// The witness of a search that failed: the longest linearizable prefix
 /// (op ids in order) with the state after each op, the states it may end
 /// in, and the op none of them allows.
-fn prefix_witness(h: &History, model: &str, detail: &Json) -> Option<Json> {
-    let ids: Vec<OpId> = detail
-        .get("longest_prefix")?
-        .as_array()?
-        .iter()
-        .filter_map(|p| p["id"].as_u64())
-        .map(|i| OpId(i as u32))
-        .collect();
-    let states: Vec<String> =
-        detail.get("states")?.as_array()?.iter().filter_map(|s| s.as_str().map(str::to_string)).collect();
-    let failed = detail.get("failed_op").and_then(|f| f["id"].as_u64());
+fn prefix_witness(h: &History, model: ModelName, f: &SearchFailure) -> Json {
+    let ids: Vec<OpId> = f.longest_prefix.iter().map(|p| p.id).collect();
     let ops: Option<Vec<&Op>> = ids.iter().map(|&id| h.get(id)).collect();
-    let along = ops.and_then(|ops| states_along(model, &ops, &states));
+    let along = match (model, ops) {
+        (ModelName::Model(kind), Some(ops)) => states_along(kind, &ops, &f.states),
+        _ => None,
+    };
     let steps: Vec<Json> = ids
         .iter()
         .enumerate()
         .map(|(i, id)| json!({"id": id.0, "state": along.as_ref().map(|(_, a)| a[i].clone())}))
         .collect();
-    Some(json!({"prefix": steps, "initial": along.map(|(i, _)| i), "states": states, "failed": failed}))
+    json!({"prefix": steps, "initial": along.map(|(i, _)| i), "states": f.states, "failed": f.failed_op.id.0})
 }
 
 /// The page's data: see the module doc.
@@ -158,16 +152,16 @@ pub fn data(report: &FileReport, h: &History) -> Json {
             if let Some(reason) = &k.unknown_reason {
                 undecided.push(json!({"check": c.check, "key": key, "reason": reason}));
             }
-            if let Some(lin) = k.stats.get("linearization") {
-                linearizations.insert(serde_json::to_string(&key).unwrap_or_default(), lin.clone());
+            if let Some(w) = &k.stats.witness {
+                linearizations.insert(serde_json::to_string(&key).unwrap_or_default(), json!(w.ops));
             }
             for a in k.anomalies.iter().take(MAX_ANOMALIES.saturating_sub(anomalies.len())) {
                 let mut j = json!({
                     "check": c.check, "key": key, "kind": a.kind, "method": k.method,
                     "explanation": a.explanation, "ops": a.ops.iter().map(|o| o.id.0).collect::<Vec<_>>(),
                 });
-                if let Some(w) = prefix_witness(h, &c.model, &a.detail) {
-                    for (name, v) in w.as_object().into_iter().flatten() {
+                if let Some(AnomalyDetail::Search(f)) = a.detail.as_deref() {
+                    for (name, v) in prefix_witness(h, c.model, f).as_object().into_iter().flatten() {
                         j[name] = v.clone();
                     }
                 }
@@ -187,7 +181,7 @@ pub fn data(report: &FileReport, h: &History) -> Json {
     anomalies.sort_by_key(|a| pos.get(&a["key"].as_str().map(str::to_string)).copied().unwrap_or(usize::MAX));
     let keys: Vec<Json> = keys.into_iter().map(|(k, (v, n))| json!({"key": k, "verdict": v, "anomalies": n})).collect();
     json!({
-        "file": report.file, "useTime": use_time, "t0": t0, "truncated": ops.len() < h.ops.len(),
+        "file": report.source(), "useTime": use_time, "t0": t0, "truncated": ops.len() < h.ops.len(),
         "totalOps": h.ops.len(), "ops": ops, "faultWindows": faults, "keys": keys,
         "anomalies": anomalies, "undecided": undecided, "linearizations": linearizations, "report": report,
     })

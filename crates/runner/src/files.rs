@@ -4,8 +4,7 @@
 
 use crate::run::Finished;
 use crate::{Error, Plan};
-use checker::suite::FileReport;
-use checker::History;
+use checker::{History, Report};
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -13,7 +12,7 @@ use std::path::{Path, PathBuf};
 /// Renders a run's pictures and pages, (file name, contents) each, from its
 /// title, history and (when checked) report; the binary passes the report
 /// crate's, which this crate cannot depend on.
-pub type RunRenderer = fn(&str, &History, Option<&FileReport>) -> Vec<(&'static str, String)>;
+pub type RunRenderer = fn(&str, &History, Option<&Report>) -> Vec<(&'static str, String)>;
 
 /// Fails if `path` exists and `force` is off.
 pub fn check_writable(path: &Path, force: bool) -> Result<(), Error> {
