@@ -47,10 +47,12 @@ fn go(args: &RunArgs) -> Result<u8, Error> {
         check_writable(&dir_of(s).join("history.jsonl"), args.force)?;
     }
     let bar = output::progress(seeds.len(), "seeds");
-    let dirs = RunDirs { dir_of: &dir_of, force: args.force, html: report::html::report_page };
+    let dirs = RunDirs { dir_of: &dir_of, force: args.force, render: report::html::run_files };
     let mut verdicts = Vec::new();
     let mut first_violation: Option<u64> = None;
+    let mut ran = 0;
     sweep(&plan, &seeds, checks.as_deref(), args.until_violation, &dirs, &|| bar.inc(1), |f| {
+        ran += 1;
         let line = match &f.report {
             Some(r) => report::text::summary_line(r),
             None => format!("{} seed {}: {} ops", plan.protocol, f.seed, f.metrics.ops),
@@ -70,6 +72,9 @@ fn go(args: &RunArgs) -> Result<u8, Error> {
         }
     })?;
     bar.finish_and_clear();
+    if seeds.len() > 1 {
+        output::print(&report::text::seeds_summary(&plan.protocol, ran, seeds.len(), &verdicts, first_violation));
+    }
     match first_violation {
         Some(seed) => output::print(&format!("first violation: seed {seed}, files in {}", dir_of(seed).display())),
         None => output::print(&format!("wrote {}", out_dir.display())),

@@ -1,7 +1,7 @@
 //! Runs a plan's seeds in the simulator, checks each history, and applies
 //! the one rule by which a run's verdicts differ from its history's.
 
-use crate::files::{self, HtmlRenderer};
+use crate::files::{self, RunRenderer};
 use crate::{Error, Plan};
 use checker::read::Format;
 use checker::{BankSettings, Budget, CheckConfig, CheckName, History, Report, Verdict};
@@ -87,7 +87,7 @@ pub struct RunDirs<'a> {
     /// The directory of the run with this seed.
     pub dir_of: &'a (dyn Fn(u64) -> PathBuf + Sync),
     pub force: bool,
-    pub html: HtmlRenderer,
+    pub render: RunRenderer,
 }
 
 /// Runs `seeds` of `plan` in parallel batches, writing each run's directory
@@ -112,7 +112,7 @@ pub fn sweep(
             .par_iter()
             .map(|&seed| {
                 let f = run_one(plan, seed, checks)?;
-                files::write_run(&(dirs.dir_of)(seed), plan, &f, dirs.force, dirs.html)?;
+                files::write_run(&(dirs.dir_of)(seed), plan, &f, dirs.force, dirs.render)?;
                 tick();
                 Ok(f)
             })
