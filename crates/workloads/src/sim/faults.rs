@@ -202,31 +202,31 @@ impl<'c> Faults<'c> {
             Fault::Partition(shape) => {
                 let grudge = shape.grudge(self.n, &mut self.rng);
                 let shape_v = (Value::str("shape"), Value::str(shape.name()));
-                let result = Value::Map(vec![shape_v.clone(), (Value::str("grudge"), grudge_value(&grudge, self.n))]);
+                let result = Value::map(vec![shape_v.clone(), (Value::str("grudge"), grudge_value(&grudge, self.n))]);
                 a.grudge = grudge;
-                (Value::Map(vec![shape_v]), result)
+                (Value::map(vec![shape_v]), result)
             }
             Fault::Crash(target) | Fault::Pause(target) => {
                 a.nodes = self.resolve(target, nodes, kind == FaultKind::Pause);
-                let result = Value::Map(vec![(Value::str("nodes"), nodes_value(&a.nodes))]);
-                (Value::Map(vec![(Value::str("target"), Value::Str(target.describe().into()))]), result)
+                let result = Value::map(vec![(Value::str("nodes"), nodes_value(&a.nodes))]);
+                (Value::map(vec![(Value::str("target"), Value::Str(target.describe().into()))]), result)
             }
             Fault::Loss { rate } | Fault::Duplicate { rate } => {
                 a.rate = rate;
-                let v = Value::Map(vec![(Value::str("rate"), Value::Float(rate))]);
+                let v = Value::map(vec![(Value::str("rate"), Value::Float(rate))]);
                 (v.clone(), v)
             }
             Fault::ClockSkew { target, skew_ns, drift_ppm } => {
                 a.nodes = self.resolve(target, nodes, false);
                 (a.skew_ns, a.drift_ppm) = (skew_ns, drift_ppm);
-                let request = Value::Map(vec![
+                let request = Value::map(vec![
                     (Value::str("target"), Value::Str(target.describe().into())),
                     (Value::str("skew_ns"), Value::Int(skew_ns)),
                     (Value::str("drift_ppm"), Value::Int(drift_ppm)),
                 ]);
                 let mut result = request.clone();
                 if let Value::Map(m) = &mut result {
-                    m.push((Value::str("nodes"), nodes_value(&a.nodes)));
+                    m.insert(Value::str("nodes"), nodes_value(&a.nodes));
                 }
                 (request, result)
             }
@@ -246,9 +246,9 @@ impl<'c> Faults<'c> {
         rec.nemesis(now, EventType::Invoke, &f, Value::Nil);
         let result = match a.kind {
             FaultKind::Partition => Value::str("network healed"),
-            FaultKind::Loss | FaultKind::Duplicate => Value::Map(vec![(Value::str("rate"), Value::Float(0.0))]),
+            FaultKind::Loss | FaultKind::Duplicate => Value::map(vec![(Value::str("rate"), Value::Float(0.0))]),
             FaultKind::Crash | FaultKind::Pause | FaultKind::ClockSkew => {
-                Value::Map(vec![(Value::str("nodes"), nodes_value(&a.nodes))])
+                Value::map(vec![(Value::str("nodes"), nodes_value(&a.nodes))])
             }
         };
         rec.nemesis(now, EventType::Info, &f, result);

@@ -224,7 +224,7 @@ pub(crate) fn grudge_value(blocked: &[bool], n: usize) -> Value {
             entries.push((Value::Str(node_name(a)), Value::List(cut)));
         }
     }
-    Value::Map(entries)
+    Value::map(entries)
 }
 
 #[cfg(test)]

@@ -276,7 +276,7 @@ impl Generator {
 
 /// `{"from": from, "to": to, "amount": amount}`.
 pub fn transfer_value(from: usize, to: usize, amount: i64) -> Value {
-    Value::Map(vec![
+    Value::map(vec![
         (Value::str("from"), Value::Int(from as i64)),
         (Value::str("to"), Value::Int(to as i64)),
         (Value::str("amount"), Value::Int(amount)),

@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn parses_and_assembles() {
-        let t = Value::Map(vec![("from".into(), 0.into()), ("to".into(), 1.into()), ("amount".into(), 2.into())]);
+        let t = Value::map(vec![("from".into(), 0.into()), ("to".into(), 1.into()), ("amount".into(), 2.into())]);
         assert_eq!(BankOp::parse(&F::Transfer, &None, &t), Ok(BankOp::Transfer { from: 0, to: 1, amount: 2 }));
         assert!(BankOp::parse(&F::Transfer, &Some(1.into()), &t).is_err());
         assert!(BankOp::parse(&F::Write, &None, &t).is_err());
