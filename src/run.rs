@@ -17,10 +17,16 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
         workload: args.workload.map_or(base.workload, Into::into),
         nemesis: cli::faults(&args.nemesis),
         intensity: args.intensity,
+        nemesis_interval_ns: args.nemesis_interval.map(seconds_ns),
+        time_limit_ns: args.time_limit.map(seconds_ns),
         params: parse_params(args.param.iter().map(String::as_str))?,
         nodes: args.nodes,
         clients: args.clients,
-        ops: args.ops,
+        ops: match (args.ops, args.time_limit) {
+            (Some(n), _) => n,
+            (None, Some(_)) => runner::plan::UNBOUNDED_OPS,
+            (None, None) => base.ops,
+        },
         keys: args.keys,
         routing: args.routing.into(),
         max_events: args.max_events,
@@ -28,6 +34,12 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
     };
     plan.validate()?;
     Ok(plan)
+}
+
+/// Virtual seconds as nanoseconds (saturating: a day is already far more
+/// than any run).
+fn seconds_ns(s: f64) -> u64 {
+    (s * 1e9).min(u64::MAX as f64) as u64
 }
 
 pub fn run(args: RunArgs) -> u8 {
@@ -60,6 +72,13 @@ fn go(args: &RunArgs) -> Result<u8, Error> {
         bar.suspend(|| output::print(&line));
         if let Some(why) = &f.output.stats.stopped_early {
             bar.suspend(|| eprintln!("conch: seed {}: run stopped early: {why}", f.seed));
+        }
+        if seeds.len() == 1 && !plan.nemesis.is_empty() {
+            let line = runner::run::faults_line(&plan, &f);
+            bar.suspend(|| output::print(&line));
+        }
+        for w in runner::run::fault_warnings(&plan, &f) {
+            bar.suspend(|| eprintln!("conch: seed {}: warning: {w}", f.seed));
         }
         if let Some(r) = &f.report {
             if r.verdict == Verdict::Invalid && first_violation.is_none_or(|s| f.seed < s) {

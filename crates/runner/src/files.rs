@@ -75,8 +75,9 @@ pub fn pretty(v: &serde_json::Value) -> Vec<u8> {
 }
 
 /// Writes a run's files into `dir`: `history.jsonl`, `run.json` (version,
-/// plan, seed, the reproducing command, config, statistics, metrics),
-/// `report.json` when checked, and whatever `render` makes of it.
+/// plan, seed, the reproducing command, config, statistics, metrics, the
+/// faults injected per kind and warnings about requested kinds that never
+/// fired), `report.json` when checked, and whatever `render` makes of it.
 pub fn write_run(dir: &Path, plan: &Plan, f: &Finished, force: bool, render: RunRenderer) -> Result<(), Error> {
     write_atomic(&dir.join("history.jsonl"), &f.output.to_jsonl(), force)?;
     let run = json!({
@@ -88,6 +89,8 @@ pub fn write_run(dir: &Path, plan: &Plan, f: &Finished, force: bool, render: Run
         "config": plan.sim_config(f.seed)?,
         "stats": f.output.stats,
         "metrics": f.metrics,
+        "faults_by_kind": f.output.stats.faults_by_kind,
+        "warnings": crate::run::fault_warnings(plan, f),
     });
     write_atomic(&dir.join("run.json"), &pretty(&run), force)?;
     if let Some(r) = &f.report {
