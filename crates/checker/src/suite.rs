@@ -232,7 +232,12 @@ pub(crate) fn check_part(
         wanted.iter().copied().filter(|c| !matches!(c, CheckName::Linearizable | CheckName::Bank)).collect();
     let mut staleness = None;
     if !session_checks.is_empty() {
-        match facts.workload.clone() {
+        // The model, when given, says the workload (reads alone cannot).
+        let workload = match cfg.model.and_then(Workload::of_model) {
+            Some(w) => Ok(w),
+            None => facts.workload.clone(),
+        };
+        match workload {
             Ok(w) => {
                 if !explicit {
                     // "all": only the checks this workload can decide, and
@@ -246,7 +251,8 @@ pub(crate) fn check_part(
                         });
                     }
                 }
-                let opts = SessionOptions { budget: cfg.budget.clone() };
+                let nil_read = cfg.nil_read.unwrap_or(format.default_nil_read());
+                let opts = SessionOptions { budget: cfg.budget.clone(), nil_read };
                 results.extend(session::check(h, &session_checks, w, &opts));
                 staleness = Some((w, session::staleness_samples(h, w)));
             }

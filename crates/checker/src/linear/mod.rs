@@ -64,6 +64,11 @@ pub fn check(history: &History, model: &ModelKind, opts: &LinearOptions) -> Chec
     CheckResult::from_keys(CheckName::Linearizable, model.as_str(), keys)
 }
 
+/// One object's ops (e.g. one key's), as [`check`] decides each key.
+pub(crate) fn check_ops(history: &History, ids: &[OpId], model: &ModelKind, opts: &LinearOptions) -> KeyResult {
+    check_key(history, None, ids, model, opts)
+}
+
 /// One key: validate its ops, then the fast path if one applies, else WGL.
 fn check_key(
     history: &History,

@@ -199,11 +199,15 @@ impl Model for Kv {
     /// An info `append s` (s non-empty) that no ok `get` contains, and an
     /// info `put s` that no ok `get` starts with, are left out: once either
     /// takes effect, no get can follow until the next put, so removing it
-    /// keeps the order legal. (Under `NilRead::Unknown` nil gets fit any
-    /// state; under `NilRead::Absent` they read "".)
+    /// keeps the order legal. Under `NilRead::Unknown` nil gets fit any
+    /// state, so they need no put; under `NilRead::Absent` they read `""`,
+    /// which an info `put ""` may be what explains (#12 §1a).
     fn droppable_infos(&self, ops: &[&Op]) -> Vec<bool> {
-        let gets: Vec<&str> =
+        let mut gets: Vec<&str> =
             ops.iter().filter(|op| op.f == F::Get).filter_map(|op| result(op).and_then(Value::as_str)).collect();
+        if self.nil_read == NilRead::Absent && ops.iter().any(|op| op.f == F::Get && result(op) == Some(&Value::Nil)) {
+            gets.push("");
+        }
         ops.iter()
             .map(|op| {
                 if op.outcome != crate::history::Outcome::Info {

@@ -9,6 +9,7 @@
 use super::explain::{anomaly, edge, lines, op_name, short};
 use super::{Found, Guarantee, KeyOps};
 use crate::history::{Op, Outcome, F};
+use crate::read::NilRead;
 use crate::value::Value;
 
 /// An increment's delta: `nil` means 1; negative or non-integer deltas are
@@ -68,6 +69,8 @@ fn scan(k: &KeyOps, out: &mut [Found; 4]) -> Result<(), String> {
                         last_incr = Some(op);
                     }
                 }
+                // Under Knossos's rule a nil read reveals nothing.
+                F::Read if op.output.is_nil() && k.nil_read == NilRead::Unknown => {}
                 F::Read if op.outcome == Outcome::Ok => {
                     let t = total(op)?;
                     if let Some(w) = last_incr {

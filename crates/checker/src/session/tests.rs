@@ -416,7 +416,10 @@ fn bad_values_are_unknown_not_guesses() {
 #[test]
 fn expired_budget_is_unknown() {
     let h = file("list-mr");
-    let opts = SessionOptions { budget: Budget::with_timeout(Some(std::time::Duration::ZERO), u64::MAX) };
+    let opts = SessionOptions {
+        budget: Budget::with_timeout(Some(std::time::Duration::ZERO), u64::MAX),
+        ..SessionOptions::default()
+    };
     let rs = check(&h, &[CheckName::MonotonicReads, CheckName::Convergence], Workload::ListAppend, &opts);
     assert_eq!(verdicts(&rs), vec![(CheckName::MonotonicReads, Unknown), (CheckName::Convergence, Unknown)]);
 }

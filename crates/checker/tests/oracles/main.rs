@@ -7,6 +7,7 @@
 
 mod differential;
 mod oracle_self;
+mod regressions;
 mod support;
 
 /// Proptest cases per property.

@@ -47,6 +47,9 @@ pub struct Knobs {
     pub maps: bool,
     /// Histories start from a non-empty initial state sometimes.
     pub initial: bool,
+    /// Most reads are stale (up to four states back) or arbitrary: the
+    /// histories of weakly consistent stores, which session checks judge.
+    pub weak: bool,
 }
 
 fn op_spec() -> impl Strategy<Value = OpSpec> {
@@ -287,12 +290,11 @@ impl Values<'_> {
         match f {
             F::Read | F::Get => {
                 let Some((state, hist)) = at else { return (V::Nil, V::Nil) };
-                let out = match s.read {
-                    0..=3 => state.clone(),
-                    4 | 5 => {
-                        let back = (s.read - 3) as usize;
-                        hist[hist.len().saturating_sub(1 + back)].clone()
-                    }
+                let stale = |back: usize| hist[hist.len().saturating_sub(1 + back)].clone();
+                let out = match (self.knobs.weak, s.read) {
+                    (false, 0..=3) | (true, 0..=1) => state.clone(),
+                    (false, 4 | 5) => stale((s.read - 3) as usize),
+                    (true, 2..=5) => stale((s.read - 1) as usize),
                     _ => self.arbitrary(i, state),
                 };
                 let out = match (model, &out) {

@@ -20,10 +20,13 @@
 //! happened, which write each read returned when values repeat, a total
 //! order of the writes after the initial version) satisfies them. Facts
 //! every choice must respect: the initial version is first; a cas `[a b]`
-//! read some version of `a`, which precedes its write of `b`. A read of a
-//! value no op wrote (and not the initial value) is a version of an unknown
-//! writer: it has a place in the order but no session. A read never returns
-//! a write its own session made only later.
+//! read some version of `a` (never its own write), which precedes its write
+//! of `b`. A read of a value no op wrote (and not the initial value) is the
+//! version of an unknown writer of that value: one per value, with a place
+//! in the order but no session. As in Jepsen, values identify writes: a
+//! read of `v` returned one of the (non-failed) writes of `v`, whenever it
+//! ran; so a session that reads `v` and only later writes the sole `v` read
+//! its own future write, which writes-follow-reads forbids.
 //!
 //! **Lists and sets.** A read shows exactly which writes its replica holds
 //! (and, for a list, in which order), so each guarantee is decided from the
@@ -214,7 +217,7 @@ pub fn register_by(ops: &[&Op], nil: Nil, initial: &V, search: Search) -> Achiev
 enum Version {
     Initial,
     Write(usize),
-    /// Of an unknown writer, for this read alone.
+    /// Of the unknown writer of a value, named by the first read of it.
     Unknown(usize),
 }
 
@@ -222,12 +225,13 @@ enum Version {
 fn candidates(p: &Parts, r: usize, included: &[bool], initial: &V) -> Option<Vec<Version>> {
     let read = &p.reads[r];
     let writers: Vec<usize> = (0..p.writes.len())
-        .filter(|&w| p.writes[w].value.same(&read.value))
-        .filter(|&w| !(p.writes[w].session == read.session && p.writes[w].seq > read.seq))
+        .filter(|&w| p.writes[w].value.same(&read.value) && read.cas_write != Some(w))
         .collect();
     let initial_matches = read.value.same(initial);
     if writers.is_empty() && !initial_matches {
-        return Some(vec![Version::Unknown(r)]);
+        // One unknown writer per value: named by the first read of it.
+        let first = (0..p.reads.len()).find(|&x| p.reads[x].value.same(&read.value)).expect("r itself");
+        return Some(vec![Version::Unknown(first)]);
     }
     let mut c: Vec<Version> = writers.into_iter().filter(|&w| included[w]).map(Version::Write).collect();
     if initial_matches {
@@ -259,6 +263,33 @@ struct Order {
 /// satisfies together, given which writes happened and which version each
 /// live read returned.
 fn satisfied_register(p: &Parts, included: &[bool], live: &[usize], ver: &[Version], search: Search) -> u16 {
+    let (facts, per) = constraints(p, included, live, ver);
+    let nodes = p.writes.len() + p.reads.len();
+    let mut passing = 0u16;
+    for m in 0..16u8 {
+        let mut edges = facts.clone();
+        for g in G::ALL {
+            if m & g.bit() != 0 {
+                edges.extend(per[g as usize].iter().copied());
+            }
+        }
+        let order = Order { nodes, edges };
+        let ok = match search {
+            Search::Graph => orderable(&order, p.writes.len()),
+            Search::Permutations => orderable_by_permutations(&order, p.writes.len(), included),
+        };
+        if ok {
+            passing |= 1 << m;
+        }
+    }
+    passing
+}
+
+type Edges = Vec<(Version, Version, bool)>;
+
+/// The facts, and each guarantee's constraints, as edges `(a, b, strict)`:
+/// a before b (or a == b when not strict).
+fn constraints(p: &Parts, included: &[bool], live: &[usize], ver: &[Version]) -> (Edges, [Edges; 4]) {
     let ver_of = |r: usize| ver[live.iter().position(|&x| x == r).unwrap()];
     let mut facts = Vec::new();
     for (w, wr) in p.writes.iter().enumerate() {
@@ -266,7 +297,7 @@ fn satisfied_register(p: &Parts, included: &[bool], live: &[usize], ver: &[Versi
             facts.push((ver_of(r), Version::Write(w), true));
         }
     }
-    let mut per: [Vec<(Version, Version, bool)>; 4] = Default::default();
+    let mut per: [Edges; 4] = Default::default();
     for &r in live {
         let rd = &p.reads[r];
         for (w, wr) in p.writes.iter().enumerate() {
@@ -292,25 +323,125 @@ fn satisfied_register(p: &Parts, included: &[bool], live: &[usize], ver: &[Versi
             }
         }
     }
-    let nodes = p.writes.len() + p.reads.len();
-    let mut passing = 0u16;
-    for m in 0..16u8 {
-        let mut edges = facts.clone();
-        for g in G::ALL {
-            if m & g.bit() != 0 {
-                edges.extend(per[g as usize].iter().copied());
+    (facts, per)
+}
+
+/// Registers whose every read has one possible version: the guarantees
+/// violated when `requested` are checked together, judged part by part. A
+/// part is a set of versions strongly connected by the constraints of some
+/// requested set S of guarantees; it fails S minimally when, without any one
+/// member's constraints, its versions can be ordered. The members of
+/// minimally failing sets are violated; if the facts alone cannot be
+/// ordered, every guarantee is. `None` when some read has a choice.
+pub fn register_blamed(ops: &[&Op], nil: Nil, initial: &V, requested: &[G]) -> Option<BTreeSet<G>> {
+    let p = parts(ops, nil, &V::Nil);
+    let all = vec![true; p.writes.len()];
+    let cands: Vec<Vec<Version>> = (0..p.reads.len()).map(|r| candidates(&p, r, &all, initial).expect("all writes")).collect();
+    if cands.iter().any(|c| c.len() != 1) {
+        return None;
+    }
+    // An info write happened iff a read returned it (and then an info cas's
+    // read happened too).
+    let mut included: Vec<bool> = p.writes.iter().map(|w| !w.maybe).collect();
+    loop {
+        let live: Vec<usize> = (0..p.reads.len()).filter(|&r| p.reads[r].cas_write.is_none_or(|w| included[w])).collect();
+        let mut changed = false;
+        for &r in &live {
+            if let Version::Write(w) = cands[r][0] {
+                if !included[w] {
+                    included[w] = true;
+                    changed = true;
+                }
             }
         }
-        let order = Order { nodes, edges };
-        let ok = match search {
-            Search::Graph => orderable(&order, p.writes.len()),
-            Search::Permutations => orderable_by_permutations(&order, p.writes.len(), included, live),
-        };
-        if ok {
-            passing |= 1 << m;
+        if !changed {
+            let ver: Vec<Version> = live.iter().map(|&r| cands[r][0]).collect();
+            let (facts, per) = constraints(&p, &included, &live, &ver);
+            return Some(blamed(&facts, &per, requested));
         }
     }
-    passing
+}
+
+fn blamed(facts: &Edges, per: &[Edges; 4], requested: &[G]) -> BTreeSet<G> {
+    // Nodes: every version named, the initial one first.
+    let mut nodes: Vec<Version> = vec![Version::Initial];
+    for &(a, b, _) in facts.iter().chain(per.iter().flatten()) {
+        for x in [a, b] {
+            if !nodes.contains(&x) {
+                nodes.push(x);
+            }
+        }
+    }
+    let n = nodes.len();
+    let idx = |x: Version| nodes.iter().position(|&y| y == x).unwrap();
+    // Adjacency of a set of guarantees' graph: the initial version before
+    // all, facts, the members' constraints (non-strict self-edges hold).
+    let adj = |gs: &[G]| -> Vec<Vec<bool>> {
+        let mut m = vec![vec![false; n]; n];
+        for j in 1..n {
+            m[0][j] = true;
+        }
+        let mut add = |es: &Edges| {
+            for &(a, b, strict) in es {
+                if a != b || strict {
+                    m[idx(a)][idx(b)] = true;
+                }
+            }
+        };
+        add(facts);
+        for g in gs {
+            add(&per[*g as usize]);
+        }
+        m
+    };
+    let reach = |m: &Vec<Vec<bool>>| {
+        let mut r = m.clone();
+        for k in 0..n {
+            for i in 0..n {
+                if r[i][k] {
+                    for j in 0..n {
+                        if r[k][j] {
+                            r[i][j] = true;
+                        }
+                    }
+                }
+            }
+        }
+        r
+    };
+    let cyclic_within = |m: &Vec<Vec<bool>>, inside: &[bool]| {
+        let mut sub = m.clone();
+        for i in 0..n {
+            for j in 0..n {
+                sub[i][j] &= inside[i] && inside[j];
+            }
+        }
+        (0..n).any(|i| reach(&sub)[i][i])
+    };
+    let mut out = BTreeSet::new();
+    if (0..n).any(|i| reach(&adj(&[]))[i][i]) {
+        out.extend(requested.iter().copied());
+        return out;
+    }
+    for mask in 1u32..(1 << requested.len()) {
+        let set: Vec<G> = (0..requested.len()).filter(|i| mask & (1 << i) != 0).map(|i| requested[i]).collect();
+        let r = reach(&adj(&set));
+        for i in 0..n {
+            if !r[i][i] {
+                continue;
+            }
+            // The strongly connected part of i.
+            let inside: Vec<bool> = (0..n).map(|j| r[i][j] && r[j][i]).collect();
+            let minimal = set.iter().all(|g| {
+                let without: Vec<G> = set.iter().copied().filter(|x| x != g).collect();
+                !cyclic_within(&adj(&without), &inside)
+            });
+            if minimal {
+                out.extend(set.iter().copied());
+            }
+        }
+    }
+    out
 }
 
 /// Whether some total order of the included writes and the unknown-writer
@@ -344,9 +475,15 @@ fn orderable(o: &Order, writes: usize) -> bool {
 
 /// `orderable` by brute force: tries every order of the versions present
 /// (included writes, live reads' unknown-writer versions) after the initial.
-fn orderable_by_permutations(o: &Order, writes: usize, included: &[bool], live: &[usize]) -> bool {
+fn orderable_by_permutations(o: &Order, writes: usize, included: &[bool]) -> bool {
     let mut present: Vec<Version> = (0..writes).filter(|&w| included[w]).map(Version::Write).collect();
-    present.extend(live.iter().map(|&r| Version::Unknown(r)));
+    for &(a, b, _) in &o.edges {
+        for v in [a, b] {
+            if matches!(v, Version::Unknown(_)) && !present.contains(&v) {
+                present.push(v);
+            }
+        }
+    }
     let holds = |order: &[Version]| {
         let pos = |v: Version| match v {
             Version::Initial => Some(0),
@@ -421,9 +558,8 @@ enum Id {
     Unknown(V, usize),
 }
 
-/// Every way to match read `r`'s elements to the writes that made them
-/// (never a write its own session made only later); an element no such
-/// write accounts for is an unknown writer's. In a list each element is one
+/// Every way to match read `r`'s elements to the writes that made them; an
+/// element no write accounts for is an unknown writer's. In a list each element is one
 /// append (distinct ones); in a set an element stands for a non-empty subset
 /// of the adds of that value (a replica holding any of them shows it once).
 fn matchings(p: &Parts, r: &R, ordered: bool) -> Vec<Vec<Id>> {
@@ -431,7 +567,6 @@ fn matchings(p: &Parts, r: &R, ordered: bool) -> Vec<Vec<Id>> {
     let writers = |e: &V| -> Vec<usize> {
         (0..p.writes.len())
             .filter(|&w| p.writes[w].value.same(e))
-            .filter(|&w| !(p.writes[w].session == r.session && p.writes[w].seq > r.seq))
             .collect()
     };
     let mut out = Vec::new();
