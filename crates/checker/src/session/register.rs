@@ -883,8 +883,8 @@ fn explain_joint(k: &KeyOps, v: &Versions, involved: &[Guarantee], cycle: &[Edge
     let (ops, parts, detail, path) = walk(k, v, cycle);
     let names = prose_list(involved);
     let text = format!(
-        "{parts}; so {path} — a cycle that needs the constraints of {names} together: each holds alone, but no \
-         single order of the register's versions satisfies them all, so at least one of {names} was violated"
+        "{parts}; so {path} — a cycle that needs the constraints of {names} together: no single order of the \
+         register's versions satisfies them all, so at least one of {names} was violated"
     );
     let mut a = anomaly(k.h, JOINT_KIND, &ops, text, detail);
     a.detail["checks"] = involved.iter().map(|g| g.name()).collect::<Vec<_>>().into();
