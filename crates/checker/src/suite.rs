@@ -26,6 +26,10 @@ pub struct CheckConfig {
     pub budget: Budget,
     /// Allow the polynomial-time paths where they apply.
     pub fast_paths: bool,
+    /// Every key's state before the history (`--initial`), for the model
+    /// and the session checks; `None`: the model's empty state (nil, "",
+    /// empty, 0).
+    pub initial: Option<Value>,
     pub bank: BankSettings,
 }
 
@@ -46,6 +50,7 @@ impl Default for CheckConfig {
             nil_read: None,
             budget: Budget::default(),
             fast_paths: true,
+            initial: None,
             bank: BankSettings::default(),
         }
     }
@@ -217,7 +222,15 @@ pub(crate) fn check_part(
                 // A value of the wrong shape for the model is bad input
                 // (exit 2), not an undecided key.
                 model::validate_history(h, file, kind, nil_read).map_err(|e| ConfigError(e.to_string()))?;
-                let opts = LinearOptions { budget: cfg.budget.clone(), nil_read, use_fast_paths: cfg.fast_paths };
+                if let Some(v) = &cfg.initial {
+                    model::validate_initial(kind, v).map_err(|e| ConfigError(format!("{file}: {e}")))?;
+                }
+                let opts = LinearOptions {
+                    budget: cfg.budget.clone(),
+                    nil_read,
+                    use_fast_paths: cfg.fast_paths,
+                    initial: cfg.initial.clone(),
+                };
                 results.push(linear::check(h, &kind, &opts));
             }
             Err(why) if explicit => return Err(ConfigError(format!("{file}: linearizable: {why}"))),
@@ -252,7 +265,10 @@ pub(crate) fn check_part(
                     }
                 }
                 let nil_read = cfg.nil_read.unwrap_or(format.default_nil_read());
-                let opts = SessionOptions { budget: cfg.budget.clone(), nil_read };
+                if let Some(v) = &cfg.initial {
+                    session::validate_initial(w, v).map_err(|e| ConfigError(format!("{file}: {e}")))?;
+                }
+                let opts = SessionOptions { budget: cfg.budget.clone(), nil_read, initial: cfg.initial.clone() };
                 results.extend(session::check(h, &session_checks, w, &opts));
                 staleness = Some((w, session::staleness_samples(h, w)));
             }

@@ -15,7 +15,7 @@ pub use wgl::search;
 pub const WITNESS_MAX_OPS: usize = 1_000;
 
 use crate::history::{History, OpId};
-use crate::model::{with_model, ModelKind, NilRead};
+use crate::model::{with_model, Model, ModelKind, NilRead, WithInitial};
 use crate::report::{Budget, CheckName, CheckResult, KeyResult, Verdict};
 use crate::value::Value;
 use rayon::prelude::*;
@@ -30,12 +30,16 @@ pub struct LinearOptions {
     pub nil_read: NilRead,
     /// Try the polynomial algorithms before the general search.
     pub use_fast_paths: bool,
+    /// Every key's state before the history (`--initial`); `None`: the
+    /// model's empty state. The fast paths assume the empty state, so they
+    /// step aside when one is given.
+    pub initial: Option<Value>,
 }
 
 impl Default for LinearOptions {
     /// The default budget, Knossos's nil-read rule, fast paths on.
     fn default() -> LinearOptions {
-        LinearOptions { budget: Budget::default(), nil_read: NilRead::Unknown, use_fast_paths: true }
+        LinearOptions { budget: Budget::default(), nil_read: NilRead::Unknown, use_fast_paths: true, initial: None }
     }
 }
 
@@ -94,10 +98,22 @@ fn check_key(
             };
         }
     }
-    let fast = if opts.use_fast_paths { fast::try_fast(history, ids, model, opts) } else { None };
-    let mut result = match fast {
-        Some(r) => r,
-        None => with_model!(*model, opts.nil_read, |m| search(history, ids, &m, &opts.budget)),
+    let fast = if opts.use_fast_paths && opts.initial.is_none() { fast::try_fast(history, ids, model, opts) } else { None };
+    let mut result = match (fast, &opts.initial) {
+        (Some(r), _) => r,
+        (None, None) => with_model!(*model, opts.nil_read, |m| search(history, ids, &m, &opts.budget)),
+        (None, Some(v)) => with_model!(*model, opts.nil_read, |m| match m.state_of(v) {
+            Some(init) => search(history, ids, &WithInitial { model: &m, init }, &opts.budget),
+            None => KeyResult {
+                key: None,
+                verdict: Verdict::Unknown,
+                method: "validate".to_string(),
+                ops: ids.len() as u64,
+                anomalies: Vec::new(),
+                unknown_reason: Some(format!("the initial state {v} is not a state of the {model} model")),
+                stats: serde_json::Value::Null,
+            },
+        }),
     };
     result.key = key;
     result

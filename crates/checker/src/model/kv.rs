@@ -160,6 +160,11 @@ impl Model for Kv {
         KvState::new(None, "")
     }
 
+    /// A string: every key starts with it.
+    fn state_of(&self, v: &Value) -> Option<KvState> {
+        Some(KvState::new(None, v.as_str()?))
+    }
+
     fn step(&self, s: &KvState, op: &Op) -> Option<KvState> {
         match op.f {
             F::Get => match result(op) {

@@ -186,6 +186,16 @@ fn read_batched<R: BufRead, T: EventTarget>(
 
 /// Parses one non-blank line into an event. `max_depth` bounds the nesting
 /// of `key` and `value` (at most [`SERDE_JSON_VALUE_DEPTH`]).
+/// Parses one JSON value filling `text` (for values given on the command line).
+pub(crate) fn parse_value(text: &str, max_depth: usize) -> Result<Value, String> {
+    let too_deep = Cell::new(false);
+    let mut de = serde_json::Deserializer::from_str(text);
+    ValueSeed { depth_left: max_depth, too_deep: &too_deep }
+        .deserialize(&mut de)
+        .and_then(|v| de.end().map(|()| v))
+        .map_err(|e| e.to_string())
+}
+
 pub(crate) fn parse_line(text: &str, line: u64, max_depth: usize) -> Result<Event, InputErrorKind> {
     let trimmed = text.trim_start();
     if !trimmed.starts_with('{') {

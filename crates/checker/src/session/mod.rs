@@ -84,6 +84,21 @@ impl Workload {
     }
 }
 
+/// Checks that `v` can start a key of workload `w` (for `--initial`).
+pub fn validate_initial(w: Workload, v: &Value) -> Result<(), String> {
+    let fits = match w {
+        Workload::Register => true,
+        Workload::Counter => v.as_int().is_some(),
+        Workload::ListAppend => v.as_list().is_some(),
+        Workload::Set => v.as_seq().is_some(),
+    };
+    if fits {
+        Ok(())
+    } else {
+        Err(format!("--initial {v} cannot start a key of the {w} workload"))
+    }
+}
+
 impl Workload {
     /// The session workload of a linearizability model, if it has one: what
     /// `--model` says when the ops alone cannot (a history of reads only).
@@ -149,13 +164,17 @@ pub struct SessionOptions {
     /// What an ok read of `nil` means: under `Unknown` it reveals nothing
     /// and constrains nothing, as for linearizability.
     pub nil_read: NilRead,
+    /// Every key's state before the history (`--initial`): a register's
+    /// first version, a counter's starting total, a list's or set's first
+    /// elements (which then read as an unknown writer's). `None`: empty.
+    pub initial: Option<Value>,
 }
 
 impl Default for SessionOptions {
     /// The default budget; a nil read means the object is absent (conch's
     /// own histories).
     fn default() -> SessionOptions {
-        SessionOptions { budget: Budget::default(), nil_read: NilRead::Absent }
+        SessionOptions { budget: Budget::default(), nil_read: NilRead::Absent, initial: None }
     }
 }
 
@@ -253,6 +272,7 @@ pub(crate) struct KeyOps<'a> {
     pub ops: &'a [OpId],
     pub budget: &'a Budget,
     pub nil_read: NilRead,
+    pub initial: Option<&'a Value>,
 }
 
 impl<'a> KeyOps<'a> {
@@ -284,7 +304,7 @@ pub fn check(h: &History, checks: &[CheckName], workload: Workload, opts: &Sessi
     let per_key: Vec<Vec<KeyResult>> = groups
         .par_iter()
         .map(|(key, ops)| {
-            let k = KeyOps { h, key: *key, ops, budget: &opts.budget, nil_read: opts.nil_read };
+            let k = KeyOps { h, key: *key, ops, budget: &opts.budget, nil_read: opts.nil_read, initial: opts.initial.as_ref() };
             check_key(&k, workload, &wanted)
         })
         .collect();
@@ -314,7 +334,7 @@ fn check_key(k: &KeyOps, workload: Workload, wanted: &[CheckName]) -> Vec<KeyRes
                 Workload::Set => (lists::check(k, lists::Kind::Set), "version-order"),
                 Workload::Register => {
                     let gs: Vec<Guarantee> = wanted.iter().filter_map(|&c| Guarantee::of(c)).collect();
-                    let setup = register::Setup { nil_read: k.nil_read, initial: &Value::Nil };
+                    let setup = register::Setup { nil_read: k.nil_read, initial: k.initial.unwrap_or(&Value::Nil) };
                     (register::check(k, &gs, setup), "version-graph")
                 }
                 Workload::Counter => (counter::check(k), "counter-totals"),
@@ -378,7 +398,7 @@ fn linearizable(k: &KeyOps, workload: Workload) -> bool {
     // Keys are checked in parallel: share the memory among the threads.
     let threads = rayon::current_num_threads().max(1) as u64;
     let budget = Budget { deadline: k.budget.deadline, memory_bytes: k.budget.memory_bytes / threads };
-    let opts = LinearOptions { budget, nil_read: k.nil_read, use_fast_paths: true };
+    let opts = LinearOptions { budget, nil_read: k.nil_read, use_fast_paths: true, initial: k.initial.cloned() };
     linear::check_ops(k.h, k.ops, &model, &opts).verdict == Verdict::Valid
 }
 
