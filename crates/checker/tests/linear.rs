@@ -15,7 +15,7 @@ use testkit::strategy;
 use testkit::Rng;
 
 fn opts(nil_read: NilRead) -> LinearOptions {
-    LinearOptions { budget: Budget::unlimited(), nil_read, use_fast_paths: false }
+    LinearOptions { budget: Budget::unlimited(), nil_read, use_fast_paths: false, initial: None }
 }
 
 /// Events `(type, process, f, value)`, one per line from line 1.
