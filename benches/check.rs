@@ -59,7 +59,8 @@ fn generated(workload: GenWorkload, ops: usize, clients: usize) -> History {
 fn bench_generated(c: &mut Criterion) {
     let mut g = c.benchmark_group("generated-register");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
-    let opts = LinearOptions { budget: Budget::default(), nil_read: NilRead::Absent, use_fast_paths: true, initial: None };
+    let opts =
+        LinearOptions { budget: Budget::default(), nil_read: NilRead::Absent, use_fast_paths: true, initial: None };
     let model: ModelKind = "cas-register".parse().unwrap();
     for ops in [10_000usize, 100_000, 1_000_000] {
         for clients in [16usize, 64] {

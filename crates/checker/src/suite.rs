@@ -221,10 +221,12 @@ pub(crate) fn check_part(
                 let nil_read = cfg.nil_read.unwrap_or(format.default_nil_read());
                 // A value of the wrong shape for the model is bad input
                 // (exit 2), not an undecided key.
-                model::validate_history(h, file, kind, nil_read).map_err(|e| ConfigError(e.to_string()))?;
+                // So is an initial state the model has no room for; the
+                // flag is judged before the file.
                 if let Some(v) = &cfg.initial {
                     model::validate_initial(kind, v).map_err(|e| ConfigError(format!("{file}: {e}")))?;
                 }
+                model::validate_history(h, file, kind, nil_read).map_err(|e| ConfigError(e.to_string()))?;
                 let opts = LinearOptions {
                     budget: cfg.budget.clone(),
                     nil_read,

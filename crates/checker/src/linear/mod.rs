@@ -98,7 +98,8 @@ fn check_key(
             };
         }
     }
-    let fast = if opts.use_fast_paths && opts.initial.is_none() { fast::try_fast(history, ids, model, opts) } else { None };
+    let fast =
+        if opts.use_fast_paths && opts.initial.is_none() { fast::try_fast(history, ids, model, opts) } else { None };
     let mut result = match (fast, &opts.initial) {
         (Some(r), _) => r,
         (None, None) => with_model!(*model, opts.nil_read, |m| search(history, ids, &m, &opts.budget)),

@@ -78,7 +78,8 @@ fn scan(k: &KeyOps, out: &mut [Found; 4]) -> Result<(), String> {
                     if let Some(w) = last_incr {
                         if t < base.saturating_add(own_sum) {
                             out[Guarantee::Ryw as usize].push(|| {
-                                let from = if base == 0 { String::new() } else { format!(" on top of the initial {base}") };
+                                let from =
+                                    if base == 0 { String::new() } else { format!(" on top of the initial {base}") };
                                 let text = format!(
                                     "{} saw {t}, but process {}'s own acknowledged increments before that read add \
                                      up to {own_sum} (the last one at {}){from}, so the read cannot reflect them all: \

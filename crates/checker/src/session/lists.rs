@@ -664,10 +664,8 @@ impl Explainer<'_, '_> {
             self.kind.verb(),
             lines(wo)
         );
-        let cycle = vec![
-            edge(write_name(wo), "reads-from", op_name(o0)),
-            edge(op_name(o0), "session-order", write_name(wo)),
-        ];
+        let cycle =
+            vec![edge(write_name(wo), "reads-from", op_name(o0)), edge(op_name(o0), "session-order", write_name(wo))];
         anomaly(self.k.h, "writes-follow-reads", &[o0.id, wo.id], text, cycle)
     }
 

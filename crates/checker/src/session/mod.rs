@@ -304,7 +304,14 @@ pub fn check(h: &History, checks: &[CheckName], workload: Workload, opts: &Sessi
     let per_key: Vec<Vec<KeyResult>> = groups
         .par_iter()
         .map(|(key, ops)| {
-            let k = KeyOps { h, key: *key, ops, budget: &opts.budget, nil_read: opts.nil_read, initial: opts.initial.as_ref() };
+            let k = KeyOps {
+                h,
+                key: *key,
+                ops,
+                budget: &opts.budget,
+                nil_read: opts.nil_read,
+                initial: opts.initial.as_ref(),
+            };
             check_key(&k, workload, &wanted)
         })
         .collect();

@@ -199,8 +199,13 @@ fn written(op: &Op) -> &Value {
 /// Collects one key's versions and reads. Errors are reasons for `Unknown`.
 fn build<'a>(k: &KeyOps<'a>, setup: Setup<'a>) -> Result<Versions<'a>, String> {
     let h = k.h;
-    let mut v =
-        Versions { nodes: vec![Node::Initial], reads: Vec::new(), writes: Vec::new(), sessions: Vec::new(), initial: setup.initial };
+    let mut v = Versions {
+        nodes: vec![Node::Initial],
+        reads: Vec::new(),
+        writes: Vec::new(),
+        sessions: Vec::new(),
+        initial: setup.initial,
+    };
     // Reads' values, resolved to versions once every write is known.
     let mut read_values: Vec<&'a Value> = Vec::new();
     for (_, ops) in k.sessions() {
@@ -473,7 +478,8 @@ fn blame_parts(v: &Versions, base: &[Edge], requested: u8, out: &mut dyn FnMut(u
             }
             let minimal = members(set).iter().all(|&g| {
                 let without = set & !bit(g);
-                let part = graph_of(n, base, |e| e.kind.in_set(without) && inside[e.from as usize] && inside[e.to as usize]);
+                let part =
+                    graph_of(n, base, |e| e.kind.in_set(without) && inside[e.from as usize] && inside[e.to as usize]);
                 cyclic_components(&part).is_empty()
             });
             if !minimal {
@@ -587,7 +593,8 @@ impl Search<'_, '_, '_> {
     /// Whether some choice satisfies the guarantees in `set` with the facts.
     fn satisfiable(&mut self, set: u8) -> Result<bool, String> {
         let v = self.v;
-        let mut live = Live { adj: vec![Vec::new(); v.nodes.len()], log: Vec::new(), seen: vec![0; v.nodes.len()], stamp: 0 };
+        let mut live =
+            Live { adj: vec![Vec::new(); v.nodes.len()], log: Vec::new(), seen: vec![0; v.nodes.len()], stamp: 0 };
         let mut choice: Choice = vec![None; v.reads.len()];
         if set & bit(Guarantee::Mw) != 0 {
             for s in &v.sessions {
@@ -605,7 +612,14 @@ impl Search<'_, '_, '_> {
         self.dfs(set, &order, 0, &mut choice, &mut live)
     }
 
-    fn dfs(&mut self, set: u8, order: &[usize], i: usize, choice: &mut Choice, live: &mut Live) -> Result<bool, String> {
+    fn dfs(
+        &mut self,
+        set: u8,
+        order: &[usize],
+        i: usize,
+        choice: &mut Choice,
+        live: &mut Live,
+    ) -> Result<bool, String> {
         let v = self.v;
         let Some(&r) = order.get(i) else {
             // An info cas that did not happen cannot have been read.
@@ -855,8 +869,11 @@ fn walk(k: &KeyOps, v: &Versions, cycle: &[Edge]) -> (Vec<OpId>, String, Vec<ser
         parts.push(sentence);
         detail.push(edge(format!("version {x}"), e.kind.name(), format!("version {y}")));
     }
-    let path: Vec<String> =
-        cycle.iter().map(|e| short(v.value(k, e.from))).chain(cycle.first().map(|e| short(v.value(k, e.from)))).collect();
+    let path: Vec<String> = cycle
+        .iter()
+        .map(|e| short(v.value(k, e.from)))
+        .chain(cycle.first().map(|e| short(v.value(k, e.from))))
+        .collect();
     (ops, parts.join("; "), detail, path.join(" < "))
 }
 

@@ -130,7 +130,8 @@ pub fn staleness_samples(h: &History, workload: Workload) -> StalenessSamples {
     let parts: Vec<Samples> = groups
         .par_iter()
         .map(|(key, ops)| {
-            let k = KeyOps { h, key: *key, ops, budget: &budget, nil_read: crate::read::NilRead::Absent, initial: None };
+            let k =
+                KeyOps { h, key: *key, ops, budget: &budget, nil_read: crate::read::NilRead::Absent, initial: None };
             measure(&k, workload)
         })
         .collect();

@@ -11,9 +11,9 @@ use proptest::prelude::*;
 use proptest::test_runner::TestCaseError;
 use std::collections::BTreeMap;
 
-/// What the generators may produce. Maps and initial states wait on the
-/// fixes that make conch read them (#12 §1e, §3c).
-pub const KNOBS: Knobs = Knobs { maps: false, initial: false, weak: false };
+/// What the generators may produce: maps read back with their fields
+/// permuted (#12 §1e) and non-empty initial states (#12 §3c) included.
+pub const KNOBS: Knobs = Knobs { maps: true, initial: true, weak: false };
 /// For the session checks: mostly stale reads.
 pub const WEAK: Knobs = Knobs { weak: true, ..KNOBS };
 
@@ -85,7 +85,10 @@ fn session_unknown_ok(h: &Hist, spec: &Spec) -> impl Fn(&Option<V>) -> bool {
         .iter()
         .map(|(k, ops)| {
             let mut seen = std::collections::BTreeSet::new();
-            let dup = ops.iter().filter(|o| !o.f.is_read() && o.outcome != crate::support::hist::Outcome::Fail).any(|o| !seen.insert(o.input.canon()));
+            let dup = ops
+                .iter()
+                .filter(|o| !o.f.is_read() && o.outcome != crate::support::hist::Outcome::Fail)
+                .any(|o| !seen.insert(o.input.canon()));
             let dup_read = ops.iter().any(|o| match &o.output {
                 V::List(xs) => {
                     let mut s = std::collections::BTreeSet::new();
@@ -155,11 +158,13 @@ pub fn joint_oracle(
         .iter()
         .map(|(k, a)| {
             let parts = match spec.model {
-                Model::Register | Model::CasRegister => session::register_blamed(&by_key[k], spec.nil, &initial, requested),
+                Model::Register | Model::CasRegister => {
+                    session::register_blamed(&by_key[k], spec.nil, &initial, requested)
+                }
                 _ => None,
             };
-            let blamed =
-                parts.unwrap_or_else(|| requested.iter().copied().filter(|&g| jointly_violated(*a, requested, g)).collect());
+            let blamed = parts
+                .unwrap_or_else(|| requested.iter().copied().filter(|&g| jointly_violated(*a, requested, g)).collect());
             (k.clone(), blamed)
         })
         .collect()
@@ -314,13 +319,19 @@ fn session_disagreements() {
         };
         for g in G::ALL {
             let m = mode(&spec, vec![check_name(g)], true, false);
-            let Ok(r) = conch::check(&h, &m) else { note(format!("{model:?} {g:?}: refused")); continue };
+            let Ok(r) = conch::check(&h, &m) else {
+                note(format!("{model:?} {g:?}: refused"));
+                continue;
+            };
             let got = conch::verdicts(&r, check_name(g));
             for (k, a) in &oracle {
                 let want = verdict(a.holds(&[g]));
                 let gv = got.get(k).map(|x| x.0);
                 if gv != Some(want) {
-                    note(format!("{model:?} alone {g:?} unique={unique} nil={:?}: conch {gv:?} oracle {want}", spec.nil));
+                    note(format!(
+                        "{model:?} alone {g:?} unique={unique} nil={:?}: conch {gv:?} oracle {want}",
+                        spec.nil
+                    ));
                 }
             }
         }
@@ -333,7 +344,10 @@ fn session_disagreements() {
                     let want = verdict(!blamed[k].contains(&g));
                     let gv = got.get(k).map(|x| x.0);
                     if gv != Some(want) {
-                        note(format!("{model:?} joint {g:?} unique={unique} nil={:?}: conch {gv:?} oracle {want}", spec.nil));
+                        note(format!(
+                            "{model:?} joint {g:?} unique={unique} nil={:?}: conch {gv:?} oracle {want}",
+                            spec.nil
+                        ));
                     }
                 }
             }

@@ -45,7 +45,11 @@ fn kv_info_put_of_empty_string_may_explain_a_nil_get() {
 fn written_nil_is_a_version_not_the_initial_value() {
     // write 1, write nil, read nil in one session: linearizable, and every
     // session guarantee holds (the read returned the second write).
-    let h = Builder::new().op(0, F::Write, int(1), V::Nil).op(0, F::Write, V::Nil, V::Nil).op(0, F::Read, V::Nil, V::Nil).done();
+    let h = Builder::new()
+        .op(0, F::Write, int(1), V::Nil)
+        .op(0, F::Write, V::Nil, V::Nil)
+        .op(0, F::Read, V::Nil, V::Nil)
+        .done();
     assert!(lin1(&h, Model::Register, Nil::Absent));
     assert!(reg(&h, Nil::Absent).holds(&G::ALL));
     // Without the nil write the read returned the initial version, which
@@ -149,7 +153,11 @@ fn cas_reads_its_old_value_before_writing() {
 fn unknown_writer_is_a_version_of_its_own() {
     // A read of 7, which no op wrote, is an unknown writer's version: it
     // may sit anywhere after the initial one.
-    let h = Builder::new().op(0, F::Write, int(1), V::Nil).op(0, F::Read, V::Nil, int(7)).op(0, F::Read, V::Nil, int(1)).done();
+    let h = Builder::new()
+        .op(0, F::Write, int(1), V::Nil)
+        .op(0, F::Read, V::Nil, int(7))
+        .op(0, F::Read, V::Nil, int(1))
+        .done();
     let a = reg(&h, Nil::Absent);
     assert!(a.holds(&[G::ReadYourWrites]));
     assert!(a.holds(&[G::MonotonicReads]));

@@ -6,8 +6,9 @@ use crate::support::conch::{self, Mode};
 use crate::support::hist::{int, Builder, Hist, F, V};
 use crate::support::lin::Nil;
 use checker::model::ModelKind;
+use checker::read::{self, Format, ReadOptions};
 use checker::report::{CheckName, Verdict};
-use checker::suite::FileReport;
+use checker::suite::{self, CheckConfig, FileReport};
 
 /// conch's report on `h` in each mode (fast paths on and off, whole and
 /// sharded); all must agree, and the first is returned.
@@ -250,4 +251,93 @@ fn list_append_read_before_it_was_made_breaks_writes_follow_reads() {
     let h = Builder::new().op(1, F::Read, V::Nil, int(2)).op(1, F::Write, int(2), V::Nil).done();
     let r = check_all_modes(&h, &[CheckName::WritesFollowReads], Some(ModelKind::Register), Nil::Absent);
     assert_eq!(verdict_of(&r, CheckName::WritesFollowReads), Verdict::Invalid);
+}
+
+/// conch's verdict of `check` on a history given as text, with `--initial`
+/// given as JSON or EDN text, fast paths on and off (they must agree).
+fn verdict_from(text: &str, format: Format, model: ModelKind, check: CheckName, initial: Option<&str>) -> Verdict {
+    let opts = ReadOptions { format: Some(format), ..ReadOptions::default() };
+    let (h, format) = read::read_bytes("h", text.as_bytes(), &opts).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    let verdicts: Vec<Verdict> = [true, false]
+        .into_iter()
+        .map(|fast_paths| {
+            let cfg = CheckConfig {
+                checks: vec![check],
+                model: Some(model),
+                fast_paths,
+                initial: initial.map(|t| read::parse_value(t).unwrap_or_else(|e| panic!("{e}"))),
+                ..CheckConfig::default()
+            };
+            let r = suite::check_history("h", format, &h, &cfg).unwrap_or_else(|e| panic!("{e}\n{text}"));
+            verdict_of(&r, check)
+        })
+        .collect();
+    assert_eq!(verdicts[0], verdicts[1], "fast paths on and off disagree\n{text}");
+    verdicts[0]
+}
+
+/// #12 §3c: models take an initial state. Knossos checks its multi-register
+/// histories from x = 0, y = 0; reads of 0 before any write of 0 are
+/// linearizable from there and from no other state (the empty one, where
+/// only y or x is 0, or where x starts at 5). JSON and EDN spell one value.
+#[test]
+fn knossos_multi_register_history_is_linearizable_only_from_its_initial_state() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata/jepsen/knossos-multi-register-initial.edn");
+    let text = std::fs::read_to_string(path).expect("the fixture");
+    let lin = |initial| verdict_from(&text, Format::Edn, ModelKind::MultiRegister, CheckName::Linearizable, initial);
+    assert_eq!(lin(Some("{:x 0, :y 0}")), Verdict::Valid);
+    assert_eq!(lin(Some(r#"{"y": 0, "x": 0}"#)), Verdict::Valid);
+    assert_eq!(lin(None), Verdict::Invalid);
+    assert_eq!(lin(Some("{:x 0}")), Verdict::Invalid);
+    assert_eq!(lin(Some("{:x 5, :y 0}")), Verdict::Invalid);
+}
+
+/// #12 §3c: every model starts from `--initial` when given: each history's
+/// first ok op observes the initial state, so it is linearizable with it
+/// and not from the empty state (or from another).
+#[test]
+fn initial_state_is_where_every_model_starts() {
+    let ev = |p: u64, t: &str, f: &str, v: &str| format!(r#"{{"type":"{t}","process":{p},"f":"{f}","value":{v}}}"#);
+    let op = |p: u64, f: &str, input: &str, output: &str| {
+        format!("{}\n{}\n", ev(p, "invoke", f, input), ev(p, "ok", f, output))
+    };
+    let cases: Vec<(ModelKind, String, &str, &str)> = vec![
+        (ModelKind::Register, op(0, "read", "null", "5") + &op(1, "write", "6", "6"), "5", "6"),
+        (ModelKind::CasRegister, op(0, "cas", "[5, 6]", "[5, 6]") + &op(1, "read", "null", "6"), "5", "6"),
+        (ModelKind::Kv, op(0, "append", r#""b""#, "null") + &op(0, "get", "null", r#""ab""#), r#""a""#, r#""b""#),
+        (ModelKind::Set, op(0, "add", "2", "null") + &op(1, "read", "null", "[1, 2]"), "[1]", "[2]"),
+        (ModelKind::Counter, op(0, "incr", "1", "null") + &op(1, "read", "null", "4"), "3", "1"),
+        (ModelKind::ListAppend, op(0, "append", "2", "null") + &op(1, "read", "null", "[1, 2]"), "[1]", "[2]"),
+        (ModelKind::Queue, op(0, "enqueue", "2", "null") + &op(1, "dequeue", "null", "1"), "[1]", "[2]"),
+        (ModelKind::Mutex, op(0, "release", "null", "null") + &op(1, "acquire", "null", "null"), "true", "false"),
+    ];
+    for (model, text, initial, other) in cases {
+        let lin = |initial| verdict_from(&text, Format::Jsonl, model, CheckName::Linearizable, initial);
+        assert_eq!(lin(Some(initial)), Verdict::Valid, "{model} from {initial}\n{text}");
+        assert_eq!(lin(None), Verdict::Invalid, "{model} from empty\n{text}");
+        assert_eq!(lin(Some(other)), Verdict::Invalid, "{model} from {other}\n{text}");
+    }
+}
+
+/// #12 §3c: an initial state that is no state of the model is bad input
+/// (exit 2 from the binary) naming what the model takes, not a verdict.
+#[test]
+fn initial_state_of_the_wrong_shape_is_refused() {
+    let text = "{\"type\":\"invoke\",\"process\":0,\"f\":\"incr\",\"value\":1}\n{\"type\":\"ok\",\"process\":0,\"f\":\"incr\",\"value\":1}\n";
+    let (h, format) = read::read_bytes("h", text.as_bytes(), &ReadOptions::default()).unwrap();
+    for (model, initial, says) in [
+        (ModelKind::Counter, "[1]", "an integer"),
+        (ModelKind::Mutex, "0", "true (held) or false (free)"),
+        (ModelKind::MultiRegister, "[1]", "a map from register to value"),
+    ] {
+        let cfg = CheckConfig {
+            checks: vec![CheckName::Linearizable],
+            model: Some(model),
+            initial: Some(read::parse_value(initial).unwrap()),
+            ..CheckConfig::default()
+        };
+        let e = suite::check_history("h", format, &h, &cfg).expect_err("refused").to_string();
+        assert!(e.contains("--initial") && e.contains(says), "{model}: {e}");
+    }
+    assert!(read::parse_value("[1").is_err());
 }

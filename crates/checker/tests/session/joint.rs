@@ -285,4 +285,3 @@ fn tiny_histories_do_reach_joint_cycles() {
     }
     assert!(joint > 20, "{joint}");
 }
-

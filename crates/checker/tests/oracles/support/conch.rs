@@ -53,6 +53,7 @@ pub fn config(mode: &Mode) -> CheckConfig {
         }),
         budget: Budget::unlimited(),
         fast_paths: mode.fast_paths,
+        initial: mode.initial.as_ref().map(|v| read::parse_value(&v.json()).expect("the oracle's values are JSON")),
         ..CheckConfig::default()
     }
 }

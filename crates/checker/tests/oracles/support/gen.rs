@@ -71,21 +71,16 @@ fn op_spec() -> impl Strategy<Value = OpSpec> {
 
 pub fn spec(model: Model, knobs: Knobs, max_ops: usize) -> impl Strategy<Value = Spec> {
     let initial = if knobs.initial { prop::option::weighted(0.3, 0..4u8).boxed() } else { Just(None).boxed() };
-    (
-        any::<bool>(),
-        any::<bool>(),
-        any::<bool>(),
-        initial,
-        prop::collection::vec(op_spec(), 1..=max_ops),
-    )
-        .prop_map(move |(absent, unique, keyed, init, ops)| Spec {
+    (any::<bool>(), any::<bool>(), any::<bool>(), initial, prop::collection::vec(op_spec(), 1..=max_ops)).prop_map(
+        move |(absent, unique, keyed, init, ops)| Spec {
             model,
             nil: if absent { Nil::Absent } else { Nil::Unknown },
             unique,
             keyed: keyed || model == Model::Kv,
             initial: init.map(|i| initial_value(model, i, knobs)),
             ops,
-        })
+        },
+    )
 }
 
 fn initial_value(model: Model, i: u8, knobs: Knobs) -> V {

@@ -142,7 +142,8 @@ fn parts(ops: &[&Op], nil: Nil, empty: &V) -> Parts {
             match op.f {
                 F::Read => {
                     if op.outcome == Outcome::Ok {
-                        let value = if op.output.is_nil() { nil_read_as(nil, empty.clone()) } else { Some(op.output.clone()) };
+                        let value =
+                            if op.output.is_nil() { nil_read_as(nil, empty.clone()) } else { Some(op.output.clone()) };
                         if let Some(value) = value {
                             p.reads.push(R { value, session, seq: 2 * k, cas_write: None });
                         }
@@ -224,9 +225,8 @@ enum Version {
 /// The versions read `r` may have returned: `None` if none can be.
 fn candidates(p: &Parts, r: usize, included: &[bool], initial: &V) -> Option<Vec<Version>> {
     let read = &p.reads[r];
-    let writers: Vec<usize> = (0..p.writes.len())
-        .filter(|&w| p.writes[w].value.same(&read.value) && read.cas_write != Some(w))
-        .collect();
+    let writers: Vec<usize> =
+        (0..p.writes.len()).filter(|&w| p.writes[w].value.same(&read.value) && read.cas_write != Some(w)).collect();
     let initial_matches = read.value.same(initial);
     if writers.is_empty() && !initial_matches {
         // One unknown writer per value: named by the first read of it.
@@ -336,7 +336,8 @@ fn constraints(p: &Parts, included: &[bool], live: &[usize], ver: &[Version]) ->
 pub fn register_blamed(ops: &[&Op], nil: Nil, initial: &V, requested: &[G]) -> Option<BTreeSet<G>> {
     let p = parts(ops, nil, &V::Nil);
     let all = vec![true; p.writes.len()];
-    let cands: Vec<Vec<Version>> = (0..p.reads.len()).map(|r| candidates(&p, r, &all, initial).expect("all writes")).collect();
+    let cands: Vec<Vec<Version>> =
+        (0..p.reads.len()).map(|r| candidates(&p, r, &all, initial).expect("all writes")).collect();
     if cands.iter().any(|c| c.len() != 1) {
         return None;
     }
@@ -344,7 +345,8 @@ pub fn register_blamed(ops: &[&Op], nil: Nil, initial: &V, requested: &[G]) -> O
     // read happened too).
     let mut included: Vec<bool> = p.writes.iter().map(|w| !w.maybe).collect();
     loop {
-        let live: Vec<usize> = (0..p.reads.len()).filter(|&r| p.reads[r].cas_write.is_none_or(|w| included[w])).collect();
+        let live: Vec<usize> =
+            (0..p.reads.len()).filter(|&r| p.reads[r].cas_write.is_none_or(|w| included[w])).collect();
         let mut changed = false;
         for &r in &live {
             if let Version::Write(w) = cands[r][0] {
@@ -564,11 +566,7 @@ enum Id {
 /// of the adds of that value (a replica holding any of them shows it once).
 fn matchings(p: &Parts, r: &R, ordered: bool) -> Vec<Vec<Id>> {
     let V::List(elems) = &r.value else { return vec![vec![Id::Unknown(r.value.canon(), 0)]] };
-    let writers = |e: &V| -> Vec<usize> {
-        (0..p.writes.len())
-            .filter(|&w| p.writes[w].value.same(e))
-            .collect()
-    };
+    let writers = |e: &V| -> Vec<usize> { (0..p.writes.len()).filter(|&w| p.writes[w].value.same(e)).collect() };
     let mut out = Vec::new();
     if ordered {
         fn go(elems: &[V], writers: &dyn Fn(&V) -> Vec<usize>, cur: &mut Vec<Id>, out: &mut Vec<Vec<Id>>) {
