@@ -626,7 +626,7 @@ impl Search<'_, '_, '_> {
             let ok = v.reads.iter().enumerate().all(|(x, rd)| {
                 !rd.optional || choice[x].is_some() || {
                     let w = v.writes[rd.cas_write.expect("info cas read")].node;
-                    !choice.iter().any(|c| *c == Some(w))
+                    !choice.contains(&Some(w))
                 }
             });
             return Ok(ok);

@@ -315,7 +315,7 @@ impl Values<'_> {
     }
 
     fn register_write(&self, i: usize, a: u8) -> V {
-        if self.spec.unique && a % 5 != 0 {
+        if self.spec.unique && !a.is_multiple_of(5) {
             V::Int(10 + i as i64)
         } else {
             register_value(a, self.knobs)
