@@ -31,6 +31,9 @@ pub fn model_kind(m: Model) -> ModelKind {
         Model::Set => ModelKind::Set,
         Model::Counter => ModelKind::Counter,
         Model::ListAppend => ModelKind::ListAppend,
+        Model::Queue => ModelKind::Queue,
+        Model::Mutex => ModelKind::Mutex,
+        Model::MultiRegister => ModelKind::MultiRegister,
     }
 }
 

@@ -76,7 +76,7 @@ pub fn spec(model: Model, knobs: Knobs, max_ops: usize) -> impl Strategy<Value =
             model,
             nil: if absent { Nil::Absent } else { Nil::Unknown },
             unique,
-            keyed: keyed || model == Model::Kv,
+            keyed: (keyed || model == Model::Kv) && model != Model::MultiRegister,
             initial: init.map(|i| initial_value(model, i, knobs)),
             ops,
         },
@@ -89,6 +89,14 @@ fn initial_value(model: Model, i: u8, knobs: Knobs) -> V {
         Model::Kv => V::s(["a", "b", "ab", ""][i as usize % 4]),
         Model::Set | Model::ListAppend => V::List((1..=(i as i64 % 3)).map(|x| V::Int(x + 100)).collect()),
         Model::Counter => V::Int(i as i64),
+        Model::Queue => V::List((1..=(i as i64 % 3)).map(|x| V::Int(x + 100)).collect()),
+        Model::Mutex => V::Bool(i % 2 == 1),
+        Model::MultiRegister => V::Map(match i % 4 {
+            0 => vec![("x".into(), V::Int(0)), ("y".into(), V::Int(0))],
+            1 => vec![("x".into(), V::Int(0))],
+            2 => vec![("y".into(), V::Int(2)), ("x".into(), V::Int(1))],
+            _ => vec![("x".into(), V::Nil), ("y".into(), V::Int(0))],
+        }),
     }
 }
 
@@ -113,6 +121,9 @@ fn function(model: Model, f: u8) -> F {
     match (model, f) {
         (_, 0) => match model {
             Model::Kv => F::Get,
+            Model::Queue => F::Dequeue,
+            Model::Mutex => F::Acquire,
+            Model::MultiRegister => F::Txn,
             _ => F::Read,
         },
         (Model::Register, _) => F::Write,
@@ -123,6 +134,11 @@ fn function(model: Model, f: u8) -> F {
         (Model::Set, _) => F::Add,
         (Model::Counter, _) => F::Incr,
         (Model::ListAppend, _) => F::Append,
+        (Model::Queue, _) => F::Enqueue,
+        // Chosen again from the lock's state where the op takes effect.
+        (Model::Mutex, 1) => F::Release,
+        (Model::Mutex, _) => F::Acquire,
+        (Model::MultiRegister, _) => F::Txn,
     }
 }
 
@@ -249,6 +265,11 @@ pub fn build(spec: &Spec, knobs: Knobs) -> Hist {
         let state = hist.last().unwrap().clone();
         let (input, output) = values.make(i, Some((&state, hist)));
         let mut op = ops[i].clone();
+        // Most lock ops are the legal one where they take effect, so that
+        // valid histories are common; the rest are as drawn.
+        if model == Model::Mutex && spec.ops[i].read < 6 {
+            op.f = if state == V::Bool(true) { F::Release } else { F::Acquire };
+        }
         op.input = input;
         op.output = if op.outcome == Outcome::Ok { output } else { V::Nil };
         if let Some(next) = model.step(Nil::Unknown, &state, &Op { outcome: Outcome::Info, ..op.clone() }) {
@@ -311,7 +332,66 @@ impl Values<'_> {
             F::Append if model == Model::Kv => (V::s(["a", "b"][s.a as usize % 2]), V::Nil),
             F::Append | F::Add => (elem(s.a), V::Nil),
             F::Incr => (V::Int(1 + (s.a % 2) as i64), V::Nil),
+            F::Enqueue => (elem(s.a), V::Nil),
+            F::Acquire | F::Release => (V::Nil, V::Nil),
+            F::Dequeue => {
+                let Some((state, hist)) = at else { return (V::Nil, V::Nil) };
+                let head = |q: &V| match q {
+                    V::List(xs) => xs.first().cloned().unwrap_or(V::Nil),
+                    _ => V::Nil,
+                };
+                let out = match s.read {
+                    0..=3 => head(state),
+                    4 | 5 => head(&hist[hist.len().saturating_sub(1 + (s.read - 3) as usize)]),
+                    _ => [V::Nil, V::Int(1), V::Int(2), V::Int(101)][(s.a % 4) as usize].clone(),
+                };
+                (V::Nil, out)
+            }
+            F::Txn => self.txn(i, at),
         }
+    }
+
+    /// A transaction of one or two micro-ops on registers x and y: its
+    /// invoke (reads of nil) and its ok (reads filled in: the registers as
+    /// the transaction sees them, a stale state's, or arbitrary).
+    fn txn(&self, i: usize, at: Option<(&V, &Vec<V>)>) -> (V, V) {
+        let s = &self.spec.ops[i];
+        let get = |m: &V, k: &str| match m {
+            V::Map(es) => es.iter().find(|(x, _)| x == k).map_or(V::Nil, |(_, v)| v.clone()),
+            _ => V::Nil,
+        };
+        let mut cur: Vec<(String, V)> = match at {
+            Some((V::Map(es), _)) => es.clone(),
+            _ => Vec::new(),
+        };
+        let (mut input, mut output) = (Vec::new(), Vec::new());
+        for j in 0..1 + (s.b % 2) as usize {
+            let k = ["x", "y"][(s.key as usize + j) % 2];
+            let micro = |f: &str, v: V| V::List(vec![V::s(f), V::s(k), v]);
+            if (s.a >> j) & 1 == 1 {
+                let v = if self.spec.unique {
+                    V::Int(10 + 2 * i as i64 + j as i64)
+                } else if (s.a as usize + j) % 5 == 4 {
+                    V::Nil
+                } else {
+                    V::Int(1 + ((s.a as usize + j) % 3) as i64)
+                };
+                cur.retain(|(x, _)| x != k);
+                cur.push((k.to_string(), v.clone()));
+                input.push(micro("w", v.clone()));
+                output.push(micro("w", v));
+            } else {
+                let seen = match (s.read, at) {
+                    (_, None) => V::Nil,
+                    (0..=3, _) => get(&V::Map(cur.clone()), k),
+                    (4 | 5, Some((_, hist))) => get(&hist[hist.len().saturating_sub(1 + (s.read - 3) as usize)], k),
+                    _ => [V::Nil, V::Int(0), V::Int(1), V::Int(2)][(s.b as usize + j) % 4].clone(),
+                };
+                input.push(micro("r", V::Nil));
+                output.push(micro("r", seen));
+            }
+        }
+        (V::List(input), V::List(output))
     }
 
     fn register_write(&self, i: usize, a: u8) -> V {

@@ -11,6 +11,7 @@ use std::fmt::Write as _;
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum V {
     Nil,
+    Bool(bool),
     Int(i64),
     Str(String),
     List(Vec<V>),
@@ -47,6 +48,7 @@ impl V {
     pub fn write_json(&self, out: &mut String) {
         match self {
             V::Nil => out.push_str("null"),
+            V::Bool(b) => write!(out, "{b}").unwrap(),
             V::Int(i) => write!(out, "{i}").unwrap(),
             V::Str(s) => out.push_str(&serde_json::to_string(s).unwrap()),
             V::List(xs) => {
@@ -108,6 +110,13 @@ pub enum F {
     Append,
     Add,
     Incr,
+    Enqueue,
+    Dequeue,
+    Acquire,
+    Release,
+    /// A multi-register transaction: a list of micro-ops `[f k v]`, `f`
+    /// `r` or `w`; an ok's value carries the reads' results.
+    Txn,
 }
 
 impl F {
@@ -121,7 +130,18 @@ impl F {
             F::Append => "append",
             F::Add => "add",
             F::Incr => "incr",
+            F::Enqueue => "enqueue",
+            F::Dequeue => "dequeue",
+            F::Acquire => "acquire",
+            F::Release => "release",
+            F::Txn => "txn",
         }
+    }
+
+    /// Whether an ok completion carries a result of its own (the value
+    /// read, dequeued, or the transaction with its reads filled in).
+    pub fn has_result(self) -> bool {
+        matches!(self, F::Read | F::Get | F::Dequeue | F::Txn)
     }
 
     pub fn is_read(self) -> bool {
@@ -196,7 +216,7 @@ impl Hist {
                 k.write_json(&mut out);
             }
             out.push_str(",\"value\":");
-            let value = if op.f.is_read() && !invoke { &op.output } else { &op.input };
+            let value = if op.f.has_result() && !invoke && op.outcome == Outcome::Ok { &op.output } else { &op.input };
             value.write_json(&mut out);
             if op.is_final {
                 out.push_str(",\"final\":true");
@@ -257,7 +277,7 @@ impl Builder {
         op.outcome = outcome;
         if outcome == Outcome::Ok {
             op.ret = self.h.events.len() - 1;
-            if op.f.is_read() {
+            if op.f.has_result() {
                 op.output = output;
             }
         }

@@ -21,6 +21,13 @@ pub enum Model {
     Set,
     Counter,
     ListAppend,
+    /// A FIFO queue: enqueue x; dequeue returns the head, or nil when empty.
+    Queue,
+    /// A lock: acquire when free, release when held.
+    Mutex,
+    /// Registers named by key, read and written by transactions; the whole
+    /// history is one object.
+    MultiRegister,
 }
 
 /// What an ok read of nil means (docs/history-format.md, "Reads of nil").
@@ -40,6 +47,9 @@ impl Model {
             Model::Kv => V::s(""),
             Model::Set | Model::ListAppend => V::List(Vec::new()),
             Model::Counter => V::Int(0),
+            Model::Queue => V::List(Vec::new()),
+            Model::Mutex => V::Bool(false),
+            Model::MultiRegister => V::Map(Vec::new()),
         }
     }
 
@@ -52,6 +62,10 @@ impl Model {
                 xs.sort();
                 xs.dedup();
                 V::List(xs)
+            }
+            // A register holding nil is one nobody wrote.
+            (Model::MultiRegister, V::Map(es)) => {
+                V::Map(es.iter().filter(|(_, x)| !x.is_nil()).cloned().collect::<Vec<_>>()).canon()
             }
             _ => v.canon(),
         }
@@ -96,6 +110,52 @@ impl Model {
                 (V::Int(a), V::Int(b)) => Some(V::Int(a + b)),
                 _ => None,
             },
+            F::Enqueue => {
+                let V::List(xs) = s else { return None };
+                let mut xs = xs.clone();
+                xs.push(op.input.canon());
+                Some(V::List(xs))
+            }
+            F::Dequeue => {
+                let V::List(xs) = s else { return None };
+                match (op.outcome == Outcome::Ok, xs.first()) {
+                    // Not known what it returned: it took the head, if any.
+                    (false, None) => Some(s.clone()),
+                    (false, Some(_)) => Some(V::List(xs[1..].to_vec())),
+                    (true, None) => op.output.is_nil().then(|| s.clone()),
+                    (true, Some(head)) => (op.output.canon() == *head).then(|| V::List(xs[1..].to_vec())),
+                }
+            }
+            F::Acquire => (*s == V::Bool(false)).then_some(V::Bool(true)),
+            F::Release => (*s == V::Bool(true)).then_some(V::Bool(false)),
+            F::Txn => {
+                let V::Map(es) = s else { return None };
+                let mut regs: BTreeMap<String, V> = es.iter().cloned().collect();
+                let ok = op.outcome == Outcome::Ok;
+                let V::List(micro) = (if ok { &op.output } else { &op.input }) else { return None };
+                for m in micro {
+                    let V::List(parts) = m else { return None };
+                    let [V::Str(f), V::Str(k), v] = parts.as_slice() else { return None };
+                    let cur = regs.get(k).cloned().unwrap_or(V::Nil);
+                    match f.as_str() {
+                        "r" if ok => {
+                            let legal = match (v, nil) {
+                                (V::Nil, Nil::Unknown) => true,
+                                _ => v.canon() == cur,
+                            };
+                            if !legal {
+                                return None;
+                            }
+                        }
+                        "r" => {}
+                        "w" => {
+                            regs.insert(k.clone(), v.canon());
+                        }
+                        _ => return None,
+                    }
+                }
+                Some(self.norm(&V::Map(regs.into_iter().collect())))
+            }
         }
     }
 }

@@ -8,6 +8,7 @@
 #![allow(dead_code)]
 
 pub mod conch;
+pub mod convergence;
 pub mod gen;
 pub mod hist;
 pub mod lin;
