@@ -2,27 +2,20 @@
 //! (P-compositionality), tries a polynomial fast path per key and otherwise
 //! runs the general search ([`wgl`]).
 
-pub mod fast;
-pub mod wgl;
+pub(crate) mod fast;
+pub(crate) mod wgl;
 
-pub use wgl::search;
-
-/// A valid key's linearization (`stats.linearization`, op ids) is cut to
-/// this many ops, by the search and the fast paths alike. It is for a person
-/// hovering over ops in the HTML report, not for replay; a full one would make
-/// the report grow with the history (10M ids, ~320 MB, for a 10M-op file) when
-/// everything else in it grows with the anomalies.
-pub const WITNESS_MAX_OPS: usize = 1_000;
+pub(crate) use wgl::search;
 
 use crate::history::{History, OpId};
 use crate::model::{with_model, Model, ModelKind, NilRead, WithInitial};
-use crate::report::{Budget, CheckName, CheckResult, KeyResult, Verdict};
+use crate::report::{Budget, CheckName, CheckResult, KeyResult, Method, ModelName};
 use crate::value::Value;
 use rayon::prelude::*;
 
 /// Settings of one linearizability check.
 #[derive(Clone, Debug)]
-pub struct LinearOptions {
+pub(crate) struct LinearOptions {
     /// Deadline and memory for the whole run; the memory is shared fairly
     /// among the keys searched at once.
     pub budget: Budget,
@@ -45,7 +38,7 @@ impl Default for LinearOptions {
 
 /// Checks a history for linearizability under `model`, each key on its own,
 /// keys in parallel on the current rayon pool.
-pub fn check(history: &History, model: &ModelKind, opts: &LinearOptions) -> CheckResult {
+pub(crate) fn check(history: &History, model: &ModelKind, opts: &LinearOptions) -> CheckResult {
     let groups: Vec<(Option<Value>, Vec<OpId>)> = if model.splits_by_key() {
         history.by_key().into_iter().map(|(k, ids)| (k.cloned(), ids)).collect()
     } else {
@@ -62,7 +55,7 @@ pub fn check(history: &History, model: &ModelKind, opts: &LinearOptions) -> Chec
     // One key needs no pool: waking workers costs more than small searches.
     let keys: Vec<KeyResult> =
         if groups.len() == 1 { groups.iter().map(one).collect() } else { groups.par_iter().map(one).collect() };
-    CheckResult::from_keys(CheckName::Linearizable, model.as_str(), keys)
+    CheckResult::from_keys(CheckName::Linearizable, ModelName::Model(*model), keys)
 }
 
 /// One object's ops (e.g. one key's), as [`check`] decides each key.
@@ -83,19 +76,9 @@ fn check_key(
         if let Err(e) = model.validate_op(op, opts.nil_read) {
             // Callers should have rejected the file (model::validate_history);
             // if not, say so rather than guess.
-            return KeyResult {
-                key,
-                verdict: Verdict::Unknown,
-                method: "validate".to_string(),
-                ops: ids.len() as u64,
-                anomalies: Vec::new(),
-                unknown_reason: Some(format!(
-                    "line {}: {e}",
-                    if op.outcome == crate::history::Outcome::Ok { op.complete_line } else { None }
-                        .unwrap_or(op.invoke_line)
-                )),
-                stats: serde_json::Value::Null,
-            };
+            let line = if op.outcome == crate::history::Outcome::Ok { op.complete_line } else { None };
+            let reason = format!("line {}: {e}", line.unwrap_or(op.invoke_line));
+            return KeyResult::unknown(key, Method::Validate, ids.len() as u64, reason);
         }
     }
     let fast =
@@ -105,15 +88,12 @@ fn check_key(
         (None, None) => with_model!(*model, opts.nil_read, |m| search(history, ids, &m, &opts.budget)),
         (None, Some(v)) => with_model!(*model, opts.nil_read, |m| match m.state_of(v) {
             Some(init) => search(history, ids, &WithInitial { model: &m, init }, &opts.budget),
-            None => KeyResult {
-                key: None,
-                verdict: Verdict::Unknown,
-                method: "validate".to_string(),
-                ops: ids.len() as u64,
-                anomalies: Vec::new(),
-                unknown_reason: Some(format!("the initial state {v} is not a state of the {model} model")),
-                stats: serde_json::Value::Null,
-            },
+            None => KeyResult::unknown(
+                None,
+                Method::Validate,
+                ids.len() as u64,
+                format!("the initial state {v} is not a state of the {model} model"),
+            ),
         }),
     };
     result.key = key;

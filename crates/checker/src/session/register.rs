@@ -41,6 +41,7 @@ use super::explain::{anomaly, edge, lines, short};
 use super::{Found, Guarantee, KeyOps};
 use crate::history::{Op, Outcome, F};
 use crate::read::NilRead;
+use crate::report::{AnomalyDetail, AnomalyKind, CycleEdge, SessionCycle};
 use crate::value::Value;
 use crate::OpId;
 use petgraph::algo::tarjan_scc;
@@ -367,9 +368,6 @@ fn cyclic_components(graph: &DiGraph<(), u32>) -> Vec<Vec<NodeIndex>> {
         .collect()
 }
 
-/// The anomaly kind of a cycle that needs the own edges of two or more checks.
-pub(crate) const JOINT_KIND: &str = "joint-version-order";
-
 /// Decides the `wanted` guarantees on one key (the others come back empty):
 /// each alone when one is wanted, and the minimal failing sets of them when
 /// several are (see the module docs).
@@ -503,7 +501,7 @@ enum Finding {
 
 impl Finding {
     /// The anomaly reported under `g` for a failing `set` (0: the facts).
-    fn into_anomaly(self, k: &KeyOps, v: &Versions, g: Guarantee, set: u8) -> crate::Anomaly {
+    fn into_anomaly(self, k: &KeyOps, v: &Versions, g: Guarantee, set: u8) -> crate::report::Anomaly {
         let gs = members(set);
         match self {
             _ if set == 0 => facts_anomaly(k, v, g, self),
@@ -838,7 +836,7 @@ fn version_name(k: &KeyOps, v: &Versions, n: u32) -> String {
 
 /// A cycle edge by edge: the ops named (in order of mention), one sentence
 /// per edge, the edges for the anomaly's detail, and `1 < 2 < 1`.
-fn walk(k: &KeyOps, v: &Versions, cycle: &[Edge]) -> (Vec<OpId>, String, Vec<serde_json::Value>, String) {
+fn walk(k: &KeyOps, v: &Versions, cycle: &[Edge]) -> (Vec<OpId>, String, Vec<CycleEdge>, String) {
     let h = k.h;
     let val = |i: u32| version_name(k, v, i);
     let mut ops: Vec<OpId> = Vec::new();
@@ -877,14 +875,14 @@ fn walk(k: &KeyOps, v: &Versions, cycle: &[Edge]) -> (Vec<OpId>, String, Vec<ser
     (ops, parts.join("; "), detail, path.join(" < "))
 }
 
-fn explain(k: &KeyOps, v: &Versions, g: Guarantee, cycle: &[Edge]) -> crate::Anomaly {
+fn explain(k: &KeyOps, v: &Versions, g: Guarantee, cycle: &[Edge]) -> crate::report::Anomaly {
     let (ops, parts, detail, path) = walk(k, v, cycle);
     let text = format!(
         "{parts}; so {path} — a cycle: no order of the register's versions satisfies {}: {} violated",
         g.prose(),
         g.prose()
     );
-    anomaly(k.h, g.name(), &ops, text, detail)
+    anomaly(k.h, g.kind(), &ops, text, detail)
 }
 
 /// `a and b`, `a, b and c`.
@@ -896,20 +894,22 @@ fn prose_list(gs: &[Guarantee]) -> String {
     }
 }
 
-fn explain_joint(k: &KeyOps, v: &Versions, involved: &[Guarantee], cycle: &[Edge]) -> crate::Anomaly {
+fn explain_joint(k: &KeyOps, v: &Versions, involved: &[Guarantee], cycle: &[Edge]) -> crate::report::Anomaly {
     let (ops, parts, detail, path) = walk(k, v, cycle);
     let names = prose_list(involved);
     let text = format!(
         "{parts}; so {path} — a cycle that needs the constraints of {names} together: no single order of the \
          register's versions satisfies them all, so at least one of {names} was violated"
     );
-    let mut a = anomaly(k.h, JOINT_KIND, &ops, text, detail);
-    a.detail["checks"] = involved.iter().map(|g| g.name()).collect::<Vec<_>>().into();
+    let mut a = anomaly(k.h, AnomalyKind::JointVersionOrder, &ops, text, detail);
+    if let Some(AnomalyDetail::Cycle(c)) = a.detail.as_deref_mut() {
+        c.checks = Some(involved.iter().map(|g| g.check()).collect());
+    }
     a
 }
 
 /// The facts alone (cas results) form a cycle: reported under `g`.
-fn facts_anomaly(k: &KeyOps, v: &Versions, g: Guarantee, f: Finding) -> crate::Anomaly {
+fn facts_anomaly(k: &KeyOps, v: &Versions, g: Guarantee, f: Finding) -> crate::report::Anomaly {
     match f {
         Finding::Cycle(cycle) => {
             let (ops, parts, detail, path) = walk(k, v, &cycle);
@@ -918,7 +918,7 @@ fn facts_anomaly(k: &KeyOps, v: &Versions, g: Guarantee, f: Finding) -> crate::A
                  these results, so no session guarantee can hold: {} violated",
                 g.prose()
             );
-            anomaly(k.h, g.name(), &ops, text, detail)
+            anomaly(k.h, g.kind(), &ops, text, detail)
         }
         Finding::NoChoice(reads) => explain_choices(k, v, &[g], &reads),
     }
@@ -926,7 +926,7 @@ fn facts_anomaly(k: &KeyOps, v: &Versions, g: Guarantee, f: Finding) -> crate::A
 
 /// No choice of versions for the reads satisfies `set`, though no cycle
 /// holds under every choice.
-fn explain_choices(k: &KeyOps, v: &Versions, set: &[Guarantee], reads: &[usize]) -> crate::Anomaly {
+fn explain_choices(k: &KeyOps, v: &Versions, set: &[Guarantee], reads: &[usize]) -> crate::report::Anomaly {
     let h = k.h;
     let shown: Vec<String> = reads
         .iter()
@@ -950,8 +950,8 @@ fn explain_choices(k: &KeyOps, v: &Versions, set: &[Guarantee], reads: &[usize])
     let more = if more > 0 { format!(" (and {more} more such reads)") } else { String::new() };
     let names = prose_list(set);
     let (kind, verdict) = match set {
-        [g] => (g.name(), format!("{} violated", g.prose())),
-        _ => (JOINT_KIND, format!("each holds alone, so at least one of {names} was violated")),
+        [g] => (g.kind(), format!("{} violated", g.prose())),
+        _ => (AnomalyKind::JointVersionOrder, format!("each holds alone, so at least one of {names} was violated")),
     };
     let text = format!(
         "values repeat on this key, so which write a read returned is a choice: {}{more}; under every choice \
@@ -961,7 +961,8 @@ fn explain_choices(k: &KeyOps, v: &Versions, set: &[Guarantee], reads: &[usize])
     let ops: Vec<OpId> = reads.iter().take(SHOWN_CHOICES).map(|&r| v.reads[r].op).collect();
     let mut a = anomaly(h, kind, &ops, text, Vec::new());
     if set.len() > 1 {
-        a.detail = serde_json::json!({ "checks": set.iter().map(|g| g.name()).collect::<Vec<_>>() });
+        let checks = Some(set.iter().map(|g| g.check()).collect());
+        a.detail = Some(Box::new(AnomalyDetail::Cycle(SessionCycle { checks, cycle: Vec::new() })));
     }
     a
 }

@@ -1,7 +1,7 @@
 //! Runs conch on an oracle history through its public entry points: the
 //! history is written as JSON Lines, read back by conch's reader, and
-//! checked whole (`suite::check_history`) or shard by shard
-//! (`shard::check_path`).
+//! checked whole (`checker::check`) or shard by shard
+//! (`checker::check_path` with shards).
 
 use super::hist::{Hist, V};
 use super::lin::{Model, Nil};
@@ -9,7 +9,7 @@ use super::session::G;
 use checker::model::ModelKind;
 use checker::read::{self, Format, NilRead, ReadOptions};
 use checker::report::{Budget, CheckName, Verdict};
-use checker::suite::{self, CheckConfig, FileReport};
+use checker::{CheckConfig, Report};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug)]
@@ -62,7 +62,7 @@ pub fn config(mode: &Mode) -> CheckConfig {
 }
 
 /// conch's report on `h`, or the error it gave.
-pub fn check(h: &Hist, mode: &Mode) -> Result<FileReport, String> {
+pub fn check(h: &Hist, mode: &Mode) -> Result<Report, String> {
     let text = h.to_jsonl();
     let opts = ReadOptions { format: Some(Format::Jsonl), ..ReadOptions::default() };
     let cfg = config(mode);
@@ -71,10 +71,10 @@ pub fn check(h: &Hist, mode: &Mode) -> Result<FileReport, String> {
         let path = dir.path().join("h.jsonl");
         std::fs::write(&path, &text).map_err(|e| e.to_string())?;
         let so = checker::shard::ShardOptions { shards: 3, dir: dir.path().to_path_buf() };
-        checker::shard::check_path(&path, &opts, &cfg, &so).map_err(|e| e.to_string())
+        checker::check_path(&path, &opts, &cfg, Some(&so)).map(|(r, _)| r).map_err(|e| e.to_string())
     } else {
         let (hist, format) = read::read_bytes("h.jsonl", text.as_bytes(), &opts).map_err(|e| e.to_string())?;
-        suite::check_history("h.jsonl", format, &hist, &cfg).map_err(|e| e.to_string())
+        checker::check(&hist, &cfg.for_format(format)).map_err(|e| e.to_string())
     }
 }
 
@@ -86,7 +86,7 @@ fn key_of(k: &Option<checker::Value>) -> Option<V> {
 }
 
 /// Per key: conch's verdict of `check`, with the anomaly kinds it named.
-pub fn verdicts(r: &FileReport, check: CheckName) -> BTreeMap<Option<V>, (Verdict, Vec<String>)> {
+pub fn verdicts(r: &Report, check: CheckName) -> BTreeMap<Option<V>, (Verdict, Vec<String>)> {
     r.results
         .iter()
         .filter(|c| c.check == check)

@@ -60,8 +60,7 @@ pub fn converged(ops: &[&Op], model: Model, nil: Nil, initial: &V) -> Option<boo
                 _ => None,
             };
             let any_acked = ops.iter().any(|o| o.outcome == Outcome::Ok && wrote(o).is_some());
-            let someone_wrote_it =
-                ops.iter().any(|o| o.outcome != Outcome::Fail && wrote(o).as_ref() == Some(fin));
+            let someone_wrote_it = ops.iter().any(|o| o.outcome != Outcome::Fail && wrote(o).as_ref() == Some(fin));
             !(any_acked && *fin == initial.canon() && !someone_wrote_it)
         }
         _ => panic!("convergence is for register, list, set and counter keys"),

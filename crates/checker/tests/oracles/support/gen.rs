@@ -409,6 +409,8 @@ impl Values<'_> {
             Model::Register | Model::CasRegister => register_value(a, self.knobs),
             Model::Kv => [V::Nil, V::s(""), V::s("a"), V::s("b"), V::s("ba")][a as usize].clone(),
             Model::Counter => V::Int(a as i64),
+            // Their reads are drawn where they are made (`make`, `txn`).
+            Model::Queue | Model::Mutex | Model::MultiRegister => V::Nil,
             Model::Set | Model::ListAppend => {
                 let V::List(xs) = state else { return V::Nil };
                 match a {
