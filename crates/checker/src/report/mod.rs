@@ -153,6 +153,9 @@ pub enum Method {
     FinalReads,
     /// Bank invariants: every read's balances.
     BankReads,
+    /// A session guarantee the key's own evidence left undecided (repeated
+    /// values), decided by the key being linearizable, which implies it.
+    Linearizable,
     /// Nothing ran (the deadline had passed, or nothing was there to check).
     None,
 }
@@ -170,6 +173,7 @@ impl Method {
             Method::CounterTotals => "counter-totals",
             Method::FinalReads => "final-reads",
             Method::BankReads => "bank-reads",
+            Method::Linearizable => "linearizable",
             Method::None => "none",
         }
     }
