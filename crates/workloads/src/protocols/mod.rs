@@ -3,6 +3,7 @@
 
 pub mod abd;
 pub mod commit;
+pub mod dynamo;
 pub mod common;
 pub mod gossip;
 pub mod lagging;
