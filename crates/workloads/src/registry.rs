@@ -83,7 +83,7 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
     },
     ProtocolInfo {
         name: "quorum",
-        description: "Dynamo/Cassandra quorum replication: tunable N/R/W, LWW, read repair, hinted handoff",
+        description: "Dynamo/Cassandra quorum replication: consistency levels, datacenters, LWW, read repair, hints, Paxos LWT",
         default_workload: WorkloadKind::Register,
         workloads: REGISTERS,
         linearizable: false,
