@@ -5,8 +5,8 @@
 //! how to build and run it.
 
 use crate::protocols::commit::{CommitProtocol, Mode};
-use crate::protocols::dynamo::DynamoProtocol;
 use crate::protocols::common::{Param, ParamError, Params};
+use crate::protocols::dynamo::DynamoProtocol;
 use crate::protocols::{
     abd::AbdProtocol, gossip::GossipProtocol, lagging::Lagging, lww::LwwProtocol, mvcc::Isolation, mvcc::MvccProtocol,
     quorum::QuorumProtocol, raft::RaftProtocol, single::Single, vclock::VclockProtocol, weak::WeakProtocol,
@@ -83,7 +83,8 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
     },
     ProtocolInfo {
         name: "quorum",
-        description: "Dynamo/Cassandra quorum replication: consistency levels, datacenters, LWW, read repair, hints, Paxos LWT",
+        description:
+            "Dynamo/Cassandra quorum replication: consistency levels, datacenters, LWW, read repair, hints, Paxos LWT",
         default_workload: WorkloadKind::Register,
         workloads: REGISTERS,
         linearizable: false,

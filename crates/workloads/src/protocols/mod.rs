@@ -3,8 +3,8 @@
 
 pub mod abd;
 pub mod commit;
-pub mod dynamo;
 pub mod common;
+pub mod dynamo;
 pub mod gossip;
 pub mod lagging;
 pub mod lww;

@@ -133,10 +133,21 @@ impl QuorumProtocol {
         Param::int("max_hints", 0, 10_000_000, Some(10_000), "hints a coordinator keeps; new ones beyond are dropped"),
         Param::ms("anti_entropy_ms", 0, 50, "digest exchange period; 0 disables"),
         Param::flag("sloppy", false, "sloppy quorum with stand-ins (needs n below the cluster size)"),
-        Param::int("dcs", 1, 16, Some(1), "datacenters (contiguous groups of nodes); n is then replicas per datacenter"),
+        Param::int(
+            "dcs",
+            1,
+            16,
+            Some(1),
+            "datacenters (contiguous groups of nodes); n is then replicas per datacenter",
+        ),
         Param::ms("inter_dc_ms", 0, 20, "extra one-way delay of a message between datacenters"),
         Param::flag("lwt", false, "lightweight transactions: every read, write and cas by Paxos on the key"),
-        Param::choice("serial", &["serial", "local_serial"], "serial", "Paxos among all replicas or the local datacenter's"),
+        Param::choice(
+            "serial",
+            &["serial", "local_serial"],
+            "serial",
+            "Paxos among all replicas or the local datacenter's",
+        ),
     ];
 
     pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, ParamError> {
@@ -696,7 +707,9 @@ impl Node for QuorumNode {
         match req.f {
             F::Read | F::Get => self.start_read(ctx, req.id, req.key),
             F::Write | F::Put => self.start_write(ctx, req.id, req.key, req.value),
-            F::Cas => ctx.reply(req.id, Response::Fail("unsupported: quorum has compare-and-set only with lwt=true".into())),
+            F::Cas => {
+                ctx.reply(req.id, Response::Fail("unsupported: quorum has compare-and-set only with lwt=true".into()))
+            }
             f => ctx.reply(req.id, Response::Fail(format!("unsupported: quorum has no `{}`", f.as_str()))),
         }
     }

@@ -64,7 +64,12 @@ pub struct DynamoProtocol {
 
 impl DynamoProtocol {
     pub const PARAMS: &'static [Param] = &[
-        Param::choice("reads", &["eventual", "strong"], "eventual", "eventually consistent reads (any replica) or strong (leader)"),
+        Param::choice(
+            "reads",
+            &["eventual", "strong"],
+            "eventual",
+            "eventually consistent reads (any replica) or strong (leader)",
+        ),
         Param::int("partitions", 1, 1024, None, "key partitions (default: one per node)"),
         Param::int("replicas", 1, 7, Some(3), "replicas per partition (at most the cluster size)"),
         Param::ms("timeout_ms", 1, 100, "a router or coordinator gives up on a request (writes end info)"),
@@ -99,7 +104,10 @@ impl Layout {
     pub fn partition(&self, key: &Key) -> usize {
         let h = match key {
             Some(Value::Int(i)) => i.unsigned_abs(),
-            Some(v) => v.to_string().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3)),
+            Some(v) => v
+                .to_string()
+                .bytes()
+                .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3)),
             None => 0,
         };
         (h % self.partitions as u64) as usize
@@ -194,24 +202,64 @@ impl DynamoDurable {
 #[derive(Clone, Debug, PartialEq)]
 pub enum DynamoMsg {
     /// Router → leader or replica: a single-item request.
-    Op { req: Request },
+    Op {
+        req: Request,
+    },
     /// The answer, back to the router.
-    OpDone { id: RequestId, response: Response },
+    OpDone {
+        id: RequestId,
+        response: Response,
+    },
     /// Leader → follower: log entries from `from` on.
-    Replicate { part: usize, from: u64, entries: Vec<(Key, Value)> },
+    Replicate {
+        part: usize,
+        from: u64,
+        entries: Vec<(Key, Value)>,
+    },
     /// Follower → leader: entries `1..=applied` are applied here.
-    Ack { part: usize, applied: u64 },
+    Ack {
+        part: usize,
+        applied: u64,
+    },
     /// Coordinator → leader: read these items (with their sequence numbers).
-    Get { txn: TxnId, part: usize, keys: Vec<Key> },
-    GetDone { txn: TxnId, part: usize, result: Result<Vec<(Key, Item)>, String> },
+    Get {
+        txn: TxnId,
+        part: usize,
+        keys: Vec<Key>,
+    },
+    GetDone {
+        txn: TxnId,
+        part: usize,
+        result: Result<Vec<(Key, Item)>, String>,
+    },
     /// Coordinator → leader: check `checks` unchanged and prepare `writes`;
     /// `hold` for a transaction with writes (a read-only one holds nothing).
-    Prepare { txn: TxnId, part: usize, checks: Vec<(Key, u64)>, writes: Vec<(Key, Vec<Mop>)>, hold: bool },
-    Prepared { txn: TxnId, part: usize, result: Result<(), String> },
-    Decide { txn: TxnId, part: usize, commit: bool },
-    Decided { txn: TxnId, part: usize },
+    Prepare {
+        txn: TxnId,
+        part: usize,
+        checks: Vec<(Key, u64)>,
+        writes: Vec<(Key, Vec<Mop>)>,
+        hold: bool,
+    },
+    Prepared {
+        txn: TxnId,
+        part: usize,
+        result: Result<(), String>,
+    },
+    Decide {
+        txn: TxnId,
+        part: usize,
+        commit: bool,
+    },
+    Decided {
+        txn: TxnId,
+        part: usize,
+    },
     /// Leader → coordinator: what became of this transaction?
-    Resolve { txn: TxnId, part: usize },
+    Resolve {
+        txn: TxnId,
+        part: usize,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -220,6 +268,10 @@ enum Phase {
     Preparing,
     Committing,
 }
+
+/// What a transaction asks of one partition's leader at prepare: the
+/// condition checks (item, sequence number read) and the updates.
+type PartPlan = (Vec<(Key, u64)>, Vec<(Key, Vec<Mop>)>);
 
 /// A transaction its coordinator is running (volatile).
 #[derive(Clone, Debug)]
@@ -348,7 +400,10 @@ impl DynamoNode {
             let have = self.matched.get(&(part, f)).copied().unwrap_or(0);
             if have < last {
                 let end = (have as usize + MAX_BATCH).min(p.log.len());
-                sends.push((f, DynamoMsg::Replicate { part, from: have + 1, entries: p.log[have as usize..end].to_vec() }));
+                sends.push((
+                    f,
+                    DynamoMsg::Replicate { part, from: have + 1, entries: p.log[have as usize..end].to_vec() },
+                ));
             }
         }
         for (f, m) in sends {
@@ -364,8 +419,7 @@ impl DynamoNode {
         acked.sort_unstable_by(|a, b| b.cmp(a));
         let need = self.layout.acks_needed();
         let durable_upto = if need == 0 { u64::MAX } else { acked.get(need - 1).copied().unwrap_or(0) };
-        let ready: Vec<(usize, u64)> =
-            self.waiting.range((part, 0)..=(part, durable_upto)).map(|(k, _)| *k).collect();
+        let ready: Vec<(usize, u64)> = self.waiting.range((part, 0)..=(part, durable_upto)).map(|(k, _)| *k).collect();
         for k in ready {
             for w in self.waiting.remove(&k).unwrap_or_default() {
                 self.answer(ctx, w.router, w.id, w.response);
@@ -401,13 +455,23 @@ impl DynamoNode {
             return self.answer(ctx, router, req.id, Response::Fail("throttled".into()));
         }
         if ctx.durable().parts.get(&part).is_some_and(|p| p.locks.contains_key(&req.key)) {
-            return self.answer(ctx, router, req.id, Response::Fail("TransactionConflict: item in a transaction".into()));
+            return self.answer(
+                ctx,
+                router,
+                req.id,
+                Response::Fail("TransactionConflict: item in a transaction".into()),
+            );
         }
         let (value, response) = match req.f {
             F::Write => (req.value.clone(), Response::Ok(req.value.clone())),
             F::Cas => {
                 let Some([old, new]) = req.value.as_seq().and_then(|s| <&[Value; 2]>::try_from(s).ok()) else {
-                    return self.answer(ctx, router, req.id, Response::Fail(format!("cas expects [old, new], got {}", req.value)));
+                    return self.answer(
+                        ctx,
+                        router,
+                        req.id,
+                        Response::Fail(format!("cas expects [old, new], got {}", req.value)),
+                    );
                 };
                 let now = item_of(ctx.durable(), part, &req.key).value;
                 if now != *old {
@@ -503,7 +567,8 @@ impl DynamoNode {
         if p.is_some_and(|p| p.decided.contains(&txn)) {
             return Err("transaction already decided".into());
         }
-        let keys: BTreeSet<Key> = checks.iter().map(|(k, _)| k.clone()).chain(writes.iter().map(|(k, _)| k.clone())).collect();
+        let keys: BTreeSet<Key> =
+            checks.iter().map(|(k, _)| k.clone()).chain(writes.iter().map(|(k, _)| k.clone())).collect();
         if let Some(k) = keys.iter().find(|k| p.is_some_and(|p| p.locks.contains_key(*k))) {
             return Err(format!("TransactionConflict: item {} is in another transaction", show(k)));
         }
@@ -625,7 +690,7 @@ impl DynamoNode {
         };
         run.answered = answered;
         run.phase = Phase::Preparing;
-        let mut plan: BTreeMap<usize, (Vec<(Key, u64)>, Vec<(Key, Vec<Mop>)>)> = BTreeMap::new();
+        let mut plan: BTreeMap<usize, PartPlan> = BTreeMap::new();
         for (k, item) in &run.reads {
             plan.entry(self.layout.partition(k)).or_default().0.push((k.clone(), item.lsn));
         }
@@ -885,7 +950,10 @@ impl Monitor<DynamoNode> for DynamoMonitor {
             let entry = d.parts[&part].log[lsn as usize - 1].clone();
             let log = self.logs.entry(part).or_default();
             if log.len() as u64 + 1 != lsn {
-                return Some(Violation { invariant: "log-order", detail: format!("p{part}: lsn {lsn} after {}", log.len()) });
+                return Some(Violation {
+                    invariant: "log-order",
+                    detail: format!("p{part}: lsn {lsn} after {}", log.len()),
+                });
             }
             log.push(entry);
         }
@@ -896,7 +964,12 @@ impl Monitor<DynamoNode> for DynamoMonitor {
             if leader_wrote.is_none_or(|(lk, lv)| lk != k || *lv != item.value) {
                 return Some(Violation {
                     invariant: "replica-agreement",
-                    detail: format!("n{id} p{part}: {} = {} at lsn {}, leader: {leader_wrote:?}", show(k), item.value, item.lsn),
+                    detail: format!(
+                        "n{id} p{part}: {} = {} at lsn {}, leader: {leader_wrote:?}",
+                        show(k),
+                        item.value,
+                        item.lsn
+                    ),
                 });
             }
         }

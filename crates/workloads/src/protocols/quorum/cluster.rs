@@ -73,7 +73,8 @@ impl Cluster {
             writes: need(cfg.w, w),
             wan: Wan::new(cfg.inter_dc_ns),
             unparking: false,
-            proposer: lwt::Proposer::default(),
+            // A round is two round trips: across datacenters, four delays.
+            proposer: lwt::Proposer::new(lwt::BACKOFF_LOCAL_NS + if topo.dcs > 1 { 4 * cfg.inter_dc_ns } else { 0 }),
             serial: cfg.serial,
         }
     }

@@ -148,7 +148,9 @@ fn local_serial_commits_on_both_sides_of_a_datacenter_partition_and_serial_on_ne
 
 #[test]
 fn parameters_that_do_not_go_together_are_refused() {
-    let p = |kv: &[(&str, &str)]| QuorumProtocol::from_params(&kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect());
+    let p = |kv: &[(&str, &str)]| {
+        QuorumProtocol::from_params(&kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    };
     let e = p(&[("dcs", "2"), ("sloppy", "true")]).unwrap_err().to_string();
     assert!(e.starts_with("quorum: sloppy quorums need dcs=1"), "{e}");
     assert_eq!(p(&[("consistency", "two")]).unwrap().levels(5), (5, 2, 2));

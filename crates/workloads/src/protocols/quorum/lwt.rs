@@ -39,8 +39,10 @@ use std::collections::{BTreeMap, BTreeSet};
 /// below 2^62: an incarnation above 2^30 would be needed to reach it).
 pub const RETRY_BIT: u64 = 1 << 62;
 
-/// Longest random backoff before a refused round retries, in ns.
-const BACKOFF_MAX_NS: u64 = 3_000_000;
+/// Longest random backoff before a refused round retries within one
+/// datacenter, in ns (a few local round trips; Cassandra waits up to
+/// 100 ms).
+pub const BACKOFF_LOCAL_NS: u64 = 3_000_000;
 
 /// A Paxos ballot: a round number from the coordinator's clock, then its
 /// node id (distinct coordinators never share one).
@@ -66,12 +68,32 @@ pub struct Acceptor {
 
 #[derive(Clone, Debug, PartialEq)]
 pub enum PaxosMsg {
-    Prepare { op: u64, key: Key, ballot: Ballot },
+    Prepare {
+        op: u64,
+        key: Key,
+        ballot: Ballot,
+    },
     /// `refused`: the ballot this replica promised instead.
-    Promise { op: u64, ballot: Ballot, refused: Option<Ballot>, accepted: Option<Proposal> },
-    Propose { op: u64, key: Key, proposal: Proposal },
-    Accepted { op: u64, ballot: Ballot, refused: Option<Ballot> },
-    Commit { key: Key, proposal: Proposal },
+    Promise {
+        op: u64,
+        ballot: Ballot,
+        refused: Option<Ballot>,
+        accepted: Option<Proposal>,
+    },
+    Propose {
+        op: u64,
+        key: Key,
+        proposal: Proposal,
+    },
+    Accepted {
+        op: u64,
+        ballot: Ballot,
+        refused: Option<Ballot>,
+    },
+    Commit {
+        key: Key,
+        proposal: Proposal,
+    },
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -106,6 +128,9 @@ struct Round {
 pub struct Proposer {
     rounds: BTreeMap<u64, Round>,
     last_round: u64,
+    /// Longest random backoff after a refusal: longer than a round's
+    /// round trips, or two coordinators keep preempting each other.
+    backoff_max_ns: u64,
     pub retries: u64,
 }
 
@@ -116,6 +141,10 @@ fn send(ctx: &mut QCtx, to: NodeId, m: PaxosMsg) {
 }
 
 impl Proposer {
+    pub fn new(backoff_max_ns: u64) -> Proposer {
+        Proposer { backoff_max_ns: backoff_max_ns.max(1), ..Proposer::default() }
+    }
+
     /// Whether a timer tag is one of this proposer's retries.
     pub fn owns_retry(tag: u64) -> bool {
         tag & RETRY_BIT != 0
@@ -161,7 +190,9 @@ impl Proposer {
     /// A coordinator's message back from a replica.
     pub fn on_reply(&mut self, ctx: &mut QCtx, from: NodeId, m: PaxosMsg) {
         match m {
-            PaxosMsg::Promise { op, ballot, refused, accepted } => self.on_promise(ctx, from, op, ballot, refused, accepted),
+            PaxosMsg::Promise { op, ballot, refused, accepted } => {
+                self.on_promise(ctx, from, op, ballot, refused, accepted)
+            }
             PaxosMsg::Accepted { op, ballot, refused } => self.on_accepted(ctx, from, op, ballot, refused),
             _ => {}
         }
@@ -184,7 +215,7 @@ impl Proposer {
             r.highest_seen = r.highest_seen.max(b);
             r.phase = Phase::Backoff;
             self.retries += 1;
-            let wait = ctx.rng().random_range(1..=BACKOFF_MAX_NS);
+            let wait = ctx.rng().random_range(1..=self.backoff_max_ns);
             ctx.set_timer(wait, op | RETRY_BIT);
             return;
         }
@@ -228,7 +259,7 @@ impl Proposer {
             } else {
                 r.phase = Phase::Backoff;
                 self.retries += 1;
-                let wait = ctx.rng().random_range(1..=BACKOFF_MAX_NS);
+                let wait = ctx.rng().random_range(1..=self.backoff_max_ns);
                 ctx.set_timer(wait, op | RETRY_BIT);
             }
             return;
@@ -266,7 +297,6 @@ impl Proposer {
         ctx.reply(r.req.id, response);
         true
     }
-
 }
 
 /// A replica's side of a Paxos message; `stored` collects what it applied
@@ -292,7 +322,10 @@ pub fn on_acceptor(ctx: &mut QCtx, from: NodeId, m: PaxosMsg, stored: &mut Vec<(
             let a = ctx.durable_mut().paxos.entry(key).or_default();
             let ballot = proposal.ballot;
             let refused = if ballot >= a.promised {
-                debug_assert!(a.accepted.as_ref().is_none_or(|p| p.ballot <= ballot), "a replica accepts newer ballots only");
+                debug_assert!(
+                    a.accepted.as_ref().is_none_or(|p| p.ballot <= ballot),
+                    "a replica accepts newer ballots only"
+                );
                 a.promised = ballot;
                 a.accepted = Some(proposal);
                 None
