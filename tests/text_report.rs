@@ -48,3 +48,16 @@ fn one_key_is_singular() {
     let text = check_text("linear/register-ok.jsonl");
     assert!(text.contains("(1 key: 1 valid") && !text.contains("1 keys"), "{text}");
 }
+
+/// Regressions (#12 §3b, §5): an op with no `:process` was shown as
+/// "process 9223372036854775808" (the id conch numbers it by), and the
+/// summary said "1 fault events".
+#[test]
+fn an_op_without_a_process_is_process_nil_and_counts_are_singular() {
+    let text = check_text("linear/no-process-is-nil.edn");
+    assert!(text.contains("process nil read -> 2 (lines 4-5)"), "{text}");
+    assert!(!text.contains("922337"), "{text}");
+    let out = conch().current_dir(root()).args(["check", "histories/linear/no-process-is-nil.edn"]).output().unwrap();
+    let first = String::from_utf8_lossy(&out.stdout).lines().nth(1).unwrap_or_default().to_string();
+    assert!(first.contains("5 events, 2 ops, 1 fault event, checked in"), "{first}");
+}

@@ -85,6 +85,17 @@ pub fn compare_summary(rows: &[runner::compare::Row]) -> String {
     } else {
         let _ = write!(s, "violations in {}", bad.join("; "));
     }
+    for r in rows.iter().filter(|r| !r.faults_by_kind.is_empty()) {
+        let kinds: Vec<String> = r.faults_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = write!(s, "\n  {} faults: {}", r.protocol, kinds.join(", "));
+        if r.seeds_missing_faults > 0 {
+            let _ = write!(
+                s,
+                " (warning: on {} a requested kind never took effect)",
+                plural(r.seeds_missing_faults as usize, "seed")
+            );
+        }
+    }
     s
 }
 
@@ -98,13 +109,13 @@ pub fn report(r: &FileReport, verbose: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{}: {}\n  {} format, {} events, {} ops, {} fault events, checked in {} ms",
+        "{}: {}\n  {} format, {}, {}, {}, checked in {} ms",
         r.source(),
         upper(r.verdict),
         r.format_name(),
-        r.events,
-        r.ops,
-        r.faults,
+        plural(r.events as usize, "event"),
+        plural(r.ops as usize, "op"),
+        plural(r.faults as usize, "fault event"),
         r.elapsed_ms
     );
     if let Some(why) = &r.unknown_reason {

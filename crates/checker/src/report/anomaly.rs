@@ -81,6 +81,9 @@ pub struct Anomaly {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OpRef {
     pub id: OpId,
+    /// In JSON a number, or `"nil"` (`"nil+1"`, ...) for an op that had no
+    /// process in the file (see [`crate::history::process_name`]).
+    #[serde(serialize_with = "process_json")]
     pub process: u64,
     pub f: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,6 +98,14 @@ pub struct OpRef {
     pub complete_line: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+}
+
+fn process_json<S: serde::Serializer>(p: &u64, s: S) -> Result<S::Ok, S::Error> {
+    if *p < crate::history::ANONYMOUS_PROCESS_BASE {
+        s.serialize_u64(*p)
+    } else {
+        s.serialize_str(&crate::history::process_name(*p))
+    }
 }
 
 impl OpRef {
@@ -121,7 +132,7 @@ impl OpRef {
 impl fmt::Display for OpRef {
     /// `process 3 write 5 -> ok (line 12-14)`: one op, readable in prose.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "process {} {}", self.process, self.f)?;
+        write!(f, "process {} {}", crate::history::process_name(self.process), self.f)?;
         if !self.input.is_nil() {
             write!(f, " {}", self.input)?;
         }
