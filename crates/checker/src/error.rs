@@ -90,6 +90,12 @@ pub enum InputErrorKind {
     /// An op's value does not fit the chosen model.
     #[error("{f} value {found} does not fit model `{model}`: expected {expected}")]
     BadValue { model: &'static str, f: String, expected: &'static str, found: String },
+    /// A transaction (`f: txn`) that is malformed or breaks a precondition
+    /// of the transactional checker (unknown micro-op, a read of the wrong
+    /// shape, a value appended or written twice to one key, a completion
+    /// that changes the transaction's writes, ...).
+    #[error("transaction: {reason}")]
+    BadTxn { reason: String },
     /// An op the chosen model has no meaning for.
     #[error("operation `{f}` is not part of model `{model}` (it has {supported})")]
     UnsupportedOp { model: &'static str, f: String, supported: &'static str },

@@ -19,6 +19,7 @@ pub mod report;
 pub mod session;
 pub mod shard;
 pub mod suite;
+pub mod txn;
 pub mod value;
 pub mod write;
 
