@@ -113,7 +113,14 @@ impl Explainer<'_> {
         steps: Vec<Step>,
         text: String,
     ) -> TxnAnomaly {
-        TxnAnomaly { kind, txns: self.txn_ref(&names), steps, key: key.map(|k| self.key(k).clone()), explanation: text }
+        TxnAnomaly {
+            kind,
+            txns: self.txn_ref(&names),
+            steps,
+            key: key.map(|k| self.key(k).clone()),
+            explanation: text,
+            assumes: None,
+        }
     }
 
     pub fn finding(&self, f: &Finding) -> TxnAnomaly {
@@ -230,6 +237,27 @@ impl Explainer<'_> {
                 );
                 self.anomaly(AnomalyKind::FutureRead, n, Some(h.mops[read.mop as usize].key), vec![], text)
             }
+            Finding::OwnOrder { key, first, second, committed } => {
+                let k = self.key(*key);
+                let t = n.name(self.writer(*first));
+                let (a, b) = (self.value(*first), self.value(*second));
+                let (kind, tail) = if *committed {
+                    (
+                        AnomalyKind::CyclicVersions,
+                        format!("no order of {k}'s versions fits both ({a} < {b} < {a}), so conch infers none for {k}: cyclic-versions"),
+                    )
+                } else {
+                    (
+                        AnomalyKind::IncompatibleOrder,
+                        format!(
+                            "{t} may not have committed, but if it did no order of {k}'s versions fits both, and if it \
+                             did not the reads show aborted writes: incompatible-order"
+                        ),
+                    )
+                };
+                let text = format!("{t} appended {a} to key {k} before {b}, but the reads of {k} show {b} before {a}: {tail}");
+                self.anomaly(kind, n, Some(*key), vec![], text)
+            }
             Finding::CyclicVersions { key, values, source } => {
                 let k = self.key(*key);
                 let vs: Vec<String> = values
@@ -268,6 +296,13 @@ impl Explainer<'_> {
             }
             AnomalyKind::GNonadjacent | AnomalyKind::GNonadjacentProcess | AnomalyKind::GNonadjacentRealtime => {
                 format!("a cycle with {rw} anti-dependencies (rw), no two of them adjacent")
+            }
+            AnomalyKind::FracturedRead => {
+                "a transaction missed a write of one it read from: read atomic forbids it".to_string()
+            }
+            AnomalyKind::CausalityViolation => {
+                "a transaction missed a write of one it read from through a chain of reads: causal consistency forbids it"
+                    .to_string()
             }
             _ => format!("a cycle with {rw} anti-dependencies (rw), two of them adjacent"),
         };
@@ -343,7 +378,7 @@ impl Explainer<'_> {
                     if !self.inf.keys[k as usize].ordered {
                         continue;
                     }
-                    let order = &h.longest[k as usize];
+                    let order = &self.inf.keys[k as usize].order;
                     let p = pos[m.v as usize];
                     let prev = match p {
                         NONE => order.last().copied(),
@@ -387,38 +422,39 @@ impl Explainer<'_> {
             RW => {
                 for (j, m) in self.mops(a).filter(|(_, m)| m.f == MopF::Read) {
                     let k = m.key;
-                    if !self.inf.keys[k as usize].ordered {
+                    let facts = &self.inf.keys[k as usize];
+                    if !facts.ordered {
                         continue;
                     }
                     let Some(els) = h.read_elems(m) else { continue };
-                    let order = &h.longest[k as usize];
+                    let order = &facts.order;
+                    // A read that is no prefix of this pass's order was not used.
+                    if !order.starts_with(els) {
+                        continue;
+                    }
                     let (shown, val) = self.read_shown(j);
                     let key = self.key(k);
-                    if els.len() < order.len() {
-                        let next = order[els.len()];
-                        if self.writer(next) != b {
-                            continue;
-                        }
-                        let v2 = self.value(next);
-                        st.sentence = format!(
+                    let later = self.mops(b).find(|(_, x)| {
+                        x.f == MopF::Append && x.key == k && (pos[x.v as usize] == NONE || pos[x.v as usize] as usize >= els.len())
+                    });
+                    let Some((i, x)) = later else { continue };
+                    let v2 = self.value(x.v);
+                    st.sentence = match pos[x.v as usize] {
+                        NONE => format!(
+                            "{ta} read key {key} = {shown}, and no read shows {tb}'s append of {v2}, so it came \
+                             later: {ta} precedes {tb} (rw)"
+                        ),
+                        p if p as usize == els.len() => format!(
                             "{ta} read key {key} = {shown}, without {tb}'s append of {v2}, the next one, \
                              so {ta} precedes {tb} (rw)"
-                        );
-                        let wm = h.elems[next as usize].writer_mop;
-                        self.fill(st, k, val, v2.clone(), self.mop_index(a, j), wm);
-                        return true;
-                    }
-                    let unread =
-                        self.mops(b).find(|(_, x)| x.f == MopF::Append && x.key == k && pos[x.v as usize] == NONE);
-                    if let Some((i, x)) = unread {
-                        let v2 = self.value(x.v);
-                        st.sentence = format!(
-                            "{ta} read key {key} = {shown}, the latest state any read shows, and no read shows \
-                             {tb}'s append of {v2}, so it came later: {ta} precedes {tb} (rw)"
-                        );
-                        self.fill(st, k, val, v2.clone(), self.mop_index(a, j), self.mop_index(b, i));
-                        return true;
-                    }
+                        ),
+                        _ => format!(
+                            "{ta} read key {key} = {shown}, without {tb}'s append of {v2}, which came later, \
+                             so {ta} precedes {tb} (rw)"
+                        ),
+                    };
+                    self.fill(st, k, val, v2.clone(), self.mop_index(a, j), self.mop_index(b, i));
+                    return true;
                 }
                 false
             }
@@ -426,20 +462,20 @@ impl Explainer<'_> {
         }
     }
 
-    /// First read (before writing; ok only) and last write of `key` in
-    /// `slot`, each as (global micro-op, value).
-    fn ext(&self, slot: u32, key: KeyId) -> (Option<MopValue>, Option<MopValue>) {
+    /// Reads before the first write of `key` in `slot` (ok only) and its
+    /// last write, each as (global micro-op, value).
+    fn ext(&self, slot: u32, key: KeyId) -> (Vec<MopValue>, Option<MopValue>) {
         let ok = self.h.txns[slot as usize].outcome == crate::history::Outcome::Ok;
-        let mut read = None;
+        let mut reads = Vec::new();
         let mut write = None;
         for (i, m) in self.mops(slot).filter(|(_, m)| m.key == key) {
             match m.f {
-                MopF::Read if ok && read.is_none() && write.is_none() => read = Some((i, m.v)),
+                MopF::Read if ok && write.is_none() => reads.push((i, m.v)),
                 MopF::Read => {}
                 _ => write = Some((i, m.v)),
             }
         }
-        (read, write)
+        (reads, write)
     }
 
     fn version_edge(&self, key: KeyId, v1: u32, v2: u32) -> Option<u8> {
@@ -460,20 +496,22 @@ impl Explainer<'_> {
             let key = self.key(k);
             match kind {
                 WR => {
-                    if let (Some((wi, wv)), Some((ri, rv))) = (wa, rb) {
-                        if wv == rv {
-                            let v = shown(wv);
-                            st.sentence =
-                                format!("{tb} read key {key} = {v}, written by {ta}, so {ta} precedes {tb} (wr)");
-                            self.fill(st, k, v.clone(), v, self.mop_index(a, wi), self.mop_index(b, ri));
-                            return true;
-                        }
+                    let Some((wi, wv)) = wa else { continue };
+                    if let Some(&(ri, rv)) = rb.iter().find(|r| r.1 == wv) {
+                        let v = shown(wv);
+                        st.sentence = format!("{tb} read key {key} = {v}, written by {ta}, so {ta} precedes {tb} (wr)");
+                        self.fill(st, k, v.clone(), shown(rv), self.mop_index(a, wi), self.mop_index(b, ri));
+                        return true;
                     }
                 }
                 WW | RW => {
-                    let from = if kind == WW { wa } else { ra };
-                    let (Some((fi, fv)), Some((wi, wv))) = (from, wb) else { continue };
-                    let Some(src) = self.version_edge(k, fv, wv) else { continue };
+                    let from: Vec<MopValue> = if kind == WW { wa.into_iter().collect() } else { ra };
+                    let Some((wi, wv)) = wb else { continue };
+                    let Some((fi, fv, src)) =
+                        from.iter().find_map(|&(fi, fv)| self.version_edge(k, fv, wv).map(|src| (fi, fv, src)))
+                    else {
+                        continue;
+                    };
                     let (v1, v2) = (shown(fv), shown(wv));
                     let why = self.why(src, &tb, &v1, &v2);
                     st.sentence = if kind == WW {

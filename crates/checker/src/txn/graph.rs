@@ -64,6 +64,16 @@ impl EdgeSet {
         LOCAL_HUB | (self.hubs - 1)
     }
 
+    /// A new hub local to this set.
+    pub fn new_hub(&mut self) -> u32 {
+        self.hub()
+    }
+
+    /// A hub edge (continues the step that entered `from`).
+    pub fn push_hub(&mut self, from: u32, to: u32) {
+        self.edges.push(RawEdge { from, to, kind: HUB });
+    }
+
     pub fn push(&mut self, from: u32, to: u32, kind: u8) {
         if from != to {
             self.edges.push(RawEdge { from, to, kind });

@@ -399,7 +399,9 @@ impl TxnBuilder {
                     let e = self.elem(key, v, op.invoke_line)?;
                     let prev = &self.elems[e as usize];
                     if prev.writer != NONE {
-                        let prev_line = self.txns[prev.writer as usize].as_ref().map_or(0, |t| t.invoke_line);
+                        // The first writer has finished (it is placed) unless it is this txn.
+                        let prev_line =
+                            self.txns.get(prev.writer as usize).and_then(|t| t.as_ref()).map_or(0, |t| t.invoke_line);
                         let other = if prev.writer as usize == slot {
                             "earlier in the same txn".to_string()
                         } else {

@@ -6,7 +6,10 @@
 //! longest read. A key whose reads are not all prefixes of one list
 //! (incompatible-order) or that repeats an element (duplicate-elements) has
 //! no trustworthy version order: it contributes only write-read edges.
-//! Appends no read observed come after every observed one.
+//! Appends no read observed come after every observed one. Anti-dependencies
+//! go through a chain of hubs along the version order, so a reader reaches
+//! the next writer and (as one rw step) every later one: what read atomic
+//! and causal consistency need to see a missed write.
 //!
 //! rw-register: values are unique per key, so a read names its writer (wr).
 //! The version order is partial, built from sources in Elle's order: the
@@ -16,6 +19,12 @@
 //! that would make a key's version graph cyclic is dropped for that key and
 //! reported (cyclic-versions). Each version edge `v1 < v2` yields ww
 //! (writer of v1 to writer of v2) and rw (readers of v1 to writer of v2).
+//!
+//! What counts as evidence depends on the model judged ([`Evidence`]): as in
+//! Adya's definitions, the PL levels see only a transaction's reads that
+//! precede its own writes to the key, and writes-follow-reads holds from
+//! read committed up; reads after a transaction's own writes count only for
+//! models that require internal consistency (read atomic and up).
 
 use super::graph::{EdgeSet, RW, WR, WW};
 use super::history::{ElemId, KeyId, Mop, MopF, TxnHistory, Workload, NIL, NONE, UNKNOWN};
@@ -80,21 +89,69 @@ pub enum Finding {
     FutureRead { read: At, write: At, elem: ElemId },
     /// A cycle in a key's version graph once `source` is added.
     CyclicVersions { key: KeyId, values: Vec<u32>, source: u8 },
+    /// Reads show a transaction's appends `first`, `second` in the other
+    /// order. When it committed (ok) no version order exists
+    /// (cyclic-versions); when it may not have (info), reading its writes
+    /// is an aborted read unless it did, so the reads are incompatible with
+    /// any order of committed appends (incompatible-order).
+    OwnOrder { key: KeyId, first: ElemId, second: ElemId, committed: bool },
+}
+
+/// Which observations a pass may use. Each model is judged on the evidence
+/// valid under it (see the module docs); inference runs once per distinct
+/// setting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct Evidence {
+    /// Writes follow reads within a transaction (read committed and up).
+    pub wfr: bool,
+    /// What a list read after the transaction's own appends to the key
+    /// tells, when it shows them (it is `internal` otherwise).
+    pub post_write_reads: PostWrite,
+    /// An info transaction whose write was read committed (else the read
+    /// was an aborted read, which read committed forbids): info
+    /// transactions are in the graph. Read uncommitted allows aborted
+    /// reads, so under it they are left out (the committed transactions'
+    /// order is the version order without them).
+    pub info_committed: bool,
+}
+
+/// See [`Evidence::post_write_reads`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum PostWrite {
+    /// Nothing: the PL levels judge only reads before a transaction's own
+    /// writes.
+    Ignored,
+    /// The elements before its own: the state it saw (read atomic, causal:
+    /// its appends may land after later states than the one it saw).
+    View,
+    /// The whole list: a version, its appends right after the state it saw
+    /// (snapshot isolation and up: no concurrent writer of the key commits).
+    Version,
+}
+
+/// Internal consistency, decided once per history: the findings and, per
+/// global micro-op, whether that read contradicts the transaction's own
+/// earlier micro-ops.
+pub struct Internal {
+    pub findings: Vec<Finding>,
+    pub bad: Vec<bool>,
 }
 
 /// Per-key facts kept for explaining cycle steps.
 #[derive(Clone, Debug, Default)]
 pub struct KeyFacts {
-    /// List-append: the key's version order is trusted (no incompatible
-    /// reads, no duplicates).
+    /// List-append: the version order this pass inferred, and whether it is
+    /// trusted (no incompatible reads, no duplicates).
+    pub order: Vec<ElemId>,
     pub ordered: bool,
     /// rw-register: version edges `(from, to, sources)` sorted, `from` may
     /// be [`NIL`]; only `to` values with no other predecessor get `NIL` edges.
     pub versions: Vec<(u32, u32, u8)>,
 }
 
-/// The output of inference.
+/// The output of one inference pass.
 pub struct Inferred {
+    pub evidence: Evidence,
     /// Node -> slot.
     pub slot_of: Vec<u32>,
     /// List-append: each element's position in its key's version order.
@@ -131,46 +188,31 @@ fn by_key(h: &TxnHistory) -> ByKey {
     ByKey { off, at }
 }
 
-pub fn infer(h: &TxnHistory, src: VersionSources) -> Inferred {
+/// Groups of `ats` (sorted by slot) by transaction.
+fn per_txn(ats: &[At]) -> impl Iterator<Item = &[At]> {
+    ats.chunk_by(|a, b| a.slot == b.slot)
+}
+
+pub fn infer(h: &TxnHistory, src: VersionSources, evidence: Evidence, internal: &Internal) -> Inferred {
     let mut node_of = vec![NONE; h.txns.len()];
     let mut slot_of = Vec::with_capacity(h.txns.len());
     for (slot, t) in h.txns.iter().enumerate() {
-        if t.outcome != Outcome::Fail {
+        if t.outcome == Outcome::Ok || t.outcome == Outcome::Info && evidence.info_committed {
             node_of[slot] = slot_of.len() as u32;
             slot_of.push(slot as u32);
         }
     }
     let bk = by_key(h);
-    // Positions in the version order, and where each key first repeats one.
-    let mut pos = vec![NONE; h.elems.len()];
-    let mut dup_at = vec![NONE; h.keys.len()];
-    if h.workload == Workload::ListAppend {
-        for (k, order) in h.longest.iter().enumerate() {
-            for (i, &e) in order.iter().enumerate() {
-                if pos[e as usize] == NONE {
-                    pos[e as usize] = i as u32;
-                } else if dup_at[k] == NONE {
-                    dup_at[k] = i as u32;
-                }
-            }
-        }
-    }
-    let cx = Cx { h, node_of: &node_of, pos: &pos, src };
+    let cx = Cx { h, node_of: &node_of, src, ev: evidence, bad: &internal.bad };
     let per_key: Vec<(EdgeSet, Vec<Finding>, KeyFacts)> = (0..h.keys.len())
         .into_par_iter()
         .map(|k| {
             let ats = &bk.at[bk.off[k] as usize..bk.off[k + 1] as usize];
             match h.workload {
-                Workload::ListAppend => cx.list_key(k as KeyId, ats, dup_at[k]),
+                Workload::ListAppend => cx.list_key(k as KeyId, ats),
                 Workload::RwRegister => cx.register_key(k as KeyId, ats),
             }
         })
-        .collect();
-    let per_txn: Vec<Vec<Finding>> = (0..h.txns.len())
-        .into_par_iter()
-        .with_min_len(1024)
-        .map(|slot| cx.txn_findings(slot as u32))
-        .filter(|f| !f.is_empty())
         .collect();
     let mut edges = Vec::with_capacity(per_key.len());
     let mut findings = Vec::new();
@@ -180,15 +222,113 @@ pub fn infer(h: &TxnHistory, src: VersionSources) -> Inferred {
         findings.extend(f);
         keys.push(facts);
     }
-    findings.extend(per_txn.into_iter().flatten());
-    Inferred { slot_of, pos, edges, findings, keys }
+    let mut pos = vec![NONE; h.elems.len()];
+    for facts in &keys {
+        for (i, &e) in facts.order.iter().enumerate() {
+            if pos[e as usize] == NONE {
+                pos[e as usize] = i as u32;
+            }
+        }
+    }
+    Inferred { evidence, slot_of, pos, edges, findings, keys }
+}
+
+/// Internal consistency of every ok transaction (in parallel): a read must
+/// show what the transaction's earlier micro-ops on its key left.
+pub fn internal(h: &TxnHistory) -> Internal {
+    let per: Vec<(Vec<u32>, Option<Finding>)> = (0..h.txns.len() as u32)
+        .into_par_iter()
+        .with_min_len(1024)
+        .map(|slot| internal_txn(h, slot))
+        .filter(|(bad, f)| !bad.is_empty() || f.is_some())
+        .collect();
+    let mut bad = vec![false; h.mops.len()];
+    let mut findings = Vec::new();
+    for (b, f) in per {
+        for m in b {
+            bad[m as usize] = true;
+        }
+        findings.extend(f);
+    }
+    Internal { findings, bad }
+}
+
+/// The reads of one transaction that contradict its own earlier micro-ops,
+/// and the first of them as a finding.
+fn internal_txn(h: &TxnHistory, slot: u32) -> (Vec<u32>, Option<Finding>) {
+    let t = &h.txns[slot as usize];
+    let mut bad = Vec::new();
+    let mut first = None;
+    if t.outcome != Outcome::Ok {
+        return (bad, first);
+    }
+    // Key -> what the transaction expects to read next: the elements (or
+    // value), and whether the prefix before them is known.
+    let mut expect: Vec<(KeyId, Vec<u32>, bool)> = Vec::new();
+    for (i, m) in h.mops_of(t).iter().enumerate() {
+        let at = At { slot, mop: t.mops_start + i as u32 };
+        let e = expect.iter().position(|x| x.0 == m.key);
+        match (m.f, h.workload) {
+            (MopF::Read, Workload::ListAppend) => {
+                let Some(got) = h.read_elems(m) else { continue };
+                if let Some(x) = e {
+                    let (_, want, known) = &expect[x];
+                    let fits = if *known {
+                        got == &want[..]
+                    } else {
+                        got.len() >= want.len() && got[got.len() - want.len()..] == want[..]
+                    };
+                    if !fits {
+                        bad.push(at.mop);
+                        first.get_or_insert(Finding::Internal { read: at, expected: want.clone(), prefix_known: *known });
+                    }
+                    expect[x] = (m.key, got.to_vec(), true);
+                } else {
+                    expect.push((m.key, got.to_vec(), true));
+                }
+            }
+            (MopF::Read, Workload::RwRegister) => {
+                if let Some(x) = e {
+                    let want = expect[x].1[0];
+                    if want != m.v {
+                        bad.push(at.mop);
+                        first.get_or_insert(Finding::Internal { read: at, expected: vec![want], prefix_known: true });
+                    }
+                    expect[x].1[0] = m.v;
+                } else {
+                    expect.push((m.key, vec![m.v], true));
+                }
+            }
+            (MopF::Append, _) => match e {
+                Some(x) => expect[x].1.push(m.v),
+                None => expect.push((m.key, vec![m.v], false)),
+            },
+            (MopF::Write, _) => match e {
+                Some(x) => expect[x].1 = vec![m.v],
+                None => expect.push((m.key, vec![m.v], true)),
+            },
+        }
+    }
+    (bad, first)
+}
+
+/// A list-append read this pass uses.
+struct LRead<'a> {
+    at: At,
+    elems: &'a [ElemId],
+    /// Not a prefix of the shared longest read.
+    explicit: bool,
+    /// Elements before the first one this transaction appended itself: what
+    /// it saw of others (all of it, for a read before its own appends).
+    view: usize,
 }
 
 struct Cx<'a> {
     h: &'a TxnHistory,
     node_of: &'a [u32],
-    pos: &'a [u32],
     src: VersionSources,
+    ev: Evidence,
+    bad: &'a [bool],
 }
 
 impl Cx<'_> {
@@ -198,6 +338,20 @@ impl Cx<'_> {
 
     fn outcome(&self, slot: u32) -> Outcome {
         self.h.txns[slot as usize].outcome
+    }
+
+    fn node(&self, slot: u32) -> u32 {
+        self.node_of[slot as usize]
+    }
+
+    /// The graph node of `elem`'s writer, if it is in the graph.
+    fn writer_node(&self, elem: ElemId) -> u32 {
+        let w = self.h.elems[elem as usize].writer;
+        if w == NONE {
+            NONE
+        } else {
+            self.node(w)
+        }
     }
 
     /// Is the write of `elem` the last write of its key in its transaction?
@@ -223,163 +377,274 @@ impl Cx<'_> {
         }
     }
 
-    fn list_key(&self, key: KeyId, ats: &[At], dup_at: u32) -> (EdgeSet, Vec<Finding>, KeyFacts) {
+    /// May this pass use the read at `a`, `post` telling whether the
+    /// transaction wrote the key before it?
+    fn eligible(&self, a: At, post: bool) -> bool {
+        !post || (self.ev.post_write_reads != PostWrite::Ignored && !self.bad[a.mop as usize])
+    }
+
+    fn list_key(&self, key: KeyId, ats: &[At]) -> (EdgeSet, Vec<Finding>, KeyFacts) {
         let h = self.h;
-        let order = &h.longest[key as usize];
-        let m = order.len() as u32;
         let mut out = Vec::new();
         let mut es = EdgeSet::default();
-        // Ok reads: (at, length) for shared ones; explicit ones separately.
-        let mut reads: Vec<(At, u32)> = Vec::new();
-        let mut explicit: Vec<At> = Vec::new();
-        let mut unread: Vec<u32> = Vec::new();
-        for &a in ats {
-            let mop = self.mop(a);
-            match mop.f {
-                MopF::Read if mop.v == UNKNOWN => {}
-                MopF::Read if mop.v == NIL => reads.push((a, 0)),
-                MopF::Read => {
-                    let lr = h.list_reads[mop.v as usize];
-                    if lr.explicit == NONE {
-                        reads.push((a, lr.len));
-                    } else {
-                        explicit.push(a);
-                    }
+        let mut reads: Vec<LRead> = Vec::new();
+        // Each transaction's appends to this key: (micro-op, element).
+        let mut own: Vec<(u32, Vec<(u32, ElemId)>)> = Vec::new();
+        for group in per_txn(ats) {
+            let slot = group[0].slot;
+            let ok = self.outcome(slot) == Outcome::Ok;
+            let mut appends: Vec<(u32, ElemId)> = Vec::new();
+            for &a in group {
+                let m = self.mop(a);
+                if m.f != MopF::Read {
+                    appends.push((a.mop, m.v));
+                    continue;
                 }
-                _ => {
-                    if self.pos[mop.v as usize] == NONE && self.outcome(a.slot) != Outcome::Fail {
-                        unread.push(self.node_of[a.slot as usize]);
+                if !ok || m.v == UNKNOWN || !self.eligible(a, !appends.is_empty()) {
+                    continue;
+                }
+                let mut elems = h.read_elems(m).unwrap_or(&[]);
+                let mut explicit = m.v != NIL && h.list_reads[m.v as usize].explicit != NONE;
+                // An eligible read is internally consistent: it ends with the
+                // transaction's own appends so far, after the state it saw.
+                let view = elems.len().saturating_sub(appends.len());
+                if self.ev.post_write_reads == PostWrite::View && view < elems.len() {
+                    // Versions repeat no element, and no other transaction
+                    // wrote this one's elements: a repeat anywhere in the
+                    // read (its own element in the state it saw, too) is
+                    // impossible once reads show own writes.
+                    // (A repeat within the state it saw is reported below.)
+                    let dup = duplicate(&elems[..view]).is_none().then(|| duplicate(elems)).flatten();
+                    if let Some((elem, count)) = dup {
+                        out.push(Finding::DuplicateElements { read: a, elem, count });
                     }
+                    // Only the state it saw: its own appends are no version evidence.
+                    elems = &elems[..view];
+                    explicit = true;
+                }
+                reads.push(LRead { at: a, elems, explicit, view });
+            }
+            if !appends.is_empty() {
+                own.push((slot, appends));
+            }
+        }
+        // The version order: the longest read, if every read is a prefix of it.
+        let longest = reads.iter().enumerate().max_by_key(|(i, r)| (r.elems.len(), !r.explicit, std::cmp::Reverse(*i)));
+        let order: Vec<ElemId> = longest.map_or(Vec::new(), |(_, r)| r.elems.to_vec());
+        let order_explicit = longest.is_some_and(|(_, r)| r.explicit);
+        let fits = |r: &LRead| (!order_explicit && !r.explicit) || order.starts_with(r.elems);
+        let misfit = reads.iter().find(|r| !fits(r)).map(|r| r.at);
+        let mut pos: FxHashMap<ElemId, u32> = FxHashMap::default();
+        let mut dup_at = None;
+        for (i, &e) in order.iter().enumerate() {
+            if pos.insert(e, i as u32).is_some() && dup_at.is_none() {
+                dup_at = Some(i);
+            }
+        }
+        // Each transaction's appends to the key come in the order it made
+        // them: a version order that has them otherwise is cyclic.
+        let mut reversed = false;
+        if misfit.is_none() && dup_at.is_none() {
+            for (slot, appends) in &own {
+                let seen: Vec<(u32, ElemId)> =
+                    appends.iter().filter_map(|&(_, e)| pos.get(&e).map(|&p| (p, e))).collect();
+                if let Some(w) = seen.windows(2).find(|w| w[0].0 > w[1].0) {
+                    let committed = self.outcome(*slot) == Outcome::Ok;
+                    out.push(Finding::OwnOrder { key, first: w[0].1, second: w[1].1, committed });
+                    reversed = true;
+                    break;
                 }
             }
         }
-        // Garbage and aborted elements, once per element, at the first
-        // read that shows it (reads come in op order).
-        let mut first_reader = Vec::with_capacity(m as usize);
-        for &(a, len) in &reads {
-            while (first_reader.len() as u32) < len {
-                first_reader.push(a);
+        let ordered = misfit.is_none() && dup_at.is_none() && !reversed;
+        if let (Some(b), Some((_, a))) = (misfit, longest) {
+            out.push(Finding::IncompatibleOrder { key, a: a.at, b });
+        }
+        // Duplicates, garbage and aborted elements, intermediate reads.
+        let m = order.len();
+        let mut first_reader: Vec<At> = Vec::with_capacity(m);
+        for r in reads.iter().filter(|r| fits(r)) {
+            while first_reader.len() < r.elems.len() {
+                first_reader.push(r.at);
             }
         }
         for (i, &e) in order.iter().enumerate() {
             let w = h.elems[e as usize].writer;
-            if (w == NONE || self.outcome(w) == Outcome::Fail) && i < first_reader.len() {
+            if w == NONE || self.outcome(w) == Outcome::Fail {
                 self.dirty(first_reader[i], e, &mut out);
             }
         }
-        // Intermediate reads, at every read.
-        for &(a, len) in &reads {
-            if len > 0 {
-                let e = order[len as usize - 1];
+        for r in &reads {
+            if !fits(r) {
+                for &e in r.elems {
+                    let w = h.elems[e as usize].writer;
+                    if w == NONE || self.outcome(w) == Outcome::Fail {
+                        self.dirty(r.at, e, &mut out);
+                    }
+                }
+            }
+            let dup = match dup_at {
+                Some(d) if fits(r) && r.elems.len() > d => duplicate(&r.elems[..r.elems.len()]),
+                _ if !fits(r) => duplicate(r.elems),
+                _ => None,
+            };
+            if let Some((elem, count)) = dup {
+                out.push(Finding::DuplicateElements { read: r.at, elem, count });
+            }
+            if r.view > 0 {
+                let e = r.elems[r.view - 1];
                 let w = h.elems[e as usize].writer;
-                if w != NONE && w != a.slot && self.outcome(w) != Outcome::Fail && !self.final_write(e) {
-                    out.push(Finding::G1b { read: a, elem: e, writer: w });
+                if w != NONE && w != r.at.slot && self.outcome(w) != Outcome::Fail && !self.final_write(e) {
+                    out.push(Finding::G1b { read: r.at, elem: e, writer: w });
                 }
             }
         }
-        for &a in &explicit {
-            let elems = h.list_read(key, self.mop(a).v);
-            for &e in elems {
-                let w = h.elems[e as usize].writer;
-                if w == NONE || self.outcome(w) == Outcome::Fail {
-                    self.dirty(a, e, &mut out);
+        // Future reads: a read showing an element its transaction appends later.
+        for (slot, appends) in &own {
+            for r in reads.iter().filter(|r| r.at.slot == *slot) {
+                let later = appends.iter().find(|&&(mop, e)| {
+                    mop > r.at.mop
+                        && if fits(r) {
+                            pos.get(&e).is_some_and(|&p| (p as usize) < r.elems.len())
+                        } else {
+                            r.elems.contains(&e)
+                        }
+                });
+                if let Some(&(mop, elem)) = later {
+                    out.push(Finding::FutureRead { read: r.at, write: At { slot: *slot, mop }, elem });
                 }
-            }
-            if let Some(&e) = elems.last() {
-                let w = h.elems[e as usize].writer;
-                if w != NONE && w != a.slot && self.outcome(w) != Outcome::Fail && !self.final_write(e) {
-                    out.push(Finding::G1b { read: a, elem: e, writer: w });
-                }
-            }
-            if let Some((e, count)) = duplicate(elems) {
-                out.push(Finding::DuplicateElements { read: a, elem: e, count });
-            }
-        }
-        if dup_at != NONE {
-            let (e, count) = duplicate(order).expect("dup_at says there is one");
-            for &(a, len) in &reads {
-                if len > dup_at {
-                    let (_, c) = duplicate(&order[..len as usize]).unwrap_or((e, count));
-                    out.push(Finding::DuplicateElements { read: a, elem: e, count: c });
-                }
-            }
-        }
-        let ordered = explicit.is_empty() && dup_at == NONE;
-        if let Some(&b) = explicit.first() {
-            // The read that set the longest list, against the first that
-            // does not fit it.
-            let a = reads.iter().filter(|r| r.1 == m).map(|r| r.0).next();
-            if let Some(a) = a {
-                out.push(Finding::IncompatibleOrder { key, a, b });
-            } else {
-                let c = explicit.get(1).copied().unwrap_or(b);
-                out.push(Finding::IncompatibleOrder { key, a: b, b: c });
             }
         }
         self.lost_updates(key, ats, &mut out);
         // Write-read edges need no version order: a read names the writer
-        // of its last element.
-        let node = |slot: u32| self.node_of[slot as usize];
-        for &(a, len) in &reads {
-            if len > 0 {
-                let w = h.elems[order[len as usize - 1] as usize].writer;
-                if w != NONE && node(w) != NONE {
-                    es.push(node(w), node(a.slot), WR);
-                }
-            }
-        }
-        for &a in &explicit {
-            if let Some(&e) = h.list_read(key, self.mop(a).v).last() {
-                let w = h.elems[e as usize].writer;
-                if w != NONE && node(w) != NONE {
-                    es.push(node(w), node(a.slot), WR);
+        // of the last element it saw of others.
+        for r in &reads {
+            if r.view > 0 {
+                let w = self.writer_node(r.elems[r.view - 1]);
+                if w != NONE {
+                    es.push(w, self.node(r.at.slot), WR);
                 }
             }
         }
         if ordered {
-            self.dirty_updates(key, order, &mut out);
-            let writer = |i: u32| {
-                let w = h.elems[order[i as usize] as usize].writer;
-                if w == NONE {
-                    NONE
-                } else {
-                    node(w)
-                }
-            };
-            for i in 1..m {
-                let (a, b) = (writer(i - 1), writer(i));
-                if a != NONE && b != NONE {
-                    es.push(a, b, WW);
-                }
-            }
-            // Readers by length, for rw edges to the next append.
-            let mut by_len: Vec<(u32, u32)> = reads.iter().map(|&(a, len)| (len, node(a.slot))).collect();
-            by_len.sort_unstable();
-            by_len.dedup();
-            let mut full: Vec<u32> = Vec::new();
-            for &(len, r) in &by_len {
-                if len < m {
-                    let w = writer(len);
-                    if w != NONE {
-                        es.push(r, w, RW);
-                    }
-                } else {
-                    full.push(r);
-                }
-            }
-            unread.sort_unstable();
-            unread.dedup();
-            if m > 0 {
-                let last = writer(m - 1);
-                if last != NONE {
-                    for &u in &unread {
-                        es.push(last, u, WW);
-                    }
-                }
-            }
-            es.all_to_all(&full, &unread, RW);
+            self.dirty_updates(key, &order, &mut out);
+            self.list_order_edges(&order, &pos, &reads, &own, ats, &mut es);
         }
-        (es, out, KeyFacts { ordered, versions: Vec::new() })
+        (es, out, KeyFacts { order, ordered, versions: Vec::new() })
+    }
+
+    /// ww along the version order, and rw from each read through a chain
+    /// of hubs: hub `c[i]` reaches the writers of `order[i..]` and of the
+    /// appends no read shows, so a reader of the first `l` elements enters
+    /// at `c[l]` (or, when it appends to the key itself later, reaches the
+    /// writers before its own append directly: those after it follow it by
+    /// ww already).
+    #[allow(clippy::too_many_arguments)]
+    fn list_order_edges(
+        &self,
+        order: &[ElemId],
+        pos: &FxHashMap<ElemId, u32>,
+        reads: &[LRead],
+        own: &[(u32, Vec<(u32, ElemId)>)],
+        ats: &[At],
+        es: &mut EdgeSet,
+    ) {
+        let m = order.len();
+        // Consecutive writers in the graph: an element of a failed (or, under
+        // read uncommitted, indeterminate) transaction is no committed version.
+        let mut prev = NONE;
+        for &e in order {
+            let w = self.writer_node(e);
+            if w != NONE {
+                if prev != NONE {
+                    es.push(prev, w, WW);
+                }
+                prev = w;
+            }
+        }
+        let mut unread: Vec<u32> = Vec::new();
+        for &a in ats {
+            let mop = self.mop(a);
+            if mop.f != MopF::Read && !pos.contains_key(&mop.v) && self.node(a.slot) != NONE {
+                unread.push(self.node(a.slot));
+            }
+        }
+        unread.sort_unstable();
+        unread.dedup();
+        if prev != NONE {
+            for &u in &unread {
+                es.push(prev, u, WW);
+            }
+        }
+        // Entries: (reader node, position entered).
+        let mut entries: Vec<(u32, usize)> = Vec::new();
+        // Readers of everything observed that append unread elements later.
+        let mut full_own_unread: Vec<u32> = Vec::new();
+        for r in reads {
+            let (t, l) = (self.node(r.at.slot), r.elems.len());
+            // Its own appends the read does not show come after the state
+            // it read: the writers between are what it missed.
+            let later = own.iter().find(|(s, _)| *s == r.at.slot).map(|(_, apps)| {
+                let later = apps.iter().filter(|(_, e)| !r.elems.contains(e));
+                let observed = later.clone().filter_map(|(_, e)| pos.get(e).copied()).min();
+                let unobserved = later.clone().any(|(_, e)| !pos.contains_key(e));
+                (observed, unobserved)
+            });
+            match later {
+                None | Some((None, false)) => entries.push((t, l)),
+                Some((Some(p), _)) => {
+                    for &e in order.get(l..(p as usize).max(l)).unwrap_or(&[]) {
+                        let w = self.writer_node(e);
+                        if w != NONE {
+                            es.push(t, w, RW);
+                        }
+                    }
+                }
+                Some((None, true)) => {
+                    for &e in order.get(l..).unwrap_or(&[]) {
+                        let w = self.writer_node(e);
+                        if w != NONE {
+                            es.push(t, w, RW);
+                        }
+                    }
+                    full_own_unread.push(t);
+                }
+            }
+        }
+        full_own_unread.sort_unstable();
+        full_own_unread.dedup();
+        es.all_to_all(&full_own_unread, &unread, RW);
+        if entries.is_empty() {
+            return;
+        }
+        let from = entries.iter().map(|e| e.1).min().expect("entries");
+        let top = if unread.is_empty() { m } else { m + 1 };
+        if from >= top {
+            return;
+        }
+        // Hubs for positions from..top; hub i reaches order[i] and hub i+1.
+        let hubs: Vec<u32> = (from..top).map(|_| es.new_hub()).collect();
+        for i in from..top {
+            let hub = hubs[i - from];
+            if i < m {
+                let w = self.writer_node(order[i]);
+                if w != NONE {
+                    es.push_hub(hub, w);
+                }
+            } else {
+                for &u in &unread {
+                    es.push_hub(hub, u);
+                }
+            }
+            if i + 1 < top {
+                es.push_hub(hub, hubs[i + 1 - from]);
+            }
+        }
+        for (t, l) in entries {
+            if l < top {
+                es.push(t, hubs[l - from], RW);
+            }
+        }
     }
 
     /// Dirty update: in the version order, a committed append after a
@@ -409,50 +674,25 @@ impl Cx<'_> {
     /// key (their first read of it, before writing it) and then wrote it.
     fn lost_updates(&self, key: KeyId, ats: &[At], out: &mut Vec<Finding>) {
         let h = self.h;
-        // Version read -> (first read, first write) per transaction.
         let mut groups: FxHashMap<Vec<u32>, Vec<(At, At)>> = FxHashMap::default();
-        let mut i = 0;
-        while i < ats.len() {
-            let slot = ats[i].slot;
-            let mut j = i;
-            while j < ats.len() && ats[j].slot == slot {
-                j += 1;
+        for group in per_txn(ats) {
+            if self.outcome(group[0].slot) != Outcome::Ok {
+                continue;
             }
-            if self.outcome(slot) == Outcome::Ok {
-                let mut read: Option<At> = None;
-                for &a in &ats[i..j] {
-                    let m = self.mop(a);
-                    match m.f {
-                        MopF::Read => {
-                            read.get_or_insert(a);
-                        }
-                        _ => {
-                            if let Some(r) = read {
-                                let rm = self.mop(r);
-                                let version: Vec<u32> = match h.workload {
-                                    Workload::ListAppend => match h.read_elems(rm) {
-                                        Some(els) => {
-                                            let lr = (rm.v != NIL).then(|| h.list_reads[rm.v as usize]);
-                                            match lr {
-                                                Some(lr) if lr.explicit == NONE => vec![lr.len],
-                                                None => vec![0],
-                                                Some(_) => {
-                                                    std::iter::once(u32::MAX).chain(els.iter().copied()).collect()
-                                                }
-                                            }
-                                        }
-                                        None => break,
-                                    },
-                                    Workload::RwRegister => vec![rm.v],
-                                };
-                                groups.entry(version).or_default().push((r, a));
-                            }
-                            break;
-                        }
-                    }
-                }
+            let Some(&r) = group.iter().find(|a| self.mop(**a).f == MopF::Read) else { continue };
+            let Some(&w) = group.iter().find(|a| self.mop(**a).f != MopF::Read && a.mop > r.mop) else { continue };
+            if group.iter().any(|a| self.mop(*a).f != MopF::Read && a.mop < r.mop) {
+                continue;
             }
-            i = j;
+            let rm = self.mop(r);
+            let version: Vec<u32> = match h.workload {
+                Workload::ListAppend => match h.read_elems(rm) {
+                    Some(els) => els.to_vec(),
+                    None => continue,
+                },
+                Workload::RwRegister => vec![rm.v],
+            };
+            groups.entry(version).or_default().push((r, w));
         }
         let mut gs: Vec<Vec<(At, At)>> = groups.into_values().filter(|g| g.len() > 1).collect();
         gs.sort_unstable();
@@ -489,6 +729,10 @@ impl Cx<'_> {
         let node = |slot: u32| self.node_of[slot as usize];
         // Per transaction on this key: (slot, ext read, ext write).
         let mut per: Vec<(u32, u32, u32)> = Vec::new();
+        // Every read before an ok transaction's first write of the key:
+        // each is a read of some version (a second one that differs is, for
+        // Adya, a non-repeatable read, and as much evidence as the first).
+        let mut pre_reads: Vec<(u32, u32)> = Vec::new();
         let mut i = 0;
         while i < ats.len() {
             let slot = ats[i].slot;
@@ -501,10 +745,22 @@ impl Cx<'_> {
                 per.push((slot, r, w));
             }
             if self.outcome(slot) == Outcome::Ok {
-                for &a in &ats[i..j] {
+                // Reads before the transaction's first write of the key:
+                // dirty reads, and reads of its own later writes.
+                let group = &ats[i..j];
+                for (n, &a) in group.iter().enumerate() {
                     let m = self.mop(a);
-                    if m.f == MopF::Read && m.v != NIL {
-                        self.dirty(a, m.v, &mut out);
+                    if m.f != MopF::Read {
+                        break;
+                    }
+                    pre_reads.push((slot, m.v));
+                    if m.v == NIL {
+                        continue;
+                    }
+                    let later = group[n + 1..].iter().find(|w| self.mop(**w).f != MopF::Read && self.mop(**w).v == m.v);
+                    match later {
+                        Some(&write) => out.push(Finding::FutureRead { read: a, write, elem: m.v }),
+                        None => self.dirty(a, m.v, &mut out),
                     }
                 }
             }
@@ -514,13 +770,17 @@ impl Cx<'_> {
         // Readers of each value (by external read) and the writer (external write).
         let mut readers: FxHashMap<u32, Vec<u32>> = FxHashMap::default();
         let mut writer: FxHashMap<u32, u32> = FxHashMap::default();
-        for &(slot, r, w) in &per {
-            if r != NONE && r != UNKNOWN {
-                readers.entry(r).or_default().push(node(slot));
-            }
-            if w != NONE {
+        for &(slot, _, w) in &per {
+            if w != NONE && node(slot) != NONE {
                 writer.insert(w, node(slot));
             }
+        }
+        for &(slot, v) in &pre_reads {
+            readers.entry(v).or_default().push(node(slot));
+        }
+        for rs in readers.values_mut() {
+            rs.sort_unstable();
+            rs.dedup();
         }
         // wr: a read names its writer.
         for (&v, rs) in &readers {
@@ -548,11 +808,13 @@ impl Cx<'_> {
                 }
                 *versions = cand;
             };
-        if self.src.wfr {
-            let e: Vec<(u32, u32)> = per
+        if self.src.wfr && self.ev.wfr {
+            let write_of = |slot: u32| per.binary_search_by_key(&slot, |p| p.0).map_or(NONE, |i| per[i].2);
+            let e: Vec<(u32, u32)> = pre_reads
                 .iter()
-                .filter(|&&(_, r, w)| r != NONE && r != NIL && r != UNKNOWN && w != NONE)
-                .map(|&(_, r, w)| (r, w))
+                .filter(|&&(_, r)| r != NIL)
+                .map(|&(slot, r)| (r, write_of(slot)))
+                .filter(|&(_, w)| w != NONE)
                 .collect();
             try_add(e, SRC_WFR, &mut versions, &mut out);
         }
@@ -669,101 +931,13 @@ impl Cx<'_> {
                 let mut ws: Vec<u32> = versions[i..j].iter().filter_map(|v| writer.get(&v.1).copied()).collect();
                 ws.sort_unstable();
                 ws.dedup();
-                let mut rs = rs.clone();
-                rs.sort_unstable();
-                rs.dedup();
-                es.all_to_all(&rs, &ws, RW);
+                es.all_to_all(rs, &ws, RW);
             }
             i = j;
         }
-        (es, out, KeyFacts { ordered: false, versions })
+        (es, out, KeyFacts { order: Vec::new(), ordered: false, versions })
     }
 
-    /// Internal consistency and future reads, within one ok transaction.
-    fn txn_findings(&self, slot: u32) -> Vec<Finding> {
-        let h = self.h;
-        let t = &h.txns[slot as usize];
-        let mut out = Vec::new();
-        if t.outcome != Outcome::Ok {
-            return out;
-        }
-        let mops = h.mops_of(t);
-        // Key -> what the transaction expects to read next: the elements
-        // (or value), and whether the prefix before them is known.
-        let mut expect: Vec<(KeyId, Vec<u32>, bool)> = Vec::new();
-        let mut internal_done = false;
-        let mut future_done = false;
-        for (i, m) in mops.iter().enumerate() {
-            let at = At { slot, mop: t.mops_start + i as u32 };
-            let slot_e = expect.iter().position(|x| x.0 == m.key);
-            match (m.f, h.workload) {
-                (MopF::Read, Workload::ListAppend) => {
-                    let Some(got) = h.read_elems(m) else { continue };
-                    if let Some(x) = slot_e {
-                        let (_, want, known) = &expect[x];
-                        let fits = if *known {
-                            got == &want[..]
-                        } else {
-                            got.len() >= want.len() && got[got.len() - want.len()..] == want[..]
-                        };
-                        if !fits && !internal_done {
-                            out.push(Finding::Internal { read: at, expected: want.clone(), prefix_known: *known });
-                            internal_done = true;
-                        }
-                        expect[x] = (m.key, got.to_vec(), true);
-                    } else {
-                        expect.push((m.key, got.to_vec(), true));
-                    }
-                }
-                (MopF::Read, Workload::RwRegister) => {
-                    if let Some(x) = slot_e {
-                        let want = expect[x].1[0];
-                        if want != m.v && !internal_done {
-                            out.push(Finding::Internal { read: at, expected: vec![want], prefix_known: true });
-                            internal_done = true;
-                        }
-                        expect[x].1[0] = m.v;
-                    } else {
-                        expect.push((m.key, vec![m.v], true));
-                    }
-                }
-                (MopF::Append, _) => match slot_e {
-                    Some(x) => expect[x].1.push(m.v),
-                    None => expect.push((m.key, vec![m.v], false)),
-                },
-                (MopF::Write, _) => match slot_e {
-                    Some(x) => expect[x].1 = vec![m.v],
-                    None => expect.push((m.key, vec![m.v], true)),
-                },
-            }
-            // A later write of something this read already saw.
-            if m.f != MopF::Read && !future_done {
-                for (j, r) in mops[..i].iter().enumerate() {
-                    if r.f != MopF::Read || r.key != m.key {
-                        continue;
-                    }
-                    let saw = match h.workload {
-                        Workload::ListAppend => h.read_elems(r).is_some_and(|els| {
-                            let p = self.pos[m.v as usize];
-                            let lr = (r.v != NIL).then(|| h.list_reads[r.v as usize]);
-                            match lr {
-                                Some(lr) if lr.explicit == NONE => p != NONE && p < lr.len,
-                                _ => els.contains(&m.v),
-                            }
-                        }),
-                        Workload::RwRegister => r.v == m.v,
-                    };
-                    if saw {
-                        let read = At { slot, mop: t.mops_start + j as u32 };
-                        out.push(Finding::FutureRead { read, write: at, elem: m.v });
-                        future_done = true;
-                        break;
-                    }
-                }
-            }
-        }
-        out
-    }
 }
 
 /// The first element repeated in `xs`, and how often it occurs.

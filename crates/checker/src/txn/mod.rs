@@ -46,11 +46,11 @@ use crate::history::Outcome;
 use crate::report::{Budget, Verdict};
 use explain::Explainer;
 use graph::Graph;
-use infer::Finding;
+use infer::{Evidence, Finding, Inferred, PostWrite};
 use model::Kinds;
 use rayon::prelude::*;
 use report::{Incomplete, KindCount, ModelResult, TxnStats};
-use search::{Component, Cycle, SccResult};
+use search::{Component, SccResult};
 
 /// What to check, and how.
 #[derive(Clone, Debug)]
@@ -89,7 +89,8 @@ fn finding_kind(f: &Finding) -> AnomalyKind {
         Finding::LostUpdate { .. } => AnomalyKind::LostUpdate,
         Finding::Internal { .. } => AnomalyKind::Internal,
         Finding::FutureRead { .. } => AnomalyKind::FutureRead,
-        Finding::CyclicVersions { .. } => AnomalyKind::CyclicVersions,
+        Finding::CyclicVersions { .. } | Finding::OwnOrder { committed: true, .. } => AnomalyKind::CyclicVersions,
+        Finding::OwnOrder { committed: false, .. } => AnomalyKind::IncompatibleOrder,
     }
 }
 
@@ -121,17 +122,82 @@ fn exists_model(k: AnomalyKind) -> Option<Model> {
     })
 }
 
-/// Checks a transactional history against the requested models.
-pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
-    let mut models: Vec<Model> =
-        if opts.models.is_empty() { vec![Model::StrictSerializable] } else { opts.models.clone() };
-    models.sort_unstable();
-    models.dedup();
+/// The evidence tier a model is judged on: 0 for the read-uncommitted
+/// family, 1 for models at least read committed, 2 for models that
+/// proscribe `internal`, 3 for those at least snapshot isolation (see
+/// `infer`'s module docs).
+fn tier(m: Model) -> usize {
+    if model::implied_models(m).contains(Model::SnapshotIsolation) {
+        3
+    } else if model::proscribed(m).contains(AnomalyKind::Internal) {
+        2
+    } else if model::implied_models(m).contains(Model::ReadCommitted) {
+        1
+    } else {
+        0
+    }
+}
+
+/// What a pass at `tier` may use. The settings that change nothing for a
+/// workload are fixed, so tiers that see the same evidence share a pass.
+fn evidence(w: Workload, tier: usize) -> Evidence {
+    match w {
+        Workload::ListAppend => Evidence {
+            wfr: false,
+            info_committed: tier >= 1,
+            post_write_reads: match tier {
+                0 | 1 => PostWrite::Ignored,
+                2 => PostWrite::View,
+                _ => PostWrite::Version,
+            },
+        },
+        Workload::RwRegister => {
+            Evidence { wfr: tier >= 1, post_write_reads: PostWrite::Ignored, info_committed: tier >= 1 }
+        }
+    }
+}
+
+/// The strongest assumption a pass's findings rest on beyond the first
+/// pass's (which assumes nothing), in words; `None` when the history gives
+/// it nothing to rest on (no info transactions to count as committed).
+fn assumption(ev: Evidence, has_info: bool) -> Option<&'static str> {
+    match ev.post_write_reads {
+        PostWrite::Version => {
+            return Some(
+                "a transaction's appends land right after the state it read, which models from snapshot isolation up guarantee",
+            )
+        }
+        PostWrite::View => {
+            return Some("reads after a transaction's own writes show those writes, which models from read atomic up guarantee")
+        }
+        PostWrite::Ignored => {}
+    }
+    if ev.wfr {
+        Some("a transaction's writes follow its reads, which models from read committed up guarantee")
+    } else if ev.info_committed && has_info {
+        Some("an info transaction whose write was read committed, which models from read committed up guarantee")
+    } else {
+        None
+    }
+}
+
+/// One inference and search, for the tiers that share its evidence.
+struct Pass {
+    /// Its lowest tier: its findings hold for every model of this tier or above.
+    tier: usize,
+    inf: Inferred,
+    results: Vec<SccResult>,
+    /// Per cyclic component, its nodes.
+    components: Vec<Vec<u32>>,
+    found: Kinds,
+    stats: (u64, u64, u64),
+}
+
+fn run_pass(h: &TxnHistory, opts: &TxnOptions, ev: Evidence, internal: &infer::Internal, models: &[Model], tier0: usize) -> Pass {
     let wanted = models.iter().fold(Kinds::default(), |k, &m| k.union(model::proscribed(m)));
     let need_realtime = wanted.iter().any(is_realtime_variant);
     let need_process = need_realtime || wanted.iter().any(is_process_variant);
-
-    let mut inf = infer::infer(h, opts.sources);
+    let mut inf = infer::infer(h, opts.sources, ev, internal);
     let n = inf.slot_of.len() as u32;
     let mut sets = std::mem::take(&mut inf.edges);
     let node_txn = |node: u32| &h.txns[inf.slot_of[node as usize] as usize];
@@ -165,24 +231,16 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
     let mut cyclic: Vec<u32> = (0..ncomp).filter(|&c| off[c as usize + 1] - off[c as usize] > 1).collect();
     // Earliest transactions first, for readable reports.
     cyclic.sort_by_key(|&c| members[off[c as usize] as usize]);
-    let mut exists_for: Vec<Model> = Vec::new();
-    for &m in &models {
-        exists_for.extend(model::implied_models(m).iter());
-    }
-    exists_for.sort_unstable();
-    exists_for.dedup();
+    let nodes_of = |c: u32| &members[off[c as usize] as usize..off[c as usize + 1] as usize];
     let results: Vec<SccResult> = cyclic
         .par_iter()
         .map(|&c| {
-            let nodes = &members[off[c as usize] as usize..off[c as usize + 1] as usize];
-            let comp = Component::new(&g, &comp, &local, c, nodes);
-            search::search_component(&comp, wanted, &exists_for, &opts.budget, opts.search_work_max)
+            let comp = Component::new(&g, &comp, &local, c, nodes_of(c));
+            search::search_component(&comp, wanted, models, &opts.budget, opts.search_work_max)
         })
         .collect();
-
-    // Everything found, for verdicts and boundaries.
     let mut found = Kinds::default();
-    for f in &inf.findings {
+    for f in inf.findings.iter().chain(&internal.findings) {
         found.insert(finding_kind(f));
     }
     for r in &results {
@@ -193,22 +251,56 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
             found.insert(e);
         }
     }
-    let typed = Kinds::of(found.iter().filter(|k| exists_model(*k).is_none()));
+    let components = cyclic.iter().map(|&c| nodes_of(c).to_vec()).collect();
+    let stats = (g.nodes() as u64, (g.nodes() - g.txns) as u64, g.to.len() as u64);
+    Pass { tier: tier0, inf, results, components, found, stats }
+}
+
+/// Checks a transactional history against the requested models.
+pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
+    let mut models: Vec<Model> =
+        if opts.models.is_empty() { vec![Model::StrictSerializable] } else { opts.models.clone() };
+    models.sort_unstable();
+    models.dedup();
+    // Every model the requested ones imply is judged too (for `not`).
+    let mut closure = model::Models::default();
+    for &m in &models {
+        for x in model::implied_models(m).iter() {
+            closure.insert(x);
+        }
+    }
+    // One pass per distinct evidence, lowest tier first.
+    let mut plans: Vec<(Evidence, usize, Vec<Model>)> = Vec::new();
+    for t in 0..4 {
+        let ms: Vec<Model> = closure.iter().filter(|&m| tier(m) == t).collect();
+        if ms.is_empty() {
+            continue;
+        }
+        let ev = evidence(h.workload, t);
+        match plans.iter_mut().find(|p| p.0 == ev) {
+            Some(p) => p.2.extend(ms),
+            None => plans.push((ev, t, ms)),
+        }
+    }
+    let internal = infer::internal(h);
+    let passes: Vec<Pass> = plans.iter().map(|(ev, t, ms)| run_pass(h, opts, *ev, &internal, ms, *t)).collect();
+    let found_for = |t: usize| passes.iter().filter(|p| p.tier <= t).fold(Kinds::default(), |k, p| k.union(p.found));
+    let cuts_for = |t: usize| passes.iter().filter(move |p| p.tier <= t).flat_map(|p| p.results.iter().flat_map(|r| &r.cut));
     let committed = h.txns.iter().any(|t| t.outcome == Outcome::Ok);
-    let cuts: Vec<&search::Cut> = results.iter().flat_map(|r| &r.cut).collect();
+    let typed = |k: Kinds| Kinds::of(k.iter().filter(|k| exists_model(*k).is_none()));
     let model_results: Vec<ModelResult> = models
         .iter()
         .map(|&m| {
             let p = model::proscribed(m);
-            let mut violated_by: Vec<AnomalyKind> = typed.iter().filter(|k| p.contains(*k)).collect();
+            let found = found_for(tier(m));
+            let mut violated_by: Vec<AnomalyKind> = typed(found).iter().filter(|k| p.contains(*k)).collect();
             if violated_by.is_empty() {
                 violated_by = found.iter().filter(|k| p.contains(*k)).collect();
             }
             let (verdict, unknown_reason) = if !violated_by.is_empty() {
                 (Verdict::Invalid, None)
-            } else if let Some(c) = cuts.iter().find(|c| p.contains(c.kind)) {
-                let why =
-                    format!("the search for {} in a component of {} transactions: {}", c.kind, c.scc_txns, c.reason);
+            } else if let Some(c) = cuts_for(tier(m)).find(|c| p.contains(c.kind)) {
+                let why = format!("the search for {} in a component of {} transactions: {}", c.kind, c.scc_txns, c.reason);
                 (Verdict::Unknown, Some(why))
             } else if !committed {
                 (Verdict::Unknown, Some("no transaction completed ok: nothing was checked".to_string()))
@@ -219,12 +311,18 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
         })
         .collect();
     let verdict = model_results.iter().fold(Verdict::Valid, |v, r| v.combine(r.verdict));
-    let (not, also_not) = model::boundary(found);
+    let mut out = model::Models::default();
+    for &m in Model::ALL {
+        if model::proscribed(m).intersects(found_for(tier(m))) {
+            out.insert(m);
+        }
+    }
+    let (not, also_not) = model::boundary_of(out);
 
-    // Examples and counts, by class.
-    let x = Explainer { h, inf: &inf };
+    // Examples and counts, by class; a class from the pass with the least
+    // evidence that found it (so the fewest assumptions).
     let mut by_kind: Vec<(AnomalyKind, u64, Vec<TxnAnomaly>)> = Vec::new();
-    let mut add = |kind: AnomalyKind, make: &dyn Fn() -> TxnAnomaly| {
+    let mut add = |kind: AnomalyKind, assumes: Option<&'static str>, make: &dyn Fn() -> TxnAnomaly| {
         let i = match by_kind.iter().position(|e| e.0 == kind) {
             Some(i) => i,
             None => {
@@ -234,57 +332,65 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
         };
         by_kind[i].1 += 1;
         if by_kind[i].2.len() < opts.examples_max {
-            by_kind[i].2.push(make());
+            let mut a = make();
+            a.assumes = assumes;
+            by_kind[i].2.push(a);
         }
     };
-    let cycles: Vec<&Cycle> = results.iter().flat_map(|r| &r.cycles).collect();
-    for c in cycles {
-        add(c.kind, &|| x.cycle(c));
-    }
-    for f in &inf.findings {
-        add(finding_kind(f), &|| x.finding(f));
-    }
-    for (r, &c) in results.iter().zip(&cyclic) {
-        // Like Elle, a cycle-exists fact only when nothing more specific
-        // (nor a weaker model's fact) already rules its model out.
-        let mut shown = typed;
-        for &e in &r.exists {
-            let m = exists_model(e).expect("an exists kind");
-            if model::impossible(shown).contains(m) {
-                continue;
+    let mut reported = Kinds::default();
+    let has_info = h.txns.iter().any(|t| t.outcome == Outcome::Info);
+    for (i, pass) in passes.iter().enumerate() {
+        let x = Explainer { h, inf: &pass.inf };
+        let assumes = if i == 0 { None } else { assumption(pass.inf.evidence, has_info) };
+        let new = |k: AnomalyKind| !reported.contains(k);
+        let fresh: Vec<AnomalyKind> = pass.found.iter().filter(|&k| new(k)).collect();
+        for c in pass.results.iter().flat_map(|r| &r.cycles).filter(|c| fresh.contains(&c.kind)) {
+            add(c.kind, assumes, &|| x.cycle(c));
+        }
+        let findings = pass.inf.findings.iter().chain(if i == 0 { &internal.findings[..] } else { &[] });
+        for f in findings.filter(|f| fresh.contains(&finding_kind(f))) {
+            add(finding_kind(f), assumes, &|| x.finding(f));
+        }
+        let typed_here = typed(found_for(pass.tier));
+        for (r, nodes) in pass.results.iter().zip(&pass.components) {
+            // Like Elle, a cycle-exists fact only when nothing more specific
+            // (nor a weaker model's fact) already rules its model out.
+            let mut shown = typed_here;
+            for &e in &r.exists {
+                let m = exists_model(e).expect("an exists kind");
+                if model::impossible(shown).contains(m) || !fresh.contains(&e) {
+                    continue;
+                }
+                shown.insert(e);
+                add(e, assumes, &|| x.exists(e, m, nodes, &r.cut));
             }
-            shown.insert(e);
-            let nodes = &members[off[c as usize] as usize..off[c as usize + 1] as usize];
-            add(e, &|| x.exists(e, m, nodes, &r.cut));
+        }
+        for k in fresh {
+            reported.insert(k);
         }
     }
     by_kind.sort_by_key(|e| e.0);
     let counts = by_kind.iter().map(|e| KindCount { kind: e.0, count: e.1 }).collect();
     let anomalies = by_kind.into_iter().flat_map(|e| e.2).collect();
-    let incomplete =
-        cuts.iter().map(|c| Incomplete { kind: c.kind, scc_txns: c.scc_txns, reason: c.reason.clone() }).collect();
+    let incomplete = passes
+        .iter()
+        .flat_map(|p| p.results.iter().flat_map(|r| &r.cut))
+        .map(|c| Incomplete { kind: c.kind, scc_txns: c.scc_txns, reason: c.reason.clone() })
+        .collect();
     let count = |o: Outcome| h.txns.iter().filter(|t| t.outcome == o).count() as u64;
+    let top = passes.last().expect("at least one pass");
     let stats = TxnStats {
         ok: count(Outcome::Ok),
         info: count(Outcome::Info),
         fail: count(Outcome::Fail),
         keys: h.keys.len() as u64,
         micro_ops: h.mops.len() as u64,
-        nodes: g.nodes() as u64,
-        hubs: (g.nodes() - g.txns) as u64,
-        edges: g.to.len() as u64,
-        cyclic_sccs: results.len() as u64,
-        largest_scc_txns: results.iter().map(|r| r.scc_txns as u64).max().unwrap_or(0),
+        passes: passes.len() as u64,
+        nodes: top.stats.0,
+        hubs: top.stats.1,
+        edges: top.stats.2,
+        cyclic_sccs: top.results.len() as u64,
+        largest_scc_txns: top.results.iter().map(|r| r.scc_txns as u64).max().unwrap_or(0),
     };
-    TxnReport {
-        workload: h.workload,
-        verdict,
-        models: model_results,
-        not,
-        also_not,
-        anomalies,
-        counts,
-        incomplete,
-        stats,
-    }
+    TxnReport { workload: h.workload, verdict, models: model_results, not, also_not, anomalies, counts, incomplete, stats }
 }

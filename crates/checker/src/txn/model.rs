@@ -65,6 +65,15 @@ named_enum! {
         GSingleRealtime = "G-single-realtime",
         GNonadjacentRealtime = "G-nonadjacent-realtime",
         G2ItemRealtime = "G2-item-realtime",
+        /// A transaction read one key from T but missed T's write to another
+        /// key it read (Bailis et al.'s fractured read): the cycle rw then
+        /// wr that read atomic (Cerone et al.) forbids. Not an Elle name:
+        /// Elle's read atomic forbids only internal, G1a and future-read.
+        FracturedRead = "fractured-read",
+        /// A transaction missed a write of T to a key it read although it
+        /// read, through a chain of reads, from T: the cycle rw then wr...
+        /// that causal consistency (Cerone et al.) forbids. Not an Elle name.
+        CausalityViolation = "causality-violation",
         G1a = "G1a",
         G1b = "G1b",
         Internal = "internal",
@@ -75,7 +84,8 @@ named_enum! {
         FutureRead = "future-read",
         CyclicVersions = "cyclic-versions",
         /// A read of an element or value that no transaction wrote (not an
-        /// Elle name: Elle has no such check).
+        /// Elle name: Elle has no such check). Like an aborted read, it
+        /// shows what no committed transaction wrote.
         GarbageRead = "garbage-read",
         // Cycles known to exist (from strongly connected components) when
         // the search for a specific cycle was cut short by a budget.
@@ -169,7 +179,7 @@ impl AnomalyKind {
 
     /// Cycles between transactions (reported with their steps).
     pub fn is_cycle(self) -> bool {
-        (self as u8) <= A::G2ItemRealtime as u8
+        (self as u8) <= A::CausalityViolation as u8
     }
 }
 
@@ -208,6 +218,9 @@ const IMPLIES: &[(AnomalyKind, AnomalyKind)] = &[
     (A::G2ItemRealtime, A::G2Realtime),
     (A::G2Process, A::G2Realtime),
     (A::GSIb, A::GSI),
+    (A::FracturedRead, A::CausalityViolation),
+    (A::CausalityViolation, A::GSingle),
+    (A::GarbageRead, A::G1a),
     (A::IncompatibleOrder, A::G1a),
     (A::FutureRead, A::G1c),
     (A::DirtyUpdate, A::G1a),
@@ -301,8 +314,8 @@ const PROSCRIBES: &[(Model, &[AnomalyKind])] = &[
     (M::ForwardConsistentView, &[A::G1, A::GSIb]),
     (M::ParallelSnapshotIsolation, &[A::Internal, A::G1a]),
     (M::Prefix, &[A::Internal, A::G1a]),
-    (M::Causal, &[A::Internal, A::G1a]),
-    (M::ReadAtomic, &[A::Internal, A::G1a, A::FutureRead]),
+    (M::Causal, &[A::Internal, A::G1a, A::CausalityViolation]),
+    (M::ReadAtomic, &[A::Internal, A::G1a, A::FutureRead, A::FracturedRead]),
     (M::Serializable, &[A::G1, A::G2, A::Internal, A::Pl3CycleExists]),
     (M::SnapshotIsolation, &[A::Internal, A::G1, A::GSI, A::GNonadjacent, A::PlSiCycleExists]),
     // Without predicates, a cycle of data dependencies is G0/G1c or has an
@@ -358,6 +371,9 @@ impl Models {
     }
     pub fn contains(self, m: Model) -> bool {
         self.0 & m.bit() != 0
+    }
+    pub fn insert(&mut self, m: Model) {
+        self.0 |= m.bit();
     }
     pub fn iter(self) -> impl Iterator<Item = Model> {
         Model::ALL.iter().copied().filter(move |m| self.contains(*m))
@@ -427,7 +443,11 @@ pub fn impossible(found: Kinds) -> Models {
 /// Elle's `:not` and `:also-not`: the weakest ruled-out models (those that
 /// imply no other ruled-out model), then the rest, each in table order.
 pub fn boundary(found: Kinds) -> (Vec<Model>, Vec<Model>) {
-    let out = impossible(found);
+    boundary_of(impossible(found))
+}
+
+/// [`boundary`] of a set of ruled-out models.
+pub fn boundary_of(out: Models) -> (Vec<Model>, Vec<Model>) {
     let weakest = |m: Model| !out.iter().any(|o| o != m && implied_models(m).contains(o));
     out.iter().partition(|&m| weakest(m))
 }

@@ -67,6 +67,11 @@ pub struct TxnAnomaly {
     pub key: Option<Value>,
     /// Prose a person can follow.
     pub explanation: String,
+    /// The assumption this anomaly rests on, when it holds only under some
+    /// models (writes follow reads; reads after a transaction's own writes
+    /// show them), and so rules out only those.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assumes: Option<&'static str>,
 }
 
 /// A transaction as a report names it.
@@ -113,7 +118,9 @@ pub struct TxnStats {
     pub fail: u64,
     pub keys: u64,
     pub micro_ops: u64,
-    /// Graph size: transaction nodes, hubs, edges.
+    /// Inference passes: one per distinct evidence the models need.
+    pub passes: u64,
+    /// Graph size (of the last pass): transaction nodes, hubs, edges.
     pub nodes: u64,
     pub hubs: u64,
     pub edges: u64,

@@ -32,6 +32,7 @@ const LAST_RW: u8 = 1;
 const SEEN_RW: u8 = 2;
 const NEED_RW: u8 = 4;
 const SEEN_VARIANT: u8 = 8;
+const SEEN_WR: u8 = 16;
 
 /// How anti-dependencies may appear on the walk after the anchor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -44,6 +45,9 @@ enum RwMode {
     AdjacentStart,
     /// Any (existence checks).
     Free,
+    /// None; then read dependencies only, at least one (exactly one when
+    /// `once`): read atomic's and causality's missed writes.
+    Reads { once: bool },
 }
 
 /// A cycle class as an automaton over edge kinds.
@@ -80,7 +84,7 @@ impl Spec {
         match self.mode {
             RwMode::Nonadjacent => LAST_RW,
             RwMode::AdjacentStart => NEED_RW,
-            RwMode::Forbidden | RwMode::Free => 0,
+            RwMode::Forbidden | RwMode::Free | RwMode::Reads { .. } => 0,
         }
     }
 
@@ -101,13 +105,18 @@ impl Spec {
             s &= !NEED_RW;
         } else if k == RW {
             match self.mode {
-                RwMode::Forbidden => return None,
+                RwMode::Forbidden | RwMode::Reads { .. } => return None,
                 RwMode::Nonadjacent if s & LAST_RW != 0 => return None,
                 RwMode::Nonadjacent => s |= LAST_RW | SEEN_RW,
                 RwMode::AdjacentStart | RwMode::Free => {}
             }
         } else if self.mode == RwMode::Nonadjacent {
             s &= !LAST_RW;
+        } else if let RwMode::Reads { once } = self.mode {
+            if once && s & SEEN_WR != 0 {
+                return None;
+            }
+            s |= SEEN_WR;
         }
         if self.variant != 0 && k == self.variant {
             s |= SEEN_VARIANT;
@@ -119,6 +128,7 @@ impl Spec {
         let rw_ok = match self.mode {
             RwMode::Nonadjacent => s & LAST_RW == 0 && s & SEEN_RW != 0,
             RwMode::AdjacentStart => s & NEED_RW == 0,
+            RwMode::Reads { .. } => s & SEEN_WR != 0,
             RwMode::Forbidden | RwMode::Free => true,
         };
         rw_ok && (self.variant == 0 || s & SEEN_VARIANT != 0)
@@ -142,8 +152,9 @@ impl Spec {
     }
 }
 
-/// The cycle classes, in the order Elle searches them (most severe first).
-const SPECS: [Spec; 15] = {
+/// The cycle classes, in the order Elle searches them (most severe first),
+/// then read atomic's and causal's missed writes.
+const SPECS: [Spec; 17] = {
     use RwMode::*;
     [
         Spec::new(A::G0, WW, DATA_WW, Forbidden, 0),
@@ -161,6 +172,8 @@ const SPECS: [Spec; 15] = {
         Spec::new(A::GSingleRealtime, RW, DATA_D, Forbidden, REALTIME),
         Spec::new(A::GNonadjacentRealtime, RW, DATA_ALL, Nonadjacent, REALTIME),
         Spec::new(A::G2ItemRealtime, RW, DATA_ALL, AdjacentStart, REALTIME),
+        Spec::new(A::FracturedRead, RW, bit(WR), Reads { once: true }, 0),
+        Spec::new(A::CausalityViolation, RW, bit(WR), Reads { once: false }, 0),
     ]
 };
 
@@ -251,6 +264,22 @@ pub fn classify(steps: &[RawStep]) -> Option<AnomalyKind> {
     Some(SPECS[base + variant].kind)
 }
 
+/// Is the closed walk `steps` of class `kind`? Read atomic's and
+/// causality's classes are G-singles whose other steps are all wr (one of
+/// them, for a fractured read).
+pub fn is_of(steps: &[RawStep], kind: AnomalyKind) -> bool {
+    let wr_only = |n: usize| {
+        steps.iter().filter(|s| s.kind == RW).count() == 1
+            && steps.iter().all(|s| s.kind == RW || s.kind == WR)
+            && steps.len() - 1 >= n
+    };
+    match kind {
+        A::FracturedRead => wr_only(1) && steps.len() == 2,
+        A::CausalityViolation => wr_only(1),
+        _ => classify(steps) == Some(kind),
+    }
+}
+
 /// A closed walk that passes a transaction twice splits there into two
 /// closed walks; keeps whichever is still of class `kind`, until the walk is
 /// a simple cycle or neither half is (then the walk itself is reported: it
@@ -266,7 +295,7 @@ pub fn simplify(mut steps: Vec<RawStep>, kind: AnomalyKind) -> Vec<RawStep> {
                 let inner: Vec<RawStep> = steps[i..j].to_vec();
                 let outer: Vec<RawStep> = steps[..i].iter().chain(&steps[j..]).copied().collect();
                 for half in [outer, inner] {
-                    if classify(&half) == Some(kind) {
+                    if is_of(&half, kind) {
                         steps = half;
                         continue 'again;
                     }
@@ -522,7 +551,7 @@ impl<'g> Component<'g> {
         }
         let (_, edges) = best.ok_or_else(|| format!("{}: an anchor that closes a cycle has no path", spec.kind))?;
         let steps = simplify(self.steps(&edges), spec.kind);
-        debug_assert_eq!(classify(&steps), Some(spec.kind), "{steps:?}");
+        debug_assert!(is_of(&steps, spec.kind), "{steps:?}");
         Ok(Some(Cycle { kind: spec.kind, steps, scc_txns: self.txns(), shortest_of_some: !tried_all }))
     }
 
@@ -695,7 +724,7 @@ mod tests {
         ) {
             let at = walk.last().map_or(start, |s| s.to);
             if at == start && !walk.is_empty() {
-                if let Some(k) = classify(walk) {
+                for k in SPECS.iter().map(|s| s.kind).filter(|&k| is_of(walk, k)) {
                     match best.iter_mut().find(|b| b.0 == k) {
                         Some(b) => b.1 = b.1.min(walk.len()),
                         None => best.push((k, walk.len())),
@@ -781,7 +810,7 @@ mod tests {
                         assert!(steps.contains(&(s.from, s.to, s.kind)), "case {case}: {s:?} is not a step");
                         assert_eq!(s.to, cycle.steps[(i + 1) % cycle.steps.len()].from, "case {case}: not closed");
                     }
-                    assert_eq!(classify(&cycle.steps), Some(spec.kind), "case {case}");
+                    assert!(is_of(&cycle.steps, spec.kind), "case {case}");
                     assert!(!cycle.shortest_of_some, "tiny graphs try every anchor");
                     match got.iter_mut().find(|x| x.0 == spec.kind) {
                         Some(x) => x.1 = x.1.min(cycle.steps.len()),

@@ -67,6 +67,9 @@ pub(crate) fn summary(r: &TxnReport) -> String {
                 let _ = writeln!(s, "  {} -{}-> {}", st.from, st.kind, st.to);
             }
             let _ = writeln!(s, "  {}", a.explanation);
+            if let Some(why) = a.assumes {
+                let _ = writeln!(s, "  (assumes {why})");
+            }
         }
     }
     s
@@ -164,7 +167,7 @@ fn g_single_cycle_steps_name_keys_and_values() {
     assert_eq!((wr.from_mop, wr.to_mop), (Some(1), Some(1)));
     assert!(a.explanation.contains("exactly one anti-dependency"), "{}", a.explanation);
     assert_eq!(verdict(&r, Model::Serializable), Verdict::Invalid);
-    assert_eq!(r.not, [Model::ConsistentView, Model::RepeatableRead]);
+    assert_eq!(r.not, [Model::ConsistentView, Model::ReadAtomic, Model::RepeatableRead]);
 }
 
 use crate::value::Value;
@@ -416,4 +419,28 @@ fn budget_expired_reports_the_cycles_known_to_exist() {
     let a = &r.anomalies[0];
     assert_eq!(a.txns.len(), 10, "the first ten of the component are named");
     assert!(a.explanation.contains("54 transactions"), "{}", a.explanation);
+}
+
+#[test]
+fn regression_value_written_twice_in_one_txn_is_bad_input_not_a_panic() {
+    let (line, why) = bad("{:type :invoke, :f :txn, :value [[:w :x 1] [:w :x 1]], :process 0}\n");
+    assert_eq!(line, 1);
+    assert!(why.contains("earlier in the same txn"), "{why}");
+}
+
+/// Found by the oracle comparison: T1 appended 2, then read [2 2]. The
+/// read ends with its own append, so it is internally consistent, but the
+/// state it saw, [2], holds an element only T1 writes: no model that shows
+/// a transaction its own writes allows it (read committed, which judges
+/// only reads before a transaction's own writes, does).
+#[test]
+fn regression_own_element_in_the_state_a_post_write_read_saw_is_duplicate_elements() {
+    let r = run(
+        "{:type :invoke, :f :txn, :value [[:append 0 2] [:r 0 nil]], :process 0}\n\
+         {:type :ok, :f :txn, :value [[:append 0 2] [:r 0 [2 2]]], :process 0}\n",
+        &[Model::ReadCommitted, Model::ReadAtomic],
+    );
+    assert_eq!(verdict(&r, Model::ReadCommitted), Verdict::Valid, "{r:?}");
+    assert_eq!(verdict(&r, Model::ReadAtomic), Verdict::Invalid, "{r:?}");
+    assert!(kinds(&r).contains(&AnomalyKind::DuplicateElements), "{r:?}");
 }
