@@ -111,6 +111,10 @@ pub struct CheckArgs {
     /// Jepsen EDN and log histories: whether to split `[k v]` values into key and value.
     #[arg(long, value_enum, default_value_t = IndependentArg::Auto)]
     pub independent: IndependentArg,
+    /// Longest line accepted, in MiB (for EDN: longest single op, whatever its lines).
+    /// A guard against unbounded memory on a broken file.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_line_mb: u64,
     /// Bank histories: balances may go negative (conch's own bank workload); Jepsen's bank forbids it.
     #[arg(long)]
     pub bank_negative_ok: bool,
@@ -427,17 +431,17 @@ value_enum!(Routing => ClientRouting {
     Random => ClientRouting::Random,
 });
 
-value_enum!(GenWorkload => checker::gen::GenWorkload {
+value_enum!(GenWorkload => testkit::gen::GenWorkload {
     /// registers with read and write
-    Register => checker::gen::GenWorkload::Register { cas: false },
+    Register => testkit::gen::GenWorkload::Register { cas: false },
     /// registers with read, write and compare-and-set
-    CasRegister => checker::gen::GenWorkload::Register { cas: true },
+    CasRegister => testkit::gen::GenWorkload::Register { cas: true },
     /// append to lists, read whole lists
-    ListAppend => checker::gen::GenWorkload::ListAppend,
+    ListAppend => testkit::gen::GenWorkload::ListAppend,
     /// add to sets, read whole sets
-    Set => checker::gen::GenWorkload::Set,
+    Set => testkit::gen::GenWorkload::Set,
     /// increment counters, read totals
-    Counter => checker::gen::GenWorkload::Counter,
+    Counter => testkit::gen::GenWorkload::Counter,
 });
 
 #[cfg(test)]

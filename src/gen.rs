@@ -2,8 +2,8 @@
 
 use crate::cli::GenArgs;
 use crate::output;
-use checker::gen::GenConfig;
 use runner::exit;
+use testkit::gen::GenConfig;
 
 pub fn run(args: GenArgs) -> u8 {
     if args.clients == 0 || args.keys == 0 || args.info_permille > 1000 {
@@ -18,7 +18,7 @@ pub fn run(args: GenArgs) -> u8 {
         info_permille: args.info_permille,
         ..GenConfig::default()
     };
-    let bytes = checker::write::to_jsonl(&checker::gen::events(&cfg));
+    let bytes = checker::write::to_jsonl(&testkit::gen::events(&cfg));
     match &args.out {
         Some(path) => match output::write(path, &bytes, args.force) {
             Ok(()) => exit::VALID,

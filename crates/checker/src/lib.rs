@@ -7,10 +7,6 @@
 
 pub mod bank;
 pub mod error;
-#[doc(hidden)]
-pub mod fuzzing;
-pub mod gen;
-pub mod gen_session;
 pub mod history;
 pub mod linear;
 pub mod model;

@@ -13,6 +13,16 @@
 //! - Input errors agree: a history the oracle calls invalid (a value
 //!   written twice to a key, a micro-op of the wrong workload) is rejected
 //!   by conch's reader with an error, and conch accepts every valid one.
+//!
+//! Knowing differences (violations the oracle finds and conch, like Elle,
+//! may miss; counted as `violations_missed_undetermined`, printed with
+//! `--nocapture`): appends no read shows are ordered only after the
+//! observed ones; rw-register version orders come only from what reads
+//! reveal (nil first, writes follow reads), where the oracle tries every
+//! order; a key with incompatible or repeating reads gives only wr edges.
+//! In 30,000 histories per workload about 0.5% (list-append) and 2.5%
+//! (rw-register) of the ruled-out models fall there; none where the
+//! order is determined.
 
 use checker::txn::{self, Model, TxnHistory, TxnOptions};
 use checker::Verdict;
@@ -208,7 +218,8 @@ fn valid_by_construction_is_valid() {
         for level in Level::ALL {
             let cfg = GenConfig::valid(w, level);
             let tally = std::sync::Mutex::new(Tally::default());
-            let mut runner = TestRunner::new(Config { cases: cases() / 8, failure_persistence: None, ..Config::default() });
+            let mut runner =
+                TestRunner::new(Config { cases: cases() / 8, failure_persistence: None, ..Config::default() });
             let model = model_of(level.guarantees());
             let r = runner.run(&gen::histories(&cfg), |case| {
                 check_case(&case, &tally)?;

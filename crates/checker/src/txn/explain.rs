@@ -255,7 +255,8 @@ impl Explainer<'_> {
                         ),
                     )
                 };
-                let text = format!("{t} appended {a} to key {k} before {b}, but the reads of {k} show {b} before {a}: {tail}");
+                let text =
+                    format!("{t} appended {a} to key {k} before {b}, but the reads of {k} show {b} before {a}: {tail}");
                 self.anomaly(kind, n, Some(*key), vec![], text)
             }
             Finding::CyclicVersions { key, values, source } => {
@@ -435,7 +436,9 @@ impl Explainer<'_> {
                     let (shown, val) = self.read_shown(j);
                     let key = self.key(k);
                     let later = self.mops(b).find(|(_, x)| {
-                        x.f == MopF::Append && x.key == k && (pos[x.v as usize] == NONE || pos[x.v as usize] as usize >= els.len())
+                        x.f == MopF::Append
+                            && x.key == k
+                            && (pos[x.v as usize] == NONE || pos[x.v as usize] as usize >= els.len())
                     });
                     let Some((i, x)) = later else { continue };
                     let v2 = self.value(x.v);

@@ -280,7 +280,11 @@ fn internal_txn(h: &TxnHistory, slot: u32) -> (Vec<u32>, Option<Finding>) {
                     };
                     if !fits {
                         bad.push(at.mop);
-                        first.get_or_insert(Finding::Internal { read: at, expected: want.clone(), prefix_known: *known });
+                        first.get_or_insert(Finding::Internal {
+                            read: at,
+                            expected: want.clone(),
+                            prefix_known: *known,
+                        });
                     }
                     expect[x] = (m.key, got.to_vec(), true);
                 } else {
@@ -937,7 +941,6 @@ impl Cx<'_> {
         }
         (es, out, KeyFacts { order: Vec::new(), ordered: false, versions })
     }
-
 }
 
 /// The first element repeated in `xs`, and how often it occurs.

@@ -193,7 +193,14 @@ struct Pass {
     stats: (u64, u64, u64),
 }
 
-fn run_pass(h: &TxnHistory, opts: &TxnOptions, ev: Evidence, internal: &infer::Internal, models: &[Model], tier0: usize) -> Pass {
+fn run_pass(
+    h: &TxnHistory,
+    opts: &TxnOptions,
+    ev: Evidence,
+    internal: &infer::Internal,
+    models: &[Model],
+    tier0: usize,
+) -> Pass {
     let wanted = models.iter().fold(Kinds::default(), |k, &m| k.union(model::proscribed(m)));
     let need_realtime = wanted.iter().any(is_realtime_variant);
     let need_process = need_realtime || wanted.iter().any(is_process_variant);
@@ -285,7 +292,8 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
     let internal = infer::internal(h);
     let passes: Vec<Pass> = plans.iter().map(|(ev, t, ms)| run_pass(h, opts, *ev, &internal, ms, *t)).collect();
     let found_for = |t: usize| passes.iter().filter(|p| p.tier <= t).fold(Kinds::default(), |k, p| k.union(p.found));
-    let cuts_for = |t: usize| passes.iter().filter(move |p| p.tier <= t).flat_map(|p| p.results.iter().flat_map(|r| &r.cut));
+    let cuts_for =
+        |t: usize| passes.iter().filter(move |p| p.tier <= t).flat_map(|p| p.results.iter().flat_map(|r| &r.cut));
     let committed = h.txns.iter().any(|t| t.outcome == Outcome::Ok);
     let typed = |k: Kinds| Kinds::of(k.iter().filter(|k| exists_model(*k).is_none()));
     let model_results: Vec<ModelResult> = models
@@ -300,7 +308,8 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
             let (verdict, unknown_reason) = if !violated_by.is_empty() {
                 (Verdict::Invalid, None)
             } else if let Some(c) = cuts_for(tier(m)).find(|c| p.contains(c.kind)) {
-                let why = format!("the search for {} in a component of {} transactions: {}", c.kind, c.scc_txns, c.reason);
+                let why =
+                    format!("the search for {} in a component of {} transactions: {}", c.kind, c.scc_txns, c.reason);
                 (Verdict::Unknown, Some(why))
             } else if !committed {
                 (Verdict::Unknown, Some("no transaction completed ok: nothing was checked".to_string()))
@@ -392,5 +401,15 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
         cyclic_sccs: top.results.len() as u64,
         largest_scc_txns: top.results.iter().map(|r| r.scc_txns as u64).max().unwrap_or(0),
     };
-    TxnReport { workload: h.workload, verdict, models: model_results, not, also_not, anomalies, counts, incomplete, stats }
+    TxnReport {
+        workload: h.workload,
+        verdict,
+        models: model_results,
+        not,
+        also_not,
+        anomalies,
+        counts,
+        incomplete,
+        stats,
+    }
 }

@@ -685,7 +685,31 @@ pub fn search_component(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gen::Rng;
+
+    /// SplitMix64: the unit tests' own small deterministic generator (the
+    /// project's generators live in testkit, which unit tests cannot use).
+    struct Rng(u64);
+
+    impl Rng {
+        fn new(seed: u64) -> Rng {
+            Rng(seed)
+        }
+        fn next_u64(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        }
+        /// In `0..n` (n > 0).
+        fn below(&mut self, n: u64) -> u64 {
+            self.next_u64() % n
+        }
+        /// True with probability `percent` / 100.
+        fn chance(&mut self, percent: u64) -> bool {
+            self.below(100) < percent
+        }
+    }
     use crate::txn::graph::{process_edges, realtime_edges, EdgeSet, Graph};
     use std::collections::BTreeSet;
 

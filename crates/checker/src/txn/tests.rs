@@ -132,6 +132,7 @@ fn each_history_shows_its_class() {
         ("rw-g-single", A::GSingle, &[0, 1]),
         ("rw-cyclic-versions", A::CyclicVersions, &[]),
         ("rw-lost-update", A::LostUpdate, &[0, 1]),
+        ("causality-violation", A::CausalityViolation, &[0, 1, 2]),
     ];
     for &(name, kind, procs) in cases {
         let text = std::fs::read_to_string(format!("{}/{name}.edn", dir())).unwrap();
@@ -443,4 +444,25 @@ fn regression_own_element_in_the_state_a_post_write_read_saw_is_duplicate_elemen
     assert_eq!(verdict(&r, Model::ReadCommitted), Verdict::Valid, "{r:?}");
     assert_eq!(verdict(&r, Model::ReadAtomic), Verdict::Invalid, "{r:?}");
     assert!(kinds(&r).contains(&AnomalyKind::DuplicateElements), "{r:?}");
+}
+
+/// docs/anomalies.md teaches each anomaly with its history from
+/// histories/txn/: every event line of every one is quoted there, so the
+/// page cannot drift from the files the golden reports come from.
+#[test]
+fn anomalies_page_quotes_every_txn_history() {
+    let page = std::fs::read_to_string(format!("{}/../../docs/anomalies.md", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let mut missing = Vec::new();
+    for e in std::fs::read_dir(dir()).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_some_and(|x| x == "edn") {
+            let text = std::fs::read_to_string(&path).unwrap();
+            let events: Vec<&str> = text.lines().filter(|l| l.starts_with('{')).collect();
+            if !page.contains(&events.join("\n")) {
+                missing.push(path.display().to_string());
+            }
+        }
+    }
+    missing.sort();
+    assert!(missing.is_empty(), "docs/anomalies.md does not quote: {missing:?}");
 }
