@@ -236,11 +236,11 @@ pub fn infer(h: &TxnHistory, src: VersionSources, evidence: Evidence, internal: 
 /// Internal consistency of every ok transaction (in parallel): a read must
 /// show what the transaction's earlier micro-ops on its key left.
 pub fn internal(h: &TxnHistory) -> Internal {
-    let per: Vec<(Vec<u32>, Option<Finding>)> = (0..h.txns.len() as u32)
+    let per: Vec<(Vec<u32>, Vec<Finding>)> = (0..h.txns.len() as u32)
         .into_par_iter()
         .with_min_len(1024)
         .map(|slot| internal_txn(h, slot))
-        .filter(|(bad, f)| !bad.is_empty() || f.is_some())
+        .filter(|(bad, f)| !bad.is_empty() || !f.is_empty())
         .collect();
     let mut bad = vec![false; h.mops.len()];
     let mut findings = Vec::new();
@@ -253,20 +253,45 @@ pub fn internal(h: &TxnHistory) -> Internal {
     Internal { findings, bad }
 }
 
-/// The reads of one transaction that contradict its own earlier micro-ops,
-/// and the first of them as a finding.
-fn internal_txn(h: &TxnHistory, slot: u32) -> (Vec<u32>, Option<Finding>) {
+/// The reads of one transaction that contradict its own earlier micro-ops:
+/// the first of them as a finding, and garbage its post-write reads show.
+fn internal_txn(h: &TxnHistory, slot: u32) -> (Vec<u32>, Vec<Finding>) {
     let t = &h.txns[slot as usize];
     let mut bad = Vec::new();
     let mut first = None;
     if t.outcome != Outcome::Ok {
-        return (bad, first);
+        return (bad, Vec::new());
     }
     // Key -> what the transaction expects to read next: the elements (or
     // value), and whether the prefix before them is known.
     let mut expect: Vec<(KeyId, Vec<u32>, bool)> = Vec::new();
+    // Keys this transaction wrote so far. The passes judge a read after
+    // the transaction's own write only under some models, but what no
+    // transaction wrote no model explains: garbage is found here, for all.
+    let mut wrote: Vec<KeyId> = Vec::new();
+    let mut garbage = Vec::new();
     for (i, m) in h.mops_of(t).iter().enumerate() {
         let at = At { slot, mop: t.mops_start + i as u32 };
+        if m.f == MopF::Read && wrote.contains(&m.key) {
+            let elems: &[u32] = match h.workload {
+                Workload::ListAppend => h.read_elems(m).unwrap_or(&[]),
+                Workload::RwRegister if m.v == NIL || m.v == UNKNOWN => &[],
+                Workload::RwRegister => std::slice::from_ref(&m.v),
+            };
+            // Likewise what only failed transactions wrote (aborted reads).
+            for &elem in elems {
+                let w = h.elems[elem as usize].writer;
+                if w == NONE {
+                    garbage.push(Finding::GarbageRead { read: at, elem });
+                    break;
+                } else if w != slot && h.txns[w as usize].outcome == Outcome::Fail {
+                    garbage.push(Finding::G1a { read: at, elem, writer: w });
+                    break;
+                }
+            }
+        } else if m.f != MopF::Read {
+            wrote.push(m.key);
+        }
         let e = expect.iter().position(|x| x.0 == m.key);
         match (m.f, h.workload) {
             (MopF::Read, Workload::ListAppend) => {
@@ -313,7 +338,7 @@ fn internal_txn(h: &TxnHistory, slot: u32) -> (Vec<u32>, Option<Finding>) {
             },
         }
     }
-    (bad, first)
+    (bad, first.into_iter().chain(garbage).collect())
 }
 
 /// A list-append read this pass uses.

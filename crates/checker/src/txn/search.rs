@@ -271,7 +271,7 @@ pub fn is_of(steps: &[RawStep], kind: AnomalyKind) -> bool {
     let wr_only = |n: usize| {
         steps.iter().filter(|s| s.kind == RW).count() == 1
             && steps.iter().all(|s| s.kind == RW || s.kind == WR)
-            && steps.len() - 1 >= n
+            && steps.len() > n
     };
     match kind {
         A::FracturedRead => wr_only(1) && steps.len() == 2,

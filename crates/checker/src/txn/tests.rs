@@ -466,3 +466,17 @@ fn anomalies_page_quotes_every_txn_history() {
     missing.sort();
     assert!(missing.is_empty(), "docs/anomalies.md does not quote: {missing:?}");
 }
+
+/// Found by the oracle comparison: a read after the transaction's own
+/// append shows an element no transaction wrote. The PL levels do not judge
+/// post-write reads, but no model explains garbage.
+#[test]
+fn regression_garbage_in_a_post_write_read_rules_out_read_uncommitted() {
+    let r = run(
+        "{:type :invoke, :f :txn, :value [[:append 1 1] [:r 1 nil]], :process 0}\n\
+         {:type :ok, :f :txn, :value [[:append 1 1] [:r 1 [1 1000000]]], :process 0}\n",
+        &[Model::ReadUncommitted],
+    );
+    assert_eq!(verdict(&r, Model::ReadUncommitted), Verdict::Invalid, "{r:?}");
+    assert!(kinds(&r).contains(&AnomalyKind::GarbageRead), "{r:?}");
+}
