@@ -403,6 +403,10 @@ value_enum!(Workload => WorkloadKind {
     Counter => WorkloadKind::Counter,
     /// transfers between accounts and whole-bank reads
     Bank => WorkloadKind::Bank,
+    /// transactions of appends and reads over lists (Elle's list-append)
+    TxnListAppend => WorkloadKind::TxnListAppend,
+    /// transactions of writes and reads over registers (Elle's rw-register)
+    TxnRwRegister => WorkloadKind::TxnRwRegister,
 });
 
 value_enum!(Nemesis => Option<FaultKind> {

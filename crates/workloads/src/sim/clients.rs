@@ -181,9 +181,9 @@ impl Clients {
                 }
                 return Issued::Nothing;
             }
-            let key = self.final_keys[client.final_next].clone();
+            let op = self.gen.final_op(&self.final_keys[client.final_next]);
             self.list[c].final_next += 1;
-            (F::Read, key, Value::Nil, node, true)
+            (op.f, op.key, op.value, node, true)
         } else {
             if self.ops_issued >= self.ops || self.phase != Phase::Clients {
                 self.list[c].done = true;
@@ -346,6 +346,8 @@ impl Clients {
     /// One final reader per node, each reading every key in order.
     pub(crate) fn final_start<M>(&mut self, now: u64, q: &mut Queue<Ev<M>>) {
         self.phase = Phase::Final;
+        // Transactional workloads retire keys as they go: read every key used.
+        self.final_keys = self.gen.final_keys();
         let first = self.list.len();
         for node in 0..self.nodes {
             let process = self.next_process;
