@@ -67,7 +67,8 @@ pub struct CheckArgs {
     /// Sequential model for linearizability; inferred when unambiguous.
     #[arg(long, value_enum)]
     pub model: Option<Model>,
-    /// Comma-separated checks. Default: linearizable.
+    /// Comma-separated checks. Default: linearizable; on a history of transactions (f: txn),
+    /// `linearizable` and `all` mean strict-serializable.
     #[arg(long, value_enum, value_delimiter = ',')]
     pub checks: Vec<Check>,
     /// Input format; detected when absent.
@@ -352,6 +353,30 @@ value_enum!(Check => Option<CheckName> {
     Convergence => Some(CheckName::Convergence),
     /// bank histories: every read sums to the total, no negative balances
     Bank => Some(CheckName::Bank),
+    /// txn histories: no G0 (write cycles)
+    ReadUncommitted => Some(CheckName::ReadUncommitted),
+    /// txn histories: no G0, G1a, G1b, G1c (no dirty or intermediate reads, no cycles without rw)
+    ReadCommitted => Some(CheckName::ReadCommitted),
+    /// txn histories: no fractured reads, internal or future reads, G1a (Cerone et al.)
+    ReadAtomic => Some(CheckName::ReadAtomic),
+    /// txn histories: read atomic, and visibility is transitive (Cerone et al.)
+    Causal => Some(CheckName::Causal),
+    /// txn histories: read committed without G-single (Adya PL-2+)
+    ConsistentView => Some(CheckName::ConsistentView),
+    /// txn histories: no G1, G-single, G-nonadjacent, lost-update, internal
+    SnapshotIsolation => Some(CheckName::SnapshotIsolation),
+    /// txn histories: no G1, G2-item (Adya PL-2.99)
+    RepeatableRead => Some(CheckName::RepeatableRead),
+    /// txn histories: no G1, G2 (some serial order explains every read)
+    Serializable => Some(CheckName::Serializable),
+    /// txn histories: serializable in real-time order (also what `linearizable` means on txn histories; `all`)
+    StrictSerializable => Some(CheckName::StrictSerializable),
+    /// txn histories: serializable in each process's order
+    StrongSessionSerializable => Some(CheckName::StrongSessionSerializable),
+    /// txn histories: snapshot isolation in each process's order
+    StrongSessionSnapshotIsolation => Some(CheckName::StrongSessionSnapshotIsolation),
+    /// txn histories: snapshot isolation in real-time order
+    StrongSnapshotIsolation => Some(CheckName::StrongSnapshotIsolation),
     /// every check that fits the history
     All => None,
 });
@@ -462,7 +487,7 @@ mod tests {
         for m in ModelKind::ALL {
             assert_eq!(ModelKind::from(parse::<Model>(m.as_str())), m);
         }
-        for c in CheckName::ALL {
+        for c in CheckName::ALL.into_iter().chain(CheckName::TXN) {
             assert_eq!(Option::<CheckName>::from(parse::<Check>(c.as_str())), Some(c));
         }
         for f in Format::ALL {

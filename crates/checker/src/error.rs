@@ -146,6 +146,17 @@ pub enum NotApplicable {
     /// Convergence without final reads.
     #[error("no final reads (ops marked final) in the history")]
     NoFinalReads,
+    /// A single-object check on a history of transactions.
+    #[error(
+        "does not apply to transactional histories (f: txn); check an isolation model: read-uncommitted, \
+         read-committed, read-atomic, causal, consistent-view, snapshot-isolation, repeatable-read, serializable, \
+         strict-serializable, strong-session-serializable, strong-session-snapshot-isolation, \
+         strong-snapshot-isolation (or pass --model multi-register for linearizability of rw-register txns)"
+    )]
+    TxnHistory,
+    /// An isolation model on a history without transactions.
+    #[error("not a transactional history (no txn ops): isolation models judge histories of f: txn")]
+    NotTxn,
 }
 
 impl serde::Serialize for NotApplicable {

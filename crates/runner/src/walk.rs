@@ -16,12 +16,6 @@ pub fn histories(dir: &Path) -> Vec<PathBuf> {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
         for e in entries.flatten() {
             let p = e.path();
-            // histories/txn/ holds transactional histories, which the
-            // binary does not route to checker::txn yet (#14): their golden
-            // reports are checked by checker's `txn::tests`.
-            if p.is_dir() && p.file_name().is_some_and(|n| n == "txn") {
-                continue;
-            }
             if p.is_dir() {
                 collect(&p, out);
             } else if is_history(&p) {

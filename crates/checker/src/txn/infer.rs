@@ -254,7 +254,8 @@ pub fn internal(h: &TxnHistory) -> Internal {
 }
 
 /// The reads of one transaction that contradict its own earlier micro-ops:
-/// the first of them as a finding, and garbage its post-write reads show.
+/// the first of them as a finding, and the garbage, aborted elements and
+/// repeats its post-write reads show (which no model explains).
 fn internal_txn(h: &TxnHistory, slot: u32) -> (Vec<u32>, Vec<Finding>) {
     let t = &h.txns[slot as usize];
     let mut bad = Vec::new();
@@ -278,15 +279,37 @@ fn internal_txn(h: &TxnHistory, slot: u32) -> (Vec<u32>, Vec<Finding>) {
                 Workload::RwRegister if m.v == NIL || m.v == UNKNOWN => &[],
                 Workload::RwRegister => std::slice::from_ref(&m.v),
             };
-            // Likewise what only failed transactions wrote (aborted reads).
-            for &elem in elems {
-                let w = h.elems[elem as usize].writer;
-                if w == NONE {
-                    garbage.push(Finding::GarbageRead { read: at, elem });
-                    break;
-                } else if w != slot && h.txns[w as usize].outcome == Outcome::Fail {
-                    garbage.push(Finding::G1a { read: at, elem, writer: w });
-                    break;
+            // Nor a list that repeats an element: every element is
+            // appended once, so no version (with or without the
+            // transaction's own appends) holds one twice.
+            if let Some((elem, count)) = duplicate(elems) {
+                garbage.push(Finding::DuplicateElements { read: at, elem, count });
+            }
+            // Likewise what only failed transactions wrote (aborted
+            // reads). The first of each kind, independently: an aborted
+            // element before a garbage one must not hide the garbage,
+            // which rules out more models (read uncommitted too).
+            let writer = |elem: ElemId| h.elems[elem as usize].writer;
+            if let Some(&elem) = elems.iter().find(|&&e| writer(e) == NONE) {
+                garbage.push(Finding::GarbageRead { read: at, elem });
+            }
+            let aborted = |e: ElemId| {
+                writer(e) != NONE && writer(e) != slot && h.txns[writer(e) as usize].outcome == Outcome::Fail
+            };
+            if let Some(&elem) = elems.iter().find(|&&e| aborted(e)) {
+                garbage.push(Finding::G1a { read: at, elem, writer: writer(elem) });
+            }
+            // And an intermediate read: the last of what it saw of others
+            // (the read without its own writes so far) is a version its
+            // writer overwrote itself. Read committed forbids it whatever
+            // came before in the transaction (as the oracle judges it).
+            let own: Vec<ElemId> =
+                h.mops_of(t)[..i].iter().filter(|w| w.key == m.key && w.f != MopF::Read).map(|w| w.v).collect();
+            let others = elems.strip_suffix(&own[..]).unwrap_or(elems);
+            if let Some(&elem) = others.iter().rev().find(|e| !own.contains(e)) {
+                let w = writer(elem);
+                if w != NONE && w != slot && h.txns[w as usize].outcome != Outcome::Fail && !final_write(h, elem) {
+                    garbage.push(Finding::G1b { read: at, elem, writer: w });
                 }
             }
         } else if m.f != MopF::Read {
@@ -341,6 +364,14 @@ fn internal_txn(h: &TxnHistory, slot: u32) -> (Vec<u32>, Vec<Finding>) {
     (bad, first.into_iter().chain(garbage).collect())
 }
 
+/// Is the write of `elem` the last write of its key in its transaction?
+fn final_write(h: &TxnHistory, elem: ElemId) -> bool {
+    let e = &h.elems[elem as usize];
+    let t = &h.txns[e.writer as usize];
+    let later = (e.writer_mop + 1..t.mops_len).map(|i| &h.mops[(t.mops_start + i) as usize]);
+    !later.into_iter().any(|m| m.key == e.key && m.f != MopF::Read)
+}
+
 /// A list-append read this pass uses.
 struct LRead<'a> {
     at: At,
@@ -383,12 +414,8 @@ impl Cx<'_> {
         }
     }
 
-    /// Is the write of `elem` the last write of its key in its transaction?
     fn final_write(&self, elem: ElemId) -> bool {
-        let e = &self.h.elems[elem as usize];
-        let t = &self.h.txns[e.writer as usize];
-        let later = (e.writer_mop + 1..t.mops_len).map(|i| &self.h.mops[(t.mops_start + i) as usize]);
-        !later.into_iter().any(|m| m.key == e.key && m.f != MopF::Read)
+        final_write(self.h, elem)
     }
 
     /// Anomalies of a read of `elem` written by someone else: aborted,
@@ -438,16 +465,9 @@ impl Cx<'_> {
                 // transaction's own appends so far, after the state it saw.
                 let view = elems.len().saturating_sub(appends.len());
                 if self.ev.post_write_reads == PostWrite::View && view < elems.len() {
-                    // Versions repeat no element, and no other transaction
-                    // wrote this one's elements: a repeat anywhere in the
-                    // read (its own element in the state it saw, too) is
-                    // impossible once reads show own writes.
-                    // (A repeat within the state it saw is reported below.)
-                    let dup = duplicate(&elems[..view]).is_none().then(|| duplicate(elems)).flatten();
-                    if let Some((elem, count)) = dup {
-                        out.push(Finding::DuplicateElements { read: a, elem, count });
-                    }
-                    // Only the state it saw: its own appends are no version evidence.
+                    // (A repeat anywhere in a post-write read is found for
+                    // every model by `internal`.) Only the state it saw: its
+                    // own appends are no version evidence.
                     elems = &elems[..view];
                     explicit = true;
                 }

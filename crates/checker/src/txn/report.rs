@@ -3,8 +3,11 @@
 
 use super::history::Workload;
 use super::model::{AnomalyKind, Model};
-use crate::history::{OpId, Outcome};
-use crate::report::Verdict;
+use crate::history::{History, OpId, Outcome};
+use crate::report::{
+    Anomaly, AnomalyDetail, AnomalyKind as ReportKind, CheckName, CheckResult, KeyResult, KeyStats, Method, ModelName,
+    OpRef, Verdict,
+};
 use crate::value::Value;
 use serde::Serialize;
 
@@ -127,4 +130,99 @@ pub struct TxnStats {
     /// Strongly connected components with more than one transaction.
     pub cyclic_sccs: u64,
     pub largest_scc_txns: u64,
+}
+
+/// What a transactional anomaly adds to a report's [`crate::Anomaly`]: its
+/// transactions' names (`T1`, `T2`, ... in the order of the anomaly's ops),
+/// a cycle's labelled edges, the key, and the assumption it rests on.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TxnEvidence {
+    pub txns: Vec<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub steps: Vec<Step>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub assumes: Option<&'static str>,
+}
+
+/// A transactional history's summary in a [`crate::Report`]: Elle's `not`
+/// and `also-not`, how many anomalies of each class were found, searches a
+/// budget cut short, and the graph's size.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Isolation {
+    pub workload: Workload,
+    pub not: Vec<Model>,
+    pub also_not: Vec<Model>,
+    pub counts: Vec<KindCount>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub incomplete: Vec<Incomplete>,
+    pub stats: TxnStats,
+}
+
+impl TxnReport {
+    /// The summary the typed report carries.
+    pub fn isolation(&self) -> Isolation {
+        Isolation {
+            workload: self.workload,
+            not: self.not.clone(),
+            also_not: self.also_not.clone(),
+            counts: self.counts.clone(),
+            incomplete: self.incomplete.clone(),
+            stats: self.stats.clone(),
+        }
+    }
+
+    /// One check result per requested model, named `check`: a single
+    /// "key" (the whole history) with the examples of the classes the
+    /// model forbids, as the report's anomalies (ops from `history`).
+    pub fn results(&self, history: &History, checks: &[(CheckName, Model)]) -> Vec<CheckResult> {
+        let txns = self.stats.ok + self.stats.info + self.stats.fail;
+        checks
+            .iter()
+            .map(|&(check, model)| {
+                let r = self.models.iter().find(|r| r.model == model).expect("every requested model is judged");
+                let anomalies: Vec<Anomaly> = self
+                    .anomalies
+                    .iter()
+                    .filter(|a| r.violated_by.contains(&a.kind))
+                    .map(|a| a.to_anomaly(history))
+                    .collect();
+                let violations: u64 =
+                    self.counts.iter().filter(|c| r.violated_by.contains(&c.kind)).map(|c| c.count).sum();
+                let key = KeyResult {
+                    key: None,
+                    verdict: r.verdict,
+                    method: Method::DependencyGraph,
+                    ops: txns,
+                    anomalies,
+                    unknown_reason: r.unknown_reason.clone(),
+                    stats: KeyStats { violations: (violations > 0).then_some(violations), ..KeyStats::default() },
+                };
+                CheckResult::from_keys(check, ModelName::Txn(self.workload), vec![key])
+            })
+            .collect()
+    }
+}
+
+impl TxnAnomaly {
+    /// As a report's anomaly: the transactions as ops, the explanation
+    /// (with the assumption it rests on), the names and steps as detail.
+    pub fn to_anomaly(&self, history: &History) -> Anomaly {
+        let mut explanation = self.explanation.clone();
+        if let Some(why) = self.assumes {
+            explanation.push_str(&format!(" (this assumes {why})"));
+        }
+        Anomaly {
+            kind: ReportKind::Txn(self.kind),
+            ops: self.txns.iter().map(|t| OpRef::of(history, t.op)).collect(),
+            explanation,
+            detail: Some(Box::new(AnomalyDetail::Txn(TxnEvidence {
+                txns: self.txns.iter().map(|t| t.name.clone()).collect(),
+                steps: self.steps.clone(),
+                key: self.key.clone(),
+                assumes: self.assumes,
+            }))),
+        }
+    }
 }

@@ -431,19 +431,45 @@ fn regression_value_written_twice_in_one_txn_is_bad_input_not_a_panic() {
 
 /// Found by the oracle comparison: T1 appended 2, then read [2 2]. The
 /// read ends with its own append, so it is internally consistent, but the
-/// state it saw, [2], holds an element only T1 writes: no model that shows
-/// a transaction its own writes allows it (read committed, which judges
-/// only reads before a transaction's own writes, does).
+/// state it saw, [2], holds an element only T1 writes. Every element is
+/// appended once, so no version of the key, whatever the model shows a
+/// transaction of its own writes, repeats one: duplicate-elements at every
+/// level, read uncommitted included (as the oracle judges it).
 #[test]
 fn regression_own_element_in_the_state_a_post_write_read_saw_is_duplicate_elements() {
     let r = run(
         "{:type :invoke, :f :txn, :value [[:append 0 2] [:r 0 nil]], :process 0}\n\
          {:type :ok, :f :txn, :value [[:append 0 2] [:r 0 [2 2]]], :process 0}\n",
-        &[Model::ReadCommitted, Model::ReadAtomic],
+        &[Model::ReadUncommitted, Model::ReadCommitted, Model::ReadAtomic],
     );
-    assert_eq!(verdict(&r, Model::ReadCommitted), Verdict::Valid, "{r:?}");
-    assert_eq!(verdict(&r, Model::ReadAtomic), Verdict::Invalid, "{r:?}");
-    assert!(kinds(&r).contains(&AnomalyKind::DuplicateElements), "{r:?}");
+    for m in [Model::ReadUncommitted, Model::ReadCommitted, Model::ReadAtomic] {
+        assert_eq!(verdict(&r, m), Verdict::Invalid, "{m}: {r:?}");
+    }
+    assert_eq!(kinds(&r), vec![AnomalyKind::DuplicateElements], "{r:?}");
+    assert_eq!(r.not, vec![Model::ReadUncommitted], "{r:?}");
+}
+
+/// Found by the oracle comparison (seed-dependent before the fix): T0
+/// appended 1, read [1 1], appended 2. The PL levels judge only reads
+/// before a transaction's own writes, and read-uncommitted's pass ignored
+/// this one, so only read atomic and up were ruled out; but a repeated
+/// element is no version under any model, and the finding now comes from
+/// the one internal-consistency pass every model shares.
+#[test]
+fn regression_post_write_read_repeating_an_element_is_duplicate_elements_at_every_level() {
+    let text = "{:type :invoke, :f :txn, :value [[:append 1 1] [:r 1 nil] [:append 1 2]], :process 0}\n\
+                {:type :ok, :f :txn, :value [[:append 1 1] [:r 1 [1 1]] [:append 1 2]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:r 0 nil] [:r 1 nil]], :process 1}\n\
+                {:type :ok, :f :txn, :value [[:r 0 []] [:r 1 [1 2]]], :process 1}\n";
+    let r = run(text, &Model::CHECKABLE);
+    for m in &r.models {
+        assert_eq!(m.verdict, Verdict::Invalid, "{}: {r:?}", m.model);
+        assert!(m.violated_by.contains(&AnomalyKind::DuplicateElements), "{}: {r:?}", m.model);
+    }
+    let dup = r.anomalies.iter().find(|a| a.kind == AnomalyKind::DuplicateElements).expect("named");
+    assert_eq!(dup.txns.len(), 1, "{dup:?}");
+    assert_eq!(dup.txns[0].invoke_line, 1, "{dup:?}");
+    assert_eq!(r.not, vec![Model::ReadUncommitted], "{r:?}");
 }
 
 /// docs/anomalies.md teaches each anomaly with its history from
@@ -479,4 +505,48 @@ fn regression_garbage_in_a_post_write_read_rules_out_read_uncommitted() {
     );
     assert_eq!(verdict(&r, Model::ReadUncommitted), Verdict::Invalid, "{r:?}");
     assert!(kinds(&r).contains(&AnomalyKind::GarbageRead), "{r:?}");
+}
+
+/// Found by the oracle comparison (100,000 cases): T3 appended 2 and then
+/// read [1 2 1000000], where 1 is a failed transaction's append and
+/// 1000000 nobody's. The post-write read's scan stopped at the first bad
+/// element, the aborted 1 (G1a, which read uncommitted allows), so the
+/// garbage after it, which no model allows, went unreported.
+#[test]
+fn regression_an_aborted_element_does_not_hide_garbage_after_it_in_a_post_write_read() {
+    let text = "{:type :invoke, :f :txn, :value [[:append 0 1]], :process 0}\n\
+                {:type :fail, :f :txn, :value [[:append 0 1]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:append 0 2] [:r 0 nil] [:append 0 3]], :process 0}\n\
+                {:type :ok, :f :txn, :value [[:append 0 2] [:r 0 [1 2 1000000]] [:append 0 3]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:r 0 nil]], :process 1}\n\
+                {:type :ok, :f :txn, :value [[:r 0 [1 2 3]]], :process 1}\n";
+    let r = run(text, &[Model::ReadUncommitted, Model::ReadCommitted]);
+    assert_eq!(verdict(&r, Model::ReadUncommitted), Verdict::Invalid, "{r:?}");
+    let ru = r.models.iter().find(|m| m.model == Model::ReadUncommitted).unwrap();
+    assert_eq!(ru.violated_by, vec![AnomalyKind::GarbageRead], "{r:?}");
+    assert!(kinds(&r).contains(&AnomalyKind::G1a), "the aborted element is still named: {r:?}");
+    let garbage = r.anomalies.iter().find(|a| a.kind == AnomalyKind::GarbageRead).expect("named");
+    assert_eq!(garbage.txns[0].invoke_line, 3, "{garbage:?}");
+}
+
+/// Found by the oracle comparison (100,000 cases): T0 appended 1 and then
+/// read [1 2], where 2 is T1's append that T1 followed with 3. The read
+/// is internally inconsistent (it should end with T0's own 1), so every
+/// pass left it out, but what it saw of others ends in a version its
+/// writer overwrote: an intermediate read (G1b), which read committed
+/// forbids whatever the transaction did before.
+#[test]
+fn regression_a_post_write_read_of_an_intermediate_version_is_g1b() {
+    let text = "{:type :invoke, :f :txn, :value [[:append 1 1] [:r 0 nil] [:r 1 nil]], :process 0}\n\
+                {:type :ok, :f :txn, :value [[:append 1 1] [:r 0 []] [:r 1 [1 2]]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:append 1 2] [:append 1 3]], :process 0}\n\
+                {:type :ok, :f :txn, :value [[:append 1 2] [:append 1 3]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:r 0 nil] [:r 1 nil]], :process 1}\n\
+                {:type :ok, :f :txn, :value [[:r 0 []] [:r 1 [1 2 3]]], :process 1}\n";
+    let r = run(text, &[Model::ReadUncommitted, Model::ReadCommitted]);
+    assert_eq!(verdict(&r, Model::ReadUncommitted), Verdict::Valid, "{r:?}");
+    assert_eq!(verdict(&r, Model::ReadCommitted), Verdict::Invalid, "{r:?}");
+    let g1b = r.anomalies.iter().find(|a| a.kind == AnomalyKind::G1b).expect("G1b named");
+    let lines: Vec<u64> = g1b.txns.iter().map(|t| t.invoke_line).collect();
+    assert_eq!(lines, [1, 3], "the reader, then the writer: {g1b:?}");
 }
