@@ -77,6 +77,11 @@ pub struct CheckArgs {
     /// How an ok read of nil is judged. Default per format.
     #[arg(long, value_enum)]
     pub nil_read: Option<NilReadArg>,
+    /// Every key's state before the history, as JSON or EDN: a register's
+    /// value, a kv string, a counter's total, a list or set, a multi-register
+    /// map (`{"x": 0, "y": 0}`). Default: empty (nil, "", 0, []).
+    #[arg(long, value_parser = initial_value)]
+    pub initial: Option<checker::Value>,
     /// Print one JSON document instead of text.
     #[arg(long)]
     pub json: bool,
@@ -141,6 +146,12 @@ pub struct RunArgs {
     /// How often faults come (1.0 = default rate).
     #[arg(long, default_value_t = 1.0, value_parser = positive)]
     pub intensity: f64,
+    /// Mean virtual seconds between faults of each kind (default: 4 faults of each kind spread over the run).
+    #[arg(long, value_parser = positive_seconds)]
+    pub nemesis_interval: Option<f64>,
+    /// The clients stop after this many virtual seconds (also before --ops, if given, are done).
+    #[arg(long, value_parser = positive_seconds)]
+    pub time_limit: Option<f64>,
     /// One seed.
     #[arg(long, conflicts_with = "seeds")]
     pub seed: Option<u64>,
@@ -152,16 +163,17 @@ pub struct RunArgs {
     pub param: Vec<String>,
     #[arg(long, default_value_t = 5)]
     pub nodes: usize,
-    #[arg(long, default_value_t = 5)]
+    /// Client processes (default two per node, so that nodes coordinate concurrent requests).
+    #[arg(long, default_value_t = 10)]
     pub clients: usize,
-    /// Client operations per run.
-    #[arg(long, default_value_t = 500)]
-    pub ops: usize,
+    /// Client operations per run (default 500; unbounded with --time-limit).
+    #[arg(long)]
+    pub ops: Option<usize>,
     /// Number of keys (default: the workload's own).
     #[arg(long)]
     pub keys: Option<usize>,
     /// Client routing.
-    #[arg(long, value_enum, default_value_t = Routing::Sticky)]
+    #[arg(long, value_enum, default_value_t = Routing::Failover)]
     pub routing: Routing,
     /// Livelock bound: a run stops after processing this many events, and none of its checks is valid.
     #[arg(long)]
@@ -200,7 +212,7 @@ pub struct CompareArgs {
     pub seeds: String,
     #[arg(long, default_value_t = 5)]
     pub nodes: usize,
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 10)]
     pub clients: usize,
     #[arg(long, default_value_t = 500)]
     pub ops: usize,
@@ -266,6 +278,10 @@ fn positive(s: &str) -> Result<f64, String> {
         Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
         _ => Err(format!("expected a number > 0, found `{s}`")),
     }
+}
+
+fn initial_value(s: &str) -> Result<checker::Value, String> {
+    checker::read::parse_value(s)
 }
 
 fn positive_seconds(s: &str) -> Result<f64, String> {
@@ -458,6 +474,8 @@ value_enum!(Routing => ClientRouting {
     Sticky => ClientRouting::Sticky,
     /// a node chosen at random for every request
     Random => ClientRouting::Random,
+    /// sticky, moving to another node when its node is down or unreachable
+    Failover => ClientRouting::Failover,
 });
 
 value_enum!(GenWorkload => testkit::gen::GenWorkload {

@@ -209,6 +209,9 @@ pub enum Method {
     FinalReads,
     /// Bank invariants: every read's balances.
     BankReads,
+    /// A session guarantee the key's own evidence left undecided (repeated
+    /// values), decided by the key being linearizable, which implies it.
+    Linearizable,
     /// Transactional isolation: the dependency graph of transactions
     /// (version orders, ww/wr/rw edges, cycle search; `crate::txn`).
     DependencyGraph,
@@ -229,6 +232,7 @@ impl Method {
             Method::CounterTotals => "counter-totals",
             Method::FinalReads => "final-reads",
             Method::BankReads => "bank-reads",
+            Method::Linearizable => "linearizable",
             Method::DependencyGraph => "dependency-graph",
             Method::None => "none",
         }
