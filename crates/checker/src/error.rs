@@ -154,6 +154,9 @@ pub enum NotApplicable {
          strong-snapshot-isolation (or pass --model multi-register for linearizability of rw-register txns)"
     )]
     TxnHistory,
+    /// `--initial` on a history of transactions.
+    #[error("--initial does not apply to transactional histories: every list starts empty and every register nil")]
+    TxnInitial,
     /// An isolation model on a history without transactions.
     #[error("not a transactional history (no txn ops): isolation models judge histories of f: txn")]
     NotTxn,
