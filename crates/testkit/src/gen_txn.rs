@@ -12,7 +12,7 @@
 //! Events go to a callback, so a history of millions of transactions is
 //! never held as values.
 
-use crate::source::Source;
+use crate::source::{Rng, Source};
 use checker::history::{Event, EventType, Process, F};
 use checker::value::Value;
 
@@ -23,12 +23,43 @@ pub enum TxnWorkload {
     RwRegister,
 }
 
-/// An anomaly to plant once, after `at` transactions.
+/// What `conch gen` writes: single-object ops ([`crate::gen`]), or
+/// transactions (this module).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GenKind {
+    Ops(crate::gen::GenWorkload),
+    Txn(TxnWorkload),
+}
+
+/// An anomaly to plant once, after `at` transactions, on fresh keys while
+/// no other transaction is open (so it is the only one the history has).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Plant {
     /// Read skew: a writer appends (writes) to two fresh keys, then a
     /// reader sees its write to one and not the other (G-single).
     GSingle,
+    /// Write skew: two concurrent transactions each read two fresh keys
+    /// empty and write one of them (G2-item, allowed by snapshot isolation).
+    G2Item,
+    /// Two concurrent transactions read a fresh key empty and both write it
+    /// (lost-update).
+    LostUpdate,
+    /// A reader sees the write of a transaction that failed (G1a).
+    G1a,
+}
+
+impl Plant {
+    pub const ALL: [Plant; 4] = [Plant::GSingle, Plant::G2Item, Plant::LostUpdate, Plant::G1a];
+
+    /// The name of the anomaly the checker reports for it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Plant::GSingle => "G-single",
+            Plant::G2Item => "G2-item",
+            Plant::LostUpdate => "lost-update",
+            Plant::G1a => "G1a",
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -41,7 +72,8 @@ pub struct TxnGenConfig {
     pub mops_max: u64,
     /// A key retires after this many writes (Elle: 32 appends).
     pub writes_per_key_max: u64,
-    pub info_percent: u64,
+    /// Per mille of transactions that end `info` (applied or not, by a coin flip).
+    pub info_permille: u64,
     /// Planted anomalies, each with the transaction count it follows.
     pub plants: Vec<(u64, Plant)>,
 }
@@ -57,10 +89,30 @@ impl TxnGenConfig {
             keys_active: 10,
             mops_max: 4,
             writes_per_key_max: 32,
-            info_percent: 5,
+            info_permille: 50,
             plants: Vec::new(),
         }
     }
+}
+
+impl TxnGenConfig {
+    /// This config with `plants` added, the i-th of n after (i + 1) / (n + 1)
+    /// of the transactions.
+    pub fn planted_evenly(mut self, plants: &[Plant]) -> TxnGenConfig {
+        let n = plants.len() as u64;
+        self.plants.extend(plants.iter().enumerate().map(|(i, &p)| (self.txns * (i as u64 + 1) / (n + 1), p)));
+        self
+    }
+}
+
+/// The history in conch's JSON Lines, generated from `seed`.
+pub fn jsonl(cfg: &TxnGenConfig, seed: u64) -> Vec<u8> {
+    let mut out = Vec::with_capacity(cfg.txns as usize * 256);
+    txn_events(cfg, &mut Rng::new(seed), &mut |e| {
+        checker::write::write_event(&mut out, &e);
+        out.push(b'\n');
+    });
+    out
 }
 
 /// A micro-op before it runs: (is write, key, value written).
@@ -158,14 +210,16 @@ fn mop(f: &str, k: u64, v: Value) -> Value {
 fn invoke_value(store: &Store, mops: &[Planned]) -> Value {
     Value::List(
         mops.iter()
-            .map(|&(w, k, v)| if w { mop(store.write_name(), k, Value::Int(v as i64)) } else { mop("r", k, Value::Nil) })
+            .map(
+                |&(w, k, v)| if w { mop(store.write_name(), k, Value::Int(v as i64)) } else { mop("r", k, Value::Nil) },
+            )
             .collect(),
     )
 }
 
 /// Generates the history, calling `emit` with each event in order (lines
 /// from 1). Returns the number of events.
-pub fn txn_events(cfg: &TxnGenConfig, src: &mut dyn Source, emit: &mut dyn FnMut(Event)) -> u64 {
+pub fn txn_events<S: Source>(cfg: &TxnGenConfig, src: &mut S, emit: &mut dyn FnMut(Event)) -> u64 {
     let mut store = Store::new(cfg.workload, cfg.keys_active);
     let mut line = 0u64;
     let mut time_ns = 0u64;
@@ -173,7 +227,7 @@ pub fn txn_events(cfg: &TxnGenConfig, src: &mut dyn Source, emit: &mut dyn FnMut
         line += 1;
         time_ns += 1 + src_free_jitter(line);
         let mut e = Event::new(line, kind, Process::Client(p), F::Txn, value);
-        e.time_ns = Some(time_ns);
+        e.time_ns = Some(time_ns as i64);
         e.index = Some(line - 1);
         emit(e);
     };
@@ -189,8 +243,10 @@ pub fn txn_events(cfg: &TxnGenConfig, src: &mut dyn Source, emit: &mut dyn FnMut
         if let Some(&(at, plant)) = plants.last() {
             if started >= at && slots.iter().all(|s| s.1.is_none()) {
                 plants.pop();
-                let p = slots[0].0;
-                plant_one(plant, &mut store, p, cfg, &mut |k, p, v| push(k, p, v, emit));
+                // Fresh processes: a plant's transactions may overlap.
+                let ps = [next_process, next_process + 1];
+                next_process += 2;
+                plant_one(plant, &mut store, ps, cfg, &mut |k, p, v| push(k, p, v, emit));
                 continue;
             }
         }
@@ -228,7 +284,7 @@ pub fn txn_events(cfg: &TxnGenConfig, src: &mut dyn Source, emit: &mut dyn FnMut
             let i = *src.pick(&busy);
             let mops = slots[i].1.take().expect("busy");
             let p = slots[i].0;
-            if src.chance(cfg.info_percent) {
+            if src.below(1000) + cfg.info_permille.min(1000) >= 1000 {
                 if src.chance(50) {
                     store.apply(&mops);
                 }
@@ -250,24 +306,66 @@ fn src_free_jitter(line: u64) -> u64 {
     line.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 61
 }
 
-/// Plants one anomaly with every other transaction idle, on fresh keys.
-fn plant_one(plant: Plant, store: &mut Store, p: u64, cfg: &TxnGenConfig, emit: &mut dyn FnMut(EventType, u64, Value)) {
+/// Plants one anomaly with every other transaction idle, on fresh keys,
+/// by processes `ps` that run nothing else.
+fn plant_one(
+    plant: Plant,
+    store: &mut Store,
+    ps: [u64; 2],
+    cfg: &TxnGenConfig,
+    emit: &mut dyn FnMut(EventType, u64, Value),
+) {
+    let max = cfg.writes_per_key_max.max(2);
+    let (x, y) = (store.fresh_key(), store.fresh_key());
+    let (vx, vy) = (store.next_value(x, max), store.next_value(y, max));
+    let read = |store: &Store, k: u64, state: &[u64]| store.read_of(k, state);
+    let write = |store: &Store, k: u64, v: u64| mop(store.write_name(), k, Value::Int(v as i64));
+    let reads_nil = |ks: &[u64]| -> Vec<Value> { ks.iter().map(|&k| mop("r", k, Value::Nil)).collect() };
     match plant {
         Plant::GSingle => {
-            let (x, y) = (store.fresh_key(), store.fresh_key());
-            let max = cfg.writes_per_key_max.max(2);
-            let (vx, vy) = (store.next_value(x, max), store.next_value(y, max));
-            let before_x = store.state[x as usize].clone();
             let writer = [(true, x, vx), (true, y, vy)];
-            emit(EventType::Invoke, p, invoke_value(store, &writer));
+            emit(EventType::Invoke, ps[0], invoke_value(store, &writer));
             let done = store.apply(&writer);
-            emit(EventType::Ok, p, Value::List(done));
+            emit(EventType::Ok, ps[0], Value::List(done));
             // The reader sees y after the writer but x before it.
-            let reader = [(false, x, 0), (false, y, 0)];
-            emit(EventType::Invoke, p, invoke_value(store, &reader));
-            let after_y = store.state[y as usize].clone();
-            let reads = Value::List(vec![store.read_of(x, &before_x), store.read_of(y, &after_y)]);
-            emit(EventType::Ok, p, reads);
+            emit(EventType::Invoke, ps[1], Value::List(reads_nil(&[x, y])));
+            let reads = vec![read(store, x, &[]), read(store, y, &store.state[y as usize].clone())];
+            emit(EventType::Ok, ps[1], Value::List(reads));
+        }
+        Plant::G2Item => {
+            // Both read x and y empty; one writes x, the other y.
+            let (mut t1, mut t2) = (reads_nil(&[x, y]), reads_nil(&[x, y]));
+            t1.push(write(store, x, vx));
+            t2.push(write(store, y, vy));
+            emit(EventType::Invoke, ps[0], Value::List(t1));
+            emit(EventType::Invoke, ps[1], Value::List(t2));
+            let empty = [read(store, x, &[]), read(store, y, &[])];
+            store.apply(&[(true, x, vx), (true, y, vy)]);
+            let done1 = vec![empty[0].clone(), empty[1].clone(), write(store, x, vx)];
+            let done2 = vec![empty[0].clone(), empty[1].clone(), write(store, y, vy)];
+            emit(EventType::Ok, ps[0], Value::List(done1));
+            emit(EventType::Ok, ps[1], Value::List(done2));
+        }
+        Plant::LostUpdate => {
+            // Both read x empty and write it (the second value is y's
+            // counter's: values are per key, so use x's next one).
+            let vx2 = store.next_value(x, max);
+            let t1 = vec![mop("r", x, Value::Nil), write(store, x, vx)];
+            let t2 = vec![mop("r", x, Value::Nil), write(store, x, vx2)];
+            emit(EventType::Invoke, ps[0], Value::List(t1));
+            emit(EventType::Invoke, ps[1], Value::List(t2));
+            let empty = read(store, x, &[]);
+            store.apply(&[(true, x, vx), (true, x, vx2)]);
+            emit(EventType::Ok, ps[0], Value::List(vec![empty.clone(), write(store, x, vx)]));
+            emit(EventType::Ok, ps[1], Value::List(vec![empty, write(store, x, vx2)]));
+        }
+        Plant::G1a => {
+            // A failed write of x, then a read that shows it.
+            let t1 = vec![write(store, x, vx)];
+            emit(EventType::Invoke, ps[0], Value::List(t1.clone()));
+            emit(EventType::Fail, ps[0], Value::List(t1));
+            emit(EventType::Invoke, ps[1], Value::List(reads_nil(&[x])));
+            emit(EventType::Ok, ps[1], Value::List(vec![read(store, x, &[vx])]));
         }
     }
 }
@@ -275,7 +373,6 @@ fn plant_one(plant: Plant, store: &mut Store, p: u64, cfg: &TxnGenConfig, emit: 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::source::Rng;
 
     fn history(cfg: &TxnGenConfig, seed: u64) -> checker::History {
         let mut events = Vec::new();
@@ -301,24 +398,55 @@ mod tests {
         }
     }
 
+    /// Each plant, alone in a tiny history, is what the oracle says it is:
+    /// the weakest model it should break is broken, and the one below holds.
     #[test]
-    fn a_planted_g_single_is_not_serializable() {
+    fn each_plant_breaks_exactly_its_models_by_the_oracle() {
         use crate::txn_oracle::{self as oracle, Model};
+        let cases = [
+            (Plant::GSingle, Model::ReadCommitted, Model::SnapshotIsolation),
+            (Plant::G2Item, Model::SnapshotIsolation, Model::Serializable),
+            (Plant::LostUpdate, Model::ReadCommitted, Model::SnapshotIsolation),
+            (Plant::G1a, Model::ReadUncommitted, Model::ReadCommitted),
+        ];
         for workload in [TxnWorkload::ListAppend, TxnWorkload::RwRegister] {
-            let cfg = TxnGenConfig {
-                concurrency: 2,
-                keys_active: 2,
-                plants: vec![(2, Plant::GSingle)],
-                info_percent: 0,
-                ..TxnGenConfig::elle(workload, 4)
-            };
-            let h = history(&cfg, 1);
-            let conv = oracle::from_history(&h).expect("converts");
-            let j = oracle::check(&conv.history).expect("small");
-            let d = j.decisions.iter().find(|d| d.model == Model::Serializable).expect("decided");
-            assert!(!d.allowed, "{workload:?}: {}", conv.history);
-            let d = j.decisions.iter().find(|d| d.model == Model::ReadCommitted).expect("decided");
-            assert!(d.allowed, "{workload:?}: {}", conv.history);
+            for (plant, holds, broken) in cases {
+                let cfg = TxnGenConfig {
+                    concurrency: 2,
+                    keys_active: 2,
+                    plants: vec![(2, plant)],
+                    info_permille: 0,
+                    ..TxnGenConfig::elle(workload, 4)
+                };
+                let h = history(&cfg, 1);
+                let conv = oracle::from_history(&h).expect("converts");
+                let j = oracle::check(&conv.history).expect("small");
+                let allowed = |m: Model| j.decisions.iter().find(|d| d.model == m).expect("decided").allowed;
+                assert!(allowed(holds), "{workload:?} {plant:?} should be {holds}: {}", conv.history);
+                assert!(!allowed(broken), "{workload:?} {plant:?} should not be {broken}: {}", conv.history);
+            }
+        }
+    }
+
+    /// In a larger history, the checker finds each plant and names it, and
+    /// the same history without it is strict serializable.
+    #[test]
+    fn the_checker_names_each_plant_in_a_larger_history() {
+        use checker::report::{AnomalyKind, CheckName, Verdict};
+        for workload in [TxnWorkload::ListAppend, TxnWorkload::RwRegister] {
+            let clean = history(&TxnGenConfig::elle(workload, 2_000), 3);
+            let r = checker::check(&clean, &checker::CheckConfig::default()).expect("checks");
+            assert_eq!(r.verdict, Verdict::Valid, "{workload:?}: {:?}", r.isolation);
+            for plant in Plant::ALL {
+                let cfg = TxnGenConfig { plants: vec![(1_000, plant)], ..TxnGenConfig::elle(workload, 2_000) };
+                let h = history(&cfg, 3);
+                let r = checker::check(&h, &checker::CheckConfig::default()).expect("checks");
+                let res = r.result(CheckName::StrictSerializable).expect("strict-serializable");
+                assert_eq!(res.verdict, Verdict::Invalid, "{workload:?} {plant:?}");
+                let named = res.keys[0].anomalies.iter().any(|a| a.kind.as_str() == plant.name());
+                assert!(named, "{workload:?} {plant:?}: {:?}", r.isolation);
+                assert!(res.keys[0].anomalies.iter().all(|a| matches!(a.kind, AnomalyKind::Txn(_))));
+            }
         }
     }
 
