@@ -7,9 +7,9 @@ use serde::Serialize;
 use std::fmt;
 
 /// What kind of anomaly was found. Serialised (and displayed) as the
-/// kebab-case names users and tests match on, e.g. `not-linearizable`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// kebab-case names users and tests match on, e.g. `not-linearizable`;
+/// transactional anomalies by Elle's names, verbatim (`G-single`, `G1a`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AnomalyKind {
     /// No order of the ops consistent with real time explains the results.
@@ -35,6 +35,14 @@ pub enum AnomalyKind {
     NegativeBalance,
     /// A bank read's balances do not sum to the bank's total.
     WrongTotal,
+    /// A transactional anomaly (G0, G1a, G-single, lost-update, ...).
+    Txn(crate::txn::AnomalyKind),
+}
+
+impl Serialize for AnomalyKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 impl AnomalyKind {
@@ -51,6 +59,7 @@ impl AnomalyKind {
             AnomalyKind::DivergentFinalReads => "divergent-final-reads",
             AnomalyKind::NegativeBalance => "negative-balance",
             AnomalyKind::WrongTotal => "wrong-total",
+            AnomalyKind::Txn(k) => k.name(),
         }
     }
 }
