@@ -58,6 +58,7 @@ pub mod read;
 pub mod report;
 mod session;
 pub mod shard;
+pub mod txn;
 pub mod value;
 pub mod write;
 

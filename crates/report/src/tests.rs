@@ -76,6 +76,8 @@ fn rows() -> Vec<Row> {
             msgs_per_op: 21.7,
             converge_ms_max: Some(503.2),
             checks: vec![summary(CheckName::Linearizable, 2, 0, None), summary(CheckName::Convergence, 1, 0, None)],
+            faults_by_kind: [("crash".to_string(), 8), ("partition".to_string(), 7)].into(),
+            seeds_missing_faults: 0,
             command: "conch run --protocol raft --seed 0".into(),
         },
         Row {
@@ -92,6 +94,8 @@ fn rows() -> Vec<Row> {
             msgs_per_op: 1.7,
             converge_ms_max: None,
             checks: vec![summary(CheckName::Linearizable, 0, 2, Some(1))],
+            faults_by_kind: [("clock-skew".to_string(), 3)].into(),
+            seeds_missing_faults: 1,
             command: "conch run --protocol lww --seed 1".into(),
         },
     ]
@@ -259,7 +263,7 @@ fn compare_table_and_csv() {
 #[test]
 fn compare_json() {
     let doc: serde_json::Value = serde_json::from_str(&json::compare(&rows()[1..])).unwrap();
-    expect![[r#"{"rows":[{"availability":0.78,"availability_during_faults":null,"checks":[{"check":"linearizable","first_violating_seed":1,"seeds_invalid":2,"seeds_unknown":0,"seeds_valid":0}],"command":"conch run --protocol lww --seed 1","converge_ms_max":null,"latency_ms_max":0.3,"latency_ms_p50":0.2,"latency_ms_p99":0.3,"msgs_per_op":1.7,"ops":1000,"protocol":"lww<&>","seeds":2,"throughput_ops_per_s":619.0,"workload":"register"}]}"#]].assert_eq(&doc.to_string());
+    expect![[r#"{"rows":[{"availability":0.78,"availability_during_faults":null,"checks":[{"check":"linearizable","first_violating_seed":1,"seeds_invalid":2,"seeds_unknown":0,"seeds_valid":0}],"command":"conch run --protocol lww --seed 1","converge_ms_max":null,"faults_by_kind":{"clock-skew":3},"latency_ms_max":0.3,"latency_ms_p50":0.2,"latency_ms_p99":0.3,"msgs_per_op":1.7,"ops":1000,"protocol":"lww<&>","seeds":2,"seeds_missing_faults":1,"throughput_ops_per_s":619.0,"workload":"register"}]}"#]].assert_eq(&doc.to_string());
 }
 
 #[test]
@@ -298,9 +302,9 @@ fn html_report_data() {
     let data = crate::timeline::data(r, h.as_ref().unwrap());
     let ops: Vec<String> = data["ops"].as_array().unwrap().iter().map(|o| o.to_string()).collect();
     expect![[r#"
-        {"cline":2,"e":10.0,"f":"write","final":false,"id":0,"in":"1","key":null,"line":1,"node":null,"out":"1","outcome":"ok","p":0,"s":0}
-        {"cline":4,"e":30.0,"f":"write","final":false,"id":1,"in":"2","key":null,"line":3,"node":null,"out":"2","outcome":"ok","p":0,"s":20}
-        {"cline":6,"e":50.0,"f":"read","final":false,"id":2,"in":"nil","key":null,"line":5,"node":null,"out":"1","outcome":"ok","p":1,"s":40}"#]].assert_eq(&ops.join("\n"));
+        {"cline":2,"e":10.0,"f":"write","final":false,"id":0,"in":"1","key":null,"line":1,"node":null,"out":"1","outcome":"ok","p":0,"pn":"0","s":0}
+        {"cline":4,"e":30.0,"f":"write","final":false,"id":1,"in":"2","key":null,"line":3,"node":null,"out":"2","outcome":"ok","p":0,"pn":"0","s":20}
+        {"cline":6,"e":50.0,"f":"read","final":false,"id":2,"in":"nil","key":null,"line":5,"node":null,"out":"1","outcome":"ok","p":1,"pn":"1","s":40}"#]].assert_eq(&ops.join("\n"));
     assert_eq!(data["report"]["verdict"], "invalid");
     assert_eq!((&data["useTime"], &data["truncated"], &data["totalOps"]), (&true.into(), &false.into(), &3.into()));
 }
@@ -445,6 +449,9 @@ fn one_line_summaries_of_seed_sweeps_and_comparisons() {
     expect!["lww: 2 seeds run of 10 (stopped at the first violation): 1 valid, 1 invalid, 0 unknown; first violation: seed 1"]
         .assert_eq(&text::seeds_summary("lww", 2, 10, &v[..2], Some(1)));
     expect!["abd: 3 seeds run, not checked"].assert_eq(&text::seeds_summary("abd", 3, 3, &[], None));
-    expect!["compare: 2 protocols, 2 seeds each: violations in lww<&> (linearizable on 2 seeds)"]
-        .assert_eq(&text::compare_summary(&rows()));
+    expect![[r#"
+        compare: 2 protocols, 2 seeds each: violations in lww<&> (linearizable on 2 seeds)
+          raft faults: crash 8, partition 7
+          lww<&> faults: clock-skew 3 (warning: on 1 seed a requested kind never took effect)"#]]
+    .assert_eq(&text::compare_summary(&rows()));
 }

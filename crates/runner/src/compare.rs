@@ -41,6 +41,10 @@ pub struct Row {
     /// agreeing (from the convergence check); `None` when never measured.
     pub converge_ms_max: Option<f64>,
     pub checks: Vec<CheckSummary>,
+    /// Faults injected per kind, summed over the seeds (#12 §2d).
+    pub faults_by_kind: BTreeMap<String, u64>,
+    /// Seeds in which a requested fault kind never took effect.
+    pub seeds_missing_faults: u64,
     /// Reproduces the first violating (or first) seed.
     pub command: String,
 }
@@ -100,6 +104,13 @@ pub fn row(plan: &Plan, runs: &[Finished]) -> Row {
         }
     }
     let checks: Vec<CheckSummary> = checks.into_values().collect();
+    let mut faults_by_kind: BTreeMap<String, u64> = plan.nemesis.iter().map(|k| (k.name().to_string(), 0)).collect();
+    for f in runs {
+        for (k, n) in &f.output.stats.faults_by_kind {
+            *faults_by_kind.entry(k.clone()).or_default() += n;
+        }
+    }
+    let seeds_missing_faults = runs.iter().filter(|f| !crate::run::fault_warnings(plan, f).is_empty()).count() as u64;
     let first_bad = checks.iter().filter_map(|c| c.first_violating_seed).min();
     Row {
         protocol: plan.protocol.clone(),
@@ -115,6 +126,8 @@ pub fn row(plan: &Plan, runs: &[Finished]) -> Row {
         msgs_per_op: runs.iter().map(|f| f.metrics.msgs_per_op).sum::<f64>() / n,
         converge_ms_max: runs.iter().filter_map(converge_ns).max().map(|ns| ns.max(0) as f64 / 1e6),
         checks,
+        faults_by_kind,
+        seeds_missing_faults,
         command: plan.command(first_bad.unwrap_or_else(|| runs.first().map_or(0, |f| f.seed))),
     }
 }

@@ -21,6 +21,7 @@ pub mod fixtures;
 pub mod fuzzing;
 pub mod gen;
 pub mod gen_session;
+pub mod gen_txn;
 pub mod golden;
 pub mod oracle;
 pub mod small;

@@ -7,9 +7,9 @@ use serde::Serialize;
 use std::fmt;
 
 /// What kind of anomaly was found. Serialised (and displayed) as the
-/// kebab-case names users and tests match on, e.g. `not-linearizable`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "kebab-case")]
+/// kebab-case names users and tests match on, e.g. `not-linearizable`;
+/// transactional anomalies by Elle's names, verbatim (`G-single`, `G1a`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum AnomalyKind {
     /// No order of the ops consistent with real time explains the results.
@@ -35,6 +35,14 @@ pub enum AnomalyKind {
     NegativeBalance,
     /// A bank read's balances do not sum to the bank's total.
     WrongTotal,
+    /// A transactional anomaly (G0, G1a, G-single, lost-update, ...).
+    Txn(crate::txn::AnomalyKind),
+}
+
+impl Serialize for AnomalyKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 impl AnomalyKind {
@@ -51,6 +59,7 @@ impl AnomalyKind {
             AnomalyKind::DivergentFinalReads => "divergent-final-reads",
             AnomalyKind::NegativeBalance => "negative-balance",
             AnomalyKind::WrongTotal => "wrong-total",
+            AnomalyKind::Txn(k) => k.name(),
         }
     }
 }
@@ -81,6 +90,9 @@ pub struct Anomaly {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OpRef {
     pub id: OpId,
+    /// In JSON a number, or `"nil"` (`"nil+1"`, ...) for an op that had no
+    /// process in the file (see [`crate::history::process_name`]).
+    #[serde(serialize_with = "process_json")]
     pub process: u64,
     pub f: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -95,6 +107,14 @@ pub struct OpRef {
     pub complete_line: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+}
+
+fn process_json<S: serde::Serializer>(p: &u64, s: S) -> Result<S::Ok, S::Error> {
+    if *p < crate::history::ANONYMOUS_PROCESS_BASE {
+        s.serialize_u64(*p)
+    } else {
+        s.serialize_str(&crate::history::process_name(*p))
+    }
 }
 
 impl OpRef {
@@ -121,7 +141,7 @@ impl OpRef {
 impl fmt::Display for OpRef {
     /// `process 3 write 5 -> ok (line 12-14)`: one op, readable in prose.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "process {} {}", self.process, self.f)?;
+        write!(f, "process {} {}", crate::history::process_name(self.process), self.f)?;
         if !self.input.is_nil() {
             write!(f, " {}", self.input)?;
         }

@@ -32,6 +32,9 @@ pub enum AnomalyDetail {
     Cycle(SessionCycle),
     /// A bank read whose balances do not add up.
     WrongTotal(WrongTotal),
+    /// A transactional anomaly: the transactions' names and a cycle's
+    /// labelled edges.
+    Txn(crate::txn::report::TxnEvidence),
 }
 
 /// Where the general search got stuck: the longest prefix it could

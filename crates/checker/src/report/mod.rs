@@ -26,6 +26,7 @@ use crate::error::NotApplicable;
 use crate::model::ModelKind;
 use crate::read::Format;
 use crate::session::{Staleness, Workload};
+pub use crate::txn::report::Isolation;
 use crate::value::Value;
 use serde::Serialize;
 use std::fmt;
@@ -83,6 +84,20 @@ pub enum CheckName {
     Convergence,
     /// Bank invariants: total conserved, no negative balances.
     Bank,
+    // Transactional isolation models (histories of `txn` ops; see
+    // `crate::txn`), named as Elle names them.
+    ReadUncommitted,
+    ReadCommitted,
+    ReadAtomic,
+    Causal,
+    ConsistentView,
+    SnapshotIsolation,
+    RepeatableRead,
+    Serializable,
+    StrictSerializable,
+    StrongSessionSerializable,
+    StrongSessionSnapshotIsolation,
+    StrongSnapshotIsolation,
 }
 
 impl CheckName {
@@ -105,7 +120,47 @@ impl CheckName {
         CheckName::Bank,
     ];
 
+    /// The transactional isolation models, weakest first: what `--checks`
+    /// takes for a history of `txn` ops ([`crate::txn`]).
+    pub const TXN: [CheckName; 12] = [
+        CheckName::ReadUncommitted,
+        CheckName::ReadCommitted,
+        CheckName::ReadAtomic,
+        CheckName::Causal,
+        CheckName::ConsistentView,
+        CheckName::SnapshotIsolation,
+        CheckName::RepeatableRead,
+        CheckName::Serializable,
+        CheckName::StrictSerializable,
+        CheckName::StrongSessionSerializable,
+        CheckName::StrongSessionSnapshotIsolation,
+        CheckName::StrongSnapshotIsolation,
+    ];
+
+    /// The transactional model this check judges, if it is one.
+    pub fn txn_model(self) -> Option<crate::txn::Model> {
+        use crate::txn::Model as M;
+        Some(match self {
+            CheckName::ReadUncommitted => M::ReadUncommitted,
+            CheckName::ReadCommitted => M::ReadCommitted,
+            CheckName::ReadAtomic => M::ReadAtomic,
+            CheckName::Causal => M::Causal,
+            CheckName::ConsistentView => M::ConsistentView,
+            CheckName::SnapshotIsolation => M::SnapshotIsolation,
+            CheckName::RepeatableRead => M::RepeatableRead,
+            CheckName::Serializable => M::Serializable,
+            CheckName::StrictSerializable => M::StrictSerializable,
+            CheckName::StrongSessionSerializable => M::StrongSessionSerializable,
+            CheckName::StrongSessionSnapshotIsolation => M::StrongSessionSnapshotIsolation,
+            CheckName::StrongSnapshotIsolation => M::StrongSnapshotIsolation,
+            _ => return None,
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
+        if let Some(m) = self.txn_model() {
+            return m.name();
+        }
         match self {
             CheckName::Linearizable => "linearizable",
             CheckName::ReadYourWrites => "read-your-writes",
@@ -114,11 +169,12 @@ impl CheckName {
             CheckName::WritesFollowReads => "writes-follow-reads",
             CheckName::Convergence => "convergence",
             CheckName::Bank => "bank",
+            _ => unreachable!("transactional models are named above"),
         }
     }
 
     pub fn parse(s: &str) -> Option<CheckName> {
-        CheckName::ALL.into_iter().find(|c| c.as_str() == s)
+        CheckName::ALL.into_iter().chain(CheckName::TXN).find(|c| c.as_str() == s)
     }
 }
 
@@ -156,6 +212,9 @@ pub enum Method {
     /// A session guarantee the key's own evidence left undecided (repeated
     /// values), decided by the key being linearizable, which implies it.
     Linearizable,
+    /// Transactional isolation: the dependency graph of transactions
+    /// (version orders, ww/wr/rw edges, cycle search; `crate::txn`).
+    DependencyGraph,
     /// Nothing ran (the deadline had passed, or nothing was there to check).
     None,
 }
@@ -174,6 +233,7 @@ impl Method {
             Method::FinalReads => "final-reads",
             Method::BankReads => "bank-reads",
             Method::Linearizable => "linearizable",
+            Method::DependencyGraph => "dependency-graph",
             Method::None => "none",
         }
     }
@@ -198,6 +258,8 @@ pub enum ModelName {
     Model(ModelKind),
     Workload(Workload),
     Bank,
+    /// A transactional workload: `txn-list-append` or `txn-rw-register`.
+    Txn(crate::txn::Workload),
 }
 
 impl ModelName {
@@ -206,6 +268,8 @@ impl ModelName {
             ModelName::Model(m) => m.as_str(),
             ModelName::Workload(w) => w.as_str(),
             ModelName::Bank => "bank",
+            ModelName::Txn(crate::txn::Workload::ListAppend) => "txn-list-append",
+            ModelName::Txn(crate::txn::Workload::RwRegister) => "txn-rw-register",
         }
     }
 }
@@ -344,6 +408,11 @@ pub struct Report {
     pub skipped: Vec<Skipped>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub staleness: Option<Staleness>,
+    /// A transactional history's isolation summary: the models its
+    /// anomalies rule out (Elle's `not` and `also-not`), the anomaly
+    /// counts, the dependency graph's size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<Isolation>,
     pub elapsed_ms: u64,
 }
 

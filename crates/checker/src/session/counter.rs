@@ -86,7 +86,7 @@ fn scan(k: &KeyOps, out: &mut [Found; 4]) -> Result<(), String> {
                                      up to {own_sum} (the last one at {}){from}, so the read cannot reflect them all: \
                                      read-your-writes violated",
                                     op_name(op),
-                                    op.process,
+                                    crate::history::process_name(op.process),
                                     lines(w)
                                 );
                                 let cycle = vec![
@@ -104,7 +104,7 @@ fn scan(k: &KeyOps, out: &mut [Found; 4]) -> Result<(), String> {
                                     "{} saw {t}, but process {} had already seen {m} in its read at {}, and \
                                      increments only add, so the session went back in time: monotonic reads violated",
                                     op_name(op),
-                                    op.process,
+                                    crate::history::process_name(op.process),
                                     lines(r1)
                                 );
                                 let cycle = vec![

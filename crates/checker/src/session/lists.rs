@@ -587,7 +587,7 @@ impl Explainer<'_, '_> {
             "{}, which does not include {e}, but process {} had already {} {e} ({}, ok) before that read began, \
              so the session did not read its own write: read-your-writes violated",
             self.saw(r),
-            ro.process,
+            crate::history::process_name(ro.process),
             self.kind.verb(),
             lines(wo)
         );
@@ -620,7 +620,7 @@ impl Explainer<'_, '_> {
             "{}, but process {} had already seen {} in its read at {}{what}, so the session went back in time: \
              monotonic reads violated",
             self.saw(r2),
-            o2.process,
+            crate::history::process_name(o2.process),
             short(&o1.output),
             lines(o1)
         );
@@ -635,7 +635,7 @@ impl Explainer<'_, '_> {
         let text = format!(
             "process {} {} {e1} ({}, ok) and then {} {e2} ({}); {}, which {how}, so the session's writes were \
              not applied in session order: monotonic writes violated",
-            a.process,
+            crate::history::process_name(a.process),
             self.kind.verb(),
             lines(a),
             self.kind.verb(),
@@ -661,7 +661,7 @@ impl Explainer<'_, '_> {
             "{}, which includes {e}, and only then process {} {} {e} ({}): the session read that write before \
              making it, so the write cannot follow the reads it depended on: writes-follow-reads violated",
             self.saw(r0),
-            wo.process,
+            crate::history::process_name(wo.process),
             self.kind.verb(),
             lines(wo)
         );
@@ -681,7 +681,7 @@ impl Explainer<'_, '_> {
             "{}, which includes {s0}, and then process {} {} {s1} ({}); {}, which {how}, so a write did not \
              follow the reads it depended on: writes-follow-reads violated",
             self.saw(r0),
-            wo.process,
+            crate::history::process_name(wo.process),
             self.kind.verb(),
             lines(wo),
             self.saw(r)

@@ -226,12 +226,13 @@ fn register_levels(k: &KeyOps) -> Option<(Vec<SweepWrite>, Vec<SweepRead>)> {
     let rs = reads
         .iter()
         .filter_map(|&(r, v)| {
-            let level = match v {
-                Value::Nil => 0,
-                v => {
-                    let ret = *ret_of.get(v)?;
-                    calls.partition_point(|&c| c < ret) as u32
-                }
+            // A nil read reflects the initial value, or a write of nil if
+            // there was one: judged as the written nil, the newer of the
+            // two, so a read of the latest write is never counted stale.
+            let level = match (v, ret_of.get(v)) {
+                (_, Some(&ret)) => calls.partition_point(|&c| c < ret) as u32,
+                (Value::Nil, None) => 0,
+                (_, None) => return None,
             };
             Some((r.call, level, r.invoke_time_ns))
         })

@@ -311,6 +311,22 @@ fn register_stale_reads_pass_every_session_check() {
     assert_verdicts(&rs, [Valid, Valid, Valid, Valid, Valid]);
 }
 
+/// #12 §1b residue: a read of nil after a write of nil read the latest
+/// write; staleness counted it as a read of the initial value, 2 behind.
+#[test]
+fn staleness_counts_a_read_of_a_written_nil_as_current() {
+    let h = parse(
+        r#"{"type":"invoke","process":0,"f":"write","value":1}
+{"type":"ok","process":0,"f":"write","value":1}
+{"type":"invoke","process":0,"f":"write","value":null}
+{"type":"ok","process":0,"f":"write","value":null}
+{"type":"invoke","process":0,"f":"read","value":null}
+{"type":"ok","process":0,"f":"read","value":null}"#,
+    );
+    let s = report(&h, &CheckName::SESSION).staleness.unwrap();
+    assert_eq!((s.reads, s.stale_reads, s.versions_behind_max), (1, 0, 0));
+}
+
 #[test]
 fn register_cycle_across_sessions_is_monotonic_reads() {
     // p0 sees 1 then 2, p1 sees 2 then 1: under one version order one of them went back.
