@@ -5,20 +5,26 @@
 //! Architecture invariant: the checker knows nothing of the simulator; it takes
 //! histories from any source and returns [`report`] values, never printing.
 
+pub mod anomalies;
 pub mod bank;
+pub mod counter_bounds;
+pub mod echo;
 pub mod error;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod gen;
 pub mod gen_session;
 pub mod history;
+pub mod kafka;
 pub mod linear;
 pub mod model;
 pub mod read;
 pub mod report;
 pub mod session;
+pub mod set_full;
 pub mod shard;
 pub mod suite;
+pub mod unique_ids;
 pub mod value;
 pub mod write;
 

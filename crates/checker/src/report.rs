@@ -49,6 +49,16 @@ pub enum CheckName {
     Convergence,
     /// Bank invariants: total conserved, no negative balances.
     Bank,
+    /// Grow-only sets read whole: no acknowledged element lost (`set_full`).
+    SetFull,
+    /// Counters: final reads within the bounds of the adds (`counter_bounds`).
+    CounterBounds,
+    /// Every generated id distinct (`unique_ids`).
+    UniqueIds,
+    /// Every echo answered with its own payload (`echo`).
+    Echo,
+    /// Kafka-style logs: no lost, skipped or reordered offsets (`kafka`).
+    Kafka,
 }
 
 impl CheckName {
@@ -71,6 +81,12 @@ impl CheckName {
         CheckName::Bank,
     ];
 
+    /// The workload checks (Maelstrom's workloads, and any history of their
+    /// shape): run only when asked for by name, never implied by `all`,
+    /// since each needs its workload's ops.
+    pub const WORKLOAD: [CheckName; 5] =
+        [CheckName::SetFull, CheckName::CounterBounds, CheckName::UniqueIds, CheckName::Echo, CheckName::Kafka];
+
     pub fn as_str(self) -> &'static str {
         match self {
             CheckName::Linearizable => "linearizable",
@@ -80,11 +96,16 @@ impl CheckName {
             CheckName::WritesFollowReads => "writes-follow-reads",
             CheckName::Convergence => "convergence",
             CheckName::Bank => "bank",
+            CheckName::SetFull => "set-full",
+            CheckName::CounterBounds => "counter-bounds",
+            CheckName::UniqueIds => "unique-ids",
+            CheckName::Echo => "echo",
+            CheckName::Kafka => "kafka",
         }
     }
 
     pub fn parse(s: &str) -> Option<CheckName> {
-        CheckName::ALL.into_iter().find(|c| c.as_str() == s)
+        CheckName::ALL.into_iter().chain(CheckName::WORKLOAD).find(|c| c.as_str() == s)
     }
 }
 
