@@ -45,6 +45,12 @@ pub enum Command {
         after_help = "Example:\n  conch gen --workload register --ops 1000000 --clients 32 --keys 100 > reg-1m.jsonl"
     )]
     Gen(GenArgs),
+    /// Run your own Maelstrom-protocol node binary as a cluster under conch's network,
+    /// faults and checkers (Maelstrom's workloads and flag names).
+    #[command(after_help = "Examples:\n  conch maelstrom -w echo --bin ./echo --node-count 1 --time-limit 10\n  \
+                  conch maelstrom -w broadcast --bin ./broadcast --node-count 5 --time-limit 20 --rate 10 --nemesis partition\n  \
+                  conch maelstrom -w lin-kv --bin ./raft --concurrency 2n --latency 10 --latency-dist exponential --nemesis kill,pause")]
+    Maelstrom(crate::maelstrom::MaelstromArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -56,7 +62,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub model: Option<String>,
     /// Comma-separated checks: linearizable, read-your-writes, monotonic-reads,
-    /// monotonic-writes, writes-follow-reads, convergence, bank, or all.
+    /// monotonic-writes, writes-follow-reads, convergence, bank, or all; and the workload
+    /// checks set-full, counter-bounds, unique-ids, echo, kafka (only by name).
     /// Default: linearizable.
     #[arg(long, value_delimiter = ',')]
     pub checks: Vec<String>,
@@ -263,7 +270,12 @@ pub fn print_list() {
                 ("writes-follow-reads", "a write is ordered after the writes its session had read"),
                 ("convergence", "final reads of all nodes agree and keep every acknowledged write"),
                 ("bank", "bank histories: every read sums to the total, no negative balances"),
-                ("all", "every check that fits the history"),
+                ("all", "every check that fits the history (not the workload checks below)"),
+                ("set-full", "grow-only sets read whole (add or broadcast, read): no element lost, per node"),
+                ("counter-bounds", "counters (add, read): final reads within the bounds of the adds"),
+                ("unique-ids", "generate: every id distinct"),
+                ("echo", "echo: every answer is the payload sent"),
+                ("kafka", "send/poll/commit_offsets logs: no lost, skipped or reordered offsets"),
             ],
         ),
         (
@@ -298,6 +310,10 @@ pub fn print_list() {
     ];
     for (name, what) in workloads {
         println!("  {name:<22} {what}");
+    }
+    println!("\nmaelstrom workloads (conch maelstrom -w):");
+    for w in maelstrom::WorkloadKind::ALL {
+        println!("  {:<22} {}", w.name(), w.description());
     }
     println!("\nnemeses (--nemesis, comma-separated):");
     let nemeses: [(&str, &str); 8] = [

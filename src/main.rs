@@ -1,10 +1,12 @@
 //! The `conch` command: argument parsing, progress and output only. All
-//! checking lives in the `checker` crate and all simulation in `workloads`.
+//! checking lives in the `checker` crate, all simulation in `workloads`, and
+//! running users' node binaries in `maelstrom`.
 
 mod check;
 mod cli;
 mod compare;
 mod html;
+mod maelstrom;
 mod output;
 mod plot;
 mod run;
@@ -45,6 +47,7 @@ fn main() -> ExitCode {
         cli::Command::Run(args) => run::run(args),
         cli::Command::Compare(args) => compare::run(args),
         cli::Command::Demo(args) => compare::demo(args),
+        cli::Command::Maelstrom(args) => maelstrom::run(args),
     };
     ExitCode::from(code)
 }

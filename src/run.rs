@@ -222,7 +222,12 @@ pub fn parse_checks(list: &[String]) -> Result<Vec<CheckName>, String> {
             out.push(CheckName::parse(c).ok_or_else(|| {
                 format!(
                     "unknown check `{c}`: expected one of {}, or all",
-                    CheckName::ALL.map(|c| c.as_str()).join(", ")
+                    CheckName::ALL
+                        .iter()
+                        .chain(&CheckName::WORKLOAD)
+                        .map(|c| c.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })?);
         }

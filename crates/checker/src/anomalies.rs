@@ -2,7 +2,7 @@
 //! kafka): anomaly lists capped per kind with full counts, and nearest-rank
 //! quantiles for latency summaries.
 
-use crate::report::Anomaly;
+use crate::report::{Anomaly, CheckName, CheckResult, KeyResult, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -34,6 +34,17 @@ impl Capped {
     pub fn count(&self, kind: &str) -> u64 {
         self.counts.get(kind).copied().unwrap_or(0)
     }
+}
+
+/// A workload check's result over its keys; no keys at all (no ops of the
+/// workload) is `unknown`: nothing was checked.
+pub fn result(check: CheckName, model: &str, keys: Vec<KeyResult>) -> CheckResult {
+    let mut r = CheckResult::from_keys(check, model, keys);
+    if r.keys.is_empty() {
+        r.verdict = Verdict::Unknown;
+        r.detail = serde_json::json!({ "unknown_reason": format!("no {model} ops: nothing was checked") });
+    }
+    r
 }
 
 /// Nearest-rank quantiles of a sample (any order), in the sample's unit.

@@ -53,7 +53,7 @@ pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
         }
     }
     let keys = h.by_key().into_iter().map(|(k, ids)| check_key(h, k.cloned(), &ids)).collect();
-    Ok(CheckResult::from_keys(CheckName::CounterBounds, NAME, keys))
+    Ok(crate::anomalies::result(CheckName::CounterBounds, NAME, keys))
 }
 
 /// Sorted, disjoint, non-adjacent closed intervals of integers.

@@ -4,20 +4,26 @@
 
 use crate::anomalies::Capped;
 use crate::error::{InputError, InputErrorKind};
-use crate::history::{History, Outcome, F};
+use crate::history::{History, OpId, Outcome, F};
 use crate::report::{Anomaly, CheckName, CheckResult, KeyResult, OpRef, Verdict};
+use crate::value::Value;
 
-/// Checks the whole history as one key. Ops other than `echo` are input
-/// errors naming their line.
+/// Checks each key (Maelstrom's echo has none). Ops other than `echo` are
+/// input errors naming their line.
 pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
     let echo = F::parse("echo");
+    if let Some(op) = h.ops.iter().find(|o| o.f != echo) {
+        let kind = InputErrorKind::UnsupportedOp { model: "echo", f: op.f.to_string(), supported: "echo" };
+        return Err(InputError::new(file, op.invoke_line, kind));
+    }
+    let keys = h.by_key().into_iter().map(|(k, ids)| check_key(h, k.cloned(), &ids)).collect();
+    Ok(crate::anomalies::result(CheckName::Echo, "echo", keys))
+}
+
+fn check_key(h: &History, key: Option<Value>, ids: &[OpId]) -> KeyResult {
     let mut found = Capped::default();
     let mut ok = 0u64;
-    for op in &h.ops {
-        if op.f != echo {
-            let kind = InputErrorKind::UnsupportedOp { model: "echo", f: op.f.to_string(), supported: "echo" };
-            return Err(InputError::new(file, op.invoke_line, kind));
-        }
+    for op in ids.iter().map(|&id| h.op(id)) {
         if op.outcome != Outcome::Ok {
             continue;
         }
@@ -36,23 +42,21 @@ pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
         (true, 0) => (Verdict::Unknown, Some("no echo was answered: nothing was checked".to_string())),
         (true, _) => (Verdict::Valid, None),
     };
-    let key = KeyResult {
-        key: None,
+    KeyResult {
+        key,
         verdict,
         method: "echo".into(),
-        ops: h.ops.len() as u64,
+        ops: ids.len() as u64,
         anomalies: found.listed,
         unknown_reason,
         stats: serde_json::json!({ "ok": ok, "anomaly_counts": found.counts }),
-    };
-    Ok(CheckResult::from_keys(CheckName::Echo, "echo", vec![key]))
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::history::{Event, EventType, Process};
-    use crate::value::Value;
 
     fn history(pairs: &[(Value, EventType, Value)]) -> History {
         let mut events = Vec::new();

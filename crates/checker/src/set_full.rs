@@ -65,7 +65,7 @@ pub fn check(h: &History, file: &str, opts: &SetFullOptions) -> Result<CheckResu
     let keys: Vec<KeyResult> =
         h.by_key().into_iter().map(|(key, ids)| check_key(h, key.cloned(), &ids, opts)).collect();
     let model = if opts.linearizable { "set-full (linearizable)" } else { "set-full" };
-    Ok(CheckResult::from_keys(CheckName::SetFull, model, keys))
+    Ok(crate::anomalies::result(CheckName::SetFull, model, keys))
 }
 
 fn validate(h: &History, file: &str, opts: &SetFullOptions) -> Result<(), InputError> {

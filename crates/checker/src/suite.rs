@@ -153,6 +153,9 @@ impl Part {
     pub(crate) fn seal(&mut self) {
         for r in &mut self.results {
             r.verdict = r.keys.iter().fold(Verdict::Valid, |v, k| v.combine(k.verdict));
+            if r.keys.is_empty() && CheckName::WORKLOAD.contains(&r.check) {
+                r.verdict = Verdict::Unknown;
+            }
             if r.check == CheckName::Convergence {
                 r.detail = session::convergence_summary(&r.keys);
             }
@@ -197,9 +200,17 @@ pub(crate) fn check_part(
     facts: &Facts,
 ) -> Result<Part, ConfigError> {
     let explicit = !cfg.checks.is_empty();
-    let wanted: Vec<CheckName> = if explicit { cfg.checks.clone() } else { CheckName::ALL.to_vec() };
+    let mut wanted: Vec<CheckName> = if explicit { cfg.checks.clone() } else { CheckName::ALL.to_vec() };
     let mut results = Vec::new();
     let mut skipped = Vec::new();
+    // The workload checks run only by name, each on its own.
+    for &c in wanted.iter().filter(|c| CheckName::WORKLOAD.contains(c)) {
+        results.push(check_workload(file, h, c)?);
+    }
+    wanted.retain(|c| !CheckName::WORKLOAD.contains(c));
+    if explicit && wanted.is_empty() {
+        return Ok(Part { results, skipped, staleness: None });
+    }
 
     let is_bank = facts.is_bank;
     if is_bank {
@@ -260,6 +271,26 @@ pub(crate) fn check_part(
         }
     }
     Ok(Part { results, skipped, staleness })
+}
+
+/// One workload check (set-full, counter-bounds, unique-ids, echo, kafka).
+/// A history of the wrong shape is an error naming file and line.
+fn check_workload(file: &str, h: &History, check: CheckName) -> Result<CheckResult, ConfigError> {
+    use crate::{counter_bounds, echo, kafka, set_full, unique_ids};
+    let r = match check {
+        CheckName::SetFull => {
+            // Maelstrom's broadcast workload adds with `broadcast`, g-set with `add`.
+            let broadcast = F::parse("broadcast");
+            let add_f = if h.ops.iter().any(|o| o.f == broadcast) { broadcast } else { F::Add };
+            set_full::check(h, file, &set_full::SetFullOptions { add_f, linearizable: false })
+        }
+        CheckName::CounterBounds => counter_bounds::check(h, file),
+        CheckName::UniqueIds => unique_ids::check(h, file),
+        CheckName::Echo => echo::check(h, file),
+        CheckName::Kafka => kafka::check(h, file),
+        other => return Err(ConfigError(format!("{other} is not a workload check"))),
+    };
+    r.map_err(|e| ConfigError(e.to_string()))
 }
 
 /// The session workload a history fits, if any (for `conch list` and reports).

@@ -12,12 +12,11 @@ use std::collections::HashMap;
 /// Ops named in one duplicate-id anomaly.
 const OPS_NAMED: usize = 5;
 
-/// Checks the whole history as one key. Ops other than `generate`, and an
-/// ok generate without an id, are input errors naming their line.
+/// Checks each key (Maelstrom's ids have none: distinct over the whole
+/// history). Ops other than `generate`, and an ok generate without an id,
+/// are input errors naming their line.
 pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
     let generate = F::parse("generate");
-    let mut by_id: HashMap<&Value, Vec<OpId>> = HashMap::new();
-    let mut ok = 0u64;
     for op in &h.ops {
         if op.f != generate {
             let kind =
@@ -36,6 +35,15 @@ pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
             };
             return Err(InputError::new(file, op.complete_line.unwrap_or(op.invoke_line), kind));
         }
+    }
+    let keys = h.by_key().into_iter().map(|(k, ids)| check_key(h, k.cloned(), &ids)).collect();
+    Ok(crate::anomalies::result(CheckName::UniqueIds, "unique-ids", keys))
+}
+
+fn check_key(h: &History, key: Option<Value>, ids: &[OpId]) -> KeyResult {
+    let mut by_id: HashMap<&Value, Vec<OpId>> = HashMap::new();
+    let mut ok = 0u64;
+    for op in ids.iter().map(|&id| h.op(id)).filter(|o| o.outcome == Outcome::Ok) {
         ok += 1;
         by_id.entry(&op.output).or_default().push(op.id);
     }
@@ -63,16 +71,15 @@ pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
         (true, 0) => (Verdict::Unknown, Some("no id was generated: nothing was checked".to_string())),
         (true, _) => (Verdict::Valid, None),
     };
-    let key = KeyResult {
-        key: None,
+    KeyResult {
+        key,
         verdict,
         method: "unique-ids".into(),
-        ops: h.ops.len() as u64,
+        ops: ids.len() as u64,
         anomalies: found.listed,
         unknown_reason,
         stats: serde_json::json!({ "ok": ok, "duplicated_ids": duplicated_ids, "anomaly_counts": found.counts }),
-    };
-    Ok(CheckResult::from_keys(CheckName::UniqueIds, "unique-ids", vec![key]))
+    }
 }
 
 #[cfg(test)]

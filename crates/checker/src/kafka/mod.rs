@@ -434,12 +434,7 @@ pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
             }
         })
         .collect();
-    let mut r = CheckResult::from_keys(CheckName::Kafka, NAME, results);
-    if r.keys.is_empty() {
-        r.verdict = Verdict::Unknown;
-        r.detail = serde_json::json!({ "unknown_reason": "no kafka ops: nothing was checked" });
-    }
-    Ok(r)
+    Ok(crate::anomalies::result(CheckName::Kafka, NAME, results))
 }
 
 /// Known offsets strictly between `a` and `b`.

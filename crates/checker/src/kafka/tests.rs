@@ -261,7 +261,10 @@ fn oracle(ops: &[Op]) -> BTreeMap<String, u64> {
     out
 }
 
-fn history_from(steps: &[(u8, u8, u8, Vec<(u8, u8)>)]) -> History {
+/// (process, action, argument, poll result pairs)
+type Step = (u8, u8, u8, Vec<(u8, u8)>);
+
+fn history_from(steps: &[Step]) -> History {
     let mut h = H::default();
     let mut next_msg = 100;
     for (p, action, x, got) in steps {
