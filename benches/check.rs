@@ -4,7 +4,6 @@
 //! Run: `cargo bench --bench check` (add `-- fixtures` or `-- generated` to
 //! select). The 1M-op cases are large; criterion's sample count is lowered.
 
-use checker::gen::{self, GenConfig, GenWorkload};
 use checker::linear::{self, LinearOptions};
 use checker::model::ModelKind;
 use checker::read::{self, NilRead, ReadOptions};
@@ -13,6 +12,7 @@ use checker::{Budget, CheckName, History};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
+use testkit::gen::{self, GenConfig, GenWorkload};
 
 fn fixtures() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/porcupine");

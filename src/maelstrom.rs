@@ -2,12 +2,12 @@
 //! conch's network, faults and checkers (the `maelstrom` crate), and show
 //! the result like `check` does. Flag names follow Maelstrom's `test`.
 
-use crate::exit;
 use crate::output;
 use checker::suite::FileReport;
-use checker::Verdict;
 use clap::Args;
 use maelstrom::{Config, LatencyDist, NemesisKind, Report, RunError, Topology, WorkloadKind};
+use runner::check::Checked;
+use runner::exit;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -178,120 +178,38 @@ pub fn run(args: MaelstromArgs) -> u8 {
         cfg.time_limit,
         cfg.out_dir.display()
     );
-    let report = match maelstrom::run_and_check(&cfg) {
+    let run = match maelstrom::run_and_check(&cfg) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("conch: maelstrom: {e}");
             return if matches!(e, RunError::Interrupted) { exit::UNKNOWN } else { exit::BAD_INPUT };
         }
     };
-    let file_report = file_report(&cfg, &report);
-    if let Err(e) = write_reports(&cfg, &report, &file_report) {
-        eprintln!("conch: {e}");
-        return exit::BAD_INPUT;
+    let file_report = run.file_report(&cfg);
+    if let Err(e) = write_reports(&cfg, &run, &file_report) {
+        return output::fail(e);
     }
     if let Some(path) = &args.junit {
-        if let Err(e) =
-            output::write_atomic(path, crate::text::junit(std::slice::from_ref(&file_report)).as_bytes(), args.force)
-        {
-            eprintln!("conch: {e}");
-            return exit::BAD_INPUT;
+        let checked = Checked { file: file_report.file.clone(), result: Ok((file_report.clone(), None)) };
+        if let Err(e) = output::write(path, report::junit::junit(&[checked]).as_bytes(), args.force) {
+            return output::fail(e);
         }
     }
     if args.json {
-        let doc = serde_json::json!({ "run": report.run_json, "report": file_report });
-        output::print(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+        output::print(&run.json_document(&file_report));
     } else {
-        output::print(&text(&cfg, &report, &file_report, args.verbose));
+        output::print(&(report::text::report(&file_report, args.verbose) + &run.text(&cfg)));
     }
-    crate::check::exit_code(std::iter::once(report.verdict))
+    exit::code([run.verdict], 0)
 }
 
-/// The checks' results as a check report, so the usual renderers show them.
-fn file_report(cfg: &Config, r: &Report) -> FileReport {
-    let h = r.history.as_ref();
-    FileReport {
-        file: format!("maelstrom {} ({})", cfg.workload.name(), cfg.bin.display()),
-        format: "jsonl".into(),
-        events: h.map_or(0, |h| h.events),
-        ops: h.map_or(0, |h| h.ops.len() as u64),
-        faults: h.map_or(0, |h| h.faults.len() as u64),
-        verdict: r.verdict,
-        results: r.results.clone(),
-        skipped: Vec::new(),
-        staleness: None,
-        elapsed_ms: r.check_ms,
-    }
-}
-
-fn write_reports(cfg: &Config, r: &Report, fr: &FileReport) -> Result<(), String> {
+/// `report.json` and `report.html` in the run directory (history.jsonl,
+/// messages.jsonl and run.json are the run's own).
+fn write_reports(cfg: &Config, r: &Report, fr: &FileReport) -> Result<(), runner::Error> {
     let dir = &cfg.out_dir;
-    let json = serde_json::to_string_pretty(fr).unwrap_or_default() + "\n";
-    output::write_atomic(&dir.join("report.json"), json.as_bytes(), true)?;
+    output::write(&dir.join("report.json"), r.report_json(fr).as_bytes(), true)?;
     if let Some(h) = &r.history {
-        output::write_atomic(&dir.join("report.html"), crate::html::render(fr, h).as_bytes(), true)?;
+        output::write(&dir.join("report.html"), report::html::report_page(fr, h).as_bytes(), true)?;
     }
     Ok(())
-}
-
-fn text(cfg: &Config, r: &Report, fr: &FileReport, verbose: bool) -> String {
-    let mut s = crate::text::render(fr, verbose);
-    let st = &r.outcome.stats;
-    let m = &r.run_json["messages_per_op"];
-    s.push_str(&format!(
-        "  ops: {} invoked, {} ok, {} fail, {} info ({} timed out); {} faults, {} restarts\n",
-        st.ops_invoked,
-        st.ops_ok,
-        st.ops_fail,
-        st.ops_info,
-        st.timeouts,
-        r.outcome.faults.len(),
-        st.restarts
-    ));
-    s.push_str(&format!(
-        "  messages: {} routed ({:.0}/s while clients ran), per op: {} all, {} between nodes\n",
-        r.outcome.messages.all.sent, st.client_phase_messages_per_s, m["all"], m["server"]
-    ));
-    for res in &r.results {
-        for k in &res.keys {
-            if let Some(q) = k.stats.get("stable_latency_ms").filter(|q| !q.is_null()) {
-                s.push_str(&format!(
-                    "  stable latency: p50 {} ms, p99 {} ms, max {} ms; {} stale, {} lost\n",
-                    q["p50"], q["p99"], q["p100"], k.stats["stale"], k.stats["lost"]
-                ));
-            }
-        }
-    }
-    for why in &r.unknown_reasons {
-        s.push_str(&format!("  unknown: {why}\n"));
-    }
-    if !r.outcome.problems.is_empty() {
-        s.push_str("  node problems:\n");
-        for p in &r.outcome.problems {
-            let node = p.node.as_deref().unwrap_or("-");
-            s.push_str(&format!("    {node} {:?} ({:?}): {}\n", p.kind, p.severity, p.message));
-            if let Some(t) = &p.stderr_tail {
-                for l in t.lines().rev().take(10).collect::<Vec<_>>().into_iter().rev() {
-                    s.push_str(&format!("      | {l}\n"));
-                }
-            }
-        }
-        let listed = r.outcome.problems.len() as u64;
-        let all: u64 = st.problems_by_kind.values().sum();
-        if all > listed {
-            s.push_str(&format!("    ... {} more (counts by kind in run.json)\n", all - listed));
-        }
-    }
-    s.push_str(&format!(
-        "  files: {} (history.jsonl, messages.jsonl, run.json, report.html, nodes/)\n",
-        r.dir.display()
-    ));
-    s.push_str(&format!("  reproduce: {}\n", cfg.command()));
-    s.push_str(
-        "  (the seed fixes the faults and the client ops; the node processes are real, so their timing is not)\n",
-    );
-    if r.verdict == Verdict::Valid {
-        s.push_str("  every check held\n");
-    }
-    s
 }

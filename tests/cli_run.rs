@@ -96,7 +96,7 @@ fn run_exit_codes_and_until_violation() {
     // Usage errors are exit 2 and say what was expected.
     let bad = run(&["run", "--protocol", "paxos"]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected one of raft"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("raft, abd"), "{}", String::from_utf8_lossy(&bad.stderr));
     let bad = run(&["run", "--protocol", "quorum", "--param", "consistency=sometimes"]);
     assert_eq!(bad.status.code(), Some(2));
 }
@@ -125,6 +125,8 @@ fn same_seed_same_bytes_from_the_command_line() {
     assert_eq!(read(&a), read(&b));
 }
 
+/// Also a regression (#12 §5): compare exited 0 when checks failed (lww is
+/// not linearizable under clock skew).
 #[test]
 fn compare_two_protocols_two_seeds() {
     let dir = tempfile::tempdir().unwrap();
@@ -142,8 +144,9 @@ fn compare_two_protocols_two_seeds() {
         "--out",
         out,
     ]);
-    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    assert_eq!(r.status.code(), Some(1), "{}", String::from_utf8_lossy(&r.stderr));
     let table = String::from_utf8_lossy(&r.stdout);
+    assert!(table.lines().any(|l| l.starts_with("lww") && l.contains("FAIL")), "{table}");
     assert!(table.lines().any(|l| l.starts_with("abd")) && table.lines().any(|l| l.starts_with("lww")), "{table}");
     for f in ["compare.csv", "compare.json", "index.html", "latency.svg", "availability.svg", "latency-over-time.svg"] {
         assert!(dir.path().join(f).exists(), "{f} missing");
@@ -158,19 +161,88 @@ fn compare_two_protocols_two_seeds() {
     assert!(dir.path().join("abd/seed-1/report.html").exists());
 }
 
+/// Also regressions (#12 §5): `demo` run outside the repository failed
+/// after all its runs ("no histories found under histories"), and
+/// overwrote an existing `--out` without `--force`.
 #[test]
-fn demo_on_a_small_setting() {
-    let dir = tempfile::tempdir().unwrap();
-    let out = dir.path().to_str().unwrap();
-    let histories = root().join("histories");
-    let r = run(&["demo", "--out", out, "--seeds", "1", "--ops", "100", "--histories", histories.to_str().unwrap()]);
+fn demo_on_a_small_setting_outside_the_repository() {
+    let cwd = tempfile::tempdir().unwrap();
+    let demo = |extra: &[&str]| {
+        let mut args = vec!["demo", "--out", "out", "--seeds", "1", "--ops", "100"];
+        args.extend(extra);
+        conch().current_dir(cwd.path()).args(&args).output().unwrap()
+    };
+    let r = demo(&[]);
     let stdout = String::from_utf8_lossy(&r.stdout);
     assert_eq!(r.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&r.stderr));
     assert!(stdout.contains("report: "), "{stdout}");
     for p in ["raft", "abd", "quorum", "lww", "vclock", "gossip", "weak", "2pc", "3pc"] {
         assert!(stdout.lines().any(|l| l.starts_with(p)), "{p} missing from the table:\n{stdout}");
     }
-    assert!(dir.path().join("index.html").exists());
-    assert!(dir.path().join("histories/index.html").exists());
-    assert!(dir.path().join("protocols/index.html").exists());
+    assert!(stdout.contains("histories/linear/register-stale-read.jsonl: INVALID"), "{stdout}");
+    let out = cwd.path().join("out");
+    for f in ["index.html", "histories/index.html", "protocols/index.html", "histories/linear_register-ok.jsonl.html"] {
+        assert!(out.join(f).exists(), "{f} missing");
+    }
+    std::fs::write(out.join("index.html"), "mine").unwrap();
+    let again = demo(&[]);
+    assert_eq!(again.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("--force"), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(std::fs::read_to_string(out.join("index.html")).unwrap(), "mine");
+    assert_eq!(demo(&["--force"]).status.code(), Some(0));
+    assert_ne!(std::fs::read_to_string(out.join("index.html")).unwrap(), "mine");
+}
+
+#[test]
+fn demo_refuses_a_histories_directory_without_histories_before_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let r = run(&["demo", "--out", out.to_str().unwrap(), "--histories", dir.path().to_str().unwrap()]);
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("no histories found"));
+    assert!(!out.exists(), "ran the protocols before refusing");
+}
+
+/// Regression (#12 §5): `run --checks X` or `--until-violation` without
+/// `--check` were silently ignored, and `--intensity=-1` was accepted.
+#[test]
+fn run_flags_that_would_be_ignored_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    for extra in [&["--checks", "linearizable"][..], &["--until-violation", "--seeds", "0..3"], &["--intensity=-1"]] {
+        let mut args = vec!["run", "--protocol", "raft", "--ops", "50", "--out", out];
+        args.extend(extra);
+        let r = run(&args);
+        assert_eq!(r.status.code(), Some(2), "{extra:?}: {}", String::from_utf8_lossy(&r.stderr));
+        assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none(), "{extra:?}: ran anyway");
+    }
+    let r = run(&["compare", "--protocols", "raft", "--intensity", "0", "--out", out]);
+    assert_eq!(r.status.code(), Some(2));
+}
+
+/// Regression (#12 §2c): a run cut short by the livelock bound was
+/// downgraded only at file level; its checks stayed valid and compare
+/// counted it ok.
+#[test]
+fn a_run_cut_short_is_unknown_not_valid() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("run");
+    let r = run(&[
+        "run",
+        "--protocol",
+        "raft",
+        "--seed",
+        "1",
+        "--max-events",
+        "2000",
+        "--check",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(r.status.code(), Some(3), "{}", String::from_utf8_lossy(&r.stderr));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("run stopped early"));
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("report.json")).unwrap()).unwrap();
+    for c in report["results"].as_array().unwrap() {
+        assert_eq!(c["verdict"], "unknown", "{}", c["check"]);
+    }
 }

@@ -4,4 +4,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| checker::fuzzing::check_bytes(data));
+fuzz_target!(|data: &[u8]| testkit::fuzzing::check_bytes(data));

@@ -4,4 +4,4 @@
 
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| checker::fuzzing::sharded_matches_whole(data));
+fuzz_target!(|data: &[u8]| testkit::fuzzing::sharded_matches_whole(data));

@@ -4,4 +4,4 @@
 use checker::read::Format;
 use libfuzzer_sys::fuzz_target;
 
-fuzz_target!(|data: &[u8]| checker::fuzzing::read_one(Format::Jsonl, data));
+fuzz_target!(|data: &[u8]| testkit::fuzzing::read_one(Format::Jsonl, data));

@@ -9,12 +9,12 @@
 //! first use, outside the timed loop; the 1M-op cases use the minimum sample
 //! count of 10.
 
-use checker::gen_session::{events, GenOpts};
 use checker::session::{self, SessionOptions, Workload};
 use checker::{CheckName, CheckResult, History, Verdict};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
 use std::hint::black_box;
 use std::time::Duration;
+use testkit::gen_session::{events, GenOpts};
 
 const CHECKS: [CheckName; 5] = CheckName::SESSION;
 

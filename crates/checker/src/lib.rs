@@ -10,10 +10,6 @@ pub mod bank;
 pub mod counter_bounds;
 pub mod echo;
 pub mod error;
-#[doc(hidden)]
-pub mod fuzzing;
-pub mod gen;
-pub mod gen_session;
 pub mod history;
 pub mod kafka;
 pub mod linear;

@@ -100,6 +100,18 @@ impl NemesisKind {
         NemesisKind::Delay,
     ];
 
+    /// One line for `conch list`.
+    pub fn description(self) -> &'static str {
+        match self {
+            NemesisKind::Partition => "cut node-to-node links: halves, one isolated, majority ring, bridge",
+            NemesisKind::Pause => "SIGSTOP one node, a minority or a majority; SIGCONT when it heals",
+            NemesisKind::Kill => "SIGKILL nodes, start the binary again (state lost) when it heals",
+            NemesisKind::Loss => "drop node-to-node messages at a random rate (10-50%)",
+            NemesisKind::Duplicate => "deliver node-to-node messages twice at a random rate (10-50%)",
+            NemesisKind::Delay => "extra exponential delay on node-to-node messages, reordering them",
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             NemesisKind::Partition => "partition",

@@ -10,6 +10,7 @@ use crate::config::{Config, WorkloadKind};
 use crate::journal::{Category, MessageStats};
 use crate::run::{self, FaultRecord, NodeReport, Outcome, Problem, RunError, RunStats, Severity};
 use crate::workload::Workload;
+use checker::suite::FileReport;
 use checker::{CheckResult, History, OpId, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -237,4 +238,94 @@ fn write_files(dir: &Path, o: &Outcome, run_json: &serde_json::Value) -> Result<
     let text = serde_json::to_string_pretty(run_json).unwrap_or_default() + "\n";
     std::fs::write(&r, text).map_err(|e| io(&r, e))?;
     Ok(())
+}
+
+impl Report {
+    /// The checks' results as a check report, so the report crate's
+    /// renderers (text, JSON, JUnit, HTML) show them like `conch check`'s.
+    pub fn file_report(&self, cfg: &Config) -> FileReport {
+        let h = self.history.as_ref();
+        FileReport {
+            file: format!("maelstrom {} ({})", cfg.workload.name(), cfg.bin.display()),
+            format: "jsonl".into(),
+            events: h.map_or(0, |h| h.events),
+            ops: h.map_or(0, |h| h.ops.len() as u64),
+            faults: h.map_or(0, |h| h.faults.len() as u64),
+            verdict: self.verdict,
+            results: self.results.clone(),
+            skipped: Vec::new(),
+            staleness: None,
+            elapsed_ms: self.check_ms,
+        }
+    }
+
+    /// `report.json`: the check report.
+    pub fn report_json(&self, fr: &FileReport) -> String {
+        serde_json::to_string_pretty(fr).unwrap_or_default() + "\n"
+    }
+
+    /// `--json`: the run (run.json's content) and the check report.
+    pub fn json_document(&self, fr: &FileReport) -> String {
+        serde_json::to_string_pretty(&serde_json::json!({ "run": self.run_json, "report": fr })).unwrap_or_default()
+    }
+
+    /// The run's own part of the text report, after the checks': ops,
+    /// messages, latency, what stayed undecided, node problems with their
+    /// stderr, where the files are, how to run it again.
+    pub fn text(&self, cfg: &Config) -> String {
+        let mut s = String::new();
+        let st = &self.outcome.stats;
+        let m = &self.run_json["messages_per_op"];
+        s.push_str(&format!(
+            "  ops: {} invoked, {} ok, {} fail, {} info ({} timed out); {} faults, {} restarts\n",
+            st.ops_invoked,
+            st.ops_ok,
+            st.ops_fail,
+            st.ops_info,
+            st.timeouts,
+            self.outcome.faults.len(),
+            st.restarts
+        ));
+        s.push_str(&format!(
+            "  messages: {} routed ({:.0}/s while clients ran), per op: {} all, {} between nodes\n",
+            self.outcome.messages.all.sent, st.client_phase_messages_per_s, m["all"], m["server"]
+        ));
+        for k in self.results.iter().flat_map(|r| &r.keys) {
+            if let Some(q) = k.stats.get("stable_latency_ms").filter(|q| !q.is_null()) {
+                s.push_str(&format!(
+                    "  stable latency: p50 {} ms, p99 {} ms, max {} ms; {} stale, {} lost\n",
+                    q["p50"], q["p99"], q["p100"], k.stats["stale"], k.stats["lost"]
+                ));
+            }
+        }
+        for why in &self.unknown_reasons {
+            s.push_str(&format!("  unknown: {why}\n"));
+        }
+        if !self.outcome.problems.is_empty() {
+            s.push_str("  node problems:\n");
+            for p in &self.outcome.problems {
+                let node = p.node.as_deref().unwrap_or("-");
+                let sev = if p.severity == Severity::Error { "error" } else { "warning" };
+                s.push_str(&format!("    {node} {sev}: {}\n", p.message));
+                if let Some(t) = &p.stderr_tail {
+                    let lines: Vec<&str> = t.lines().collect();
+                    for l in &lines[lines.len().saturating_sub(10)..] {
+                        s.push_str(&format!("      | {l}\n"));
+                    }
+                }
+            }
+            let all: u64 = st.problems_by_kind.values().sum();
+            let listed = self.outcome.problems.len() as u64;
+            if all > listed {
+                s.push_str(&format!("    ... and {} more (counts by kind in run.json)\n", all - listed));
+            }
+        }
+        s.push_str(&format!(
+            "  files: {} (history.jsonl, messages.jsonl, run.json, report.json, report.html, nodes/)\n",
+            self.dir.display()
+        ));
+        s.push_str(&format!("  reproduce: {}\n", cfg.command()));
+        s.push_str("  (the seed fixes the faults and each client's ops; the node processes are real, so their timing is not)\n");
+        s
+    }
 }

@@ -1,11 +1,8 @@
 //! Linearizability: the driver that splits a history by key
 //! (P-compositionality), tries a polynomial fast path per key and otherwise
-//! runs the general search ([`wgl`]); plus a brute-force [`oracle`] for tests.
+//! runs the general search ([`wgl`]).
 
 pub mod fast;
-pub mod oracle;
-#[doc(hidden)]
-pub mod testgen;
 pub mod wgl;
 
 pub use wgl::search;
@@ -100,6 +97,3 @@ fn check_key(
     result.key = key;
     result
 }
-
-#[cfg(test)]
-mod tests;

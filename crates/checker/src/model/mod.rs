@@ -157,6 +157,21 @@ impl ModelKind {
     }
 }
 
+/// Something to do with the concrete model a [`ModelKind`] names, whichever
+/// it is: see [`ModelKind::visit`]. (A model's state is an associated type,
+/// so models cannot be trait objects.)
+pub trait ModelVisitor {
+    type Output;
+    fn visit<M: Model>(self, model: &M) -> Self::Output;
+}
+
+impl ModelKind {
+    /// Runs `v` on the concrete model for this kind.
+    pub fn visit<V: ModelVisitor>(self, nil_read: NilRead, v: V) -> V::Output {
+        with_model!(self, nil_read, |m| v.visit(&m))
+    }
+}
+
 /// Runs `$body` with `$m` bound to the concrete model for `$kind`.
 macro_rules! with_model {
     ($kind:expr, $nil_read:expr, |$m:ident| $body:expr) => {{

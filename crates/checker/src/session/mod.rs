@@ -30,8 +30,6 @@ mod explain;
 mod lists;
 mod register;
 mod staleness;
-#[cfg(test)]
-mod tests;
 
 use crate::history::{History, OpId, F};
 use crate::report::{Anomaly, Budget, CheckName, CheckResult, KeyResult, Verdict};

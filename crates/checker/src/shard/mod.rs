@@ -17,8 +17,6 @@
 //! no saving, but the same answer.
 
 mod codec;
-#[cfg(test)]
-mod tests;
 
 use crate::error::{InputError, InputErrorKind};
 use crate::history::{EventTarget, Fault, History, ListShare, Op, Paired, Pairing, F};

@@ -10,8 +10,6 @@
 mod append;
 mod kv_append;
 mod register;
-#[cfg(test)]
-mod tests;
 
 use crate::history::{History, Op, OpId, Outcome, F};
 use crate::linear::LinearOptions;

@@ -1,0 +1,14 @@
+//! Renderings of conch's reports, each a pure function from report data to
+//! text or bytes: text for the terminal, JSON, JUnit XML, CSV, SVG plots and
+//! self-contained HTML pages. Nothing here reads files, checks or runs.
+
+pub mod escape;
+pub mod html;
+pub mod json;
+pub mod junit;
+pub mod svg;
+pub mod table;
+pub mod text;
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,402 @@
+//! Snapshot tests: each renderer on small reports produced by the checker
+//! from histories written here, the exact bytes out. `UPDATE_EXPECT=1 cargo
+//! test -p conch-report` rewrites the snapshots; review the diff.
+
+use crate::{html, json, junit, svg, table, text};
+use checker::{CheckName, Verdict};
+use expect_test::expect;
+use runner::check::{check_bytes, Checked};
+use runner::compare::{CheckSummary, Row};
+use workloads::metrics::FaultWindow;
+
+const STALE_READ: &str = r#"{"type":"invoke","process":0,"f":"write","value":1,"time":0}
+{"type":"ok","process":0,"f":"write","value":1,"time":10}
+{"type":"invoke","process":0,"f":"write","value":2,"time":20}
+{"type":"ok","process":0,"f":"write","value":2,"time":30}
+{"type":"invoke","process":1,"f":"read","value":null,"time":40}
+{"type":"ok","process":1,"f":"read","value":1,"time":50}
+"#;
+
+const LIST_WITH_FINAL_READS: &str = r#"{"type":"invoke","process":0,"f":"append","value":1,"time":0}
+{"type":"ok","process":0,"f":"append","value":1,"time":10}
+{"type":"info","process":"nemesis","f":"start-partition","value":"n1","time":15}
+{"type":"invoke","process":1,"f":"read","value":null,"time":20,"node":"n1"}
+{"type":"ok","process":1,"f":"read","value":[],"time":30,"node":"n1"}
+{"type":"info","process":"nemesis","f":"stop-partition","value":null,"time":35}
+{"type":"invoke","process":2,"f":"read","value":null,"time":40,"node":"n1","final":true}
+{"type":"ok","process":2,"f":"read","value":[1],"time":50,"node":"n1","final":true}
+"#;
+
+/// Checks `history` with every check that fits; the timing zeroed.
+fn checked(name: &str, history: &str) -> Checked {
+    let mut c = check_bytes(name, history.as_bytes());
+    if let Ok((r, _)) = &mut c.result {
+        r.elapsed_ms = 0;
+    }
+    c
+}
+
+fn report(c: &Checked) -> &checker::suite::FileReport {
+    &c.result.as_ref().unwrap().0
+}
+
+/// A stale read (invalid), a valid history with a skipped check made
+/// unknown, and an empty file.
+fn outcomes() -> Vec<Checked> {
+    let mut valid = checked("ok.jsonl", LIST_WITH_FINAL_READS);
+    if let Ok((r, _)) = &mut valid.result {
+        let c = r.results.iter_mut().find(|c| c.check == CheckName::MonotonicReads).unwrap();
+        c.keys[0].verdict = Verdict::Unknown;
+        c.keys[0].unknown_reason = Some("timeout after 1 s".into());
+        c.verdict = Verdict::Unknown;
+        r.verdict = Verdict::Unknown;
+    }
+    vec![checked("stale.jsonl", STALE_READ), valid, checked("empty.jsonl", "")]
+}
+
+fn rows() -> Vec<Row> {
+    let summary = |check, valid, invalid, first| CheckSummary {
+        check,
+        seeds_valid: valid,
+        seeds_invalid: invalid,
+        seeds_unknown: 2 - valid - invalid,
+        first_violating_seed: first,
+    };
+    vec![
+        Row {
+            protocol: "raft".into(),
+            workload: "register".into(),
+            seeds: 2,
+            ops: 1000,
+            throughput_ops_per_s: 412.5,
+            latency_ms_p50: 1.25,
+            latency_ms_p99: 55.0,
+            latency_ms_max: 210.75,
+            availability: 0.84,
+            availability_during_faults: Some(0.5),
+            msgs_per_op: 21.7,
+            converge_ms_max: Some(503.2),
+            checks: vec![summary(CheckName::Linearizable, 2, 0, None), summary(CheckName::Convergence, 1, 0, None)],
+            command: "conch run --protocol raft --seed 0".into(),
+        },
+        Row {
+            protocol: "lww<&>".into(),
+            workload: "register".into(),
+            seeds: 2,
+            ops: 1000,
+            throughput_ops_per_s: 619.0,
+            latency_ms_p50: 0.2,
+            latency_ms_p99: 0.3,
+            latency_ms_max: 0.3,
+            availability: 0.78,
+            availability_during_faults: None,
+            msgs_per_op: 1.7,
+            converge_ms_max: None,
+            checks: vec![summary(CheckName::Linearizable, 0, 2, Some(1))],
+            command: "conch run --protocol lww --seed 1".into(),
+        },
+    ]
+}
+
+#[test]
+fn text_report_of_a_stale_read() {
+    let c = checked("stale.jsonl", STALE_READ);
+    expect![[r#"
+        stale.jsonl: INVALID
+          jsonl format, 6 events, 3 ops, 0 fault events, checked in 0 ms
+          linearizable [cas-register]: invalid (1 key: 0 valid, 1 invalid, 0 unknown)
+            history: invalid (decided by unique-register, 3 ops)
+              not-linearizable: process 1 read -> 1 (lines 5-6) began after process 0 write 2 -> ok (lines 3-4) completed, which itself began after process 0 write 1 -> ok (lines 1-2) completed, so the read must see 2 or a later value, not 1.
+                - process 1 read -> 1 (lines 5-6)
+                - process 0 write 2 -> ok (lines 3-4)
+                - process 0 write 1 -> ok (lines 1-2)
+          read-your-writes [register]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+          monotonic-reads [register]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+          monotonic-writes [register]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+          writes-follow-reads [register]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+          convergence: skipped (no final reads (ops marked final) in the history)
+          staleness: keys_not_measured=0 reads=1 stale_reads=1 time_behind_ns_max=10 time_behind_ns_p50=10 time_behind_ns_p99=10 versions_behind_max=1 versions_behind_p50=1 versions_behind_p99=1 workload="register"
+    "#]].assert_eq(&text::report(report(&c), false));
+}
+
+#[test]
+fn text_report_verbose_lists_valid_keys_staleness_and_skipped_checks() {
+    let c = checked("list.jsonl", LIST_WITH_FINAL_READS);
+    expect![[r#"
+        list.jsonl: INVALID
+          jsonl format, 8 events, 3 ops, 2 fault events, checked in 0 ms
+          linearizable [list-append]: invalid (1 key: 0 valid, 1 invalid, 0 unknown)
+            history: invalid (decided by append-prefix, 3 ops)
+              not-linearizable: process 0 append 1 -> ok (lines 1-2) completed before process 1 read -> [] (lines 4-5) began, yet that read returned only 0 elements, without 1.
+                - process 0 append 1 -> ok (lines 1-2)
+                - process 1 read -> [] (lines 4-5)
+          read-your-writes [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+            history: valid (decided by version-order, 3 ops)
+          monotonic-reads [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+            history: valid (decided by version-order, 3 ops)
+          monotonic-writes [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+            history: valid (decided by version-order, 3 ops)
+          writes-follow-reads [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+            history: valid (decided by version-order, 3 ops)
+          convergence [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+            history: valid (decided by final-reads, 3 ops)
+          staleness: keys_not_measured=0 reads=2 stale_reads=1 time_behind_ns_max=10 time_behind_ns_p50=0 time_behind_ns_p99=10 versions_behind_max=1 versions_behind_p50=0 versions_behind_p99=1 workload="list-append"
+    "#]].assert_eq(&text::report(report(&c), true));
+}
+
+#[test]
+fn text_summary_line() {
+    expect!["stale.jsonl: INVALID (jsonl, 3 ops; linearizable invalid, read-your-writes valid, monotonic-reads valid, monotonic-writes valid, writes-follow-reads valid)"].assert_eq(&text::summary_line(report(&checked("stale.jsonl", STALE_READ))));
+}
+
+/// Regression (#12 §4): with several inputs, a file that failed to read was
+/// missing from the text summary.
+#[test]
+fn text_of_several_files_lists_the_one_that_failed_to_read() {
+    expect![[r#"
+        stale.jsonl: INVALID
+          jsonl format, 6 events, 3 ops, 0 fault events, checked in 0 ms
+          linearizable [cas-register]: invalid (1 key: 0 valid, 1 invalid, 0 unknown)
+            history: invalid (decided by unique-register, 3 ops)
+              not-linearizable: process 1 read -> 1 (lines 5-6) began after process 0 write 2 -> ok (lines 3-4) completed, which itself began after process 0 write 1 -> ok (lines 1-2) completed, so the read must see 2 or a later value, not 1.
+                - process 1 read -> 1 (lines 5-6)
+                - process 0 write 2 -> ok (lines 3-4)
+                - process 0 write 1 -> ok (lines 1-2)
+          read-your-writes [register]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+          monotonic-reads [register]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+          monotonic-writes [register]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+          writes-follow-reads [register]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+          convergence: skipped (no final reads (ops marked final) in the history)
+          staleness: keys_not_measured=0 reads=1 stale_reads=1 time_behind_ns_max=10 time_behind_ns_p50=10 time_behind_ns_p99=10 versions_behind_max=1 versions_behind_p50=1 versions_behind_p99=1 workload="register"
+        ok.jsonl: UNKNOWN
+          jsonl format, 8 events, 3 ops, 2 fault events, checked in 0 ms
+          linearizable [list-append]: invalid (1 key: 0 valid, 1 invalid, 0 unknown)
+            history: invalid (decided by append-prefix, 3 ops)
+              not-linearizable: process 0 append 1 -> ok (lines 1-2) completed before process 1 read -> [] (lines 4-5) began, yet that read returned only 0 elements, without 1.
+                - process 0 append 1 -> ok (lines 1-2)
+                - process 1 read -> [] (lines 4-5)
+          read-your-writes [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+          monotonic-reads [list-append]: unknown (1 key: 0 valid, 0 invalid, 1 unknown)
+            history: unknown (decided by version-order, 3 ops)
+              undecided: timeout after 1 s
+          monotonic-writes [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+          writes-follow-reads [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+          convergence [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
+          staleness: keys_not_measured=0 reads=2 stale_reads=1 time_behind_ns_max=10 time_behind_ns_p50=0 time_behind_ns_p99=10 versions_behind_max=1 versions_behind_p50=0 versions_behind_p99=1 workload="list-append"
+        empty.jsonl: BAD INPUT
+          empty history: no events found
+
+        3 files: 0 valid, 1 invalid, 1 unknown, 1 bad input
+    "#]].assert_eq(&text::files(&outcomes(), false));
+}
+
+/// Regression (#12 §5): a lone unreadable input printed a blank line on
+/// standard output before its error.
+#[test]
+fn text_of_a_lone_unreadable_file_is_empty() {
+    assert_eq!(text::files(&[checked("empty.jsonl", "")], false), "");
+}
+
+/// Regression (#12 §4, §2a): a file that failed to read was missing from
+/// JUnit, and skipped checks were not listed.
+#[test]
+fn junit_lists_failures_skips_and_the_file_that_failed_to_read() {
+    expect![[r#"
+        <?xml version="1.0" encoding="UTF-8"?>
+        <testsuites name="conch">
+          <testsuite name="stale.jsonl" tests="6" failures="1" errors="0" skipped="1" time="0.000">
+            <testcase classname="stale.jsonl" name="linearizable"><failure message="linearizable violated">history: process 1 read -&gt; 1 (lines 5-6) began after process 0 write 2 -&gt; ok (lines 3-4) completed, which itself began after process 0 write 1 -&gt; ok (lines 1-2) completed, so the read must see 2 or a later value, not 1.</failure></testcase>
+            <testcase classname="stale.jsonl" name="read-your-writes"></testcase>
+            <testcase classname="stale.jsonl" name="monotonic-reads"></testcase>
+            <testcase classname="stale.jsonl" name="monotonic-writes"></testcase>
+            <testcase classname="stale.jsonl" name="writes-follow-reads"></testcase>
+            <testcase classname="stale.jsonl" name="convergence"><skipped message="not applicable: no final reads (ops marked final) in the history"/></testcase>
+          </testsuite>
+          <testsuite name="ok.jsonl" tests="6" failures="1" errors="0" skipped="1" time="0.000">
+            <testcase classname="ok.jsonl" name="linearizable"><failure message="linearizable violated">history: process 0 append 1 -&gt; ok (lines 1-2) completed before process 1 read -&gt; [] (lines 4-5) began, yet that read returned only 0 elements, without 1.</failure></testcase>
+            <testcase classname="ok.jsonl" name="read-your-writes"></testcase>
+            <testcase classname="ok.jsonl" name="monotonic-reads"><skipped message="undecided: timeout after 1 s"/></testcase>
+            <testcase classname="ok.jsonl" name="monotonic-writes"></testcase>
+            <testcase classname="ok.jsonl" name="writes-follow-reads"></testcase>
+            <testcase classname="ok.jsonl" name="convergence"></testcase>
+          </testsuite>
+          <testsuite name="empty.jsonl" tests="1" failures="0" errors="1" skipped="0" time="0.000">
+            <testcase classname="empty.jsonl" name="input"><error message="bad input">empty.jsonl: empty history: no events found</error></testcase>
+          </testsuite>
+        </testsuites>
+    "#]].assert_eq(&junit::junit(&outcomes()));
+}
+
+/// Regression (#12 §4): a file that failed to read was missing from the JSON.
+#[test]
+fn json_lists_every_file_with_its_error() {
+    let doc: serde_json::Value = serde_json::from_str(&json::files(&outcomes(), 1)).unwrap();
+    let brief: Vec<serde_json::Value> = doc["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| serde_json::json!({"file": f["file"], "verdict": f["verdict"], "error": f["error"]}))
+        .collect();
+    expect![[r#"
+        {
+          "exit_code": 1,
+          "files": [
+            {
+              "error": null,
+              "file": "stale.jsonl",
+              "verdict": "invalid"
+            },
+            {
+              "error": null,
+              "file": "ok.jsonl",
+              "verdict": "unknown"
+            },
+            {
+              "error": {
+                "kind": "input",
+                "line": null,
+                "message": "empty history: no events found"
+              },
+              "file": "empty.jsonl",
+              "verdict": null
+            }
+          ]
+        }"#]]
+    .assert_eq(
+        &serde_json::to_string_pretty(&serde_json::json!({"exit_code": doc["exit_code"], "files": brief})).unwrap(),
+    );
+}
+
+#[test]
+fn compare_table_and_csv() {
+    expect![[r#"
+        protocol  workload  ops/s  p50 ms  p99 ms  max ms  avail  avail@fault  msgs/op  converge ms  linearizable       ryw  mono-reads  mono-writes  wfr  convergence  bank
+        raft      register  412    1.2     55.0    210.8   84%    50%          21.7     503          ok                 -    -           -            -    1 unknown    -
+        lww<&>    register  619    0.2     0.3     0.3     78%    -            1.7      -            FAIL 2/2 (seed 1)  -    -           -            -    -            -
+    "#]].assert_eq(&table::table(&rows()));
+    expect![[r#"
+        protocol,workload,seeds,ops,throughput_ops_per_s,latency_ms_p50,latency_ms_p99,latency_ms_max,availability,availability_during_faults,msgs_per_op,converge_ms_max,linearizable_invalid_seeds,linearizable_first_violating_seed,read-your-writes_invalid_seeds,read-your-writes_first_violating_seed,monotonic-reads_invalid_seeds,monotonic-reads_first_violating_seed,monotonic-writes_invalid_seeds,monotonic-writes_first_violating_seed,writes-follow-reads_invalid_seeds,writes-follow-reads_first_violating_seed,convergence_invalid_seeds,convergence_first_violating_seed,bank_invalid_seeds,bank_first_violating_seed
+        raft,register,2,1000,412.500,1.250,55.000,210.750,0.8400,0.5000,21.700,503.200,0,,,,,,,,,,0,,,
+        lww<&>,register,2,1000,619.000,0.200,0.300,0.300,0.7800,,1.700,,2,1,,,,,,,,,,,,
+    "#]].assert_eq(&table::csv(&rows()));
+}
+
+#[test]
+fn compare_json() {
+    let doc: serde_json::Value = serde_json::from_str(&json::compare(&rows()[1..])).unwrap();
+    expect![[r#"{"rows":[{"availability":0.78,"availability_during_faults":null,"checks":[{"check":"linearizable","first_violating_seed":1,"seeds_invalid":2,"seeds_unknown":0,"seeds_valid":0}],"command":"conch run --protocol lww --seed 1","converge_ms_max":null,"latency_ms_max":0.3,"latency_ms_p50":0.2,"latency_ms_p99":0.3,"msgs_per_op":1.7,"ops":1000,"protocol":"lww<&>","seeds":2,"throughput_ops_per_s":619.0,"workload":"register"}]}"#]].assert_eq(&doc.to_string());
+}
+
+#[test]
+fn svg_bars() {
+    expect![[r##"
+        <svg xmlns="http://www.w3.org/2000/svg" width="760" height="104" font-family="monospace" font-size="11">
+        <text x="120" y="14">latency of ok ops per protocol (ms)</text>
+        <rect x="120" y="20" width="10" height="10" fill="#64b5f6"/><text x="134" y="29">p50</text>
+        <rect x="280" y="20" width="10" height="10" fill="#1565c0"/><text x="294" y="29">p99</text>
+        <text x="4" y="52">raft</text>
+        <rect x="120" y="36" width="12.5" height="10" fill="#64b5f6"/><text x="136.5" y="45">1.2 ms</text>
+        <rect x="120" y="48" width="550.0" height="10" fill="#1565c0"/><text x="674.0" y="57">55.0 ms</text>
+        <text x="4" y="84">lww&lt;&amp;&gt;</text>
+        <rect x="120" y="68" width="2.0" height="10" fill="#64b5f6"/><text x="126.0" y="77">0.2 ms</text>
+        <rect x="120" y="80" width="3.0" height="10" fill="#1565c0"/><text x="127.0" y="89">0.3 ms</text>
+        </svg>
+    "##]]
+    .assert_eq(&svg::latency_bars(&rows()));
+    expect![[r##"
+        <svg xmlns="http://www.w3.org/2000/svg" width="760" height="72" font-family="monospace" font-size="11">
+        <text x="120" y="14">share of ops that succeeded (%)</text>
+        <rect x="120" y="20" width="10" height="10" fill="#66bb6a"/><text x="134" y="29">overall</text>
+        <rect x="280" y="20" width="10" height="10" fill="#ef6c00"/><text x="294" y="29">during faults</text>
+        <text x="4" y="52">lww&lt;&amp;&gt;</text>
+        <rect x="120" y="36" width="550.0" height="10" fill="#66bb6a"/><text x="674.0" y="45">78.0%</text>
+        <rect x="120" y="48" width="0.0" height="10" fill="#ef6c00"/><text x="124.0" y="57">0.0%</text>
+        </svg>
+    "##]]
+    .assert_eq(&svg::availability_bars(&rows()[1..]));
+}
+
+#[test]
+fn svg_latency_over_time() {
+    let faults = [FaultWindow { kind: "partition".into(), start_ns: 250_000_000, end_ns: 500_000_000 }];
+    let latencies = [(0, 1_000_000), (600_000_000, 50_000), (900_000_000, 20_000_000_000)];
+    let panels = [
+        svg::Panel { label: "raft", duration_ns: 1_000_000_000, faults: &faults, latencies: &latencies },
+        svg::Panel { label: "<none>", duration_ns: 0, faults: &[], latencies: &[] },
+    ];
+    expect![[r##"
+        <svg xmlns="http://www.w3.org/2000/svg" width="760" height="220" font-family="monospace" font-size="11">
+        <text x="120" y="14">latency of ok ops (log ms) over simulated time; shaded: faults</text>
+        <text x="4" y="69">raft</text>
+        <rect x="120" y="24" width="630" height="80" fill="none" stroke="#ccc"/>
+        <rect x="277.5" y="24" width="157.5" height="80" fill="#e3f2fd"><title>partition</title></rect>
+        <circle cx="120.0" cy="77.3" r="1.5" fill="#1565c0"/>
+        <circle cx="498.0" cy="94.7" r="1.5" fill="#1565c0"/>
+        <circle cx="687.0" cy="24.0" r="1.5" fill="#1565c0"/>
+        <text x="4" y="159">&lt;none&gt;</text>
+        <rect x="120" y="114" width="630" height="80" fill="none" stroke="#ccc"/>
+        </svg>
+    "##]]
+    .assert_eq(&svg::latency_over_time(&panels));
+}
+
+#[test]
+fn html_report_data() {
+    let c = checked("stale.jsonl", STALE_READ);
+    let (r, h) = c.result.as_ref().unwrap();
+    let data = html::report_data(r, h.as_ref().unwrap());
+    let ops: Vec<String> = data["ops"].as_array().unwrap().iter().map(|o| o.to_string()).collect();
+    expect![[r#"
+        {"cline":2,"e":10.0,"f":"write","final":false,"id":0,"in":"1","key":null,"line":1,"node":null,"out":"1","outcome":"ok","p":0,"s":0}
+        {"cline":4,"e":30.0,"f":"write","final":false,"id":1,"in":"2","key":null,"line":3,"node":null,"out":"2","outcome":"ok","p":0,"s":20}
+        {"cline":6,"e":50.0,"f":"read","final":false,"id":2,"in":"nil","key":null,"line":5,"node":null,"out":"1","outcome":"ok","p":1,"s":40}"#]].assert_eq(&ops.join("\n"));
+    assert_eq!(data["report"]["verdict"], "invalid");
+    assert_eq!((&data["useTime"], &data["truncated"], &data["totalOps"]), (&true.into(), &false.into(), &3.into()));
+}
+
+#[test]
+fn html_report_page_escapes_its_title_and_embeds_data_safely() {
+    let c = checked("<b>.jsonl", STALE_READ);
+    let (r, h) = c.result.as_ref().unwrap();
+    let page = html::report_page(r, h.as_ref().unwrap());
+    assert!(page.contains("<title>conch: &lt;b&gt;.jsonl — invalid</title>"), "{page}");
+    assert!(!page.contains("{{"), "an unfilled placeholder");
+    // Exactly the page's own two scripts: nothing in the data closes one.
+    assert_eq!(page.matches("</script>").count(), 2);
+    assert!(page.contains("document.body.dataset.ready = 'yes'"));
+}
+
+/// An index page from its `<body>` on (the head is the same style sheet in each).
+fn body(page: &str) -> &str {
+    assert!(page.starts_with("<!doctype html><html><head><meta charset=\"utf-8\"><title>"), "{page}");
+    &page[page.find("<body>").expect("a body")..]
+}
+
+#[test]
+fn html_indexes() {
+    let o = outcomes();
+    let entries: Vec<(&Checked, String)> = o.iter().map(|c| (c, format!("{}.html", c.file))).collect();
+    expect![[r#"
+        <body><h1>conch reports</h1><table><tr><th>history</th><th>verdict</th><th>ops</th><th>checks</th></tr>
+        <tr><td><a href="stale.jsonl.html">stale.jsonl</a></td><td class="v-invalid">invalid</td><td>3</td><td><span class="v-invalid">linearizable invalid</span> · <span class="v-valid">read-your-writes valid</span> · <span class="v-valid">monotonic-reads valid</span> · <span class="v-valid">monotonic-writes valid</span> · <span class="v-valid">writes-follow-reads valid</span></td></tr>
+        <tr><td><a href="ok.jsonl.html">ok.jsonl</a></td><td class="v-unknown">unknown</td><td>3</td><td><span class="v-invalid">linearizable invalid</span> · <span class="v-valid">read-your-writes valid</span> · <span class="v-unknown">monotonic-reads unknown</span> · <span class="v-valid">monotonic-writes valid</span> · <span class="v-valid">writes-follow-reads valid</span> · <span class="v-valid">convergence valid</span></td></tr>
+        <tr><td>empty.jsonl</td><td class="v-invalid">bad input</td><td></td><td>empty.jsonl: empty history: no events found</td></tr>
+        </table></body></html>
+    "#]].assert_eq(body(&html::examples_index(&entries)));
+    let links = [html::RunLinks { protocol: "raft", runs: vec![(0, Verdict::Valid), (1, Verdict::Unknown)] }];
+    expect![[r#"
+        <body><h1>conch compare</h1><table><tr><th>protocol</th><th>workload</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>max ms</th><th>avail</th><th>avail during faults</th><th>msgs/op</th><th>converge ms</th><th>checks (seeds violating)</th><th>reproduce</th></tr>
+        <tr><td>raft</td><td>register</td><td>412</td><td>1.2</td><td>55.0</td><td>210.8</td><td>84%</td><td>50%</td><td>21.7</td><td>503</td><td><span class="v-valid">linearizable 0/2</span><br><span class="v-unknown">convergence 0/2</span></td><td><code>conch run --protocol raft --seed 0</code></td></tr>
+        </table>
+        <h2>Plots</h2><p><img src="latency-over-time.svg"></p><p><img src="latency.svg"> <img src="availability.svg"></p><h2>Runs</h2><ul>
+        <li><b>raft</b>: <a class="v-valid" href="raft/seed-0/report.html">seed 0: valid</a> · <a class="v-unknown" href="raft/seed-1/report.html">seed 1: unknown</a></li>
+        </ul>
+        <p>Data: <a href="compare.csv">compare.csv</a>, <a href="compare.json">compare.json</a></p></body></html>
+    "#]].assert_eq(body(&html::compare_index(&rows()[..1], &links)));
+    expect![[r#"
+        <body><h1>conch demo</h1><p>Every bundled protocol under partitions, crashes, clock skew and message loss, each run checked for every property its workload allows. Each failing cell names the first seed that shows it; the command beside it reproduces the run.</p><table><tr><th>protocol</th><th>workload</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>max ms</th><th>avail</th><th>avail during faults</th><th>msgs/op</th><th>converge ms</th><th>checks (seeds violating)</th><th>reproduce</th></tr>
+        <tr><td>lww&lt;&amp;&gt;</td><td>register</td><td>619</td><td>0.2</td><td>0.3</td><td>0.3</td><td>78%</td><td>-</td><td>1.7</td><td>-</td><td><span class="v-invalid">linearizable 2/2, first seed 1</span></td><td><code>conch run --protocol lww --seed 1</code></td></tr>
+        </table>
+        <p><a href="protocols/index.html">Plots and every run's report</a> · <a href="histories/index.html">Bundled example histories</a></p></body></html>
+    "#]].assert_eq(body(&html::demo_index(&rows()[1..])));
+}

@@ -1,0 +1,234 @@
+//! Comparisons: several protocols under the same workload, faults and
+//! seeds, summarised in one row per protocol.
+
+use crate::files::HtmlRenderer;
+use crate::run::{self, Finished};
+use crate::{Error, Plan};
+use checker::{CheckName, Verdict};
+use serde::Serialize;
+use std::collections::BTreeMap;
+use std::path::Path;
+use workloads::metrics::percentile;
+use workloads::registry;
+use workloads::sim::FaultKind;
+use workloads::workload::WorkloadKind;
+
+/// One check's result across a protocol's seeds.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct CheckSummary {
+    pub check: CheckName,
+    pub seeds_valid: u64,
+    pub seeds_invalid: u64,
+    pub seeds_unknown: u64,
+    pub first_violating_seed: Option<u64>,
+}
+
+/// One row of the comparison table.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Row {
+    pub protocol: String,
+    pub workload: String,
+    pub seeds: u64,
+    pub ops: u64,
+    pub throughput_ops_per_s: f64,
+    pub latency_ms_p50: f64,
+    pub latency_ms_p99: f64,
+    pub latency_ms_max: f64,
+    pub availability: f64,
+    pub availability_during_faults: Option<f64>,
+    pub msgs_per_op: f64,
+    /// Longest time, over seeds, from the last fault to the replicas
+    /// agreeing (from the convergence check); `None` when never measured.
+    pub converge_ms_max: Option<f64>,
+    pub checks: Vec<CheckSummary>,
+    /// Reproduces the first violating (or first) seed.
+    pub command: String,
+}
+
+impl Row {
+    /// Every seed's verdict of every check.
+    pub fn verdicts(&self) -> impl Iterator<Item = Verdict> + '_ {
+        self.checks.iter().flat_map(|c| {
+            let n = |k: u64, v: Verdict| std::iter::repeat_n(v, k as usize);
+            n(c.seeds_valid, Verdict::Valid)
+                .chain(n(c.seeds_invalid, Verdict::Invalid))
+                .chain(n(c.seeds_unknown, Verdict::Unknown))
+        })
+    }
+}
+
+fn ms(ns: u64) -> f64 {
+    ns as f64 / 1e6
+}
+
+/// The convergence check's longest time from the last fault to agreement.
+fn converge_ns(f: &Finished) -> Option<i64> {
+    let r = f.report.as_ref()?;
+    let c = r.results.iter().find(|c| c.check == CheckName::Convergence)?;
+    c.detail.get("agreed_ns_after_last_fault_max")?.as_i64()
+}
+
+/// Summarises a protocol's runs.
+pub fn row(plan: &Plan, runs: &[Finished]) -> Row {
+    let mut lat: Vec<u64> = runs.iter().flat_map(|f| f.metrics.latencies.iter().map(|&(_, l)| l)).collect();
+    lat.sort_unstable();
+    let n = runs.len().max(1) as f64;
+    let ops: u64 = runs.iter().map(|f| f.metrics.ops).sum();
+    let ok: u64 = runs.iter().map(|f| f.metrics.ok).sum();
+    let during: Vec<f64> = runs.iter().filter_map(|f| f.metrics.availability_during_faults).collect();
+    let mut checks: BTreeMap<CheckName, CheckSummary> = BTreeMap::new();
+    for f in runs {
+        let Some(r) = &f.report else { continue };
+        for c in &r.results {
+            let s = checks.entry(c.check).or_insert(CheckSummary {
+                check: c.check,
+                seeds_valid: 0,
+                seeds_invalid: 0,
+                seeds_unknown: 0,
+                first_violating_seed: None,
+            });
+            match c.verdict {
+                Verdict::Valid => s.seeds_valid += 1,
+                Verdict::Unknown => s.seeds_unknown += 1,
+                Verdict::Invalid => {
+                    s.seeds_invalid += 1;
+                    if s.first_violating_seed.is_none_or(|x| f.seed < x) {
+                        s.first_violating_seed = Some(f.seed);
+                    }
+                }
+            }
+        }
+    }
+    let checks: Vec<CheckSummary> = checks.into_values().collect();
+    let first_bad = checks.iter().filter_map(|c| c.first_violating_seed).min();
+    Row {
+        protocol: plan.protocol.clone(),
+        workload: plan.workload.name().to_string(),
+        seeds: runs.len() as u64,
+        ops,
+        throughput_ops_per_s: runs.iter().map(|f| f.metrics.throughput_ops_per_s).sum::<f64>() / n,
+        latency_ms_p50: ms(percentile(&lat, 0.5)),
+        latency_ms_p99: ms(percentile(&lat, 0.99)),
+        latency_ms_max: ms(lat.last().copied().unwrap_or(0)),
+        availability: if ops == 0 { 0.0 } else { ok as f64 / ops as f64 },
+        availability_during_faults: (!during.is_empty()).then(|| during.iter().sum::<f64>() / during.len() as f64),
+        msgs_per_op: runs.iter().map(|f| f.metrics.msgs_per_op).sum::<f64>() / n,
+        converge_ms_max: runs.iter().filter_map(converge_ns).max().map(|ns| ns.max(0) as f64 / 1e6),
+        checks,
+        command: plan.command(first_bad.unwrap_or_else(|| runs.first().map_or(0, |f| f.seed))),
+    }
+}
+
+/// What every protocol of a comparison shares.
+#[derive(Clone, Debug)]
+pub struct Common {
+    /// `None`: each protocol's own workload.
+    pub workload: Option<WorkloadKind>,
+    pub nemesis: Vec<FaultKind>,
+    pub intensity: f64,
+    pub nodes: usize,
+    pub clients: usize,
+    pub ops: usize,
+}
+
+/// The protocols a comparison shows when none are named: every bundled one
+/// but the baselines (`single` is correct by construction, `lagging` broken
+/// on purpose).
+pub fn default_protocols() -> Vec<&'static str> {
+    registry::PROTOCOLS.iter().map(|p| p.name).filter(|n| !matches!(*n, "single" | "lagging")).collect()
+}
+
+/// A validated plan per protocol; `params` are `PROTOCOL:NAME=VALUE`, each
+/// applied to its protocol only.
+pub fn plans(protocols: &[&str], common: &Common, params: &[&str]) -> Result<Vec<Plan>, Error> {
+    let mut own: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for p in params {
+        let (proto, kv) = p
+            .split_once(':')
+            .ok_or_else(|| Error::Plan(format!("--param: expected PROTOCOL:NAME=VALUE, found `{p}`")))?;
+        own.entry(proto).or_default().push(kv);
+    }
+    let mut plans = Vec::new();
+    for &name in protocols {
+        let base = Plan::new(name)?;
+        let plan = Plan {
+            workload: common.workload.unwrap_or(base.workload),
+            nemesis: common.nemesis.clone(),
+            intensity: common.intensity,
+            params: crate::plan::parse_params(own.get(name).into_iter().flatten().copied())?,
+            nodes: common.nodes,
+            clients: common.clients,
+            ops: common.ops,
+            ..base
+        };
+        plan.validate()?;
+        plans.push(plan);
+    }
+    Ok(plans)
+}
+
+/// Runs every plan for every seed with every check that fits, writing each
+/// run under `out/PROTOCOL/seed-N/`; the runs of each plan in seed order.
+pub fn run_all(
+    plans: &[Plan],
+    seeds: &[u64],
+    out: &Path,
+    force: bool,
+    html: HtmlRenderer,
+    tick: &(dyn Fn() + Sync),
+) -> Result<Vec<Vec<Finished>>, Error> {
+    use rayon::prelude::*;
+    let jobs: Vec<(usize, u64)> = (0..plans.len()).flat_map(|i| seeds.iter().map(move |&s| (i, s))).collect();
+    let done: Vec<Result<(usize, Finished), Error>> = jobs
+        .par_iter()
+        .map(|&(i, seed)| {
+            let plan = &plans[i];
+            let dir = |s: u64| out.join(&plan.protocol).join(format!("seed-{s}"));
+            let f = run::run_one(plan, seed, Some(&[]))?;
+            crate::files::write_run(&dir(seed), plan, &f, force, html)?;
+            tick();
+            Ok((i, f))
+        })
+        .collect();
+    let mut by_plan: Vec<Vec<Finished>> = plans.iter().map(|_| Vec::new()).collect();
+    for d in done {
+        let (i, f) = d?;
+        by_plan[i].push(f);
+    }
+    Ok(by_plan)
+}
+
+/// The exit code of a comparison: every seed's verdict of every check, by
+/// the one rule ([`crate::exit::code`]).
+pub fn exit_code(rows: &[Row]) -> u8 {
+    crate::exit::code(rows.iter().flat_map(Row::verdicts), 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Regression (#12 §2c): compare and demo counted a run cut short by
+    /// the livelock bound as ok.
+    #[test]
+    fn a_run_cut_short_is_not_counted_ok() {
+        let plan = Plan { max_events: Some(2_000), ..Plan::new("raft").unwrap() };
+        let f = run::run_one(&plan, 1, Some(&[])).unwrap();
+        let row = row(&plan, &[f]);
+        assert!(!row.checks.is_empty());
+        for c in &row.checks {
+            assert_eq!(c.seeds_valid, 0, "{:?}", c);
+        }
+        assert_eq!(exit_code(&[row]), crate::exit::UNKNOWN);
+    }
+
+    #[test]
+    fn params_apply_to_their_protocol_only() {
+        let common = Common { workload: None, nemesis: vec![], intensity: 1.0, nodes: 3, clients: 2, ops: 10 };
+        let both = plans(&["raft", "quorum"], &common, &["quorum:consistency=one"]).unwrap();
+        assert!(both[0].params.is_empty());
+        assert_eq!(both[1].params["consistency"], "one");
+        assert!(plans(&["raft"], &common, &["consistency=one"]).is_err());
+        assert!(plans(&["quorum"], &common, &["quorum:consistency=sometimes"]).is_err());
+    }
+}

@@ -1,0 +1,208 @@
+//! Typed run plans: everything that determines a set of simulator runs.
+//! No command-line types: the binary builds a [`Plan`] from its flags, the
+//! comparison and the demo build theirs directly.
+
+use crate::Error;
+use std::collections::BTreeMap;
+use workloads::registry;
+use workloads::sim::{ClientRouting, FaultKind, NemesisConfig, SimConfig};
+use workloads::workload::{WorkloadConfig, WorkloadKind};
+
+/// Most seeds one command may ask for.
+pub const MAX_SEEDS: u64 = 1_000_000;
+
+/// One protocol under one workload, fault schedule and cluster size; each
+/// seed of it is one run.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    /// A name in [`workloads::registry::PROTOCOLS`].
+    pub protocol: String,
+    pub workload: WorkloadKind,
+    /// Fault kinds the nemesis draws from, in the order given; empty: none.
+    pub nemesis: Vec<FaultKind>,
+    /// How often faults come (1.0 is the default rate); must be > 0.
+    pub intensity: f64,
+    /// Protocol settings, `NAME=VALUE`.
+    pub params: BTreeMap<String, String>,
+    pub nodes: usize,
+    pub clients: usize,
+    /// Client operations per run.
+    pub ops: usize,
+    /// Number of keys; `None`: the workload's own.
+    pub keys: Option<usize>,
+    pub routing: ClientRouting,
+    /// The livelock bound (events processed); `None`: the simulator's.
+    pub max_events: Option<u64>,
+}
+
+impl Plan {
+    /// `protocol` with `conch run`'s defaults: its own workload, 5 nodes, 5
+    /// clients, 500 ops, no faults, sticky routing.
+    pub fn new(protocol: &str) -> Result<Plan, Error> {
+        let info = registry::info(protocol).ok_or_else(|| {
+            let names: Vec<&str> = registry::PROTOCOLS.iter().map(|p| p.name).collect();
+            Error::Plan(format!("unknown protocol `{protocol}`: expected one of {}", names.join(", ")))
+        })?;
+        Ok(Plan {
+            protocol: protocol.to_string(),
+            workload: info.default_workload,
+            nemesis: Vec::new(),
+            intensity: 1.0,
+            params: BTreeMap::new(),
+            nodes: 5,
+            clients: 5,
+            ops: 500,
+            keys: None,
+            routing: ClientRouting::Sticky,
+            max_events: None,
+        })
+    }
+
+    /// Checks everything that can be checked without running: the protocol's
+    /// parameters, the intensity (also when no fault is asked for: a negative
+    /// rate is a typo, not a no-op) and the simulator's ranges.
+    pub fn validate(&self) -> Result<(), Error> {
+        if !(self.intensity > 0.0 && self.intensity.is_finite()) {
+            return Err(Error::Plan(format!("--intensity: expected a number > 0, found {}", self.intensity)));
+        }
+        registry::check_params(&self.protocol, &self.params).map_err(Error::Plan)?;
+        self.sim_config(0).map(drop)
+    }
+
+    /// The simulator config for one seed.
+    pub fn sim_config(&self, seed: u64) -> Result<SimConfig, Error> {
+        let mut workload = WorkloadConfig::new(self.workload);
+        if let Some(k) = self.keys {
+            workload.keys = k;
+        }
+        let mut kinds = self.nemesis.clone();
+        kinds.sort();
+        kinds.dedup();
+        let nemesis =
+            if kinds.is_empty() { NemesisConfig::none() } else { NemesisConfig::generated(&kinds, self.intensity) };
+        let defaults = SimConfig::default();
+        let cfg = SimConfig {
+            seed,
+            nodes: self.nodes,
+            clients: self.clients,
+            ops: self.ops,
+            workload,
+            nemesis,
+            client_node: self.routing,
+            max_events: self.max_events.unwrap_or(defaults.max_events),
+            ..defaults
+        };
+        cfg.validate().map_err(Error::Plan)?;
+        Ok(cfg)
+    }
+
+    /// The fault kinds as `--nemesis` takes them.
+    pub fn nemesis_names(&self) -> String {
+        if self.nemesis.is_empty() {
+            return "none".into();
+        }
+        self.nemesis.iter().map(|k| k.name()).collect::<Vec<_>>().join(",")
+    }
+
+    /// The exact command that reproduces the run with `seed`.
+    pub fn command(&self, seed: u64) -> String {
+        let mut s = format!(
+            "conch run --protocol {} --workload {} --nemesis {} --seed {seed} --nodes {} --clients {} --ops {}",
+            self.protocol,
+            self.workload.name(),
+            self.nemesis_names(),
+            self.nodes,
+            self.clients,
+            self.ops
+        );
+        if self.intensity != 1.0 {
+            s.push_str(&format!(" --intensity {}", self.intensity));
+        }
+        if let Some(k) = self.keys {
+            s.push_str(&format!(" --keys {k}"));
+        }
+        if self.routing == ClientRouting::Random {
+            s.push_str(" --routing random");
+        }
+        if let Some(n) = self.max_events {
+            s.push_str(&format!(" --max-events {n}"));
+        }
+        for (k, v) in &self.params {
+            s.push_str(&format!(" --param {k}={v}"));
+        }
+        s
+    }
+}
+
+/// Parses `A..B` (B exclusive) or a single number `N`.
+pub fn parse_seeds(s: &str) -> Result<Vec<u64>, Error> {
+    let bad = || Error::Plan(format!("--seeds: expected A..B (B exclusive) or N, found `{s}`"));
+    match s.split_once("..") {
+        Some((a, b)) => {
+            let a: u64 = a.trim().parse().map_err(|_| bad())?;
+            let b: u64 = b.trim().parse().map_err(|_| bad())?;
+            if b <= a {
+                return Err(Error::Plan(format!("--seeds: empty range `{s}`")));
+            }
+            if b - a > MAX_SEEDS {
+                return Err(Error::Plan(format!(
+                    "--seeds: at most {MAX_SEEDS} seeds per command, `{s}` has {}",
+                    b - a
+                )));
+            }
+            Ok((a..b).collect())
+        }
+        None => Ok(vec![s.trim().parse().map_err(|_| bad())?]),
+    }
+}
+
+/// Parses `NAME=VALUE` settings; a name given twice is an error.
+pub fn parse_params<'a>(list: impl IntoIterator<Item = &'a str>) -> Result<BTreeMap<String, String>, Error> {
+    let mut m = BTreeMap::new();
+    for p in list {
+        let (k, v) =
+            p.split_once('=').ok_or_else(|| Error::Plan(format!("--param: expected NAME=VALUE, found `{p}`")))?;
+        if m.insert(k.trim().to_string(), v.trim().to_string()).is_some() {
+            return Err(Error::Plan(format!("--param: `{k}` given twice")));
+        }
+    }
+    Ok(m)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negative_intensity_is_rejected_even_without_faults() {
+        let plan = Plan { intensity: -1.0, ..Plan::new("raft").unwrap() };
+        assert!(matches!(plan.validate(), Err(Error::Plan(m)) if m.contains("--intensity")));
+        let plan = Plan { intensity: f64::NAN, ..Plan::new("raft").unwrap() };
+        assert!(plan.validate().is_err());
+    }
+
+    #[test]
+    fn command_reproduces_every_setting() {
+        let mut plan = Plan::new("quorum").unwrap();
+        plan.nemesis = vec![FaultKind::Partition, FaultKind::ClockSkew];
+        plan.params = parse_params(["consistency=one"]).unwrap();
+        plan.keys = Some(3);
+        plan.routing = ClientRouting::Random;
+        assert_eq!(
+            plan.command(4),
+            "conch run --protocol quorum --workload register --nemesis partition,clock-skew --seed 4 --nodes 5 \
+             --clients 5 --ops 500 --keys 3 --routing random --param consistency=one"
+        );
+    }
+
+    #[test]
+    fn seeds_and_params_parse() {
+        assert_eq!(parse_seeds("2..5").unwrap(), vec![2, 3, 4]);
+        assert_eq!(parse_seeds("7").unwrap(), vec![7]);
+        assert!(parse_seeds("5..5").is_err());
+        assert!(parse_seeds("0..2000000").is_err());
+        assert!(parse_params(["a=1", "a=2"]).is_err());
+        assert!(parse_params(["a"]).is_err());
+        assert!(Plan::new("paxos").is_err());
+    }
+}

@@ -1,0 +1,43 @@
+//! `conch list`: every name a script may rely on, a line of description
+//! each, from the flags' own value enums and the protocol registry.
+
+use crate::cli::{Check, InputFormat, Model, Nemesis, Workload};
+use clap::ValueEnum;
+use runner::exit;
+
+fn section<T: ValueEnum>(title: &str) {
+    println!("{title}:");
+    for v in T::value_variants() {
+        if let Some(p) = v.to_possible_value() {
+            println!("  {:<22} {}", p.get_name(), p.get_help().map(|h| h.to_string()).unwrap_or_default());
+        }
+    }
+}
+
+pub fn run() -> u8 {
+    section::<Model>("models (--model)");
+    println!();
+    section::<Check>("checks (--checks)");
+    println!();
+    section::<InputFormat>("formats (--format)");
+    println!();
+    println!("protocols (--protocol; settings with --param NAME=VALUE, see docs/protocols/):");
+    for p in workloads::registry::PROTOCOLS {
+        println!("  {:<22} {} (default workload: {})", p.name, p.description, p.default_workload.name());
+    }
+    println!();
+    section::<Workload>("workloads (--workload)");
+    println!();
+    section::<Nemesis>("nemeses (--nemesis, comma-separated)");
+    println!();
+    println!("maelstrom workloads (conch maelstrom -w; see docs/maelstrom.md):");
+    for w in maelstrom::WorkloadKind::ALL {
+        println!("  {:<22} {}", w.name(), w.description());
+    }
+    println!();
+    println!("maelstrom nemeses (conch maelstrom --nemesis, comma-separated):");
+    for k in maelstrom::NemesisKind::ALL {
+        println!("  {:<22} {}", k.name(), k.description());
+    }
+    exit::VALID
+}
