@@ -58,13 +58,13 @@ pub enum Command {
     )]
     Gen(GenArgs),
     /// Run your own Maelstrom-protocol node binary as a cluster under conch's network,
-    /// faults and checkers (Maelstrom's workloads and flag names).
-    #[command(after_help = "Examples:\n  conch maelstrom -w echo --bin ./echo --node-count 1 --time-limit 10\n  \
-                  conch maelstrom -w broadcast --bin ./broadcast --node-count 5 --time-limit 20 --rate 10 --nemesis partition\n  \
-                  conch maelstrom -w lin-kv --bin ./raft --concurrency 2n --latency 10 --latency-dist exponential --nemesis kill,pause\n\
-                  Exit 0 every check held, 1 an anomaly or a node that broke the protocol, 2 bad usage or a node \
-                  that cannot start, 3 undecided or cut short.")]
-    Maelstrom(crate::maelstrom::MaelstromArgs),
+    /// faults and checkers (`conch maelstrom --help` for its flags).
+    #[command(disable_help_flag = true)]
+    Maelstrom {
+        /// The maelstrom flags (see `conch maelstrom --help`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        words: Vec<String>,
+    },
 }
 
 #[derive(Args, Debug, Clone)]

@@ -29,15 +29,6 @@ pub fn run() -> u8 {
     section::<Workload>("workloads (--workload)");
     println!();
     section::<Nemesis>("nemeses (--nemesis, comma-separated)");
-    println!();
-    println!("maelstrom workloads (conch maelstrom -w; see docs/maelstrom.md):");
-    for w in maelstrom::WorkloadKind::ALL {
-        println!("  {:<22} {}", w.name(), w.description());
-    }
-    println!();
-    println!("maelstrom nemeses (conch maelstrom --nemesis, comma-separated):");
-    for k in maelstrom::NemesisKind::ALL {
-        println!("  {:<22} {}", k.name(), k.description());
-    }
+    print!("\n{}", maelstrom::cli::list());
     exit::VALID
 }

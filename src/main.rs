@@ -34,7 +34,7 @@ fn main() -> ExitCode {
         cli::Command::Run(args) => run::run(args),
         cli::Command::Compare(args) => compare::run(args),
         cli::Command::Demo(args) => demo::run(args),
-        cli::Command::Maelstrom(args) => maelstrom::run(args),
+        cli::Command::Maelstrom { words } => maelstrom::run(words),
     };
     ExitCode::from(code)
 }

@@ -3,7 +3,7 @@
 //! JSON message per line on stdin/stdout (Jepsen's Maelstrom; the Gossip
 //! Glomers challenges).
 //!
-//! - [`config`]: the run, with Maelstrom's flag names and defaults;
+//! - [`config`]: the run, with Maelstrom's defaults; [`cli`]: its flags;
 //! - [`run`]: the router (one thread: network, clients, services, nemesis);
 //! - [`process`]: child processes, their reader/writer threads, reaping;
 //! - [`net`], [`nemesis`], [`services`], [`workload`], [`journal`],
@@ -18,6 +18,7 @@
 //! never make conch panic or hang. Unlike the simulator this crate reads the
 //! wall clock: the node processes are real.
 
+pub mod cli;
 pub mod config;
 pub mod journal;
 pub mod message;

@@ -39,6 +39,20 @@ pub fn interrupt() {
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
+/// Makes SIGINT and SIGTERM call [`interrupt`] (for the binary: Ctrl-C
+/// then stops the run, which shuts its nodes down and reports).
+pub fn stop_on_ctrl_c() {
+    extern "C" fn handler(_: libc::c_int) {
+        interrupt();
+    }
+    #[cfg(unix)]
+    // SAFETY: the handler only stores to an atomic, which is async-signal-safe.
+    unsafe {
+        libc::signal(libc::SIGINT, handler as *const () as libc::sighandler_t);
+        libc::signal(libc::SIGTERM, handler as *const () as libc::sighandler_t);
+    }
+}
+
 fn interrupted() -> bool {
     INTERRUPTED.load(Ordering::Relaxed)
 }
@@ -69,6 +83,17 @@ pub struct StartFailure {
     pub reason: String,
     pub stderr_log: PathBuf,
     pub stderr_tail: String,
+}
+
+impl RunError {
+    /// The binary's exit code: 3 for an interrupt (undecided), else 2.
+    pub fn exit_code(&self) -> u8 {
+        if matches!(self, RunError::Interrupted) {
+            3
+        } else {
+            2
+        }
+    }
 }
 
 fn describe_init(fs: &[StartFailure]) -> String {
