@@ -30,6 +30,7 @@ fn plan(args: &CheckArgs) -> Result<FilesPlan, runner::Error> {
     let read = ReadOptions {
         format: args.format.map(Into::into),
         independent: args.independent.into(),
+        max_line_bytes: usize::try_from(args.max_line_mb.saturating_mul(1 << 20)).unwrap_or(usize::MAX),
         ..ReadOptions::default()
     };
     let plan = FilesPlan {

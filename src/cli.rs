@@ -119,6 +119,10 @@ pub struct CheckArgs {
     /// Jepsen EDN and log histories: whether to split `[k v]` values into key and value.
     #[arg(long, value_enum, default_value_t = IndependentArg::Auto)]
     pub independent: IndependentArg,
+    /// Longest line accepted, in MiB (for EDN: longest single op, whatever its lines).
+    /// A guard against unbounded memory on a broken file.
+    #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_line_mb: u64,
     /// Bank histories: balances may go negative (conch's own bank workload); Jepsen's bank forbids it.
     #[arg(long)]
     pub bank_negative_ok: bool,

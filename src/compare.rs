@@ -26,7 +26,7 @@ fn go(args: &CompareArgs) -> Result<u8, Error> {
         ops: args.ops,
     };
     let names: Vec<&str> = if args.protocols.is_empty() {
-        compare::default_protocols()
+        compare::default_protocols(common.workload)
     } else {
         args.protocols.iter().map(String::as_str).collect()
     };

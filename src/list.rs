@@ -23,7 +23,8 @@ pub fn run() -> u8 {
     println!();
     println!("protocols (--protocol; settings with --param NAME=VALUE, see docs/protocols/):");
     for p in workloads::registry::PROTOCOLS {
-        println!("  {:<22} {} (default workload: {})", p.name, p.description, p.default_workload.name());
+        let serves: Vec<&str> = p.workloads.iter().map(|w| w.name()).collect();
+        println!("  {:<22} {} (workloads: {})", p.name, p.description, serves.join(", "));
     }
     println!();
     section::<Workload>("workloads (--workload)");

@@ -246,3 +246,25 @@ fn a_run_cut_short_is_unknown_not_valid() {
         assert_eq!(c["verdict"], "unknown", "{}", c["check"]);
     }
 }
+
+/// `run --protocol lww --workload list-append --check` refused every append
+/// and passed as VALID (#12 §2b): a protocol that cannot serve the workload
+/// is refused up front, and compare's default list holds only protocols
+/// that serve it.
+#[test]
+fn a_workload_the_protocol_does_not_serve_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let r = run(&["run", "--protocol", "lww", "--workload", "list-append", "--check", "--out", out]);
+    assert_eq!(r.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&r.stderr);
+    assert!(
+        err.contains("lww does not serve the list-append workload") && err.contains("it serves register, kv"),
+        "{err}"
+    );
+    let r = run(&["compare", "--workload", "list-append", "--seeds", "0..1", "--ops", "30", "--out", out]);
+    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    let table = String::from_utf8_lossy(&r.stdout);
+    let protocols: Vec<&str> = table.lines().skip(1).filter_map(|l| l.split_whitespace().next()).collect();
+    assert!(protocols.starts_with(&["raft"]) && !protocols.contains(&"lww"), "{table}");
+}

@@ -91,12 +91,6 @@ fn duplicate_indices() {
 }
 
 #[test]
-fn times_going_backwards() {
-    rejects("time-backwards.jsonl", &[], 3, "time 150 ns is before the previous event's 200 ns (line 2)");
-    rejects("time-backwards.edn", &[], 2, "time 90 ns is before the previous event's 100 ns (line 1)");
-}
-
-#[test]
 fn empty_files() {
     rejects("empty.jsonl", &[], 0, "empty history");
     rejects("blank-lines.jsonl", &[], 0, "empty history");

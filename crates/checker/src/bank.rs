@@ -189,7 +189,7 @@ impl Model for BankModel {
     }
 
     fn describe(&self, s: &Self::State) -> String {
-        Value::Map(s.iter().map(|(k, v)| (k.clone(), Value::Int(*v))).collect()).to_string()
+        Value::map(s.iter().map(|(k, v)| (k.clone(), Value::Int(*v))).collect()).to_string()
     }
 
     fn validate(&self, op: &Op) -> Result<(), InputErrorKind> {
@@ -370,7 +370,7 @@ fn wrong_total(h: &History, read: &Op, balances: &BTreeMap<Value, i64>, got: i64
         detail: serde_json::json!({
             "total": got,
             "expected_total": expected,
-            "balances": Value::Map(balances.iter().map(|(k, v)| (k.clone(), Value::Int(*v))).collect()),
+            "balances": Value::map(balances.iter().map(|(k, v)| (k.clone(), Value::Int(*v))).collect()),
         }),
     }
 }
@@ -381,7 +381,7 @@ mod tests {
     use crate::history::{Event, EventType, Process};
 
     fn t(from: i64, to: i64, amount: i64) -> Value {
-        Value::Map(vec![("from".into(), from.into()), ("to".into(), to.into()), ("amount".into(), amount.into())])
+        Value::map(vec![("from".into(), from.into()), ("to".into(), to.into()), ("amount".into(), amount.into())])
     }
 
     fn list(v: &[i64]) -> Value {
@@ -481,8 +481,8 @@ mod tests {
 
     #[test]
     fn jepsen_style_maps_inferred_total_and_negatives() {
-        let m = |a: i64, b: i64| Value::Map(vec![(Value::str("a"), a.into()), (Value::str("b"), b.into())]);
-        let tr = Value::Map(vec![
+        let m = |a: i64, b: i64| Value::map(vec![(Value::str("a"), a.into()), (Value::str("b"), b.into())]);
+        let tr = Value::map(vec![
             ("from".into(), Value::str("a")),
             ("to".into(), Value::str("b")),
             ("amount".into(), 15.into()),

@@ -75,9 +75,6 @@ pub enum InputErrorKind {
     /// The completion's `f` differs from its invoke's.
     #[error("completion `{found}` for process {process} does not match its invoke `{expected}` at line {open_line}")]
     CompletionMismatch { process: u64, expected: String, found: String, open_line: u64 },
-    /// Times must not decrease down the file.
-    #[error("time {time_ns} ns is before the previous event's {previous_ns} ns (line {previous_line})")]
-    TimeWentBackwards { time_ns: i64, previous_ns: i64, previous_line: u64 },
     /// Jepsen `:index` values must increase strictly.
     #[error("index {index} does not increase on the previous event's {previous} (line {previous_line})")]
     IndexNotIncreasing { index: u64, previous: u64, previous_line: u64 },

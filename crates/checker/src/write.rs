@@ -1,9 +1,16 @@
 //! Writes events in the native JSON Lines format (one object per line, keys
 //! in a fixed order: `type`, `process`, `f`, `key`, `value`, `time`, `node`,
-//! `final`; absent optional fields are omitted). Output is byte-for-byte a
-//! function of the events.
+//! `final`; absent optional fields are omitted, and so is the anonymous
+//! process). Output is byte-for-byte a function of the events.
+//!
+//! Integers of any size are written exactly and read back equal, as are
+//! strings, floats (shortest text that reads back as the same double),
+//! lists and maps with string keys. JSON has no sets, decimals or non-string
+//! map keys: sets are written as arrays, decimals as numbers (read back as
+//! floats), and other maps as arrays of `[key, value]` pairs.
 
 use crate::history::{Event, EventType, Process};
+use crate::value::Value;
 use std::io::{self, Write};
 
 fn type_name(t: EventType) -> &'static str {
@@ -19,12 +26,13 @@ fn type_name(t: EventType) -> &'static str {
 pub fn write_event(out: &mut Vec<u8>, e: &Event) {
     out.extend_from_slice(b"{\"type\":\"");
     out.extend_from_slice(type_name(e.kind).as_bytes());
-    out.extend_from_slice(b"\",\"process\":");
+    out.push(b'"');
     match e.process {
         Process::Client(p) => {
-            let _ = write!(out, "{p}");
+            let _ = write!(out, ",\"process\":{p}");
         }
-        Process::Nemesis => out.extend_from_slice(b"\"nemesis\""),
+        Process::Nemesis => out.extend_from_slice(b",\"process\":\"nemesis\""),
+        Process::Anonymous => {}
     }
     out.extend_from_slice(b",\"f\":");
     json_str(out, e.f.as_str());
@@ -52,9 +60,63 @@ fn json_str(out: &mut Vec<u8>, s: &str) {
     let _ = serde_json::to_writer(&mut *out, s);
 }
 
-fn json_value(out: &mut Vec<u8>, v: &crate::value::Value) {
-    // Value's Serialize never errors (non-finite floats become null).
-    let _ = serde_json::to_writer(&mut *out, v);
+fn json_value(out: &mut Vec<u8>, v: &Value) {
+    match v {
+        Value::Nil => out.extend_from_slice(b"null"),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Int(i) => {
+            let _ = write!(out, "{i}");
+        }
+        Value::BigInt(b) => out.extend_from_slice(b.as_str().as_bytes()),
+        // JSON has no NaN or infinities.
+        Value::Float(f) if !f.is_finite() => out.extend_from_slice(b"null"),
+        Value::Float(f) => {
+            // Debug: the shortest text that reads back as `f`, with `.0` on
+            // integral values so that they read back as floats.
+            let _ = write!(out, "{f:?}");
+        }
+        Value::Decimal(d) => {
+            let s = d.to_string();
+            out.extend_from_slice(s.strip_suffix('M').unwrap_or(&s).as_bytes());
+        }
+        Value::Str(s) => json_str(out, s),
+        Value::List(_) | Value::Set(_) | Value::SharedList(_) => {
+            out.push(b'[');
+            for (i, x) in v.as_seq().unwrap_or_default().iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                json_value(out, x);
+            }
+            out.push(b']');
+        }
+        Value::Map(m) if m.iter().all(|(k, _)| matches!(k, Value::Str(_))) => {
+            out.push(b'{');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                json_value(out, k);
+                out.push(b':');
+                json_value(out, x);
+            }
+            out.push(b'}');
+        }
+        Value::Map(m) => {
+            out.push(b'[');
+            for (i, (k, x)) in m.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                out.push(b'[');
+                json_value(out, k);
+                out.push(b',');
+                json_value(out, x);
+                out.push(b']');
+            }
+            out.push(b']');
+        }
+    }
 }
 
 /// One event as a JSON line (without the newline).
@@ -94,7 +156,6 @@ pub fn to_jsonl(events: &[Event]) -> Vec<u8> {
 mod tests {
     use super::*;
     use crate::history::F;
-    use crate::value::Value;
 
     #[test]
     fn fields_in_order_and_optional_ones_omitted() {
@@ -126,7 +187,7 @@ mod tests {
             events.push(e);
         };
         use EventType::*;
-        let grudge = Value::Map(vec![(Value::str("n0"), Value::List(vec![Value::str("n1")]))]);
+        let grudge = Value::map(vec![(Value::str("n0"), Value::List(vec![Value::str("n1")]))]);
         push(Invoke, Process::Nemesis, "start-partition", None, Value::Nil, None, false);
         push(Info, Process::Nemesis, "start-partition", None, grudge, None, false);
         push(Invoke, Process::Client(0), "write", Some(Value::Int(1)), Value::Int(7), Some("n0"), false);
@@ -156,7 +217,7 @@ mod tests {
             Process::Client(3),
             "transfer",
             None,
-            Value::Map(vec![(Value::str("from"), 0.into())]),
+            Value::map(vec![(Value::str("from"), 0.into())]),
             Some("n3"),
             false,
         );
@@ -175,7 +236,7 @@ mod tests {
         let events: Vec<Event> = (0..3)
             .map(|i| {
                 let mut e = Event::new(i + 1, EventType::Invoke, Process::Client(i), F::Write, Value::Int(i as i64));
-                e.value = Value::Map(vec![(Value::str("from"), Value::Float(0.5))]);
+                e.value = Value::map(vec![(Value::str("from"), Value::Float(0.5))]);
                 e
             })
             .collect();

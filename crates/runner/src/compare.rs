@@ -132,10 +132,11 @@ pub struct Common {
 }
 
 /// The protocols a comparison shows when none are named: every bundled one
-/// but the baselines (`single` is correct by construction, `lagging` broken
-/// on purpose).
-pub fn default_protocols() -> Vec<&'static str> {
-    registry::PROTOCOLS.iter().map(|p| p.name).filter(|n| !matches!(*n, "single" | "lagging")).collect()
+/// the registry marks as compared (not the baselines: `single` is correct by
+/// construction, `lagging` broken on purpose) that serves `workload` (the
+/// others would refuse every op and show green at 0 ops/s).
+pub fn default_protocols(workload: Option<WorkloadKind>) -> Vec<&'static str> {
+    registry::compared(workload).iter().map(|p| p.name).collect()
 }
 
 /// A validated plan per protocol; `params` are `PROTOCOL:NAME=VALUE`, each

@@ -22,7 +22,7 @@ pub const PARAMS: [&str; 1] = ["quorum:consistency=one"];
 /// The demo's plans: the comparison's default protocols, 5 nodes, 5 clients.
 pub fn plans(ops: usize) -> Result<Vec<Plan>, Error> {
     let common = Common { workload: None, nemesis: NEMESIS.to_vec(), intensity: 1.0, nodes: 5, clients: 5, ops };
-    compare::plans(&compare::default_protocols(), &common, &PARAMS)
+    compare::plans(&compare::default_protocols(None), &common, &PARAMS)
 }
 
 /// One example history.

@@ -39,10 +39,7 @@ impl Plan {
     /// `protocol` with `conch run`'s defaults: its own workload, 5 nodes, 5
     /// clients, 500 ops, no faults, sticky routing.
     pub fn new(protocol: &str) -> Result<Plan, Error> {
-        let info = registry::info(protocol).ok_or_else(|| {
-            let names: Vec<&str> = registry::PROTOCOLS.iter().map(|p| p.name).collect();
-            Error::Plan(format!("unknown protocol `{protocol}`: expected one of {}", names.join(", ")))
-        })?;
+        let info = registry::lookup(protocol).map_err(|e| Error::Plan(e.to_string()))?;
         Ok(Plan {
             protocol: protocol.to_string(),
             workload: info.default_workload,
@@ -59,13 +56,17 @@ impl Plan {
     }
 
     /// Checks everything that can be checked without running: the protocol's
-    /// parameters, the intensity (also when no fault is asked for: a negative
+    /// parameters and workload, the intensity (also when no fault is asked for: a negative
     /// rate is a typo, not a no-op) and the simulator's ranges.
     pub fn validate(&self) -> Result<(), Error> {
         if !(self.intensity > 0.0 && self.intensity.is_finite()) {
             return Err(Error::Plan(format!("--intensity: expected a number > 0, found {}", self.intensity)));
         }
-        registry::check_params(&self.protocol, &self.params).map_err(Error::Plan)?;
+        // A protocol that cannot serve the workload is refused up front: every
+        // op would fail and nothing would be checked (#12 §2b).
+        let info = registry::lookup(&self.protocol).map_err(|e| Error::Plan(e.to_string()))?;
+        info.check_workload(self.workload).map_err(|e| Error::Plan(e.to_string()))?;
+        info.check_params(&self.params).map_err(|e| Error::Plan(e.to_string()))?;
         self.sim_config(0).map(drop)
     }
 

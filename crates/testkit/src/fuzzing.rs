@@ -23,14 +23,25 @@ pub const MAX_ORACLE_OPS: usize = 7;
 /// Reader limits for fuzzing: small, so that the limits themselves are
 /// exercised (a fuzz input is rarely longer than a few KiB).
 fn fuzz_read_options(format: Option<Format>) -> ReadOptions {
-    ReadOptions { format, max_line_bytes: 4096, max_depth: 32, ..ReadOptions::default() }
+    ReadOptions { format, max_line_bytes: 4096, max_depth: FUZZ_MAX_DEPTH, ..ReadOptions::default() }
 }
+
+/// Nesting limit when fuzzing: small, so that the limit is reached.
+const FUZZ_MAX_DEPTH: usize = 32;
 
 /// Fuzz entry for one reader: reads `data` as `format` and with detection
 /// (under a name with and without the format's extension). Must never
 /// panic. A history that reads and is small is also checked against the
 /// oracle under the model inferred from it.
 pub fn read_one(format: Format, data: &[u8]) {
+    if format == Format::Jsonl {
+        // The JSON parser against the serde_json one it replaced, line by line.
+        for (i, line) in data.split(|&b| b == b'\n').enumerate() {
+            if let Err(diff) = checker::read::json_parsers_agree(line, i as u64 + 1, FUZZ_MAX_DEPTH) {
+                panic!("line {}: {diff}", i + 1);
+            }
+        }
+    }
     let ext = match format {
         Format::Jsonl => "fuzz.jsonl",
         Format::Edn | Format::PorcupineKv => "fuzz.edn",
@@ -247,7 +258,7 @@ fn odd_value(src: &mut ByteSource) -> Value {
         11 => Value::List(vec![Value::str("r"), Value::str("x")]),
         12 => Value::List(vec![Value::List(vec![Value::str("w"), Value::str("x"), i(1)]), i(2)]),
         13 => Value::set(vec![i(1), i(2)]),
-        14 => Value::Map(vec![(Value::str("a"), i(1))]),
+        14 => Value::map(vec![(Value::str("a"), i(1))]),
         _ => i(src.byte() as i64 % 4),
     }
 }

@@ -1,24 +1,49 @@
-//! Protocols by command-line name: what `conch run`, `compare` and `demo` use
-//! to build and run a protocol from `--param NAME=VALUE` pairs.
+//! Protocols by command-line name: the one table that `conch list`, `run`,
+//! `compare` and `demo` read. Each entry says what the protocol is, which
+//! workloads it serves (a run of any other workload is refused up front:
+//! every op would fail and nothing would be checked), its parameters, and
+//! how to build and run it.
 
+use crate::protocols::commit::{CommitProtocol, Mode};
+use crate::protocols::common::{Param, ParamError, Params};
 use crate::protocols::{
     abd::AbdProtocol, gossip::GossipProtocol, lagging::Lagging, lww::LwwProtocol, quorum::QuorumProtocol,
-    raft::RaftProtocol, single::Single, threepc::ThreePcProtocol, twopc::TwoPcProtocol, vclock::VclockProtocol,
-    weak::WeakProtocol,
+    raft::RaftProtocol, single::Single, vclock::VclockProtocol, weak::WeakProtocol,
 };
-use crate::sim::{self, RunOutput, SimConfig};
+use crate::sim::{self, Protocol, RunOutput, SimConfig};
 use crate::workload::WorkloadKind;
 use std::collections::BTreeMap;
+use std::fmt;
 
-/// A bundled protocol, as listed by `conch list`.
+type RunFn = fn(&BTreeMap<String, String>, &SimConfig) -> Result<RunOutput, RegistryError>;
+
+/// A bundled protocol.
 #[derive(Clone, Copy, Debug)]
 pub struct ProtocolInfo {
     pub name: &'static str,
     pub description: &'static str,
     /// The workload its textbook behaviour is shown with.
     pub default_workload: WorkloadKind,
+    /// The workloads whose operations it implements; the first is the default.
+    pub workloads: &'static [WorkloadKind],
     /// Whether it promises linearizability (the comparison's expectation).
     pub linearizable: bool,
+    /// In `compare`'s and `demo`'s default list (the baseline and the toy
+    /// broken store are not).
+    pub compared: bool,
+    /// Its `--param`s.
+    pub params: &'static [Param],
+    run: RunFn,
+}
+
+const ALL: &[WorkloadKind] = &WorkloadKind::ALL;
+const REGISTERS: &[WorkloadKind] = &[WorkloadKind::Register, WorkloadKind::Kv];
+const SETS: &[WorkloadKind] = &[WorkloadKind::Set];
+const BANK: &[WorkloadKind] = &[WorkloadKind::Bank];
+
+fn run_built<P: Protocol>(p: Result<P, ParamError>, cfg: &SimConfig) -> Result<RunOutput, RegistryError> {
+    let p = p.map_err(RegistryError::Params)?;
+    sim::try_run(&p, cfg).map_err(RegistryError::Config)
 }
 
 /// Every bundled protocol, in the order comparisons show them.
@@ -27,140 +52,335 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         name: "raft",
         description: "Raft replicated kv store: leader election, log replication, majority commit",
         default_workload: WorkloadKind::Register,
+        workloads: ALL,
         linearizable: true,
+        compared: true,
+        params: RaftProtocol::PARAMS,
+        run: |p, c| run_built(RaftProtocol::from_params(p), c),
     },
     ProtocolInfo {
         name: "abd",
         description: "ABD majority-quorum register with read write-back: linearizable",
         default_workload: WorkloadKind::Register,
+        workloads: REGISTERS,
         linearizable: true,
+        compared: true,
+        params: AbdProtocol::PARAMS,
+        run: |p, c| run_built(AbdProtocol::from_params(p), c),
     },
     ProtocolInfo {
         name: "quorum",
         description: "Dynamo/Cassandra quorum replication: tunable N/R/W, LWW, read repair, hinted handoff",
         default_workload: WorkloadKind::Register,
+        workloads: REGISTERS,
         linearizable: false,
+        compared: true,
+        params: QuorumProtocol::PARAMS,
+        run: |p, c| run_built(QuorumProtocol::from_params(p), c),
     },
     ProtocolInfo {
         name: "lww",
         description: "last-write-wins replication stamped with each replica's own clock",
         default_workload: WorkloadKind::Register,
+        workloads: REGISTERS,
         linearizable: false,
+        compared: true,
+        params: LwwProtocol::PARAMS,
+        run: |p, c| run_built(LwwProtocol::from_params(p), c),
     },
     ProtocolInfo {
         name: "vclock",
         description: "vector-clock versions with siblings merged by union (Dynamo's shopping cart)",
         default_workload: WorkloadKind::Set,
+        workloads: SETS,
         linearizable: false,
+        compared: true,
+        params: VclockProtocol::PARAMS,
+        run: |p, c| run_built(VclockProtocol::from_params(p), c),
     },
     ProtocolInfo {
         name: "gossip",
         description: "eventual consistency: local writes spread by periodic gossip and anti-entropy",
         default_workload: WorkloadKind::Set,
+        workloads: SETS,
         linearizable: false,
+        compared: true,
+        params: GossipProtocol::PARAMS,
+        run: |p, c| run_built(GossipProtocol::from_params(p), c),
     },
     ProtocolInfo {
         name: "weak",
         description: "local writes forwarded once, best effort, no repair: no convergence guarantee",
         default_workload: WorkloadKind::Set,
+        workloads: SETS,
         linearizable: false,
+        compared: true,
+        params: WeakProtocol::PARAMS,
+        run: |p, c| run_built(WeakProtocol::from_params(p), c),
     },
     ProtocolInfo {
         name: "2pc",
         description: "two-phase commit of bank transfers across shards; blocks while the coordinator is down",
         default_workload: WorkloadKind::Bank,
+        workloads: BANK,
         linearizable: true,
+        compared: true,
+        params: CommitProtocol::TWO_PC_PARAMS,
+        run: |p, c| run_built(CommitProtocol::from_params(Mode::TwoPhase, p), c),
     },
     ProtocolInfo {
         name: "3pc",
         description: "three-phase commit with timeouts; unsafe under network partitions",
         default_workload: WorkloadKind::Bank,
+        workloads: BANK,
         linearizable: true,
+        compared: true,
+        params: CommitProtocol::THREE_PC_PARAMS,
+        run: |p, c| run_built(CommitProtocol::from_params(Mode::ThreePhase, p), c),
     },
     ProtocolInfo {
         name: "single",
         description: "one node holds everything: linearizable by construction (a baseline)",
         default_workload: WorkloadKind::Register,
+        workloads: ALL,
         linearizable: true,
+        compared: false,
+        params: Single::PARAMS,
+        run: |p, c| run_built(Single::from_params(p), c),
     },
     ProtocolInfo {
         name: "lagging",
         description: "deliberately broken: reads served by lagging asynchronous replicas",
         default_workload: WorkloadKind::Register,
+        workloads: ALL,
         linearizable: false,
+        compared: false,
+        params: Lagging::PARAMS,
+        run: |p, c| run_built(Lagging::from_params(p), c),
     },
 ];
+
+/// Why the registry refused a protocol, its parameters, workload or config.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum RegistryError {
+    UnknownProtocol {
+        name: String,
+    },
+    Params(ParamError),
+    /// The protocol does not implement this workload's operations.
+    Workload {
+        protocol: &'static str,
+        workload: WorkloadKind,
+        serves: &'static [WorkloadKind],
+    },
+    /// The simulator refused the config (see [`SimConfig::validate`]).
+    Config(String),
+}
+
+fn names(ws: &[WorkloadKind]) -> String {
+    ws.iter().map(|w| w.name()).collect::<Vec<_>>().join(", ")
+}
+
+impl fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegistryError::UnknownProtocol { name } => {
+                let known: Vec<&str> = PROTOCOLS.iter().map(|p| p.name).collect();
+                write!(f, "unknown protocol `{name}`: expected one of {}", known.join(", "))
+            }
+            RegistryError::Params(e) => e.fmt(f),
+            RegistryError::Workload { protocol, workload, serves } => write!(
+                f,
+                "{protocol} does not serve the {} workload (every op would fail and nothing would be checked); \
+                 it serves {}",
+                workload.name(),
+                names(serves)
+            ),
+            RegistryError::Config(e) => write!(f, "invalid run config: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
+impl From<RegistryError> for String {
+    fn from(e: RegistryError) -> String {
+        e.to_string()
+    }
+}
+
+impl ProtocolInfo {
+    pub fn serves(&self, workload: WorkloadKind) -> bool {
+        self.workloads.contains(&workload)
+    }
+
+    /// Refuses a workload the protocol does not serve.
+    pub fn check_workload(&self, workload: WorkloadKind) -> Result<(), RegistryError> {
+        if self.serves(workload) {
+            Ok(())
+        } else {
+            Err(RegistryError::Workload { protocol: self.name, workload, serves: self.workloads })
+        }
+    }
+
+    /// Validates `params` without running anything.
+    pub fn check_params(&self, params: &BTreeMap<String, String>) -> Result<(), RegistryError> {
+        Params::parse(self.name, self.params, params).map(drop).map_err(RegistryError::Params)
+    }
+
+    /// Builds the protocol from `params` and runs it under `cfg`, if it
+    /// serves `cfg`'s workload.
+    pub fn run(&self, params: &BTreeMap<String, String>, cfg: &SimConfig) -> Result<RunOutput, RegistryError> {
+        self.check_workload(cfg.workload.kind)?;
+        (self.run)(params, cfg)
+    }
+}
 
 /// Looks a protocol up by name.
 pub fn info(name: &str) -> Option<&'static ProtocolInfo> {
     PROTOCOLS.iter().find(|p| p.name == name)
 }
 
-/// Calls `$body` with `$p` bound to protocol `$name` built from `$params`
-/// (a `Result<impl Protocol, String>`); one list of names for every use.
-macro_rules! with_protocol {
-    ($name:expr, $params:expr, |$p:ident| $body:expr) => {
-        match $name {
-            "raft" => {
-                let $p = RaftProtocol::from_params($params);
-                $body
-            }
-            "abd" => {
-                let $p = AbdProtocol::from_params($params);
-                $body
-            }
-            "quorum" => {
-                let $p = QuorumProtocol::from_params($params);
-                $body
-            }
-            "lww" => {
-                let $p = LwwProtocol::from_params($params);
-                $body
-            }
-            "vclock" => {
-                let $p = VclockProtocol::from_params($params);
-                $body
-            }
-            "gossip" => {
-                let $p = GossipProtocol::from_params($params);
-                $body
-            }
-            "weak" => {
-                let $p = WeakProtocol::from_params($params);
-                $body
-            }
-            "2pc" => {
-                let $p = TwoPcProtocol::from_params($params);
-                $body
-            }
-            "3pc" => {
-                let $p = ThreePcProtocol::from_params($params);
-                $body
-            }
-            "single" => {
-                let $p = Single::from_params($params);
-                $body
-            }
-            "lagging" => {
-                let $p = Lagging::from_params($params);
-                $body
-            }
-            other => Err(unknown(other)),
-        }
-    };
-}
-
-fn unknown(name: &str) -> String {
-    let names: Vec<&str> = PROTOCOLS.iter().map(|p| p.name).collect();
-    format!("unknown protocol `{name}`: expected one of {}", names.join(", "))
+/// Looks a protocol up by name, or says which names exist.
+pub fn lookup(name: &str) -> Result<&'static ProtocolInfo, RegistryError> {
+    info(name).ok_or_else(|| RegistryError::UnknownProtocol { name: name.to_string() })
 }
 
 /// Validates `params` for protocol `name` without running anything.
-pub fn check_params(name: &str, params: &BTreeMap<String, String>) -> Result<(), String> {
-    with_protocol!(name, params, |p| p.map(drop).map_err(|e| format!("{name}: {e}")))
+pub fn check_params(name: &str, params: &BTreeMap<String, String>) -> Result<(), RegistryError> {
+    lookup(name)?.check_params(params)
+}
+
+/// Refuses a (protocol, workload) pair where the protocol does not serve the
+/// workload; the error names the workloads it serves.
+pub fn check_workload(name: &str, workload: WorkloadKind) -> Result<(), RegistryError> {
+    lookup(name)?.check_workload(workload)
+}
+
+/// The protocols a comparison runs by default: those marked `compared` that
+/// serve `workload` (each its own default workload when `None`).
+pub fn compared(workload: Option<WorkloadKind>) -> Vec<&'static ProtocolInfo> {
+    PROTOCOLS.iter().filter(|p| p.compared && workload.is_none_or(|w| p.serves(w))).collect()
 }
 
 /// Builds protocol `name` from `params` and runs it under `cfg`.
-pub fn run(name: &str, params: &BTreeMap<String, String>, cfg: &SimConfig) -> Result<RunOutput, String> {
-    with_protocol!(name, params, |p| p.and_then(|p| sim::try_run(&p, cfg)).map_err(|e| format!("{name}: {e}")))
+pub fn run(name: &str, params: &BTreeMap<String, String>, cfg: &SimConfig) -> Result<RunOutput, RegistryError> {
+    lookup(name)?.run(params, cfg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn given(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
+        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn names_are_unique_and_defaults_are_served() {
+        for (i, p) in PROTOCOLS.iter().enumerate() {
+            assert!(PROTOCOLS[..i].iter().all(|q| q.name != p.name), "{} twice", p.name);
+            assert_eq!(p.workloads.first(), Some(&p.default_workload), "{}: the default comes first", p.name);
+        }
+    }
+
+    /// Every table's defaults parse, and every protocol builds and runs from
+    /// them; each parameter refuses a nonsense value with an error that
+    /// names protocol and parameter once.
+    #[test]
+    fn every_protocol_builds_from_its_defaults_and_each_param_checks_its_value() {
+        for p in PROTOCOLS {
+            p.check_params(&BTreeMap::new()).unwrap();
+            let mut cfg = SimConfig { ops: 20, nodes: 3, clients: 3, ..SimConfig::default() };
+            cfg.workload = crate::workload::WorkloadConfig::new(p.default_workload);
+            let out = p.run(&BTreeMap::new(), &cfg).unwrap_or_else(|e| panic!("{}: {e}", p.name));
+            assert_eq!(out.stats.stopped_early, None, "{}", p.name);
+            for param in p.params {
+                let default = param.default_text();
+                if let Some(d) = &default {
+                    p.check_params(&given(&[(param.name, d)])).unwrap_or_else(|e| panic!("{}: {e}", p.name));
+                }
+                let e = p.check_params(&given(&[(param.name, "nonsense")])).unwrap_err().to_string();
+                assert!(e.starts_with(&format!("{}: parameter `{}`", p.name, param.name)), "{e}");
+                assert!(!e.contains(&format!("{0}: {0}", p.name)), "{e}");
+            }
+        }
+    }
+
+    /// `--protocol abd --param foo=1` said "abd: abd: unknown param".
+    #[test]
+    fn unknown_param_names_the_protocol_once() {
+        let e = check_params("abd", &given(&[("foo", "1")])).unwrap_err().to_string();
+        assert_eq!(e, "abd: unknown parameter `foo` (accepted: timeout_ms, anti_entropy_ms, bug)");
+        let e = check_params("paxos", &BTreeMap::new()).unwrap_err().to_string();
+        assert!(e.starts_with("unknown protocol `paxos`: expected one of raft, abd"), "{e}");
+    }
+
+    /// `run --protocol lww --workload list-append` refused every append and
+    /// passed as VALID; it is refused up front, naming what lww serves.
+    #[test]
+    fn a_workload_the_protocol_does_not_serve_is_refused_naming_what_it_serves() {
+        let e = check_workload("lww", WorkloadKind::ListAppend).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "lww does not serve the list-append workload (every op would fail and nothing would be checked); \
+             it serves register, kv"
+        );
+        assert!(check_workload("gossip", WorkloadKind::Bank).unwrap_err().to_string().ends_with("it serves set"));
+        let cfg =
+            SimConfig { workload: crate::workload::WorkloadConfig::new(WorkloadKind::Bank), ..SimConfig::default() };
+        assert!(matches!(run("gossip", &BTreeMap::new(), &cfg), Err(RegistryError::Workload { .. })));
+        check_workload("raft", WorkloadKind::Bank).unwrap();
+    }
+
+    /// The `## Parameters` table of `docs/protocols/NAME.md`: each row's
+    /// names and default column.
+    fn doc_params(name: &str) -> Option<Vec<(String, String)>> {
+        let path = format!("{}/../../docs/protocols/{name}.md", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).ok()?;
+        let section = text.split("\n## ").find(|s| s.starts_with("Parameters"))?;
+        let mut rows = Vec::new();
+        for line in section.lines().filter(|l| l.starts_with("| `")) {
+            let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+            let default = cells[2].replace('`', "");
+            for name in cells[1].split(',') {
+                rows.push((name.trim().trim_matches('`').to_string(), default.clone()));
+            }
+        }
+        Some(rows)
+    }
+
+    /// The docs list exactly each protocol's parameters, with the defaults
+    /// the code uses (every compared protocol has a page).
+    #[test]
+    fn docs_parameter_tables_match_the_code() {
+        for p in PROTOCOLS {
+            let Some(rows) = doc_params(p.name) else {
+                assert!(!p.compared, "docs/protocols/{}.md is missing", p.name);
+                continue;
+            };
+            let documented: Vec<&str> = rows.iter().map(|(n, _)| n.as_str()).collect();
+            let mut declared: Vec<&str> = p.params.iter().map(|q| q.name).collect();
+            let mut sorted = documented.clone();
+            sorted.sort();
+            declared.sort();
+            assert_eq!(sorted, declared, "docs/protocols/{}.md lists other parameters", p.name);
+            for (name, default) in &rows {
+                let q = p.params.iter().find(|q| q.name == name).unwrap();
+                if let Some(d) = q.default_text() {
+                    assert_eq!(&d, default, "docs/protocols/{}.md: default of `{name}`", p.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn comparisons_list_only_protocols_that_serve_the_workload() {
+        let names = |w| compared(w).iter().map(|p| p.name).collect::<Vec<_>>();
+        assert_eq!(names(Some(WorkloadKind::ListAppend)), ["raft"]);
+        assert_eq!(names(Some(WorkloadKind::Set)), ["raft", "vclock", "gossip", "weak"]);
+        assert_eq!(names(Some(WorkloadKind::Bank)), ["raft", "2pc", "3pc"]);
+        assert_eq!(names(None).len(), 9, "single and lagging are not compared by default");
+    }
 }

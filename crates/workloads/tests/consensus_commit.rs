@@ -4,44 +4,23 @@
 //! created or destroyed. 3PC holds with crashes only and splits decisions
 //! under partitions.
 
-use checker::bank::{self, BankOptions, BankReport};
+mod common;
+
+use checker::bank::BankReport;
 use checker::Verdict;
-use std::collections::BTreeMap;
+use common::{bank_check as check_history, params, roaming_cfg, MS};
 use std::sync::Arc;
-use workloads::protocols::threepc::ThreePcProtocol;
-use workloads::protocols::twopc::bank::{DecisionLog, Disagreement};
-use workloads::protocols::twopc::TwoPcProtocol;
-use workloads::sim::{run, ClientRouting, FaultKind, NemesisConfig, RunOutput, SimConfig};
-use workloads::workload::{WorkloadConfig, WorkloadKind};
-
-const MS: u64 = 1_000_000;
-
-fn params(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
-    kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-}
+use workloads::protocols::commit::bank::{DecisionLog, Disagreement};
+use workloads::protocols::commit::{CommitProtocol, Mode};
+use workloads::sim::{run, FaultKind, RunOutput, SimConfig};
+use workloads::workload::WorkloadKind;
 
 fn config(seed: u64, faults: &[FaultKind], ops: usize) -> SimConfig {
-    let mut c = SimConfig {
-        seed,
-        nodes: 3,
-        ops,
-        workload: WorkloadConfig::new(WorkloadKind::Bank),
-        nemesis: NemesisConfig::generated(faults, 1.0),
-        request_timeout_ns: 300 * MS,
-        client_node: ClientRouting::Random,
-        ..SimConfig::default()
-    };
-    c.workload.think_mean_ns = 2 * MS;
-    if faults.contains(&FaultKind::Loss) {
-        c.net.loss = 0.02;
-    }
-    c
+    SimConfig { nodes: 3, ..roaming_cfg(seed, WorkloadKind::Bank, faults, ops) }
 }
 
-/// The bundled bank starts at zero everywhere and allows overdrafts.
 fn bank_check(out: &RunOutput) -> BankReport {
-    let opts = BankOptions { initial: Some(BTreeMap::new()), negative_allowed: true, ..BankOptions::default() };
-    bank::check(&out.history().unwrap(), "run", &opts).unwrap()
+    check_history(&out.history().unwrap())
 }
 
 struct Outcome {
@@ -50,18 +29,19 @@ struct Outcome {
     log: Arc<DecisionLog>,
 }
 
-fn run_2pc(seed: u64, faults: &[FaultKind], kv: &[(&str, &str)]) -> Outcome {
+fn run_commit(mode: Mode, seed: u64, faults: &[FaultKind], kv: &[(&str, &str)]) -> Outcome {
     let log = Arc::new(DecisionLog::default());
-    let p = TwoPcProtocol::from_params(&params(kv)).unwrap().with_recorder(log.clone());
+    let p = CommitProtocol::from_params(mode, &params(kv)).unwrap().with_recorder(log.clone());
     let out = run(&p, &config(seed, faults, 120));
     Outcome { out, disagreements: log.disagreements(), log }
 }
 
+fn run_2pc(seed: u64, faults: &[FaultKind], kv: &[(&str, &str)]) -> Outcome {
+    run_commit(Mode::TwoPhase, seed, faults, kv)
+}
+
 fn run_3pc(seed: u64, faults: &[FaultKind]) -> Outcome {
-    let log = Arc::new(DecisionLog::default());
-    let p = ThreePcProtocol::from_params(&params(&[])).unwrap().with_recorder(log.clone());
-    let out = run(&p, &config(seed, faults, 120));
-    Outcome { out, disagreements: log.disagreements(), log }
+    run_commit(Mode::ThreePhase, seed, faults, &[])
 }
 
 const FAULTS: [FaultKind; 3] = [FaultKind::Partition, FaultKind::Crash, FaultKind::Loss];
@@ -75,6 +55,7 @@ fn two_pc_is_atomic_and_conserves_the_total_under_faults() {
         let o = run_2pc(seed, &FAULTS, &[]);
         assert_eq!(o.out.stats.stopped_early, None);
         assert!(o.disagreements.is_empty(), "seed {seed}: {:?}", o.disagreements);
+        assert_eq!(o.out.stats.invariant_violations, vec![], "seed {seed}");
         let r = bank_check(&o.out);
         assert_eq!(r.verdict, Verdict::Valid, "seed {seed}: {r:#?}");
         committed += o.out.stats.ops_ok;
@@ -97,6 +78,9 @@ fn two_pc_abort_after_yes_timeout_bug_is_found() {
         .expect("the bug breaks the bank within 40 seeds");
     let o = run_2pc(seed, &FAULTS, &bug);
     assert!(!o.disagreements.is_empty(), "seed {seed}: shards and coordinator decided differently");
+    // The simulator's own monitor saw it too, with the time it happened.
+    let v = &o.out.stats.invariant_violations;
+    assert!(v.iter().any(|v| v.invariant == "agreement"), "seed {seed}: {v:?}");
     let r = bank_check(&o.out);
     let total = r.properties.iter().find(|p| p.name == "total-conserved").unwrap();
     assert_eq!(total.verdict, Verdict::Invalid, "seed {seed}");
@@ -127,6 +111,7 @@ fn three_pc_partitions_break_atomicity_and_are_found() {
         .expect("the checker finds a split 3pc decision within 40 seeds");
     let o = run_3pc(seed, &[FaultKind::Partition]);
     assert!(!o.disagreements.is_empty(), "seed {seed}: shards and coordinator decided differently");
+    assert!(o.out.stats.invariant_violations.iter().any(|v| v.invariant == "agreement"), "seed {seed}");
     let r = bank_check(&o.out);
     let total = r.properties.iter().find(|p| p.name == "total-conserved").unwrap();
     assert_eq!(total.verdict, Verdict::Invalid, "seed {seed}: money created or destroyed");

@@ -2,65 +2,20 @@
 //! over many seeds under partitions, crashes and message loss; with a bug
 //! switched on, the checker finds a violation and names the seed.
 
-use checker::bank::{self, BankOptions};
-use checker::linear::{check, LinearOptions};
-use checker::model::ModelKind;
-use checker::read::NilRead;
-use checker::session::{self, SessionOptions, Workload};
+mod common;
+
 use checker::{CheckName, Verdict};
-use std::collections::BTreeMap;
+use common::{bank_check, linear, model_for, params, roaming_cfg as config, session_workload, sessions, sim};
 use workloads::protocols::raft::RaftProtocol;
-use workloads::sim::{run, ClientRouting, FaultKind, NemesisConfig, RunOutput, SimConfig};
-use workloads::workload::{WorkloadConfig, WorkloadKind};
+use workloads::sim::{run, FaultKind, NemesisConfig, RunOutput};
+use workloads::workload::WorkloadKind;
 
-const MS: u64 = 1_000_000;
-
-fn raft(params: &[(&str, &str)]) -> RaftProtocol {
-    let map: BTreeMap<String, String> = params.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    RaftProtocol::from_params(&map).unwrap()
+fn raft(kv: &[(&str, &str)]) -> RaftProtocol {
+    RaftProtocol::from_params(&params(kv)).unwrap()
 }
 
-fn config(seed: u64, kind: WorkloadKind, faults: &[FaultKind], ops: usize) -> SimConfig {
-    let mut c = SimConfig {
-        seed,
-        ops,
-        workload: WorkloadConfig::new(kind),
-        nemesis: NemesisConfig::generated(faults, 1.0),
-        request_timeout_ns: 300 * MS,
-        client_node: ClientRouting::Random,
-        ..SimConfig::default()
-    };
-    c.workload.think_mean_ns = 2 * MS;
-    if faults.contains(&FaultKind::Loss) {
-        c.net.loss = 0.02;
-    }
-    c
-}
-
-fn model_for(kind: WorkloadKind) -> ModelKind {
-    match kind {
-        WorkloadKind::Register => ModelKind::CasRegister,
-        WorkloadKind::ListAppend => ModelKind::ListAppend,
-        WorkloadKind::Set => ModelKind::Set,
-        WorkloadKind::Counter => ModelKind::Counter,
-        k => panic!("no model for {k:?} here"),
-    }
-}
-
-fn session_workload(kind: WorkloadKind) -> Workload {
-    match kind {
-        WorkloadKind::Register => Workload::Register,
-        WorkloadKind::ListAppend => Workload::ListAppend,
-        WorkloadKind::Set => Workload::Set,
-        WorkloadKind::Counter => Workload::Counter,
-        k => panic!("no session workload for {k:?}"),
-    }
-}
-
-fn linear(out: &RunOutput, kind: WorkloadKind) -> Verdict {
-    let h = out.history().unwrap();
-    let opts = LinearOptions { nil_read: NilRead::Absent, ..LinearOptions::default() };
-    check(&h, &model_for(kind), &opts).verdict
+fn linear_verdict(out: &RunOutput, kind: WorkloadKind) -> Verdict {
+    linear(&out.history().unwrap(), model_for(kind)).verdict
 }
 
 const KINDS: [WorkloadKind; 4] =
@@ -76,12 +31,12 @@ fn raft_is_linearizable_and_converges_under_faults() {
         let kind = KINDS[seed as usize % KINDS.len()];
         let out = run(&p, &config(seed, kind, &FAULTS, 120));
         assert_eq!(out.stats.stopped_early, None, "seed {seed}");
+        assert_eq!(out.stats.invariant_violations, vec![], "seed {seed}");
         oks += out.stats.ops_ok;
         infos += out.stats.ops_info;
-        assert_eq!(linear(&out, kind), Verdict::Valid, "seed {seed} {kind:?}");
+        assert_eq!(linear_verdict(&out, kind), Verdict::Valid, "seed {seed} {kind:?}");
         let h = out.history().unwrap();
-        let w = session_workload(kind);
-        for r in session::check(&h, w.applicable_checks(), w, &SessionOptions::default()) {
+        for r in sessions(&h, session_workload(kind)) {
             assert_eq!(r.verdict, Verdict::Valid, "seed {seed} {kind:?} {}: {r:#?}", r.check);
         }
     }
@@ -93,7 +48,7 @@ fn raft_is_linearizable_and_converges_under_faults() {
 fn first_violation(p: &RaftProtocol, seeds: std::ops::Range<u64>, faults: &[FaultKind]) -> Option<u64> {
     seeds.into_iter().find(|&seed| {
         let out = run(p, &config(seed, WorkloadKind::Register, faults, 150));
-        linear(&out, WorkloadKind::Register) == Verdict::Invalid
+        linear_verdict(&out, WorkloadKind::Register) == Verdict::Invalid
     })
 }
 
@@ -104,9 +59,9 @@ fn stale_reads_bug_is_found_with_a_reproducing_seed() {
     // The seed reproduces: same run, same verdict; the correct protocol on
     // the same seed is fine.
     let again = run(&buggy, &config(seed, WorkloadKind::Register, &[FaultKind::Partition], 150));
-    assert_eq!(linear(&again, WorkloadKind::Register), Verdict::Invalid);
+    assert_eq!(linear_verdict(&again, WorkloadKind::Register), Verdict::Invalid);
     let good = run(&raft(&[]), &config(seed, WorkloadKind::Register, &[FaultKind::Partition], 150));
-    assert_eq!(linear(&good, WorkloadKind::Register), Verdict::Valid);
+    assert_eq!(linear_verdict(&good, WorkloadKind::Register), Verdict::Valid);
 }
 
 #[test]
@@ -120,10 +75,10 @@ fn runs_are_deterministic() {
 fn convergence_of_final_reads() {
     let p = raft(&[]);
     for seed in 0..5u64 {
-        let out = run(&p, &config(seed, WorkloadKind::ListAppend, &FAULTS, 100));
-        let h = out.history().unwrap();
-        let r = session::check(&h, &[CheckName::Convergence], Workload::ListAppend, &SessionOptions::default());
-        assert_eq!(r[0].verdict, Verdict::Valid, "seed {seed}: {r:#?}");
+        let (_, h) = sim(&p, &config(seed, WorkloadKind::ListAppend, &FAULTS, 100));
+        let r = sessions(&h, session_workload(WorkloadKind::ListAppend));
+        let c = r.iter().find(|r| r.check == CheckName::Convergence).unwrap();
+        assert_eq!(c.verdict, Verdict::Valid, "seed {seed}: {c:#?}");
         assert!(h.ops.iter().any(|o| o.is_final && o.outcome == checker::Outcome::Ok), "final reads answered");
     }
 }
@@ -132,9 +87,8 @@ fn convergence_of_final_reads() {
 fn raft_serves_the_bank_linearizably() {
     let p = raft(&[]);
     for seed in 0..20u64 {
-        let out = run(&p, &config(seed, WorkloadKind::Bank, &FAULTS, 100));
-        let opts = BankOptions { initial: Some(BTreeMap::new()), negative_allowed: true, ..BankOptions::default() };
-        let r = bank::check(&out.history().unwrap(), "run", &opts).unwrap();
+        let (_, h) = sim(&p, &config(seed, WorkloadKind::Bank, &FAULTS, 100));
+        let r = bank_check(&h);
         assert_eq!(r.verdict, Verdict::Valid, "seed {seed}: {r:#?}");
         assert!(r.reads > 10, "seed {seed}");
     }
@@ -148,12 +102,9 @@ fn raft_holds_over_hundreds_of_seeds() {
     for seed in 0..400u64 {
         let kind = KINDS[seed as usize % KINDS.len()];
         let out = run(&p, &config(seed, kind, &FAULTS, 300));
-        assert_eq!(linear(&out, kind), Verdict::Valid, "seed {seed} {kind:?}");
+        assert_eq!(linear_verdict(&out, kind), Verdict::Valid, "seed {seed} {kind:?}");
         let h = out.history().unwrap();
-        let w = session_workload(kind);
-        let mut checks = w.applicable_checks().to_vec();
-        checks.push(CheckName::Convergence);
-        for r in session::check(&h, &checks, w, &SessionOptions::default()) {
+        for r in sessions(&h, session_workload(kind)) {
             assert_eq!(r.verdict, Verdict::Valid, "seed {seed} {kind:?} {}", r.check);
         }
     }
@@ -173,7 +124,7 @@ fn search_for_the_figure_8_bug() {
             let mut c = config(seed, WorkloadKind::Register, faults, 200);
             c.nodes = 3;
             c.nemesis = NemesisConfig::generated(faults, 4.0);
-            linear(&run(&buggy, &c), WorkloadKind::Register) == Verdict::Invalid
+            linear_verdict(&run(&buggy, &c), WorkloadKind::Register) == Verdict::Invalid
         });
         println!("figure 8 bug with {faults:?}: first violating seed {found:?}");
     }

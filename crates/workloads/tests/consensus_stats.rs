@@ -1,91 +1,22 @@
 //! Statistics for comparing the consensus and commit protocols (commit
 //! latency, messages per op, time without a leader, time blocked in doubt),
-//! gathered through `Node::stats` from every node incarnation, including
-//! crashed ones. Run with `--nocapture` to see the table.
+//! which the simulator gathers through `Node::stats` from every node
+//! incarnation, crashed ones included. Run with `--nocapture` to see the
+//! table.
 
+mod common;
+
+use common::roaming_cfg;
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use workloads::protocols::commit::{CommitProtocol, Mode};
 use workloads::protocols::raft::RaftProtocol;
-use workloads::protocols::threepc::ThreePcProtocol;
-use workloads::protocols::twopc::TwoPcProtocol;
-use workloads::sim::{
-    run, ClientRouting, Ctx, FaultKind, NemesisConfig, Node, NodeId, Protocol, Request, RunStats, SimConfig,
-};
-use workloads::workload::{WorkloadConfig, WorkloadKind};
+use workloads::sim::{run, FaultKind, Protocol, RunStats, SimConfig};
+use workloads::workload::WorkloadKind;
 
-const MS: u64 = 1_000_000;
 const SEEDS: u64 = 5;
 
-type Sink = Arc<Mutex<BTreeMap<String, i64>>>;
-
-/// Wraps a protocol so that each node's stats are added to `sink` when the
-/// node is dropped (crash, or the end of the run).
-struct Collect<P> {
-    inner: P,
-    sink: Sink,
-}
-
-struct CollectNode<N: Node> {
-    inner: N,
-    sink: Sink,
-}
-
-impl<N: Node> Drop for CollectNode<N> {
-    fn drop(&mut self) {
-        let mut sink = self.sink.lock().unwrap();
-        for (k, v) in self.inner.stats() {
-            let e = sink.entry(k.clone()).or_insert(0);
-            *e = if k.ends_with("_max") { (*e).max(v) } else { *e + v };
-        }
-    }
-}
-
-impl<N: Node> Node for CollectNode<N> {
-    type Msg = N::Msg;
-    type Durable = N::Durable;
-    fn on_start(&mut self, ctx: &mut Ctx<N::Msg, N::Durable>) {
-        self.inner.on_start(ctx)
-    }
-    fn on_message(&mut self, ctx: &mut Ctx<N::Msg, N::Durable>, from: NodeId, msg: N::Msg) {
-        self.inner.on_message(ctx, from, msg)
-    }
-    fn on_timer(&mut self, ctx: &mut Ctx<N::Msg, N::Durable>, tag: u64) {
-        self.inner.on_timer(ctx, tag)
-    }
-    fn on_request(&mut self, ctx: &mut Ctx<N::Msg, N::Durable>, req: Request) {
-        self.inner.on_request(ctx, req)
-    }
-    fn is_leader(&self) -> bool {
-        self.inner.is_leader()
-    }
-    fn stats(&self) -> BTreeMap<String, i64> {
-        self.inner.stats()
-    }
-}
-
-impl<P: Protocol> Protocol for Collect<P> {
-    type Node = CollectNode<P::Node>;
-    fn name(&self) -> &'static str {
-        self.inner.name()
-    }
-    fn create(&self, id: NodeId, nodes: usize, durable: &<P::Node as Node>::Durable) -> Self::Node {
-        CollectNode { inner: self.inner.create(id, nodes, durable), sink: self.sink.clone() }
-    }
-}
-
 fn config(seed: u64, kind: WorkloadKind, nodes: usize, faults: &[FaultKind]) -> SimConfig {
-    let mut c = SimConfig {
-        seed,
-        nodes,
-        ops: 150,
-        workload: WorkloadConfig::new(kind),
-        nemesis: NemesisConfig::generated(faults, 1.0),
-        request_timeout_ns: 300 * MS,
-        client_node: ClientRouting::Random,
-        ..SimConfig::default()
-    };
-    c.workload.think_mean_ns = 2 * MS;
-    c
+    SimConfig { nodes, ..roaming_cfg(seed, kind, faults, 150) }
 }
 
 /// Summed protocol stats and run stats over a few seeds.
@@ -95,18 +26,20 @@ fn measure<P: Protocol>(
     nodes: usize,
     faults: &[FaultKind],
 ) -> (BTreeMap<String, i64>, RunStats) {
-    let sink: Sink = Arc::default();
-    let c = Collect { inner: p, sink: sink.clone() };
+    let mut stats: BTreeMap<String, i64> = BTreeMap::new();
     let mut total = RunStats::default();
     for seed in 0..SEEDS {
-        let s = run(&c, &config(seed, kind, nodes, faults)).stats;
+        let s = run(&p, &config(seed, kind, nodes, faults)).stats;
+        for (k, v) in &s.protocol {
+            let e = stats.entry(k.clone()).or_insert(0);
+            *e = if k.ends_with("_max") { (*e).max(*v) } else { *e + v };
+        }
         total.ops_ok += s.ops_ok;
         total.ops_fail += s.ops_fail;
         total.ops_info += s.ops_info;
         total.msgs_sent += s.msgs_sent;
         total.sim_duration_ns += s.sim_duration_ns;
     }
-    let stats = sink.lock().unwrap().clone();
     (stats, total)
 }
 
@@ -132,7 +65,7 @@ fn row(name: &str, nodes: u64, s: &BTreeMap<String, i64>, r: &RunStats, latency_
 #[test]
 fn comparison_statistics_are_measured() {
     let faults = [FaultKind::Partition, FaultKind::Crash];
-    let raft = || RaftProtocol::from_params(&BTreeMap::new()).unwrap();
+    let raft = RaftProtocol::default;
     let (quiet, quiet_run) = measure(raft(), WorkloadKind::Register, 5, &[]);
     let (faulty, faulty_run) = measure(raft(), WorkloadKind::Register, 5, &faults);
     println!("{}", row("raft, no faults", 5, &quiet, &quiet_run, "committed_requests"));
@@ -143,8 +76,8 @@ fn comparison_statistics_are_measured() {
     assert!(faulty["no_leader_ns"] > quiet["no_leader_ns"], "{} vs {}", faulty["no_leader_ns"], quiet["no_leader_ns"]);
     assert!(faulty["elections_started"] > quiet["elections_started"]);
 
-    let two = || TwoPcProtocol::from_params(&BTreeMap::new()).unwrap();
-    let three = || ThreePcProtocol::from_params(&BTreeMap::new()).unwrap();
+    let two = || CommitProtocol::new(Mode::TwoPhase);
+    let three = || CommitProtocol::new(Mode::ThreePhase);
     let (q2, q2r) = measure(two(), WorkloadKind::Bank, 3, &[]);
     let (f2, f2r) = measure(two(), WorkloadKind::Bank, 3, &faults);
     let (q3, q3r) = measure(three(), WorkloadKind::Bank, 3, &[]);

@@ -1,10 +1,10 @@
 //! Last-write-wins: hand-driven scenarios for local acknowledgement, async
 //! replication, anti-entropy and the lost write under clock skew.
 
-mod repl_net;
+mod common;
 
 use checker::Value;
-use repl_net::{ok, ok_nil, params, Net};
+use common::{ok, ok_nil, params, Net};
 use workloads::protocols::lww::LwwProtocol;
 
 fn lww(kv: &[(&str, &str)]) -> LwwProtocol {
@@ -71,7 +71,7 @@ fn without_replication_or_anti_entropy_nothing_spreads() {
 use checker::model::ModelKind;
 use checker::session::Workload;
 use checker::{CheckName, History, Op, Outcome, Verdict};
-use repl_net::{describe, linear, sessions, sim, sim_cfg, verdict_of};
+use common::{describe, linear, sessions, sim, sim_cfg, verdict_of};
 use workloads::sim::FaultKind;
 use workloads::workload::WorkloadKind;
 

@@ -2,9 +2,9 @@
 //! siblings, supersession, rumor spreading, anti-entropy, and weak's
 //! permanent divergence.
 
-mod repl_net;
+mod common;
 
-use repl_net::{ok, ok_list, params, Net};
+use common::{ok, ok_list, params, Net};
 use workloads::protocols::gossip::GossipProtocol;
 use workloads::protocols::vclock::VclockProtocol;
 use workloads::protocols::weak::WeakProtocol;
@@ -95,7 +95,7 @@ fn weak_forwards_once_and_never_repairs() {
 use checker::model::ModelKind;
 use checker::session::Workload;
 use checker::{CheckName, History, Outcome, Value, Verdict};
-use repl_net::{describe, linear, sessions, sim, sim_cfg};
+use common::{describe, linear, sessions, sim, sim_cfg};
 use std::collections::{BTreeMap, BTreeSet};
 use workloads::sim::{ClientRouting, FaultKind, Protocol, SimConfig};
 use workloads::workload::WorkloadKind;

@@ -2,40 +2,22 @@
 //! store passes every session guarantee, convergence and the bank check
 //! under faults; the lagging store breaks session guarantees.
 
-use checker::bank::{self, BankOptions};
-use checker::session::{self, SessionOptions, Workload};
+mod common;
+
+use checker::session::{self, Workload};
 use checker::{CheckName, Verdict};
+use common::{bank_check_with, rough_cfg, session_workload, sessions, MS};
 use std::collections::BTreeMap;
 use workloads::protocols::lagging::Lagging;
 use workloads::protocols::single::Single;
-use workloads::sim::{run, ClientRouting, FaultKind, NemesisConfig, SimConfig};
-use workloads::workload::{WorkloadConfig, WorkloadKind};
-
-const MS: u64 = 1_000_000;
+use workloads::sim::{run, ClientRouting, NemesisConfig, SimConfig};
+use workloads::workload::WorkloadKind;
 
 fn faulty(seed: u64, kind: WorkloadKind) -> SimConfig {
-    let mut c = SimConfig {
-        seed,
-        ops: 150,
-        workload: WorkloadConfig::new(kind),
-        nemesis: NemesisConfig::generated(&FaultKind::ALL, 3.0),
-        request_timeout_ns: 40 * MS,
-        client_node: if seed.is_multiple_of(2) { ClientRouting::Sticky } else { ClientRouting::Random },
-        ..SimConfig::default()
-    };
-    c.net.loss = 0.02;
-    c.net.duplicate = 0.02;
-    c.workload.think_mean_ns = 2 * MS;
+    let routing = if seed.is_multiple_of(2) { ClientRouting::Sticky } else { ClientRouting::Random };
+    let mut c = rough_cfg(seed, kind, routing);
+    c.net.reorder = 0.0;
     c
-}
-
-fn session_workload(kind: WorkloadKind) -> Workload {
-    match kind {
-        WorkloadKind::ListAppend => Workload::ListAppend,
-        WorkloadKind::Set => Workload::Set,
-        WorkloadKind::Counter => Workload::Counter,
-        _ => Workload::Register,
-    }
 }
 
 #[test]
@@ -47,7 +29,7 @@ fn single_store_passes_session_and_convergence_checks() {
         let h = out.history().unwrap();
         let w = session_workload(kind);
         assert_eq!(session::infer_workload(&h), Ok(w));
-        for r in session::check(&h, w.applicable_checks(), w, &SessionOptions::default()) {
+        for r in sessions(&h, w) {
             assert_eq!(r.verdict, Verdict::Valid, "seed {seed} {kind:?} {:?}: {r:#?}", r.check);
         }
     }
@@ -65,13 +47,7 @@ fn single_store_passes_the_bank_check() {
         }
         let out = run(&Single, &c);
         let h = out.history().unwrap();
-        let opts = BankOptions {
-            initial: Some(BTreeMap::new()),
-            negative_allowed: true,
-            linearizable,
-            ..BankOptions::default()
-        };
-        let r = bank::check(&h, "sim", &opts).unwrap();
+        let r = bank_check_with(&h, linearizable);
         assert!(r.reads > 0 && r.transfers > 0);
         assert_eq!(r.verdict, Verdict::Valid, "seed {seed}: {r:#?}");
     }
@@ -85,8 +61,7 @@ fn lagging_store_breaks_session_guarantees() {
         c.nemesis = NemesisConfig::none();
         c.client_node = ClientRouting::Sticky;
         let h = run(&Lagging { lag_ns: 20 * MS }, &c).history().unwrap();
-        let w = Workload::ListAppend;
-        for r in session::check(&h, w.applicable_checks(), w, &SessionOptions::default()) {
+        for r in sessions(&h, Workload::ListAppend) {
             if r.verdict == Verdict::Invalid {
                 *broken.entry(r.check.as_str()).or_insert(0) += 1;
             }

@@ -3,48 +3,19 @@
 //! caught within a few seeds, and histories round-trip through the JSON
 //! Lines writer and reader.
 
-use checker::linear::{check, LinearOptions};
+mod common;
+
 use checker::model::ModelKind;
-use checker::read::{read_bytes, NilRead, ReadOptions};
+use checker::read::{read_bytes, ReadOptions};
 use checker::{Verdict, F};
+use common::{linear, model_for, rough_cfg, MS};
 use workloads::protocols::lagging::Lagging;
 use workloads::protocols::single::Single;
-use workloads::sim::{run, ClientRouting, FaultKind, NemesisConfig, SimConfig};
-use workloads::workload::{WorkloadConfig, WorkloadKind};
-
-const MS: u64 = 1_000_000;
-
-fn model_for(kind: WorkloadKind) -> Option<ModelKind> {
-    match kind {
-        WorkloadKind::Register => Some(ModelKind::CasRegister),
-        WorkloadKind::Kv => Some(ModelKind::Register),
-        WorkloadKind::ListAppend => Some(ModelKind::ListAppend),
-        WorkloadKind::Set => Some(ModelKind::Set),
-        WorkloadKind::Counter => Some(ModelKind::Counter),
-        WorkloadKind::Bank => None,
-    }
-}
-
-fn opts() -> LinearOptions {
-    // The simulated stores answer nil only for keys never written.
-    LinearOptions { nil_read: NilRead::Absent, ..LinearOptions::default() }
-}
+use workloads::sim::{run, ClientRouting, NemesisConfig, SimConfig};
+use workloads::workload::WorkloadKind;
 
 fn faulty(seed: u64, kind: WorkloadKind) -> SimConfig {
-    let mut c = SimConfig {
-        seed,
-        ops: 150,
-        workload: WorkloadConfig::new(kind),
-        nemesis: NemesisConfig::generated(&FaultKind::ALL, 3.0),
-        request_timeout_ns: 40 * MS,
-        client_node: ClientRouting::Random,
-        ..SimConfig::default()
-    };
-    c.net.loss = 0.02;
-    c.net.duplicate = 0.02;
-    c.net.reorder = 0.05;
-    c.workload.think_mean_ns = 2 * MS;
-    c
+    rough_cfg(seed, kind, ClientRouting::Random)
 }
 
 #[test]
@@ -58,7 +29,7 @@ fn single_store_is_linearizable_under_faults_across_seeds() {
         assert_eq!(out.stats.stopped_early, None);
         let h = out.history().unwrap();
         infos += out.stats.ops_info;
-        let r = check(&h, &model_for(kind).unwrap(), &opts());
+        let r = linear(&h, model_for(kind));
         assert_eq!(r.verdict, Verdict::Valid, "seed {seed} {kind:?}: {r:#?}");
     }
     assert!(infos > 0, "the faults produced indeterminate ops for the checker to handle");
@@ -70,7 +41,7 @@ fn lagging_store_fails_linearizability_within_a_few_seeds() {
         let mut c = faulty(seed, WorkloadKind::Register);
         c.nemesis = NemesisConfig::none();
         let out = run(&Lagging { lag_ns: 20 * MS }, &c);
-        let r = check(&out.history().unwrap(), &ModelKind::CasRegister, &opts());
+        let r = linear(&out.history().unwrap(), ModelKind::CasRegister);
         assert_ne!(r.verdict, Verdict::Unknown, "seed {seed}: small histories are decided");
         r.verdict == Verdict::Invalid
     });

@@ -17,6 +17,7 @@ mod share;
 
 pub use builder::HistoryBuilder;
 pub use pairing::{EventTarget, Paired, Pairing};
+pub(crate) use pairing::{OpSlots, Step};
 pub(crate) use share::ListShare;
 
 use crate::error::InputError;
@@ -54,9 +55,33 @@ impl EventType {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(untagged)]
 pub enum Process {
+    /// A client, `0..=MAX_CLIENT_PROCESS`.
     Client(u64),
     /// Fault injection; its events are faults, not operations.
     Nemesis,
+    /// No process given (Elle's hand-written histories leave it out): all
+    /// such events are one process, as Elle treats a nil process. After an
+    /// `info` retires it, the next anonymous invoke starts a fresh one, as
+    /// Jepsen would with a new process id. [`Pairing`] numbers these from
+    /// [`ANONYMOUS_PROCESS_BASE`] up.
+    Anonymous,
+}
+
+/// The largest client process id (2^63 - 1): the same in every format, and
+/// leaves the ids above for anonymous processes.
+pub const MAX_CLIENT_PROCESS: u64 = i64::MAX as u64;
+/// [`Op::process`] of the first anonymous process; the n-th after it (each
+/// after an `info` retired the previous) is this plus n.
+pub const ANONYMOUS_PROCESS_BASE: u64 = MAX_CLIENT_PROCESS + 1;
+
+/// How reports name an op's process: its number, or `nil` (`nil+1`, ...)
+/// for anonymous ones.
+pub fn process_name(p: u64) -> String {
+    match p.checked_sub(ANONYMOUS_PROCESS_BASE) {
+        None => p.to_string(),
+        Some(0) => "nil".into(),
+        Some(n) => format!("nil+{n}"),
+    }
 }
 
 impl fmt::Display for Process {
@@ -64,6 +89,7 @@ impl fmt::Display for Process {
         match self {
             Process::Client(p) => write!(f, "{p}"),
             Process::Nemesis => f.write_str("nemesis"),
+            Process::Anonymous => f.write_str("nil"),
         }
     }
 }
@@ -155,7 +181,9 @@ pub struct Event {
     pub key: Option<Value>,
     /// On invoke the argument; on ok the result.
     pub value: Value,
-    /// Nanoseconds; optional. Line order is authoritative.
+    /// Nanoseconds; optional, for display and staleness only. Line order
+    /// is authoritative: times may go backwards (Jepsen records them per
+    /// thread).
     pub time_ns: Option<i64>,
     /// Jepsen's `:index`, when the source has one.
     pub index: Option<u64>,

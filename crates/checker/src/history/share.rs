@@ -26,11 +26,16 @@ impl ListShare {
     /// [`ListShare::finish`]; other ops pass through.
     /// `index` is where the op will sit in the slice given to `finish`.
     pub(crate) fn take(&mut self, mut op: Op, index: usize) -> Op {
+        self.take_in_place(&mut op, index);
+        op
+    }
+
+    /// [`ListShare::take`] for an op that stays where it is.
+    pub(crate) fn take_in_place(&mut self, op: &mut Op, index: usize) {
         if op.outcome == Outcome::Ok && op.f == F::Read && matches!(op.output, Value::List(_)) {
             let Value::List(items) = std::mem::take(&mut op.output) else { unreachable!("matched above") };
             op.output = self.offer(&op.key, items, index).map_or(Value::Nil, Value::List);
         }
-        op
     }
 
     /// Takes a read's list; gives it back when it cannot be shared.

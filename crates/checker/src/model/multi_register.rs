@@ -83,7 +83,7 @@ impl Model for MultiRegister {
     }
 
     fn describe(&self, s: &Self::State) -> String {
-        Value::Map(s.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).to_string()
+        Value::map(s.iter().map(|(k, v)| (k.clone(), v.clone())).collect()).to_string()
     }
 
     fn validate(&self, op: &Op) -> Result<(), InputErrorKind> {

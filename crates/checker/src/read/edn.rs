@@ -5,9 +5,11 @@
 //! symbols -> `Str` without the colon (`:foo/bar` -> `"foo/bar"`); characters
 //! -> one-character `Str`; vectors and lists -> `List`; sets -> `Value::set`;
 //! `#tag form` (e.g. `#inst "..."`, `#jepsen.history.Op{...}`) -> the form;
-//! `#_ form` is discarded; `##Inf`/`##-Inf`/`##NaN` -> `Float`; `N` and `M`
-//! suffixes are accepted (a big integer that does not fit `i64` is an error);
-//! ratios `a/b` become floats.
+//! `#_ form` is discarded; `##Inf`/`##-Inf`/`##NaN` -> `Float`. Numbers are
+//! exact: integers of any size (`N` or not) -> `Int`/`BigInt`, `1.5M` ->
+//! `Decimal`, other floats -> `Float`; ratios (`1/3`) are an error. A map
+//! with a repeated key or a set with a repeated element is an error, as in
+//! Clojure's reader.
 
 use crate::value::Value;
 
@@ -165,6 +167,12 @@ impl<'a> Parser<'a> {
         }
     }
 
+    /// A collection that repeats `what`, which Clojure's reader refuses too.
+    fn dup(&self, at: usize, expected: &str, what: &Value) -> EdnError {
+        let found = format!("a second {}", crate::value::quote(what));
+        EdnError { offset: at, kind: EdnErrorKind::Syntax { expected: expected.into(), found } }
+    }
+
     fn eof(&self, expected: &'static str) -> EdnError {
         EdnError { offset: self.s.len(), kind: EdnErrorKind::Eof { expected } }
     }
@@ -219,7 +227,15 @@ impl<'a> Parser<'a> {
                     let frame = stack.pop().expect("checked non-empty");
                     match frame.kind {
                         Kind::Vector | Kind::List => Value::List(frame.items),
-                        Kind::Set => Value::set(frame.items),
+                        Kind::Set => {
+                            let mut items = frame.items;
+                            items.sort();
+                            if let Some(w) = items.windows(2).position(|w| w[0] == w[1]) {
+                                let expected = "each element at most once in a set";
+                                return Err(self.dup(frame.start, expected, &items[w]));
+                            }
+                            Value::Set(items)
+                        }
                         Kind::Map => {
                             if !frame.items.len().is_multiple_of(2) {
                                 let expected = "a value for every key in the map (it has an odd number of forms)";
@@ -230,7 +246,10 @@ impl<'a> Parser<'a> {
                             while let (Some(k), Some(v)) = (it.next(), it.next()) {
                                 entries.push((k, v));
                             }
-                            Value::Map(entries)
+                            match crate::value::ValueMap::from_entries(entries) {
+                                Ok(m) => Value::Map(m),
+                                Err(k) => return Err(self.dup(frame.start, "each key at most once in a map", &k)),
+                            }
                         }
                         Kind::Discard | Kind::Tag => unreachable!("closer() is None for these"),
                     }
@@ -335,6 +354,9 @@ impl<'a> Parser<'a> {
         Ok(())
     }
 
+    /// Numbers are exact: integers of any size (with or without `N`),
+    /// decimals with `M`, floats (IEEE doubles, finite). Ratios (`1/3`) are
+    /// refused: no conch value holds them exactly.
     fn number(&mut self) -> Result<Value, EdnError> {
         let start = self.i;
         let tok = self.token(start);
@@ -350,32 +372,23 @@ impl<'a> Parser<'a> {
             if digits.len() > 1 && digits.starts_with('0') {
                 return Err(self.syntax(start, "a number without leading zeros"));
             }
-            let body = body.strip_prefix('+').unwrap_or(body);
-            return match body.parse::<i64>() {
-                Ok(n) => Ok(Value::Int(n)),
-                Err(_) => Err(EdnError {
-                    offset: start,
-                    kind: EdnErrorKind::Syntax {
-                        expected: "an integer that fits in 64 bits".into(),
-                        found: format!("`{tok}`"),
-                    },
-                }),
-            };
+            return crate::value::parse_integer(body).ok_or_else(|| bad(self));
         }
         if big {
             return Err(bad(self));
         }
-        if let Some((n, d)) = tok.split_once('/') {
-            let (Ok(n), Ok(d)) = (n.parse::<i64>(), d.parse::<i64>()) else { return Err(bad(self)) };
-            if d == 0 {
-                return Err(bad(self));
-            }
-            return Ok(Value::Float(n as f64 / d as f64));
+        if tok.contains('/') {
+            return Err(self.syntax(start, "a number that is not a ratio (write a decimal, `0.25M`, or a float)"));
         }
-        let body = tok.strip_suffix('M').unwrap_or(tok);
-        let ok_chars = body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
-        match body.parse::<f64>() {
+        if let Some(body) = tok.strip_suffix('M') {
+            return crate::value::Decimal::parse(body).map(Value::Decimal).ok_or_else(|| bad(self));
+        }
+        let ok_chars = tok.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'));
+        match tok.parse::<f64>() {
             Ok(f) if ok_chars && f.is_finite() => Ok(Value::Float(f)),
+            Ok(_) if ok_chars => {
+                Err(self.syntax(start, "a float within the range of a 64-bit double (or a decimal with M)"))
+            }
             _ => Err(bad(self)),
         }
     }
@@ -510,8 +523,8 @@ mod tests {
         assert_eq!(p("-9223372036854775808"), Value::Int(i64::MIN));
         assert_eq!(p("1.5"), Value::Float(1.5));
         assert_eq!(p("-2e3"), Value::Float(-2000.0));
-        assert_eq!(p("1.25M"), Value::Float(1.25));
-        assert_eq!(p("1/4"), Value::Float(0.25));
+        assert_eq!(p("1.25M"), Value::Decimal(crate::value::Decimal::parse("1.250").unwrap()));
+        assert_eq!(p("1M"), Value::Decimal(crate::value::Decimal::parse("1").unwrap()));
         assert_eq!(p("##Inf"), Value::Float(f64::INFINITY));
         assert_eq!(p(":foo"), Value::str("foo"));
         assert_eq!(p(":foo/bar"), Value::str("foo/bar"));
@@ -519,6 +532,22 @@ mod tests {
         assert_eq!(p("foo.bar/baz?"), Value::str("foo.bar/baz?"));
         assert_eq!(p("-"), Value::str("-"));
         assert_eq!(p("nilly"), Value::str("nilly"));
+    }
+
+    /// Issue #12 §1f: integers beyond i64 were an error in EDN (and floats
+    /// in JSON); now they are exact in both, `N` or not.
+    #[test]
+    fn big_integers_are_exact() {
+        let max = crate::value::parse_integer("18446744073709551615").unwrap();
+        assert_eq!(p("18446744073709551615"), max);
+        assert_eq!(p("18446744073709551615N"), max);
+        assert_ne!(p("18446744073709551614"), max);
+        assert_eq!(p("[-99999999999999999999999999 5N]").to_string(), "[-99999999999999999999999999 5]");
+        // Integers, floats and decimals are different kinds, as in Clojure.
+        assert_ne!(p("1"), p("1.0"));
+        assert_ne!(p("1"), p("1M"));
+        assert_ne!(p("1.0"), p("1.0M"));
+        assert_eq!(p("1.0M"), p("1.00M"));
     }
 
     #[test]
@@ -540,12 +569,20 @@ mod tests {
     fn collections() {
         assert_eq!(p("[1 2, 3]"), list(vec![1.into(), 2.into(), 3.into()]));
         assert_eq!(p("(1 (2))"), list(vec![1.into(), list(vec![2.into()])]));
-        assert_eq!(p("#{3 1 3 2}"), Value::Set(vec![1.into(), 2.into(), 3.into()]));
+        assert_eq!(p("#{3 1 2}"), Value::Set(vec![1.into(), 2.into(), 3.into()]));
+        // Maps and sets are unordered, and refuse repeats (as Clojure's reader does).
+        assert_eq!(p("{:b 2, :a 1}"), p("{:a 1 :b 2}"));
+        assert_eq!(p("#{[1] 2}"), p("#{2 [1]}"));
+        let dup = e("#{3 1 3 2}");
+        assert!(matches!(&dup.kind, EdnErrorKind::Syntax { found, .. } if found == "a second 3"), "{dup:?}");
+        let dup = e("[{:a 1, :a 2}]");
+        assert_eq!(dup.offset, 1);
+        assert!(matches!(&dup.kind, EdnErrorKind::Syntax { found, .. } if found == "a second \"a\""), "{dup:?}");
         assert_eq!(
             p("{:a 1, :b [nil]}"),
-            Value::Map(vec![(Value::str("a"), 1.into()), (Value::str("b"), list(vec![Value::Nil]))])
+            Value::map(vec![(Value::str("a"), 1.into()), (Value::str("b"), list(vec![Value::Nil]))])
         );
-        assert_eq!(p("{}"), Value::Map(vec![]));
+        assert_eq!(p("{}"), Value::map(vec![]));
         assert_eq!(p("[]"), list(vec![]));
     }
 
@@ -560,7 +597,7 @@ mod tests {
             p(r#"#uuid "f81d4fae-7dec-11d0-a765-00a0c91e6bf6""#),
             Value::str("f81d4fae-7dec-11d0-a765-00a0c91e6bf6")
         );
-        assert_eq!(p("#jepsen.history.Op{:index 0}"), Value::Map(vec![(Value::str("index"), 0.into())]));
+        assert_eq!(p("#jepsen.history.Op{:index 0}"), Value::map(vec![(Value::str("index"), 0.into())]));
         assert_eq!(p("[#my/tag #other 1]"), list(vec![1.into()]));
     }
 
@@ -574,7 +611,10 @@ mod tests {
         assert!(matches!(e("{:a}").kind, EdnErrorKind::Syntax { .. }));
         assert!(matches!(e("\"abc").kind, EdnErrorKind::Eof { .. }));
         assert!(matches!(e(r#""\q""#).kind, EdnErrorKind::Syntax { .. }));
-        assert!(matches!(e("99999999999999999999").kind, EdnErrorKind::Syntax { .. }));
+        assert!(matches!(e("1/3").kind, EdnErrorKind::Syntax { ref expected, .. } if expected.contains("ratio")));
+        assert!(matches!(e("1e400").kind, EdnErrorKind::Syntax { ref expected, .. } if expected.contains("64-bit")));
+        assert!(matches!(e("1.5N").kind, EdnErrorKind::Syntax { .. }));
+        assert!(matches!(e("1.2.3M").kind, EdnErrorKind::Syntax { .. }));
         assert!(matches!(e("1.2.3").kind, EdnErrorKind::Syntax { .. }));
         assert!(matches!(e("::foo").kind, EdnErrorKind::Syntax { .. }));
         assert!(matches!(e("#").kind, EdnErrorKind::Eof { .. }));
@@ -605,7 +645,7 @@ mod tests {
         assert_eq!(next_form(" ; c\n #_ 1 ", 0, 8).unwrap(), Next::End { offset: 11 });
         assert_eq!(
             next_form("{:a 1} {:b 2}", 6, 8).unwrap(),
-            Next::Form { value: Value::Map(vec![(Value::str("b"), 2.into())]), start: 7, end: 13 }
+            Next::Form { value: Value::map(vec![(Value::str("b"), 2.into())]), start: 7, end: 13 }
         );
     }
 }

@@ -2,21 +2,24 @@
 //! maps, or a sequence of op maps, usually one per line) and Porcupine's kv
 //! files (one map per line).
 //!
-//! Streaming: lines are appended to a window that holds only the form being
-//! parsed, so memory is bounded by the largest single op (limited by
-//! `max_line_bytes`), even for a whole-file vector. A form split across lines
-//! is re-tried only after the pending text doubles, which keeps re-parsing
+//! Streaming: the input is read in chunks, whatever its lines, into a
+//! window that holds only the form being parsed, so memory is bounded by
+//! the largest single op (`max_line_bytes` limits it), even for a
+//! whole-file vector written on one line. A form split across chunks is
+//! re-tried only after the pending text doubles, which keeps re-parsing
 //! linear overall. With `Independent::Auto` the events themselves may be
 //! buffered (see [`super::event::Sink`]).
 
 use super::edn::{self, EdnError, EdnErrorKind, Next};
 use super::event::{event_from_edn, quote, EdnFlavour, Sink};
-use super::lines::{utf8, LineReader};
 use super::{Format, ReadOptions};
 use crate::error::{InputError, InputErrorKind};
 use crate::history::EventTarget;
 use crate::value::Value;
 use std::io::BufRead;
+
+/// Bytes taken from the reader at a time.
+const CHUNK_BYTES: usize = 256 << 10;
 
 #[derive(Clone, Copy, PartialEq, Debug)]
 enum State {
@@ -32,68 +35,141 @@ enum State {
 
 struct Window {
     text: String,
-    /// (byte offset in `text`, line number) for each line in `text`.
+    /// (byte offset in `text`, line number) of each line start in `text`;
+    /// the first is always offset 0 (the line `text` starts in).
     starts: Vec<(usize, u64)>,
     /// Everything before `pos` has been consumed.
     pos: usize,
+    /// Bytes of the last line so far, wherever it started (for the byte
+    /// column of a UTF-8 error).
+    line_bytes: usize,
+    /// The start of a UTF-8 sequence that a chunk cut (at most 3 bytes).
+    carry: Vec<u8>,
+    /// No byte read yet (a byte order mark may come).
+    at_start: bool,
 }
 
 impl Window {
-    fn line_at(&self, offset: usize) -> u64 {
-        let i = self.starts.partition_point(|&(o, _)| o <= offset);
-        self.starts.get(i.saturating_sub(1)).map_or(1, |s| s.1)
+    fn new() -> Window {
+        Window { text: String::new(), starts: vec![(0, 1)], pos: 0, line_bytes: 0, carry: Vec::new(), at_start: true }
     }
 
-    fn compact(&mut self) {
-        if self.pos == self.text.len() {
-            self.text.clear();
-            self.starts.clear();
-            self.pos = 0;
-        } else if self.pos > 0 && self.pos >= self.text.len() / 2 {
-            let keep_from = self.starts.partition_point(|&(o, _)| o <= self.pos).saturating_sub(1);
-            let Some(&(cut, _)) = self.starts.get(keep_from) else { return };
-            self.text.drain(..cut);
-            self.starts.drain(..keep_from);
-            for s in &mut self.starts {
-                s.0 -= cut;
+    /// Number of the line the last byte read belongs to.
+    fn line(&self) -> u64 {
+        self.starts.last().map_or(1, |s| s.1)
+    }
+
+    fn line_at(&self, offset: usize) -> u64 {
+        let i = self.starts.partition_point(|&(o, _)| o <= offset);
+        self.starts[i.saturating_sub(1)].1
+    }
+
+    /// Bytes not yet consumed.
+    fn pending(&self) -> usize {
+        self.text.len() - self.pos
+    }
+
+    /// Appends a chunk of input, numbering its lines. A UTF-8 sequence cut
+    /// at the chunk's end waits for the next chunk.
+    fn append(&mut self, file: &str, chunk: &[u8]) -> Result<(), InputError> {
+        let mut bytes = std::mem::take(&mut self.carry);
+        bytes.extend_from_slice(chunk);
+        let valid = match std::str::from_utf8(&bytes) {
+            Ok(_) => bytes.len(),
+            // A sequence cut short at the end waits for the next chunk.
+            Err(e) if e.error_len().is_none() => e.valid_up_to(),
+            Err(e) => {
+                let before = &bytes[..e.valid_up_to()];
+                let line = self.line() + memchr::memchr_iter(b'\n', before).count() as u64;
+                let byte = match memchr::memrchr(b'\n', before) {
+                    Some(n) => before.len() - n,
+                    None => self.line_bytes + before.len() + 1,
+                };
+                return Err(InputError::new(file, line, InputErrorKind::InvalidUtf8 { byte }));
             }
-            self.pos -= cut;
+        };
+        let (ok, rest) = bytes.split_at(valid);
+        let mut text = std::str::from_utf8(ok).unwrap_or_default();
+        if self.at_start && !text.is_empty() {
+            // A UTF-8 byte order mark is not part of the text.
+            text = text.strip_prefix('\u{feff}').unwrap_or(text);
+            self.at_start = false;
         }
+        let base = self.text.len();
+        self.text.push_str(text);
+        let mut line = self.line();
+        let mut last_nl = None;
+        for n in memchr::memchr_iter(b'\n', text.as_bytes()) {
+            line += 1;
+            self.starts.push((base + n + 1, line));
+            last_nl = Some(n);
+        }
+        self.line_bytes = match last_nl {
+            Some(n) => text.len() - n - 1,
+            None => self.line_bytes + text.len(),
+        };
+        self.carry = rest.to_vec();
+        Ok(())
+    }
+
+    /// Drops consumed text once it is at least half the window.
+    fn compact(&mut self) {
+        if self.pos == 0 || self.pos < self.text.len() / 2 {
+            return;
+        }
+        let first_line = self.line_at(self.pos);
+        let cut = self.pos;
+        self.text.drain(..cut);
+        self.starts.retain(|&(o, _)| o > cut);
+        for s in &mut self.starts {
+            s.0 -= cut;
+        }
+        self.starts.insert(0, (0, first_line));
+        self.pos = 0;
     }
 }
 
 pub(crate) fn read<R: BufRead, T: EventTarget>(
-    lines: &mut LineReader<R>,
+    file: &str,
+    mut r: R,
     opts: &ReadOptions,
     format: Format,
     target: T,
 ) -> Result<T::Output, InputError> {
     let flavour = if format == Format::PorcupineKv { EdnFlavour::PorcupineKv } else { EdnFlavour::Jepsen };
-    let file = lines.file().to_string();
+    let file = file.to_string();
     let mut sink = Sink::new(&file, opts.independent_for(format), target);
-    let mut w = Window { text: String::new(), starts: Vec::new(), pos: 0 };
+    let mut w = Window::new();
     let mut state = State::Start;
     // Parse again only once the pending text has grown to this many bytes.
     let mut retry_at_bytes = 0usize;
     let mut eof = false;
     let err = |line: u64, kind: InputErrorKind| InputError::new(&file, line, kind);
+    let too_long = |w: &Window| {
+        let line = w.line_at(edn::skip_ws(w.text.as_bytes(), w.pos));
+        InputError::new(&file, line, InputErrorKind::LineTooLong { limit_bytes: opts.max_line_bytes })
+    };
     loop {
         if !eof {
-            match lines.next_line()? {
-                Some((line, bytes)) => {
-                    let text = utf8(&file, line, bytes)?;
-                    if w.text.len() - w.pos + text.len() > opts.max_line_bytes {
-                        let first = if w.pos < w.text.len() { w.line_at(w.pos) } else { line };
-                        return Err(err(first, InputErrorKind::LineTooLong { limit_bytes: opts.max_line_bytes }));
-                    }
-                    w.starts.push((w.text.len(), line));
-                    w.text.push_str(text);
-                    w.text.push('\n');
+            let chunk = match r.fill_buf() {
+                Ok(c) => c,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(err(w.line(), InputErrorKind::Io(e.to_string()))),
+            };
+            if chunk.is_empty() {
+                eof = true;
+                if !w.carry.is_empty() {
+                    // The file ends inside a UTF-8 sequence.
+                    return Err(err(w.line(), InputErrorKind::InvalidUtf8 { byte: w.line_bytes + 1 }));
                 }
-                None => eof = true,
+            } else {
+                let n = chunk.len().min(CHUNK_BYTES);
+                w.append(&file, &chunk[..n])?;
+                r.consume(n);
             }
         }
-        if !eof && w.text.len() - w.pos < retry_at_bytes {
+        // Within the limit, wait for more text before parsing again.
+        if !eof && w.pending() < retry_at_bytes && w.pending() <= opts.max_line_bytes {
             continue;
         }
         // Consume every complete form in the window.
@@ -137,6 +213,10 @@ pub(crate) fn read<R: BufRead, T: EventTarget>(
             match edn::next_form(&w.text, w.pos, opts.max_depth) {
                 Ok(Next::Form { value, start, end }) => {
                     let line = w.line_at(start);
+                    if end - start > opts.max_line_bytes {
+                        let kind = InputErrorKind::LineTooLong { limit_bytes: opts.max_line_bytes };
+                        return Err(err(line, kind));
+                    }
                     let Value::Map(entries) = value else {
                         let kind = InputErrorKind::Syntax {
                             format: "EDN",
@@ -145,7 +225,7 @@ pub(crate) fn read<R: BufRead, T: EventTarget>(
                         };
                         return Err(err(line, kind));
                     };
-                    let e = event_from_edn(entries, line, flavour).map_err(|k| err(line, k))?;
+                    let e = event_from_edn(entries.into_entries(), line, flavour).map_err(|k| err(line, k))?;
                     sink.push(e)?;
                     w.pos = end;
                     retry_at_bytes = 0;
@@ -169,7 +249,11 @@ pub(crate) fn read<R: BufRead, T: EventTarget>(
                         let kind = InputErrorKind::Syntax { format: "EDN", expected: expected.into(), found };
                         return Err(err(line, kind));
                     }
-                    retry_at_bytes = 2 * (w.text.len() - w.pos);
+                    // One form is unfinished: it alone must keep within the limit.
+                    if w.pending() > opts.max_line_bytes {
+                        return Err(too_long(&w));
+                    }
+                    retry_at_bytes = 2 * w.pending();
                     break;
                 }
                 Err(EdnError { kind: EdnErrorKind::TooDeep, offset }) => {
@@ -188,7 +272,9 @@ pub(crate) fn read<R: BufRead, T: EventTarget>(
     if let State::InSeq { close, line } = state {
         let expected = format!("`{}` closing the history opened at line {line}", close as char);
         let kind = InputErrorKind::Syntax { format: "EDN", expected, found: "end of file".into() };
-        return Err(err(lines.line_no().max(1), kind));
+        // The last line with text (a final newline starts no line).
+        let last = if w.line_bytes == 0 { w.line().saturating_sub(1).max(1) } else { w.line() };
+        return Err(err(last, kind));
     }
     Ok(sink.finish()?.0)
 }
@@ -202,8 +288,7 @@ mod tests {
         run_opts(s, &ReadOptions::default())
     }
     fn run_opts(s: &str, opts: &ReadOptions) -> Result<History, InputError> {
-        let mut lines = LineReader::new("h.edn", s.as_bytes(), opts.max_line_bytes);
-        read(&mut lines, opts, Format::Edn, HistoryBuilder::new("h.edn"))
+        read("h.edn", s.as_bytes(), opts, Format::Edn, HistoryBuilder::new("h.edn"))
     }
 
     #[test]

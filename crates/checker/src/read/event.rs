@@ -6,24 +6,11 @@ use super::Independent;
 use crate::error::{InputError, InputErrorKind};
 use crate::history::{Event, EventTarget, EventType, Process, F};
 use crate::value::Value;
-use std::collections::BTreeMap;
 
-/// At most this many characters of a value are quoted in an error message.
-const QUOTE_MAX_CHARS: usize = 60;
-
-/// A value rendered for an error message, cut to a readable length.
-pub(crate) fn quote(v: &Value) -> String {
-    let s = v.to_string();
-    if s.chars().count() <= QUOTE_MAX_CHARS {
-        s
-    } else {
-        let cut: String = s.chars().take(QUOTE_MAX_CHARS).collect();
-        format!("{cut}...")
-    }
-}
+pub(crate) use crate::value::quote;
 
 pub(crate) const TYPE_EXPECTED: &str = "invoke, ok, fail or info";
-pub(crate) const PROCESS_EXPECTED: &str = "a non-negative integer, or nemesis";
+pub(crate) const PROCESS_EXPECTED: &str = "a non-negative integer below 2^63, :nemesis, or nil";
 
 pub(crate) fn event_type(s: &str) -> Result<EventType, InputErrorKind> {
     EventType::parse(s).ok_or_else(|| InputErrorKind::UnknownType(s.to_string()))
@@ -49,7 +36,8 @@ pub(crate) enum EdnFlavour {
 }
 
 /// Converts one EDN op map (keys already keyword-stripped) into an event.
-/// A missing `:value` is nil, as it is for a Clojure map lookup.
+/// A missing `:value` is nil, as it is for a Clojure map lookup; a missing
+/// or nil `:process` is the anonymous process.
 pub(crate) fn event_from_edn(
     map: Vec<(Value, Value)>,
     line: u64,
@@ -93,12 +81,15 @@ pub(crate) fn event_from_edn(
         Some(v) => return Err(bad("type", "a keyword: :invoke, :ok, :fail or :info", &v)),
     };
     let process = match process {
-        None => return Err(InputErrorKind::MissingField { field: "process", expected: PROCESS_EXPECTED }),
+        // Elle's hand-written histories leave the process out.
+        None | Some(Value::Nil) => Process::Anonymous,
         Some(Value::Int(p)) if p >= 0 => Process::Client(p as u64),
         Some(Value::Str(s)) if &*s == "nemesis" => Process::Nemesis,
         Some(v) => return Err(bad("process", PROCESS_EXPECTED, &v)),
     };
+    let value = value.unwrap_or(Value::Nil);
     let f = match f {
+        None if looks_like_txn(&value) => F::Txn,
         None => return Err(InputErrorKind::MissingField { field: "f", expected: "the operation name, e.g. :read" }),
         Some(Value::Str(s)) => op_name(&s)?,
         Some(v) => return Err(bad("f", "a keyword naming the operation, e.g. :read", &v)),
@@ -136,13 +127,26 @@ pub(crate) fn event_from_edn(
             });
         }
     }
-    let mut e = Event::new(line, kind, process, f, value.unwrap_or(Value::Nil));
+    let mut e = Event::new(line, kind, process, f, value);
     e.key = key;
     e.time_ns = time_ns;
     e.index = index;
     e.node = node;
     e.is_final = is_final;
     Ok(e)
+}
+
+/// A transaction's value: a non-empty list of micro-ops, each a list
+/// starting with its function (`[[:append :x 1] [:r :y nil]]`). Elle's
+/// hand-written histories leave `:f` out of such ops; Elle reads every op
+/// as a transaction, and so does conch when `:f` is missing.
+pub(crate) fn looks_like_txn(v: &Value) -> bool {
+    match v.as_list() {
+        Some(mops) if !mops.is_empty() => {
+            mops.iter().all(|m| m.as_list().is_some_and(|m| m.len() >= 2 && matches!(m[0], Value::Str(_))))
+        }
+        _ => false,
+    }
 }
 
 fn bad(field: &'static str, expected: &'static str, found: &Value) -> InputErrorKind {
@@ -180,9 +184,6 @@ fn split_tuple(e: &mut Event) {
 /// all-tuple history stays buffered to the end, where it is split.
 pub(crate) struct Sink<T: EventTarget> {
     builder: T,
-    /// process -> (key, line) of its open invoke, to check that completions
-    /// name the same key. One entry per process at most.
-    open_keys: BTreeMap<u64, (Option<Value>, u64)>,
     mode: Independent,
     /// `Some` while an `Auto` history still looks independent.
     pending: Option<Vec<Event>>,
@@ -192,7 +193,7 @@ pub(crate) struct Sink<T: EventTarget> {
 impl<T: EventTarget> Sink<T> {
     pub(crate) fn new(file: &str, mode: Independent, target: T) -> Sink<T> {
         let pending = if mode == Independent::Auto { Some(Vec::new()) } else { None };
-        Sink { builder: target, open_keys: BTreeMap::new(), mode, pending, file: file.to_string() }
+        Sink { builder: target, mode, pending, file: file.to_string() }
     }
 
     pub(crate) fn push(&mut self, mut e: Event) -> Result<(), InputError> {
@@ -228,20 +229,7 @@ impl<T: EventTarget> Sink<T> {
         }
     }
 
-    /// Checks keys against the open invoke, then hands the event on.
     fn feed(&mut self, e: Event) -> Result<(), InputError> {
-        if let Process::Client(p) = e.process {
-            if e.kind == EventType::Invoke {
-                self.open_keys.insert(p, (e.key.clone(), e.line));
-            } else if let Some((key, line)) = self.open_keys.remove(&p) {
-                if e.key.is_some() && e.key != key {
-                    let shown = |k: &Option<Value>| k.as_ref().map_or("none".to_string(), quote);
-                    let found = format!("{} (its invoke at line {line} has {})", shown(&e.key), shown(&key));
-                    let kind = InputErrorKind::BadField { field: "key", expected: "the key of the op's invoke", found };
-                    return Err(InputError::new(&self.file, e.line, kind));
-                }
-            }
-        }
         self.builder.push(e)
     }
 
@@ -269,7 +257,7 @@ mod tests {
 
     fn map(s: &str) -> Vec<(Value, Value)> {
         match parse_one(s, 64).unwrap() {
-            Value::Map(m) => m,
+            Value::Map(m) => m.into_entries(),
             v => panic!("not a map: {v}"),
         }
     }
@@ -316,7 +304,7 @@ mod tests {
             InputErrorKind::BadField { field: "f", .. }
         ));
         assert!(matches!(
-            ev("{:type :ok, :type :ok, :f :read, :process 1}").unwrap_err(),
+            ev("{:type :ok, :final? true, :final false, :f :read, :process 1}").unwrap_err(),
             InputErrorKind::Syntax { .. }
         ));
         assert!(matches!(

@@ -12,47 +12,21 @@ pub(crate) struct LineReader<R> {
     /// Number of the line in `buf` (1-based); 0 before the first line.
     line: u64,
     max_line_bytes: usize,
-    /// When set, the next `next_line` returns the current buffer again.
-    replay: bool,
     eof: bool,
 }
 
 impl<R: BufRead> LineReader<R> {
     pub(crate) fn new(file: &str, inner: R, max_line_bytes: usize) -> LineReader<R> {
-        LineReader {
-            inner,
-            file: file.to_string(),
-            buf: Vec::new(),
-            line: 0,
-            max_line_bytes,
-            replay: false,
-            eof: false,
-        }
+        LineReader { inner, file: file.to_string(), buf: Vec::new(), line: 0, max_line_bytes, eof: false }
     }
 
     pub(crate) fn file(&self) -> &str {
         &self.file
     }
 
-    /// Number of the last line returned (1-based; 0 before any).
-    pub(crate) fn line_no(&self) -> u64 {
-        self.line
-    }
-
-    /// Makes the next `next_line` call return the line just read again.
-    pub(crate) fn unread(&mut self) {
-        if self.line > 0 {
-            self.replay = true;
-        }
-    }
-
     /// The next line, without its `\n`, or `None` at end of input. A last
     /// line without `\n` is still returned.
     pub(crate) fn next_line(&mut self) -> Result<Option<(u64, &[u8])>, InputError> {
-        if self.replay {
-            self.replay = false;
-            return Ok(Some((self.line, &self.buf)));
-        }
         if self.eof {
             return Ok(None);
         }
@@ -150,17 +124,6 @@ mod tests {
         let r = std::io::BufReader::with_capacity(7, &data[..]);
         let mut lr = LineReader::new("t", r, 1000);
         assert_eq!(lr.next_line().unwrap().unwrap().1.len(), 1000);
-    }
-
-    #[test]
-    fn unread_replays_the_line() {
-        let mut r = LineReader::new("t", &b"a\nb\n"[..], 10);
-        assert_eq!(r.next_line().unwrap(), Some((1, &b"a"[..])));
-        r.unread();
-        assert_eq!(r.next_line().unwrap(), Some((1, &b"a"[..])));
-        assert_eq!(r.line_no(), 1);
-        assert_eq!(r.next_line().unwrap(), Some((2, &b"b"[..])));
-        assert_eq!(r.next_line().unwrap(), None);
     }
 
     #[test]

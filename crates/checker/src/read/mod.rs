@@ -11,7 +11,9 @@ mod edn;
 mod edn_reader;
 mod event;
 mod jepsen_log;
+mod json;
 mod jsonl;
+mod jsonl_serde;
 mod lines;
 #[cfg(test)]
 mod tests;
@@ -108,8 +110,7 @@ pub struct ReadOptions {
     pub independent: Independent,
     /// Longest line (for EDN, longest single form) accepted, in bytes.
     pub max_line_bytes: usize,
-    /// Deepest nesting of collections in a value. For JSON Lines at most 127
-    /// is effective (serde_json's own limit is 128 including the event object).
+    /// Deepest nesting of collections in a value.
     pub max_depth: usize,
 }
 
@@ -187,8 +188,8 @@ fn is_kv_line(t: &str) -> bool {
     let Ok(edn::Next::Form { value: crate::Value::Map(entries), .. }) = edn::next_form(t, 0, 16) else {
         return false;
     };
-    let get = |name: &str| entries.iter().find(|(k, _)| k.as_str() == Some(name)).map(|(_, v)| v);
-    get("key").is_some() && matches!(get("f").and_then(|v| v.as_str()), Some("get" | "put" | "append"))
+    entries.get_str("key").is_some()
+        && matches!(entries.get_str("f").and_then(|v| v.as_str()), Some("get" | "put" | "append"))
 }
 
 /// Detects the format of a file from its first bytes (`head`: at least the
@@ -235,32 +236,61 @@ pub fn read_reader<R: BufRead>(name: &str, r: R, opts: &ReadOptions) -> Result<(
     read_reader_into(name, r, opts, HistoryBuilder::new(name))
 }
 
+/// Whether the JSON Lines event parser agrees with the serde_json parser it
+/// replaced on one line (`Err` says how they differ): the differential test
+/// that the fuzz targets and the equivalence tests run. Not for other uses.
+#[doc(hidden)]
+pub fn json_parsers_agree(line: &[u8], line_no: u64, max_depth: usize) -> Result<(), String> {
+    jsonl_serde::agree(line, line_no, max_depth)
+}
+
+/// Most bytes looked at to detect the format: the first non-blank line,
+/// or this much of it.
+const DETECT_BYTES: usize = 64 << 10;
+
 /// Reads events from any buffered reader into any [`EventTarget`].
 pub fn read_reader_into<R: BufRead, T: EventTarget>(
     name: &str,
-    r: R,
+    mut r: R,
     opts: &ReadOptions,
     target: T,
 ) -> Result<(T::Output, Format), InputError> {
-    let mut lines = LineReader::new(name, r, opts.max_line_bytes);
+    // The head is read ahead for detection, then read again as part of the
+    // input: no line of it needs to be complete, so a one-line EDN vector
+    // of any length is detected from its start.
+    let mut head = Vec::new();
     let format = match opts.format {
         Some(f) => f,
-        None => loop {
-            match lines.next_line()? {
-                None => return Err(InputError::new(name, 0, InputErrorKind::Empty)),
-                Some((_, l)) if is_blank(l) => continue,
-                Some((line, l)) => {
-                    let f = detect_line(name, line, l)?;
-                    lines.unread();
-                    break f;
+        None => {
+            let io = |e: std::io::Error| InputError::new(name, 0, InputErrorKind::Io(e.to_string()));
+            loop {
+                let chunk = match r.fill_buf() {
+                    Ok(c) => c,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(io(e)),
+                };
+                if chunk.is_empty() {
+                    break;
+                }
+                let n = chunk.len().min(DETECT_BYTES);
+                head.extend_from_slice(&chunk[..n]);
+                r.consume(n);
+                // Enough once a non-blank line is complete, or long.
+                let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
+                let start = body.iter().position(|b| !b.is_ascii_whitespace());
+                if start.is_some_and(|s| memchr::memchr(b'\n', &body[s..]).is_some()) || head.len() >= DETECT_BYTES {
+                    break;
                 }
             }
-        },
+            let body = head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(&head);
+            detect(name, body)?
+        }
     };
+    let input = std::io::Read::chain(std::io::Cursor::new(head), r);
     let out = match format {
-        Format::Jsonl => jsonl::read(&mut lines, opts, target)?,
-        Format::JepsenLog => jepsen_log::read(&mut lines, opts, target)?,
-        Format::Edn | Format::PorcupineKv => edn_reader::read(&mut lines, opts, format, target)?,
+        Format::Jsonl => jsonl::read(&mut jsonl::Blocks::new(name, input, opts.max_line_bytes), opts, target)?,
+        Format::JepsenLog => jepsen_log::read(&mut LineReader::new(name, input, opts.max_line_bytes), opts, target)?,
+        Format::Edn | Format::PorcupineKv => edn_reader::read(name, input, opts, format, target)?,
     };
     Ok((out, format))
 }

@@ -4,7 +4,7 @@
 //! truncated or corrupted file.
 
 use crate::history::{Op, OpId, Outcome, F};
-use crate::value::Value;
+use crate::value::{parse_integer, Decimal, Value, ValueMap};
 
 /// Deepest value nesting decoded; the readers already refuse deeper input.
 const MAX_DEPTH: usize = 256;
@@ -35,9 +35,18 @@ fn put_value(out: &mut Vec<u8>, v: &Value) {
             out.push(3);
             put_signed(out, *i);
         }
+        Value::BigInt(b) => {
+            out.push(9);
+            put_str(out, b.as_str());
+        }
         Value::Float(f) => {
             out.push(4);
             out.extend_from_slice(&f.to_bits().to_le_bytes());
+        }
+        Value::Decimal(d) => {
+            // Its canonical text, which parses back to the same decimal.
+            out.push(10);
+            put_str(out, &d.to_string());
         }
         Value::Str(s) => {
             out.push(5);
@@ -54,7 +63,7 @@ fn put_value(out: &mut Vec<u8>, v: &Value) {
         Value::Map(m) => {
             out.push(8);
             put_varint(out, m.len() as u64);
-            for (k, x) in m {
+            for (k, x) in m.iter() {
                 put_value(out, k);
                 put_value(out, x);
             }
@@ -209,7 +218,19 @@ impl<'a> Decoder<'a> {
                     let k = self.value(depth + 1)?;
                     m.push((k, self.value(depth + 1)?));
                 }
-                Value::Map(m)
+                Value::Map(ValueMap::from_entries(m).map_err(|k| format!("map key {k} repeated"))?)
+            }
+            9 => {
+                let s = self.str()?;
+                match parse_integer(s) {
+                    Some(v @ Value::BigInt(_)) => v,
+                    _ => return Err(format!("bad big integer {s:?}")),
+                }
+            }
+            10 => {
+                let s = self.str()?;
+                let d = s.strip_suffix('M').and_then(Decimal::parse).ok_or_else(|| format!("bad decimal {s:?}"))?;
+                Value::Decimal(d)
             }
             t => return Err(format!("unknown value tag {t} at byte {}", self.pos - 1)),
         })
@@ -285,6 +306,8 @@ mod tests {
             Just(Value::Nil),
             any::<bool>().prop_map(Value::Bool),
             any::<i64>().prop_map(Value::Int),
+            "-?[1-9][0-9]{17,40}".prop_map(|s| parse_integer(&s).unwrap()),
+            "-?[0-9]{1,6}\\.?[0-9]{0,4}(E-?[0-9]{1,3})?".prop_map(|s| Value::Decimal(Decimal::parse(&s).unwrap())),
             any::<f64>().prop_map(Value::Float),
             ".{0,8}".prop_map(|s| Value::str(&s)),
         ];
@@ -292,7 +315,7 @@ mod tests {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Value::List),
                 prop::collection::vec(inner.clone(), 0..4).prop_map(Value::set),
-                prop::collection::vec((inner.clone(), inner), 0..3).prop_map(Value::Map),
+                prop::collection::vec((inner.clone(), inner), 0..3).prop_map(Value::map),
             ]
         })
     }

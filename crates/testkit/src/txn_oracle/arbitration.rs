@@ -362,7 +362,7 @@ impl<'a, 'h> Search<'a, 'h> {
 fn names(ts: impl IntoIterator<Item = usize>) -> String {
     let v: Vec<String> = ts.into_iter().map(|t| format!("T{t}")).collect();
     if v.is_empty() {
-        "nothing".into()
+        "none".into()
     } else {
         v.join(" ")
     }

@@ -80,16 +80,6 @@ enum Extra {
     Process,
 }
 
-/// An edge kind, for witnesses.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Kind {
-    Ww,
-    Wr,
-    Rw,
-    Rt,
-    Po,
-}
-
 /// A read, as the search needs it.
 struct ReadFact {
     key: usize,
@@ -154,40 +144,10 @@ fn cyclic(reach: &[Mask; N], n: usize) -> bool {
 fn find_cycle(adj: &[Mask; N], n: usize) -> Option<Vec<usize>> {
     let mut best: Option<Vec<usize>> = None;
     for s in 0..n {
-        // BFS from s's successors back to s.
-        let mut prev = [usize::MAX; N];
-        let mut queue = std::collections::VecDeque::new();
-        let mut seen: Mask = 0;
-        for j in bits(adj[s]) {
-            if j >= n {
-                continue;
-            }
-            if seen & (1 << j) == 0 {
-                seen |= 1 << j;
-                prev[j] = s;
-                queue.push_back(j);
-            }
-        }
-        while let Some(i) = queue.pop_front() {
-            if i == s {
-                let mut path = vec![s];
-                let mut x = prev[s];
-                while x != s {
-                    path.push(x);
-                    x = prev[x];
-                }
-                path.push(s);
-                path.reverse();
-                if best.as_ref().is_none_or(|b| b.len() > path.len()) {
-                    best = Some(path);
-                }
-                break;
-            }
-            for j in bits(adj[i]) {
-                if j < n && seen & (1 << j) == 0 {
-                    seen |= 1 << j;
-                    prev[j] = i;
-                    queue.push_back(j);
+        for j in bits(adj[s]).filter(|&j| j < n) {
+            if let Some(back) = shortest_path(adj, n, j, s) {
+                if best.as_ref().is_none_or(|b| b.len() > back.len() + 1) {
+                    best = Some(std::iter::once(s).chain(back).collect());
                 }
             }
         }
@@ -231,17 +191,13 @@ impl<'a, 'h> Search<'a, 'h> {
         if m == Dm::Ru {
             // Read-uncommitted proscribes only write cycles.
             let reach = closure(&st.ww, n);
-            return cyclic(&reach, n).then(|| self.describe(st, "G0", &find_cycle(&st.ww, n).unwrap_or_default()));
+            return cyclic(&reach, n)
+                .then(|| self.describe(st, "G0", Extra::None, &find_cycle(&st.ww, n).unwrap_or_default(), None));
         }
         let d = self.d(st, m.extra());
         let reach_d = closure(&d, n);
         if cyclic(&reach_d, n) {
-            let name = match m.extra() {
-                Extra::RealTime => "G1c-realtime",
-                Extra::Process => "G1c-process",
-                Extra::None => "G1c",
-            };
-            return Some(self.describe(st, name, &find_cycle(&d, n).unwrap_or_default()));
+            return Some(self.describe(st, "G1c", m.extra(), &find_cycle(&d, n).unwrap_or_default(), None));
         }
         match m {
             Dm::Ru | Dm::Rc => None,
@@ -252,7 +208,7 @@ impl<'a, 'h> Search<'a, 'h> {
                             // a -rw-> b, then the ww/wr path from b back to a.
                             let mut path = shortest_path(&d, n, b, a).unwrap_or_default();
                             path.insert(0, a);
-                            return Some(self.describe_with(st, "G-single", &path, Some((a, b))));
+                            return Some(self.describe(st, "G-single", m.extra(), &path, Some((a, b))));
                         }
                     }
                 }
@@ -263,12 +219,7 @@ impl<'a, 'h> Search<'a, 'h> {
                 if !cyclic(&closure(&all, n), n) {
                     return None;
                 }
-                let name = match m.extra() {
-                    Extra::RealTime => "G2-item-realtime",
-                    Extra::Process => "G2-item-process",
-                    Extra::None => "G2-item",
-                };
-                Some(self.describe(st, name, &find_cycle(&all, n).unwrap_or_default()))
+                Some(self.describe(st, "G2-item", m.extra(), &find_cycle(&all, n).unwrap_or_default(), None))
             }
             Dm::Si | Dm::StrongSi | Dm::SessionSi => {
                 // R = D ; rw?: a cycle in R is one without two adjacent rw edges.
@@ -281,11 +232,6 @@ impl<'a, 'h> Search<'a, 'h> {
                 if !cyclic(&closure(&r, n), n) {
                     return None;
                 }
-                let name = match m.extra() {
-                    Extra::RealTime => "G-nonadjacent-realtime",
-                    Extra::Process => "G-nonadjacent-process",
-                    Extra::None => "G-nonadjacent",
-                };
                 let cycle = find_cycle(&r, n).unwrap_or_default();
                 // Expand each R step into its D edge and optional rw edge.
                 let mut path = cycle.first().copied().into_iter().collect::<Vec<_>>();
@@ -298,46 +244,51 @@ impl<'a, 'h> Search<'a, 'h> {
                     }
                     path.push(j);
                 }
-                Some(self.describe(st, name, &path))
+                Some(self.describe(st, "G-nonadjacent", m.extra(), &path, None))
             }
         }
     }
 
-    fn describe(&self, st: &State, name: &str, path: &[usize]) -> String {
-        self.describe_with(st, name, path, None)
-    }
-
-    /// `G-single: T1 -rw 5-> T2 -wr 6-> T1`. `rw_first` forces the label of
-    /// the first edge.
-    fn describe_with(&self, st: &State, name: &str, path: &[usize], rw_first: Option<(usize, usize)>) -> String {
-        let Some(start) = path.first() else { return name.to_string() };
-        let mut s = format!("{name}: T{start}");
+    /// `G-single: T1 -rw 5-> T2 -wr 6-> T1`, the name taking Elle's
+    /// `-realtime` or `-process` suffix when the cycle uses such an edge.
+    /// `rw_first` forces the label of the first edge.
+    fn describe(
+        &self,
+        st: &State,
+        base: &str,
+        extra: Extra,
+        path: &[usize],
+        rw_first: Option<(usize, usize)>,
+    ) -> String {
+        let Some(start) = path.first() else { return base.to_string() };
+        let mut steps = String::new();
+        let mut ordered = false;
         for (i, w) in path.windows(2).enumerate() {
             let (a, b) = (w[0], w[1]);
             let has = |m: &[Mask; N]| m[a] & (1 << b) != 0;
             let (kind, key) = if i == 0 && rw_first == Some((a, b)) {
-                (Kind::Rw, st.rw_key[a][b])
+                ("rw", st.rw_key[a][b])
             } else if has(&st.ww) {
-                (Kind::Ww, st.ww_key[a][b])
+                ("ww", st.ww_key[a][b])
             } else if has(&self.f.wr) {
-                (Kind::Wr, self.f.wr_key[a][b])
-            } else if name.ends_with("realtime") && has(&self.f.rt) {
-                (Kind::Rt, 0)
-            } else if name.ends_with("process") && has(&self.f.po) {
-                (Kind::Po, 0)
+                ("wr", self.f.wr_key[a][b])
+            } else if extra == Extra::RealTime && has(&self.f.rt) {
+                ordered = true;
+                ("realtime", 0)
+            } else if extra == Extra::Process && has(&self.f.po) {
+                ordered = true;
+                ("process", 0)
             } else {
-                (Kind::Rw, st.rw_key[a][b])
+                ("rw", st.rw_key[a][b])
             };
-            let kind = match kind {
-                Kind::Ww => "ww",
-                Kind::Wr => "wr",
-                Kind::Rw => "rw",
-                Kind::Rt => "realtime",
-                Kind::Po => "process",
-            };
-            s.push_str(&format!(" -{kind}{}-> T{b}", self.key_label(key)));
+            steps.push_str(&format!(" -{kind}{}-> T{b}", self.key_label(key)));
         }
-        s
+        let suffix = match (ordered, extra) {
+            (true, Extra::RealTime) => "-realtime",
+            (true, Extra::Process) => "-process",
+            _ => "",
+        };
+        format!("{base}{suffix}: T{start}{steps}")
     }
 
     /// Places writer `w` next: extends its keys' version orders.
@@ -534,23 +485,46 @@ fn facts(p: &Prep, committed: Mask) -> Result<Facts, String> {
         }
     }
     let is_in = |t: usize| committed & (1 << t) != 0;
+    // Every read of a committed transaction, before or after its own writes,
+    // must hold only values some transaction wrote, each once, and is an
+    // aborted read (G1a) if it holds one of a transaction that did not commit.
+    let structure = |t: usize, k: usize, mop: usize, value: &[Val], g1ab: &mut Option<String>| {
+        for (i, v) in value.iter().enumerate() {
+            if value[..i].contains(v) {
+                return Err(format!("{} holds {v} twice (duplicate-elements)", p.show_read(t, mop)));
+            }
+            let Some(w) = p.writer.get(&(k, *v)) else {
+                return Err(format!("{} returns {v}, which no transaction wrote", p.show_read(t, mop)));
+            };
+            if !is_in(w.txn) && g1ab.is_none() {
+                let how = if p.outcome[w.txn] == TxnOutcome::Fail { "failed" } else { "is taken as not committed" };
+                *g1ab = Some(format!("G1a: {} sees {v}, written by T{}, which {how}", p.show_read(t, mop), w.txn));
+            }
+        }
+        Ok(())
+    };
+    for r in &p.int_reads {
+        let (t, k) = (r.txn, r.key);
+        let own = &p.writes_to(t, k)[..r.own_before];
+        // What the transaction saw of others: a list without its own
+        // appends at the end, a register value that is not its own write.
+        let others: &[Val] = match p.workload {
+            Workload::ListAppend => r.value.strip_suffix(own).unwrap_or(&r.value),
+            Workload::RwRegister if r.value.last() == own.last() => &[],
+            Workload::RwRegister => &r.value,
+        };
+        let others: Vec<Val> = others.iter().copied().filter(|v| !own.contains(v)).collect();
+        structure(t, k, r.mop, &r.value, &mut f.g1ab)?;
+        if let Some(w) = others.last().map(|v| p.writer[&(k, *v)]) {
+            if w.txn != t && is_in(w.txn) && !w.last && f.g1ab.is_none() {
+                f.g1ab = Some(format!("G1b: {} sees a version T{} overwrote", p.show_read(t, r.mop), w.txn));
+            }
+        }
+    }
     for r in &p.ext_reads {
         let (t, k) = (r.txn, r.key);
-        for (i, v) in r.value.iter().enumerate() {
-            if r.value[..i].contains(v) {
-                return Err(format!("{} holds {v} twice (duplicate-elements)", p.show_read(t, r.mop)));
-            }
-            if !p.writer.contains_key(&(k, *v)) {
-                return Err(format!("{} returns {v}, which no transaction wrote", p.show_read(t, r.mop)));
-            }
-        }
+        structure(t, k, r.mop, &r.value, &mut f.g1ab)?;
         let committed_part: Vec<Val> = r.value.iter().copied().filter(|v| is_in(p.writer[&(k, *v)].txn)).collect();
-        if committed_part.len() != r.value.len() && f.g1ab.is_none() {
-            let v = r.value.iter().find(|v| !is_in(p.writer[&(k, **v)].txn)).unwrap();
-            let w = p.writer[&(k, *v)].txn;
-            let how = if p.outcome[w] == TxnOutcome::Fail { "failed" } else { "is taken as not committed" };
-            f.g1ab = Some(format!("G1a: {} sees {v}, written by T{w}, which {how}", p.show_read(t, r.mop)));
-        }
         match r.value.last() {
             None => f.readers_init[k] |= 1 << t,
             Some(v) => {

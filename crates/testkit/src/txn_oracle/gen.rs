@@ -27,7 +27,26 @@
 //!
 //! A `txn` checker's property test is then: for each [`TxnCase`], convert
 //! `case.history.to_history()` and compare the checker's verdicts with
-//! [`super::check`]`(&case.history)`.
+//! [`super::check`]`(&case.history)` (see the module doc of [`super`] for
+//! where a checker following Elle is expected to be only sound):
+//!
+//! ```
+//! use proptest::prelude::*;
+//! use testkit::txn_oracle::{check, gen, Model, Workload};
+//!
+//! proptest! {
+//!     #![proptest_config(ProptestConfig::with_cases(16))]
+//!     // In a test file, with #[test]:
+//!     fn oracle_answers(case in gen::any_history(Workload::ListAppend)) {
+//!         let Some(history) = case.history.to_history() else { return Ok(()) }; // invalid input
+//!         prop_assert_eq!(history.ops.len(), case.history.txns.len());
+//!         let judgement = check(&case.history).unwrap();
+//!         let _strict: bool = judgement.allowed(Model::StrictSerializable);
+//!         // ... compare with the checker's verdict on `history` here.
+//!     }
+//! }
+//! # oracle_answers();
+//! ```
 
 use super::history::{Mop, Observed, Txn, TxnHistory, TxnOutcome, Val, Workload};
 use super::{MAX_INFO_TXNS, MAX_MAYBE_COMMITTED_TXNS, MAX_MOPS_PER_TXN};
@@ -97,37 +116,43 @@ pub struct PlanTxn {
     pub client: u8,
     pub mops: Vec<PlanMop>,
     pub fate: Fate,
+    pub mutation: Option<Mutation>,
 }
 
-/// A change planted after the run. Numbers pick among the candidates
-/// (modulo their count); a mutation with no candidate does nothing.
+/// A change planted in one transaction after the run. Numbers pick among
+/// the transaction's candidates (modulo their count); a mutation with no
+/// candidate does nothing. Mutations belong to their transaction so that
+/// removing other transactions while shrinking leaves them in place.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum Mutation {
-    /// An ok read returns an older version: the list without its last
-    /// element, or the register's previous committed value.
+    /// A read returns an older version: the list without its last element,
+    /// or the register's previous committed value.
     StaleRead(u8),
-    /// An ok read returns the key's final committed version.
+    /// A read returns the key's final committed version.
     FreshRead(u8),
-    /// An ok read sees a value of an aborted or overwritten write.
+    /// A read sees a value of an aborted or overwritten write (the second
+    /// number picks it).
     DirtyRead(u8, u8),
-    /// An ok transaction that writes fails instead: its readers read aborted writes.
-    Abort(u8),
-    /// An ok transaction becomes info: its reads become unknown.
-    Crash(u8),
+    /// The transaction, if ok and writing, fails instead: its readers read
+    /// aborted writes.
+    Abort,
+    /// The transaction, if ok, becomes info: its reads become unknown.
+    Crash,
     /// A read after an own write no longer reflects it (one is added if none).
     Internal(u8),
     /// A list read repeats its first element.
     DuplicateElement(u8),
     /// A list read swaps its last two elements.
     SwapElements(u8),
-    /// A transaction is invoked just before it completes: more transactions
-    /// precede it in real time.
-    LateInvoke(u8),
-    /// A transaction completes just after its invoke.
-    EarlyComplete(u8),
-    /// The second transaction moves to the first's process, where it fits.
-    SameProcess(u8, u8),
-    /// An ok read returns a value no transaction wrote (after the list's
+    /// The transaction is invoked just before it completes: more
+    /// transactions precede it in real time.
+    LateInvoke,
+    /// The transaction completes just after its invoke.
+    EarlyComplete,
+    /// The transaction moves to the process of the transaction this picks,
+    /// where it fits.
+    SameProcess(u8),
+    /// A read returns a value no transaction wrote (after the list's
     /// elements, or instead of the register's value).
     GarbageRead(u8),
     /// A write reuses another write's value on its key: an invalid history.
@@ -148,7 +173,22 @@ pub struct Plan {
     pub db_schedule: Vec<u8>,
     /// A last transaction, after all others, reads every key.
     pub final_read: bool,
-    pub mutations: Vec<Mutation>,
+}
+
+impl Plan {
+    /// The mutations planted, with their transactions.
+    pub fn mutations(&self) -> Vec<(usize, Mutation)> {
+        self.txns.iter().enumerate().filter_map(|(t, x)| x.mutation.map(|m| (t, m))).collect()
+    }
+
+    /// The same plan without mutations.
+    pub fn unmutated(&self) -> Plan {
+        let mut p = self.clone();
+        for t in &mut p.txns {
+            t.mutation = None;
+        }
+        p
+    }
 }
 
 /// A generated history with the plan that built it.
@@ -160,7 +200,7 @@ pub struct TxnCase {
 
 impl fmt::Debug for TxnCase {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "{:?} at {:?}, mutations {:?}:", self.plan.workload, self.plan.level, self.plan.mutations)?;
+        writeln!(f, "{:?} at {:?}, mutations {:?}:", self.plan.workload, self.plan.level, self.plan.mutations())?;
         write!(f, "{}", self.history)
     }
 }
@@ -181,6 +221,8 @@ pub struct GenConfig {
     pub clients: u8,
     /// Whether transactions may be meant to abort or end info.
     pub faults: bool,
+    /// At most this many transactions get a mutation (each is drawn with
+    /// one chance in four).
     pub max_mutations: usize,
     pub mutations: Vec<MutationKind>,
 }
@@ -241,21 +283,10 @@ impl GenConfig {
     /// Every level and up to two valid-input mutations: the mix for
     /// comparing a checker with the oracle.
     pub fn any(workload: Workload) -> GenConfig {
-        use Level::*;
         GenConfig {
             // The snapshot and read-committed levels twice: they make the
             // anomalies between the models (write skew, lost update, read skew).
-            levels: vec![
-                StrictSerial,
-                Serial,
-                StrongSnapshot,
-                Snapshot,
-                ReadCommitted,
-                ReadUncommitted,
-                StrongSnapshot,
-                Snapshot,
-                ReadCommitted,
-            ],
+            levels: [&Level::ALL[..], &[Level::StrongSnapshot, Level::Snapshot, Level::ReadCommitted]].concat(),
             max_mutations: 2,
             mutations: MutationKind::VALID.to_vec(),
             ..GenConfig::valid(workload, Level::StrictSerial)
@@ -269,14 +300,14 @@ fn mutation(kind: MutationKind) -> BoxedStrategy<Mutation> {
         MutationKind::StaleRead => a.prop_map(Mutation::StaleRead).boxed(),
         MutationKind::FreshRead => a.prop_map(Mutation::FreshRead).boxed(),
         MutationKind::DirtyRead => (a, any::<u8>()).prop_map(|(x, y)| Mutation::DirtyRead(x, y)).boxed(),
-        MutationKind::Abort => a.prop_map(Mutation::Abort).boxed(),
-        MutationKind::Crash => a.prop_map(Mutation::Crash).boxed(),
+        MutationKind::Abort => Just(Mutation::Abort).boxed(),
+        MutationKind::Crash => Just(Mutation::Crash).boxed(),
         MutationKind::Internal => a.prop_map(Mutation::Internal).boxed(),
         MutationKind::DuplicateElement => a.prop_map(Mutation::DuplicateElement).boxed(),
         MutationKind::SwapElements => a.prop_map(Mutation::SwapElements).boxed(),
-        MutationKind::LateInvoke => a.prop_map(Mutation::LateInvoke).boxed(),
-        MutationKind::EarlyComplete => a.prop_map(Mutation::EarlyComplete).boxed(),
-        MutationKind::SameProcess => (a, any::<u8>()).prop_map(|(x, y)| Mutation::SameProcess(x, y)).boxed(),
+        MutationKind::LateInvoke => Just(Mutation::LateInvoke).boxed(),
+        MutationKind::EarlyComplete => Just(Mutation::EarlyComplete).boxed(),
+        MutationKind::SameProcess => a.prop_map(Mutation::SameProcess).boxed(),
         MutationKind::GarbageRead => a.prop_map(Mutation::GarbageRead).boxed(),
         MutationKind::DuplicateWrite => a.prop_map(Mutation::DuplicateWrite).boxed(),
     }
@@ -313,13 +344,19 @@ pub fn plans(cfg: &GenConfig) -> impl Strategy<Value = Plan> {
     } else {
         Just(Fate::Commit).boxed()
     };
-    let txn = (0..cfg.clients.max(1), mops, fate).prop_map(|(client, mops, fate)| PlanTxn { client, mops, fate });
-    let muts = if cfg.mutations.is_empty() || cfg.max_mutations == 0 {
-        Just(Vec::new()).boxed()
+    let mutation = if cfg.mutations.is_empty() || cfg.max_mutations == 0 {
+        Just(None).boxed()
     } else {
-        let one = prop::sample::select(cfg.mutations.clone()).prop_flat_map(mutation);
-        prop::collection::vec(one, 0..=cfg.max_mutations).boxed()
+        let one = prop::sample::select(cfg.mutations.clone()).prop_flat_map(mutation).prop_map(Some);
+        prop_oneof![3 => Just(None), 1 => one].boxed()
     };
+    let txn = (0..cfg.clients.max(1), mops, fate, mutation).prop_map(|(client, mops, fate, mutation)| PlanTxn {
+        client,
+        mops,
+        fate,
+        mutation,
+    });
+    let max_mutations = cfg.max_mutations;
     let workload = cfg.workload;
     (
         prop::sample::select(cfg.levels.clone()),
@@ -327,15 +364,23 @@ pub fn plans(cfg: &GenConfig) -> impl Strategy<Value = Plan> {
         prop::collection::vec(any::<u8>(), 0..24),
         prop::collection::vec(any::<u8>(), 0..24),
         any::<bool>(),
-        muts,
     )
-        .prop_map(move |(level, mut txns, schedule, db_schedule, final_read, mutations)| {
+        .prop_map(move |(level, mut txns, schedule, db_schedule, final_read)| {
+            let mut planted = 0;
+            for t in &mut txns {
+                if t.mutation.is_some() {
+                    planted += 1;
+                    if planted > max_mutations {
+                        t.mutation = None;
+                    }
+                }
+            }
             // Room for the final read within the oracle's limits.
             if final_read && txns.len() >= max_txns {
                 txns.truncate(max_txns.saturating_sub(1).max(1));
             }
             let final_read = final_read && txns.len() < max_txns;
-            Plan { workload, level, txns, schedule, db_schedule, final_read, mutations }
+            Plan { workload, level, txns, schedule, db_schedule, final_read }
         })
 }
 
@@ -439,7 +484,7 @@ impl Plan {
         if self.final_read {
             let keys = txns.iter().flat_map(|t| t.mops.iter().map(|m| m.key)).max().map_or(1, |k| k + 1);
             let mops = (0..keys.min(MAX_MOPS_PER_TXN as u8)).map(|key| PlanMop { write: false, key }).collect();
-            txns.push(PlanTxn { client: u8::MAX, mops, fate: Fate::Commit });
+            txns.push(PlanTxn { client: u8::MAX, mops, fate: Fate::Commit, mutation: None });
         }
         txns
     }
@@ -719,8 +764,15 @@ impl<'p> Run<'p> {
         if !self.commits(t) {
             return;
         }
-        let mut writes = Vec::new();
         let mut state = self.db.committed.clone();
+        let writes = self.execute(txns, t, &mut state);
+        self.db.install(&writes);
+    }
+
+    /// Runs `t`'s micro-ops on `state`, recording its reads; its writes, to
+    /// install at commit.
+    fn execute(&mut self, txns: &[PlanTxn], t: usize, state: &mut [Vec<Val>]) -> Vec<(usize, Val)> {
+        let mut writes = Vec::new();
         for (i, m) in txns[t].mops.iter().enumerate() {
             let k = m.key as usize;
             if m.write {
@@ -732,25 +784,14 @@ impl<'p> Run<'p> {
                 self.reads[t][i] = Some(self.db.observed(&state[k]));
             }
         }
-        self.db.install(&writes);
+        writes
     }
 
     /// Reads from `t`'s snapshot, then commits unless a concurrent
     /// transaction committed a write to a key `t` writes.
     fn commit_snapshot(&mut self, txns: &[PlanTxn], t: usize) {
         let Some((mut state, taken)) = self.snapshot[t].take() else { return };
-        let mut writes = Vec::new();
-        for (i, m) in txns[t].mops.iter().enumerate() {
-            let k = m.key as usize;
-            if m.write {
-                let mut s = std::mem::take(&mut state[k]);
-                self.db.apply(&mut s, self.vals[t][i]);
-                state[k] = s;
-                writes.push((k, self.vals[t][i]));
-            } else {
-                self.reads[t][i] = Some(self.db.observed(&state[k]));
-            }
-        }
+        let writes = self.execute(txns, t, &mut state);
         let conflict = writes.iter().any(|&(k, _)| self.db.last_commit[k] > taken);
         if conflict {
             self.aborted[t] = true;
@@ -793,8 +834,10 @@ impl<'p> Run<'p> {
             });
         }
         let mut h = TxnHistory { workload: w, txns: out };
-        for m in &self.plan.mutations {
-            mutate(&mut h, *m, &self.db.versions, &self.db.committed);
+        for (t, txn) in txns.iter().enumerate() {
+            if let Some(m) = txn.mutation {
+                mutate(&mut h, t, m, &self.db.versions, &self.db.committed);
+            }
         }
         h.txns.sort_by_key(|t| t.invoke_at);
         h
@@ -806,17 +849,13 @@ fn pick<T: Copy>(items: &[T], i: u8) -> Option<T> {
     (!items.is_empty()).then(|| items[i as usize % items.len()])
 }
 
-/// Ok reads with known values: (txn, mop).
-fn ok_reads(h: &TxnHistory) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
-    for (t, txn) in h.txns.iter().enumerate() {
-        for (i, m) in txn.mops.iter().enumerate() {
-            if matches!(m, Mop::Read(_, Observed::List(_) | Observed::Reg(_))) {
-                out.push((t, i));
-            }
-        }
-    }
-    out
+/// Transaction `t`'s reads with known values: (txn, mop).
+fn ok_reads(h: &TxnHistory, t: usize) -> Vec<(usize, usize)> {
+    let txn = &h.txns[t];
+    (0..txn.mops.len())
+        .filter(|&i| matches!(txn.mops[i], Mop::Read(_, Observed::List(_) | Observed::Reg(_))))
+        .map(|i| (t, i))
+        .collect()
 }
 
 fn read_mut(h: &mut TxnHistory, (t, i): (usize, usize)) -> &mut Observed {
@@ -826,9 +865,18 @@ fn read_mut(h: &mut TxnHistory, (t, i): (usize, usize)) -> &mut Observed {
     }
 }
 
-fn mutate(h: &mut TxnHistory, m: Mutation, versions: &[Vec<Vec<Val>>], last: &[Vec<Val>]) {
-    let reads = ok_reads(h);
+/// Plants `m` in transaction `t` (its index in plan order, which the
+/// history keeps until it is sorted).
+fn mutate(h: &mut TxnHistory, t: usize, m: Mutation, versions: &[Vec<Vec<Val>>], last: &[Vec<Val>]) {
+    let reads = ok_reads(h, t);
     let key_of = |h: &TxnHistory, (t, i): (usize, usize)| h.txns[t].mops[i].key() as usize;
+    let list_reads = |h: &TxnHistory, min: usize| -> Vec<(usize, usize)> {
+        reads
+            .iter()
+            .copied()
+            .filter(|&(t, i)| matches!(&h.txns[t].mops[i], Mop::Read(_, Observed::List(l)) if l.len() >= min))
+            .collect()
+    };
     match m {
         Mutation::StaleRead(i) => {
             let Some(r) = pick(&reads, i) else { return };
@@ -860,44 +908,39 @@ fn mutate(h: &mut TxnHistory, m: Mutation, versions: &[Vec<Vec<Val>>], last: &[V
             }
         }
         Mutation::DirtyRead(i, j) => {
+            let Some(r) = pick(&reads, i) else { return };
+            let k = key_of(h, r) as u64;
             // Values of failed writers, and values their writer overwrote.
             let mut dirty = Vec::new();
             for txn in &h.txns {
                 for (x, m) in txn.mops.iter().enumerate() {
-                    if let Mop::Append(k, v) | Mop::Write(k, v) = m {
-                        let overwritten = txn.mops[x + 1..].iter().any(|n| n.is_write() && n.key() == *k);
-                        if txn.outcome == TxnOutcome::Fail || overwritten {
-                            dirty.push((*k, *v));
+                    if let Mop::Append(mk, v) | Mop::Write(mk, v) = m {
+                        let overwritten = txn.mops[x + 1..].iter().any(|n| n.is_write() && n.key() == *mk);
+                        if *mk == k && (txn.outcome == TxnOutcome::Fail || overwritten) {
+                            dirty.push(*v);
                         }
                     }
                 }
             }
-            let Some(r) = pick(&reads, i) else { return };
-            let k = key_of(h, r) as u64;
-            let mine: Vec<Val> = dirty.iter().filter(|(dk, _)| *dk == k).map(|(_, v)| *v).collect();
-            let Some(v) = pick(&mine, j) else { return };
+            let Some(v) = pick(&dirty, j) else { return };
             match read_mut(h, r) {
                 Observed::List(l) if !l.contains(&v) => l.push(v),
                 Observed::Reg(x) => *x = Some(v),
                 _ => {}
             }
         }
-        Mutation::Abort(i) => {
-            let writers: Vec<usize> = (0..h.txns.len())
-                .filter(|&t| h.txns[t].outcome == TxnOutcome::Ok && h.txns[t].mops.iter().any(Mop::is_write))
-                .collect();
-            let Some(t) = pick(&writers, i) else { return };
+        Mutation::Abort => {
             let txn = &mut h.txns[t];
-            txn.outcome = TxnOutcome::Fail;
-            forget_reads(txn);
+            if txn.outcome == TxnOutcome::Ok && txn.mops.iter().any(Mop::is_write) {
+                txn.outcome = TxnOutcome::Fail;
+                forget_reads(txn);
+            }
         }
-        Mutation::Crash(i) => {
+        Mutation::Crash => {
             let infos = h.txns.iter().filter(|t| t.outcome == TxnOutcome::Info).count();
-            if infos >= MAX_INFO_TXNS {
+            if infos >= MAX_INFO_TXNS || h.txns[t].outcome != TxnOutcome::Ok {
                 return;
             }
-            let oks: Vec<usize> = (0..h.txns.len()).filter(|&t| h.txns[t].outcome == TxnOutcome::Ok).collect();
-            let Some(t) = pick(&oks, i) else { return };
             h.txns[t].outcome = TxnOutcome::Info;
             forget_reads(&mut h.txns[t]);
             // A crashed process never runs again: its later transactions
@@ -913,13 +956,14 @@ fn mutate(h: &mut TxnHistory, m: Mutation, versions: &[Vec<Vec<Val>>], last: &[V
         }
         Mutation::Internal(i) => {
             // Reads after an own write of their key.
-            let mut after = Vec::new();
-            for &(t, x) in &reads {
-                let k = h.txns[t].mops[x].key();
-                if h.txns[t].mops[..x].iter().any(|m| m.is_write() && m.key() == k) {
-                    after.push((t, x));
-                }
-            }
+            let after: Vec<(usize, usize)> = reads
+                .iter()
+                .copied()
+                .filter(|&(t, x)| {
+                    let k = h.txns[t].mops[x].key();
+                    h.txns[t].mops[..x].iter().any(|m| m.is_write() && m.key() == k)
+                })
+                .collect();
             if let Some(r) = pick(&after, i) {
                 match read_mut(h, r) {
                     Observed::List(l) => {
@@ -931,16 +975,11 @@ fn mutate(h: &mut TxnHistory, m: Mutation, versions: &[Vec<Vec<Val>>], last: &[V
                 return;
             }
             // None: add a read that misses the transaction's last write.
-            let writers: Vec<usize> = (0..h.txns.len())
-                .filter(|&t| {
-                    let txn = &h.txns[t];
-                    txn.outcome == TxnOutcome::Ok
-                        && txn.mops.len() < MAX_MOPS_PER_TXN
-                        && txn.mops.iter().any(Mop::is_write)
-                })
-                .collect();
-            let Some(t) = pick(&writers, i) else { return };
-            let k = h.txns[t].mops.iter().rev().find(|m| m.is_write()).map(Mop::key).unwrap_or(0);
+            let txn = &h.txns[t];
+            if txn.outcome != TxnOutcome::Ok || txn.mops.len() >= MAX_MOPS_PER_TXN {
+                return;
+            }
+            let Some(k) = txn.mops.iter().rev().find(|m| m.is_write()).map(Mop::key) else { return };
             let o = match h.workload {
                 Workload::ListAppend => Observed::List(Vec::new()),
                 Workload::RwRegister => Observed::Reg(None),
@@ -948,56 +987,41 @@ fn mutate(h: &mut TxnHistory, m: Mutation, versions: &[Vec<Vec<Val>>], last: &[V
             h.txns[t].mops.push(Mop::Read(k, o));
         }
         Mutation::DuplicateElement(i) => {
-            let lists: Vec<(usize, usize)> = reads
-                .iter()
-                .copied()
-                .filter(|&r| matches!(&h.txns[r.0].mops[r.1], Mop::Read(_, Observed::List(l)) if !l.is_empty()))
-                .collect();
-            if let Some(r) = pick(&lists, i) {
+            if let Some(r) = pick(&list_reads(h, 1), i) {
                 if let Observed::List(l) = read_mut(h, r) {
                     l.push(l[0]);
                 }
             }
         }
         Mutation::SwapElements(i) => {
-            let lists: Vec<(usize, usize)> = reads
-                .iter()
-                .copied()
-                .filter(|&r| matches!(&h.txns[r.0].mops[r.1], Mop::Read(_, Observed::List(l)) if l.len() >= 2))
-                .collect();
-            if let Some(r) = pick(&lists, i) {
+            if let Some(r) = pick(&list_reads(h, 2), i) {
                 if let Observed::List(l) = read_mut(h, r) {
                     let n = l.len();
                     l.swap(n - 1, n - 2);
                 }
             }
         }
-        Mutation::LateInvoke(i) => {
-            let n = h.txns.len();
-            let t = i as usize % n;
+        Mutation::LateInvoke => {
             if let Some(c) = h.txns[t].complete_at {
                 // Just before its completion: a free position (events sit at
                 // multiples of POSITION_STEP).
                 h.txns[t].invoke_at = h.txns[t].invoke_at.max(c - 1);
             }
         }
-        Mutation::EarlyComplete(i) => {
-            let n = h.txns.len();
-            let t = i as usize % n;
+        Mutation::EarlyComplete => {
             if let Some(c) = h.txns[t].complete_at {
                 h.txns[t].complete_at = Some(c.min(h.txns[t].invoke_at + 1));
             }
         }
-        Mutation::SameProcess(a, b) => {
-            let n = h.txns.len();
-            let (a, b) = (a as usize % n, b as usize % n);
-            if a == b {
+        Mutation::SameProcess(j) => {
+            let j = j as usize % h.txns.len();
+            if j == t {
                 return;
             }
-            let old = h.txns[b].process;
-            h.txns[b].process = h.txns[a].process;
+            let old = h.txns[t].process;
+            h.txns[t].process = h.txns[j].process;
             if h.validate().is_err() {
-                h.txns[b].process = old;
+                h.txns[t].process = old;
             }
         }
         Mutation::GarbageRead(i) => {
@@ -1011,23 +1035,18 @@ fn mutate(h: &mut TxnHistory, m: Mutation, versions: &[Vec<Vec<Val>>], last: &[V
             }
         }
         Mutation::DuplicateWrite(i) => {
-            let mut writes = Vec::new();
-            for (t, txn) in h.txns.iter().enumerate() {
-                for (x, m) in txn.mops.iter().enumerate() {
-                    if m.is_write() {
-                        writes.push((t, x));
-                    }
-                }
-            }
-            let Some((t, x)) = pick(&writes, i) else { return };
+            let writes: Vec<usize> = (0..h.txns[t].mops.len()).filter(|&x| h.txns[t].mops[x].is_write()).collect();
+            let Some(x) = pick(&writes, i) else { return };
             let k = h.txns[t].mops[x].key();
             // Another write's value on the same key.
-            let other = writes.iter().find(|&&(u, y)| (u, y) != (t, x) && h.txns[u].mops[y].key() == k).copied();
-            let Some((u, y)) = other else { return };
-            let v = match h.txns[u].mops[y] {
-                Mop::Append(_, v) | Mop::Write(_, v) => v,
-                Mop::Read(..) => return,
-            };
+            let other = h
+                .txns
+                .iter()
+                .enumerate()
+                .flat_map(|(u, txn)| txn.mops.iter().enumerate().map(move |(y, m)| (u, y, m)))
+                .find(|&(u, y, m)| (u, y) != (t, x) && m.is_write() && m.key() == k);
+            let Some((_, _, Mop::Append(_, v) | Mop::Write(_, v))) = other else { return };
+            let v = *v;
             if let Mop::Append(_, w) | Mop::Write(_, w) = &mut h.txns[t].mops[x] {
                 *w = v;
             }

@@ -114,6 +114,37 @@
 //! branch once the edges fixed so far hold a proscribed cycle; edges only
 //! grow as a branch deepens, so pruning never loses an answer.
 //!
+//! # Where this differs from Elle (what a checker comparison must expect)
+//!
+//! The oracle decides each model by its definition; Elle (and a checker
+//! following it) decides by the anomalies it can infer. They agree where
+//! inference recovers everything, and differ, by design, here:
+//!
+//! - A second read of a key before any write to it is, for Adya, another
+//!   read of some version: a non-repeatable read is a G-single here (not
+//!   consistent-view, not repeatable-read); Elle reports only `internal`.
+//! - read-atomic and causal are decided by their axioms. Elle's lists of
+//!   anomalies they proscribe are incomplete (its own words): a fractured
+//!   read (a G-single through `wr` and `rw`) is not read-atomic here.
+//! - rw-register version orders are quantified over, so a verdict is exact;
+//!   Elle infers only some version order facts (the initial state first,
+//!   write-follows-read, and optionally per-key linearizability or
+//!   sequential consistency): a checker may miss anomalies the oracle
+//!   finds, and (read-uncommitted only) write-follows-read may find a G0
+//!   that some version order avoids. A checker following Elle should be
+//!   sound against the oracle (its "not allowed" implies the oracle's)
+//!   rather than equal.
+//! - List appends no read saw are placed anywhere after the longest read,
+//!   every way; Elle infers no edges for them. A final read of every key
+//!   ([`gen::Plan::final_read`]) removes the difference.
+//! - read-uncommitted: two committed reads neither of which is a prefix of
+//!   the other have no version order, so nothing allows them here; Elle
+//!   maps `incompatible-order` to G1a, which read-uncommitted allows.
+//! - Reads after own writes count for the PL levels only through their
+//!   values (G1a, G1b, duplicates, values never written); Elle also feeds
+//!   them to version inference, where a bad one can show as
+//!   `incompatible-order`.
+//!
 //! # Bounds
 //!
 //! At most [`MAX_TXNS`] transactions, [`MAX_MAYBE_COMMITTED_TXNS`] of them ok
@@ -126,6 +157,8 @@ mod arbitration;
 mod dsg;
 pub mod gen;
 mod history;
+#[cfg(test)]
+mod naive;
 mod prep;
 #[cfg(test)]
 mod tests;
@@ -311,8 +344,8 @@ impl Judgement {
         self.get(m).unwrap_or_else(|| panic!("{m} was not decided")).allowed
     }
 
-    /// Elle's `:not`: the weakest violated models (violated, and implied by
-    /// no other violated model... i.e. implying no other violated one).
+    /// Elle's `:not`: the weakest violated models, those that imply no
+    /// other violated model.
     pub fn not(&self) -> Vec<Model> {
         let violated: Vec<Model> = self.decisions.iter().filter(|d| !d.allowed).map(|d| d.model).collect();
         violated.iter().copied().filter(|&m| !violated.iter().any(|&w| w != m && m.implied().contains(&w))).collect()

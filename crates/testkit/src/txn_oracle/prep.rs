@@ -83,6 +83,16 @@ pub(crate) struct Prep<'h> {
     pub info: Mask,
 }
 
+/// Every value `mops` write to dense key `k`.
+fn written_by(mops: &[Mop], k: usize, dense: &BTreeMap<Key, usize>) -> Vec<Val> {
+    mops.iter()
+        .filter_map(|m| match m {
+            Mop::Append(key, v) | Mop::Write(key, v) if dense[key] == k => Some(*v),
+            _ => None,
+        })
+        .collect()
+}
+
 /// A read's value as a list: register reads are `[v]` or `[]` (nil).
 fn as_list(o: &Observed) -> Option<Vec<Val>> {
     match o {
@@ -186,8 +196,13 @@ impl<'h> Prep<'h> {
                             None => match h.workload {
                                 Workload::RwRegister => *e = Some(r),
                                 Workload::ListAppend => {
-                                    if r.ends_with(own) {
-                                        *e = Some(r[..r.len() - own.len()].to_vec());
+                                    // After its own appends, what the transaction saw
+                                    // of others cannot hold its own values.
+                                    let base = r.strip_suffix(&own[..]).unwrap_or(&[]);
+                                    let mine = written_by(&txn.mops, k, &dense);
+                                    let clean = own.is_empty() || !base.iter().any(|v| mine.contains(v));
+                                    if r.ends_with(own) && clean {
+                                        *e = Some(base.to_vec());
                                     } else {
                                         violation.get_or_insert(IntViolation { mop: i, expected: None });
                                     }

@@ -2,10 +2,14 @@
 //! multi-writer variant): a linearizable register built from majority
 //! quorums, without a leader.
 //!
-//! Every replica keeps, per key, a value with a tag `(ts, writer)`. Any node
-//! coordinates a request in two phases, each waiting for a majority:
-//! - write: *query* the tags, pick `(max ts + 1, own id)`; then *store* the
-//!   value with that tag.
+//! Every replica keeps, per key, a value with a tag `(ts, writer, op)`. Any
+//! node coordinates a request in two phases, each waiting for a majority:
+//! - write: *query* the tags, pick `(max ts + 1, own id, operation id)`;
+//!   then *store* the value with that tag. The operation id makes the tag
+//!   unique to this write, as the algorithm requires: two writes that one
+//!   node coordinates concurrently see the same largest `ts`, and with tags
+//!   `(ts, writer)` alone they got the same tag with different values, and
+//!   replicas that stored them in different orders kept different values.
 //! - read: *query* the (tag, value) pairs and take the largest; then *write
 //!   back* that pair to a majority before answering, so no later read can
 //!   return an older value.
@@ -27,15 +31,20 @@
 //!   the read's write-back phase; reads then see new-then-old values when a
 //!   write is partially applied, which the linearizability check must find.
 
-use crate::sim::{Ctx, Node, NodeId, Protocol, Request, RequestId, Response};
+use super::common::lww::diff;
+use super::common::{Key, Param, ParamError, Params, Rotation};
+use crate::sim::{Ctx, Monitor, Node, NodeId, Protocol, Request, RequestId, Response, Violation};
 use checker::{Value, F};
 use std::collections::{BTreeMap, BTreeSet};
 
-/// A key: `None` is the single register of the register workload.
-pub type Key = Option<Value>;
-
-/// `(ts, writer id)`; larger wins.
-pub type Tag = (u64, NodeId);
+/// A write's tag: larger wins. `op` (the coordinator's operation id, unique
+/// across its restarts) makes it unique to one write.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Tag {
+    pub ts: u64,
+    pub writer: NodeId,
+    pub op: u64,
+}
 
 /// The protocol's settings; see the module doc.
 #[derive(Clone, Debug)]
@@ -47,11 +56,9 @@ pub struct AbdProtocol {
 
 impl Default for AbdProtocol {
     fn default() -> Self {
-        AbdProtocol { timeout_ns: 100_000_000, anti_entropy_ns: 50_000_000, no_writeback: false }
+        AbdProtocol::from_params(&BTreeMap::new()).expect("the defaults parse")
     }
 }
-
-const PARAMS: &[&str] = &["timeout_ms", "anti_entropy_ms", "bug"];
 
 /// Keys per anti-entropy digest: bounds message size; the rest waits for
 /// the next round.
@@ -61,34 +68,19 @@ const MAX_BATCH: usize = 512;
 const TAG_ANTI_ENTROPY: u64 = 1;
 
 impl AbdProtocol {
-    /// Parses `--param` pairs; unknown names and bad values are errors that
-    /// name the parameter.
-    pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, String> {
-        if let Some(k) = params.keys().find(|k| !PARAMS.contains(&k.as_str())) {
-            return Err(format!("abd: unknown param `{k}` (known: {})", PARAMS.join(", ")));
-        }
-        let mut p = AbdProtocol::default();
-        if let Some(s) = params.get("timeout_ms") {
-            // At most a day of virtual time.
-            match s.trim().parse::<u64>() {
-                Ok(v) if (1..=86_400_000).contains(&v) => p.timeout_ns = v * 1_000_000,
-                _ => return Err(format!("abd: param `timeout_ms` must be an integer in 1..=86400000, got `{s}`")),
-            }
-        }
-        if let Some(s) = params.get("anti_entropy_ms") {
-            match s.trim().parse::<u64>() {
-                Ok(v) if v <= 86_400_000 => p.anti_entropy_ns = v * 1_000_000,
-                _ => return Err(format!("abd: param `anti_entropy_ms` must be an integer in 0..=86400000, got `{s}`")),
-            }
-        }
-        if let Some(s) = params.get("bug") {
-            p.no_writeback = match s.trim() {
-                "none" => false,
-                "no-writeback" => true,
-                _ => return Err(format!("abd: param `bug` must be none or no-writeback, got `{s}`")),
-            };
-        }
-        Ok(p)
+    pub const PARAMS: &'static [Param] = &[
+        Param::ms("timeout_ms", 1, 100, "coordinator's request timeout"),
+        Param::ms("anti_entropy_ms", 0, 50, "tag exchange period; 0 disables (textbook ABD)"),
+        Param::choice("bug", &["none", "no-writeback"], "none", "no-writeback: reads skip the write-back phase"),
+    ];
+
+    pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, ParamError> {
+        let p = Params::parse("abd", Self::PARAMS, params)?;
+        Ok(AbdProtocol {
+            timeout_ns: p.ns("timeout_ms"),
+            anti_entropy_ns: p.ns("anti_entropy_ms"),
+            no_writeback: p.choice("bug") == "no-writeback",
+        })
     }
 }
 
@@ -154,10 +146,13 @@ struct Pending {
 pub struct AbdNode {
     cfg: AbdProtocol,
     next_seq: u64,
-    ae: super::Rotation,
+    ae: Rotation,
     /// Requests being coordinated; each is removed when it finishes or by
     /// its timeout timer, so at most one `timeout_ms` window's worth.
     pending: BTreeMap<u64, Pending>,
+    /// What the current handler stored (a note for the monitor; cleared as
+    /// each handler starts).
+    stored: Vec<(Key, Tag, Value)>,
 }
 
 impl Protocol for AbdProtocol {
@@ -166,7 +161,45 @@ impl Protocol for AbdProtocol {
         "abd"
     }
     fn create(&self, _id: NodeId, _nodes: usize, _durable: &AbdDurable) -> AbdNode {
-        AbdNode { cfg: self.clone(), next_seq: 0, ae: super::Rotation::default(), pending: BTreeMap::new() }
+        AbdNode {
+            cfg: self.clone(),
+            next_seq: 0,
+            ae: Rotation::default(),
+            pending: BTreeMap::new(),
+            stored: Vec::new(),
+        }
+    }
+
+    /// A tag names one value on every replica.
+    fn monitor(&self) -> Option<Box<dyn Monitor<AbdNode>>> {
+        Some(Box::new(AbdMonitor::default()))
+    }
+}
+
+/// Checks that a tag names one value: every replica that stores `(key,
+/// tag)` stores the same value with it (tags are unique per write). Reads
+/// stay linearizable only then; the linearizability checker sees the
+/// consequences, this sees the cause.
+#[derive(Default)]
+struct AbdMonitor {
+    values: BTreeMap<(Key, Tag), Value>,
+}
+
+impl Monitor<AbdNode> for AbdMonitor {
+    fn observe(&mut self, id: NodeId, node: &AbdNode, _durable: &AbdDurable) -> Option<Violation> {
+        for (key, tag, value) in &node.stored {
+            match self.values.get(&(key.clone(), *tag)) {
+                Some(first) if first != value => {
+                    let detail = format!("n{id} stored {value} with tag {tag:?} of key {key:?}, which names {first}");
+                    return Some(Violation { invariant: "unique-tags", detail });
+                }
+                Some(_) => {}
+                None => {
+                    self.values.insert((key.clone(), *tag), value.clone());
+                }
+            }
+        }
+        None
     }
 }
 
@@ -177,13 +210,16 @@ fn majority(nodes: usize) -> usize {
 }
 
 fn local(ctx: &ACtx, key: &Key) -> (Tag, Value) {
-    ctx.durable().store.get(key).cloned().unwrap_or(((0, 0), Value::Nil))
+    ctx.durable().store.get(key).cloned().unwrap_or((Tag::default(), Value::Nil))
 }
 
-fn store(ctx: &mut ACtx, key: &Key, tag: Tag, value: &Value) {
+/// Stores `(tag, value)` at `key` if the tag is larger than the stored one,
+/// noting it in `stored`.
+fn store(ctx: &mut ACtx, stored: &mut Vec<(Key, Tag, Value)>, key: &Key, tag: Tag, value: &Value) {
     let s = &mut ctx.durable_mut().store;
     if s.get(key).is_none_or(|(t, _)| *t < tag) {
         s.insert(key.clone(), (tag, value.clone()));
+        stored.push((key.clone(), tag, value.clone()));
     }
 }
 
@@ -191,9 +227,9 @@ impl AbdNode {
     /// Sends this node's tags to the next peer in rotation.
     fn anti_entropy(&mut self, ctx: &mut ACtx) {
         let (id, nodes) = (ctx.id(), ctx.nodes());
-        if let Some((peer, entries)) =
-            self.ae.next(id, nodes, &ctx.durable().store, MAX_BATCH, |(k, (t, _))| (k.clone(), *t))
-        {
+        let all = |_: NodeId, _: &Key| true;
+        let entry = |(k, (t, _)): (&Key, &(Tag, Value))| (k.clone(), *t);
+        if let Some((peer, entries)) = self.ae.next(id, nodes, &ctx.durable().store, MAX_BATCH, all, entry) {
             ctx.send(peer, AbdMsg::Digest { entries });
         }
     }
@@ -220,15 +256,19 @@ impl AbdNode {
             Phase::Query { replies } if replies.len() >= need => {
                 let Some((max_tag, max_value)) = replies.values().max_by_key(|(t, _)| *t).cloned() else { return };
                 let (tag, value) = match &p.write {
-                    Some(v) => ((max_tag.0 + 1, ctx.id()), v.clone()),
+                    Some(v) => (Tag { ts: max_tag.ts + 1, writer: ctx.id(), op }, v.clone()),
                     None => (max_tag, max_value),
                 };
+                debug_assert!(
+                    p.write.is_none() || replies.values().all(|(t, _)| *t < tag),
+                    "a write's tag exceeds all it saw"
+                );
                 if p.write.is_none() && no_writeback {
                     ctx.reply(p.req, Response::Ok(value));
                     self.pending.remove(&op);
                     return;
                 }
-                store(ctx, &p.key, tag, &value);
+                store(ctx, &mut self.stored, &p.key, tag, &value);
                 let mut acks = BTreeSet::new();
                 acks.insert(ctx.id());
                 for to in ctx.peers().collect::<Vec<_>>() {
@@ -251,6 +291,7 @@ impl Node for AbdNode {
     type Durable = AbdDurable;
 
     fn on_start(&mut self, ctx: &mut ACtx) {
+        self.stored.clear();
         ctx.durable_mut().incarnation += 1;
         if self.cfg.anti_entropy_ns > 0 {
             ctx.set_timer(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
@@ -258,13 +299,14 @@ impl Node for AbdNode {
     }
 
     fn on_message(&mut self, ctx: &mut ACtx, from: NodeId, msg: AbdMsg) {
+        self.stored.clear();
         match msg {
             AbdMsg::Query { op, key } => {
                 let (tag, value) = local(ctx, &key);
                 ctx.send(from, AbdMsg::QueryReply { op, tag, value });
             }
             AbdMsg::Store { op, key, tag, value } => {
-                store(ctx, &key, tag, &value);
+                store(ctx, &mut self.stored, &key, tag, &value);
                 ctx.send(from, AbdMsg::StoreAck { op });
             }
             AbdMsg::QueryReply { op, tag, value } => {
@@ -280,18 +322,11 @@ impl Node for AbdNode {
                 }
             }
             AbdMsg::Digest { entries } => {
-                let mut pull = Vec::new();
-                let mut push = Vec::new();
-                for (key, tag) in entries {
-                    let (mine, value) = local(ctx, &key);
-                    if mine > tag {
-                        push.push((key, mine, value));
-                    } else if mine < tag {
-                        pull.push(key);
-                    }
-                }
-                if !pull.is_empty() {
-                    ctx.send(from, AbdMsg::Pull { keys: pull });
+                let store = &ctx.durable().store;
+                let d = diff(entries, |k| store.get(k).map(|(t, _)| *t));
+                let push: Vec<_> = d.push.into_iter().map(|k| (k.clone(), store[&k].0, store[&k].1.clone())).collect();
+                if !d.pull.is_empty() {
+                    ctx.send(from, AbdMsg::Pull { keys: d.pull });
                 }
                 if !push.is_empty() {
                     ctx.send(from, AbdMsg::Push { entries: push });
@@ -308,13 +343,14 @@ impl Node for AbdNode {
             }
             AbdMsg::Push { entries } => {
                 for (key, tag, value) in entries {
-                    store(ctx, &key, tag, &value);
+                    store(ctx, &mut self.stored, &key, tag, &value);
                 }
             }
         }
     }
 
     fn on_timer(&mut self, ctx: &mut ACtx, tag: u64) {
+        self.stored.clear();
         if tag == TAG_ANTI_ENTROPY {
             self.anti_entropy(ctx);
             ctx.set_timer(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
@@ -340,26 +376,12 @@ impl Node for AbdNode {
     }
 
     fn on_request(&mut self, ctx: &mut ACtx, req: Request) {
+        self.stored.clear();
         match req.f {
             F::Read | F::Get => self.start(ctx, req.id, req.key, None),
             F::Write | F::Put => self.start(ctx, req.id, req.key, Some(req.value)),
             F::Cas => ctx.reply(req.id, Response::Fail("unsupported: ABD registers have no compare-and-set".into())),
             f => ctx.reply(req.id, Response::Fail(format!("unsupported: abd has no `{}`", f.as_str()))),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_parse_and_reject() {
-        let m = |k: &str, v: &str| [(k.to_string(), v.to_string())].into_iter().collect::<BTreeMap<_, _>>();
-        assert_eq!(AbdProtocol::from_params(&m("timeout_ms", "20")).unwrap().timeout_ns, 20_000_000);
-        assert!(AbdProtocol::from_params(&m("bug", "no-writeback")).unwrap().no_writeback);
-        assert!(AbdProtocol::from_params(&m("timeout_ms", "0")).unwrap_err().contains("`timeout_ms`"));
-        assert!(AbdProtocol::from_params(&m("bug", "x")).unwrap_err().contains("`bug`"));
-        assert!(AbdProtocol::from_params(&m("w", "1")).unwrap_err().contains("`w`"));
     }
 }

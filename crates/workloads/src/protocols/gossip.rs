@@ -22,14 +22,12 @@
 //! - `rumor_rounds` (default 3): rounds a rumor is forwarded.
 //! - `anti_entropy_ms` (default 50; 0 disables): period of digest exchange.
 
+use super::common::{Key, Param, ParamError, Params};
 use crate::sim::{Ctx, Node, NodeId, Protocol, Request, Response};
 use checker::{Value, F};
 use rand::RngExt;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::hash::{Hash, Hasher};
-
-/// A key: `None` is the single set of a one-key workload.
-pub type Key = Option<Value>;
 
 /// Rumors a replica keeps: beyond this the oldest are dropped (anti-entropy
 /// still spreads them). Keys per digest: bounds message size.
@@ -49,44 +47,26 @@ pub struct GossipProtocol {
 
 impl Default for GossipProtocol {
     fn default() -> Self {
-        GossipProtocol { gossip_ns: 10_000_000, fanout: 2, rumor_rounds: 3, anti_entropy_ns: 50_000_000 }
-    }
-}
-
-const PARAMS: &[&str] = &["gossip_ms", "fanout", "rumor_rounds", "anti_entropy_ms"];
-
-fn num(params: &BTreeMap<String, String>, name: &str, min: u64, max: u64) -> Result<Option<u64>, String> {
-    match params.get(name) {
-        None => Ok(None),
-        Some(s) => match s.trim().parse::<u64>() {
-            Ok(v) if (min..=max).contains(&v) => Ok(Some(v)),
-            _ => Err(format!("gossip: param `{name}` must be an integer in {min}..={max}, got `{s}`")),
-        },
+        GossipProtocol::from_params(&BTreeMap::new()).expect("the defaults parse")
     }
 }
 
 impl GossipProtocol {
-    /// Parses `--param` pairs; unknown names and bad values are errors that
-    /// name the parameter.
-    pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, String> {
-        if let Some(k) = params.keys().find(|k| !PARAMS.contains(&k.as_str())) {
-            return Err(format!("gossip: unknown param `{k}` (known: {})", PARAMS.join(", ")));
-        }
-        let mut p = GossipProtocol::default();
-        const DAY_MS: u64 = 86_400_000;
-        if let Some(v) = num(params, "gossip_ms", 1, DAY_MS)? {
-            p.gossip_ns = v * 1_000_000;
-        }
-        if let Some(v) = num(params, "fanout", 1, 1024)? {
-            p.fanout = v as usize;
-        }
-        if let Some(v) = num(params, "rumor_rounds", 0, 1000)? {
-            p.rumor_rounds = v as u32;
-        }
-        if let Some(v) = num(params, "anti_entropy_ms", 0, DAY_MS)? {
-            p.anti_entropy_ns = v * 1_000_000;
-        }
-        Ok(p)
+    pub const PARAMS: &'static [Param] = &[
+        Param::ms("gossip_ms", 1, 10, "rumor round period"),
+        Param::int("fanout", 1, 1024, Some(2), "peers each rumor round goes to"),
+        Param::int("rumor_rounds", 0, 1000, Some(3), "rounds a rumor is forwarded"),
+        Param::ms("anti_entropy_ms", 0, 50, "digest exchange period; 0 disables"),
+    ];
+
+    pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, ParamError> {
+        let p = Params::parse("gossip", Self::PARAMS, params)?;
+        Ok(GossipProtocol {
+            gossip_ns: p.ns("gossip_ms"),
+            fanout: p.int("fanout") as usize,
+            rumor_rounds: p.int("rumor_rounds") as u32,
+            anti_entropy_ns: p.ns("anti_entropy_ms"),
+        })
     }
 }
 
@@ -127,20 +107,10 @@ impl Protocol for GossipProtocol {
 
 type GCtx<'a> = Ctx<'a, GossipMsg, GossipDurable>;
 
-/// FNV-1a over the set's elements: deterministic, for digests.
+/// A digest of a set: deterministic (rustc-hash has no random state), so
+/// two replicas holding the same set agree.
 fn set_hash(s: &BTreeSet<Value>) -> u64 {
-    struct Fnv(u64);
-    impl Hasher for Fnv {
-        fn finish(&self) -> u64 {
-            self.0
-        }
-        fn write(&mut self, bytes: &[u8]) {
-            for b in bytes {
-                self.0 = (self.0 ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3);
-            }
-        }
-    }
-    let mut h = Fnv(0xcbf2_9ce4_8422_2325);
+    let mut h = rustc_hash::FxHasher::default();
     s.hash(&mut h);
     h.finish()
 }
@@ -291,16 +261,6 @@ impl Node for GossipNode {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn params_parse_and_reject() {
-        let m = |k: &str, v: &str| [(k.to_string(), v.to_string())].into_iter().collect::<BTreeMap<_, _>>();
-        assert_eq!(GossipProtocol::from_params(&m("fanout", "4")).unwrap().fanout, 4);
-        assert_eq!(GossipProtocol::from_params(&m("gossip_ms", "7")).unwrap().gossip_ns, 7_000_000);
-        assert!(GossipProtocol::from_params(&m("fanout", "0")).unwrap_err().contains("`fanout`"));
-        assert!(GossipProtocol::from_params(&m("gossip_ms", "")).unwrap_err().contains("`gossip_ms`"));
-        assert!(GossipProtocol::from_params(&m("w", "1")).unwrap_err().contains("`w`"));
-    }
 
     #[test]
     fn set_hash_is_order_free_and_content_sensitive() {

@@ -8,7 +8,7 @@
 //!
 //! Parameters: `lag_ns` (default 20000000, i.e. 20 ms).
 
-use super::single::{apply, reject_unknown};
+use super::common::{Key, KvStore, Param, ParamError, Params};
 use crate::sim::{Ctx, Node, NodeId, Protocol, Request, RequestId, Response};
 use checker::{Value, F};
 use std::collections::BTreeMap;
@@ -22,16 +22,12 @@ pub struct Lagging {
 }
 
 impl Lagging {
-    pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, String> {
-        reject_unknown(params, &["lag_ns"])?;
-        let lag_ns = match params.get("lag_ns") {
-            None => 20_000_000,
-            Some(s) => s.parse().map_err(|_| format!("lag_ns: expected nanoseconds, got `{s}`"))?,
-        };
-        if lag_ns == 0 {
-            return Err("lag_ns must be positive".into());
-        }
-        Ok(Lagging { lag_ns })
+    pub const PARAMS: &'static [Param] =
+        &[Param::ns("lag_ns", 1, 20_000_000, "how often the primary ships changed keys to the followers")];
+
+    pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, ParamError> {
+        let p = Params::parse("lagging", Self::PARAMS, params)?;
+        Ok(Lagging { lag_ns: p.ns("lag_ns") })
     }
 }
 
@@ -43,14 +39,14 @@ pub enum LaggingMsg {
         response: Response,
     },
     /// New states of keys, each with the primary's version counter.
-    Replicate(Vec<(Option<Value>, u64, Value)>),
+    Replicate(Vec<(Key, u64, Value)>),
 }
 
 /// Kept across crashes: the data with per-key versions.
 #[derive(Clone, Debug, Default)]
 pub struct Replica {
-    pub data: BTreeMap<Option<Value>, Value>,
-    pub versions: BTreeMap<Option<Value>, u64>,
+    pub kv: KvStore,
+    pub versions: BTreeMap<Key, u64>,
     pub version: u64,
 }
 
@@ -59,7 +55,7 @@ pub struct LaggingNode {
     id: NodeId,
     lag_ns: u64,
     /// Keys changed since the last flush (primary only).
-    dirty: Vec<Option<Value>>,
+    dirty: Vec<Key>,
 }
 
 impl Protocol for Lagging {
@@ -77,7 +73,7 @@ impl Protocol for Lagging {
 impl LaggingNode {
     fn update(&mut self, ctx: &mut Ctx<LaggingMsg, Replica>, req: &Request) -> Response {
         let r = ctx.durable_mut();
-        let response = apply(&mut r.data, req);
+        let response = r.kv.apply(req);
         if matches!(response, Response::Ok(_)) {
             r.version += 1;
             let v = r.version;
@@ -97,7 +93,7 @@ impl Node for LaggingNode {
     fn on_start(&mut self, ctx: &mut Ctx<LaggingMsg, Replica>) {
         if self.id == PRIMARY {
             // After a restart, re-ship everything: followers keep the newest.
-            self.dirty = ctx.durable().data.keys().cloned().collect();
+            self.dirty = ctx.durable().kv.entries().map(|(k, _)| k.clone()).collect();
             ctx.set_timer(self.lag_ns, FLUSH_TIMER);
         }
     }
@@ -115,7 +111,7 @@ impl Node for LaggingNode {
                 for (key, version, value) in entries {
                     if r.versions.get(&key).is_none_or(|&v| v < version) {
                         r.versions.insert(key.clone(), version);
-                        r.data.insert(key, value);
+                        r.kv.put(key, value);
                     }
                 }
             }
@@ -133,7 +129,7 @@ impl Node for LaggingNode {
                 .drain(..)
                 .map(|k| {
                     let v = r.versions.get(&k).copied().unwrap_or(0);
-                    let value = r.data.get(&k).cloned().unwrap_or(Value::Nil);
+                    let value = r.kv.get(&k);
                     (k, v, value)
                 })
                 .collect();
@@ -146,8 +142,8 @@ impl Node for LaggingNode {
         if req.f == F::Read {
             // The bug: any replica answers reads from its own, possibly
             // stale, copy.
-            let value = ctx.durable().data.get(&req.key).cloned().unwrap_or(Value::Nil);
-            ctx.reply(req.id, Response::Ok(value));
+            let response = ctx.durable().kv.read(&req.f, &req.key);
+            ctx.reply(req.id, response);
         } else if self.id == PRIMARY {
             let response = self.update(ctx, &req);
             ctx.reply(req.id, response);

@@ -17,12 +17,11 @@
 //! - `replicate` = `true` | `false` (default `true`): send each write to the
 //!   other replicas right away (otherwise only anti-entropy spreads it).
 
-use crate::sim::{Ctx, Node, NodeId, Protocol, Request, Response};
+use super::common::lww::{diff, merge_noting, versions_of, NotesVersions, Stamp, StampMonitor, Versioned};
+use super::common::{Key, Param, ParamError, Params, Rotation};
+use crate::sim::{Ctx, Monitor, Node, NodeId, Protocol, Request, Response};
 use checker::{Value, F};
 use std::collections::BTreeMap;
-
-/// A key: `None` is the single register of the register workload.
-pub type Key = Option<Value>;
 
 /// Keys per anti-entropy digest: bounds message size; the rest waits for
 /// the next round.
@@ -38,55 +37,26 @@ pub struct LwwProtocol {
 
 impl Default for LwwProtocol {
     fn default() -> Self {
-        LwwProtocol { anti_entropy_ns: 50_000_000, replicate: true }
+        LwwProtocol::from_params(&BTreeMap::new()).expect("the defaults parse")
     }
 }
-
-const PARAMS: &[&str] = &["anti_entropy_ms", "replicate"];
 
 impl LwwProtocol {
-    /// Parses `--param` pairs; unknown names and bad values are errors that
-    /// name the parameter.
-    pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, String> {
-        if let Some(k) = params.keys().find(|k| !PARAMS.contains(&k.as_str())) {
-            return Err(format!("lww: unknown param `{k}` (known: {})", PARAMS.join(", ")));
-        }
-        let mut p = LwwProtocol::default();
-        if let Some(s) = params.get("anti_entropy_ms") {
-            match s.trim().parse::<u64>() {
-                Ok(v) if v <= 86_400_000 => p.anti_entropy_ns = v * 1_000_000,
-                _ => return Err(format!("lww: param `anti_entropy_ms` must be an integer in 0..=86400000, got `{s}`")),
-            }
-        }
-        if let Some(s) = params.get("replicate") {
-            p.replicate = match s.trim() {
-                "true" => true,
-                "false" => false,
-                _ => return Err(format!("lww: param `replicate` must be true or false, got `{s}`")),
-            };
-        }
-        Ok(p)
-    }
-}
+    pub const PARAMS: &'static [Param] = &[
+        Param::ms("anti_entropy_ms", 0, 50, "digest exchange period; 0 disables"),
+        Param::flag("replicate", true, "send each write to the other replicas right away"),
+    ];
 
-/// A value with its timestamp: `(local clock of the accepting replica, its id)`.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Stamped {
-    pub ts_ns: i64,
-    pub node: NodeId,
-    pub value: Value,
-}
-
-impl Stamped {
-    fn stamp(&self) -> (i64, NodeId) {
-        (self.ts_ns, self.node)
+    pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, ParamError> {
+        let p = Params::parse("lww", Self::PARAMS, params)?;
+        Ok(LwwProtocol { anti_entropy_ns: p.ns("anti_entropy_ms"), replicate: p.flag("replicate") })
     }
 }
 
 /// What an lww replica persists.
 #[derive(Clone, Debug)]
 pub struct LwwDurable {
-    pub store: BTreeMap<Key, Stamped>,
+    pub store: BTreeMap<Key, Versioned>,
     /// Largest timestamp this node handed out, so its own stamps increase
     /// even if its clock steps back.
     pub last_ts_ns: i64,
@@ -102,9 +72,9 @@ impl Default for LwwDurable {
 #[derive(Clone, Debug)]
 pub enum LwwMsg {
     /// A write (first replication or anti-entropy answer).
-    Update { versions: Vec<(Key, Stamped)> },
-    /// Anti-entropy: the sender's (key, timestamp) pairs.
-    Digest { entries: Vec<(Key, i64, NodeId)> },
+    Update { versions: Vec<(Key, Versioned)> },
+    /// Anti-entropy: the sender's (key, stamp) pairs.
+    Digest { entries: Vec<(Key, Stamp)> },
     /// Anti-entropy: send me these keys.
     Pull { keys: Vec<Key> },
 }
@@ -112,7 +82,16 @@ pub enum LwwMsg {
 /// One lww replica.
 pub struct LwwNode {
     cfg: LwwProtocol,
-    ae: super::Rotation,
+    ae: Rotation,
+    /// What the current handler stored (a note for the monitor; cleared as
+    /// each handler starts).
+    stored: Vec<(Key, Versioned)>,
+}
+
+impl NotesVersions for LwwNode {
+    fn stored(&self) -> &[(Key, Versioned)] {
+        &self.stored
+    }
 }
 
 impl Protocol for LwwProtocol {
@@ -121,25 +100,22 @@ impl Protocol for LwwProtocol {
         "lww"
     }
     fn create(&self, _id: NodeId, _nodes: usize, _durable: &LwwDurable) -> LwwNode {
-        LwwNode { cfg: self.clone(), ae: super::Rotation::default() }
+        LwwNode { cfg: self.clone(), ae: Rotation::default(), stored: Vec::new() }
+    }
+
+    fn monitor(&self) -> Option<Box<dyn Monitor<LwwNode>>> {
+        Some(Box::new(StampMonitor::default()))
     }
 }
 
 type LCtx<'a> = Ctx<'a, LwwMsg, LwwDurable>;
 
-/// Keeps `v` if its stamp is larger than the stored one.
-fn merge(store: &mut BTreeMap<Key, Stamped>, key: &Key, v: &Stamped) {
-    if store.get(key).is_none_or(|cur| cur.stamp() < v.stamp()) {
-        store.insert(key.clone(), v.clone());
-    }
-}
-
 impl LwwNode {
     fn anti_entropy(&mut self, ctx: &mut LCtx) {
         let (id, nodes) = (ctx.id(), ctx.nodes());
-        if let Some((peer, entries)) =
-            self.ae.next(id, nodes, &ctx.durable().store, MAX_BATCH, |(k, v)| (k.clone(), v.ts_ns, v.node))
-        {
+        let all = |_: NodeId, _: &Key| true;
+        let entry = |(k, v): (&Key, &Versioned)| (k.clone(), v.stamp);
+        if let Some((peer, entries)) = self.ae.next(id, nodes, &ctx.durable().store, MAX_BATCH, all, entry) {
             ctx.send(peer, LwwMsg::Digest { entries });
         }
     }
@@ -150,39 +126,33 @@ impl Node for LwwNode {
     type Durable = LwwDurable;
 
     fn on_start(&mut self, ctx: &mut LCtx) {
+        self.stored.clear();
         if self.cfg.anti_entropy_ns > 0 {
             ctx.set_timer(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
         }
     }
 
     fn on_message(&mut self, ctx: &mut LCtx, from: NodeId, msg: LwwMsg) {
+        self.stored.clear();
         match msg {
             LwwMsg::Update { versions } => {
                 for (k, v) in versions {
-                    merge(&mut ctx.durable_mut().store, &k, &v);
+                    merge_noting(&mut ctx.durable_mut().store, &mut self.stored, &k, &v);
                 }
             }
             LwwMsg::Digest { entries } => {
-                let mut pull = Vec::new();
-                let mut push = Vec::new();
-                for (key, ts_ns, node) in entries {
-                    match ctx.durable().store.get(&key) {
-                        Some(mine) if mine.stamp() > (ts_ns, node) => push.push((key, mine.clone())),
-                        Some(mine) if mine.stamp() == (ts_ns, node) => {}
-                        _ => pull.push(key),
-                    }
-                }
-                if !pull.is_empty() {
-                    ctx.send(from, LwwMsg::Pull { keys: pull });
+                let store = &ctx.durable().store;
+                let d = diff(entries, |k| store.get(k).map(|v| v.stamp));
+                let push = versions_of(store, d.push);
+                if !d.pull.is_empty() {
+                    ctx.send(from, LwwMsg::Pull { keys: d.pull });
                 }
                 if !push.is_empty() {
                     ctx.send(from, LwwMsg::Update { versions: push });
                 }
             }
             LwwMsg::Pull { keys } => {
-                let store = &ctx.durable().store;
-                let versions: Vec<_> =
-                    keys.into_iter().filter_map(|k| store.get(&k).cloned().map(|v| (k, v))).collect();
+                let versions = versions_of(&ctx.durable().store, keys);
                 if !versions.is_empty() {
                     ctx.send(from, LwwMsg::Update { versions });
                 }
@@ -191,6 +161,7 @@ impl Node for LwwNode {
     }
 
     fn on_timer(&mut self, ctx: &mut LCtx, tag: u64) {
+        self.stored.clear();
         if tag == TAG_ANTI_ENTROPY {
             self.anti_entropy(ctx);
             ctx.set_timer(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
@@ -198,6 +169,7 @@ impl Node for LwwNode {
     }
 
     fn on_request(&mut self, ctx: &mut LCtx, req: Request) {
+        self.stored.clear();
         match req.f {
             F::Read | F::Get => {
                 let v = ctx.durable().store.get(&req.key).map(|s| s.value.clone()).unwrap_or(Value::Nil);
@@ -205,10 +177,11 @@ impl Node for LwwNode {
             }
             F::Write | F::Put => {
                 let ts_ns = ctx.local_time_ns().max(ctx.durable().last_ts_ns.saturating_add(1));
-                let stamped = Stamped { ts_ns, node: ctx.id(), value: req.value.clone() };
+                let stamped = Versioned { stamp: Stamp { ts_ns, node: ctx.id() }, value: req.value.clone() };
                 let d = ctx.durable_mut();
+                debug_assert!(ts_ns > d.last_ts_ns, "a node's stamps strictly increase");
                 d.last_ts_ns = ts_ns;
-                merge(&mut d.store, &req.key, &stamped);
+                merge_noting(&mut d.store, &mut self.stored, &req.key, &stamped);
                 ctx.reply(req.id, Response::Ok(req.value));
                 if self.cfg.replicate {
                     ctx.broadcast(LwwMsg::Update { versions: vec![(req.key, stamped)] });
@@ -217,20 +190,5 @@ impl Node for LwwNode {
             F::Cas => ctx.reply(req.id, Response::Fail("unsupported: lww has no compare-and-set".into())),
             f => ctx.reply(req.id, Response::Fail(format!("unsupported: lww has no `{}`", f.as_str()))),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_parse_and_reject() {
-        let m = |k: &str, v: &str| [(k.to_string(), v.to_string())].into_iter().collect::<BTreeMap<_, _>>();
-        assert_eq!(LwwProtocol::from_params(&m("anti_entropy_ms", "0")).unwrap().anti_entropy_ns, 0);
-        assert!(!LwwProtocol::from_params(&m("replicate", "false")).unwrap().replicate);
-        assert!(LwwProtocol::from_params(&m("anti_entropy_ms", "-1")).unwrap_err().contains("`anti_entropy_ms`"));
-        assert!(LwwProtocol::from_params(&m("replicate", "1")).unwrap_err().contains("`replicate`"));
-        assert!(LwwProtocol::from_params(&m("n", "1")).unwrap_err().contains("`n`"));
     }
 }

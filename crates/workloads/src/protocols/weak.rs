@@ -12,12 +12,10 @@
 //! - `forward` = `true` | `false` (default `true`): forward adds at all (with
 //!   `false` every replica keeps only its own adds).
 
+use super::common::{Key, Param, ParamError, Params};
 use crate::sim::{Ctx, Node, NodeId, Protocol, Request, Response};
 use checker::{Value, F};
 use std::collections::{BTreeMap, BTreeSet};
-
-/// A key: `None` is the single set of a one-key workload.
-pub type Key = Option<Value>;
 
 /// The protocol's settings; see the module doc.
 #[derive(Clone, Debug)]
@@ -27,24 +25,17 @@ pub struct WeakProtocol {
 
 impl Default for WeakProtocol {
     fn default() -> Self {
-        WeakProtocol { forward: true }
+        WeakProtocol::from_params(&BTreeMap::new()).expect("the defaults parse")
     }
 }
 
 impl WeakProtocol {
-    /// Parses `--param` pairs; unknown names and bad values are errors that
-    /// name the parameter.
-    pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, String> {
-        let mut p = WeakProtocol::default();
-        for (k, v) in params {
-            match (k.as_str(), v.trim()) {
-                ("forward", "true") => p.forward = true,
-                ("forward", "false") => p.forward = false,
-                ("forward", _) => return Err(format!("weak: param `forward` must be true or false, got `{v}`")),
-                _ => return Err(format!("weak: unknown param `{k}` (known: forward)")),
-            }
-        }
-        Ok(p)
+    pub const PARAMS: &'static [Param] =
+        &[Param::flag("forward", true, "forward adds at all (false: every replica keeps only its own adds)")];
+
+    pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, ParamError> {
+        let p = Params::parse("weak", Self::PARAMS, params)?;
+        Ok(WeakProtocol { forward: p.flag("forward") })
     }
 }
 
@@ -109,19 +100,5 @@ impl Node for WeakNode {
                 Response::Fail(format!("unsupported: weak stores sets (add, read), not `{}`", f.as_str())),
             ),
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn params_parse_and_reject() {
-        let m = |k: &str, v: &str| [(k.to_string(), v.to_string())].into_iter().collect::<BTreeMap<_, _>>();
-        assert!(!WeakProtocol::from_params(&m("forward", "false")).unwrap().forward);
-        assert!(WeakProtocol::from_params(&m("forward", "0")).unwrap_err().contains("`forward`"));
-        assert!(WeakProtocol::from_params(&m("fanout", "1")).unwrap_err().contains("`fanout`"));
-        assert!(WeakProtocol::from_params(&BTreeMap::new()).unwrap().forward);
     }
 }

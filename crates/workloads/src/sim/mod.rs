@@ -1,21 +1,37 @@
 //! The deterministic simulator: protocols run under faults while generated
 //! clients record a history.
 //!
-//! Architecture invariant: one seeded ChaCha8 generator drives the network,
-//! clients and nemesis; each node has its own generator derived from the
-//! seed. Events are ordered by (virtual time, sequence number), so ties are
-//! broken by scheduling order. Nothing reads the wall clock and no unordered
-//! map is iterated, so (config, seed) determines every byte of output.
+//! Layout: [`node`] is the contract with protocols; [`net`] and [`nemesis`]
+//! are the configuration of the network and of faults. At run time the
+//! engine's loop pops events from the queue and hands them to the part they
+//! belong to: the nodes (`nodes`), the clients (`clients`), the nemesis
+//! (`faults`); node effects go through the network (`network`); the
+//! history is written by the recorder.
+//!
+//! Architecture invariant: every random draw comes from a ChaCha8 stream of
+//! the run's seed, one stream per node and one each for the network, the
+//! clients and the nemesis. Events are ordered by (virtual time, sequence
+//! number), so ties are broken by scheduling order. Nothing reads the wall
+//! clock, floating-point functions come from `libm` (the same bits on every
+//! platform), and no unordered map is iterated, so (config, seed)
+//! determines every byte of output (`tests/sim_basic.rs`,
+//! `golden_history_bytes`).
 
-pub(crate) mod detmath;
+mod clients;
 mod engine;
+mod faults;
+pub mod manual;
 pub mod nemesis;
 pub mod net;
+mod network;
 pub mod node;
+mod nodes;
+mod queue;
+mod recorder;
 
 pub use nemesis::{Fault, FaultKind, Generated, NemesisConfig, ScheduledFault, Target};
 pub use net::{node_name, Latency, NetConfig, PartitionShape};
-pub use node::{Ctx, Effect, Node, NodeId, Protocol, Request, RequestId, Response};
+pub use node::{Ctx, Effect, Key, Monitor, Node, NodeId, Protocol, Request, RequestId, Response, Violation};
 
 use crate::workload::WorkloadConfig;
 use serde::{Deserialize, Serialize};
@@ -158,6 +174,23 @@ pub struct RunStats {
     /// The protocol's own counters ([`Node::stats`]), over every node and
     /// incarnation: `*_max` counters are maxima, others sums.
     pub protocol: std::collections::BTreeMap<String, i64>,
+    /// Protocol invariants that failed ([`Monitor`]), the first
+    /// [`MAX_VIOLATIONS_KEPT`] in the order they happened.
+    pub invariant_violations: Vec<InvariantViolation>,
+    /// All violations, also those not kept.
+    pub invariant_violations_total: u64,
+}
+
+/// Violations kept in [`RunStats::invariant_violations`] (memory bound).
+pub const MAX_VIOLATIONS_KEPT: usize = 16;
+
+/// A protocol invariant that failed during a run, and when.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InvariantViolation {
+    pub time_ns: u64,
+    pub node: NodeId,
+    pub invariant: String,
+    pub detail: String,
 }
 
 /// What happened to a message, in the trace.

@@ -66,7 +66,7 @@ pub(crate) fn exp_sample(rng: &mut ChaCha8Rng, mean: f64) -> f64 {
         return 0.0;
     }
     let u: f64 = rng.random::<f64>();
-    (-super::detmath::ln(1.0 - u) * mean).min(mean * EXP_TAIL_CAP)
+    (-libm::log(1.0 - u) * mean).min(mean * EXP_TAIL_CAP)
 }
 
 /// Network behaviour outside of faults.
@@ -224,7 +224,7 @@ pub(crate) fn grudge_value(blocked: &[bool], n: usize) -> Value {
             entries.push((Value::Str(node_name(a)), Value::List(cut)));
         }
     }
-    Value::Map(entries)
+    Value::map(entries)
 }
 
 #[cfg(test)]

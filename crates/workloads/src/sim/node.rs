@@ -13,6 +13,10 @@ use std::fmt::Debug;
 /// Index of a node in the cluster: `0..nodes`.
 pub type NodeId = usize;
 
+/// An operation's key: `None` for objects without one (the bank, Jepsen's
+/// single register); the one key type of every protocol.
+pub type Key = Option<Value>;
+
 /// Identifies one client request; the node answers it with [`Ctx::reply`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RequestId(pub u64);
@@ -36,7 +40,7 @@ pub struct RequestId(pub u64);
 pub struct Request {
     pub id: RequestId,
     pub f: F,
-    pub key: Option<Value>,
+    pub key: Key,
     pub value: Value,
 }
 
@@ -209,4 +213,38 @@ pub trait Protocol: Sync {
     fn name(&self) -> &'static str;
     /// A node, fresh (`durable` = default) or restarting from `durable`.
     fn create(&self, id: NodeId, nodes: usize, durable: &<Self::Node as Node>::Durable) -> Self::Node;
+
+    /// A fresh checker of the protocol's invariants for one run, or `None`
+    /// (the default) when it declares none.
+    fn monitor(&self) -> Option<Box<dyn Monitor<Self::Node>>> {
+        None
+    }
+}
+
+/// A protocol invariant that failed: which one, and what was seen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Violation {
+    /// The invariant's name, e.g. `election-safety`.
+    pub invariant: &'static str,
+    pub detail: String,
+}
+
+/// Checks a protocol's invariants over the whole cluster as a run goes: the
+/// simulator shows it each node's state after every handler call, so it can
+/// check what no single node can (one leader per term, every node committing
+/// the same entry at an index, shards deciding alike). It only looks: it
+/// never changes what the nodes do. Nodes may keep a volatile note of what
+/// their last handler changed, for the monitor to check incrementally.
+pub trait Monitor<N: Node> {
+    /// Node `id` just ran a handler; `node` and `durable` are its state now.
+    fn observe(&mut self, id: NodeId, node: &N, durable: &N::Durable) -> Option<Violation>;
+
+    /// Whether the protocol, as configured, promises these invariants. A
+    /// deliberately broken setting (a `bug=` parameter, 3pc under
+    /// partitions) does not: its violations are findings. A violation of a
+    /// promised invariant is also a bug of the bundled protocol, and debug
+    /// builds stop there.
+    fn promised(&self) -> bool {
+        true
+    }
 }

@@ -5,7 +5,6 @@
 //! The operations and their expected answers are listed on
 //! [`crate::sim::Request`].
 
-use crate::sim::detmath;
 use checker::{Value, F};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -51,6 +50,14 @@ impl WorkloadKind {
 
     pub fn parse(s: &str) -> Option<WorkloadKind> {
         WorkloadKind::ALL.into_iter().find(|k| k.name() == s)
+    }
+
+    /// [`WorkloadKind::parse`], or an error listing the names.
+    pub fn from_name(s: &str) -> Result<WorkloadKind, String> {
+        WorkloadKind::parse(s).ok_or_else(|| {
+            let names: Vec<&str> = WorkloadKind::ALL.iter().map(|k| k.name()).collect();
+            format!("unknown workload `{s}`: expected one of {}", names.join(", "))
+        })
     }
 
     /// The update operation of this workload.
@@ -188,8 +195,9 @@ impl Generator {
         if let KeyDist::Zipfian { exponent } = cfg.key_dist {
             let mut acc = 0.0;
             for k in 0..keys {
-                // Platform-independent math: the weights choose keys, which reach the history.
-                acc += detmath::exp(-exponent * detmath::ln((k + 1) as f64));
+                // libm, not the platform's: the weights choose keys, which
+                // reach the history, so they must have the same bits everywhere.
+                acc += libm::pow((k + 1) as f64, -exponent);
                 cdf.push(acc);
             }
         }
@@ -268,20 +276,26 @@ impl Generator {
 
 /// `{"from": from, "to": to, "amount": amount}`.
 pub fn transfer_value(from: usize, to: usize, amount: i64) -> Value {
-    Value::Map(vec![
+    Value::map(vec![
         (Value::str("from"), Value::Int(from as i64)),
         (Value::str("to"), Value::Int(to as i64)),
         (Value::str("amount"), Value::Int(amount)),
     ])
 }
 
-/// Parses a transfer's value back: `(from, to, amount)`.
-pub fn parse_transfer(v: &Value) -> Option<(usize, usize, i64)> {
-    let Value::Map(m) = v else { return None };
-    let field = |name: &str| m.iter().find(|(k, _)| k.as_str() == Some(name)).and_then(|(_, v)| v.as_int());
-    let from = usize::try_from(field("from")?).ok()?;
-    let to = usize::try_from(field("to")?).ok()?;
-    Some((from, to, field("amount")?))
+/// Parses a transfer's value back: `(from, to, amount)`, accounts below
+/// [`MAX_KEYS`] (balances are dense lists, so a bad request must not make
+/// one huge). The one parser of transfers, for every bank.
+pub fn parse_transfer(v: &Value) -> Result<(usize, usize, i64), String> {
+    let field = |name: &str| match v {
+        Value::Map(m) => m.iter().find(|(k, _)| k.as_str() == Some(name)).and_then(|(_, v)| v.as_int()),
+        _ => None,
+    };
+    let account = |name: &str| field(name).and_then(|a| usize::try_from(a).ok()).filter(|&a| a < MAX_KEYS);
+    match (account("from"), account("to"), field("amount")) {
+        (Some(from), Some(to), Some(amount)) => Ok((from, to, amount)),
+        _ => Err(format!("transfer expects {{from, to, amount}} with accounts in 0..{MAX_KEYS}, got {v}")),
+    }
 }
 
 #[cfg(test)]

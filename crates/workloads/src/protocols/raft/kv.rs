@@ -185,7 +185,7 @@ mod tests {
         assert_eq!(kv.get(&Some(5.into())), Value::str("abc"));
         assert!(matches!(kv.apply(0, &req(14, "dequeue", 5, Value::Nil)), Response::Fail(_)));
         let t = |from: i64, to: i64, amount: i64| {
-            Value::Map(vec![("from".into(), from.into()), ("to".into(), to.into()), ("amount".into(), amount.into())])
+            Value::map(vec![("from".into(), from.into()), ("to".into(), to.into()), ("amount".into(), amount.into())])
         };
         let bank = |id, v| Request { id: RequestId(id), f: F::Transfer, key: None, value: v };
         assert_eq!(kv.apply(0, &bank(15, t(2, 0, 3))), Response::Ok(t(2, 0, 3)));

@@ -21,11 +21,11 @@
 //!   leader commits any entry stored on a majority, also from earlier
 //!   terms: the unsafety of Figure 8 in the paper).
 
-pub mod kv;
+mod monitor;
 
-use crate::sim::{Ctx, Node, NodeId, Protocol, Request, RequestId, Response};
+use super::common::{KvStore, Param, ParamError, Params};
+use crate::sim::{Ctx, Monitor, Node, NodeId, Protocol, Request, RequestId, Response};
 use checker::F;
-use kv::KvStore;
 use rand::RngExt;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -51,14 +51,7 @@ pub struct RaftConfig {
 
 impl Default for RaftConfig {
     fn default() -> Self {
-        RaftConfig {
-            election_timeout_ns: 50_000_000,
-            heartbeat_ns: 10_000_000,
-            max_batch: 64,
-            forward_timeout_ns: 1_000_000_000,
-            no_leader_wait_ns: 200_000_000,
-            bug: None,
-        }
+        RaftProtocol::from_params(&BTreeMap::new()).expect("the defaults parse").config
     }
 }
 
@@ -75,51 +68,37 @@ pub struct RaftProtocol {
     pub config: RaftConfig,
 }
 
-fn parse_ms(name: &str, v: &str) -> Result<u64, String> {
-    match v.parse::<u64>() {
-        Ok(ms) if ms > 0 && ms <= 3_600_000 => Ok(ms * 1_000_000),
-        _ => Err(format!("param `{name}`: expected milliseconds in 1..=3600000, got `{v}`")),
-    }
-}
-
 impl RaftProtocol {
-    pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, String> {
-        let mut c = RaftConfig::default();
-        for (k, v) in params {
-            match k.as_str() {
-                "election_timeout_ms" => c.election_timeout_ns = parse_ms(k, v)?,
-                "heartbeat_ms" => c.heartbeat_ns = parse_ms(k, v)?,
-                "forward_timeout_ms" => c.forward_timeout_ns = parse_ms(k, v)?,
-                "no_leader_wait_ms" => c.no_leader_wait_ns = parse_ms(k, v)?,
-                "max_batch" => {
-                    c.max_batch = match v.parse::<usize>() {
-                        Ok(b) if (1..=10_000).contains(&b) => b,
-                        _ => return Err(format!("param `max_batch`: expected 1..=10000, got `{v}`")),
-                    }
-                }
-                "bug" => {
-                    c.bug = match v.as_str() {
-                        "none" => None,
-                        "stale-reads" => Some(RaftBug::StaleReads),
-                        "no-term-check-on-commit" => Some(RaftBug::NoTermCheckOnCommit),
-                        _ => {
-                            return Err(format!(
-                                "param `bug`: unknown raft bug `{v}` (expected none, stale-reads, \
-                                 no-term-check-on-commit)"
-                            ))
-                        }
-                    }
-                }
-                _ => {
-                    return Err(format!(
-                        "unknown raft param `{k}` (expected election_timeout_ms, heartbeat_ms, max_batch, \
-                         forward_timeout_ms, no_leader_wait_ms, bug)"
-                    ))
-                }
-            }
-        }
+    pub const PARAMS: &'static [Param] = &[
+        Param::ms("election_timeout_ms", 1, 50, "minimum election timeout; each wait is drawn from [t, 2t)"),
+        Param::ms("heartbeat_ms", 1, 10, "leader's AppendEntries period (must be below the election timeout)"),
+        Param::int("max_batch", 1, 10_000, Some(64), "most entries per AppendEntries"),
+        Param::ms("forward_timeout_ms", 1, 1000, "a forwarding node gives up on the leader's answer (info)"),
+        Param::ms("no_leader_wait_ms", 1, 200, "how long a request is held while no leader is known"),
+        Param::choice(
+            "bug",
+            &["none", "stale-reads", "no-term-check-on-commit"],
+            "none",
+            "a deliberate bug (see docs/protocols/raft.md)",
+        ),
+    ];
+
+    pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, ParamError> {
+        let p = Params::parse("raft", Self::PARAMS, params)?;
+        let c = RaftConfig {
+            election_timeout_ns: p.ns("election_timeout_ms"),
+            heartbeat_ns: p.ns("heartbeat_ms"),
+            max_batch: p.int("max_batch") as usize,
+            forward_timeout_ns: p.ns("forward_timeout_ms"),
+            no_leader_wait_ns: p.ns("no_leader_wait_ms"),
+            bug: match p.choice("bug") {
+                "stale-reads" => Some(RaftBug::StaleReads),
+                "no-term-check-on-commit" => Some(RaftBug::NoTermCheckOnCommit),
+                _ => None,
+            },
+        };
         if c.heartbeat_ns >= c.election_timeout_ns {
-            return Err("param `heartbeat_ms` must be below `election_timeout_ms`".to_string());
+            return Err(p.conflict("parameter `heartbeat_ms` must be below `election_timeout_ms`"));
         }
         Ok(RaftProtocol { config: c })
     }
@@ -134,6 +113,13 @@ impl Protocol for RaftProtocol {
 
     fn create(&self, id: NodeId, nodes: usize, _durable: &RaftDurable) -> RaftNode {
         RaftNode::new(id, nodes, self.config.clone())
+    }
+
+    /// Election safety, log matching, leader completeness and state-machine
+    /// safety ([`monitor`]); promised unless the Figure 8 bug is on.
+    fn monitor(&self) -> Option<Box<dyn Monitor<RaftNode>>> {
+        let promised = self.config.bug != Some(RaftBug::NoTermCheckOnCommit);
+        Some(Box::new(monitor::RaftMonitor::new(promised)))
     }
 }
 
@@ -268,6 +254,10 @@ pub struct RaftNode {
     commit_index: u64,
     last_applied: u64,
     kv: KvStore,
+    /// Requests already applied, by (origin node, request id): a duplicated
+    /// forward may put one request in the log twice, and it must take
+    /// effect once (§8). Grows by one entry per request, like the log.
+    applied: BTreeSet<(NodeId, u64)>,
     votes: BTreeSet<NodeId>,
     next_index: Vec<u64>,
     match_index: Vec<u64>,
@@ -284,6 +274,9 @@ pub struct RaftNode {
     election_timer_at_ns: Option<i64>,
     /// Local time of the last handler call, for the time statistics.
     last_seen_ns: Option<i64>,
+    /// The lowest log index the current handler wrote (a note for the
+    /// monitor; cleared as each handler starts).
+    log_changed_from: Option<u64>,
     pub stats: RaftStats,
 }
 
@@ -298,6 +291,7 @@ impl RaftNode {
             commit_index: 0,
             last_applied: 0,
             kv: KvStore::default(),
+            applied: BTreeSet::new(),
             votes: BTreeSet::new(),
             next_index: vec![1; nodes],
             match_index: vec![0; nodes],
@@ -308,6 +302,7 @@ impl RaftNode {
             election_epoch: 0,
             election_timer_at_ns: None,
             last_seen_ns: None,
+            log_changed_from: None,
             stats: RaftStats::default(),
         }
     }
@@ -328,9 +323,20 @@ impl RaftNode {
         &self.kv
     }
 
-    /// Charges the time since the last handler call to "no leader known"
-    /// or "leading", as the node was then.
+    /// The lowest log index the last handler wrote, if it wrote any.
+    pub fn log_changed_from(&self) -> Option<u64> {
+        self.log_changed_from
+    }
+
+    fn note_log_change(&mut self, index: u64) {
+        self.log_changed_from = Some(self.log_changed_from.map_or(index, |i| i.min(index)));
+    }
+
+    /// Starts a handler: clears the note of log changes and charges the
+    /// time since the last handler call to "no leader known" or "leading",
+    /// as the node was then. Every handler calls it first.
     fn account_time(&mut self, ctx: &RaftCtx) {
+        self.log_changed_from = None;
         let now = ctx.local_time_ns();
         if let Some(last) = self.last_seen_ns {
             let dt = now.saturating_sub(last).max(0);
@@ -446,6 +452,7 @@ impl RaftNode {
         let term = ctx.durable().current_term;
         if ctx.durable().log.len() < MAX_LOG_ENTRIES {
             ctx.durable_mut().log.push(Entry { term, cmd: Command::Noop });
+            self.note_log_change(ctx.durable().last_index());
         }
         let last = ctx.durable().last_index();
         self.next_index = vec![last + 1; self.nodes];
@@ -499,13 +506,22 @@ impl RaftNode {
     }
 
     fn apply_committed(&mut self, ctx: &mut RaftCtx) {
+        debug_assert!(self.commit_index <= ctx.durable().last_index(), "n{}: commit index past the log", self.id);
         while self.last_applied < self.commit_index {
             self.last_applied += 1;
             let i = self.last_applied;
             let Some(entry) = ctx.durable().log.get(i as usize - 1) else { break };
             let result = match &entry.cmd {
                 Command::Noop => None,
-                Command::Client { origin, req } => Some((*origin, req.id, self.kv.apply(*origin, req))),
+                Command::Client { origin, req } => {
+                    // A duplicate is not applied again; the original already answered.
+                    let response = if self.applied.insert((*origin, req.id.0)) {
+                        self.kv.apply(req)
+                    } else {
+                        Response::Unknown("duplicate request".to_string())
+                    };
+                    Some((*origin, req.id, response))
+                }
             };
             // A node that forwarded a request answers it as soon as it
             // applies the entry itself (as etcd's proposers wait for their
@@ -576,20 +592,33 @@ impl RaftNode {
         // AppendEntries must not cut entries a later one added.
         let count = entries.len() as u64;
         let d = ctx.durable_mut();
+        let mut changed = None;
         for (k, e) in entries.into_iter().enumerate() {
             let i = prev_log_index + 1 + k as u64;
             if i <= d.last_index() {
                 if d.term_at(i) == e.term {
                     continue;
                 }
+                // Only uncommitted entries conflict (log matching and
+                // leader completeness); the Figure 8 bug breaks this.
+                debug_assert!(
+                    i > self.commit_index || self.config.bug.is_some(),
+                    "n{} truncates committed index {i} (commit {})",
+                    self.id,
+                    self.commit_index
+                );
                 d.log.truncate(i as usize - 1);
             }
             if d.log.len() >= MAX_LOG_ENTRIES {
                 break;
             }
             d.log.push(e);
+            changed.get_or_insert(i);
         }
         let match_index = (prev_log_index + count).min(d.last_index());
+        if let Some(i) = changed {
+            self.note_log_change(i);
+        }
         if leader_commit > self.commit_index {
             self.commit_index = leader_commit.min(match_index).max(self.commit_index);
             self.apply_committed(ctx);
@@ -668,6 +697,7 @@ impl RaftNode {
         let term = d.current_term;
         d.log.push(Entry { term, cmd: Command::Client { origin, req } });
         let index = d.last_index();
+        self.note_log_change(index);
         self.pending.insert(index, Pending { origin, id, received_ns: ctx.local_time_ns() });
         self.advance_commit(ctx);
         self.broadcast_append(ctx);
@@ -801,7 +831,7 @@ impl Node for RaftNode {
         self.stats.requests += 1;
         self.expire_forwarded(ctx);
         if self.config.bug == Some(RaftBug::StaleReads) && matches!(req.f, F::Read | F::Get) {
-            let response = self.kv.read(&req);
+            let response = self.kv.read(&req.f, &req.key);
             ctx.reply(req.id, response);
             return;
         }

@@ -98,7 +98,7 @@ impl Net {
 
     fn transfer(&mut self, at: NodeId, id: u64, from: i64, to: i64, amount: i64) {
         let value =
-            Value::Map(vec![("from".into(), from.into()), ("to".into(), to.into()), ("amount".into(), amount.into())]);
+            Value::map(vec![("from".into(), from.into()), ("to".into(), to.into()), ("amount".into(), amount.into())]);
         let req = Request { id: RequestId(id), f: F::Transfer, key: None, value };
         self.with(at, |node, ctx| node.on_request(ctx, req));
     }

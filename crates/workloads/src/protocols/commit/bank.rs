@@ -2,8 +2,8 @@
 //! per-shard work, lock conflicts, and a recorder of every shard's decision
 //! per transaction (for tests and statistics that must outlive crashes).
 
-use crate::protocols::raft::kv::parse_transfer;
-use crate::sim::NodeId;
+use crate::sim::{Key, NodeId};
+use crate::workload::parse_transfer;
 use checker::{Value, F};
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -35,7 +35,7 @@ pub enum BankOp {
 }
 
 impl BankOp {
-    pub fn parse(f: &F, key: &Option<Value>, value: &Value) -> Result<BankOp, String> {
+    pub fn parse(f: &F, key: &Key, value: &Value) -> Result<BankOp, String> {
         if key.is_some() {
             return Err("the bank has no keys (key must be nil)".to_string());
         }
@@ -189,7 +189,7 @@ mod tests {
 
     #[test]
     fn parses_and_assembles() {
-        let t = Value::Map(vec![("from".into(), 0.into()), ("to".into(), 1.into()), ("amount".into(), 2.into())]);
+        let t = Value::map(vec![("from".into(), 0.into()), ("to".into(), 1.into()), ("amount".into(), 2.into())]);
         assert_eq!(BankOp::parse(&F::Transfer, &None, &t), Ok(BankOp::Transfer { from: 0, to: 1, amount: 2 }));
         assert!(BankOp::parse(&F::Transfer, &Some(1.into()), &t).is_err());
         assert!(BankOp::parse(&F::Write, &None, &t).is_err());

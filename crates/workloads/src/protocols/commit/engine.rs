@@ -18,7 +18,7 @@
 //! arrive within the timeouts; a partition splits the decision.
 
 use super::bank::{assemble_read, plan, BankOp, Decision, DecisionLog, ShardWork, TxnId};
-use crate::sim::{Ctx, Node, NodeId, Request, RequestId, Response};
+use crate::sim::{Ctx, Monitor, Node, NodeId, Request, RequestId, Response, Violation};
 use checker::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -27,6 +27,16 @@ use std::sync::Arc;
 pub enum Mode {
     TwoPhase,
     ThreePhase,
+}
+
+impl Mode {
+    /// The protocol's command-line name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::TwoPhase => "2pc",
+            Mode::ThreePhase => "3pc",
+        }
+    }
 }
 
 /// Timing and behaviour shared by both protocols.
@@ -55,26 +65,15 @@ pub struct CommitConfig {
 }
 
 impl CommitConfig {
+    /// The defaults of `mode` (from its parameter table).
     pub fn new(mode: Mode) -> CommitConfig {
-        CommitConfig {
-            mode,
-            vote_timeout_ns: 50_000_000,
-            ack_timeout_ns: 50_000_000,
-            participant_timeout_ns: 50_000_000,
-            retry_ns: 20_000_000,
-            lock_wait_ns: 20_000_000,
-            no_overdraft: false,
-            bug_abort_after_yes_timeout: false,
-        }
+        super::CommitProtocol::new(mode).config
     }
 
     fn sweep_ns(&self) -> u64 {
-        let t = self
-            .vote_timeout_ns
-            .min(self.ack_timeout_ns)
-            .min(self.participant_timeout_ns)
-            .min(self.retry_ns)
-            .min(self.lock_wait_ns);
+        let ack = if self.mode == Mode::ThreePhase { self.ack_timeout_ns } else { u64::MAX };
+        let t =
+            self.vote_timeout_ns.min(ack).min(self.participant_timeout_ns).min(self.retry_ns).min(self.lock_wait_ns);
         (t / 4).max(1_000_000)
     }
 }
@@ -225,7 +224,48 @@ pub struct CommitNode {
     /// Prepares waiting for locks, in arrival order (at most
     /// [`MAX_ACTIVE`]; volatile: after a crash their coordinators time out).
     lock_waiters: Vec<Waiter>,
+    /// Decisions the current handler took, as shard or coordinator (a note
+    /// for the monitor; cleared as each handler starts).
+    decided: Vec<(TxnId, Decision)>,
     pub stats: CommitStats,
+}
+
+/// Checks atomicity: every shard and the coordinator decide each
+/// transaction alike (`agreement`). Promised by 2pc without its bug; 3pc
+/// breaks it under partitions by design, and `bug=abort-after-yes-timeout`
+/// on purpose.
+pub(crate) struct CommitMonitor {
+    promised: bool,
+    decisions: BTreeMap<TxnId, (NodeId, Decision)>,
+}
+
+impl CommitMonitor {
+    pub(crate) fn new(config: &CommitConfig) -> CommitMonitor {
+        let promised = config.mode == Mode::TwoPhase && !config.bug_abort_after_yes_timeout;
+        CommitMonitor { promised, decisions: BTreeMap::new() }
+    }
+}
+
+impl Monitor<CommitNode> for CommitMonitor {
+    fn observe(&mut self, id: NodeId, node: &CommitNode, _durable: &CommitDurable) -> Option<Violation> {
+        for &(txn, d) in &node.decided {
+            match self.decisions.get(&txn) {
+                Some(&(other, first)) if first != d => {
+                    let detail = format!("txn {txn:?}: n{other} decided {first:?}, n{id} {d:?}");
+                    return Some(Violation { invariant: "agreement", detail });
+                }
+                Some(_) => {}
+                None => {
+                    self.decisions.insert(txn, (id, d));
+                }
+            }
+        }
+        None
+    }
+
+    fn promised(&self) -> bool {
+        self.promised
+    }
 }
 
 struct Waiter {
@@ -249,6 +289,7 @@ impl CommitNode {
             recovered: BTreeSet::new(),
             last_query_ns: BTreeMap::new(),
             lock_waiters: Vec::new(),
+            decided: Vec::new(),
             stats: CommitStats::default(),
         }
     }
@@ -305,6 +346,7 @@ impl CommitNode {
     fn abort_txn(&mut self, ctx: &mut CommitCtx, txn: TxnId, reason: &str) {
         let Some(a) = self.active.remove(&txn) else { return };
         self.stats.txns_aborted += 1;
+        self.decided.push((txn, Decision::Abort));
         if let Some(r) = &self.recorder {
             r.record_coordinator(txn, Decision::Abort);
         }
@@ -317,6 +359,7 @@ impl CommitNode {
         let participants = a.participants.clone();
         ctx.durable_mut().coord_log.insert(txn, CoordRecord { state: CoordState::Committed, participants });
         self.stats.txns_committed += 1;
+        self.decided.push((txn, Decision::Commit));
         if let Some(r) = &self.recorder {
             r.record_coordinator(txn, Decision::Commit);
         }
@@ -477,6 +520,7 @@ impl CommitNode {
         }
         self.recovered.remove(&txn);
         self.last_query_ns.remove(&txn);
+        self.decided.push((txn, decision));
         if let Some(r) = &self.recorder {
             r.record(txn, self.id, decision);
         }
@@ -664,6 +708,7 @@ impl Node for CommitNode {
     type Durable = CommitDurable;
 
     fn on_start(&mut self, ctx: &mut CommitCtx) {
+        self.decided.clear();
         self.recovered = ctx.durable().prepared.keys().copied().collect();
         // A coordinator that crashed after pre-committing finishes the
         // commit (its shards commit by timeout anyway).
@@ -684,6 +729,7 @@ impl Node for CommitNode {
     }
 
     fn on_message(&mut self, ctx: &mut CommitCtx, from: NodeId, msg: CommitMsg) {
+        self.decided.clear();
         match msg {
             CommitMsg::Prepare { txn, work, participants } => self.on_prepare(ctx, from, txn, work, participants),
             CommitMsg::Vote { txn, yes, reason, read } => self.on_vote(ctx, from, txn, yes, reason, read),
@@ -697,6 +743,7 @@ impl Node for CommitNode {
     }
 
     fn on_timer(&mut self, ctx: &mut CommitCtx, tag: u64) {
+        self.decided.clear();
         if tag == TIMER_SWEEP {
             self.sweep(ctx);
         }
@@ -704,6 +751,7 @@ impl Node for CommitNode {
     }
 
     fn on_request(&mut self, ctx: &mut CommitCtx, req: Request) {
+        self.decided.clear();
         self.begin(ctx, req);
     }
 

@@ -1,0 +1,162 @@
+//! What the simulator's integration tests share: run configs that match
+//! the command line (so a seed found here reproduces with `conch run`), the
+//! checks they apply, and the hand-driven network. `mod common;` in each
+//! test file.
+#![allow(dead_code)]
+
+use checker::bank::{BankOptions, BankReport};
+use checker::linear::LinearOptions;
+use checker::model::{ModelKind, NilRead};
+use checker::session::{SessionOptions, Workload};
+use checker::{CheckName, CheckResult, History, Value, Verdict};
+use std::collections::BTreeMap;
+use workloads::sim::{run, ClientRouting, FaultKind, NemesisConfig, Protocol, Response, RunOutput, SimConfig};
+use workloads::workload::{WorkloadConfig, WorkloadKind};
+
+#[allow(unused_imports)]
+pub use workloads::sim::manual::ManualNet as Net;
+
+pub const MS: u64 = 1_000_000;
+
+pub fn ok(v: i64) -> Response {
+    Response::Ok(Value::Int(v))
+}
+
+pub fn ok_nil() -> Response {
+    Response::Ok(Value::Nil)
+}
+
+pub fn ok_list(v: &[i64]) -> Response {
+    Response::Ok(Value::List(v.iter().map(|&i| Value::Int(i)).collect()))
+}
+
+pub fn params(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
+    kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
+/// What `conch run --workload W --nemesis F --intensity I --ops N` runs
+/// (5 nodes, 5 sticky clients), with register workloads on one register so
+/// that all clients contend on it (`--keys 1`). (Register workloads
+/// include cas, which some protocols refuse with `fail`: such ops never
+/// happened.)
+pub fn cli_cfg(seed: u64, kind: WorkloadKind, faults: &[FaultKind], intensity: f64, ops: usize) -> SimConfig {
+    let mut workload = WorkloadConfig::new(kind);
+    if kind == WorkloadKind::Register {
+        workload.keys = 1;
+    }
+    // The command line's own path from names, so that kinds are ordered alike.
+    let names: Vec<&str> = faults.iter().map(|f| f.name()).collect();
+    let nemesis = NemesisConfig::from_names(&names.join(","), intensity).expect("known fault names");
+    SimConfig { seed, ops, workload, nemesis, client_node: ClientRouting::Sticky, ..SimConfig::default() }
+}
+
+/// [`cli_cfg`] at `--intensity 2`, the replication tests' setting.
+pub fn sim_cfg(seed: u64, kind: WorkloadKind, faults: &[FaultKind], ops: usize) -> SimConfig {
+    cli_cfg(seed, kind, faults, 2.0, ops)
+}
+
+/// The consensus and commit tests' setting: clients on random nodes,
+/// unhurried (2 ms think time, 300 ms request timeout), faults at the
+/// default rate and 2% background loss when loss is among them.
+pub fn roaming_cfg(seed: u64, kind: WorkloadKind, faults: &[FaultKind], ops: usize) -> SimConfig {
+    let mut c = SimConfig {
+        seed,
+        ops,
+        workload: WorkloadConfig::new(kind),
+        nemesis: NemesisConfig::generated(faults, 1.0),
+        request_timeout_ns: 300 * MS,
+        client_node: ClientRouting::Random,
+        ..SimConfig::default()
+    };
+    c.workload.think_mean_ns = 2 * MS;
+    if faults.contains(&FaultKind::Loss) {
+        c.net.loss = 0.02;
+    }
+    c
+}
+
+/// The toy stores' setting: every fault at intensity 3, short timeouts,
+/// background loss, duplication and reordering.
+pub fn rough_cfg(seed: u64, kind: WorkloadKind, routing: ClientRouting) -> SimConfig {
+    let mut c = SimConfig {
+        seed,
+        ops: 150,
+        workload: WorkloadConfig::new(kind),
+        nemesis: NemesisConfig::generated(&FaultKind::ALL, 3.0),
+        request_timeout_ns: 40 * MS,
+        client_node: routing,
+        ..SimConfig::default()
+    };
+    c.net.loss = 0.02;
+    c.net.duplicate = 0.02;
+    c.net.reorder = 0.05;
+    c.workload.think_mean_ns = 2 * MS;
+    c
+}
+
+/// Runs and pairs the history; a run cut short is a test failure.
+pub fn sim<P: Protocol>(p: &P, cfg: &SimConfig) -> (RunOutput, History) {
+    let out = run(p, cfg);
+    assert_eq!(out.stats.stopped_early, None, "seed {}", cfg.seed);
+    let h = out.history().expect("simulated histories are well-formed");
+    (out, h)
+}
+
+/// The model that checks a workload's linearizability (bank: none, it has
+/// its own check).
+pub fn model_for(kind: WorkloadKind) -> ModelKind {
+    match kind {
+        WorkloadKind::Register => ModelKind::CasRegister,
+        WorkloadKind::Kv => ModelKind::Register,
+        WorkloadKind::ListAppend => ModelKind::ListAppend,
+        WorkloadKind::Set => ModelKind::Set,
+        WorkloadKind::Counter => ModelKind::Counter,
+        WorkloadKind::Bank => panic!("the bank is checked by bank_check"),
+    }
+}
+
+pub fn session_workload(kind: WorkloadKind) -> Workload {
+    match kind {
+        WorkloadKind::ListAppend => Workload::ListAppend,
+        WorkloadKind::Set => Workload::Set,
+        WorkloadKind::Counter => Workload::Counter,
+        _ => Workload::Register,
+    }
+}
+
+/// Linearizability with nil meaning "absent" (every bundled store starts
+/// empty and reads nil only for keys never written).
+pub fn linear(h: &History, model: ModelKind) -> CheckResult {
+    let opts = LinearOptions { nil_read: NilRead::Absent, ..LinearOptions::default() };
+    checker::linear::check(h, &model, &opts)
+}
+
+/// The session guarantees and convergence, one result per check.
+pub fn sessions(h: &History, workload: Workload) -> Vec<CheckResult> {
+    let checks = workload.applicable_checks();
+    checker::session::check(h, checks, workload, &SessionOptions::default())
+}
+
+/// The bank invariants: the bundled bank starts at zero everywhere and
+/// allows overdrafts.
+pub fn bank_check(h: &History) -> BankReport {
+    bank_check_with(h, true)
+}
+
+/// [`bank_check`], optionally without its (expensive) linearizability search.
+pub fn bank_check_with(h: &History, linearizable: bool) -> BankReport {
+    let opts =
+        BankOptions { initial: Some(BTreeMap::new()), negative_allowed: true, linearizable, ..BankOptions::default() };
+    checker::bank::check(h, "run", &opts).unwrap()
+}
+
+pub fn verdict_of(results: &[CheckResult], c: CheckName) -> Verdict {
+    results.iter().find(|r| r.check == c).map(|r| r.verdict).unwrap_or_else(|| panic!("no result for {c}"))
+}
+
+/// A one-line summary of what a check found, for failure messages.
+pub fn describe(r: &CheckResult) -> String {
+    let a = r.keys.iter().flat_map(|k| k.anomalies.iter()).next();
+    let why = r.keys.iter().find_map(|k| k.unknown_reason.clone());
+    format!("{} {}: {:?} {}", r.check, r.verdict, why, a.map(|a| a.explanation.as_str()).unwrap_or(""))
+}
