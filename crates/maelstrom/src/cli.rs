@@ -62,7 +62,7 @@ pub fn list() -> String {
 #[derive(Debug)]
 pub enum Parsed {
     Help,
-    Run(Invocation),
+    Run(Box<Invocation>),
 }
 
 /// What to run and how to show it.
@@ -213,7 +213,7 @@ pub fn parse(words: &[String]) -> Result<Parsed, String> {
         c.max_writes_per_key = num("--max-writes-per-key", v)?;
     }
     c.validate()?;
-    Ok(Parsed::Run(Invocation { config: c, json, junit: get("--junit").map(PathBuf::from), verbose, force }))
+    Ok(Parsed::Run(Box::new(Invocation { config: c, json, junit: get("--junit").map(PathBuf::from), verbose, force })))
 }
 
 /// `base/N` for the smallest N above every numbered directory there.
@@ -234,7 +234,7 @@ mod tests {
 
     fn run(s: &str) -> Invocation {
         match parse(&words(s)) {
-            Ok(Parsed::Run(i)) => i,
+            Ok(Parsed::Run(i)) => *i,
             other => panic!("{s}: {other:?}"),
         }
     }

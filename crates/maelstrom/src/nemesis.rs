@@ -122,11 +122,11 @@ impl Action {
                         grudge.push((Value::Str(format!("n{a}").into()), names(&cut)));
                     }
                 }
-                Value::Map(vec![(Value::str("shape"), Value::str(shape)), (Value::str("grudge"), Value::Map(grudge))])
+                Value::map(vec![(Value::str("shape"), Value::str(shape)), (Value::str("grudge"), Value::map(grudge))])
             }
             Action::Pause(nodes) | Action::Kill(nodes) => names(nodes),
-            Action::Loss(p) | Action::Duplicate(p) => Value::Map(vec![(Value::str("rate"), Value::Float(*p))]),
-            Action::Delay(l) => Value::Map(vec![(Value::str("mean_ms"), Value::Int((l.mean_ns() / 1_000_000) as i64))]),
+            Action::Loss(p) | Action::Duplicate(p) => Value::map(vec![(Value::str("rate"), Value::Float(*p))]),
+            Action::Delay(l) => Value::map(vec![(Value::str("mean_ms"), Value::Int((l.mean_ns() / 1_000_000) as i64))]),
         }
     }
 }

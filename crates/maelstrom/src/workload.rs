@@ -263,7 +263,7 @@ impl Workload {
                 keys.iter().map(|k| (k.clone(), json!(th.positions.get(k).copied().unwrap_or(0)))).collect();
             return kafka_poll(positions, false);
         }
-        let value = Value::Map(vec![(Value::str("key"), Value::str(&key)), (Value::str("msg"), Value::Int(u))]);
+        let value = Value::map(vec![(Value::str("key"), Value::str(&key)), (Value::str("msg"), Value::Int(u))]);
         Request {
             f: F::parse("send"),
             key: None,
@@ -361,7 +361,7 @@ impl Workload {
                 };
                 let mut v = req.value.clone();
                 if let Value::Map(m) = &mut v {
-                    m.push((Value::str("offset"), Value::Int(o)));
+                    m.insert(Value::str("offset"), Value::Int(o));
                 }
                 Ok(Completion::ok(v))
             }

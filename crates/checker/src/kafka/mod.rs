@@ -115,7 +115,7 @@ fn parse(op: &Op) -> Result<Parsed<'_>, Bad> {
             if ok {
                 let expected = "a map of key to a list of [offset, msg] pairs";
                 let Value::Map(m) = &op.output else { return Err(bad("poll", expected, &op.output, true)) };
-                for (k, list) in m {
+                for (k, list) in m.iter() {
                     let Some(items) = list.as_seq() else { return Err(bad("poll", expected, &op.output, true)) };
                     let mut pairs = Vec::with_capacity(items.len());
                     for it in items {

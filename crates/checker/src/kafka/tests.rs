@@ -9,7 +9,7 @@ fn s(x: &str) -> Value {
 }
 
 fn map(entries: Vec<(Value, Value)>) -> Value {
-    Value::Map(entries)
+    Value::map(entries)
 }
 
 fn pairs(xs: &[(i64, i64)]) -> Value {
