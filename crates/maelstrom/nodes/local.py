@@ -2,12 +2,15 @@
 """Every workload from one node's memory: correct when it is the only node
 (echo, unique-ids, g-set, g-counter, pn-counter, lin-kv, txn-list-append,
 txn-rw-register, kafka). Reads without a key return the set with the
-argument `set`, else the counter. With the argument `dup-ids` ids repeat."""
+argument `set`, else the counter. With the argument `dup-ids` ids repeat;
+with `tso` each id is a timestamp from the lin-tso service, so ids are
+unique across any number of nodes."""
 import sys
 from node import Node
 
 n = Node()
 dup_ids = "dup-ids" in sys.argv[1:]
+tso = "tso" in sys.argv[1:]
 as_set = "set" in sys.argv[1:]
 counter = [0]
 elements = set()
@@ -18,6 +21,9 @@ committed = {}
 
 
 def generate(m):
+    if tso:
+        n.rpc("lin-tso", {"type": "ts"}, lambda r: n.reply(m, {"type": "generate_ok", "id": r["body"]["ts"]}))
+        return
     counter[0] += 1
     ident = counter[0] // 2 if dup_ids else "%s-%d" % (n.id, counter[0])
     n.reply(m, {"type": "generate_ok", "id": ident})

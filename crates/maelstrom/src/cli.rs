@@ -35,6 +35,9 @@ Usage: conch maelstrom -w WORKLOAD --bin PATH [FLAGS] [-- ARGS FOR THE BINARY]
       --request-timeout S   an unanswered request becomes info [5]
       --init-timeout S      each node must answer init within this [10]
       --recovery-time S     wait between healing and the final reads [5]
+      --availability A      `total` or a fraction: client ops that must succeed [none]
+      --consistency-models M  txn workloads: the models to check, comma-separated
+                            (read-uncommitted .. strict-serializable) [strict-serializable]
       --out DIR             run directory [conch-out/maelstrom/WORKLOAD/N, the next free N]
       --force               reuse a run directory that is not empty
       --json                print one JSON document instead of text
@@ -142,6 +145,8 @@ pub fn parse(words: &[String]) -> Result<Parsed, String> {
         "--recovery-time",
         "--out",
         "--junit",
+        "--availability",
+        "--consistency-models",
     ];
     if let Some((f, _)) = flags.iter().find(|(f, _)| !known.contains(&f.as_str())) {
         return Err(format!("unknown flag `{f}` (see conch maelstrom --help)"));
@@ -212,6 +217,15 @@ pub fn parse(words: &[String]) -> Result<Parsed, String> {
     if let Some(v) = get("--max-writes-per-key") {
         c.max_writes_per_key = num("--max-writes-per-key", v)?;
     }
+    if let Some(v) = get("--availability") {
+        c.availability = Some(match v {
+            "total" => 1.0,
+            _ => v.parse().map_err(|_| format!("--availability: expected `total` or a fraction, found `{v}`"))?,
+        });
+    }
+    if let Some(v) = get("--consistency-models") {
+        c.consistency_models = v.split(',').map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect();
+    }
     c.validate()?;
     Ok(Parsed::Run(Box::new(Invocation { config: c, json, junit: get("--junit").map(PathBuf::from), verbose, force })))
 }
@@ -252,6 +266,13 @@ mod tests {
         assert_eq!(i.config.latency_dist, LatencyDist::Exponential);
         assert_eq!(i.config.args, words("-x a b --out /tmp/x --force"), "everything after -- is the binary's");
         assert!(matches!(parse(&words("-w echo --help")), Ok(Parsed::Help)));
+        // Gossip Glomers' challenge 6b, word for word after `conch maelstrom`.
+        let i = run("-w txn-rw-register --bin ./t --node-count 2 --concurrency 2n --time-limit 20 --rate 1000 \
+                     --consistency-models read-uncommitted --availability total --nemesis partition --out /tmp/x --force");
+        assert_eq!(i.config.consistency_models, vec!["read-uncommitted".to_string()]);
+        assert_eq!(i.config.availability, Some(1.0));
+        assert!(i.config.command().contains("--consistency-models read-uncommitted --availability total"));
+        assert_eq!(run("-w echo --bin x --availability 0.9 --out /tmp/x --force").config.availability, Some(0.9));
     }
 
     #[test]
@@ -266,6 +287,9 @@ mod tests {
             ("-w echo --bin x --time-limit -1", "--time-limit"),
             ("-w echo --bin x --nemesis meteor", "unknown nemesis"),
             ("-w echo --bin x --node-count 0", "--node-count"),
+            ("-w echo --bin x --availability most", "--availability: expected `total`"),
+            ("-w echo --bin x --availability 2", "--availability must be"),
+            ("-w txn-rw-register --bin x --consistency-models sequential-ish", "unknown model `sequential-ish`"),
             ("-w echo --bin x stray", "unexpected `stray`"),
         ] {
             let e = parse(&words(args)).unwrap_err();

@@ -308,10 +308,29 @@ pub struct Config {
     pub init_timeout: Duration,
     /// After the faults heal, wait this long before the final reads.
     pub recovery_time: Duration,
+    /// `--availability`: the fraction of client ops (final ops aside) that
+    /// must succeed (`total` = 1.0); `None` asks for nothing.
+    pub availability: Option<f64>,
+    /// `--consistency-models`: what the txn workloads are checked against
+    /// (Elle's names); empty means strict-serializable.
+    pub consistency_models: Vec<String>,
     /// Where the run's files go: node logs, message journal, history, run.json.
     pub out_dir: PathBuf,
     pub limits: Limits,
 }
+
+/// The consistency models `--consistency-models` accepts (Elle's names).
+pub const CONSISTENCY_MODELS: [&str; 9] = [
+    "read-uncommitted",
+    "read-committed",
+    "monotonic-atomic-view",
+    "repeatable-read",
+    "snapshot-isolation",
+    "serializable",
+    "strong-session-serializable",
+    "strict-serializable",
+    "strong-serializable",
+];
 
 impl Config {
     /// A config with Maelstrom's defaults where it has them.
@@ -340,6 +359,8 @@ impl Config {
             request_timeout: Duration::from_secs(5),
             init_timeout: Duration::from_secs(10),
             recovery_time: Duration::from_secs(5),
+            availability: None,
+            consistency_models: Vec::new(),
             out_dir,
             limits: Limits::default(),
         }
@@ -379,6 +400,12 @@ impl Config {
         }
         if self.max_writes_per_key == 0 {
             return Err("--max-writes-per-key must be positive".into());
+        }
+        if let Some(a) = self.availability.filter(|a| !(a.is_finite() && (0.0..=1.0).contains(a))) {
+            return Err(format!("--availability must be `total` or a fraction in 0..=1, got {a}"));
+        }
+        if let Some(m) = self.consistency_models.iter().find(|m| !CONSISTENCY_MODELS.contains(&m.as_str())) {
+            return Err(format!("--consistency-models: unknown model `{m}`: expected {}", CONSISTENCY_MODELS.join(", ")));
         }
         if let Topology::Tree(0) = self.topology {
             return Err("a tree topology needs at least one child per node".into());
@@ -465,6 +492,14 @@ impl Config {
                 " --max-txn-length {} --max-writes-per-key {}",
                 self.max_txn_length, self.max_writes_per_key
             ));
+            if !self.consistency_models.is_empty() {
+                c.push_str(&format!(" --consistency-models {}", self.consistency_models.join(",")));
+            }
+        }
+        match self.availability {
+            Some(a) if a == 1.0 => c.push_str(" --availability total"),
+            Some(a) => c.push_str(&format!(" --availability {a}")),
+            None => {}
         }
         c.push_str(&format!(
             " --request-timeout {} --recovery-time {} --seed {}",

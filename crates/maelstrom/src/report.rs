@@ -11,7 +11,7 @@ use crate::journal::{Category, MessageStats};
 use crate::run::{self, FaultRecord, NodeReport, Outcome, Problem, RunError, RunStats, Severity};
 use crate::workload::Workload;
 use checker::suite::FileReport;
-use checker::{CheckResult, History, OpId, Verdict};
+use checker::{CheckResult, History, OpId, Outcome as OpOutcome, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +27,8 @@ pub struct Report {
     /// The recorded history, paired (`None` if it could not be: a bug).
     pub history: Option<History>,
     pub anomaly_windows: Vec<AnomalyWindow>,
+    /// `--availability`: what was asked and what the clients got.
+    pub availability: Option<Availability>,
     pub run_json: serde_json::Value,
     pub dir: PathBuf,
     /// Time spent checking the history.
@@ -47,6 +49,27 @@ pub struct AnomalyWindow {
     pub ops: Vec<OpId>,
     /// Nodes that served the anomaly's ops.
     pub nodes: Vec<String>,
+}
+
+/// Maelstrom's availability check: the fraction of client ops (final ops
+/// aside) that succeeded, against `--availability`.
+#[derive(Clone, Debug, Serialize)]
+pub struct Availability {
+    pub required: f64,
+    /// `ok / ops`; `None` when no client op ran.
+    pub measured: Option<f64>,
+    pub ops: u64,
+    pub ok: u64,
+    pub met: bool,
+}
+
+impl Availability {
+    pub fn of(h: &History, required: f64) -> Availability {
+        let ops = h.ops.iter().filter(|o| !o.is_final);
+        let (n, ok) = ops.fold((0u64, 0u64), |(n, ok), o| (n + 1, ok + u64::from(o.outcome == OpOutcome::Ok)));
+        let measured = (n > 0).then(|| ok as f64 / n as f64);
+        Availability { required, measured, ops: n, ok, met: measured.is_some_and(|m| m >= required) }
+    }
 }
 
 /// Windows kept in run.json.
@@ -105,11 +128,19 @@ pub fn run_and_check(cfg: &Config) -> Result<Report, RunError> {
     if !unknown_reasons.is_empty() {
         verdict = verdict.combine(Verdict::Unknown);
     }
+    let availability = cfg.availability.zip(history.as_ref()).map(|(want, h)| Availability::of(h, want));
+    if let Some(a) = availability.as_ref().filter(|a| a.measured.is_none()) {
+        unknown_reasons.push(format!("--availability {}: no client op ran, so none could be measured", a.required));
+        verdict = verdict.combine(Verdict::Unknown);
+    }
     if outcome.problems.iter().any(|p| p.severity == Severity::Error) || has_error_kind(&outcome) {
         verdict = Verdict::Invalid;
     }
+    if availability.as_ref().is_some_and(|a| a.measured.is_some() && !a.met) {
+        verdict = Verdict::Invalid;
+    }
     let anomaly_windows = history.as_ref().map(|h| windows(h, &results)).unwrap_or_default();
-    let run_json = run_json(cfg, verdict, &results, &unknown_reasons, &outcome, &anomaly_windows);
+    let run_json = run_json(cfg, verdict, &results, &unknown_reasons, &outcome, &anomaly_windows, availability.as_ref());
     write_files(&cfg.out_dir, &outcome, &run_json)?;
     Ok(Report {
         verdict,
@@ -119,6 +150,7 @@ pub fn run_and_check(cfg: &Config) -> Result<Report, RunError> {
         outcome,
         history,
         anomaly_windows,
+        availability,
         run_json,
         dir: cfg.out_dir.clone(),
         check_ms,
@@ -191,6 +223,7 @@ fn run_json(
     unknown: &[String],
     o: &Outcome,
     windows: &[AnomalyWindow],
+    availability: Option<&Availability>,
 ) -> serde_json::Value {
     let checks: Vec<serde_json::Value> =
         results.iter().map(|r| serde_json::json!({"check": r.check, "model": r.model, "verdict": r.verdict})).collect();
@@ -210,6 +243,7 @@ fn run_json(
         "verdict": verdict,
         "checks": checks,
         "unknown_reasons": unknown,
+        "availability": availability,
         "cut_short": o.cut_short,
         "reproducibility": reproducibility(),
         "stats": o.stats,
@@ -297,6 +331,14 @@ impl Report {
                     q["p50"], q["p99"], q["p100"], k.stats["stale"], k.stats["lost"]
                 ));
             }
+        }
+        if let Some(a) = &self.availability {
+            let got = a.measured.map_or("nothing measured".into(), |m| format!("{:.4}", m));
+            let verdict = if a.met { "met" } else { "NOT met" };
+            s.push_str(&format!(
+                "  availability: {got} of client ops ok ({} of {}), {} required: {verdict}\n",
+                a.ok, a.ops, a.required
+            ));
         }
         for why in &self.unknown_reasons {
             s.push_str(&format!("  unknown: {why}\n"));

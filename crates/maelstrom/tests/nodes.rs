@@ -2,6 +2,7 @@
 //! must get, and nodes that misbehave in every way the router must survive.
 //! Each run is a second or two of wall time.
 
+use checker::history::Outcome;
 use checker::Verdict;
 use maelstrom::run::{ProblemKind, RunError};
 use maelstrom::{run_and_check, Config, NemesisKind, Report, WorkloadKind};
@@ -92,6 +93,16 @@ fn a_gossip_broadcast_survives_partitions() {
     assert_eq!(k.stats["lost"], 0);
     assert!(k.stats["elements_acknowledged"].as_u64().unwrap() > 10);
     assert_eq!(k.stats["final_reads"], 5, "one final read per node");
+    // Nothing lost: every acknowledged element became stable (some after
+    // stale reads), and the stable ones have a latency.
+    let stat = |f: &str| k.stats[f].as_u64().unwrap();
+    assert!(stat("stable") >= stat("elements_acknowledged"), "{}", k.stats);
+    assert!(stat("stale") <= stat("stable"), "{}", k.stats);
+    assert!(k.stats["stable_latency_ms"]["p50"].is_number(), "{}", k.stats);
+    // Gossip costs messages between nodes, counted per op and per type.
+    let per_op = &r.run_json["messages_per_op"];
+    assert!(per_op["server"].as_f64().unwrap() > 0.0, "{per_op}");
+    assert!(r.run_json["message_counts_by_type"]["gossip"].as_u64().unwrap() > 0);
     assert!(!r.outcome.faults.is_empty(), "the nemesis partitioned");
     assert!(r.outcome.messages.dropped_by_reason.contains_key(&maelstrom::net::DropReason::Partition));
 }
@@ -106,6 +117,85 @@ fn a_broadcast_that_never_forwards_loses_messages() {
     let k = kinds(&r);
     assert!(k.contains(&"final-read-missing".to_string()) || k.contains(&"lost".to_string()), "{k:?}");
     assert!(!r.anomaly_windows.is_empty(), "each anomaly gets a window for the message diagram");
+}
+
+/// Forwarding each message once is enough on a perfect network; what a
+/// partition cuts off then stays lost.
+#[test]
+fn a_broadcast_that_never_retries_loses_messages_to_partitions() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(WorkloadKind::Broadcast, node("broadcast.py"), dir.path());
+    c.args = vec!["no-retry".into()];
+    c.node_count = 5;
+    c.concurrency = 5;
+    c.rate = 50.0;
+    c.time_limit = Duration::from_millis(1500);
+    c.nemesis = vec![NemesisKind::Partition];
+    c.nemesis_interval = Duration::from_millis(300);
+    let r = run(&c);
+    assert_eq!(r.verdict, Verdict::Invalid, "{}", explain(&r));
+    assert!(kinds(&r).contains(&"final-read-missing".to_string()), "{}", explain(&r));
+    assert!(r.outcome.problems.is_empty(), "{:?}", r.outcome.problems);
+}
+
+/// Each fault alone against the correct gossip node: the fault visibly
+/// happened (in the journal, the history and the node processes), and the
+/// node, which retries and resyncs, is still valid.
+#[test]
+fn every_fault_takes_effect_and_a_correct_gossip_survives_it() {
+    use maelstrom::net::DropReason;
+    let kinds = [NemesisKind::Loss, NemesisKind::Duplicate, NemesisKind::Delay, NemesisKind::Pause, NemesisKind::Kill];
+    std::thread::scope(|s| {
+        for kind in kinds {
+            s.spawn(move || {
+                let dir = tempfile::tempdir().unwrap();
+                let mut c = config(WorkloadKind::Broadcast, node("broadcast.py"), dir.path());
+                c.rate = 100.0;
+                c.time_limit = Duration::from_millis(1500);
+                c.latency_ms = 2.0;
+                c.nemesis = vec![kind];
+                c.nemesis_interval = Duration::from_millis(300);
+                c.request_timeout = Duration::from_millis(500);
+                c.recovery_time = Duration::from_millis(1200);
+                let r = run(&c);
+                assert_eq!(r.verdict, Verdict::Valid, "{kind:?}: {}", explain(&r));
+                assert!(r.outcome.faults.iter().all(|f| f.kind == kind && f.end_ns.is_some()), "{kind:?} healed");
+                assert!(!r.outcome.faults.is_empty(), "{kind:?}");
+                let h = r.history.as_ref().unwrap();
+                let start = format!("start-{}", kind.name());
+                assert!(h.faults.iter().any(|f| f.f.as_str() == start), "{kind:?} in the history");
+                let m = &r.outcome.messages;
+                let st = &r.outcome.stats;
+                match kind {
+                    NemesisKind::Loss => assert!(m.dropped_by_reason.contains_key(&DropReason::Loss), "{m:?}"),
+                    NemesisKind::Duplicate => assert!(m.all.duplicated > 0, "{m:?}"),
+                    NemesisKind::Delay => assert!(r.outcome.faults[0].value.to_string().contains("mean_ms")),
+                    NemesisKind::Pause => {
+                        // A stopped node answers nothing until it resumes.
+                        let mut stalled = 0;
+                        for f in &r.outcome.faults {
+                            let paused: Vec<&str> = f.value.as_seq().unwrap().iter().filter_map(|v| v.as_str()).collect();
+                            let (from, to) = (f.start_ns as i64, f.end_ns.unwrap() as i64);
+                            for o in &h.ops {
+                                let (Some(t), Some(node)) = (o.invoke_time_ns, o.node.as_deref()) else { continue };
+                                if t > from && t < to - 20_000_000 && paused.contains(&node) {
+                                    stalled += 1;
+                                    let done = o.complete_time_ns.unwrap_or(i64::MAX);
+                                    assert!(done >= to || o.outcome != Outcome::Ok, "{o:?} answered while paused");
+                                }
+                            }
+                        }
+                        assert!(stalled > 0, "{kind:?}: no op reached a paused node: {}", explain(&r));
+                    }
+                    NemesisKind::Kill => {
+                        assert!(st.restarts > 0, "{st:?}");
+                        assert!(r.outcome.nodes.iter().any(|n| n.incarnations > 1 && n.pids.len() > 1));
+                    }
+                    NemesisKind::Partition => unreachable!(),
+                }
+            });
+        }
+    });
 }
 
 #[test]
@@ -133,6 +223,64 @@ fn a_lin_kv_proxy_over_the_lin_kv_service_is_linearizable() {
     let r = run(&c);
     assert_eq!(r.verdict, Verdict::Valid, "{}", explain(&r));
     assert!(r.outcome.stats.service_requests[&maelstrom::services::ServiceKind::LinKv] > 50);
+    // The service's code 22 (cas precondition failed) is a definite `fail`;
+    // its code 20 (no such key) on a read is an ok read of nil.
+    let h = r.history.as_ref().unwrap();
+    let failed_cas = h.ops.iter().filter(|o| o.f.as_str() == "cas" && o.outcome == Outcome::Fail).count();
+    let nil_reads = h.ops.iter().filter(|o| o.f.as_str() == "read" && o.outcome == Outcome::Ok && o.output.is_nil());
+    assert!(failed_cas > 0, "{}", explain(&r));
+    assert!(nil_reads.count() > 0, "{}", explain(&r));
+    assert_eq!(h.ops.iter().filter(|o| o.outcome == Outcome::Info).count() as u64, r.outcome.stats.timeouts);
+}
+
+#[test]
+fn a_lin_kv_proxy_over_lww_kv_is_not_linearizable() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(WorkloadKind::LinKv, node("lin_kv_proxy.py"), dir.path());
+    c.args = vec!["lww-kv".into()];
+    c.concurrency = 6;
+    c.key_count = 2;
+    c.rate = 300.0;
+    let r = run(&c);
+    assert_eq!(r.verdict, Verdict::Invalid, "{}", explain(&r));
+    assert_eq!(kinds(&r), vec!["not-linearizable".to_string()]);
+    assert!(r.outcome.stats.service_requests[&maelstrom::services::ServiceKind::LwwKv] > 50);
+}
+
+#[test]
+fn ids_from_lin_tso_are_unique_across_nodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut c = config(WorkloadKind::UniqueIds, node("local.py"), dir.path());
+    c.args = vec!["tso".into()];
+    let r = run(&c);
+    assert_eq!(r.verdict, Verdict::Valid, "{}", explain(&r));
+    assert!(r.outcome.stats.ops_ok > 30, "{}", explain(&r));
+    assert!(r.outcome.stats.service_requests[&maelstrom::services::ServiceKind::LinTso] >= r.outcome.stats.ops_ok);
+}
+
+/// The same one-node memory on three nodes: nothing is replicated, and each
+/// workload's check names what that breaks.
+#[test]
+fn unreplicated_state_on_several_nodes_is_caught_by_each_workloads_check() {
+    let cases: [(WorkloadKind, &[&str], &str); 4] = [
+        (WorkloadKind::GSet, &["set"], "final-read-missing"),
+        (WorkloadKind::GCounter, &[], "final-read-out-of-bounds"),
+        (WorkloadKind::PnCounter, &[], "final-read-out-of-bounds"),
+        (WorkloadKind::Kafka, &[], "inconsistent-offsets"),
+    ];
+    std::thread::scope(|s| {
+        for (w, args, want) in cases {
+            s.spawn(move || {
+                let dir = tempfile::tempdir().unwrap();
+                let mut c = config(w, node("local.py"), dir.path());
+                c.args = args.iter().map(|a| a.to_string()).collect();
+                let r = run(&c);
+                assert_eq!(r.verdict, Verdict::Invalid, "{w:?}: {}", explain(&r));
+                assert!(kinds(&r).contains(&want.to_string()), "{w:?}: {}", explain(&r));
+                assert!(r.outcome.problems.is_empty(), "{w:?}: {:?}", r.outcome.problems);
+            });
+        }
+    });
 }
 
 #[test]
@@ -151,7 +299,7 @@ fn a_lin_kv_proxy_over_seq_kv_reads_stale_values() {
 /// One node serving every workload from memory is correct.
 #[test]
 fn one_local_node_passes_every_workload_it_can_be_checked_on() {
-    let cases: [(WorkloadKind, &[&str], Verdict); 7] = [
+    let cases: [(WorkloadKind, &[&str], Verdict); 8] = [
         (WorkloadKind::UniqueIds, &[], Verdict::Valid),
         (WorkloadKind::GSet, &["set"], Verdict::Valid),
         (WorkloadKind::GCounter, &[], Verdict::Valid),
@@ -160,6 +308,7 @@ fn one_local_node_passes_every_workload_it_can_be_checked_on() {
         (WorkloadKind::LinKv, &[], Verdict::Valid),
         // Recorded, but no transactional checker here yet: never valid.
         (WorkloadKind::TxnListAppend, &[], Verdict::Unknown),
+        (WorkloadKind::TxnRwRegister, &[], Verdict::Unknown),
     ];
     std::thread::scope(|s| {
         for (w, args, want) in cases {
@@ -173,6 +322,16 @@ fn one_local_node_passes_every_workload_it_can_be_checked_on() {
                 assert_eq!(r.verdict, want, "{w:?}: {}", explain(&r));
                 assert!(r.outcome.stats.ops_ok > 10, "{w:?}: {}", explain(&r));
                 assert!(r.outcome.problems.is_empty(), "{w:?}: {:?}", r.outcome.problems);
+                if want == Verdict::Unknown {
+                    assert!(r.results.is_empty(), "{w:?}: nothing judged it");
+                    assert!(
+                        r.unknown_reasons.iter().any(|u| u.contains("transactional checker")),
+                        "{w:?}: {:?}",
+                        r.unknown_reasons
+                    );
+                    let h = r.history.as_ref().unwrap();
+                    assert!(h.ops.iter().all(|o| o.f.as_str() == "txn"), "recorded in the txn format");
+                }
             });
         }
     });
@@ -208,6 +367,36 @@ fn kills_restart_nodes_and_pauses_stop_them() {
     }
     let h = r.history.as_ref().unwrap();
     assert!(h.faults.iter().any(|f| f.f.as_str().starts_with("start-")), "faults are in the history");
+}
+
+/// `--availability total`, as Gossip Glomers asks of unique ids under
+/// partitions: met by a node that never needs its peers, not met when a
+/// killed node cannot answer.
+#[test]
+fn total_availability_holds_under_partitions_and_fails_under_kills() {
+    let cases = [
+        (WorkloadKind::UniqueIds, NemesisKind::Partition, Verdict::Valid),
+        (WorkloadKind::Echo, NemesisKind::Kill, Verdict::Invalid),
+    ];
+    std::thread::scope(|s| {
+        for (w, kind, want) in cases {
+            s.spawn(move || {
+                let dir = tempfile::tempdir().unwrap();
+                let mut c = config(w, node("local.py"), dir.path());
+                c.nemesis = vec![kind];
+                c.nemesis_interval = Duration::from_millis(200);
+                c.availability = Some(1.0);
+                let r = run(&c);
+                assert_eq!(r.verdict, want, "{w:?}: {}", explain(&r));
+                let a = r.availability.as_ref().unwrap();
+                assert_eq!(a.met, want == Verdict::Valid, "{a:?}");
+                assert!(kinds(&r).is_empty(), "no check found anything: {}", explain(&r));
+                let json = &r.run_json["availability"];
+                assert_eq!(json["met"], a.met);
+                assert_eq!(json["required"], 1.0);
+            });
+        }
+    });
 }
 
 #[test]
