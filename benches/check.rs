@@ -4,11 +4,9 @@
 //! Run: `cargo bench --bench check` (add `-- fixtures` or `-- generated` to
 //! select). The 1M-op cases are large; criterion's sample count is lowered.
 
-use checker::linear::{self, LinearOptions};
 use checker::model::ModelKind;
-use checker::read::{self, NilRead, ReadOptions};
-use checker::suite::{self, CheckConfig};
-use checker::{Budget, CheckName, History};
+use checker::read::{NilRead, ReadOptions};
+use checker::{CheckConfig, CheckName, History};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -31,8 +29,8 @@ fn check_files(files: &[PathBuf], model: ModelKind) -> usize {
     files
         .par_iter()
         .filter_map(|f| {
-            let (h, format) = read::read_path(f, &ReadOptions::default()).ok()?;
-            Some(suite::check_history(&f.display().to_string(), format, &h, &cfg).unwrap().verdict as usize)
+            let (report, _) = checker::check_path(f, &ReadOptions::default(), &cfg, None).ok()?;
+            Some(report.verdict as usize)
         })
         .sum()
 }
@@ -59,14 +57,19 @@ fn generated(workload: GenWorkload, ops: usize, clients: usize) -> History {
 fn bench_generated(c: &mut Criterion) {
     let mut g = c.benchmark_group("generated-register");
     g.sample_size(10).measurement_time(Duration::from_secs(10));
-    let opts = LinearOptions { budget: Budget::default(), nil_read: NilRead::Absent, use_fast_paths: true };
     let model: ModelKind = "cas-register".parse().unwrap();
+    let cfg = CheckConfig {
+        checks: vec![CheckName::Linearizable],
+        model: Some(model),
+        nil_read: Some(NilRead::Absent),
+        ..CheckConfig::default()
+    };
     for ops in [10_000usize, 100_000, 1_000_000] {
         for clients in [16usize, 64] {
             let h = generated(GenWorkload::Register { cas: false }, ops, clients);
             g.throughput(Throughput::Elements(ops as u64));
             g.bench_with_input(BenchmarkId::new(format!("{clients}-clients"), ops), &h, |b, h| {
-                b.iter(|| linear::check(h, &model, &opts).verdict)
+                b.iter(|| checker::check(h, &cfg).unwrap().verdict)
             });
         }
     }

@@ -4,7 +4,7 @@
 use crate::cli::{self, CheckArgs};
 use crate::output;
 use checker::read::ReadOptions;
-use checker::suite::{BankSettings, CheckConfig};
+use checker::{BankSettings, CheckConfig};
 use checker::{Budget, CheckName};
 use runner::check::{self, FilesPlan};
 use runner::files::{check_writable, numbered};

@@ -57,11 +57,9 @@ pub enum Command {
         after_help = "Example:\n  conch gen --workload register --ops 1000000 --clients 32 --keys 100 > reg-1m.jsonl"
     )]
     Gen(GenArgs),
-    /// Run your own Maelstrom-protocol node binary as a cluster under conch's network,
-    /// faults and checkers (`conch maelstrom --help` for its flags).
-    #[command(disable_help_flag = true)]
+    /// Run your Maelstrom-protocol node binary under conch's network, faults and checkers
+    #[command(disable_help_flag = true, after_help = "Its flags: conch maelstrom --help")]
     Maelstrom {
-        /// The maelstrom flags (see `conch maelstrom --help`).
         #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
         words: Vec<String>,
     },

@@ -1,6 +1,5 @@
-//! `conch maelstrom`: the `maelstrom` crate parses the flags, runs the
-//! cluster and checks it; this shows the result with the report crate's
-//! renderers and exits like `check`.
+//! `conch maelstrom`: the `maelstrom` crate parses the flags, runs and checks
+//! the cluster; this shows the result with the report crate's renderers.
 
 use crate::output;
 use maelstrom::cli::Parsed;
@@ -12,8 +11,7 @@ pub fn run(words: Vec<String>) -> u8 {
         Ok(Parsed::Help) => return (output::print(maelstrom::cli::HELP), exit::VALID).1,
         Err(msg) => return output::fail(format!("maelstrom: {msg}")),
     };
-    let cfg = &inv.config;
-    maelstrom::run::stop_on_ctrl_c();
+    let (cfg, _) = (&inv.config, maelstrom::run::stop_on_ctrl_c());
     let run = match maelstrom::run_and_check(cfg) {
         Ok(r) => r,
         Err(e) => return (output::fail(format!("maelstrom: {e}")), e.exit_code()).1,
@@ -24,7 +22,7 @@ pub fn run(words: Vec<String>) -> u8 {
         files.push((cfg.out_dir.join("report.html"), report::html::report_page(&fr, h), true));
     }
     if let Some(path) = &inv.junit {
-        let checked = Checked { file: fr.file.clone(), result: Ok((fr.clone(), None)) };
+        let checked = Checked { file: fr.source().to_string(), result: Ok((fr.clone(), None)) };
         files.push((path.clone(), report::junit::junit(&[checked]), inv.force));
     }
     for (path, text, force) in files {

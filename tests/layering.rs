@@ -27,7 +27,9 @@ fn conch_deps(manifest: &str) -> (BTreeSet<String>, bool) {
 
 #[test]
 fn crates_depend_one_way_and_only_the_binary_knows_clap() {
-    let allowed: [(&str, &[&str]); 6] = [
+    // The binary lists testkit for `conch gen` only (see Cargo.toml).
+    let allowed: [(&str, &[&str]); 7] = [
+        ("Cargo.toml", &["checker", "maelstrom", "report", "runner", "testkit", "workloads"]),
         ("crates/checker/Cargo.toml", &[]),
         ("crates/testkit/Cargo.toml", &["checker"]),
         ("crates/workloads/Cargo.toml", &["checker"]),
@@ -39,7 +41,7 @@ fn crates_depend_one_way_and_only_the_binary_knows_clap() {
         let (deps, clap) = conch_deps(manifest);
         let want: BTreeSet<String> = want.iter().map(|s| s.to_string()).collect();
         assert_eq!(deps, want, "{manifest}");
-        assert!(!clap, "{manifest} depends on clap");
+        assert!(!clap || manifest == "Cargo.toml", "{manifest} depends on clap");
     }
 }
 

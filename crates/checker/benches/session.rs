@@ -9,8 +9,7 @@
 //! first use, outside the timed loop; the 1M-op cases use the minimum sample
 //! count of 10.
 
-use checker::session::{self, SessionOptions, Workload};
-use checker::{CheckName, CheckResult, History, Verdict};
+use checker::{CheckConfig, CheckName, History, Report, Verdict, Workload};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, SamplingMode, Throughput};
 use std::hint::black_box;
 use std::time::Duration;
@@ -36,9 +35,9 @@ fn history(workload: Workload, ops: usize) -> History {
     History::from_events("bench", events(&o)).expect("generated histories are well formed")
 }
 
-fn check_all(h: &History, w: Workload) -> (Vec<CheckResult>, session::Staleness) {
-    let rs = session::check(h, &CHECKS, w, &SessionOptions::default());
-    (rs, session::staleness(h, w))
+/// The session checks and staleness, through the one entry.
+fn check_all(h: &History) -> Report {
+    checker::check(h, &CheckConfig { checks: CHECKS.to_vec(), ..CheckConfig::default() }).expect("a session history")
 }
 
 fn bench_workload(c: &mut Criterion, w: Workload) {
@@ -54,12 +53,13 @@ fn bench_workload(c: &mut Criterion, w: Workload) {
             let h = cached.get_or_insert_with(|| {
                 let h = history(w, ops);
                 // The work measured must be the full check of a valid history.
-                let (rs, _) = check_all(&h, w);
-                assert_eq!(rs.len(), CHECKS.len());
-                assert!(rs.iter().all(|r| r.verdict == Verdict::Valid), "{w} {ops}: not all valid");
+                let r = check_all(&h);
+                assert_eq!(r.results.len(), CHECKS.len());
+                assert!(r.staleness.is_some());
+                assert!(r.results.iter().all(|r| r.verdict == Verdict::Valid), "{w} {ops}: not all valid");
                 h
             });
-            b.iter(|| black_box(check_all(black_box(h), w)))
+            b.iter(|| black_box(check_all(black_box(h))))
         });
     }
     g.finish();

@@ -2,7 +2,7 @@
 //! kafka): anomaly lists capped per kind with full counts, and nearest-rank
 //! quantiles for latency summaries.
 
-use crate::report::{Anomaly, CheckName, CheckResult, KeyResult, Verdict};
+use crate::report::{Anomaly, AnomalyDetail, AnomalyKind, CheckName, CheckResult, KeyResult, ModelName, OpRef};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -15,12 +15,12 @@ pub const MAX_PER_KIND: usize = 50;
 pub struct Capped {
     pub listed: Vec<Anomaly>,
     /// kind -> how many were found (listed or not).
-    pub counts: BTreeMap<String, u64>,
+    pub counts: BTreeMap<&'static str, u64>,
 }
 
 impl Capped {
     pub fn push(&mut self, a: Anomaly) {
-        let n = self.counts.entry(a.kind.clone()).or_insert(0);
+        let n = self.counts.entry(a.kind.as_str()).or_insert(0);
         *n += 1;
         if *n as usize <= MAX_PER_KIND {
             self.listed.push(a);
@@ -38,13 +38,32 @@ impl Capped {
 
 /// A workload check's result over its keys; no keys at all (no ops of the
 /// workload) is `unknown`: nothing was checked.
-pub fn result(check: CheckName, model: &str, keys: Vec<KeyResult>) -> CheckResult {
-    let mut r = CheckResult::from_keys(check, model, keys);
+pub fn result(check: CheckName, model: &'static str, keys: Vec<KeyResult>) -> CheckResult {
+    let mut r = CheckResult::from_keys(check, ModelName::WorkloadCheck(model), keys);
     if r.keys.is_empty() {
-        r.verdict = Verdict::Unknown;
-        r.detail = serde_json::json!({ "unknown_reason": format!("no {model} ops: nothing was checked") });
+        r.unknown_reason = Some(format!("no {model} ops: nothing was checked"));
+        r.seal();
     }
     r
+}
+
+/// An anomaly with its evidence (`Null`: none).
+pub fn anomaly(kind: AnomalyKind, ops: Vec<OpRef>, explanation: String, evidence: serde_json::Value) -> Anomaly {
+    Anomaly { kind, ops, explanation, detail: detail(evidence) }
+}
+
+/// A workload check's evidence as an anomaly's detail (`Null`: none).
+pub fn detail(evidence: serde_json::Value) -> Option<Box<AnomalyDetail>> {
+    (!evidence.is_null()).then(|| Box::new(AnomalyDetail::Workload(evidence)))
+}
+
+/// A named part of an anomaly's evidence (`Null` when absent).
+#[cfg(test)]
+pub fn evidence<'a>(a: &'a Anomaly, name: &str) -> &'a serde_json::Value {
+    match a.detail.as_deref() {
+        Some(AnomalyDetail::Workload(v)) => &v[name],
+        _ => &serde_json::Value::Null,
+    }
 }
 
 /// Nearest-rank quantiles of a sample (any order), in the sample's unit.
@@ -89,14 +108,9 @@ mod tests {
     fn capped_counts_everything_lists_some() {
         let mut c = Capped::default();
         for _ in 0..MAX_PER_KIND + 5 {
-            c.push(Anomaly {
-                kind: "x".into(),
-                ops: vec![],
-                explanation: String::new(),
-                detail: serde_json::Value::Null,
-            });
+            c.push(anomaly(AnomalyKind::Lost, vec![], String::new(), serde_json::Value::Null));
         }
-        assert_eq!(c.count("x"), (MAX_PER_KIND + 5) as u64);
+        assert_eq!(c.count("lost"), (MAX_PER_KIND + 5) as u64);
         assert_eq!(c.listed.len(), MAX_PER_KIND);
     }
 }

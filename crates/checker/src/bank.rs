@@ -6,24 +6,27 @@
 //! reads are linearizable, with a sequential bank model and the general
 //! search.
 
-use crate::error::{InputError, InputErrorKind};
+use crate::error::{CheckError, InputErrorKind};
 use crate::history::{History, Op, OpId, Outcome, F};
 use crate::linear;
 use crate::model::{bad_value, unsupported, Model};
-use crate::report::{Anomaly, Budget, OpRef, Verdict};
+use crate::report::{Anomaly, AnomalyDetail, AnomalyKind, Budget, OpRef, Verdict, WrongTotal};
 use crate::value::Value;
-use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// Anomalies listed per property; the count of all of them is kept.
-pub const MAX_ANOMALIES: usize = 100;
+pub(crate) const MAX_ANOMALIES: usize = 100;
+/// The properties, as named in reports (each is a key of its check).
+pub(crate) const TOTAL_CONSERVED: &str = "total-conserved";
+pub(crate) const NO_NEGATIVE_BALANCES: &str = "no-negative-balances";
+pub(crate) const LINEARIZABLE: &str = "linearizable";
 /// Transfers named as possible culprits of one wrong total.
 const MAX_SUSPECTS: usize = 5;
 
 /// What to check and against what.
 #[derive(Clone, Debug)]
-pub struct BankOptions {
+pub(crate) struct BankOptions {
     /// Initial balances by account (accounts absent hold 0). `None`: the
     /// total is inferred from the first ok read, and the model's initial
     /// state is that read's balances.
@@ -43,28 +46,21 @@ impl Default for BankOptions {
 }
 
 /// One property's result.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct BankProperty {
-    /// `total-conserved`, `no-negative-balances` or `linearizable`.
-    pub name: String,
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct BankProperty {
+    /// [`TOTAL_CONSERVED`], [`NO_NEGATIVE_BALANCES`] or [`LINEARIZABLE`].
+    pub name: &'static str,
     pub verdict: Verdict,
     /// How many anomalies were found (only the first [`MAX_ANOMALIES`] are
     /// listed).
     pub anomaly_count: u64,
     pub anomalies: Vec<Anomaly>,
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub unknown_reason: Option<String>,
 }
 
 impl BankProperty {
-    fn new(name: &str) -> BankProperty {
-        BankProperty {
-            name: name.to_string(),
-            verdict: Verdict::Valid,
-            anomaly_count: 0,
-            anomalies: Vec::new(),
-            unknown_reason: None,
-        }
+    fn new(name: &'static str) -> BankProperty {
+        BankProperty { name, verdict: Verdict::Valid, anomaly_count: 0, anomalies: Vec::new(), unknown_reason: None }
     }
 
     fn push(&mut self, a: Anomaly) {
@@ -77,8 +73,8 @@ impl BankProperty {
 }
 
 /// The bank test's report.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct BankReport {
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct BankReport {
     /// All properties combined.
     pub verdict: Verdict,
     /// The total every read must show; `None` when nothing fixes it (no
@@ -102,7 +98,7 @@ fn first_read_precedes_transfers(h: &History, read: Option<&Op>) -> bool {
 
 /// A transfer's argument.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Transfer {
+pub(crate) struct Transfer {
     pub from: Value,
     pub to: Value,
     pub amount: i64,
@@ -113,7 +109,7 @@ fn field<'a>(m: &'a [(Value, Value)], name: &str) -> Option<&'a Value> {
 }
 
 /// Parses `{from, to, amount}` (keys as strings; EDN keywords arrive so).
-pub fn parse_transfer(v: &Value) -> Option<Transfer> {
+pub(crate) fn parse_transfer(v: &Value) -> Option<Transfer> {
     let Value::Map(m) = v else { return None };
     let from = field(m, "from")?.clone();
     let to = field(m, "to")?.clone();
@@ -123,7 +119,7 @@ pub fn parse_transfer(v: &Value) -> Option<Transfer> {
 
 /// Parses a read's balances: a map account -> balance, or a list (account
 /// = index). Zero balances are dropped, so reads compare by value.
-pub fn parse_balances(v: &Value) -> Option<BTreeMap<Value, i64>> {
+pub(crate) fn parse_balances(v: &Value) -> Option<BTreeMap<Value, i64>> {
     let pairs: Vec<(Value, i64)> = match v {
         Value::Map(m) => m.iter().map(|(k, b)| Some((k.clone(), b.as_int()?))).collect::<Option<_>>()?,
         Value::List(_) | Value::SharedList(_) => {
@@ -149,7 +145,7 @@ const NAME: &str = "bank";
 
 /// The sequential bank: balances by account (zeros dropped).
 #[derive(Clone, Debug)]
-pub struct BankModel {
+pub(crate) struct BankModel {
     pub initial: Arc<BTreeMap<Value, i64>>,
     pub negative_allowed: bool,
 }
@@ -218,12 +214,12 @@ impl Model for BankModel {
 
 /// Runs the bank test over every op of `h` (keys are ignored: the history
 /// is one bank). Ops other than transfer and read, and malformed values,
-/// are input errors naming the line.
-pub fn check(h: &History, file: &str, opts: &BankOptions) -> Result<BankReport, InputError> {
+/// are errors naming the line.
+pub(crate) fn check(h: &History, opts: &BankOptions) -> Result<BankReport, CheckError> {
     let probe = BankModel { initial: Arc::new(BTreeMap::new()), negative_allowed: true };
     for op in &h.ops {
-        if let Err(e) = probe.validate(op) {
-            return Err(InputError::new(file, line_of(op), e));
+        if let Err(kind) = probe.validate(op) {
+            return Err(CheckError::BadValue { line: line_of(op), kind });
         }
     }
     let transfers = h.ops.iter().filter(|o| o.f == F::Transfer).count() as u64;
@@ -250,7 +246,7 @@ pub fn check(h: &History, file: &str, opts: &BankOptions) -> Result<BankReport, 
     };
     let expected_total = initial.as_ref().map(total);
 
-    let mut total_prop = BankProperty::new("total-conserved");
+    let mut total_prop = BankProperty::new(TOTAL_CONSERVED);
     if let Some(expected) = expected_total {
         for (op, balances) in &reads {
             let got = total(balances);
@@ -263,17 +259,17 @@ pub fn check(h: &History, file: &str, opts: &BankOptions) -> Result<BankReport, 
         total_prop.unknown_reason = Some(total_source.clone());
     }
 
-    let mut negative_prop = BankProperty::new("no-negative-balances");
+    let mut negative_prop = BankProperty::new(NO_NEGATIVE_BALANCES);
     if !opts.negative_allowed {
         for (op, balances) in &reads {
             let negative: Vec<String> =
                 balances.iter().filter(|(_, &b)| b < 0).map(|(a, b)| format!("account {a} = {b}")).collect();
             if !negative.is_empty() {
                 negative_prop.push(Anomaly {
-                    kind: "negative-balance".to_string(),
+                    kind: AnomalyKind::NegativeBalance,
                     ops: vec![OpRef::new(op)],
                     explanation: format!("{} read a negative balance: {}", OpRef::new(op), negative.join(", ")),
-                    detail: serde_json::Value::Null,
+                    detail: None,
                 });
             }
         }
@@ -281,7 +277,7 @@ pub fn check(h: &History, file: &str, opts: &BankOptions) -> Result<BankReport, 
 
     let mut properties = vec![total_prop, negative_prop];
     if opts.linearizable {
-        let mut lin = BankProperty::new("linearizable");
+        let mut lin = BankProperty::new(LINEARIZABLE);
         match &initial {
             // Balances inferred from the first read are the initial state
             // only if no transfer can have taken effect before that read;
@@ -300,9 +296,6 @@ pub fn check(h: &History, file: &str, opts: &BankOptions) -> Result<BankReport, 
                 lin.verdict = r.verdict;
                 lin.anomaly_count = r.anomalies.len() as u64;
                 lin.anomalies = r.anomalies;
-                for a in &mut lin.anomalies {
-                    a.kind = "not-linearizable".to_string();
-                }
                 lin.unknown_reason = r.unknown_reason;
             }
             None => {
@@ -358,7 +351,7 @@ fn wrong_total(h: &History, read: &Op, balances: &BTreeMap<Value, i64>, got: i64
         )
     };
     Anomaly {
-        kind: "wrong-total".to_string(),
+        kind: AnomalyKind::WrongTotal,
         ops,
         explanation: format!(
             "{} shows balances summing to {got}, but the bank holds {expected} ({}{diff}): money was {} — a \
@@ -367,11 +360,11 @@ fn wrong_total(h: &History, read: &Op, balances: &BTreeMap<Value, i64>, got: i64
             if diff > 0 { "+" } else { "" },
             if diff > 0 { "created" } else { "lost" },
         ),
-        detail: serde_json::json!({
-            "total": got,
-            "expected_total": expected,
-            "balances": Value::map(balances.iter().map(|(k, v)| (k.clone(), Value::Int(*v))).collect()),
-        }),
+        detail: Some(Box::new(AnomalyDetail::WrongTotal(WrongTotal {
+            balances: Value::map(balances.iter().map(|(k, v)| (k.clone(), Value::Int(*v))).collect()),
+            expected_total: expected,
+            total: got,
+        }))),
     }
 }
 
@@ -419,13 +412,13 @@ mod tests {
             (0, OkE, "transfer", t(0, 1, 5)),
         ]);
         let opts = BankOptions { negative_allowed: true, ..BankOptions::default() };
-        let r = check(&h, "t", &opts).unwrap();
+        let r = check(&h, &opts).unwrap();
         let lin = prop(&r, "linearizable");
         assert_eq!(lin.verdict, Verdict::Unknown, "{r:?}");
         assert!(lin.unknown_reason.as_deref().unwrap().contains("initial balances unknown"), "{lin:?}");
         assert_eq!(prop(&r, "total-conserved").verdict, Verdict::Valid);
         // With the initial balances given, it is decided (and valid).
-        assert_eq!(prop(&check(&h, "t", &zero_bank()).unwrap(), "linearizable").verdict, Verdict::Valid);
+        assert_eq!(prop(&check(&h, &zero_bank()).unwrap(), "linearizable").verdict, Verdict::Valid);
     }
 
     #[test]
@@ -438,7 +431,7 @@ mod tests {
             (1, Invoke, "read", Value::Nil),
             (1, OkE, "read", list(&[-5, 5, 0])),
         ]);
-        let r = check(&h, "t", &zero_bank()).unwrap();
+        let r = check(&h, &zero_bank()).unwrap();
         assert_eq!(r.verdict, Verdict::Valid, "{r:?}");
         assert_eq!((r.transfers, r.reads, r.expected_total), (1, 2, Some(0)));
     }
@@ -451,10 +444,10 @@ mod tests {
             (1, Invoke, "read", Value::Nil),
             (1, OkE, "read", list(&[-5, 0])),
         ]);
-        let r = check(&h, "t", &zero_bank()).unwrap();
+        let r = check(&h, &zero_bank()).unwrap();
         assert_eq!(r.verdict, Verdict::Invalid);
         let p = prop(&r, "total-conserved");
-        assert_eq!(p.anomalies[0].kind, "wrong-total");
+        assert_eq!(p.anomalies[0].kind, AnomalyKind::WrongTotal);
         assert_eq!(p.anomalies[0].ops[0].complete_line, Some(4));
         assert_eq!(p.anomalies[0].ops[1].invoke_line, 1, "the suspect transfer");
         assert!(p.anomalies[0].explanation.contains("-5"), "{}", p.anomalies[0].explanation);
@@ -470,12 +463,12 @@ mod tests {
             (1, Invoke, "read", Value::Nil),
             (1, OkE, "read", list(&[])),
         ]);
-        let r = check(&h, "t", &zero_bank()).unwrap();
+        let r = check(&h, &zero_bank()).unwrap();
         assert_eq!(prop(&r, "total-conserved").verdict, Verdict::Valid);
         let lin = prop(&r, "linearizable");
         assert_eq!(lin.verdict, Verdict::Invalid);
-        assert_eq!(lin.anomalies[0].kind, "not-linearizable");
-        let without = check(&h, "t", &BankOptions { linearizable: false, ..zero_bank() }).unwrap();
+        assert_eq!(lin.anomalies[0].kind, AnomalyKind::NotLinearizable);
+        let without = check(&h, &BankOptions { linearizable: false, ..zero_bank() }).unwrap();
         assert_eq!(without.verdict, Verdict::Valid);
     }
 
@@ -495,7 +488,7 @@ mod tests {
             (1, Invoke, "read", Value::Nil),
             (1, OkE, "read", m(-5, 25)),
         ]);
-        let r = check(&h, "t", &BankOptions::default()).unwrap();
+        let r = check(&h, &BankOptions::default()).unwrap();
         assert_eq!(r.expected_total, Some(20));
         assert!(r.total_source.contains("line 2"), "{}", r.total_source);
         assert_eq!(prop(&r, "total-conserved").verdict, Verdict::Valid);
@@ -504,24 +497,24 @@ mod tests {
         assert_eq!(neg.anomalies[0].ops[0].complete_line, Some(6));
         // The model forbids overdrafts too.
         assert_eq!(prop(&r, "linearizable").verdict, Verdict::Invalid);
-        let allowed = check(&h, "t", &BankOptions { negative_allowed: true, ..BankOptions::default() }).unwrap();
+        let allowed = check(&h, &BankOptions { negative_allowed: true, ..BankOptions::default() }).unwrap();
         assert_eq!(allowed.verdict, Verdict::Valid);
     }
 
     #[test]
     fn no_reads_means_unknown_total_and_bad_values_are_input_errors() {
         let h = hist(&[(0, Invoke, "transfer", t(0, 1, 5)), (0, OkE, "transfer", t(0, 1, 5))]);
-        let r = check(&h, "t", &BankOptions::default()).unwrap();
+        let r = check(&h, &BankOptions::default()).unwrap();
         assert_eq!(r.verdict, Verdict::Unknown);
         let h = hist(&[(0, Invoke, "transfer", Value::Int(3)), (0, OkE, "transfer", Value::Int(3))]);
-        let e = check(&h, "f.jsonl", &BankOptions::default()).unwrap_err();
-        assert_eq!(e.line, 1);
+        let e = check(&h, &BankOptions::default()).unwrap_err();
+        assert_eq!(e.line(), Some(1));
         let h = hist(&[(0, Invoke, "read", Value::Nil), (0, OkE, "read", Value::str("x"))]);
-        assert_eq!(check(&h, "f", &BankOptions::default()).unwrap_err().line, 2);
+        assert_eq!(check(&h, &BankOptions::default()).unwrap_err().line(), Some(2));
         let h = hist(&[(0, Invoke, "write", 1.into()), (0, OkE, "write", 1.into())]);
         assert!(matches!(
-            check(&h, "f", &BankOptions::default()).unwrap_err().kind,
-            InputErrorKind::UnsupportedOp { .. }
+            check(&h, &BankOptions::default()).unwrap_err(),
+            CheckError::BadValue { kind: InputErrorKind::UnsupportedOp { .. }, .. }
         ));
     }
 
@@ -532,7 +525,7 @@ mod tests {
             evs.push((1, Invoke, "read", Value::Nil));
             evs.push((1, OkE, "read", list(&[1])));
         }
-        let r = check(&hist(&evs), "t", &BankOptions { linearizable: false, ..zero_bank() }).unwrap();
+        let r = check(&hist(&evs), &BankOptions { linearizable: false, ..zero_bank() }).unwrap();
         let p = prop(&r, "total-conserved");
         assert_eq!(p.anomaly_count, MAX_ANOMALIES as u64 + 5);
         assert_eq!(p.anomalies.len(), MAX_ANOMALIES);

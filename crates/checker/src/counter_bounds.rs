@@ -19,7 +19,7 @@
 use crate::anomalies::Capped;
 use crate::error::{InputError, InputErrorKind};
 use crate::history::{History, Op, OpId, Outcome, F};
-use crate::report::{Anomaly, CheckName, CheckResult, KeyResult, OpRef, Verdict};
+use crate::report::{Anomaly, AnomalyKind, CheckName, CheckResult, KeyResult, KeyStats, Method, OpRef, Verdict};
 use crate::value::Value;
 
 const NAME: &str = "counter-bounds";
@@ -131,7 +131,7 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId]) -> KeyResult {
             Some(true) => {}
             None => undecided += 1,
             Some(false) => found.push(Anomaly {
-                kind: "final-read-out-of-bounds".into(),
+                kind: AnomalyKind::FinalReadOutOfBounds,
                 ops: vec![OpRef::new(r)],
                 explanation: format!(
                     "{} read {}, but the ok adds sum to {definite} and the {} info adds can only make it one of {}",
@@ -140,7 +140,9 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId]) -> KeyResult {
                     adds.iter().filter(|o| o.outcome == Outcome::Info).count(),
                     describe(&acceptable)
                 ),
-                detail: serde_json::json!({ "value": value(r) as i64, "definite_sum": definite as i64 }),
+                detail: crate::anomalies::detail(
+                    serde_json::json!({ "value": value(r) as i64, "definite_sum": definite as i64 }),
+                ),
             }),
         }
     }
@@ -163,14 +165,16 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId]) -> KeyResult {
         let v = value(r);
         if v < lo || v > hi {
             found.push(Anomaly {
-                kind: "read-out-of-bounds".into(),
+                kind: AnomalyKind::ReadOutOfBounds,
                 ops: vec![OpRef::new(r)],
                 explanation: format!(
                     "{} read {v}, but the adds invoked before it returned can only make the counter a value in \
                      [{lo}, {hi}] whichever of them happened",
                     OpRef::new(r)
                 ),
-                detail: serde_json::json!({ "value": v as i64, "lower": lo as i64, "upper": hi as i64 }),
+                detail: crate::anomalies::detail(
+                    serde_json::json!({ "value": v as i64, "lower": lo as i64, "upper": hi as i64 }),
+                ),
             });
         }
     }
@@ -203,11 +207,11 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId]) -> KeyResult {
     KeyResult {
         key,
         verdict,
-        method: NAME.into(),
+        method: Method::CounterBounds,
         ops: ops.len() as u64,
         anomalies: found.listed,
         unknown_reason,
-        stats,
+        stats: KeyStats::of_workload(stats),
     }
 }
 

@@ -5,7 +5,7 @@
 use crate::anomalies::Capped;
 use crate::error::{InputError, InputErrorKind};
 use crate::history::{History, OpId, Outcome, F};
-use crate::report::{Anomaly, CheckName, CheckResult, KeyResult, OpRef, Verdict};
+use crate::report::{Anomaly, AnomalyKind, CheckName, CheckResult, KeyResult, KeyStats, Method, OpRef, Verdict};
 use crate::value::Value;
 
 /// Checks each key (Maelstrom's echo has none). Ops other than `echo` are
@@ -30,10 +30,10 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId]) -> KeyResult {
         ok += 1;
         if op.output != op.input {
             found.push(Anomaly {
-                kind: "echo-mismatch".into(),
+                kind: AnomalyKind::EchoMismatch,
                 ops: vec![OpRef::new(op)],
                 explanation: format!("{} sent {} but was answered {}", OpRef::new(op), op.input, op.output),
-                detail: serde_json::Value::Null,
+                detail: crate::anomalies::detail(serde_json::Value::Null),
             });
         }
     }
@@ -45,11 +45,11 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId]) -> KeyResult {
     KeyResult {
         key,
         verdict,
-        method: "echo".into(),
+        method: Method::Echo,
         ops: ids.len() as u64,
         anomalies: found.listed,
         unknown_reason,
-        stats: serde_json::json!({ "ok": ok, "anomaly_counts": found.counts }),
+        stats: KeyStats::of_workload(serde_json::json!({ "ok": ok, "anomaly_counts": found.counts })),
     }
 }
 
@@ -82,7 +82,7 @@ mod tests {
         let h = history(&[(Value::str("a"), EventType::Ok, Value::str("b"))]);
         let r = check(&h, "t").unwrap();
         assert_eq!(r.verdict, Verdict::Invalid);
-        assert_eq!(r.keys[0].anomalies[0].kind, "echo-mismatch");
+        assert_eq!(r.keys[0].anomalies[0].kind.as_str(), "echo-mismatch");
         assert_eq!(r.keys[0].anomalies[0].ops[0].invoke_line, 1);
     }
 

@@ -1,5 +1,8 @@
-//! Input errors: everything wrong with a history file, each naming the file,
-//! the line and what was expected. The CLI maps every one of them to exit 2.
+//! The checker's errors, each a documented enum: [`InputError`] (a history
+//! file is malformed: names the file, the line and what was expected),
+//! [`CheckError`] (a history cannot be checked as asked) and
+//! [`NotApplicable`] (why a check does not fit a history). The CLI maps
+//! every error to exit 2.
 
 use std::fmt;
 
@@ -90,4 +93,94 @@ pub enum InputErrorKind {
     /// An op the chosen model has no meaning for.
     #[error("operation `{f}` is not part of model `{model}` (it has {supported})")]
     UnsupportedOp { model: &'static str, f: String, supported: &'static str },
+}
+
+/// Why a check does not apply to a history. When the check was asked for by
+/// name this is a [`CheckError::NotApplicable`] (exit 2); when it was only
+/// implied by asking for every check, the check is skipped with this reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NotApplicable {
+    /// Model inference: the history has no operations.
+    #[error("no operations to infer a model from; pass --model")]
+    NoOperations,
+    /// Model inference: the functions fit no model (or several).
+    #[error("cannot infer a model from the operations found ({}); pass --model", .functions.join(", "))]
+    UnknownModel { functions: Vec<String> },
+    /// Workload inference: an operation no session workload has.
+    #[error(
+        "line {line}: operation `{f}` is not part of a session workload \
+         (list-append: append/read, set: add/read, counter: incr/read, register: write/cas/read)"
+    )]
+    NotASessionOp { f: String, line: u64 },
+    /// Workload inference: operations of two workloads.
+    #[error("line {line}: `{f}` mixes workloads with `{other}` at line {other_line} ({first} vs {second})")]
+    MixedWorkloads {
+        f: String,
+        line: u64,
+        other: String,
+        other_line: u64,
+        first: crate::session::Workload,
+        second: crate::session::Workload,
+    },
+    /// Workload inference: reads only.
+    #[error("cannot infer the workload: the history has no writes (append, add, incr, write or cas)")]
+    NoWrites,
+    /// The bank check on a history without transfers.
+    #[error("not a bank history (no transfer ops)")]
+    NotBank,
+    /// A session check on a bank history.
+    #[error("does not apply to bank histories")]
+    BankHistory,
+    /// Every session check, on a bank history.
+    #[error("session checks do not apply to bank histories")]
+    SessionChecksOnBank,
+    /// Convergence without final reads.
+    #[error("no final reads (ops marked final) in the history")]
+    NoFinalReads,
+}
+
+impl serde::Serialize for NotApplicable {
+    /// As its message: reports show the reason, not the variant.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// Why a history could not be checked at all. The binary reports each as
+/// bad input (exit 2), naming the file.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum CheckError {
+    /// A check asked for by name does not apply to the history.
+    #[error("{check}: {reason}")]
+    NotApplicable { check: crate::report::CheckName, reason: NotApplicable },
+    /// An op's value does not fit the model (or the bank): bad input, not
+    /// an undecided key.
+    #[error("line {line}: {kind}")]
+    BadValue { line: u64, kind: InputErrorKind },
+    /// The history file could not be read ([`crate::check_path`] only).
+    #[error("{0}")]
+    Input(InputError),
+    /// Sharded checking only: the shard files could not be written or read
+    /// back.
+    #[error("{}: {reason}", .path.display())]
+    Spill { path: std::path::PathBuf, reason: String },
+}
+
+impl CheckError {
+    /// The 1-based line at fault, when there is one.
+    pub fn line(&self) -> Option<u64> {
+        match self {
+            CheckError::BadValue { line, .. } => Some(*line),
+            CheckError::Input(e) if e.line > 0 => Some(e.line),
+            _ => None,
+        }
+    }
+}
+
+impl From<InputError> for CheckError {
+    fn from(e: InputError) -> CheckError {
+        CheckError::Input(e)
+    }
 }

@@ -1,30 +1,62 @@
 //! conch's checker: the history model, readers for native and Jepsen formats,
-//! sequential models, the linearizability search and the session-guarantee and
-//! convergence checks.
+//! sequential models, the linearizability search and the session-guarantee,
+//! convergence and bank checks, behind one entry: [`check`] (a history in
+//! memory) or [`check_path`] (a file, whole or shard by shard).
+//!
+//! ```
+//! use checker::history::{Event, EventType, History, Process, F};
+//! use checker::report::{AnomalyKind, CheckName, Verdict};
+//! use checker::{check, CheckConfig, Value};
+//!
+//! // Process 0 writes 1; afterwards process 1 reads 2, which nobody wrote.
+//! let event = |line, kind, process, f: &str, value| Event::new(line, kind, Process::Client(process), F::parse(f), value);
+//! let history = History::from_events(
+//!     "example",
+//!     vec![
+//!         event(1, EventType::Invoke, 0, "write", Value::Int(1)),
+//!         event(2, EventType::Ok, 0, "write", Value::Int(1)),
+//!         event(3, EventType::Invoke, 1, "read", Value::Nil),
+//!         event(4, EventType::Ok, 1, "read", Value::Int(2)),
+//!     ],
+//! )?;
+//! // Every check that fits the history: the model (a register) and the
+//! // session workload are inferred.
+//! let report = check(&history, &CheckConfig::default())?;
+//! assert_eq!(report.verdict, Verdict::Invalid);
+//! let linearizable = report.result(CheckName::Linearizable).expect("linearizability was checked");
+//! let anomaly = &linearizable.keys[0].anomalies[0];
+//! assert_eq!(anomaly.kind, AnomalyKind::NotLinearizable);
+//! assert_eq!(anomaly.ops[0].invoke_line, 3, "the read is named");
+//! // The JSON report keeps the names users match on.
+//! assert_eq!(serde_json::to_value(&report)?["results"][0]["keys"][0]["anomalies"][0]["kind"], "not-linearizable");
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 //!
 //! Architecture invariant: the checker knows nothing of the simulator; it takes
 //! histories from any source and returns [`report`] values, never printing.
 
-pub mod anomalies;
-pub mod bank;
-pub mod counter_bounds;
-pub mod echo;
+mod anomalies;
+mod bank;
+mod check;
+mod counter_bounds;
+mod echo;
 pub mod error;
 pub mod history;
-pub mod kafka;
-pub mod linear;
+mod kafka;
+mod linear;
 pub mod model;
 pub mod read;
 pub mod report;
-pub mod session;
-pub mod set_full;
+mod session;
+mod set_full;
 pub mod shard;
-pub mod suite;
-pub mod unique_ids;
+mod unique_ids;
 pub mod value;
 pub mod write;
 
-pub use error::{InputError, InputErrorKind};
+pub use check::{check, check_path, BankSettings, CheckConfig};
+pub use error::{CheckError, InputError, InputErrorKind, NotApplicable};
 pub use history::{Event, EventType, History, HistoryBuilder, Op, OpId, Outcome, Process, F};
-pub use report::{Anomaly, Budget, CheckName, CheckResult, KeyResult, OpRef, Verdict};
+pub use report::{Anomaly, AnomalyKind, Budget, CheckName, CheckResult, KeyResult, Method, OpRef, Report, Verdict};
+pub use session::{Staleness, Workload};
 pub use value::Value;

@@ -23,7 +23,7 @@
 use crate::anomalies::{Capped, Quantiles};
 use crate::error::{InputError, InputErrorKind};
 use crate::history::{History, Op, OpId, Outcome, F};
-use crate::report::{Anomaly, CheckName, CheckResult, KeyResult, OpRef, Verdict};
+use crate::report::{Anomaly, AnomalyKind, CheckName, CheckResult, KeyResult, KeyStats, Method, OpRef, Verdict};
 use crate::value::Value;
 use std::collections::{BTreeSet, HashMap};
 
@@ -290,11 +290,11 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId], opts: &SetFullOption
     KeyResult {
         key,
         verdict,
-        method: NAME.into(),
+        method: Method::SetFull,
         ops: ops.len() as u64,
         anomalies: found.listed,
         unknown_reason,
-        stats,
+        stats: KeyStats::of_workload(stats),
     }
 }
 
@@ -305,8 +305,8 @@ fn fate_of<'a>(elements: &'a [Element], fates: &'a [Fate]) -> impl Iterator<Item
     elements.iter().map(move |e| if e.attempted { it.next().copied() } else { None })
 }
 
-fn anomaly(kind: &str, ops: Vec<OpRef>, explanation: String, detail: serde_json::Value) -> Anomaly {
-    Anomaly { kind: kind.into(), ops, explanation, detail }
+fn anomaly(kind: AnomalyKind, ops: Vec<OpRef>, explanation: String, detail: serde_json::Value) -> Anomaly {
+    crate::anomalies::anomaly(kind, ops, explanation, detail)
 }
 
 fn unexpected(read: &Op, v: &Value, failed_add: Option<&Op>) -> Anomaly {
@@ -316,12 +316,12 @@ fn unexpected(read: &Op, v: &Value, failed_add: Option<&Op>) -> Anomaly {
     };
     ops.insert(0, OpRef::new(read));
     let explanation = format!("{} returned element {v}, {why}", OpRef::new(read));
-    anomaly("unexpected-element", ops, explanation, serde_json::json!({ "element": v }))
+    anomaly(AnomalyKind::UnexpectedElement, ops, explanation, serde_json::json!({ "element": v }))
 }
 
 fn duplicate(read: &Op, v: &Value) -> Anomaly {
     let explanation = format!("{} returned element {v} more than once", OpRef::new(read));
-    anomaly("duplicate-element", vec![OpRef::new(read)], explanation, serde_json::json!({ "element": v }))
+    anomaly(AnomalyKind::DuplicateElement, vec![OpRef::new(read)], explanation, serde_json::json!({ "element": v }))
 }
 
 fn lost(h: &History, e: &Element, reads: &[&Op]) -> Anomaly {
@@ -352,7 +352,7 @@ fn lost(h: &History, e: &Element, reads: &[&Op]) -> Anomaly {
         }
         (_, None) => unreachable!("a lost element has a read that missed it"),
     };
-    anomaly("lost", ops, explanation, serde_json::json!({ "element": e.value }))
+    anomaly(AnomalyKind::Lost, ops, explanation, serde_json::json!({ "element": e.value }))
 }
 
 fn stale(h: &History, e: &Element, reads: &[&Op]) -> Anomaly {
@@ -363,7 +363,12 @@ fn stale(h: &History, e: &Element, reads: &[&Op]) -> Anomaly {
         e.value,
         OpRef::new(a)
     );
-    anomaly("stale-read", vec![OpRef::new(add), OpRef::new(a)], explanation, serde_json::json!({ "element": e.value }))
+    anomaly(
+        AnomalyKind::StaleRead,
+        vec![OpRef::new(add), OpRef::new(a)],
+        explanation,
+        serde_json::json!({ "element": e.value }),
+    )
 }
 
 /// Elements named in one final-read anomaly.
@@ -385,7 +390,7 @@ fn final_missing(h: &History, read: &Op, missing: &[&Element]) -> Anomaly {
         shown.join(", ")
     );
     let detail = serde_json::json!({ "missing_count": missing.len(), "missing": named, "node": read.node });
-    anomaly("final-read-missing", ops, explanation, detail)
+    anomaly(AnomalyKind::FinalReadMissing, ops, explanation, detail)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@
 use crate::anomalies::Capped;
 use crate::error::{InputError, InputErrorKind};
 use crate::history::{History, OpId, Outcome, F};
-use crate::report::{Anomaly, CheckName, CheckResult, KeyResult, OpRef, Verdict};
+use crate::report::{Anomaly, AnomalyKind, CheckName, CheckResult, KeyResult, KeyStats, Method, OpRef, Verdict};
 use crate::value::Value;
 use std::collections::HashMap;
 
@@ -60,10 +60,10 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId]) -> KeyResult {
             refs.iter().map(|r| r.to_string()).collect::<Vec<_>>().join("; ")
         );
         found.push(Anomaly {
-            kind: "duplicate-id".into(),
+            kind: AnomalyKind::DuplicateId,
             ops: refs,
             explanation,
-            detail: serde_json::json!({ "id": id, "times": ops.len() }),
+            detail: crate::anomalies::detail(serde_json::json!({ "id": id, "times": ops.len() })),
         });
     }
     let (verdict, unknown_reason) = match (found.is_empty(), ok) {
@@ -74,11 +74,13 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId]) -> KeyResult {
     KeyResult {
         key,
         verdict,
-        method: "unique-ids".into(),
+        method: Method::UniqueIds,
         ops: ids.len() as u64,
         anomalies: found.listed,
         unknown_reason,
-        stats: serde_json::json!({ "ok": ok, "duplicated_ids": duplicated_ids, "anomaly_counts": found.counts }),
+        stats: KeyStats::of_workload(
+            serde_json::json!({ "ok": ok, "duplicated_ids": duplicated_ids, "anomaly_counts": found.counts }),
+        ),
     }
 }
 
@@ -109,7 +111,7 @@ mod tests {
         let r = check(&history(&[Some(1), Some(2), Some(1)]), "t").unwrap();
         assert_eq!(r.verdict, Verdict::Invalid);
         let a = &r.keys[0].anomalies[0];
-        assert_eq!(a.kind, "duplicate-id");
+        assert_eq!(a.kind.as_str(), "duplicate-id");
         assert_eq!(a.ops.iter().map(|o| o.invoke_line).collect::<Vec<_>>(), vec![1, 5]);
         assert_eq!(check(&history(&[None]), "t").unwrap().verdict, Verdict::Unknown);
     }
@@ -126,7 +128,7 @@ mod tests {
             let mut distinct_dups: Vec<i64> = oks.iter().copied().filter(|x| oks.iter().filter(|y| *y == x).count() > 1).collect();
             distinct_dups.sort();
             distinct_dups.dedup();
-            prop_assert_eq!(r.keys[0].stats["duplicated_ids"].as_u64().unwrap() as usize, distinct_dups.len());
+            prop_assert_eq!(r.keys[0].stats.figure("duplicated_ids").as_u64().unwrap() as usize, distinct_dups.len());
         }
     }
 }

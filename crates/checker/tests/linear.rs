@@ -2,20 +2,29 @@
 //! histories per model, by hand per model, and under exhausted budgets.
 
 use checker::history::{Event, EventType, History, OpId, Process, F};
-use checker::linear::{check, fast, search, LinearOptions};
-use checker::model::cas_register::CasRegister;
 use checker::model::{ModelKind, NilRead};
-use checker::report::{Budget, Verdict};
+use checker::report::{AnomalyDetail, AnomalyKind, Budget, CheckResult, Method, SearchFailure, Verdict};
 use checker::value::Value;
+use checker::{CheckConfig, CheckError, CheckName};
 use proptest::prelude::*;
 use std::time::Duration;
-use testkit::oracle::linear::{linearizable, objects};
+use testkit::checks::{linearizability, linearizability_within};
+use testkit::oracle::linear::expected;
 use testkit::small::{render, GenConfig};
 use testkit::strategy;
 use testkit::Rng;
 
-fn opts(nil_read: NilRead) -> LinearOptions {
-    LinearOptions { budget: Budget::unlimited(), nil_read, use_fast_paths: false }
+/// The general search alone (no fast path), unlimited.
+fn check(h: &History, model: ModelKind, nil_read: NilRead) -> CheckResult {
+    linearizability(h, model, nil_read, false)
+}
+
+/// The search's evidence for an invalid key.
+fn failure(a: &checker::Anomaly) -> &SearchFailure {
+    match a.detail.as_deref() {
+        Some(AnomalyDetail::Search(f)) => f,
+        other => panic!("not the search's evidence: {other:?}"),
+    }
 }
 
 /// Events `(type, process, f, value)`, one per line from line 1.
@@ -27,13 +36,11 @@ fn hist(evs: &[(&str, u64, &str, Value)]) -> History {
 }
 
 fn verdict(h: &History, model: ModelKind, nil_read: NilRead) -> Verdict {
-    let r = check(h, &model, &opts(nil_read));
+    let r = check(h, model, nil_read);
     // The oracle must agree on every hand-written case too.
-    for (k, (key, ids)) in r.keys.iter().zip(objects(h, model)) {
-        assert_eq!(k.key, key);
-        let oracle = linearizable(h, &ids, model, nil_read);
-        assert_eq!(k.verdict == Verdict::Valid, oracle, "search and oracle disagree on\n{}", render(h));
-    }
+    let want = expected(h, model, nil_read);
+    let got: Vec<(Option<Value>, Verdict)> = r.keys.iter().map(|k| (k.key.clone(), k.verdict)).collect();
+    assert_eq!(got, want, "search and oracle disagree on\n{}", render(h));
     r.verdict
 }
 
@@ -58,19 +65,24 @@ fn stale_read_is_invalid_and_explained() {
         ("ok", 1, "read", 1.into()),
     ]);
     assert_eq!(verdict(&h, ModelKind::CasRegister, NilRead::Unknown), Verdict::Invalid);
-    let r = check(&h, &ModelKind::CasRegister, &opts(NilRead::Unknown));
+    let r = check(&h, ModelKind::CasRegister, NilRead::Unknown);
     let k = &r.keys[0];
-    assert_eq!(k.method, "wgl");
+    assert_eq!(k.method, Method::Wgl);
     assert_eq!(k.anomalies.len(), 1);
     let a = &k.anomalies[0];
-    assert_eq!(a.kind, "not-linearizable");
+    assert_eq!(a.kind, AnomalyKind::NotLinearizable);
     assert_eq!(a.ops[0].id, OpId(2), "the read is the op that could not be linearized");
     assert_eq!(a.ops.len(), 1, "nothing else was pending");
-    assert_eq!(a.detail["failed_op"]["id"], 2);
-    let prefix: Vec<u64> =
-        a.detail["longest_prefix"].as_array().unwrap().iter().map(|o| o["id"].as_u64().unwrap()).collect();
-    assert_eq!(prefix, vec![0, 1]);
-    assert_eq!(a.detail["states"], serde_json::json!(["2"]));
+    let f = failure(a);
+    assert_eq!(f.failed_op.id, OpId(2));
+    let prefix: Vec<OpId> = f.longest_prefix.iter().map(|o| o.id).collect();
+    assert_eq!(prefix, vec![OpId(0), OpId(1)]);
+    assert_eq!(f.states, vec!["2"]);
+    // The JSON report keeps its field names.
+    let j = serde_json::to_value(a).unwrap();
+    assert_eq!(j["detail"]["failed_op"]["id"], 2);
+    assert_eq!(j["detail"]["longest_prefix"][1]["invoke_line"], 3);
+    assert_eq!(j["detail"]["states"], serde_json::json!(["2"]));
     assert!(a.explanation.contains("after linearizing 2 ops"), "{}", a.explanation);
     assert!(a.explanation.contains("process 1 read -> 1 (lines 5-6)"), "{}", a.explanation);
     assert!(a.explanation.contains("state {2}"), "{}", a.explanation);
@@ -88,8 +100,8 @@ fn concurrent_read_may_see_either_value() {
             ("ok", 0, "write", 2.into()),
         ]);
         assert_eq!(verdict(&h, ModelKind::Register, NilRead::Unknown), Verdict::Valid, "read {seen}");
-        let r = check(&h, &ModelKind::Register, &opts(NilRead::Unknown));
-        assert_eq!(r.keys[0].stats["linearization"].as_array().unwrap().len(), 3);
+        let r = check(&h, ModelKind::Register, NilRead::Unknown);
+        assert_eq!(r.keys[0].stats.witness.as_ref().unwrap().ops.len(), 3);
     }
 }
 
@@ -211,7 +223,7 @@ fn keys_are_checked_separately() {
         evs.push(e);
     }
     let h = History::from_events("keys", evs).unwrap();
-    let r = check(&h, &ModelKind::Kv, &opts(NilRead::Absent));
+    let r = check(&h, ModelKind::Kv, NilRead::Absent);
     assert_eq!(r.verdict, Verdict::Invalid);
     assert_eq!(r.keys.len(), 2);
     assert_eq!(r.keys[0].key, Some(Value::str("x")));
@@ -331,11 +343,15 @@ fn multi_register_read_skew() {
 }
 
 #[test]
-fn misfit_op_is_unknown_not_guessed() {
+fn misfit_op_is_bad_input_not_guessed() {
     let h = hist(&[("invoke", 0, "enqueue", 1.into()), ("ok", 0, "enqueue", 1.into())]);
-    let r = check(&h, &ModelKind::CasRegister, &opts(NilRead::Unknown));
-    assert_eq!(r.verdict, Verdict::Unknown);
-    assert!(r.keys[0].unknown_reason.as_deref().unwrap().contains("line 2"), "{:?}", r.keys[0].unknown_reason);
+    let cfg = CheckConfig {
+        checks: vec![CheckName::Linearizable],
+        model: Some(ModelKind::CasRegister),
+        ..CheckConfig::default()
+    };
+    let e = checker::check(&h, &cfg).unwrap_err();
+    assert!(matches!(e, CheckError::BadValue { line: 2, .. }), "{e}");
 }
 
 // ---------------------------------------------------------------- budgets
@@ -358,22 +374,21 @@ fn pathological(writers: u64, reads: i64) -> History {
 
 #[test]
 fn tiny_budget_gives_unknown_with_reason() {
+    let within = |h: &History, budget| {
+        let mut r = linearizability_within(h, ModelKind::CasRegister, NilRead::Unknown, false, budget);
+        r.keys.remove(0)
+    };
     let h = pathological(40, 20);
-    let ids: Vec<OpId> = h.ops.iter().map(|o| o.id).collect();
-    let m = CasRegister { nil_read: NilRead::Unknown };
-    let small = Budget { deadline: None, memory_bytes: 1 << 20 };
-    let r = search(&h, &ids, &m, &small);
+    let r = within(&h, Budget { deadline: None, memory_bytes: 1 << 20 });
     assert_eq!(r.verdict, Verdict::Unknown);
     let reason = r.unknown_reason.unwrap();
     assert!(reason.starts_with("memory budget of 1 MiB exhausted after "), "{reason}");
-    let timed = Budget::with_timeout(Some(Duration::from_millis(50)), u64::MAX);
-    let r = search(&h, &ids, &m, &timed);
+    let r = within(&h, Budget::with_timeout(Some(Duration::from_millis(50)), u64::MAX));
     assert_eq!(r.verdict, Verdict::Unknown);
     assert!(r.unknown_reason.unwrap().starts_with("timeout"));
     // A smaller instance of the same shape is decided, and invalid.
     let h = pathological(8, 4);
-    let ids: Vec<OpId> = h.ops.iter().map(|o| o.id).collect();
-    let r = search(&h, &ids, &m, &Budget::unlimited());
+    let r = within(&h, Budget::unlimited());
     assert_eq!(r.verdict, Verdict::Invalid);
     assert_eq!(r.anomalies[0].ops[0].id, OpId(h.ops.len() as u32 - 1), "the final read of 1 fails");
 }
@@ -381,45 +396,24 @@ fn tiny_budget_gives_unknown_with_reason() {
 #[test]
 fn expired_deadline_through_driver() {
     let h = pathological(3, 2);
-    let mut o = opts(NilRead::Unknown);
-    o.budget.deadline = Some(std::time::Instant::now());
-    let r = check(&h, &ModelKind::CasRegister, &o);
+    let passed = Budget { deadline: Some(std::time::Instant::now()), ..Budget::unlimited() };
+    let r = linearizability_within(&h, ModelKind::CasRegister, NilRead::Unknown, false, passed);
     assert_eq!(r.verdict, Verdict::Unknown);
     assert!(r.keys[0].unknown_reason.as_deref().unwrap().starts_with("timeout"));
 }
 
 // ---------------------------------------------------------------- search == oracle
 
-/// The search against the oracle on every object of `h`, and the driver's
-/// verdict against the objects'; returns whether all are linearizable.
+/// The search against the oracle on every object of `h`; returns whether
+/// all are linearizable.
 fn agrees_with_oracle(model: ModelKind, nil_read: NilRead, h: &History) -> Result<bool, TestCaseError> {
-    let mut all_valid = true;
-    for (_, ids) in objects(h, model) {
-        let got = model.visit(nil_read, Search(h, &ids));
-        let want = linearizable(h, &ids, model, nil_read);
-        prop_assert_eq!(
-            got,
-            if want { Verdict::Valid } else { Verdict::Invalid },
-            "{} {:?}:\n{}",
-            model,
-            nil_read,
-            render(h)
-        );
-        all_valid &= want;
-    }
-    let whole = check(h, &model, &opts(nil_read)).verdict;
-    prop_assert_eq!(whole, if all_valid { Verdict::Valid } else { Verdict::Invalid });
-    Ok(all_valid)
-}
-
-/// The general search's verdict on some ops, under any model.
-struct Search<'a>(&'a History, &'a [OpId]);
-
-impl checker::model::ModelVisitor for Search<'_> {
-    type Output = Verdict;
-    fn visit<M: checker::model::Model>(self, m: &M) -> Verdict {
-        search(self.0, self.1, m, &Budget::unlimited()).verdict
-    }
+    let want = expected(h, model, nil_read);
+    let r = check(h, model, nil_read);
+    let got: Vec<(Option<Value>, Verdict)> = r.keys.iter().map(|k| (k.key.clone(), k.verdict)).collect();
+    prop_assert_eq!(&got, &want, "{} {:?}:\n{}", model, nil_read, render(h));
+    let whole = want.iter().fold(Verdict::Valid, |v, (_, k)| v.combine(*k));
+    prop_assert_eq!(r.verdict, whole);
+    Ok(want.iter().all(|(_, v)| *v == Verdict::Valid))
 }
 
 const CASES: u32 = 600;
@@ -511,9 +505,9 @@ fn porcupine_etcd_logs_get_expected_verdicts() {
     assert!(rows.len() >= 100, "expected ~100 etcd logs, saw {}", rows.len());
     for (file, want) in rows {
         let h = read_fixture(&dir, &file);
-        let r = check(&h, &ModelKind::CasRegister, &opts(NilRead::Absent));
+        let r = check(&h, ModelKind::CasRegister, NilRead::Absent);
         assert_eq!(r.verdict, want, "{file}");
-        assert!(r.keys.iter().all(|k| k.method == "wgl"));
+        assert!(r.keys.iter().all(|k| k.method == Method::Wgl));
     }
 }
 
@@ -524,7 +518,7 @@ fn porcupine_small_kv_get_expected_verdicts() {
     let Some(dir) = porcupine_dir() else { return };
     for (file, want) in fixture_rows(&dir, "kv/").into_iter().filter(|(f, _)| !f.contains("c50")) {
         let h = read_fixture(&dir, &file);
-        let r = check(&h, &ModelKind::Kv, &opts(NilRead::Absent));
+        let r = check(&h, ModelKind::Kv, NilRead::Absent);
         assert_eq!(r.verdict, want, "{file}");
         // Without early stopping every key is decided.
         assert!(r.keys.iter().all(|k| k.verdict != Verdict::Unknown), "{file}");
@@ -548,36 +542,32 @@ fn porcupine_timings() {
         let t = std::time::Instant::now();
         let mut configs = 0;
         for (f, want, h) in &etcd {
-            let r = check(h, &ModelKind::CasRegister, &opts(NilRead::Absent));
+            let r = check(h, ModelKind::CasRegister, NilRead::Absent);
             assert_eq!(r.verdict, *want, "{f}");
-            configs += r.keys.iter().map(|k| k.stats["configurations"].as_u64().unwrap_or(0)).sum::<u64>();
+            configs += r.keys.iter().filter_map(|k| k.stats.search.as_ref()).map(|s| s.configurations).sum::<u64>();
         }
         eprintln!("round {round}: all {} etcd logs in {:?} ({configs} configurations)", etcd.len(), t.elapsed());
     }
-    // Each kv key gets its own 10 s (as Porcupine was timed: every key to a
-    // verdict, no early stop at the first bad key).
-    let m = checker::model::kv::Kv { nil_read: NilRead::Absent };
+    // Each kv file gets 10 s per key (Porcupine was timed with 10 s per key:
+    // every key to a verdict, no early stop at the first bad key); keys are
+    // checked in parallel, so this is at least as generous.
     for (file, want) in fixture_rows(&dir, "kv/") {
         let h = read_fixture(&dir, &file);
         let t = std::time::Instant::now();
-        let mut verdicts = Vec::new();
-        for (key, ids) in h.by_key() {
-            let budget = Budget::with_timeout(Some(Duration::from_secs(10)), Budget::DEFAULT_MEMORY_BYTES);
-            let tk = std::time::Instant::now();
-            let r = search(&h, &ids, &m, &budget);
+        let keys = h.by_key().len() as u64;
+        let budget = Budget::with_timeout(Some(Duration::from_secs(10 * keys)), Budget::DEFAULT_MEMORY_BYTES);
+        let r = linearizability_within(&h, ModelKind::Kv, NilRead::Absent, false, budget);
+        for k in &r.keys {
             eprintln!(
-                "  {file} key {}: {} in {:?}, {} configurations{}",
-                key.unwrap(),
-                r.verdict,
-                tk.elapsed(),
-                r.stats["configurations"],
-                r.unknown_reason.map(|u| format!(" ({u})")).unwrap_or_default()
+                "  {file} key {}: {}, {} configurations{}",
+                k.key.as_ref().unwrap(),
+                k.verdict,
+                k.stats.search.as_ref().map_or(0, |s| s.configurations),
+                k.unknown_reason.as_ref().map(|u| format!(" ({u})")).unwrap_or_default()
             );
-            verdicts.push(r.verdict);
         }
-        let v = verdicts.iter().fold(Verdict::Valid, |a, &b| a.combine(b));
-        eprintln!("{file}: {v} ({want:?} expected) in {:?}", t.elapsed());
-        assert_ne!(v, if want == Verdict::Valid { Verdict::Invalid } else { Verdict::Valid }, "{file}");
+        eprintln!("{file}: {} ({want:?} expected) in {:?}", r.verdict, t.elapsed());
+        assert_ne!(r.verdict, if want == Verdict::Valid { Verdict::Invalid } else { Verdict::Valid }, "{file}");
     }
 }
 
@@ -593,13 +583,10 @@ proptest! {
         (h, corrupt) in (100usize..300, 2u64..5, any::<bool>())
             .prop_flat_map(|(n, procs, corrupt)| (strategy::long_register_history(n, procs, corrupt), Just(corrupt))),
     ) {
-        let ids: Vec<OpId> = h.ops.iter().map(|o| o.id).collect();
-        let m = CasRegister { nil_read: NilRead::Unknown };
-        let wgl = search(&h, &ids, &m, &Budget::unlimited());
-        let o = LinearOptions { use_fast_paths: true, ..opts(NilRead::Unknown) };
-        let fast = fast::try_fast(&h, &ids, &ModelKind::CasRegister, &o);
-        prop_assert!(fast.is_some(), "unique values: the fast path applies");
-        prop_assert_eq!(wgl.verdict, fast.unwrap().verdict);
+        let wgl = check(&h, ModelKind::CasRegister, NilRead::Unknown);
+        let fast = linearizability(&h, ModelKind::CasRegister, NilRead::Unknown, true);
+        prop_assert_eq!(fast.keys[0].method, Method::UniqueRegister, "unique values: the fast path applies");
+        prop_assert_eq!(wgl.verdict, fast.verdict);
         if !corrupt {
             prop_assert_eq!(wgl.verdict, Verdict::Valid);
         }
@@ -608,12 +595,10 @@ proptest! {
 
 #[test]
 fn long_corrupted_histories_are_mostly_invalid() {
-    let m = CasRegister { nil_read: NilRead::Unknown };
     let invalid = (0..40u64)
         .filter(|&seed| {
             let h = testkit::unique::long_register_history(&mut Rng::new(seed), 200, 3, true);
-            let ids: Vec<OpId> = h.ops.iter().map(|o| o.id).collect();
-            search(&h, &ids, &m, &Budget::unlimited()).verdict == Verdict::Invalid
+            check(&h, ModelKind::CasRegister, NilRead::Unknown).verdict == Verdict::Invalid
         })
         .count();
     assert!(invalid >= 20, "{invalid} of 40 corrupted histories invalid");
@@ -631,14 +616,14 @@ fn invalid_report_names_pending_concurrent_ops() {
         ("ok", 1, "read", 3.into()),
         ("info", 2, "cas", list(vec![7.into(), 3.into()])),
     ]);
-    let r = check(&h, &ModelKind::CasRegister, &opts(NilRead::Unknown));
+    let r = check(&h, ModelKind::CasRegister, NilRead::Unknown);
     assert_eq!(r.verdict, Verdict::Invalid);
     let a = &r.keys[0].anomalies[0];
     let ids: Vec<OpId> = a.ops.iter().map(|o| o.id).collect();
     // The read failed after both writes; the cas, which cannot apply, was
     // still pending.
     assert_eq!(ids, vec![OpId(3), OpId(1)]);
-    assert_eq!(a.detail["longest_prefix"].as_array().unwrap().len(), 2);
-    assert_eq!(a.detail["states"], serde_json::json!(["4"]));
+    assert_eq!(failure(a).longest_prefix.len(), 2);
+    assert_eq!(failure(a).states, vec!["4"]);
     assert!(a.explanation.contains("whether or not the ops still pending then go first"), "{}", a.explanation);
 }

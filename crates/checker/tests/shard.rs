@@ -3,10 +3,9 @@
 
 use checker::history::Event;
 use checker::read::{self, ReadOptions};
-use checker::report::CheckName;
-use checker::session::Workload;
-use checker::shard::{check_path, shards_for, ShardError, ShardOptions, MAX_SHARDS, TARGET_SHARD_INPUT_BYTES};
-use checker::suite::{check_history, CheckConfig, FileReport};
+use checker::report::{CheckName, Report};
+use checker::shard::{shards_for, ShardOptions, MAX_SHARDS, TARGET_SHARD_INPUT_BYTES};
+use checker::{check_path, CheckConfig, CheckError, Workload};
 use std::path::{Path, PathBuf};
 use testkit::gen::{self, GenConfig, GenWorkload};
 use testkit::gen_session::{self, GenOpts};
@@ -18,7 +17,7 @@ fn write_tmp(dir: &Path, name: &str, events: &[Event]) -> PathBuf {
 }
 
 /// The report as JSON without the timing, which always differs.
-fn report_json(r: &FileReport) -> serde_json::Value {
+fn report_json(r: &Report) -> serde_json::Value {
     let mut j = serde_json::to_value(r).unwrap();
     j["elapsed_ms"] = 0.into();
     j
@@ -26,12 +25,14 @@ fn report_json(r: &FileReport) -> serde_json::Value {
 
 fn compare(path: &Path, cfg: &CheckConfig, shards: &[usize]) -> serde_json::Value {
     let opts = ReadOptions::default();
-    let (h, format) = read::read_path(path, &opts).unwrap();
-    let name = path.to_string_lossy();
-    let whole = report_json(&check_history(&name, format, &h, cfg).unwrap());
+    let (whole, history) = check_path(path, &opts, cfg, None).unwrap();
+    assert!(history.is_some(), "a whole check returns the history");
+    let whole = report_json(&whole);
     for &n in shards {
         let so = ShardOptions { shards: n, dir: std::env::temp_dir() };
-        let sharded = report_json(&check_path(path, &opts, cfg, &so).unwrap());
+        let (sharded, history) = check_path(path, &opts, cfg, Some(&so)).unwrap();
+        assert!(history.is_none(), "a sharded check never holds the history");
+        let sharded = report_json(&sharded);
         assert_eq!(sharded, whole, "{} with {n} shards", path.display());
     }
     whole
@@ -117,8 +118,8 @@ fn malformed_input_gives_the_same_error_as_whole_reading() {
     std::fs::write(&p, text).unwrap();
     let whole = read::read_path(&p, &ReadOptions::default()).unwrap_err();
     let so = ShardOptions { shards: 3, dir: dir.path().to_path_buf() };
-    match check_path(&p, &ReadOptions::default(), &CheckConfig::default(), &so) {
-        Err(ShardError::Input(e)) => assert_eq!(e.to_string(), whole.to_string()),
+    match check_path(&p, &ReadOptions::default(), &CheckConfig::default(), Some(&so)) {
+        Err(CheckError::Input(e)) => assert_eq!(e.to_string(), whole.to_string()),
         other => panic!("expected an input error, got {other:?}"),
     }
     // The shard directory is removed, even on error.
@@ -133,14 +134,18 @@ fn explicit_check_that_does_not_apply_is_a_config_error() {
     let p = write_tmp(dir.path(), "r.jsonl", &gen::events(&cfg));
     let so = ShardOptions { shards: 2, dir: std::env::temp_dir() };
     let bank = CheckConfig { checks: vec![CheckName::Bank], ..CheckConfig::default() };
-    assert!(matches!(check_path(&p, &ReadOptions::default(), &bank, &so), Err(ShardError::Config(_))));
+    let e = check_path(&p, &ReadOptions::default(), &bank, Some(&so)).unwrap_err();
+    assert!(matches!(e, CheckError::NotApplicable { check: CheckName::Bank, .. }), "{e}");
 }
 
 #[test]
 fn unwritable_shard_dir_is_a_spill_error() {
     let so = ShardOptions { shards: 2, dir: PathBuf::from("/nonexistent/conch-shards") };
-    let err = check_path(Path::new("whatever.jsonl"), &ReadOptions::default(), &CheckConfig::default(), &so);
-    assert!(matches!(&err, Err(ShardError::Spill(m)) if m.contains("/nonexistent/conch-shards")), "{err:?}");
+    let err = check_path(Path::new("whatever.jsonl"), &ReadOptions::default(), &CheckConfig::default(), Some(&so));
+    assert!(
+        matches!(&err, Err(e @ CheckError::Spill { .. }) if e.to_string().contains("/nonexistent/conch-shards")),
+        "{err:?}"
+    );
 }
 
 #[test]

@@ -405,7 +405,10 @@ impl Config {
             return Err(format!("--availability must be `total` or a fraction in 0..=1, got {a}"));
         }
         if let Some(m) = self.consistency_models.iter().find(|m| !CONSISTENCY_MODELS.contains(&m.as_str())) {
-            return Err(format!("--consistency-models: unknown model `{m}`: expected {}", CONSISTENCY_MODELS.join(", ")));
+            return Err(format!(
+                "--consistency-models: unknown model `{m}`: expected {}",
+                CONSISTENCY_MODELS.join(", ")
+            ));
         }
         if let Topology::Tree(0) = self.topology {
             return Err("a tree topology needs at least one child per node".into());

@@ -10,8 +10,7 @@ use crate::config::{Config, WorkloadKind};
 use crate::journal::{Category, MessageStats};
 use crate::run::{self, FaultRecord, NodeReport, Outcome, Problem, RunError, RunStats, Severity};
 use crate::workload::Workload;
-use checker::suite::FileReport;
-use checker::{CheckResult, History, OpId, Outcome as OpOutcome, Verdict};
+use checker::{CheckResult, History, OpId, Outcome as OpOutcome, Report as FileReport, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -140,7 +139,8 @@ pub fn run_and_check(cfg: &Config) -> Result<Report, RunError> {
         verdict = Verdict::Invalid;
     }
     let anomaly_windows = history.as_ref().map(|h| windows(h, &results)).unwrap_or_default();
-    let run_json = run_json(cfg, verdict, &results, &unknown_reasons, &outcome, &anomaly_windows, availability.as_ref());
+    let run_json =
+        run_json(cfg, verdict, &results, &unknown_reasons, &outcome, &anomaly_windows, availability.as_ref());
     write_files(&cfg.out_dir, &outcome, &run_json)?;
     Ok(Report {
         verdict,
@@ -190,7 +190,7 @@ fn windows(h: &History, results: &[CheckResult]) -> Vec<AnomalyWindow> {
                 nodes.dedup();
                 out.push(AnomalyWindow {
                     check: r.check.to_string(),
-                    kind: a.kind.clone(),
+                    kind: a.kind.as_str().to_string(),
                     key: k.key.clone(),
                     start_ns: (start - WINDOW_MARGIN_NS).max(0),
                     end_ns: end + WINDOW_MARGIN_NS,
@@ -280,12 +280,13 @@ impl Report {
     pub fn file_report(&self, cfg: &Config) -> FileReport {
         let h = self.history.as_ref();
         FileReport {
-            file: format!("maelstrom {} ({})", cfg.workload.name(), cfg.bin.display()),
-            format: "jsonl".into(),
+            file: Some(format!("maelstrom {} ({})", cfg.workload.name(), cfg.bin.display())),
+            format: Some(checker::read::Format::Jsonl),
             events: h.map_or(0, |h| h.events),
             ops: h.map_or(0, |h| h.ops.len() as u64),
             faults: h.map_or(0, |h| h.faults.len() as u64),
             verdict: self.verdict,
+            unknown_reason: (!self.unknown_reasons.is_empty()).then(|| self.unknown_reasons.join("; ")),
             results: self.results.clone(),
             skipped: Vec::new(),
             staleness: None,
@@ -325,10 +326,15 @@ impl Report {
             self.outcome.messages.all.sent, st.client_phase_messages_per_s, m["all"], m["server"]
         ));
         for k in self.results.iter().flat_map(|r| &r.keys) {
-            if let Some(q) = k.stats.get("stable_latency_ms").filter(|q| !q.is_null()) {
+            let q = k.stats.figure("stable_latency_ms");
+            if !q.is_null() {
                 s.push_str(&format!(
                     "  stable latency: p50 {} ms, p99 {} ms, max {} ms; {} stale, {} lost\n",
-                    q["p50"], q["p99"], q["p100"], k.stats["stale"], k.stats["lost"]
+                    q["p50"],
+                    q["p99"],
+                    q["p100"],
+                    k.stats.figure("stale"),
+                    k.stats.figure("lost")
                 ));
             }
         }

@@ -8,12 +8,9 @@
 //! `t`'s `k`-th draw, so uniqueness needs no coordination between threads.
 
 use crate::config::{Config, Topology, WorkloadKind};
-use checker::counter_bounds;
-use checker::linear::{self, LinearOptions};
 use checker::model::ModelKind;
 use checker::read::NilRead;
-use checker::set_full::{self, SetFullOptions};
-use checker::{Budget, CheckResult, EventType, History, Value, F};
+use checker::{CheckConfig, CheckName, CheckResult, EventType, History, Value, F};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
@@ -485,25 +482,28 @@ impl Workload {
         }
     }
 
-    /// Runs the checks that judge this workload's history.
+    /// Runs the checks that judge this workload's history, through the
+    /// checker's one entry.
     pub fn check(&self, h: &History) -> Checked {
-        let file = "maelstrom";
         let mut unknown = Vec::new();
-        let result = match self.kind {
-            WorkloadKind::Echo => checker::echo::check(h, file),
-            WorkloadKind::UniqueIds => checker::unique_ids::check(h, file),
-            WorkloadKind::Broadcast => {
-                set_full::check(h, file, &SetFullOptions { add_f: F::parse("broadcast"), linearizable: false })
+        let cfg = match self.kind {
+            WorkloadKind::Echo => CheckConfig { checks: vec![CheckName::Echo], ..CheckConfig::default() },
+            WorkloadKind::UniqueIds => CheckConfig { checks: vec![CheckName::UniqueIds], ..CheckConfig::default() },
+            WorkloadKind::Broadcast | WorkloadKind::GSet => {
+                CheckConfig { checks: vec![CheckName::SetFull], ..CheckConfig::default() }
             }
-            WorkloadKind::GSet => set_full::check(h, file, &SetFullOptions::default()),
-            WorkloadKind::GCounter | WorkloadKind::PnCounter => counter_bounds::check(h, file),
-            WorkloadKind::Kafka => checker::kafka::check(h, file),
-            WorkloadKind::LinKv => {
-                // The lin-kv API says a missing key is error 20, recorded as
-                // an ok read of nil: nil means "never written".
-                let opts = LinearOptions { budget: Budget::default(), nil_read: NilRead::Absent, use_fast_paths: true };
-                Ok(linear::check(h, &ModelKind::CasRegister, &opts))
+            WorkloadKind::GCounter | WorkloadKind::PnCounter => {
+                CheckConfig { checks: vec![CheckName::CounterBounds], ..CheckConfig::default() }
             }
+            WorkloadKind::Kafka => CheckConfig { checks: vec![CheckName::Kafka], ..CheckConfig::default() },
+            // The lin-kv API says a missing key is error 20, recorded as an
+            // ok read of nil: nil means "never written".
+            WorkloadKind::LinKv => CheckConfig {
+                checks: vec![CheckName::Linearizable],
+                model: Some(ModelKind::CasRegister),
+                nil_read: Some(NilRead::Absent),
+                ..CheckConfig::default()
+            },
             WorkloadKind::TxnListAppend | WorkloadKind::TxnRwRegister => {
                 let models = if self.models.is_empty() { "strict-serializable".into() } else { self.models.join(", ") };
                 unknown.push(format!(
@@ -514,8 +514,11 @@ impl Workload {
                 return Checked { results: Vec::new(), unknown };
             }
         };
-        match result {
-            Ok(r) => Checked { results: vec![r], unknown },
+        match checker::check(h, &cfg) {
+            Ok(r) => {
+                unknown.extend(r.unknown_reason);
+                Checked { results: r.results, unknown }
+            }
             // The history is conch's own recording; a shape error here means
             // a reply slipped past the workload's validation.
             Err(e) => {

@@ -9,7 +9,7 @@
 
 use crate::escape::{escape, fill, script_json};
 use crate::table::{converge_cell, percent};
-use checker::suite::FileReport;
+use checker::Report as FileReport;
 use checker::{History, Op, Verdict};
 use runner::check::Checked;
 use runner::compare::Row;
@@ -76,14 +76,14 @@ pub fn report_data(report: &FileReport, h: &History) -> Json {
         })
         .collect();
     json!({
-        "file": report.file, "useTime": use_time, "truncated": ops.len() < h.ops.len(),
+        "file": report.source(), "useTime": use_time, "truncated": ops.len() < h.ops.len(),
         "totalOps": h.ops.len(), "ops": ops, "faults": faults, "report": report,
     })
 }
 
 /// One history's report as a standalone page.
 pub fn report_page(report: &FileReport, h: &History) -> String {
-    let title = escape(&format!("conch: {} — {}", report.file, report.verdict));
+    let title = escape(&format!("conch: {} — {}", report.source(), report.verdict));
     let data = script_json(&report_data(report, h));
     fill(PAGE, &[("TITLE", &title), ("DATA", &data), ("SCRIPT", SCRIPT)])
 }
@@ -110,7 +110,7 @@ pub fn examples_index(entries: &[(&Checked, String)]) -> String {
                 body.push_str(&format!(
                     "<tr><td><a href=\"{}\">{}</a></td><td class=\"v-{v}\">{v}</td><td>{}</td><td>{}</td></tr>\n",
                     escape(href),
-                    escape(&r.file),
+                    escape(r.source()),
                     r.ops,
                     checks.join(" · "),
                     v = r.verdict,

@@ -2,7 +2,7 @@
 
 use crate::escape::escape;
 use crate::text::key_name;
-use checker::suite::FileReport;
+use checker::Report as FileReport;
 use checker::Verdict;
 use runner::check::Checked;
 use std::fmt::Write;
@@ -10,7 +10,7 @@ use std::fmt::Write;
 fn suite(s: &mut String, r: &FileReport) {
     let failures = r.results.iter().filter(|c| c.verdict == Verdict::Invalid).count();
     let skipped = r.results.iter().filter(|c| c.verdict == Verdict::Unknown).count() + r.skipped.len();
-    let file = escape(&r.file);
+    let file = escape(r.source());
     let _ = writeln!(
         s,
         "  <testsuite name=\"{file}\" tests=\"{}\" failures=\"{failures}\" errors=\"0\" skipped=\"{skipped}\" time=\"{:.3}\">",
@@ -41,7 +41,7 @@ fn suite(s: &mut String, r: &FileReport) {
             s,
             "    <testcase classname=\"{file}\" name=\"{}\"><skipped message=\"not applicable: {}\"/></testcase>",
             sk.check,
-            escape(&sk.reason)
+            escape(&sk.reason.to_string())
         );
     }
     s.push_str("  </testsuite>\n");

@@ -1,6 +1,6 @@
 //! Plain-text reports for the terminal.
 
-use checker::suite::FileReport;
+use checker::Report as FileReport;
 use checker::{KeyResult, Verdict};
 use runner::check::{Checked, FileError};
 use std::fmt::Write;
@@ -33,7 +33,7 @@ fn upper(v: Verdict) -> &'static str {
 /// One line per file: `FILE: VERDICT (format, N ops; check verdicts)`.
 pub fn summary_line(r: &FileReport) -> String {
     let checks: Vec<String> = r.results.iter().map(|c| format!("{} {}", c.check, c.verdict)).collect();
-    format!("{}: {} ({}, {} ops; {})", r.file, upper(r.verdict), r.format, r.ops, checks.join(", "))
+    format!("{}: {} ({}, {} ops; {})", r.source(), upper(r.verdict), r.format_name(), r.ops, checks.join(", "))
 }
 
 fn indent(text: &str, by: usize) -> String {
@@ -47,14 +47,17 @@ pub fn report(r: &FileReport, verbose: bool) -> String {
     let _ = writeln!(
         s,
         "{}: {}\n  {} format, {} events, {} ops, {} fault events, checked in {} ms",
-        r.file,
+        r.source(),
         upper(r.verdict),
-        r.format,
+        r.format_name(),
         r.events,
         r.ops,
         r.faults,
         r.elapsed_ms
     );
+    if let Some(why) = &r.unknown_reason {
+        let _ = writeln!(s, "  undecided: {why}");
+    }
     for c in &r.results {
         let counts = |v: Verdict| c.keys.iter().filter(|k| k.verdict == v).count();
         let _ = writeln!(
@@ -68,6 +71,9 @@ pub fn report(r: &FileReport, verbose: bool) -> String {
             counts(Verdict::Invalid),
             counts(Verdict::Unknown)
         );
+        if let Some(why) = &c.unknown_reason {
+            let _ = writeln!(s, "    undecided: {why}");
+        }
         for k in &c.keys {
             if k.verdict == Verdict::Valid && !verbose {
                 continue;

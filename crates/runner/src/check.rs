@@ -3,9 +3,8 @@
 //! none) so that no output ever loses a file.
 
 use checker::read::{self, ReadOptions};
-use checker::shard::{self, ShardError, ShardOptions};
-use checker::suite::{self, CheckConfig, FileReport};
-use checker::{History, InputError, Verdict};
+use checker::shard::{self, ShardOptions};
+use checker::{CheckConfig, CheckError, History, InputError, Report, Verdict};
 use rayon::prelude::*;
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -111,7 +110,7 @@ pub struct Checked {
     /// The file as given (`-` is standard input).
     pub file: String,
     /// The report and, when kept, the history; or why there is none.
-    pub result: Result<(FileReport, Option<History>), FileError>,
+    pub result: Result<(Report, Option<History>), FileError>,
 }
 
 impl Checked {
@@ -120,21 +119,23 @@ impl Checked {
     }
 }
 
+impl FileError {
+    /// Why `file` could not be checked, as the checker says.
+    fn of(file: &str, e: CheckError) -> FileError {
+        match e {
+            CheckError::Input(e) => FileError::Input(e),
+            CheckError::BadValue { line, kind } => FileError::Config(InputError::new(file, line, kind).to_string()),
+            e => FileError::Config(format!("{file}: {e}")),
+        }
+    }
+}
+
 /// Reads and checks one file.
 pub fn check_file(file: &str, plan: &FilesPlan) -> Checked {
-    let result = match plan.shard_options(file) {
-        Some(opts) => {
-            shard::check_path(Path::new(file), &plan.read, &plan.check, &opts).map(|r| (r, None)).map_err(|e| match e {
-                ShardError::Input(e) => FileError::Input(e),
-                ShardError::Config(e) => FileError::Config(e.0),
-                ShardError::Spill(msg) => FileError::Config(msg),
-            })
-        }
-        None => read::read_path(Path::new(file), &plan.read).map_err(FileError::Input).and_then(|(h, format)| {
-            let r = suite::check_history(file, format, &h, &plan.check).map_err(|e| FileError::Config(e.0))?;
-            Ok((r, plan.keep_histories.then_some(h)))
-        }),
-    };
+    let shards = plan.shard_options(file);
+    let result = checker::check_path(Path::new(file), &plan.read, &plan.check, shards.as_ref())
+        .map(|(r, h)| (r, h.filter(|_| plan.keep_histories)))
+        .map_err(|e| FileError::of(file, e));
     Checked { file: file.to_string(), result }
 }
 
@@ -157,8 +158,8 @@ pub fn check_bytes(name: &str, bytes: &[u8]) -> Checked {
     let result =
         read::read_bytes(name, bytes, &ReadOptions::default()).map_err(FileError::Input).and_then(|(h, format)| {
             let r =
-                suite::check_history(name, format, &h, &CheckConfig::default()).map_err(|e| FileError::Config(e.0))?;
-            Ok((r, Some(h)))
+                checker::check(&h, &CheckConfig::default().for_format(format)).map_err(|e| FileError::of(name, e))?;
+            Ok((r.with_source(name, format), Some(h)))
         });
     Checked { file: name.to_string(), result }
 }

@@ -65,7 +65,7 @@ fn ms(ns: u64) -> f64 {
 fn converge_ns(f: &Finished) -> Option<i64> {
     let r = f.report.as_ref()?;
     let c = r.results.iter().find(|c| c.check == CheckName::Convergence)?;
-    c.detail.get("agreed_ns_after_last_fault_max")?.as_i64()
+    c.convergence()?.agreed_ns_after_last_fault_max
 }
 
 /// Summarises a protocol's runs.

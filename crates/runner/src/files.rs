@@ -4,15 +4,14 @@
 
 use crate::run::Finished;
 use crate::{Error, Plan};
-use checker::suite::FileReport;
-use checker::History;
+use checker::{History, Report};
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// Renders a checked history's HTML page; the binary passes the report
 /// crate's, which this crate cannot depend on.
-pub type HtmlRenderer = fn(&FileReport, &History) -> String;
+pub type HtmlRenderer = fn(&Report, &History) -> String;
 
 /// Fails if `path` exists and `force` is off.
 pub fn check_writable(path: &Path, force: bool) -> Result<(), Error> {

@@ -4,8 +4,7 @@
 use crate::files::{self, HtmlRenderer};
 use crate::{Error, Plan};
 use checker::read::Format;
-use checker::suite::{self, BankSettings, CheckConfig, FileReport};
-use checker::{Budget, CheckName, History, Verdict};
+use checker::{BankSettings, Budget, CheckConfig, CheckName, History, Report, Verdict};
 use rayon::prelude::*;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -19,7 +18,7 @@ pub struct Finished {
     pub output: RunOutput,
     pub metrics: RunMetrics,
     pub history: Option<History>,
-    pub report: Option<FileReport>,
+    pub report: Option<Report>,
 }
 
 /// What a run's checks are: `None` runs without checking; an empty list
@@ -44,8 +43,9 @@ pub fn run_one(plan: &Plan, seed: u64, checks: Checks) -> Result<Finished, Error
         Some(checks) => {
             let h = output.history().map_err(|e| Error::BadHistory { seed, message: e.to_string() })?;
             let name = format!("{} seed {seed}", plan.protocol);
-            let mut r = suite::check_history(&name, Format::Jsonl, &h, &sim_check_config(checks))
-                .map_err(|e| Error::Check(e.0))?;
+            let cfg = sim_check_config(checks).for_format(Format::Jsonl);
+            let mut r = checker::check(&h, &cfg).map_err(|e| Error::Check(format!("{name}: {e}")))?;
+            r = r.with_source(&name, Format::Jsonl);
             if let Some(why) = &output.stats.stopped_early {
                 cut_short(&mut r, why);
             }
@@ -68,7 +68,7 @@ pub fn run_one(plan: &Plan, seed: u64, checks: Checks) -> Result<Finished, Error
 /// - a check with no key at all, and the file, are at least unknown.
 ///
 /// Nothing else ever changes a checker's verdict outside the checker.
-pub fn cut_short(report: &mut FileReport, why: &str) {
+pub fn cut_short(report: &mut Report, why: &str) {
     let reason = format!("the run stopped early ({why}): its history is incomplete");
     for c in &mut report.results {
         for k in &mut c.keys {

@@ -7,14 +7,16 @@
 //! run exactly the same code.
 
 use crate::oracle;
+use crate::small::render;
 use crate::small::{random_invoke, random_output};
 use crate::source::Source;
 use checker::history::{Event, EventType, History, Outcome, Process, F};
-use checker::linear::{check, LinearOptions};
 use checker::model::{ModelKind, NilRead};
 use checker::read::{read_bytes, Format, ReadOptions};
-use checker::report::{Budget, Verdict};
+use checker::report::{Budget, CheckName, Report, Verdict};
+use checker::shard::ShardOptions;
 use checker::value::Value;
+use checker::{CheckConfig, CheckError};
 
 /// Most ops per object that the oracle is asked about: it is exponential
 /// (8 ops is ~40k orders), and fuzzing needs thousands of runs a second.
@@ -68,9 +70,6 @@ pub fn read_one(format: Format, data: &[u8]) {
 /// Reports with an unknown verdict are not compared: budgets are split
 /// across however many keys run at once, which sharding changes.
 pub fn sharded_matches_whole(data: &[u8]) {
-    use checker::report::CheckName;
-    use checker::shard::{check_path, ShardError, ShardOptions};
-    use checker::suite::{check_history, CheckConfig, FileReport};
     let Some((&first, rest)) = data.split_first() else { return };
     let dir = tempfile::tempdir().expect("a temporary directory");
     let path = dir.path().join("fuzz.jsonl");
@@ -82,20 +81,18 @@ pub fn sharded_matches_whole(data: &[u8]) {
         budget: Budget { deadline: None, memory_bytes: 8 << 20 },
         ..CheckConfig::default()
     };
-    let json = |r: &FileReport| {
+    let json = |r: &Report| {
         let mut j = serde_json::to_value(r).expect("reports serialize");
         j["elapsed_ms"] = 0.into();
         j
     };
-    let whole = checker::read::read_path(&path, &opts)
-        .map_err(|e| e.to_string())
-        .and_then(|(h, format)| check_history(&path.to_string_lossy(), format, &h, &cfg).map_err(|e| e.0));
-    let so = ShardOptions { shards: 1 + (first % 8) as usize, dir: dir.path().to_path_buf() };
-    let sharded = check_path(&path, &opts, &cfg, &so).map_err(|e| match e {
-        ShardError::Input(e) => e.to_string(),
-        ShardError::Config(e) => e.0,
-        ShardError::Spill(e) => panic!("spilling failed: {e}"),
-    });
+    let outcome = |shards: Option<&ShardOptions>| match checker::check_path(&path, &opts, &cfg, shards) {
+        Ok((r, _)) => Ok(r),
+        Err(e @ CheckError::Spill { .. }) => panic!("spilling failed: {e}"),
+        Err(e) => Err(e.to_string()),
+    };
+    let whole = outcome(None);
+    let sharded = outcome(Some(&ShardOptions { shards: 1 + (first % 8) as usize, dir: dir.path().to_path_buf() }));
     match (&whole, &sharded) {
         (Ok(w), Ok(s)) if w.verdict != Verdict::Unknown && s.verdict != Verdict::Unknown => {
             assert_eq!(json(s), json(w), "sharded and whole reports differ")
@@ -190,40 +187,37 @@ pub fn history_from_bytes(data: &[u8]) -> Option<(History, ModelKind, NilRead)> 
 
 /// Checks `history` under `model` with and without fast paths and compares
 /// each object's verdict with the oracle's, when every object has at most
-/// [`MAX_ORACLE_OPS`] ops. An object with an op that does not fit the model
-/// must be `unknown`, never a verdict.
+/// [`MAX_ORACLE_OPS`] ops. A history with an op that does not fit the model
+/// must be refused as bad input, never given a verdict; one with no ok op
+/// is unknown (nothing was checked) unless an anomaly was found.
 pub fn check_against_oracle(history: &History, model: ModelKind, nil_read: NilRead) {
     let groups = oracle::linear::objects(history, model);
     if groups.iter().any(|(_, g)| g.len() > MAX_ORACLE_OPS) {
         return;
     }
-    let want: Vec<Verdict> = groups
-        .iter()
-        .map(|(_, ids)| {
-            let fits = ids.iter().all(|&id| model.validate_op(history.op(id), nil_read).is_ok());
-            if !fits {
-                Verdict::Unknown
-            } else if oracle::linear::linearizable(history, ids, model, nil_read) {
-                Verdict::Valid
-            } else {
-                Verdict::Invalid
-            }
-        })
-        .collect();
-    for use_fast_paths in [true, false] {
-        let opts = LinearOptions { budget: Budget::unlimited(), nil_read, use_fast_paths };
-        let got = check(history, &model, &opts);
-        assert_eq!(got.keys.len(), groups.len(), "one result per object");
-        for ((key, _), want) in groups.iter().zip(&want) {
-            let Some(r) = got.keys.iter().find(|r| &r.key == key) else {
-                panic!("no result for key {key:?}");
-            };
-            assert_eq!(
-                r.verdict,
-                *want,
-                "key {key:?}, model {model}, nil read {nil_read:?}, fast paths {use_fast_paths}:\n{}",
-                crate::small::render(history)
-            );
+    let fits = history.ops.iter().all(|o| model.validate_op(o, nil_read).is_ok());
+    let want = if fits { oracle::linear::expected(history, model, nil_read) } else { Vec::new() };
+    for fast_paths in [true, false] {
+        let cfg = CheckConfig {
+            checks: vec![CheckName::Linearizable],
+            model: Some(model),
+            nil_read: Some(nil_read),
+            budget: Budget::unlimited(),
+            fast_paths,
+            ..CheckConfig::default()
+        };
+        let shown = || format!("model {model}, nil read {nil_read:?}, fast paths {fast_paths}:\n{}", render(history));
+        let report = match checker::check(history, &cfg) {
+            Err(CheckError::BadValue { .. }) if !fits => continue,
+            Err(e) => panic!("{e}: {}", shown()),
+            Ok(_) if !fits => panic!("an op that does not fit the model was checked: {}", shown()),
+            Ok(r) => r,
+        };
+        let got = report.result(CheckName::Linearizable).expect("linearizability was asked for");
+        assert_eq!(got.keys.len(), want.len(), "one result per object");
+        for ((key, want), k) in want.iter().zip(&got.keys) {
+            assert_eq!(&k.key, key, "keys in the oracle's order");
+            assert_eq!(k.verdict, *want, "key {key:?}, {}", shown());
         }
     }
 }
@@ -324,7 +318,14 @@ mod tests {
             let mut rng = Rng::new(seed);
             let data: Vec<u8> = (0..30).map(|_| rng.next_u64() as u8 & !1).collect();
             let Some((h, model, nil_read)) = history_from_bytes(&data) else { continue };
-            match check(&h, &model, &LinearOptions { nil_read, ..LinearOptions::default() }).verdict {
+            let cfg = CheckConfig {
+                checks: vec![CheckName::Linearizable],
+                model: Some(model),
+                nil_read: Some(nil_read),
+                ..CheckConfig::default()
+            };
+            let Ok(report) = checker::check(&h, &cfg) else { continue };
+            match report.verdict {
                 Verdict::Valid => valid += 1,
                 Verdict::Invalid => invalid += 1,
                 Verdict::Unknown => {}

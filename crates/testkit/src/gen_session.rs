@@ -12,8 +12,8 @@
 
 use crate::source::{Rng, Source};
 use checker::history::{Event, EventType, History, Process, F};
-use checker::session::Workload;
 use checker::value::Value;
+use checker::Workload;
 use std::collections::VecDeque;
 
 /// What [`generate`] produces.

@@ -12,6 +12,7 @@
 //!   history satisfies, and builds such histories (valid by construction or
 //!   with planted anomalies) for property tests.
 
+pub mod checks;
 pub mod fuzzing;
 pub mod gen;
 pub mod gen_session;

@@ -37,7 +37,7 @@ fn unique_histories_give_both_verdicts() {
 #[test]
 fn session_histories_have_reads_faults_and_info_ops() {
     let o = testkit::gen_session::GenOpts {
-        workload: checker::session::Workload::ListAppend,
+        workload: checker::Workload::ListAppend,
         sessions: 3,
         keys: 1,
         ops: 40,

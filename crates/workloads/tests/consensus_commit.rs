@@ -6,9 +6,8 @@
 
 mod common;
 
-use checker::bank::BankReport;
-use checker::Verdict;
-use common::{bank_check as check_history, params, roaming_cfg, MS};
+use checker::{Report, Verdict};
+use common::{bank_check as check_history, bank_property, params, roaming_cfg, MS};
 use std::sync::Arc;
 use workloads::protocols::commit::bank::{DecisionLog, Disagreement};
 use workloads::protocols::commit::{CommitProtocol, Mode};
@@ -19,7 +18,7 @@ fn config(seed: u64, faults: &[FaultKind], ops: usize) -> SimConfig {
     SimConfig { nodes: 3, ..roaming_cfg(seed, WorkloadKind::Bank, faults, ops) }
 }
 
-fn bank_check(out: &RunOutput) -> BankReport {
+fn bank_check(out: &RunOutput) -> Report {
     check_history(&out.history().unwrap())
 }
 
@@ -82,9 +81,9 @@ fn two_pc_abort_after_yes_timeout_bug_is_found() {
     let v = &o.out.stats.invariant_violations;
     assert!(v.iter().any(|v| v.invariant == "agreement"), "seed {seed}: {v:?}");
     let r = bank_check(&o.out);
-    let total = r.properties.iter().find(|p| p.name == "total-conserved").unwrap();
+    let total = bank_property(&r, "total-conserved");
     assert_eq!(total.verdict, Verdict::Invalid, "seed {seed}");
-    assert_eq!(total.anomalies[0].kind, "wrong-total");
+    assert_eq!(total.anomalies[0].kind.as_str(), "wrong-total");
     // Same seed without the bug: fine.
     let good = run_2pc(seed, &FAULTS, &[]);
     assert!(good.disagreements.is_empty());
@@ -113,6 +112,6 @@ fn three_pc_partitions_break_atomicity_and_are_found() {
     assert!(!o.disagreements.is_empty(), "seed {seed}: shards and coordinator decided differently");
     assert!(o.out.stats.invariant_violations.iter().any(|v| v.invariant == "agreement"), "seed {seed}");
     let r = bank_check(&o.out);
-    let total = r.properties.iter().find(|p| p.name == "total-conserved").unwrap();
+    let total = bank_property(&r, "total-conserved");
     assert_eq!(total.verdict, Verdict::Invalid, "seed {seed}: money created or destroyed");
 }

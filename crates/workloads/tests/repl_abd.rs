@@ -190,8 +190,8 @@ fn cas_is_refused() {
 // ---- Seed sweeps in the simulator ----
 
 use checker::model::ModelKind;
-use checker::session::Workload;
 use checker::Verdict;
+use checker::Workload;
 use common::{describe, linear, sessions, sim, sim_cfg};
 use workloads::sim::FaultKind;
 use workloads::workload::WorkloadKind;

@@ -69,7 +69,7 @@ fn without_replication_or_anti_entropy_nothing_spreads() {
 // ---- Seed sweeps in the simulator ----
 
 use checker::model::ModelKind;
-use checker::session::Workload;
+use checker::Workload;
 use checker::{CheckName, History, Op, Outcome, Verdict};
 use common::{describe, linear, sessions, sim, sim_cfg, verdict_of};
 use workloads::sim::FaultKind;

@@ -265,7 +265,7 @@ fn cas_and_unknown_ops_are_refused() {
 // ---- Seed sweeps in the simulator ----
 
 use checker::model::ModelKind;
-use checker::session::Workload;
+use checker::Workload;
 use checker::{CheckName, History, Verdict};
 use common::{describe, linear, sessions, sim, sim_cfg, verdict_of};
 use workloads::sim::{ClientRouting, FaultKind, SimConfig};

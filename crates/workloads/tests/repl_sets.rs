@@ -93,7 +93,7 @@ fn weak_forwards_once_and_never_repairs() {
 // ---- Seed sweeps in the simulator ----
 
 use checker::model::ModelKind;
-use checker::session::Workload;
+use checker::Workload;
 use checker::{CheckName, History, Outcome, Value, Verdict};
 use common::{describe, linear, sessions, sim, sim_cfg};
 use std::collections::{BTreeMap, BTreeSet};

@@ -4,9 +4,8 @@
 
 mod common;
 
-use checker::session::{self, Workload};
-use checker::{CheckName, Verdict};
-use common::{bank_check_with, rough_cfg, session_workload, sessions, MS};
+use checker::{CheckName, Verdict, Workload};
+use common::{bank_check_with, bank_counts, rough_cfg, session_workload, sessions, MS};
 use std::collections::BTreeMap;
 use workloads::protocols::lagging::Lagging;
 use workloads::protocols::single::Single;
@@ -28,7 +27,6 @@ fn single_store_passes_session_and_convergence_checks() {
         let out = run(&Single, &faulty(seed, kind));
         let h = out.history().unwrap();
         let w = session_workload(kind);
-        assert_eq!(session::infer_workload(&h), Ok(w));
         for r in sessions(&h, w) {
             assert_eq!(r.verdict, Verdict::Valid, "seed {seed} {kind:?} {:?}: {r:#?}", r.check);
         }
@@ -48,7 +46,8 @@ fn single_store_passes_the_bank_check() {
         let out = run(&Single, &c);
         let h = out.history().unwrap();
         let r = bank_check_with(&h, linearizable);
-        assert!(r.reads > 0 && r.transfers > 0);
+        let (reads, transfers) = bank_counts(&r);
+        assert!(reads > 0 && transfers > 0);
         assert_eq!(r.verdict, Verdict::Valid, "seed {seed}: {r:#?}");
     }
 }

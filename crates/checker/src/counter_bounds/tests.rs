@@ -49,7 +49,7 @@ fn info_adds_may_or_may_not_count() {
     let r = check(&h, "t").unwrap();
     assert_eq!(r.verdict, Verdict::Invalid);
     let a = &r.keys[0].anomalies[0];
-    assert_eq!(a.kind, "final-read-out-of-bounds");
+    assert_eq!(a.kind.as_str(), "final-read-out-of-bounds");
     assert!(a.explanation.contains("{1, 6, 11, 16}"), "{}", a.explanation);
 }
 

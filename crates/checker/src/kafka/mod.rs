@@ -34,7 +34,7 @@
 use crate::anomalies::Capped;
 use crate::error::{InputError, InputErrorKind};
 use crate::history::{History, Op, OpId, Outcome};
-use crate::report::{Anomaly, CheckName, CheckResult, KeyResult, OpRef, Verdict};
+use crate::report::{Anomaly, AnomalyKind, CheckName, CheckResult, KeyResult, KeyStats, Method, OpRef, Verdict};
 use crate::value::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -261,7 +261,7 @@ pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
                 let ops: Vec<OpRef> = msgs.values().map(|&id| OpRef::of(h, id)).collect();
                 let shown: Vec<String> = msgs.keys().map(|m| m.to_string()).collect();
                 out.push(anomaly(
-                    "inconsistent-offsets",
+                    AnomalyKind::InconsistentOffsets,
                     ops,
                     format!("offset {o} of key {key} was seen holding different messages: {}", shown.join(", ")),
                     serde_json::json!({ "key": key, "offset": o, "messages": msgs.keys().collect::<Vec<_>>() }),
@@ -273,7 +273,7 @@ pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
                 let ops: Vec<OpRef> =
                     offsets.iter().filter_map(|o| k.at[o].get(msg)).map(|&id| OpRef::of(h, id)).collect();
                 out.push(anomaly(
-                    "duplicate-message",
+                    AnomalyKind::DuplicateMessage,
                     ops,
                     format!("message {msg} of key {key} was seen at several offsets: {offsets:?}"),
                     serde_json::json!({ "key": key, "message": msg, "offsets": offsets }),
@@ -290,7 +290,7 @@ pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
                     let mut ops = vec![OpRef::of(h, id)];
                     ops.extend(beyond.map(|&p| OpRef::of(h, p)));
                     out.push(anomaly(
-                        "lost-write",
+                        AnomalyKind::LostWrite,
                         ops,
                         format!(
                             "{} was acknowledged at offset {o} of key {key}, but no poll ever returned it, though \
@@ -301,7 +301,7 @@ pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
                     ));
                 }
                 _ if k.has_final_poll => out.push(anomaly(
-                    "unobserved",
+                    AnomalyKind::Unobserved,
                     vec![OpRef::of(h, id)],
                     format!(
                         "{} was acknowledged at offset {o} of key {key}, but not even the final polls, which drain \
@@ -325,7 +325,7 @@ pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
                 if let Some(&(prev, prev_id)) = last_send.get(&(op.process, *key)) {
                     if *o <= prev {
                         found.entry(key).or_default().push(anomaly(
-                            "nonmonotonic-send",
+                            AnomalyKind::NonmonotonicSend,
                             vec![OpRef::of(h, prev_id), OpRef::new(op)],
                             format!(
                                 "process {}'s send to key {key} got offset {o}, not above its previous send's {prev}",
@@ -345,7 +345,7 @@ pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
                         let (a, b) = (w[0].0, w[1].0);
                         if b <= a {
                             out.push(anomaly(
-                                "nonmonotonic-poll",
+                                AnomalyKind::NonmonotonicPoll,
                                 vec![OpRef::new(op)],
                                 format!("{} returned offset {b} after {a} on key {key}", OpRef::new(op)),
                                 serde_json::json!({ "key": key, "offsets": [a, b], "internal": true }),
@@ -358,7 +358,7 @@ pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
                     if let Some(&(prev, prev_id)) = last_poll.get(&(op.process, *key)) {
                         if first.0 <= prev {
                             out.push(anomaly(
-                                "nonmonotonic-poll",
+                                AnomalyKind::NonmonotonicPoll,
                                 vec![OpRef::of(h, prev_id), OpRef::new(op)],
                                 format!(
                                     "process {}'s poll of key {key} began at offset {}, not above the {prev} its \
@@ -387,7 +387,7 @@ pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
                         .is_some_and(|k| k.commits.iter().any(|&(cid, o)| o == c && h.op(cid).call < op.ret));
                     if !asked_for {
                         found.entry(key).or_default().push(anomaly(
-                            "phantom-commit",
+                            AnomalyKind::PhantomCommit,
                             vec![OpRef::new(op)],
                             format!(
                                 "{} listed committed offset {c} for key {key}, which no commit_offsets invoked \
@@ -426,11 +426,11 @@ pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
             KeyResult {
                 key: Some(key.clone()),
                 verdict,
-                method: NAME.into(),
+                method: Method::Kafka,
                 ops: k.ops.len() as u64,
                 anomalies: c.listed,
                 unknown_reason,
-                stats,
+                stats: KeyStats::of_workload(stats),
             }
         })
         .collect();
@@ -471,12 +471,12 @@ impl Skip {
             "key": key, "from": self.from, "to": self.to, "skipped": self.named,
             "skipped_count": self.count, "internal": internal,
         });
-        anomaly("poll-skip", ops, explanation, detail)
+        anomaly(AnomalyKind::PollSkip, ops, explanation, detail)
     }
 }
 
-fn anomaly(kind: &str, ops: Vec<OpRef>, explanation: String, detail: serde_json::Value) -> Anomaly {
-    Anomaly { kind: kind.into(), ops, explanation, detail }
+fn anomaly(kind: AnomalyKind, ops: Vec<OpRef>, explanation: String, detail: serde_json::Value) -> Anomaly {
+    crate::anomalies::anomaly(kind, ops, explanation, detail)
 }
 
 #[cfg(test)]

@@ -54,7 +54,8 @@ impl H {
 }
 
 fn kinds(r: &CheckResult) -> Vec<String> {
-    let mut k: Vec<String> = r.keys.iter().flat_map(|k| k.anomalies.iter().map(|a| a.kind.clone())).collect();
+    let mut k: Vec<String> =
+        r.keys.iter().flat_map(|k| k.anomalies.iter().map(|a| a.kind.as_str().to_string())).collect();
     k.sort();
     k
 }
@@ -81,7 +82,7 @@ fn unobserved_is_an_anomaly_only_after_final_polls() {
     };
     let r = h().check();
     assert_eq!(r.verdict, Verdict::Valid);
-    assert_eq!(r.keys[0].stats["unobserved"], 1);
+    assert_eq!(r.keys[0].stats.figure("unobserved"), 1);
     let r = h().poll(9, "a", 0, &[(0, 10)], true).check();
     assert_eq!(kinds(&r), vec!["unobserved"]);
 }
@@ -92,7 +93,7 @@ fn offsets_going_backwards() {
     assert_eq!(kinds(&r), vec!["nonmonotonic-send"]);
     let r = H::default().send(0, "a", 10, 0).send(0, "a", 11, 1).poll(1, "a", 0, &[(1, 11), (0, 10)], false).check();
     assert_eq!(kinds(&r), vec!["nonmonotonic-poll"]);
-    assert_eq!(r.keys[0].anomalies[0].detail["internal"], true);
+    assert_eq!(crate::anomalies::evidence(&r.keys[0].anomalies[0], "internal"), true);
     let r = H::default()
         .send(0, "a", 10, 0)
         .send(0, "a", 11, 1)
@@ -100,7 +101,7 @@ fn offsets_going_backwards() {
         .poll(1, "a", 2, &[(1, 11)], false)
         .check();
     assert_eq!(kinds(&r), vec!["nonmonotonic-poll"]);
-    assert_eq!(r.keys[0].anomalies[0].detail["internal"], false);
+    assert_eq!(crate::anomalies::evidence(&r.keys[0].anomalies[0], "internal"), false);
 }
 
 #[test]
@@ -118,7 +119,7 @@ fn skips_within_and_between_polls_but_not_across_an_assign() {
         .poll(2, "a", 1, &[(1, 11)], false)
         .check();
     assert_eq!(kinds(&r), vec!["poll-skip"]);
-    assert_eq!(r.keys[0].anomalies[0].detail["skipped"], serde_json::json!([1]));
+    assert_eq!(crate::anomalies::evidence(&r.keys[0].anomalies[0], "skipped"), &serde_json::json!([1]));
     let r = base()
         .poll(1, "a", 0, &[(0, 10)], false)
         .commit(1, "a", 1)
@@ -296,7 +297,7 @@ proptest! {
         let r = check(&h, "prop").unwrap();
         let mut got: BTreeMap<String, u64> = BTreeMap::new();
         for k in &r.keys {
-            let counts: BTreeMap<String, u64> = serde_json::from_value(k.stats["anomaly_counts"].clone()).unwrap();
+            let counts: BTreeMap<String, u64> = serde_json::from_value(k.stats.figure("anomaly_counts").clone()).unwrap();
             for (kind, n) in counts {
                 *got.entry(kind).or_insert(0) += n;
             }

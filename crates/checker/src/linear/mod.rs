@@ -2,27 +2,20 @@
 //! (P-compositionality), tries a polynomial fast path per key and otherwise
 //! runs the general search ([`wgl`]).
 
-pub mod fast;
-pub mod wgl;
+pub(crate) mod fast;
+pub(crate) mod wgl;
 
-pub use wgl::search;
-
-/// A valid key's linearization (`stats.linearization`, op ids) is cut to
-/// this many ops, by the search and the fast paths alike. It is for a person
-/// hovering over ops in the HTML report, not for replay; a full one would make
-/// the report grow with the history (10M ids, ~320 MB, for a 10M-op file) when
-/// everything else in it grows with the anomalies.
-pub const WITNESS_MAX_OPS: usize = 1_000;
+pub(crate) use wgl::search;
 
 use crate::history::{History, OpId};
 use crate::model::{with_model, ModelKind, NilRead};
-use crate::report::{Budget, CheckName, CheckResult, KeyResult, Verdict};
+use crate::report::{Budget, CheckName, CheckResult, KeyResult, Method, ModelName};
 use crate::value::Value;
 use rayon::prelude::*;
 
 /// Settings of one linearizability check.
 #[derive(Clone, Debug)]
-pub struct LinearOptions {
+pub(crate) struct LinearOptions {
     /// Deadline and memory for the whole run; the memory is shared fairly
     /// among the keys searched at once.
     pub budget: Budget,
@@ -41,7 +34,7 @@ impl Default for LinearOptions {
 
 /// Checks a history for linearizability under `model`, each key on its own,
 /// keys in parallel on the current rayon pool.
-pub fn check(history: &History, model: &ModelKind, opts: &LinearOptions) -> CheckResult {
+pub(crate) fn check(history: &History, model: &ModelKind, opts: &LinearOptions) -> CheckResult {
     let groups: Vec<(Option<Value>, Vec<OpId>)> = if model.splits_by_key() {
         history.by_key().into_iter().map(|(k, ids)| (k.cloned(), ids)).collect()
     } else {
@@ -58,7 +51,7 @@ pub fn check(history: &History, model: &ModelKind, opts: &LinearOptions) -> Chec
     // One key needs no pool: waking workers costs more than small searches.
     let keys: Vec<KeyResult> =
         if groups.len() == 1 { groups.iter().map(one).collect() } else { groups.par_iter().map(one).collect() };
-    CheckResult::from_keys(CheckName::Linearizable, model.as_str(), keys)
+    CheckResult::from_keys(CheckName::Linearizable, ModelName::Model(*model), keys)
 }
 
 /// One key: validate its ops, then the fast path if one applies, else WGL.
@@ -74,19 +67,9 @@ fn check_key(
         if let Err(e) = model.validate_op(op, opts.nil_read) {
             // Callers should have rejected the file (model::validate_history);
             // if not, say so rather than guess.
-            return KeyResult {
-                key,
-                verdict: Verdict::Unknown,
-                method: "validate".to_string(),
-                ops: ids.len() as u64,
-                anomalies: Vec::new(),
-                unknown_reason: Some(format!(
-                    "line {}: {e}",
-                    if op.outcome == crate::history::Outcome::Ok { op.complete_line } else { None }
-                        .unwrap_or(op.invoke_line)
-                )),
-                stats: serde_json::Value::Null,
-            };
+            let line = if op.outcome == crate::history::Outcome::Ok { op.complete_line } else { None };
+            let reason = format!("line {}: {e}", line.unwrap_or(op.invoke_line));
+            return KeyResult::unknown(key, Method::Validate, ids.len() as u64, reason);
         }
     }
     let fast = if opts.use_fast_paths { fast::try_fast(history, ids, model, opts) } else { None };

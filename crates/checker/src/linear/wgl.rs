@@ -10,10 +10,12 @@
 //! return entry: they may be linearized at any point after their call, or
 //! never; the search succeeds once every `ok` op is linearized.
 
-use super::WITNESS_MAX_OPS;
 use crate::history::{History, Op, OpId, Outcome};
 use crate::model::Model;
-use crate::report::{Anomaly, Budget, KeyResult, OpRef, Verdict};
+use crate::report::{
+    Anomaly, AnomalyDetail, AnomalyKind, Budget, KeyResult, KeyStats, Method, OpRef, PrefixOp, SearchFailure,
+    SearchStats, Verdict, Witness,
+};
 use hashbrown::HashTable;
 use rustc_hash::FxHasher;
 use std::hash::{Hash, Hasher};
@@ -51,7 +53,7 @@ struct Failure {
 
 /// Checks one object's ops for linearizability under `model` within
 /// `budget` (its `memory_bytes` is this search's own share). Method `wgl`.
-pub fn search<M: Model>(history: &History, ops: &[OpId], model: &M, budget: &Budget) -> KeyResult {
+pub(crate) fn search<M: Model>(history: &History, ops: &[OpId], model: &M, budget: &Budget) -> KeyResult {
     let key = ops.first().and_then(|&id| history.op(id).key.clone());
     // Fail ops never happened; the model names info ops that may be left
     // out (leaving an info op out is always allowed).
@@ -77,31 +79,19 @@ pub fn search<M: Model>(history: &History, ops: &[OpId], model: &M, budget: &Bud
         .collect();
     let mut s = Search::new(&kept, &deadlines, model, budget);
     let outcome = s.run();
-    let stats = serde_json::json!({
-        "configurations": s.cache_len(),
-        "steps": s.steps,
-        "max_depth": s.max_depth,
-        "ops_searched": kept.len(),
-        "memory_bytes_estimate": s.memory_bytes(),
-    });
-    let mut result = KeyResult {
-        key,
-        verdict: Verdict::Valid,
-        method: "wgl".to_string(),
-        ops: ops.len() as u64,
-        anomalies: Vec::new(),
-        unknown_reason: None,
-        stats,
+    let search = SearchStats {
+        configurations: s.cache_len() as u64,
+        max_depth: s.max_depth as u64,
+        memory_bytes_estimate: s.memory_bytes(),
+        ops_searched: kept.len() as u64,
+        steps: s.steps,
     };
+    let mut result = KeyResult::valid(key, Method::Wgl, ops.len() as u64);
+    result.stats = KeyStats { search: Some(search), ..KeyStats::default() };
     match outcome {
         SearchOutcome::Valid(order) => {
-            // KeyResult has no detail of its own: the linearization found
-            // rides in stats (op ids in order), for the HTML report.
-            let ids: Vec<u32> = order.iter().take(WITNESS_MAX_OPS).map(|&i| kept[i as usize].id.0).collect();
-            result.stats["linearization"] = ids.into();
-            if order.len() > WITNESS_MAX_OPS {
-                result.stats["linearization_truncated_from"] = order.len().into();
-            }
+            // The linearization found, for the HTML report.
+            result.stats.witness = Some(Witness::new(order.iter().map(|&i| kept[i as usize].id)));
         }
         SearchOutcome::Unknown(reason) => {
             result.verdict = Verdict::Unknown;
@@ -145,15 +135,21 @@ fn anomaly(kept: &[&Op], f: &Failure) -> Anomaly {
         if f.states.len() == 1 { "" } else { "s" },
         f.states.join(", "),
     );
-    let detail = serde_json::json!({
-        "longest_prefix": f.prefix.iter().map(|&i| {
+    let longest_prefix = f
+        .prefix
+        .iter()
+        .map(|&i| {
             let o = kept[i as usize];
-            serde_json::json!({ "id": o.id.0, "invoke_line": o.invoke_line, "complete_line": o.complete_line })
-        }).collect::<Vec<_>>(),
-        "states": f.states,
-        "failed_op": failed,
-    });
-    Anomaly { kind: "not-linearizable".to_string(), ops, explanation, detail }
+            PrefixOp { complete_line: o.complete_line, id: o.id, invoke_line: o.invoke_line }
+        })
+        .collect();
+    let detail = SearchFailure { failed_op: failed, longest_prefix, states: f.states.clone() };
+    Anomaly {
+        kind: AnomalyKind::NotLinearizable,
+        ops,
+        explanation,
+        detail: Some(Box::new(AnomalyDetail::Search(detail))),
+    }
 }
 
 fn mix64(mut z: u64) -> u64 {

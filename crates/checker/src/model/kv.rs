@@ -50,6 +50,7 @@ impl KvState {
         KvState(Arc::new(Node { parent, piece: piece.into(), len: len + piece.len(), hash }))
     }
 
+    #[cfg(test)]
     pub fn len(&self) -> usize {
         self.0.len
     }

@@ -6,17 +6,17 @@
 //! the result is unknown, so the model checks only what the invoke says (a
 //! cas's expected value, a release's lock) and accepts any result.
 
-pub mod cas_register;
-pub mod counter;
-pub mod kv;
-pub mod list_append;
-pub mod multi_register;
-pub mod mutex;
-pub mod queue;
-pub mod register;
-pub mod set;
+pub(crate) mod cas_register;
+pub(crate) mod counter;
+pub(crate) mod kv;
+pub(crate) mod list_append;
+pub(crate) mod multi_register;
+pub(crate) mod mutex;
+pub(crate) mod queue;
+pub(crate) mod register;
+pub(crate) mod set;
 
-use crate::error::{InputError, InputErrorKind};
+use crate::error::{CheckError, InputErrorKind, NotApplicable};
 use crate::history::{History, Op, Outcome, F};
 use crate::value::Value;
 use std::collections::BTreeSet;
@@ -239,10 +239,10 @@ impl FromStr for ModelKind {
 /// Infers the model from the ops' functions, when they make it unambiguous.
 /// Reads and writes alone give `cas-register` (a plain register is a special
 /// case of it).
-pub fn infer(history: &History) -> Result<ModelKind, String> {
+pub fn infer(history: &History) -> Result<ModelKind, NotApplicable> {
     let fs: BTreeSet<&F> = history.ops.iter().map(|op| &op.f).collect();
     if fs.is_empty() {
-        return Err("no operations to infer a model from; pass --model".to_string());
+        return Err(NotApplicable::NoOperations);
     }
     let subset = |allowed: &[F]| fs.iter().all(|f| allowed.contains(f));
     let has = |f: F| fs.contains(&f);
@@ -265,19 +265,16 @@ pub fn infer(history: &History) -> Result<ModelKind, String> {
     } else {
         None
     };
-    kind.ok_or_else(|| {
-        let names: Vec<&str> = fs.iter().map(|f| f.as_str()).collect();
-        format!("cannot infer a model from the operations found ({}); pass --model", names.join(", "))
-    })
+    kind.ok_or_else(|| NotApplicable::UnknownModel { functions: fs.iter().map(|f| f.to_string()).collect() })
 }
 
 /// Checks every op of a history against the model; the first misfit is an
-/// input error naming the op's line. `file` names the source.
-pub fn validate_history(history: &History, file: &str, kind: ModelKind, nil_read: NilRead) -> Result<(), InputError> {
+/// error naming the op's line.
+pub(crate) fn validate_history(history: &History, kind: ModelKind, nil_read: NilRead) -> Result<(), CheckError> {
     with_model!(kind, nil_read, |m| {
         for op in &history.ops {
-            if let Err(e) = m.validate(op) {
-                return Err(InputError::new(file, op.complete_line.unwrap_or(op.invoke_line), e));
+            if let Err(kind) = m.validate(op) {
+                return Err(CheckError::BadValue { line: op.complete_line.unwrap_or(op.invoke_line), kind });
             }
         }
         Ok(())
@@ -368,17 +365,18 @@ mod tests {
         assert_eq!(infer(&hist(&["incr", "read"])), Ok(ModelKind::Counter));
         assert_eq!(infer(&hist(&["enqueue", "dequeue"])), Ok(ModelKind::Queue));
         assert_eq!(infer(&hist(&["append", "read"])), Ok(ModelKind::ListAppend));
-        let e = infer(&hist(&["add", "incr", "read"])).unwrap_err();
+        let e = infer(&hist(&["add", "incr", "read"])).unwrap_err().to_string();
         assert!(e.contains("add") && e.contains("incr") && e.contains("read"), "{e}");
-        assert!(infer(&hist(&["frobnicate"])).unwrap_err().contains("frobnicate"));
+        assert!(infer(&hist(&["frobnicate"])).unwrap_err().to_string().contains("frobnicate"));
+        assert_eq!(infer(&History::default()), Err(NotApplicable::NoOperations));
     }
 
     #[test]
     fn validate_history_names_line() {
         let h = hist(&["read", "enqueue"]);
-        let err = validate_history(&h, "f.jsonl", ModelKind::CasRegister, NilRead::Unknown).unwrap_err();
-        assert_eq!(err.line, 4);
-        assert!(matches!(err.kind, InputErrorKind::UnsupportedOp { .. }), "{err}");
-        assert!(validate_history(&h, "f", ModelKind::Queue, NilRead::Unknown).is_err());
+        let err = validate_history(&h, ModelKind::CasRegister, NilRead::Unknown).unwrap_err();
+        assert_eq!(err.line(), Some(4));
+        assert!(matches!(err, CheckError::BadValue { kind: InputErrorKind::UnsupportedOp { .. }, .. }), "{err}");
+        assert!(validate_history(&h, ModelKind::Queue, NilRead::Unknown).is_err());
     }
 }

@@ -62,6 +62,13 @@ impl Format {
     }
 }
 
+impl serde::Serialize for Format {
+    /// As its name (`jsonl`, `edn`, ...), as in reports.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
 impl fmt::Display for Format {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.name())

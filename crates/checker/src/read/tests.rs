@@ -640,9 +640,9 @@ fn testdata(name: &str) -> std::path::PathBuf {
 /// The linearizability verdict on a history, under the model inferred or given.
 fn linearizable(name: &str, h: &History, format: Format, model: Option<crate::model::ModelKind>) -> crate::Verdict {
     use crate::report::CheckName;
-    use crate::suite::{check_history, CheckConfig};
+    use crate::CheckConfig;
     let cfg = CheckConfig { checks: vec![CheckName::Linearizable], model, ..CheckConfig::default() };
-    let report = check_history(name, format, h, &cfg).unwrap_or_else(|e| panic!("{name}: {}", e.0));
+    let report = crate::check(h, &cfg.for_format(format)).unwrap_or_else(|e| panic!("{name}: {e}"));
     report.verdict
 }
 

@@ -6,7 +6,7 @@
 use super::explain::{anomaly, lines, op_name, short, write_name};
 use super::{counter, Found, KeyOps, Workload};
 use crate::history::{Op, Outcome, F};
-use crate::report::{KeyResult, Verdict};
+use crate::report::{AnomalyKind, ConvergenceStats, ConvergenceSummary, KeyResult, Verdict};
 use crate::value::Value;
 use crate::OpId;
 use std::collections::{BTreeMap, BTreeSet, HashSet};
@@ -46,7 +46,7 @@ fn nodes_of(ops: &[&Op]) -> String {
     names.into_iter().collect::<Vec<_>>().join(", ")
 }
 
-pub(crate) fn check(k: &KeyOps, workload: Workload) -> (Found, serde_json::Value) {
+pub(crate) fn check(k: &KeyOps, workload: Workload) -> (Found, Option<ConvergenceStats>) {
     let h = k.h;
     let reads: Vec<&Op> =
         k.ops.iter().map(|&id| h.op(id)).filter(|o| o.f == F::Read && o.outcome == Outcome::Ok).collect();
@@ -58,7 +58,7 @@ pub(crate) fn check(k: &KeyOps, workload: Workload) -> (Found, serde_json::Value
                  healed), one per node"
                     .into(),
             ),
-            serde_json::Value::Null,
+            None,
         );
     }
     let mut found = Found::empty();
@@ -66,7 +66,7 @@ pub(crate) fn check(k: &KeyOps, workload: Workload) -> (Found, serde_json::Value
         Workload::ListAppend | Workload::Set => missing_elements(k, workload, &finals, &mut found),
         Workload::Counter => match missing_increments(k, &finals, &mut found) {
             Ok(()) => found.violations(),
-            Err(reason) => return (Found::Unknown(reason), serde_json::Value::Null),
+            Err(reason) => return (Found::Unknown(reason), None),
         },
         Workload::Register => {
             let mut writes = k
@@ -84,7 +84,7 @@ pub(crate) fn check(k: &KeyOps, workload: Workload) -> (Found, serde_json::Value
                         );
                         let mut ops: Vec<OpId> = vec![w.id];
                         ops.extend(finals.iter().map(|o| o.id));
-                        anomaly(h, "lost-write", &ops, text, Vec::new())
+                        anomaly(h, AnomalyKind::LostWrite, &ops, text, Vec::new())
                     });
                 }
             }
@@ -102,22 +102,28 @@ pub(crate) fn check(k: &KeyOps, workload: Workload) -> (Found, serde_json::Value
             let described: Vec<String> =
                 groups.iter().map(|(s, os)| format!("{} on {} ({})", short(s), nodes_of(os), lines(os[0]))).collect();
             let text = format!("the final reads disagree: {}; the replicas did not converge", described.join("; "));
-            anomaly(h, "divergent-final-reads", &finals.iter().map(|o| o.id).collect::<Vec<_>>(), text, Vec::new())
+            anomaly(
+                h,
+                AnomalyKind::DivergentFinalReads,
+                &finals.iter().map(|o| o.id).collect::<Vec<_>>(),
+                text,
+                Vec::new(),
+            )
         });
     }
-    let mut stats = serde_json::json!({
-        "final_reads": finals.len(),
-        "nodes": finals.iter().map(|o| node(o)).collect::<BTreeSet<_>>(),
-    });
+    let mut stats = ConvergenceStats {
+        agreed_ns_after_last_fault: None,
+        final_reads: finals.len() as u64,
+        last_fault_ns: None,
+        nodes: finals.iter().map(|o| node(o)).collect::<BTreeSet<_>>().into_iter().map(str::to_string).collect(),
+    };
     if agree && found.violations() == 0 {
         if let Some(last_fault_ns) = h.faults.iter().filter_map(|f| f.time_ns).max() {
-            stats["last_fault_ns"] = last_fault_ns.into();
-            if let Some(ns) = agreed_after(workload, &reads, &states[0], last_fault_ns) {
-                stats["agreed_ns_after_last_fault"] = ns.into();
-            }
+            stats.last_fault_ns = Some(last_fault_ns);
+            stats.agreed_ns_after_last_fault = agreed_after(workload, &reads, &states[0], last_fault_ns);
         }
     }
-    (found, stats)
+    (found, Some(stats))
 }
 
 /// Nanoseconds from the last fault until every read began returning the
@@ -161,7 +167,7 @@ fn missing_elements(k: &KeyOps, workload: Workload, finals: &[&Op], found: &mut 
                 );
                 let mut ops = vec![w.id];
                 ops.extend(finals.iter().map(|o| o.id));
-                anomaly(h, "lost-write", &ops, text, Vec::new())
+                anomaly(h, AnomalyKind::LostWrite, &ops, text, Vec::new())
             });
         } else {
             found.push(|| {
@@ -175,7 +181,7 @@ fn missing_elements(k: &KeyOps, workload: Workload, finals: &[&Op], found: &mut 
                 );
                 let mut ops = vec![w.id];
                 ops.extend(lacking.iter().map(|o| o.id));
-                anomaly(h, "not-converged", &ops, text, Vec::new())
+                anomaly(h, AnomalyKind::NotConverged, &ops, text, Vec::new())
             });
         }
     }
@@ -200,10 +206,10 @@ fn missing_increments(k: &KeyOps, finals: &[&Op], found: &mut Found) -> Result<(
     if low.is_empty() {
         return Ok(());
     }
-    let kind = if low.len() == finals.len() { "lost-write" } else { "not-converged" };
+    let kind = if low.len() == finals.len() { AnomalyKind::LostWrite } else { AnomalyKind::NotConverged };
     found.push(|| {
         let shown: Vec<String> = low.iter().map(|o| format!("{} on {}", short(&o.output), node(o))).collect();
-        let text = if kind == "lost-write" {
+        let text = if kind == AnomalyKind::LostWrite {
             format!(
                 "acknowledged increments add up to {acked}, but every final read is below that ({}): increments \
                  were lost",
@@ -222,12 +228,11 @@ fn missing_increments(k: &KeyOps, finals: &[&Op], found: &mut Found) -> Result<(
 }
 
 /// Check-level detail: keys decided, and the slowest agreement after the last fault.
-pub(crate) fn summary(keys: &[KeyResult]) -> serde_json::Value {
-    let converged = keys.iter().filter(|k| k.verdict == Verdict::Valid).count();
-    let slowest = keys.iter().filter_map(|k| k.stats.get("agreed_ns_after_last_fault")?.as_i64()).max();
-    let mut d = serde_json::json!({ "keys": keys.len(), "keys_converged": converged });
-    if let Some(ns) = slowest {
-        d["agreed_ns_after_last_fault_max"] = ns.into();
+pub(crate) fn summary(keys: &[KeyResult]) -> ConvergenceSummary {
+    let slowest = keys.iter().filter_map(|k| k.stats.convergence.as_ref()?.agreed_ns_after_last_fault).max();
+    ConvergenceSummary {
+        agreed_ns_after_last_fault_max: slowest,
+        keys: keys.len() as u64,
+        keys_converged: keys.iter().filter(|k| k.verdict == Verdict::Valid).count() as u64,
     }
-    d
 }

@@ -9,6 +9,7 @@
 use super::explain::{anomaly, edge, lines, op_name, short};
 use super::{Found, Guarantee, KeyOps};
 use crate::history::{Op, Outcome, F};
+use crate::report::AnomalyKind;
 use crate::value::Value;
 
 /// An increment's delta: `nil` means 1; negative or non-integer deltas are
@@ -85,7 +86,7 @@ fn scan(k: &KeyOps, out: &mut [Found; 4]) -> Result<(), String> {
                                     edge(op_name(w), "session-order", op_name(op)),
                                     edge(op_name(op), "anti-dependency (total too small)", op_name(w)),
                                 ];
-                                anomaly(h, "read-your-writes", &[op.id, w.id], text, cycle)
+                                anomaly(h, AnomalyKind::ReadYourWrites, &[op.id, w.id], text, cycle)
                             });
                         }
                     }
@@ -103,7 +104,7 @@ fn scan(k: &KeyOps, out: &mut [Found; 4]) -> Result<(), String> {
                                     edge(op_name(r1), "session-order", op_name(op)),
                                     edge(op_name(op), "version-order (smaller total)", op_name(r1)),
                                 ];
-                                anomaly(h, "monotonic-reads", &[op.id, r1.id], text, cycle)
+                                anomaly(h, AnomalyKind::MonotonicReads, &[op.id, r1.id], text, cycle)
                             });
                         }
                     }

@@ -1,7 +1,7 @@
 //! Prose pieces shared by the session checks' explanations.
 
 use crate::history::{Op, Outcome};
-use crate::report::{Anomaly, OpRef};
+use crate::report::{Anomaly, AnomalyDetail, AnomalyKind, CycleEdge, OpRef, SessionCycle};
 use crate::value::Value;
 use crate::History;
 use crate::OpId;
@@ -48,12 +48,12 @@ pub fn write_name(op: &Op) -> String {
 }
 
 /// One edge of a cycle, for the anomaly's machine-readable detail.
-pub fn edge(from: String, kind: &str, to: String) -> serde_json::Value {
-    serde_json::json!({ "from": from, "edge": kind, "to": to })
+pub fn edge(from: String, kind: &str, to: String) -> CycleEdge {
+    CycleEdge { edge: kind.to_string(), from, to }
 }
 
 /// Builds an anomaly from ops (deduplicated, in order of mention).
-pub fn anomaly(h: &History, kind: &str, ops: &[OpId], explanation: String, cycle: Vec<serde_json::Value>) -> Anomaly {
+pub fn anomaly(h: &History, kind: AnomalyKind, ops: &[OpId], explanation: String, cycle: Vec<CycleEdge>) -> Anomaly {
     let mut seen: Vec<OpId> = Vec::new();
     for &o in ops {
         if !seen.contains(&o) {
@@ -61,9 +61,9 @@ pub fn anomaly(h: &History, kind: &str, ops: &[OpId], explanation: String, cycle
         }
     }
     Anomaly {
-        kind: kind.to_string(),
+        kind,
         ops: seen.into_iter().map(|o| OpRef::of(h, o)).collect(),
         explanation,
-        detail: if cycle.is_empty() { serde_json::Value::Null } else { serde_json::json!({ "cycle": cycle }) },
+        detail: (!cycle.is_empty()).then(|| Box::new(AnomalyDetail::Cycle(SessionCycle { checks: None, cycle }))),
     }
 }

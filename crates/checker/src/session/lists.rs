@@ -11,6 +11,7 @@
 use super::explain::{anomaly, edge, lines, op_name, short, write_name};
 use super::{Found, Guarantee, KeyOps};
 use crate::history::{Outcome, F};
+use crate::report::AnomalyKind;
 use crate::value::Value;
 use crate::OpId;
 use std::collections::HashMap;
@@ -564,7 +565,7 @@ impl Explainer<'_, '_> {
             edge(write_name(wo), "session-order", op_name(ro)),
             edge(op_name(ro), "anti-dependency (does not reflect)", write_name(wo)),
         ];
-        anomaly(self.k.h, "read-your-writes", &[wo.id, ro.id], text, cycle)
+        anomaly(self.k.h, AnomalyKind::ReadYourWrites, &[wo.id, ro.id], text, cycle)
     }
 
     fn mr(&self, r1: usize, r2: usize, missing: Option<&Value>) -> crate::Anomaly {
@@ -593,7 +594,7 @@ impl Explainer<'_, '_> {
             short(&o1.output),
             lines(o1)
         );
-        anomaly(self.k.h, "monotonic-reads", &ops, text, cycle)
+        anomaly(self.k.h, AnomalyKind::MonotonicReads, &ops, text, cycle)
     }
 
     /// `order`: the read has both writes, w2 first; else it lacks w1.
@@ -618,7 +619,7 @@ impl Explainer<'_, '_> {
             cycle.push(edge(write_name(b), "reads-from", op_name(ro)));
             cycle.push(edge(op_name(ro), "anti-dependency (does not reflect)", write_name(a)));
         }
-        anomaly(self.k.h, "monotonic-writes", &[a.id, b.id, ro.id], text, cycle)
+        anomaly(self.k.h, AnomalyKind::MonotonicWrites, &[a.id, b.id, ro.id], text, cycle)
     }
 
     /// `r0` (in w1's session, before w1) reflected `e0`; `r` reflects w1 but
@@ -647,6 +648,6 @@ impl Explainer<'_, '_> {
         }
         let mut ops = vec![o0.id, wo.id, ro.id];
         ops.extend(wop0);
-        anomaly(self.k.h, "writes-follow-reads", &ops, text, cycle)
+        anomaly(self.k.h, AnomalyKind::WritesFollowReads, &ops, text, cycle)
     }
 }

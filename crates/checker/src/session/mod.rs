@@ -31,17 +31,23 @@ mod lists;
 mod register;
 mod staleness;
 
+use crate::error::NotApplicable;
 use crate::history::{History, OpId, F};
-use crate::report::{Anomaly, Budget, CheckName, CheckResult, KeyResult, Verdict};
+use crate::report::{
+    Anomaly, AnomalyKind, Budget, CheckDetail, CheckName, CheckResult, ConvergenceSummary, KeyResult, KeyStats, Method,
+    ModelName, Verdict,
+};
 use crate::value::Value;
 use rayon::prelude::*;
+use serde::Serialize;
 use std::fmt;
 
-pub use staleness::{staleness, staleness_samples, Staleness, StalenessSamples};
+pub use staleness::Staleness;
+pub(crate) use staleness::{staleness_samples, StalenessSamples};
 
 /// Check-level detail of convergence, recomputed from its keys (for results
 /// merged across shards).
-pub(crate) fn convergence_summary(keys: &[crate::report::KeyResult]) -> serde_json::Value {
+pub(crate) fn convergence_summary(keys: &[KeyResult]) -> ConvergenceSummary {
     convergence::summary(keys)
 }
 
@@ -81,6 +87,12 @@ impl Workload {
     }
 }
 
+impl Serialize for Workload {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
+}
+
 impl fmt::Display for Workload {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -90,7 +102,7 @@ impl fmt::Display for Workload {
 /// Infers the workload from the ops' functions: `append` -> list-append,
 /// `add` -> set, `incr` -> counter, `write`/`cas` -> register (each with
 /// `read`). Mixed or unknown functions are an error naming the line.
-pub fn infer_workload(h: &History) -> Result<Workload, String> {
+pub(crate) fn infer_workload(h: &History) -> Result<Workload, NotApplicable> {
     let mut found: Option<(Workload, &str, u64)> = None;
     for op in &h.ops {
         let w = match op.f {
@@ -99,34 +111,32 @@ pub fn infer_workload(h: &History) -> Result<Workload, String> {
             F::Add => Workload::Set,
             F::Incr => Workload::Counter,
             F::Write | F::Cas => Workload::Register,
-            ref other => {
-                return Err(format!(
-                    "line {}: operation `{other}` is not part of a session workload \
-                     (list-append: append/read, set: add/read, counter: incr/read, register: write/cas/read)",
-                    op.invoke_line
-                ))
-            }
+            ref other => return Err(NotApplicable::NotASessionOp { f: other.to_string(), line: op.invoke_line }),
         };
         match found {
             None => found = Some((w, op.f.as_str(), op.invoke_line)),
             Some((prev, f, line)) if prev != w => {
-                return Err(format!(
-                    "line {}: `{}` mixes workloads with `{f}` at line {line} ({} vs {})",
-                    op.invoke_line, op.f, prev, w
-                ))
+                return Err(NotApplicable::MixedWorkloads {
+                    f: op.f.to_string(),
+                    line: op.invoke_line,
+                    other: f.to_string(),
+                    other_line: line,
+                    first: prev,
+                    second: w,
+                })
             }
             Some(_) => {}
         }
     }
     match found {
         Some((w, _, _)) => Ok(w),
-        None => Err("cannot infer the workload: the history has no writes (append, add, incr, write or cas)".into()),
+        None => Err(NotApplicable::NoWrites),
     }
 }
 
 /// Options for [`check`].
 #[derive(Clone, Debug, Default)]
-pub struct SessionOptions {
+pub(crate) struct SessionOptions {
     /// The deadline is honoured: keys not finished by then are `Unknown`.
     pub budget: Budget,
 }
@@ -143,8 +153,14 @@ pub(crate) enum Guarantee {
 impl Guarantee {
     pub(crate) const ALL: [Guarantee; 4] = [Guarantee::Ryw, Guarantee::Mr, Guarantee::Mw, Guarantee::Wfr];
 
-    pub(crate) fn name(self) -> &'static str {
-        self.check().as_str()
+    /// The kind of an anomaly of this guarantee alone.
+    pub(crate) fn kind(self) -> AnomalyKind {
+        match self {
+            Guarantee::Ryw => AnomalyKind::ReadYourWrites,
+            Guarantee::Mr => AnomalyKind::MonotonicReads,
+            Guarantee::Mw => AnomalyKind::MonotonicWrites,
+            Guarantee::Wfr => AnomalyKind::WritesFollowReads,
+        }
     }
 
     /// The name as used in sentences.
@@ -241,7 +257,7 @@ impl<'a> KeyOps<'a> {
 /// Runs the requested session and convergence checks (`Linearizable` is
 /// ignored) on every key in parallel. One [`CheckResult`] per requested check,
 /// in the order requested, each with one [`KeyResult`] per key.
-pub fn check(h: &History, checks: &[CheckName], workload: Workload, opts: &SessionOptions) -> Vec<CheckResult> {
+pub(crate) fn check(h: &History, checks: &[CheckName], workload: Workload, opts: &SessionOptions) -> Vec<CheckResult> {
     let mut wanted: Vec<CheckName> = Vec::new();
     for &c in checks {
         if c != CheckName::Linearizable && !wanted.contains(&c) {
@@ -264,9 +280,9 @@ pub fn check(h: &History, checks: &[CheckName], workload: Workload, opts: &Sessi
         .enumerate()
         .map(|(i, &c)| {
             let keys: Vec<KeyResult> = per_key.iter().map(|rs| rs[i].clone()).collect();
-            let mut r = CheckResult::from_keys(c, workload.as_str(), keys);
+            let mut r = CheckResult::from_keys(c, ModelName::Workload(workload), keys);
             if c == CheckName::Convergence {
-                r.detail = convergence::summary(&r.keys);
+                r.detail = Some(CheckDetail::Convergence(convergence::summary(&r.keys)));
             }
             r
         })
@@ -274,20 +290,21 @@ pub fn check(h: &History, checks: &[CheckName], workload: Workload, opts: &Sessi
 }
 
 fn check_key(k: &KeyOps, workload: Workload, wanted: &[CheckName]) -> Vec<KeyResult> {
-    let mut session: Option<([Found; 4], &'static str)> = None;
+    const LATE: &str = "deadline passed before this key was checked";
+    let mut session: Option<([Found; 4], Method)> = None;
     if wanted.iter().any(|c| Guarantee::of(*c).is_some()) {
         session = Some(if k.budget.expired() {
-            let u = || Found::Unknown("deadline passed before this key was checked".into());
-            ([u(), u(), u(), u()], "none")
+            let u = || Found::Unknown(LATE.into());
+            ([u(), u(), u(), u()], Method::None)
         } else {
             match workload {
-                Workload::ListAppend => (lists::check(k, lists::Kind::List), "version-order"),
-                Workload::Set => (lists::check(k, lists::Kind::Set), "version-order"),
+                Workload::ListAppend => (lists::check(k, lists::Kind::List), Method::VersionOrder),
+                Workload::Set => (lists::check(k, lists::Kind::Set), Method::VersionOrder),
                 Workload::Register => {
                     let gs: Vec<Guarantee> = wanted.iter().filter_map(|&c| Guarantee::of(c)).collect();
-                    (register::check(k, &gs), "version-graph")
+                    (register::check(k, &gs), Method::VersionGraph)
                 }
-                Workload::Counter => (counter::check(k), "counter-totals"),
+                Workload::Counter => (counter::check(k), Method::CounterTotals),
             }
         });
     }
@@ -297,19 +314,12 @@ fn check_key(k: &KeyOps, workload: Workload, wanted: &[CheckName]) -> Vec<KeyRes
             let (found, method, stats) = match Guarantee::of(c) {
                 Some(g) => {
                     let (fs, method) = session.as_ref().expect("computed above");
-                    (fs[g as usize].clone(), *method, serde_json::Value::Null)
+                    (fs[g as usize].clone(), *method, KeyStats::default())
                 }
+                None if k.budget.expired() => (Found::Unknown(LATE.into()), Method::FinalReads, KeyStats::default()),
                 None => {
-                    if k.budget.expired() {
-                        (
-                            Found::Unknown("deadline passed before this key was checked".into()),
-                            "final-reads",
-                            serde_json::Value::Null,
-                        )
-                    } else {
-                        let (f, stats) = convergence::check(k, workload);
-                        (f, "final-reads", stats)
-                    }
+                    let (f, convergence) = convergence::check(k, workload);
+                    (f, Method::FinalReads, KeyStats { convergence, ..KeyStats::default() })
                 }
             };
             key_result(k, found, method, stats)
@@ -317,28 +327,14 @@ fn check_key(k: &KeyOps, workload: Workload, wanted: &[CheckName]) -> Vec<KeyRes
         .collect()
 }
 
-fn key_result(k: &KeyOps, found: Found, method: &str, stats: serde_json::Value) -> KeyResult {
-    let (verdict, anomalies, unknown_reason, stats) = match found {
+fn key_result(k: &KeyOps, found: Found, method: Method, mut stats: KeyStats) -> KeyResult {
+    let (verdict, anomalies, unknown_reason) = match found {
         Found::Done { anomalies, violations } => {
-            let mut stats = stats;
-            if violations > 0 {
-                if stats.is_null() {
-                    stats = serde_json::json!({});
-                }
-                stats["violations"] = violations.into();
-            }
+            stats.violations = (violations > 0).then_some(violations);
             let v = if violations > 0 { Verdict::Invalid } else { Verdict::Valid };
-            (v, anomalies, None, stats)
+            (v, anomalies, None)
         }
-        Found::Unknown(reason) => (Verdict::Unknown, Vec::new(), Some(reason), stats),
+        Found::Unknown(reason) => (Verdict::Unknown, Vec::new(), Some(reason)),
     };
-    KeyResult {
-        key: k.key.cloned(),
-        verdict,
-        method: method.to_string(),
-        ops: k.ops.len() as u64,
-        anomalies,
-        unknown_reason,
-        stats,
-    }
+    KeyResult { key: k.key.cloned(), verdict, method, ops: k.ops.len() as u64, anomalies, unknown_reason, stats }
 }

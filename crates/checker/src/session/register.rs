@@ -27,6 +27,7 @@
 use super::explain::{anomaly, edge, lines, short};
 use super::{Found, Guarantee, KeyOps};
 use crate::history::{Op, Outcome, F};
+use crate::report::{AnomalyDetail, AnomalyKind, CycleEdge};
 use crate::value::Value;
 use crate::OpId;
 use petgraph::algo::tarjan_scc;
@@ -228,13 +229,10 @@ pub(crate) fn build<'a>(k: &KeyOps<'a>) -> Result<Versions<'a>, String> {
     Ok(b.v)
 }
 
-/// The anomaly kind of a cycle that needs the own edges of two or more checks.
-pub(crate) const JOINT_KIND: &str = "joint-version-order";
-
 /// Decides the `wanted` guarantees on one key (the others come back empty).
 /// Each is decided alone as described above; when two or more are wanted,
 /// cycles that only their union of constraints has are reported as
-/// [`JOINT_KIND`] under each check involved.
+/// [`AnomalyKind::JointVersionOrder`] under each check involved.
 pub(crate) fn check(k: &KeyOps, wanted: &[Guarantee]) -> [Found; 4] {
     let v = match build(k) {
         Ok(v) => v,
@@ -475,7 +473,7 @@ fn act(op: &Op) -> String {
 
 /// A cycle edge by edge: the ops named (in order of mention), one sentence
 /// per edge, the edges for the anomaly's detail, and `1 < 2 < 1`.
-fn walk(k: &KeyOps, v: &Versions, cycle: &[u32]) -> (Vec<OpId>, String, Vec<serde_json::Value>, String) {
+fn walk(k: &KeyOps, v: &Versions, cycle: &[u32]) -> (Vec<OpId>, String, Vec<CycleEdge>, String) {
     let h = k.h;
     let val = |i: u32| short(v.values[i as usize]);
     let mut ops: Vec<OpId> = Vec::new();
@@ -514,14 +512,14 @@ fn walk(k: &KeyOps, v: &Versions, cycle: &[u32]) -> (Vec<OpId>, String, Vec<serd
     (ops, parts.join("; "), detail, path.join(" < "))
 }
 
-fn explain(k: &KeyOps, v: &Versions, g: Guarantee, cycle: &[u32]) -> crate::Anomaly {
+fn explain(k: &KeyOps, v: &Versions, g: Guarantee, cycle: &[u32]) -> crate::report::Anomaly {
     let (ops, parts, detail, path) = walk(k, v, cycle);
     let text = format!(
         "{parts}; so {path} — a cycle: no order of the register's versions satisfies {}: {} violated",
         g.prose(),
         g.prose()
     );
-    anomaly(k.h, g.name(), &ops, text, detail)
+    anomaly(k.h, g.kind(), &ops, text, detail)
 }
 
 /// `a and b`, `a, b and c`.
@@ -533,14 +531,16 @@ fn prose_list(gs: &[Guarantee]) -> String {
     }
 }
 
-fn explain_joint(k: &KeyOps, v: &Versions, involved: &[Guarantee], cycle: &[u32]) -> crate::Anomaly {
+fn explain_joint(k: &KeyOps, v: &Versions, involved: &[Guarantee], cycle: &[u32]) -> crate::report::Anomaly {
     let (ops, parts, detail, path) = walk(k, v, cycle);
     let names = prose_list(involved);
     let text = format!(
         "{parts}; so {path} — a cycle that needs the constraints of {names} together: no single order of the \
          register's versions satisfies them all, so at least one of {names} was violated"
     );
-    let mut a = anomaly(k.h, JOINT_KIND, &ops, text, detail);
-    a.detail["checks"] = involved.iter().map(|g| g.name()).collect::<Vec<_>>().into();
+    let mut a = anomaly(k.h, AnomalyKind::JointVersionOrder, &ops, text, detail);
+    if let Some(AnomalyDetail::Cycle(c)) = a.detail.as_deref_mut() {
+        c.checks = Some(involved.iter().map(|g| g.check()).collect());
+    }
     a
 }

@@ -20,9 +20,9 @@ use serde::Serialize;
 use std::collections::HashMap;
 
 /// The staleness distribution over all ok reads (nearest-rank percentiles).
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Staleness {
-    pub workload: String,
+    pub workload: Workload,
     /// Ok reads measured.
     pub reads: u64,
     /// Reads behind by at least one version.
@@ -50,7 +50,7 @@ struct Samples {
 /// sorted (value, count) runs: exact, and small when lags repeat (most reads
 /// of a healthy store are 0 behind).
 #[derive(Clone, Debug, Default, PartialEq)]
-pub struct StalenessSamples {
+pub(crate) struct StalenessSamples {
     versions: Vec<(u64, u64)>,
     times_ns: Vec<(i64, u64)>,
     unmeasured: u64,
@@ -104,7 +104,7 @@ impl StalenessSamples {
     /// The distribution (nearest-rank percentiles).
     pub fn summary(&self, workload: Workload) -> Staleness {
         Staleness {
-            workload: workload.as_str().to_string(),
+            workload,
             reads: self.versions.iter().map(|&(_, n)| n).sum(),
             stale_reads: self.versions.iter().filter(|&&(v, _)| v > 0).map(|&(_, n)| n).sum(),
             versions_behind_p50: rank(&self.versions, 50).unwrap_or(0),
@@ -118,13 +118,9 @@ impl StalenessSamples {
     }
 }
 
-/// Measures every key in parallel.
-pub fn staleness(h: &History, workload: Workload) -> Staleness {
-    staleness_samples(h, workload).summary(workload)
-}
-
-/// The samples behind [`staleness`], for merging across shards.
-pub fn staleness_samples(h: &History, workload: Workload) -> StalenessSamples {
+/// Measures every key in parallel: the samples behind the report's
+/// [`Staleness`], mergeable across shards.
+pub(crate) fn staleness_samples(h: &History, workload: Workload) -> StalenessSamples {
     let budget = Budget::unlimited();
     let groups: Vec<_> = h.by_key().into_iter().collect();
     let parts: Vec<Samples> = groups

@@ -18,12 +18,12 @@
 
 mod codec;
 
-use crate::error::{InputError, InputErrorKind};
+use crate::check::{check_part, CheckConfig, Counts, Facts, Part, Seen};
+use crate::error::{CheckError, InputError, InputErrorKind};
 use crate::history::{EventTarget, Fault, History, ListShare, Op, Paired, Pairing, F};
 use crate::model::ModelKind;
-use crate::read::{self, Format, ReadOptions};
-use crate::report::CheckName;
-use crate::suite::{check_part, CheckConfig, ConfigError, Facts, FileReport, Part};
+use crate::read::{self, NilRead, ReadOptions};
+use crate::report::{CheckName, Report};
 use crate::value::Value;
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -56,27 +56,6 @@ pub struct ShardOptions {
     pub dir: PathBuf,
 }
 
-/// Why a sharded check produced no report.
-#[derive(Debug)]
-pub enum ShardError {
-    /// The history file is malformed (exit 2, as without sharding).
-    Input(InputError),
-    /// A requested check does not apply, or a value misfits the model.
-    Config(ConfigError),
-    /// The shard files could not be written or read back.
-    Spill(String),
-}
-
-impl std::fmt::Display for ShardError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            ShardError::Input(e) => write!(f, "{e}"),
-            ShardError::Config(e) => write!(f, "{e}"),
-            ShardError::Spill(e) => write!(f, "{e}"),
-        }
-    }
-}
-
 /// Pass 1: pairs events and spills finished ops to shard files.
 struct Spill {
     pairing: Pairing,
@@ -87,7 +66,7 @@ struct Spill {
     /// The first op (lowest id) of each function: all that model and
     /// workload inference look at.
     first_of_f: BTreeMap<F, Op>,
-    has_final: bool,
+    seen: Seen,
     scratch: Vec<u8>,
 }
 
@@ -128,7 +107,7 @@ impl Spill {
             ops_per_shard: vec![0; shards],
             faults: Vec::new(),
             first_of_f: BTreeMap::new(),
-            has_final: false,
+            seen: Seen::default(),
             scratch: Vec::new(),
         })
     }
@@ -139,7 +118,7 @@ impl Spill {
         codec::put_op(&mut self.scratch, &op);
         self.files[s].write_all(&self.scratch).map_err(|e| io_error(&self.paths[s], e))?;
         self.ops_per_shard[s] += 1;
-        self.has_final |= op.is_final;
+        self.seen.add(&op);
         match self.first_of_f.get(&op.f) {
             Some(first) if first.id < op.id => {}
             _ => {
@@ -180,7 +159,7 @@ impl EventTarget for Spill {
             paths: self.paths,
             ops_per_shard: self.ops_per_shard,
             faults: self.faults,
-            facts: Facts::of(&signature, self.has_final),
+            facts: Facts::of_summary(&signature, self.seen),
             events,
             ops: ops_total,
         })
@@ -189,13 +168,13 @@ impl EventTarget for Spill {
 
 /// Pass 2, one load: the ops of these shards as a history (ids and lines as
 /// in the file; list reads shared as when the whole file is read).
-fn load(spilled: &Spilled, shards: &[usize]) -> Result<History, ShardError> {
+fn load(spilled: &Spilled, shards: &[usize]) -> Result<History, CheckError> {
     let n: u64 = shards.iter().map(|&s| spilled.ops_per_shard[s]).sum();
     let mut ops = Vec::with_capacity(n as usize);
     let mut lists = ListShare::default();
     for &s in shards {
         let path = &spilled.paths[s];
-        let spill_err = |e: String| ShardError::Spill(format!("{}: {e}", path.display()));
+        let spill_err = |reason: String| CheckError::Spill { path: path.clone(), reason };
         let mut bytes = Vec::new();
         File::open(path).and_then(|mut f| f.read_to_end(&mut bytes)).map_err(|e| spill_err(e.to_string()))?;
         let mut d = codec::Decoder::new(&bytes);
@@ -224,35 +203,40 @@ fn groups(spilled: &Spilled, cfg: &CheckConfig) -> Vec<Vec<usize>> {
 }
 
 /// Checks a history file shard by shard; the report is the one
-/// [`crate::suite::check_history`] gives for the whole history (apart from
+/// [`crate::check_path`] gives for the whole history (apart from
 /// `elapsed_ms`).
-pub fn check_path(
+pub(crate) fn check_path(
     path: &Path,
     read_opts: &ReadOptions,
     cfg: &CheckConfig,
     opts: &ShardOptions,
-) -> Result<FileReport, ShardError> {
+) -> Result<Report, CheckError> {
     let started = Instant::now();
     let name = path.to_string_lossy().to_string();
     let shards = opts.shards.clamp(1, MAX_SHARDS);
+    let spill_error = |path: &Path, what: &str, e: std::io::Error| CheckError::Spill {
+        path: path.to_path_buf(),
+        reason: format!("cannot {what}: {e}"),
+    };
     let dir = tempfile::Builder::new()
         .prefix("conch-shards-")
         .tempdir_in(&opts.dir)
-        .map_err(|e| ShardError::Spill(format!("{}: cannot make a shard directory: {e}", opts.dir.display())))?;
-    let spill = Spill::new(&name, dir.path(), shards)
-        .map_err(|e| ShardError::Spill(format!("{}: cannot create shard files: {e}", dir.path().display())))?;
-    let (spilled, format) = read::read_path_into(path, read_opts, spill).map_err(ShardError::Input)?;
-    let part = check_spilled(&name, format, &spilled, cfg)?;
-    Ok(part.report(&name, format, [spilled.events, spilled.ops, spilled.faults.len() as u64], started))
+        .map_err(|e| spill_error(&opts.dir, "make a shard directory", e))?;
+    let spill = Spill::new(&name, dir.path(), shards).map_err(|e| spill_error(dir.path(), "create shard files", e))?;
+    let (spilled, format) = read::read_path_into(path, read_opts, spill)?;
+    let nil_read = cfg.nil_read.unwrap_or(format.default_nil_read());
+    let part = check_spilled(&spilled, cfg, nil_read)?;
+    let counts = Counts { events: spilled.events, ops: spilled.ops, faults: spilled.faults.len() as u64 };
+    Ok(part.report(counts, started).with_source(&name, format))
 }
 
-fn check_spilled(name: &str, format: Format, spilled: &Spilled, cfg: &CheckConfig) -> Result<Part, ShardError> {
+fn check_spilled(spilled: &Spilled, cfg: &CheckConfig, nil_read: NilRead) -> Result<Part, CheckError> {
     let groups = groups(spilled, cfg);
     let mut whole = Part::default();
     let Some(first) = groups.first() else {
         // No ops at all (only faults): check the empty history as usual.
         let h = History::shard_of(Vec::new(), spilled.faults.clone(), spilled.events);
-        return check_part(name, format, &h, cfg, &spilled.facts).map_err(ShardError::Config);
+        return check_part(&h, cfg, &spilled.facts, nil_read);
     };
     let mut next = Some(load(spilled, first));
     for i in 0..groups.len() {
@@ -260,10 +244,10 @@ fn check_spilled(name: &str, format: Format, spilled: &Spilled, cfg: &CheckConfi
         // Load the next shard on the other core while this one is checked.
         let (loaded, part) = rayon::join(
             || groups.get(i + 1).map(|g| load(spilled, g)),
-            || check_part(name, format, &current, cfg, &spilled.facts),
+            || check_part(&current, cfg, &spilled.facts, nil_read),
         );
         drop(current);
-        whole.merge(part.map_err(ShardError::Config)?);
+        whole.merge(part?);
         next = loaded;
     }
     whole.seal();

@@ -4,10 +4,11 @@
 
 use checker::history::{Event, EventType, History, Process, F};
 use checker::report::Verdict::{self, Invalid, Unknown, Valid};
-use checker::report::{Anomaly, Budget, CheckName, CheckResult};
-use checker::session::{check, infer_workload, staleness, SessionOptions, Workload};
+use checker::report::{Anomaly, Budget, CheckName, CheckResult, ModelName};
 use checker::value::Value;
+use checker::{CheckConfig, CheckError, NotApplicable, Workload};
 use std::fmt::Write as _;
+use testkit::checks::{report, report_with};
 use testkit::gen_session as gen;
 
 mod joint;
@@ -42,16 +43,23 @@ fn parse(text: &str) -> History {
 /// Runs every check that fits the workload (plus MW/WFR for counters, which
 /// come back unknown).
 fn run(h: &History) -> (Workload, Vec<CheckResult>) {
-    let w = infer_workload(h).unwrap();
-    let checks = [
-        CheckName::Linearizable,
-        CheckName::ReadYourWrites,
-        CheckName::MonotonicReads,
-        CheckName::MonotonicWrites,
-        CheckName::WritesFollowReads,
-        CheckName::Convergence,
-    ];
-    (w, check(h, &checks, w, &SessionOptions::default()))
+    let rs = report(h, &CheckName::SESSION).results;
+    (workload(&rs), rs)
+}
+
+/// Whether the session guarantees have nothing to check in `h`: no ok read
+/// (or cas), or no ok write of any kind. They are then unknown, never valid.
+fn nothing_to_check(h: &History) -> bool {
+    let ok = |fs: &[F]| h.ops.iter().any(|o| o.outcome == checker::Outcome::Ok && fs.contains(&o.f));
+    !ok(&[F::Read, F::Cas]) || !ok(&[F::Write, F::Cas, F::Append, F::Add, F::Incr])
+}
+
+/// The workload the session checks understood.
+fn workload(rs: &[CheckResult]) -> Workload {
+    match rs[0].model {
+        ModelName::Workload(w) => w,
+        other => panic!("not a session workload: {other}"),
+    }
 }
 
 /// Compact report: one line per check, then per key with anomalies or an
@@ -97,7 +105,7 @@ fn only_anomaly(rs: &[CheckResult], check: CheckName) -> &Anomaly {
     let all: Vec<&Anomaly> = r.keys.iter().flat_map(|k| &k.anomalies).collect();
     assert_eq!(all.len(), 1, "{all:#?}");
     if check != CheckName::Convergence {
-        assert_eq!(all[0].kind, check.as_str());
+        assert_eq!(all[0].kind.as_str(), check.as_str());
     }
     all[0]
 }
@@ -136,7 +144,7 @@ fn list_ryw_only() {
     assert_eq!(w, Workload::ListAppend);
     assert_verdicts(&rs, [Invalid, Valid, Valid, Valid, NO_FINAL]);
     let a = only_anomaly(&rs, CheckName::ReadYourWrites);
-    assert_eq!(a.kind, "read-your-writes");
+    assert_eq!(a.kind.as_str(), "read-your-writes");
     assert_eq!(lines_of(a), vec![1, 5]);
     assert!(
         a.explanation.contains("process 0's read (lines 5-6) saw [2], which does not include 1"),
@@ -150,7 +158,7 @@ fn list_mr_only() {
     let (_, rs) = run(&file("list-mr"));
     assert_verdicts(&rs, [Valid, Invalid, Valid, Valid, NO_FINAL]);
     let a = only_anomaly(&rs, CheckName::MonotonicReads);
-    assert_eq!(a.kind, "monotonic-reads");
+    assert_eq!(a.kind.as_str(), "monotonic-reads");
     assert_eq!(lines_of(a), vec![7, 5, 3]);
     assert!(
         a.explanation.starts_with(
@@ -220,9 +228,9 @@ fn list_stale_reads_pass_every_session_check() {
     assert_verdicts(&rs, [Valid, Valid, Valid, Valid, Valid]);
     let conv = rs.iter().find(|r| r.check == CheckName::Convergence).unwrap();
     // Last fault at 80 ns; the read at 90 ns on n1 still lacked 2; agreement from the final reads at 120 ns.
-    assert_eq!(conv.keys[0].stats["agreed_ns_after_last_fault"], 40);
-    assert_eq!(conv.detail["agreed_ns_after_last_fault_max"], 40);
-    let s = staleness(&file("list-stale"), Workload::ListAppend);
+    assert_eq!(conv.keys[0].stats.convergence.as_ref().unwrap().agreed_ns_after_last_fault, Some(40));
+    assert_eq!(conv.convergence().unwrap().agreed_ns_after_last_fault_max, Some(40));
+    let s = report(&file("list-stale"), &CheckName::SESSION).staleness.unwrap();
     assert_eq!((s.reads, s.stale_reads, s.versions_behind_max), (5, 1, 1));
     // The read [] invoked at 20 ns missed the append acknowledged at 10 ns.
     assert_eq!(s.time_behind_ns_max, Some(10));
@@ -233,13 +241,13 @@ fn list_lost_write_and_not_converged() {
     let (_, rs) = run(&file("list-lost-write"));
     assert_verdicts(&rs, [Valid, Valid, Valid, Valid, Invalid]);
     let a = only_anomaly(&rs, CheckName::Convergence);
-    assert_eq!(a.kind, "lost-write");
+    assert_eq!(a.kind.as_str(), "lost-write");
     assert_eq!(lines_of(a), vec![3, 5, 6]);
 
     let (_, rs) = run(&file("list-not-converged"));
     assert_verdicts(&rs, [Valid, Valid, Valid, Valid, Invalid]);
     let a = only_anomaly(&rs, CheckName::Convergence);
-    assert_eq!(a.kind, "not-converged");
+    assert_eq!(a.kind.as_str(), "not-converged");
     assert_eq!(lines_of(a), vec![3, 6]);
     assert!(a.explanation.contains("the final reads on n2 do not"), "{}", a.explanation);
 }
@@ -328,7 +336,7 @@ fn register_divergent_final_reads() {
     let (_, rs) = run(&file("register-divergent"));
     assert_verdicts(&rs, [Valid, Valid, Valid, Valid, Invalid]);
     let a = only_anomaly(&rs, CheckName::Convergence);
-    assert_eq!(a.kind, "divergent-final-reads");
+    assert_eq!(a.kind.as_str(), "divergent-final-reads");
     assert!(a.explanation.contains("1 on n1") && a.explanation.contains("2 on n2"), "{}", a.explanation);
 }
 
@@ -419,22 +427,31 @@ fn bad_values_are_unknown_not_guesses() {
 #[test]
 fn expired_budget_is_unknown() {
     let h = file("list-mr");
-    let opts = SessionOptions { budget: Budget::with_timeout(Some(std::time::Duration::ZERO), u64::MAX) };
-    let rs = check(&h, &[CheckName::MonotonicReads, CheckName::Convergence], Workload::ListAppend, &opts);
+    let cfg = CheckConfig {
+        checks: vec![CheckName::MonotonicReads, CheckName::Convergence],
+        budget: Budget::with_timeout(Some(std::time::Duration::ZERO), u64::MAX),
+        ..CheckConfig::default()
+    };
+    let rs = report_with(&h, &cfg).results;
     assert_eq!(verdicts(&rs), vec![(CheckName::MonotonicReads, Unknown), (CheckName::Convergence, Unknown)]);
 }
 
 #[test]
 fn infers_workloads_and_rejects_mixtures() {
-    assert_eq!(infer_workload(&file("set-mr")), Ok(Workload::Set));
+    assert_eq!(run(&file("set-mr")).0, Workload::Set);
     let h = parse(
         r#"{"type":"invoke","process":0,"f":"append","value":1}
 {"type":"ok","process":0,"f":"append","value":1}
 {"type":"invoke","process":0,"f":"write","value":1}
 {"type":"ok","process":0,"f":"write","value":1}"#,
     );
-    let e = infer_workload(&h).unwrap_err();
-    assert!(e.contains("line 3") && e.contains("mixes"), "{e}");
+    let cfg = CheckConfig { checks: vec![CheckName::MonotonicReads], ..CheckConfig::default() };
+    let e = checker::check(&h, &cfg).unwrap_err();
+    assert!(
+        matches!(&e, CheckError::NotApplicable { reason: NotApplicable::MixedWorkloads { line: 3, .. }, .. }),
+        "{e}"
+    );
+    assert!(e.to_string().contains("line 3") && e.to_string().contains("mixes"), "{e}");
 }
 
 /// Every histories/session/NAME.jsonl has NAME.expected; set UPDATE_EXPECT=1 to rewrite them.
@@ -481,7 +498,7 @@ fn reset_peak_rss() {
 /// the generated histories valid and prints their size and the peak resident
 /// memory. Speed is measured by the criterion bench (`cargo bench -p
 /// conch-checker --bench session`), not here. Release only:
-/// `cargo test --release -p conch-checker --lib session::tests::million_ops_memory -- --ignored --nocapture --test-threads 1`
+/// `cargo test --release -p conch-checker --test session million_ops_memory -- --ignored --nocapture --test-threads 1`
 /// (`--test-threads 1` so that the peak-memory figure is this test's).
 #[test]
 #[ignore = "large (1M ops, GBs of memory in debug); run explicitly in release"]
@@ -513,8 +530,8 @@ fn million_ops_memory() {
         let built = peak_rss_bytes().unwrap_or(0);
         reset_peak_rss();
         let base = peak_rss_bytes().unwrap_or(0);
-        let rs = check(&h, &CheckName::SESSION, w, &SessionOptions::default());
-        let st = staleness(&h, w);
+        let r = report(&h, &CheckName::SESSION);
+        let (rs, st) = (r.results, r.staleness);
         let peak = peak_rss_bytes().unwrap_or(0);
         println!(
             "{w} reads {read_pct}%: {} ops, {elements} read elements; generate+build peak {} MB; \

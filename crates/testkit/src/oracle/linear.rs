@@ -6,6 +6,7 @@
 
 use checker::history::{History, Op, OpId, Outcome};
 use checker::model::{Model, ModelKind, ModelVisitor, NilRead};
+use checker::report::Verdict;
 use checker::value::Value;
 
 /// Whether the ops (one object's) are linearizable under `model`. `fail`
@@ -65,6 +66,24 @@ pub fn linearizable(history: &History, ops: &[OpId], kind: ModelKind, nil_read: 
         }
     }
     kind.visit(nil_read, BruteForce(history, ops))
+}
+
+/// The verdict the checker must give each object of `history` under
+/// `kind`: the oracle's, except that a valid object is unknown when no op of
+/// the whole history completed ok (nothing was checked).
+pub fn expected(history: &History, kind: ModelKind, nil_read: NilRead) -> Vec<(Option<Value>, Verdict)> {
+    let nothing_ok = !history.ops.iter().any(|o| o.outcome == Outcome::Ok);
+    objects(history, kind)
+        .into_iter()
+        .map(|(key, ids)| {
+            let v = match linearizable(history, &ids, kind, nil_read) {
+                false => Verdict::Invalid,
+                true if nothing_ok => Verdict::Unknown,
+                true => Verdict::Valid,
+            };
+            (key, v)
+        })
+        .collect()
 }
 
 /// Whether every object of `history` is linearizable under `kind`.

@@ -4,11 +4,8 @@
 //! test file.
 #![allow(dead_code)]
 
-use checker::bank::{BankOptions, BankReport};
-use checker::linear::LinearOptions;
 use checker::model::{ModelKind, NilRead};
-use checker::session::{SessionOptions, Workload};
-use checker::{CheckName, CheckResult, History, Value, Verdict};
+use checker::{CheckName, CheckResult, History, KeyResult, Report, Value, Verdict, Workload};
 use std::collections::BTreeMap;
 use workloads::sim::{run, ClientRouting, FaultKind, NemesisConfig, Protocol, Response, RunOutput, SimConfig};
 use workloads::workload::{WorkloadConfig, WorkloadKind};
@@ -127,27 +124,35 @@ pub fn session_workload(kind: WorkloadKind) -> Workload {
 /// Linearizability with nil meaning "absent" (every bundled store starts
 /// empty and reads nil only for keys never written).
 pub fn linear(h: &History, model: ModelKind) -> CheckResult {
-    let opts = LinearOptions { nil_read: NilRead::Absent, ..LinearOptions::default() };
-    checker::linear::check(h, &model, &opts)
+    testkit::checks::linearizability(h, model, NilRead::Absent, true)
 }
 
 /// The session guarantees and convergence, one result per check.
 pub fn sessions(h: &History, workload: Workload) -> Vec<CheckResult> {
-    let checks = workload.applicable_checks();
-    checker::session::check(h, checks, workload, &SessionOptions::default())
+    testkit::checks::sessions(h, workload, &[])
 }
 
-/// The bank invariants: the bundled bank starts at zero everywhere and
-/// allows overdrafts.
-pub fn bank_check(h: &History) -> BankReport {
+/// The bank invariants and linearizability: the bundled bank starts at zero
+/// everywhere and allows overdrafts.
+pub fn bank_check(h: &History) -> Report {
     bank_check_with(h, true)
 }
 
 /// [`bank_check`], optionally without its (expensive) linearizability search.
-pub fn bank_check_with(h: &History, linearizable: bool) -> BankReport {
-    let opts =
-        BankOptions { initial: Some(BTreeMap::new()), negative_allowed: true, linearizable, ..BankOptions::default() };
-    checker::bank::check(h, "run", &opts).unwrap()
+pub fn bank_check_with(h: &History, linearizable: bool) -> Report {
+    testkit::checks::sim_bank(h, linearizable)
+}
+
+/// One bank property (`total-conserved`, `no-negative-balances`,
+/// `linearizable`) of a bank report.
+pub fn bank_property<'a>(r: &'a Report, name: &str) -> &'a KeyResult {
+    testkit::checks::bank_property(r, name)
+}
+
+/// The bank check's counts: (reads, transfers).
+pub fn bank_counts(r: &Report) -> (u64, u64) {
+    let b = r.result(CheckName::Bank).and_then(|c| c.bank()).expect("the bank check ran");
+    (b.reads, b.transfers)
 }
 
 pub fn verdict_of(results: &[CheckResult], c: CheckName) -> Verdict {

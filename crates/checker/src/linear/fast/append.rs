@@ -33,9 +33,8 @@
 
 use super::{call_pos, ordinal, ret_pos, show, Found};
 use crate::history::{History, OpId};
-use crate::report::{Anomaly, OpRef};
+use crate::report::{Anomaly, AnomalyDetail, AppendRule};
 use crate::value::Value;
-use serde_json::json;
 use std::collections::HashMap;
 
 /// One key's list-append ops, sorted out by what they do.
@@ -51,13 +50,9 @@ pub(crate) struct AppendOps<'h> {
     pub failed: Vec<(OpId, &'h Value)>,
 }
 
-fn anomaly(history: &History, ids: &[OpId], explanation: String, detail: serde_json::Value) -> Anomaly {
-    Anomaly {
-        kind: "not-linearizable".into(),
-        ops: ids.iter().map(|&id| OpRef::of(history, id)).collect(),
-        explanation,
-        detail,
-    }
+/// A fast-path anomaly breaking one of this path's rules.
+fn anomaly(history: &History, ids: &[OpId], explanation: String, rule: AppendRule) -> Anomaly {
+    super::anomaly(history, ids, explanation, AnomalyDetail::Append(rule))
 }
 
 fn elements(n: usize) -> String {
@@ -105,13 +100,12 @@ pub(crate) fn check(history: &History, ops: &AppendOps<'_>, witness: bool) -> Op
                 ordinal(j)
             ),
         };
-        let reason = if failed.is_some() { "read-of-failed-append" } else { "read-of-unappended-element" };
-        anomaly(
-            history,
-            &ids,
-            explanation,
-            json!({ "reason": reason, "read": r, "element": x, "failed_append": failed }),
-        )
+        let (element, failed_append) = (x.clone(), failed);
+        let rule = match failed {
+            Some(_) => AppendRule::ReadOfFailedAppend { element, failed_append, read: r },
+            None => AppendRule::ReadOfUnappendedElement { element, failed_append, read: r },
+        };
+        anomaly(history, &ids, explanation, rule)
     };
     // Each element of the longest list: appended, once.
     let mut writer: Vec<OpId> = Vec::with_capacity(full.len());
@@ -127,7 +121,7 @@ pub(crate) fn check(history: &History, ops: &AppendOps<'_>, witness: bool) -> Op
                 ordinal(j),
                 show(history, a)
             );
-            let detail = json!({ "reason": "duplicate-element", "read": longest, "element": x, "append": a });
+            let detail = AppendRule::DuplicateElement { append: a, element: x.clone(), read: longest };
             return Some(Found::Invalid(anomaly(history, &[longest, a], explanation, detail)));
         }
         at.insert(a, j);
@@ -154,7 +148,7 @@ pub(crate) fn check(history: &History, ops: &AppendOps<'_>, witness: bool) -> Op
                 x,
                 full[j]
             );
-            let detail = json!({ "reason": "divergent-reads", "reads": [r, longest], "index": j });
+            let detail = AppendRule::DivergentReads { index: j, reads: [r, longest] };
             return Some(Found::Invalid(anomaly(history, &[r, longest], explanation, detail)));
         }
         by_len[list.len()].push(r);
@@ -322,7 +316,7 @@ fn order_violation(
             ),
         )
     };
-    let detail = json!({ "reason": "real-time-order", "element": elem, "first": x, "then": y, "ops": ids });
+    let detail = AppendRule::RealTimeOrder { element: elem.clone(), first: x, ops: ids.clone(), then: y };
     anomaly(history, &ids, why, detail)
 }
 
@@ -367,6 +361,6 @@ fn unseen_violation(
             )
         }
     };
-    let detail = json!({ "reason": "lost-append", "append": u, "element": elem, "then": y, "ops": ids });
+    let detail = AppendRule::LostAppend { append: u, element: elem.clone(), ops: ids.clone(), then: y };
     anomaly(history, &ids, why, detail)
 }

@@ -87,8 +87,7 @@
 
 use super::{call_pos, ordinal, ret_pos, show, Found};
 use crate::history::{History, Op, OpId, Outcome};
-use crate::report::{Anomaly, OpRef};
-use serde_json::json;
+use crate::report::{Anomaly, AnomalyDetail, KvAppendRule};
 use std::collections::HashMap;
 
 /// Trie steps allowed for decoding all gets of a key. Decoding costs at most
@@ -234,16 +233,9 @@ struct Chain {
     s_op: Option<OpId>,
 }
 
-fn anomaly(history: &History, ids: &[OpId], explanation: String, detail: serde_json::Value) -> Anomaly {
-    let mut refs: Vec<OpRef> = Vec::new();
-    let mut seen: Vec<OpId> = Vec::new();
-    for &id in ids {
-        if !seen.contains(&id) {
-            seen.push(id);
-            refs.push(OpRef::of(history, id));
-        }
-    }
-    Anomaly { kind: "not-linearizable".into(), ops: refs, explanation, detail }
+/// A fast-path anomaly breaking one of this path's rules.
+fn anomaly(history: &History, ids: &[OpId], explanation: String, rule: KvAppendRule) -> Anomaly {
+    super::anomaly(history, ids, explanation, AnomalyDetail::KvAppend(rule))
 }
 
 /// Combinations (a split per get, then an append op per occurrence of a
@@ -396,7 +388,7 @@ fn unreadable(
              state of the key ever read so.",
             show(history, get)
         );
-        let detail = json!({ "reason": "read-of-unwritten-value", "read": get, "value": text });
+        let detail = KvAppendRule::ReadOfUnwrittenValue { read: get, value: text.to_string() };
         return anomaly(history, &[get], explanation, detail);
     };
     let failed_put = head.map(|p| ops.puts[p as usize].0).filter(|o| o.outcome == Outcome::Fail);
@@ -407,7 +399,7 @@ fn unreadable(
             show(history, get),
             show(history, w.id)
         );
-        let detail = json!({ "reason": "read-of-failed-write", "read": get, "failed_write": w.id });
+        let detail = KvAppendRule::ReadOfFailedWrite { failed_write: w.id, read: get };
         return anomaly(history, &[get, w.id], explanation, detail);
     }
     // Some string occurs more often than it was appended.
@@ -428,7 +420,7 @@ fn unreadable(
     );
     let mut ids = vec![get];
     ids.extend(&by);
-    let detail = json!({ "reason": "duplicate-element", "read": get, "appends": by });
+    let detail = KvAppendRule::DuplicateElement { appends: by.clone(), read: get };
     anomaly(history, &ids, explanation, detail)
 }
 
@@ -473,7 +465,7 @@ fn check_splits(
                 sets.strings[seq[j] as usize],
                 sets.strings[full[j] as usize]
             );
-            let detail = json!({ "reason": "divergent-reads", "reads": [g.id, h.id], "index": j });
+            let detail = KvAppendRule::DivergentReads { index: j, reads: [g.id, h.id] };
             return Try::Invalid(anomaly(history, &[g.id, h.id], explanation, detail));
         }
     }
@@ -505,7 +497,7 @@ fn check_splits(
             );
             let mut ids = vec![g1, g2];
             ids.extend(&by);
-            let detail = json!({ "reason": "append-in-two-epochs", "reads": [g1, g2], "appends": by });
+            let detail = KvAppendRule::AppendInTwoEpochs { appends: by.clone(), reads: [g1, g2] };
             return Try::Invalid(anomaly(history, &ids, explanation, detail));
         }
     }
@@ -755,7 +747,8 @@ fn order_violation(history: &History, ops: &KvOps<'_>, e: Option<u32>, x: OpId, 
             show(history, x)
         )
     };
-    let detail = json!({ "reason": "real-time-order", "first": x, "then": y, "epoch_put": e.map(|p| ops.puts[p as usize].0.id) });
+    let epoch_put = e.map(|p| ops.puts[p as usize].0.id);
+    let detail = KvAppendRule::RealTimeOrder { epoch_put, first: x, then: y };
     anomaly(history, &[y, x], explanation, detail)
 }
 
@@ -772,7 +765,8 @@ fn cycle(history: &History, ops: &KvOps<'_>, c: &Chain, d: &Chain) -> Anomaly {
     let (c, d) = if d.put.is_none() { (d, c) } else { (c, d) };
     let (Some(y_c), Some(x_d), Some(y_d)) = (c.s_op, d.f_op, d.s_op) else {
         let explanation = "two put values must each be linearized before the other".to_string();
-        return anomaly(history, &[], explanation, json!({ "reason": "conflicting-value-order" }));
+        let detail = KvAppendRule::ConflictingValueOrder { ops: Vec::new(), puts: None };
+        return anomaly(history, &[], explanation, detail);
     };
     let (vc, vd) = (block_name(history, ops, c), block_name(history, ops, d));
     let (ids, explanation) = match c.f_op {
@@ -798,8 +792,8 @@ fn cycle(history: &History, ops: &KvOps<'_>, c: &Chain, d: &Chain) -> Anomaly {
             ),
         ),
     };
-    let puts: Vec<Option<OpId>> = [c.put, d.put].iter().map(|p| p.map(|p| ops.puts[p as usize].0.id)).collect();
-    let detail = json!({ "reason": "conflicting-value-order", "puts": puts, "ops": ids });
+    let puts = [c.put, d.put].map(|p| p.map(|p| ops.puts[p as usize].0.id));
+    let detail = KvAppendRule::ConflictingValueOrder { ops: ids.clone(), puts: Some(puts) };
     anomaly(history, &ids, explanation, detail)
 }
 
@@ -823,6 +817,6 @@ fn lost_append(history: &History, ops: &KvOps<'_>, z: &Chain, a: u32) -> Anomaly
         show(history, y),
     );
     let ids: Vec<OpId> = [Some(op.id), x, Some(y)].into_iter().flatten().collect();
-    let detail = json!({ "reason": "lost-append", "append": op.id, "then": y, "ops": ids });
+    let detail = KvAppendRule::LostAppend { append: op.id, ops: ids.clone(), then: y };
     anomaly(history, &ids, explanation, detail)
 }

@@ -14,14 +14,11 @@ mod register;
 use crate::history::{History, Op, OpId, Outcome, F};
 use crate::linear::LinearOptions;
 use crate::model::{arg, ModelKind, NilRead};
-use crate::report::{Anomaly, KeyResult, OpRef, Verdict};
+use crate::report::{Anomaly, AnomalyDetail, AnomalyKind, KeyResult, Method, OpRef, Verdict, Witness};
 use crate::value::Value;
 use append::AppendOps;
 use kv_append::KvOps;
 use register::RegisterOps;
-use serde_json::json;
-
-pub use super::WITNESS_MAX_OPS;
 
 /// `i` as a 1-based English ordinal for explanations: 0 -> "1st", 11 -> "12th".
 fn ordinal(i: usize) -> String {
@@ -72,10 +69,10 @@ pub(crate) fn show(history: &History, id: OpId) -> String {
 /// whose put values are distinct, put values and appended strings
 /// non-empty, and whose gets split in few ways into a put value (or `""`)
 /// and appended strings — method `kv-append`. A valid key's witness
-/// linearization goes in `stats.linearization` (op ids, cut to
-/// [`WITNESS_MAX_OPS`]); an invalid key has one `not-linearizable` anomaly
-/// whose `detail.reason` names the rule broken.
-pub fn try_fast(history: &History, ops: &[OpId], model: &ModelKind, opts: &LinearOptions) -> Option<KeyResult> {
+/// linearization is its [`Witness`] (cut to
+/// [`WITNESS_MAX_OPS`](crate::report::WITNESS_MAX_OPS)); an invalid key has
+/// one `not-linearizable` anomaly whose detail names the rule broken.
+pub(crate) fn try_fast(history: &History, ops: &[OpId], model: &ModelKind, opts: &LinearOptions) -> Option<KeyResult> {
     if !opts.use_fast_paths {
         return None;
     }
@@ -97,45 +94,52 @@ pub(crate) fn decide(
     let (method, found) = match model {
         ModelKind::Register | ModelKind::CasRegister => {
             let reg = register_ops(history, ops, nil_read, model == ModelKind::CasRegister)?;
-            ("unique-register", register::check(history, &reg, &Value::Nil, witness)?)
+            (Method::UniqueRegister, register::check(history, &reg, &Value::Nil, witness)?)
         }
         ModelKind::Kv => {
             match kv_ops(history, ops, nil_read)
                 .and_then(|reg| register::check(history, &reg, &Value::str(""), witness))
             {
-                Some(found) => ("unique-register", found),
-                None => ("kv-append", kv_append::check(history, &kv_append_ops(history, ops, nil_read)?, witness)?),
+                Some(found) => (Method::UniqueRegister, found),
+                None => {
+                    let kv = kv_append_ops(history, ops, nil_read)?;
+                    (Method::KvAppend, kv_append::check(history, &kv, witness)?)
+                }
             }
         }
         ModelKind::ListAppend => {
             let app = append_ops(history, ops, nil_read)?;
-            ("append-prefix", append::check(history, &app, witness)?)
+            (Method::AppendPrefix, append::check(history, &app, witness)?)
         }
         _ => return None,
     };
     let key = ops.first().and_then(|&id| history.op(id).key.clone());
-    let (verdict, anomalies, stats) = match found {
-        Found::Valid(None) => (Verdict::Valid, Vec::new(), serde_json::Value::Null),
-        Found::Valid(Some(mut w)) => {
-            let mut stats = json!({});
-            if w.len() > WITNESS_MAX_OPS {
-                stats["linearization_truncated_from"] = w.len().into();
-                w.truncate(WITNESS_MAX_OPS);
-            }
-            stats["linearization"] = json!(w);
-            (Verdict::Valid, Vec::new(), stats)
+    let mut result = KeyResult::valid(key, method, ops.len() as u64);
+    match found {
+        Found::Valid(w) => result.stats.witness = w.map(|w| Witness::new(w.into_iter())),
+        Found::Invalid(a) => {
+            result.verdict = Verdict::Invalid;
+            result.anomalies.push(a);
         }
-        Found::Invalid(a) => (Verdict::Invalid, vec![a], serde_json::Value::Null),
-    };
-    Some(KeyResult {
-        key,
-        verdict,
-        method: method.to_string(),
-        ops: ops.len() as u64,
-        anomalies,
-        unknown_reason: None,
-        stats,
-    })
+    }
+    Some(result)
+}
+
+/// A `not-linearizable` anomaly of a fast path: the ops named (each once,
+/// in order of mention) and the rule broken.
+pub(crate) fn anomaly(history: &History, ids: &[OpId], explanation: String, detail: AnomalyDetail) -> Anomaly {
+    let mut seen: Vec<OpId> = Vec::with_capacity(ids.len());
+    for &id in ids {
+        if !seen.contains(&id) {
+            seen.push(id);
+        }
+    }
+    Anomaly {
+        kind: AnomalyKind::NotLinearizable,
+        ops: seen.iter().map(|&id| OpRef::of(history, id)).collect(),
+        explanation,
+        detail: Some(Box::new(detail)),
+    }
 }
 
 /// Register / cas-register ops; `None` on a cas where the model has none, a

@@ -67,10 +67,14 @@
 
 use super::{call_pos, ret_pos, show, Found};
 use crate::history::{History, Op, OpId, Outcome};
-use crate::report::{Anomaly, OpRef};
+use crate::report::{Anomaly, AnomalyDetail, RegisterRule};
 use crate::value::Value;
-use serde_json::json;
 use std::collections::HashMap;
+
+/// A fast-path anomaly breaking one of this path's rules.
+fn anomaly(history: &History, ids: &[OpId], explanation: String, rule: RegisterRule) -> Anomaly {
+    super::anomaly(history, ids, explanation, AnomalyDetail::Register(rule))
+}
 
 /// A value as a hash key: integers (the common case) inline, so that lookups
 /// do not chase pointers into the history.
@@ -471,11 +475,11 @@ fn chain_name(ops: &RegisterOps<'_>, succ: &[Option<u32>], head: usize, initial:
 
 fn unwritten(history: &History, r: OpId, v: &Value, ops: &RegisterOps<'_>, is_cas: bool) -> Anomaly {
     let failed = ops.failed.iter().find(|&&(_, fv)| fv == v).map(|&(w, _)| w);
-    let mut refs = vec![OpRef::of(history, r)];
+    let mut ids = vec![r];
     let what = if is_cas { "expected" } else { "returned" };
     let explanation = match failed {
         Some(w) => {
-            refs.push(OpRef::of(history, w));
+            ids.push(w);
             format!(
                 "{} {what} {v}, but the only write of {v}, {}, failed, so it never took effect.",
                 show(history, r),
@@ -484,17 +488,13 @@ fn unwritten(history: &History, r: OpId, v: &Value, ops: &RegisterOps<'_>, is_ca
         }
         None => format!("{} {what} {v}, a value that no operation wrote.", show(history, r)),
     };
-    let reason = match (is_cas, failed.is_some()) {
-        (false, true) => "read-of-failed-write",
-        (false, false) => "read-of-unwritten-value",
-        (true, _) => "cas-of-unwritten-value",
+    let (failed_write, op, value) = (failed, r, v.clone());
+    let rule = match (is_cas, failed.is_some()) {
+        (false, true) => RegisterRule::ReadOfFailedWrite { failed_write, op, value },
+        (false, false) => RegisterRule::ReadOfUnwrittenValue { failed_write, op, value },
+        (true, _) => RegisterRule::CasOfUnwrittenValue { failed_write, op, value },
     };
-    Anomaly {
-        kind: "not-linearizable".into(),
-        ops: refs,
-        explanation,
-        detail: json!({ "reason": reason, "op": r, "value": v, "failed_write": failed }),
-    }
+    anomaly(history, &ids, explanation, rule)
 }
 
 fn double_cas(history: &History, ops: &RegisterOps<'_>, a: u32, b: u32, initial: &Value) -> Anomaly {
@@ -511,12 +511,8 @@ fn double_cas(history: &History, ops: &RegisterOps<'_>, a: u32, b: u32, initial:
             ""
         }
     );
-    Anomaly {
-        kind: "not-linearizable".into(),
-        ops: vec![OpRef::of(history, ca.iv.id), OpRef::of(history, cb.iv.id)],
-        explanation,
-        detail: json!({ "reason": "double-cas", "ops": [ca.iv.id, cb.iv.id] }),
-    }
+    let ids = [ca.iv.id, cb.iv.id];
+    anomaly(history, &ids, explanation, RegisterRule::DoubleCas { ops: ids })
 }
 
 /// Inside the chain headed at `head`, op `y` completed before op `x` of an
@@ -532,50 +528,37 @@ fn chain_order(
 ) -> Anomaly {
     let Some(x) = x else {
         // The initial chain's virtual write has no op and begins at -inf.
-        return Anomaly {
-            kind: "not-linearizable".into(),
-            ops: vec![OpRef::of(history, y)],
-            explanation: "an op completed before the start of the history".into(),
-            detail: json!({ "reason": "cas-chain-order" }),
-        };
+        let explanation = "an op completed before the start of the history".to_string();
+        let rule = RegisterRule::CasChainOrder { first: None, then: None, ops: Vec::new() };
+        return anomaly(history, &[y], explanation, rule);
     };
     // Is x the writer of the value y read?
     let y_read = ops.reads.iter().find(|&&(iv, _)| iv.id == y).map(|&(_, v)| v);
     let wrote_it = y_read.flatten().and_then(|v| ops.writer[v as usize]).is_some_and(|w| ops.writer_iv(w).id == x);
-    let (reason, explanation) = if wrote_it {
-        (
-            "read-before-write",
-            format!(
-                "{} completed before {}, the only write of that value, was invoked: it read the value before it \
+    let explanation = if wrote_it {
+        format!(
+            "{} completed before {}, the only write of that value, was invoked: it read the value before it \
                  was written.",
-                show(history, y),
-                show(history, x)
-            ),
+            show(history, y),
+            show(history, x)
         )
     } else {
-        (
-            "cas-chain-order",
-            format!(
-                "The {} can only follow one another in this order (each cas replaces the value before it, and no \
+        format!(
+            "The {} can only follow one another in this order (each cas replaces the value before it, and no \
                  value is written twice), so {} must be linearized before {}; but the latter completed before the \
                  former began.",
-                chain_name(ops, succ, head, initial).replacen("value ", "values ", 1),
-                show(history, x),
-                show(history, y)
-            ),
+            chain_name(ops, succ, head, initial).replacen("value ", "values ", 1),
+            show(history, x),
+            show(history, y)
         )
     };
     let ids = if wrote_it { [y, x] } else { [x, y] };
-    Anomaly {
-        kind: "not-linearizable".into(),
-        ops: ids.iter().map(|&id| OpRef::of(history, id)).collect(),
-        explanation,
-        detail: if wrote_it {
-            json!({ "reason": reason, "read": y, "write": x, "ops": ids })
-        } else {
-            json!({ "reason": reason, "first": x, "then": y, "ops": ids })
-        },
-    }
+    let rule = if wrote_it {
+        RegisterRule::ReadBeforeWrite { ops: ids, read: y, write: x }
+    } else {
+        RegisterRule::CasChainOrder { first: Some(x), then: Some(y), ops: ids.to_vec() }
+    };
+    anomaly(history, &ids, explanation, rule)
 }
 
 /// Chains `c` and `d` must each precede the other: `f(c) < s(d)` and
@@ -593,12 +576,9 @@ fn cycle(
     let (w_c, w_d) = (c.write, d.write);
     // Every chain has an op with its largest invoke; d has a write.
     let (Some(y_c), Some(y_d), Some(x_d)) = (c.s_op, d.s_op, d.f_op) else {
-        return Anomaly {
-            kind: "not-linearizable".into(),
-            ops: Vec::new(),
-            explanation: "two values must each be linearized before the other".into(),
-            detail: json!({ "reason": "conflicting-value-order" }),
-        };
+        let explanation = "two values must each be linearized before the other".to_string();
+        let rule = RegisterRule::ConflictingValueOrder { ops: Vec::new(), values: None, writes: None };
+        return anomaly(history, &[], explanation, rule);
     };
     let mut ids: Vec<OpId> = Vec::new();
     let mut push = |id: Option<OpId>| {
@@ -662,16 +642,11 @@ fn cycle(
             );
         }
     }
-    let value_of = |ch: &Chain| (ch.head < ops.values.len()).then(|| ops.values[ch.head]);
-    Anomaly {
-        kind: "not-linearizable".into(),
-        ops: ids.iter().map(|&id| OpRef::of(history, id)).collect(),
-        explanation,
-        detail: json!({
-            "reason": "conflicting-value-order",
-            "values": [value_of(c), value_of(d)],
-            "writes": [w_c, w_d],
-            "ops": ids,
-        }),
-    }
+    let value_of = |ch: &Chain| (ch.head < ops.values.len()).then(|| ops.values[ch.head].clone());
+    let rule = RegisterRule::ConflictingValueOrder {
+        ops: ids.clone(),
+        values: Some([value_of(c), value_of(d)]),
+        writes: Some([w_c, w_d]),
+    };
+    anomaly(history, &ids, explanation, rule)
 }

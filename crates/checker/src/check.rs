@@ -1,0 +1,502 @@
+//! The one entry: [`check`] runs the requested checks on a history and
+//! gathers a [`Report`]; [`check_path`] reads a file first, whole or shard
+//! by shard, through the same code.
+//!
+//! Bank histories (ops named `transfer`) go to the bank checks; everything
+//! else to linearizability and the session checks. What applies is decided
+//! from the whole history ([`Facts`]), so that every shard of a sharded
+//! check is judged the same way. Two rules keep a report from being green
+//! when nothing was checked: a check whose history has no successful op of
+//! the kind it needs is unknown with the reason ([`Seen::missing`]), and a
+//! report in which every check was skipped is unknown ("nothing was
+//! checked") with the reasons.
+
+use crate::bank::{self, BankOptions};
+use crate::error::{CheckError, NotApplicable};
+use crate::history::{History, Op, Outcome, F};
+use crate::linear::{self, LinearOptions};
+use crate::model::{self, ModelKind};
+use crate::read::{self, Format, NilRead, ReadOptions};
+use crate::report::{
+    BankSummary, Budget, CheckDetail, CheckName, CheckResult, KeyResult, KeyStats, Method, ModelName, Report, Skipped,
+    Verdict,
+};
+use crate::session::{self, SessionOptions, StalenessSamples, Workload};
+use crate::shard::{self, ShardOptions};
+use crate::value::Value;
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Instant;
+
+/// What to check and with which limits.
+#[derive(Clone, Debug)]
+pub struct CheckConfig {
+    /// Checks to run; empty means every check that fits the history. A
+    /// check named here that does not fit is an error; one implied by
+    /// "every check" is skipped with the reason.
+    pub checks: Vec<CheckName>,
+    /// Sequential model for linearizability; inferred when `None`.
+    pub model: Option<ModelKind>,
+    /// How an ok read of nil is judged. `None`: the default of the format
+    /// the history was read from ([`Format::default_nil_read`]); a history
+    /// built in memory follows conch's native format (`absent`).
+    pub nil_read: Option<NilRead>,
+    pub budget: Budget,
+    /// Allow the polynomial-time paths where they apply.
+    pub fast_paths: bool,
+    pub bank: BankSettings,
+}
+
+impl Default for CheckConfig {
+    fn default() -> Self {
+        CheckConfig {
+            checks: Vec::new(),
+            model: None,
+            nil_read: None,
+            budget: Budget::default(),
+            fast_paths: true,
+            bank: BankSettings::default(),
+        }
+    }
+}
+
+impl CheckConfig {
+    /// This config for a history read in `format`: an unset nil-read rule
+    /// becomes the format's default.
+    pub fn for_format(&self, format: Format) -> CheckConfig {
+        CheckConfig { nil_read: Some(self.nil_read.unwrap_or(format.default_nil_read())), ..self.clone() }
+    }
+}
+
+/// How bank histories are judged.
+#[derive(Clone, Debug, Default)]
+pub struct BankSettings {
+    /// Initial balances; `None` infers the total from the first ok read.
+    pub initial: Option<BTreeMap<Value, i64>>,
+    /// conch's own bank workload lets balances go negative; Jepsen's does not.
+    pub negative_allowed: bool,
+}
+
+/// Checks a history held in memory.
+///
+/// # Errors
+///
+/// [`CheckError::NotApplicable`] when a check named in `cfg.checks` does
+/// not fit the history (e.g. its model cannot be inferred), and
+/// [`CheckError::BadValue`] when an op's value does not fit the model.
+pub fn check(history: &History, cfg: &CheckConfig) -> Result<Report, CheckError> {
+    let started = Instant::now();
+    let nil_read = cfg.nil_read.unwrap_or(Format::Jsonl.default_nil_read());
+    let part = check_part(history, cfg, &Facts::of(history), nil_read)?;
+    Ok(part.report(Counts::of(history), started))
+}
+
+/// Reads a history file and checks it; the report names the file and its
+/// format. With `shards`, the file is checked shard by shard
+/// ([`crate::shard`]) in bounded memory and gives the same report; without,
+/// the history is read whole and returned with the report.
+///
+/// # Errors
+///
+/// As [`check`], and [`CheckError::Input`] when the file cannot be read as a
+/// history, [`CheckError::Spill`] when shard files cannot be written.
+pub fn check_path(
+    path: &Path,
+    read: &ReadOptions,
+    cfg: &CheckConfig,
+    shards: Option<&ShardOptions>,
+) -> Result<(Report, Option<History>), CheckError> {
+    if let Some(opts) = shards {
+        return Ok((shard::check_path(path, read, cfg, opts)?, None));
+    }
+    let (history, format) = read::read_path(path, read)?;
+    let report = check(&history, &cfg.for_format(format))?;
+    Ok((report.with_source(&path.to_string_lossy(), format), Some(history)))
+}
+
+/// The successful ops a history has, by the kind each check needs.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub(crate) struct Seen {
+    ok: bool,
+    /// Ok reads, and ok cas (which read the value they replaced).
+    ok_read: bool,
+    /// Ok writes of any kind: write, cas, put, append, add, incr.
+    ok_update: bool,
+    ok_transfer: bool,
+    /// Ok reads that returned something (a bank read's balances).
+    ok_read_value: bool,
+    /// Any op marked final; and an ok final read.
+    has_final: bool,
+    ok_final_read: bool,
+}
+
+impl Seen {
+    pub(crate) fn add(&mut self, op: &Op) {
+        self.has_final |= op.is_final;
+        if op.outcome != Outcome::Ok {
+            return;
+        }
+        self.ok = true;
+        match op.f {
+            F::Read => {
+                self.ok_read = true;
+                self.ok_read_value |= !op.output.is_nil();
+                self.ok_final_read |= op.is_final;
+            }
+            F::Cas => (self.ok_read, self.ok_update) = (true, true),
+            F::Write | F::Put | F::Append | F::Add | F::Incr => self.ok_update = true,
+            F::Transfer => self.ok_transfer = true,
+            _ => {}
+        }
+    }
+
+    /// Why `check` had nothing to check, if it had not: no successful op of
+    /// a kind it needs. A check that saw none finds nothing by construction,
+    /// so valid would be a guess.
+    pub(crate) fn missing(&self, check: CheckName, is_bank: bool) -> Option<&'static str> {
+        use CheckName::*;
+        match check {
+            Linearizable | Bank if is_bank => {
+                if !self.ok_transfer {
+                    Some("no transfer completed ok: nothing moved money, so there is nothing to check")
+                } else if !self.ok_read_value {
+                    Some("no read of the balances completed ok: there is nothing to check")
+                } else {
+                    None
+                }
+            }
+            Linearizable => {
+                (!self.ok).then_some("no operation completed ok: there is nothing to check linearizability against")
+            }
+            ReadYourWrites | MonotonicReads | MonotonicWrites | WritesFollowReads => {
+                if !self.ok_read {
+                    Some("no read completed ok: the session guarantees are judged by what reads return")
+                } else if !self.ok_update {
+                    Some("no write completed ok: there is nothing a read could miss")
+                } else {
+                    None
+                }
+            }
+            Convergence => (!self.ok_final_read).then_some("no final read completed ok: nothing shows the end state"),
+            // Each workload check says itself when it had nothing to judge.
+            Bank | SetFull | CounterBounds | UniqueIds | Echo | Kafka => None,
+        }
+    }
+}
+
+/// What the whole history says about which checks apply and how: decided
+/// once from the whole history, even when it is checked shard by shard, so
+/// that every shard is judged the same way.
+#[derive(Clone, Debug)]
+pub(crate) struct Facts {
+    pub is_bank: bool,
+    pub model: Result<ModelKind, NotApplicable>,
+    pub workload: Result<Workload, NotApplicable>,
+    pub seen: Seen,
+}
+
+impl Facts {
+    /// Facts of a whole history.
+    pub(crate) fn of(h: &History) -> Facts {
+        let mut seen = Seen::default();
+        h.ops.iter().for_each(|o| seen.add(o));
+        Facts::of_summary(h, seen)
+    }
+
+    /// Facts from a summary of a history: `h` holds the first op of each
+    /// function (all that inference looks at), `seen` covers every op.
+    pub(crate) fn of_summary(h: &History, seen: Seen) -> Facts {
+        Facts {
+            is_bank: h.ops.iter().any(|o| o.f == F::Transfer),
+            model: model::infer(h),
+            workload: session::infer_workload(h),
+            seen,
+        }
+    }
+}
+
+/// A history's size, for the report.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Counts {
+    pub events: u64,
+    pub ops: u64,
+    pub faults: u64,
+}
+
+impl Counts {
+    fn of(h: &History) -> Counts {
+        Counts { events: h.events, ops: h.ops.len() as u64, faults: h.faults.len() as u64 }
+    }
+}
+
+/// The checks' findings on a history or on one shard of it; shards' parts
+/// merge into the whole history's.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Part {
+    pub results: Vec<CheckResult>,
+    pub skipped: Vec<Skipped>,
+    pub staleness: Option<(Workload, StalenessSamples)>,
+}
+
+impl Part {
+    /// Adds another shard's findings: keys of the same check are pooled.
+    pub(crate) fn merge(&mut self, other: Part) {
+        for r in other.results {
+            match self.results.iter_mut().find(|x| x.check == r.check) {
+                Some(x) => {
+                    // Each part lists its keys in key order; keep the pool so.
+                    x.keys.extend(r.keys);
+                    x.keys.sort_by(|a, b| a.key.cmp(&b.key));
+                    x.detail = x.detail.take().or(r.detail);
+                    x.unknown_reason = x.unknown_reason.take().or(r.unknown_reason);
+                }
+                None => self.results.push(r),
+            }
+        }
+        for sk in other.skipped {
+            if !self.skipped.iter().any(|x| x.check == sk.check) {
+                self.skipped.push(sk);
+            }
+        }
+        match (&mut self.staleness, other.staleness) {
+            (Some((_, mine)), Some((_, theirs))) => mine.merge(theirs),
+            (mine @ None, theirs) => *mine = theirs,
+            (Some(_), None) => {}
+        }
+    }
+
+    /// Recomputes what depends on the pooled keys.
+    pub(crate) fn seal(&mut self) {
+        for r in &mut self.results {
+            if r.check == CheckName::Convergence {
+                r.detail = Some(CheckDetail::Convergence(session::convergence_summary(&r.keys)));
+            }
+            r.seal();
+        }
+    }
+
+    /// The report: the checks' verdicts combined, or unknown when nothing
+    /// was checked (every check skipped).
+    pub(crate) fn report(self, counts: Counts, started: Instant) -> Report {
+        let verdict = self.results.iter().fold(Verdict::Valid, |v, r| v.combine(r.verdict));
+        let unknown_reason = self.results.is_empty().then(|| nothing_checked(&self.skipped));
+        Report {
+            file: None,
+            format: None,
+            events: counts.events,
+            ops: counts.ops,
+            faults: counts.faults,
+            verdict: if unknown_reason.is_some() { Verdict::Unknown } else { verdict },
+            unknown_reason,
+            results: self.results,
+            skipped: self.skipped,
+            staleness: self.staleness.map(|(w, s)| s.summary(w)),
+            elapsed_ms: started.elapsed().as_millis() as u64,
+        }
+    }
+}
+
+/// "nothing was checked", and why each check was skipped (checks skipped
+/// for the same reason named together).
+fn nothing_checked(skipped: &[Skipped]) -> String {
+    if skipped.is_empty() {
+        return "nothing was checked: no check applies to this history".into();
+    }
+    let mut by_reason: Vec<(&NotApplicable, Vec<String>)> = Vec::new();
+    for s in skipped {
+        match by_reason.iter_mut().find(|(r, _)| *r == &s.reason) {
+            Some((_, checks)) => checks.push(s.check.to_string()),
+            None => by_reason.push((&s.reason, vec![s.check.to_string()])),
+        }
+    }
+    let why: Vec<String> = by_reason.iter().map(|(r, checks)| format!("{}: {r}", checks.join(", "))).collect();
+    format!("nothing was checked: {}", why.join("; "))
+}
+
+/// Runs the configured checks on `h` (a whole history or one shard of it),
+/// judged by the whole history's `facts`.
+pub(crate) fn check_part(h: &History, cfg: &CheckConfig, facts: &Facts, nil_read: NilRead) -> Result<Part, CheckError> {
+    let explicit = !cfg.checks.is_empty();
+    let mut wanted: Vec<CheckName> = if explicit { cfg.checks.clone() } else { CheckName::ALL.to_vec() };
+    let mut part = Part::default();
+    // The workload checks run only by name, each on its own.
+    for &c in wanted.iter().filter(|c| CheckName::WORKLOAD.contains(c)) {
+        part.results.push(check_workload(h, c)?);
+    }
+    wanted.retain(|c| !CheckName::WORKLOAD.contains(c));
+    if explicit && wanted.is_empty() {
+        return Ok(part);
+    }
+    if facts.is_bank {
+        check_bank(h, cfg, &wanted, explicit, &mut part)?;
+    } else {
+        if wanted.contains(&CheckName::Linearizable) {
+            check_linear(h, cfg, facts, nil_read, explicit, &mut part)?;
+        }
+        if explicit && wanted.contains(&CheckName::Bank) {
+            return Err(CheckError::NotApplicable { check: CheckName::Bank, reason: NotApplicable::NotBank });
+        }
+        check_sessions(h, cfg, facts, &wanted, explicit, &mut part)?;
+    }
+    for r in &mut part.results {
+        if let Some(why) = facts.seen.missing(r.check, facts.is_bank) {
+            nothing_to_check(r, why);
+        }
+    }
+    Ok(part)
+}
+
+/// One workload check (set-full, counter-bounds, unique-ids, echo, kafka).
+/// A history of the wrong shape is bad input naming the line.
+fn check_workload(h: &History, check: CheckName) -> Result<CheckResult, CheckError> {
+    use crate::{counter_bounds, echo, kafka, set_full, unique_ids};
+    // The error names the line; whoever read the file names the file.
+    let file = "";
+    let r = match check {
+        CheckName::SetFull => {
+            // Maelstrom's broadcast workload adds with `broadcast`, g-set with `add`.
+            let broadcast = F::parse("broadcast");
+            let add_f = if h.ops.iter().any(|o| o.f == broadcast) { broadcast } else { F::Add };
+            set_full::check(h, file, &set_full::SetFullOptions { add_f, linearizable: false })
+        }
+        CheckName::CounterBounds => counter_bounds::check(h, file),
+        CheckName::UniqueIds => unique_ids::check(h, file),
+        CheckName::Echo => echo::check(h, file),
+        CheckName::Kafka => kafka::check(h, file),
+        other => unreachable!("{other} is not a workload check"),
+    };
+    r.map_err(|e| CheckError::BadValue { line: e.line, kind: e.kind })
+}
+
+/// Marks a check that had nothing to check unknown, and its keys that say
+/// valid (an anomaly found stands).
+fn nothing_to_check(r: &mut CheckResult, why: &str) {
+    for k in r.keys.iter_mut().filter(|k| k.verdict == Verdict::Valid) {
+        k.verdict = Verdict::Unknown;
+        k.unknown_reason = Some(why.to_string());
+    }
+    r.unknown_reason = Some(why.to_string());
+    r.seal();
+}
+
+/// Linearizability under the configured or inferred model.
+fn check_linear(
+    h: &History,
+    cfg: &CheckConfig,
+    facts: &Facts,
+    nil_read: NilRead,
+    explicit: bool,
+    part: &mut Part,
+) -> Result<(), CheckError> {
+    let kind = match (&cfg.model, &facts.model) {
+        (Some(m), _) | (None, Ok(m)) => *m,
+        (None, Err(why)) if explicit => {
+            return Err(CheckError::NotApplicable { check: CheckName::Linearizable, reason: why.clone() })
+        }
+        (None, Err(why)) => {
+            part.skipped.push(Skipped { check: CheckName::Linearizable, reason: why.clone() });
+            return Ok(());
+        }
+    };
+    // A value of the wrong shape for the model is bad input (exit 2), not
+    // an undecided key.
+    model::validate_history(h, kind, nil_read)?;
+    let opts = LinearOptions { budget: cfg.budget.clone(), nil_read, use_fast_paths: cfg.fast_paths };
+    part.results.push(linear::check(h, &kind, &opts));
+    Ok(())
+}
+
+/// The session guarantees and convergence, under the inferred workload.
+fn check_sessions(
+    h: &History,
+    cfg: &CheckConfig,
+    facts: &Facts,
+    wanted: &[CheckName],
+    explicit: bool,
+    part: &mut Part,
+) -> Result<(), CheckError> {
+    let mut checks: Vec<CheckName> = wanted.iter().copied().filter(|c| CheckName::SESSION.contains(c)).collect();
+    let Some(&first) = checks.first() else { return Ok(()) };
+    let w = match &facts.workload {
+        Ok(w) => *w,
+        Err(why) if explicit => return Err(CheckError::NotApplicable { check: first, reason: why.clone() }),
+        Err(why) => {
+            part.skipped.extend(checks.iter().map(|&check| Skipped { check, reason: why.clone() }));
+            return Ok(());
+        }
+    };
+    if !explicit {
+        // Every check: only those this workload can decide, and convergence
+        // only when the history has final reads.
+        checks.retain(|c| w.applicable_checks().contains(c));
+        if !facts.seen.has_final {
+            checks.retain(|c| *c != CheckName::Convergence);
+            part.skipped.push(Skipped { check: CheckName::Convergence, reason: NotApplicable::NoFinalReads });
+        }
+    }
+    let opts = SessionOptions { budget: cfg.budget.clone() };
+    part.results.extend(session::check(h, &checks, w, &opts));
+    part.staleness = Some((w, session::staleness_samples(h, w)));
+    Ok(())
+}
+
+/// Bank histories: the bank invariants, and linearizability of transfers
+/// and whole-bank reads under the bank model.
+fn check_bank(
+    h: &History,
+    cfg: &CheckConfig,
+    wanted: &[CheckName],
+    explicit: bool,
+    part: &mut Part,
+) -> Result<(), CheckError> {
+    if explicit {
+        if let Some(&c) = wanted.iter().find(|c| !matches!(c, CheckName::Linearizable | CheckName::Bank)) {
+            return Err(CheckError::NotApplicable { check: c, reason: NotApplicable::BankHistory });
+        }
+    } else {
+        part.skipped.push(Skipped { check: CheckName::ReadYourWrites, reason: NotApplicable::SessionChecksOnBank });
+    }
+    let want_lin = wanted.contains(&CheckName::Linearizable);
+    if !want_lin && !wanted.contains(&CheckName::Bank) {
+        return Ok(());
+    }
+    let opts = BankOptions {
+        initial: cfg.bank.initial.clone(),
+        negative_allowed: cfg.bank.negative_allowed,
+        linearizable: want_lin,
+        budget: cfg.budget.clone(),
+    };
+    let report = bank::check(h, &opts)?;
+    let ops = h.ops.len() as u64;
+    let keys = |lin: bool| -> Vec<KeyResult> {
+        let props = report.properties.iter().filter(|p| (p.name == bank::LINEARIZABLE) == lin);
+        props.map(|p| property_key(p, ops)).collect()
+    };
+    if want_lin {
+        part.results.push(CheckResult::from_keys(CheckName::Linearizable, ModelName::Bank, keys(true)));
+    }
+    if wanted.contains(&CheckName::Bank) {
+        let mut r = CheckResult::from_keys(CheckName::Bank, ModelName::Bank, keys(false));
+        r.detail = Some(CheckDetail::Bank(BankSummary {
+            expected_total: report.expected_total,
+            reads: report.reads,
+            total_source: report.total_source.clone(),
+            transfers: report.transfers,
+        }));
+        part.results.push(r);
+    }
+    Ok(())
+}
+
+/// A bank property as a key of its check, named after the property.
+fn property_key(p: &bank::BankProperty, ops: u64) -> KeyResult {
+    KeyResult {
+        key: Some(Value::str(p.name)),
+        verdict: p.verdict,
+        method: if p.name == bank::LINEARIZABLE { Method::Wgl } else { Method::BankReads },
+        ops,
+        anomalies: p.anomalies.clone(),
+        unknown_reason: p.unknown_reason.clone(),
+        stats: KeyStats { anomaly_count: Some(p.anomaly_count), ..KeyStats::default() },
+    }
+}
