@@ -500,7 +500,7 @@ impl Config {
             }
         }
         match self.availability {
-            Some(a) if a == 1.0 => c.push_str(" --availability total"),
+            Some(1.0) => c.push_str(" --availability total"),
             Some(a) => c.push_str(&format!(" --availability {a}")),
             None => {}
         }
