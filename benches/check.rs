@@ -12,11 +12,6 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use testkit::gen::{self, GenConfig, GenWorkload};
 
-fn fixtures() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/porcupine");
-    p.join("EXPECTED.tsv").exists().then_some(p)
-}
-
 fn fixture_files(dir: &Path, sub: &str) -> Vec<PathBuf> {
     let mut v: Vec<PathBuf> = std::fs::read_dir(dir.join(sub)).unwrap().flatten().map(|e| e.path()).collect();
     v.sort();
@@ -36,7 +31,7 @@ fn check_files(files: &[PathBuf], model: ModelKind) -> usize {
 }
 
 fn bench_fixtures(c: &mut Criterion) {
-    let Some(dir) = fixtures() else {
+    let Some(dir) = testkit::fixtures::porcupine() else {
         eprintln!("fixtures not found; skipping");
         return;
     };

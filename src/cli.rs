@@ -146,6 +146,12 @@ pub struct RunArgs {
     /// How often faults come (1.0 = default rate).
     #[arg(long, default_value_t = 1.0, value_parser = positive)]
     pub intensity: f64,
+    /// Mean virtual seconds between faults of each kind (default: 4 faults of each kind spread over the run).
+    #[arg(long, value_parser = positive_seconds)]
+    pub nemesis_interval: Option<f64>,
+    /// The clients stop after this many virtual seconds (also before --ops, if given, are done).
+    #[arg(long, value_parser = positive_seconds)]
+    pub time_limit: Option<f64>,
     /// One seed.
     #[arg(long, conflicts_with = "seeds")]
     pub seed: Option<u64>,
@@ -157,16 +163,17 @@ pub struct RunArgs {
     pub param: Vec<String>,
     #[arg(long, default_value_t = 5)]
     pub nodes: usize,
-    #[arg(long, default_value_t = 5)]
+    /// Client processes (default two per node, so that nodes coordinate concurrent requests).
+    #[arg(long, default_value_t = 10)]
     pub clients: usize,
-    /// Client operations per run.
-    #[arg(long, default_value_t = 500)]
-    pub ops: usize,
+    /// Client operations per run (default 500; unbounded with --time-limit).
+    #[arg(long)]
+    pub ops: Option<usize>,
     /// Number of keys (default: the workload's own).
     #[arg(long)]
     pub keys: Option<usize>,
     /// Client routing.
-    #[arg(long, value_enum, default_value_t = Routing::Sticky)]
+    #[arg(long, value_enum, default_value_t = Routing::Failover)]
     pub routing: Routing,
     /// Livelock bound: a run stops after processing this many events, and none of its checks is valid.
     #[arg(long)]
@@ -205,7 +212,7 @@ pub struct CompareArgs {
     pub seeds: String,
     #[arg(long, default_value_t = 5)]
     pub nodes: usize,
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 10)]
     pub clients: usize,
     #[arg(long, default_value_t = 500)]
     pub ops: usize,
@@ -419,6 +426,10 @@ value_enum!(Workload => WorkloadKind {
     Counter => WorkloadKind::Counter,
     /// transfers between accounts and whole-bank reads
     Bank => WorkloadKind::Bank,
+    /// transactions of appends and reads over lists (Elle's list-append)
+    TxnListAppend => WorkloadKind::TxnListAppend,
+    /// transactions of writes and reads over registers (Elle's rw-register)
+    TxnRwRegister => WorkloadKind::TxnRwRegister,
 });
 
 value_enum!(Nemesis => Option<FaultKind> {
@@ -445,6 +456,8 @@ value_enum!(Routing => ClientRouting {
     Sticky => ClientRouting::Sticky,
     /// a node chosen at random for every request
     Random => ClientRouting::Random,
+    /// sticky, moving to another node when its node is down or unreachable
+    Failover => ClientRouting::Failover,
 });
 
 value_enum!(GenWorkload => testkit::gen::GenWorkload {

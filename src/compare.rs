@@ -5,6 +5,7 @@
 use crate::cli::{self, CompareArgs};
 use crate::output;
 use report::html::RunLinks;
+use report::plot::Timing;
 use runner::compare::{self, Common, Row};
 use runner::files::check_writable;
 use runner::plan::parse_seeds;
@@ -36,6 +37,7 @@ fn go(args: &CompareArgs) -> Result<u8, Error> {
     check_writable(&args.out.join("compare.csv"), args.force)?;
     let rows = run_and_write(&plans, &seeds, &args.out, args.force)?;
     output::print(&report::table::table(&rows));
+    output::print(&report::text::compare_summary(&rows));
     output::print(&format!("wrote {}", args.out.join("index.html").display()));
     Ok(compare::exit_code(&rows))
 }
@@ -44,7 +46,7 @@ fn go(args: &CompareArgs) -> Result<u8, Error> {
 /// JSON), the plots and the index page; returns the rows.
 pub fn run_and_write(plans: &[Plan], seeds: &[u64], out: &Path, force: bool) -> Result<Vec<Row>, Error> {
     let bar = output::progress(plans.len() * seeds.len(), "runs");
-    let runs = compare::run_all(plans, seeds, out, force, report::html::report_page, &|| bar.inc(1));
+    let runs = compare::run_all(plans, seeds, out, force, report::html::run_files, &|| bar.inc(1));
     bar.finish_and_clear();
     let runs = runs?;
     let rows: Vec<Row> = plans.iter().zip(&runs).map(|(p, r)| compare::row(p, r)).collect();
@@ -53,10 +55,16 @@ pub fn run_and_write(plans: &[Plan], seeds: &[u64], out: &Path, force: bool) -> 
         .zip(&runs)
         .map(|(p, runs)| RunLinks { protocol: &p.protocol, runs: runs.iter().map(seed_verdict).collect() })
         .collect();
-    let files: [(&str, String); 6] = [
+    for (p, runs) in plans.iter().zip(&runs) {
+        let each = runs.iter().filter_map(|f| Timing::of_history("", f.history.as_ref()?));
+        let all = Timing::overlay(&format!("{}, {} seeds", p.protocol, runs.len()), each);
+        for (name, svg) in report::plot::all(&all) {
+            output::write(&out.join(&p.protocol).join(name), svg.as_bytes(), force)?;
+        }
+    }
+    let files: [(&str, String); 5] = [
         ("compare.csv", report::table::csv(&rows)),
         ("compare.json", report::json::compare(&rows)),
-        ("latency-over-time.svg", report::svg::latency_over_time(&report::svg::first_runs(plans, &runs))),
         ("latency.svg", report::svg::latency_bars(&rows)),
         ("availability.svg", report::svg::availability_bars(&rows)),
         ("index.html", report::html::compare_index(&rows, &links)),

@@ -17,10 +17,16 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
         workload: args.workload.map_or(base.workload, Into::into),
         nemesis: cli::faults(&args.nemesis),
         intensity: args.intensity,
+        nemesis_interval_ns: args.nemesis_interval.map(seconds_ns),
+        time_limit_ns: args.time_limit.map(seconds_ns),
         params: parse_params(args.param.iter().map(String::as_str))?,
         nodes: args.nodes,
         clients: args.clients,
-        ops: args.ops,
+        ops: match (args.ops, args.time_limit) {
+            (Some(n), _) => n,
+            (None, Some(_)) => runner::plan::UNBOUNDED_OPS,
+            (None, None) => base.ops,
+        },
         keys: args.keys,
         routing: args.routing.into(),
         max_events: args.max_events,
@@ -28,6 +34,12 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
     };
     plan.validate()?;
     Ok(plan)
+}
+
+/// Virtual seconds as nanoseconds (saturating: a day is already far more
+/// than any run).
+fn seconds_ns(s: f64) -> u64 {
+    (s * 1e9).min(u64::MAX as f64) as u64
 }
 
 pub fn run(args: RunArgs) -> u8 {
@@ -47,10 +59,12 @@ fn go(args: &RunArgs) -> Result<u8, Error> {
         check_writable(&dir_of(s).join("history.jsonl"), args.force)?;
     }
     let bar = output::progress(seeds.len(), "seeds");
-    let dirs = RunDirs { dir_of: &dir_of, force: args.force, html: report::html::report_page };
+    let dirs = RunDirs { dir_of: &dir_of, force: args.force, render: report::html::run_files };
     let mut verdicts = Vec::new();
     let mut first_violation: Option<u64> = None;
+    let mut ran = 0;
     sweep(&plan, &seeds, checks.as_deref(), args.until_violation, &dirs, &|| bar.inc(1), |f| {
+        ran += 1;
         let line = match &f.report {
             Some(r) => report::text::summary_line(r),
             None => format!("{} seed {}: {} ops", plan.protocol, f.seed, f.metrics.ops),
@@ -58,6 +72,13 @@ fn go(args: &RunArgs) -> Result<u8, Error> {
         bar.suspend(|| output::print(&line));
         if let Some(why) = &f.output.stats.stopped_early {
             bar.suspend(|| eprintln!("conch: seed {}: run stopped early: {why}", f.seed));
+        }
+        if seeds.len() == 1 && !plan.nemesis.is_empty() {
+            let line = runner::run::faults_line(&plan, &f);
+            bar.suspend(|| output::print(&line));
+        }
+        for w in runner::run::fault_warnings(&plan, &f) {
+            bar.suspend(|| eprintln!("conch: seed {}: warning: {w}", f.seed));
         }
         if let Some(r) = &f.report {
             if r.verdict == Verdict::Invalid && first_violation.is_none_or(|s| f.seed < s) {
@@ -70,6 +91,9 @@ fn go(args: &RunArgs) -> Result<u8, Error> {
         }
     })?;
     bar.finish_and_clear();
+    if seeds.len() > 1 {
+        output::print(&report::text::seeds_summary(&plan.protocol, ran, seeds.len(), &verdicts, first_violation));
+    }
     match first_violation {
         Some(seed) => output::print(&format!("first violation: seed {seed}, files in {}", dir_of(seed).display())),
         None => output::print(&format!("wrote {}", out_dir.display())),

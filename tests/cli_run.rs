@@ -15,7 +15,15 @@ fn run_and_check(protocol: &str, ops: &str, extra: &[&str]) -> serde_json::Value
     let stdout = String::from_utf8_lossy(&r.stdout);
     assert!(matches!(r.status.code(), Some(0 | 1)), "{protocol}: {stdout}\n{}", String::from_utf8_lossy(&r.stderr));
     assert!(stdout.contains(&format!("reproduce: conch run --protocol {protocol}")), "{stdout}");
-    for f in ["history.jsonl", "run.json", "report.json", "report.html"] {
+    for f in [
+        "history.jsonl",
+        "run.json",
+        "report.json",
+        "report.html",
+        "latency-raw.svg",
+        "latency-quantiles.svg",
+        "rate.svg",
+    ] {
         assert!(dir.path().join(f).exists(), "{protocol}: {f} missing");
     }
     // The written history checks to the same verdict from the file.
@@ -86,6 +94,7 @@ fn run_exit_codes_and_until_violation() {
     assert_eq!(r.status.code(), Some(1));
     let stdout = String::from_utf8_lossy(&r.stdout);
     assert!(stdout.contains("first violation: seed 0"), "{stdout}");
+    assert!(stdout.contains("of 20 (stopped at the first violation):"), "no one-line summary: {stdout}");
     // Stopped early: far fewer than 20 seed directories.
     let dirs = std::fs::read_dir(dir.path()).unwrap().count();
     assert!(dirs < 20, "--until-violation ran {dirs} seeds");
@@ -148,9 +157,18 @@ fn compare_two_protocols_two_seeds() {
     let table = String::from_utf8_lossy(&r.stdout);
     assert!(table.lines().any(|l| l.starts_with("lww") && l.contains("FAIL")), "{table}");
     assert!(table.lines().any(|l| l.starts_with("abd")) && table.lines().any(|l| l.starts_with("lww")), "{table}");
-    for f in ["compare.csv", "compare.json", "index.html", "latency.svg", "availability.svg", "latency-over-time.svg"] {
+    for f in [
+        "compare.csv",
+        "compare.json",
+        "index.html",
+        "latency.svg",
+        "availability.svg",
+        "abd/latency-raw.svg",
+        "lww/rate.svg",
+    ] {
         assert!(dir.path().join(f).exists(), "{f} missing");
     }
+    assert!(table.contains("compare: 2 protocols, 2 seeds each: violations in lww (linearizable on"), "{table}");
     let doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("compare.json")).unwrap()).unwrap();
     let rows = doc["rows"].as_array().unwrap();

@@ -1,11 +1,15 @@
 //! The HTML report in a real headless browser (Debian's chromium, installed
-//! by .ci/setup-browser): it loads without script errors and shows the
-//! anomaly of a known-bad history. A screenshot is saved to
-//! target/html-report.png for a person to look at.
+//! by .ci/setup-browser, which .ci/run calls). The test writes a harness
+//! page that loads the report in a frame and drives it as a person would:
+//! it switches the key, zooms with a button and the mouse wheel, pans by
+//! dragging, jumps to an anomaly and steps along the longest linearizable
+//! prefix, writing what the report showed after each action into its own
+//! page, which chromium dumps. A screenshot is kept under target/ for a
+//! person to look at. Under CI (env `CI` set) a missing chromium fails.
 
 mod common;
 use common::*;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn chromium() -> Option<PathBuf> {
@@ -18,7 +22,7 @@ fn chromium() -> Option<PathBuf> {
     found
 }
 
-fn headless(browser: &PathBuf, profile: &std::path::Path) -> Command {
+fn headless(browser: &Path, profile: &Path) -> Command {
     let mut c = Command::new(browser);
     c.args([
         "--headless",
@@ -29,34 +33,103 @@ fn headless(browser: &PathBuf, profile: &std::path::Path) -> Command {
         "--disable-background-networking",
         "--disable-component-update",
         "--disable-sync",
-        "--window-size=1300,900",
+        // The harness reads the framed report's document: both are files.
+        "--allow-file-access-from-files",
+        "--window-size=1400,1000",
+        "--virtual-time-budget=10000",
     ]);
     c.arg(format!("--user-data-dir={}", profile.display()));
     c
 }
 
+/// Drives the framed report and logs, one line per action, what it showed
+/// (the report mirrors its key, view, anomaly and step on `<body>`).
+const HARNESS: &str = r#"<!doctype html><html><body style="margin:0">
+<iframe id="f" src="report.html" style="width:1380px;height:980px;border:0"></iframe>
+<pre id="log"></pre>
+<script>
+const log = [], f = document.getElementById('f');
+const done = r => { document.getElementById('log').textContent = log.join('\n'); document.body.dataset.result = r; };
+f.addEventListener('load', () => {
+  const d = f.contentDocument, w = f.contentWindow, b = d.body.dataset;
+  const view = () => b.view.split(',').map(Number);
+  const width = () => { const [a, z] = view(); return z - a; };
+  const bars = () => d.querySelectorAll('#panel rect[data-op]').length;
+  const outlined = () => [...d.querySelectorAll('#panel rect.anomalous')].map(r => r.dataset.op).sort().join(' ');
+  const until = (ok, then, n = 0) => ok() ? then() : n > 200 ? done('timeout') : setTimeout(() => until(ok, then, n + 1), 20);
+  until(() => b.ready === 'yes', () => {
+    try {
+      if (b.jsError) return done('script error: ' + b.jsError);
+      const sel = d.getElementById('key');
+      log.push('keys ' + [...sel.options].map(o => o.textContent).join(' | '));
+      log.push('start ' + b.key + ' anomaly ' + b.anomaly + ' step ' + b.step + ' outlined ' + outlined());
+      sel.value = [...sel.options].find(o => o.textContent.startsWith('key "c"')).value; sel.dispatchEvent(new w.Event('change'));
+      log.push('switched ' + b.key + ' bars ' + bars() + ' labels ' + [...d.querySelectorAll('#panel text.label')].map(t => t.textContent).join('|'));
+      let before = width(); d.getElementById('zoom-in').click();
+      log.push('zoom button ' + (before / width()).toFixed(2));
+      before = width();
+      const panel = d.getElementById('panel'), box = panel.getBoundingClientRect();
+      panel.dispatchEvent(new w.WheelEvent('wheel', {deltaY: -120, clientX: box.left + 400, clientY: box.top + 40, bubbles: true, cancelable: true}));
+      log.push('wheel ' + (before / width()).toFixed(2));
+      const [v0] = view(), p = d.getElementById('panel');
+      p.dispatchEvent(new w.MouseEvent('mousedown', {clientX: 600, clientY: 50, bubbles: true}));
+      w.dispatchEvent(new w.MouseEvent('mousemove', {clientX: 500, clientY: 50, bubbles: true}));
+      w.dispatchEvent(new w.MouseEvent('mouseup', {clientX: 500, clientY: 50, bubbles: true}));
+      log.push('drag left moves the view later ' + (view()[0] > v0));
+      d.getElementById('next-anomaly').click();
+      log.push('jump ' + b.key + ' anomaly ' + b.anomaly + ' step ' + b.step + ' outlined ' + outlined());
+      log.push('steps shown ' + !d.getElementById('steps').hidden + ': ' + d.getElementById('step-text').textContent + ' / ' + d.getElementById('step-end').textContent);
+      d.getElementById('step-first').click();
+      log.push('first: ' + d.getElementById('step-text').textContent);
+      d.getElementById('step-fwd').click();
+      log.push('step ' + b.step + ': ' + d.getElementById('step-text').textContent + ' linearized ' + d.querySelectorAll('#panel rect.linearized').length);
+      d.getElementById('step-last').click();
+      d.getElementById('fit').click();
+      log.push('ticks ' + [...d.querySelectorAll('#panel text.tick')].slice(0, 3).map(t => t.textContent).join(' '));
+      done(b.jsError ? 'script error: ' + b.jsError : 'ok');
+    } catch (e) { log.push(String(e.stack || e)); done('exception'); }
+  });
+});
+</script></body></html>
+"#;
+
 #[test]
-fn report_of_a_stale_read_loads_and_shows_the_anomaly() {
+fn report_switches_keys_zooms_and_jumps_to_the_anomaly_in_a_browser() {
     let Some(browser) = chromium() else { return };
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("report.html");
-    let history = root().join("histories/linear/register-stale-read.jsonl");
+    let history = root().join("tests/data/timeline-three-keys.jsonl");
     let out = run(&["check", "--html", page.to_str().unwrap(), history.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    let url = format!("file://{}", page.display());
+    let harness = dir.path().join("harness.html");
+    std::fs::write(&harness, HARNESS).unwrap();
+    let url = format!("file://{}", harness.display());
 
     let dom = headless(&browser, &dir.path().join("p1"))
-        .args(["--virtual-time-budget=5000", "--dump-dom", &url])
+        .args(["--dump-dom", &url])
         .output()
         .expect("chromium failed to start");
     let dom = String::from_utf8_lossy(&dom.stdout);
-    assert!(dom.contains("data-ready=\"yes\""), "the page's script did not finish:\n{dom}");
-    assert!(!dom.contains("data-js-error"), "script error in the report:\n{dom}");
-    // The anomaly box, written by the script from the embedded report.
-    assert!(dom.contains("not-linearizable (linearizable, decided by unique-register)"), "{dom}");
-    assert!(dom.contains("process 1 read → ok 1 (lines 5–6)"), "{dom}");
-    // The three ops of the anomaly are highlighted on the timeline.
-    assert_eq!(dom.matches("class=\"anomalous\"").count(), 3, "{dom}");
+    assert!(dom.contains("data-result=\"ok\""), "the harness did not finish:\n{dom}");
+    let log = &dom[dom.find("<pre id=\"log\">").expect("the log")..];
+    let expect = [
+        // Invalid key first, then the valid ones.
+        "keys key \"b\" — invalid, 1 anomaly | key \"a\" — valid | key \"c\" — valid",
+        // The page opens on the first anomaly: key b, its read outlined.
+        "start key \"b\" anomaly 0 step 3 outlined 5",
+        "switched key \"c\" bars 2 labels write 3|read → 3",
+        "zoom button 2.00",
+        "wheel 1.25",
+        "drag left moves the view later true",
+        "jump key \"b\" anomaly 0 step 3 outlined 5",
+        "steps shown true: step 3 of 3: op 3, process 0 cas [1 2] takes effect — state 2 / Then op 5, process 2 read → 1, cannot take effect in any reachable state {2}.",
+        "first: before any op: the model starts — state nil",
+        "step 1: step 1 of 3: op 1, process 1 write 1 takes effect — state 1 linearized 1",
+        "ticks 10 ms 20 ms 30 ms",
+    ];
+    for e in expect {
+        assert!(log.contains(e), "missing `{e}` in\n{log}");
+    }
 
     let shot = root().join("target/html-report.png");
     let _ = std::fs::create_dir_all(root().join("target"));

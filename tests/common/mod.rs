@@ -17,15 +17,9 @@ pub fn root() -> PathBuf {
 }
 
 /// The shared Porcupine fixtures, or `None` (with a note) when this checkout
-/// has no `../shared` beside it.
+/// has no `../shared` beside it; missing under CI is a failure.
 pub fn porcupine() -> Option<PathBuf> {
-    let p = root().join("../shared/fixtures/porcupine");
-    if p.join("EXPECTED.tsv").exists() {
-        Some(p)
-    } else {
-        eprintln!("note: {} not found; fixture test skipped", p.display());
-        None
-    }
+    testkit::fixtures::porcupine()
 }
 
 pub fn json(out: &Output) -> serde_json::Value {

@@ -33,8 +33,10 @@ impl fmt::Display for InputError {
 
 impl std::error::Error for InputError {}
 
-/// What is wrong with the input.
+/// What is wrong with the input. New kinds may be added: match with a
+/// catch-all arm.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
 pub enum InputErrorKind {
     /// The file could not be opened or read.
     #[error("cannot read: {0}")]

@@ -32,6 +32,19 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! The searches behind the checks are not part of the API: [`check`] is the
+//! one way in, and the modules it drives stay private.
+//!
+//! ```compile_fail,E0603
+//! use checker::linear;
+//! ```
+//! ```compile_fail,E0603
+//! use checker::session;
+//! ```
+//! ```compile_fail,E0603
+//! use checker::bank;
+//! ```
+//!
 //! Architecture invariant: the checker knows nothing of the simulator; it takes
 //! histories from any source and returns [`report`] values, never printing.
 

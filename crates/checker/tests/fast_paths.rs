@@ -717,11 +717,8 @@ fn kv_append_generator_covers_both_verdicts() {
 /// prints the time and the method of each key (`--nocapture`).
 #[test]
 fn porcupine_kv_every_key_decided() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/porcupine");
-    let Ok(tsv) = std::fs::read_to_string(dir.join("EXPECTED.tsv")) else {
-        eprintln!("note: {} is absent; fixture test skipped", dir.display());
-        return;
-    };
+    let Some(dir) = testkit::fixtures::porcupine() else { return };
+    let tsv = std::fs::read_to_string(dir.join("EXPECTED.tsv")).unwrap();
     let rows: Vec<(&str, Verdict)> = tsv
         .lines()
         .filter_map(|l| l.split_once('\t'))

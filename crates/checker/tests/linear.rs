@@ -466,15 +466,7 @@ fn generator_gives_both_verdicts() {
 
 // ---------------------------------------------------------------- Porcupine fixtures
 
-fn porcupine_dir() -> Option<std::path::PathBuf> {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/porcupine");
-    if dir.join("EXPECTED.tsv").exists() {
-        Some(dir)
-    } else {
-        eprintln!("note: {} is absent; fixture test skipped", dir.display());
-        None
-    }
-}
+use testkit::fixtures::porcupine as porcupine_dir;
 
 /// (file, expected verdict) for the fixtures under `prefix`, empty files left out.
 fn fixture_rows(dir: &std::path::Path, prefix: &str) -> Vec<(String, Verdict)> {

@@ -20,6 +20,70 @@ fn json_parser_agrees_with_the_serde_json_reference_on_generated_histories() {
     }
 }
 
+/// A history as Jepsen writes history.edn: one op map per line, keyword
+/// fields and function names, EDN values.
+fn to_edn(events: &[checker::history::Event]) -> String {
+    use checker::history::Process;
+    let mut out = String::new();
+    for (i, e) in events.iter().enumerate() {
+        let p = match &e.process {
+            Process::Client(p) => p.to_string(),
+            Process::Nemesis => ":nemesis".into(),
+            Process::Anonymous => "nil".into(),
+        };
+        let kind = format!("{:?}", e.kind).to_lowercase();
+        out += &format!("{{:type :{kind}, :f :{}, :process {p}, :value {}, :index {i}", e.f, e.value);
+        if let Some(k) = &e.key {
+            out += &format!(", :key {k}");
+        }
+        if let Some(t) = e.time_ns {
+            out += &format!(", :time {t}");
+        }
+        if let Some(n) = &e.node {
+            out += &format!(", :node {n:?}");
+        }
+        if e.is_final {
+            out += ", :final? true";
+        }
+        out += "}\n";
+    }
+    out
+}
+
+/// The EDN reader on generated histories of each workload, read whole and
+/// in small odd-sized chunks (so that chunk boundaries fall inside every
+/// kind of token), gives the history the events make; the JSON Lines
+/// reader gives the same (sets aside: JSON has none).
+#[test]
+fn edn_and_jsonl_readers_give_the_history_of_the_events() {
+    use checker::read::{read_reader, Format};
+    for workload in
+        [GenWorkload::Register { cas: true }, GenWorkload::ListAppend, GenWorkload::Set, GenWorkload::Counter]
+    {
+        let cfg = GenConfig { ops: 1500, info_permille: 50, workload, ..GenConfig::default() };
+        let evs = events(&cfg);
+        let want = format!("{:?}", checker::History::from_events("g", evs.clone()).unwrap().ops);
+        let edn = to_edn(&evs);
+        let opts = ReadOptions { format: Some(Format::Edn), ..ReadOptions::default() };
+        for cap in [None, Some(4093), Some(509)] {
+            let h = match cap {
+                None => read_bytes("g.edn", edn.as_bytes(), &opts).unwrap().0,
+                Some(cap) => {
+                    let r = std::io::BufReader::with_capacity(cap, edn.as_bytes());
+                    read_reader("g.edn", r, &opts).unwrap_or_else(|e| panic!("{workload:?} {cap}: {e}")).0
+                }
+            };
+            assert_eq!(format!("{:?}", h.ops), want, "{workload:?}, chunks of {cap:?} bytes");
+        }
+        if workload != GenWorkload::Set {
+            let jsonl = checker::write::to_jsonl(&evs);
+            let r = std::io::BufReader::with_capacity(4093, &jsonl[..]);
+            let h = read_reader("g.jsonl", r, &ReadOptions::default()).unwrap().0;
+            assert_eq!(format!("{:?}", h.ops), want, "{workload:?} as JSON Lines");
+        }
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 

@@ -1,91 +1,49 @@
 //! Self-contained HTML: a report page per history (one file, no network)
 //! and the index pages of comparisons and the demo.
 //!
-//! The report page is `page.html` with the report and the ops to draw
-//! embedded as JSON, and `page.js` drawing it: each process is a lane over
-//! time, ops are bars coloured by outcome, fault periods are shaded,
-//! anomalies are highlighted with their explanation, and hovering an op
-//! shows it (and its place in the linearization found, when there is one).
+//! The report page is `page.html` with the data of [`crate::timeline`]
+//! embedded as JSON and `page.js` drawing it: a key selector (invalid keys
+//! first), one panel per key with a lane per process and a labelled bar per
+//! op on a real time axis (event order when the history has no times), zoom
+//! and pan, a jump to each anomaly, and for a non-linearizable key the
+//! longest linearizable prefix stepped op by op with the model's states.
+//! Histories with times also get Jepsen's plots ([`crate::plot`]) inline.
 
 use crate::escape::{escape, fill, script_json};
+use crate::plot::{self, Timing};
 use crate::table::{converge_cell, percent};
 use checker::Report as FileReport;
-use checker::{History, Op, Verdict};
+use checker::{History, Verdict};
 use runner::check::Checked;
 use runner::compare::Row;
-use serde_json::{json, Value as Json};
-use std::collections::BTreeSet;
 
 const PAGE: &str = include_str!("page.html");
 const SCRIPT: &str = include_str!("page.js");
 const INDEX_CSS: &str = include_str!("index.css");
 
-/// Most ops drawn in one page; beyond it, the ops around anomalies are kept
-/// (a browser handles a few tens of thousands of SVG bars comfortably).
-pub const MAX_OPS_DRAWN: usize = 20_000;
-/// Ops kept on either side (in invoke order) of each anomalous op when the
-/// history is too large to draw whole.
-const CONTEXT_OPS: usize = 200;
-
-fn op_json(op: &Op, use_time: bool) -> Json {
-    let (start, end) = if use_time {
-        (op.invoke_time_ns.unwrap_or(0), op.complete_time_ns.map(|t| t as f64))
-    } else {
-        (op.call as i64, if op.ret == u64::MAX { None } else { Some(op.ret as f64) })
-    };
-    json!({
-        "id": op.id.0, "p": op.process, "f": op.f.as_str(), "key": op.key.as_ref().map(|k| k.to_string()),
-        "in": op.input.to_string(), "out": op.output.to_string(), "outcome": op.outcome,
-        "s": start, "e": end, "line": op.invoke_line, "cline": op.complete_line,
-        "node": op.node.as_deref(), "final": op.is_final,
-    })
-}
-
-/// The ops to draw: all of them, or a window around each anomaly.
-fn selected(report: &FileReport, h: &History) -> Vec<usize> {
-    if h.ops.len() <= MAX_OPS_DRAWN {
-        return (0..h.ops.len()).collect();
-    }
-    let mut keep = BTreeSet::new();
-    for c in &report.results {
-        for k in &c.keys {
-            for a in &k.anomalies {
-                for o in &a.ops {
-                    let i = o.id.0 as usize;
-                    keep.extend(i.saturating_sub(CONTEXT_OPS)..(i + CONTEXT_OPS).min(h.ops.len()));
-                }
-            }
-        }
-    }
-    if keep.is_empty() {
-        keep.extend(0..MAX_OPS_DRAWN);
-    }
-    keep.into_iter().take(MAX_OPS_DRAWN).collect()
-}
-
-/// What the report page's script draws: the report, the ops and the faults.
-pub fn report_data(report: &FileReport, h: &History) -> Json {
-    let use_time = !h.ops.is_empty() && h.ops.iter().all(|o| o.invoke_time_ns.is_some());
-    let ops: Vec<Json> = selected(report, h).into_iter().map(|i| op_json(&h.ops[i], use_time)).collect();
-    let faults: Vec<Json> = h
-        .faults
-        .iter()
-        .map(|f| {
-            json!({"f": f.f.as_str(), "kind": f.kind, "value": f.value.to_string(), "line": f.line,
-                   "t": if use_time { f.time_ns.unwrap_or(0) } else { f.position as i64 }})
-        })
-        .collect();
-    json!({
-        "file": report.source(), "useTime": use_time, "truncated": ops.len() < h.ops.len(),
-        "totalOps": h.ops.len(), "ops": ops, "faults": faults, "report": report,
-    })
-}
-
 /// One history's report as a standalone page.
 pub fn report_page(report: &FileReport, h: &History) -> String {
     let title = escape(&format!("conch: {} — {}", report.source(), report.verdict));
-    let data = script_json(&report_data(report, h));
-    fill(PAGE, &[("TITLE", &title), ("DATA", &data), ("SCRIPT", SCRIPT)])
+    let data = script_json(&crate::timeline::data(report, h));
+    let plots = match Timing::of_history(report.source(), h) {
+        Some(t) => {
+            let svgs: Vec<String> = plot::all(&t).into_iter().map(|(_, svg)| svg).collect();
+            format!("<h2>Latency and throughput</h2><div id=\"plots\">{}</div>", svgs.join("\n"))
+        }
+        None => String::new(),
+    };
+    fill(PAGE, &[("TITLE", &title), ("DATA", &data), ("SCRIPT", SCRIPT), ("PLOTS", &plots)])
+}
+
+/// The files of a simulated run's directory rendered from its history and,
+/// when it was checked, its report: the plots and `report.html`.
+pub fn run_files(title: &str, h: &History, report: Option<&FileReport>) -> Vec<(&'static str, String)> {
+    let mut files: Vec<(&'static str, String)> =
+        Timing::of_history(title, h).map(|t| plot::all(&t).into()).unwrap_or_default();
+    if let Some(r) = report {
+        files.push(("report.html", report_page(r, h)));
+    }
+    files
 }
 
 fn index_page(title: &str, body: &str) -> String {
@@ -189,9 +147,15 @@ pub fn compare_index(rows: &[Row], links: &[RunLinks]) -> String {
         runs.push_str(&format!("<li><b>{p}</b>: {}</li>\n", items.join(" · ")));
     }
     runs.push_str("</ul>\n");
+    let mut plots = String::from("<h2>Plots</h2>\n");
+    for l in links {
+        let p = escape(l.protocol);
+        plots.push_str(&format!(
+            "<h3>{p} (every seed overlaid)</h3><p><img src=\"{p}/latency-raw.svg\"> <img src=\"{p}/latency-quantiles.svg\"> <img src=\"{p}/rate.svg\"></p>\n"
+        ));
+    }
     let body = format!(
-        "{}<h2>Plots</h2><p><img src=\"latency-over-time.svg\"></p>\
-         <p><img src=\"latency.svg\"> <img src=\"availability.svg\"></p>{runs}\
+        "{}<p><img src=\"latency.svg\"> <img src=\"availability.svg\"></p>{plots}{runs}\
          <p>Data: <a href=\"compare.csv\">compare.csv</a>, <a href=\"compare.json\">compare.json</a></p>",
         compare_table(rows)
     );

@@ -6,9 +6,11 @@ pub mod escape;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod plot;
 pub mod svg;
 pub mod table;
 pub mod text;
+pub mod timeline;
 
 #[cfg(test)]
 mod tests;

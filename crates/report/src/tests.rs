@@ -2,12 +2,11 @@
 //! from histories written here, the exact bytes out. `UPDATE_EXPECT=1 cargo
 //! test -p conch-report` rewrites the snapshots; review the diff.
 
-use crate::{html, json, junit, svg, table, text};
+use crate::{html, json, junit, plot, svg, table, text};
 use checker::{CheckName, Verdict};
-use expect_test::expect;
+use expect_test::{expect, expect_file};
 use runner::check::{check_bytes, Checked};
 use runner::compare::{CheckSummary, Row};
-use workloads::metrics::FaultWindow;
 
 const STALE_READ: &str = r#"{"type":"invoke","process":0,"f":"write","value":1,"time":0}
 {"type":"ok","process":0,"f":"write","value":1,"time":10}
@@ -293,34 +292,10 @@ fn svg_bars() {
 }
 
 #[test]
-fn svg_latency_over_time() {
-    let faults = [FaultWindow { kind: "partition".into(), start_ns: 250_000_000, end_ns: 500_000_000 }];
-    let latencies = [(0, 1_000_000), (600_000_000, 50_000), (900_000_000, 20_000_000_000)];
-    let panels = [
-        svg::Panel { label: "raft", duration_ns: 1_000_000_000, faults: &faults, latencies: &latencies },
-        svg::Panel { label: "<none>", duration_ns: 0, faults: &[], latencies: &[] },
-    ];
-    expect![[r##"
-        <svg xmlns="http://www.w3.org/2000/svg" width="760" height="220" font-family="monospace" font-size="11">
-        <text x="120" y="14">latency of ok ops (log ms) over simulated time; shaded: faults</text>
-        <text x="4" y="69">raft</text>
-        <rect x="120" y="24" width="630" height="80" fill="none" stroke="#ccc"/>
-        <rect x="277.5" y="24" width="157.5" height="80" fill="#e3f2fd"><title>partition</title></rect>
-        <circle cx="120.0" cy="77.3" r="1.5" fill="#1565c0"/>
-        <circle cx="498.0" cy="94.7" r="1.5" fill="#1565c0"/>
-        <circle cx="687.0" cy="24.0" r="1.5" fill="#1565c0"/>
-        <text x="4" y="159">&lt;none&gt;</text>
-        <rect x="120" y="114" width="630" height="80" fill="none" stroke="#ccc"/>
-        </svg>
-    "##]]
-    .assert_eq(&svg::latency_over_time(&panels));
-}
-
-#[test]
 fn html_report_data() {
     let c = checked("stale.jsonl", STALE_READ);
     let (r, h) = c.result.as_ref().unwrap();
-    let data = html::report_data(r, h.as_ref().unwrap());
+    let data = crate::timeline::data(r, h.as_ref().unwrap());
     let ops: Vec<String> = data["ops"].as_array().unwrap().iter().map(|o| o.to_string()).collect();
     expect![[r#"
         {"cline":2,"e":10.0,"f":"write","final":false,"id":0,"in":"1","key":null,"line":1,"node":null,"out":"1","outcome":"ok","p":0,"s":0}
@@ -364,7 +339,9 @@ fn html_indexes() {
         <body><h1>conch compare</h1><table><tr><th>protocol</th><th>workload</th><th>ops/s</th><th>p50 ms</th><th>p99 ms</th><th>max ms</th><th>avail</th><th>avail during faults</th><th>msgs/op</th><th>converge ms</th><th>checks (seeds violating)</th><th>reproduce</th></tr>
         <tr><td>raft</td><td>register</td><td>412</td><td>1.2</td><td>55.0</td><td>210.8</td><td>84%</td><td>50%</td><td>21.7</td><td>503</td><td><span class="v-valid">linearizable 0/2</span><br><span class="v-unknown">convergence 0/2</span></td><td><code>conch run --protocol raft --seed 0</code></td></tr>
         </table>
-        <h2>Plots</h2><p><img src="latency-over-time.svg"></p><p><img src="latency.svg"> <img src="availability.svg"></p><h2>Runs</h2><ul>
+        <p><img src="latency.svg"> <img src="availability.svg"></p><h2>Plots</h2>
+        <h3>raft (every seed overlaid)</h3><p><img src="raft/latency-raw.svg"> <img src="raft/latency-quantiles.svg"> <img src="raft/rate.svg"></p>
+        <h2>Runs</h2><ul>
         <li><b>raft</b>: <a class="v-valid" href="raft/seed-0/report.html">seed 0: valid</a> · <a class="v-unknown" href="raft/seed-1/report.html">seed 1: unknown</a></li>
         </ul>
         <p>Data: <a href="compare.csv">compare.csv</a>, <a href="compare.json">compare.json</a></p></body></html>
@@ -375,4 +352,99 @@ fn html_indexes() {
         </table>
         <p><a href="protocols/index.html">Plots and every run's report</a> · <a href="histories/index.html">Bundled example histories</a></p></body></html>
     "#]].assert_eq(body(&html::demo_index(&rows()[1..])));
+}
+
+/// Two functions, every outcome, a partition: what the plots distinguish.
+const TIMED: &str = r#"{"type":"invoke","process":0,"f":"write","value":1,"time":1000000}
+{"type":"invoke","process":1,"f":"read","value":null,"time":2000000}
+{"type":"ok","process":0,"f":"write","value":1,"time":3000000}
+{"type":"ok","process":1,"f":"read","value":1,"time":4000000}
+{"type":"info","process":"nemesis","f":"start-partition","value":"n1","time":5000000}
+{"type":"invoke","process":0,"f":"write","value":2,"time":6000000}
+{"type":"invoke","process":1,"f":"read","value":null,"time":7000000}
+{"type":"fail","process":1,"f":"read","value":null,"time":9000000}
+{"type":"info","process":"nemesis","f":"stop-partition","value":null,"time":21000000}
+{"type":"invoke","process":1,"f":"read","value":null,"time":25000000}
+{"type":"ok","process":1,"f":"read","value":2,"time":26000000}
+{"type":"info","process":0,"f":"write","value":2,"time":31000000}
+"#;
+
+fn timing() -> plot::Timing {
+    let c = checked("timed.jsonl", TIMED);
+    let (_, h) = c.result.as_ref().unwrap();
+    plot::Timing::of_history("timed", h.as_ref().unwrap()).unwrap()
+}
+
+#[test]
+fn plot_timing_is_relative_to_the_first_event_with_fault_windows() {
+    let t = timing();
+    assert_eq!(t.end_ns, 30_000_000);
+    assert_eq!(
+        t.faults,
+        vec![workloads::metrics::FaultWindow { kind: "partition".into(), start_ns: 4_000_000, end_ns: 20_000_000 }]
+    );
+    let ops: Vec<String> =
+        t.ops.iter().map(|o| format!("{} {:?} {}..{:?}", o.f, o.outcome, o.start_ns, o.end_ns)).collect();
+    expect![[r#"
+        write Ok 0..Some(2000000)
+        read Ok 1000000..Some(3000000)
+        write Info 5000000..Some(30000000)
+        read Fail 6000000..Some(8000000)
+        read Ok 24000000..Some(25000000)"#]]
+    .assert_eq(&ops.join("\n"));
+    // A history without times has no time axis.
+    let c = checked("untimed.jsonl", "{\"type\":\"invoke\",\"process\":0,\"f\":\"read\",\"value\":null}\n");
+    assert!(plot::Timing::of_history("u", c.result.as_ref().unwrap().1.as_ref().unwrap()).is_none());
+}
+
+#[test]
+fn plots_have_axes_units_legends_and_fault_shading() {
+    let t = timing();
+    for (name, svg) in plot::all(&t) {
+        assert!(svg.starts_with("<svg"), "{name}");
+        assert!(svg.contains("time (s)"), "{name}: no time axis");
+        assert!(svg.contains("fault: partition"), "{name}: no fault legend");
+    }
+    let raw = plot::latency_raw(&t);
+    for label in ["latency (ms, log)", "read ok", "read fail", "write ok", "write info"] {
+        assert!(raw.contains(label), "latency-raw lacks {label}");
+    }
+    assert!(plot::latency_quantiles(&t).contains("p99"));
+    assert!(plot::rate(&t).contains("completions (ops/s)"));
+    expect_file!["snapshots/latency-raw.svg"].assert_eq(&raw);
+    expect_file!["snapshots/latency-quantiles.svg"].assert_eq(&plot::latency_quantiles(&t));
+    expect_file!["snapshots/rate.svg"].assert_eq(&plot::rate(&t));
+}
+
+/// Three keys, one not linearizable (repeated values: the general search
+/// decides it and leaves a prefix), a partition.
+const THREE_KEYS: &str = include_str!("../../../tests/data/timeline-three-keys.jsonl");
+
+#[test]
+fn timeline_data_orders_keys_invalid_first_and_carries_the_prefix_with_states() {
+    let c = checked("three.jsonl", THREE_KEYS);
+    let (r, h) = c.result.as_ref().unwrap();
+    let d = crate::timeline::data(r, h.as_ref().unwrap());
+    expect![[r#"[{"anomalies":1,"key":"\"b\"","verdict":"invalid"},{"anomalies":0,"key":"\"a\"","verdict":"valid"},{"anomalies":0,"key":"\"c\"","verdict":"valid"}]"#]]
+        .assert_eq(&d["keys"].to_string());
+    let mut a = d["anomalies"][0].clone();
+    a["explanation"] = "…".into();
+    expect![[r#"{"check":"linearizable","explanation":"…","failed":5,"initial":"nil","key":"\"b\"","kind":"not-linearizable","method":"wgl","ops":[5],"prefix":[{"id":1,"state":"1"},{"id":2,"state":"1"},{"id":3,"state":"2"}],"states":["2"]}"#]]
+        .assert_eq(&a.to_string());
+    expect![[r##"[{"colour":"#f4a5a5","end":75000000,"kind":"partition","start":22000000}]"##]]
+        .assert_eq(&d["faultWindows"].to_string());
+    assert_eq!(d["useTime"], true);
+}
+
+#[test]
+fn one_line_summaries_of_seed_sweeps_and_comparisons() {
+    use Verdict::*;
+    let v = [Valid, Invalid, Unknown, Valid];
+    expect!["raft: 4 seeds run: 2 valid, 1 invalid, 1 unknown; first violation: seed 7"]
+        .assert_eq(&text::seeds_summary("raft", 4, 4, &v, Some(7)));
+    expect!["lww: 2 seeds run of 10 (stopped at the first violation): 1 valid, 1 invalid, 0 unknown; first violation: seed 1"]
+        .assert_eq(&text::seeds_summary("lww", 2, 10, &v[..2], Some(1)));
+    expect!["abd: 3 seeds run, not checked"].assert_eq(&text::seeds_summary("abd", 3, 3, &[], None));
+    expect!["compare: 2 protocols, 2 seeds each: violations in lww<&> (linearizable on 2 seeds)"]
+        .assert_eq(&text::compare_summary(&rows()));
 }

@@ -36,6 +36,58 @@ pub fn summary_line(r: &FileReport) -> String {
     format!("{}: {} ({}, {} ops; {})", r.source(), upper(r.verdict), r.format_name(), r.ops, checks.join(", "))
 }
 
+/// The line that ends a run of several seeds: how many ran and how their
+/// checks ended. `verdicts` holds one per checked seed (none when the runs
+/// were not checked); fewer seeds `ran` than `planned` means the sweep
+/// stopped at the first violation.
+pub fn seeds_summary(protocol: &str, ran: usize, planned: usize, verdicts: &[Verdict], first: Option<u64>) -> String {
+    let mut s = format!("{protocol}: {} run", plural(ran, "seed"));
+    if ran < planned {
+        let _ = write!(s, " of {planned} (stopped at the first violation)");
+    }
+    if verdicts.is_empty() {
+        s.push_str(", not checked");
+    } else {
+        let n = |v: Verdict| verdicts.iter().filter(|&&x| x == v).count();
+        let _ = write!(
+            s,
+            ": {} valid, {} invalid, {} unknown",
+            n(Verdict::Valid),
+            n(Verdict::Invalid),
+            n(Verdict::Unknown)
+        );
+    }
+    if let Some(seed) = first {
+        let _ = write!(s, "; first violation: seed {seed}");
+    }
+    s
+}
+
+/// The line that ends a comparison: which protocols violated a check, on
+/// how many seeds, or that none did.
+pub fn compare_summary(rows: &[runner::compare::Row]) -> String {
+    let seeds = rows.first().map_or(0, |r| r.seeds as usize);
+    let mut s = format!("compare: {}, {} each: ", plural(rows.len(), "protocol"), plural(seeds, "seed"));
+    let bad: Vec<String> = rows
+        .iter()
+        .filter_map(|r| {
+            let checks: Vec<String> = r
+                .checks
+                .iter()
+                .filter(|c| c.seeds_invalid > 0)
+                .map(|c| format!("{} on {}", c.check, plural(c.seeds_invalid as usize, "seed")))
+                .collect();
+            (!checks.is_empty()).then(|| format!("{} ({})", r.protocol, checks.join(", ")))
+        })
+        .collect();
+    if bad.is_empty() {
+        s.push_str("no violation");
+    } else {
+        let _ = write!(s, "violations in {}", bad.join("; "));
+    }
+    s
+}
+
 fn indent(text: &str, by: usize) -> String {
     text.lines().collect::<Vec<_>>().join(&format!("\n{}", " ".repeat(by)))
 }

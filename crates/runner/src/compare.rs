@@ -1,7 +1,7 @@
 //! Comparisons: several protocols under the same workload, faults and
 //! seeds, summarised in one row per protocol.
 
-use crate::files::HtmlRenderer;
+use crate::files::RunRenderer;
 use crate::run::{self, Finished};
 use crate::{Error, Plan};
 use checker::{CheckName, Verdict};
@@ -175,7 +175,7 @@ pub fn run_all(
     seeds: &[u64],
     out: &Path,
     force: bool,
-    html: HtmlRenderer,
+    render: RunRenderer,
     tick: &(dyn Fn() + Sync),
 ) -> Result<Vec<Vec<Finished>>, Error> {
     use rayon::prelude::*;
@@ -186,7 +186,7 @@ pub fn run_all(
             let plan = &plans[i];
             let dir = |s: u64| out.join(&plan.protocol).join(format!("seed-{s}"));
             let f = run::run_one(plan, seed, Some(&[]))?;
-            crate::files::write_run(&dir(seed), plan, &f, force, html)?;
+            crate::files::write_run(&dir(seed), plan, &f, force, render)?;
             tick();
             Ok((i, f))
         })

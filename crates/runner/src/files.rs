@@ -1,6 +1,6 @@
 //! Writing outputs: atomic file writes that never clobber without `force`,
-//! and the run directory (`history.jsonl`, `run.json`, `report.json`,
-//! `report.html`).
+//! and the run directory (`history.jsonl`, `run.json`, `report.json`, and
+//! what the renderer makes: the plots and `report.html`).
 
 use crate::run::Finished;
 use crate::{Error, Plan};
@@ -9,9 +9,10 @@ use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-/// Renders a checked history's HTML page; the binary passes the report
+/// Renders a run's pictures and pages, (file name, contents) each, from its
+/// title, history and (when checked) report; the binary passes the report
 /// crate's, which this crate cannot depend on.
-pub type HtmlRenderer = fn(&Report, &History) -> String;
+pub type RunRenderer = fn(&str, &History, Option<&Report>) -> Vec<(&'static str, String)>;
 
 /// Fails if `path` exists and `force` is off.
 pub fn check_writable(path: &Path, force: bool) -> Result<(), Error> {
@@ -74,9 +75,10 @@ pub fn pretty(v: &serde_json::Value) -> Vec<u8> {
 }
 
 /// Writes a run's files into `dir`: `history.jsonl`, `run.json` (version,
-/// plan, seed, the reproducing command, config, statistics, metrics) and,
-/// when checked, `report.json` and `report.html`.
-pub fn write_run(dir: &Path, plan: &Plan, f: &Finished, force: bool, html: HtmlRenderer) -> Result<(), Error> {
+/// plan, seed, the reproducing command, config, statistics, metrics, the
+/// faults injected per kind and warnings about requested kinds that never
+/// fired), `report.json` when checked, and whatever `render` makes of it.
+pub fn write_run(dir: &Path, plan: &Plan, f: &Finished, force: bool, render: RunRenderer) -> Result<(), Error> {
     write_atomic(&dir.join("history.jsonl"), &f.output.to_jsonl(), force)?;
     let run = json!({
         "version": env!("CARGO_PKG_VERSION"),
@@ -87,11 +89,24 @@ pub fn write_run(dir: &Path, plan: &Plan, f: &Finished, force: bool, html: HtmlR
         "config": plan.sim_config(f.seed)?,
         "stats": f.output.stats,
         "metrics": f.metrics,
+        "faults_by_kind": f.output.stats.faults_by_kind,
+        "warnings": crate::run::fault_warnings(plan, f),
     });
     write_atomic(&dir.join("run.json"), &pretty(&run), force)?;
-    if let (Some(r), Some(h)) = (&f.report, &f.history) {
+    if let Some(r) = &f.report {
         write_atomic(&dir.join("report.json"), &pretty(&json!(r)), force)?;
-        write_atomic(&dir.join("report.html"), html(r, h).as_bytes(), force)?;
+    }
+    let built;
+    let h = match &f.history {
+        Some(h) => h,
+        None => {
+            built = f.output.history().map_err(|e| Error::BadHistory { seed: f.seed, message: e.to_string() })?;
+            &built
+        }
+    };
+    let title = format!("{} seed {}", plan.protocol, f.seed);
+    for (name, bytes) in render(&title, h, f.report.as_ref()) {
+        write_atomic(&dir.join(name), bytes.as_bytes(), force)?;
     }
     Ok(())
 }

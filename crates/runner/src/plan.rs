@@ -8,6 +8,9 @@ use workloads::registry;
 use workloads::sim::{ClientRouting, FaultKind, NemesisConfig, SimConfig};
 use workloads::workload::{WorkloadConfig, WorkloadKind};
 
+/// `ops` of a plan bounded by its time limit only.
+pub const UNBOUNDED_OPS: usize = usize::MAX / 2;
+
 /// Most seeds one command may ask for.
 pub const MAX_SEEDS: u64 = 1_000_000;
 
@@ -22,6 +25,12 @@ pub struct Plan {
     pub nemesis: Vec<FaultKind>,
     /// How often faults come (1.0 is the default rate); must be > 0.
     pub intensity: f64,
+    /// Mean virtual time between faults of one kind (`--nemesis-interval`);
+    /// `None`: each kind's faults are spread over the run.
+    pub nemesis_interval_ns: Option<u64>,
+    /// The client phase lasts at most this much virtual time
+    /// (`--time-limit`); faults are spread over it.
+    pub time_limit_ns: Option<u64>,
     /// Protocol settings, `NAME=VALUE`.
     pub params: BTreeMap<String, String>,
     pub nodes: usize,
@@ -36,8 +45,9 @@ pub struct Plan {
 }
 
 impl Plan {
-    /// `protocol` with `conch run`'s defaults: its own workload, 5 nodes, 5
-    /// clients, 500 ops, no faults, sticky routing.
+    /// `protocol` with `conch run`'s defaults: its own workload, 5 nodes, 10
+    /// clients (two per node, so that one coordinator serves concurrent
+    /// writers: #15), 500 ops, no faults, sticky routing with failover.
     pub fn new(protocol: &str) -> Result<Plan, Error> {
         let info = registry::lookup(protocol).map_err(|e| Error::Plan(e.to_string()))?;
         Ok(Plan {
@@ -45,12 +55,14 @@ impl Plan {
             workload: info.default_workload,
             nemesis: Vec::new(),
             intensity: 1.0,
+            nemesis_interval_ns: None,
+            time_limit_ns: None,
             params: BTreeMap::new(),
             nodes: 5,
-            clients: 5,
+            clients: 10,
             ops: 500,
             keys: None,
-            routing: ClientRouting::Sticky,
+            routing: ClientRouting::Failover,
             max_events: None,
         })
     }
@@ -79,14 +91,18 @@ impl Plan {
         let mut kinds = self.nemesis.clone();
         kinds.sort();
         kinds.dedup();
-        let nemesis =
+        let mut nemesis =
             if kinds.is_empty() { NemesisConfig::none() } else { NemesisConfig::generated(&kinds, self.intensity) };
+        if let Some(g) = &mut nemesis.generate {
+            g.interval_ns = self.nemesis_interval_ns;
+        }
         let defaults = SimConfig::default();
         let cfg = SimConfig {
             seed,
             nodes: self.nodes,
             clients: self.clients,
             ops: self.ops,
+            time_limit_ns: self.time_limit_ns,
             workload,
             nemesis,
             client_node: self.routing,
@@ -108,22 +124,32 @@ impl Plan {
     /// The exact command that reproduces the run with `seed`.
     pub fn command(&self, seed: u64) -> String {
         let mut s = format!(
-            "conch run --protocol {} --workload {} --nemesis {} --seed {seed} --nodes {} --clients {} --ops {}",
+            "conch run --protocol {} --workload {} --nemesis {} --seed {seed} --nodes {} --clients {}",
             self.protocol,
             self.workload.name(),
             self.nemesis_names(),
             self.nodes,
             self.clients,
-            self.ops
         );
+        if self.ops != UNBOUNDED_OPS {
+            s.push_str(&format!(" --ops {}", self.ops));
+        }
         if self.intensity != 1.0 {
             s.push_str(&format!(" --intensity {}", self.intensity));
+        }
+        if let Some(t) = self.nemesis_interval_ns {
+            s.push_str(&format!(" --nemesis-interval {}", t as f64 / 1e9));
+        }
+        if let Some(t) = self.time_limit_ns {
+            s.push_str(&format!(" --time-limit {}", t as f64 / 1e9));
         }
         if let Some(k) = self.keys {
             s.push_str(&format!(" --keys {k}"));
         }
-        if self.routing == ClientRouting::Random {
-            s.push_str(" --routing random");
+        match self.routing {
+            ClientRouting::Failover => {}
+            ClientRouting::Random => s.push_str(" --routing random"),
+            ClientRouting::Sticky => s.push_str(" --routing sticky"),
         }
         if let Some(n) = self.max_events {
             s.push_str(&format!(" --max-events {n}"));
@@ -192,7 +218,7 @@ mod tests {
         assert_eq!(
             plan.command(4),
             "conch run --protocol quorum --workload register --nemesis partition,clock-skew --seed 4 --nodes 5 \
-             --clients 5 --ops 500 --keys 3 --routing random --param consistency=one"
+             --clients 10 --ops 500 --keys 3 --routing random --param consistency=one"
         );
     }
 

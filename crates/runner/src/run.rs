@@ -1,7 +1,7 @@
 //! Runs a plan's seeds in the simulator, checks each history, and applies
 //! the one rule by which a run's verdicts differ from its history's.
 
-use crate::files::{self, HtmlRenderer};
+use crate::files::{self, RunRenderer};
 use crate::{Error, Plan};
 use checker::read::Format;
 use checker::{BankSettings, Budget, CheckConfig, CheckName, History, Report, Verdict};
@@ -82,12 +82,37 @@ pub fn cut_short(report: &mut Report, why: &str) {
     report.verdict = report.results.iter().fold(Verdict::Unknown, |v, c| v.combine(c.verdict));
 }
 
+/// The faults a run injected, per kind, as the text output says it:
+/// `seed 3: faults: crash 4, partition 4` (requested kinds that never fired
+/// are listed with 0).
+pub fn faults_line(plan: &Plan, f: &Finished) -> String {
+    let by_kind = &f.output.stats.faults_by_kind;
+    let mut kinds: Vec<&str> = plan.nemesis.iter().map(|k| k.name()).collect();
+    kinds.extend(by_kind.keys().map(String::as_str));
+    kinds.sort_unstable();
+    kinds.dedup();
+    let parts: Vec<String> = kinds.iter().map(|k| format!("{k} {}", by_kind.get(*k).copied().unwrap_or(0))).collect();
+    format!("seed {}: faults: {}", f.seed, if parts.is_empty() { "none".to_string() } else { parts.join(", ") })
+}
+
+/// Warnings for fault kinds the plan asked for that never took effect in
+/// this run (#12 §2d): such a run tested less than its command says.
+pub fn fault_warnings(plan: &Plan, f: &Finished) -> Vec<String> {
+    let Ok(cfg) = plan.sim_config(f.seed) else { return Vec::new() };
+    f.output
+        .stats
+        .missing_faults(&cfg.nemesis)
+        .into_iter()
+        .map(|k| format!("requested fault `{}` never took effect", k.name()))
+        .collect()
+}
+
 /// Where and how a sweep writes each run's directory.
 pub struct RunDirs<'a> {
     /// The directory of the run with this seed.
     pub dir_of: &'a (dyn Fn(u64) -> PathBuf + Sync),
     pub force: bool,
-    pub html: HtmlRenderer,
+    pub render: RunRenderer,
 }
 
 /// Runs `seeds` of `plan` in parallel batches, writing each run's directory
@@ -112,7 +137,7 @@ pub fn sweep(
             .par_iter()
             .map(|&seed| {
                 let f = run_one(plan, seed, checks)?;
-                files::write_run(&(dirs.dir_of)(seed), plan, &f, dirs.force, dirs.html)?;
+                files::write_run(&(dirs.dir_of)(seed), plan, &f, dirs.force, dirs.render)?;
                 tick();
                 Ok(f)
             })

@@ -1,5 +1,6 @@
 //! Finding example histories in a directory tree. Shared by the build script
-//! (which embeds `histories/**`) and [`crate::demo`] (which reads `--histories DIR`).
+//! (which embeds `histories/**`), `demo` (which reads `--histories DIR`) and
+//! testkit's golden runner of `histories/**` (which includes this file).
 
 use std::path::{Path, PathBuf};
 

@@ -7,15 +7,21 @@
 //! shrinkable [`Choices`]), so the same generator serves benches, `conch
 //! gen` and property tests whose failures shrink.
 //!
+//! - [`fixtures`] — the shared real histories (`../shared/fixtures`):
+//!   skipped when absent, failing under CI.
+//! - [`golden`] — the data-driven runner of `histories/**`: a history in,
+//!   its expected `--json` report out, `UPDATE_EXPECT=1` to rewrite them.
 //! - [`txn_oracle`] — decides, by brute force over the definitions, which
 //!   transactional consistency models a small list-append or rw-register
 //!   history satisfies, and builds such histories (valid by construction or
 //!   with planted anomalies) for property tests.
 
 pub mod checks;
+pub mod fixtures;
 pub mod fuzzing;
 pub mod gen;
 pub mod gen_session;
+pub mod golden;
 pub mod oracle;
 pub mod small;
 pub mod source;

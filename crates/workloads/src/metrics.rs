@@ -43,16 +43,31 @@ pub struct RunMetrics {
 /// Fault windows from the nemesis events: each `start-KIND` opens a window
 /// that the next `stop-KIND` closes; one never closed ends at `end_ns`.
 pub fn fault_windows(events: &[Event], end_ns: i64) -> Vec<FaultWindow> {
+    let nemesis = events.iter().filter(|e| e.process == Process::Nemesis);
+    windows(nemesis.map(|e| (e.f.as_str(), e.kind == EventType::Invoke, e.time_ns.unwrap_or(0))), end_ns)
+}
+
+/// Fault windows from (f, is an invoke, time) of nemesis events in file
+/// order: `start-KIND` opens a window of KIND that the next completed
+/// `stop-KIND` closes (Jepsen's bare `start`/`stop` are kind `nemesis`); one
+/// never closed ends at `end_ns`. Sorted by start, then end.
+pub fn windows<'a>(nemesis: impl IntoIterator<Item = (&'a str, bool, i64)>, end_ns: i64) -> Vec<FaultWindow> {
+    let kind_of = |f: &'a str, prefix: &str| -> Option<&'a str> {
+        let rest = f.strip_prefix(prefix)?;
+        if rest.is_empty() {
+            Some("nemesis")
+        } else {
+            rest.strip_prefix('-')
+        }
+    };
     let mut open: BTreeMap<String, i64> = BTreeMap::new();
     let mut out = Vec::new();
-    for e in events.iter().filter(|e| e.process == Process::Nemesis) {
-        let t = e.time_ns.unwrap_or(0);
-        let f = e.f.as_str();
-        if let Some(kind) = f.strip_prefix("start-") {
+    for (f, is_invoke, t) in nemesis {
+        if let Some(kind) = kind_of(f, "start") {
             open.entry(kind.to_string()).or_insert(t);
-        } else if let Some(kind) = f.strip_prefix("stop-") {
+        } else if let Some(kind) = kind_of(f, "stop") {
             if let Some(start_ns) = open.remove(kind) {
-                if e.kind != EventType::Invoke {
+                if !is_invoke {
                     out.push(FaultWindow { kind: kind.to_string(), start_ns, end_ns: t });
                 } else {
                     open.insert(kind.to_string(), start_ns);
@@ -60,7 +75,7 @@ pub fn fault_windows(events: &[Event], end_ns: i64) -> Vec<FaultWindow> {
             }
         }
     }
-    out.extend(open.into_iter().map(|(kind, start_ns)| FaultWindow { kind, start_ns, end_ns }));
+    out.extend(open.into_iter().map(|(kind, start_ns)| FaultWindow { kind, start_ns, end_ns: end_ns.max(start_ns) }));
     out.sort_by_key(|w| (w.start_ns, w.end_ns));
     out
 }
@@ -164,5 +179,17 @@ mod tests {
         assert_eq!(m.availability_during_faults, Some(0.0));
         assert_eq!(m.latency_ns_max, 30);
         assert_eq!(m.msgs_per_op, 3.0);
+    }
+
+    #[test]
+    fn jepsen_bare_start_and_stop_make_nemesis_windows() {
+        let w = windows([("start", true, 5), ("start", false, 6), ("stop", false, 9), ("start-kill", false, 12)], 20);
+        assert_eq!(
+            w,
+            vec![
+                FaultWindow { kind: "nemesis".into(), start_ns: 5, end_ns: 9 },
+                FaultWindow { kind: "kill".into(), start_ns: 12, end_ns: 20 },
+            ]
+        );
     }
 }

@@ -131,3 +131,44 @@ fn search_for_the_figure_8_bug() {
         println!("figure 8 bug with {faults:?}: first violating seed {found:?}");
     }
 }
+
+/// Regression (#15): every successful AppendEntries reply sent another
+/// AppendEntries, and every proposal re-sent the unacknowledged tail to
+/// every follower: 32, 69 and 181 messages per op at 5, 10 and 20 clients,
+/// and under `--nemesis duplicate` runs of seconds and one stop at the
+/// 50M-event livelock bound. One entry-carrying AppendEntries in flight per
+/// follower, and only replies that move the follower on send more.
+#[test]
+fn raft_reply_storm_under_duplication_is_bounded() {
+    let p = raft(&[]);
+    for (seed, clients) in [(0, 5), (1, 10), (2, 20)] {
+        let mut cfg = common::cli_cfg(seed, WorkloadKind::Register, &[FaultKind::Duplicate], 1.0, 500);
+        cfg.clients = clients;
+        cfg.net.duplicate = 0.2;
+        cfg.max_events = 200_000;
+        let out = run(&p, &cfg);
+        assert_eq!(out.stats.stopped_early, None, "seed {seed}, {clients} clients");
+        let per_op = out.stats.msgs_sent as f64 / out.stats.ops_invoked as f64;
+        assert!(per_op < 20.0, "seed {seed}, {clients} clients: {per_op:.1} messages per op");
+        assert_eq!(linear_verdict(&out, WorkloadKind::Register), Verdict::Valid, "seed {seed}");
+    }
+}
+
+/// #15's acceptance: Raft holds under duplicate,partition and under every
+/// fault, never near an event bound.
+#[test]
+fn raft_holds_under_duplicate_partition_and_every_fault() {
+    let p = raft(&[]);
+    for seed in 0..6 {
+        let faults: &[FaultKind] =
+            if seed % 2 == 0 { &[FaultKind::Duplicate, FaultKind::Partition] } else { &FaultKind::ALL };
+        let mut cfg = common::cli_cfg(seed, WorkloadKind::Register, faults, 1.0, 300);
+        cfg.clients = 10;
+        cfg.client_node = workloads::sim::ClientRouting::Random;
+        cfg.max_events = 500_000;
+        let out = run(&p, &cfg);
+        assert_eq!(out.stats.stopped_early, None, "seed {seed}");
+        assert_eq!(out.stats.invariant_violations, vec![], "seed {seed}");
+        assert_eq!(linear_verdict(&out, WorkloadKind::Register), Verdict::Valid, "seed {seed}");
+    }
+}

@@ -41,11 +41,17 @@ pub enum EventType {
 
 impl EventType {
     pub fn parse(s: &str) -> Option<EventType> {
+        EventType::parse_bytes(s.as_bytes())
+    }
+
+    /// [`EventType::parse`] of a name given as bytes (readers match names
+    /// before any UTF-8 check).
+    pub fn parse_bytes(s: &[u8]) -> Option<EventType> {
         Some(match s {
-            "invoke" => EventType::Invoke,
-            "ok" => EventType::Ok,
-            "fail" => EventType::Fail,
-            "info" => EventType::Info,
+            b"invoke" => EventType::Invoke,
+            b"ok" => EventType::Ok,
+            b"fail" => EventType::Fail,
+            b"info" => EventType::Info,
             _ => return None,
         })
     }
@@ -117,23 +123,30 @@ pub enum F {
 
 impl F {
     pub fn parse(s: &str) -> F {
-        match s {
-            "read" => F::Read,
-            "write" => F::Write,
-            "cas" => F::Cas,
-            "get" => F::Get,
-            "put" => F::Put,
-            "append" => F::Append,
-            "add" => F::Add,
-            "incr" => F::Incr,
-            "transfer" => F::Transfer,
-            "acquire" => F::Acquire,
-            "release" => F::Release,
-            "enqueue" => F::Enqueue,
-            "dequeue" => F::Dequeue,
-            "txn" => F::Txn,
-            other => F::Other(other.into()),
-        }
+        F::interned(s.as_bytes()).unwrap_or_else(|| F::Other(s.into()))
+    }
+
+    /// The interned name `s` stands for, if it is one (`None`: an
+    /// [`F::Other`] name). Readers match names as bytes with this before
+    /// any UTF-8 check or allocation.
+    pub fn interned(s: &[u8]) -> Option<F> {
+        Some(match s {
+            b"read" => F::Read,
+            b"write" => F::Write,
+            b"cas" => F::Cas,
+            b"get" => F::Get,
+            b"put" => F::Put,
+            b"append" => F::Append,
+            b"add" => F::Add,
+            b"incr" => F::Incr,
+            b"transfer" => F::Transfer,
+            b"acquire" => F::Acquire,
+            b"release" => F::Release,
+            b"enqueue" => F::Enqueue,
+            b"dequeue" => F::Dequeue,
+            b"txn" => F::Txn,
+            _ => return None,
+        })
     }
 
     pub fn as_str(&self) -> &str {

@@ -92,6 +92,13 @@ fn is_delim(b: u8) -> bool {
     is_ws(b) || matches!(b, b'[' | b']' | b'(' | b')' | b'{' | b'}' | b'"' | b';')
 }
 
+/// Whether no delimiter follows offset `i` in `s`: a token there runs to
+/// the end of the text, so it may be only the start of a longer one that
+/// a reader has not yet read (`:` of `:ok`, `1.` of `1.5`, `##` of `##Inf`).
+pub(crate) fn runs_to_end(s: &[u8], i: usize) -> bool {
+    s.get(i..).is_some_and(|rest| !rest.iter().any(|&b| is_delim(b)))
+}
+
 /// Skips whitespace, commas and `;` comments from `i`; returns the new offset.
 pub(crate) fn skip_ws(s: &[u8], mut i: usize) -> usize {
     while i < s.len() {

@@ -15,7 +15,7 @@
 
 use super::event::{event_type, op_name, TYPE_EXPECTED};
 use crate::error::InputErrorKind;
-use crate::history::{Event, Process, F, MAX_CLIENT_PROCESS};
+use crate::history::{Event, EventType, Process, F, MAX_CLIENT_PROCESS};
 use crate::value::{parse_integer, Value, ValueMap};
 
 /// Parses one non-blank line into an event. `max_depth` bounds the nesting
@@ -122,6 +122,29 @@ enum Field {
 
 const FIELD_NAMES: [&str; 9] = ["type", "process", "f", "key", "value", "time", "node", "final", "index"];
 
+/// The longest name [`short_name`] looks for (`transfer`, `process`).
+const MAX_NAME: usize = 8;
+
+/// At `s[0] == b'"'`: the bytes up to the next `"`, if it comes within
+/// [`MAX_NAME`] bytes, and how many bytes the string takes with its quotes.
+/// The content is not validated (it may hold a `\\` or a control
+/// character): callers only compare it with known ASCII names, none of
+/// which holds either, so a match means the string is exactly that name.
+fn short_name(s: &[u8]) -> Option<(&[u8], usize)> {
+    if s.first() != Some(&b'"') {
+        return None;
+    }
+    let body = &s[1..];
+    // A plain loop: the names are a few bytes, shorter than a vectorised
+    // search takes to start.
+    for (n, &b) in body.iter().enumerate().take(MAX_NAME + 1) {
+        if b == b'"' {
+            return Some((&body[..n], n + 2));
+        }
+    }
+    None
+}
+
 fn field_of(name: &[u8]) -> Option<Field> {
     Some(match name {
         b"type" => Field::Type,
@@ -159,6 +182,10 @@ impl<'a> Scanner<'a> {
     }
 
     fn ws(&mut self) {
+        // Most calls find no whitespace: one comparison says so.
+        if self.s.get(self.i).is_some_and(|&b| b > b' ') {
+            return;
+        }
         while self.i < self.s.len() && is_ws(self.s[self.i]) {
             self.i += 1;
         }
@@ -185,6 +212,10 @@ impl<'a> Scanner<'a> {
         }
         self.i += 1;
         let mut seen = 0u16;
+        // `type` and `f` when they are known names, matched as bytes;
+        // otherwise what was found, for the checks below.
+        let mut kind_known: Option<EventType> = None;
+        let mut f_known: Option<F> = None;
         let mut kind_f: Option<Found<'a>> = None;
         let mut process: Option<Found<'a>> = None;
         let mut f: Option<Found<'a>> = None;
@@ -203,14 +234,19 @@ impl<'a> Scanner<'a> {
                     return self.syntax("a field name in double quotes");
                 }
                 let name_at = self.i;
-                let field = match self.raw_str()? {
-                    Some(raw) => field_of(raw.as_bytes()),
-                    // A name with escapes: decode it, then match.
-                    None => {
-                        self.i = name_at;
-                        let name = self.string()?;
-                        field_of(name.as_bytes())
-                    }
+                // Known names are matched as bytes; any other name is
+                // scanned (and validated) as a string.
+                let field = match self.known(field_of) {
+                    Some(fl) => Some(fl),
+                    None => match self.raw_str()? {
+                        Some(raw) => field_of(raw.as_bytes()),
+                        // A name with escapes: decode it, then match.
+                        None => {
+                            self.i = name_at;
+                            let name = self.string()?;
+                            field_of(name.as_bytes())
+                        }
+                    },
                 };
                 self.expect(b':', "`:` after the field name")?;
                 self.ws();
@@ -229,9 +265,15 @@ impl<'a> Scanner<'a> {
                         match fl {
                             Field::Key => key = self.value(max_depth)?,
                             Field::Value => value = self.value(max_depth)?,
-                            Field::Type => kind_f = Some(self.found()?),
+                            Field::Type => match self.known(EventType::parse_bytes) {
+                                Some(t) => kind_known = Some(t),
+                                None => kind_f = Some(self.found()?),
+                            },
                             Field::Process => process = Some(self.found()?),
-                            Field::F => f = Some(self.found()?),
+                            Field::F => match self.known(F::interned) {
+                                Some(name) => f_known = Some(name),
+                                None => f = Some(self.found()?),
+                            },
                             Field::Time => time = Some(self.found()?),
                             Field::Node => node = Some(self.found()?),
                             Field::Final => fin = Some(self.found()?),
@@ -254,9 +296,10 @@ impl<'a> Scanner<'a> {
         if self.i < self.s.len() {
             return self.syntax("end of line after the object");
         }
-        let kind_v = match &kind_f {
-            None => return Err(kind(InputErrorKind::MissingField { field: "type", expected: TYPE_EXPECTED })),
-            Some(found) => match found.as_str() {
+        let kind_v = match (kind_known, &kind_f) {
+            (Some(t), _) => t,
+            (None, None) => return Err(kind(InputErrorKind::MissingField { field: "type", expected: TYPE_EXPECTED })),
+            (None, Some(found)) => match found.as_str() {
                 Some(s) => event_type(s).map_err(kind)?,
                 None => return Err(bad("type", "a string: invoke, ok, fail or info", found)),
             },
@@ -269,15 +312,16 @@ impl<'a> Scanner<'a> {
             Some(found) => return Err(bad("process", PROCESS_EXPECTED_JSON, found)),
         };
         debug_assert!(!matches!(process, Process::Client(p) if p > MAX_CLIENT_PROCESS));
-        let f = match &f {
-            None if super::event::looks_like_txn(&value) => F::Txn,
-            None => {
+        let f = match (f_known, &f) {
+            (Some(name), _) => name,
+            (None, None) if super::event::looks_like_txn(&value) => F::Txn,
+            (None, None) => {
                 return Err(kind(InputErrorKind::MissingField {
                     field: "f",
                     expected: "the operation name, e.g. \"read\"",
                 }))
             }
-            Some(found) => match found.as_str() {
+            (None, Some(found)) => match found.as_str() {
                 Some(s) => op_name(s).map_err(kind)?,
                 None => return Err(bad("f", "a string naming the operation", found)),
             },
@@ -317,6 +361,16 @@ impl<'a> Scanner<'a> {
         Ok(e)
     }
 
+    /// At `"`: the value `known` gives the string's bytes, when it is a
+    /// short string that `known` recognises (the scanner moves past it);
+    /// else `None`, the scanner unmoved.
+    fn known<T>(&mut self, known: impl Fn(&[u8]) -> Option<T>) -> Option<T> {
+        let (name, n) = short_name(&self.s[self.i..])?;
+        let t = known(name)?;
+        self.i += n;
+        Some(t)
+    }
+
     /// A typed field: a string without escapes borrowed as is, an integer
     /// without building a big one, or any value.
     fn found(&mut self) -> R<Found<'a>> {
@@ -331,7 +385,9 @@ impl<'a> Scanner<'a> {
                 self.skip_value()?;
                 Ok(Found::Other(if c == b'[' { Value::List(Vec::new()) } else { Value::Map(ValueMap::default()) }))
             }
-            _ => Ok(Found::Other(self.value(0)?)),
+            Some(b'-' | b'0'..=b'9') => Ok(Found::Other(self.number()?)),
+            // `null`, `true`, `false` or an error, as `value` would say.
+            _ => Ok(Found::Other(self.literal()?)),
         }
     }
 
@@ -471,10 +527,17 @@ impl<'a> Scanner<'a> {
         if s.get(i) == Some(&b'-') {
             i += 1;
         }
+        // The integer part's value, exact while it has at most 18 digits.
+        let mut m = 0u64;
         match s.get(i) {
             Some(b'0') => i += 1,
             Some(b'1'..=b'9') => {
-                while s.get(i).is_some_and(u8::is_ascii_digit) {
+                while let Some(&b) = s.get(i) {
+                    let d = b.wrapping_sub(b'0');
+                    if d > 9 {
+                        break;
+                    }
+                    m = m.wrapping_mul(10).wrapping_add(d as u64);
                     i += 1;
                 }
             }
@@ -512,7 +575,7 @@ impl<'a> Scanner<'a> {
             let digits = &s[start + neg as usize..int_end];
             // Up to 18 digits cannot overflow i64.
             if digits.len() <= 18 {
-                let m = digits.iter().fold(0i64, |m, &d| m * 10 + (d - b'0') as i64);
+                let m = m as i64;
                 return Ok(Value::Int(if neg { -m } else { m }));
             }
         }
@@ -549,6 +612,16 @@ impl<'a> Scanner<'a> {
     /// Any JSON value, nested at most `max_depth` deep. Iterative: hostile
     /// nesting cannot overflow the stack.
     fn value(&mut self, max_depth: usize) -> R<Value> {
+        self.ws();
+        // Most keys and values are numbers or null.
+        match self.peek() {
+            Some(b'-' | b'0'..=b'9') => return self.number(),
+            Some(b'n') if self.s[self.i..].starts_with(b"null") => {
+                self.i += 4;
+                return Ok(Value::Nil);
+            }
+            _ => {}
+        }
         let mut stack: Vec<Frame> = Vec::new();
         loop {
             self.ws();

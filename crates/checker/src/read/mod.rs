@@ -8,6 +8,7 @@
 //! [`ReadOptions`].
 
 mod edn;
+mod edn_fast;
 mod edn_reader;
 mod event;
 mod jepsen_log;

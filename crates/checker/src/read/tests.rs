@@ -292,6 +292,8 @@ fn count_events(text: &str, log: bool) -> [usize; 5] {
 fn porcupine_fixtures_parse() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/fixtures/porcupine");
     if !dir.is_dir() {
+        // As testkit::fixtures (which a unit test cannot link): fail under CI.
+        assert!(std::env::var_os("CI").is_none(), "shared fixtures missing under CI: {}", dir.display());
         eprintln!("note: {} is absent; fixture test skipped", dir.display());
         return;
     }
@@ -872,6 +874,36 @@ fn arb_json_line() -> impl Strategy<Value = String> {
         Just(r#""index":7"#.to_string()),
         Just(r#""extra":[1,{"a":[true,null]},"x\\y"]"#.to_string()),
         Just(r#""bad":[1,]"#.to_string()),
+        // Near the names the scanner matches as bytes, and numbers near
+        // its exact-integer bound.
+        prop::sample::select(vec![
+            r#""type":"oks""#,
+            r#""type":"Ok""#,
+            r#""type":"""#,
+            r#""type":"inf\o""#,
+            r#""typ":"ok""#,
+            r#""f":"transfer""#,
+            r#""f":"transfers""#,
+            r#""f":"txn""#,
+            r#""f":"""#,
+            r#""f":"c\u0061s""#,
+            r#""f":"dequeue1""#,
+            r#""fi":1"#,
+            r#""types":1"#,
+            r#""k\u0065y":2"#,
+            "\"ke\ty\":1",
+            r#""value":-0"#,
+            r#""value":01"#,
+            r#""value":123456789012345678"#,
+            r#""value":1234567890123456789"#,
+            r#""key":-9223372036854775808"#,
+            r#""key":9223372036854775808"#,
+            r#""value":nul"#,
+            r#""value":-"#,
+            r#""time":-12"#,
+            r#""process":007"#,
+        ])
+        .prop_map(String::from),
     ];
     (proptest::collection::vec((field, ws.clone()), 0..8), ws).prop_map(|(fields, ws)| {
         let body: Vec<String> = fields.into_iter().map(|(f, w)| format!("{w}{f}{w}")).collect();
@@ -910,5 +942,126 @@ proptest! {
         prop_assert_eq!(&a, &b);
         prop_assert_eq!(&a, &c);
         prop_assert_eq!(&c, &d);
+    }
+}
+
+/// The EDN fast path on one line: when it accepts a map, the general
+/// parser and `event_from_edn` give the same event and end (`Err` says how
+/// they differ). Lines it declines are the general path's alone.
+fn edn_fast_agrees(line: &str, max_depth: usize) -> Result<bool, String> {
+    let at = super::edn::skip_ws(line.as_bytes(), 0);
+    let Some((fast, end)) = super::edn_fast::op_map(line.as_bytes(), at, max_depth) else { return Ok(false) };
+    let general = match super::edn::next_form(line, 0, max_depth) {
+        Ok(super::edn::Next::Form { value: Value::Map(m), end: gend, .. }) => {
+            super::event::event_from_edn(m.into_entries(), 0, super::event::EdnFlavour::Jepsen).map(|e| (e, gend))
+        }
+        other => return Err(format!("fast path accepted what the parser reads as {other:?}")),
+    };
+    match general {
+        Ok((e, gend)) if e == fast && gend == end => Ok(true),
+        other => Err(format!("fast path {:?}, general {other:?}", (fast, end))),
+    }
+}
+
+/// Every EDN line conch ships or reads in tests (Jepsen test data,
+/// malformed inputs, the fuzz corpus, Porcupine's kv files): the fast path
+/// agrees with the general parser wherever it accepts a line, and it does
+/// accept the usual op maps.
+#[test]
+fn edn_fast_path_agrees_with_the_general_parser_on_every_file() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut files = Vec::new();
+    for dir in
+        ["crates/checker/testdata/jepsen", "tests/malformed", "fuzz/corpus/read_edn", "../shared/fixtures/porcupine/kv"]
+    {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            files.push(entry.unwrap().path());
+        }
+    }
+    let (mut lines, mut accepted) = (0, 0);
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let text = String::from_utf8_lossy(&bytes);
+        for (i, line) in text.lines().enumerate() {
+            for depth in [1, 2, 64] {
+                match edn_fast_agrees(line, depth) {
+                    Ok(yes) => accepted += yes as usize,
+                    Err(diff) => panic!("{}:{}: {diff}", path.display(), i + 1),
+                }
+            }
+            lines += 1;
+        }
+    }
+    assert!(lines > 1000 && accepted > 1000, "{lines} lines, {accepted} accepted");
+}
+
+/// An EDN op map with its keys in any order: known fields with values of
+/// every kind the fast path takes or declines.
+fn arb_edn_line() -> impl Strategy<Value = String> {
+    let ws = prop_oneof![Just(" "), Just(", "), Just("\t"), Just(" ; c\n "), Just("")];
+    let field = prop_oneof![
+        prop::sample::select(vec![
+            ":type :invoke",
+            ":type :ok",
+            ":type :fail",
+            ":type \"info\"",
+            ":type :bogus",
+            ":type 1"
+        ]),
+        prop::sample::select(vec![":f :read", ":f :cas", ":f :my-op", ":f \"w\"", ":f :", ":f ::x", ":f nil", ":f 3"]),
+        prop::sample::select(vec![
+            ":process 0",
+            ":process 12",
+            ":process -1",
+            ":process :nemesis",
+            ":process nil",
+            ":process 007",
+            ":process 1.5"
+        ]),
+        prop::sample::select(vec![
+            ":value nil",
+            ":value 5",
+            ":value -0",
+            ":value [1 nil]",
+            ":value [:k [1 2]]",
+            ":value (1 2)",
+            ":value [[[[1]]]]",
+            ":value #{1}",
+            ":value {:a 1}",
+            ":value \"s\\\"t\"",
+            ":value \"é\"",
+            ":value 1.5",
+            ":value 12N",
+            ":value +3",
+            ":value true",
+            ":value sym",
+            ":value 1234567890123456789"
+        ]),
+        prop::sample::select(vec![":key 3", ":key :k", ":key nil", ":key \"x\""]),
+        prop::sample::select(vec![":time 10", ":time -5", ":time nil", ":time 1.0"]),
+        prop::sample::select(vec![
+            ":index 4",
+            ":index -4",
+            ":node \"n1\"",
+            ":node :n2",
+            ":node 3",
+            ":final? true",
+            ":final false",
+            ":final? 1",
+            ":error :timeout"
+        ]),
+    ];
+    (proptest::collection::vec((field, ws.clone()), 0..8), ws).prop_map(|(fields, ws)| {
+        let body: Vec<String> = fields.into_iter().map(|(f, w)| format!("{w}{f}{w}")).collect();
+        format!("{ws}{{{}}}{ws}", body.join(" "))
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+    #[test]
+    fn edn_fast_path_agrees_with_the_general_parser(line in arb_edn_line(), depth in 1usize..5) {
+        edn_fast_agrees(&line, depth).map_err(TestCaseError::fail)?;
     }
 }

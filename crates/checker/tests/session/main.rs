@@ -1,6 +1,6 @@
 //! The session checks: hand-written histories (one guarantee violated, or
-//! none), golden reports for histories/session/, and property tests on
-//! generated histories (props, joint).
+//! none) and property tests on generated histories (props, joint). The
+//! reports of histories/session/ are pinned by tests/histories.rs.
 
 use checker::history::{Event, EventType, History, Process, F};
 use checker::report::Verdict::{self, Invalid, Unknown, Valid};
@@ -452,34 +452,6 @@ fn infers_workloads_and_rejects_mixtures() {
         "{e}"
     );
     assert!(e.to_string().contains("line 3") && e.to_string().contains("mixes"), "{e}");
-}
-
-/// Every histories/session/NAME.jsonl has NAME.expected; set UPDATE_EXPECT=1 to rewrite them.
-#[test]
-fn golden_reports() {
-    let dir = format!("{}/../../histories/session", env!("CARGO_MANIFEST_DIR"));
-    let mut names: Vec<String> = std::fs::read_dir(&dir)
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().into_string().ok()?.strip_suffix(".jsonl").map(str::to_string))
-        .collect();
-    names.sort();
-    assert!(names.len() >= 15, "{names:?}");
-    let update = std::env::var_os("UPDATE_EXPECT").is_some();
-    let mut failures = Vec::new();
-    for name in names {
-        let (w, rs) = run(&file(&name));
-        let got = summary(w, &rs);
-        let path = format!("{dir}/{name}.expected");
-        if update {
-            std::fs::write(&path, &got).unwrap();
-            continue;
-        }
-        let want = std::fs::read_to_string(&path).unwrap_or_default();
-        if want != got {
-            failures.push(format!("{name}:\n--- expected\n{want}--- got\n{got}"));
-        }
-    }
-    assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
 /// Peak resident memory of this process since the last reset, in bytes (Linux).

@@ -157,6 +157,10 @@ pub struct AbdNode {
 
 impl Protocol for AbdProtocol {
     type Node = AbdNode;
+    /// Registers without consensus have no compare-and-set.
+    fn offers_cas(&self) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "abd"
     }

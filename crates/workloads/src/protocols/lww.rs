@@ -96,6 +96,10 @@ impl NotesVersions for LwwNode {
 
 impl Protocol for LwwProtocol {
     type Node = LwwNode;
+    /// Registers without consensus have no compare-and-set.
+    fn offers_cas(&self) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "lww"
     }

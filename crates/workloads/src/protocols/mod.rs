@@ -7,6 +7,7 @@ pub mod common;
 pub mod gossip;
 pub mod lagging;
 pub mod lww;
+pub mod mvcc;
 pub mod quorum;
 pub mod raft;
 pub mod single;

@@ -6,8 +6,9 @@
 //! local clock (ties broken by node id), sent to all `n` replicas and
 //! acknowledged after `w` of them stored it; a read asks all `n` and answers
 //! with the newest of the first `r` replies. Replicas merge by last write wins.
-//! Stale replicas are repaired on reads (read repair, asynchronous by
-//! default), missed writes are kept by the coordinator as hints and handed off
+//! Stale replicas are repaired on reads (read repair: by default on a
+//! random tenth of the reads, asynchronously, as Cassandra's
+//! `read_repair_chance`), missed writes are kept by the coordinator as hints and handed off
 //! later (hinted handoff), and replicas periodically compare per-key version
 //! digests (anti-entropy).
 //!
@@ -25,10 +26,15 @@
 //!   `consistency`. Values above `n` are clamped to `n`.
 //! - `n`: replication factor (default: the cluster size; clamped to it).
 //! - `timeout_ms` (default 100): coordinator's request timeout.
-//! - `read_repair` = `async` | `blocking` | `off` (default `async`): `async`
-//!   answers first and repairs stale replicas in the background (Dynamo,
-//!   Riak); `blocking` writes the newest value to the stale replicas among the
-//!   first `r` before answering (Cassandra's blocking read repair).
+//! - `read_repair` = `chance` | `always` | `blocking` | `off` (default
+//!   `chance`): `chance` answers first and, on a random `read_repair_chance`
+//!   of the reads, repairs the stale replicas in the background (Cassandra's
+//!   probabilistic repair); `always` does so on every read (Dynamo, Riak),
+//!   which repairs more than real systems do and hides the race between a
+//!   write in flight and two reads; `blocking` writes the newest value to
+//!   the stale replicas among the first `r` before answering (Cassandra's
+//!   blocking read repair).
+//! - `read_repair_chance` (default 0.1): the share of reads `chance` repairs.
 //! - `hinted_handoff` = `true` | `false` (default `true`).
 //! - `hint_interval_ms` (default 50): how often stored hints are re-sent.
 //! - `max_hints` (default 10000): hints a coordinator keeps; beyond that new
@@ -44,6 +50,7 @@ use super::common::lww::{diff, merge_noting, versions_of, NotesVersions, Stamp, 
 use super::common::{Key, Param, ParamError, Params, Rotation};
 use crate::sim::{Ctx, Monitor, Node, NodeId, Protocol, Request, RequestId, Response};
 use checker::{Value, F};
+use rand::RngExt;
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{Hash, Hasher};
 
@@ -66,7 +73,10 @@ pub enum Consistency {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ReadRepair {
     Off,
-    Async,
+    /// Asynchronous, on a random share of the reads.
+    Chance,
+    /// Asynchronous, on every read.
+    Always,
     Blocking,
 }
 
@@ -79,6 +89,8 @@ pub struct QuorumProtocol {
     pub w: Option<usize>,
     pub timeout_ns: u64,
     pub read_repair: ReadRepair,
+    /// The share of reads [`ReadRepair::Chance`] repairs.
+    pub read_repair_chance: f64,
     pub hinted_handoff: bool,
     pub hint_interval_ns: u64,
     pub max_hints: usize,
@@ -101,10 +113,11 @@ impl QuorumProtocol {
         Param::ms("timeout_ms", 1, 100, "coordinator's request timeout"),
         Param::choice(
             "read_repair",
-            &["async", "blocking", "off"],
-            "async",
+            &["chance", "always", "blocking", "off"],
+            "chance",
             "when stale replicas seen by a read are repaired",
         ),
+        Param::fraction("read_repair_chance", 0.1, "share of reads that repair stale replicas (read_repair=chance)"),
         Param::flag("hinted_handoff", true, "keep and re-send hints for replicas that missed a write"),
         Param::ms("hint_interval_ms", 1, 50, "how often hints are re-sent"),
         Param::int("max_hints", 0, 10_000_000, Some(10_000), "hints a coordinator keeps; new ones beyond are dropped"),
@@ -127,8 +140,10 @@ impl QuorumProtocol {
             read_repair: match p.choice("read_repair") {
                 "off" => ReadRepair::Off,
                 "blocking" => ReadRepair::Blocking,
-                _ => ReadRepair::Async,
+                "always" => ReadRepair::Always,
+                _ => ReadRepair::Chance,
             },
+            read_repair_chance: p.fraction("read_repair_chance"),
             hinted_handoff: p.flag("hinted_handoff"),
             hint_interval_ns: p.ns("hint_interval_ms"),
             max_hints: p.int("max_hints") as usize,
@@ -219,6 +234,9 @@ enum Pending {
         /// Blocking read repair in progress: the answer, and who must ack.
         repairing: Option<(Value, BTreeSet<NodeId>)>,
         replied: bool,
+        /// Whether this read repairs stale replicas in the background
+        /// (drawn once, when it starts).
+        repairs: bool,
     },
 }
 
@@ -267,6 +285,10 @@ impl NotesVersions for QuorumNode {
 
 impl Protocol for QuorumProtocol {
     type Node = QuorumNode;
+    /// Registers without consensus have no compare-and-set.
+    fn offers_cas(&self) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "quorum"
     }
@@ -388,14 +410,22 @@ impl QuorumNode {
             }
         }
         ctx.set_timer(self.cfg.timeout_ns, op);
-        self.pending.insert(op, Pending::Read { req, key, replicas, replies, repairing: None, replied: false });
+        let repairs = match self.cfg.read_repair {
+            ReadRepair::Off => false,
+            ReadRepair::Always | ReadRepair::Blocking => true,
+            ReadRepair::Chance => ctx.rng().random_bool(self.cfg.read_repair_chance),
+        };
+        let pending = Pending::Read { req, key, replicas, replies, repairing: None, replied: false, repairs };
+        self.pending.insert(op, pending);
         self.check_read(ctx, op);
     }
 
     /// Answers the read once `r` replies are in, and repairs stale replicas.
     fn check_read(&mut self, ctx: &mut QCtx, op: u64) {
         let (r, mode) = (self.r, self.cfg.read_repair);
-        let Some(Pending::Read { req, key, replicas, replies, repairing, replied }) = self.pending.get_mut(&op) else {
+        let Some(Pending::Read { req, key, replicas, replies, repairing, replied, repairs }) =
+            self.pending.get_mut(&op)
+        else {
             return;
         };
         if replies.len() < r && !*replied {
@@ -435,7 +465,7 @@ impl QuorumNode {
             *replied = true;
             ctx.reply(*req, Response::Ok(value));
         }
-        if *replied && mode != ReadRepair::Off {
+        if *replied && *repairs {
             // Asynchronous repair (also of late repliers after a blocking read).
             if let Some(b) = &best {
                 for &n in &stale {

@@ -64,6 +64,8 @@ struct Pending {
 
 struct Client {
     process: u64,
+    /// The node it talks to (sticky routing with failover).
+    node: NodeId,
     /// `Some(node)` for a final reader.
     final_node: Option<NodeId>,
     final_next: usize,
@@ -86,6 +88,8 @@ pub(crate) struct Clients {
     nodes: usize,
     clients: usize,
     ops: usize,
+    /// The client phase ends here at the latest (`--time-limit`).
+    time_limit_ns: Option<u64>,
     routing: ClientRouting,
     request_timeout_ns: u64,
     think_mean_ns: u64,
@@ -105,11 +109,24 @@ pub(crate) enum Issued {
 }
 
 impl Clients {
-    pub(crate) fn new(cfg: &SimConfig, rng: ChaCha8Rng) -> Result<Clients, String> {
-        let gen = Generator::new(&cfg.workload)?;
+    /// `cas`: whether the protocol offers compare-and-set; if not, the
+    /// workload's cas weight is ignored.
+    pub(crate) fn new(cfg: &SimConfig, rng: ChaCha8Rng, cas: bool) -> Result<Clients, String> {
+        let mut workload = cfg.workload.clone();
+        if !cas {
+            workload.mix.cas = 0;
+            workload.validate().map_err(|e| format!("{e} (the protocol has no compare-and-set)"))?;
+        }
+        let gen = Generator::new(&workload)?;
         let final_keys = gen.final_keys();
         let list = (0..cfg.clients)
-            .map(|c| Client { process: c as u64, final_node: None, final_next: 0, done: false })
+            .map(|c| Client {
+                process: c as u64,
+                node: c % cfg.nodes.max(1),
+                final_node: None,
+                final_next: 0,
+                done: false,
+            })
             .collect();
         Ok(Clients {
             gen,
@@ -126,6 +143,7 @@ impl Clients {
             nodes: cfg.nodes,
             clients: cfg.clients,
             ops: cfg.ops,
+            time_limit_ns: cfg.time_limit_ns,
             routing: cfg.client_node,
             request_timeout_ns: cfg.request_timeout_ns,
             think_mean_ns: cfg.workload.think_mean_ns,
@@ -138,6 +156,11 @@ impl Clients {
 
     pub(crate) fn phase(&self) -> Phase {
         self.phase
+    }
+
+    /// Client ops issued so far (final reads not included).
+    pub(crate) fn ops_issued(&self) -> usize {
+        self.ops_issued
     }
 
     /// Requests invoked and not completed.
@@ -181,11 +204,12 @@ impl Clients {
                 }
                 return Issued::Nothing;
             }
-            let key = self.final_keys[client.final_next].clone();
+            let op = self.gen.final_op(&self.final_keys[client.final_next]);
             self.list[c].final_next += 1;
-            (F::Read, key, Value::Nil, node, true)
+            (op.f, op.key, op.value, node, true)
         } else {
-            if self.ops_issued >= self.ops || self.phase != Phase::Clients {
+            let timed_out = self.time_limit_ns.is_some_and(|t| now >= t);
+            if self.ops_issued >= self.ops || self.phase != Phase::Clients || timed_out {
                 self.list[c].done = true;
                 self.active -= 1;
                 return if self.active == 0 { Issued::ClientsDone } else { Issued::Nothing };
@@ -195,6 +219,12 @@ impl Clients {
             let node = match self.routing {
                 ClientRouting::Sticky => c % self.nodes,
                 ClientRouting::Random => self.rng.random_range(0..self.nodes),
+                ClientRouting::Failover => {
+                    let from = self.list[c].node;
+                    let node = (0..self.nodes).map(|i| (from + i) % self.nodes).find(|&n| up(n)).unwrap_or(from);
+                    self.list[c].node = node;
+                    node
+                }
             };
             (op.f, op.key, op.value, node, false)
         };
@@ -317,6 +347,11 @@ impl Clients {
         }
         rec.client(now, kind, p.process, p.f, p.key, value, p.node, p.is_final);
         let c = p.client as usize;
+        if kind == EventType::Info && self.routing == ClientRouting::Failover && self.nodes > 1 && !p.is_final {
+            // Timed out: the node may be unreachable; try another.
+            let other = (p.node + self.rng.random_range(1..self.nodes)) % self.nodes;
+            self.list[p.client as usize].node = other;
+        }
         if kind == EventType::Info {
             self.stats.retired += 1;
             let client = &mut self.list[c];
@@ -346,11 +381,13 @@ impl Clients {
     /// One final reader per node, each reading every key in order.
     pub(crate) fn final_start<M>(&mut self, now: u64, q: &mut Queue<Ev<M>>) {
         self.phase = Phase::Final;
+        // Transactional workloads retire keys as they go: read every key used.
+        self.final_keys = self.gen.final_keys();
         let first = self.list.len();
         for node in 0..self.nodes {
             let process = self.next_process;
             self.next_process += 1;
-            self.list.push(Client { process, final_node: Some(node), final_next: 0, done: false });
+            self.list.push(Client { process, node, final_node: Some(node), final_next: 0, done: false });
         }
         self.finals_active = self.nodes;
         for c in first..self.list.len() {

@@ -6,7 +6,7 @@
 //! and links.
 
 use super::clients::{ClientEv, Clients, Issued, Phase};
-use super::faults::{Active, FaultEv, Faults};
+use super::faults::{Active, Change, FaultEv, Faults, Measure};
 use super::nemesis::FaultKind;
 use super::network::{Network, Rate};
 use super::node::{Ctx, Effect, Node, NodeId, Protocol};
@@ -40,6 +40,17 @@ pub(crate) enum Ev<M> {
 const STREAM_NETWORK: u64 = 1 << 40;
 const STREAM_CLIENTS: u64 = STREAM_NETWORK + 1;
 const STREAM_FAULTS: u64 = STREAM_NETWORK + 2;
+/// Generated faults of kind `k` (its index in `FaultKind::ALL`).
+const STREAM_FAULT_KINDS: u64 = STREAM_NETWORK + 16;
+
+/// The client phase is measured in virtual time with a time limit, else in
+/// ops issued.
+fn measure(cfg: &SimConfig) -> Measure {
+    match cfg.time_limit_ns {
+        Some(t) => Measure::Time(t),
+        None => Measure::Ops(cfg.ops as u64),
+    }
+}
 
 fn stream(seed: u64, stream: u64) -> ChaCha8Rng {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -72,8 +83,10 @@ impl<'a, P: Protocol> Sim<'a, P> {
             queue: Queue::new(),
             cluster: Cluster::new(proto, n, cfg.seed),
             network: Network::new(&cfg.net, n, stream(cfg.seed, STREAM_NETWORK), cfg.keep_trace, cfg.trace_limit),
-            clients: Clients::new(cfg, stream(cfg.seed, STREAM_CLIENTS))?,
-            faults: Faults::new(&cfg.nemesis, n, stream(cfg.seed, STREAM_FAULTS)),
+            clients: Clients::new(cfg, stream(cfg.seed, STREAM_CLIENTS), proto.offers_cas())?,
+            faults: Faults::new(&cfg.nemesis, n, measure(cfg), stream(cfg.seed, STREAM_FAULTS), |k| {
+                stream(cfg.seed, STREAM_FAULT_KINDS + k)
+            }),
             rec: Recorder::default(),
             effects: Vec::with_capacity(64),
             timers_fired: 0,
@@ -138,7 +151,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
             msgs_dropped_overflow: n.dropped_overflow,
             msgs_duplicated: n.duplicated,
             timers_fired: self.timers_fired,
-            faults: self.faults.started,
+            faults: self.faults.started(),
+            faults_by_kind: self.faults.by_kind(),
             crashes: self.cluster.crashes,
             restarts: self.cluster.restarts,
             sim_duration_ns: self.now,
@@ -264,7 +278,14 @@ impl<'a, P: Protocol> Sim<'a, P> {
         match ev {
             ClientEv::Issue { client } => {
                 let cluster = &self.cluster;
-                if self.clients.issue(client as usize, now, |n| cluster.is_up(n), q, rec) == Issued::ClientsDone {
+                let done = self.clients.issue(client as usize, now, |n| cluster.is_up(n), q, rec);
+                let ops = self.clients.ops_issued() as u64;
+                if self.faults.due(ops) {
+                    let status = self.cluster.status();
+                    let changes = self.faults.progress(ops, self.now, &status, &mut self.queue, &mut self.rec);
+                    self.apply_changes(changes);
+                }
+                if done == Issued::ClientsDone {
                     self.end_clients();
                 }
             }
@@ -287,12 +308,16 @@ impl<'a, P: Protocol> Sim<'a, P> {
 
     fn fault_event(&mut self, ev: FaultEv) {
         let status = self.cluster.status();
-        let (started, stopped) = self.faults.on_event(ev, self.now, &status, &mut self.queue, &mut self.rec);
-        if let Some(a) = started {
-            self.apply_fault(&a);
-        }
-        if let Some(a) = stopped {
-            self.undo(a);
+        let changes = self.faults.on_event(ev, self.now, &status, &mut self.queue, &mut self.rec);
+        self.apply_changes(changes);
+    }
+
+    fn apply_changes(&mut self, changes: Vec<Change>) {
+        for c in changes {
+            match c {
+                Change::Start(a) => self.apply_fault(&a),
+                Change::Stop(a) => self.undo(a),
+            }
         }
     }
 

@@ -2,10 +2,17 @@
 //! hit, and their record in the history. It decides; the engine applies a
 //! started fault to the nodes and the network ([`Active`]) and undoes it
 //! when the fault stops.
+//!
+//! Generated faults come from one stream per kind ([`Generated`]), each
+//! with its own random stream of the seed, so that asking for another kind
+//! leaves the faults of the others as they were. A stream's faults are
+//! placed in slots of the client phase, measured in ops issued or in
+//! virtual time ([`Measure`]), or follow each other after random gaps
+//! (`interval_ns`).
 
 use super::engine::Ev;
-use super::nemesis::{Fault, FaultKind, NemesisConfig, Target};
-use super::net::{exp_sample, grudge_value, node_name, PartitionShape};
+use super::nemesis::{Fault, FaultKind, Generated, NemesisConfig, Target, HEAL_AT};
+use super::net::{grudge_value, node_name, PartitionShape};
 use super::node::NodeId;
 use super::nodes::NodeStatus;
 use super::queue::Queue;
@@ -14,15 +21,47 @@ use checker::{EventType, Value};
 use rand::seq::SliceRandom;
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
 
 /// The nemesis's own events.
 pub(crate) enum FaultEv {
     /// Explicit fault `index` of the schedule starts.
     Start { index: usize },
-    /// Fault `id` stops; `generated` faults are followed by the next one.
-    Stop { id: u64, generated: bool },
-    /// The next generated fault starts.
-    Next,
+    /// Fault `id` stops (an explicit fault, or a generated one whose
+    /// duration is over).
+    Stop { id: u64 },
+    /// Stream `stream` starts its next fault.
+    Next { stream: usize },
+    /// [`HEAL_AT`] of the client phase (in time): generated faults stop.
+    HealAll,
+}
+
+/// How the client phase is measured, and its planned length.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Measure {
+    /// Client ops issued, of this many.
+    Ops(u64),
+    /// Virtual nanoseconds, of this many (`--time-limit`).
+    Time(u64),
+}
+
+impl Measure {
+    fn total(&self) -> u64 {
+        match *self {
+            Measure::Ops(n) | Measure::Time(n) => n,
+        }
+    }
+
+    /// Where generated faults are all healed.
+    fn heal_at(&self) -> u64 {
+        libm::floor(self.total() as f64 * HEAL_AT) as u64
+    }
+}
+
+/// A started change for the engine to apply, in order.
+pub(crate) enum Change {
+    Start(Active),
+    Stop(Active),
 }
 
 /// A fault that started and has not stopped: what the engine applied.
@@ -41,36 +80,152 @@ pub(crate) struct Active {
     pub(crate) drift_ppm: i64,
 }
 
-pub(crate) struct Faults<'c> {
-    cfg: &'c NemesisConfig,
-    n: usize,
+/// One kind's generated faults.
+struct Stream {
+    kind: FaultKind,
     rng: ChaCha8Rng,
+    /// Slot schedule: each fault's (start, heal) point in the phase's
+    /// measure, in order; empty with an interval.
+    slots: Vec<(u64, u64)>,
+    /// The next slot to start.
+    next: usize,
+    /// The active fault: its id, and (slot schedule) where it heals at the
+    /// latest.
+    active: Option<(u64, u64)>,
+}
+
+/// What the nemesis did, for the record and the run's statistics.
+struct Log {
+    n: usize,
     active: Vec<Active>,
     next_id: u64,
+    /// Faults started.
+    started: u64,
+    /// Faults that took effect (a node fault hit at least one node), per kind.
+    by_kind: BTreeMap<FaultKind, u64>,
+}
+
+pub(crate) struct Faults<'c> {
+    cfg: &'c NemesisConfig,
+    measure: Measure,
+    /// For explicit faults' random choices.
+    rng: ChaCha8Rng,
+    streams: Vec<Stream>,
+    log: Log,
     /// Set when the clients finish: no fault starts after that.
     off: bool,
-    /// Faults started.
-    pub(crate) started: u64,
+    /// Set at [`HEAL_AT`]: no generated fault starts after that.
+    generated_off: bool,
 }
 
 impl<'c> Faults<'c> {
-    pub(crate) fn new(cfg: &'c NemesisConfig, n: usize, rng: ChaCha8Rng) -> Faults<'c> {
-        Faults { cfg, n, rng, active: Vec::new(), next_id: 0, off: false, started: 0 }
+    /// `stream_rng(k)`: the random stream of kind `k` (its index in
+    /// [`FaultKind::ALL`]).
+    pub(crate) fn new(
+        cfg: &'c NemesisConfig,
+        n: usize,
+        measure: Measure,
+        rng: ChaCha8Rng,
+        stream_rng: impl Fn(u64) -> ChaCha8Rng,
+    ) -> Faults<'c> {
+        let mut streams = Vec::new();
+        if let Some(g) = &cfg.generate {
+            for &kind in &g.kinds {
+                let k = FaultKind::ALL.iter().position(|&x| x == kind).unwrap_or(0) as u64;
+                let mut rng = stream_rng(k);
+                let slots = if g.interval_ns.is_some() { Vec::new() } else { slots(g, measure, &mut rng) };
+                streams.push(Stream { kind, rng, slots, next: 0, active: None });
+            }
+        }
+        let log = Log { n, active: Vec::new(), next_id: 0, started: 0, by_kind: BTreeMap::new() };
+        Faults { cfg, measure, rng, streams, log, off: false, generated_off: false }
     }
 
-    /// Schedules the explicit faults and the first generated one.
+    /// Faults started.
+    pub(crate) fn started(&self) -> u64 {
+        self.log.started
+    }
+
+    /// Faults that took effect, per kind, by name.
+    pub(crate) fn by_kind(&self) -> BTreeMap<String, u64> {
+        self.log.by_kind.iter().map(|(k, v)| (k.name().to_string(), *v)).collect()
+    }
+
+    /// Schedules the explicit faults and each stream's first fault.
     pub(crate) fn schedule<M>(&mut self, q: &mut Queue<Ev<M>>) {
         for (index, f) in self.cfg.faults.iter().enumerate() {
             q.push(f.at_ns, Ev::Fault(FaultEv::Start { index }));
         }
-        if self.cfg.generate.as_ref().is_some_and(|g| !g.kinds.is_empty()) {
-            let gap = self.gap_ns();
-            q.push(gap, Ev::Fault(FaultEv::Next));
+        let Some(g) = &self.cfg.generate else { return };
+        if self.streams.is_empty() {
+            return;
+        }
+        if let Measure::Time(_) = self.measure {
+            q.push(self.measure.heal_at(), Ev::Fault(FaultEv::HealAll));
+        }
+        for stream in 0..self.streams.len() {
+            match (g.interval_ns, self.measure) {
+                (Some(interval), _) => {
+                    let gap = gap_ns(g, interval, &mut self.streams[stream].rng);
+                    q.push(gap, Ev::Fault(FaultEv::Next { stream }));
+                }
+                (None, Measure::Time(_)) => {
+                    if let Some(&(at, _)) = self.streams[stream].slots.first() {
+                        q.push(at, Ev::Fault(FaultEv::Next { stream }));
+                    }
+                }
+                // Slots in ops start as the clients reach them (`progress`).
+                (None, Measure::Ops(_)) => {}
+            }
         }
     }
 
-    /// Handles a nemesis event: returns a fault to apply (started) and/or
-    /// one to undo (stopped).
+    /// Whether [`Faults::progress`] has something to do at `ops` issued.
+    pub(crate) fn due(&self, ops: u64) -> bool {
+        let Measure::Ops(_) = self.measure else { return false };
+        if self.off || self.generated_off {
+            return false;
+        }
+        ops >= self.measure.heal_at()
+            || self.streams.iter().any(|s| match s.active {
+                Some((_, heal)) => ops >= heal,
+                None => s.slots.get(s.next).is_some_and(|&(start, _)| ops >= start),
+            })
+    }
+
+    /// The clients have issued `ops` ops (phase measured in ops): faults
+    /// whose slot starts or ends there start or stop.
+    pub(crate) fn progress<M>(
+        &mut self,
+        ops: u64,
+        now: u64,
+        nodes: &[NodeStatus],
+        q: &mut Queue<Ev<M>>,
+        rec: &mut Recorder,
+    ) -> Vec<Change> {
+        let mut out = Vec::new();
+        if !self.due(ops) {
+            return out;
+        }
+        if ops >= self.measure.heal_at() {
+            return self.heal_generated(now, rec);
+        }
+        for s in 0..self.streams.len() {
+            if let Some((id, heal)) = self.streams[s].active {
+                if ops >= heal {
+                    self.streams[s].active = None;
+                    out.extend(self.log.end(id, now, rec).map(Change::Stop));
+                }
+            }
+            let st = &self.streams[s];
+            if st.active.is_none() && st.slots.get(st.next).is_some_and(|&(start, _)| ops >= start) {
+                out.extend(self.start_next(s, now, nodes, q, rec).map(Change::Start));
+            }
+        }
+        out
+    }
+
+    /// Handles a nemesis event: what to apply, in order.
     pub(crate) fn on_event<M>(
         &mut self,
         ev: FaultEv,
@@ -78,121 +233,206 @@ impl<'c> Faults<'c> {
         nodes: &[NodeStatus],
         q: &mut Queue<Ev<M>>,
         rec: &mut Recorder,
-    ) -> (Option<Active>, Option<Active>) {
+    ) -> Vec<Change> {
+        let mut out = Vec::new();
         match ev {
             FaultEv::Start { index } => {
-                if self.off {
-                    return (None, None);
+                if !self.off {
+                    let f = &self.cfg.faults[index];
+                    let (fault, duration) = (f.fault.clone(), f.duration_ns);
+                    let a = self.log.begin(&fault, now, nodes, rec, &mut self.rng);
+                    q.push(now.saturating_add(duration), Ev::Fault(FaultEv::Stop { id: a.id }));
+                    out.push(Change::Start(a));
                 }
-                let f = &self.cfg.faults[index];
-                let (fault, duration) = (f.fault.clone(), f.duration_ns);
-                let a = self.begin(&fault, now, nodes, rec);
-                q.push(now.saturating_add(duration), Ev::Fault(FaultEv::Stop { id: a, generated: false }));
-                (self.active.last().cloned(), None)
             }
-            FaultEv::Stop { id, generated } => {
-                let stopped = self.end(id, now, rec);
-                if generated && !self.off {
-                    let gap = self.gap_ns();
-                    q.push(now.saturating_add(gap), Ev::Fault(FaultEv::Next));
+            FaultEv::Stop { id } => {
+                out.extend(self.log.end(id, now, rec).map(Change::Stop));
+                if let Some(s) = self.streams.iter().position(|s| s.active.is_some_and(|(a, _)| a == id)) {
+                    self.streams[s].active = None;
+                    self.chain(s, now, q);
                 }
-                (None, stopped)
             }
-            FaultEv::Next => {
-                if self.off {
-                    return (None, None);
+            FaultEv::Next { stream } => {
+                if !self.off && !self.generated_off && self.streams[stream].active.is_none() {
+                    out.extend(self.start_next(stream, now, nodes, q, rec).map(Change::Start));
                 }
-                let fault = self.generate();
-                let id = self.begin(&fault, now, nodes, rec);
-                let g = self.cfg.generate.as_ref().map(|g| g.duration_mean_ns).unwrap_or(0);
-                let duration = if g == 0 { 0 } else { self.rng.random_range(g / 2..=g + g / 2) };
-                q.push(now.saturating_add(duration), Ev::Fault(FaultEv::Stop { id, generated: true }));
-                (self.active.last().cloned(), None)
             }
+            FaultEv::HealAll => out = self.heal_generated(now, rec),
         }
+        out
+    }
+
+    /// Stream `s`'s fault healed: queues its next one (time-driven
+    /// schedules; slots in ops wait for the clients).
+    fn chain<M>(&mut self, s: usize, now: u64, q: &mut Queue<Ev<M>>) {
+        let Some(g) = &self.cfg.generate else { return };
+        if self.off || self.generated_off {
+            return;
+        }
+        let st = &mut self.streams[s];
+        match (g.interval_ns, self.measure) {
+            (Some(interval), _) => {
+                let gap = gap_ns(g, interval, &mut st.rng);
+                q.push(now.saturating_add(gap), Ev::Fault(FaultEv::Next { stream: s }));
+            }
+            (None, Measure::Time(_)) => {
+                if let Some(&(at, _)) = st.slots.get(st.next) {
+                    q.push(at.max(now), Ev::Fault(FaultEv::Next { stream: s }));
+                }
+            }
+            (None, Measure::Ops(_)) => {}
+        }
+    }
+
+    /// Starts stream `s`'s next fault, with a timed stop after its duration
+    /// (or at its slot's end in time, if that comes first).
+    fn start_next<M>(
+        &mut self,
+        s: usize,
+        now: u64,
+        nodes: &[NodeStatus],
+        q: &mut Queue<Ev<M>>,
+        rec: &mut Recorder,
+    ) -> Option<Active> {
+        let g = self.cfg.generate.as_ref()?;
+        let st = &mut self.streams[s];
+        let heal = match st.slots.get(st.next) {
+            Some(&(_, heal)) => heal,
+            None if g.interval_ns.is_some() => u64::MAX,
+            None => return None,
+        };
+        st.next += 1;
+        let fault = generate(g, st.kind, self.log.n, &mut st.rng);
+        let duration = duration_ns(g, &mut st.rng);
+        let a = self.log.begin(&fault, now, nodes, rec, &mut st.rng);
+        let mut stop = now.saturating_add(duration);
+        if let Measure::Time(_) = self.measure {
+            stop = stop.min(heal.max(now));
+        }
+        st.active = Some((a.id, heal));
+        q.push(stop, Ev::Fault(FaultEv::Stop { id: a.id }));
+        Some(a)
+    }
+
+    /// [`HEAL_AT`]: every generated fault stops and none starts again.
+    fn heal_generated(&mut self, now: u64, rec: &mut Recorder) -> Vec<Change> {
+        self.generated_off = true;
+        let ids: Vec<u64> = self.streams.iter_mut().filter_map(|s| s.active.take().map(|(id, _)| id)).collect();
+        ids.into_iter().filter_map(|id| self.log.end(id, now, rec)).map(Change::Stop).collect()
     }
 
     /// The clients are done: no more faults; returns the active ones, in the
     /// order they started, stopped (recorded) for the engine to undo.
     pub(crate) fn stop_all(&mut self, now: u64, rec: &mut Recorder) -> Vec<Active> {
         self.off = true;
-        let ids: Vec<u64> = self.active.iter().map(|a| a.id).collect();
-        ids.into_iter().filter_map(|id| self.end(id, now, rec)).collect()
+        self.streams.iter_mut().for_each(|s| s.active = None);
+        let ids: Vec<u64> = self.log.active.iter().map(|a| a.id).collect();
+        ids.into_iter().filter_map(|id| self.log.end(id, now, rec)).collect()
     }
+}
 
-    fn gap_ns(&mut self) -> u64 {
-        let Some(g) = &self.cfg.generate else { return u64::MAX };
-        let mean = g.gap_mean_ns as f64 / g.intensity;
-        exp_sample(&mut self.rng, mean) as u64
-    }
+/// A stream's slots: `g.slots()` equal slots over the first [`HEAL_AT`] of
+/// the phase; each fault starts in the first half of its slot and heals at
+/// its end at the latest (one unit after its start, if the slot is empty).
+fn slots(g: &Generated, measure: Measure, rng: &mut ChaCha8Rng) -> Vec<(u64, u64)> {
+    let m = g.slots() as u64;
+    let span = measure.heal_at();
+    (0..m)
+        .map(|j| {
+            let (lo, hi) =
+                ((span as u128 * j as u128 / m as u128) as u64, (span as u128 * (j + 1) as u128 / m as u128) as u64);
+            let start = lo + rng.random_range(0..=(hi - lo) / 2);
+            (start, hi.max(start + 1))
+        })
+        .collect()
+}
 
-    fn generate(&mut self) -> Fault {
-        let Some(g) = &self.cfg.generate else { return Fault::Loss { rate: 0.0 } };
-        let kind = g.kinds[self.rng.random_range(0..g.kinds.len())];
-        let (max_skew, max_drift) = (g.max_skew_ns.max(0), g.max_drift_ppm.max(0));
-        let n = self.n;
-        match kind {
-            FaultKind::Partition => {
-                let shapes = PartitionShape::ALL_RANDOM;
-                Fault::Partition(shapes[self.rng.random_range(0..shapes.len())])
-            }
-            FaultKind::Crash => Fault::Crash(self.random_target()),
-            FaultKind::Pause => Fault::Pause(self.random_target()),
-            FaultKind::Loss => Fault::Loss { rate: self.rng.random_range(0.3..=1.0) },
-            FaultKind::Duplicate => Fault::Duplicate { rate: self.rng.random_range(0.2..=0.8) },
-            FaultKind::ClockSkew => {
-                let target = if n > 1 { Target::Several(self.rng.random_range(1..=n / 2 + 1)) } else { Target::All };
-                Fault::ClockSkew {
-                    target,
-                    skew_ns: self.rng.random_range(-max_skew..=max_skew),
-                    drift_ppm: self.rng.random_range(-max_drift..=max_drift),
-                }
+/// A gap before a stream's next fault: uniform in [½, 1½] of
+/// `interval / intensity`.
+fn gap_ns(g: &Generated, interval: u64, rng: &mut ChaCha8Rng) -> u64 {
+    let mean = (interval as f64 / g.intensity).max(1.0);
+    let u: f64 = rng.random::<f64>();
+    (mean * (0.5 + u)) as u64
+}
+
+/// A fault's duration: log-uniform in `[duration_min_ns, duration_max_ns]`.
+fn duration_ns(g: &Generated, rng: &mut ChaCha8Rng) -> u64 {
+    let (lo, hi) = (libm::log(g.duration_min_ns as f64), libm::log(g.duration_max_ns as f64));
+    let u: f64 = rng.random::<f64>();
+    (libm::exp(lo + (hi - lo) * u) as u64).clamp(g.duration_min_ns, g.duration_max_ns)
+}
+
+fn generate(g: &Generated, kind: FaultKind, n: usize, rng: &mut ChaCha8Rng) -> Fault {
+    let (max_skew, max_drift) = (g.max_skew_ns.max(0), g.max_drift_ppm.max(0));
+    match kind {
+        FaultKind::Partition => {
+            let shapes = PartitionShape::ALL_RANDOM;
+            Fault::Partition(shapes[rng.random_range(0..shapes.len())])
+        }
+        FaultKind::Crash => Fault::Crash(random_target(n, rng)),
+        FaultKind::Pause => Fault::Pause(random_target(n, rng)),
+        FaultKind::Loss => Fault::Loss { rate: rng.random_range(0.3..=1.0) },
+        FaultKind::Duplicate => Fault::Duplicate { rate: rng.random_range(0.2..=0.8) },
+        FaultKind::ClockSkew => {
+            let target = if n > 1 { Target::Several(rng.random_range(1..=n / 2 + 1)) } else { Target::All };
+            Fault::ClockSkew {
+                target,
+                skew_ns: rng.random_range(-max_skew..=max_skew),
+                drift_ppm: rng.random_range(-max_drift..=max_drift),
             }
         }
     }
+}
 
-    fn random_target(&mut self) -> Target {
-        match self.rng.random_range(0..3) {
-            0 => Target::Random,
-            1 => Target::Leader,
-            _ => Target::Several(self.rng.random_range(1..=self.n / 2 + 1)),
-        }
+fn random_target(n: usize, rng: &mut ChaCha8Rng) -> Target {
+    match rng.random_range(0..3) {
+        0 => Target::Random,
+        1 => Target::Leader,
+        _ => Target::Several(rng.random_range(1..=n / 2 + 1)),
     }
+}
 
-    /// Live nodes the target names, in id order; `unpaused` also leaves
-    /// out paused ones.
-    fn resolve(&mut self, target: Target, nodes: &[NodeStatus], unpaused: bool) -> Vec<NodeId> {
-        let eligible: Vec<NodeId> =
-            (0..nodes.len()).filter(|&i| nodes[i].up && !(unpaused && nodes[i].paused)).collect();
-        if eligible.is_empty() {
-            return eligible;
-        }
-        let mut out = match target {
-            Target::Node(i) => eligible.iter().copied().filter(|&e| e == i).collect(),
-            Target::Random => vec![eligible[self.rng.random_range(0..eligible.len())]],
-            Target::Several(k) => {
-                let mut v = eligible.clone();
-                v.shuffle(&mut self.rng);
-                v.truncate(k.max(1));
-                v
-            }
-            Target::Leader => {
-                let leaders: Vec<NodeId> = eligible.iter().copied().filter(|&i| nodes[i].leader).collect();
-                if leaders.is_empty() {
-                    vec![eligible[self.rng.random_range(0..eligible.len())]]
-                } else {
-                    leaders
-                }
-            }
-            Target::All => eligible,
-        };
-        out.sort_unstable();
-        out
+/// Live nodes the target names, in id order; `unpaused` also leaves out
+/// paused ones.
+fn resolve(target: Target, nodes: &[NodeStatus], unpaused: bool, rng: &mut ChaCha8Rng) -> Vec<NodeId> {
+    let eligible: Vec<NodeId> = (0..nodes.len()).filter(|&i| nodes[i].up && !(unpaused && nodes[i].paused)).collect();
+    if eligible.is_empty() {
+        return eligible;
     }
+    let mut out = match target {
+        Target::Node(i) => eligible.iter().copied().filter(|&e| e == i).collect(),
+        Target::Random => vec![eligible[rng.random_range(0..eligible.len())]],
+        Target::Several(k) => {
+            let mut v = eligible.clone();
+            v.shuffle(rng);
+            v.truncate(k.max(1));
+            v
+        }
+        Target::Leader => {
+            let leaders: Vec<NodeId> = eligible.iter().copied().filter(|&i| nodes[i].leader).collect();
+            if leaders.is_empty() {
+                vec![eligible[rng.random_range(0..eligible.len())]]
+            } else {
+                leaders
+            }
+        }
+        Target::All => eligible,
+    };
+    out.sort_unstable();
+    out
+}
 
+impl Log {
     /// Starts `fault`: decides what it hits, records it, and keeps it
-    /// active. Returns its id.
-    fn begin(&mut self, fault: &Fault, now: u64, nodes: &[NodeStatus], rec: &mut Recorder) -> u64 {
+    /// active. Returns it.
+    fn begin(
+        &mut self,
+        fault: &Fault,
+        now: u64,
+        nodes: &[NodeStatus],
+        rec: &mut Recorder,
+        rng: &mut ChaCha8Rng,
+    ) -> Active {
         let id = self.next_id;
         self.next_id += 1;
         self.started += 1;
@@ -200,14 +440,14 @@ impl<'c> Faults<'c> {
         let mut a = Active { id, kind, nodes: Vec::new(), grudge: Vec::new(), rate: 0.0, skew_ns: 0, drift_ppm: 0 };
         let (request, result) = match *fault {
             Fault::Partition(shape) => {
-                let grudge = shape.grudge(self.n, &mut self.rng);
+                let grudge = shape.grudge(self.n, rng);
                 let shape_v = (Value::str("shape"), Value::str(shape.name()));
                 let result = Value::map(vec![shape_v.clone(), (Value::str("grudge"), grudge_value(&grudge, self.n))]);
                 a.grudge = grudge;
                 (Value::map(vec![shape_v]), result)
             }
             Fault::Crash(target) | Fault::Pause(target) => {
-                a.nodes = self.resolve(target, nodes, kind == FaultKind::Pause);
+                a.nodes = resolve(target, nodes, kind == FaultKind::Pause, rng);
                 let result = Value::map(vec![(Value::str("nodes"), nodes_value(&a.nodes))]);
                 (Value::map(vec![(Value::str("target"), Value::Str(target.describe().into()))]), result)
             }
@@ -217,7 +457,7 @@ impl<'c> Faults<'c> {
                 (v.clone(), v)
             }
             Fault::ClockSkew { target, skew_ns, drift_ppm } => {
-                a.nodes = self.resolve(target, nodes, false);
+                a.nodes = resolve(target, nodes, false, rng);
                 (a.skew_ns, a.drift_ppm) = (skew_ns, drift_ppm);
                 let request = Value::map(vec![
                     (Value::str("target"), Value::Str(target.describe().into())),
@@ -234,8 +474,15 @@ impl<'c> Faults<'c> {
         let f = format!("start-{}", kind.name());
         rec.nemesis(now, EventType::Invoke, &f, request);
         rec.nemesis(now, EventType::Info, &f, result);
-        self.active.push(a);
-        id
+        let hit = match kind {
+            FaultKind::Crash | FaultKind::Pause | FaultKind::ClockSkew => !a.nodes.is_empty(),
+            _ => true,
+        };
+        if hit {
+            *self.by_kind.entry(kind).or_insert(0) += 1;
+        }
+        self.active.push(a.clone());
+        a
     }
 
     /// Stops fault `id` if it is active: records it and hands it back.

@@ -44,6 +44,10 @@ pub enum ClientRouting {
     Sticky,
     /// A node chosen at random for every request.
     Random,
+    /// Like `Sticky`, but a client moves on as real drivers do: to the next
+    /// live node when its node is down, and to a random other node after a
+    /// request timed out (its node unreachable); it stays where it moved.
+    Failover,
 }
 
 /// Everything that determines a run (with the protocol and its parameters).
@@ -55,6 +59,10 @@ pub struct SimConfig {
     pub clients: usize,
     /// Client ops to issue in total (final reads not included).
     pub ops: usize,
+    /// The client phase ends after this much virtual time at the latest
+    /// (`--time-limit`), and generated faults are spread over it instead of
+    /// over the ops.
+    pub time_limit_ns: Option<u64>,
     pub workload: WorkloadConfig,
     pub net: NetConfig,
     pub nemesis: NemesisConfig,
@@ -86,6 +94,7 @@ impl Default for SimConfig {
             nodes: 5,
             clients: 5,
             ops: 500,
+            time_limit_ns: None,
             workload: WorkloadConfig::default(),
             net: NetConfig::default(),
             nemesis: NemesisConfig::none(),
@@ -120,6 +129,9 @@ impl SimConfig {
         }
         if self.ops > 0 && self.clients == 0 {
             return Err("ops > 0 needs at least one client".into());
+        }
+        if self.time_limit_ns == Some(0) {
+            return Err("time limit must be positive".into());
         }
         if self.request_timeout_ns == 0 {
             return Err("request_timeout_ns must be positive".into());
@@ -163,6 +175,10 @@ pub struct RunStats {
     pub timers_fired: u64,
     /// Faults started by the nemesis.
     pub faults: u64,
+    /// Faults that took effect (a node fault that found no live node to
+    /// hit does not count), per kind name; kinds that never fired are
+    /// absent (see [`RunStats::missing_faults`]).
+    pub faults_by_kind: std::collections::BTreeMap<String, u64>,
     pub crashes: u64,
     pub restarts: u64,
     /// Virtual time at the end of the run.
@@ -179,6 +195,20 @@ pub struct RunStats {
     pub invariant_violations: Vec<InvariantViolation>,
     /// All violations, also those not kept.
     pub invariant_violations_total: u64,
+}
+
+impl RunStats {
+    /// Requested fault kinds that never took effect in this run: a run
+    /// that asked for faults and got none tested less than it says (#12 §2d).
+    pub fn missing_faults(&self, nemesis: &NemesisConfig) -> Vec<FaultKind> {
+        let kinds = nemesis.generate.as_ref().map(|g| g.kinds.as_slice()).unwrap_or(&[]);
+        let explicit = nemesis.faults.iter().map(|f| f.fault.kind());
+        let mut want: Vec<FaultKind> = kinds.iter().copied().chain(explicit).collect();
+        want.sort();
+        want.dedup();
+        want.retain(|k| self.faults_by_kind.get(k.name()).copied().unwrap_or(0) == 0);
+        want
+    }
 }
 
 /// Violations kept in [`RunStats::invariant_violations`] (memory bound).

@@ -117,33 +117,67 @@ pub struct ScheduledFault {
     pub fault: Fault,
 }
 
-/// Faults generated from the seed, one at a time: after a gap, a fault of a
-/// random kind starts, holds, and heals; then the next gap.
+/// Faults generated from the seed: one independent stream per kind, so
+/// faults of different kinds overlap (as Jepsen's combined nemesis composes
+/// one generator per fault); within a kind a fault heals before the next
+/// starts.
+///
+/// Without an interval, each stream places `faults_per_kind × intensity`
+/// faults (at least one) over the first [`HEAL_AT`] of the client phase:
+/// the phase is cut into that many equal slots, a fault starts at a random
+/// point of its slot's first half and holds for a random duration, healing
+/// at the end of its slot at the latest. The phase is measured in client ops
+/// issued (`--ops`) or in virtual time (`--time-limit`), so every requested
+/// kind fires that many times however fast the run is. With `interval_ns`
+/// (`--nemesis-interval`), each stream waits a random gap of mean
+/// `interval_ns / intensity` (uniform in [½, 1½] of it) before each fault
+/// instead, as Maelstrom's nemesis does. Either way nothing is faulty after
+/// [`HEAL_AT`] of the phase: clients keep working on a healed system.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Generated {
     pub kinds: Vec<FaultKind>,
-    /// Scales the fault rate: gaps between faults have mean
-    /// `gap_mean_ns / intensity`. Must be > 0.
+    /// Scales the number of faults (or the rate, with an interval). > 0.
     pub intensity: f64,
-    pub gap_mean_ns: u64,
-    /// Faults hold for a uniform time in `[duration_mean_ns / 2, 3 * duration_mean_ns / 2]`.
-    pub duration_mean_ns: u64,
+    /// Faults of each kind per run, before `intensity`.
+    pub faults_per_kind: u32,
+    /// Mean virtual time between faults of one kind; `None`: spread
+    /// `faults_per_kind` over the run.
+    pub interval_ns: Option<u64>,
+    /// Fault durations are log-uniform in `[duration_min_ns,
+    /// duration_max_ns]`: milliseconds to seconds, short ones as likely per
+    /// decade as long ones.
+    pub duration_min_ns: u64,
+    pub duration_max_ns: u64,
     /// Upper bound of a generated clock jump, either direction.
     pub max_skew_ns: i64,
     /// Upper bound of a generated drift, either direction.
     pub max_drift_ppm: i64,
 }
 
+/// Share of the client phase after which no generated fault is active.
+pub const HEAL_AT: f64 = 0.8;
+
+/// Most faults of one kind a slot schedule places (memory bound).
+pub const MAX_FAULTS_PER_KIND: u32 = 100_000;
+
 impl Generated {
     pub fn new(kinds: Vec<FaultKind>, intensity: f64) -> Generated {
         Generated {
             kinds,
             intensity,
-            gap_mean_ns: 100_000_000,
-            duration_mean_ns: 150_000_000,
+            faults_per_kind: 4,
+            interval_ns: None,
+            duration_min_ns: 10_000_000,
+            duration_max_ns: 2_000_000_000,
             max_skew_ns: 500_000_000,
             max_drift_ppm: 20_000,
         }
+    }
+
+    /// Faults each stream places without an interval.
+    pub fn slots(&self) -> u32 {
+        let n = libm::round(self.faults_per_kind as f64 * self.intensity);
+        (n.max(1.0).min(MAX_FAULTS_PER_KIND as f64)) as u32
     }
 }
 
@@ -195,6 +229,15 @@ impl NemesisConfig {
         if let Some(g) = &self.generate {
             if !(g.intensity > 0.0 && g.intensity.is_finite()) {
                 return Err(format!("nemesis intensity must be a positive number, got {}", g.intensity));
+            }
+            if g.interval_ns == Some(0) {
+                return Err("nemesis interval must be positive".into());
+            }
+            if g.duration_min_ns == 0 || g.duration_min_ns > g.duration_max_ns {
+                return Err(format!(
+                    "fault durations must satisfy 0 < min <= max, got {}..{} ns",
+                    g.duration_min_ns, g.duration_max_ns
+                ));
             }
         }
         for f in &self.faults {

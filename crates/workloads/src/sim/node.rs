@@ -219,6 +219,13 @@ pub trait Protocol: Sync {
     fn monitor(&self) -> Option<Box<dyn Monitor<Self::Node>>> {
         None
     }
+
+    /// Whether it implements compare-and-set. The clients send no `cas` to
+    /// a protocol that does not (every one would fail and test nothing);
+    /// the workload's cas weight is then ignored (#15 §4).
+    fn offers_cas(&self) -> bool {
+        true
+    }
 }
 
 /// A protocol invariant that failed: which one, and what was seen.

@@ -5,6 +5,10 @@
 //! The operations and their expected answers are listed on
 //! [`crate::sim::Request`].
 
+mod txn;
+
+pub use txn::MAX_TXN_LEN;
+
 use checker::{Value, F};
 use rand::RngExt;
 use rand_chacha::ChaCha8Rng;
@@ -25,17 +29,31 @@ pub enum WorkloadKind {
     Counter,
     /// transfers between accounts and whole-bank reads (key nil).
     Bank,
+    /// transactions of appends and reads over lists (Elle's list-append).
+    TxnListAppend,
+    /// transactions of writes and reads over registers (Elle's rw-register).
+    TxnRwRegister,
 }
 
 impl WorkloadKind {
-    pub const ALL: [WorkloadKind; 6] = [
+    pub const ALL: [WorkloadKind; 8] = [
         WorkloadKind::Register,
         WorkloadKind::Kv,
         WorkloadKind::ListAppend,
         WorkloadKind::Set,
         WorkloadKind::Counter,
         WorkloadKind::Bank,
+        WorkloadKind::TxnListAppend,
+        WorkloadKind::TxnRwRegister,
     ];
+
+    /// The transactional workloads (`f: txn`).
+    pub const TXN: [WorkloadKind; 2] = [WorkloadKind::TxnListAppend, WorkloadKind::TxnRwRegister];
+
+    /// Whether its ops are transactions.
+    pub fn is_txn(&self) -> bool {
+        WorkloadKind::TXN.contains(self)
+    }
 
     pub fn name(&self) -> &'static str {
         match self {
@@ -45,6 +63,8 @@ impl WorkloadKind {
             WorkloadKind::Set => "set",
             WorkloadKind::Counter => "counter",
             WorkloadKind::Bank => "bank",
+            WorkloadKind::TxnListAppend => "txn-list-append",
+            WorkloadKind::TxnRwRegister => "txn-rw-register",
         }
     }
 
@@ -68,6 +88,7 @@ impl WorkloadKind {
             WorkloadKind::Set => F::Add,
             WorkloadKind::Counter => F::Incr,
             WorkloadKind::Bank => F::Transfer,
+            WorkloadKind::TxnListAppend | WorkloadKind::TxnRwRegister => F::Txn,
         }
     }
 }
@@ -83,7 +104,8 @@ pub enum KeyDist {
 }
 
 /// Relative weights of reads, updates (the workload's write/append/add/incr/
-/// transfer) and compare-and-sets (register workloads only).
+/// transfer) and compare-and-sets (register workloads only). For the
+/// transactional workloads, the weights of read and write micro-ops.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OpMix {
     pub read: u32,
@@ -110,6 +132,21 @@ pub struct WorkloadConfig {
     pub max_transfer: i64,
     /// Counter: increments are `1..=max_incr`.
     pub max_incr: i64,
+    /// Transactions: at most this many micro-ops each (1..=[`MAX_TXN_LEN`]).
+    #[serde(default = "default_max_txn_len")]
+    pub max_txn_len: usize,
+    /// Transactions: a key is retired after this many writes (Elle's
+    /// `max-writes-per-key`); `keys` are the ones active at once.
+    #[serde(default = "default_max_writes_per_key")]
+    pub max_writes_per_key: u64,
+}
+
+fn default_max_txn_len() -> usize {
+    4
+}
+
+fn default_max_writes_per_key() -> u64 {
+    32
 }
 
 /// Upper bound on keys/accounts: the zipfian table and final reads are
@@ -125,6 +162,10 @@ impl WorkloadConfig {
             WorkloadKind::ListAppend | WorkloadKind::Set => (5, KeyDist::Uniform, OpMix { read: 1, update: 2, cas: 0 }),
             WorkloadKind::Counter => (2, KeyDist::Uniform, OpMix { read: 1, update: 2, cas: 0 }),
             WorkloadKind::Bank => (1, KeyDist::Uniform, OpMix { read: 1, update: 3, cas: 0 }),
+            // Elle's: a few active keys, reads and writes equally likely.
+            WorkloadKind::TxnListAppend | WorkloadKind::TxnRwRegister => {
+                (3, KeyDist::Uniform, OpMix { read: 1, update: 1, cas: 0 })
+            }
         };
         WorkloadConfig {
             kind,
@@ -135,6 +176,8 @@ impl WorkloadConfig {
             accounts: 5,
             max_transfer: 5,
             max_incr: 5,
+            max_txn_len: default_max_txn_len(),
+            max_writes_per_key: default_max_writes_per_key(),
         }
     }
 
@@ -149,6 +192,17 @@ impl WorkloadConfig {
         let cas = if matches!(self.kind, WorkloadKind::Register | WorkloadKind::Kv) { m.cas } else { 0 };
         if m.read as u64 + m.update as u64 + cas as u64 == 0 {
             return Err("op mix has no weight".into());
+        }
+        if self.kind.is_txn() {
+            if !(1..=MAX_TXN_LEN).contains(&self.max_txn_len) {
+                return Err(format!("max_txn_len must be in 1..={MAX_TXN_LEN}, got {}", self.max_txn_len));
+            }
+            if self.max_writes_per_key == 0 {
+                return Err("max_writes_per_key must be at least 1".into());
+            }
+            if self.key_dist != KeyDist::Uniform {
+                return Err("transactional workloads choose among their active keys uniformly".into());
+            }
         }
         if self.max_transfer < 1 || self.max_incr < 1 {
             return Err("max_transfer and max_incr must be at least 1".into());
@@ -185,6 +239,8 @@ pub struct Generator {
     last_written: Vec<Option<i64>>,
     /// Cumulative weights for zipfian choice (empty when uniform).
     cdf: Vec<f64>,
+    /// The transactional workloads' own state.
+    txn: Option<txn::TxnGen>,
 }
 
 impl Generator {
@@ -201,7 +257,8 @@ impl Generator {
                 cdf.push(acc);
             }
         }
-        Ok(Generator { cfg: cfg.clone(), next_value: 1, last_written: vec![None; keys], cdf })
+        let txn = cfg.kind.is_txn().then(|| txn::TxnGen::new(cfg));
+        Ok(Generator { cfg: cfg.clone(), next_value: 1, last_written: vec![None; keys], cdf, txn })
     }
 
     fn key_index(&self, rng: &mut ChaCha8Rng) -> usize {
@@ -222,6 +279,13 @@ impl Generator {
 
     /// The next client operation.
     pub fn next_op(&mut self, rng: &mut ChaCha8Rng) -> GenOp {
+        if let Some(t) = &mut self.txn {
+            let next_value = &mut self.next_value;
+            return t.next_op(rng, || {
+                *next_value += 1;
+                *next_value - 1
+            });
+        }
         let kind = self.cfg.kind;
         let m = self.cfg.mix;
         let cas_w = if matches!(kind, WorkloadKind::Register | WorkloadKind::Kv) { m.cas } else { 0 };
@@ -264,12 +328,27 @@ impl Generator {
         GenOp { f: kind.update_f(), key, value }
     }
 
-    /// The keys a final read covers, in order.
+    /// The keys a final read covers, in order: for transactions, every key
+    /// handed out so far (ask once the clients are done).
     pub fn final_keys(&self) -> Vec<Option<Value>> {
+        if let Some(t) = &self.txn {
+            return t.keys_used().map(|k| Some(Value::Int(k))).collect();
+        }
         if self.cfg.kind == WorkloadKind::Bank {
             vec![None]
         } else {
             (0..self.last_written.len()).map(|k| Some(Value::Int(k as i64))).collect()
+        }
+    }
+}
+
+impl Generator {
+    /// The final read of `key` (one of [`Generator::final_keys`]): a read,
+    /// or for transactions a one-read transaction.
+    pub fn final_op(&self, key: &Option<Value>) -> GenOp {
+        match (&self.txn, key) {
+            (Some(_), Some(k)) => txn::final_read(k),
+            _ => GenOp { f: F::Read, key: key.clone(), value: Value::Nil },
         }
     }
 }
@@ -324,6 +403,7 @@ mod tests {
                     }
                     (F::Incr, Value::Int(d)) => assert!((1..=5).contains(d)),
                     (F::Read, Value::Nil) => {}
+                    (F::Txn, Value::List(_)) => {}
                     other => panic!("{kind:?} generated unexpected {other:?}"),
                 }
             }
@@ -334,6 +414,7 @@ mod tests {
                 WorkloadKind::Set => [F::Read, F::Add].into(),
                 WorkloadKind::Counter => [F::Read, F::Incr].into(),
                 WorkloadKind::Bank => [F::Read, F::Transfer].into(),
+                WorkloadKind::TxnListAppend | WorkloadKind::TxnRwRegister => [F::Txn].into(),
             };
             assert_eq!(fs, expect, "{kind:?}");
         }

@@ -55,6 +55,13 @@ impl KvStore {
         let cur = self.data.get(&req.key);
         let next = match &req.f {
             F::Read | F::Get => return self.read(&req.f, &req.key),
+            // A transaction applies all at once (see `txn::apply`).
+            F::Txn => {
+                return match super::txn::apply(self, &req.value) {
+                    Ok(v) => Response::Ok(v),
+                    Err(e) => Response::Fail(e),
+                }
+            }
             F::Write | F::Put => req.value.clone(),
             F::Cas => {
                 let Some([old, new]) = req.value.as_seq().and_then(|s| <&[Value; 2]>::try_from(s).ok()) else {

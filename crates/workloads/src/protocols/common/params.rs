@@ -41,6 +41,10 @@ pub enum Kind {
     Bool {
         default: bool,
     },
+    /// A probability in `[0, 1]`, written as a decimal (`0.1`).
+    Fraction {
+        default: f64,
+    },
     /// One of `values`.
     Choice {
         values: &'static [&'static str],
@@ -76,6 +80,11 @@ impl Param {
         Param { name, kind: Kind::Bool { default }, doc }
     }
 
+    /// A probability in `[0, 1]`.
+    pub const fn fraction(name: &'static str, default: f64, doc: &'static str) -> Param {
+        Param { name, kind: Kind::Fraction { default }, doc }
+    }
+
     pub const fn choice(
         name: &'static str,
         values: &'static [&'static str],
@@ -91,6 +100,7 @@ impl Param {
             Kind::Millis { default, .. } | Kind::Nanos { default, .. } => Some(default.to_string()),
             Kind::Int { default, .. } => default.map(|d| d.to_string()),
             Kind::Bool { default } => Some(default.to_string()),
+            Kind::Fraction { default } => Some(default.to_string()),
             Kind::Choice { default, .. } => Some(default.to_string()),
         }
     }
@@ -102,6 +112,7 @@ impl Param {
             Kind::Nanos { min, max, .. } => format!("nanoseconds in {min}..={max}"),
             Kind::Int { min, max, .. } => format!("an integer in {min}..={max}"),
             Kind::Bool { .. } => "true or false".to_string(),
+            Kind::Fraction { .. } => "a probability in [0, 1]".to_string(),
             Kind::Choice { values, .. } => format!("one of {}", values.join(", ")),
         }
     }
@@ -117,6 +128,7 @@ impl Param {
                 "false" => Some(Parsed::Bool(false)),
                 _ => None,
             },
+            Kind::Fraction { .. } => text.parse::<f64>().ok().filter(|p| (0.0..=1.0).contains(p)).map(Parsed::Frac),
             Kind::Choice { values, .. } => values.iter().find(|v| **v == text).map(|v| Parsed::Word(v)),
         }
     }
@@ -127,6 +139,7 @@ impl Param {
             Kind::Nanos { default, .. } => Some(Parsed::Num(default)),
             Kind::Int { default, .. } => default.map(Parsed::Num),
             Kind::Bool { default } => Some(Parsed::Bool(default)),
+            Kind::Fraction { default } => Some(Parsed::Frac(default)),
             Kind::Choice { default, .. } => Some(Parsed::Word(default)),
         }
     }
@@ -136,6 +149,7 @@ impl Param {
 enum Parsed {
     Num(u64),
     Bool(bool),
+    Frac(f64),
     Word(&'static str),
 }
 
@@ -229,6 +243,14 @@ impl Params {
         }
     }
 
+    /// A probability parameter.
+    pub fn fraction(&self, name: &str) -> f64 {
+        match self.values.get(name) {
+            Some(Parsed::Frac(p)) => *p,
+            _ => self.missing(name),
+        }
+    }
+
     pub fn choice(&self, name: &str) -> &'static str {
         match self.values.get(name) {
             Some(Parsed::Word(w)) => w,
@@ -269,6 +291,7 @@ mod tests {
         Param::int("r", 1, 9, None, "r"),
         Param::flag("on", true, "o"),
         Param::choice("bug", &["none", "bad"], "none", "b"),
+        Param::fraction("chance", 0.1, "c"),
     ];
 
     fn given(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
@@ -280,6 +303,13 @@ mod tests {
         let p = Params::parse("x", TABLE, &given(&[])).unwrap();
         assert_eq!((p.ns("timeout_ms"), p.ns("period_ms"), p.int("fanout")), (100_000_000, 50_000_000, 2));
         assert_eq!((p.opt_int("r"), p.flag("on"), p.choice("bug")), (None, true, "none"));
+        assert_eq!(p.fraction("chance"), 0.1);
+        let p = Params::parse("x", TABLE, &given(&[("chance", " 1 ")])).unwrap();
+        assert_eq!(p.fraction("chance"), 1.0);
+        for bad in ["1.5", "-0.1", "NaN", "x"] {
+            let e = Params::parse("x", TABLE, &given(&[("chance", bad)])).unwrap_err();
+            assert!(e.to_string().contains("a probability in [0, 1]"), "{e}");
+        }
         let p = Params::parse("x", TABLE, &given(&[("period_ms", " 0 "), ("r", "3"), ("on", "false"), ("bug", "bad")]))
             .unwrap();
         assert_eq!((p.ns("period_ms"), p.opt_int("r"), p.flag("on"), p.choice("bug")), (0, Some(3), false, "bad"));
@@ -288,7 +318,10 @@ mod tests {
     #[test]
     fn errors_name_the_protocol_once_and_say_what_was_expected() {
         let e = Params::parse("abd", TABLE, &given(&[("foo", "1")])).unwrap_err();
-        assert_eq!(e.to_string(), "abd: unknown parameter `foo` (accepted: timeout_ms, period_ms, fanout, r, on, bug)");
+        assert_eq!(
+            e.to_string(),
+            "abd: unknown parameter `foo` (accepted: timeout_ms, period_ms, fanout, r, on, bug, chance)"
+        );
         let e = Params::parse("abd", TABLE, &given(&[("timeout_ms", "0")])).unwrap_err();
         assert_eq!(e.to_string(), "abd: parameter `timeout_ms` must be milliseconds in 1..=86400000, got `0`");
         let e = Params::parse("abd", TABLE, &given(&[("on", "yes")])).unwrap_err();

@@ -230,6 +230,8 @@ struct Pending {
 #[derive(Clone, Debug, Default)]
 pub struct RaftStats {
     pub messages_sent: i64,
+    /// AppendEntries that carried entries (not heartbeats).
+    pub appends_with_entries: i64,
     pub elections_started: i64,
     pub became_leader: i64,
     pub requests: i64,
@@ -261,6 +263,14 @@ pub struct RaftNode {
     votes: BTreeSet<NodeId>,
     next_index: Vec<u64>,
     match_index: Vec<u64>,
+    /// Leader: followers with an entry-carrying AppendEntries unanswered.
+    /// At most one is in flight per follower (plus heartbeats), so neither
+    /// new proposals nor duplicated replies can multiply the traffic: a
+    /// reply sends more only when it moved the follower's match index
+    /// (#15: every reply used to trigger another AppendEntries, a storm
+    /// under duplication). The heartbeat clears it: it is the retransmit
+    /// timer of a lost message.
+    append_in_flight: Vec<bool>,
     /// Leader: client requests by log index, answered once applied.
     pending: BTreeMap<u64, Pending>,
     /// Requests this node forwarded to a leader: id -> local time sent.
@@ -295,6 +305,7 @@ impl RaftNode {
             votes: BTreeSet::new(),
             next_index: vec![1; nodes],
             match_index: vec![0; nodes],
+            append_in_flight: vec![false; nodes],
             pending: BTreeMap::new(),
             forwarded: BTreeMap::new(),
             held: Vec::new(),
@@ -458,6 +469,7 @@ impl RaftNode {
         self.next_index = vec![last + 1; self.nodes];
         self.match_index = vec![0; self.nodes];
         self.match_index[self.id] = last;
+        self.append_in_flight = vec![false; self.nodes];
         self.advance_commit(ctx);
         self.broadcast_append(ctx);
         ctx.set_timer(self.config.heartbeat_ns, TIMER_HEARTBEAT | (term & !TIMER_KIND_MASK));
@@ -466,11 +478,17 @@ impl RaftNode {
 
     // ---- replication --------------------------------------------------
 
+    /// Sends follower `to` the entries from its next index (none for a
+    /// follower that has them all: a heartbeat).
     fn send_append(&mut self, ctx: &mut RaftCtx, to: NodeId) {
         let d = ctx.durable();
         let next = self.next_index[to].clamp(1, d.last_index() + 1);
         let prev_log_index = next - 1;
         let end = (prev_log_index as usize + self.config.max_batch).min(d.log.len());
+        if end > prev_log_index as usize {
+            self.append_in_flight[to] = true;
+            self.stats.appends_with_entries += 1;
+        }
         let msg = RaftMsg::AppendEntries(AppendEntries {
             term: d.current_term,
             prev_log_index,
@@ -481,9 +499,22 @@ impl RaftNode {
         self.send(ctx, to, msg);
     }
 
+    /// Heartbeat: every follower gets an AppendEntries; one still in flight
+    /// is presumed lost and its entries are sent again.
     fn broadcast_append(&mut self, ctx: &mut RaftCtx) {
         for to in 0..self.nodes {
             if to != self.id {
+                self.append_in_flight[to] = false;
+                self.send_append(ctx, to);
+            }
+        }
+    }
+
+    /// New entries: sent to every follower that has nothing in flight; the
+    /// others get them with the answer to what is in flight.
+    fn replicate(&mut self, ctx: &mut RaftCtx) {
+        for to in 0..self.nodes {
+            if to != self.id && !self.append_in_flight[to] {
                 self.send_append(ctx, to);
             }
         }
@@ -640,11 +671,14 @@ impl RaftNode {
             return;
         }
         if success {
-            // Replies may arrive out of order: only move forward.
-            if match_index > self.match_index[from] {
-                self.match_index[from] = match_index;
+            // Replies may arrive out of order or twice: only one that moves
+            // the follower forward answers what was in flight and sends more.
+            if match_index <= self.match_index[from] {
+                return;
             }
+            self.match_index[from] = match_index;
             self.next_index[from] = self.next_index[from].max(match_index + 1);
+            self.append_in_flight[from] = false;
             self.advance_commit(ctx);
             if self.next_index[from] <= ctx.durable().last_index() {
                 self.send_append(ctx, from);
@@ -653,6 +687,7 @@ impl RaftNode {
             let hint = next_hint.max(self.match_index[from] + 1).max(1);
             if hint < self.next_index[from] {
                 self.next_index[from] = hint;
+                self.append_in_flight[from] = false;
                 self.send_append(ctx, from);
             }
         }
@@ -700,7 +735,7 @@ impl RaftNode {
         self.note_log_change(index);
         self.pending.insert(index, Pending { origin, id, received_ns: ctx.local_time_ns() });
         self.advance_commit(ctx);
-        self.broadcast_append(ctx);
+        self.replicate(ctx);
     }
 
     /// Routes a client request: the leader proposes it, a follower forwards
@@ -852,6 +887,7 @@ impl RaftNode {
         let s = &self.stats;
         BTreeMap::from([
             ("messages_sent".to_string(), s.messages_sent),
+            ("appends_with_entries".to_string(), s.appends_with_entries),
             ("elections_started".to_string(), s.elections_started),
             ("became_leader".to_string(), s.became_leader),
             ("requests".to_string(), s.requests),

@@ -1,0 +1,455 @@
+//! Jepsen's performance plots, drawn with `plotters` into SVG:
+//! `latency-raw.svg` (every op's latency over time, coloured by outcome,
+//! shaped by `f`), `latency-quantiles.svg` (p50/p95/p99/max of ok ops per
+//! time window) and `rate.svg` (completions per second per `f` and outcome).
+//! Fault periods are shaded by kind, with a legend; latency is on a log
+//! axis. Each plot is a pure function of [`Timing`], the timed ops of one or
+//! several runs.
+
+use checker::{History, Outcome};
+use plotters::coord::types::RangedCoordf64;
+use plotters::coord::Shift;
+use plotters::element::{Drawable, PointCollection};
+use plotters::prelude::*;
+use plotters_backend::{BackendCoord, DrawingErrorKind};
+use std::collections::BTreeMap;
+use workloads::metrics::{windows, FaultWindow};
+
+/// Plot size in pixels.
+const SIZE: (u32, u32) = (900, 420);
+/// Points drawn in the raw plot at most: beyond it every n-th op is drawn
+/// (an SVG of many more is slow to open), and the caption says so.
+pub const MAX_POINTS: usize = 20_000;
+/// Time windows of the quantile and rate plots.
+const WINDOWS: usize = 60;
+
+/// One op with times, as the plots see it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct TimedOp {
+    pub f: String,
+    pub outcome: Outcome,
+    /// Invoke time, from the start of the run.
+    pub start_ns: i64,
+    /// Completion time; `None` for an op that never completed (not drawn:
+    /// it has no latency and no completion to count).
+    pub end_ns: Option<i64>,
+}
+
+/// The timed ops and fault periods of one or several runs on a shared
+/// time axis (each run's times measured from its own start).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Timing {
+    /// Names the plots: a file, or a protocol and its seeds.
+    pub title: String,
+    pub ops: Vec<TimedOp>,
+    pub faults: Vec<FaultWindow>,
+    /// The end of the time axis.
+    pub end_ns: i64,
+}
+
+impl Timing {
+    /// The client ops of `h` (final reads excluded: they are not load), with
+    /// times measured from its first timed event. `None` when some op has
+    /// no invoke time: such a history has no time axis to plot on.
+    pub fn of_history(title: &str, h: &History) -> Option<Timing> {
+        let ops: Vec<_> = h.ops.iter().filter(|o| !o.is_final).collect();
+        if ops.is_empty() || ops.iter().any(|o| o.invoke_time_ns.is_none()) {
+            return None;
+        }
+        let times =
+            ops.iter().flat_map(|o| [o.invoke_time_ns, o.complete_time_ns]).chain(h.faults.iter().map(|f| f.time_ns));
+        let t0 = times.clone().flatten().min().unwrap_or(0);
+        let t1 = times.flatten().max().unwrap_or(0);
+        let rel = |t: i64| t.saturating_sub(t0);
+        let end_ns = rel(t1);
+        let nemesis =
+            h.faults.iter().map(|f| (f.f.as_str(), f.kind == checker::EventType::Invoke, rel(f.time_ns.unwrap_or(t0))));
+        Some(Timing {
+            title: title.to_string(),
+            ops: ops
+                .iter()
+                .map(|o| TimedOp {
+                    f: o.f.to_string(),
+                    outcome: o.outcome,
+                    start_ns: rel(o.invoke_time_ns.unwrap_or(t0)),
+                    end_ns: o.complete_time_ns.map(rel),
+                })
+                .collect(),
+            faults: windows(nemesis, end_ns),
+            end_ns,
+        })
+    }
+
+    /// Several runs overlaid on one time axis (e.g. a protocol's seeds).
+    pub fn overlay(title: &str, runs: impl IntoIterator<Item = Timing>) -> Timing {
+        let mut all = Timing { title: title.to_string(), ..Timing::default() };
+        for t in runs {
+            all.ops.extend(t.ops);
+            all.faults.extend(t.faults);
+            all.end_ns = all.end_ns.max(t.end_ns);
+        }
+        all.faults.sort_by_key(|w| (w.start_ns, w.end_ns));
+        all
+    }
+
+    fn fs(&self) -> Vec<&str> {
+        let mut fs: Vec<&str> = self.ops.iter().map(|o| o.f.as_str()).collect();
+        fs.sort_unstable();
+        fs.dedup();
+        fs
+    }
+
+    fn end_s(&self) -> f64 {
+        (self.end_ns as f64 / 1e9).max(1e-6)
+    }
+}
+
+/// The three plots with their file names.
+pub fn all(t: &Timing) -> [(&'static str, String); 3] {
+    [("latency-raw.svg", latency_raw(t)), ("latency-quantiles.svg", latency_quantiles(t)), ("rate.svg", rate(t))]
+}
+
+type Chart<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
+type Result<T> = std::result::Result<T, Box<dyn std::error::Error + 'static>>;
+
+/// Renders with `draw` into an SVG string; a drawing error (none is known
+/// to happen with a string backend) becomes an SVG that says so.
+fn svg(draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<()>) -> String {
+    let mut out = String::new();
+    let failed = {
+        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
+        let r = root.fill(&WHITE).map_err(Into::into).and_then(|_| draw(&root)).and_then(|_| Ok(root.present()?));
+        r.err().map(|e| e.to_string())
+    };
+    match failed {
+        None => out,
+        Some(e) => format!(
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"40\"><text x=\"4\" y=\"20\">plot failed: {}</text></svg>\n",
+            SIZE.0,
+            crate::escape::escape(&e)
+        ),
+    }
+}
+
+fn outcome_colour(o: Outcome) -> RGBColor {
+    match o {
+        Outcome::Ok => RGBColor(0x1f, 0x77, 0xb4),
+        Outcome::Info => RGBColor(0xff, 0x8c, 0x00),
+        Outcome::Fail => RGBColor(0xd6, 0x27, 0x28),
+    }
+}
+
+/// Legend order: ok, info, fail.
+fn outcome_rank(o: Outcome) -> u8 {
+    match o {
+        Outcome::Ok => 0,
+        Outcome::Info => 1,
+        Outcome::Fail => 2,
+    }
+}
+
+fn outcome_name(o: Outcome) -> &'static str {
+    match o {
+        Outcome::Ok => "ok",
+        Outcome::Info => "info",
+        Outcome::Fail => "fail",
+    }
+}
+
+/// Shading of each fault kind, in sorted order of kinds.
+const FAULT_COLOURS: [RGBColor; 6] = [
+    RGBColor(0xf4, 0xa5, 0xa5),
+    RGBColor(0xb3, 0xd9, 0xa0),
+    RGBColor(0xc9, 0xb3, 0xe6),
+    RGBColor(0xf7, 0xd9, 0x8b),
+    RGBColor(0x9e, 0xd3, 0xe6),
+    RGBColor(0xd9, 0xd9, 0xd9),
+];
+
+/// The shading of the `i`-th fault kind (in sorted order), as `#rrggbb`:
+/// the timeline uses the plots' colours.
+pub fn fault_colour(i: usize) -> String {
+    let RGBColor(r, g, b) = FAULT_COLOURS[i % FAULT_COLOURS.len()];
+    format!("#{r:02x}{g:02x}{b:02x}")
+}
+
+/// Shades every fault period over the plot's height, one legend entry per kind.
+fn shade_faults<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(
+    c: &mut Chart<'a, 'b, Y>,
+    t: &Timing,
+    lo: f64,
+    hi: f64,
+) -> Result<()> {
+    let mut kinds: Vec<&str> = t.faults.iter().map(|w| w.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    for (i, kind) in kinds.iter().enumerate() {
+        let colour = FAULT_COLOURS[i % FAULT_COLOURS.len()].mix(0.45);
+        let rects = t.faults.iter().filter(|w| w.kind == *kind).map(move |w| {
+            let x0 = w.start_ns as f64 / 1e9;
+            let x1 = (w.end_ns as f64 / 1e9).max(x0);
+            Rectangle::new([(x0, lo), (x1, hi)], colour.filled())
+        });
+        c.draw_series(rects)?
+            .label(format!("fault: {kind}"))
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
+    }
+    Ok(())
+}
+
+/// The outline of the `shape`-th marker (circle, triangle, square, plus,
+/// then again), in pixels around its centre: one polygon type for every
+/// shape, so that a series and its legend entry draw the same.
+fn outline(shape: usize) -> Vec<(i32, i32)> {
+    match shape % 4 {
+        0 => vec![(-1, -3), (1, -3), (3, -1), (3, 1), (1, 3), (-1, 3), (-3, 1), (-3, -1)],
+        1 => vec![(0, -4), (4, 3), (-4, 3)],
+        2 => vec![(-3, -3), (3, -3), (3, 3), (-3, 3)],
+        _ => vec![
+            (-1, -4),
+            (1, -4),
+            (1, -1),
+            (4, -1),
+            (4, 1),
+            (1, 1),
+            (1, 4),
+            (-1, 4),
+            (-1, 1),
+            (-4, 1),
+            (-4, -1),
+            (-1, -1),
+        ],
+    }
+}
+
+/// A marker of the `shape`-th kind at `at`: a filled polygon of a fixed
+/// size in pixels wherever `at` lands.
+struct Marker<C> {
+    at: C,
+    shape: usize,
+    style: ShapeStyle,
+}
+
+fn marker<C>(shape: usize, at: C, colour: RGBColor) -> Marker<C> {
+    Marker { at, shape, style: colour.mix(0.75).filled() }
+}
+
+impl<'b, C> PointCollection<'b, C> for &'b Marker<C> {
+    type Point = &'b C;
+    type IntoIter = std::iter::Once<&'b C>;
+    fn point_iter(self) -> Self::IntoIter {
+        std::iter::once(&self.at)
+    }
+}
+
+impl<C, DB: DrawingBackend> Drawable<DB> for Marker<C> {
+    fn draw<I: Iterator<Item = BackendCoord>>(
+        &self,
+        mut at: I,
+        backend: &mut DB,
+        _: (u32, u32),
+    ) -> std::result::Result<(), DrawingErrorKind<DB::ErrorType>> {
+        match at.next() {
+            Some((x, y)) => {
+                backend.fill_polygon(outline(self.shape).into_iter().map(|(dx, dy)| (x + dx, y + dy)), &self.style)
+            }
+            None => Ok(()),
+        }
+    }
+}
+
+/// A log latency axis from the nearest power of ten below the least
+/// latency to the one above the greatest, in milliseconds.
+fn log_range_ms(latencies_ms: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = latencies_ms.fold((f64::INFINITY, 0.0f64), |(lo, hi), l| (lo.min(l), hi.max(l)));
+    if !lo.is_finite() {
+        return (0.1, 10.0);
+    }
+    let lo = 10f64.powf(lo.max(1e-4).log10().floor());
+    // Headroom above the greatest, so that no point sits on the frame.
+    let hi = 10f64.powf((hi * 1.2).max(lo * 10.0).log10().ceil());
+    (lo, if hi <= lo { lo * 10.0 } else { hi })
+}
+
+/// `0.01`, `0.5`, `20`, `1000`: a latency tick without trailing zeros.
+fn ms_label(v: &f64) -> String {
+    let s = format!("{v:.4}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+fn latency_ms(o: &TimedOp) -> Option<f64> {
+    o.end_ns.map(|e| ((e - o.start_ns).max(0) as f64 / 1e6).max(1e-4))
+}
+
+fn legend<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(c: &mut Chart<'a, 'b, Y>) -> Result<()> {
+    c.configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font(("sans-serif", 11))
+        .draw()?;
+    Ok(())
+}
+
+/// A chart of latency (log, `lo..hi` ms) over the run's time, its axes
+/// drawn and its fault periods shaded.
+fn latency_chart<'a, 'b: 'a>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: String,
+    t: &Timing,
+    lo: f64,
+    hi: f64,
+) -> Result<Chart<'a, 'b, LogCoord<f64>>> {
+    let mut c = ChartBuilder::on(root)
+        .caption(title, ("sans-serif", 15))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..t.end_s(), (lo..hi).log_scale())?;
+    c.configure_mesh()
+        .x_desc("time (s)")
+        .y_desc("latency (ms, log)")
+        .y_label_formatter(&ms_label)
+        .light_line_style(BLACK.mix(0.04))
+        .draw()?;
+    shade_faults(&mut c, t, lo, hi)?;
+    Ok(c)
+}
+
+/// Every completed op's latency at its invoke time: colour by outcome,
+/// shape by `f`, on a log axis.
+pub fn latency_raw(t: &Timing) -> String {
+    let drawn: Vec<&TimedOp> = t.ops.iter().filter(|o| o.end_ns.is_some()).collect();
+    let stride = drawn.len().div_ceil(MAX_POINTS).max(1);
+    let note = if stride > 1 { format!(" (every {stride}th of {} ops)", drawn.len()) } else { String::new() };
+    let (lo, hi) = log_range_ms(drawn.iter().filter_map(|o| latency_ms(o)));
+    let fs = t.fs();
+    svg(|root| {
+        let mut c = latency_chart(root, format!("{}: latency of every op{note}", t.title), t, lo, hi)?;
+        for (shape, f) in fs.iter().enumerate() {
+            for outcome in [Outcome::Ok, Outcome::Info, Outcome::Fail] {
+                let points: Vec<(f64, f64)> = drawn
+                    .iter()
+                    .step_by(stride)
+                    .filter(|o| o.f == *f && o.outcome == outcome)
+                    .filter_map(|o| Some((o.start_ns as f64 / 1e9, latency_ms(o)?)))
+                    .collect();
+                if points.is_empty() {
+                    continue;
+                }
+                let colour = outcome_colour(outcome);
+                c.draw_series(points.into_iter().map(|p| marker(shape, p, colour)))?
+                    .label(format!("{f} {}", outcome_name(outcome)))
+                    .legend(move |(x, y)| marker(shape, (x + 6, y), colour));
+            }
+        }
+        legend(&mut c)
+    })
+}
+
+/// Window `i` of [`WINDOWS`] over the run, for a time in ns.
+fn window_of(t: &Timing, ns: i64) -> usize {
+    let end = t.end_ns.max(1) as f64;
+    ((ns.max(0) as f64 / end * WINDOWS as f64) as usize).min(WINDOWS - 1)
+}
+
+fn window_mid_s(t: &Timing, i: usize) -> f64 {
+    (i as f64 + 0.5) * t.end_s() / WINDOWS as f64
+}
+
+/// Contiguous runs of windows that have a value, each a line.
+fn segments(values: &[Option<f64>], t: &Timing) -> Vec<Vec<(f64, f64)>> {
+    let mut out: Vec<Vec<(f64, f64)>> = vec![];
+    let mut cur = vec![];
+    for (i, v) in values.iter().enumerate() {
+        match v {
+            Some(v) => cur.push((window_mid_s(t, i), *v)),
+            None if !cur.is_empty() => out.push(std::mem::take(&mut cur)),
+            None => {}
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+const QUANTILES: [(&str, f64, RGBColor); 4] = [
+    ("p50", 0.5, RGBColor(0x2c, 0xa0, 0x2c)),
+    ("p95", 0.95, RGBColor(0x1f, 0x77, 0xb4)),
+    ("p99", 0.99, RGBColor(0x94, 0x67, 0xbd)),
+    ("max", 1.0, RGBColor(0xd6, 0x27, 0x28)),
+];
+
+/// p50, p95, p99 and the maximum latency of the ok ops invoked in each time
+/// window, on a log axis.
+pub fn latency_quantiles(t: &Timing) -> String {
+    let mut per: Vec<Vec<f64>> = vec![vec![]; WINDOWS];
+    for o in t.ops.iter().filter(|o| o.outcome == Outcome::Ok) {
+        if let Some(l) = latency_ms(o) {
+            per[window_of(t, o.start_ns)].push(l);
+        }
+    }
+    for w in &mut per {
+        w.sort_by(f64::total_cmp);
+    }
+    let (lo, hi) = log_range_ms(per.iter().flatten().copied());
+    let window_ms = t.end_s() * 1e3 / WINDOWS as f64;
+    svg(|root| {
+        let title = format!("{}: latency quantiles of ok ops per {window_ms:.0} ms window", t.title);
+        let mut c = latency_chart(root, title, t, lo, hi)?;
+        for (name, q, colour) in QUANTILES {
+            let values: Vec<Option<f64>> =
+                per.iter().map(|w| (!w.is_empty()).then(|| w[(((w.len() - 1) as f64) * q).round() as usize])).collect();
+            let mut first = true;
+            for seg in segments(&values, t) {
+                let s = c.draw_series(LineSeries::new(seg, colour.stroke_width(2)).point_size(2))?;
+                if std::mem::take(&mut first) {
+                    s.label(name).legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], colour.stroke_width(2)));
+                }
+            }
+        }
+        legend(&mut c)
+    })
+}
+
+/// Completions per second in each time window, per `f` and outcome:
+/// colour by outcome, marker by `f`.
+pub fn rate(t: &Timing) -> String {
+    let fs = t.fs();
+    let window_s = t.end_s() / WINDOWS as f64;
+    let mut counts: BTreeMap<(usize, u8), (Outcome, Vec<u64>)> = BTreeMap::new();
+    for o in &t.ops {
+        let Some(end) = o.end_ns else { continue };
+        let fi = fs.binary_search(&o.f.as_str()).unwrap_or(0);
+        counts.entry((fi, outcome_rank(o.outcome))).or_insert_with(|| (o.outcome, vec![0; WINDOWS])).1
+            [window_of(t, end)] += 1;
+    }
+    let hi = counts.values().flat_map(|(_, n)| n).map(|&n| n as f64 / window_s).fold(0.0f64, f64::max).max(1.0) * 1.1;
+    svg(|root| {
+        let mut c = ChartBuilder::on(root)
+            .caption(format!("{}: throughput per {:.0} ms window", t.title, window_s * 1e3), ("sans-serif", 15))
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(60)
+            .build_cartesian_2d(0.0..t.end_s(), 0.0..hi)?;
+        c.configure_mesh()
+            .x_desc("time (s)")
+            .y_desc("completions (ops/s)")
+            .y_label_formatter(&|v| format!("{v:.0}"))
+            .light_line_style(BLACK.mix(0.04))
+            .draw()?;
+        shade_faults(&mut c, t, 0.0, hi)?;
+        for (&(fi, _), (outcome, n)) in &counts {
+            let outcome = *outcome;
+            let colour = outcome_colour(outcome);
+            let points: Vec<(f64, f64)> =
+                n.iter().enumerate().map(|(i, &n)| (window_mid_s(t, i), n as f64 / window_s)).collect();
+            c.draw_series(LineSeries::new(points.clone(), colour.mix(0.8).stroke_width(1)))?;
+            c.draw_series(points.into_iter().map(|p| marker(fi, p, colour)))?
+                .label(format!("{} {}", fs[fi], outcome_name(outcome)))
+                .legend(move |(x, y)| marker(fi, (x + 6, y), colour));
+        }
+        legend(&mut c)
+    })
+}
