@@ -1,6 +1,12 @@
 //! The project's own Python nodes under the router, each with the verdict it
 //! must get, and nodes that misbehave in every way the router must survive.
 //! Each run is a second or two of wall time.
+//!
+//! No expectation here depends on how fast the machine is: CI runs these in
+//! parallel on 2 loaded cores, where a Python node may take seconds to
+//! start and a reply hundreds of milliseconds. So the init timeout is
+//! generous, convergence gets seconds of recovery, op counts are asserted
+//! only as "some", and verdicts hold whether an op completes or times out.
 
 use checker::history::Outcome;
 use checker::Verdict;
@@ -25,7 +31,9 @@ fn config(workload: WorkloadKind, bin: PathBuf, dir: &Path) -> Config {
     c.rate = 100.0;
     c.time_limit = Duration::from_millis(1000);
     c.request_timeout = Duration::from_millis(1000);
-    c.init_timeout = Duration::from_secs(5);
+    // Starting Python under load can take seconds; a slow start is not
+    // what these tests are about.
+    c.init_timeout = Duration::from_secs(60);
     c.recovery_time = Duration::from_millis(300);
     c.seed = 7;
     c
@@ -62,14 +70,14 @@ fn a_correct_echo_is_valid_and_leaves_its_files() {
     let dir = tempfile::tempdir().unwrap();
     let r = run(&config(WorkloadKind::Echo, node("echo.py"), dir.path()));
     assert_eq!(r.verdict, Verdict::Valid, "{}", explain(&r));
-    assert!(r.outcome.stats.ops_ok >= 50, "{}", explain(&r));
+    assert!(r.outcome.stats.ops_ok >= 5, "{}", explain(&r));
     for f in ["history.jsonl", "run.json", "messages.jsonl", "nodes/n0.stderr.log", "nodes/n2.stderr.log"] {
         assert!(dir.path().join(f).exists(), "{f}");
     }
     let run_json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(dir.path().join("run.json")).unwrap()).unwrap();
     assert_eq!(run_json["verdict"], "valid");
-    assert!(run_json["messages"]["by_type"]["echo"]["sent"].as_u64().unwrap() >= 50);
+    assert_eq!(run_json["messages"]["by_type"]["echo"]["sent"].as_u64().unwrap(), r.outcome.stats.ops_invoked);
     assert!(run_json["messages_per_op"]["all"].as_f64().unwrap() >= 2.0, "a request and a reply per op");
     assert!(run_json["command"].as_str().unwrap().contains("--seed 7"));
     assert!(run_json["reproducibility"]["not_reproducible"].as_array().unwrap().len() >= 3);
@@ -86,12 +94,13 @@ fn a_gossip_broadcast_survives_partitions() {
     c.latency_ms = 5.0;
     c.nemesis = vec![NemesisKind::Partition];
     c.nemesis_interval = Duration::from_millis(300);
-    c.recovery_time = Duration::from_millis(600);
+    // Gossip retries every 100 ms; seconds leave room for a loaded machine.
+    c.recovery_time = Duration::from_secs(4);
     let r = run(&c);
     assert_eq!(r.verdict, Verdict::Valid, "{}", explain(&r));
     let k = &r.results[0].keys[0];
     assert_eq!(k.stats.figure("lost"), 0);
-    assert!(k.stats.figure("elements_acknowledged").as_u64().unwrap() > 10);
+    assert!(k.stats.figure("elements_acknowledged").as_u64().unwrap() > 0);
     assert_eq!(k.stats.figure("final_reads"), 5, "one final read per node");
     // Nothing lost: every acknowledged element became stable (some after
     // stale reads), and the stable ones have a latency.
@@ -156,7 +165,7 @@ fn every_fault_takes_effect_and_a_correct_gossip_survives_it() {
                 c.nemesis = vec![kind];
                 c.nemesis_interval = Duration::from_millis(300);
                 c.request_timeout = Duration::from_millis(500);
-                c.recovery_time = Duration::from_millis(1200);
+                c.recovery_time = Duration::from_secs(4);
                 let r = run(&c);
                 assert_eq!(r.verdict, Verdict::Valid, "{kind:?}: {}", explain(&r));
                 assert!(r.outcome.faults.iter().all(|f| f.kind == kind && f.end_ns.is_some()), "{kind:?} healed");
@@ -223,7 +232,7 @@ fn a_lin_kv_proxy_over_the_lin_kv_service_is_linearizable() {
     c.latency_dist = maelstrom::LatencyDist::Exponential;
     let r = run(&c);
     assert_eq!(r.verdict, Verdict::Valid, "{}", explain(&r));
-    assert!(r.outcome.stats.service_requests[&maelstrom::services::ServiceKind::LinKv] > 50);
+    assert!(r.outcome.stats.service_requests[&maelstrom::services::ServiceKind::LinKv] > 0);
     // The service's code 22 (cas precondition failed) is a definite `fail`;
     // its code 20 (no such key) on a read is an ok read of nil.
     let h = r.history.as_ref().unwrap();
@@ -241,7 +250,7 @@ fn ids_from_lin_tso_are_unique_across_nodes() {
     c.args = vec!["tso".into()];
     let r = run(&c);
     assert_eq!(r.verdict, Verdict::Valid, "{}", explain(&r));
-    assert!(r.outcome.stats.ops_ok > 30, "{}", explain(&r));
+    assert!(r.outcome.stats.ops_ok > 0, "{}", explain(&r));
     assert!(r.outcome.stats.service_requests[&maelstrom::services::ServiceKind::LinTso] >= r.outcome.stats.ops_ok);
 }
 
@@ -287,7 +296,7 @@ fn a_lin_kv_proxy_over_seq_kv_or_lww_kv_is_not_linearizable() {
                 let r = run(&c);
                 assert_eq!(r.verdict, Verdict::Invalid, "{service:?}: {}", explain(&r));
                 assert_eq!(kinds(&r), vec!["not-linearizable".to_string()], "{service:?}");
-                assert!(r.outcome.stats.service_requests[&service] > 50, "{service:?}");
+                assert!(r.outcome.stats.service_requests[&service] > 0, "{service:?}");
             });
         }
     });
@@ -317,7 +326,7 @@ fn one_local_node_passes_every_workload_it_can_be_checked_on() {
                 c.args = args.iter().map(|a| a.to_string()).collect();
                 let r = run(&c);
                 assert_eq!(r.verdict, want, "{w:?}: {}", explain(&r));
-                assert!(r.outcome.stats.ops_ok > 10, "{w:?}: {}", explain(&r));
+                assert!(r.outcome.stats.ops_ok > 0, "{w:?}: {}", explain(&r));
                 assert!(r.outcome.problems.is_empty(), "{w:?}: {:?}", r.outcome.problems);
                 if want == Verdict::Unknown {
                     assert!(r.results.is_empty(), "{w:?}: nothing judged it");
@@ -382,6 +391,9 @@ fn total_availability_holds_under_partitions_and_fails_under_kills() {
                 let mut c = config(w, node("local.py"), dir.path());
                 c.nemesis = vec![kind];
                 c.nemesis_interval = Duration::from_millis(200);
+                // Total availability means every op answered: on a loaded
+                // machine a slow answer must not count as none.
+                c.request_timeout = Duration::from_secs(20);
                 c.availability = Some(1.0);
                 let r = run(&c);
                 assert_eq!(r.verdict, want, "{w:?}: {}", explain(&r));
@@ -461,10 +473,10 @@ fn a_node_that_dies_at_once_or_never_answers_init_is_reported_with_its_stderr() 
 
     let silent = script(dir.path(), "silent.sh", "#!/bin/sh\necho 'waiting forever' >&2\nexec sleep 1000\n");
     let mut c = config(WorkloadKind::Echo, silent, &dir.path().join("o2"));
-    c.init_timeout = Duration::from_millis(400);
+    c.init_timeout = Duration::from_secs(3);
     let t = std::time::Instant::now();
     let e = run_and_check(&c).err().expect("must fail");
-    assert!(t.elapsed() < Duration::from_secs(5), "no hang");
+    assert!(t.elapsed() < Duration::from_secs(30), "no hang");
     assert!(e.to_string().contains("no init_ok") && e.to_string().contains("waiting forever"), "{e}");
 }
 
@@ -495,7 +507,7 @@ for line in sys.stdin:
     if seen == 1:
         out(m["src"], {"type": "echo_ok", "in_reply_to": 999999, "echo": "x"})
         out(m["src"], {"type": "echo_ok", "in_reply_to": b["msg_id"]})
-    elif seen < 20:
+    elif seen < 5:
         out(m["src"], {"type": "echo_ok", "in_reply_to": b["msg_id"], "echo": b["echo"]})
     else:
         sys.stderr.write("crashing now\n")
@@ -547,7 +559,7 @@ while True:
     c.limits.max_queued_bytes_per_node = 1 << 20;
     let t = std::time::Instant::now();
     let r = run(&c);
-    assert!(t.elapsed() < Duration::from_secs(10), "{:?}", t.elapsed());
+    assert!(t.elapsed() < Duration::from_secs(30), "{:?}", t.elapsed());
     assert!(
         r.outcome.messages.dropped_by_reason.contains_key(&maelstrom::net::DropReason::Overflow),
         "{}",
