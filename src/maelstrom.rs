@@ -19,7 +19,7 @@ pub fn run(words: Vec<String>) -> u8 {
     let fr = run.file_report(cfg);
     let mut files = vec![(cfg.out_dir.join("report.json"), run.report_json(&fr), true)];
     if let Some(h) = &run.history {
-        files.push((cfg.out_dir.join("report.html"), report::html::report_page(&fr, h), true));
+        files.push((cfg.out_dir.join("report.html"), report::html::report_page_with_flows(&fr, h, &run.flows), true));
     }
     if let Some(path) = &inv.junit {
         let checked = Checked { file: fr.source().to_string(), result: Ok((fr.clone(), None)) };

@@ -60,6 +60,8 @@ fn a_correct_node_exits_0_and_a_broken_one_1() {
     assert_eq!(doc["report"]["verdict"], "invalid");
     assert_eq!(doc["run"]["verdict"], "invalid");
     assert!(doc["run"]["anomaly_windows"].as_array().is_some_and(|w| !w.is_empty()));
+    let page = std::fs::read_to_string(Path::new(&out).join("report.html")).unwrap();
+    assert!(page.contains("Message flow around each anomaly") && page.contains("class=\"lamport\""));
 }
 
 #[test]

@@ -20,6 +20,7 @@ Usage: conch maelstrom -w WORKLOAD --bin PATH [FLAGS] [-- ARGS FOR THE BINARY]
       --bin PATH            the node binary (JSON lines on stdin/stdout)
       --arg A               an argument for the binary (repeatable)
       --node-count N        nodes n0..n(N-1) [5]
+      --node-id-base B      0: nodes n0..n(N-1), as Maelstrom runs them; 1: n1..nN [0]
       --time-limit SECS     how long clients issue ops and faults happen [10]
       --rate OPS            client ops per second, over all clients [5]
       --concurrency N|Kn    client threads, or K per node [one per node]
@@ -128,6 +129,7 @@ pub fn parse(words: &[String]) -> Result<Parsed, String> {
         "--bin",
         "--arg",
         "--node-count",
+        "--node-id-base",
         "--time-limit",
         "--rate",
         "--concurrency",
@@ -171,6 +173,9 @@ pub fn parse(words: &[String]) -> Result<Parsed, String> {
     c.args = flags.iter().filter(|(f, _)| f == "--arg").map(|(_, v)| v.clone()).chain(binary_args).collect();
     if let Some(v) = get("--node-count") {
         c.node_count = num("--node-count", v)?;
+    }
+    if let Some(v) = get("--node-id-base") {
+        c.node_id_base = num("--node-id-base", v)?;
     }
     c.concurrency = match get("--concurrency") {
         Some(v) => config::parse_concurrency(v, c.node_count)?,
@@ -287,6 +292,7 @@ mod tests {
             ("-w echo --bin x --time-limit -1", "--time-limit"),
             ("-w echo --bin x --nemesis meteor", "unknown nemesis"),
             ("-w echo --bin x --node-count 0", "--node-count"),
+            ("-w echo --bin x --node-id-base 2", "--node-id-base must be 0 or 1"),
             ("-w echo --bin x --availability most", "--availability: expected `total`"),
             ("-w echo --bin x --availability 2", "--availability must be"),
             ("-w txn-rw-register --bin x --consistency-models sequential-ish", "unknown model `sequential-ish`"),

@@ -283,6 +283,10 @@ pub struct Config {
     pub bin: PathBuf,
     pub args: Vec<String>,
     pub node_count: usize,
+    /// The first node's number: 0 names the nodes `n0..n(N-1)`, as
+    /// Maelstrom itself does; 1 names them `n1..nN`, as Maelstrom's protocol
+    /// document writes them (see docs/maelstrom.md#node-ids).
+    pub node_id_base: usize,
     /// How long clients issue ops (and the nemesis acts).
     pub time_limit: Duration,
     /// Client ops per second, over all clients (0: none).
@@ -340,6 +344,7 @@ impl Config {
             bin,
             args: Vec::new(),
             node_count: 5,
+            node_id_base: 0,
             time_limit: Duration::from_secs(10),
             rate: 5.0,
             concurrency: 5,
@@ -370,6 +375,9 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         if self.node_count == 0 || self.node_count > MAX_NODES {
             return Err(format!("--node-count must be in 1..={MAX_NODES}, got {}", self.node_count));
+        }
+        if self.node_id_base > 1 {
+            return Err(format!("--node-id-base must be 0 or 1, got {}", self.node_id_base));
         }
         if self.concurrency == 0 || self.concurrency > MAX_CONCURRENCY {
             return Err(format!("--concurrency must be in 1..={MAX_CONCURRENCY}, got {}", self.concurrency));
@@ -439,6 +447,23 @@ pub fn parse_concurrency(s: &str, node_count: usize) -> Result<usize, String> {
 }
 
 impl Config {
+    /// The id of node `i` (0-based index): `n{i + node_id_base}`.
+    pub fn node_name(&self, i: usize) -> String {
+        format!("n{}", i + self.node_id_base)
+    }
+
+    /// Every node's id, in index order.
+    pub fn node_names(&self) -> Vec<String> {
+        (0..self.node_count).map(|i| self.node_name(i)).collect()
+    }
+
+    /// The index of the node named `name`, if it is one.
+    pub fn node_index(&self, name: &str) -> Option<usize> {
+        let k: usize = name.strip_prefix('n')?.parse().ok()?;
+        let i = k.checked_sub(self.node_id_base)?;
+        (i < self.node_count && self.node_name(i) == name).then_some(i)
+    }
+
     /// The `conch maelstrom` command that runs this config again (the same
     /// seed: the same faults and client ops; see the run's
     /// `reproducibility` for what a real process keeps from repeating).
@@ -469,6 +494,9 @@ impl Config {
             self.rate,
             self.concurrency
         ));
+        if self.node_id_base != 0 {
+            c.push_str(&format!(" --node-id-base {}", self.node_id_base));
+        }
         if !self.nemesis.is_empty() {
             let names: Vec<&str> = self.nemesis.iter().map(|k| k.name()).collect();
             c.push_str(&format!(" --nemesis {} --nemesis-interval {}", names.join(","), secs(self.nemesis_interval)));
@@ -532,6 +560,23 @@ mod tests {
         assert_eq!(parse_concurrency("2n", 5), Ok(10));
         assert_eq!(parse_concurrency("7", 5), Ok(7));
         assert!(parse_concurrency("x", 5).is_err());
+    }
+
+    #[test]
+    fn node_ids_start_at_the_base_and_only_real_ids_resolve() {
+        let mut c = Config::new(WorkloadKind::Echo, "x".into(), "o".into());
+        c.node_count = 3;
+        assert_eq!(c.node_names(), vec!["n0", "n1", "n2"]);
+        assert_eq!((c.node_index("n0"), c.node_index("n2"), c.node_index("n3")), (Some(0), Some(2), None));
+        c.node_id_base = 1;
+        assert_eq!(c.node_names(), vec!["n1", "n2", "n3"]);
+        assert_eq!((c.node_index("n0"), c.node_index("n1"), c.node_index("n3")), (None, Some(0), Some(2)));
+        for bad in ["n", "n01", "n+1", "m1", "n1 ", "n99999999999999999999999"] {
+            assert_eq!(c.node_index(bad), None, "{bad}");
+        }
+        assert!(c.command().contains("--node-id-base 1"));
+        c.node_id_base = 2;
+        assert!(c.validate().is_err());
     }
 
     #[test]

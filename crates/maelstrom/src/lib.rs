@@ -9,7 +9,8 @@
 //! - [`net`], [`nemesis`], [`services`], [`workload`], [`journal`],
 //!   [`message`]: the parts the router is made of, each testable alone;
 //! - [`report`]: checking the recorded history and the run's own findings,
-//!   and the run directory's files.
+//!   and the run directory's files; [`flows`]: the messages around each
+//!   anomaly, for the report's Lamport diagrams.
 //!
 //! Architecture invariants: the history judged is in the checker's types and
 //! is checked by the checker's code only (this crate decides no verdict on
@@ -20,6 +21,7 @@
 
 pub mod cli;
 pub mod config;
+pub mod flows;
 pub mod journal;
 pub mod message;
 pub mod nemesis;

@@ -106,25 +106,27 @@ fn targets(n: usize, rng: &mut ChaCha8Rng) -> Vec<usize> {
     t
 }
 
-fn names(nodes: &[usize]) -> Value {
-    Value::List(nodes.iter().map(|i| Value::Str(format!("n{i}").into())).collect())
+fn names(nodes: &[usize], ids: &[String]) -> Value {
+    Value::List(nodes.iter().map(|&i| Value::str(&ids[i])).collect())
 }
 
 impl Action {
     /// The fault as a history value (the nemesis event's `value`).
-    pub fn value(&self, n: usize) -> Value {
+    /// `ids` names the nodes by index.
+    pub fn value(&self, ids: &[String]) -> Value {
+        let n = ids.len();
         match self {
             Action::Partition { shape, blocked } => {
                 let mut grudge = Vec::new();
                 for a in 0..n {
                     let cut: Vec<usize> = (0..n).filter(|&b| blocked.get(a * n + b) == Some(&true)).collect();
                     if !cut.is_empty() {
-                        grudge.push((Value::Str(format!("n{a}").into()), names(&cut)));
+                        grudge.push((Value::str(&ids[a]), names(&cut, ids)));
                     }
                 }
                 Value::map(vec![(Value::str("shape"), Value::str(shape)), (Value::str("grudge"), Value::map(grudge))])
             }
-            Action::Pause(nodes) | Action::Kill(nodes) => names(nodes),
+            Action::Pause(nodes) | Action::Kill(nodes) => names(nodes, ids),
             Action::Loss(p) | Action::Duplicate(p) => Value::map(vec![(Value::str("rate"), Value::Float(*p))]),
             Action::Delay(l) => Value::map(vec![(Value::str("mean_ms"), Value::Int((l.mean_ns() / 1_000_000) as i64))]),
         }
@@ -170,12 +172,15 @@ mod tests {
 
     #[test]
     fn values_name_the_nodes() {
-        let v = Action::Kill(vec![0, 3]).value(5);
+        let ids = |n: usize, base: usize| (0..n).map(|i| format!("n{}", i + base)).collect::<Vec<_>>();
+        let v = Action::Kill(vec![0, 3]).value(&ids(5, 0));
         assert_eq!(v.to_string(), Value::List(vec![Value::str("n0"), Value::str("n3")]).to_string());
+        let v = Action::Kill(vec![0, 3]).value(&ids(5, 1));
+        assert_eq!(v.to_string(), Value::List(vec![Value::str("n1"), Value::str("n4")]).to_string());
         let mut blocked = vec![false; 4];
         blocked[1] = true;
         blocked[2] = true;
-        let v = Action::Partition { shape: "halves", blocked }.value(2);
+        let v = Action::Partition { shape: "halves", blocked }.value(&ids(2, 0));
         assert!(v.to_string().contains("halves") && v.to_string().contains("n1"), "{v}");
     }
 }

@@ -354,9 +354,9 @@ impl Drop for NodeProc {
     }
 }
 
-/// The log file of node `i` in the run directory.
-pub fn stderr_log(dir: &Path, node: usize) -> PathBuf {
-    dir.join("nodes").join(format!("n{node}.stderr.log"))
+/// The log file of the node with this id in the run directory.
+pub fn stderr_log(dir: &Path, node_id: &str) -> PathBuf {
+    dir.join("nodes").join(format!("{node_id}.stderr.log"))
 }
 
 /// Describes how a child ended, as a shell would.

@@ -7,6 +7,7 @@
 //! left undecided, not checked, or the run was cut short; otherwise valid.
 
 use crate::config::{Config, WorkloadKind};
+use crate::flows;
 use crate::journal::{Category, MessageStats};
 use crate::run::{self, FaultRecord, NodeReport, Outcome, Problem, RunError, RunStats, Severity};
 use crate::workload::Workload;
@@ -26,6 +27,9 @@ pub struct Report {
     /// The recorded history, paired (`None` if it could not be: a bug).
     pub history: Option<History>,
     pub anomaly_windows: Vec<AnomalyWindow>,
+    /// The messages around each anomaly (the first windows'), for Lamport
+    /// diagrams.
+    pub flows: Vec<workloads::flow::Flow>,
     /// `--availability`: what was asked and what the clients got.
     pub availability: Option<Availability>,
     pub run_json: serde_json::Value,
@@ -139,8 +143,17 @@ pub fn run_and_check(cfg: &Config) -> Result<Report, RunError> {
         verdict = Verdict::Invalid;
     }
     let anomaly_windows = history.as_ref().map(|h| windows(h, &results)).unwrap_or_default();
-    let run_json =
+    let journal = cfg.out_dir.join("messages.jsonl");
+    // Drawing is not judging: a journal that cannot be read costs the
+    // diagrams, not the verdict.
+    let (flows, flows_error) = match history.as_ref().map(|h| flows::flows(&journal, h, &anomaly_windows, &outcome)) {
+        Some(Ok(f)) => (f, None),
+        Some(Err(e)) => (Vec::new(), Some(e)),
+        None => (Vec::new(), None),
+    };
+    let mut run_json =
         run_json(cfg, verdict, &results, &unknown_reasons, &outcome, &anomaly_windows, availability.as_ref());
+    run_json["diagrams"] = serde_json::json!({"drawn": flows.len(), "error": flows_error});
     write_files(&cfg.out_dir, &outcome, &run_json)?;
     Ok(Report {
         verdict,
@@ -150,6 +163,7 @@ pub fn run_and_check(cfg: &Config) -> Result<Report, RunError> {
         outcome,
         history,
         anomaly_windows,
+        flows,
         availability,
         run_json,
         dir: cfg.out_dir.clone(),
@@ -351,11 +365,14 @@ impl Report {
         }
         if !self.outcome.problems.is_empty() {
             s.push_str("  node problems:\n");
+            // A node's stderr once, under its first problem (each problem
+            // has its own tail in run.json).
+            let mut shown = std::collections::BTreeSet::new();
             for p in &self.outcome.problems {
                 let node = p.node.as_deref().unwrap_or("-");
                 let sev = if p.severity == Severity::Error { "error" } else { "warning" };
                 s.push_str(&format!("    {node} {sev}: {}\n", p.message));
-                if let Some(t) = &p.stderr_tail {
+                if let Some(t) = p.stderr_tail.as_ref().filter(|_| shown.insert(node)) {
                     let lines: Vec<&str> = t.lines().collect();
                     for l in &lines[lines.len().saturating_sub(10)..] {
                         s.push_str(&format!("      | {l}\n"));
@@ -372,6 +389,13 @@ impl Report {
             "  files: {} (history.jsonl, messages.jsonl, run.json, report.json, report.html, nodes/)\n",
             self.dir.display()
         ));
+        if !self.flows.is_empty() {
+            s.push_str(&format!(
+                "  report.html draws the messages around {} of {} anomalies (Lamport diagrams)\n",
+                self.flows.len(),
+                self.anomaly_windows.len()
+            ));
+        }
         s.push_str(&format!("  reproduce: {}\n", cfg.command()));
         s.push_str("  (the seed fixes the faults and each client's ops; the node processes are real, so their timing is not)\n");
         s

@@ -66,8 +66,8 @@ pub enum RunError {
     #[error("{0}")]
     Io(String),
     /// The binary could not be started.
-    #[error("cannot start node n{node} with `{bin}`: {reason}")]
-    Spawn { node: usize, bin: String, reason: String },
+    #[error("cannot start node {node} with `{bin}`: {reason}")]
+    Spawn { node: String, bin: String, reason: String },
     /// Some nodes never answered `init`.
     #[error("{}", describe_init(.0))]
     Init(Vec<StartFailure>),
@@ -220,6 +220,8 @@ pub struct Outcome {
     /// Client-phase start, in ns since the run started (history times are
     /// since the run started too).
     pub client_start_ns: u64,
+    /// The client (`c{k}`, as in the journal) of each history process.
+    pub client_names: BTreeMap<u64, String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -395,7 +397,7 @@ pub fn run(cfg: &Config) -> Result<Outcome, RunError> {
 /// A clear message for the usual ways a binary cannot run.
 fn check_binary(cfg: &Config) -> Result<(), RunError> {
     let bin = &cfg.bin;
-    let fail = |reason: String| Err(RunError::Spawn { node: 0, bin: bin.display().to_string(), reason });
+    let fail = |reason: String| Err(RunError::Spawn { node: cfg.node_name(0), bin: bin.display().to_string(), reason });
     // A bare name is looked up in PATH by the OS; only paths are checked here.
     if bin.components().count() > 1 || bin.is_absolute() {
         match std::fs::metadata(bin) {
@@ -419,7 +421,7 @@ fn check_binary(cfg: &Config) -> Result<(), RunError> {
 impl<'c> Router<'c> {
     fn new(cfg: &'c Config, journal: Journal) -> Router<'c> {
         let n = cfg.node_count;
-        let names: Vec<String> = (0..n).map(|i| format!("n{i}")).collect();
+        let names = cfg.node_names();
         let mut nem = stream(cfg.seed, Stream::Nemesis as u64);
         let latency = cfg.latency_dist.latency(cfg.latency_ms);
         let schedule = nemesis::schedule(
@@ -448,7 +450,7 @@ impl<'c> Router<'c> {
                     state: NodeState::Exited,
                     incarnation: 0,
                     pids: Vec::new(),
-                    log: process::stderr_log(&cfg.out_dir, i),
+                    log: process::stderr_log(&cfg.out_dir, &names[i]),
                     init_msg: None,
                     topology_msg: None,
                     exit: None,
@@ -499,12 +501,9 @@ impl<'c> Router<'c> {
         if *n > MAX_PROBLEMS_PER_KIND {
             return;
         }
-        let stderr_tail = match kind {
-            ProblemKind::NodeExited | ProblemKind::SetupFailed | ProblemKind::RestartFailed => {
-                node.map(|i| process::tail(&self.nodes[i].log, process::STDERR_TAIL_BYTES))
-            }
-            _ => None,
-        };
+        // What the node logged up to now usually says why (a traceback,
+        // a debug print of the bad message).
+        let stderr_tail = node.map(|i| process::tail(&self.nodes[i].log, process::STDERR_TAIL_BYTES));
         let time_ns = self.now();
         self.problems.push(Problem {
             kind,
@@ -521,7 +520,7 @@ impl<'c> Router<'c> {
     fn go(&mut self) -> Result<(), RunError> {
         for i in 0..self.n {
             self.start_node(i).map_err(|reason| RunError::Spawn {
-                node: i,
+                node: self.names[i].clone(),
                 bin: self.cfg.bin.display().to_string(),
                 reason,
             })?;
@@ -758,7 +757,7 @@ impl<'c> Router<'c> {
     }
 
     fn send_setup(&mut self, i: usize) {
-        let setup = self.workload.setup(self.n, self.cfg.topology);
+        let setup = self.workload.setup(&self.names, self.cfg.topology);
         if let Some((_, mut body)) = setup.into_iter().find(|(j, _)| *j == i) {
             let id = self.next_harness_msg;
             self.next_harness_msg += 1;
@@ -784,8 +783,8 @@ impl<'c> Router<'c> {
     }
 
     fn resolve(&self, name: &str) -> Option<Endpoint> {
-        if let Some(i) = name.strip_prefix('n').and_then(|d| d.parse::<usize>().ok()) {
-            return (i < self.n && self.names[i] == name).then_some(Endpoint::Node(i));
+        if let Some(i) = self.cfg.node_index(name) {
+            return Some(Endpoint::Node(i));
         }
         if name == "c0" {
             return Some(Endpoint::Harness);
@@ -1199,7 +1198,7 @@ impl<'c> Router<'c> {
             return;
         }
         let f = self.schedule[i].clone();
-        let value = f.action.value(self.n);
+        let value = f.action.value(&self.names);
         let now = self.now();
         let name = format!("start-{}", f.kind.name());
         self.nemesis_event(EventType::Invoke, &name, value.clone(), now);
@@ -1374,6 +1373,7 @@ impl<'c> Router<'c> {
             faults: std::mem::take(&mut self.faults),
             cut_short: self.cut_short.take(),
             client_start_ns: self.client_start_ns,
+            client_names: self.conns.iter().map(|(k, c)| (c.process, format!("c{k}"))).collect(),
         }
     }
 }

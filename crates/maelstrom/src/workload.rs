@@ -132,17 +132,17 @@ impl Workload {
     }
 
     /// Setup messages (after init): `topology` to every node for broadcast.
-    pub fn setup(&self, nodes: usize, topology: Topology) -> Vec<(usize, serde_json::Value)> {
+    pub fn setup(&self, names: &[String], topology: Topology) -> Vec<(usize, serde_json::Value)> {
         if self.kind != WorkloadKind::Broadcast {
             return Vec::new();
         }
-        let nb = topology.neighbours(nodes);
+        let nb = topology.neighbours(names.len());
         let mut map = serde_json::Map::new();
         for (i, ns) in nb.iter().enumerate() {
-            map.insert(format!("n{i}"), json!(ns.iter().map(|j| format!("n{j}")).collect::<Vec<_>>()));
+            map.insert(names[i].clone(), json!(ns.iter().map(|&j| names[j].as_str()).collect::<Vec<_>>()));
         }
         let body = json!({"type": "topology", "topology": map});
-        (0..nodes).map(|i| (i, body.clone())).collect()
+        (0..names.len()).map(|i| (i, body.clone())).collect()
     }
 
     /// The next op of thread `t`, drawn from its generator.

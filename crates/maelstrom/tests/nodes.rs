@@ -83,6 +83,42 @@ fn a_correct_echo_is_valid_and_leaves_its_files() {
     assert!(run_json["reproducibility"]["not_reproducible"].as_array().unwrap().len() >= 3);
 }
 
+/// Maelstrom runs nodes as `n0..n(N-1)`, its protocol document writes
+/// `n1..nN`: nodes that assume neither work under both, with every id
+/// (init, topology, faults, logs) from the same numbering.
+#[test]
+fn node_code_works_whichever_number_the_ids_start_at() {
+    std::thread::scope(|s| {
+        for base in [0, 1] {
+            s.spawn(move || {
+                let dir = tempfile::tempdir().unwrap();
+                let mut c = config(WorkloadKind::Broadcast, node("broadcast.py"), dir.path());
+                c.node_id_base = base;
+                c.nemesis = vec![NemesisKind::Kill];
+                c.nemesis_interval = Duration::from_millis(300);
+                c.recovery_time = Duration::from_secs(4);
+                let r = run(&c);
+                assert_eq!(r.verdict, Verdict::Valid, "base {base}: {}", explain(&r));
+                let want: Vec<String> = (base..base + 3).map(|i| format!("n{i}")).collect();
+                let ids: Vec<&str> = r.outcome.nodes.iter().map(|n| n.id.as_str()).collect();
+                assert_eq!(ids, want, "base {base}");
+                for id in &want {
+                    assert!(dir.path().join(format!("nodes/{id}.stderr.log")).exists(), "{id}");
+                }
+                let h = r.history.as_ref().unwrap();
+                assert!(h.ops.iter().all(|o| want.iter().any(|w| o.node.as_deref() == Some(w))), "base {base}");
+                assert!(r.outcome.faults.iter().all(|f| f
+                    .value
+                    .as_seq()
+                    .unwrap()
+                    .iter()
+                    .all(|v| want.iter().any(|w| v.as_str() == Some(w)))));
+                assert!(r.outcome.problems.is_empty(), "base {base}: {:?}", r.outcome.problems);
+            });
+        }
+    });
+}
+
 #[test]
 fn a_gossip_broadcast_survives_partitions() {
     let dir = tempfile::tempdir().unwrap();
@@ -126,6 +162,19 @@ fn a_broadcast_that_never_forwards_loses_messages() {
     let k = kinds(&r);
     assert!(k.contains(&"final-read-missing".to_string()) || k.contains(&"lost".to_string()), "{k:?}");
     assert!(!r.anomaly_windows.is_empty(), "each anomaly gets a window for the message diagram");
+    // The diagram of a missing element shows the broadcast that was
+    // acknowledged and the final read that lacks it, both in red, between
+    // a client lane and a node lane.
+    assert!(!r.flows.is_empty());
+    assert_eq!(r.run_json["diagrams"]["drawn"], r.flows.len());
+    let f = &r.flows[0];
+    let red: Vec<&str> = f.messages.iter().filter(|m| m.highlight).map(|m| m.label.as_str()).collect();
+    assert!(red.iter().any(|l| l.starts_with("broadcast ")), "{red:?}");
+    assert!(red.iter().any(|l| l.starts_with("read_ok")), "{red:?}");
+    assert!(f.spans.iter().all(|s| s.highlight) && f.spans.len() >= 2, "{:?}", f.spans);
+    assert!(f.lanes.iter().any(|l| l.starts_with('c')) && f.lanes.iter().any(|l| l.starts_with('n')), "{:?}", f.lanes);
+    assert!(f.messages.iter().all(|m| m.from < f.lanes.len() && m.to < f.lanes.len()));
+    assert!(!f.messages.iter().any(|m| m.label.starts_with("gossip")), "this node never forwards");
 }
 
 /// Forwarding each message once is enough on a perfect network; what a
@@ -501,6 +550,8 @@ for line in sys.stdin:
     if b["type"] == "init":
         out(m["src"], {"type": "init_ok", "in_reply_to": b["msg_id"]})
         print("this is not json", flush=True)
+        sys.stderr.write("sending to n99\n")
+        sys.stderr.flush()
         out("n99", {"type": "hello"})
         continue
     seen += 1
@@ -530,6 +581,9 @@ for line in sys.stdin:
     let exited = r.outcome.problems.iter().find(|p| p.kind == ProblemKind::NodeExited).unwrap();
     assert!(exited.message.contains("status 9"), "{}", exited.message);
     assert!(exited.stderr_tail.as_ref().unwrap().contains("crashing now"));
+    // Every problem of a node comes with what it had logged by then.
+    let unknown = r.outcome.problems.iter().find(|p| p.kind == ProblemKind::UnknownDestination).unwrap();
+    assert!(unknown.stderr_tail.as_ref().unwrap().contains("sending to n99"), "{unknown:?}");
     // The echo with no payload is an ok op with the wrong answer.
     assert!(kinds(&r).contains(&"echo-mismatch".to_string()), "{}", explain(&r));
 }
