@@ -25,6 +25,7 @@ fn plan(args: &CheckArgs) -> Result<FilesPlan, runner::Error> {
         nil_read: args.nil_read.map(Into::into),
         budget,
         fast_paths: !args.no_fast_paths,
+        initial: args.initial.clone(),
         bank: BankSettings { initial: args.bank_initial.into(), negative_allowed: args.bank_negative_ok },
     };
     let read = ReadOptions {

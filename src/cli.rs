@@ -82,6 +82,11 @@ pub struct CheckArgs {
     /// How an ok read of nil is judged. Default per format.
     #[arg(long, value_enum)]
     pub nil_read: Option<NilReadArg>,
+    /// Every key's state before the history, as JSON or EDN: a register's
+    /// value, a kv string, a counter's total, a list or set, a multi-register
+    /// map (`{"x": 0, "y": 0}`). Default: empty (nil, "", 0, []).
+    #[arg(long, value_parser = initial_value)]
+    pub initial: Option<checker::Value>,
     /// Print one JSON document instead of text.
     #[arg(long)]
     pub json: bool,
@@ -278,6 +283,10 @@ fn positive(s: &str) -> Result<f64, String> {
         Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
         _ => Err(format!("expected a number > 0, found `{s}`")),
     }
+}
+
+fn initial_value(s: &str) -> Result<checker::Value, String> {
+    checker::read::parse_value(s)
 }
 
 fn positive_seconds(s: &str) -> Result<f64, String> {

@@ -44,6 +44,10 @@ pub struct CheckConfig {
     pub budget: Budget,
     /// Allow the polynomial-time paths where they apply.
     pub fast_paths: bool,
+    /// Every key's state before the history (`--initial`), for the model
+    /// and the session checks; `None`: the model's empty state (nil, "",
+    /// empty, 0, free).
+    pub initial: Option<Value>,
     pub bank: BankSettings,
 }
 
@@ -55,6 +59,7 @@ impl Default for CheckConfig {
             nil_read: None,
             budget: Budget::default(),
             fast_paths: true,
+            initial: None,
             bank: BankSettings::default(),
         }
     }
@@ -336,7 +341,7 @@ pub(crate) fn check_part(h: &History, cfg: &CheckConfig, facts: &Facts, nil_read
         if explicit && wanted.contains(&CheckName::Bank) {
             return Err(CheckError::NotApplicable { check: CheckName::Bank, reason: NotApplicable::NotBank });
         }
-        check_sessions(h, cfg, facts, &wanted, explicit, &mut part)?;
+        check_sessions(h, cfg, facts, nil_read, &wanted, explicit, &mut part)?;
     }
     for r in &mut part.results {
         if let Some(why) = facts.seen.missing(r.check, facts.is_bank) {
@@ -399,9 +404,18 @@ fn check_linear(
         }
     };
     // A value of the wrong shape for the model is bad input (exit 2), not
-    // an undecided key.
+    // an undecided key; so is an initial state the model has no room for
+    // (judged first: it is the flag's fault, not the file's).
+    if let Some(v) = &cfg.initial {
+        model::validate_initial(kind, v)?;
+    }
     model::validate_history(h, kind, nil_read)?;
-    let opts = LinearOptions { budget: cfg.budget.clone(), nil_read, use_fast_paths: cfg.fast_paths };
+    let opts = LinearOptions {
+        budget: cfg.budget.clone(),
+        nil_read,
+        use_fast_paths: cfg.fast_paths,
+        initial: cfg.initial.clone(),
+    };
     part.results.push(linear::check(h, &kind, &opts));
     Ok(())
 }
@@ -411,13 +425,19 @@ fn check_sessions(
     h: &History,
     cfg: &CheckConfig,
     facts: &Facts,
+    nil_read: NilRead,
     wanted: &[CheckName],
     explicit: bool,
     part: &mut Part,
 ) -> Result<(), CheckError> {
     let mut checks: Vec<CheckName> = wanted.iter().copied().filter(|c| CheckName::SESSION.contains(c)).collect();
     let Some(&first) = checks.first() else { return Ok(()) };
-    let w = match &facts.workload {
+    // The model, when given, says the workload (reads alone cannot).
+    let workload = match cfg.model.and_then(Workload::of_model) {
+        Some(w) => Ok(w),
+        None => facts.workload.clone(),
+    };
+    let w = match &workload {
         Ok(w) => *w,
         Err(why) if explicit => return Err(CheckError::NotApplicable { check: first, reason: why.clone() }),
         Err(why) => {
@@ -434,7 +454,10 @@ fn check_sessions(
             part.skipped.push(Skipped { check: CheckName::Convergence, reason: NotApplicable::NoFinalReads });
         }
     }
-    let opts = SessionOptions { budget: cfg.budget.clone() };
+    if let Some(v) = &cfg.initial {
+        session::validate_initial(w, v)?;
+    }
+    let opts = SessionOptions { budget: cfg.budget.clone(), nil_read, initial: cfg.initial.clone() };
     part.results.extend(session::check(h, &checks, w, &opts));
     part.staleness = Some((w, session::staleness_samples(h, w)));
     Ok(())

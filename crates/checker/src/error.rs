@@ -161,6 +161,10 @@ pub enum CheckError {
     /// an undecided key.
     #[error("line {line}: {kind}")]
     BadValue { line: u64, kind: InputErrorKind },
+    /// `CheckConfig::initial` (`--initial`) is no state of the model or
+    /// workload checked: `expected` says what it takes.
+    #[error("--initial {value} is not a state of the {of}: expected {expected}")]
+    BadInitial { value: String, of: String, expected: &'static str },
     /// The history file could not be read ([`crate::check_path`] only).
     #[error("{0}")]
     Input(InputError),

@@ -8,7 +8,7 @@ pub(crate) mod wgl;
 pub(crate) use wgl::search;
 
 use crate::history::{History, OpId};
-use crate::model::{with_model, ModelKind, NilRead};
+use crate::model::{with_model, Model, ModelKind, NilRead, WithInitial};
 use crate::report::{Budget, CheckName, CheckResult, KeyResult, Method, ModelName};
 use crate::value::Value;
 use rayon::prelude::*;
@@ -23,12 +23,16 @@ pub(crate) struct LinearOptions {
     pub nil_read: NilRead,
     /// Try the polynomial algorithms before the general search.
     pub use_fast_paths: bool,
+    /// Every key's state before the history (`--initial`); `None`: the
+    /// model's empty state. The fast paths assume the empty state, so they
+    /// step aside when one is given.
+    pub initial: Option<Value>,
 }
 
 impl Default for LinearOptions {
     /// The default budget, Knossos's nil-read rule, fast paths on.
     fn default() -> LinearOptions {
-        LinearOptions { budget: Budget::default(), nil_read: NilRead::Unknown, use_fast_paths: true }
+        LinearOptions { budget: Budget::default(), nil_read: NilRead::Unknown, use_fast_paths: true, initial: None }
     }
 }
 
@@ -54,6 +58,11 @@ pub(crate) fn check(history: &History, model: &ModelKind, opts: &LinearOptions) 
     CheckResult::from_keys(CheckName::Linearizable, ModelName::Model(*model), keys)
 }
 
+/// One object's ops (e.g. one key's), as [`check`] decides each key.
+pub(crate) fn check_ops(history: &History, ids: &[OpId], model: &ModelKind, opts: &LinearOptions) -> KeyResult {
+    check_key(history, None, ids, model, opts)
+}
+
 /// One key: validate its ops, then the fast path if one applies, else WGL.
 fn check_key(
     history: &History,
@@ -72,10 +81,20 @@ fn check_key(
             return KeyResult::unknown(key, Method::Validate, ids.len() as u64, reason);
         }
     }
-    let fast = if opts.use_fast_paths { fast::try_fast(history, ids, model, opts) } else { None };
-    let mut result = match fast {
-        Some(r) => r,
-        None => with_model!(*model, opts.nil_read, |m| search(history, ids, &m, &opts.budget)),
+    let fast =
+        if opts.use_fast_paths && opts.initial.is_none() { fast::try_fast(history, ids, model, opts) } else { None };
+    let mut result = match (fast, &opts.initial) {
+        (Some(r), _) => r,
+        (None, None) => with_model!(*model, opts.nil_read, |m| search(history, ids, &m, &opts.budget)),
+        (None, Some(v)) => with_model!(*model, opts.nil_read, |m| match m.state_of(v) {
+            Some(init) => search(history, ids, &WithInitial { model: &m, init }, &opts.budget),
+            None => KeyResult::unknown(
+                None,
+                Method::Validate,
+                ids.len() as u64,
+                format!("the initial state {v} is not a state of the {model} model"),
+            ),
+        }),
     };
     result.key = key;
     result

@@ -135,6 +135,10 @@ impl Model for CasRegister {
         Value::Nil
     }
 
+    fn state_of(&self, v: &Value) -> Option<Value> {
+        Some(v.clone())
+    }
+
     fn step(&self, s: &Value, op: &Op) -> Option<Value> {
         step_register(self.nil_read, true, s, op)
     }

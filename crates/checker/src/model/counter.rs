@@ -32,6 +32,10 @@ impl Model for Counter {
         0
     }
 
+    fn state_of(&self, v: &Value) -> Option<i64> {
+        v.as_int()
+    }
+
     fn step(&self, s: &i64, op: &Op) -> Option<i64> {
         match op.f {
             F::Incr => Some(s.wrapping_add(amount(op)?)),

@@ -161,6 +161,11 @@ impl Model for Kv {
         KvState::new(None, "")
     }
 
+    /// A string: every key starts with it.
+    fn state_of(&self, v: &Value) -> Option<KvState> {
+        Some(KvState::new(None, v.as_str()?))
+    }
+
     fn step(&self, s: &KvState, op: &Op) -> Option<KvState> {
         match op.f {
             F::Get => match result(op) {
@@ -200,11 +205,15 @@ impl Model for Kv {
     /// An info `append s` (s non-empty) that no ok `get` contains, and an
     /// info `put s` that no ok `get` starts with, are left out: once either
     /// takes effect, no get can follow until the next put, so removing it
-    /// keeps the order legal. (Under `NilRead::Unknown` nil gets fit any
-    /// state; under `NilRead::Absent` they read "".)
+    /// keeps the order legal. Under `NilRead::Unknown` nil gets fit any
+    /// state, so they need no put; under `NilRead::Absent` they read `""`,
+    /// which an info `put ""` may be what explains (#12 §1a).
     fn droppable_infos(&self, ops: &[&Op]) -> Vec<bool> {
-        let gets: Vec<&str> =
+        let mut gets: Vec<&str> =
             ops.iter().filter(|op| op.f == F::Get).filter_map(|op| result(op).and_then(Value::as_str)).collect();
+        if self.nil_read == NilRead::Absent && ops.iter().any(|op| op.f == F::Get && result(op) == Some(&Value::Nil)) {
+            gets.push("");
+        }
         ops.iter()
             .map(|op| {
                 if op.outcome != crate::history::Outcome::Info {

@@ -28,6 +28,11 @@ impl Model for ListAppend {
         Arc::new(Vec::new())
     }
 
+    /// The list's elements, first appended first.
+    fn state_of(&self, v: &Value) -> Option<Self::State> {
+        Some(Arc::new(v.as_list()?.to_vec()))
+    }
+
     fn step(&self, s: &Self::State, op: &Op) -> Option<Self::State> {
         match op.f {
             F::Append => {

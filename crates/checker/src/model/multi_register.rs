@@ -56,6 +56,12 @@ impl Model for MultiRegister {
         Arc::new(BTreeMap::new())
     }
 
+    /// A map from register to value; registers it lacks start as nil.
+    fn state_of(&self, v: &Value) -> Option<Self::State> {
+        let Value::Map(entries) = v else { return None };
+        Some(Arc::new(entries.iter().filter(|(_, x)| !x.is_nil()).cloned().collect()))
+    }
+
     fn step(&self, s: &Self::State, op: &Op) -> Option<Self::State> {
         if op.f != F::Txn {
             return None;

@@ -19,6 +19,14 @@ impl Model for Mutex {
         false
     }
 
+    /// `true`: the lock is held at the start.
+    fn state_of(&self, v: &crate::value::Value) -> Option<bool> {
+        match v {
+            crate::value::Value::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
     fn step(&self, held: &bool, op: &Op) -> Option<bool> {
         match op.f {
             F::Acquire => (!held).then_some(true),

@@ -25,6 +25,11 @@ impl Model for Queue {
         Arc::new(Vec::new())
     }
 
+    /// The queue's elements, head first.
+    fn state_of(&self, v: &Value) -> Option<Self::State> {
+        Some(Arc::new(v.as_list()?.to_vec()))
+    }
+
     fn step(&self, s: &Self::State, op: &Op) -> Option<Self::State> {
         match op.f {
             F::Enqueue => {

@@ -25,6 +25,10 @@ impl Model for Register {
         Value::Nil
     }
 
+    fn state_of(&self, v: &Value) -> Option<Value> {
+        Some(v.clone())
+    }
+
     fn step(&self, s: &Value, op: &Op) -> Option<Value> {
         step_register(self.nil_read, false, s, op)
     }

@@ -36,6 +36,11 @@ impl Model for Set {
         Arc::new(Vec::new())
     }
 
+    /// A list or set of elements.
+    fn state_of(&self, v: &Value) -> Option<Self::State> {
+        Some(Arc::new(normalise(v.as_seq()?)))
+    }
+
     fn step(&self, s: &Self::State, op: &Op) -> Option<Self::State> {
         match op.f {
             F::Add => {

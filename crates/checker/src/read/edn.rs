@@ -138,7 +138,6 @@ pub(crate) fn next_form(src: &str, pos: usize, max_depth: usize) -> Result<Next,
 }
 
 /// Parses exactly one form filling `src` (surrounding whitespace allowed).
-#[cfg(test)]
 pub(crate) fn parse_one(src: &str, max_depth: usize) -> Result<Value, EdnError> {
     match next_form(src, 0, max_depth)? {
         Next::Form { value, end, .. } => {

@@ -32,6 +32,21 @@ pub(crate) fn parse_line(text: &[u8], line: u64, max_depth: usize) -> Result<Eve
     }
 }
 
+/// Parses one JSON value filling `text` (values given on the command line,
+/// e.g. `--initial`), with the same exact numbers as event lines.
+pub(crate) fn parse_value(text: &str, max_depth: usize) -> Result<Value, InputErrorKind> {
+    let mut s = Scanner { s: text.as_bytes(), i: 0 };
+    let v = s.value(max_depth).and_then(|v| {
+        s.ws();
+        if s.i < s.s.len() {
+            s.syntax("the end after one value")
+        } else {
+            Ok(v)
+        }
+    });
+    v.map_err(|f| f.into_kind(text.as_bytes()))
+}
+
 /// An error found while scanning, turned into an [`InputErrorKind`] once
 /// the line is known to be UTF-8 (so it can be quoted).
 enum Fail {

@@ -211,6 +211,22 @@ pub fn detect(name: &str, head: &[u8]) -> Result<Format, InputError> {
     extension_hint(name).ok_or_else(|| InputError::new(name, 0, InputErrorKind::Empty))
 }
 
+/// Parses one value written as JSON or, failing that, as EDN (values given
+/// on the command line, e.g. `--initial '{"x": 0}'` or `'{:x 0}'`).
+pub fn parse_value(text: &str) -> Result<crate::Value, String> {
+    let depth = ReadOptions::default().max_depth;
+    json::parse_value(text, depth).map_err(|k| k.to_string()).or_else(|json| {
+        edn::parse_one(text, depth).map_err(|e| {
+            let edn = match e.kind {
+                edn::EdnErrorKind::Syntax { expected, found } => format!("expected {expected}, found {found}"),
+                edn::EdnErrorKind::Eof { expected } => format!("expected {expected} before the end"),
+                edn::EdnErrorKind::TooDeep => "nested too deeply".to_string(),
+            };
+            format!("{text:?} is neither JSON ({json}) nor EDN ({edn} at byte {})", e.offset)
+        })
+    })
+}
+
 /// Reads a history file; `-` is standard input.
 pub fn read_path(path: &std::path::Path, opts: &ReadOptions) -> Result<(History, Format), InputError> {
     let name = path.to_string_lossy();

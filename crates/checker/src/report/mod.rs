@@ -174,6 +174,9 @@ pub enum Method {
     FinalReads,
     /// Bank invariants: every read's balances.
     BankReads,
+    /// A session guarantee the key's own evidence left undecided (repeated
+    /// values), decided by the key being linearizable, which implies it.
+    Linearizable,
     /// Nothing ran (the deadline had passed, or nothing was there to check).
     None,
     /// The workload checks, each its own algorithm: grow-only sets read
@@ -198,6 +201,7 @@ impl Method {
             Method::CounterTotals => "counter-totals",
             Method::FinalReads => "final-reads",
             Method::BankReads => "bank-reads",
+            Method::Linearizable => "linearizable",
             Method::None => "none",
             Method::SetFull => "set-full",
             Method::CounterBounds => "counter-bounds",

@@ -6,6 +6,7 @@
 use super::explain::{anomaly, lines, op_name, short, write_name};
 use super::{counter, Found, KeyOps, Workload};
 use crate::history::{Op, Outcome, F};
+use crate::read::NilRead;
 use crate::report::{AnomalyKind, ConvergenceStats, ConvergenceSummary, KeyResult, Verdict};
 use crate::value::Value;
 use crate::OpId;
@@ -50,16 +51,26 @@ pub(crate) fn check(k: &KeyOps, workload: Workload) -> (Found, Option<Convergenc
     let h = k.h;
     let reads: Vec<&Op> =
         k.ops.iter().map(|&id| h.op(id)).filter(|o| o.f == F::Read && o.outcome == Outcome::Ok).collect();
-    let finals: Vec<&Op> = reads.iter().copied().filter(|o| o.is_final).collect();
+    let marked = reads.iter().filter(|o| o.is_final).count();
+    // Under `--nil-read unknown` a read of nil says nothing about the state,
+    // here as in every other check: no evidence of a lost or missing write.
+    let finals: Vec<&Op> = reads
+        .iter()
+        .copied()
+        .filter(|o| o.is_final && !(k.nil_read == NilRead::Unknown && o.output.is_nil()))
+        .collect();
     if finals.is_empty() {
-        return (
-            Found::Unknown(
-                "no final reads on this key: convergence needs reads marked \"final\": true (issued after faults \
-                 healed), one per node"
-                    .into(),
-            ),
-            None,
-        );
+        let reason = if marked == 0 {
+            "no final reads on this key: convergence needs reads marked \"final\": true (issued after faults \
+             healed), one per node"
+                .to_string()
+        } else {
+            format!(
+                "every final read on this key returned nil ({marked}), which under --nil-read unknown tells \
+                 nothing about the state"
+            )
+        };
+        return (Found::Unknown(reason), None);
     }
     let mut found = Found::empty();
     let missing_before = match workload {
@@ -69,17 +80,24 @@ pub(crate) fn check(k: &KeyOps, workload: Workload) -> (Found, Option<Convergenc
             Err(reason) => return (Found::Unknown(reason), None),
         },
         Workload::Register => {
-            let mut writes = k
+            // Every acknowledged write was lost when the final reads all
+            // return the initial value and no write (acknowledged or not)
+            // wrote that value; a written nil is a version like any other.
+            let initial = k.initial.unwrap_or(&Value::Nil);
+            let writes: Vec<&Op> = k
                 .ops
                 .iter()
                 .map(|&id| h.op(id))
-                .filter(|o| matches!(o.f, F::Write | F::Cas) && o.outcome == Outcome::Ok);
-            if let Some(w) = writes.next_back() {
-                if finals.iter().all(|r| r.output.is_nil()) {
+                .filter(|o| matches!(o.f, F::Write | F::Cas) && o.outcome != Outcome::Fail)
+                .collect();
+            let wrote_initial = writes.iter().any(|o| written(o) == Some(initial));
+            if let Some(w) = writes.iter().rev().find(|o| o.outcome == Outcome::Ok) {
+                if !wrote_initial && finals.iter().all(|r| r.output == *initial) {
                     found.push(|| {
                         let text = format!(
-                            "every final read returned nil (the initial value), yet writes were acknowledged, the \
-                             last being {}: every acknowledged write was lost",
+                            "every final read returned {} (the initial value), which no write wrote, yet writes \
+                             were acknowledged, the last being {}: every acknowledged write was lost",
+                            short(initial),
                             write_name(w)
                         );
                         let mut ops: Vec<OpId> = vec![w.id];
@@ -188,9 +206,22 @@ fn missing_elements(k: &KeyOps, workload: Workload, finals: &[&Op], found: &mut 
     found.violations()
 }
 
+/// The value a write or cas leaves in a register.
+fn written(op: &Op) -> Option<&Value> {
+    match op.f {
+        F::Write => Some(crate::model::arg(op)),
+        F::Cas => match crate::model::arg(op).as_seq() {
+            Some([_, new]) => Some(new),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 fn missing_increments(k: &KeyOps, finals: &[&Op], found: &mut Found) -> Result<(), String> {
     let h = k.h;
-    let mut acked: i64 = 0;
+    // Increments count on top of the initial total (`--initial`).
+    let mut acked: i64 = k.initial.and_then(Value::as_int).unwrap_or(0);
     for &id in k.ops {
         let op = h.op(id);
         if op.f == F::Incr && op.outcome == Outcome::Ok {
@@ -211,14 +242,14 @@ fn missing_increments(k: &KeyOps, finals: &[&Op], found: &mut Found) -> Result<(
         let shown: Vec<String> = low.iter().map(|o| format!("{} on {}", short(&o.output), node(o))).collect();
         let text = if kind == AnomalyKind::LostWrite {
             format!(
-                "acknowledged increments add up to {acked}, but every final read is below that ({}): increments \
-                 were lost",
+                "the initial total and acknowledged increments add up to {acked}, but every final read is below \
+                 that ({}): increments were lost",
                 shown.join(", ")
             )
         } else {
             format!(
-                "acknowledged increments add up to {acked}, but some final reads are below that ({}): the replicas \
-                 did not converge",
+                "the initial total and acknowledged increments add up to {acked}, but some final reads are below \
+                 that ({}): the replicas did not converge",
                 shown.join(", ")
             )
         };

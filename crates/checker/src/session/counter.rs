@@ -1,14 +1,15 @@
 //! Session guarantees for counters (non-negative increments; reads return the total).
 //!
 //! A read's total only bounds which increments it reflects, so the checks are
-//! necessary conditions: read-your-writes needs a read to be at least the sum of
-//! its session's earlier ok increments; monotonic reads needs a session's reads
+//! necessary conditions: read-your-writes needs a read to be at least the
+//! initial total plus the sum of its session's earlier ok increments; monotonic reads needs a session's reads
 //! never to decrease. Which increments a total contains cannot be told, so
 //! monotonic writes and writes-follow-reads are `Unknown` here.
 
 use super::explain::{anomaly, edge, lines, op_name, short};
 use super::{Found, Guarantee, KeyOps};
 use crate::history::{Op, Outcome, F};
+use crate::read::NilRead;
 use crate::report::AnomalyKind;
 use crate::value::Value;
 
@@ -55,6 +56,8 @@ pub(crate) fn check(k: &KeyOps) -> [Found; 4] {
 
 fn scan(k: &KeyOps, out: &mut [Found; 4]) -> Result<(), String> {
     let h = k.h;
+    // The total before any increment (`--initial`).
+    let base = k.initial.and_then(Value::as_int).unwrap_or(0);
     for (_, ops) in k.sessions() {
         let mut own_sum: i64 = 0;
         let mut last_incr: Option<&Op> = None;
@@ -69,14 +72,18 @@ fn scan(k: &KeyOps, out: &mut [Found; 4]) -> Result<(), String> {
                         last_incr = Some(op);
                     }
                 }
+                // Under Knossos's rule a nil read reveals nothing.
+                F::Read if op.output.is_nil() && k.nil_read == NilRead::Unknown => {}
                 F::Read if op.outcome == Outcome::Ok => {
                     let t = total(op)?;
                     if let Some(w) = last_incr {
-                        if t < own_sum {
+                        if t < base.saturating_add(own_sum) {
                             out[Guarantee::Ryw as usize].push(|| {
+                                let from =
+                                    if base == 0 { String::new() } else { format!(" on top of the initial {base}") };
                                 let text = format!(
                                     "{} saw {t}, but process {}'s own acknowledged increments before that read add \
-                                     up to {own_sum} (the last one at {}), so the read cannot reflect them all: \
+                                     up to {own_sum} (the last one at {}){from}, so the read cannot reflect them all: \
                                      read-your-writes violated",
                                     op_name(op),
                                     op.process,

@@ -11,6 +11,7 @@
 use super::explain::{anomaly, edge, lines, op_name, short, write_name};
 use super::{Found, Guarantee, KeyOps};
 use crate::history::{Outcome, F};
+use crate::read::NilRead;
 use crate::report::AnomalyKind;
 use crate::value::Value;
 use crate::OpId;
@@ -100,6 +101,8 @@ pub(crate) fn prepare<'a>(k: &KeyOps<'a>, kind: Kind) -> Result<Prep<'a>, String
                     continue;
                 }
                 let items: &[Value] = match &op.output {
+                    // Under Knossos's rule a nil read reveals nothing.
+                    Value::Nil if k.nil_read == NilRead::Unknown => continue,
                     Value::Nil => &[],
                     v @ (Value::List(_) | Value::SharedList(_) | Value::Set(_)) => v.as_seq().unwrap_or_default(),
                     other => {
@@ -339,7 +342,10 @@ fn check_ordered_session(x: &Explainer, o: &Ordered, evs: &[Ev], out: &mut [Foun
                     }
                 }
                 if let Some((l0, r0)) = rmax {
-                    if pos < l0 {
+                    if x.kind == Kind::List && pos == l0 {
+                        // The session read this very append before making it.
+                        out[Guarantee::Wfr as usize].push(|| x.wfr_own(r0, w2));
+                    } else if pos < l0 {
                         out[Guarantee::Wfr as usize].push(|| {
                             let r = o.first_reflecting(pos).expect("a seen write has a reflecting read");
                             match o.in_a_not_b(r0, r) {
@@ -367,9 +373,13 @@ struct Members<'a> {
 }
 
 impl<'a> Members<'a> {
-    fn build(p: &Prep<'a>) -> Members<'a> {
+    /// Fails with the read that holds an element twice, in a list: the
+    /// workload needs unique elements, and a duplicate is not a set's repeat
+    /// but a second write nobody made (which a later read may have lost).
+    fn build(p: &Prep<'a>, kind: Kind) -> Result<Members<'a>, OpId> {
         let mut id_of: HashMap<&Value, u32> = HashMap::new();
         let mut values: Vec<&Value> = Vec::new();
+        let mut dup: Option<OpId> = None;
         let per_read = p
             .reads
             .iter()
@@ -387,11 +397,18 @@ impl<'a> Members<'a> {
                     })
                     .collect();
                 v.sort_unstable();
+                let n = v.len();
                 v.dedup_by_key(|e| e.0);
+                if kind == Kind::List && v.len() < n {
+                    dup = dup.or(Some(r.op));
+                }
                 v
             })
             .collect();
-        Members { id_of, values, per_read }
+        match dup {
+            Some(id) => Err(id),
+            None => Ok(Members { id_of, values, per_read }),
+        }
     }
 
     fn pos(&self, r: usize, id: u32) -> Option<u32> {
@@ -406,7 +423,13 @@ impl<'a> Members<'a> {
 
 fn check_divergent(x: &Explainer, out: &mut [Found; 4]) -> Result<(), String> {
     let p = x.p;
-    let m = Members::build(p);
+    let m = Members::build(p, x.kind).map_err(|id| {
+        let op = x.k.h.op(id);
+        format!(
+            "the read at line {} holds an element twice; the list-append workload needs unique elements",
+            op.complete_line.unwrap_or(op.invoke_line)
+        )
+    })?;
     // Comparisons so far, and calls to `limit` (the deadline is read every 1024th).
     let (mut work, mut calls): (u64, u64) = (0, 0);
     let mut limit = |work: u64| -> Result<(), String> {
@@ -496,6 +519,13 @@ fn check_divergent(x: &Explainer, out: &mut [Found; 4]) -> Result<(), String> {
                 for &e0 in &unions[s][..w_deps[w2]] {
                     work += 1;
                     if e0 == id {
+                        if x.kind == Kind::List {
+                            // The session read this very append before making it.
+                            let r0 = first_seen[s][&e0];
+                            out[Guarantee::Wfr as usize].push(|| x.wfr_own(r0, w2));
+                            wfr_done = true;
+                            break;
+                        }
                         continue;
                     }
                     let bad = match m.pos(r, e0) {
@@ -620,6 +650,24 @@ impl Explainer<'_, '_> {
             cycle.push(edge(op_name(ro), "anti-dependency (does not reflect)", write_name(a)));
         }
         anomaly(self.k.h, AnomalyKind::MonotonicWrites, &[a.id, b.id, ro.id], text, cycle)
+    }
+
+    /// `r0` (in w1's session, before w1) already held w1's own element: a
+    /// list append cannot follow a read that includes it.
+    fn wfr_own(&self, r0: usize, w1: usize) -> crate::Anomaly {
+        let (o0, wo) = (self.read_op(r0), self.write_op(w1));
+        let e = short(&wo.input);
+        let text = format!(
+            "{}, which includes {e}, and only then process {} {} {e} ({}): the session read that write before \
+             making it, so the write cannot follow the reads it depended on: writes-follow-reads violated",
+            self.saw(r0),
+            wo.process,
+            self.kind.verb(),
+            lines(wo)
+        );
+        let cycle =
+            vec![edge(write_name(wo), "reads-from", op_name(o0)), edge(op_name(o0), "session-order", write_name(wo))];
+        anomaly(self.k.h, AnomalyKind::WritesFollowReads, &[o0.id, wo.id], text, cycle)
     }
 
     /// `r0` (in w1's session, before w1) reflected `e0`; `r` reflects w1 but

@@ -33,6 +33,9 @@ mod staleness;
 
 use crate::error::NotApplicable;
 use crate::history::{History, OpId, F};
+use crate::linear::{self, LinearOptions};
+use crate::model::ModelKind;
+use crate::read::NilRead;
 use crate::report::{
     Anomaly, AnomalyKind, Budget, CheckDetail, CheckName, CheckResult, ConvergenceSummary, KeyResult, KeyStats, Method,
     ModelName, Verdict,
@@ -87,6 +90,34 @@ impl Workload {
     }
 }
 
+/// Checks that `v` can start a key of workload `w` (for `--initial`).
+pub(crate) fn validate_initial(w: Workload, v: &Value) -> Result<(), crate::error::CheckError> {
+    let expected = match w {
+        Workload::Register => return Ok(()),
+        Workload::Counter if v.as_int().is_some() => return Ok(()),
+        Workload::ListAppend if v.as_list().is_some() => return Ok(()),
+        Workload::Set if v.as_seq().is_some() => return Ok(()),
+        Workload::Counter => "an integer",
+        Workload::ListAppend => "a list of elements",
+        Workload::Set => "a list or set of elements",
+    };
+    Err(crate::error::CheckError::BadInitial { value: v.to_string(), of: format!("{w} workload"), expected })
+}
+
+impl Workload {
+    /// The session workload of a linearizability model, if it has one: what
+    /// `--model` says when the ops alone cannot (a history of reads only).
+    pub fn of_model(m: ModelKind) -> Option<Workload> {
+        match m {
+            ModelKind::Register | ModelKind::CasRegister => Some(Workload::Register),
+            ModelKind::ListAppend => Some(Workload::ListAppend),
+            ModelKind::Set => Some(Workload::Set),
+            ModelKind::Counter => Some(Workload::Counter),
+            ModelKind::Kv | ModelKind::MultiRegister | ModelKind::Mutex | ModelKind::Queue => None,
+        }
+    }
+}
+
 impl Serialize for Workload {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.serialize_str(self.as_str())
@@ -135,10 +166,25 @@ pub(crate) fn infer_workload(h: &History) -> Result<Workload, NotApplicable> {
 }
 
 /// Options for [`check`].
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug)]
 pub(crate) struct SessionOptions {
     /// The deadline is honoured: keys not finished by then are `Unknown`.
     pub budget: Budget,
+    /// What an ok read of `nil` means: under `Unknown` it reveals nothing
+    /// and constrains nothing, as for linearizability.
+    pub nil_read: NilRead,
+    /// Every key's state before the history (`--initial`): a register's
+    /// first version, a counter's starting total, a list's or set's first
+    /// elements (which then read as an unknown writer's). `None`: empty.
+    pub initial: Option<Value>,
+}
+
+impl Default for SessionOptions {
+    /// The default budget; a nil read means the object is absent (conch's
+    /// own histories).
+    fn default() -> SessionOptions {
+        SessionOptions { budget: Budget::default(), nil_read: NilRead::Absent, initial: None }
+    }
 }
 
 /// The four session guarantees, as indices into per-key result arrays.
@@ -240,6 +286,8 @@ pub(crate) struct KeyOps<'a> {
     /// In invoke order.
     pub ops: &'a [OpId],
     pub budget: &'a Budget,
+    pub nil_read: NilRead,
+    pub initial: Option<&'a Value>,
 }
 
 impl<'a> KeyOps<'a> {
@@ -271,7 +319,14 @@ pub(crate) fn check(h: &History, checks: &[CheckName], workload: Workload, opts:
     let per_key: Vec<Vec<KeyResult>> = groups
         .par_iter()
         .map(|(key, ops)| {
-            let k = KeyOps { h, key: *key, ops, budget: &opts.budget };
+            let k = KeyOps {
+                h,
+                key: *key,
+                ops,
+                budget: &opts.budget,
+                nil_read: opts.nil_read,
+                initial: opts.initial.as_ref(),
+            };
             check_key(&k, workload, &wanted)
         })
         .collect();
@@ -302,11 +357,36 @@ fn check_key(k: &KeyOps, workload: Workload, wanted: &[CheckName]) -> Vec<KeyRes
                 Workload::Set => (lists::check(k, lists::Kind::Set), Method::VersionOrder),
                 Workload::Register => {
                     let gs: Vec<Guarantee> = wanted.iter().filter_map(|&c| Guarantee::of(c)).collect();
-                    (register::check(k, &gs), Method::VersionGraph)
+                    (
+                        register::check(
+                            k,
+                            &gs,
+                            register::Setup { nil_read: k.nil_read, initial: k.initial.unwrap_or(&Value::Nil) },
+                        ),
+                        Method::VersionGraph,
+                    )
                 }
                 Workload::Counter => (counter::check(k), Method::CounterTotals),
             }
         });
+    }
+    // A linearizable key satisfies every session guarantee (a linearization
+    // orders the writes, and every read returns the latest before it), so a
+    // guarantee left undecided is decided by linearizability when that
+    // holds; otherwise it stays unknown (#12 §1d).
+    let undecided = |fs: &[Found; 4]| {
+        wanted.iter().filter_map(|&c| Guarantee::of(c)).any(|g| matches!(fs[g as usize], Found::Unknown(_)))
+    };
+    let mut by_linearizability = false;
+    if let Some((fs, _)) = &mut session {
+        if undecided(fs) && !k.budget.expired() && linearizable(k, workload) {
+            for f in fs.iter_mut() {
+                if matches!(f, Found::Unknown(_)) {
+                    *f = Found::empty();
+                }
+            }
+            by_linearizability = true;
+        }
     }
     wanted
         .iter()
@@ -314,7 +394,8 @@ fn check_key(k: &KeyOps, workload: Workload, wanted: &[CheckName]) -> Vec<KeyRes
             let (found, method, stats) = match Guarantee::of(c) {
                 Some(g) => {
                     let (fs, method) = session.as_ref().expect("computed above");
-                    (fs[g as usize].clone(), *method, KeyStats::default())
+                    let method = if by_linearizability { Method::Linearizable } else { *method };
+                    (fs[g as usize].clone(), method, KeyStats::default())
                 }
                 None if k.budget.expired() => (Found::Unknown(LATE.into()), Method::FinalReads, KeyStats::default()),
                 None => {
@@ -325,6 +406,22 @@ fn check_key(k: &KeyOps, workload: Workload, wanted: &[CheckName]) -> Vec<KeyRes
             key_result(k, found, method, stats)
         })
         .collect()
+}
+
+/// Whether the key's ops are linearizable under the workload's model (with
+/// the same nil-read rule), within the key's budget.
+fn linearizable(k: &KeyOps, workload: Workload) -> bool {
+    let model = match workload {
+        Workload::Register => ModelKind::CasRegister,
+        Workload::ListAppend => ModelKind::ListAppend,
+        Workload::Set => ModelKind::Set,
+        Workload::Counter => ModelKind::Counter,
+    };
+    // Keys are checked in parallel: share the memory among the threads.
+    let threads = rayon::current_num_threads().max(1) as u64;
+    let budget = Budget { deadline: k.budget.deadline, memory_bytes: k.budget.memory_bytes / threads };
+    let opts = LinearOptions { budget, nil_read: k.nil_read, use_fast_paths: true, initial: k.initial.cloned() };
+    linear::check_ops(k.h, k.ops, &model, &opts).verdict == Verdict::Valid
 }
 
 fn key_result(k: &KeyOps, found: Found, method: Method, mut stats: KeyStats) -> KeyResult {

@@ -126,7 +126,8 @@ pub(crate) fn staleness_samples(h: &History, workload: Workload) -> StalenessSam
     let parts: Vec<Samples> = groups
         .par_iter()
         .map(|(key, ops)| {
-            let k = KeyOps { h, key: *key, ops, budget: &budget };
+            let k =
+                KeyOps { h, key: *key, ops, budget: &budget, nil_read: crate::read::NilRead::Absent, initial: None };
             measure(&k, workload)
         })
         .collect();

@@ -109,11 +109,13 @@ fn read_write_read_back_across_two_sessions() {
     }
 }
 
+/// #12 §1c: what a session observed is monotonic reads' own constraint, not
+/// a fact every check infers the order from. p0 read 1 and then wrote 2; p1
+/// read 2 and then 1. Writes-follow-reads alone holds (1 < 2: p1's second
+/// replica lacked 2), monotonic reads alone holds (2 < 1); together they
+/// cannot, so the cycle is a joint one under both.
 #[test]
-fn writes_follow_reads_with_observed_order_is_writes_follow_reads_alone() {
-    // Two sessions: p0 read 1 and then wrote 2; p1 read 2 and then 1. Monotonic
-    // reads' edges (what sessions observed) are the order every check already
-    // infers from, so this is writes-follow-reads' own cycle, not a joint one.
+fn register_session_checks_judge_each_guarantee_by_its_definition() {
     let h = parse(
         r#"{"type":"invoke","process":2,"f":"write","value":1}
 {"type":"ok","process":2,"f":"write","value":1}
@@ -126,14 +128,44 @@ fn writes_follow_reads_with_observed_order_is_writes_follow_reads_alone() {
 {"type":"invoke","process":1,"f":"read","value":null}
 {"type":"ok","process":1,"f":"read","value":1}"#,
     );
-    let rs = only(&h, &[CheckName::WritesFollowReads]);
-    assert_eq!(rs[0].verdict, Invalid);
+    for c in SESSION_CHECKS {
+        assert_eq!(verdict_of(&only(&h, &[c]), c), Valid, "{c} alone");
+    }
     let (_, rs) = run(&h);
     let got: Vec<Verdict> = rs.iter().map(|r| r.verdict).collect();
-    assert_eq!(got, vec![Valid, Valid, Valid, Invalid, Unknown]);
-    let a = anomalies_of(&rs, CheckName::WritesFollowReads);
-    assert_eq!((a.len(), a[0].kind.as_str()), (1, "writes-follow-reads"));
-    assert_eq!(lines_of(a[0]), vec![3, 5, 7, 9]);
+    assert_eq!(got, vec![Valid, Invalid, Valid, Invalid, Unknown]);
+    for c in [CheckName::MonotonicReads, CheckName::WritesFollowReads] {
+        let a = anomalies_of(&rs, c);
+        assert_eq!((a.len(), a[0].kind.as_str()), (1, JOINT));
+        assert_eq!(lines_of(a[0]), vec![3, 5, 7, 9]);
+        assert_eq!(
+            serde_json::to_value(a[0]).unwrap()["detail"]["checks"],
+            serde_json::json!(["monotonic-reads", "writes-follow-reads"])
+        );
+    }
+    // The issue's own case: p0 writes 1, p1 writes 2, p0 reads 2 then 1. A
+    // register read shows only the latest version: either the first read
+    // missed p0's own write (2 < 1) or the second went back (1 < 2).
+    let h = parse(
+        r#"{"type":"invoke","process":0,"f":"write","value":1}
+{"type":"ok","process":0,"f":"write","value":1}
+{"type":"invoke","process":1,"f":"write","value":2}
+{"type":"ok","process":1,"f":"write","value":2}
+{"type":"invoke","process":0,"f":"read","value":null}
+{"type":"ok","process":0,"f":"read","value":2}
+{"type":"invoke","process":0,"f":"read","value":null}
+{"type":"ok","process":0,"f":"read","value":1}"#,
+    );
+    for c in SESSION_CHECKS {
+        assert_eq!(verdict_of(&only(&h, &[c]), c), Valid, "{c} alone");
+    }
+    let (_, rs) = run(&h);
+    let got: Vec<Verdict> = rs.iter().map(|r| r.verdict).collect();
+    assert_eq!(got, vec![Invalid, Invalid, Valid, Valid, Unknown]);
+    for c in [CheckName::ReadYourWrites, CheckName::MonotonicReads] {
+        let a = anomalies_of(&rs, c);
+        assert_eq!((a.len(), a[0].kind.as_str()), (1, JOINT), "{a:#?}");
+    }
 }
 
 #[test]

@@ -3,7 +3,10 @@
 //! every "version a precedes version b" constraint each guarantee imposes
 //! (all earlier/later pairs, not the checker's reduced edges), and a search
 //! over every order of the key's versions for one that satisfies them all.
-//! Exponential in the number of versions: meant for a handful.
+//! Exponential in the number of versions: meant for a handful. Versions are
+//! values, so it needs unique written values and no written nil; the full
+//! oracle (repeated values, written nil) is the differential tests' in
+//! `crates/checker/tests/oracles`.
 
 use checker::history::{History, Outcome, F};
 use checker::report::CheckName;
@@ -18,7 +21,8 @@ pub fn satisfiable_together(h: &History, wanted: &[CheckName]) -> bool {
 }
 
 /// What one op on the key did, as the oracle sees it: the value it read (ok
-/// reads and ok cas), the value it wrote (non-failed writes and cas), whether
+/// reads, ok cas, and an info cas whose write some op read: it happened),
+/// the value it wrote (non-failed writes and cas), whether
 /// the write is acknowledged, and the cas fact (old, new) if any.
 struct Step {
     read: Option<Value>,
@@ -28,6 +32,29 @@ struct Step {
 }
 
 fn steps(h: &History) -> Vec<Vec<Step>> {
+    // Values some op read: an info cas happened (and read its old value)
+    // iff its new value is among them.
+    let mut returned: BTreeSet<Value> = BTreeSet::new();
+    loop {
+        let before = returned.len();
+        for op in h.ops.iter().filter(|o| o.outcome != Outcome::Fail) {
+            match (&op.f, op.outcome) {
+                (F::Read, Outcome::Ok) => {
+                    returned.insert(op.output.clone());
+                }
+                (F::Cas, o) => {
+                    let p = op.input.as_seq().unwrap();
+                    if o == Outcome::Ok || returned.contains(&p[1]) {
+                        returned.insert(p[0].clone());
+                    }
+                }
+                _ => {}
+            }
+        }
+        if returned.len() == before {
+            break;
+        }
+    }
     let mut by: BTreeMap<u64, Vec<Step>> = BTreeMap::new();
     for op in &h.ops {
         if op.outcome == Outcome::Fail {
@@ -40,7 +67,7 @@ fn steps(h: &History) -> Vec<Vec<Step>> {
             F::Cas => {
                 let p = op.input.as_seq().unwrap();
                 Step {
-                    read: ok.then(|| p[0].clone()),
+                    read: (ok || returned.contains(&p[1])).then(|| p[0].clone()),
                     wrote: Some(p[1].clone()),
                     ok,
                     cas: Some((p[0].clone(), p[1].clone())),
@@ -93,7 +120,8 @@ pub fn constraints(h: &History) -> Constraints {
                 }
             }
             if let Some(w) = &s.wrote {
-                for e in &sess[..=i] {
+                // Earlier ops' reads (a cas's own read is its fact).
+                for e in &sess[..i] {
                     if let Some(r) = &e.read {
                         c.wfr.push((r.clone(), w.clone()));
                     }
@@ -115,49 +143,25 @@ pub fn constraints(h: &History) -> Constraints {
     c
 }
 
-/// Whether `a` reaches `b` through `edges` (b = a counts).
-fn reaches(edges: &[(Value, Value)], a: &Value, b: &Value) -> bool {
-    let mut seen = vec![a.clone()];
-    let mut i = 0;
-    while i < seen.len() {
-        if seen[i] == *b {
-            return true;
-        }
-        let at = seen[i].clone();
-        for (x, y) in edges {
-            if *x == at && !seen.contains(y) {
-                seen.push(y.clone());
-            }
-        }
-        i += 1;
-    }
-    false
-}
-
 /// The constraints the `wanted` checks impose on one version order, as the
-/// session module defines them: facts, the observed order (without
-/// observations that contradict each other, unless monotonic reads itself is
-/// wanted), and each wanted check's own constraints.
+/// session module defines them: facts and each wanted check's own
+/// constraints (monotonic reads' are the sessions' successive reads). A
+/// non-strict constraint of a version on itself holds; a strict one
+/// (writes-follow-reads: a session read the value it only later wrote)
+/// cannot, and stays in to make the set unsatisfiable.
 pub fn required(c: &Constraints, wanted: &[CheckName]) -> Vec<(Value, Value)> {
-    let mut fo: Vec<(Value, Value)> = c.facts.clone();
-    fo.extend(c.observed.iter().cloned());
-    let mut req: Vec<(Value, Value)> = c.facts.clone();
-    for (a, b) in &c.observed {
-        let contradictory = reaches(&fo, b, a);
-        if wanted.contains(&CheckName::MonotonicReads) || !contradictory {
-            req.push((a.clone(), b.clone()));
-        }
-    }
-    for (check, own) in [
-        (CheckName::ReadYourWrites, &c.ryw),
-        (CheckName::MonotonicWrites, &c.mw),
-        (CheckName::WritesFollowReads, &c.wfr),
+    // The initial value precedes every other version (not itself).
+    let mut req: Vec<(Value, Value)> = c.facts.iter().filter(|(a, b)| a != b).cloned().collect();
+    for (check, own, strict) in [
+        (CheckName::MonotonicReads, &c.observed, false),
+        (CheckName::ReadYourWrites, &c.ryw, false),
+        (CheckName::MonotonicWrites, &c.mw, true),
+        (CheckName::WritesFollowReads, &c.wfr, true),
     ] {
         if wanted.contains(&check) {
-            req.extend(own.iter().cloned());
+            req.extend(own.iter().filter(|(a, b)| strict || a != b).cloned());
         }
     }
-    req.retain(|(a, b)| a != b);
     req
 }
 
