@@ -149,7 +149,7 @@ pub fn section(flows: &[Flow]) -> String {
          (a row per instant). Red: the anomaly's ops and their messages. ✗: dropped. Shaded: a fault in force.</p>\n",
     );
     for f in flows {
-        let _ = write!(s, "<div class=\"flow\" style=\"overflow-x:auto\">{}</div>\n", svg(f));
+        let _ = writeln!(s, "<div class=\"flow\" style=\"overflow-x:auto\">{}</div>", svg(f));
     }
     s
 }
