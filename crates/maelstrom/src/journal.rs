@@ -125,6 +125,16 @@ impl Journal {
         self.written += 1;
     }
 
+    /// Applies `f` to the counts of everything, of the category and of the type.
+    fn count(&mut self, category: Category, ty: &str, f: impl Fn(&mut Counts)) {
+        f(&mut self.stats.all);
+        f(self.stats.by_category.entry(category).or_default());
+        match self.stats.by_type.get_mut(ty) {
+            Some(c) => f(c),
+            None => f(self.stats.by_type.entry(ty.to_string()).or_default()),
+        }
+    }
+
     /// Records a message entering the network. `line` is the message as
     /// sent (one JSON object, no newline).
     pub fn send(
@@ -139,13 +149,7 @@ impl Journal {
         let id = self.next_id;
         self.next_id += 1;
         let ty = self.type_key(ty);
-        for c in [
-            &mut self.stats.all,
-            self.stats.by_category.entry(category).or_default(),
-            self.stats.by_type.entry(ty.clone()).or_default(),
-        ] {
-            c.sent += 1;
-        }
+        self.count(category, &ty, |c| c.sent += 1);
         self.write(|l| {
             let _ = write!(l, "{{\"id\":{id},\"t_ns\":{t_ns},\"event\":\"send\",\"src\":");
             let _ = serde_json::to_writer(&mut *l, src);
@@ -159,23 +163,11 @@ impl Journal {
     }
 
     pub fn duplicated(&mut self, s: &Sent) {
-        for c in [
-            &mut self.stats.all,
-            self.stats.by_category.entry(s.category).or_default(),
-            self.stats.by_type.entry(s.ty.clone()).or_default(),
-        ] {
-            c.duplicated += 1;
-        }
+        self.count(s.category, &s.ty, |c| c.duplicated += 1);
     }
 
     pub fn deliver(&mut self, t_ns: u64, s: &Sent) {
-        for c in [
-            &mut self.stats.all,
-            self.stats.by_category.entry(s.category).or_default(),
-            self.stats.by_type.entry(s.ty.clone()).or_default(),
-        ] {
-            c.delivered += 1;
-        }
+        self.count(s.category, &s.ty, |c| c.delivered += 1);
         let id = s.id;
         self.write(|l| {
             let _ = write!(l, "{{\"id\":{id},\"t_ns\":{t_ns},\"event\":\"deliver\"}}");
@@ -183,13 +175,7 @@ impl Journal {
     }
 
     pub fn drop(&mut self, t_ns: u64, s: &Sent, why: DropReason) {
-        for c in [
-            &mut self.stats.all,
-            self.stats.by_category.entry(s.category).or_default(),
-            self.stats.by_type.entry(s.ty.clone()).or_default(),
-        ] {
-            c.dropped += 1;
-        }
+        self.count(s.category, &s.ty, |c| c.dropped += 1);
         *self.stats.dropped_by_reason.entry(why).or_insert(0) += 1;
         let id = s.id;
         self.write(|l| {

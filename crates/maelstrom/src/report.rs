@@ -217,16 +217,19 @@ fn windows(h: &History, results: &[CheckResult]) -> Vec<AnomalyWindow> {
     out
 }
 
-/// Messages per client op, by category (Maelstrom's msgs-per-op).
+/// Messages per client op, by category (Maelstrom's msgs-per-op) and by
+/// body type.
 fn per_op(m: &MessageStats, stats: &RunStats) -> serde_json::Value {
     let ops = stats.ops_invoked.max(1) as f64;
     let of = |c: Category| m.by_category.get(&c).map_or(0, |x| x.sent) as f64 / ops;
     let round = |x: f64| (x * 100.0).round() / 100.0;
+    let by_type: BTreeMap<&String, f64> = m.by_type.iter().map(|(t, c)| (t, round(c.sent as f64 / ops))).collect();
     serde_json::json!({
         "all": round(m.all.sent as f64 / ops),
         "server": round(of(Category::Server)),
         "client": round(of(Category::Client)),
         "service": round(of(Category::Service)),
+        "by_type": by_type,
     })
 }
 
