@@ -162,7 +162,10 @@ fn a_broadcast_that_never_forwards_loses_messages() {
     let r = run(&c);
     assert_eq!(r.verdict, Verdict::Invalid, "{}", explain(&r));
     let k = kinds(&r);
-    assert!(k.contains(&"final-read-missing".to_string()), "{k:?}");
+    // Final reads run at once on every node: one that began after another
+    // returned the element is `lost`, one that overlapped it
+    // `final-read-missing`; which depends on the processes' timing.
+    assert!(k.contains(&"final-read-missing".to_string()) || k.contains(&"lost".to_string()), "{k:?}");
     assert!(!r.anomaly_windows.is_empty(), "each anomaly gets a window for the message diagram");
     // The diagram of a missing element shows the broadcast that was
     // acknowledged and the final read that lacks it, both in red, between
