@@ -35,6 +35,16 @@ fn reports(jsonl: &str, cfg: &CheckConfig) -> Report {
     memory
 }
 
+/// The report, and every check in it, unknown for a reason that starts
+/// with `why`.
+fn assert_all_unknown(r: &Report, why: &str) {
+    assert_eq!(r.verdict, Verdict::Unknown);
+    for c in &r.results {
+        assert_eq!(c.verdict, Verdict::Unknown, "{}", c.check);
+        assert!(c.unknown_reason.as_deref().unwrap().starts_with(why), "{}: {:?}", c.check, c.unknown_reason);
+    }
+}
+
 fn every_check() -> CheckConfig {
     CheckConfig::default()
 }
@@ -111,11 +121,7 @@ fn session_checks_with_every_append_refused_are_unknown_not_valid() {
 {"type":"ok","process":1,"f":"read","value":[]}
 "#;
     let r = reports(refused, &CheckConfig { checks: CheckName::SESSION[..4].to_vec(), ..CheckConfig::default() });
-    assert_eq!(r.verdict, Verdict::Unknown);
-    for c in &r.results {
-        assert_eq!(c.verdict, Verdict::Unknown, "{}", c.check);
-        assert!(c.unknown_reason.as_deref().unwrap().starts_with("no write completed ok"), "{}", c.check);
-    }
+    assert_all_unknown(&r, "no write completed ok");
 }
 
 #[test]
@@ -142,12 +148,7 @@ fn bank_with_every_transfer_failed_is_unknown_not_valid() {
 "#;
     let bank = BankSettings { initial: Some(BTreeMap::new()), negative_allowed: true };
     let cfg = CheckConfig { checks: vec![CheckName::Bank, CheckName::Linearizable], bank, ..CheckConfig::default() };
-    let r = reports(failed, &cfg);
-    assert_eq!(r.verdict, Verdict::Unknown);
-    for c in &r.results {
-        assert_eq!(c.verdict, Verdict::Unknown, "{}", c.check);
-        assert!(c.unknown_reason.as_deref().unwrap().starts_with("no transfer completed ok"), "{}", c.check);
-    }
+    assert_all_unknown(&reports(failed, &cfg), "no transfer completed ok");
 }
 
 #[test]

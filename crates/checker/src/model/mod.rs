@@ -1,20 +1,18 @@
 //! Sequential models: what each operation does to an object's state, one
-//! small file per model, and the registry that names them and infers one from
-//! a history's operations.
+//! small file per model (the register with and without cas share one, the
+//! three collections another), and the registry that names them and infers
+//! one from a history's operations.
 //!
 //! A model's `step` decides whether an op is legal in a state. For `info` ops
 //! the result is unknown, so the model checks only what the invoke says (a
 //! cas's expected value, a release's lock) and accepts any result.
 
-pub(crate) mod cas_register;
+pub(crate) mod collection;
 pub(crate) mod counter;
 pub(crate) mod kv;
-pub(crate) mod list_append;
 pub(crate) mod multi_register;
 pub(crate) mod mutex;
-pub(crate) mod queue;
 pub(crate) mod register;
-pub(crate) mod set;
 
 use crate::error::{CheckError, InputErrorKind, NotApplicable};
 use crate::history::{History, Op, Outcome, F};
@@ -270,11 +268,11 @@ macro_rules! with_model {
         let __nr = $nil_read;
         match $kind {
             __K::Register => {
-                let $m = $crate::model::register::Register { nil_read: __nr };
+                let $m = $crate::model::register::Register { nil_read: __nr, cas: false };
                 $body
             }
             __K::CasRegister => {
-                let $m = $crate::model::cas_register::CasRegister { nil_read: __nr };
+                let $m = $crate::model::register::Register { nil_read: __nr, cas: true };
                 $body
             }
             __K::Kv => {
@@ -290,7 +288,10 @@ macro_rules! with_model {
                 $body
             }
             __K::Set => {
-                let $m = $crate::model::set::Set { nil_read: __nr };
+                let $m = $crate::model::collection::Collection {
+                    kind: $crate::model::collection::Kind::Set,
+                    nil_read: __nr,
+                };
                 $body
             }
             __K::Counter => {
@@ -298,11 +299,17 @@ macro_rules! with_model {
                 $body
             }
             __K::Queue => {
-                let $m = $crate::model::queue::Queue;
+                let $m = $crate::model::collection::Collection {
+                    kind: $crate::model::collection::Kind::Queue,
+                    nil_read: __nr,
+                };
                 $body
             }
             __K::ListAppend => {
-                let $m = $crate::model::list_append::ListAppend { nil_read: __nr };
+                let $m = $crate::model::collection::Collection {
+                    kind: $crate::model::collection::Kind::ListAppend,
+                    nil_read: __nr,
+                };
                 $body
             }
         }

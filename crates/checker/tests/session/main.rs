@@ -278,30 +278,27 @@ fn register_mr_only() {
     assert!(a.explanation.contains("process 0 read 1 (lines 3-4) and later read nil (lines 5-6)"), "{}", a.explanation);
 }
 
-/// p0 wrote 1 then 2; p1 read 2 then 1. Monotonic writes alone holds (1 <
-/// 2: p1's second replica lacked 2) and so does monotonic reads (2 < 1);
-/// one order cannot satisfy both, so the cycle is reported under both.
+/// Two guarantees, each possible alone, not together under one version
+/// order: the cycle is a joint-version-order anomaly reported under both.
+/// - register-mw: p0 wrote 1 then 2; p1 read 2 then 1. Monotonic writes
+///   alone holds (1 < 2: p1's second replica lacked 2) and so does
+///   monotonic reads (2 < 1).
+/// - register-wfr: p1 wrote 1; p0 read 1 and then wrote 2; p2 read 2 then
+///   1: writes-follow-reads and monotonic reads.
 #[test]
-fn register_mw_and_mr_share_one_order() {
-    let (_, rs) = run(&file("register-mw"));
-    assert_verdicts(&rs, [Valid, Invalid, Invalid, Valid, NO_FINAL]);
-    for c in [CheckName::MonotonicReads, CheckName::MonotonicWrites] {
-        let a = only_anomaly_any(&rs, c);
-        assert_eq!(a.kind, AnomalyKind::JointVersionOrder);
-        assert_eq!(lines_of(a), vec![1, 3, 5, 7]);
-    }
-}
-
-/// p1 wrote 1; p0 read 1 and then wrote 2; p2 read 2 then 1: writes-follow-
-/// reads and monotonic reads, each possible alone, not together.
-#[test]
-fn register_wfr_and_mr_share_one_order() {
-    let (_, rs) = run(&file("register-wfr"));
-    assert_verdicts(&rs, [Valid, Invalid, Valid, Invalid, NO_FINAL]);
-    for c in [CheckName::MonotonicReads, CheckName::WritesFollowReads] {
-        let a = only_anomaly_any(&rs, c);
-        assert_eq!(a.kind, AnomalyKind::JointVersionOrder);
-        assert_eq!(lines_of(a), vec![3, 5, 7, 9]);
+fn register_two_guarantees_share_one_order() {
+    let cases = [
+        ("register-mw", [Valid, Invalid, Invalid, Valid, NO_FINAL], CheckName::MonotonicWrites, [1u64, 3, 5, 7]),
+        ("register-wfr", [Valid, Invalid, Valid, Invalid, NO_FINAL], CheckName::WritesFollowReads, [3, 5, 7, 9]),
+    ];
+    for (name, verdicts, other, lines) in cases {
+        let (_, rs) = run(&file(name));
+        assert_verdicts(&rs, verdicts);
+        for c in [CheckName::MonotonicReads, other] {
+            let a = only_anomaly_any(&rs, c);
+            assert_eq!(a.kind, AnomalyKind::JointVersionOrder, "{name}");
+            assert_eq!(lines_of(a), lines, "{name}");
+        }
     }
 }
 

@@ -35,7 +35,7 @@ use super::{call_pos, ordinal, ret_pos, show, Found};
 use crate::history::{History, OpId};
 use crate::report::{Anomaly, AnomalyDetail, AppendRule};
 use crate::value::Value;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// One key's list-append ops, sorted out by what they do.
 #[derive(Debug, Default)]
@@ -66,7 +66,8 @@ fn elements(n: usize) -> String {
 /// Decides one key. `None` when appended elements are not unique.
 pub(crate) fn check(history: &History, ops: &AppendOps<'_>, witness: bool) -> Option<Found> {
     let op = |id: OpId| history.op(id);
-    let mut by_elem: HashMap<&Value, OpId> = HashMap::with_capacity(ops.appends.len());
+    let mut by_elem: FxHashMap<&Value, OpId> =
+        FxHashMap::with_capacity_and_hasher(ops.appends.len(), Default::default());
     for &(a, x) in &ops.appends {
         if by_elem.insert(x, a).is_some() {
             return None;
@@ -80,79 +81,14 @@ pub(crate) fn check(history: &History, ops: &AppendOps<'_>, witness: bool) -> Op
         // No read constrains anything: ok appends in real-time order work.
         return Some(Found::Valid(witness.then(|| unseen_only(history, ops))));
     };
-    let unwritten = |r: OpId, j: usize, x: &Value| -> Anomaly {
-        let failed = ops.failed.iter().find(|&&(_, fx)| fx == x).map(|&(a, _)| a);
-        let mut ids = vec![r];
-        let explanation = match failed {
-            Some(a) => {
-                ids.push(a);
-                format!(
-                    "{} returned a list whose {} element is {x}, but the only append of {x}, {}, failed, so it \
-                     never took effect.",
-                    show(history, r),
-                    ordinal(j),
-                    show(history, a)
-                )
-            }
-            None => format!(
-                "{} returned a list whose {} element is {x}, which no operation appended.",
-                show(history, r),
-                ordinal(j)
-            ),
-        };
-        let (element, failed_append) = (x.clone(), failed);
-        let rule = match failed {
-            Some(_) => AppendRule::ReadOfFailedAppend { element, failed_append, read: r },
-            None => AppendRule::ReadOfUnappendedElement { element, failed_append, read: r },
-        };
-        anomaly(history, &ids, explanation, rule)
+    let (writer, at) = match writers(history, ops, &by_elem, longest, full) {
+        Ok(w) => w,
+        Err(a) => return Some(Found::Invalid(a)),
     };
-    // Each element of the longest list: appended, once.
-    let mut writer: Vec<OpId> = Vec::with_capacity(full.len());
-    let mut at: HashMap<OpId, usize> = HashMap::with_capacity(full.len());
-    for (j, x) in full.iter().enumerate() {
-        let Some(&a) = by_elem.get(x) else { return Some(Found::Invalid(unwritten(longest, j, x))) };
-        if let Some(&first) = at.get(&a) {
-            let explanation = format!(
-                "{} returned a list with {x} both as its {} and its {} element, but {x} was appended only once, \
-                 by {}.",
-                show(history, longest),
-                ordinal(first),
-                ordinal(j),
-                show(history, a)
-            );
-            let detail = AppendRule::DuplicateElement { append: a, element: x.clone(), read: longest };
-            return Some(Found::Invalid(anomaly(history, &[longest, a], explanation, detail)));
-        }
-        at.insert(a, j);
-        writer.push(a);
-    }
-    // Every read is a prefix of the longest.
-    let mut by_len: Vec<Vec<OpId>> = vec![Vec::new(); full.len() + 1];
-    for &(r, list) in &ops.reads {
-        // A read sharing the longest read's buffer (see `Value::SharedList`)
-        // is a prefix of it without comparing.
-        let shared = std::ptr::eq(list.as_ptr(), full.as_ptr());
-        let differs = || list.iter().zip(full).position(|(x, y)| x != y);
-        if let Some(j) = if shared { None } else { differs() } {
-            let x = &list[j];
-            if !by_elem.contains_key(x) {
-                return Some(Found::Invalid(unwritten(r, j, x)));
-            }
-            let explanation = format!(
-                "{} and {} disagree on the {} element of the list ({} vs {}); every read returns the whole list \
-                 at its point, so one of them must be a prefix of the other.",
-                show(history, r),
-                show(history, longest),
-                ordinal(j),
-                x,
-                full[j]
-            );
-            let detail = AppendRule::DivergentReads { index: j, reads: [r, longest] };
-            return Some(Found::Invalid(anomaly(history, &[r, longest], explanation, detail)));
-        }
-        by_len[list.len()].push(r);
-    }
+    let mut by_len = match clusters(history, ops, &by_elem, longest, full) {
+        Ok(c) => c,
+        Err(a) => return Some(Found::Invalid(a)),
+    };
 
     // The greedy over the forced block order. `t` is the largest invoke so
     // far and the op that has it.
@@ -215,6 +151,108 @@ pub(crate) fn check(history: &History, ops: &AppendOps<'_>, witness: bool) -> Op
     }
     points.sort_unstable_by_key(|&(k, _)| k);
     Some(Found::Valid(Some(points.into_iter().map(|(_, id)| id).collect())))
+}
+
+/// Read `r`'s `j`th element `x`, which no op that may have happened
+/// appended.
+fn unwritten(history: &History, ops: &AppendOps<'_>, r: OpId, j: usize, x: &Value) -> Anomaly {
+    let failed = ops.failed.iter().find(|&&(_, fx)| fx == x).map(|&(a, _)| a);
+    let mut ids = vec![r];
+    let explanation = match failed {
+        Some(a) => {
+            ids.push(a);
+            format!(
+                "{} returned a list whose {} element is {x}, but the only append of {x}, {}, failed, so it \
+                 never took effect.",
+                show(history, r),
+                ordinal(j),
+                show(history, a)
+            )
+        }
+        None => {
+            format!(
+                "{} returned a list whose {} element is {x}, which no operation appended.",
+                show(history, r),
+                ordinal(j)
+            )
+        }
+    };
+    let (element, failed_append) = (x.clone(), failed);
+    let rule = match failed {
+        Some(_) => AppendRule::ReadOfFailedAppend { element, failed_append, read: r },
+        None => AppendRule::ReadOfUnappendedElement { element, failed_append, read: r },
+    };
+    anomaly(history, &ids, explanation, rule)
+}
+
+/// The append of each element of the longest list `full` (read by
+/// `longest`), and each such append's index in it; an anomaly unless every
+/// element was appended, once.
+#[allow(clippy::type_complexity)]
+fn writers(
+    history: &History,
+    ops: &AppendOps<'_>,
+    by_elem: &FxHashMap<&Value, OpId>,
+    longest: OpId,
+    full: &[Value],
+) -> Result<(Vec<OpId>, FxHashMap<OpId, usize>), Anomaly> {
+    let mut writer: Vec<OpId> = Vec::with_capacity(full.len());
+    let mut at: FxHashMap<OpId, usize> = FxHashMap::with_capacity_and_hasher(full.len(), Default::default());
+    for (j, x) in full.iter().enumerate() {
+        let Some(&a) = by_elem.get(x) else { return Err(unwritten(history, ops, longest, j, x)) };
+        if let Some(&first) = at.get(&a) {
+            let explanation = format!(
+                "{} returned a list with {x} both as its {} and its {} element, but {x} was appended only once, \
+                 by {}.",
+                show(history, longest),
+                ordinal(first),
+                ordinal(j),
+                show(history, a)
+            );
+            let detail = AppendRule::DuplicateElement { append: a, element: x.clone(), read: longest };
+            return Err(anomaly(history, &[longest, a], explanation, detail));
+        }
+        at.insert(a, j);
+        writer.push(a);
+    }
+    Ok((writer, at))
+}
+
+/// The reads by the length of their list (version `k` is the reads of `k`
+/// elements); an anomaly unless every read is a prefix of the longest.
+fn clusters(
+    history: &History,
+    ops: &AppendOps<'_>,
+    by_elem: &FxHashMap<&Value, OpId>,
+    longest: OpId,
+    full: &[Value],
+) -> Result<Vec<Vec<OpId>>, Anomaly> {
+    let mut by_len: Vec<Vec<OpId>> = vec![Vec::new(); full.len() + 1];
+    for &(r, list) in &ops.reads {
+        // A read sharing the longest read's buffer (see `Value::SharedList`)
+        // is a prefix of it without comparing.
+        let shared = std::ptr::eq(list.as_ptr(), full.as_ptr());
+        let differs = || list.iter().zip(full).position(|(x, y)| x != y);
+        if let Some(j) = if shared { None } else { differs() } {
+            let x = &list[j];
+            if !by_elem.contains_key(x) {
+                return Err(unwritten(history, ops, r, j, x));
+            }
+            let explanation = format!(
+                "{} and {} disagree on the {} element of the list ({} vs {}); every read returns the whole list \
+                 at its point, so one of them must be a prefix of the other.",
+                show(history, r),
+                show(history, longest),
+                ordinal(j),
+                x,
+                full[j]
+            );
+            let detail = AppendRule::DivergentReads { index: j, reads: [r, longest] };
+            return Err(anomaly(history, &[r, longest], explanation, detail));
+        }
+        by_len[list.len()].push(r);
+    }
+    Ok(by_len)
 }
 
 /// The witness when no read constrains anything: ok appends and free reads
