@@ -155,7 +155,7 @@ impl Model for Collection {
 
     /// A read with an unknown result changes nothing; a dequeue does.
     fn info_is_noop(&self, op: &Op) -> bool {
-        op.f == F::Read
+        op.f == F::Read && self.kind != Kind::Queue
     }
 
     fn heap_bytes(&self, s: &Self::State) -> usize {

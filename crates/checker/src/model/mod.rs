@@ -265,14 +265,10 @@ impl ModelKind {
 macro_rules! with_model {
     ($kind:expr, $nil_read:expr, |$m:ident| $body:expr) => {{
         use $crate::model::ModelKind as __K;
-        let __nr = $nil_read;
-        match $kind {
-            __K::Register => {
-                let $m = $crate::model::register::Register { nil_read: __nr, cas: false };
-                $body
-            }
-            __K::CasRegister => {
-                let $m = $crate::model::register::Register { nil_read: __nr, cas: true };
+        let (__kind, __nr) = ($kind, $nil_read);
+        match __kind {
+            __K::Register | __K::CasRegister => {
+                let $m = $crate::model::register::Register { nil_read: __nr, cas: __kind == __K::CasRegister };
                 $body
             }
             __K::Kv => {
@@ -287,29 +283,17 @@ macro_rules! with_model {
                 let $m = $crate::model::mutex::Mutex;
                 $body
             }
-            __K::Set => {
-                let $m = $crate::model::collection::Collection {
-                    kind: $crate::model::collection::Kind::Set,
-                    nil_read: __nr,
-                };
-                $body
-            }
             __K::Counter => {
                 let $m = $crate::model::counter::Counter { nil_read: __nr };
                 $body
             }
-            __K::Queue => {
-                let $m = $crate::model::collection::Collection {
-                    kind: $crate::model::collection::Kind::Queue,
-                    nil_read: __nr,
+            __K::Set | __K::Queue | __K::ListAppend => {
+                let kind = match __kind {
+                    __K::Set => $crate::model::collection::Kind::Set,
+                    __K::Queue => $crate::model::collection::Kind::Queue,
+                    _ => $crate::model::collection::Kind::ListAppend,
                 };
-                $body
-            }
-            __K::ListAppend => {
-                let $m = $crate::model::collection::Collection {
-                    kind: $crate::model::collection::Kind::ListAppend,
-                    nil_read: __nr,
-                };
+                let $m = $crate::model::collection::Collection { kind, nil_read: __nr };
                 $body
             }
         }

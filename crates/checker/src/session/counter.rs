@@ -114,11 +114,7 @@ fn ryw(h: &History, op: &Op, t: i64, w: &Op, own_sum: i64, base: i64) -> Anomaly
         op.process,
         lines(w)
     );
-    let cycle = vec![
-        edge(op_name(w), "session-order", op_name(op)),
-        edge(op_name(op), "anti-dependency (total too small)", op_name(w)),
-    ];
-    anomaly(h, AnomalyKind::ReadYourWrites, &[op.id, w.id], text, cycle)
+    too_small(h, AnomalyKind::ReadYourWrites, w, op, "anti-dependency (total too small)", text)
 }
 
 /// Read `op` saw `t`, less than the `m` its session's read `r1` saw before.
@@ -130,9 +126,13 @@ fn mr(h: &History, op: &Op, t: i64, r1: &Op, m: i64) -> Anomaly {
         op.process,
         lines(r1)
     );
-    let cycle = vec![
-        edge(op_name(r1), "session-order", op_name(op)),
-        edge(op_name(op), "version-order (smaller total)", op_name(r1)),
-    ];
-    anomaly(h, AnomalyKind::MonotonicReads, &[op.id, r1.id], text, cycle)
+    too_small(h, AnomalyKind::MonotonicReads, r1, op, "version-order (smaller total)", text)
+}
+
+/// The cycle of a read whose total is too small for `earlier`, an op before
+/// it in its session: session order one way, `why` the other.
+fn too_small(h: &History, kind: AnomalyKind, earlier: &Op, read: &Op, why: &str, text: String) -> Anomaly {
+    let cycle =
+        vec![edge(op_name(earlier), "session-order", op_name(read)), edge(op_name(read), why, op_name(earlier))];
+    anomaly(h, kind, &[read.id, earlier.id], text, cycle)
 }

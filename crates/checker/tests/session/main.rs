@@ -188,14 +188,7 @@ fn list_mw_only() {
 
 #[test]
 fn list_mw_missing_first_write() {
-    let h = parse(
-        r#"{"type":"invoke","process":0,"f":"append","value":1}
-{"type":"ok","process":0,"f":"append","value":1}
-{"type":"invoke","process":0,"f":"append","value":2}
-{"type":"ok","process":0,"f":"append","value":2}
-{"type":"invoke","process":1,"f":"read","value":null}
-{"type":"ok","process":1,"f":"read","value":[2]}"#,
-    );
+    let h = parse(include_str!("data/list_mw_missing_first_write.jsonl"));
     let (_, rs) = run(&h);
     assert_verdicts(&rs, [Valid, Valid, Invalid, Valid, NO_FINAL]);
     assert!(only_anomaly(&rs, CheckName::MonotonicWrites).explanation.contains("includes 2 but not 1"));
@@ -213,16 +206,7 @@ fn list_wfr_only() {
 #[test]
 fn list_wfr_order_in_ordered_mode() {
     // p2 sees both writes but p0's append 2 before the 1 that p0 had read.
-    let h = parse(
-        r#"{"type":"invoke","process":1,"f":"append","value":1}
-{"type":"ok","process":1,"f":"append","value":1}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":[1]}
-{"type":"invoke","process":0,"f":"append","value":2}
-{"type":"ok","process":0,"f":"append","value":2}
-{"type":"invoke","process":2,"f":"read","value":null}
-{"type":"ok","process":2,"f":"read","value":[2, 1]}"#,
-    );
+    let h = parse(include_str!("data/list_wfr_order_in_ordered_mode.jsonl"));
     let (_, rs) = run(&h);
     // [1] and [2 1] are not prefixes of one list: divergent mode.
     assert_verdicts(&rs, [Valid, Valid, Valid, Invalid, NO_FINAL]);
@@ -311,20 +295,7 @@ fn register_stale_reads_pass_every_session_check() {
 #[test]
 fn register_cycle_across_sessions_is_monotonic_reads() {
     // p0 sees 1 then 2, p1 sees 2 then 1: under one version order one of them went back.
-    let h = parse(
-        r#"{"type":"invoke","process":2,"f":"write","value":1}
-{"type":"ok","process":2,"f":"write","value":1}
-{"type":"invoke","process":3,"f":"write","value":2}
-{"type":"ok","process":3,"f":"write","value":2}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":1}
-{"type":"invoke","process":1,"f":"read","value":null}
-{"type":"ok","process":1,"f":"read","value":2}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":2}
-{"type":"invoke","process":1,"f":"read","value":null}
-{"type":"ok","process":1,"f":"read","value":1}"#,
-    );
+    let h = parse(include_str!("data/register_cycle_across_sessions_is_monotonic_reads.jsonl"));
     let (_, rs) = run(&h);
     assert_verdicts(&rs, [Valid, Invalid, Valid, Valid, NO_FINAL]);
     assert_eq!(lines_of(only_anomaly(&rs, CheckName::MonotonicReads)), vec![5, 9, 7, 11]);
@@ -333,14 +304,7 @@ fn register_cycle_across_sessions_is_monotonic_reads() {
 #[test]
 fn register_cas_is_a_read_and_a_write() {
     // p0's cas 1->2 succeeded, then p0 read 1 again: monotonic reads (1 < 2 by the cas, then back).
-    let h = parse(
-        r#"{"type":"invoke","process":1,"f":"write","value":1}
-{"type":"ok","process":1,"f":"write","value":1}
-{"type":"invoke","process":0,"f":"cas","value":[1, 2]}
-{"type":"ok","process":0,"f":"cas","value":[1, 2]}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":1}"#,
-    );
+    let h = parse(include_str!("data/register_cas_is_a_read_and_a_write.jsonl"));
     let (_, rs) = run(&h);
     // Read-your-writes too: p0's own cas wrote 2, and its read shows 1, which precedes 2.
     assert_verdicts(&rs, [Invalid, Valid, Valid, Valid, NO_FINAL]);
@@ -376,14 +340,7 @@ fn counter_ryw_and_unobservable_checks() {
 
 #[test]
 fn counter_mr() {
-    let h = parse(
-        r#"{"type":"invoke","process":1,"f":"incr","value":1}
-{"type":"ok","process":1,"f":"incr","value":1}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":1}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":0}"#,
-    );
+    let h = parse(include_str!("data/counter_mr.jsonl"));
     let (_, rs) = run(&h);
     assert_verdicts(&rs, [Valid, Invalid, Unknown, Unknown, NO_FINAL]);
 }
@@ -391,34 +348,14 @@ fn counter_mr() {
 #[test]
 fn fail_ops_never_happened_and_info_ops_need_not_be_seen() {
     // p0's failed append 3 and info append 4 are never seen; an info append 5 is seen.
-    let h = parse(
-        r#"{"type":"invoke","process":0,"f":"append","value":1}
-{"type":"ok","process":0,"f":"append","value":1}
-{"type":"invoke","process":0,"f":"append","value":3}
-{"type":"fail","process":0,"f":"append","value":3}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":[1]}
-{"type":"invoke","process":0,"f":"append","value":4}
-{"type":"info","process":0,"f":"append","value":4}
-{"type":"invoke","process":1,"f":"append","value":5}
-{"type":"info","process":1,"f":"append","value":5}
-{"type":"invoke","process":2,"f":"read","value":null,"final":true,"node":"n1"}
-{"type":"ok","process":2,"f":"read","value":[1, 5],"final":true,"node":"n1"}"#,
-    );
+    let h = parse(include_str!("data/fail_ops_never_happened_and_info_ops_need_not_be_seen.jsonl"));
     let (_, rs) = run(&h);
     assert_verdicts(&rs, [Valid, Valid, Valid, Valid, Valid]);
 }
 
 #[test]
 fn keys_are_checked_separately() {
-    let h = parse(
-        r#"{"type":"invoke","process":0,"f":"append","key":"a","value":1}
-{"type":"ok","process":0,"f":"append","key":"a","value":1}
-{"type":"invoke","process":0,"f":"read","key":"b","value":null}
-{"type":"ok","process":0,"f":"read","key":"b","value":[]}
-{"type":"invoke","process":0,"f":"read","key":"a","value":null}
-{"type":"ok","process":0,"f":"read","key":"a","value":[]}"#,
-    );
+    let h = parse(include_str!("data/keys_are_checked_separately.jsonl"));
     let (_, rs) = run(&h);
     assert_verdicts(&rs, [Invalid, Valid, Valid, Valid, NO_FINAL]);
     let keys: Vec<(String, Verdict)> =
@@ -430,14 +367,7 @@ fn keys_are_checked_separately() {
 fn bad_values_are_unknown_not_guesses() {
     // An element appended twice is outside the workload; the read of one
     // copy makes the key not linearizable, so nothing decides it.
-    let h = parse(
-        r#"{"type":"invoke","process":0,"f":"append","value":1}
-{"type":"ok","process":0,"f":"append","value":1}
-{"type":"invoke","process":1,"f":"append","value":1}
-{"type":"ok","process":1,"f":"append","value":1}
-{"type":"invoke","process":1,"f":"read","value":null}
-{"type":"ok","process":1,"f":"read","value":[1]}"#,
-    );
+    let h = parse(include_str!("data/bad_values_are_unknown_not_guesses.jsonl"));
     let (_, rs) = run(&h);
     assert_eq!(rs[0].verdict, Unknown);
     assert!(rs[0].keys[0].unknown_reason.as_ref().unwrap().contains("appended twice"));
@@ -447,14 +377,7 @@ fn bad_values_are_unknown_not_guesses() {
 /// values that the session checks cannot decide alone never leave it unknown.
 #[test]
 fn linearizable_key_is_never_unknown_to_a_session_check() {
-    let h = parse(
-        r#"{"type":"invoke","process":0,"f":"append","value":1}
-{"type":"ok","process":0,"f":"append","value":1}
-{"type":"invoke","process":1,"f":"append","value":1}
-{"type":"ok","process":1,"f":"append","value":1}
-{"type":"invoke","process":1,"f":"read","value":null}
-{"type":"ok","process":1,"f":"read","value":[1, 1]}"#,
-    );
+    let h = parse(include_str!("data/linearizable_key_is_never_unknown_to_a_session_check.jsonl"));
     let (_, rs) = run(&h);
     assert_verdicts(&rs, [Valid, Valid, Valid, Valid, NO_FINAL]);
     assert_eq!(rs[0].keys[0].method, checker::Method::Linearizable);
@@ -475,12 +398,7 @@ fn expired_budget_is_unknown() {
 #[test]
 fn infers_workloads_and_rejects_mixtures() {
     assert_eq!(run(&file("set-mr")).0, Workload::Set);
-    let h = parse(
-        r#"{"type":"invoke","process":0,"f":"append","value":1}
-{"type":"ok","process":0,"f":"append","value":1}
-{"type":"invoke","process":0,"f":"write","value":1}
-{"type":"ok","process":0,"f":"write","value":1}"#,
-    );
+    let h = parse(include_str!("data/infers_workloads_and_rejects_mixtures.jsonl"));
     let cfg = CheckConfig { checks: vec![CheckName::MonotonicReads], ..CheckConfig::default() };
     let e = checker::check(&h, &cfg).unwrap_err();
     assert!(

@@ -81,51 +81,18 @@ pub(crate) fn check(history: &History, ops: &AppendOps<'_>, witness: bool) -> Op
         // No read constrains anything: ok appends in real-time order work.
         return Some(Found::Valid(witness.then(|| unseen_only(history, ops))));
     };
-    let (writer, at) = match writers(history, ops, &by_elem, longest, full) {
-        Ok(w) => w,
-        Err(a) => return Some(Found::Invalid(a)),
-    };
-    let mut by_len = match clusters(history, ops, &by_elem, longest, full) {
-        Ok(c) => c,
+    let Prefixes { writer, at, mut by_len } = match prefixes(history, ops, &by_elem, longest, full) {
+        Ok(p) => p,
         Err(a) => return Some(Found::Invalid(a)),
     };
 
-    // The greedy over the forced block order. `t` is the largest invoke so
-    // far and the op that has it.
-    let mut t: (u64, Option<OpId>) = (0, None);
-    let mut points: Vec<((u64, u64), OpId)> = Vec::new();
-    let mut seq: u64 = 1;
-    for (k, reads) in by_len.iter_mut().enumerate() {
-        let start = match k.checked_sub(1).map(|i| writer[i]) {
-            Some(a) => {
-                let start = t.max((call_pos(op(a)), Some(a)));
-                let first_ret = reads.iter().chain([&a]).map(|&o| (ret_pos(op(o)), o)).min();
-                if let Some((f, x)) = first_ret {
-                    if f <= start.0 {
-                        let y = start.1.unwrap_or(a);
-                        return Some(Found::Invalid(order_violation(history, ops, &writer, full, longest, k, x, y)));
-                    }
-                }
-                if witness {
-                    points.push(((start.0, seq), a));
-                    seq += 1;
-                }
-                start
-            }
-            None => t,
-        };
-        if witness {
-            reads.sort_unstable_by_key(|&r| call_pos(op(r)));
-            for &r in reads.iter() {
-                points.push(((start.0.max(call_pos(op(r))), seq), r));
-                seq += 1;
-            }
+    let mut points = Points { at: Vec::new(), seq: 1, keep: witness };
+    let t = match greedy(history, &writer, &mut by_len, &mut points) {
+        Ok(t) => t,
+        Err((k, x, y)) => {
+            return Some(Found::Invalid(order_violation(history, ops, &writer, full, longest, k, x, y)));
         }
-        t = start;
-        for &r in reads.iter() {
-            t = t.max((call_pos(op(r)), Some(r)));
-        }
-    }
+    };
     let mut unseen: Vec<OpId> = ops
         .appends
         .iter()
@@ -143,14 +110,73 @@ pub(crate) fn check(history: &History, ops: &AppendOps<'_>, witness: bool) -> Op
     }
     unseen.sort_unstable_by_key(|&u| call_pos(op(u)));
     for &u in &unseen {
-        points.push(((t.0.max(call_pos(op(u))), seq), u));
-        seq += 1;
+        points.push(t.0.max(call_pos(op(u))), u);
     }
     for &r in &ops.free {
-        points.push(((call_pos(op(r)), 0), r));
+        points.at.push(((call_pos(op(r)), 0), r));
     }
-    points.sort_unstable_by_key(|&(k, _)| k);
-    Some(Found::Valid(Some(points.into_iter().map(|(_, id)| id).collect())))
+    points.at.sort_unstable_by_key(|&(k, _)| k);
+    Some(Found::Valid(Some(points.at.into_iter().map(|(_, id)| id).collect())))
+}
+
+/// The witness's points: (position, order) and the op placed there.
+struct Points {
+    at: Vec<((u64, u64), OpId)>,
+    /// The next order number: ops at one position keep the order pushed.
+    seq: u64,
+    /// Whether a witness is wanted (else nothing is kept).
+    keep: bool,
+}
+
+impl Points {
+    fn push(&mut self, pos: u64, id: OpId) {
+        if self.keep {
+            self.at.push(((pos, self.seq), id));
+            self.seq += 1;
+        }
+    }
+}
+
+/// The greedy over the forced block order, cluster by cluster: the largest
+/// invoke (and its op) once every cluster fits, or `(k, x, y)` when op `x`
+/// of cluster `k` completed before op `y` (of an earlier cluster, or `a_k`)
+/// began. Each op's point goes to `points`.
+fn greedy(
+    history: &History,
+    writer: &[OpId],
+    by_len: &mut [Vec<OpId>],
+    points: &mut Points,
+) -> Result<(u64, Option<OpId>), (usize, OpId, OpId)> {
+    let op = |id: OpId| history.op(id);
+    // The largest invoke so far and the op that has it.
+    let mut t: (u64, Option<OpId>) = (0, None);
+    for (k, reads) in by_len.iter_mut().enumerate() {
+        let start = match k.checked_sub(1).map(|i| writer[i]) {
+            Some(a) => {
+                let start = t.max((call_pos(op(a)), Some(a)));
+                let first_ret = reads.iter().chain([&a]).map(|&o| (ret_pos(op(o)), o)).min();
+                if let Some((f, x)) = first_ret {
+                    if f <= start.0 {
+                        return Err((k, x, start.1.unwrap_or(a)));
+                    }
+                }
+                points.push(start.0, a);
+                start
+            }
+            None => t,
+        };
+        if points.keep {
+            reads.sort_unstable_by_key(|&r| call_pos(op(r)));
+            for &r in reads.iter() {
+                points.push(start.0.max(call_pos(op(r))), r);
+            }
+        }
+        t = start;
+        for &r in reads.iter() {
+            t = t.max((call_pos(op(r)), Some(r)));
+        }
+    }
+    Ok(t)
 }
 
 /// Read `r`'s `j`th element `x`, which no op that may have happened
@@ -185,17 +211,26 @@ fn unwritten(history: &History, ops: &AppendOps<'_>, r: OpId, j: usize, x: &Valu
     anomaly(history, &ids, explanation, rule)
 }
 
-/// The append of each element of the longest list `full` (read by
-/// `longest`), and each such append's index in it; an anomaly unless every
-/// element was appended, once.
-#[allow(clippy::type_complexity)]
-fn writers(
+/// What the longest read `full` (by `longest`) says about the others.
+struct Prefixes {
+    /// The append of each element of `full`.
+    writer: Vec<OpId>,
+    /// Each such append's index in `full`.
+    at: FxHashMap<OpId, usize>,
+    /// The reads by the length of their list (version `k` is the reads of
+    /// `k` elements).
+    by_len: Vec<Vec<OpId>>,
+}
+
+/// An anomaly unless every element of `full` was appended, once, and every
+/// read is a prefix of `full`.
+fn prefixes(
     history: &History,
     ops: &AppendOps<'_>,
     by_elem: &FxHashMap<&Value, OpId>,
     longest: OpId,
     full: &[Value],
-) -> Result<(Vec<OpId>, FxHashMap<OpId, usize>), Anomaly> {
+) -> Result<Prefixes, Anomaly> {
     let mut writer: Vec<OpId> = Vec::with_capacity(full.len());
     let mut at: FxHashMap<OpId, usize> = FxHashMap::with_capacity_and_hasher(full.len(), Default::default());
     for (j, x) in full.iter().enumerate() {
@@ -215,18 +250,6 @@ fn writers(
         at.insert(a, j);
         writer.push(a);
     }
-    Ok((writer, at))
-}
-
-/// The reads by the length of their list (version `k` is the reads of `k`
-/// elements); an anomaly unless every read is a prefix of the longest.
-fn clusters(
-    history: &History,
-    ops: &AppendOps<'_>,
-    by_elem: &FxHashMap<&Value, OpId>,
-    longest: OpId,
-    full: &[Value],
-) -> Result<Vec<Vec<OpId>>, Anomaly> {
     let mut by_len: Vec<Vec<OpId>> = vec![Vec::new(); full.len() + 1];
     for &(r, list) in &ops.reads {
         // A read sharing the longest read's buffer (see `Value::SharedList`)
@@ -252,7 +275,7 @@ fn clusters(
         }
         by_len[list.len()].push(r);
     }
-    Ok(by_len)
+    Ok(Prefixes { writer, at, by_len })
 }
 
 /// The witness when no read constrains anything: ok appends and free reads

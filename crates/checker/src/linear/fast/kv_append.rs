@@ -505,7 +505,8 @@ fn check_splits(
                 seen[a as usize] = true;
             }
         }
-        match chains_check(history, ops, revealed, &epochs, &full, &seen, witness) {
+        let m = Matching { revealed, epochs: &epochs, full: &full, seen: &seen };
+        match chains_check(history, ops, &m, witness) {
             Ok(w) => return Try::Valid(w),
             Err(a) => {
                 first.get_or_insert(a);
@@ -637,19 +638,23 @@ fn injections(from: &[u32], k: usize, cur: &mut Vec<u32>, out: &mut Vec<Vec<u32>
     }
 }
 
-/// Criterion (A), (B), (C) of the module comment for one matching: `epochs`
-/// are the seen epochs, `full[i]` the appends of epoch `i` in order, `seen`
-/// marks the appends in them. The witness, or the anomaly.
-fn chains_check(
-    history: &History,
-    ops: &KvOps<'_>,
-    revealed: &[(usize, Option<u32>, &[u32])],
-    epochs: &[Option<u32>],
-    full: &[Vec<u32>],
-    seen: &[bool],
-    witness: bool,
-) -> Result<Option<Vec<OpId>>, Anomaly> {
-    let (nodes, chains) = build_chains(history, ops, revealed, epochs, full)?;
+/// One choice of splits and of the appends matched to their strings.
+#[derive(Clone, Copy)]
+struct Matching<'a, 'r> {
+    /// Each get's chosen split: (get, epoch, appended strings).
+    revealed: &'a [(usize, Option<u32>, &'r [u32])],
+    /// The seen epochs.
+    epochs: &'a [Option<u32>],
+    /// `full[i]`: the appends of epoch `i`, in order.
+    full: &'a [Vec<u32>],
+    /// The appends in them.
+    seen: &'a [bool],
+}
+
+/// Criterion (A), (B), (C) of the module comment for one matching. The
+/// witness, or the anomaly.
+fn chains_check(history: &History, ops: &KvOps<'_>, m: &Matching, witness: bool) -> Result<Option<Vec<OpId>>, Anomaly> {
+    let (nodes, chains) = build_chains(history, ops, m)?;
     // (B): forward zones pairwise disjoint, no backward chain inside one.
     let mut forward: Vec<usize> = (0..chains.len()).filter(|&i| chains[i].f < chains[i].s).collect();
     forward.sort_unstable_by_key(|&i| chains[i].f);
@@ -681,7 +686,7 @@ fn chains_check(
     // (C): unseen ok appends outside every zone.
     let mut unseen: Vec<(u64, OpId)> = Vec::new();
     for (a, &(op, _)) in ops.appends.iter().enumerate() {
-        if op.outcome != Outcome::Ok || seen[a] {
+        if op.outcome != Outcome::Ok || m.seen[a] {
             continue;
         }
         let (call, ret) = (call_pos(op), ret_pos(op));
@@ -699,13 +704,8 @@ fn chains_check(
 
 /// The chain of every seen epoch and of every unseen ok put, with their ops
 /// in layer order; checks (A) on the way.
-fn build_chains(
-    history: &History,
-    ops: &KvOps<'_>,
-    revealed: &[(usize, Option<u32>, &[u32])],
-    epochs: &[Option<u32>],
-    full: &[Vec<u32>],
-) -> Result<(Vec<Node>, Vec<Chain>), Anomaly> {
+fn build_chains(history: &History, ops: &KvOps<'_>, m: &Matching) -> Result<(Vec<Node>, Vec<Chain>), Anomaly> {
+    let Matching { revealed, epochs, full, .. } = *m;
     let put_op = |p: u32| ops.puts[p as usize].0;
     let app_op = |a: u32| ops.appends[a as usize].0;
     let mut gets_of: FxHashMap<(Option<u32>, usize), Vec<OpId>> = FxHashMap::default();
