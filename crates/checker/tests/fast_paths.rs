@@ -8,40 +8,13 @@ use checker::report::{AnomalyDetail, KeyResult, Method, RegisterRule, Verdict};
 use checker::value::Value;
 use proptest::prelude::*;
 use testkit::checks::linearizability;
+use testkit::notation::hist;
 use testkit::oracle::linear::expected;
 use testkit::strategy;
 use testkit::unique::{big_history, kv_append_history, unique_history};
 use testkit::Rng;
 
 // ---------------------------------------------------------------- helpers
-
-/// A history in a compact notation: events separated by `|`, each either
-/// `P F V`, an op of process `P` invoked and completed ok at once (two
-/// events: a read's or get's `V` is its result, invoked with nil; anything
-/// else's its argument), or `P TYPE F V`, one event (`invoke`, `ok`,
-/// `fail`, `info`). `V` is JSON (`null` for nil, `[1,2]`), else a bare
-/// string. Event `n` (from 1) is line `n`.
-fn hist(text: &str) -> History {
-    let value = |v: &str| checker::read::parse_value(v).unwrap_or_else(|_| Value::str(v));
-    let mut evs = Vec::new();
-    for event in text.split('|') {
-        let words: Vec<&str> = event.split_whitespace().collect();
-        let p = Process::Client(words[0].parse().unwrap_or_else(|_| panic!("process in {event:?}")));
-        let mut push = |t: EventType, f: &str, v: Value| {
-            evs.push(Event::new(evs.len() as u64 + 1, t, p.clone(), F::parse(f), v));
-        };
-        match words[1..] {
-            [f, v] => {
-                let v = value(v);
-                push(EventType::Invoke, f, if matches!(f, "read" | "get") { Value::Nil } else { v.clone() });
-                push(EventType::Ok, f, v);
-            }
-            [t, f, v] => push(EventType::parse(t).unwrap(), f, value(v)),
-            _ => panic!("expected `P F V` or `P TYPE F V`, got {event:?}"),
-        }
-    }
-    History::from_events("t", evs).unwrap()
-}
 
 fn all(h: &History) -> Vec<OpId> {
     h.ops.iter().map(|o| o.id).collect()

@@ -145,72 +145,100 @@ fn reader_and_test_parser_agree() {
 
 const NO_FINAL: Verdict = Unknown;
 
-#[test]
-fn list_ryw_only() {
-    let (w, rs) = run(&file("list-ryw"));
-    assert_eq!(w, Workload::ListAppend);
-    assert_verdicts(&rs, [Invalid, Valid, Valid, Valid, NO_FINAL]);
-    let a = only_anomaly(&rs, CheckName::ReadYourWrites);
-    assert_eq!(a.kind.as_str(), "read-your-writes");
-    assert_eq!(lines_of(a), vec![1, 5]);
-    assert!(
-        a.explanation.contains("process 0's read (lines 5-6) saw [2], which does not include 1"),
-        "{}",
-        a.explanation
-    );
-}
+/// One guarantee broken alone: the history (a file of histories/session/,
+/// or of tests/session/data/ after `data/`), the verdicts of the four
+/// guarantees and convergence, the check whose one anomaly is of its own
+/// kind, the invoke lines of the ops it names (empty: not pinned) and what
+/// its explanation says.
+type OneBroken = (&'static str, [Verdict; 5], CheckName, &'static [u64], &'static [&'static str]);
 
-#[test]
-fn list_mr_only() {
-    let (_, rs) = run(&file("list-mr"));
-    assert_verdicts(&rs, [Valid, Invalid, Valid, Valid, NO_FINAL]);
-    let a = only_anomaly(&rs, CheckName::MonotonicReads);
-    assert_eq!(a.kind.as_str(), "monotonic-reads");
-    assert_eq!(lines_of(a), vec![7, 5, 3]);
-    assert!(
-        a.explanation.starts_with(
-            "process 0's read (lines 7-8) saw [1], but process 0 had already seen [1 2] in its read at lines 5-6"
-        ),
-        "{}",
-        a.explanation
-    );
-    assert!(a.explanation.ends_with("monotonic reads violated"));
-}
-
-#[test]
-fn list_mw_only() {
-    let (_, rs) = run(&file("list-mw"));
-    assert_verdicts(&rs, [Valid, Valid, Invalid, Valid, NO_FINAL]);
-    let a = only_anomaly(&rs, CheckName::MonotonicWrites);
-    assert_eq!(lines_of(a), vec![1, 3, 5]);
-    assert!(a.explanation.contains("which has 2 before 1"), "{}", a.explanation);
-}
-
-#[test]
-fn list_mw_missing_first_write() {
-    let h = parse(include_str!("data/list_mw_missing_first_write.jsonl"));
-    let (_, rs) = run(&h);
-    assert_verdicts(&rs, [Valid, Valid, Invalid, Valid, NO_FINAL]);
-    assert!(only_anomaly(&rs, CheckName::MonotonicWrites).explanation.contains("includes 2 but not 1"));
-}
-
-#[test]
-fn list_wfr_only() {
-    let (_, rs) = run(&file("list-wfr"));
-    assert_verdicts(&rs, [Valid, Valid, Valid, Invalid, NO_FINAL]);
-    let a = only_anomaly(&rs, CheckName::WritesFollowReads);
-    assert_eq!(lines_of(a), vec![3, 5, 7, 1]);
-    assert!(a.explanation.contains("which includes 2 but not 1"), "{}", a.explanation);
-}
-
-#[test]
-fn list_wfr_order_in_ordered_mode() {
-    // p2 sees both writes but p0's append 2 before the 1 that p0 had read.
-    let h = parse(include_str!("data/list_wfr_order_in_ordered_mode.jsonl"));
-    let (_, rs) = run(&h);
+const ONE_BROKEN: &[OneBroken] = &[
+    (
+        "list-ryw",
+        [Invalid, Valid, Valid, Valid, NO_FINAL],
+        CheckName::ReadYourWrites,
+        &[1, 5],
+        &["process 0's read (lines 5-6) saw [2], which does not include 1"],
+    ),
+    (
+        "list-mr",
+        [Valid, Invalid, Valid, Valid, NO_FINAL],
+        CheckName::MonotonicReads,
+        &[7, 5, 3],
+        &[
+            "process 0's read (lines 7-8) saw [1], but process 0 had already seen [1 2] in its read at lines 5-6",
+            "monotonic reads violated",
+        ],
+    ),
+    (
+        "list-mw",
+        [Valid, Valid, Invalid, Valid, NO_FINAL],
+        CheckName::MonotonicWrites,
+        &[1, 3, 5],
+        &["which has 2 before 1"],
+    ),
+    (
+        "data/list_mw_missing_first_write",
+        [Valid, Valid, Invalid, Valid, NO_FINAL],
+        CheckName::MonotonicWrites,
+        &[],
+        &["includes 2 but not 1"],
+    ),
+    (
+        "list-wfr",
+        [Valid, Valid, Valid, Invalid, NO_FINAL],
+        CheckName::WritesFollowReads,
+        &[3, 5, 7, 1],
+        &["which includes 2 but not 1"],
+    ),
+    // p2 sees both writes but p0's append 2 before the 1 that p0 had read;
     // [1] and [2 1] are not prefixes of one list: divergent mode.
-    assert_verdicts(&rs, [Valid, Valid, Valid, Invalid, NO_FINAL]);
-    assert!(only_anomaly(&rs, CheckName::WritesFollowReads).explanation.contains("has 2 before 1"));
+    (
+        "data/list_wfr_order_in_ordered_mode",
+        [Valid, Valid, Valid, Invalid, NO_FINAL],
+        CheckName::WritesFollowReads,
+        &[],
+        &["has 2 before 1"],
+    ),
+    (
+        "register-ryw",
+        [Invalid, Valid, Valid, Valid, NO_FINAL],
+        CheckName::ReadYourWrites,
+        &[1, 3],
+        &["nil is the initial value"],
+    ),
+    (
+        "register-mr",
+        [Valid, Invalid, Valid, Valid, NO_FINAL],
+        CheckName::MonotonicReads,
+        &[3, 5],
+        &["process 0 read 1 (lines 3-4) and later read nil (lines 5-6)"],
+    ),
+    ("set-mr", [Valid, Invalid, Valid, Valid, NO_FINAL], CheckName::MonotonicReads, &[7, 5, 3], &[]),
+    // Monotonic writes and writes-follow-reads cannot be observed on a counter.
+    ("counter-ryw", [Invalid, Valid, Unknown, Unknown, NO_FINAL], CheckName::ReadYourWrites, &[9, 7], &[]),
+];
+
+#[test]
+fn each_guarantee_broken_alone_is_reported_alone() {
+    for &(name, verdicts, check, lines, says) in ONE_BROKEN {
+        let h = match name.strip_prefix("data/") {
+            Some(data) => parse(
+                &std::fs::read_to_string(format!("{}/tests/session/data/{data}.jsonl", env!("CARGO_MANIFEST_DIR")))
+                    .unwrap(),
+            ),
+            None => file(name),
+        };
+        let (_, rs) = run(&h);
+        assert_eq!(rs.iter().map(|r| r.verdict).collect::<Vec<_>>(), verdicts, "{name}: {:?}", self::verdicts(&rs));
+        let a = only_anomaly(&rs, check);
+        if !lines.is_empty() {
+            assert_eq!(lines_of(a), lines, "{name}");
+        }
+        for s in says {
+            assert!(a.explanation.contains(s), "{name}: {}", a.explanation);
+        }
+    }
 }
 
 #[test]
@@ -241,25 +269,6 @@ fn list_lost_write_and_not_converged() {
     assert_eq!(a.kind.as_str(), "not-converged");
     assert_eq!(lines_of(a), vec![3, 6]);
     assert!(a.explanation.contains("the final reads on n2 do not"), "{}", a.explanation);
-}
-
-#[test]
-fn register_ryw_only() {
-    let (w, rs) = run(&file("register-ryw"));
-    assert_eq!(w, Workload::Register);
-    assert_verdicts(&rs, [Invalid, Valid, Valid, Valid, NO_FINAL]);
-    let a = only_anomaly(&rs, CheckName::ReadYourWrites);
-    assert_eq!(lines_of(a), vec![1, 3]);
-    assert!(a.explanation.contains("nil is the initial value"), "{}", a.explanation);
-}
-
-#[test]
-fn register_mr_only() {
-    let (_, rs) = run(&file("register-mr"));
-    assert_verdicts(&rs, [Valid, Invalid, Valid, Valid, NO_FINAL]);
-    let a = only_anomaly(&rs, CheckName::MonotonicReads);
-    assert_eq!(lines_of(a), vec![3, 5]);
-    assert!(a.explanation.contains("process 0 read 1 (lines 3-4) and later read nil (lines 5-6)"), "{}", a.explanation);
 }
 
 /// Two guarantees, each possible alone, not together under one version
@@ -317,25 +326,6 @@ fn register_divergent_final_reads() {
     let a = only_anomaly(&rs, CheckName::Convergence);
     assert_eq!(a.kind.as_str(), "divergent-final-reads");
     assert!(a.explanation.contains("1 on n1") && a.explanation.contains("2 on n2"), "{}", a.explanation);
-}
-
-#[test]
-fn set_mr_only() {
-    let (w, rs) = run(&file("set-mr"));
-    assert_eq!(w, Workload::Set);
-    assert_verdicts(&rs, [Valid, Invalid, Valid, Valid, NO_FINAL]);
-    let a = only_anomaly(&rs, CheckName::MonotonicReads);
-    assert_eq!(lines_of(a), vec![7, 5, 3]);
-}
-
-#[test]
-fn counter_ryw_and_unobservable_checks() {
-    let (w, rs) = run(&file("counter-ryw"));
-    assert_eq!(w, Workload::Counter);
-    assert_verdicts(&rs, [Invalid, Valid, Unknown, Unknown, NO_FINAL]);
-    let a = only_anomaly(&rs, CheckName::ReadYourWrites);
-    assert_eq!(lines_of(a), vec![9, 7]);
-    assert!(Workload::Counter.applicable_checks().len() == 3);
 }
 
 #[test]
@@ -397,7 +387,15 @@ fn expired_budget_is_unknown() {
 
 #[test]
 fn infers_workloads_and_rejects_mixtures() {
-    assert_eq!(run(&file("set-mr")).0, Workload::Set);
+    for (name, w) in [
+        ("list-ryw", Workload::ListAppend),
+        ("register-ryw", Workload::Register),
+        ("set-mr", Workload::Set),
+        ("counter-ryw", Workload::Counter),
+    ] {
+        assert_eq!(run(&file(name)).0, w, "{name}");
+    }
+    assert_eq!(Workload::Counter.applicable_checks().len(), 3);
     let h = parse(include_str!("data/infers_workloads_and_rejects_mixtures.jsonl"));
     let cfg = CheckConfig { checks: vec![CheckName::MonotonicReads], ..CheckConfig::default() };
     let e = checker::check(&h, &cfg).unwrap_err();
