@@ -104,47 +104,13 @@ fn rows() -> Vec<Row> {
 #[test]
 fn text_report_of_a_stale_read() {
     let c = checked("stale.jsonl", STALE_READ);
-    expect![[r#"
-        stale.jsonl: INVALID
-          jsonl format, 6 events, 3 ops, 0 fault events, checked in 0 ms
-          linearizable [cas-register]: invalid (1 key: 0 valid, 1 invalid, 0 unknown)
-            history: invalid (decided by unique-register, 3 ops)
-              not-linearizable: process 1 read -> 1 (lines 5-6) began after process 0 write 2 -> ok (lines 3-4) completed, which itself began after process 0 write 1 -> ok (lines 1-2) completed, so the read must see 2 or a later value, not 1.
-                - process 1 read -> 1 (lines 5-6)
-                - process 0 write 2 -> ok (lines 3-4)
-                - process 0 write 1 -> ok (lines 1-2)
-          read-your-writes [register]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-          monotonic-reads [register]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-          monotonic-writes [register]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-          writes-follow-reads [register]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-          convergence: skipped (no final reads (ops marked final) in the history)
-          staleness: keys_not_measured=0 reads=1 stale_reads=1 time_behind_ns_max=10 time_behind_ns_p50=10 time_behind_ns_p99=10 versions_behind_max=1 versions_behind_p50=1 versions_behind_p99=1 workload="register"
-    "#]].assert_eq(&text::report(report(&c), false));
+    expect_file!["snapshots/text-stale-read.txt"].assert_eq(&text::report(report(&c), false));
 }
 
 #[test]
 fn text_report_verbose_lists_valid_keys_staleness_and_skipped_checks() {
     let c = checked("list.jsonl", LIST_WITH_FINAL_READS);
-    expect![[r#"
-        list.jsonl: INVALID
-          jsonl format, 8 events, 3 ops, 2 fault events, checked in 0 ms
-          linearizable [list-append]: invalid (1 key: 0 valid, 1 invalid, 0 unknown)
-            history: invalid (decided by append-prefix, 3 ops)
-              not-linearizable: process 0 append 1 -> ok (lines 1-2) completed before process 1 read -> [] (lines 4-5) began, yet that read returned only 0 elements, without 1.
-                - process 0 append 1 -> ok (lines 1-2)
-                - process 1 read -> [] (lines 4-5)
-          read-your-writes [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-            history: valid (decided by version-order, 3 ops)
-          monotonic-reads [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-            history: valid (decided by version-order, 3 ops)
-          monotonic-writes [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-            history: valid (decided by version-order, 3 ops)
-          writes-follow-reads [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-            history: valid (decided by version-order, 3 ops)
-          convergence [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-            history: valid (decided by final-reads, 3 ops)
-          staleness: keys_not_measured=0 reads=2 stale_reads=1 time_behind_ns_max=10 time_behind_ns_p50=0 time_behind_ns_p99=10 versions_behind_max=1 versions_behind_p50=0 versions_behind_p99=1 workload="list-append"
-    "#]].assert_eq(&text::report(report(&c), true));
+    expect_file!["snapshots/text-list-verbose.txt"].assert_eq(&text::report(report(&c), true));
 }
 
 #[test]
