@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use expect_test::expect_file;
+use expect_test::{expect, expect_file};
 
 fn check_text(file: &str) -> String {
     let path = format!("histories/{file}");
