@@ -63,5 +63,6 @@ fn txn_g_single_report() {
           isolation (list-append, 2 txns: 2 ok, 0 info, 0 fail; 2 keys; dependency graph of 3 nodes, 3 edges, 1 cyclic component, the largest of 2 txns)
             not: consistent-view, read-atomic, repeatable-read
             also-not: forward-consistent-view, causal, prefix, parallel-snapshot-isolation, ROLA, snapshot-isolation, update-serializable, serializable, strong-session-snapshot-isolation, strong-snapshot-isolation, strong-session-serializable, strict-serializable
-            anomalies: G-single 1, fractured-read 1"#]].assert_eq(&check_text("txn/g-single.edn"));
+            anomalies: G-single 1, fractured-read 1
+    "#]].assert_eq(&check_text("txn/g-single.edn"));
 }
