@@ -76,6 +76,8 @@ fn rows() -> Vec<Row> {
             msgs_per_op: 21.7,
             converge_ms_max: Some(503.2),
             checks: vec![summary(CheckName::Linearizable, 2, 0, None), summary(CheckName::Convergence, 1, 0, None)],
+            invariants: Default::default(),
+            coverage: Default::default(),
             command: "conch run --protocol raft --seed 0".into(),
         },
         Row {
@@ -92,6 +94,8 @@ fn rows() -> Vec<Row> {
             msgs_per_op: 1.7,
             converge_ms_max: None,
             checks: vec![summary(CheckName::Linearizable, 0, 2, Some(1))],
+            invariants: Default::default(),
+            coverage: Default::default(),
             command: "conch run --protocol lww --seed 1".into(),
         },
     ]
