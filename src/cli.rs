@@ -79,7 +79,7 @@ pub struct CheckArgs {
     /// Every key's state before the history, as JSON or EDN: a register's
     /// value, a kv string, a counter's total, a list or set, a multi-register
     /// map (`{"x": 0, "y": 0}`). Default: empty (nil, "", 0, []).
-    #[arg(long, value_parser = initial_value)]
+    #[arg(long, value_parser = checker::read::parse_value)]
     pub initial: Option<checker::Value>,
     /// Print one JSON document instead of text.
     #[arg(long)]
@@ -277,10 +277,6 @@ fn positive(s: &str) -> Result<f64, String> {
         Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
         _ => Err(format!("expected a number > 0, found `{s}`")),
     }
-}
-
-fn initial_value(s: &str) -> Result<checker::Value, String> {
-    checker::read::parse_value(s)
 }
 
 fn positive_seconds(s: &str) -> Result<f64, String> {

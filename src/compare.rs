@@ -5,7 +5,6 @@
 use crate::cli::{self, CompareArgs};
 use crate::output;
 use report::html::RunLinks;
-use report::plot::Timing;
 use runner::compare::{self, Common, Row};
 use runner::files::check_writable;
 use runner::plan::parse_seeds;
@@ -56,9 +55,7 @@ pub fn run_and_write(plans: &[Plan], seeds: &[u64], out: &Path, force: bool) -> 
         .map(|(p, runs)| RunLinks { protocol: &p.protocol, runs: runs.iter().map(seed_verdict).collect() })
         .collect();
     for (p, runs) in plans.iter().zip(&runs) {
-        let each = runs.iter().filter_map(|f| Timing::of_history("", f.history.as_ref()?));
-        let all = Timing::overlay(&format!("{}, {} seeds", p.protocol, runs.len()), each);
-        for (name, svg) in report::plot::all(&all) {
+        for (name, svg) in report::plot::seeds_overlay(&p.protocol, runs) {
             output::write(&out.join(&p.protocol).join(name), svg.as_bytes(), force)?;
         }
     }

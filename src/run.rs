@@ -17,16 +17,12 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
         workload: args.workload.map_or(base.workload, Into::into),
         nemesis: cli::faults(&args.nemesis),
         intensity: args.intensity,
-        nemesis_interval_ns: args.nemesis_interval.map(seconds_ns),
-        time_limit_ns: args.time_limit.map(seconds_ns),
+        nemesis_interval_ns: args.nemesis_interval.map(runner::plan::seconds_ns),
+        time_limit_ns: args.time_limit.map(runner::plan::seconds_ns),
         params: parse_params(args.param.iter().map(String::as_str))?,
         nodes: args.nodes,
         clients: args.clients,
-        ops: match (args.ops, args.time_limit) {
-            (Some(n), _) => n,
-            (None, Some(_)) => runner::plan::UNBOUNDED_OPS,
-            (None, None) => base.ops,
-        },
+        ops: runner::plan::ops_budget(args.ops, args.time_limit, base.ops),
         keys: args.keys,
         routing: args.routing.into(),
         max_events: args.max_events,
@@ -34,12 +30,6 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
     };
     plan.validate()?;
     Ok(plan)
-}
-
-/// Virtual seconds as nanoseconds (saturating: a day is already far more
-/// than any run).
-fn seconds_ns(s: f64) -> u64 {
-    (s * 1e9).min(u64::MAX as f64) as u64
 }
 
 pub fn run(args: RunArgs) -> u8 {

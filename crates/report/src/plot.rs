@@ -109,6 +109,13 @@ pub fn all(t: &Timing) -> [(&'static str, String); 3] {
     [("latency-raw.svg", latency_raw(t)), ("latency-quantiles.svg", latency_quantiles(t)), ("rate.svg", rate(t))]
 }
 
+/// The three plots of one protocol's seeds overlaid (runs without a history
+/// are left out), for a comparison's per-protocol folder.
+pub fn seeds_overlay(protocol: &str, runs: &[runner::run::Finished]) -> [(&'static str, String); 3] {
+    let each = runs.iter().filter_map(|f| Timing::of_history("", f.history.as_ref()?));
+    all(&Timing::overlay(&format!("{protocol}, {} seeds", runs.len()), each))
+}
+
 type Chart<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
 type Result<T> = std::result::Result<T, Box<dyn std::error::Error + 'static>>;
 

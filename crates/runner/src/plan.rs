@@ -11,6 +11,22 @@ use workloads::workload::{WorkloadConfig, WorkloadKind};
 /// `ops` of a plan bounded by its time limit only.
 pub const UNBOUNDED_OPS: usize = usize::MAX / 2;
 
+/// The op budget of a run: `--ops` when given, else unbounded under a
+/// `--time-limit` (virtual time ends the run), else the protocol's default.
+pub fn ops_budget(ops: Option<usize>, time_limit: Option<f64>, default: usize) -> usize {
+    match (ops, time_limit) {
+        (Some(n), _) => n,
+        (None, Some(_)) => UNBOUNDED_OPS,
+        (None, None) => default,
+    }
+}
+
+/// Virtual seconds as nanoseconds (saturating: a day is already far more
+/// than any run).
+pub fn seconds_ns(s: f64) -> u64 {
+    (s * 1e9).min(u64::MAX as f64) as u64
+}
+
 /// Most seeds one command may ask for.
 pub const MAX_SEEDS: u64 = 1_000_000;
 
