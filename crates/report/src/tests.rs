@@ -263,7 +263,7 @@ fn compare_table_and_csv() {
 #[test]
 fn compare_json() {
     let doc: serde_json::Value = serde_json::from_str(&json::compare(&rows()[1..])).unwrap();
-    expect![[r#"{"rows":[{"availability":0.78,"availability_during_faults":null,"checks":[{"check":"linearizable","first_violating_seed":1,"seeds_invalid":2,"seeds_unknown":0,"seeds_valid":0}],"command":"conch run --protocol lww --seed 1","converge_ms_max":null,"latency_ms_max":0.3,"latency_ms_p50":0.2,"latency_ms_p99":0.3,"msgs_per_op":1.7,"ops":1000,"protocol":"lww<&>","seeds":2,"throughput_ops_per_s":619.0,"workload":"register"}]}"#]].assert_eq(&doc.to_string());
+    expect![[r#"{"rows":[{"availability":0.78,"availability_during_faults":null,"checks":[{"check":"linearizable","first_violating_seed":1,"seeds_invalid":2,"seeds_unknown":0,"seeds_valid":0}],"command":"conch run --protocol lww --seed 1","converge_ms_max":null,"coverage":{},"invariants":{"first":null,"first_violating_seed":null,"seeds_violated":0},"latency_ms_max":0.3,"latency_ms_p50":0.2,"latency_ms_p99":0.3,"msgs_per_op":1.7,"ops":1000,"protocol":"lww<&>","seeds":2,"throughput_ops_per_s":619.0,"workload":"register"}]}"#]].assert_eq(&doc.to_string());
 }
 
 #[test]
