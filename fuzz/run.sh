@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs one fuzz target for a while on its committed corpus.
 #   fuzz/run.sh TARGET SECONDS [extra libFuzzer flags...]
-# TARGET: read_jsonl, read_edn, read_jepsen_log, read_porcupine_kv, check or check_sharded.
+# TARGET: read_jsonl, read_edn, read_jepsen_log, read_porcupine_kv, check, check_sharded or check_txn.
 # New inputs go to a scratch corpus (fuzz/corpus-work/TARGET, not committed);
 # crashes to fuzz/artifacts/TARGET/. Works on a stable toolchain: cargo-fuzz
 # needs nightly flags (-Z sanitizer), which RUSTC_BOOTSTRAP=1 unlocks.

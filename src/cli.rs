@@ -47,8 +47,7 @@ pub enum Command {
                       Exit 1 if any run violates a check, else 3 if any is undecided."
     )]
     Compare(CompareArgs),
-    /// The main job: every bundled protocol under a standard fault schedule, checked,
-    /// compared, with an HTML report index; plus the bundled example histories.
+    /// The main job: every bundled protocol under faults, checked, compared, reported; plus the example histories.
     Demo(DemoArgs),
     /// List models, checks, formats, protocols, workloads and nemeses.
     List,
@@ -57,6 +56,12 @@ pub enum Command {
         after_help = "Example:\n  conch gen --workload register --ops 1000000 --clients 32 --keys 100 > reg-1m.jsonl"
     )]
     Gen(GenArgs),
+    /// Run your Maelstrom-protocol node binary under conch's network, faults and checkers
+    #[command(disable_help_flag = true, after_help = "Its flags: conch maelstrom --help")]
+    Maelstrom {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        words: Vec<String>,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -67,7 +72,7 @@ pub struct CheckArgs {
     /// Sequential model for linearizability; inferred when unambiguous.
     #[arg(long, value_enum)]
     pub model: Option<Model>,
-    /// Comma-separated checks. Default: linearizable.
+    /// Comma-separated checks. Default: linearizable (on txn histories: strict-serializable, as `all`).
     #[arg(long, value_enum, value_delimiter = ',')]
     pub checks: Vec<Check>,
     /// Input format; detected when absent.
@@ -76,9 +81,7 @@ pub struct CheckArgs {
     /// How an ok read of nil is judged. Default per format.
     #[arg(long, value_enum)]
     pub nil_read: Option<NilReadArg>,
-    /// Every key's state before the history, as JSON or EDN: a register's
-    /// value, a kv string, a counter's total, a list or set, a multi-register
-    /// map (`{"x": 0, "y": 0}`). Default: empty (nil, "", 0, []).
+    /// Every key's state before the history, JSON or EDN (docs/history-format.md). Default: empty (nil, "", 0, []).
     #[arg(long, value_parser = checker::read::parse_value)]
     pub initial: Option<checker::Value>,
     /// Print one JSON document instead of text.
@@ -105,9 +108,8 @@ pub struct CheckArgs {
     /// Use only the general search (disable the polynomial-time unique-value paths).
     #[arg(long)]
     pub no_fast_paths: bool,
-    /// Check in shards by key, spilling ops to disk, so that memory is bounded by the
-    /// largest shard rather than the file: `auto` (files of 256 MiB or more), `off`, or a
-    /// number of shards (1-256). Not with --html, which needs the whole history.
+    /// Check in shards by key, spilling ops to disk, so that memory is bounded by the largest shard rather than
+    /// the file: `auto` (files of 256 MiB or more), `off`, or a number (1-256). Not with --html (needs the history).
     #[arg(long, default_value = "auto", value_parser = shard_mode)]
     pub shards: ShardMode,
     /// Directory for shard files (default: the system's temporary directory).
@@ -116,8 +118,7 @@ pub struct CheckArgs {
     /// Jepsen EDN and log histories: whether to split `[k v]` values into key and value.
     #[arg(long, value_enum, default_value_t = IndependentArg::Auto)]
     pub independent: IndependentArg,
-    /// Longest line accepted, in MiB (for EDN: longest single op, whatever its lines).
-    /// A guard against unbounded memory on a broken file.
+    /// Longest line accepted, in MiB (EDN: longest op, whatever its lines): bounds memory on a broken file.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_line_mb: u64,
     /// Bank histories: balances may go negative (conch's own bank workload); Jepsen's bank forbids it.
@@ -230,15 +231,26 @@ pub struct GenArgs {
     pub workload: GenWorkload,
     #[arg(long, default_value_t = 10_000)]
     pub ops: usize,
-    #[arg(long, default_value_t = 16)]
-    pub clients: usize,
-    #[arg(long, default_value_t = 100)]
-    pub keys: usize,
+    /// Concurrent clients. Default: 16 (txn workloads: 10).
+    #[arg(long)]
+    pub clients: Option<usize>,
+    /// Keys (txn workloads: keys active at once, each retired after --max-writes-per-key). Default: 100 (txn: 10).
+    #[arg(long)]
+    pub keys: Option<usize>,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// Per-mille of ops that end `info`.
-    #[arg(long, default_value_t = 5)]
-    pub info_permille: u32,
+    /// Per-mille of ops that end `info`. Default: 5 (txn workloads: 50, Elle's 5%).
+    #[arg(long)]
+    pub info_permille: Option<u32>,
+    /// Txn workloads: most micro-ops per transaction (Elle's max-txn-length).
+    #[arg(long, default_value_t = 4, value_parser = clap::value_parser!(u64).range(1..=64))]
+    pub max_txn_length: u64,
+    /// Txn workloads: writes to a key before it retires (Elle's max-writes-per-key).
+    #[arg(long, default_value_t = 32, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_writes_per_key: u64,
+    /// Txn workloads: anomalies to plant, comma-separated, each once on fresh keys, spread evenly.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub plant: Vec<PlantArg>,
     /// Write here instead of standard output (refuses to overwrite without --force).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -314,12 +326,12 @@ pub fn faults(list: &[Nemesis]) -> Vec<FaultKind> {
     out
 }
 
-/// Declares a flag's value enum, whose doc comments are its values' help,
+/// Declares a flag's value enum, its values' help (`VALUE => LIBRARY; "help"`)
 /// and its conversion to the library's type: one line per value.
 macro_rules! value_enum {
-    ($name:ident => $lib:ty { $($(#[doc = $doc:literal])+ $v:ident => $to:expr,)+ }) => {
+    ($name:ident => $lib:ty { $($v:ident => $to:expr; $doc:literal,)+ }) => {
         #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-        pub enum $name { $($(#[doc = $doc])+ $v,)+ }
+        pub enum $name { $(#[doc = $doc] $v,)+ }
         impl From<$name> for $lib {
             fn from(x: $name) -> $lib {
                 match x { $($name::$v => $to,)+ }
@@ -329,137 +341,111 @@ macro_rules! value_enum {
 }
 
 value_enum!(Model => ModelKind {
-    /// read/write register
-    Register => ModelKind::Register,
-    /// read/write/compare-and-set register; a never-written key reads nil
-    CasRegister => ModelKind::CasRegister,
-    /// get/put/append on strings per key (Porcupine kv); a missing key reads ""
-    Kv => ModelKind::Kv,
-    /// Jepsen :txn of [:r k v]/[:w k v] micro-ops over several registers
-    MultiRegister => ModelKind::MultiRegister,
-    /// acquire/release lock
-    Mutex => ModelKind::Mutex,
-    /// add elements, read the whole set
-    Set => ModelKind::Set,
-    /// incr by an amount, read the total
-    Counter => ModelKind::Counter,
-    /// FIFO enqueue/dequeue; dequeue of empty returns nil
-    Queue => ModelKind::Queue,
-    /// append unique elements, read the whole list
-    ListAppend => ModelKind::ListAppend,
+    Register => ModelKind::Register; "read/write register",
+    CasRegister => ModelKind::CasRegister; "read/write/compare-and-set register; a never-written key reads nil",
+    Kv => ModelKind::Kv; "get/put/append on strings per key (Porcupine kv); a missing key reads \"\"",
+    MultiRegister => ModelKind::MultiRegister; "Jepsen :txn of [:r k v]/[:w k v] micro-ops over several registers",
+    Mutex => ModelKind::Mutex; "acquire/release lock",
+    Set => ModelKind::Set; "add elements, read the whole set",
+    Counter => ModelKind::Counter; "incr by an amount, read the total",
+    Queue => ModelKind::Queue; "FIFO enqueue/dequeue; dequeue of empty returns nil",
+    ListAppend => ModelKind::ListAppend; "append unique elements, read the whole list",
 });
 
 value_enum!(Check => Option<CheckName> {
-    /// a total order of ops, legal for the model, consistent with real time
-    Linearizable => Some(CheckName::Linearizable),
-    /// a session's reads reflect its own earlier writes
-    ReadYourWrites => Some(CheckName::ReadYourWrites),
-    /// a session never reads an older state than it already saw
-    MonotonicReads => Some(CheckName::MonotonicReads),
-    /// a session's writes take effect in session order
-    MonotonicWrites => Some(CheckName::MonotonicWrites),
-    /// a write is ordered after the writes its session had read
-    WritesFollowReads => Some(CheckName::WritesFollowReads),
-    /// final reads of all nodes agree and keep every acknowledged write
-    Convergence => Some(CheckName::Convergence),
-    /// bank histories: every read sums to the total, no negative balances
-    Bank => Some(CheckName::Bank),
-    /// every check that fits the history
-    All => None,
+    Linearizable => Some(CheckName::Linearizable); "a total order of ops, legal for the model, consistent with real time",
+    ReadYourWrites => Some(CheckName::ReadYourWrites); "a session's reads reflect its own earlier writes",
+    MonotonicReads => Some(CheckName::MonotonicReads); "a session never reads an older state than it already saw",
+    MonotonicWrites => Some(CheckName::MonotonicWrites); "a session's writes take effect in session order",
+    WritesFollowReads => Some(CheckName::WritesFollowReads); "a write is ordered after the writes its session had read",
+    Convergence => Some(CheckName::Convergence); "final reads of all nodes agree and keep every acknowledged write",
+    Bank => Some(CheckName::Bank); "bank histories: every read sums to the total, no negative balances",
+    ReadUncommitted => Some(CheckName::ReadUncommitted); "txn histories: no G0 (write cycles)",
+    ReadCommitted => Some(CheckName::ReadCommitted); "txn: no G0, G1a, G1b, G1c (dirty or intermediate reads, cycles without rw)",
+    ReadAtomic => Some(CheckName::ReadAtomic); "txn: no fractured, internal or future reads, G1a (Cerone et al.)",
+    Causal => Some(CheckName::Causal); "txn: read atomic, and visibility is transitive (Cerone et al.)",
+    ConsistentView => Some(CheckName::ConsistentView); "txn: read committed without G-single (Adya PL-2+)",
+    SnapshotIsolation => Some(CheckName::SnapshotIsolation); "txn: no G1, G-single, G-nonadjacent, lost-update, internal",
+    RepeatableRead => Some(CheckName::RepeatableRead); "txn: no G1, G2-item (Adya PL-2.99)",
+    Serializable => Some(CheckName::Serializable); "txn: no G1, G2: some serial order explains every read",
+    StrictSerializable => Some(CheckName::StrictSerializable); "txn: serializable in real-time order (txn default; `linearizable` too)",
+    StrongSessionSerializable => Some(CheckName::StrongSessionSerializable); "txn: serializable in each process's order",
+    StrongSessionSnapshotIsolation => Some(CheckName::StrongSessionSnapshotIsolation); "txn: SI in each process's order",
+    StrongSnapshotIsolation => Some(CheckName::StrongSnapshotIsolation); "txn: snapshot isolation in real-time order",
+    All => None; "every check that fits the history (txn histories: strict-serializable)",
+    SetFull => Some(CheckName::SetFull); "grow-only sets read whole (add or broadcast, read): no element lost, per node",
+    CounterBounds => Some(CheckName::CounterBounds); "counters (add, read): final reads within the bounds of the adds",
+    UniqueIds => Some(CheckName::UniqueIds); "generate: every id distinct",
+    Echo => Some(CheckName::Echo); "echo: every answer is the payload sent",
+    Kafka => Some(CheckName::Kafka); "kafka-style logs (send, poll, commit_offsets): no lost, skipped or reordered offsets",
 });
 
 value_enum!(InputFormat => Format {
-    /// conch's native JSON Lines, one event per line
-    Jsonl => Format::Jsonl,
-    /// Jepsen history.edn: a vector of op maps or one map per line
-    Edn => Format::Edn,
-    /// Jepsen text log lines (INFO jepsen.util - PROCESS :TYPE :F VALUE)
-    JepsenLog => Format::JepsenLog,
-    /// Porcupine kv test data: EDN maps with :key
-    PorcupineKv => Format::PorcupineKv,
+    Jsonl => Format::Jsonl; "conch's native JSON Lines, one event per line",
+    Edn => Format::Edn; "Jepsen history.edn: a vector of op maps or one map per line",
+    JepsenLog => Format::JepsenLog; "Jepsen text log lines (INFO jepsen.util - PROCESS :TYPE :F VALUE)",
+    PorcupineKv => Format::PorcupineKv; "Porcupine kv test data: EDN maps with :key",
 });
 
 value_enum!(NilReadArg => NilRead {
-    /// always legal, as Knossos and Jepsen judge it
-    Unknown => NilRead::Unknown,
-    /// the key was never written, as Porcupine judges it
-    Absent => NilRead::Absent,
+    Unknown => NilRead::Unknown; "always legal, as Knossos and Jepsen judge it",
+    Absent => NilRead::Absent; "the key was never written, as Porcupine judges it",
 });
 
 value_enum!(IndependentArg => Independent {
-    /// split when every keyless client value is such a tuple (holds the events until the end of the file)
-    Auto => Independent::Auto,
-    /// always split (streams)
-    Yes => Independent::Yes,
-    /// keep the tuples as values
-    No => Independent::No,
+    Auto => Independent::Auto; "split when every keyless client value is such a tuple (holds the events until the end of the file)",
+    Yes => Independent::Yes; "always split (streams)",
+    No => Independent::No; "keep the tuples as values",
 });
 
 value_enum!(BankInitial => Option<BTreeMap<Value, i64>> {
-    /// every account starts at 0, as in conch's simulator
-    Zero => Some(BTreeMap::new()),
-    /// the total is inferred from the first read
-    FirstRead => None,
+    Zero => Some(BTreeMap::new()); "every account starts at 0, as in conch's simulator",
+    FirstRead => None; "the total is inferred from the first read",
 });
 
 value_enum!(Workload => WorkloadKind {
-    /// read/write/cas on a few registers
-    Register => WorkloadKind::Register,
-    /// read/write over many keys, uniform or zipfian
-    Kv => WorkloadKind::Kv,
-    /// append unique ints to lists; reads return whole lists
-    ListAppend => WorkloadKind::ListAppend,
-    /// add unique ints to grow-only sets; reads return the set
-    Set => WorkloadKind::Set,
-    /// increment counters; reads return totals
-    Counter => WorkloadKind::Counter,
-    /// transfers between accounts and whole-bank reads
-    Bank => WorkloadKind::Bank,
-    /// transactions of appends and reads over lists (Elle's list-append)
-    TxnListAppend => WorkloadKind::TxnListAppend,
-    /// transactions of writes and reads over registers (Elle's rw-register)
-    TxnRwRegister => WorkloadKind::TxnRwRegister,
+    Register => WorkloadKind::Register; "read/write/cas on a few registers",
+    Kv => WorkloadKind::Kv; "read/write over many keys, uniform or zipfian",
+    ListAppend => WorkloadKind::ListAppend; "append unique ints to lists; reads return whole lists",
+    Set => WorkloadKind::Set; "add unique ints to grow-only sets; reads return the set",
+    Counter => WorkloadKind::Counter; "increment counters; reads return totals",
+    Bank => WorkloadKind::Bank; "transfers between accounts and whole-bank reads",
+    TxnListAppend => WorkloadKind::TxnListAppend; "transactions of appends and reads over lists (Elle's list-append)",
+    TxnRwRegister => WorkloadKind::TxnRwRegister; "transactions of writes and reads over registers (Elle's rw-register)",
 });
 
 value_enum!(Nemesis => Option<FaultKind> {
-    /// network partitions: halves, random halves, isolate one node, majority ring, bridge
-    Partition => Some(FaultKind::Partition),
-    /// crash and restart one node, several, or the leader; volatile state is lost
-    Crash => Some(FaultKind::Crash),
-    /// pause a node (it processes nothing) and resume it
-    Pause => Some(FaultKind::Pause),
-    /// bursts of message loss
-    Loss => Some(FaultKind::Loss),
-    /// bursts of message duplication
-    Duplicate => Some(FaultKind::Duplicate),
-    /// skew and drift of nodes' local clocks
-    ClockSkew => Some(FaultKind::ClockSkew),
-    /// every kind above
-    All => None,
-    /// no faults
-    None => None,
+    Partition => Some(FaultKind::Partition); "network partitions: halves, random halves, isolate one node, majority ring, bridge",
+    Crash => Some(FaultKind::Crash); "crash and restart one node, several, or the leader; volatile state is lost",
+    Pause => Some(FaultKind::Pause); "pause a node (it processes nothing) and resume it",
+    Loss => Some(FaultKind::Loss); "bursts of message loss",
+    Duplicate => Some(FaultKind::Duplicate); "bursts of message duplication",
+    ClockSkew => Some(FaultKind::ClockSkew); "skew and drift of nodes' local clocks",
+    All => None; "every kind above",
+    None => None; "no faults",
 });
 
 value_enum!(Routing => ClientRouting {
-    /// client i talks to node i mod n
-    Sticky => ClientRouting::Sticky,
-    /// a node chosen at random for every request
-    Random => ClientRouting::Random,
-    /// sticky, moving to another node when its node is down or unreachable
-    Failover => ClientRouting::Failover,
+    Sticky => ClientRouting::Sticky; "client i talks to node i mod n",
+    Random => ClientRouting::Random; "a node chosen at random for every request",
+    Failover => ClientRouting::Failover; "sticky, moving to another node when its node is down or unreachable",
 });
 
-value_enum!(GenWorkload => testkit::gen::GenWorkload {
-    /// registers with read and write
-    Register => testkit::gen::GenWorkload::Register { cas: false },
-    /// registers with read, write and compare-and-set
-    CasRegister => testkit::gen::GenWorkload::Register { cas: true },
-    /// append to lists, read whole lists
-    ListAppend => testkit::gen::GenWorkload::ListAppend,
-    /// add to sets, read whole sets
-    Set => testkit::gen::GenWorkload::Set,
-    /// increment counters, read totals
-    Counter => testkit::gen::GenWorkload::Counter,
+value_enum!(GenWorkload => testkit::gen_txn::GenKind {
+    Register => testkit::gen_txn::GenKind::Ops(testkit::gen::GenWorkload::Register { cas: false }); "registers with read and write",
+    CasRegister => testkit::gen_txn::GenKind::Ops(testkit::gen::GenWorkload::Register { cas: true }); "registers with read, write and compare-and-set",
+    ListAppend => testkit::gen_txn::GenKind::Ops(testkit::gen::GenWorkload::ListAppend); "append to lists, read whole lists",
+    Set => testkit::gen_txn::GenKind::Ops(testkit::gen::GenWorkload::Set); "add to sets, read whole sets",
+    Counter => testkit::gen_txn::GenKind::Ops(testkit::gen::GenWorkload::Counter); "increment counters, read totals",
+    TxnListAppend => testkit::gen_txn::GenKind::Txn(testkit::gen_txn::TxnWorkload::ListAppend); "Elle's list-append transactions, strict serializable",
+    TxnRwRegister => testkit::gen_txn::GenKind::Txn(testkit::gen_txn::TxnWorkload::RwRegister); "Elle's rw-register transactions, strict serializable",
+});
+
+value_enum!(PlantArg => testkit::gen_txn::Plant {
+    GSingle => testkit::gen_txn::Plant::GSingle; "read skew: a reader sees one of a writer's two writes (G-single)",
+    G2Item => testkit::gen_txn::Plant::G2Item; "write skew: two readers of two keys each write one (G2-item)",
+    LostUpdate => testkit::gen_txn::Plant::LostUpdate; "two transactions read a key and both write it (lost-update)",
+    G1a => testkit::gen_txn::Plant::G1a; "a read of a failed transaction's write (G1a)",
 });
 
 #[cfg(test)]
@@ -476,7 +462,7 @@ mod tests {
         for m in ModelKind::ALL {
             assert_eq!(ModelKind::from(parse::<Model>(m.as_str())), m);
         }
-        for c in CheckName::ALL {
+        for c in CheckName::ALL.into_iter().chain(CheckName::TXN).chain(CheckName::WORKLOAD) {
             assert_eq!(Option::<CheckName>::from(parse::<Check>(c.as_str())), Some(c));
         }
         for f in Format::ALL {

@@ -1,33 +1,44 @@
-//! `conch gen`: a synthetic linearizable history in the native format.
+//! `conch gen`: a synthetic history in the native format: single-object ops
+//! linearizable by construction, or transactions strict serializable by
+//! construction (Elle's shapes), optionally with planted anomalies.
 
 use crate::cli::GenArgs;
 use crate::output;
 use runner::exit;
 use testkit::gen::GenConfig;
+use testkit::gen_txn::{self, GenKind, TxnGenConfig};
 
 pub fn run(args: GenArgs) -> u8 {
-    if args.clients == 0 || args.keys == 0 || args.info_permille > 1000 {
-        return output::fail("gen: need --clients >= 1, --keys >= 1 and --info-permille <= 1000");
+    let kind: GenKind = args.workload.into();
+    let txn = matches!(kind, GenKind::Txn(_));
+    let pick = |x: Option<usize>, ops: usize, txns: usize| x.unwrap_or(if txn { txns } else { ops });
+    let (clients, keys, seed, ops) = (pick(args.clients, 16, 10), pick(args.keys, 100, 10), args.seed, args.ops);
+    let info_permille = args.info_permille.unwrap_or(if txn { 50 } else { 5 });
+    if clients == 0 || keys == 0 || info_permille > 1000 || (!txn && !args.plant.is_empty()) {
+        return output::fail("gen: --clients, --keys >= 1; --info-permille <= 1000; --plant only for txn workloads");
     }
-    let cfg = GenConfig {
-        seed: args.seed,
-        clients: args.clients,
-        keys: args.keys,
-        ops: args.ops,
-        workload: args.workload.into(),
-        info_permille: args.info_permille,
-        ..GenConfig::default()
-    };
-    let bytes = checker::write::to_jsonl(&testkit::gen::events(&cfg));
-    match &args.out {
-        Some(path) => match output::write(path, &bytes, args.force) {
-            Ok(()) => exit::VALID,
-            Err(e) => output::fail(e),
-        },
-        None => {
-            use std::io::Write;
-            let _ = std::io::stdout().lock().write_all(&bytes);
-            exit::VALID
+    let bytes = match kind {
+        GenKind::Ops(workload) => {
+            let cfg = GenConfig { seed, clients, keys, ops, workload, info_permille, ..GenConfig::default() };
+            checker::write::to_jsonl(&testkit::gen::events(&cfg))
         }
-    }
+        GenKind::Txn(workload) => {
+            let cfg = TxnGenConfig {
+                concurrency: clients as u64,
+                keys_active: keys as u64,
+                mops_max: args.max_txn_length,
+                writes_per_key_max: args.max_writes_per_key,
+                info_permille: info_permille.into(),
+                ..TxnGenConfig::elle(workload, ops as u64)
+            };
+            let plants: Vec<gen_txn::Plant> = args.plant.iter().map(|&p| p.into()).collect();
+            gen_txn::jsonl(&cfg.planted_evenly(&plants), seed)
+        }
+    };
+    let Some(path) = &args.out else {
+        use std::io::Write;
+        let _ = std::io::stdout().lock().write_all(&bytes);
+        return exit::VALID;
+    };
+    output::write(path, &bytes, args.force).map_or_else(output::fail, |()| exit::VALID)
 }

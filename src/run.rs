@@ -63,7 +63,7 @@ fn go(args: &RunArgs) -> Result<u8, Error> {
         if let Some(why) = &f.output.stats.stopped_early {
             bar.suspend(|| eprintln!("conch: seed {}: run stopped early: {why}", f.seed));
         }
-        if seeds.len() == 1 && !plan.nemesis.is_empty() {
+        if !plan.nemesis.is_empty() {
             let line = runner::run::faults_line(&plan, &f);
             bar.suspend(|| output::print(&line));
         }

@@ -43,6 +43,19 @@ fn rejects(name: &str, extra: &[&str], line: u64, problem: &str) {
     assert_rejected(&run(&args), path, line, problem);
 }
 
+/// Transactional histories (#14): Elle's preconditions and the shapes of
+/// micro-ops are bad input naming the line, never a model mismatch.
+#[test]
+fn txn_preconditions_and_shapes_are_bad_input_with_the_line() {
+    rejects("txn-unknown-micro-op.edn", &[], 3, "unknown function \"incr\": expected append, r or w");
+    rejects("txn-read-wrong-shape.edn", &[], 4, "a read returned a single value in a list-append history");
+    rejects("txn-duplicate-append.edn", &[], 3, "value 1 appended to key \"x\" twice (at line 1 and here)");
+    rejects("txn-completion-changes-write.jsonl", &[], 2, "the completion changes the txn's writes");
+    rejects("txn-mixed-ops.jsonl", &[], 3, "operation `read` in a transactional history");
+    // The same under every isolation model asked for.
+    rejects("txn-duplicate-append.edn", &["--checks", "read-committed,serializable"], 3, "twice");
+}
+
 #[test]
 fn truncated_last_line() {
     rejects("truncated-last-line.jsonl", &[], 4, "JSON syntax error");

@@ -18,11 +18,12 @@ use crate::linear::{self, LinearOptions};
 use crate::model::{self, ModelKind};
 use crate::read::{self, Format, NilRead, ReadOptions};
 use crate::report::{
-    BankSummary, Budget, CheckDetail, CheckName, CheckResult, KeyResult, KeyStats, Method, ModelName, Report, Skipped,
-    Verdict,
+    BankSummary, Budget, CheckDetail, CheckName, CheckResult, Isolation, KeyResult, KeyStats, Method, ModelName,
+    Report, Skipped, Verdict,
 };
 use crate::session::{self, SessionOptions, StalenessSamples, Workload};
 use crate::shard::{self, ShardOptions};
+use crate::txn;
 use crate::value::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -183,7 +184,22 @@ impl Seen {
                 }
             }
             Convergence => (!self.ok_final_read).then_some("no final read completed ok: nothing shows the end state"),
-            Bank => None,
+            // The transactional checker says itself when no transaction
+            // completed ok.
+            Bank
+            | ReadUncommitted
+            | ReadCommitted
+            | ReadAtomic
+            | Causal
+            | ConsistentView
+            | SnapshotIsolation
+            | RepeatableRead
+            | Serializable
+            | StrictSerializable
+            | StrongSessionSerializable
+            | StrongSessionSnapshotIsolation
+            | StrongSnapshotIsolation => None,
+            SetFull | CounterBounds | UniqueIds | Echo | Kafka => None,
         }
     }
 }
@@ -194,6 +210,9 @@ impl Seen {
 #[derive(Clone, Debug)]
 pub(crate) struct Facts {
     pub is_bank: bool,
+    /// Some op is a transaction (`f: txn`): the history is judged by the
+    /// isolation models (`crate::txn`), unless a sequential model is named.
+    pub is_txn: bool,
     pub model: Result<ModelKind, NotApplicable>,
     pub workload: Result<Workload, NotApplicable>,
     pub seen: Seen,
@@ -212,6 +231,7 @@ impl Facts {
     pub(crate) fn of_summary(h: &History, seen: Seen) -> Facts {
         Facts {
             is_bank: h.ops.iter().any(|o| o.f == F::Transfer),
+            is_txn: h.ops.iter().any(|o| o.f == F::Txn),
             model: model::infer(h),
             workload: session::infer_workload(h),
             seen,
@@ -240,6 +260,7 @@ pub(crate) struct Part {
     pub results: Vec<CheckResult>,
     pub skipped: Vec<Skipped>,
     pub staleness: Option<(Workload, StalenessSamples)>,
+    pub isolation: Option<Isolation>,
 }
 
 impl Part {
@@ -262,6 +283,8 @@ impl Part {
                 self.skipped.push(sk);
             }
         }
+        // A transactional history is never split (its ops have no key).
+        self.isolation = self.isolation.take().or(other.isolation);
         match (&mut self.staleness, other.staleness) {
             (Some((_, mine)), Some((_, theirs))) => mine.merge(theirs),
             (mine @ None, theirs) => *mine = theirs,
@@ -295,6 +318,7 @@ impl Part {
             results: self.results,
             skipped: self.skipped,
             staleness: self.staleness.map(|(w, s)| s.summary(w)),
+            isolation: self.isolation,
             elapsed_ms: started.elapsed().as_millis() as u64,
         }
     }
@@ -321,8 +345,23 @@ fn nothing_checked(skipped: &[Skipped]) -> String {
 /// judged by the whole history's `facts`.
 pub(crate) fn check_part(h: &History, cfg: &CheckConfig, facts: &Facts, nil_read: NilRead) -> Result<Part, CheckError> {
     let explicit = !cfg.checks.is_empty();
-    let wanted: Vec<CheckName> = if explicit { cfg.checks.clone() } else { CheckName::ALL.to_vec() };
+    let mut wanted: Vec<CheckName> = if explicit { cfg.checks.clone() } else { CheckName::ALL.to_vec() };
     let mut part = Part::default();
+    if facts.is_txn && cfg.model.is_none() {
+        check_txn(h, cfg, &cfg.checks, &mut part)?;
+        return Ok(part);
+    }
+    if let Some(&c) = cfg.checks.iter().find(|c| c.txn_model().is_some()) {
+        return Err(CheckError::NotApplicable { check: c, reason: NotApplicable::NotTxn });
+    }
+    // The workload checks run only by name, each on its own.
+    for &c in wanted.iter().filter(|c| CheckName::WORKLOAD.contains(c)) {
+        part.results.push(check_workload(h, c)?);
+    }
+    wanted.retain(|c| !CheckName::WORKLOAD.contains(c));
+    if explicit && wanted.is_empty() {
+        return Ok(part);
+    }
     if facts.is_bank {
         check_bank(h, cfg, &wanted, explicit, &mut part)?;
     } else {
@@ -340,6 +379,28 @@ pub(crate) fn check_part(h: &History, cfg: &CheckConfig, facts: &Facts, nil_read
         }
     }
     Ok(part)
+}
+
+/// One workload check (set-full, counter-bounds, unique-ids, echo, kafka).
+/// A history of the wrong shape is bad input naming the line.
+fn check_workload(h: &History, check: CheckName) -> Result<CheckResult, CheckError> {
+    use crate::{counter_bounds, echo, kafka, set_full, unique_ids};
+    // The error names the line; whoever read the file names the file.
+    let file = "";
+    let r = match check {
+        CheckName::SetFull => {
+            // Maelstrom's broadcast workload adds with `broadcast`, g-set with `add`.
+            let broadcast = F::parse("broadcast");
+            let add_f = if h.ops.iter().any(|o| o.f == broadcast) { broadcast } else { F::Add };
+            set_full::check(h, file, &set_full::SetFullOptions { add_f, linearizable: false })
+        }
+        CheckName::CounterBounds => counter_bounds::check(h, file),
+        CheckName::UniqueIds => unique_ids::check(h, file),
+        CheckName::Echo => echo::check(h, file),
+        CheckName::Kafka => kafka::check(h, file),
+        other => unreachable!("{other} is not a workload check"),
+    };
+    r.map_err(|e| CheckError::BadValue { line: e.line, kind: e.kind })
 }
 
 /// Marks a check that had nothing to check unknown, and its keys that say
@@ -429,6 +490,42 @@ fn check_sessions(
     let opts = SessionOptions { budget: cfg.budget.clone(), nil_read, initial: cfg.initial.clone() };
     part.results.extend(session::check(h, &checks, w, &opts));
     part.staleness = Some((w, session::staleness_samples(h, w)));
+    Ok(())
+}
+
+/// Transactional histories: each requested isolation model (none:
+/// strict-serializable). `linearizable` on a history of transactions is
+/// strict serializability (linearizability with each transaction one
+/// operation on the whole database), so it is checked as that; the other
+/// single-object checks do not apply.
+fn check_txn(h: &History, cfg: &CheckConfig, wanted: &[CheckName], part: &mut Part) -> Result<(), CheckError> {
+    let mut checks: Vec<(CheckName, txn::Model)> = Vec::new();
+    for &c in wanted {
+        let c = if c == CheckName::Linearizable { CheckName::StrictSerializable } else { c };
+        let Some(m) = c.txn_model() else {
+            return Err(CheckError::NotApplicable { check: c, reason: NotApplicable::TxnHistory });
+        };
+        if !checks.iter().any(|x| x.0 == c) {
+            checks.push((c, m));
+        }
+    }
+    if checks.is_empty() {
+        checks.push((CheckName::StrictSerializable, txn::Model::StrictSerializable));
+    }
+    if cfg.initial.is_some() {
+        // Elle's workloads start from empty lists and nil registers; a
+        // different start would change every version order.
+        return Err(CheckError::NotApplicable { check: checks[0].0, reason: NotApplicable::TxnInitial });
+    }
+    let th = txn::TxnHistory::from_history("", h).map_err(|e| CheckError::BadValue { line: e.line, kind: e.kind })?;
+    let opts = txn::TxnOptions {
+        models: checks.iter().map(|x| x.1).collect(),
+        budget: cfg.budget.clone(),
+        ..txn::TxnOptions::default()
+    };
+    let report = txn::check(&th, &opts);
+    part.results = report.results(h, &checks);
+    part.isolation = Some(report.isolation());
     Ok(())
 }
 

@@ -92,6 +92,12 @@ pub enum InputErrorKind {
     /// An op's value does not fit the chosen model.
     #[error("{f} value {found} does not fit model `{model}`: expected {expected}")]
     BadValue { model: &'static str, f: String, expected: &'static str, found: String },
+    /// A transaction (`f: txn`) that is malformed or breaks a precondition
+    /// of the transactional checker (unknown micro-op, a read of the wrong
+    /// shape, a value appended or written twice to one key, a completion
+    /// that changes the transaction's writes, ...).
+    #[error("transaction: {reason}")]
+    BadTxn { reason: String },
     /// An op the chosen model has no meaning for.
     #[error("operation `{f}` is not part of model `{model}` (it has {supported})")]
     UnsupportedOp { model: &'static str, f: String, supported: &'static str },
@@ -140,6 +146,20 @@ pub enum NotApplicable {
     /// Convergence without final reads.
     #[error("no final reads (ops marked final) in the history")]
     NoFinalReads,
+    /// A single-object check on a history of transactions.
+    #[error(
+        "does not apply to transactional histories (f: txn); check an isolation model: read-uncommitted, \
+         read-committed, read-atomic, causal, consistent-view, snapshot-isolation, repeatable-read, serializable, \
+         strict-serializable, strong-session-serializable, strong-session-snapshot-isolation, \
+         strong-snapshot-isolation (or pass --model multi-register for linearizability of rw-register txns)"
+    )]
+    TxnHistory,
+    /// `--initial` on a history of transactions.
+    #[error("--initial does not apply to transactional histories: every list starts empty and every register nil")]
+    TxnInitial,
+    /// An isolation model on a history without transactions.
+    #[error("not a transactional history (no txn ops): isolation models judge histories of f: txn")]
+    NotTxn,
 }
 
 impl serde::Serialize for NotApplicable {

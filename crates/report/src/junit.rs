@@ -2,6 +2,7 @@
 
 use crate::escape::escape;
 use crate::text::key_name;
+use checker::report::ModelName;
 use checker::Report as FileReport;
 use checker::Verdict;
 use runner::check::Checked;
@@ -22,10 +23,18 @@ fn suite(s: &mut String, r: &FileReport) {
         match c.verdict {
             Verdict::Valid => {}
             Verdict::Invalid => {
+                // A transactional check has one verdict for the whole
+                // history: its anomalies are named by kind, not by key.
+                let txn = matches!(c.model, ModelName::Txn(_));
                 let detail: Vec<String> = c
                     .keys
                     .iter()
-                    .flat_map(|k| k.anomalies.iter().map(move |a| format!("{}: {}", key_name(k), a.explanation)))
+                    .flat_map(|k| {
+                        k.anomalies.iter().map(move |a| {
+                            let about = if txn { a.kind.to_string() } else { key_name(k) };
+                            format!("{about}: {}", a.explanation)
+                        })
+                    })
                     .collect();
                 let _ = write!(s, "<failure message=\"{} violated\">{}</failure>", c.check, escape(&detail.join("\n")));
             }

@@ -1,5 +1,7 @@
 //! Plain-text reports for the terminal.
 
+use checker::report::{AnomalyDetail, Isolation, ModelName};
+use checker::txn::report::Step;
 use checker::Report as FileReport;
 use checker::{KeyResult, Verdict};
 use runner::check::{Checked, FileError};
@@ -90,13 +92,24 @@ pub fn compare_summary(rows: &[runner::compare::Row]) -> String {
     } else {
         let _ = write!(s, "violations in {}", bad.join("; "));
     }
+    for r in rows.iter().filter(|r| !r.faults_by_kind.is_empty()) {
+        let kinds: Vec<String> = r.faults_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = write!(s, "\n  {} faults: {}", r.protocol, kinds.join(", "));
+        if r.seeds_missing_faults > 0 {
+            let _ = write!(
+                s,
+                " (warning: on {} a requested kind never took effect)",
+                plural(r.seeds_missing_faults as usize, "seed")
+            );
+        }
+    }
     // Coverage: the named branches each protocol took and the crashes at
     // its fault points, so that a bug's branch that ran without breaking
     // anything is visible.
     for r in rows.iter().filter(|r| !r.coverage.is_empty()) {
         let parts: Vec<String> =
             r.coverage.iter().filter(|(k, _)| !k.starts_with("point:")).map(|(k, v)| format!("{k} {v}")).collect();
-        let _ = write!(s, "\n{} coverage: {}", r.protocol, parts.join(", "));
+        let _ = write!(s, "\n  {} coverage: {}", r.protocol, parts.join(", "));
     }
     s
 }
@@ -111,13 +124,13 @@ pub fn report(r: &FileReport, verbose: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{}: {}\n  {} format, {} events, {} ops, {} fault events, checked in {} ms",
+        "{}: {}\n  {} format, {}, {}, {}, checked in {} ms",
         r.source(),
         upper(r.verdict),
         r.format_name(),
-        r.events,
-        r.ops,
-        r.faults,
+        plural(r.events as usize, "event"),
+        plural(r.ops as usize, "op"),
+        plural(r.faults as usize, "fault event"),
         r.elapsed_ms
     );
     if let Some(why) = &r.unknown_reason {
@@ -125,17 +138,22 @@ pub fn report(r: &FileReport, verbose: bool) -> String {
     }
     for c in &r.results {
         let counts = |v: Verdict| c.keys.iter().filter(|k| k.verdict == v).count();
-        let _ = writeln!(
-            s,
-            "  {} [{}]: {} ({}: {} valid, {} invalid, {} unknown)",
-            c.check,
-            c.model,
-            c.verdict,
-            plural(c.keys.len(), "key"),
-            counts(Verdict::Valid),
-            counts(Verdict::Invalid),
-            counts(Verdict::Unknown)
-        );
+        if let ModelName::Txn(_) = c.model {
+            // One verdict for the whole history: no keys to count.
+            let _ = writeln!(s, "  {} [{}]: {}", c.check, c.model, c.verdict);
+        } else {
+            let _ = writeln!(
+                s,
+                "  {} [{}]: {} ({}: {} valid, {} invalid, {} unknown)",
+                c.check,
+                c.model,
+                c.verdict,
+                plural(c.keys.len(), "key"),
+                counts(Verdict::Valid),
+                counts(Verdict::Invalid),
+                counts(Verdict::Unknown)
+            );
+        }
         if let Some(why) = &c.unknown_reason {
             let _ = writeln!(s, "    undecided: {why}");
         }
@@ -149,11 +167,25 @@ pub fn report(r: &FileReport, verbose: bool) -> String {
             }
             for a in &k.anomalies {
                 let _ = writeln!(s, "      {}: {}", a.kind, indent(&a.explanation, 8));
-                for op in &a.ops {
-                    let _ = writeln!(s, "        - {op}");
+                let txn = match a.detail.as_deref() {
+                    Some(AnomalyDetail::Txn(t)) => Some(t),
+                    _ => None,
+                };
+                for (i, op) in a.ops.iter().enumerate() {
+                    match txn.and_then(|t| t.txns.get(i)) {
+                        Some(name) => writeln!(s, "        - {name}: {op}"),
+                        None => writeln!(s, "        - {op}"),
+                    }
+                    .unwrap_or(());
+                }
+                if let Some(t) = txn.filter(|t| !t.steps.is_empty()) {
+                    let _ = writeln!(s, "        cycle: {}", cycle(&t.steps));
                 }
             }
         }
+    }
+    if let Some(iso) = &r.isolation {
+        isolation(&mut s, iso);
     }
     for sk in &r.skipped {
         let _ = writeln!(s, "  {}: skipped ({})", sk.check, sk.reason);
@@ -165,6 +197,62 @@ pub fn report(r: &FileReport, verbose: bool) -> String {
         }
     }
     s
+}
+
+/// `T1 -rw x-> T2 -wr y-> T1`: a cycle's labelled edges.
+fn cycle(steps: &[Step]) -> String {
+    let mut out = steps.first().map_or(String::new(), |st| st.from.clone());
+    for st in steps {
+        match &st.key {
+            Some(k) => {
+                let _ = write!(out, " -{} {k}-> {}", st.kind, st.to);
+            }
+            None => {
+                let _ = write!(out, " -{}-> {}", st.kind, st.to);
+            }
+        }
+    }
+    out
+}
+
+/// A transactional history's summary: Elle's `not` / `also-not`, the
+/// anomaly counts and the dependency graph's size.
+fn isolation(s: &mut String, iso: &Isolation) {
+    let names = |ms: &[checker::txn::Model]| {
+        if ms.is_empty() {
+            "none".to_string()
+        } else {
+            ms.iter().map(|m| m.name()).collect::<Vec<_>>().join(", ")
+        }
+    };
+    let st = &iso.stats;
+    let _ = writeln!(
+        s,
+        "  isolation ({}, {}: {} ok, {} info, {} fail; {}; dependency graph of {}, {}, {}{})",
+        iso.workload,
+        plural((st.ok + st.info + st.fail) as usize, "txn"),
+        st.ok,
+        st.info,
+        st.fail,
+        plural(st.keys as usize, "key"),
+        plural(st.nodes as usize, "node"),
+        plural(st.edges as usize, "edge"),
+        plural(st.cyclic_sccs as usize, "cyclic component"),
+        if st.cyclic_sccs > 0 {
+            format!(", the largest of {}", plural(st.largest_scc_txns as usize, "txn"))
+        } else {
+            String::new()
+        }
+    );
+    let _ = writeln!(s, "    not: {}", names(&iso.not));
+    let _ = writeln!(s, "    also-not: {}", names(&iso.also_not));
+    if !iso.counts.is_empty() {
+        let counts: Vec<String> = iso.counts.iter().map(|c| format!("{} {}", c.kind, c.count)).collect();
+        let _ = writeln!(s, "    anomalies: {}", counts.join(", "));
+    }
+    for c in &iso.incomplete {
+        let _ = writeln!(s, "    cut short: {} in a component of {} txns: {}", c.kind, c.scc_txns, c.reason);
+    }
 }
 
 /// A file that has no report: `FILE: BAD INPUT` and what is wrong.

@@ -57,6 +57,10 @@ pub struct Row {
     /// (`raft.old-term-commit`, `point:raft.became-leader` hits, `crash:...`
     /// crashes there): shows whether the code a bug lives in ran at all.
     pub coverage: BTreeMap<String, u64>,
+    /// Faults injected per kind, summed over the seeds (#12 §2d).
+    pub faults_by_kind: BTreeMap<String, u64>,
+    /// Seeds in which a requested fault kind never took effect.
+    pub seeds_missing_faults: u64,
     /// Reproduces the first violating (or first) seed.
     pub command: String,
 }
@@ -121,6 +125,13 @@ pub fn row(plan: &Plan, runs: &[Finished]) -> Row {
     }
     let checks: Vec<CheckSummary> = checks.into_values().collect();
     let (invariants, coverage) = invariants_and_coverage(runs);
+    let mut faults_by_kind: BTreeMap<String, u64> = plan.nemesis.iter().map(|k| (k.name().to_string(), 0)).collect();
+    for f in runs {
+        for (k, n) in &f.output.stats.faults_by_kind {
+            *faults_by_kind.entry(k.clone()).or_default() += n;
+        }
+    }
+    let seeds_missing_faults = runs.iter().filter(|f| !crate::run::fault_warnings(plan, f).is_empty()).count() as u64;
     let first_bad = checks.iter().filter_map(|c| c.first_violating_seed).chain(invariants.first_violating_seed).min();
     Row {
         protocol: plan.protocol.clone(),
@@ -138,6 +149,8 @@ pub fn row(plan: &Plan, runs: &[Finished]) -> Row {
         checks,
         invariants,
         coverage,
+        faults_by_kind,
+        seeds_missing_faults,
         command: plan.command(first_bad.unwrap_or_else(|| runs.first().map_or(0, |f| f.seed))),
     }
 }

@@ -292,6 +292,129 @@ impl Source for ByteSource<'_> {
     }
 }
 
+/// Fuzz entry for the transactional checker. The first byte picks how the
+/// rest is used: as raw EDN or JSON Lines text (the micro-op parser must
+/// reject what it cannot read, never panic), or as a recipe for a small
+/// list-append or rw-register history with arbitrary read results
+/// (garbage, duplicates, aborted and intermediate reads). Every history
+/// that parses is checked against every model: the verdicts must respect
+/// the model hierarchy (if a model holds, so does every weaker one), and
+/// no model the brute-force oracle allows may be called violated.
+pub fn check_txn(data: &[u8]) {
+    use checker::txn::{self, Model, TxnHistory, TxnOptions};
+    let Some((&mode, rest)) = data.split_first() else { return };
+    let history = match mode % 3 {
+        0 | 1 => {
+            let format = if mode % 3 == 0 { Format::Edn } else { Format::Jsonl };
+            let Ok((h, _)) = read_bytes("fuzz", rest, &fuzz_read_options(Some(format))) else { return };
+            h
+        }
+        _ => match txn_history_from_bytes(mode, rest) {
+            Some(h) => h,
+            None => return,
+        },
+    };
+    let Ok(th) = TxnHistory::from_history("fuzz", &history) else { return };
+    let opts = TxnOptions { models: Model::CHECKABLE.to_vec(), ..TxnOptions::default() };
+    let report = txn::check(&th, &opts);
+    let verdict = |m: Model| report.models.iter().find(|r| r.model == m).map(|r| r.verdict);
+    for &m in &Model::CHECKABLE {
+        if verdict(m) != Some(Verdict::Valid) {
+            continue;
+        }
+        for weaker in txn::model::implied_models(m).iter() {
+            if let Some(v) = verdict(weaker) {
+                assert_ne!(v, Verdict::Invalid, "{m} holds but {weaker} does not: {report:#?}");
+            }
+        }
+    }
+    // Soundness against the oracle, on histories small enough for it.
+    let Ok(conv) = crate::txn_oracle::from_history(&history) else { return };
+    let Ok(judgement) = crate::txn_oracle::check(&conv.history) else { return };
+    for d in &judgement.decisions {
+        let m = Model::parse(d.model.name()).expect("the oracle's models are conch's");
+        if d.allowed {
+            assert_ne!(
+                verdict(m),
+                Some(Verdict::Invalid),
+                "{m}: the oracle allows it ({}): {report:#?}",
+                d.explanation
+            );
+        }
+    }
+}
+
+/// A small transactional history from bytes: up to 8 transactions on up to
+/// 3 keys, up to 3 micro-ops each, completions ok / info / fail, and reads
+/// returning whatever the bytes say.
+fn txn_history_from_bytes(mode: u8, data: &[u8]) -> Option<History> {
+    let mut src = ByteSource { data, pos: 0 };
+    let append = mode & 8 == 0;
+    let mut events = Vec::new();
+    let mut next_value = 1i64;
+    let mut open: Vec<(u64, Vec<Value>)> = Vec::new();
+    let mut next_process = 0u64;
+    let mut txns = 0;
+    while !src.is_empty() {
+        let action = src.byte();
+        if action & 1 == 0 && txns < 8 && open.len() < 3 {
+            let mut mops = Vec::new();
+            for _ in 0..1 + src.below(3) {
+                let key = Value::Int(src.below(3) as i64);
+                let m = if src.byte() & 1 == 0 {
+                    next_value += 1;
+                    let f = if append { "append" } else { "w" };
+                    vec![Value::str(f), key, Value::Int(next_value)]
+                } else {
+                    vec![Value::str("r"), key, Value::Nil]
+                };
+                mops.push(Value::List(m));
+            }
+            let p = next_process;
+            next_process += 1;
+            events.push(Event::new(
+                events.len() as u64 + 1,
+                EventType::Invoke,
+                Process::Client(p),
+                F::Txn,
+                Value::List(mops.clone()),
+            ));
+            open.push((p, mops));
+            txns += 1;
+        } else if !open.is_empty() {
+            let (p, mops) = open.remove(src.index(open.len()));
+            let kind = match src.byte() % 8 {
+                0 => EventType::Info,
+                1 => EventType::Fail,
+                _ => EventType::Ok,
+            };
+            let done: Vec<Value> = mops
+                .iter()
+                .map(|m| {
+                    let mut m = m.as_list().expect("a micro-op").to_vec();
+                    if kind == EventType::Ok && m[0] == Value::str("r") {
+                        let n = src.below(4) as i64;
+                        let value = |src: &mut ByteSource| Value::Int(src.below(next_value as u64 + 2) as i64);
+                        m[2] = if append {
+                            Value::List((0..n).map(|_| value(&mut src)).collect())
+                        } else if n == 0 {
+                            Value::Nil
+                        } else {
+                            value(&mut src)
+                        };
+                    }
+                    Value::List(m)
+                })
+                .collect();
+            events.push(Event::new(events.len() as u64 + 1, kind, Process::Client(p), F::Txn, Value::List(done)));
+        }
+    }
+    if events.is_empty() {
+        return None;
+    }
+    History::from_events("fuzz", events).ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

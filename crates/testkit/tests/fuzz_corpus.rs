@@ -20,6 +20,7 @@ fn entry(target: &str) -> fn(&[u8]) {
         "read_porcupine_kv" => |d| fuzzing::read_one(Format::PorcupineKv, d),
         "check" => fuzzing::check_bytes,
         "check_sharded" => fuzzing::sharded_matches_whole,
+        "check_txn" => fuzzing::check_txn,
         other => panic!("fuzz/{other}: no such fuzz target (update crates/testkit/tests/fuzz_corpus.rs)"),
     }
 }
@@ -39,7 +40,8 @@ fn replay(dir: &str, target: &str) -> usize {
     files.len()
 }
 
-const TARGETS: [&str; 6] = ["read_jsonl", "read_edn", "read_jepsen_log", "read_porcupine_kv", "check", "check_sharded"];
+const TARGETS: [&str; 7] =
+    ["read_jsonl", "read_edn", "read_jepsen_log", "read_porcupine_kv", "check", "check_sharded", "check_txn"];
 
 #[test]
 fn corpus_has_every_target_and_nothing_else() {
@@ -74,4 +76,5 @@ corpus_tests! {
     corpus_read_porcupine_kv: "read_porcupine_kv";
     corpus_check: "check";
     corpus_check_sharded: "check_sharded";
+    corpus_check_txn: "check_txn";
 }

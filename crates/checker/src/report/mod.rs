@@ -26,6 +26,7 @@ use crate::error::NotApplicable;
 use crate::model::ModelKind;
 use crate::read::Format;
 use crate::session::{Staleness, Workload};
+pub use crate::txn::report::Isolation;
 use crate::value::Value;
 use serde::Serialize;
 use std::fmt;
@@ -83,6 +84,30 @@ pub enum CheckName {
     Convergence,
     /// Bank invariants: total conserved, no negative balances.
     Bank,
+    // Transactional isolation models (histories of `txn` ops; see
+    // `crate::txn`), named as Elle names them.
+    ReadUncommitted,
+    ReadCommitted,
+    ReadAtomic,
+    Causal,
+    ConsistentView,
+    SnapshotIsolation,
+    RepeatableRead,
+    Serializable,
+    StrictSerializable,
+    StrongSessionSerializable,
+    StrongSessionSnapshotIsolation,
+    StrongSnapshotIsolation,
+    /// Grow-only sets read whole: no acknowledged element lost (`set_full`).
+    SetFull,
+    /// Counters: final reads within the bounds of the adds (`counter_bounds`).
+    CounterBounds,
+    /// Every generated id distinct (`unique_ids`).
+    UniqueIds,
+    /// Every echo answered with its own payload (`echo`).
+    Echo,
+    /// Kafka-style logs: no lost, skipped or reordered offsets (`kafka`).
+    Kafka,
 }
 
 impl CheckName {
@@ -105,7 +130,52 @@ impl CheckName {
         CheckName::Bank,
     ];
 
+    /// The transactional isolation models, weakest first: what `--checks`
+    /// takes for a history of `txn` ops ([`crate::txn`]).
+    pub const TXN: [CheckName; 12] = [
+        CheckName::ReadUncommitted,
+        CheckName::ReadCommitted,
+        CheckName::ReadAtomic,
+        CheckName::Causal,
+        CheckName::ConsistentView,
+        CheckName::SnapshotIsolation,
+        CheckName::RepeatableRead,
+        CheckName::Serializable,
+        CheckName::StrictSerializable,
+        CheckName::StrongSessionSerializable,
+        CheckName::StrongSessionSnapshotIsolation,
+        CheckName::StrongSnapshotIsolation,
+    ];
+
+    /// The transactional model this check judges, if it is one.
+    pub fn txn_model(self) -> Option<crate::txn::Model> {
+        use crate::txn::Model as M;
+        Some(match self {
+            CheckName::ReadUncommitted => M::ReadUncommitted,
+            CheckName::ReadCommitted => M::ReadCommitted,
+            CheckName::ReadAtomic => M::ReadAtomic,
+            CheckName::Causal => M::Causal,
+            CheckName::ConsistentView => M::ConsistentView,
+            CheckName::SnapshotIsolation => M::SnapshotIsolation,
+            CheckName::RepeatableRead => M::RepeatableRead,
+            CheckName::Serializable => M::Serializable,
+            CheckName::StrictSerializable => M::StrictSerializable,
+            CheckName::StrongSessionSerializable => M::StrongSessionSerializable,
+            CheckName::StrongSessionSnapshotIsolation => M::StrongSessionSnapshotIsolation,
+            CheckName::StrongSnapshotIsolation => M::StrongSnapshotIsolation,
+            _ => return None,
+        })
+    }
+    /// The workload checks (Maelstrom's workloads, and any history of their
+    /// shape): run only when asked for by name, never implied by "every
+    /// check", since each needs its workload's ops.
+    pub const WORKLOAD: [CheckName; 5] =
+        [CheckName::SetFull, CheckName::CounterBounds, CheckName::UniqueIds, CheckName::Echo, CheckName::Kafka];
+
     pub fn as_str(self) -> &'static str {
+        if let Some(m) = self.txn_model() {
+            return m.name();
+        }
         match self {
             CheckName::Linearizable => "linearizable",
             CheckName::ReadYourWrites => "read-your-writes",
@@ -114,11 +184,17 @@ impl CheckName {
             CheckName::WritesFollowReads => "writes-follow-reads",
             CheckName::Convergence => "convergence",
             CheckName::Bank => "bank",
+            CheckName::SetFull => "set-full",
+            CheckName::CounterBounds => "counter-bounds",
+            CheckName::UniqueIds => "unique-ids",
+            CheckName::Echo => "echo",
+            CheckName::Kafka => "kafka",
+            _ => unreachable!("transactional models are named above"),
         }
     }
 
     pub fn parse(s: &str) -> Option<CheckName> {
-        CheckName::ALL.into_iter().find(|c| c.as_str() == s)
+        CheckName::ALL.into_iter().chain(CheckName::TXN).chain(CheckName::WORKLOAD).find(|c| c.as_str() == s)
     }
 }
 
@@ -156,8 +232,18 @@ pub enum Method {
     /// A session guarantee the key's own evidence left undecided (repeated
     /// values), decided by the key being linearizable, which implies it.
     Linearizable,
+    /// Transactional isolation: the dependency graph of transactions
+    /// (version orders, ww/wr/rw edges, cycle search; `crate::txn`).
+    DependencyGraph,
     /// Nothing ran (the deadline had passed, or nothing was there to check).
     None,
+    /// The workload checks, each its own algorithm: grow-only sets read
+    /// whole, counter bounds, distinct ids, echoes, kafka logs.
+    SetFull,
+    CounterBounds,
+    UniqueIds,
+    Echo,
+    Kafka,
 }
 
 impl Method {
@@ -174,7 +260,13 @@ impl Method {
             Method::FinalReads => "final-reads",
             Method::BankReads => "bank-reads",
             Method::Linearizable => "linearizable",
+            Method::DependencyGraph => "dependency-graph",
             Method::None => "none",
+            Method::SetFull => "set-full",
+            Method::CounterBounds => "counter-bounds",
+            Method::UniqueIds => "unique-ids",
+            Method::Echo => "echo",
+            Method::Kafka => "kafka",
         }
     }
 
@@ -198,6 +290,10 @@ pub enum ModelName {
     Model(ModelKind),
     Workload(Workload),
     Bank,
+    /// A transactional workload: `txn-list-append` or `txn-rw-register`.
+    Txn(crate::txn::Workload),
+    /// A workload check's own name for what it judged (`set-full`, ...).
+    WorkloadCheck(&'static str),
 }
 
 impl ModelName {
@@ -206,6 +302,9 @@ impl ModelName {
             ModelName::Model(m) => m.as_str(),
             ModelName::Workload(w) => w.as_str(),
             ModelName::Bank => "bank",
+            ModelName::Txn(crate::txn::Workload::ListAppend) => "txn-list-append",
+            ModelName::Txn(crate::txn::Workload::RwRegister) => "txn-rw-register",
+            ModelName::WorkloadCheck(name) => name,
         }
     }
 }
@@ -344,6 +443,11 @@ pub struct Report {
     pub skipped: Vec<Skipped>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub staleness: Option<Staleness>,
+    /// A transactional history's isolation summary: the models its
+    /// anomalies rule out (Elle's `not` and `also-not`), the anomaly
+    /// counts, the dependency graph's size.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub isolation: Option<Isolation>,
     pub elapsed_ms: u64,
 }
 

@@ -1,0 +1,589 @@
+//! A transactional history in compact form: every `f: txn` op with its
+//! micro-ops, keys and values interned to dense `u32` ids, list-append reads
+//! stored as a length into one shared buffer per key.
+//!
+//! [`TxnBuilder`] takes finished ops one at a time (from a [`History`] or
+//! straight from a reader through [`TxnReader`], so a large file is never
+//! held as [`Value`] trees), checks every precondition the checker relies on,
+//! and names the file and line of the first input that breaks one.
+
+use crate::error::{InputError, InputErrorKind};
+use crate::history::{Event, EventTarget, History, Op, OpId, Outcome, Paired, Pairing, F};
+use crate::value::Value;
+use hashbrown::{Equivalent, HashMap};
+use rustc_hash::{FxBuildHasher, FxHashMap};
+use std::fmt;
+use std::hash::{Hash, Hasher};
+
+/// Index of an interned key.
+pub type KeyId = u32;
+/// Index of an interned `(key, value)`: an appended element or a register
+/// value, written by at most one micro-op.
+pub type ElemId = u32;
+
+/// No such id.
+pub const NONE: u32 = u32::MAX;
+/// A register read of `nil` (the initial state), or a list read of `nil`
+/// (the empty list), in [`Mop::v`].
+pub const NIL: u32 = u32::MAX - 1;
+/// A read whose result is unknown (its transaction did not complete `ok`).
+pub const UNKNOWN: u32 = u32::MAX - 2;
+/// The largest id the tables hand out.
+const MAX_ID: u32 = u32::MAX - 3;
+
+/// What a micro-op does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum MopF {
+    Read,
+    Append,
+    Write,
+}
+
+impl MopF {
+    pub fn name(self) -> &'static str {
+        match self {
+            MopF::Read => "r",
+            MopF::Append => "append",
+            MopF::Write => "w",
+        }
+    }
+
+    fn parse(s: &str) -> Option<MopF> {
+        Some(match s {
+            "r" | "read" => MopF::Read,
+            "append" => MopF::Append,
+            "w" | "write" => MopF::Write,
+            _ => return None,
+        })
+    }
+}
+
+/// One micro-op.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mop {
+    pub f: MopF,
+    pub key: KeyId,
+    /// Append and write: the [`ElemId`] written. Read: for list-append an
+    /// index into [`TxnHistory::list_reads`], for rw-register the
+    /// [`ElemId`] read; [`NIL`] for a read of nil, [`UNKNOWN`] when the
+    /// transaction did not complete `ok`.
+    pub v: u32,
+}
+
+/// One transaction (an op with `f: txn`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Txn {
+    pub op: OpId,
+    pub process: u64,
+    pub outcome: Outcome,
+    /// Positions of invoke and completion among all events (`ret` is
+    /// `u64::MAX` for info): real-time order is `a.ret < b.call`.
+    pub call: u64,
+    pub ret: u64,
+    pub invoke_line: u64,
+    pub complete_line: Option<u64>,
+    pub invoke_time_ns: Option<i64>,
+    pub complete_time_ns: Option<i64>,
+    /// This transaction's micro-ops: `mops[start..start + len]` of the history.
+    pub mops_start: u32,
+    pub mops_len: u32,
+}
+
+/// A list-append read: the first `len` elements of its key's longest read
+/// ([`TxnHistory::longest`]), or, when it is not a prefix of that read, its
+/// own elements at `explicit` in [`TxnHistory::explicit_elems`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListRead {
+    pub len: u32,
+    pub explicit: u32,
+}
+
+/// Which kind of transactional workload a history is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Workload {
+    /// `append` and `r` (reads return the whole list) on lists of unique elements.
+    ListAppend,
+    /// `w` and `r` on registers with unique values per key.
+    RwRegister,
+}
+
+impl Workload {
+    pub fn name(self) -> &'static str {
+        match self {
+            Workload::ListAppend => "list-append",
+            Workload::RwRegister => "rw-register",
+        }
+    }
+}
+
+impl fmt::Display for Workload {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The element interned as `(key, value)`, with its one writer.
+#[derive(Clone, Debug)]
+pub struct Elem {
+    pub key: KeyId,
+    pub value: Value,
+    /// Slot of the transaction that appended or wrote it, and the micro-op's
+    /// index in it; `NONE` when no transaction did (a garbage read).
+    pub writer: u32,
+    pub writer_mop: u32,
+}
+
+/// A whole transactional history, validated.
+#[derive(Clone, Debug)]
+pub struct TxnHistory {
+    pub file: String,
+    pub workload: Workload,
+    /// In op-id order; slot `i` is `txns[i]`.
+    pub txns: Vec<Txn>,
+    pub mops: Vec<Mop>,
+    pub keys: Vec<Value>,
+    pub elems: Vec<Elem>,
+    pub list_reads: Vec<ListRead>,
+    /// Per key, the longest list read that every shared read is a prefix of.
+    pub longest: Vec<Vec<ElemId>>,
+    pub explicit_elems: Vec<ElemId>,
+    /// Events read, for the report.
+    pub events: u64,
+}
+
+impl TxnHistory {
+    pub fn mops_of(&self, t: &Txn) -> &[Mop] {
+        &self.mops[t.mops_start as usize..(t.mops_start + t.mops_len) as usize]
+    }
+
+    /// The elements a list-append read returned.
+    pub fn list_read(&self, key: KeyId, r: u32) -> &[ElemId] {
+        let lr = self.list_reads[r as usize];
+        if lr.explicit == NONE {
+            &self.longest[key as usize][..lr.len as usize]
+        } else {
+            &self.explicit_elems[lr.explicit as usize..(lr.explicit + lr.len) as usize]
+        }
+    }
+
+    /// Elements of a read micro-op: empty for a read of nil, `None` when unknown.
+    pub fn read_elems(&self, m: &Mop) -> Option<&[ElemId]> {
+        match m.v {
+            UNKNOWN => None,
+            NIL => Some(&[]),
+            r => Some(self.list_read(m.key, r)),
+        }
+    }
+
+    /// A micro-op as the history wrote it, e.g. `[append 5 3]` or `[r 6 [1 2]]`.
+    pub fn render_mop(&self, m: &Mop) -> Value {
+        let v = match (m.f, self.workload) {
+            (MopF::Read, _) if m.v == UNKNOWN || m.v == NIL => Value::Nil,
+            (MopF::Read, Workload::ListAppend) => {
+                Value::List(self.list_read(m.key, m.v).iter().map(|&e| self.elems[e as usize].value.clone()).collect())
+            }
+            _ => self.elems[m.v as usize].value.clone(),
+        };
+        Value::List(vec![Value::str(m.f.name()), self.keys[m.key as usize].clone(), v])
+    }
+
+    /// A transaction's micro-ops as a value (with the reads' results).
+    pub fn render_txn(&self, t: &Txn) -> Value {
+        Value::List(self.mops_of(t).iter().map(|m| self.render_mop(m)).collect())
+    }
+}
+
+/// Builds a [`TxnHistory`] from finished ops.
+pub struct TxnBuilder {
+    file: String,
+    /// Slot -> transaction; `None` until its op finishes.
+    txns: Vec<Option<Txn>>,
+    mops: Vec<Mop>,
+    key_ids: FxHashMap<Value, KeyId>,
+    keys: Vec<Value>,
+    elem_ids: HashMap<(KeyId, Value), ElemId, FxBuildHasher>,
+    elems: Vec<Elem>,
+    list_reads: Vec<ListRead>,
+    /// Per key: the longest list read so far, as values and as ids.
+    longest_vals: Vec<Vec<Value>>,
+    longest: Vec<Vec<ElemId>>,
+    explicit_elems: Vec<ElemId>,
+    /// First line of each kind of evidence about the workload.
+    first_append: Option<u64>,
+    first_write: Option<u64>,
+    first_list_read: Option<u64>,
+    first_scalar_read: Option<u64>,
+}
+
+const MOP_SHAPE: &str = "a list of micro-ops like [append k v], [r k v] or [w k v]";
+
+/// A short rendering of a value for error messages.
+fn quote(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() <= 60 {
+        s
+    } else {
+        format!("{}...", s.chars().take(60).collect::<String>())
+    }
+}
+
+/// Looks up `(key, value)` without cloning the value: hashes exactly as the
+/// tuple does.
+struct ElemKey<'a>(KeyId, &'a Value);
+
+impl Hash for ElemKey<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+        self.1.hash(state);
+    }
+}
+
+impl Equivalent<(KeyId, Value)> for ElemKey<'_> {
+    fn equivalent(&self, k: &(KeyId, Value)) -> bool {
+        self.0 == k.0 && *self.1 == k.1
+    }
+}
+
+fn scalar(v: &Value) -> bool {
+    matches!(v, Value::Int(_) | Value::Str(_))
+}
+
+impl TxnBuilder {
+    pub fn new(file: &str) -> TxnBuilder {
+        TxnBuilder {
+            file: file.to_string(),
+            txns: Vec::new(),
+            mops: Vec::new(),
+            key_ids: FxHashMap::default(),
+            keys: Vec::new(),
+            elem_ids: HashMap::default(),
+            elems: Vec::new(),
+            list_reads: Vec::new(),
+            longest_vals: Vec::new(),
+            longest: Vec::new(),
+            explicit_elems: Vec::new(),
+            first_append: None,
+            first_write: None,
+            first_list_read: None,
+            first_scalar_read: None,
+        }
+    }
+
+    fn err(&self, line: u64, reason: String) -> InputError {
+        InputError::new(&self.file, line, InputErrorKind::BadTxn { reason })
+    }
+
+    fn key(&mut self, k: &Value, line: u64) -> Result<KeyId, InputError> {
+        if let Some(&id) = self.key_ids.get(k) {
+            return Ok(id);
+        }
+        if !scalar(k) {
+            return Err(self.err(line, format!("key {}: expected an integer, keyword or string", quote(k))));
+        }
+        let id = self.keys.len() as u32;
+        if id > MAX_ID {
+            return Err(self.err(line, format!("more than {MAX_ID} keys")));
+        }
+        self.key_ids.insert(k.clone(), id);
+        self.keys.push(k.clone());
+        self.longest_vals.push(Vec::new());
+        self.longest.push(Vec::new());
+        Ok(id)
+    }
+
+    fn elem(&mut self, key: KeyId, v: &Value, line: u64) -> Result<ElemId, InputError> {
+        if let Some(&id) = self.elem_ids.get(&ElemKey(key, v)) {
+            return Ok(id);
+        }
+        if !scalar(v) {
+            let k = quote(&self.keys[key as usize]);
+            return Err(self.err(line, format!("key {k}: value {}: expected an integer, keyword or string", quote(v))));
+        }
+        let id = self.elems.len() as u32;
+        if id > MAX_ID {
+            return Err(self.err(line, format!("more than {MAX_ID} distinct values")));
+        }
+        self.elem_ids.insert((key, v.clone()), id);
+        self.elems.push(Elem { key, value: v.clone(), writer: NONE, writer_mop: NONE });
+        Ok(id)
+    }
+
+    /// Parses one micro-op `[f k v]`.
+    fn parse_mop<'v>(&self, m: &'v Value, line: u64) -> Result<(MopF, &'v Value, &'v Value), InputError> {
+        let shape = |what: String| self.err(line, what);
+        let Some(items) = m.as_list() else {
+            return Err(shape(format!("micro-op {}: expected [f k v] ({MOP_SHAPE})", quote(m))));
+        };
+        let [f, k, v] = items else {
+            return Err(shape(format!("micro-op {}: expected three elements [f k v]", quote(m))));
+        };
+        let Some(f) = f.as_str().and_then(MopF::parse) else {
+            return Err(shape(format!(
+                "micro-op {}: unknown function {}: expected append, r or w",
+                quote(m),
+                quote(f)
+            )));
+        };
+        Ok((f, k, v))
+    }
+
+    /// Adds a finished op in slot `slot` (its op id, for a history read in
+    /// one pass). Every client op of a transactional history must be a txn.
+    pub fn add(&mut self, op: Op, slot: usize) -> Result<(), InputError> {
+        let line = op.complete_line.unwrap_or(op.invoke_line);
+        if op.f != F::Txn {
+            return Err(self.err(
+                op.invoke_line,
+                format!("operation `{}` in a transactional history: every client op must be `txn`", op.f),
+            ));
+        }
+        let Some(invoked) = op.input.as_list() else {
+            return Err(self.err(op.invoke_line, format!("txn value {}: expected {MOP_SHAPE}", quote(&op.input))));
+        };
+        let completed: Option<&[Value]> = match op.outcome {
+            Outcome::Ok => match op.output.as_list() {
+                Some(c) => Some(c),
+                None => {
+                    return Err(self.err(
+                        line,
+                        format!(
+                            "ok txn value {}: expected the micro-ops with the reads' results ({MOP_SHAPE})",
+                            quote(&op.output)
+                        ),
+                    ))
+                }
+            },
+            _ => None,
+        };
+        if let Some(c) = completed {
+            if c.len() != invoked.len() {
+                return Err(self.err(
+                    line,
+                    format!(
+                        "the completion has {} micro-ops but its invoke (line {}) has {}",
+                        c.len(),
+                        op.invoke_line,
+                        invoked.len()
+                    ),
+                ));
+            }
+        }
+        let start = self.mops.len() as u32;
+        for (i, m) in invoked.iter().enumerate() {
+            let (f, k, v) = self.parse_mop(m, op.invoke_line)?;
+            let (f, k, v, mline) = match completed {
+                Some(c) => {
+                    let (cf, ck, cv) = self.parse_mop(&c[i], line)?;
+                    if cf != f || ck != k || (f != MopF::Read && cv != v) {
+                        return Err(self.err(
+                            line,
+                            format!(
+                                "the completion changes the txn's writes: micro-op {} is {} here but {} at the invoke (line {})",
+                                i + 1,
+                                quote(&c[i]),
+                                quote(m),
+                                op.invoke_line
+                            ),
+                        ));
+                    }
+                    (cf, ck, cv, line)
+                }
+                None => (f, k, v, op.invoke_line),
+            };
+            let key = self.key(k, mline)?;
+            let v = match f {
+                MopF::Append | MopF::Write => {
+                    let first = if f == MopF::Append { &mut self.first_append } else { &mut self.first_write };
+                    first.get_or_insert(op.invoke_line);
+                    let e = self.elem(key, v, op.invoke_line)?;
+                    let prev = &self.elems[e as usize];
+                    if prev.writer != NONE {
+                        // The first writer has finished (it is placed) unless it is this txn.
+                        let prev_line =
+                            self.txns.get(prev.writer as usize).and_then(|t| t.as_ref()).map_or(0, |t| t.invoke_line);
+                        let other = if prev.writer as usize == slot {
+                            "earlier in the same txn".to_string()
+                        } else {
+                            format!("at line {prev_line}")
+                        };
+                        let verb = if f == MopF::Append { "appended" } else { "written" };
+                        return Err(self.err(
+                            op.invoke_line,
+                            format!(
+                                "value {} {verb} to key {} twice ({other} and here): the checker needs unique values per key",
+                                quote(v),
+                                quote(k)
+                            ),
+                        ));
+                    }
+                    self.elems[e as usize].writer = slot as u32;
+                    self.elems[e as usize].writer_mop = i as u32;
+                    e
+                }
+                MopF::Read if completed.is_none() => UNKNOWN,
+                MopF::Read => self.read(key, v, mline)?,
+            };
+            self.mops.push(Mop { f, key, v });
+        }
+        if self.mops.len() > MAX_ID as usize {
+            return Err(self.err(line, format!("more than {MAX_ID} micro-ops")));
+        }
+        if slot >= self.txns.len() {
+            self.txns.resize(slot + 1, None);
+        }
+        self.txns[slot] = Some(Txn {
+            op: op.id,
+            process: op.process,
+            outcome: op.outcome,
+            call: op.call,
+            ret: op.ret,
+            invoke_line: op.invoke_line,
+            complete_line: op.complete_line,
+            invoke_time_ns: op.invoke_time_ns,
+            complete_time_ns: op.complete_time_ns,
+            mops_start: start,
+            mops_len: invoked.len() as u32,
+        });
+        Ok(())
+    }
+
+    /// A read's result: list reads are shared with the key's longest read
+    /// when they are a prefix of it (or extend it).
+    fn read(&mut self, key: KeyId, v: &Value, line: u64) -> Result<u32, InputError> {
+        match v {
+            Value::Nil => Ok(NIL),
+            _ if scalar(v) => {
+                self.first_scalar_read.get_or_insert(line);
+                self.elem(key, v, line)
+            }
+            _ => {
+                let Some(items) = v.as_list() else {
+                    let k = quote(&self.keys[key as usize]);
+                    return Err(self
+                        .err(line, format!("read of key {k} returned {}: expected a list, a value or nil", quote(v))));
+                };
+                self.first_list_read.get_or_insert(line);
+                let r = self.list_reads.len() as u32;
+                if r > MAX_ID {
+                    return Err(self.err(line, format!("more than {MAX_ID} reads")));
+                }
+                let longest = &self.longest_vals[key as usize];
+                let n = items.len().min(longest.len());
+                let lr = if items[..n] == longest[..n] {
+                    for x in &items[n..] {
+                        let e = self.elem(key, x, line)?;
+                        self.longest_vals[key as usize].push(x.clone());
+                        self.longest[key as usize].push(e);
+                    }
+                    ListRead { len: items.len() as u32, explicit: NONE }
+                } else {
+                    let at = self.explicit_elems.len() as u32;
+                    for x in items {
+                        let e = self.elem(key, x, line)?;
+                        self.explicit_elems.push(e);
+                    }
+                    ListRead { len: items.len() as u32, explicit: at }
+                };
+                self.list_reads.push(lr);
+                Ok(r)
+            }
+        }
+    }
+
+    /// Ends the history: every slot must hold a transaction, and the
+    /// evidence must point to one workload.
+    pub fn finish(self, events: u64) -> Result<TxnHistory, InputError> {
+        let workload = match (self.first_append, self.first_write) {
+            (Some(a), Some(w)) => {
+                let (line, what, other, other_line) = if a > w { (a, "append", "w", w) } else { (w, "w", "append", a) };
+                return Err(self.err(
+                    line,
+                    format!(
+                        "micro-op `{what}` in a history that also has `{other}` (line {other_line}): \
+                         a history is either list-append (append, r) or rw-register (w, r)"
+                    ),
+                ));
+            }
+            (Some(_), None) => Workload::ListAppend,
+            (None, Some(_)) => Workload::RwRegister,
+            (None, None) if self.first_list_read.is_some() => Workload::ListAppend,
+            (None, None) => Workload::RwRegister,
+        };
+        let wrong_read = match workload {
+            Workload::ListAppend => self.first_scalar_read.map(|l| (l, "a single value", "a list")),
+            Workload::RwRegister => self.first_list_read.map(|l| (l, "a list", "a single value or nil")),
+        };
+        if let Some((line, found, expected)) = wrong_read {
+            return Err(self.err(line, format!("a read returned {found} in a {workload} history: expected {expected}")));
+        }
+        let mut txns = Vec::with_capacity(self.txns.len());
+        for (slot, t) in self.txns.into_iter().enumerate() {
+            // Slots are op ids; a gap is an op that never reached the builder.
+            txns.push(t.ok_or_else(|| {
+                InputError::new(&self.file, 0, InputErrorKind::BadTxn { reason: format!("op {slot} is missing") })
+            })?);
+        }
+        if txns.is_empty() {
+            return Err(InputError::new(&self.file, 0, InputErrorKind::Empty));
+        }
+        Ok(TxnHistory {
+            file: self.file,
+            workload,
+            txns,
+            mops: self.mops,
+            keys: self.keys,
+            elems: self.elems,
+            list_reads: self.list_reads,
+            longest: self.longest,
+            explicit_elems: self.explicit_elems,
+            events,
+        })
+    }
+}
+
+impl TxnHistory {
+    /// The transactional view of a history whose client ops are all `txn`.
+    pub fn from_history(file: &str, h: &History) -> Result<TxnHistory, InputError> {
+        let mut b = TxnBuilder::new(file);
+        for (slot, op) in h.ops.iter().enumerate() {
+            b.add(op.clone(), slot)?;
+        }
+        b.finish(h.events)
+    }
+}
+
+/// Reads events straight into a [`TxnHistory`] (an [`EventTarget`]): ops are
+/// converted as they finish, so the history is never held as values.
+pub struct TxnReader {
+    pairing: Pairing,
+    builder: TxnBuilder,
+}
+
+impl TxnReader {
+    pub fn new(file: &str) -> TxnReader {
+        TxnReader { pairing: Pairing::new(file), builder: TxnBuilder::new(file) }
+    }
+}
+
+impl EventTarget for TxnReader {
+    type Output = TxnHistory;
+
+    fn push(&mut self, e: Event) -> Result<(), InputError> {
+        match self.pairing.push(e)? {
+            Paired::Opened(_) | Paired::Fault(_) => Ok(()),
+            Paired::Finished(op) => {
+                let slot = op.id.0 as usize;
+                self.builder.add(op, slot)
+            }
+        }
+    }
+
+    fn finish(mut self) -> Result<TxnHistory, InputError> {
+        for op in self.pairing.finish()? {
+            let slot = op.id.0 as usize;
+            self.builder.add(op, slot)?;
+        }
+        self.builder.finish(self.pairing.events())
+    }
+}

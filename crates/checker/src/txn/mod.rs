@@ -1,0 +1,415 @@
+//! Transactional isolation: Elle's anomalies and consistency models on
+//! list-append and rw-register histories (Kingsbury & Alvaro, "Elle:
+//! Inferring Isolation Anomalies from Experimental Observations", VLDB
+//! 2020; Adya's thesis; Cerone, Bernardi & Gotsman 2015).
+//!
+//! The pipeline, each stage linear in the history (or near it):
+//!
+//! 1. [`history`]: `f: txn` ops to compact transactions (interned keys and
+//!    values; list reads shared per key), checking the preconditions
+//!    (unique values per key, completions that keep their writes, ...).
+//! 2. `infer`: per key, in parallel, the version order and the ww, wr and
+//!    rw dependencies it implies, and the anomalies visible without a cycle
+//!    (G1a, G1b, internal, lost-update, dirty-update, duplicate-elements,
+//!    incompatible-order, future-read, cyclic-versions, garbage-read).
+//! 3. `graph`: the dependency graph in compressed rows, with process and
+//!    real-time edges when a requested model needs them (real time through
+//!    a chain of hubs, so its size stays linear).
+//! 4. `search`: strongly connected components, then in each one the
+//!    shortest cycle of each class (G0, G1c, G-single, G-nonadjacent,
+//!    G2-item and their `-process` / `-realtime` variants) by BFS over the
+//!    product of the graph with the class's automaton, after an exact,
+//!    batched reachability test, so a class present is never missed.
+//! 5. [`model`]: which models the anomalies rule out (Elle's `not` and
+//!    `also-not`), and a verdict per requested model.
+//!
+//! Architecture invariant: when a search is cut short by a budget, the
+//! models it could decide are `unknown` with the reason, unless a
+//! cycle-exists check (exact, linear) decides them (`tests::budget_*`).
+
+mod explain;
+mod graph;
+pub mod history;
+mod infer;
+pub mod model;
+pub mod report;
+mod search;
+#[cfg(test)]
+mod tests;
+
+pub use history::{TxnBuilder, TxnHistory, TxnReader, Workload};
+pub use infer::VersionSources;
+pub use model::{AnomalyKind, Model};
+pub use report::{TxnAnomaly, TxnReport};
+
+use crate::history::Outcome;
+use crate::report::{Budget, Verdict};
+use explain::Explainer;
+use graph::Graph;
+use infer::{Evidence, Finding, Inferred, PostWrite};
+use model::Kinds;
+use rayon::prelude::*;
+use report::{Incomplete, KindCount, ModelResult, TxnStats};
+use search::{Component, SccResult};
+
+/// What to check, and how.
+#[derive(Clone, Debug)]
+pub struct TxnOptions {
+    /// Models to check; empty means strict-serializable.
+    pub models: Vec<Model>,
+    pub sources: VersionSources,
+    pub budget: Budget,
+    /// Anomalies of one class shown in full (all are counted).
+    pub examples_max: usize,
+    /// Edges one class's search may visit in one strongly connected
+    /// component before it gives up (unknown, with the reason).
+    pub search_work_max: u64,
+}
+
+impl Default for TxnOptions {
+    fn default() -> Self {
+        TxnOptions {
+            models: Vec::new(),
+            sources: VersionSources::default(),
+            budget: Budget::default(),
+            examples_max: 20,
+            search_work_max: search::SEARCH_WORK_MAX,
+        }
+    }
+}
+
+fn finding_kind(f: &Finding) -> AnomalyKind {
+    match f {
+        Finding::DuplicateElements { .. } => AnomalyKind::DuplicateElements,
+        Finding::IncompatibleOrder { .. } => AnomalyKind::IncompatibleOrder,
+        Finding::GarbageRead { .. } => AnomalyKind::GarbageRead,
+        Finding::G1a { .. } => AnomalyKind::G1a,
+        Finding::G1b { .. } => AnomalyKind::G1b,
+        Finding::DirtyUpdate { .. } => AnomalyKind::DirtyUpdate,
+        Finding::LostUpdate { .. } => AnomalyKind::LostUpdate,
+        Finding::Internal { .. } => AnomalyKind::Internal,
+        Finding::FutureRead { .. } => AnomalyKind::FutureRead,
+        Finding::CyclicVersions { .. } | Finding::OwnOrder { committed: true, .. } => AnomalyKind::CyclicVersions,
+        Finding::OwnOrder { committed: false, .. } => AnomalyKind::IncompatibleOrder,
+    }
+}
+
+fn is_process_variant(k: AnomalyKind) -> bool {
+    k.is_cycle() && k.name().ends_with("-process")
+}
+
+fn is_realtime_variant(k: AnomalyKind) -> bool {
+    k.is_cycle() && k.name().ends_with("-realtime")
+}
+
+/// The model each cycle-exists check speaks for.
+fn exists_model(k: AnomalyKind) -> Option<Model> {
+    use AnomalyKind as A;
+    Some(match k {
+        A::Pl1CycleExists => Model::ReadUncommitted,
+        A::Pl2CycleExists => Model::ReadCommitted,
+        A::PlSiCycleExists => Model::SnapshotIsolation,
+        A::Pl3CycleExists => Model::Serializable,
+        A::SsPl1CycleExists => Model::StrongSessionReadUncommitted,
+        A::SsPl2CycleExists => Model::StrongSessionReadCommitted,
+        A::SsSiCycleExists => Model::StrongSessionSnapshotIsolation,
+        A::SsSerCycleExists => Model::StrongSessionSerializable,
+        A::SPl1CycleExists => Model::StrongReadUncommitted,
+        A::SPl2CycleExists => Model::StrongReadCommitted,
+        A::SSiCycleExists => Model::StrongSnapshotIsolation,
+        A::PlSsCycleExists => Model::StrictSerializable,
+        _ => return None,
+    })
+}
+
+/// The evidence tier a model is judged on: 0 for the read-uncommitted
+/// family, 1 for models at least read committed, 2 for models that
+/// proscribe `internal`, 3 for those at least snapshot isolation (see
+/// `infer`'s module docs).
+fn tier(m: Model) -> usize {
+    if model::implied_models(m).contains(Model::SnapshotIsolation) {
+        3
+    } else if model::proscribed(m).contains(AnomalyKind::Internal) {
+        2
+    } else if model::implied_models(m).contains(Model::ReadCommitted) {
+        1
+    } else {
+        0
+    }
+}
+
+/// What a pass at `tier` may use. The settings that change nothing for a
+/// workload are fixed, so tiers that see the same evidence share a pass.
+fn evidence(w: Workload, tier: usize) -> Evidence {
+    match w {
+        Workload::ListAppend => Evidence {
+            wfr: false,
+            info_committed: tier >= 1,
+            post_write_reads: match tier {
+                0 | 1 => PostWrite::Ignored,
+                2 => PostWrite::View,
+                _ => PostWrite::Version,
+            },
+        },
+        Workload::RwRegister => {
+            Evidence { wfr: tier >= 1, post_write_reads: PostWrite::Ignored, info_committed: tier >= 1 }
+        }
+    }
+}
+
+/// The strongest assumption a pass's findings rest on beyond the first
+/// pass's (which assumes nothing), in words; `None` when the history gives
+/// it nothing to rest on (no info transactions to count as committed).
+fn assumption(ev: Evidence, has_info: bool) -> Option<&'static str> {
+    match ev.post_write_reads {
+        PostWrite::Version => {
+            return Some(
+                "a transaction's appends land right after the state it read, which models from snapshot isolation up guarantee",
+            )
+        }
+        PostWrite::View => {
+            return Some("reads after a transaction's own writes show those writes, which models from read atomic up guarantee")
+        }
+        PostWrite::Ignored => {}
+    }
+    if ev.wfr {
+        Some("a transaction's writes follow its reads, which models from read committed up guarantee")
+    } else if ev.info_committed && has_info {
+        Some("an info transaction whose write was read committed, which models from read committed up guarantee")
+    } else {
+        None
+    }
+}
+
+/// One inference and search, for the tiers that share its evidence.
+struct Pass {
+    /// Its lowest tier: its findings hold for every model of this tier or above.
+    tier: usize,
+    inf: Inferred,
+    results: Vec<SccResult>,
+    /// Per cyclic component, its nodes.
+    components: Vec<Vec<u32>>,
+    found: Kinds,
+    stats: (u64, u64, u64),
+}
+
+fn run_pass(
+    h: &TxnHistory,
+    opts: &TxnOptions,
+    ev: Evidence,
+    internal: &infer::Internal,
+    models: &[Model],
+    tier0: usize,
+) -> Pass {
+    let wanted = models.iter().fold(Kinds::default(), |k, &m| k.union(model::proscribed(m)));
+    let need_realtime = wanted.iter().any(is_realtime_variant);
+    let need_process = need_realtime || wanted.iter().any(is_process_variant);
+    let mut inf = infer::infer(h, opts.sources, ev, internal);
+    let n = inf.slot_of.len() as u32;
+    let mut sets = std::mem::take(&mut inf.edges);
+    let node_txn = |node: u32| &h.txns[inf.slot_of[node as usize] as usize];
+    if need_process {
+        let procs: Vec<(u64, u64)> = (0..n).map(|v| (node_txn(v).process, node_txn(v).call)).collect();
+        sets.push(graph::process_edges(&procs));
+    }
+    if need_realtime {
+        let times: Vec<(u64, u64)> = (0..n).map(|v| (node_txn(v).call, node_txn(v).ret)).collect();
+        sets.push(graph::realtime_edges(&times));
+    }
+    let g = Graph::build(n, sets);
+    let (comp, ncomp) = graph::tarjan(g.nodes() as usize, |v, out| out.extend_from_slice(&g.to[g.edges(v)]));
+    // Nodes grouped by component; `local` numbers them within it.
+    let mut off = vec![0u32; ncomp as usize + 1];
+    for &c in &comp {
+        off[c as usize + 1] += 1;
+    }
+    for c in 0..ncomp as usize {
+        off[c + 1] += off[c];
+    }
+    let mut fill = off.clone();
+    let mut members = vec![0u32; comp.len()];
+    let mut local = vec![0u32; comp.len()];
+    for (v, &c) in comp.iter().enumerate() {
+        let i = fill[c as usize];
+        members[i as usize] = v as u32;
+        local[v] = i - off[c as usize];
+        fill[c as usize] += 1;
+    }
+    let mut cyclic: Vec<u32> = (0..ncomp).filter(|&c| off[c as usize + 1] - off[c as usize] > 1).collect();
+    // Earliest transactions first, for readable reports.
+    cyclic.sort_by_key(|&c| members[off[c as usize] as usize]);
+    let nodes_of = |c: u32| &members[off[c as usize] as usize..off[c as usize + 1] as usize];
+    let results: Vec<SccResult> = cyclic
+        .par_iter()
+        .map(|&c| {
+            let comp = Component::new(&g, &comp, &local, c, nodes_of(c));
+            search::search_component(&comp, wanted, models, &opts.budget, opts.search_work_max)
+        })
+        .collect();
+    let mut found = Kinds::default();
+    for f in inf.findings.iter().chain(&internal.findings) {
+        found.insert(finding_kind(f));
+    }
+    for r in &results {
+        for c in &r.cycles {
+            found.insert(c.kind);
+        }
+        for &e in &r.exists {
+            found.insert(e);
+        }
+    }
+    let components = cyclic.iter().map(|&c| nodes_of(c).to_vec()).collect();
+    let stats = (g.nodes() as u64, (g.nodes() - g.txns) as u64, g.to.len() as u64);
+    Pass { tier: tier0, inf, results, components, found, stats }
+}
+
+/// Checks a transactional history against the requested models.
+pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
+    let mut models: Vec<Model> =
+        if opts.models.is_empty() { vec![Model::StrictSerializable] } else { opts.models.clone() };
+    models.sort_unstable();
+    models.dedup();
+    // Every model the requested ones imply is judged too (for `not`).
+    let mut closure = model::Models::default();
+    for &m in &models {
+        for x in model::implied_models(m).iter() {
+            closure.insert(x);
+        }
+    }
+    // One pass per distinct evidence, lowest tier first.
+    let mut plans: Vec<(Evidence, usize, Vec<Model>)> = Vec::new();
+    for t in 0..4 {
+        let ms: Vec<Model> = closure.iter().filter(|&m| tier(m) == t).collect();
+        if ms.is_empty() {
+            continue;
+        }
+        let ev = evidence(h.workload, t);
+        match plans.iter_mut().find(|p| p.0 == ev) {
+            Some(p) => p.2.extend(ms),
+            None => plans.push((ev, t, ms)),
+        }
+    }
+    let internal = infer::internal(h);
+    let passes: Vec<Pass> = plans.iter().map(|(ev, t, ms)| run_pass(h, opts, *ev, &internal, ms, *t)).collect();
+    let found_for = |t: usize| passes.iter().filter(|p| p.tier <= t).fold(Kinds::default(), |k, p| k.union(p.found));
+    let cuts_for =
+        |t: usize| passes.iter().filter(move |p| p.tier <= t).flat_map(|p| p.results.iter().flat_map(|r| &r.cut));
+    let committed = h.txns.iter().any(|t| t.outcome == Outcome::Ok);
+    let typed = |k: Kinds| Kinds::of(k.iter().filter(|k| exists_model(*k).is_none()));
+    let model_results: Vec<ModelResult> = models
+        .iter()
+        .map(|&m| {
+            let p = model::proscribed(m);
+            let found = found_for(tier(m));
+            let mut violated_by: Vec<AnomalyKind> = typed(found).iter().filter(|k| p.contains(*k)).collect();
+            if violated_by.is_empty() {
+                violated_by = found.iter().filter(|k| p.contains(*k)).collect();
+            }
+            let (verdict, unknown_reason) = if !violated_by.is_empty() {
+                (Verdict::Invalid, None)
+            } else if let Some(c) = cuts_for(tier(m)).find(|c| p.contains(c.kind)) {
+                let why =
+                    format!("the search for {} in a component of {} transactions: {}", c.kind, c.scc_txns, c.reason);
+                (Verdict::Unknown, Some(why))
+            } else if !committed {
+                (Verdict::Unknown, Some("no transaction completed ok: nothing was checked".to_string()))
+            } else {
+                (Verdict::Valid, None)
+            };
+            ModelResult { model: m, verdict, violated_by, unknown_reason }
+        })
+        .collect();
+    let verdict = model_results.iter().fold(Verdict::Valid, |v, r| v.combine(r.verdict));
+    let mut out = model::Models::default();
+    for &m in Model::ALL {
+        if model::proscribed(m).intersects(found_for(tier(m))) {
+            out.insert(m);
+        }
+    }
+    let (not, also_not) = model::boundary_of(out);
+
+    // Examples and counts, by class; a class from the pass with the least
+    // evidence that found it (so the fewest assumptions).
+    let mut by_kind: Vec<(AnomalyKind, u64, Vec<TxnAnomaly>)> = Vec::new();
+    let mut add = |kind: AnomalyKind, assumes: Option<&'static str>, make: &dyn Fn() -> TxnAnomaly| {
+        let i = match by_kind.iter().position(|e| e.0 == kind) {
+            Some(i) => i,
+            None => {
+                by_kind.push((kind, 0, Vec::new()));
+                by_kind.len() - 1
+            }
+        };
+        by_kind[i].1 += 1;
+        if by_kind[i].2.len() < opts.examples_max {
+            let mut a = make();
+            a.assumes = assumes;
+            by_kind[i].2.push(a);
+        }
+    };
+    let mut reported = Kinds::default();
+    let has_info = h.txns.iter().any(|t| t.outcome == Outcome::Info);
+    for (i, pass) in passes.iter().enumerate() {
+        let x = Explainer { h, inf: &pass.inf };
+        let assumes = if i == 0 { None } else { assumption(pass.inf.evidence, has_info) };
+        let new = |k: AnomalyKind| !reported.contains(k);
+        let fresh: Vec<AnomalyKind> = pass.found.iter().filter(|&k| new(k)).collect();
+        for c in pass.results.iter().flat_map(|r| &r.cycles).filter(|c| fresh.contains(&c.kind)) {
+            add(c.kind, assumes, &|| x.cycle(c));
+        }
+        let findings = pass.inf.findings.iter().chain(if i == 0 { &internal.findings[..] } else { &[] });
+        for f in findings.filter(|f| fresh.contains(&finding_kind(f))) {
+            add(finding_kind(f), assumes, &|| x.finding(f));
+        }
+        let typed_here = typed(found_for(pass.tier));
+        for (r, nodes) in pass.results.iter().zip(&pass.components) {
+            // Like Elle, a cycle-exists fact only when nothing more specific
+            // (nor a weaker model's fact) already rules its model out.
+            let mut shown = typed_here;
+            for &e in &r.exists {
+                let m = exists_model(e).expect("an exists kind");
+                if model::impossible(shown).contains(m) || !fresh.contains(&e) {
+                    continue;
+                }
+                shown.insert(e);
+                add(e, assumes, &|| x.exists(e, m, nodes, &r.cut));
+            }
+        }
+        for k in fresh {
+            reported.insert(k);
+        }
+    }
+    by_kind.sort_by_key(|e| e.0);
+    let counts = by_kind.iter().map(|e| KindCount { kind: e.0, count: e.1 }).collect();
+    let anomalies = by_kind.into_iter().flat_map(|e| e.2).collect();
+    let incomplete = passes
+        .iter()
+        .flat_map(|p| p.results.iter().flat_map(|r| &r.cut))
+        .map(|c| Incomplete { kind: c.kind, scc_txns: c.scc_txns, reason: c.reason.clone() })
+        .collect();
+    let count = |o: Outcome| h.txns.iter().filter(|t| t.outcome == o).count() as u64;
+    let top = passes.last().expect("at least one pass");
+    let stats = TxnStats {
+        ok: count(Outcome::Ok),
+        info: count(Outcome::Info),
+        fail: count(Outcome::Fail),
+        keys: h.keys.len() as u64,
+        micro_ops: h.mops.len() as u64,
+        passes: passes.len() as u64,
+        nodes: top.stats.0,
+        hubs: top.stats.1,
+        edges: top.stats.2,
+        cyclic_sccs: top.results.len() as u64,
+        largest_scc_txns: top.results.iter().map(|r| r.scc_txns as u64).max().unwrap_or(0),
+    };
+    TxnReport {
+        workload: h.workload,
+        verdict,
+        models: model_results,
+        not,
+        also_not,
+        anomalies,
+        counts,
+        incomplete,
+        stats,
+    }
+}
