@@ -76,6 +76,8 @@ fn rows() -> Vec<Row> {
             msgs_per_op: 21.7,
             converge_ms_max: Some(503.2),
             checks: vec![summary(CheckName::Linearizable, 2, 0, None), summary(CheckName::Convergence, 1, 0, None)],
+            invariants: Default::default(),
+            coverage: Default::default(),
             faults_by_kind: [("crash".to_string(), 8), ("partition".to_string(), 7)].into(),
             seeds_missing_faults: 0,
             command: "conch run --protocol raft --seed 0".into(),
@@ -94,6 +96,8 @@ fn rows() -> Vec<Row> {
             msgs_per_op: 1.7,
             converge_ms_max: None,
             checks: vec![summary(CheckName::Linearizable, 0, 2, Some(1))],
+            invariants: Default::default(),
+            coverage: Default::default(),
             faults_by_kind: [("clock-skew".to_string(), 3)].into(),
             seeds_missing_faults: 1,
             command: "conch run --protocol lww --seed 1".into(),
@@ -229,7 +233,7 @@ fn compare_table_and_csv() {
 #[test]
 fn compare_json() {
     let doc: serde_json::Value = serde_json::from_str(&json::compare(&rows()[1..])).unwrap();
-    expect![[r#"{"rows":[{"availability":0.78,"availability_during_faults":null,"checks":[{"check":"linearizable","first_violating_seed":1,"seeds_invalid":2,"seeds_unknown":0,"seeds_valid":0}],"command":"conch run --protocol lww --seed 1","converge_ms_max":null,"faults_by_kind":{"clock-skew":3},"latency_ms_max":0.3,"latency_ms_p50":0.2,"latency_ms_p99":0.3,"msgs_per_op":1.7,"ops":1000,"protocol":"lww<&>","seeds":2,"seeds_missing_faults":1,"throughput_ops_per_s":619.0,"workload":"register"}]}"#]].assert_eq(&doc.to_string());
+    expect![[r#"{"rows":[{"availability":0.78,"availability_during_faults":null,"checks":[{"check":"linearizable","first_violating_seed":1,"seeds_invalid":2,"seeds_unknown":0,"seeds_valid":0}],"command":"conch run --protocol lww --seed 1","converge_ms_max":null,"coverage":{},"faults_by_kind":{"clock-skew":3},"invariants":{"first":null,"first_violating_seed":null,"seeds_violated":0},"latency_ms_max":0.3,"latency_ms_p50":0.2,"latency_ms_p99":0.3,"msgs_per_op":1.7,"ops":1000,"protocol":"lww<&>","seeds":2,"seeds_missing_faults":1,"throughput_ops_per_s":619.0,"workload":"register"}]}"#]].assert_eq(&doc.to_string());
 }
 
 #[test]
