@@ -73,12 +73,17 @@ pub fn compare_summary(rows: &[runner::compare::Row]) -> String {
     let bad: Vec<String> = rows
         .iter()
         .filter_map(|r| {
-            let checks: Vec<String> = r
+            let mut checks: Vec<String> = r
                 .checks
                 .iter()
                 .filter(|c| c.seeds_invalid > 0)
                 .map(|c| format!("{} on {}", c.check, plural(c.seeds_invalid as usize, "seed")))
                 .collect();
+            let inv = &r.invariants;
+            if inv.seeds_violated > 0 {
+                let first = inv.first.as_deref().unwrap_or("?");
+                checks.push(format!("invariant {first} on {}", plural(inv.seeds_violated as usize, "seed")));
+            }
             (!checks.is_empty()).then(|| format!("{} ({})", r.protocol, checks.join(", ")))
         })
         .collect();
@@ -97,6 +102,14 @@ pub fn compare_summary(rows: &[runner::compare::Row]) -> String {
                 plural(r.seeds_missing_faults as usize, "seed")
             );
         }
+    }
+    // Coverage: the named branches each protocol took and the crashes at
+    // its fault points, so that a bug's branch that ran without breaking
+    // anything is visible.
+    for r in rows.iter().filter(|r| !r.coverage.is_empty()) {
+        let parts: Vec<String> =
+            r.coverage.iter().filter(|(k, _)| !k.starts_with("point:")).map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = write!(s, "\n  {} coverage: {}", r.protocol, parts.join(", "));
     }
     s
 }

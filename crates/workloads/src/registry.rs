@@ -38,15 +38,7 @@ pub struct ProtocolInfo {
 }
 
 const ALL: &[WorkloadKind] = &WorkloadKind::ALL;
-/// Every workload but the transactional ones.
-const SINGLE_OBJECT: &[WorkloadKind] = &[
-    WorkloadKind::Register,
-    WorkloadKind::Kv,
-    WorkloadKind::ListAppend,
-    WorkloadKind::Set,
-    WorkloadKind::Counter,
-    WorkloadKind::Bank,
-];
+const SINGLE_OBJECT: &[WorkloadKind] = &WorkloadKind::SINGLE_OBJECT;
 const REGISTERS: &[WorkloadKind] = &[WorkloadKind::Register, WorkloadKind::Kv];
 const SETS: &[WorkloadKind] = &[WorkloadKind::Set];
 const BANK: &[WorkloadKind] = &[WorkloadKind::Bank];

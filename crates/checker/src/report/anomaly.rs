@@ -35,6 +35,38 @@ pub enum AnomalyKind {
     NegativeBalance,
     /// A bank read's balances do not sum to the bank's total.
     WrongTotal,
+    /// An element an earlier read had is missing from every later read (set-full).
+    Lost,
+    /// A read began after an element was known and missed it, though a later read has it (set-full, linearizable option).
+    StaleRead,
+    /// A final read lacks an element known before it began (set-full).
+    FinalReadMissing,
+    /// A read holds an element never added, or added only by failed adds (set-full).
+    UnexpectedElement,
+    /// A read holds an element twice (set-full).
+    DuplicateElement,
+    /// A final counter read is not the ok adds plus any subset of the info adds (counter-bounds).
+    FinalReadOutOfBounds,
+    /// A counter read lies outside the sums of the adds that may precede it (counter-bounds).
+    ReadOutOfBounds,
+    /// Two generate ops got the same id (unique-ids).
+    DuplicateId,
+    /// An echo answered with something other than its payload (echo).
+    EchoMismatch,
+    /// One offset of a kafka key seen holding two messages (kafka).
+    InconsistentOffsets,
+    /// One kafka message seen at two offsets (kafka).
+    DuplicateMessage,
+    /// An acknowledged kafka send never polled, not even by the final drains (kafka).
+    Unobserved,
+    /// A process's sends to a kafka key got offsets that do not increase (kafka).
+    NonmonotonicSend,
+    /// Polled offsets that do not increase, within a poll or between a process's polls (kafka).
+    NonmonotonicPoll,
+    /// A poll jumped over offsets known to exist (kafka).
+    PollSkip,
+    /// A listed committed offset no commit asked for (kafka).
+    PhantomCommit,
     /// A transactional anomaly (G0, G1a, G-single, lost-update, ...).
     Txn(crate::txn::AnomalyKind),
 }
@@ -60,6 +92,22 @@ impl AnomalyKind {
             AnomalyKind::NegativeBalance => "negative-balance",
             AnomalyKind::WrongTotal => "wrong-total",
             AnomalyKind::Txn(k) => k.name(),
+            AnomalyKind::Lost => "lost",
+            AnomalyKind::StaleRead => "stale-read",
+            AnomalyKind::FinalReadMissing => "final-read-missing",
+            AnomalyKind::UnexpectedElement => "unexpected-element",
+            AnomalyKind::DuplicateElement => "duplicate-element",
+            AnomalyKind::FinalReadOutOfBounds => "final-read-out-of-bounds",
+            AnomalyKind::ReadOutOfBounds => "read-out-of-bounds",
+            AnomalyKind::DuplicateId => "duplicate-id",
+            AnomalyKind::EchoMismatch => "echo-mismatch",
+            AnomalyKind::InconsistentOffsets => "inconsistent-offsets",
+            AnomalyKind::DuplicateMessage => "duplicate-message",
+            AnomalyKind::Unobserved => "unobserved",
+            AnomalyKind::NonmonotonicSend => "nonmonotonic-send",
+            AnomalyKind::NonmonotonicPoll => "nonmonotonic-poll",
+            AnomalyKind::PollSkip => "poll-skip",
+            AnomalyKind::PhantomCommit => "phantom-commit",
         }
     }
 }

@@ -16,8 +16,8 @@ use crate::history::{History, Outcome, F};
 use crate::report::Budget;
 use crate::value::Value;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// The staleness distribution over all ok reads (nearest-rank percentiles).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -192,7 +192,7 @@ fn measure(k: &KeyOps, workload: Workload) -> Samples {
 fn register_levels(k: &KeyOps) -> Option<(Vec<SweepWrite>, Vec<SweepRead>)> {
     let h = k.h;
     let mut writes: Vec<&crate::Op> = Vec::new();
-    let mut ret_of: HashMap<&Value, u64> = HashMap::new();
+    let mut ret_of: FxHashMap<&Value, u64> = FxHashMap::default();
     let mut reads: Vec<(&crate::Op, &Value)> = Vec::new();
     for &id in k.ops {
         let op = h.op(id);
