@@ -7,6 +7,7 @@
 use crate::protocols::commit::{CommitProtocol, Mode};
 use crate::protocols::common::{Param, ParamError, Params};
 use crate::protocols::dynamo::DynamoProtocol;
+use crate::protocols::spanner::SpannerProtocol;
 use crate::protocols::{
     abd::AbdProtocol, gossip::GossipProtocol, lagging::Lagging, lww::LwwProtocol, mvcc::Isolation, mvcc::MvccProtocol,
     quorum::QuorumProtocol, raft::RaftProtocol, single::Single, vclock::VclockProtocol, weak::WeakProtocol,
@@ -95,6 +96,18 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         compared: true,
         params: DynamoProtocol::PARAMS,
         run: |p, c| run_built(DynamoProtocol::from_params(p), c),
+    },
+    ProtocolInfo {
+        name: "spanner",
+        description: "Spanner-style: TrueTime, Raft groups, 2PL + 2PC read-write txns, commit wait, snapshot reads",
+        default_workload: WorkloadKind::TxnListAppend,
+        workloads: &WorkloadKind::TXN,
+        // Strict serializable, which is what `linearizable` asks of a
+        // transactional history (docs/protocols/spanner.md).
+        linearizable: true,
+        compared: true,
+        params: SpannerProtocol::PARAMS,
+        run: |p, c| run_built(SpannerProtocol::from_params(p), c),
     },
     ProtocolInfo {
         name: "lww",
@@ -423,7 +436,7 @@ mod tests {
         assert_eq!(names(Some(WorkloadKind::ListAppend)), ["raft"]);
         assert_eq!(names(Some(WorkloadKind::Set)), ["raft", "vclock", "gossip", "weak"]);
         assert_eq!(names(Some(WorkloadKind::Bank)), ["raft", "2pc", "3pc"]);
-        assert_eq!(names(Some(WorkloadKind::TxnRwRegister)), ["raft", "dynamo"]);
-        assert_eq!(names(None).len(), 10, "single, lagging, si and rc are not compared by default");
+        assert_eq!(names(Some(WorkloadKind::TxnRwRegister)), ["raft", "dynamo", "spanner"]);
+        assert_eq!(names(None).len(), 11, "single, lagging, si and rc are not compared by default");
     }
 }
