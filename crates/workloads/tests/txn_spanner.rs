@@ -32,7 +32,8 @@ fn verdicts(seed: u64, kind: WorkloadKind, faults: &str, p: &[(&str, &str)]) -> 
     assert_eq!(out.stats.stopped_early, None, "seed {seed}");
     assert!(out.stats.ops_ok > 100, "seed {seed}: {:?}", out.stats);
     let h = out.history().unwrap();
-    let config = CheckConfig { checks: vec![CheckName::StrictSerializable, CheckName::Serializable], ..CheckConfig::default() };
+    let config =
+        CheckConfig { checks: vec![CheckName::StrictSerializable, CheckName::Serializable], ..CheckConfig::default() };
     let r = check(&h, &config).unwrap();
     let v = |c| r.result(c).expect("checked").verdict;
     (v(CheckName::StrictSerializable), v(CheckName::Serializable))

@@ -123,7 +123,10 @@ impl SpannerProtocol {
     pub fn group_of(&self, key: &Value) -> GroupId {
         let range = match key {
             Value::Int(i) => i.div_euclid(self.range_keys as i64).unsigned_abs(),
-            v => v.to_string().bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3)),
+            v => v
+                .to_string()
+                .bytes()
+                .fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3)),
         };
         (range % self.groups as u64) as usize
     }
@@ -253,8 +256,8 @@ struct Leader {
     preparing: BTreeMap<TxnId, (Ts, GroupId)>,
     coordinating: BTreeMap<TxnId, Coord>,
     /// Committed, waiting until TT.after(ts): the timestamp, the local
-    /// time the wait began, the coordination.
-    commit_waits: BTreeMap<TxnId, (Ts, i64, Coord)>,
+    /// time the wait began and ε then, the coordination.
+    commit_waits: BTreeMap<TxnId, (Ts, i64, u64, Coord)>,
     snap_waits: Vec<SnapWait>,
     /// Outcomes being logged here as a participant.
     finishing: BTreeSet<TxnId>,
@@ -322,7 +325,7 @@ pub struct SpannerStats {
     pub commit_waits: i64,
     pub commit_wait_ns_sum: i64,
     pub commit_wait_ns_max: i64,
-    /// ε used for each commit timestamp.
+    /// ε when each commit wait began.
     pub epsilon_ns_sum: i64,
     pub epsilon_ns_max: i64,
     pub messages_sent: i64,
@@ -520,6 +523,7 @@ impl SpannerNode {
         use record::Applied;
         let g = self.replicas[r].group;
         let no_wait = self.proto.bug == Some(SpannerBug::NoCommitWait);
+        let eps = self.epsilon_ns(ctx);
         let Some(l) = self.replicas[r].leader.as_mut() else { return };
         match applied {
             Applied::Prepared(txn) => {
@@ -545,7 +549,7 @@ impl SpannerNode {
                 );
                 match outcome {
                     Some(ts) if !no_wait => {
-                        l.commit_waits.insert(txn, (ts, ctx.local_time_ns(), c));
+                        l.commit_waits.insert(txn, (ts, ctx.local_time_ns(), eps, c));
                         self.finish_commit_waits(ctx, r);
                     }
                     _ => {
@@ -590,17 +594,16 @@ impl SpannerNode {
     /// Commit wait: a commit at `ts` is announced once TT.after(ts).
     fn finish_commit_waits(&mut self, ctx: &mut SCtx, r: usize) {
         let tt = self.tt(ctx);
-        let eps = self.epsilon_ns(ctx) as i64;
         let now = ctx.local_time_ns();
         let Some(l) = self.replicas[r].leader.as_mut() else { return };
         let done: Vec<TxnId> = l.commit_waits.iter().filter(|(_, w)| tt.earliest > w.0).map(|(t, _)| *t).collect();
         let next = l.commit_waits.values().filter(|w| tt.earliest <= w.0).map(|w| w.0 - tt.earliest + 1).min();
         let mut finished = Vec::new();
         for txn in done {
-            let (ts, began, c) = l.commit_waits.remove(&txn).expect("listed");
-            finished.push((txn, ts, now.saturating_sub(began).max(0), c));
+            let (ts, began, eps, c) = l.commit_waits.remove(&txn).expect("listed");
+            finished.push((txn, ts, now.saturating_sub(began).max(0), eps as i64, c));
         }
-        for (txn, ts, waited, c) in finished {
+        for (txn, ts, waited, eps, c) in finished {
             let s = &mut self.stats;
             s.commit_waits += 1;
             s.commit_wait_ns_sum = s.commit_wait_ns_sum.saturating_add(waited);
@@ -715,7 +718,8 @@ impl SpannerNode {
             // back here, which must not propose another barrier.
             const PROPOSING: u64 = u64::MAX;
             let mark = |l: &mut Leader, from: Option<u64>, to: Option<u64>| {
-                for w in l.snap_waits.iter_mut().filter(|w| w.barrier == from && (from.is_some() || tt.earliest > w.ts)) {
+                for w in l.snap_waits.iter_mut().filter(|w| w.barrier == from && (from.is_some() || tt.earliest > w.ts))
+                {
                     w.barrier = to;
                 }
             };
@@ -786,7 +790,15 @@ impl SpannerNode {
         self.serve_snapshots(ctx, r);
     }
 
-    fn on_prepare(&mut self, ctx: &mut SCtx, g: GroupId, txn: TxnId, coord: GroupId, reads: Vec<Value>, writes: Vec<Mop>) {
+    fn on_prepare(
+        &mut self,
+        ctx: &mut SCtx,
+        g: GroupId,
+        txn: TxnId,
+        coord: GroupId,
+        reads: Vec<Value>,
+        writes: Vec<Mop>,
+    ) {
         let Ok(r) = self.leading(g) else { return };
         let rep = &self.replicas[r];
         let vote = |prepared| SpannerMsg::Vote { coord, txn, from_group: g, prepared };
@@ -1040,7 +1052,9 @@ impl SpannerNode {
             .state
             .prepared
             .iter()
-            .filter(|(t, _)| !l.finishing.contains(t) && l.queried.get(t).is_none_or(|&at| now.saturating_sub(at) >= retry))
+            .filter(|(t, _)| {
+                !l.finishing.contains(t) && l.queried.get(t).is_none_or(|&at| now.saturating_sub(at) >= retry)
+            })
             .map(|(t, p)| (*t, p.coord))
             .collect();
         for t in stale {
@@ -1358,7 +1372,9 @@ impl Node for SpannerNode {
             SpannerMsg::Commit { group, txn, participants, reads, writes } => {
                 self.on_commit(ctx, from, group, txn, participants, reads, writes)
             }
-            SpannerMsg::Vote { coord, txn, from_group, prepared } => self.on_vote(ctx, coord, txn, from_group, prepared),
+            SpannerMsg::Vote { coord, txn, from_group, prepared } => {
+                self.on_vote(ctx, coord, txn, from_group, prepared)
+            }
             SpannerMsg::Outcome { txn, commit_ts } => self.on_outcome(ctx, txn, commit_ts),
             SpannerMsg::Query { coord, txn } => self.on_query(ctx, from, coord, txn),
             SpannerMsg::Release { group, txn } => self.on_release(group, txn),

@@ -4,7 +4,7 @@
 //! Raft implementation replicates requests; it does not know spanner's
 //! types), so this module is also their one encoder and decoder.
 
-use super::{GroupId, TxnId, Ts};
+use super::{GroupId, Ts, TxnId};
 use crate::protocols::common::txn::{self, Mop};
 use checker::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -77,7 +77,9 @@ impl Record {
                 reads: items.get(5)?.as_seq()?.to_vec(),
                 writes: txn::parse(items.get(6)?).ok()?,
             },
-            "commit" => Record::Commit { txn: txn()?, ts: int(items.get(3)?)?, writes: txn::parse(items.get(4)?).ok()? },
+            "commit" => {
+                Record::Commit { txn: txn()?, ts: int(items.get(3)?)?, writes: txn::parse(items.get(4)?).ok()? }
+            }
             "abort" => Record::Abort { txn: txn()? },
             "barrier" => Record::Barrier,
             _ => return None,

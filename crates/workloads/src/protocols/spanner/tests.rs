@@ -63,13 +63,19 @@ fn records_round_trip_through_values() {
 fn versions_are_read_at_a_timestamp_and_the_first_decision_wins() {
     let mut s = GroupState::default();
     let t1 = (0, 1);
-    assert_eq!(s.apply(Record::Commit { txn: t1, ts: 10, writes: vec![mop(MopKind::Append, 1, 1)] }), Applied::Decided(t1, Some(10)));
+    assert_eq!(
+        s.apply(Record::Commit { txn: t1, ts: 10, writes: vec![mop(MopKind::Append, 1, 1)] }),
+        Applied::Decided(t1, Some(10))
+    );
     let t2 = (1, 1);
     let prep = Record::Prepare { txn: t2, ts: 15, coord: 0, reads: vec![], writes: vec![mop(MopKind::Append, 1, 2)] };
     assert_eq!(s.apply(prep.clone()), Applied::Prepared(t2));
     assert_eq!(s.apply(prep), Applied::Ignored, "a duplicated prepare");
     assert_eq!(s.min_prepared_ts(), Some(15));
-    assert_eq!(s.apply(Record::Commit { txn: t2, ts: 20, writes: vec![mop(MopKind::Append, 1, 2)] }), Applied::Decided(t2, Some(20)));
+    assert_eq!(
+        s.apply(Record::Commit { txn: t2, ts: 20, writes: vec![mop(MopKind::Append, 1, 2)] }),
+        Applied::Decided(t2, Some(20))
+    );
     assert_eq!(s.apply(Record::Abort { txn: t2 }), Applied::Ignored, "a decision after the first is ignored");
     assert_eq!(s.min_prepared_ts(), None);
     let list = |v: &[i64]| Value::List(v.iter().map(|&i| Value::Int(i)).collect());
