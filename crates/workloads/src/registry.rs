@@ -105,7 +105,9 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         // Strict serializable, which is what `linearizable` asks of a
         // transactional history (docs/protocols/spanner.md).
         linearizable: true,
-        compared: true,
+        // Off until compare and demo judge transactional histories with the
+        // transactional checker: every column of its row would be "-".
+        compared: false,
         params: SpannerProtocol::PARAMS,
         run: |p, c| run_built(SpannerProtocol::from_params(p), c),
     },
@@ -436,7 +438,7 @@ mod tests {
         assert_eq!(names(Some(WorkloadKind::ListAppend)), ["raft"]);
         assert_eq!(names(Some(WorkloadKind::Set)), ["raft", "vclock", "gossip", "weak"]);
         assert_eq!(names(Some(WorkloadKind::Bank)), ["raft", "2pc", "3pc"]);
-        assert_eq!(names(Some(WorkloadKind::TxnRwRegister)), ["raft", "dynamo", "spanner"]);
-        assert_eq!(names(None).len(), 11, "single, lagging, si and rc are not compared by default");
+        assert_eq!(names(Some(WorkloadKind::TxnRwRegister)), ["raft", "dynamo"]);
+        assert_eq!(names(None).len(), 10, "single, lagging, spanner, si and rc are not compared by default");
     }
 }
