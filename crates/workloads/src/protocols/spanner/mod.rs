@@ -591,6 +591,18 @@ impl SpannerNode {
         }
     }
 
+    /// Whether `txn` is decided here; if so, tells `to` the decision once
+    /// it may ([`SpannerNode::announceable`]).
+    fn tell_decided(&mut self, ctx: &mut SCtx, r: usize, to: NodeId, txn: TxnId) -> bool {
+        if !self.replicas[r].state.decided.contains_key(&txn) {
+            return false;
+        }
+        if let Some(d) = self.announceable(ctx, r, txn) {
+            self.send(ctx, to, SpannerMsg::Outcome { txn, commit_ts: d });
+        }
+        true
+    }
+
     /// Commit wait: a commit at `ts` is announced once TT.after(ts).
     fn finish_commit_waits(&mut self, ctx: &mut SCtx, r: usize) {
         let tt = self.tt(ctx);
@@ -856,10 +868,7 @@ impl SpannerNode {
         writes: Vec<Mop>,
     ) {
         let Ok(r) = self.leading(g) else { return };
-        if self.replicas[r].state.decided.contains_key(&txn) {
-            if let Some(d) = self.announceable(ctx, r, txn) {
-                self.send(ctx, from, SpannerMsg::Outcome { txn, commit_ts: d });
-            }
+        if self.tell_decided(ctx, r, from, txn) {
             return;
         }
         let l = self.replicas[r].leader.as_ref().expect("leading");
@@ -987,10 +996,7 @@ impl SpannerNode {
     /// abort when it is not coordinating the transaction.
     fn on_query(&mut self, ctx: &mut SCtx, from: NodeId, coord: GroupId, txn: TxnId) {
         let Ok(r) = self.leading(coord) else { return };
-        if self.replicas[r].state.decided.contains_key(&txn) {
-            if let Some(d) = self.announceable(ctx, r, txn) {
-                self.send(ctx, from, SpannerMsg::Outcome { txn, commit_ts: d });
-            }
+        if self.tell_decided(ctx, r, from, txn) {
             return;
         }
         let l = self.replicas[r].leader.as_mut().expect("leading");

@@ -126,13 +126,7 @@ pub enum Applied {
 impl GroupState {
     /// The latest value of `key` at or below `ts` (nil if none).
     pub fn read_at(&self, key: &Value, ts: Ts) -> Value {
-        let Some(vs) = self.versions.get(key) else { return Value::Nil };
-        let i = vs.partition_point(|(t, _)| *t <= ts);
-        if i == 0 {
-            Value::Nil
-        } else {
-            vs[i - 1].1.clone()
-        }
+        self.versions.get(key).map_or(Value::Nil, |vs| txn::version_at(vs, ts))
     }
 
     /// The latest committed value of `key`.
