@@ -56,6 +56,12 @@ pub enum Command {
         after_help = "Example:\n  conch gen --workload register --ops 1000000 --clients 32 --keys 100 > reg-1m.jsonl"
     )]
     Gen(GenArgs),
+    /// Run your Maelstrom-protocol node binary under conch's network, faults and checkers
+    #[command(disable_help_flag = true, after_help = "Its flags: conch maelstrom --help")]
+    Maelstrom {
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+        words: Vec<String>,
+    },
 }
 
 #[derive(Args, Debug, Clone)]
@@ -367,6 +373,11 @@ value_enum!(Check => Option<CheckName> {
     StrongSessionSnapshotIsolation => Some(CheckName::StrongSessionSnapshotIsolation); "txn: SI in each process's order",
     StrongSnapshotIsolation => Some(CheckName::StrongSnapshotIsolation); "txn: snapshot isolation in real-time order",
     All => None; "every check that fits the history (txn histories: strict-serializable)",
+    SetFull => Some(CheckName::SetFull); "grow-only sets read whole (add or broadcast, read): no element lost, per node",
+    CounterBounds => Some(CheckName::CounterBounds); "counters (add, read): final reads within the bounds of the adds",
+    UniqueIds => Some(CheckName::UniqueIds); "generate: every id distinct",
+    Echo => Some(CheckName::Echo); "echo: every answer is the payload sent",
+    Kafka => Some(CheckName::Kafka); "kafka-style logs (send, poll, commit_offsets): no lost, skipped or reordered offsets",
 });
 
 value_enum!(InputFormat => Format {
@@ -451,7 +462,7 @@ mod tests {
         for m in ModelKind::ALL {
             assert_eq!(ModelKind::from(parse::<Model>(m.as_str())), m);
         }
-        for c in CheckName::ALL.into_iter().chain(CheckName::TXN) {
+        for c in CheckName::ALL.into_iter().chain(CheckName::TXN).chain(CheckName::WORKLOAD) {
             assert_eq!(Option::<CheckName>::from(parse::<Check>(c.as_str())), Some(c));
         }
         for f in Format::ALL {

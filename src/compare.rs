@@ -73,5 +73,5 @@ pub fn run_and_write(plans: &[Plan], seeds: &[u64], out: &Path, force: bool) -> 
 }
 
 fn seed_verdict(f: &Finished) -> (u64, checker::Verdict) {
-    (f.seed, f.report.as_ref().map_or(checker::Verdict::Valid, |r| r.verdict))
+    (f.seed, f.verdict().unwrap_or(checker::Verdict::Valid))
 }

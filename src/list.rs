@@ -30,5 +30,6 @@ pub fn run() -> u8 {
     section::<Workload>("workloads (--workload)");
     println!();
     section::<Nemesis>("nemeses (--nemesis, comma-separated)");
+    print!("\n{}", maelstrom::cli::list());
     exit::VALID
 }

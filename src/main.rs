@@ -1,6 +1,7 @@
 //! The `conch` command: argument parsing, one file per command, and output
 //! plumbing. Orchestration lives in the `runner` crate, rendering in
-//! `report`, checking in `checker` and simulation in `workloads`.
+//! `report`, checking in `checker`, simulation in `workloads`, and running
+//! users' node binaries in `maelstrom`.
 
 mod check;
 mod cli;
@@ -8,6 +9,7 @@ mod compare;
 mod demo;
 mod gen;
 mod list;
+mod maelstrom;
 mod output;
 mod run;
 
@@ -32,6 +34,7 @@ fn main() -> ExitCode {
         cli::Command::Run(args) => run::run(args),
         cli::Command::Compare(args) => compare::run(args),
         cli::Command::Demo(args) => demo::run(args),
+        cli::Command::Maelstrom { words } => maelstrom::run(words),
     };
     ExitCode::from(code)
 }

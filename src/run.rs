@@ -63,19 +63,22 @@ fn go(args: &RunArgs) -> Result<u8, Error> {
         if let Some(why) = &f.output.stats.stopped_early {
             bar.suspend(|| eprintln!("conch: seed {}: run stopped early: {why}", f.seed));
         }
-        if seeds.len() == 1 && !plan.nemesis.is_empty() {
+        if !plan.nemesis.is_empty() {
             let line = runner::run::faults_line(&plan, &f);
+            bar.suspend(|| output::print(&line));
+        }
+        if let Some(line) = f.invariant_line() {
             bar.suspend(|| output::print(&line));
         }
         for w in runner::run::fault_warnings(&plan, &f) {
             bar.suspend(|| eprintln!("conch: seed {}: warning: {w}", f.seed));
         }
-        if let Some(r) = &f.report {
-            if r.verdict == Verdict::Invalid && first_violation.is_none_or(|s| f.seed < s) {
+        if let (Some(r), Some(verdict)) = (&f.report, f.verdict()) {
+            if verdict == Verdict::Invalid && first_violation.is_none_or(|s| f.seed < s) {
                 first_violation = Some(f.seed);
             }
-            verdicts.push(r.verdict);
-            if seeds.len() == 1 && r.verdict != Verdict::Valid {
+            verdicts.push(verdict);
+            if seeds.len() == 1 && verdict != Verdict::Valid {
                 bar.suspend(|| output::print(&report::text::report(r, false)));
             }
         }

@@ -93,3 +93,26 @@ fn html_pages_are_numbered_by_input_position() {
     let third = std::fs::read_to_string(dir.path().join("r-2.html")).unwrap();
     assert!(third.contains("register-stale-read.jsonl"));
 }
+
+/// Regression (#12 §2a): a file of only nemesis events passed as VALID with
+/// `--checks all`; JSON had no overall verdict. It is unknown, exit 3, and
+/// the document says so at the top.
+#[test]
+fn nothing_checked_is_unknown_exit_3_with_a_top_level_verdict() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = dir.path().join("nemesis-only.jsonl");
+    std::fs::write(
+        &f,
+        "{\"type\":\"info\",\"process\":\"nemesis\",\"f\":\"start\"}\n{\"type\":\"info\",\"process\":\"nemesis\",\"f\":\"stop\"}\n",
+    )
+    .unwrap();
+    let path = f.to_string_lossy().to_string();
+    let out = run(&["check", "--checks", "all", &path]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing was checked"));
+    let out = run(&["check", "--checks", "all", "--json", &path]);
+    assert_eq!(out.status.code(), Some(3));
+    let doc = json(&out);
+    assert_eq!((doc["verdict"].as_str(), doc["exit_code"].as_u64()), (Some("unknown"), Some(3)));
+    assert_eq!(doc["files"][0]["verdict"], "unknown");
+}

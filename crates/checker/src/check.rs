@@ -199,6 +199,7 @@ impl Seen {
             | StrongSessionSerializable
             | StrongSessionSnapshotIsolation
             | StrongSnapshotIsolation => None,
+            SetFull | CounterBounds | UniqueIds | Echo | Kafka => None,
         }
     }
 }
@@ -344,7 +345,7 @@ fn nothing_checked(skipped: &[Skipped]) -> String {
 /// judged by the whole history's `facts`.
 pub(crate) fn check_part(h: &History, cfg: &CheckConfig, facts: &Facts, nil_read: NilRead) -> Result<Part, CheckError> {
     let explicit = !cfg.checks.is_empty();
-    let wanted: Vec<CheckName> = if explicit { cfg.checks.clone() } else { CheckName::ALL.to_vec() };
+    let mut wanted: Vec<CheckName> = if explicit { cfg.checks.clone() } else { CheckName::ALL.to_vec() };
     let mut part = Part::default();
     if facts.is_txn && cfg.model.is_none() {
         check_txn(h, cfg, &cfg.checks, &mut part)?;
@@ -352,6 +353,14 @@ pub(crate) fn check_part(h: &History, cfg: &CheckConfig, facts: &Facts, nil_read
     }
     if let Some(&c) = cfg.checks.iter().find(|c| c.txn_model().is_some()) {
         return Err(CheckError::NotApplicable { check: c, reason: NotApplicable::NotTxn });
+    }
+    // The workload checks run only by name, each on its own.
+    for &c in wanted.iter().filter(|c| CheckName::WORKLOAD.contains(c)) {
+        part.results.push(check_workload(h, c)?);
+    }
+    wanted.retain(|c| !CheckName::WORKLOAD.contains(c));
+    if explicit && wanted.is_empty() {
+        return Ok(part);
     }
     if facts.is_bank {
         check_bank(h, cfg, &wanted, explicit, &mut part)?;
@@ -370,6 +379,28 @@ pub(crate) fn check_part(h: &History, cfg: &CheckConfig, facts: &Facts, nil_read
         }
     }
     Ok(part)
+}
+
+/// One workload check (set-full, counter-bounds, unique-ids, echo, kafka).
+/// A history of the wrong shape is bad input naming the line.
+fn check_workload(h: &History, check: CheckName) -> Result<CheckResult, CheckError> {
+    use crate::{counter_bounds, echo, kafka, set_full, unique_ids};
+    // The error names the line; whoever read the file names the file.
+    let file = "";
+    let r = match check {
+        CheckName::SetFull => {
+            // Maelstrom's broadcast workload adds with `broadcast`, g-set with `add`.
+            let broadcast = F::parse("broadcast");
+            let add_f = if h.ops.iter().any(|o| o.f == broadcast) { broadcast } else { F::Add };
+            set_full::check(h, file, &set_full::SetFullOptions { add_f, linearizable: false })
+        }
+        CheckName::CounterBounds => counter_bounds::check(h, file),
+        CheckName::UniqueIds => unique_ids::check(h, file),
+        CheckName::Echo => echo::check(h, file),
+        CheckName::Kafka => kafka::check(h, file),
+        other => unreachable!("{other} is not a workload check"),
+    };
+    r.map_err(|e| CheckError::BadValue { line: e.line, kind: e.kind })
 }
 
 /// Marks a check that had nothing to check unknown, and its keys that say

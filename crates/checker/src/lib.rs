@@ -48,17 +48,23 @@
 //! Architecture invariant: the checker knows nothing of the simulator; it takes
 //! histories from any source and returns [`report`] values, never printing.
 
+mod anomalies;
 mod bank;
 mod check;
+mod counter_bounds;
+mod echo;
 pub mod error;
 pub mod history;
+mod kafka;
 mod linear;
 pub mod model;
 pub mod read;
 pub mod report;
 mod session;
+mod set_full;
 pub mod shard;
 pub mod txn;
+mod unique_ids;
 pub mod value;
 pub mod write;
 

@@ -8,20 +8,13 @@ use checker::report::{AnomalyDetail, KeyResult, Method, RegisterRule, Verdict};
 use checker::value::Value;
 use proptest::prelude::*;
 use testkit::checks::linearizability;
+use testkit::notation::hist;
 use testkit::oracle::linear::expected;
 use testkit::strategy;
 use testkit::unique::{big_history, kv_append_history, unique_history};
 use testkit::Rng;
 
 // ---------------------------------------------------------------- helpers
-
-/// A history from `(process, type, f, value)` rows; line = row + 1.
-fn hist(rows: &[(u64, &str, &str, Value)]) -> History {
-    let evs = rows.iter().enumerate().map(|(i, (p, t, f, v))| {
-        Event::new(i as u64 + 1, EventType::parse(t).unwrap(), Process::Client(*p), F::parse(f), v.clone())
-    });
-    History::from_events("t", evs).unwrap()
-}
 
 fn all(h: &History) -> Vec<OpId> {
     h.ops.iter().map(|o| o.id).collect()
@@ -50,10 +43,6 @@ fn i(x: i64) -> Value {
 
 fn nil() -> Value {
     Value::Nil
-}
-
-fn list(xs: &[i64]) -> Value {
-    Value::List(xs.iter().map(|&x| Value::Int(x)).collect())
 }
 
 fn lines(r: &KeyResult) -> Vec<u64> {
@@ -110,14 +99,7 @@ fn assert_witness(h: &History, ids: &[OpId], model: ModelKind, nil_read: NilRead
 #[test]
 fn brief_example_write_write_read() {
     // w3 < w4 < read -> 3.
-    let h = hist(&[
-        (0, "invoke", "write", i(3)),
-        (0, "ok", "write", i(3)),
-        (1, "invoke", "write", i(4)),
-        (1, "ok", "write", i(4)),
-        (2, "invoke", "read", nil()),
-        (2, "ok", "read", i(3)),
-    ]);
+    let h = hist("0 write 3 | 1 write 4 | 2 read 3");
     let r = run(&h, ModelKind::Register, NilRead::Unknown);
     assert_eq!(r.verdict, Verdict::Invalid);
     assert_eq!(r.method, Method::UniqueRegister);
@@ -134,14 +116,7 @@ fn brief_example_write_write_read() {
 #[test]
 fn concurrent_writes_either_order() {
     // w1 and w2 overlap; reads see 2 then 1: valid with w2 before w1.
-    let h = hist(&[
-        (0, "invoke", "write", i(1)),
-        (1, "invoke", "write", i(2)),
-        (0, "ok", "write", i(1)),
-        (1, "ok", "write", i(2)),
-        (2, "invoke", "read", nil()),
-        (2, "ok", "read", i(1)),
-    ]);
+    let h = hist("0 invoke write 1 | 1 invoke write 2 | 0 ok write 1 | 1 ok write 2 | 2 read 1");
     let r = run(&h, ModelKind::Register, NilRead::Unknown);
     assert_eq!(r.verdict, Verdict::Valid);
     let w: Vec<u32> = witness(&r);
@@ -151,17 +126,12 @@ fn concurrent_writes_either_order() {
 
 #[test]
 fn read_of_unwritten_and_failed_values() {
-    let h = hist(&[
-        (0, "invoke", "write", i(1)),
-        (0, "fail", "write", i(1)),
-        (1, "invoke", "read", nil()),
-        (1, "ok", "read", i(1)),
-    ]);
+    let h = hist("0 invoke write 1 | 0 fail write 1 | 1 read 1");
     let r = run(&h, ModelKind::Register, NilRead::Unknown);
     assert_eq!(r.verdict, Verdict::Invalid);
     assert_eq!(reason(&r), "read-of-failed-write");
     assert_eq!(lines(&r), vec![3, 1]);
-    let h = hist(&[(1, "invoke", "read", nil()), (1, "ok", "read", i(9))]);
+    let h = hist("1 read 9");
     let r = run(&h, ModelKind::Register, NilRead::Unknown);
     assert_eq!(reason(&r), "read-of-unwritten-value");
     assert!(r.anomalies[0].explanation.contains("returned 9, a value that no operation wrote"));
@@ -169,12 +139,7 @@ fn read_of_unwritten_and_failed_values() {
 
 #[test]
 fn read_completing_before_its_write() {
-    let h = hist(&[
-        (1, "invoke", "read", nil()),
-        (1, "ok", "read", i(5)),
-        (0, "invoke", "write", i(5)),
-        (0, "ok", "write", i(5)),
-    ]);
+    let h = hist("1 read 5 | 0 write 5");
     let r = run(&h, ModelKind::Register, NilRead::Unknown);
     assert_eq!(reason(&r), "read-before-write");
     assert_eq!(lines(&r), vec![1, 3]);
@@ -183,58 +148,31 @@ fn read_completing_before_its_write() {
 #[test]
 fn nil_read_rules() {
     // A write completes, then a read returns nil.
-    let rows = [
-        (0, "invoke", "write", i(1)),
-        (0, "ok", "write", i(1)),
-        (1, "invoke", "read", nil()),
-        (1, "ok", "read", nil()),
-    ];
-    let h = hist(&rows);
+    let h = hist("0 write 1 | 1 read null");
     assert_eq!(run(&h, ModelKind::Register, NilRead::Unknown).verdict, Verdict::Valid);
     let r = run(&h, ModelKind::Register, NilRead::Absent);
     assert_eq!(r.verdict, Verdict::Invalid);
     assert_eq!(lines(&r), vec![3, 1]);
     assert!(r.anomalies[0].explanation.contains("the initial value nil"), "{}", r.anomalies[0].explanation);
     // Concurrent with the write: fine under Absent too.
-    let h = hist(&[
-        (0, "invoke", "write", i(1)),
-        (1, "invoke", "read", nil()),
-        (0, "ok", "write", i(1)),
-        (1, "ok", "read", nil()),
-    ]);
+    let h = hist("0 invoke write 1 | 1 invoke read null | 0 ok write 1 | 1 ok read null");
     assert_eq!(run(&h, ModelKind::Register, NilRead::Absent).verdict, Verdict::Valid);
 }
 
 #[test]
 fn info_writes() {
     // An info write that someone read took effect, with no end.
-    let h = hist(&[
-        (0, "invoke", "write", i(1)),
-        (0, "info", "write", i(1)),
-        (1, "invoke", "write", i(2)),
-        (1, "ok", "write", i(2)),
-        (2, "invoke", "read", nil()),
-        (2, "ok", "read", i(1)),
-        (3, "invoke", "read", nil()),
-        (3, "ok", "read", i(2)),
-    ]);
+    let h = hist("0 invoke write 1 | 0 info write 1 | 1 write 2 | 2 read 1 | 3 read 2");
     // 1 may land after 2, but then the read of 2 (after the read of 1) is stale.
     let r = run(&h, ModelKind::Register, NilRead::Unknown);
     assert_eq!(r.verdict, Verdict::Invalid);
     // Without the last read: valid, the info write landing late.
-    let h2 = hist(&[
-        (0, "invoke", "write", i(1)),
-        (0, "info", "write", i(1)),
-        (1, "invoke", "write", i(2)),
-        (1, "ok", "write", i(2)),
-        (2, "invoke", "read", nil()),
-        (2, "ok", "read", i(1)),
-    ]);
+    let h2 = hist("0 invoke write 1 | 0 info write 1 | 1 write 2 | 2 read 1");
     let r = run(&h2, ModelKind::Register, NilRead::Unknown);
     assert_eq!(r.verdict, Verdict::Valid);
     assert_witness(&h2, &all(&h2), ModelKind::Register, NilRead::Unknown, &r);
     // An unread info write is dropped from the witness.
-    let h3 = hist(&[(0, "invoke", "write", i(1)), (0, "info", "write", i(1))]);
+    let h3 = hist("0 invoke write 1 | 0 info write 1");
     let r = run(&h3, ModelKind::Register, NilRead::Unknown);
     assert_eq!(witness(&r), Vec::<u32>::from([]));
 }
@@ -242,27 +180,21 @@ fn info_writes() {
 #[test]
 fn not_applicable() {
     // Duplicate values, a successful cas, a write of nil: the general search decides.
-    let dup = hist(&[(0, "invoke", "write", i(1)), (0, "ok", "write", i(1)), (0, "invoke", "write", i(1))]);
+    let dup = hist("0 write 1 | 0 invoke write 1");
     assert!(decide(&dup, ModelKind::Register, NilRead::Unknown).is_none());
-    let cas = hist(&[(0, "invoke", "cas", list(&[1, 2])), (0, "ok", "cas", list(&[1, 2]))]);
+    let cas = hist("0 cas [1,2]");
     assert_misfit(&cas, ModelKind::Register);
     let r = run(&cas, ModelKind::CasRegister, NilRead::Unknown);
     assert_eq!(reason(&r), "cas-of-unwritten-value");
-    let failed_cas = hist(&[(0, "invoke", "cas", list(&[1, 2])), (0, "fail", "cas", list(&[1, 2]))]);
+    let failed_cas = hist("0 invoke cas [1,2] | 0 fail cas [1,2]");
     assert!(decide(&failed_cas, ModelKind::CasRegister, NilRead::Unknown).is_some());
-    let wnil = hist(&[(0, "invoke", "write", nil()), (0, "ok", "write", nil())]);
+    let wnil = hist("0 write null");
     assert!(decide(&wnil, ModelKind::Register, NilRead::Unknown).is_none());
-    let app = hist(&[(0, "invoke", "append", Value::str("x")), (0, "ok", "append", Value::str("x"))]);
+    let app = hist("0 append x");
     // kv appends are `kv-append`'s (see the kv-append tests); a repeated
     // put value is not.
     assert_eq!(run(&app, ModelKind::Kv, NilRead::Unknown).method, Method::KvAppend);
-    let app2 = hist(&[
-        (0, "invoke", "append", Value::str("x")),
-        (0, "ok", "append", Value::str("x")),
-        (0, "invoke", "put", Value::str("p")),
-        (0, "ok", "put", Value::str("p")),
-        (0, "invoke", "put", Value::str("p")),
-    ]);
+    let app2 = hist("0 append x | 0 put p | 0 invoke put p");
     assert!(decide(&app2, ModelKind::Kv, NilRead::Unknown).is_none());
     assert_misfit(&app, ModelKind::Queue);
 }
@@ -280,33 +212,18 @@ fn assert_misfit(h: &History, model: ModelKind) {
 
 #[test]
 fn kv_initial_is_empty_string() {
-    let s = Value::str;
-    let h = hist(&[
-        (0, "invoke", "put", s("a")),
-        (0, "ok", "put", s("a")),
-        (1, "invoke", "get", nil()),
-        (1, "ok", "get", s("")),
-    ]);
+    let h = hist(r#"0 put a | 1 get """#);
     let r = run(&h, ModelKind::Kv, NilRead::Unknown);
     assert_eq!(r.verdict, Verdict::Invalid);
     assert!(r.anomalies[0].explanation.contains("the initial value \"\""), "{}", r.anomalies[0].explanation);
-    let h = hist(&[(1, "invoke", "get", nil()), (1, "ok", "get", s("")), (0, "invoke", "put", s("a"))]);
+    let h = hist(r#"1 get "" | 0 invoke put a"#);
     assert_eq!(run(&h, ModelKind::Kv, NilRead::Unknown).verdict, Verdict::Valid);
 }
 
 #[test]
 fn general_cycle_explanation_names_four_ops() {
     // Two forward zones overlapping: value 1 = {w1, r1 late}, value 2 = {w2, r2 late}.
-    let h = hist(&[
-        (0, "invoke", "write", i(1)),
-        (0, "ok", "write", i(1)),
-        (1, "invoke", "write", i(2)),
-        (1, "ok", "write", i(2)),
-        (2, "invoke", "read", nil()),
-        (2, "ok", "read", i(1)),
-        (3, "invoke", "read", nil()),
-        (3, "ok", "read", i(2)),
-    ]);
+    let h = hist("0 write 1 | 1 write 2 | 2 read 1 | 3 read 2");
     let r = run(&h, ModelKind::Register, NilRead::Unknown);
     assert_eq!(r.verdict, Verdict::Invalid);
     assert_eq!(reason(&r), "conflicting-value-order");
@@ -320,92 +237,42 @@ fn general_cycle_explanation_names_four_ops() {
 
 #[test]
 fn cas_chains() {
-    let cas = |a: i64, b: i64| list(&[a, b]);
     // An unread info write, an info cas from it, and a read of the cas's value: valid.
-    let h = hist(&[
-        (0, "invoke", "write", i(1)),
-        (0, "info", "write", i(1)),
-        (1, "invoke", "cas", cas(1, 2)),
-        (1, "info", "cas", cas(1, 2)),
-        (2, "invoke", "read", nil()),
-        (2, "ok", "read", i(2)),
-    ]);
+    let h = hist("0 invoke write 1 | 0 info write 1 | 1 invoke cas [1,2] | 1 info cas [1,2] | 2 read 2");
     let r = run(&h, ModelKind::CasRegister, NilRead::Unknown);
     assert_eq!(r.verdict, Verdict::Valid);
     assert_eq!(witness(&r), Vec::<u32>::from([0, 1, 2]));
     // Two cas ops from 1 that both took effect.
-    let h = hist(&[
-        (0, "invoke", "write", i(1)),
-        (0, "ok", "write", i(1)),
-        (1, "invoke", "cas", cas(1, 2)),
-        (1, "ok", "cas", cas(1, 2)),
-        (2, "invoke", "cas", cas(1, 3)),
-        (2, "ok", "cas", cas(1, 3)),
-    ]);
+    let h = hist("0 write 1 | 1 cas [1,2] | 2 cas [1,3]");
     let r = run(&h, ModelKind::CasRegister, NilRead::Unknown);
     assert_eq!(reason(&r), "double-cas");
     assert_eq!(lines(&r), vec![3, 5]);
     // A read of 1 that began after the cas 1 -> 2 completed.
-    let h = hist(&[
-        (0, "invoke", "write", i(1)),
-        (0, "ok", "write", i(1)),
-        (1, "invoke", "cas", cas(1, 2)),
-        (1, "ok", "cas", cas(1, 2)),
-        (2, "invoke", "read", nil()),
-        (2, "ok", "read", i(1)),
-    ]);
+    let h = hist("0 write 1 | 1 cas [1,2] | 2 read 1");
     let r = run(&h, ModelKind::CasRegister, NilRead::Unknown);
     assert_eq!(reason(&r), "cas-chain-order");
     assert_eq!(lines(&r), vec![5, 3]);
     let e = &r.anomalies[0].explanation;
     assert!(e.contains("values 1 -> 2 can only follow one another"), "{e}");
     // cas from the initial value after a write completed (NilRead does not matter for cas).
-    let h = hist(&[
-        (0, "invoke", "write", i(1)),
-        (0, "ok", "write", i(1)),
-        (1, "invoke", "cas", Value::List(vec![nil(), i(2)])),
-        (1, "ok", "cas", Value::List(vec![nil(), i(2)])),
-    ]);
+    let h = hist("0 write 1 | 1 cas [null,2]");
     let r = run(&h, ModelKind::CasRegister, NilRead::Unknown);
     assert_eq!(reason(&r), "conflicting-value-order");
     assert_eq!(lines(&r), vec![3, 1]);
     // A cas cycle with no head is left to the general search.
-    let h = hist(&[
-        (1, "invoke", "cas", cas(1, 2)),
-        (1, "ok", "cas", cas(1, 2)),
-        (2, "invoke", "cas", cas(2, 1)),
-        (2, "ok", "cas", cas(2, 1)),
-    ]);
+    let h = hist("1 cas [1,2] | 2 cas [2,1]");
     assert!(decide(&h, ModelKind::CasRegister, NilRead::Unknown).is_none());
 }
 
 #[test]
 fn append_divergent_and_stale_reads() {
-    let h = hist(&[
-        (0, "invoke", "append", i(1)),
-        (1, "invoke", "append", i(2)),
-        (0, "ok", "append", i(1)),
-        (1, "ok", "append", i(2)),
-        (2, "invoke", "read", nil()),
-        (2, "ok", "read", list(&[1, 2])),
-        (3, "invoke", "read", nil()),
-        (3, "ok", "read", list(&[2])),
-    ]);
+    let h = hist("0 invoke append 1 | 1 invoke append 2 | 0 ok append 1 | 1 ok append 2 | 2 read [1,2] | 3 read [2]");
     let r = run(&h, ModelKind::ListAppend, NilRead::Unknown);
     assert_eq!(r.method, Method::AppendPrefix);
     assert_eq!(reason(&r), "divergent-reads");
     assert_eq!(lines(&r), vec![7, 5]);
     // Stale: a read after [1 2] returns [1].
-    let h = hist(&[
-        (0, "invoke", "append", i(1)),
-        (0, "ok", "append", i(1)),
-        (0, "invoke", "append", i(2)),
-        (0, "ok", "append", i(2)),
-        (2, "invoke", "read", nil()),
-        (2, "ok", "read", list(&[1, 2])),
-        (3, "invoke", "read", nil()),
-        (3, "ok", "read", list(&[1])),
-    ]);
+    let h = hist("0 append 1 | 0 append 2 | 2 read [1,2] | 3 read [1]");
     let r = run(&h, ModelKind::ListAppend, NilRead::Unknown);
     assert_eq!(reason(&r), "real-time-order");
     assert_eq!(lines(&r), vec![3, 7]);
@@ -416,36 +283,17 @@ fn append_divergent_and_stale_reads() {
 #[test]
 fn append_lost_and_unread_elements() {
     // An ok append, then a read that lacks it.
-    let h = hist(&[
-        (0, "invoke", "append", i(1)),
-        (0, "ok", "append", i(1)),
-        (1, "invoke", "append", i(2)),
-        (1, "ok", "append", i(2)),
-        (2, "invoke", "read", nil()),
-        (2, "ok", "read", list(&[2])),
-    ]);
+    let h = hist("0 append 1 | 1 append 2 | 2 read [2]");
     let r = run(&h, ModelKind::ListAppend, NilRead::Unknown);
     assert_eq!(reason(&r), "lost-append");
     assert_eq!(lines(&r), vec![1, 5]);
     // A read of an element nobody appended; a duplicate element.
-    let h = hist(&[(2, "invoke", "read", nil()), (2, "ok", "read", list(&[7]))]);
+    let h = hist("2 read [7]");
     assert_eq!(reason(&run(&h, ModelKind::ListAppend, NilRead::Unknown)), "read-of-unappended-element");
-    let h = hist(&[
-        (0, "invoke", "append", i(1)),
-        (0, "ok", "append", i(1)),
-        (2, "invoke", "read", nil()),
-        (2, "ok", "read", list(&[1, 1])),
-    ]);
+    let h = hist("0 append 1 | 2 read [1,1]");
     assert_eq!(reason(&run(&h, ModelKind::ListAppend, NilRead::Unknown)), "duplicate-element");
     // An unseen ok append concurrent with the last read: valid, placed last.
-    let h = hist(&[
-        (0, "invoke", "append", i(1)),
-        (0, "ok", "append", i(1)),
-        (1, "invoke", "append", i(2)),
-        (2, "invoke", "read", nil()),
-        (1, "ok", "append", i(2)),
-        (2, "ok", "read", list(&[1])),
-    ]);
+    let h = hist("0 append 1 | 1 invoke append 2 | 2 invoke read null | 1 ok append 2 | 2 ok read [1]");
     let r = run(&h, ModelKind::ListAppend, NilRead::Unknown);
     assert_eq!(r.verdict, Verdict::Valid);
     assert_witness(&h, &all(&h), ModelKind::ListAppend, NilRead::Unknown, &r);
@@ -453,12 +301,7 @@ fn append_lost_and_unread_elements() {
 
 #[test]
 fn append_read_before_append() {
-    let h = hist(&[
-        (2, "invoke", "read", nil()),
-        (2, "ok", "read", list(&[1])),
-        (0, "invoke", "append", i(1)),
-        (0, "ok", "append", i(1)),
-    ]);
+    let h = hist("2 read [1] | 0 append 1");
     let r = run(&h, ModelKind::ListAppend, NilRead::Unknown);
     assert_eq!(reason(&r), "real-time-order");
     assert_eq!(lines(&r), vec![1, 3]);
@@ -644,10 +487,6 @@ fn driver_uses_fast_paths() {
 
 // ------------------------------------------------------------- kv-append
 
-fn s(x: &str) -> Value {
-    Value::str(x)
-}
-
 /// kv-append vs the oracle and the general search on one generated history;
 /// returns the fast verdict, if the path applied.
 fn agree_kv(nil_read: NilRead, h: &History) -> Result<Option<Verdict>, TestCaseError> {
@@ -763,82 +602,40 @@ fn porcupine_kv_every_key_decided() {
 
 // ------------------------------------------------ kv-append, rule by rule
 
-type Row = (u64, &'static str, &'static str, Value);
-
-fn kv(rows: &[Row]) -> KeyResult {
-    let h = hist(rows);
+/// The kv-append path's result on a history in [`hist`]'s notation.
+fn kv(text: &str) -> KeyResult {
+    let h = hist(text);
     let r = run(&h, ModelKind::Kv, NilRead::Unknown);
     assert_eq!(r.method, Method::KvAppend);
     assert_witness(&h, &all(&h), ModelKind::Kv, NilRead::Unknown, &r);
     r
 }
 
-fn inv(p: u64, f: &'static str, v: &str) -> Row {
-    (p, "invoke", f, if f == "get" { nil() } else { s(v) })
-}
-
-fn ok(p: u64, f: &'static str, v: &str) -> Row {
-    (p, "ok", f, s(v))
-}
-
 #[test]
 fn kv_append_valid_with_witness() {
-    let r = kv(&[
-        inv(0, "put", "P"),
-        ok(0, "put", "P"),
-        inv(1, "append", "a"),
-        inv(3, "append", "u"), // never seen: goes after the get
-        ok(1, "append", "a"),
-        inv(2, "get", ""),
-        ok(2, "get", "Pa"),
-        ok(3, "append", "u"),
-    ]);
+    let r = kv("0 put P | 1 invoke append a | 3 invoke append u | 1 ok append a | 2 get Pa | 3 ok append u");
     assert_eq!(r.verdict, Verdict::Valid);
     assert_eq!(witness(&r), Vec::<u32>::from([0, 1, 3, 2]));
 }
 
 #[test]
 fn kv_append_unreadable_values() {
-    let r = kv(&[inv(0, "append", "a"), ok(0, "append", "a"), inv(1, "get", ""), ok(1, "get", "zz")]);
+    let r = kv("0 append a | 1 get zz");
     assert_eq!((reason(&r), lines(&r)), ("read-of-unwritten-value".to_string(), vec![3]));
-    let r = kv(&[
-        inv(0, "append", "a"),
-        (0, "fail", "append", s("a")),
-        inv(1, "append", "b"),
-        ok(1, "append", "b"),
-        inv(2, "get", ""),
-        ok(2, "get", "ab"),
-    ]);
+    let r = kv("0 invoke append a | 0 fail append a | 1 append b | 2 get ab");
     assert_eq!((reason(&r), lines(&r)), ("read-of-failed-write".to_string(), vec![5, 1]));
     assert!(r.anomalies[0].explanation.contains("failed"), "{}", r.anomalies[0].explanation);
-    let r = kv(&[inv(0, "append", "a"), ok(0, "append", "a"), inv(1, "get", ""), ok(1, "get", "aa")]);
+    let r = kv("0 append a | 1 get aa");
     assert_eq!((reason(&r), lines(&r)), ("duplicate-element".to_string(), vec![3, 1]));
 }
 
 #[test]
 fn kv_append_repeated_strings_are_matched() {
     // Two appends of "a": the get sees both.
-    let rows = [
-        inv(0, "append", "a"),
-        ok(0, "append", "a"),
-        inv(0, "append", "a"),
-        ok(0, "append", "a"),
-        inv(1, "get", ""),
-        ok(1, "get", "aa"),
-    ];
-    assert_eq!(kv(&rows).verdict, Verdict::Valid);
+    assert_eq!(kv("0 append a | 0 append a | 1 get aa").verdict, Verdict::Valid);
     // The get of "ab" saw the first "a" (the second came after "b"), but
     // the get of "a" began after the second "a" completed and must see "ab".
-    let r = kv(&[
-        inv(0, "append", "a"),
-        ok(0, "append", "a"),
-        inv(1, "append", "b"),
-        ok(1, "append", "b"),
-        inv(0, "append", "a"),
-        ok(0, "append", "a"),
-        inv(2, "get", ""),
-        ok(2, "get", "a"),
-    ]);
+    let r = kv("0 append a | 1 append b | 0 append a | 2 get a");
     assert_eq!(r.verdict, Verdict::Invalid);
     assert!(r.anomalies[0].explanation.contains("ways to match"), "{}", r.anomalies[0].explanation);
 }
@@ -847,128 +644,52 @@ fn kv_append_repeated_strings_are_matched() {
 fn kv_append_ambiguous_split_branches() {
     // "b" is both a put value and an appended string; the get of "b" ends
     // before the put begins, so it read the initial "" + "b".
-    let r = kv(&[
-        inv(0, "append", "b"),
-        ok(0, "append", "b"),
-        inv(1, "get", ""),
-        ok(1, "get", "b"),
-        inv(2, "put", "b"),
-        ok(2, "put", "b"),
-        inv(1, "get", ""),
-        ok(1, "get", "b"),
-    ]);
+    let r = kv("0 append b | 1 get b | 2 put b | 1 get b");
     assert_eq!(r.verdict, Verdict::Valid);
     // Too many splits: the general search decides.
-    let h = hist(&[
-        inv(0, "append", "a"),
-        ok(0, "append", "a"),
-        inv(0, "append", "aa"),
-        ok(0, "append", "aa"),
-        inv(0, "append", "aaa"),
-        ok(0, "append", "aaa"),
-        inv(1, "get", ""),
-        ok(1, "get", "aaaaaa"),
-    ]);
+    let h = hist("0 append a | 0 append aa | 0 append aaa | 1 get aaaaaa");
     assert!(decide(&h, ModelKind::Kv, NilRead::Unknown).is_none());
 }
 
 #[test]
 fn kv_append_divergent_and_two_epochs() {
-    let r = kv(&[
-        inv(0, "append", "a"),
-        inv(1, "append", "b"),
-        ok(0, "append", "a"),
-        ok(1, "append", "b"),
-        inv(2, "get", ""),
-        ok(2, "get", "ab"),
-        inv(3, "get", ""),
-        ok(3, "get", "ba"),
-    ]);
+    let r = kv("0 invoke append a | 1 invoke append b | 0 ok append a | 1 ok append b | 2 get ab | 3 get ba");
     assert_eq!((reason(&r), lines(&r)), ("divergent-reads".to_string(), vec![7, 5]));
-    let r = kv(&[
-        inv(0, "put", "P"),
-        ok(0, "put", "P"),
-        inv(1, "append", "a"),
-        ok(1, "append", "a"),
-        inv(2, "get", ""),
-        ok(2, "get", "Pa"),
-        inv(0, "put", "Q"),
-        ok(0, "put", "Q"),
-        inv(2, "get", ""),
-        ok(2, "get", "Qa"),
-    ]);
+    let r = kv("0 put P | 1 append a | 2 get Pa | 0 put Q | 2 get Qa");
     assert_eq!(reason(&r), "append-in-two-epochs");
     assert_eq!(lines(&r), vec![5, 9, 3]);
 }
 
 #[test]
 fn kv_append_real_time_and_epoch_order() {
-    let r = kv(&[inv(2, "get", ""), ok(2, "get", "a"), inv(0, "append", "a"), ok(0, "append", "a")]);
+    let r = kv("2 get a | 0 append a");
     assert_eq!((reason(&r), lines(&r)), ("real-time-order".to_string(), vec![1, 3]));
     assert!(r.anomalies[0].explanation.contains("process 2 get"), "{}", r.anomalies[0].explanation);
     // The get of "Pa" began after the put of "Q" completed.
-    let r = kv(&[
-        inv(0, "put", "P"),
-        ok(0, "put", "P"),
-        inv(1, "append", "a"),
-        ok(1, "append", "a"),
-        inv(0, "put", "Q"),
-        ok(0, "put", "Q"),
-        inv(2, "get", ""),
-        ok(2, "get", "Pa"),
-    ]);
+    let r = kv("0 put P | 1 append a | 0 put Q | 2 get Pa");
     assert_eq!(reason(&r), "conflicting-value-order");
     assert!(lines(&r).contains(&5) && lines(&r).contains(&7), "{:?}", lines(&r));
     // The get of "" began after the put completed: not the initial epoch.
-    let r = kv(&[
-        inv(1, "append", "a"),
-        ok(1, "append", "a"),
-        inv(0, "put", "P"),
-        ok(0, "put", "P"),
-        inv(2, "get", ""),
-        ok(2, "get", "a"),
-    ]);
+    let r = kv("1 append a | 0 put P | 2 get a");
     assert_eq!(reason(&r), "conflicting-value-order");
 }
 
 #[test]
 fn kv_append_lost_and_dropped_appends() {
     // An ok append between the put and a later get that does not show it.
-    let lost = [
-        inv(0, "put", "P"),
-        ok(0, "put", "P"),
-        inv(1, "append", "u"),
-        ok(1, "append", "u"),
-        inv(2, "get", ""),
-        ok(2, "get", "P"),
-    ];
-    let r = kv(&lost);
+    let r = kv("0 put P | 1 append u | 2 get P");
     assert_eq!((reason(&r), lines(&r)), ("lost-append".to_string(), vec![3, 1, 5]));
     // The same append as info: it may never have happened.
-    let mut info = lost.to_vec();
-    info[3] = (1, "info", "append", nil());
-    assert_eq!(kv(&info).verdict, Verdict::Valid);
+    assert_eq!(kv("0 put P | 1 invoke append u | 1 info append null | 2 get P").verdict, Verdict::Valid);
     // An info append a get saw did happen, and must be in the witness.
-    let r = kv(&[inv(1, "append", "u"), (1, "info", "append", nil()), inv(2, "get", ""), ok(2, "get", "u")]);
+    let r = kv("1 invoke append u | 1 info append null | 2 get u");
     assert_eq!(r.verdict, Verdict::Valid);
     assert_eq!(witness(&r), Vec::<u32>::from([0, 1]));
     // An ok put nobody saw, inside the run of "P": invalid; concurrent with
     // the get: valid.
-    let inside = [
-        inv(0, "put", "P"),
-        ok(0, "put", "P"),
-        inv(1, "put", "Q"),
-        ok(1, "put", "Q"),
-        inv(3, "append", "a"),
-        ok(3, "append", "a"),
-        inv(2, "get", ""),
-        ok(2, "get", "Pa"),
-    ];
-    assert_eq!(kv(&inside).verdict, Verdict::Invalid);
-    let mut concurrent = inside.to_vec();
-    concurrent.swap(3, 7);
-    concurrent.swap(3, 6);
-    assert_eq!(kv(&concurrent).verdict, Verdict::Valid);
+    assert_eq!(kv("0 put P | 1 put Q | 3 append a | 2 get Pa").verdict, Verdict::Invalid);
+    let concurrent = "0 put P | 1 invoke put Q | 2 invoke get null | 3 append a | 2 ok get Pa | 1 ok put Q";
+    assert_eq!(kv(concurrent).verdict, Verdict::Valid);
 }
 
 #[test]
@@ -976,27 +697,9 @@ fn kv_append_branches_and_limits() {
     // "b" is a put value and an appended string and the put overlaps the
     // first get: both its readings survive real time and are tried; the
     // second get began after the put, so it read the put's run.
-    let r = kv(&[
-        inv(0, "put", "b"),
-        inv(1, "append", "b"),
-        ok(1, "append", "b"),
-        inv(2, "get", ""),
-        ok(2, "get", "b"),
-        ok(0, "put", "b"),
-        inv(1, "append", "c"),
-        ok(1, "append", "c"),
-        inv(2, "get", ""),
-        ok(2, "get", "bc"),
-    ]);
+    let r = kv("0 invoke put b | 1 append b | 2 get b | 0 ok put b | 1 append c | 2 get bc");
     assert_eq!(r.verdict, Verdict::Valid);
     // Too many ways to match 7 occurrences of "a" to 12 appends of it.
-    let mut rows: Vec<Row> = Vec::new();
-    for _ in 0..12 {
-        rows.push(inv(0, "append", "a"));
-        rows.push(ok(0, "append", "a"));
-    }
-    rows.push(inv(1, "get", ""));
-    rows.push(ok(1, "get", "aaaaaaa"));
-    let h = hist(&rows);
+    let h = hist(&("0 append a | ".repeat(12) + "1 get aaaaaaa"));
     assert!(decide(&h, ModelKind::Kv, NilRead::Unknown).is_none());
 }

@@ -1,7 +1,7 @@
 //! Tests of the search: against the brute-force oracle on thousands of random
 //! histories per model, by hand per model, and under exhausted budgets.
 
-use checker::history::{Event, EventType, History, OpId, Process, F};
+use checker::history::{History, OpId};
 use checker::model::{ModelKind, NilRead};
 use checker::report::{AnomalyDetail, AnomalyKind, Budget, CheckResult, Method, SearchFailure, Verdict};
 use checker::value::Value;
@@ -9,6 +9,7 @@ use checker::{CheckConfig, CheckError, CheckName};
 use proptest::prelude::*;
 use std::time::Duration;
 use testkit::checks::{linearizability, linearizability_within};
+use testkit::notation::hist;
 use testkit::oracle::linear::expected;
 use testkit::small::{render, GenConfig};
 use testkit::strategy;
@@ -27,14 +28,6 @@ fn failure(a: &checker::Anomaly) -> &SearchFailure {
     }
 }
 
-/// Events `(type, process, f, value)`, one per line from line 1.
-fn hist(evs: &[(&str, u64, &str, Value)]) -> History {
-    let events = evs.iter().enumerate().map(|(i, (t, p, f, v))| {
-        Event::new(i as u64 + 1, EventType::parse(t).unwrap(), Process::Client(*p), F::parse(f), v.clone())
-    });
-    History::from_events("hand", events).unwrap()
-}
-
 fn verdict(h: &History, model: ModelKind, nil_read: NilRead) -> Verdict {
     let r = check(h, model, nil_read);
     // The oracle must agree on every hand-written case too.
@@ -44,26 +37,11 @@ fn verdict(h: &History, model: ModelKind, nil_read: NilRead) -> Verdict {
     r.verdict
 }
 
-fn nil() -> Value {
-    Value::Nil
-}
-
-fn list(v: Vec<Value>) -> Value {
-    Value::List(v)
-}
-
 // ---------------------------------------------------------------- registers
 
 #[test]
 fn stale_read_is_invalid_and_explained() {
-    let h = hist(&[
-        ("invoke", 0, "write", 1.into()),
-        ("ok", 0, "write", 1.into()),
-        ("invoke", 0, "write", 2.into()),
-        ("ok", 0, "write", 2.into()),
-        ("invoke", 1, "read", nil()),
-        ("ok", 1, "read", 1.into()),
-    ]);
+    let h = hist("0 write 1 | 0 write 2 | 1 read 1");
     assert_eq!(verdict(&h, ModelKind::CasRegister, NilRead::Unknown), Verdict::Invalid);
     let r = check(&h, ModelKind::CasRegister, NilRead::Unknown);
     let k = &r.keys[0];
@@ -91,14 +69,7 @@ fn stale_read_is_invalid_and_explained() {
 #[test]
 fn concurrent_read_may_see_either_value() {
     for seen in [1, 2] {
-        let h = hist(&[
-            ("invoke", 0, "write", 1.into()),
-            ("ok", 0, "write", 1.into()),
-            ("invoke", 0, "write", 2.into()),
-            ("invoke", 1, "read", nil()),
-            ("ok", 1, "read", seen.into()),
-            ("ok", 0, "write", 2.into()),
-        ]);
+        let h = hist(&format!("0 write 1 | 0 invoke write 2 | 1 read {seen} | 0 ok write 2"));
         assert_eq!(verdict(&h, ModelKind::Register, NilRead::Unknown), Verdict::Valid, "read {seen}");
         let r = check(&h, ModelKind::Register, NilRead::Unknown);
         assert_eq!(r.keys[0].stats.witness.as_ref().unwrap().ops.len(), 3);
@@ -107,15 +78,9 @@ fn concurrent_read_may_see_either_value() {
 
 #[test]
 fn info_write_may_or_may_not_have_happened() {
-    let base = [("invoke", 0, "write", 1.into()), ("ok", 0, "write", 1.into()), ("invoke", 1, "write", 2.into())];
     let with = |reads: &[i64]| {
-        let mut evs: Vec<(&str, u64, &str, Value)> = base.to_vec();
-        evs.push(("info", 1, "write", 2.into()));
-        for &v in reads {
-            evs.push(("invoke", 0, "read", nil()));
-            evs.push(("ok", 0, "read", v.into()));
-        }
-        hist(&evs)
+        let reads: String = reads.iter().map(|v| format!(" | 0 read {v}")).collect();
+        hist(&format!("0 write 1 | 1 invoke write 2 | 1 info write 2{reads}"))
     };
     assert_eq!(verdict(&with(&[1]), ModelKind::Register, NilRead::Unknown), Verdict::Valid);
     assert_eq!(verdict(&with(&[2]), ModelKind::Register, NilRead::Unknown), Verdict::Valid);
@@ -123,26 +88,14 @@ fn info_write_may_or_may_not_have_happened() {
     // Once seen, the write cannot be undone.
     assert_eq!(verdict(&with(&[2, 1]), ModelKind::Register, NilRead::Unknown), Verdict::Invalid);
     // A write that failed never happened.
-    let failed = hist(&[
-        ("invoke", 1, "write", 2.into()),
-        ("fail", 1, "write", 2.into()),
-        ("invoke", 0, "read", nil()),
-        ("ok", 0, "read", 2.into()),
-    ]);
+    let failed = hist("1 invoke write 2 | 1 fail write 2 | 0 read 2");
     assert_eq!(verdict(&failed, ModelKind::Register, NilRead::Unknown), Verdict::Invalid);
 }
 
 #[test]
 fn cas_semantics() {
-    let cas = |old: i64, new: i64, outcome: &'static str, read: i64| {
-        hist(&[
-            ("invoke", 0, "write", 1.into()),
-            ("ok", 0, "write", 1.into()),
-            ("invoke", 1, "cas", list(vec![old.into(), new.into()])),
-            (outcome, 1, "cas", list(vec![old.into(), new.into()])),
-            ("invoke", 0, "read", nil()),
-            ("ok", 0, "read", read.into()),
-        ])
+    let cas = |old: i64, new: i64, outcome: &str, read: i64| {
+        hist(&format!("0 write 1 | 1 invoke cas [{old},{new}] | 1 {outcome} cas [{old},{new}] | 0 read {read}"))
     };
     let m = ModelKind::CasRegister;
     assert_eq!(verdict(&cas(1, 2, "ok", 2), m, NilRead::Unknown), Verdict::Valid);
@@ -161,20 +114,10 @@ fn cas_semantics() {
 
 #[test]
 fn nil_read_rule_both_ways() {
-    let after_write = hist(&[
-        ("invoke", 0, "write", 1.into()),
-        ("ok", 0, "write", 1.into()),
-        ("invoke", 1, "read", nil()),
-        ("ok", 1, "read", nil()),
-    ]);
+    let after_write = hist("0 write 1 | 1 read null");
     assert_eq!(verdict(&after_write, ModelKind::CasRegister, NilRead::Unknown), Verdict::Valid);
     assert_eq!(verdict(&after_write, ModelKind::CasRegister, NilRead::Absent), Verdict::Invalid);
-    let before_write = hist(&[
-        ("invoke", 1, "read", nil()),
-        ("ok", 1, "read", nil()),
-        ("invoke", 0, "write", 1.into()),
-        ("ok", 0, "write", 1.into()),
-    ]);
+    let before_write = hist("1 read null | 0 write 1");
     assert_eq!(verdict(&before_write, ModelKind::CasRegister, NilRead::Absent), Verdict::Valid);
     assert_eq!(verdict(&before_write, ModelKind::CasRegister, NilRead::Unknown), Verdict::Valid);
 }
@@ -184,18 +127,9 @@ fn nil_read_rule_both_ways() {
 #[test]
 fn kv_appends_and_missing_keys() {
     let h = |got: &str| {
-        hist(&[
-            ("invoke", 0, "get", nil()),
-            ("ok", 0, "get", "".into()),
-            ("invoke", 0, "put", "a".into()),
-            ("ok", 0, "put", "a".into()),
-            ("invoke", 1, "append", "b".into()),
-            ("invoke", 0, "append", "c".into()),
-            ("ok", 1, "append", "b".into()),
-            ("ok", 0, "append", "c".into()),
-            ("invoke", 2, "get", nil()),
-            ("ok", 2, "get", got.into()),
-        ])
+        hist(&format!(
+            r#"0 get "" | 0 put a | 1 invoke append b | 0 invoke append c | 1 ok append b | 0 ok append c | 2 get "{got}""#
+        ))
     };
     assert_eq!(verdict(&h("abc"), ModelKind::Kv, NilRead::Absent), Verdict::Valid);
     assert_eq!(verdict(&h("acb"), ModelKind::Kv, NilRead::Absent), Verdict::Valid);
@@ -205,24 +139,7 @@ fn kv_appends_and_missing_keys() {
 
 #[test]
 fn keys_are_checked_separately() {
-    let mut evs = Vec::new();
-    for (line, (t, p, f, v, k)) in [
-        ("invoke", 0, "put", "a", "x"),
-        ("ok", 0, "put", "a", "x"),
-        ("invoke", 0, "get", "", "y"),
-        ("ok", 0, "get", "", "y"),
-        ("invoke", 1, "get", "", "x"),
-        ("ok", 1, "get", "", "x"),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let mut e =
-            Event::new(line as u64 + 1, EventType::parse(t).unwrap(), Process::Client(p), F::parse(f), v.into());
-        e.key = Some(k.into());
-        evs.push(e);
-    }
-    let h = History::from_events("keys", evs).unwrap();
+    let h = hist(r#"0 put a @x | 0 get "" @y | 1 get "" @x"#);
     let r = check(&h, ModelKind::Kv, NilRead::Absent);
     assert_eq!(r.verdict, Verdict::Invalid);
     assert_eq!(r.keys.len(), 2);
@@ -234,36 +151,17 @@ fn keys_are_checked_separately() {
 
 #[test]
 fn mutex_excludes() {
-    let both = hist(&[
-        ("invoke", 0, "acquire", nil()),
-        ("ok", 0, "acquire", nil()),
-        ("invoke", 1, "acquire", nil()),
-        ("ok", 1, "acquire", nil()),
-    ]);
+    let both = hist("0 acquire null | 1 acquire null");
     assert_eq!(verdict(&both, ModelKind::Mutex, NilRead::Unknown), Verdict::Invalid);
-    let handed = hist(&[
-        ("invoke", 0, "acquire", nil()),
-        ("ok", 0, "acquire", nil()),
-        ("invoke", 1, "acquire", nil()),
-        ("invoke", 0, "release", nil()),
-        ("ok", 1, "acquire", nil()),
-        ("info", 0, "release", nil()),
-    ]);
+    let handed = hist(
+        "0 acquire null | 1 invoke acquire null | 0 invoke release null | 1 ok acquire null | 0 info release null",
+    );
     assert_eq!(verdict(&handed, ModelKind::Mutex, NilRead::Unknown), Verdict::Valid);
 }
 
 #[test]
 fn set_read_must_include_earlier_adds() {
-    let h = |read: Vec<i64>| {
-        hist(&[
-            ("invoke", 0, "add", 1.into()),
-            ("ok", 0, "add", 1.into()),
-            ("invoke", 1, "add", 2.into()),
-            ("invoke", 0, "read", nil()),
-            ("ok", 0, "read", list(read.into_iter().map(Value::Int).collect())),
-            ("ok", 1, "add", 2.into()),
-        ])
-    };
+    let h = |read: Vec<i64>| hist(&format!("0 add 1 | 1 invoke add 2 | 0 read {read:?} | 1 ok add 2"));
     assert_eq!(verdict(&h(vec![1]), ModelKind::Set, NilRead::Unknown), Verdict::Valid);
     assert_eq!(verdict(&h(vec![2, 1]), ModelKind::Set, NilRead::Unknown), Verdict::Valid);
     assert_eq!(verdict(&h(vec![2]), ModelKind::Set, NilRead::Unknown), Verdict::Invalid);
@@ -272,16 +170,7 @@ fn set_read_must_include_earlier_adds() {
 
 #[test]
 fn counter_reads() {
-    let h = |read: i64| {
-        hist(&[
-            ("invoke", 0, "incr", nil()),
-            ("ok", 0, "incr", nil()),
-            ("invoke", 0, "incr", 5.into()),
-            ("invoke", 1, "read", nil()),
-            ("ok", 1, "read", read.into()),
-            ("info", 0, "incr", 5.into()),
-        ])
-    };
+    let h = |read: i64| hist(&format!("0 incr null | 0 invoke incr 5 | 1 read {read} | 0 info incr 5"));
     assert_eq!(verdict(&h(1), ModelKind::Counter, NilRead::Unknown), Verdict::Valid);
     assert_eq!(verdict(&h(6), ModelKind::Counter, NilRead::Unknown), Verdict::Valid);
     assert_eq!(verdict(&h(5), ModelKind::Counter, NilRead::Unknown), Verdict::Invalid);
@@ -290,34 +179,16 @@ fn counter_reads() {
 
 #[test]
 fn queue_is_fifo() {
-    let h = |first: i64| {
-        hist(&[
-            ("invoke", 0, "enqueue", 1.into()),
-            ("ok", 0, "enqueue", 1.into()),
-            ("invoke", 0, "enqueue", 2.into()),
-            ("ok", 0, "enqueue", 2.into()),
-            ("invoke", 1, "dequeue", nil()),
-            ("ok", 1, "dequeue", first.into()),
-        ])
-    };
+    let h = |first: i64| hist(&format!("0 enqueue 1 | 0 enqueue 2 | 1 invoke dequeue null | 1 ok dequeue {first}"));
     assert_eq!(verdict(&h(1), ModelKind::Queue, NilRead::Unknown), Verdict::Valid);
     assert_eq!(verdict(&h(2), ModelKind::Queue, NilRead::Unknown), Verdict::Invalid);
-    let empty = hist(&[("invoke", 0, "dequeue", nil()), ("ok", 0, "dequeue", nil())]);
+    let empty = hist("0 dequeue null");
     assert_eq!(verdict(&empty, ModelKind::Queue, NilRead::Unknown), Verdict::Valid);
 }
 
 #[test]
 fn list_append_order() {
-    let h = |read: Vec<i64>| {
-        hist(&[
-            ("invoke", 0, "append", 1.into()),
-            ("ok", 0, "append", 1.into()),
-            ("invoke", 0, "append", 2.into()),
-            ("ok", 0, "append", 2.into()),
-            ("invoke", 1, "read", nil()),
-            ("ok", 1, "read", list(read.into_iter().map(Value::Int).collect())),
-        ])
-    };
+    let h = |read: Vec<i64>| hist(&format!("0 append 1 | 0 append 2 | 1 read {read:?}"));
     assert_eq!(verdict(&h(vec![1, 2]), ModelKind::ListAppend, NilRead::Unknown), Verdict::Valid);
     assert_eq!(verdict(&h(vec![2, 1]), ModelKind::ListAppend, NilRead::Unknown), Verdict::Invalid);
     assert_eq!(verdict(&h(vec![1]), ModelKind::ListAppend, NilRead::Unknown), Verdict::Invalid);
@@ -325,26 +196,22 @@ fn list_append_order() {
 
 #[test]
 fn multi_register_read_skew() {
-    let mop = |f: &str, k: &str, v: Value| list(vec![Value::str(f), Value::str(k), v]);
-    let w = list(vec![mop("w", "x", 1.into()), mop("w", "y", 1.into())]);
-    let r = |x: i64, y: Value| list(vec![mop("r", "x", x.into()), mop("r", "y", y)]);
-    let h = |y: Value| {
-        hist(&[
-            ("invoke", 0, "txn", w.clone()),
-            ("invoke", 1, "txn", r(0, nil())),
-            ("ok", 1, "txn", r(1, y)),
-            ("ok", 0, "txn", w.clone()),
-        ])
+    // Writes x = y = 1 in one txn; a concurrent txn reads x and y.
+    let w = r#"[["w","x",1],["w","y",1]]"#;
+    let h = |y: &str| {
+        hist(&format!(
+            r#"0 invoke txn {w} | 1 invoke txn [["r","x",0],["r","y",null]] | 1 ok txn [["r","x",1],["r","y",{y}]] | 0 ok txn {w}"#
+        ))
     };
-    assert_eq!(verdict(&h(1.into()), ModelKind::MultiRegister, NilRead::Absent), Verdict::Valid);
+    assert_eq!(verdict(&h("1"), ModelKind::MultiRegister, NilRead::Absent), Verdict::Valid);
     // Saw x's write but not y's: the txn was not atomic.
-    assert_eq!(verdict(&h(nil()), ModelKind::MultiRegister, NilRead::Absent), Verdict::Invalid);
-    assert_eq!(verdict(&h(nil()), ModelKind::MultiRegister, NilRead::Unknown), Verdict::Valid);
+    assert_eq!(verdict(&h("null"), ModelKind::MultiRegister, NilRead::Absent), Verdict::Invalid);
+    assert_eq!(verdict(&h("null"), ModelKind::MultiRegister, NilRead::Unknown), Verdict::Valid);
 }
 
 #[test]
 fn misfit_op_is_bad_input_not_guessed() {
-    let h = hist(&[("invoke", 0, "enqueue", 1.into()), ("ok", 0, "enqueue", 1.into())]);
+    let h = hist("0 enqueue 1");
     let cfg = CheckConfig {
         checks: vec![CheckName::Linearizable],
         model: Some(ModelKind::CasRegister),
@@ -361,15 +228,9 @@ fn misfit_op_is_bad_input_not_guessed() {
 /// cannot take effect twice), but proving it means trying every subset of
 /// the other writes.
 fn pathological(writers: u64, reads: i64) -> History {
-    let mut evs: Vec<(&str, u64, &str, Value)> = Vec::new();
-    for p in 0..writers {
-        evs.push(("invoke", 100 + p, "write", (p as i64 + 1).into()));
-    }
-    for v in (1..=reads).chain([1]) {
-        evs.push(("invoke", 0, "read", nil()));
-        evs.push(("ok", 0, "read", v.into()));
-    }
-    hist(&evs)
+    let invokes = (0..writers).map(|p| format!("{} invoke write {}", 100 + p, p + 1));
+    let reads = (1..=reads).chain([1]).map(|v| format!("0 read {v}"));
+    hist(&invokes.chain(reads).collect::<Vec<_>>().join(" | "))
 }
 
 #[test]
@@ -598,16 +459,7 @@ fn long_corrupted_histories_are_mostly_invalid() {
 
 #[test]
 fn invalid_report_names_pending_concurrent_ops() {
-    let h = hist(&[
-        ("invoke", 0, "write", 1.into()),
-        ("ok", 0, "write", 1.into()),
-        ("invoke", 2, "cas", list(vec![7.into(), 3.into()])),
-        ("invoke", 3, "write", 4.into()),
-        ("ok", 3, "write", 4.into()),
-        ("invoke", 1, "read", nil()),
-        ("ok", 1, "read", 3.into()),
-        ("info", 2, "cas", list(vec![7.into(), 3.into()])),
-    ]);
+    let h = hist("0 write 1 | 2 invoke cas [7,3] | 3 write 4 | 1 read 3 | 2 info cas [7,3]");
     let r = check(&h, ModelKind::CasRegister, NilRead::Unknown);
     assert_eq!(r.verdict, Verdict::Invalid);
     let a = &r.keys[0].anomalies[0];

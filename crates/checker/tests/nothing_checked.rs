@@ -35,13 +35,21 @@ fn reports(jsonl: &str, cfg: &CheckConfig) -> Report {
     memory
 }
 
+/// The report, and every check in it, unknown for a reason that starts
+/// with `why`.
+fn assert_all_unknown(r: &Report, why: &str) {
+    assert_eq!(r.verdict, Verdict::Unknown);
+    for c in &r.results {
+        assert_eq!(c.verdict, Verdict::Unknown, "{}", c.check);
+        assert!(c.unknown_reason.as_deref().unwrap().starts_with(why), "{}: {:?}", c.check, c.unknown_reason);
+    }
+}
+
 fn every_check() -> CheckConfig {
     CheckConfig::default()
 }
 
-const NEMESIS_ONLY: &str = r#"{"type":"info","process":"nemesis","f":"partition","value":null}
-{"type":"info","process":"nemesis","f":"heal","value":null}
-"#;
+const NEMESIS_ONLY: &str = include_str!("data/nothing_checked/nemesis_only.jsonl");
 
 #[test]
 fn every_check_skipped_on_a_file_of_only_nemesis_events_is_unknown_not_valid() {
@@ -58,9 +66,7 @@ fn every_check_skipped_on_a_file_of_only_nemesis_events_is_unknown_not_valid() {
 
 #[test]
 fn every_check_skipped_for_an_unknown_op_is_unknown_not_valid() {
-    let frob = r#"{"type":"invoke","process":0,"f":"frob","value":1}
-{"type":"ok","process":0,"f":"frob","value":1}
-"#;
+    let frob = include_str!("data/nothing_checked/every_check_skipped_for_an_unknown_op_is_unknown_not_valid.jsonl");
     let r = reports(frob, &every_check());
     assert_eq!(r.verdict, Verdict::Unknown);
     let why = r.unknown_reason.as_deref().unwrap();
@@ -84,11 +90,7 @@ fn linearizable_with_a_model_given_and_no_op_at_all_is_unknown_not_valid() {
 
 #[test]
 fn linearizable_with_no_ok_op_is_unknown_not_valid() {
-    let timed_out = r#"{"type":"invoke","process":0,"f":"write","value":1}
-{"type":"info","process":0,"f":"write","value":1}
-{"type":"invoke","process":1,"f":"read","value":null}
-{"type":"fail","process":1,"f":"read","value":null}
-"#;
+    let timed_out = include_str!("data/nothing_checked/linearizable_with_no_ok_op_is_unknown_not_valid.jsonl");
     let cfg = CheckConfig { checks: vec![CheckName::Linearizable], ..CheckConfig::default() };
     let r = reports(timed_out, &cfg);
     let lin = r.result(CheckName::Linearizable).unwrap();
@@ -101,30 +103,15 @@ fn linearizable_with_no_ok_op_is_unknown_not_valid() {
 /// reads fine and empty.
 #[test]
 fn session_checks_with_every_append_refused_are_unknown_not_valid() {
-    let refused = r#"{"type":"invoke","process":0,"f":"append","value":1}
-{"type":"fail","process":0,"f":"append","value":1}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":[]}
-{"type":"invoke","process":1,"f":"append","value":2}
-{"type":"fail","process":1,"f":"append","value":2}
-{"type":"invoke","process":1,"f":"read","value":null}
-{"type":"ok","process":1,"f":"read","value":[]}
-"#;
+    let refused =
+        include_str!("data/nothing_checked/session_checks_with_every_append_refused_are_unknown_not_valid.jsonl");
     let r = reports(refused, &CheckConfig { checks: CheckName::SESSION[..4].to_vec(), ..CheckConfig::default() });
-    assert_eq!(r.verdict, Verdict::Unknown);
-    for c in &r.results {
-        assert_eq!(c.verdict, Verdict::Unknown, "{}", c.check);
-        assert!(c.unknown_reason.as_deref().unwrap().starts_with("no write completed ok"), "{}", c.check);
-    }
+    assert_all_unknown(&r, "no write completed ok");
 }
 
 #[test]
 fn session_checks_with_no_ok_read_are_unknown_not_valid() {
-    let unread = r#"{"type":"invoke","process":0,"f":"append","value":1}
-{"type":"ok","process":0,"f":"append","value":1}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"info","process":0,"f":"read","value":null}
-"#;
+    let unread = include_str!("data/nothing_checked/session_checks_with_no_ok_read_are_unknown_not_valid.jsonl");
     let r = reports(unread, &CheckConfig { checks: vec![CheckName::ReadYourWrites], ..CheckConfig::default() });
     let ryw = r.result(CheckName::ReadYourWrites).unwrap();
     assert_eq!(ryw.verdict, Verdict::Unknown);
@@ -135,32 +122,17 @@ fn session_checks_with_no_ok_read_are_unknown_not_valid() {
 /// initial balances.
 #[test]
 fn bank_with_every_transfer_failed_is_unknown_not_valid() {
-    let failed = r#"{"type":"invoke","process":0,"f":"transfer","value":{"from":0,"to":1,"amount":5}}
-{"type":"fail","process":0,"f":"transfer","value":{"from":0,"to":1,"amount":5}}
-{"type":"invoke","process":1,"f":"read","value":null}
-{"type":"ok","process":1,"f":"read","value":{"0":0,"1":0}}
-"#;
+    let failed = include_str!("data/nothing_checked/bank_with_every_transfer_failed_is_unknown_not_valid.jsonl");
     let bank = BankSettings { initial: Some(BTreeMap::new()), negative_allowed: true };
     let cfg = CheckConfig { checks: vec![CheckName::Bank, CheckName::Linearizable], bank, ..CheckConfig::default() };
-    let r = reports(failed, &cfg);
-    assert_eq!(r.verdict, Verdict::Unknown);
-    for c in &r.results {
-        assert_eq!(c.verdict, Verdict::Unknown, "{}", c.check);
-        assert!(c.unknown_reason.as_deref().unwrap().starts_with("no transfer completed ok"), "{}", c.check);
-    }
+    assert_all_unknown(&reports(failed, &cfg), "no transfer completed ok");
 }
 
 #[test]
 fn an_anomaly_found_with_nothing_else_to_check_stands() {
     // A read of a value nobody wrote, and the only write failed: no write
     // completed ok, yet monotonic reads saw 1 and then nil.
-    let h = r#"{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":1}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":null}
-{"type":"invoke","process":0,"f":"write","value":1}
-{"type":"fail","process":0,"f":"write","value":1}
-"#;
+    let h = include_str!("data/nothing_checked/an_anomaly_found_with_nothing_else_to_check_stands.jsonl");
     let r = reports(h, &CheckConfig { checks: vec![CheckName::MonotonicReads], ..CheckConfig::default() });
     assert_eq!(r.verdict, Verdict::Invalid);
 }

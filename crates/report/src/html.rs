@@ -16,6 +16,7 @@ use checker::Report as FileReport;
 use checker::{History, Verdict};
 use runner::check::Checked;
 use runner::compare::Row;
+use workloads::flow::Flow;
 
 const PAGE: &str = include_str!("page.html");
 const SCRIPT: &str = include_str!("page.js");
@@ -23,6 +24,12 @@ const INDEX_CSS: &str = include_str!("index.css");
 
 /// One history's report as a standalone page.
 pub fn report_page(report: &FileReport, h: &History) -> String {
+    report_page_with_flows(report, h, &[])
+}
+
+/// [`report_page`] with a Lamport diagram of each flow (the messages
+/// around each anomaly of a run that recorded them), after the timeline.
+pub fn report_page_with_flows(report: &FileReport, h: &History, flows: &[Flow]) -> String {
     let title = escape(&format!("conch: {} — {}", report.source(), report.verdict));
     let data = script_json(&crate::timeline::data(report, h));
     let plots = match Timing::of_history(report.source(), h) {
@@ -32,7 +39,8 @@ pub fn report_page(report: &FileReport, h: &History) -> String {
         }
         None => String::new(),
     };
-    fill(PAGE, &[("TITLE", &title), ("DATA", &data), ("SCRIPT", SCRIPT), ("PLOTS", &plots)])
+    let flows = crate::lamport::section(flows);
+    fill(PAGE, &[("TITLE", &title), ("DATA", &data), ("SCRIPT", SCRIPT), ("FLOWS", &flows), ("PLOTS", &plots)])
 }
 
 /// The files of a simulated run's directory rendered from its history and,

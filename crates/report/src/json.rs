@@ -18,11 +18,19 @@ fn file_entry(c: &Checked) -> Value {
     }
 }
 
-/// `conch check --json`: the exit code and every input in the order given,
-/// including those that could not be read.
+/// `conch check --json`: the overall verdict (`valid`, `invalid`,
+/// `bad-input` or `unknown`, as the exit code says), the exit code, and
+/// every input in the order given, including those that could not be read.
 pub fn files(outcomes: &[Checked], exit_code: u8) -> String {
     let files: Vec<Value> = outcomes.iter().map(file_entry).collect();
-    serde_json::to_string_pretty(&json!({ "exit_code": exit_code, "files": files })).unwrap_or_default() + "\n"
+    let verdict = match exit_code {
+        runner::exit::VALID => "valid",
+        runner::exit::INVALID => "invalid",
+        runner::exit::BAD_INPUT => "bad-input",
+        _ => "unknown",
+    };
+    let doc = json!({ "verdict": verdict, "exit_code": exit_code, "files": files });
+    serde_json::to_string_pretty(&doc).unwrap_or_default() + "\n"
 }
 
 /// `compare.json`: the comparison rows.

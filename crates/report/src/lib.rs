@@ -6,6 +6,7 @@ pub mod escape;
 pub mod html;
 pub mod json;
 pub mod junit;
+pub mod lamport;
 pub mod plot;
 pub mod svg;
 pub mod table;

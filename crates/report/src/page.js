@@ -43,15 +43,18 @@ D.anomalies.forEach((a, i) => {
   const go = h('button', 'show on timeline', 'jump'); go.dataset.anomaly = i; go.addEventListener('click', () => jump(i));
   box.append(head, ' ', go, h('pre', a.explanation));
   const ol = h('ul');
-  for (const id of a.ops) { const o = opById.get(id); if (o) ol.append(h('li', `op ${o.id}: process ${o.p} ${opText(o)} (${lines(o)})`)); }
+  for (const id of a.ops) { const o = opById.get(id); if (o) ol.append(h('li', `op ${o.id}: process ${o.pn} ${opText(o)} (${lines(o)})`)); }
   box.append(ol); $('anomalies').append(box);
 });
 if (!$('anomalies').children.length) $('anomalies').append(h('p', 'None found.'));
-const legend = document.querySelector('.legend'), kindsSeen = new Set();
+const legend = document.querySelector('.legend'), faultsByKind = new Map();
 for (const w of D.faultWindows) {
-  if (kindsSeen.has(w.kind)) continue; kindsSeen.add(w.kind);
-  const sw = h('i', undefined, 'sw'); sw.style.background = w.colour; sw.style.opacity = 0.6;
-  const s = h('span'); s.append(sw, 'fault: ' + w.kind); legend.append(s);
+  const seen = faultsByKind.get(w.kind);
+  if (seen) seen.n++; else faultsByKind.set(w.kind, {n: 1, colour: w.colour});
+}
+for (const [kind, {n, colour}] of faultsByKind) {
+  const sw = h('i', undefined, 'sw'); sw.style.background = colour; sw.style.opacity = 0.6;
+  const s = h('span', undefined, 'fault-kind'); s.append(sw, `fault: ${kind} ×${n}`); legend.append(s);
 }
 if (D.truncated) $('note').textContent = `Showing ${D.ops.length} of ${D.totalOps} ops: those around the anomalies.`;
 
@@ -142,7 +145,7 @@ function draw() {
   if (a && a.prefix) a.prefix.slice(0, S.step).forEach((p, i) => order.set(p.id, i + 1));
   const lin = D.linearizations[JSON.stringify(S.key)] || [];
   const linOrder = new Map(lin.map((id, i) => [id, i + 1]));
-  const procs = [...new Set(ops.map(o => o.p))].sort((x, y) => x - y);
+  const procs = [...new Map(ops.map(o => [o.pn, o.p])).entries()].sort((x, y) => x[1] - y[1]).map(e => e[0]);
   const lane = new Map(procs.map((p, i) => [p, i]));
   const nodes = [...new Set(ops.filter(o => o.node).map(o => o.node))].sort();
   const nodeLane = new Map(nodes.map((n, i) => [n, procs.length + 1 + i]));
@@ -176,7 +179,7 @@ function draw() {
     if (order.has(o.id)) { r.setAttribute('stroke', '#1a237e'); r.setAttribute('stroke-width', 3); r.classList.add('linearized'); }
     r.addEventListener('mousemove', ev => {
       const more = [linOrder.has(o.id) ? `linearized #${linOrder.get(o.id)} of ${linOrder.size}` : '', order.has(o.id) ? `prefix step ${order.get(o.id)}` : '', badAll.has(o.id) ? 'in an anomaly' : ''].filter(Boolean).join('\n');
-      tip.textContent = `op ${o.id}: process ${o.p} ${opText(o)}\n${lines(o)}${o.node ? '\nnode ' + o.node : ''}${o.final ? ' (final read)' : ''}${more ? '\n' + more : ''}`;
+      tip.textContent = `op ${o.id}: process ${o.pn} ${opText(o)}\n${lines(o)}${o.node ? '\nnode ' + o.node : ''}${o.final ? ' (final read)' : ''}${more ? '\n' + more : ''}`;
       tip.style.display = 'block'; tip.style.left = (ev.clientX + 12) + 'px'; tip.style.top = (ev.clientY + 12) + 'px';
     });
     r.addEventListener('mouseleave', () => { tip.style.display = 'none'; });
@@ -186,7 +189,7 @@ function draw() {
     const fit = Math.floor((Math.min(x1, LEFT + W) - Math.max(x0, LEFT) - 6) / 6.6);
     if (fit >= 2) g.append(el('text', {x: Math.max(x0, LEFT) + 3, y: y + LH - 10, class: 'label'}, text.length <= fit ? text : text.slice(0, fit - 1) + '…'));
   };
-  for (const o of ops) { bar(o, lane.get(o.p)); if (o.node) bar(o, nodeLane.get(o.node)); }
+  for (const o of ops) { bar(o, lane.get(o.pn)); if (o.node) bar(o, nodeLane.get(o.node)); }
   svg.append(g);
   svg.append(el('text', {x: LEFT, y: H - 6}, D.useTime ? 'time since the first event →' : 'event order (no times in the history) →'));
   // Wheel zooms around the pointer; dragging pans.
@@ -211,11 +214,11 @@ function drawStep(a) {
   const state = i === 0 ? a.initial : a.prefix[i - 1].state;
   let what;
   if (i === 0) what = 'before any op: the model starts';
-  else { const o = opById.get(a.prefix[i - 1].id); what = `step ${i} of ${n}: ${o ? `op ${o.id}, process ${o.p} ${opText(o)}` : 'op ' + a.prefix[i - 1].id} takes effect`; }
+  else { const o = opById.get(a.prefix[i - 1].id); what = `step ${i} of ${n}: ${o ? `op ${o.id}, process ${o.pn} ${opText(o)}` : 'op ' + a.prefix[i - 1].id} takes effect`; }
   const st = state === undefined || state === null ? '' : ` — state ${state}`;
   $('step-text').textContent = what + st;
   const f = opById.get(a.failed);
-  $('step-end').textContent = i === n ? `Then ${f ? `op ${f.id}, process ${f.p} ${opText(f)},` : 'the failing op'} cannot take effect in any reachable state {${a.states.join(', ')}}.` : '';
+  $('step-end').textContent = i === n ? `Then ${f ? `op ${f.id}, process ${f.pn} ${opText(f)},` : 'the failing op'} cannot take effect in any reachable state {${a.states.join(', ')}}.` : '';
 }
 
 if (D.keys.length) { if (D.anomalies.length) jump(0); else showKey(D.keys[0].key, true); }

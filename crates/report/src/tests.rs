@@ -76,6 +76,10 @@ fn rows() -> Vec<Row> {
             msgs_per_op: 21.7,
             converge_ms_max: Some(503.2),
             checks: vec![summary(CheckName::Linearizable, 2, 0, None), summary(CheckName::Convergence, 1, 0, None)],
+            invariants: Default::default(),
+            coverage: Default::default(),
+            faults_by_kind: [("crash".to_string(), 8), ("partition".to_string(), 7)].into(),
+            seeds_missing_faults: 0,
             command: "conch run --protocol raft --seed 0".into(),
         },
         Row {
@@ -92,6 +96,10 @@ fn rows() -> Vec<Row> {
             msgs_per_op: 1.7,
             converge_ms_max: None,
             checks: vec![summary(CheckName::Linearizable, 0, 2, Some(1))],
+            invariants: Default::default(),
+            coverage: Default::default(),
+            faults_by_kind: [("clock-skew".to_string(), 3)].into(),
+            seeds_missing_faults: 1,
             command: "conch run --protocol lww --seed 1".into(),
         },
     ]
@@ -100,47 +108,13 @@ fn rows() -> Vec<Row> {
 #[test]
 fn text_report_of_a_stale_read() {
     let c = checked("stale.jsonl", STALE_READ);
-    expect![[r#"
-        stale.jsonl: INVALID
-          jsonl format, 6 events, 3 ops, 0 fault events, checked in 0 ms
-          linearizable [cas-register]: invalid (1 key: 0 valid, 1 invalid, 0 unknown)
-            history: invalid (decided by unique-register, 3 ops)
-              not-linearizable: process 1 read -> 1 (lines 5-6) began after process 0 write 2 -> ok (lines 3-4) completed, which itself began after process 0 write 1 -> ok (lines 1-2) completed, so the read must see 2 or a later value, not 1.
-                - process 1 read -> 1 (lines 5-6)
-                - process 0 write 2 -> ok (lines 3-4)
-                - process 0 write 1 -> ok (lines 1-2)
-          read-your-writes [register]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-          monotonic-reads [register]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-          monotonic-writes [register]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-          writes-follow-reads [register]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-          convergence: skipped (no final reads (ops marked final) in the history)
-          staleness: keys_not_measured=0 reads=1 stale_reads=1 time_behind_ns_max=10 time_behind_ns_p50=10 time_behind_ns_p99=10 versions_behind_max=1 versions_behind_p50=1 versions_behind_p99=1 workload="register"
-    "#]].assert_eq(&text::report(report(&c), false));
+    expect_file!["snapshots/text-stale-read.txt"].assert_eq(&text::report(report(&c), false));
 }
 
 #[test]
 fn text_report_verbose_lists_valid_keys_staleness_and_skipped_checks() {
     let c = checked("list.jsonl", LIST_WITH_FINAL_READS);
-    expect![[r#"
-        list.jsonl: INVALID
-          jsonl format, 8 events, 3 ops, 2 fault events, checked in 0 ms
-          linearizable [list-append]: invalid (1 key: 0 valid, 1 invalid, 0 unknown)
-            history: invalid (decided by append-prefix, 3 ops)
-              not-linearizable: process 0 append 1 -> ok (lines 1-2) completed before process 1 read -> [] (lines 4-5) began, yet that read returned only 0 elements, without 1.
-                - process 0 append 1 -> ok (lines 1-2)
-                - process 1 read -> [] (lines 4-5)
-          read-your-writes [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-            history: valid (decided by version-order, 3 ops)
-          monotonic-reads [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-            history: valid (decided by version-order, 3 ops)
-          monotonic-writes [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-            history: valid (decided by version-order, 3 ops)
-          writes-follow-reads [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-            history: valid (decided by version-order, 3 ops)
-          convergence [list-append]: valid (1 key: 1 valid, 0 invalid, 0 unknown)
-            history: valid (decided by final-reads, 3 ops)
-          staleness: keys_not_measured=0 reads=2 stale_reads=1 time_behind_ns_max=10 time_behind_ns_p50=0 time_behind_ns_p99=10 versions_behind_max=1 versions_behind_p50=0 versions_behind_p99=1 workload="list-append"
-    "#]].assert_eq(&text::report(report(&c), true));
+    expect_file!["snapshots/text-list-verbose.txt"].assert_eq(&text::report(report(&c), true));
 }
 
 #[test]
@@ -259,7 +233,7 @@ fn compare_table_and_csv() {
 #[test]
 fn compare_json() {
     let doc: serde_json::Value = serde_json::from_str(&json::compare(&rows()[1..])).unwrap();
-    expect![[r#"{"rows":[{"availability":0.78,"availability_during_faults":null,"checks":[{"check":"linearizable","first_violating_seed":1,"seeds_invalid":2,"seeds_unknown":0,"seeds_valid":0}],"command":"conch run --protocol lww --seed 1","converge_ms_max":null,"latency_ms_max":0.3,"latency_ms_p50":0.2,"latency_ms_p99":0.3,"msgs_per_op":1.7,"ops":1000,"protocol":"lww<&>","seeds":2,"throughput_ops_per_s":619.0,"workload":"register"}]}"#]].assert_eq(&doc.to_string());
+    expect![[r#"{"rows":[{"availability":0.78,"availability_during_faults":null,"checks":[{"check":"linearizable","first_violating_seed":1,"seeds_invalid":2,"seeds_unknown":0,"seeds_valid":0}],"command":"conch run --protocol lww --seed 1","converge_ms_max":null,"coverage":{},"faults_by_kind":{"clock-skew":3},"invariants":{"first":null,"first_violating_seed":null,"seeds_violated":0},"latency_ms_max":0.3,"latency_ms_p50":0.2,"latency_ms_p99":0.3,"msgs_per_op":1.7,"ops":1000,"protocol":"lww<&>","seeds":2,"seeds_missing_faults":1,"throughput_ops_per_s":619.0,"workload":"register"}]}"#]].assert_eq(&doc.to_string());
 }
 
 #[test]
@@ -298,9 +272,9 @@ fn html_report_data() {
     let data = crate::timeline::data(r, h.as_ref().unwrap());
     let ops: Vec<String> = data["ops"].as_array().unwrap().iter().map(|o| o.to_string()).collect();
     expect![[r#"
-        {"cline":2,"e":10.0,"f":"write","final":false,"id":0,"in":"1","key":null,"line":1,"node":null,"out":"1","outcome":"ok","p":0,"s":0}
-        {"cline":4,"e":30.0,"f":"write","final":false,"id":1,"in":"2","key":null,"line":3,"node":null,"out":"2","outcome":"ok","p":0,"s":20}
-        {"cline":6,"e":50.0,"f":"read","final":false,"id":2,"in":"nil","key":null,"line":5,"node":null,"out":"1","outcome":"ok","p":1,"s":40}"#]].assert_eq(&ops.join("\n"));
+        {"cline":2,"e":10.0,"f":"write","final":false,"id":0,"in":"1","key":null,"line":1,"node":null,"out":"1","outcome":"ok","p":0,"pn":"0","s":0}
+        {"cline":4,"e":30.0,"f":"write","final":false,"id":1,"in":"2","key":null,"line":3,"node":null,"out":"2","outcome":"ok","p":0,"pn":"0","s":20}
+        {"cline":6,"e":50.0,"f":"read","final":false,"id":2,"in":"nil","key":null,"line":5,"node":null,"out":"1","outcome":"ok","p":1,"pn":"1","s":40}"#]].assert_eq(&ops.join("\n"));
     assert_eq!(data["report"]["verdict"], "invalid");
     assert_eq!((&data["useTime"], &data["truncated"], &data["totalOps"]), (&true.into(), &false.into(), &3.into()));
 }
@@ -445,6 +419,9 @@ fn one_line_summaries_of_seed_sweeps_and_comparisons() {
     expect!["lww: 2 seeds run of 10 (stopped at the first violation): 1 valid, 1 invalid, 0 unknown; first violation: seed 1"]
         .assert_eq(&text::seeds_summary("lww", 2, 10, &v[..2], Some(1)));
     expect!["abd: 3 seeds run, not checked"].assert_eq(&text::seeds_summary("abd", 3, 3, &[], None));
-    expect!["compare: 2 protocols, 2 seeds each: violations in lww<&> (linearizable on 2 seeds)"]
-        .assert_eq(&text::compare_summary(&rows()));
+    expect![[r#"
+        compare: 2 protocols, 2 seeds each: violations in lww<&> (linearizable on 2 seeds)
+          raft faults: crash 8, partition 7
+          lww<&> faults: clock-skew 3 (warning: on 1 seed a requested kind never took effect)"#]]
+    .assert_eq(&text::compare_summary(&rows()));
 }

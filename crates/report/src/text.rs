@@ -73,12 +73,17 @@ pub fn compare_summary(rows: &[runner::compare::Row]) -> String {
     let bad: Vec<String> = rows
         .iter()
         .filter_map(|r| {
-            let checks: Vec<String> = r
+            let mut checks: Vec<String> = r
                 .checks
                 .iter()
                 .filter(|c| c.seeds_invalid > 0)
                 .map(|c| format!("{} on {}", c.check, plural(c.seeds_invalid as usize, "seed")))
                 .collect();
+            let inv = &r.invariants;
+            if inv.seeds_violated > 0 {
+                let first = inv.first.as_deref().unwrap_or("?");
+                checks.push(format!("invariant {first} on {}", plural(inv.seeds_violated as usize, "seed")));
+            }
             (!checks.is_empty()).then(|| format!("{} ({})", r.protocol, checks.join(", ")))
         })
         .collect();
@@ -86,6 +91,25 @@ pub fn compare_summary(rows: &[runner::compare::Row]) -> String {
         s.push_str("no violation");
     } else {
         let _ = write!(s, "violations in {}", bad.join("; "));
+    }
+    for r in rows.iter().filter(|r| !r.faults_by_kind.is_empty()) {
+        let kinds: Vec<String> = r.faults_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = write!(s, "\n  {} faults: {}", r.protocol, kinds.join(", "));
+        if r.seeds_missing_faults > 0 {
+            let _ = write!(
+                s,
+                " (warning: on {} a requested kind never took effect)",
+                plural(r.seeds_missing_faults as usize, "seed")
+            );
+        }
+    }
+    // Coverage: the named branches each protocol took and the crashes at
+    // its fault points, so that a bug's branch that ran without breaking
+    // anything is visible.
+    for r in rows.iter().filter(|r| !r.coverage.is_empty()) {
+        let parts: Vec<String> =
+            r.coverage.iter().filter(|(k, _)| !k.starts_with("point:")).map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = write!(s, "\n  {} coverage: {}", r.protocol, parts.join(", "));
     }
     s
 }
@@ -100,13 +124,13 @@ pub fn report(r: &FileReport, verbose: bool) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
-        "{}: {}\n  {} format, {} events, {} ops, {} fault events, checked in {} ms",
+        "{}: {}\n  {} format, {}, {}, {}, checked in {} ms",
         r.source(),
         upper(r.verdict),
         r.format_name(),
-        r.events,
-        r.ops,
-        r.faults,
+        plural(r.events as usize, "event"),
+        plural(r.ops as usize, "op"),
+        plural(r.faults as usize, "fault event"),
         r.elapsed_ms
     );
     if let Some(why) = &r.unknown_reason {

@@ -23,6 +23,15 @@ pub struct CheckSummary {
     pub first_violating_seed: Option<u64>,
 }
 
+/// Protocol invariants across a protocol's seeds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct InvariantSummary {
+    pub seeds_violated: u64,
+    pub first_violating_seed: Option<u64>,
+    /// The invariant the first violating seed broke first.
+    pub first: Option<String>,
+}
+
 /// One row of the comparison table.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Row {
@@ -41,19 +50,34 @@ pub struct Row {
     /// agreeing (from the convergence check); `None` when never measured.
     pub converge_ms_max: Option<f64>,
     pub checks: Vec<CheckSummary>,
+    /// Seeds in which the protocol broke one of its own invariants (such a
+    /// run is invalid: [`Finished::verdict`]).
+    pub invariants: InvariantSummary,
+    /// Named branches taken and fault points passed, summed over seeds
+    /// (`raft.old-term-commit`, `point:raft.became-leader` hits, `crash:...`
+    /// crashes there): shows whether the code a bug lives in ran at all.
+    pub coverage: BTreeMap<String, u64>,
+    /// Faults injected per kind, summed over the seeds (#12 §2d).
+    pub faults_by_kind: BTreeMap<String, u64>,
+    /// Seeds in which a requested fault kind never took effect.
+    pub seeds_missing_faults: u64,
     /// Reproduces the first violating (or first) seed.
     pub command: String,
 }
 
 impl Row {
     /// Every seed's verdict of every check.
+    /// (An invariant broken in a seed counts as one more invalid verdict.)
     pub fn verdicts(&self) -> impl Iterator<Item = Verdict> + '_ {
-        self.checks.iter().flat_map(|c| {
-            let n = |k: u64, v: Verdict| std::iter::repeat_n(v, k as usize);
-            n(c.seeds_valid, Verdict::Valid)
-                .chain(n(c.seeds_invalid, Verdict::Invalid))
-                .chain(n(c.seeds_unknown, Verdict::Unknown))
-        })
+        let n = |k: u64, v: Verdict| std::iter::repeat_n(v, k as usize);
+        self.checks
+            .iter()
+            .flat_map(move |c| {
+                n(c.seeds_valid, Verdict::Valid)
+                    .chain(n(c.seeds_invalid, Verdict::Invalid))
+                    .chain(n(c.seeds_unknown, Verdict::Unknown))
+            })
+            .chain(n(self.invariants.seeds_violated, Verdict::Invalid))
     }
 }
 
@@ -100,7 +124,10 @@ pub fn row(plan: &Plan, runs: &[Finished]) -> Row {
         }
     }
     let checks: Vec<CheckSummary> = checks.into_values().collect();
-    let first_bad = checks.iter().filter_map(|c| c.first_violating_seed).min();
+    let (invariants, coverage) = invariants_and_coverage(runs);
+    let faults_by_kind = crate::run::faults_by_kind(plan, runs);
+    let seeds_missing_faults = runs.iter().filter(|f| !crate::run::fault_warnings(plan, f).is_empty()).count() as u64;
+    let first_bad = checks.iter().filter_map(|c| c.first_violating_seed).chain(invariants.first_violating_seed).min();
     Row {
         protocol: plan.protocol.clone(),
         workload: plan.workload.name().to_string(),
@@ -115,8 +142,37 @@ pub fn row(plan: &Plan, runs: &[Finished]) -> Row {
         msgs_per_op: runs.iter().map(|f| f.metrics.msgs_per_op).sum::<f64>() / n,
         converge_ms_max: runs.iter().filter_map(converge_ns).max().map(|ns| ns.max(0) as f64 / 1e6),
         checks,
+        invariants,
+        coverage,
+        faults_by_kind,
+        seeds_missing_faults,
         command: plan.command(first_bad.unwrap_or_else(|| runs.first().map_or(0, |f| f.seed))),
     }
+}
+
+/// Invariant violations and coverage over a protocol's runs.
+fn invariants_and_coverage(runs: &[Finished]) -> (InvariantSummary, BTreeMap<String, u64>) {
+    let mut inv = InvariantSummary::default();
+    let mut coverage = BTreeMap::new();
+    for f in runs {
+        let st = &f.output.stats;
+        if st.invariant_violations_total > 0 {
+            inv.seeds_violated += 1;
+            if inv.first_violating_seed.is_none_or(|s| f.seed < s) {
+                inv.first_violating_seed = Some(f.seed);
+                inv.first = st.invariant_violations.first().map(|v| v.invariant.clone());
+            }
+        }
+        let mut add = |k: String, v: u64| *coverage.entry(k).or_insert(0) += v;
+        for (k, v) in &st.coverage {
+            add(k.clone(), *v);
+        }
+        for (k, p) in &st.fault_points {
+            add(format!("point:{k}"), p.hits);
+            add(format!("crash:{k}"), p.crashes);
+        }
+    }
+    (inv, coverage)
 }
 
 /// What every protocol of a comparison shares.

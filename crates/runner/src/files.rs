@@ -91,6 +91,8 @@ pub fn write_run(dir: &Path, plan: &Plan, f: &Finished, force: bool, render: Run
         "metrics": f.metrics,
         "faults_by_kind": f.output.stats.faults_by_kind,
         "warnings": crate::run::fault_warnings(plan, f),
+        "verdict": f.verdict(),
+        "invariant_violation": f.output.stats.invariant_violations.first(),
     });
     write_atomic(&dir.join("run.json"), &pretty(&run), force)?;
     if let Some(r) = &f.report {

@@ -21,6 +21,33 @@ pub struct Finished {
     pub report: Option<Report>,
 }
 
+impl Finished {
+    /// The run's verdict, when checked: its history's, except that a run
+    /// in which the protocol broke one of its own invariants (the
+    /// simulator's monitor, `RunStats::invariant_violations`) is invalid
+    /// whatever its history shows. That is the second and last rule by
+    /// which a run's verdict differs from its history's ([`cut_short`] is
+    /// the first): an invariant is checked on the nodes' states, which the
+    /// history never sees (e.g. two leaders of one term that never
+    /// answered a client).
+    pub fn verdict(&self) -> Option<Verdict> {
+        let r = self.report.as_ref()?;
+        Some(if self.output.stats.invariant_violations_total > 0 { Verdict::Invalid } else { r.verdict })
+    }
+
+    /// The first invariant the protocol broke, as the text output says it:
+    /// `seed 3: invariant state-machine-safety violated at 812345 ns on n2: ...`.
+    pub fn invariant_line(&self) -> Option<String> {
+        let v = self.output.stats.invariant_violations.first()?;
+        let more = self.output.stats.invariant_violations_total - 1;
+        let more = if more > 0 { format!(" (and {more} more)") } else { String::new() };
+        Some(format!(
+            "seed {}: invariant {} violated at {} ns on n{}: {}{more}",
+            self.seed, v.invariant, v.time_ns, v.node, v.detail
+        ))
+    }
+}
+
 /// What a run's checks are: `None` runs without checking; an empty list
 /// means every check that fits the workload.
 pub type Checks<'a> = Option<&'a [CheckName]>;
@@ -82,16 +109,23 @@ pub fn cut_short(report: &mut Report, why: &str) {
     report.verdict = report.results.iter().fold(Verdict::Unknown, |v, c| v.combine(c.verdict));
 }
 
+/// Faults injected per kind over `runs`, every kind the plan requested
+/// included (with 0 when it never fired).
+pub fn faults_by_kind<'a>(plan: &Plan, runs: impl IntoIterator<Item = &'a Finished>) -> BTreeMap<String, u64> {
+    let mut total: BTreeMap<String, u64> = plan.nemesis.iter().map(|k| (k.name().to_string(), 0)).collect();
+    for f in runs {
+        for (k, n) in &f.output.stats.faults_by_kind {
+            *total.entry(k.clone()).or_default() += n;
+        }
+    }
+    total
+}
+
 /// The faults a run injected, per kind, as the text output says it:
 /// `seed 3: faults: crash 4, partition 4` (requested kinds that never fired
 /// are listed with 0).
 pub fn faults_line(plan: &Plan, f: &Finished) -> String {
-    let by_kind = &f.output.stats.faults_by_kind;
-    let mut kinds: Vec<&str> = plan.nemesis.iter().map(|k| k.name()).collect();
-    kinds.extend(by_kind.keys().map(String::as_str));
-    kinds.sort_unstable();
-    kinds.dedup();
-    let parts: Vec<String> = kinds.iter().map(|k| format!("{k} {}", by_kind.get(*k).copied().unwrap_or(0))).collect();
+    let parts: Vec<String> = faults_by_kind(plan, [f]).iter().map(|(k, n)| format!("{k} {n}")).collect();
     format!("seed {}: faults: {}", f.seed, if parts.is_empty() { "none".to_string() } else { parts.join(", ") })
 }
 
@@ -145,7 +179,7 @@ pub fn sweep(
         let mut violated = false;
         for f in done {
             let f = f?;
-            violated |= f.report.as_ref().is_some_and(|r| r.verdict == Verdict::Invalid);
+            violated |= f.verdict() == Some(Verdict::Invalid);
             each(f);
         }
         if stop_at_violation && violated {
@@ -176,6 +210,29 @@ mod tests {
                 assert!(k.unknown_reason.as_deref().unwrap().contains("stopped early"), "{k:?}");
             }
         }
+    }
+
+    /// #15 §3: a broken protocol invariant makes the run invalid, named,
+    /// whatever the history shows.
+    #[test]
+    fn a_broken_invariant_makes_a_valid_history_an_invalid_run() {
+        let plan = Plan { ops: 50, ..Plan::new("raft").unwrap() };
+        let mut f = run_one(&plan, 0, Some(&[CheckName::Linearizable])).unwrap();
+        assert_eq!(f.report.as_ref().unwrap().verdict, Verdict::Valid);
+        assert_eq!(f.verdict(), Some(Verdict::Valid));
+        assert_eq!(f.invariant_line(), None);
+        let v = workloads::sim::InvariantViolation {
+            time_ns: 1234,
+            node: 2,
+            invariant: "election-safety".into(),
+            detail: "n1 and n2 both lead term 3".into(),
+        };
+        f.output.stats.invariant_violations.push(v);
+        f.output.stats.invariant_violations_total = 1;
+        assert_eq!(f.verdict(), Some(Verdict::Invalid));
+        assert_eq!(f.report.as_ref().unwrap().verdict, Verdict::Valid, "the history's report is left alone");
+        let line = f.invariant_line().unwrap();
+        assert!(line.contains("seed 0: invariant election-safety violated at 1234 ns on n2"), "{line}");
     }
 
     #[test]

@@ -9,6 +9,8 @@
 //!
 //! - [`fixtures`] — the shared real histories (`../shared/fixtures`):
 //!   skipped when absent, failing under CI.
+//! - [`notation`] — hand-written histories in one line each
+//!   (`"0 write 1 | 1 read 1"`).
 //! - [`golden`] — the data-driven runner of `histories/**`: a history in,
 //!   its expected `--json` report out, `UPDATE_EXPECT=1` to rewrite them.
 //! - [`txn_oracle`] — decides, by brute force over the definitions, which
@@ -23,6 +25,7 @@ pub mod gen;
 pub mod gen_session;
 pub mod gen_txn;
 pub mod golden;
+pub mod notation;
 pub mod oracle;
 pub mod small;
 pub mod source;

@@ -4,6 +4,7 @@
 //!
 //! Architecture invariant: (config, seed) determines every byte of output.
 
+pub mod flow;
 pub mod metrics;
 pub mod protocols;
 pub mod registry;

@@ -6,6 +6,7 @@
 
 use crate::protocols::commit::{CommitProtocol, Mode};
 use crate::protocols::common::{Param, ParamError, Params};
+use crate::protocols::dynamo::DynamoProtocol;
 use crate::protocols::{
     abd::AbdProtocol, gossip::GossipProtocol, lagging::Lagging, lww::LwwProtocol, mvcc::Isolation, mvcc::MvccProtocol,
     quorum::QuorumProtocol, raft::RaftProtocol, single::Single, vclock::VclockProtocol, weak::WeakProtocol,
@@ -37,18 +38,13 @@ pub struct ProtocolInfo {
 }
 
 const ALL: &[WorkloadKind] = &WorkloadKind::ALL;
-/// Every workload but the transactional ones.
-const SINGLE_OBJECT: &[WorkloadKind] = &[
-    WorkloadKind::Register,
-    WorkloadKind::Kv,
-    WorkloadKind::ListAppend,
-    WorkloadKind::Set,
-    WorkloadKind::Counter,
-    WorkloadKind::Bank,
-];
+const SINGLE_OBJECT: &[WorkloadKind] = &WorkloadKind::SINGLE_OBJECT;
 const REGISTERS: &[WorkloadKind] = &[WorkloadKind::Register, WorkloadKind::Kv];
 const SETS: &[WorkloadKind] = &[WorkloadKind::Set];
 const BANK: &[WorkloadKind] = &[WorkloadKind::Bank];
+/// Single items (reads, writes, conditional writes) and transactions.
+const DYNAMO: &[WorkloadKind] =
+    &[WorkloadKind::Register, WorkloadKind::Kv, WorkloadKind::TxnRwRegister, WorkloadKind::TxnListAppend];
 
 fn run_built<P: Protocol>(p: Result<P, ParamError>, cfg: &SimConfig) -> Result<RunOutput, RegistryError> {
     let p = p.map_err(RegistryError::Params)?;
@@ -79,13 +75,26 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
     },
     ProtocolInfo {
         name: "quorum",
-        description: "Dynamo/Cassandra quorum replication: tunable N/R/W, LWW, read repair, hinted handoff",
+        description:
+            "Dynamo/Cassandra quorum replication: consistency levels, datacenters, LWW, read repair, hints, Paxos LWT",
         default_workload: WorkloadKind::Register,
         workloads: REGISTERS,
         linearizable: false,
         compared: true,
         params: QuorumProtocol::PARAMS,
         run: |p, c| run_built(QuorumProtocol::from_params(p), c),
+    },
+    ProtocolInfo {
+        name: "dynamo",
+        description: "DynamoDB-style: partition leaders, async followers, eventual or strong reads, 2PC transactions",
+        default_workload: WorkloadKind::Register,
+        workloads: DYNAMO,
+        // With the default eventually consistent reads it is not; with
+        // `reads=strong` it is (docs/protocols/dynamo.md).
+        linearizable: false,
+        compared: true,
+        params: DynamoProtocol::PARAMS,
+        run: |p, c| run_built(DynamoProtocol::from_params(p), c),
     },
     ProtocolInfo {
         name: "lww",
@@ -414,7 +423,7 @@ mod tests {
         assert_eq!(names(Some(WorkloadKind::ListAppend)), ["raft"]);
         assert_eq!(names(Some(WorkloadKind::Set)), ["raft", "vclock", "gossip", "weak"]);
         assert_eq!(names(Some(WorkloadKind::Bank)), ["raft", "2pc", "3pc"]);
-        assert_eq!(names(Some(WorkloadKind::TxnRwRegister)), ["raft"]);
-        assert_eq!(names(None).len(), 9, "single, lagging, si and rc are not compared by default");
+        assert_eq!(names(Some(WorkloadKind::TxnRwRegister)), ["raft", "dynamo"]);
+        assert_eq!(names(None).len(), 10, "single, lagging, si and rc are not compared by default");
     }
 }

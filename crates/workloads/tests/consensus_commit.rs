@@ -29,9 +29,13 @@ struct Outcome {
 }
 
 fn run_commit(mode: Mode, seed: u64, faults: &[FaultKind], kv: &[(&str, &str)]) -> Outcome {
+    run_commit_with(mode, config(seed, faults, 120), kv)
+}
+
+fn run_commit_with(mode: Mode, cfg: SimConfig, kv: &[(&str, &str)]) -> Outcome {
     let log = Arc::new(DecisionLog::default());
     let p = CommitProtocol::from_params(mode, &params(kv)).unwrap().with_recorder(log.clone());
-    let out = run(&p, &config(seed, faults, 120));
+    let out = run(&p, &cfg);
     Outcome { out, disagreements: log.disagreements(), log }
 }
 
@@ -92,17 +96,34 @@ fn two_pc_abort_after_yes_timeout_bug_is_found() {
     assert_eq!(bank_check(&good.out).verdict, Verdict::Valid);
 }
 
+/// 3PC is safe under crashes that never cut a broadcast short: with the
+/// send buffer off, a crash delivers everything the node had sent.
 #[test]
-fn three_pc_holds_with_crashes_only() {
+fn three_pc_holds_with_clean_crashes_only() {
     let mut committed = 0;
     for seed in 0..40u64 {
-        let o = run_3pc(seed, &[FaultKind::Crash]);
+        let mut cfg = config(seed, &[FaultKind::Crash], 120);
+        cfg.net.send_buffer_ns = 0;
+        let o = run_commit_with(Mode::ThreePhase, cfg, &[]);
         assert!(o.disagreements.is_empty(), "seed {seed}: {:?}", o.disagreements);
         let r = bank_check(&o.out);
         assert_eq!(r.verdict, Verdict::Valid, "seed {seed}: {r:#?}");
         committed += o.out.stats.ops_ok;
     }
     assert!(committed > 2000, "3pc made progress ({committed} ok ops)");
+}
+
+/// #15 §2: a power-off crash loses what is still in the node's send
+/// buffer, so a coordinator can die halfway through sending pre-commit: the
+/// shards that got it commit, one that did not times out and aborts.
+#[test]
+fn three_pc_power_off_cuts_a_broadcast_and_splits_decisions() {
+    let seed = (0..40u64)
+        .find(|&seed| !run_3pc(seed, &[FaultKind::Crash]).disagreements.is_empty())
+        .expect("a power-off splits a 3pc decision within 40 seeds");
+    let o = run_3pc(seed, &[FaultKind::Crash]);
+    assert!(o.out.stats.msgs_dropped_crash > 0, "seed {seed}");
+    assert!(o.out.stats.invariant_violations.iter().any(|v| v.invariant == "agreement"), "seed {seed}");
 }
 
 #[test]

@@ -12,6 +12,22 @@ fn quorum(kv: &[(&str, &str)]) -> QuorumProtocol {
     QuorumProtocol::from_params(&params(kv)).unwrap()
 }
 
+/// Only read repair in `mode` brings a stale replica up to date: no hints,
+/// no anti-entropy.
+fn repair_only(mode: &str) -> Net<QuorumProtocol> {
+    Net::new(quorum(&[("read_repair", mode), ("hinted_handoff", "false"), ("anti_entropy_ms", "0")]), 3)
+}
+
+/// Writes `v` through node 0 while `stale` is cut off, so that it alone
+/// misses the write, then heals.
+fn write_missed_by(net: &mut Net<QuorumProtocol>, stale: usize, v: i64) {
+    net.partition(&[stale]);
+    let w = net.write(0, v);
+    net.run();
+    assert_eq!(net.reply(w), Some(&ok(v)));
+    net.heal();
+}
+
 fn stored(net: &Net<QuorumProtocol>, node: usize) -> Option<Value> {
     net.durable[node].store.get(&None).map(|v| v.value.clone())
 }
@@ -44,7 +60,7 @@ fn consistency_one_answers_from_the_local_replica() {
 
 #[test]
 fn write_without_quorum_times_out_unknown_and_stays_partially_applied() {
-    let mut net = Net::new(quorum(&[("read_repair", "off"), ("hinted_handoff", "false"), ("anti_entropy_ms", "0")]), 3);
+    let mut net = repair_only("off");
     net.partition(&[0]);
     let w = net.write(0, 7);
     net.advance_ms(150);
@@ -79,13 +95,8 @@ fn read_that_cannot_reach_r_replicas_fails() {
 
 #[test]
 fn async_read_repair_fixes_stale_replicas_after_answering() {
-    let mut net =
-        Net::new(quorum(&[("read_repair", "always"), ("hinted_handoff", "false"), ("anti_entropy_ms", "0")]), 3);
-    net.partition(&[2]);
-    let w = net.write(0, 3);
-    net.run();
-    assert_eq!(net.reply(w), Some(&ok(3)));
-    net.heal();
+    let mut net = repair_only("always");
+    write_missed_by(&mut net, 2, 3);
     assert_eq!(stored(&net, 2), None);
     let r = net.read(2);
     net.run();
@@ -95,13 +106,8 @@ fn async_read_repair_fixes_stale_replicas_after_answering() {
 
 #[test]
 fn blocking_read_repair_writes_back_before_answering() {
-    let mut net =
-        Net::new(quorum(&[("read_repair", "blocking"), ("hinted_handoff", "false"), ("anti_entropy_ms", "0")]), 3);
-    net.partition(&[2]);
-    let w = net.write(0, 3);
-    net.run();
-    assert_eq!(net.reply(w), Some(&ok(3)));
-    net.heal();
+    let mut net = repair_only("blocking");
+    write_missed_by(&mut net, 2, 3);
     // Node 1 is slow to answer the read: cut its links so 2 hears only from 0.
     net.partition(&[1]);
     let r = net.read(2);
@@ -110,13 +116,8 @@ fn blocking_read_repair_writes_back_before_answering() {
     assert_eq!(stored(&net, 2), Some(Value::Int(3)));
 
     // Here the stale replica is remote: the read waits for its repair ack.
-    let mut net =
-        Net::new(quorum(&[("read_repair", "blocking"), ("hinted_handoff", "false"), ("anti_entropy_ms", "0")]), 3);
-    net.partition(&[2]);
-    let w = net.write(0, 3);
-    net.run();
-    assert_eq!(net.reply(w), Some(&ok(3)));
-    net.heal();
+    let mut net = repair_only("blocking");
+    write_missed_by(&mut net, 2, 3);
     net.partition(&[0]);
     net.cut.remove(&(0, 1));
     net.cut.remove(&(1, 0));

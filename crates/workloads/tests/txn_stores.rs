@@ -80,6 +80,17 @@ fn raft_and_single_transactions_are_strict_serializable() {
     }
 }
 
+/// dynamo's TransactWriteItems / TransactGetItems (2PC over the items'
+/// leaders, condition checks on what was read) under partitions and
+/// crashes, with clients on every node.
+#[test]
+fn dynamo_transactions_are_strict_serializable() {
+    for kind in WorkloadKind::TXN {
+        let strict = Model::StrictSerializable;
+        assert!(sweep("dynamo", &[], kind, "partition,crash", 0..6, Some(strict), strict).is_empty());
+    }
+}
+
 /// si: never a G-single or worse (snapshot isolation holds), but write
 /// skew makes some run not serializable.
 #[test]
@@ -133,6 +144,9 @@ fn seeds_to_first_violation() {
         ("rc", &[("bug", "dirty-reads")], WorkloadKind::TxnListAppend, "none", Model::ReadCommitted),
         ("raft", &[], WorkloadKind::TxnListAppend, "partition,crash", Model::StrictSerializable),
         ("raft", &[], WorkloadKind::TxnRwRegister, "partition,crash", Model::StrictSerializable),
+        ("dynamo", &[], WorkloadKind::TxnListAppend, "partition,crash", Model::StrictSerializable),
+        ("dynamo", &[], WorkloadKind::TxnRwRegister, "partition,crash", Model::StrictSerializable),
+        ("dynamo", &[], WorkloadKind::TxnRwRegister, "all", Model::StrictSerializable),
     ];
     for (p, params, kind, faults, model) in rows {
         let (mut judged, mut first, mut count) = (0, None, 0);

@@ -1,20 +1,18 @@
 //! Sequential models: what each operation does to an object's state, one
-//! small file per model, and the registry that names them and infers one from
-//! a history's operations.
+//! small file per model (the register with and without cas share one, the
+//! three collections another), and the registry that names them and infers
+//! one from a history's operations.
 //!
 //! A model's `step` decides whether an op is legal in a state. For `info` ops
 //! the result is unknown, so the model checks only what the invoke says (a
 //! cas's expected value, a release's lock) and accepts any result.
 
-pub(crate) mod cas_register;
+pub(crate) mod collection;
 pub(crate) mod counter;
 pub(crate) mod kv;
-pub(crate) mod list_append;
 pub(crate) mod multi_register;
 pub(crate) mod mutex;
-pub(crate) mod queue;
 pub(crate) mod register;
-pub(crate) mod set;
 
 use crate::error::{CheckError, InputErrorKind, NotApplicable};
 use crate::history::{History, Op, Outcome, F};
@@ -267,14 +265,10 @@ impl ModelKind {
 macro_rules! with_model {
     ($kind:expr, $nil_read:expr, |$m:ident| $body:expr) => {{
         use $crate::model::ModelKind as __K;
-        let __nr = $nil_read;
-        match $kind {
-            __K::Register => {
-                let $m = $crate::model::register::Register { nil_read: __nr };
-                $body
-            }
-            __K::CasRegister => {
-                let $m = $crate::model::cas_register::CasRegister { nil_read: __nr };
+        let (__kind, __nr) = ($kind, $nil_read);
+        match __kind {
+            __K::Register | __K::CasRegister => {
+                let $m = $crate::model::register::Register { nil_read: __nr, cas: __kind == __K::CasRegister };
                 $body
             }
             __K::Kv => {
@@ -289,20 +283,17 @@ macro_rules! with_model {
                 let $m = $crate::model::mutex::Mutex;
                 $body
             }
-            __K::Set => {
-                let $m = $crate::model::set::Set { nil_read: __nr };
-                $body
-            }
             __K::Counter => {
                 let $m = $crate::model::counter::Counter { nil_read: __nr };
                 $body
             }
-            __K::Queue => {
-                let $m = $crate::model::queue::Queue;
-                $body
-            }
-            __K::ListAppend => {
-                let $m = $crate::model::list_append::ListAppend { nil_read: __nr };
+            __K::Set | __K::Queue | __K::ListAppend => {
+                let kind = match __kind {
+                    __K::Set => $crate::model::collection::Kind::Set,
+                    __K::Queue => $crate::model::collection::Kind::Queue,
+                    _ => $crate::model::collection::Kind::ListAppend,
+                };
+                let $m = $crate::model::collection::Collection { kind, nil_read: __nr };
                 $body
             }
         }

@@ -2,7 +2,7 @@
 //! `:txn`): the value is a list of micro-ops `[f k v]` with `f` one of
 //! `r`/`read`/`w`/`write`. The ok's value carries the reads' results.
 
-use super::cas_register::value_heap_bytes;
+use super::register::value_heap_bytes;
 use super::{arg, bad_value, read_matches, result, unsupported, Model, NilRead};
 use crate::error::InputErrorKind;
 use crate::history::{Op, F};

@@ -1,24 +1,140 @@
-//! A plain read/write register: `read`, `write v`. The state is the value
-//! held, `nil` until first written.
+//! A register: `read`, `write v`, and with `cas` set also `cas [old new]`.
+//! The state is the value held, `nil` until first written. One model for
+//! both, since the plain register is the cas-register without cas.
 
-use super::cas_register::{
-    droppable_register_infos, required_register_infos, step_register, validate_register, value_heap_bytes,
-};
-use super::{Model, NilRead};
+use super::{arg, bad_value, read_matches, result, unsupported, Model, NilRead};
 use crate::error::InputErrorKind;
-use crate::history::{Op, F};
+use crate::history::{Op, Outcome, F};
 use crate::value::Value;
+use rustc_hash::{FxHashMap, FxHashSet};
 
+/// With `cas`: Knossos's cas-register and Porcupine's etcd model (with
+/// [`NilRead::Absent`]); without: the plain read/write register.
 #[derive(Clone, Copy, Debug)]
 pub struct Register {
     pub nil_read: NilRead,
+    pub cas: bool,
+}
+
+const SUPPORTED: &str = "read, write, cas";
+
+fn step_register(nil_read: NilRead, allow_cas: bool, s: &Value, op: &Op) -> Option<Value> {
+    match op.f {
+        F::Read => match result(op) {
+            Some(out) => read_matches(nil_read, s, out).then(|| s.clone()),
+            None => Some(s.clone()),
+        },
+        F::Write => Some(arg(op).clone()),
+        F::Cas if allow_cas => match arg(op).as_seq() {
+            Some([old, new]) if old == s => Some(new.clone()),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// The value a write or cas leaves in the register.
+fn produced(op: &Op) -> Option<&Value> {
+    match op.f {
+        F::Write => Some(arg(op)),
+        F::Cas => match arg(op).as_seq() {
+            Some([_, new]) => Some(new),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// An info write or cas that is the only op able to produce a non-nil value
+/// that an ok read returns or an ok cas expects must take effect before that
+/// op returns: nothing else could have put the value there.
+fn required_register_infos(ops: &[&Op]) -> Vec<Option<u64>> {
+    // value -> (number of producers, the last one)
+    let mut producers: FxHashMap<&Value, (usize, usize)> = FxHashMap::default();
+    for (i, op) in ops.iter().enumerate() {
+        if let Some(v) = produced(op).filter(|v| !v.is_nil()) {
+            let e = producers.entry(v).or_insert((0, i));
+            *e = (e.0 + 1, i);
+        }
+    }
+    let mut out = vec![None; ops.len()];
+    for op in ops.iter().filter(|op| op.outcome == Outcome::Ok) {
+        let observed = match op.f {
+            F::Read => result(op),
+            F::Cas => arg(op).as_seq().and_then(|s| s.first()),
+            _ => None,
+        };
+        let Some(v) = observed.filter(|v| !v.is_nil()) else { continue };
+        if let Some(&(1, i)) = producers.get(v) {
+            if ops[i].outcome == Outcome::Info {
+                out[i] = Some(out[i].map_or(op.ret, |d: u64| d.min(op.ret)));
+            }
+        }
+    }
+    out
+}
+
+/// Info writes and info cas whose new value nothing can observe are left
+/// out. Observers: ok reads of a value (nil too under `NilRead::Absent`) and
+/// the expected value of ok and kept info cas ops. If such a write takes
+/// effect, until the next write only state-blind ops (writes, nil reads under
+/// `NilRead::Unknown`) can follow it, so removing it keeps the order legal.
+/// Dropping a cas can make its expected value unobserved: repeat to a fixpoint.
+fn droppable_register_infos(nil_read: NilRead, ops: &[&Op]) -> Vec<bool> {
+    let produced = |op: &Op| produced(op).cloned();
+    let mut drop: Vec<bool> = ops.iter().map(|op| op.outcome == Outcome::Info && op.f == F::Read).collect();
+    loop {
+        let mut observed: FxHashSet<&Value> = FxHashSet::default();
+        for (op, &dropped) in ops.iter().zip(&drop) {
+            if dropped {
+                continue;
+            }
+            match (op.f.clone(), result(op)) {
+                (F::Read, Some(Value::Nil)) if nil_read == NilRead::Unknown => {}
+                (F::Read, Some(v)) => {
+                    observed.insert(v);
+                }
+                (F::Cas, _) => {
+                    if let Some([old, _]) = arg(op).as_seq() {
+                        observed.insert(old);
+                    }
+                }
+                _ => {}
+            }
+        }
+        let mut changed = false;
+        for (i, op) in ops.iter().enumerate() {
+            if !drop[i] && op.outcome == Outcome::Info && produced(op).is_some_and(|v| !observed.contains(&v)) {
+                drop[i] = true;
+                changed = true;
+            }
+        }
+        if !changed {
+            return drop;
+        }
+    }
+}
+
+fn validate_register(model: &'static str, allow_cas: bool, op: &Op) -> Result<(), InputErrorKind> {
+    match op.f {
+        F::Read | F::Write => Ok(()),
+        F::Cas if allow_cas => match arg(op).as_seq() {
+            Some([_, _]) => Ok(()),
+            _ => Err(bad_value(model, op, "a pair [old new]", arg(op))),
+        },
+        _ => Err(unsupported(model, op, if allow_cas { SUPPORTED } else { "read, write" })),
+    }
 }
 
 impl Model for Register {
     type State = Value;
 
     fn name(&self) -> &'static str {
-        "register"
+        if self.cas {
+            "cas-register"
+        } else {
+            "register"
+        }
     }
 
     fn init(&self) -> Value {
@@ -30,7 +146,7 @@ impl Model for Register {
     }
 
     fn step(&self, s: &Value, op: &Op) -> Option<Value> {
-        step_register(self.nil_read, false, s, op)
+        step_register(self.nil_read, self.cas, s, op)
     }
 
     fn describe(&self, s: &Value) -> String {
@@ -38,7 +154,7 @@ impl Model for Register {
     }
 
     fn validate(&self, op: &Op) -> Result<(), InputErrorKind> {
-        validate_register("register", false, op)
+        validate_register(self.name(), self.cas, op)
     }
 
     fn info_is_noop(&self, op: &Op) -> bool {
@@ -58,14 +174,80 @@ impl Model for Register {
     }
 }
 
+/// A rough count of the heap bytes a value owns.
+pub(crate) fn value_heap_bytes(v: &Value) -> usize {
+    let slot = std::mem::size_of::<Value>();
+    match v {
+        Value::Str(s) => s.len(),
+        Value::List(xs) | Value::Set(xs) => values_heap_bytes(xs),
+        // The buffer is shared with other values; counting it here would
+        // count it once per holder.
+        Value::SharedList(_) => 0,
+        Value::Map(m) => m.iter().map(|(k, x)| 2 * slot + value_heap_bytes(k) + value_heap_bytes(x)).sum(),
+        _ => 0,
+    }
+}
+
+/// Heap bytes of a vector of values (its slots and what they own).
+pub(crate) fn values_heap_bytes(xs: &[Value]) -> usize {
+    xs.iter().map(|x| std::mem::size_of::<Value>() + value_heap_bytes(x)).sum()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::test_util::{list, ok};
+    use crate::model::test_util::{info, list, ok};
+
+    fn m(nil_read: NilRead) -> Register {
+        Register { nil_read, cas: true }
+    }
+
+    #[test]
+    fn write_then_read() {
+        let r = m(NilRead::Unknown);
+        let s = r.step(&r.init(), &ok("write", 3.into(), 3.into())).unwrap();
+        assert_eq!(s, Value::Int(3));
+        assert!(r.step(&s, &ok("read", Value::Nil, 3.into())).is_some());
+        assert!(r.step(&s, &ok("read", Value::Nil, 4.into())).is_none());
+    }
+
+    #[test]
+    fn cas_semantics() {
+        let r = m(NilRead::Unknown);
+        let s = Value::Int(1);
+        assert_eq!(r.step(&s, &ok("cas", list(vec![1.into(), 2.into()]), Value::Nil)), Some(Value::Int(2)));
+        assert_eq!(r.step(&s, &ok("cas", list(vec![2.into(), 3.into()]), Value::Nil)), None);
+        // An info cas took effect only if it could have.
+        assert_eq!(r.step(&s, &info("cas", list(vec![1.into(), 5.into()]))), Some(Value::Int(5)));
+        assert_eq!(r.step(&s, &info("cas", list(vec![0.into(), 5.into()]))), None);
+        // cas from nil on a never-written register.
+        assert_eq!(r.step(&Value::Nil, &ok("cas", list(vec![Value::Nil, 7.into()]), Value::Nil)), Some(7.into()));
+    }
+
+    #[test]
+    fn nil_read_rule() {
+        let unknown = m(NilRead::Unknown);
+        let absent = m(NilRead::Absent);
+        let read_nil = ok("read", Value::Nil, Value::Nil);
+        assert!(unknown.step(&Value::Int(3), &read_nil).is_some());
+        assert!(absent.step(&Value::Int(3), &read_nil).is_none());
+        assert!(absent.step(&Value::Nil, &read_nil).is_some());
+        assert!(absent.step(&Value::Nil, &ok("read", Value::Nil, 1.into())).is_none());
+    }
+
+    #[test]
+    fn validates_shapes() {
+        let r = m(NilRead::Unknown);
+        assert!(r.validate(&ok("cas", list(vec![1.into(), 2.into()]), Value::Nil)).is_ok());
+        assert!(matches!(r.validate(&ok("cas", 1.into(), Value::Nil)), Err(InputErrorKind::BadValue { .. })));
+        assert!(matches!(r.validate(&ok("add", 1.into(), Value::Nil)), Err(InputErrorKind::UnsupportedOp { .. })));
+        assert!(r.info_is_noop(&info("read", Value::Nil)));
+        assert!(!r.info_is_noop(&info("write", 1.into())));
+    }
 
     #[test]
     fn no_cas() {
-        let r = Register { nil_read: NilRead::Absent };
+        let r = Register { nil_read: NilRead::Absent, cas: false };
         let cas = ok("cas", list(vec![Value::Nil, 1.into()]), Value::Nil);
         assert!(r.step(&Value::Nil, &cas).is_none());
         assert!(matches!(r.validate(&cas), Err(InputErrorKind::UnsupportedOp { .. })));

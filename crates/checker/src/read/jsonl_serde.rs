@@ -4,6 +4,10 @@
 //! parser, with the same field rules. It differs from the new parser only
 //! where serde_json cannot be exact: integers beyond `u64` become floats,
 //! and an object with a repeated key keeps the last one.
+//!
+//! Its field handling looks like `json.rs`'s and `duplicates` pairs them;
+//! they stay apart on purpose: a reference that shared the new parser's
+//! code would compare that code with itself.
 
 use super::event::{event_type, op_name, TYPE_EXPECTED};
 use crate::error::InputErrorKind;

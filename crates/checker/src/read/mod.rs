@@ -191,13 +191,16 @@ fn detect_line(name: &str, line: u64, bytes: &[u8]) -> Result<Format, InputError
     ))
 }
 
-/// An EDN map on one line with a `:key` and f get, put or append.
+/// An EDN map on one line with a `:key`, f get, put or append, and a string
+/// or nil value, as Porcupine's kv files have (Jepsen's EDN list-append
+/// histories with a `:key` field append numbers).
 fn is_kv_line(t: &str) -> bool {
     let Ok(edn::Next::Form { value: crate::Value::Map(entries), .. }) = edn::next_form(t, 0, 16) else {
         return false;
     };
     entries.get_str("key").is_some()
         && matches!(entries.get_str("f").and_then(|v| v.as_str()), Some("get" | "put" | "append"))
+        && entries.get_str("value").is_none_or(|v| v.is_nil() || matches!(v, crate::Value::Str(_)))
 }
 
 /// Detects the format of a file from its first bytes (`head`: at least the

@@ -222,6 +222,13 @@ fn detection() {
         detect("x", b"{:process 9, :type :invoke, :f :append, :key \"0\", :value \"x\"}").unwrap(),
         Format::PorcupineKv
     );
+    // Regression (#12 audit): a Jepsen EDN list-append op with a `:key`
+    // field was taken for Porcupine's kv format, which then refused `:read`.
+    assert_eq!(detect("x", b"{:type :invoke, :f :append, :key 1, :value 5}").unwrap(), Format::Edn);
+    assert_eq!(
+        detect("x", b"{:process 0, :type :invoke, :f :get, :key \"6\", :value nil}").unwrap(),
+        Format::PorcupineKv
+    );
     assert_eq!(detect("x", b"INFO  jepsen.util - 0\t:invoke\t:read\tnil").unwrap(), Format::JepsenLog);
     assert_eq!(detect("x", b"2024-01-01 12:00:00 something").unwrap(), Format::JepsenLog);
     assert_eq!(detect("x.edn", b"").unwrap(), Format::Edn);

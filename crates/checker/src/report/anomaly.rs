@@ -35,6 +35,38 @@ pub enum AnomalyKind {
     NegativeBalance,
     /// A bank read's balances do not sum to the bank's total.
     WrongTotal,
+    /// An element an earlier read had is missing from every later read (set-full).
+    Lost,
+    /// A read began after an element was known and missed it, though a later read has it (set-full, linearizable option).
+    StaleRead,
+    /// A final read lacks an element known before it began (set-full).
+    FinalReadMissing,
+    /// A read holds an element never added, or added only by failed adds (set-full).
+    UnexpectedElement,
+    /// A read holds an element twice (set-full).
+    DuplicateElement,
+    /// A final counter read is not the ok adds plus any subset of the info adds (counter-bounds).
+    FinalReadOutOfBounds,
+    /// A counter read lies outside the sums of the adds that may precede it (counter-bounds).
+    ReadOutOfBounds,
+    /// Two generate ops got the same id (unique-ids).
+    DuplicateId,
+    /// An echo answered with something other than its payload (echo).
+    EchoMismatch,
+    /// One offset of a kafka key seen holding two messages (kafka).
+    InconsistentOffsets,
+    /// One kafka message seen at two offsets (kafka).
+    DuplicateMessage,
+    /// An acknowledged kafka send never polled, not even by the final drains (kafka).
+    Unobserved,
+    /// A process's sends to a kafka key got offsets that do not increase (kafka).
+    NonmonotonicSend,
+    /// Polled offsets that do not increase, within a poll or between a process's polls (kafka).
+    NonmonotonicPoll,
+    /// A poll jumped over offsets known to exist (kafka).
+    PollSkip,
+    /// A listed committed offset no commit asked for (kafka).
+    PhantomCommit,
     /// A transactional anomaly (G0, G1a, G-single, lost-update, ...).
     Txn(crate::txn::AnomalyKind),
 }
@@ -60,6 +92,22 @@ impl AnomalyKind {
             AnomalyKind::NegativeBalance => "negative-balance",
             AnomalyKind::WrongTotal => "wrong-total",
             AnomalyKind::Txn(k) => k.name(),
+            AnomalyKind::Lost => "lost",
+            AnomalyKind::StaleRead => "stale-read",
+            AnomalyKind::FinalReadMissing => "final-read-missing",
+            AnomalyKind::UnexpectedElement => "unexpected-element",
+            AnomalyKind::DuplicateElement => "duplicate-element",
+            AnomalyKind::FinalReadOutOfBounds => "final-read-out-of-bounds",
+            AnomalyKind::ReadOutOfBounds => "read-out-of-bounds",
+            AnomalyKind::DuplicateId => "duplicate-id",
+            AnomalyKind::EchoMismatch => "echo-mismatch",
+            AnomalyKind::InconsistentOffsets => "inconsistent-offsets",
+            AnomalyKind::DuplicateMessage => "duplicate-message",
+            AnomalyKind::Unobserved => "unobserved",
+            AnomalyKind::NonmonotonicSend => "nonmonotonic-send",
+            AnomalyKind::NonmonotonicPoll => "nonmonotonic-poll",
+            AnomalyKind::PollSkip => "poll-skip",
+            AnomalyKind::PhantomCommit => "phantom-commit",
         }
     }
 }
@@ -90,6 +138,9 @@ pub struct Anomaly {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct OpRef {
     pub id: OpId,
+    /// In JSON a number, or `"nil"` (`"nil+1"`, ...) for an op that had no
+    /// process in the file (see [`crate::history::process_name`]).
+    #[serde(serialize_with = "process_json")]
     pub process: u64,
     pub f: String,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,6 +155,14 @@ pub struct OpRef {
     pub complete_line: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub node: Option<String>,
+}
+
+fn process_json<S: serde::Serializer>(p: &u64, s: S) -> Result<S::Ok, S::Error> {
+    if *p < crate::history::ANONYMOUS_PROCESS_BASE {
+        s.serialize_u64(*p)
+    } else {
+        s.serialize_str(&crate::history::process_name(*p))
+    }
 }
 
 impl OpRef {
@@ -130,7 +189,7 @@ impl OpRef {
 impl fmt::Display for OpRef {
     /// `process 3 write 5 -> ok (line 12-14)`: one op, readable in prose.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "process {} {}", self.process, self.f)?;
+        write!(f, "process {} {}", crate::history::process_name(self.process), self.f)?;
         if !self.input.is_nil() {
             write!(f, " {}", self.input)?;
         }

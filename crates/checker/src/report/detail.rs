@@ -35,6 +35,9 @@ pub enum AnomalyDetail {
     /// A transactional anomaly: the transactions' names and a cycle's
     /// labelled edges.
     Txn(crate::txn::report::TxnEvidence),
+    /// A workload check's evidence (the element, key, offsets, bounds), as
+    /// the object docs/maelstrom.md describes per kind.
+    Workload(serde_json::Value),
 }
 
 /// Where the general search got stuck: the longest prefix it could
@@ -186,11 +189,30 @@ pub struct KeyStats {
     /// A valid key's linearization.
     #[serde(flatten)]
     pub witness: Option<Witness>,
+    /// The workload checks' figures (set-full's stable/stale/lost counts
+    /// and stable latency, kafka's sends and polls, ...), by name.
+    #[serde(flatten)]
+    pub workload: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 impl KeyStats {
     pub fn is_empty(&self) -> bool {
         *self == KeyStats::default()
+    }
+
+    /// Stats holding a workload check's figures (a JSON object).
+    pub(crate) fn of_workload(figures: serde_json::Value) -> KeyStats {
+        debug_assert!(figures.is_object(), "workload figures are built as objects");
+        let workload = match figures {
+            serde_json::Value::Object(m) => Some(m),
+            _ => None,
+        };
+        KeyStats { workload, ..KeyStats::default() }
+    }
+
+    /// A workload check's figure by name (`Null` when absent).
+    pub fn figure(&self, name: &str) -> &serde_json::Value {
+        self.workload.as_ref().and_then(|m| m.get(name)).unwrap_or(&serde_json::Value::Null)
     }
 }
 

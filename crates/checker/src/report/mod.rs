@@ -98,6 +98,16 @@ pub enum CheckName {
     StrongSessionSerializable,
     StrongSessionSnapshotIsolation,
     StrongSnapshotIsolation,
+    /// Grow-only sets read whole: no acknowledged element lost (`set_full`).
+    SetFull,
+    /// Counters: final reads within the bounds of the adds (`counter_bounds`).
+    CounterBounds,
+    /// Every generated id distinct (`unique_ids`).
+    UniqueIds,
+    /// Every echo answered with its own payload (`echo`).
+    Echo,
+    /// Kafka-style logs: no lost, skipped or reordered offsets (`kafka`).
+    Kafka,
 }
 
 impl CheckName {
@@ -156,6 +166,11 @@ impl CheckName {
             _ => return None,
         })
     }
+    /// The workload checks (Maelstrom's workloads, and any history of their
+    /// shape): run only when asked for by name, never implied by "every
+    /// check", since each needs its workload's ops.
+    pub const WORKLOAD: [CheckName; 5] =
+        [CheckName::SetFull, CheckName::CounterBounds, CheckName::UniqueIds, CheckName::Echo, CheckName::Kafka];
 
     pub fn as_str(self) -> &'static str {
         if let Some(m) = self.txn_model() {
@@ -169,12 +184,17 @@ impl CheckName {
             CheckName::WritesFollowReads => "writes-follow-reads",
             CheckName::Convergence => "convergence",
             CheckName::Bank => "bank",
+            CheckName::SetFull => "set-full",
+            CheckName::CounterBounds => "counter-bounds",
+            CheckName::UniqueIds => "unique-ids",
+            CheckName::Echo => "echo",
+            CheckName::Kafka => "kafka",
             _ => unreachable!("transactional models are named above"),
         }
     }
 
     pub fn parse(s: &str) -> Option<CheckName> {
-        CheckName::ALL.into_iter().chain(CheckName::TXN).find(|c| c.as_str() == s)
+        CheckName::ALL.into_iter().chain(CheckName::TXN).chain(CheckName::WORKLOAD).find(|c| c.as_str() == s)
     }
 }
 
@@ -217,6 +237,13 @@ pub enum Method {
     DependencyGraph,
     /// Nothing ran (the deadline had passed, or nothing was there to check).
     None,
+    /// The workload checks, each its own algorithm: grow-only sets read
+    /// whole, counter bounds, distinct ids, echoes, kafka logs.
+    SetFull,
+    CounterBounds,
+    UniqueIds,
+    Echo,
+    Kafka,
 }
 
 impl Method {
@@ -235,6 +262,11 @@ impl Method {
             Method::Linearizable => "linearizable",
             Method::DependencyGraph => "dependency-graph",
             Method::None => "none",
+            Method::SetFull => "set-full",
+            Method::CounterBounds => "counter-bounds",
+            Method::UniqueIds => "unique-ids",
+            Method::Echo => "echo",
+            Method::Kafka => "kafka",
         }
     }
 
@@ -260,6 +292,8 @@ pub enum ModelName {
     Bank,
     /// A transactional workload: `txn-list-append` or `txn-rw-register`.
     Txn(crate::txn::Workload),
+    /// A workload check's own name for what it judged (`set-full`, ...).
+    WorkloadCheck(&'static str),
 }
 
 impl ModelName {
@@ -270,6 +304,7 @@ impl ModelName {
             ModelName::Bank => "bank",
             ModelName::Txn(crate::txn::Workload::ListAppend) => "txn-list-append",
             ModelName::Txn(crate::txn::Workload::RwRegister) => "txn-rw-register",
+            ModelName::WorkloadCheck(name) => name,
         }
     }
 }

@@ -10,7 +10,8 @@ use crate::read::NilRead;
 use crate::report::{AnomalyKind, ConvergenceStats, ConvergenceSummary, KeyResult, Verdict};
 use crate::value::Value;
 use crate::OpId;
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use rustc_hash::FxHashSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 fn node(op: &Op) -> &str {
     op.node.as_deref().unwrap_or("(no node)")
@@ -79,35 +80,7 @@ pub(crate) fn check(k: &KeyOps, workload: Workload) -> (Found, Option<Convergenc
             Ok(()) => found.violations(),
             Err(reason) => return (Found::Unknown(reason), None),
         },
-        Workload::Register => {
-            // Every acknowledged write was lost when the final reads all
-            // return the initial value and no write (acknowledged or not)
-            // wrote that value; a written nil is a version like any other.
-            let initial = k.initial.unwrap_or(&Value::Nil);
-            let writes: Vec<&Op> = k
-                .ops
-                .iter()
-                .map(|&id| h.op(id))
-                .filter(|o| matches!(o.f, F::Write | F::Cas) && o.outcome != Outcome::Fail)
-                .collect();
-            let wrote_initial = writes.iter().any(|o| written(o) == Some(initial));
-            if let Some(w) = writes.iter().rev().find(|o| o.outcome == Outcome::Ok) {
-                if !wrote_initial && finals.iter().all(|r| r.output == *initial) {
-                    found.push(|| {
-                        let text = format!(
-                            "every final read returned {} (the initial value), which no write wrote, yet writes \
-                             were acknowledged, the last being {}: every acknowledged write was lost",
-                            short(initial),
-                            write_name(w)
-                        );
-                        let mut ops: Vec<OpId> = vec![w.id];
-                        ops.extend(finals.iter().map(|o| o.id));
-                        anomaly(h, AnomalyKind::LostWrite, &ops, text, Vec::new())
-                    });
-                }
-            }
-            found.violations()
-        }
+        Workload::Register => lost_register_writes(k, &finals, &mut found),
     };
     let states: Vec<Value> = finals.iter().map(|o| state(workload, o)).collect();
     let agree = states.windows(2).all(|w| w[0] == w[1]);
@@ -144,6 +117,37 @@ pub(crate) fn check(k: &KeyOps, workload: Workload) -> (Found, Option<Convergenc
     (found, Some(stats))
 }
 
+/// Every acknowledged write was lost when the final reads all return the
+/// initial value and no write (acknowledged or not) wrote that value; a
+/// written nil is a version like any other. Returns the violations found.
+fn lost_register_writes(k: &KeyOps, finals: &[&Op], found: &mut Found) -> u64 {
+    let h = k.h;
+    let initial = k.initial.unwrap_or(&Value::Nil);
+    let writes: Vec<&Op> = k
+        .ops
+        .iter()
+        .map(|&id| h.op(id))
+        .filter(|o| matches!(o.f, F::Write | F::Cas) && o.outcome != Outcome::Fail)
+        .collect();
+    let wrote_initial = writes.iter().any(|o| written(o) == Some(initial));
+    if let Some(w) = writes.iter().rev().find(|o| o.outcome == Outcome::Ok) {
+        if !wrote_initial && finals.iter().all(|r| r.output == *initial) {
+            found.push(|| {
+                let text = format!(
+                    "every final read returned {} (the initial value), which no write wrote, yet writes were \
+                     acknowledged, the last being {}: every acknowledged write was lost",
+                    short(initial),
+                    write_name(w)
+                );
+                let mut ops: Vec<OpId> = vec![w.id];
+                ops.extend(finals.iter().map(|o| o.id));
+                anomaly(h, AnomalyKind::LostWrite, &ops, text, Vec::new())
+            });
+        }
+    }
+    found.violations()
+}
+
 /// Nanoseconds from the last fault until every read began returning the
 /// final state: the invoke time of the earliest read after the fault from
 /// which on all reads agree with it. `None` without times.
@@ -163,7 +167,7 @@ fn agreed_after(workload: Workload, reads: &[&Op], fin: &Value, last_fault_ns: i
 fn missing_elements(k: &KeyOps, workload: Workload, finals: &[&Op], found: &mut Found) -> u64 {
     let h = k.h;
     let wf = if workload == Workload::Set { F::Add } else { F::Append };
-    let sets: Vec<HashSet<&Value>> =
+    let sets: Vec<FxHashSet<&Value>> =
         finals.iter().map(|o| o.output.as_seq().map(|s| s.iter().collect()).unwrap_or_default()).collect();
     for &id in k.ops {
         let w = h.op(id);

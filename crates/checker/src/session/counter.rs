@@ -8,9 +8,9 @@
 
 use super::explain::{anomaly, edge, lines, op_name, short};
 use super::{Found, Guarantee, KeyOps};
-use crate::history::{Op, Outcome, F};
+use crate::history::{History, Op, Outcome, F};
 use crate::read::NilRead;
-use crate::report::AnomalyKind;
+use crate::report::{Anomaly, AnomalyKind};
 use crate::value::Value;
 
 /// An increment's delta: `nil` means 1; negative or non-integer deltas are
@@ -78,41 +78,12 @@ fn scan(k: &KeyOps, out: &mut [Found; 4]) -> Result<(), String> {
                     let t = total(op)?;
                     if let Some(w) = last_incr {
                         if t < base.saturating_add(own_sum) {
-                            out[Guarantee::Ryw as usize].push(|| {
-                                let from =
-                                    if base == 0 { String::new() } else { format!(" on top of the initial {base}") };
-                                let text = format!(
-                                    "{} saw {t}, but process {}'s own acknowledged increments before that read add \
-                                     up to {own_sum} (the last one at {}){from}, so the read cannot reflect them all: \
-                                     read-your-writes violated",
-                                    op_name(op),
-                                    op.process,
-                                    lines(w)
-                                );
-                                let cycle = vec![
-                                    edge(op_name(w), "session-order", op_name(op)),
-                                    edge(op_name(op), "anti-dependency (total too small)", op_name(w)),
-                                ];
-                                anomaly(h, AnomalyKind::ReadYourWrites, &[op.id, w.id], text, cycle)
-                            });
+                            out[Guarantee::Ryw as usize].push(|| ryw(h, op, t, w, own_sum, base));
                         }
                     }
                     if let Some((m, r1)) = max_read {
                         if t < m {
-                            out[Guarantee::Mr as usize].push(|| {
-                                let text = format!(
-                                    "{} saw {t}, but process {} had already seen {m} in its read at {}, and \
-                                     increments only add, so the session went back in time: monotonic reads violated",
-                                    op_name(op),
-                                    op.process,
-                                    lines(r1)
-                                );
-                                let cycle = vec![
-                                    edge(op_name(r1), "session-order", op_name(op)),
-                                    edge(op_name(op), "version-order (smaller total)", op_name(r1)),
-                                ];
-                                anomaly(h, AnomalyKind::MonotonicReads, &[op.id, r1.id], text, cycle)
-                            });
+                            out[Guarantee::Mr as usize].push(|| mr(h, op, t, r1, m));
                         }
                     }
                     if max_read.is_none_or(|(m, _)| t > m) {
@@ -130,4 +101,38 @@ fn scan(k: &KeyOps, out: &mut [Found; 4]) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Read `op` saw `t`, less than `base` plus its session's own acknowledged
+/// increments `own_sum`, the last of them `w`.
+fn ryw(h: &History, op: &Op, t: i64, w: &Op, own_sum: i64, base: i64) -> Anomaly {
+    let from = if base == 0 { String::new() } else { format!(" on top of the initial {base}") };
+    let text = format!(
+        "{} saw {t}, but process {}'s own acknowledged increments before that read add up to {own_sum} (the last \
+         one at {}){from}, so the read cannot reflect them all: read-your-writes violated",
+        op_name(op),
+        crate::history::process_name(op.process),
+        lines(w)
+    );
+    too_small(h, AnomalyKind::ReadYourWrites, w, op, "anti-dependency (total too small)", text)
+}
+
+/// Read `op` saw `t`, less than the `m` its session's read `r1` saw before.
+fn mr(h: &History, op: &Op, t: i64, r1: &Op, m: i64) -> Anomaly {
+    let text = format!(
+        "{} saw {t}, but process {} had already seen {m} in its read at {}, and increments only add, so the \
+         session went back in time: monotonic reads violated",
+        op_name(op),
+        crate::history::process_name(op.process),
+        lines(r1)
+    );
+    too_small(h, AnomalyKind::MonotonicReads, r1, op, "version-order (smaller total)", text)
+}
+
+/// The cycle of a read whose total is too small for `earlier`, an op before
+/// it in its session: session order one way, `why` the other.
+fn too_small(h: &History, kind: AnomalyKind, earlier: &Op, read: &Op, why: &str, text: String) -> Anomaly {
+    let cycle =
+        vec![edge(op_name(earlier), "session-order", op_name(read)), edge(op_name(read), why, op_name(earlier))];
+    anomaly(h, kind, &[read.id, earlier.id], text, cycle)
 }

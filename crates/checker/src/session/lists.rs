@@ -15,7 +15,7 @@ use crate::read::NilRead;
 use crate::report::AnomalyKind;
 use crate::value::Value;
 use crate::OpId;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// Element comparisons allowed per key when the reads diverge (quadratic
 /// worst case); beyond it the key's session checks are `Unknown`.
@@ -67,14 +67,14 @@ pub(crate) struct Prep<'a> {
     pub reads: Vec<Read<'a>>,
     pub sessions: Vec<Vec<Ev>>,
     /// Element -> the (non-failed) write that added it.
-    pub writer_of: HashMap<&'a Value, usize>,
+    pub writer_of: FxHashMap<&'a Value, usize>,
 }
 
 /// Collects a key's non-failed writes and ok reads. Errors are reasons for
 /// `Unknown`: a value that does not fit the workload, a repeated element.
 pub(crate) fn prepare<'a>(k: &KeyOps<'a>, kind: Kind) -> Result<Prep<'a>, String> {
     let h = k.h;
-    let mut p = Prep { writes: Vec::new(), reads: Vec::new(), sessions: Vec::new(), writer_of: HashMap::new() };
+    let mut p = Prep { writes: Vec::new(), reads: Vec::new(), sessions: Vec::new(), writer_of: FxHashMap::default() };
     for (_, ops) in k.sessions() {
         let mut evs = Vec::with_capacity(ops.len());
         for id in ops {
@@ -160,7 +160,7 @@ impl<'a> Ordered<'a> {
 
     fn build_list(p: &Prep<'a>) -> Option<Ordered<'a>> {
         let canon: &[Value] = p.reads.iter().map(|r| r.items).max_by_key(|i| i.len()).unwrap_or(&[]);
-        let mut pos_of: HashMap<&Value, u32> = HashMap::with_capacity(canon.len());
+        let mut pos_of: FxHashMap<&Value, u32> = FxHashMap::with_capacity_and_hasher(canon.len(), Default::default());
         for (i, e) in canon.iter().enumerate() {
             if pos_of.insert(e, i as u32 + 1).is_some() {
                 return None;
@@ -220,12 +220,12 @@ impl<'a> Ordered<'a> {
     }
 }
 
-type Interned<'a> = (Vec<&'a Value>, Vec<Vec<u32>>, HashMap<&'a Value, u32>);
+type Interned<'a> = (Vec<&'a Value>, Vec<Vec<u32>>, FxHashMap<&'a Value, u32>);
 
 /// Interns the reads' elements; each read becomes its sorted, deduplicated ids.
 fn intern<'a>(reads: &[Read<'a>]) -> Interned<'a> {
     let mut values: Vec<&Value> = Vec::new();
-    let mut id_of: HashMap<&Value, u32> = HashMap::new();
+    let mut id_of: FxHashMap<&Value, u32> = FxHashMap::default();
     let ids = reads
         .iter()
         .map(|r| {
@@ -366,7 +366,7 @@ fn check_ordered_session(x: &Explainer, o: &Ordered, evs: &[Ev], out: &mut [Foun
 
 /// Per-read membership for divergent reads.
 struct Members<'a> {
-    id_of: HashMap<&'a Value, u32>,
+    id_of: FxHashMap<&'a Value, u32>,
     values: Vec<&'a Value>,
     /// Per read: (element id, 0-based position of its first occurrence), sorted by id.
     per_read: Vec<Vec<(u32, u32)>>,
@@ -377,7 +377,7 @@ impl<'a> Members<'a> {
     /// workload needs unique elements, and a duplicate is not a set's repeat
     /// but a second write nobody made (which a later read may have lost).
     fn build(p: &Prep<'a>, kind: Kind) -> Result<Members<'a>, OpId> {
-        let mut id_of: HashMap<&Value, u32> = HashMap::new();
+        let mut id_of: FxHashMap<&Value, u32> = FxHashMap::default();
         let mut values: Vec<&Value> = Vec::new();
         let mut dup: Option<OpId> = None;
         let per_read = p
@@ -422,58 +422,90 @@ impl<'a> Members<'a> {
 }
 
 fn check_divergent(x: &Explainer, out: &mut [Found; 4]) -> Result<(), String> {
-    let p = x.p;
-    let m = Members::build(p, x.kind).map_err(|id| {
+    let m = Members::build(x.p, x.kind).map_err(|id| {
         let op = x.k.h.op(id);
         format!(
             "the read at line {} holds an element twice; the list-append workload needs unique elements",
             op.complete_line.unwrap_or(op.invoke_line)
         )
     })?;
-    // Comparisons so far, and calls to `limit` (the deadline is read every 1024th).
-    let (mut work, mut calls): (u64, u64) = (0, 0);
-    let mut limit = |work: u64| -> Result<(), String> {
-        if work > WORK_LIMIT {
+    let mut limit = Limit { x, work: 0, calls: 0 };
+    let s = sessions_ryw_mr(x, &m, out, &mut limit)?;
+    reads_mw_wfr(x, &m, &s, out, &mut limit)
+}
+
+/// The bound on the element-by-element comparisons, and the deadline.
+struct Limit<'e, 'a, 'b> {
+    x: &'e Explainer<'a, 'b>,
+    /// Comparisons so far.
+    work: u64,
+    /// Calls to `check` (the deadline is read every 1024th).
+    calls: u64,
+}
+
+impl Limit<'_, '_, '_> {
+    fn check(&mut self) -> Result<(), String> {
+        if self.work > WORK_LIMIT {
             return Err(format!(
                 "reads disagree on the version order and checking them element by element needs more than \
                  {WORK_LIMIT} comparisons"
             ));
         }
-        calls += 1;
-        if calls.is_multiple_of(1024) && x.k.budget.expired() {
+        self.calls += 1;
+        if self.calls.is_multiple_of(1024) && self.x.k.budget.expired() {
             return Err("deadline passed while checking this key".into());
         }
         Ok(())
+    }
+}
+
+/// What the session pass learns about each write, for the read pass.
+struct Sessions {
+    /// Per write: its session, the number of elements its session had read
+    /// before it (a prefix of that session's `union`), and the previous ok
+    /// write.
+    w_session: Vec<usize>,
+    w_deps: Vec<usize>,
+    w_prev_ok: Vec<Option<usize>>,
+    /// Per session: the elements it read, first seen first, and the read
+    /// that first saw each.
+    unions: Vec<Vec<u32>>,
+    first_seen: Vec<FxHashMap<u32, usize>>,
+}
+
+/// Read-your-writes and monotonic reads, session by session.
+fn sessions_ryw_mr(x: &Explainer, m: &Members, out: &mut [Found; 4], limit: &mut Limit) -> Result<Sessions, String> {
+    let p = x.p;
+    let n = p.writes.len();
+    let mut s = Sessions {
+        w_session: vec![0; n],
+        w_deps: vec![0; n],
+        w_prev_ok: vec![None; n],
+        unions: Vec::with_capacity(p.sessions.len()),
+        first_seen: Vec::with_capacity(p.sessions.len()),
     };
-    // Per write: its session, the number of elements its session had read
-    // before it (a prefix of that session's `union`), and the previous ok write.
-    let mut w_session = vec![0usize; p.writes.len()];
-    let mut w_deps = vec![0usize; p.writes.len()];
-    let mut w_prev_ok: Vec<Option<usize>> = vec![None; p.writes.len()];
-    let mut unions: Vec<Vec<u32>> = Vec::with_capacity(p.sessions.len());
-    let mut first_seen: Vec<HashMap<u32, usize>> = Vec::with_capacity(p.sessions.len());
     for (si, evs) in p.sessions.iter().enumerate() {
         let mut ok_writes: Vec<usize> = Vec::new();
         let mut union: Vec<u32> = Vec::new();
-        let mut seen: HashMap<u32, usize> = HashMap::new();
+        let mut seen: FxHashMap<u32, usize> = FxHashMap::default();
         for &ev in evs {
             match ev {
                 Ev::R(r) => {
                     for &w in &ok_writes {
-                        work += 1;
+                        limit.work += 1;
                         if m.pos_of_elem(r, p.writes[w].elem).is_none() {
                             out[Guarantee::Ryw as usize].push(|| x.ryw(w, r));
                             break;
                         }
                     }
                     for &e in &union {
-                        work += 1;
+                        limit.work += 1;
                         if m.pos(r, e).is_none() {
                             out[Guarantee::Mr as usize].push(|| x.mr(seen[&e], r, Some(m.values[e as usize])));
                             break;
                         }
                     }
-                    limit(work)?;
+                    limit.check()?;
                     for &(e, _) in &m.per_read[r] {
                         if let std::collections::hash_map::Entry::Vacant(v) = seen.entry(e) {
                             v.insert(r);
@@ -482,25 +514,38 @@ fn check_divergent(x: &Explainer, out: &mut [Found; 4]) -> Result<(), String> {
                     }
                 }
                 Ev::W(w) => {
-                    w_session[w] = si;
-                    w_deps[w] = union.len();
-                    w_prev_ok[w] = ok_writes.last().copied();
+                    s.w_session[w] = si;
+                    s.w_deps[w] = union.len();
+                    s.w_prev_ok[w] = ok_writes.last().copied();
                     if p.writes[w].ok {
                         ok_writes.push(w);
                     }
                 }
             }
         }
-        unions.push(union);
-        first_seen.push(seen);
+        s.unions.push(union);
+        s.first_seen.push(seen);
     }
+    Ok(s)
+}
+
+/// Monotonic writes and writes-follow-reads, read by read: for each element
+/// a read shows, the writes its writer's session made or read before it.
+fn reads_mw_wfr(
+    x: &Explainer,
+    m: &Members,
+    s: &Sessions,
+    out: &mut [Found; 4],
+    limit: &mut Limit,
+) -> Result<(), String> {
+    let p = x.p;
     for (r, members) in m.per_read.iter().enumerate() {
         let (mut mw_done, mut wfr_done) = (false, false);
         for &(id, p2) in members {
             let Some(&w2) = p.writer_of.get(m.values[id as usize]) else { continue };
             if !mw_done {
-                if let Some(w1) = w_prev_ok[w2] {
-                    work += 1;
+                if let Some(w1) = s.w_prev_ok[w2] {
+                    limit.work += 1;
                     match m.pos_of_elem(r, p.writes[w1].elem) {
                         None => {
                             out[Guarantee::Mw as usize].push(|| x.mw(w1, w2, r, false));
@@ -515,13 +560,13 @@ fn check_divergent(x: &Explainer, out: &mut [Found; 4]) -> Result<(), String> {
                 }
             }
             if !wfr_done {
-                let s = w_session[w2];
-                for &e0 in &unions[s][..w_deps[w2]] {
-                    work += 1;
+                let si = s.w_session[w2];
+                for &e0 in &s.unions[si][..s.w_deps[w2]] {
+                    limit.work += 1;
                     if e0 == id {
                         if x.kind == Kind::List {
                             // The session read this very append before making it.
-                            let r0 = first_seen[s][&e0];
+                            let r0 = s.first_seen[si][&e0];
                             out[Guarantee::Wfr as usize].push(|| x.wfr_own(r0, w2));
                             wfr_done = true;
                             break;
@@ -534,14 +579,14 @@ fn check_divergent(x: &Explainer, out: &mut [Found; 4]) -> Result<(), String> {
                         Some(_) => None,
                     };
                     if let Some(order) = bad {
-                        let r0 = first_seen[s][&e0];
+                        let r0 = s.first_seen[si][&e0];
                         out[Guarantee::Wfr as usize].push(|| x.wfr(r0, m.values[e0 as usize], w2, r, order));
                         wfr_done = true;
                         break;
                     }
                 }
             }
-            limit(work)?;
+            limit.check()?;
         }
     }
     Ok(())
@@ -587,7 +632,7 @@ impl Explainer<'_, '_> {
             "{}, which does not include {e}, but process {} had already {} {e} ({}, ok) before that read began, \
              so the session did not read its own write: read-your-writes violated",
             self.saw(r),
-            ro.process,
+            crate::history::process_name(ro.process),
             self.kind.verb(),
             lines(wo)
         );
@@ -620,7 +665,7 @@ impl Explainer<'_, '_> {
             "{}, but process {} had already seen {} in its read at {}{what}, so the session went back in time: \
              monotonic reads violated",
             self.saw(r2),
-            o2.process,
+            crate::history::process_name(o2.process),
             short(&o1.output),
             lines(o1)
         );
@@ -635,7 +680,7 @@ impl Explainer<'_, '_> {
         let text = format!(
             "process {} {} {e1} ({}, ok) and then {} {e2} ({}); {}, which {how}, so the session's writes were \
              not applied in session order: monotonic writes violated",
-            a.process,
+            crate::history::process_name(a.process),
             self.kind.verb(),
             lines(a),
             self.kind.verb(),
@@ -661,7 +706,7 @@ impl Explainer<'_, '_> {
             "{}, which includes {e}, and only then process {} {} {e} ({}): the session read that write before \
              making it, so the write cannot follow the reads it depended on: writes-follow-reads violated",
             self.saw(r0),
-            wo.process,
+            crate::history::process_name(wo.process),
             self.kind.verb(),
             lines(wo)
         );
@@ -681,7 +726,7 @@ impl Explainer<'_, '_> {
             "{}, which includes {s0}, and then process {} {} {s1} ({}); {}, which {how}, so a write did not \
              follow the reads it depended on: writes-follow-reads violated",
             self.saw(r0),
-            wo.process,
+            crate::history::process_name(wo.process),
             self.kind.verb(),
             lines(wo),
             self.saw(r)

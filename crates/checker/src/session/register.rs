@@ -39,7 +39,7 @@
 
 use super::explain::{anomaly, edge, lines, short};
 use super::{Found, Guarantee, KeyOps};
-use crate::history::{Op, Outcome, F};
+use crate::history::{History, Op, Outcome, F};
 use crate::read::NilRead;
 use crate::report::{AnomalyDetail, AnomalyKind, CycleEdge, SessionCycle};
 use crate::value::Value;
@@ -47,7 +47,8 @@ use crate::OpId;
 use petgraph::algo::tarjan_scc;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
-use std::collections::{HashMap, HashSet, VecDeque};
+use rustc_hash::{FxHashMap, FxHashSet};
+use std::collections::VecDeque;
 
 /// Edges allowed per key; read-your-writes and writes-follow-reads add one
 /// edge per (earlier op, later op) pair in a session, quadratic in the worst case.
@@ -260,11 +261,19 @@ fn build<'a>(k: &KeyOps<'a>, setup: Setup<'a>) -> Result<Versions<'a>, String> {
             return Err("deadline passed while checking this key".into());
         }
     }
-    let mut writers: HashMap<&Value, Vec<usize>> = HashMap::new();
+    resolve_reads(h, &mut v, read_values);
+    Ok(v)
+}
+
+/// Each read's candidate versions: the writes of its value (never a cas's
+/// own), the initial version if it holds that value, else a version of an
+/// unknown writer of its own (one per value).
+fn resolve_reads<'a>(h: &'a History, v: &mut Versions<'a>, read_values: Vec<&'a Value>) {
+    let mut writers: FxHashMap<&Value, Vec<usize>> = FxHashMap::default();
     for (i, w) in v.writes.iter().enumerate() {
         writers.entry(written(h.op(w.op))).or_default().push(i);
     }
-    let mut unknown: HashMap<&Value, u32> = HashMap::new();
+    let mut unknown: FxHashMap<&Value, u32> = FxHashMap::default();
     for (r, x) in read_values.into_iter().enumerate() {
         let own = v.reads[r].cas_write;
         let mut cands: Vec<u32> = writers
@@ -274,7 +283,7 @@ fn build<'a>(k: &KeyOps<'a>, setup: Setup<'a>) -> Result<Versions<'a>, String> {
             .filter(|&&w| Some(w) != own) // a cas never reads its own write
             .map(|&w| v.writes[w].node)
             .collect();
-        if x == setup.initial {
+        if x == v.initial {
             cands.push(0);
         }
         if cands.is_empty() {
@@ -286,7 +295,6 @@ fn build<'a>(k: &KeyOps<'a>, setup: Setup<'a>) -> Result<Versions<'a>, String> {
         }
         v.reads[r].cands = cands;
     }
-    Ok(v)
 }
 
 /// Which version each read returned (`None`: an info cas that did not happen).
@@ -295,7 +303,7 @@ type Choice = Vec<Option<u32>>;
 /// Every constraint under a choice, deduplicated.
 fn edges(v: &Versions, choice: &Choice) -> Result<Vec<Edge>, String> {
     let mut out: Vec<Edge> = Vec::new();
-    let mut seen: HashSet<(u32, u32, Kind)> = HashSet::new();
+    let mut seen: FxHashSet<(u32, u32, Kind)> = FxHashSet::default();
     let mut push = |out: &mut Vec<Edge>, kind: Kind, from: u32, to: u32, ops: Option<(OpId, OpId)>| {
         if (from != to || matches!(kind, Kind::Cas | Kind::Mw | Kind::Wfr)) && seen.insert((from, to, kind)) {
             if out.len() >= EDGE_LIMIT {
@@ -317,7 +325,7 @@ fn edges(v: &Versions, choice: &Choice) -> Result<Vec<Edge>, String> {
         // A repeat of the previous read's version with no write between adds
         // no read-your-writes constraint.
         let mut ryw_done: Option<(u32, usize)> = None;
-        let mut wfr_seen: HashSet<u32> = HashSet::new();
+        let mut wfr_seen: FxHashSet<u32> = FxHashSet::default();
         for &r in &s.reads {
             let Some(x) = choice[r] else { continue };
             let rd = &v.reads[r];
@@ -541,7 +549,7 @@ fn report_cycles(v: &Versions, base: &[Edge], set: u8, out: &mut dyn FnMut(Findi
 /// info cas whose write no read returned did not happen; one whose write a
 /// read returned did.
 fn forced_choice(v: &Versions) -> Option<Choice> {
-    let mut returned: HashSet<u32> = HashSet::new();
+    let mut returned: FxHashSet<u32> = FxHashSet::default();
     for r in &v.reads {
         if r.cands.len() > 1 {
             return None;
@@ -780,9 +788,9 @@ fn shortest_cycle(
 /// Shortest path (edge ids) from edge `e`'s target back to its source inside component `ci`.
 fn shortest_back(graph: &DiGraph<(), u32>, edges: &[Edge], comp: &[usize], ci: usize, e: u32) -> Option<Vec<u32>> {
     let (src, dst) = (edges[e as usize].to as usize, edges[e as usize].from as usize);
-    let mut via: HashMap<usize, u32> = HashMap::new();
+    let mut via: FxHashMap<usize, u32> = FxHashMap::default();
     let mut queue = VecDeque::from([src]);
-    let mut visited: HashSet<usize> = HashSet::from([src]);
+    let mut visited: FxHashSet<usize> = FxHashSet::from_iter([src]);
     while let Some(n) = queue.pop_front() {
         if n == dst {
             let mut path = Vec::new();
@@ -849,7 +857,11 @@ fn walk(k: &KeyOps, v: &Versions, cycle: &[Edge]) -> (Vec<OpId>, String, Vec<Cyc
             (Kind::Cas, Some((a, _))) => {
                 let op = h.op(a);
                 ops.push(a);
-                format!("process {}'s cas ({}) replaced {x} with {y}, so {x} precedes {y}", op.process, lines(op))
+                format!(
+                    "process {}'s cas ({}) replaced {x} with {y}, so {x} precedes {y}",
+                    crate::history::process_name(op.process),
+                    lines(op)
+                )
             }
             (kind, Some((a, b))) => {
                 let (oa, ob) = (h.op(a), h.op(b));
@@ -861,7 +873,12 @@ fn walk(k: &KeyOps, v: &Versions, cycle: &[Edge]) -> (Vec<OpId>, String, Vec<Cyc
                     Kind::Wfr => format!("writes-follow-reads needs {x} to precede {y}"),
                     Kind::Init | Kind::Cas => unreachable!("matched above"),
                 };
-                format!("process {} {} and later {}, so {tail}", oa.process, act(oa), act(ob))
+                format!(
+                    "process {} {} and later {}, so {tail}",
+                    crate::history::process_name(oa.process),
+                    act(oa),
+                    act(ob)
+                )
             }
         };
         parts.push(sentence);
@@ -943,7 +960,12 @@ fn explain_choices(k: &KeyOps, v: &Versions, set: &[Guarantee], reads: &[usize])
                     Node::Unknown(_) => "an unknown writer".to_string(),
                 })
                 .collect();
-            format!("process {}'s {} could have returned {}", op.process, act(op), of.join(" or "))
+            format!(
+                "process {}'s {} could have returned {}",
+                crate::history::process_name(op.process),
+                act(op),
+                of.join(" or ")
+            )
         })
         .collect();
     let more = reads.len().saturating_sub(SHOWN_CHOICES);

@@ -16,8 +16,8 @@ use crate::history::{History, Outcome, F};
 use crate::report::Budget;
 use crate::value::Value;
 use rayon::prelude::*;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
-use std::collections::HashMap;
 
 /// The staleness distribution over all ok reads (nearest-rank percentiles).
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -192,7 +192,7 @@ fn measure(k: &KeyOps, workload: Workload) -> Samples {
 fn register_levels(k: &KeyOps) -> Option<(Vec<SweepWrite>, Vec<SweepRead>)> {
     let h = k.h;
     let mut writes: Vec<&crate::Op> = Vec::new();
-    let mut ret_of: HashMap<&Value, u64> = HashMap::new();
+    let mut ret_of: FxHashMap<&Value, u64> = FxHashMap::default();
     let mut reads: Vec<(&crate::Op, &Value)> = Vec::new();
     for &id in k.ops {
         let op = h.op(id);
@@ -226,12 +226,13 @@ fn register_levels(k: &KeyOps) -> Option<(Vec<SweepWrite>, Vec<SweepRead>)> {
     let rs = reads
         .iter()
         .filter_map(|&(r, v)| {
-            let level = match v {
-                Value::Nil => 0,
-                v => {
-                    let ret = *ret_of.get(v)?;
-                    calls.partition_point(|&c| c < ret) as u32
-                }
+            // A nil read reflects the initial value, or a write of nil if
+            // there was one: judged as the written nil, the newer of the
+            // two, so a read of the latest write is never counted stale.
+            let level = match (v, ret_of.get(v)) {
+                (_, Some(&ret)) => calls.partition_point(|&c| c < ret) as u32,
+                (Value::Nil, None) => 0,
+                (_, None) => return None,
             };
             Some((r.call, level, r.invoke_time_ns))
         })

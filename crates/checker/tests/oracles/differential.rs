@@ -17,24 +17,6 @@ pub const KNOBS: Knobs = Knobs { maps: true, initial: true, weak: false };
 /// For the session checks: mostly stale reads.
 pub const WEAK: Knobs = Knobs { weak: true, ..KNOBS };
 
-fn all_models() -> impl Strategy<Value = Model> {
-    prop_oneof![
-        Just(Model::Register),
-        Just(Model::CasRegister),
-        Just(Model::Kv),
-        Just(Model::Set),
-        Just(Model::Counter),
-        Just(Model::ListAppend),
-        Just(Model::Queue),
-        Just(Model::Mutex),
-        Just(Model::MultiRegister)
-    ]
-}
-
-fn session_models() -> impl Strategy<Value = Model> {
-    prop_oneof![Just(Model::Register), Just(Model::CasRegister), Just(Model::ListAppend), Just(Model::Set)]
-}
-
 fn mode(spec: &Spec, checks: Vec<CheckName>, fast_paths: bool, sharded: bool) -> Mode {
     Mode {
         fast_paths,
@@ -195,7 +177,7 @@ proptest! {
 
     #[test]
     fn linearizability_agrees_with_the_oracle(
-        spec in all_models().prop_flat_map(|m| gen::spec(m, KNOBS, 8)),
+        spec in gen::spec_of(gen::ALL_MODELS, KNOBS, 8),
         fast in any::<bool>(),
         sharded in prop::bool::weighted(0.05),
     ) {
@@ -211,7 +193,7 @@ proptest! {
 
     #[test]
     fn each_session_check_alone_agrees_with_the_oracle(
-        spec in session_models().prop_flat_map(|m| gen::spec(m, WEAK, 8)),
+        spec in gen::spec_of(gen::SESSION_MODELS, WEAK, 8),
         sharded in prop::bool::weighted(0.05),
     ) {
         let h = gen::build(&spec, WEAK);
@@ -230,7 +212,7 @@ proptest! {
     /// (no checks named) requests all four.
     #[test]
     fn session_checks_together_agree_with_the_oracle(
-        spec in session_models().prop_flat_map(|m| gen::spec(m, WEAK, 8)),
+        spec in gen::spec_of(gen::SESSION_MODELS, WEAK, 8),
         requested in prop::sample::subsequence(G::ALL.to_vec(), 2..=4),
         all in prop::bool::weighted(0.2),
         sharded in prop::bool::weighted(0.05),
@@ -254,9 +236,7 @@ proptest! {
     /// whatever its values (repeated, nil, unknown writers) or workload.
     #[test]
     fn linearizable_keys_pass_every_session_check(
-        spec in prop_oneof![
-            Just(Model::Register), Just(Model::CasRegister), Just(Model::ListAppend), Just(Model::Set), Just(Model::Counter)
-        ].prop_flat_map(|m| gen::spec(m, KNOBS, 8)),
+        spec in gen::spec_of(gen::CONVERGENT_MODELS, KNOBS, 8),
         sharded in prop::bool::weighted(0.05),
     ) {
         let h = gen::build(&spec, KNOBS);
@@ -284,9 +264,7 @@ proptest! {
     /// weak histories whose final reads disagree or miss writes.
     #[test]
     fn convergence_agrees_with_the_oracle(
-        spec in prop_oneof![
-            Just(Model::Register), Just(Model::CasRegister), Just(Model::ListAppend), Just(Model::Set), Just(Model::Counter)
-        ].prop_flat_map(|m| gen::spec(m, WEAK, 8)),
+        spec in gen::spec_of(gen::CONVERGENT_MODELS, WEAK, 8),
         sharded in prop::bool::weighted(0.05),
     ) {
         let h = gen::build(&spec, WEAK);
@@ -318,17 +296,7 @@ fn generator_coverage() {
     use proptest::test_runner::TestRunner;
     let mut runner = TestRunner::deterministic();
     let mut table: BTreeMap<(String, String, String), u32> = BTreeMap::new();
-    for model in [
-        Model::Register,
-        Model::CasRegister,
-        Model::Kv,
-        Model::Set,
-        Model::Counter,
-        Model::ListAppend,
-        Model::Queue,
-        Model::Mutex,
-        Model::MultiRegister,
-    ] {
+    for &model in gen::ALL_MODELS {
         for _ in 0..3000 {
             let spec = gen::spec(model, KNOBS, 8).new_tree(&mut runner).unwrap().current();
             let h = gen::build(&spec, KNOBS);
@@ -337,7 +305,7 @@ fn generator_coverage() {
             for k in &r.results[0].keys {
                 *table.entry((format!("{model:?}"), k.verdict.to_string(), k.method.to_string())).or_default() += 1;
             }
-            if matches!(model, Model::Register | Model::CasRegister | Model::ListAppend | Model::Set) {
+            if gen::SESSION_MODELS.contains(&model) {
                 for (_, a) in session_oracle(&h, &spec) {
                     for g in G::ALL {
                         let v = if a.holds(&[g]) { "valid" } else { "invalid" };
@@ -366,7 +334,7 @@ fn session_disagreements() {
     let mut seen: BTreeMap<String, (u32, String)> = BTreeMap::new();
     let n = crate::cases();
     for i in 0..n {
-        let model = [Model::Register, Model::CasRegister, Model::ListAppend, Model::Set][i as usize % 4];
+        let model = gen::SESSION_MODELS[i as usize % gen::SESSION_MODELS.len()];
         let spec = gen::spec(model, WEAK, 6).new_tree(&mut runner).unwrap().current();
         let h = gen::build(&spec, WEAK);
         let oracle = session_oracle(&h, &spec);

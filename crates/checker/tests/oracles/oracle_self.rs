@@ -22,6 +22,13 @@ fn coll(h: &Hist, ordered: bool) -> session::Achieved {
     session::collection(&ops, Nil::Absent, ordered)
 }
 
+/// Each of `x` and `y` holds alone; together they cannot.
+fn assert_only_jointly_broken(a: &session::Achieved, x: G, y: G) {
+    assert!(a.holds(&[x]), "{x:?} alone");
+    assert!(a.holds(&[y]), "{y:?} alone");
+    assert!(!a.holds(&[x, y]), "{x:?} with {y:?}");
+}
+
 #[test]
 fn kv_info_put_of_empty_string_may_explain_a_nil_get() {
     // put "a"; put "" (info); get -> nil: linearizable if the info put took
@@ -45,16 +52,12 @@ fn kv_info_put_of_empty_string_may_explain_a_nil_get() {
 fn written_nil_is_a_version_not_the_initial_value() {
     // write 1, write nil, read nil in one session: linearizable, and every
     // session guarantee holds (the read returned the second write).
-    let h = Builder::new()
-        .op(0, F::Write, int(1), V::Nil)
-        .op(0, F::Write, V::Nil, V::Nil)
-        .op(0, F::Read, V::Nil, V::Nil)
-        .done();
+    let h = Builder::new().w(0, 1).op(0, F::Write, V::Nil, V::Nil).r(0, V::Nil).done();
     assert!(lin1(&h, Model::Register, Nil::Absent));
     assert!(reg(&h, Nil::Absent).holds(&G::ALL));
     // Without the nil write the read returned the initial version, which
     // precedes the session's write: read-your-writes fails, alone.
-    let h = Builder::new().op(0, F::Write, int(1), V::Nil).op(0, F::Read, V::Nil, V::Nil).done();
+    let h = Builder::new().w(0, 1).r(0, V::Nil).done();
     let a = reg(&h, Nil::Absent);
     assert!(!a.holds(&[G::ReadYourWrites]));
     assert!(a.holds(&[G::MonotonicReads, G::MonotonicWrites, G::WritesFollowReads]));
@@ -69,24 +72,16 @@ fn register_read_of_own_write_then_other_is_ryw_or_mr() {
     // reads broken); with 2 < 1 the first read missed p0's own write
     // (read-your-writes broken). Each alone holds under some order; together
     // they cannot.
-    let h = Builder::new()
-        .op(0, F::Write, int(1), V::Nil)
-        .op(1, F::Write, int(2), V::Nil)
-        .op(0, F::Read, V::Nil, int(2))
-        .op(0, F::Read, V::Nil, int(1))
-        .done();
-    let a = reg(&h, Nil::Absent);
-    assert!(a.holds(&[G::ReadYourWrites]));
-    assert!(a.holds(&[G::MonotonicReads]));
+    let a = reg(&Builder::new().w(0, 1).w(1, 2).r(0, int(2)).r(0, int(1)).done(), Nil::Absent);
+    assert_only_jointly_broken(&a, G::ReadYourWrites, G::MonotonicReads);
     assert!(a.holds(&[G::MonotonicWrites, G::WritesFollowReads, G::ReadYourWrites]));
-    assert!(!a.holds(&[G::ReadYourWrites, G::MonotonicReads]));
     // The list shows the whole state: [1 2] then [1] lost 2; monotonic reads
     // alone is broken, read-your-writes holds (1 is in both).
     let h = Builder::new()
         .op(0, F::Append, int(1), V::Nil)
         .op(1, F::Append, int(2), V::Nil)
-        .op(0, F::Read, V::Nil, list(&[1, 2]))
-        .op(0, F::Read, V::Nil, list(&[1]))
+        .r(0, list(&[1, 2]))
+        .r(0, list(&[1]))
         .done();
     let a = coll(&h, true);
     assert!(!a.holds(&[G::MonotonicReads]));
@@ -98,16 +93,8 @@ fn register_observed_order_is_monotonic_reads_own_constraint() {
     // p0 writes 1 then 2; p1 reads 2 then 1. Monotonic writes alone holds
     // (1 < 2: p1's second replica lacked 2); monotonic reads alone holds
     // (2 < 1); together they cannot.
-    let h = Builder::new()
-        .op(0, F::Write, int(1), V::Nil)
-        .op(0, F::Write, int(2), V::Nil)
-        .op(1, F::Read, V::Nil, int(2))
-        .op(1, F::Read, V::Nil, int(1))
-        .done();
-    let a = reg(&h, Nil::Absent);
-    assert!(a.holds(&[G::MonotonicWrites]));
-    assert!(a.holds(&[G::MonotonicReads]));
-    assert!(!a.holds(&[G::MonotonicWrites, G::MonotonicReads]));
+    let a = reg(&Builder::new().w(0, 1).w(0, 2).r(1, int(2)).r(1, int(1)).done(), Nil::Absent);
+    assert_only_jointly_broken(&a, G::MonotonicWrites, G::MonotonicReads);
     assert!(a.holds(&[G::MonotonicWrites, G::ReadYourWrites, G::WritesFollowReads]));
 }
 
@@ -116,20 +103,12 @@ fn repeated_values_let_a_read_return_either_write() {
     // p0 writes 1, p1 writes 2, p0 writes 1 again, p0 reads 2: the read
     // missed p0's own second write of 1 under any order... unless 1 (second)
     // < 2; then the read of 2 reflects both of p0's writes: all hold.
-    let h = Builder::new()
-        .op(0, F::Write, int(1), V::Nil)
-        .op(1, F::Write, int(2), V::Nil)
-        .op(0, F::Write, int(1), V::Nil)
-        .op(0, F::Read, V::Nil, int(2))
-        .op(0, F::Read, V::Nil, int(1))
-        .done();
+    let h = Builder::new().w(0, 1).w(1, 2).w(0, 1).r(0, int(2)).r(0, int(1)).done();
     // Reads 2 then 1: with order w1 < w1' < w2 the last read of 1 went back
     // (monotonic reads); with w1 < w2 < w1' the read of 2 missed w1'
     // (read-your-writes). Each alone holds.
     let a = reg(&h, Nil::Absent);
-    assert!(a.holds(&[G::ReadYourWrites]));
-    assert!(a.holds(&[G::MonotonicReads]));
-    assert!(!a.holds(&[G::ReadYourWrites, G::MonotonicReads]));
+    assert_only_jointly_broken(&a, G::ReadYourWrites, G::MonotonicReads);
     assert!(a.holds(&[G::MonotonicWrites, G::WritesFollowReads, G::MonotonicReads]));
 }
 
@@ -138,11 +117,7 @@ fn cas_reads_its_old_value_before_writing() {
     // write 1; cas [1 2]; a read of 1 after the cas in the same session
     // broke read-your-writes (the cas's write of 2 follows 1) — unless...
     // nothing else wrote 1, so it did.
-    let h = Builder::new()
-        .op(0, F::Write, int(1), V::Nil)
-        .op(0, F::Cas, V::List(vec![int(1), int(2)]), V::Nil)
-        .op(0, F::Read, V::Nil, int(1))
-        .done();
+    let h = Builder::new().w(0, 1).op(0, F::Cas, V::List(vec![int(1), int(2)]), V::Nil).r(0, int(1)).done();
     let a = reg(&h, Nil::Absent);
     assert!(!a.holds(&[G::ReadYourWrites]));
     assert!(a.holds(&[G::MonotonicReads, G::MonotonicWrites, G::WritesFollowReads]));
@@ -153,25 +128,14 @@ fn cas_reads_its_old_value_before_writing() {
 fn unknown_writer_is_a_version_of_its_own() {
     // A read of 7, which no op wrote, is an unknown writer's version: it
     // may sit anywhere after the initial one.
-    let h = Builder::new()
-        .op(0, F::Write, int(1), V::Nil)
-        .op(0, F::Read, V::Nil, int(7))
-        .op(0, F::Read, V::Nil, int(1))
-        .done();
-    let a = reg(&h, Nil::Absent);
-    assert!(a.holds(&[G::ReadYourWrites]));
-    assert!(a.holds(&[G::MonotonicReads]));
     // 1 <= 7 (ryw) and 7 <= 1 (mr): only together impossible.
-    assert!(!a.holds(&[G::ReadYourWrites, G::MonotonicReads]));
+    let a = reg(&Builder::new().w(0, 1).r(0, int(7)).r(0, int(1)).done(), Nil::Absent);
+    assert_only_jointly_broken(&a, G::ReadYourWrites, G::MonotonicReads);
 }
 
 #[test]
 fn list_monotonic_writes_and_wfr_by_definition() {
-    let h = Builder::new()
-        .op(0, F::Append, int(1), V::Nil)
-        .op(0, F::Append, int(2), V::Nil)
-        .op(1, F::Read, V::Nil, list(&[2, 1]))
-        .done();
+    let h = Builder::new().op(0, F::Append, int(1), V::Nil).op(0, F::Append, int(2), V::Nil).r(1, list(&[2, 1])).done();
     let a = coll(&h, true);
     assert!(!a.holds(&[G::MonotonicWrites]));
     assert!(a.holds(&[G::ReadYourWrites, G::MonotonicReads, G::WritesFollowReads]));
@@ -179,9 +143,9 @@ fn list_monotonic_writes_and_wfr_by_definition() {
     assert!(coll(&h, false).holds(&G::ALL));
     let h = Builder::new()
         .op(1, F::Append, int(1), V::Nil)
-        .op(0, F::Read, V::Nil, list(&[1]))
+        .r(0, list(&[1]))
         .op(0, F::Append, int(2), V::Nil)
-        .op(2, F::Read, V::Nil, list(&[2]))
+        .r(2, list(&[2]))
         .done();
     let a = coll(&h, true);
     assert!(!a.holds(&[G::WritesFollowReads]));
@@ -190,16 +154,10 @@ fn list_monotonic_writes_and_wfr_by_definition() {
 
 const KNOBS: Knobs = Knobs { maps: true, initial: false, weak: false };
 
-fn models() -> impl Strategy<Value = Model> {
-    prop_oneof![
-        Just(Model::Register),
-        Just(Model::CasRegister),
-        Just(Model::Kv),
-        Just(Model::Set),
-        Just(Model::Counter),
-        Just(Model::ListAppend)
-    ]
-}
+/// The models the generator builds computed reads for (not the queue,
+/// mutex and multi-register).
+const COMPUTED: &[Model] =
+    &[Model::Register, Model::CasRegister, Model::Kv, Model::Set, Model::Counter, Model::ListAppend];
 
 proptest! {
     #![proptest_config(ProptestConfig::with_cases(crate::cases()))]
@@ -207,7 +165,7 @@ proptest! {
     /// Built from computed reads only, a history is linearizable: checks the
     /// generator and the linearizability oracle against each other.
     #[test]
-    fn computed_histories_are_linearizable(spec in models().prop_flat_map(|m| gen::spec(m, KNOBS, 8))) {
+    fn computed_histories_are_linearizable(spec in gen::spec_of(COMPUTED, KNOBS, 8)) {
         let mut spec = spec;
         for o in &mut spec.ops {
             o.read %= 4;
@@ -221,8 +179,7 @@ proptest! {
     /// Linearizability implies every session guarantee, jointly.
     #[test]
     fn linearizable_implies_session_guarantees(
-        spec in prop_oneof![Just(Model::Register), Just(Model::CasRegister), Just(Model::ListAppend), Just(Model::Set)]
-            .prop_flat_map(|m| gen::spec(m, KNOBS, 8))
+        spec in gen::spec_of(gen::SESSION_MODELS, KNOBS, 8)
     ) {
         let h = gen::build(&spec, KNOBS);
         for (key, ops) in h.by_key() {
@@ -248,7 +205,7 @@ proptest! {
     /// version order.
     #[test]
     fn register_orders_by_graph_and_by_permutation_agree(
-        spec in prop_oneof![Just(Model::Register), Just(Model::CasRegister)].prop_flat_map(|m| gen::spec(m, KNOBS, 6))
+        spec in gen::spec_of(gen::REGISTERS, KNOBS, 6)
     ) {
         let h = gen::build(&spec, KNOBS);
         for (_, ops) in h.by_key() {
@@ -264,7 +221,7 @@ proptest! {
     /// Part by part with one guarantee requested is the same as alone.
     #[test]
     fn parts_with_one_guarantee_are_the_guarantee_alone(
-        spec in prop_oneof![Just(Model::Register), Just(Model::CasRegister)].prop_flat_map(|m| gen::spec(m, KNOBS, 7))
+        spec in gen::spec_of(gen::REGISTERS, KNOBS, 7)
     ) {
         let h = gen::build(&spec, KNOBS);
         for (_, ops) in h.by_key() {

@@ -82,11 +82,7 @@ fn kinds_of(r: &Report, c: CheckName) -> Vec<String> {
 /// read returned the second write, not the initial value.
 #[test]
 fn written_nil_is_a_version_not_the_initial_value() {
-    let h = Builder::new()
-        .op(0, F::Write, int(1), V::Nil)
-        .op(0, F::Write, V::Nil, V::Nil)
-        .op(0, F::Read, V::Nil, V::Nil)
-        .done();
+    let h = Builder::new().w(0, 1).op(0, F::Write, V::Nil, V::Nil).r(0, V::Nil).done();
     let mut checks = vec![CheckName::Linearizable];
     checks.extend(SESSION);
     let r = check_all_modes(&h, &checks, Some(ModelKind::Register), Nil::Absent);
@@ -103,11 +99,7 @@ fn written_nil_is_a_version_not_the_initial_value() {
 /// reported as a writes-follow-reads cycle naming the cas twice.
 #[test]
 fn cas_writing_nil_is_not_a_cycle_through_the_initial_value() {
-    let h = Builder::new()
-        .op(0, F::Write, int(1), V::Nil)
-        .op(0, F::Cas, V::List(vec![int(1), V::Nil]), V::Nil)
-        .op(0, F::Read, V::Nil, V::Nil)
-        .done();
+    let h = Builder::new().w(0, 1).op(0, F::Cas, V::List(vec![int(1), V::Nil]), V::Nil).r(0, V::Nil).done();
     let mut checks = vec![CheckName::Linearizable];
     checks.extend(SESSION);
     let r = check_all_modes(&h, &checks, Some(ModelKind::CasRegister), Nil::Absent);
@@ -123,12 +115,7 @@ fn cas_writing_nil_is_not_a_cycle_through_the_initial_value() {
 /// monotonic writes nor writes-follow-reads is involved.
 #[test]
 fn register_session_checks_judge_each_guarantee_by_its_own_definition() {
-    let h = Builder::new()
-        .op(0, F::Write, int(1), V::Nil)
-        .op(1, F::Write, int(2), V::Nil)
-        .op(0, F::Read, V::Nil, int(2))
-        .op(0, F::Read, V::Nil, int(1))
-        .done();
+    let h = Builder::new().w(0, 1).w(1, 2).r(0, int(2)).r(0, int(1)).done();
     for c in SESSION {
         let r = check_all_modes(&h, &[c], Some(ModelKind::Register), Nil::Absent);
         assert_eq!(verdict_of(&r, c), Verdict::Valid, "{c} alone: {:?}", kinds_of(&r, c));
@@ -144,8 +131,8 @@ fn register_session_checks_judge_each_guarantee_by_its_own_definition() {
     let h = Builder::new()
         .op(0, F::Append, int(1), V::Nil)
         .op(1, F::Append, int(2), V::Nil)
-        .op(0, F::Read, V::Nil, crate::support::hist::list(&[1, 2]))
-        .op(0, F::Read, V::Nil, crate::support::hist::list(&[1]))
+        .r(0, crate::support::hist::list(&[1, 2]))
+        .r(0, crate::support::hist::list(&[1]))
         .done();
     let r = check_all_modes(&h, &SESSION, Some(ModelKind::ListAppend), Nil::Absent);
     for (c, want) in SESSION.into_iter().zip([Verdict::Valid, Verdict::Invalid, Verdict::Valid, Verdict::Valid]) {
@@ -160,14 +147,7 @@ fn register_session_checks_judge_each_guarantee_by_its_own_definition() {
 #[test]
 fn linearizable_key_with_repeated_values_passes_every_session_check() {
     // Register: 1 written twice, read back; a read of nil before any write.
-    let h = Builder::new()
-        .op(1, F::Read, V::Nil, V::Nil)
-        .op(0, F::Write, int(1), V::Nil)
-        .op(1, F::Read, V::Nil, int(1))
-        .op(0, F::Write, int(2), V::Nil)
-        .op(0, F::Write, int(1), V::Nil)
-        .op(1, F::Read, V::Nil, int(1))
-        .done();
+    let h = Builder::new().r(1, V::Nil).w(0, 1).r(1, int(1)).w(0, 2).w(0, 1).r(1, int(1)).done();
     let r = check_all_modes(&h, &[], None, Nil::Absent);
     assert_eq!(r.verdict, Verdict::Valid, "{:?}", r.results.iter().map(|c| (c.check, c.verdict)).collect::<Vec<_>>());
     for c in SESSION {
@@ -177,13 +157,13 @@ fn linearizable_key_with_repeated_values_passes_every_session_check() {
     let h = Builder::new()
         .op(0, F::Append, int(1), V::Nil)
         .op(1, F::Append, int(1), V::Nil)
-        .op(1, F::Read, V::Nil, crate::support::hist::list(&[1, 1]))
+        .r(1, crate::support::hist::list(&[1, 1]))
         .done();
     let r = check_all_modes(&h, &[], None, Nil::Absent);
     assert_eq!(r.verdict, Verdict::Valid);
     // Counter: monotonic writes and writes-follow-reads cannot be observed on
     // totals, but a linearizable counter satisfies them.
-    let h = Builder::new().op(0, F::Incr, int(1), V::Nil).op(0, F::Read, V::Nil, int(1)).done();
+    let h = Builder::new().op(0, F::Incr, int(1), V::Nil).r(0, int(1)).done();
     let r = check_all_modes(&h, &SESSION, None, Nil::Absent);
     for c in SESSION {
         assert_eq!(verdict_of(&r, c), Verdict::Valid, "{c}");
@@ -195,12 +175,12 @@ fn linearizable_key_with_repeated_values_passes_every_session_check() {
 /// and so for the session checks; they read it as the initial value.
 #[test]
 fn nil_read_unknown_constrains_no_session_check() {
-    let h = Builder::new().op(0, F::Write, int(1), V::Nil).op(0, F::Read, V::Nil, V::Nil).done();
+    let h = Builder::new().w(0, 1).r(0, V::Nil).done();
     let r = check_all_modes(&h, &SESSION, Some(ModelKind::Register), Nil::Unknown);
     for c in SESSION {
         assert_eq!(verdict_of(&r, c), Verdict::Valid, "{c}");
     }
-    let h = Builder::new().op(0, F::Append, int(1), V::Nil).op(0, F::Read, V::Nil, V::Nil).done();
+    let h = Builder::new().op(0, F::Append, int(1), V::Nil).r(0, V::Nil).done();
     let r = check_all_modes(&h, &SESSION, Some(ModelKind::ListAppend), Nil::Unknown);
     for c in SESSION {
         assert_eq!(verdict_of(&r, c), Verdict::Valid, "{c}");
@@ -216,7 +196,7 @@ fn nil_read_unknown_constrains_no_session_check() {
 /// a read could miss: each check is unknown, saying so (#12 §2b).
 #[test]
 fn model_names_the_session_workload_of_a_reads_only_history() {
-    let h = Builder::new().op(0, F::Read, V::Nil, V::Nil).op(0, F::Read, V::Nil, V::Nil).done();
+    let h = Builder::new().r(0, V::Nil).r(0, V::Nil).done();
     let r = check_all_modes(&h, &SESSION, Some(ModelKind::Register), Nil::Absent);
     for c in SESSION {
         let res = r.results.iter().find(|x| x.check == c).expect("checked");
@@ -232,8 +212,8 @@ fn model_names_the_session_workload_of_a_reads_only_history() {
 fn list_read_holding_an_element_twice_is_not_a_set() {
     let h = Builder::new()
         .op(0, F::Append, int(2), V::Nil)
-        .op(0, F::Read, V::Nil, crate::support::hist::list(&[2, 2]))
-        .op(0, F::Read, V::Nil, crate::support::hist::list(&[2]))
+        .r(0, crate::support::hist::list(&[2, 2]))
+        .r(0, crate::support::hist::list(&[2]))
         .done();
     let r = check_all_modes(&h, &[CheckName::MonotonicReads], Some(ModelKind::ListAppend), Nil::Absent);
     assert_eq!(verdict_of(&r, CheckName::MonotonicReads), Verdict::Unknown);
@@ -246,12 +226,12 @@ fn list_read_holding_an_element_twice_is_not_a_set() {
 fn list_append_read_before_it_was_made_breaks_writes_follow_reads() {
     let h = Builder::new()
         .op(1, F::Append, int(1), V::Nil)
-        .op(1, F::Read, V::Nil, crate::support::hist::list(&[1, 2]))
+        .r(1, crate::support::hist::list(&[1, 2]))
         .op(1, F::Append, int(2), V::Nil)
         .done();
     let r = check_all_modes(&h, &[CheckName::WritesFollowReads], Some(ModelKind::ListAppend), Nil::Absent);
     assert_eq!(verdict_of(&r, CheckName::WritesFollowReads), Verdict::Invalid);
-    let h = Builder::new().op(1, F::Read, V::Nil, int(2)).op(1, F::Write, int(2), V::Nil).done();
+    let h = Builder::new().r(1, int(2)).w(1, 2).done();
     let r = check_all_modes(&h, &[CheckName::WritesFollowReads], Some(ModelKind::Register), Nil::Absent);
     assert_eq!(verdict_of(&r, CheckName::WritesFollowReads), Verdict::Invalid);
 }
@@ -343,4 +323,68 @@ fn initial_state_of_the_wrong_shape_is_refused() {
         assert!(e.contains("--initial") && e.contains(says), "{model}: {e}");
     }
     assert!(read::parse_value("[1").is_err());
+}
+
+/// conch's convergence verdict on `h`'s one key, whole and sharded (which
+/// must agree), with the anomaly kinds it named.
+fn convergence(h: &Hist, model: ModelKind, nil: Nil, initial: Option<V>) -> (Verdict, Vec<String>) {
+    let mut got = Vec::new();
+    for sharded in [false, true] {
+        let checks = vec![CheckName::Convergence];
+        let m = Mode { fast_paths: true, sharded, checks, model: Some(model), nil, initial: initial.clone() };
+        let r = conch::check(h, &m).unwrap_or_else(|e| panic!("conch refused: {e}\n{}", h.to_jsonl()));
+        let keys = conch::verdicts(&r, CheckName::Convergence);
+        assert_eq!(keys.len(), 1, "one key: {keys:?}");
+        got.push(keys.into_values().next().expect("one key"));
+    }
+    assert_eq!(got[0], got[1], "whole and sharded\n{}", h.to_jsonl());
+    got.remove(0)
+}
+
+/// The convergence bugs the oracle of `support/convergence.rs` found (#12):
+/// write 1, write nil, every final read nil. The replicas hold the second
+/// write; convergence called every acknowledged write lost.
+#[test]
+fn convergence_written_nil_is_a_version_not_a_lost_write() {
+    let h = Builder::new().w(0, 1).op(0, F::Write, V::Nil, V::Nil).final_read(1, V::Nil).final_read(2, V::Nil).done();
+    assert_eq!(convergence(&h, ModelKind::Register, Nil::Absent, None), (Verdict::Valid, vec![]));
+}
+
+/// Under `--nil-read unknown` a read of nil tells nothing about the state:
+/// final reads of nil are no evidence of lost writes (they were).
+#[test]
+fn convergence_nil_final_reads_under_nil_read_unknown_are_no_evidence() {
+    let h = Builder::new().w(0, 1).final_read(1, V::Nil).final_read(2, V::Nil).done();
+    assert_eq!(convergence(&h, ModelKind::Register, Nil::Unknown, None).0, Verdict::Unknown);
+    let (v, kinds) = convergence(&h, ModelKind::Register, Nil::Absent, None);
+    assert_eq!((v, kinds), (Verdict::Invalid, vec!["lost-write".to_string()]));
+}
+
+/// With `--initial 10`, incr 5 and final reads of 7: increments were lost
+/// (10 + 5 = 15); convergence compared 7 with the increments alone.
+#[test]
+fn convergence_counts_the_initial_counter_total() {
+    let h = Builder::new().op(0, F::Incr, int(5), V::Nil).final_read(1, int(7)).final_read(2, int(7)).done();
+    let (v, kinds) = convergence(&h, ModelKind::Counter, Nil::Absent, Some(int(10)));
+    assert_eq!((v, kinds), (Verdict::Invalid, vec!["lost-write".to_string()]));
+    let h = Builder::new().op(0, F::Incr, int(5), V::Nil).final_read(1, int(15)).final_read(2, int(15)).done();
+    assert_eq!(convergence(&h, ModelKind::Counter, Nil::Absent, Some(int(10))).0, Verdict::Valid);
+}
+
+/// With `--initial 0`, write 1 and every final read 0: the write was lost;
+/// convergence looked only for final reads of nil. An info write of 0
+/// might have been the last write, so then nothing is proven lost.
+#[test]
+fn convergence_final_reads_of_a_given_initial_value_lose_the_writes() {
+    let lost = Builder::new().w(0, 1).final_read(1, int(0)).final_read(2, int(0));
+    let (v, kinds) = convergence(&lost.done(), ModelKind::Register, Nil::Absent, Some(int(0)));
+    assert_eq!((v, kinds), (Verdict::Invalid, vec!["lost-write".to_string()]));
+    let h = Builder::new()
+        .w(0, 1)
+        .invoke(3, F::Write, None, int(0))
+        .info(3)
+        .final_read(1, int(0))
+        .final_read(2, int(0))
+        .done();
+    assert_eq!(convergence(&h, ModelKind::Register, Nil::Absent, Some(int(0))).0, Verdict::Valid);
 }

@@ -33,12 +33,7 @@ fn only(h: &History, checks: &[CheckName]) -> Vec<CheckResult> {
 }
 
 /// One session wrote 1, then 2, then read 1.
-const W1_W2_R1: &str = r#"{"type":"invoke","process":0,"f":"write","value":1}
-{"type":"ok","process":0,"f":"write","value":1}
-{"type":"invoke","process":0,"f":"write","value":2}
-{"type":"ok","process":0,"f":"write","value":2}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":1}"#;
+const W1_W2_R1: &str = include_str!("data/w1_w2_r1.jsonl");
 
 #[test]
 fn write_write_read_back_needs_two_orders() {
@@ -116,18 +111,7 @@ fn read_write_read_back_across_two_sessions() {
 /// cannot, so the cycle is a joint one under both.
 #[test]
 fn register_session_checks_judge_each_guarantee_by_its_definition() {
-    let h = parse(
-        r#"{"type":"invoke","process":2,"f":"write","value":1}
-{"type":"ok","process":2,"f":"write","value":1}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":1}
-{"type":"invoke","process":0,"f":"write","value":2}
-{"type":"ok","process":0,"f":"write","value":2}
-{"type":"invoke","process":1,"f":"read","value":null}
-{"type":"ok","process":1,"f":"read","value":2}
-{"type":"invoke","process":1,"f":"read","value":null}
-{"type":"ok","process":1,"f":"read","value":1}"#,
-    );
+    let h = parse(include_str!("data/register_session_checks_judge_each_guarantee_by_its_definition.jsonl"));
     for c in SESSION_CHECKS {
         assert_eq!(verdict_of(&only(&h, &[c]), c), Valid, "{c} alone");
     }
@@ -146,16 +130,7 @@ fn register_session_checks_judge_each_guarantee_by_its_definition() {
     // The issue's own case: p0 writes 1, p1 writes 2, p0 reads 2 then 1. A
     // register read shows only the latest version: either the first read
     // missed p0's own write (2 < 1) or the second went back (1 < 2).
-    let h = parse(
-        r#"{"type":"invoke","process":0,"f":"write","value":1}
-{"type":"ok","process":0,"f":"write","value":1}
-{"type":"invoke","process":1,"f":"write","value":2}
-{"type":"ok","process":1,"f":"write","value":2}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":2}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":1}"#,
-    );
+    let h = parse(include_str!("data/register_session_checks_judge_each_guarantee_by_its_definition-2.jsonl"));
     for c in SESSION_CHECKS {
         assert_eq!(verdict_of(&only(&h, &[c]), c), Valid, "{c} alone");
     }
@@ -172,18 +147,7 @@ fn register_session_checks_judge_each_guarantee_by_its_definition() {
 fn joint_cycle_is_found_next_to_a_single_check_cycle() {
     // p1's write 3 then read nil is read-your-writes alone (3 < nil < 3);
     // p0's write 1, write 2, read 1 is still reported as a joint cycle.
-    let h = parse(
-        r#"{"type":"invoke","process":0,"f":"write","value":1}
-{"type":"ok","process":0,"f":"write","value":1}
-{"type":"invoke","process":1,"f":"write","value":3}
-{"type":"ok","process":1,"f":"write","value":3}
-{"type":"invoke","process":1,"f":"read","value":null}
-{"type":"ok","process":1,"f":"read","value":null}
-{"type":"invoke","process":0,"f":"write","value":2}
-{"type":"ok","process":0,"f":"write","value":2}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":1}"#,
-    );
+    let h = parse(include_str!("data/joint_cycle_is_found_next_to_a_single_check_cycle.jsonl"));
     let (_, rs) = run(&h);
     let ryw: Vec<(&str, Vec<u64>)> =
         anomalies_of(&rs, CheckName::ReadYourWrites).iter().map(|a| (a.kind.as_str(), lines_of(a))).collect();
@@ -198,8 +162,8 @@ fn joint_cycle_is_found_next_to_a_single_check_cycle() {
 fn failed_writes_add_no_joint_constraint() {
     // As W1_W2_R1, but the write of 2 failed: it never happened.
     let h = parse(&W1_W2_R1.replace(
-        r#"{"type":"ok","process":0,"f":"write","value":2}"#,
-        r#"{"type":"fail","process":0,"f":"write","value":2}"#,
+        include_str!("data/failed_writes_add_no_joint_constraint.jsonl"),
+        include_str!("data/failed_writes_add_no_joint_constraint-2.jsonl"),
     ));
     let (_, rs) = run(&h);
     assert!(rs[..4].iter().all(|r| r.verdict == Valid), "{}", summary(Workload::Register, &rs));

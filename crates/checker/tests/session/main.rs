@@ -145,88 +145,100 @@ fn reader_and_test_parser_agree() {
 
 const NO_FINAL: Verdict = Unknown;
 
-#[test]
-fn list_ryw_only() {
-    let (w, rs) = run(&file("list-ryw"));
-    assert_eq!(w, Workload::ListAppend);
-    assert_verdicts(&rs, [Invalid, Valid, Valid, Valid, NO_FINAL]);
-    let a = only_anomaly(&rs, CheckName::ReadYourWrites);
-    assert_eq!(a.kind.as_str(), "read-your-writes");
-    assert_eq!(lines_of(a), vec![1, 5]);
-    assert!(
-        a.explanation.contains("process 0's read (lines 5-6) saw [2], which does not include 1"),
-        "{}",
-        a.explanation
-    );
-}
+/// One guarantee broken alone: the history (a file of histories/session/,
+/// or of tests/session/data/ after `data/`), the verdicts of the four
+/// guarantees and convergence, the check whose one anomaly is of its own
+/// kind, the invoke lines of the ops it names (empty: not pinned) and what
+/// its explanation says.
+type OneBroken = (&'static str, [Verdict; 5], CheckName, &'static [u64], &'static [&'static str]);
 
-#[test]
-fn list_mr_only() {
-    let (_, rs) = run(&file("list-mr"));
-    assert_verdicts(&rs, [Valid, Invalid, Valid, Valid, NO_FINAL]);
-    let a = only_anomaly(&rs, CheckName::MonotonicReads);
-    assert_eq!(a.kind.as_str(), "monotonic-reads");
-    assert_eq!(lines_of(a), vec![7, 5, 3]);
-    assert!(
-        a.explanation.starts_with(
-            "process 0's read (lines 7-8) saw [1], but process 0 had already seen [1 2] in its read at lines 5-6"
-        ),
-        "{}",
-        a.explanation
-    );
-    assert!(a.explanation.ends_with("monotonic reads violated"));
-}
-
-#[test]
-fn list_mw_only() {
-    let (_, rs) = run(&file("list-mw"));
-    assert_verdicts(&rs, [Valid, Valid, Invalid, Valid, NO_FINAL]);
-    let a = only_anomaly(&rs, CheckName::MonotonicWrites);
-    assert_eq!(lines_of(a), vec![1, 3, 5]);
-    assert!(a.explanation.contains("which has 2 before 1"), "{}", a.explanation);
-}
-
-#[test]
-fn list_mw_missing_first_write() {
-    let h = parse(
-        r#"{"type":"invoke","process":0,"f":"append","value":1}
-{"type":"ok","process":0,"f":"append","value":1}
-{"type":"invoke","process":0,"f":"append","value":2}
-{"type":"ok","process":0,"f":"append","value":2}
-{"type":"invoke","process":1,"f":"read","value":null}
-{"type":"ok","process":1,"f":"read","value":[2]}"#,
-    );
-    let (_, rs) = run(&h);
-    assert_verdicts(&rs, [Valid, Valid, Invalid, Valid, NO_FINAL]);
-    assert!(only_anomaly(&rs, CheckName::MonotonicWrites).explanation.contains("includes 2 but not 1"));
-}
-
-#[test]
-fn list_wfr_only() {
-    let (_, rs) = run(&file("list-wfr"));
-    assert_verdicts(&rs, [Valid, Valid, Valid, Invalid, NO_FINAL]);
-    let a = only_anomaly(&rs, CheckName::WritesFollowReads);
-    assert_eq!(lines_of(a), vec![3, 5, 7, 1]);
-    assert!(a.explanation.contains("which includes 2 but not 1"), "{}", a.explanation);
-}
-
-#[test]
-fn list_wfr_order_in_ordered_mode() {
-    // p2 sees both writes but p0's append 2 before the 1 that p0 had read.
-    let h = parse(
-        r#"{"type":"invoke","process":1,"f":"append","value":1}
-{"type":"ok","process":1,"f":"append","value":1}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":[1]}
-{"type":"invoke","process":0,"f":"append","value":2}
-{"type":"ok","process":0,"f":"append","value":2}
-{"type":"invoke","process":2,"f":"read","value":null}
-{"type":"ok","process":2,"f":"read","value":[2, 1]}"#,
-    );
-    let (_, rs) = run(&h);
+const ONE_BROKEN: &[OneBroken] = &[
+    (
+        "list-ryw",
+        [Invalid, Valid, Valid, Valid, NO_FINAL],
+        CheckName::ReadYourWrites,
+        &[1, 5],
+        &["process 0's read (lines 5-6) saw [2], which does not include 1"],
+    ),
+    (
+        "list-mr",
+        [Valid, Invalid, Valid, Valid, NO_FINAL],
+        CheckName::MonotonicReads,
+        &[7, 5, 3],
+        &[
+            "process 0's read (lines 7-8) saw [1], but process 0 had already seen [1 2] in its read at lines 5-6",
+            "monotonic reads violated",
+        ],
+    ),
+    (
+        "list-mw",
+        [Valid, Valid, Invalid, Valid, NO_FINAL],
+        CheckName::MonotonicWrites,
+        &[1, 3, 5],
+        &["which has 2 before 1"],
+    ),
+    (
+        "data/list_mw_missing_first_write",
+        [Valid, Valid, Invalid, Valid, NO_FINAL],
+        CheckName::MonotonicWrites,
+        &[],
+        &["includes 2 but not 1"],
+    ),
+    (
+        "list-wfr",
+        [Valid, Valid, Valid, Invalid, NO_FINAL],
+        CheckName::WritesFollowReads,
+        &[3, 5, 7, 1],
+        &["which includes 2 but not 1"],
+    ),
+    // p2 sees both writes but p0's append 2 before the 1 that p0 had read;
     // [1] and [2 1] are not prefixes of one list: divergent mode.
-    assert_verdicts(&rs, [Valid, Valid, Valid, Invalid, NO_FINAL]);
-    assert!(only_anomaly(&rs, CheckName::WritesFollowReads).explanation.contains("has 2 before 1"));
+    (
+        "data/list_wfr_order_in_ordered_mode",
+        [Valid, Valid, Valid, Invalid, NO_FINAL],
+        CheckName::WritesFollowReads,
+        &[],
+        &["has 2 before 1"],
+    ),
+    (
+        "register-ryw",
+        [Invalid, Valid, Valid, Valid, NO_FINAL],
+        CheckName::ReadYourWrites,
+        &[1, 3],
+        &["nil is the initial value"],
+    ),
+    (
+        "register-mr",
+        [Valid, Invalid, Valid, Valid, NO_FINAL],
+        CheckName::MonotonicReads,
+        &[3, 5],
+        &["process 0 read 1 (lines 3-4) and later read nil (lines 5-6)"],
+    ),
+    ("set-mr", [Valid, Invalid, Valid, Valid, NO_FINAL], CheckName::MonotonicReads, &[7, 5, 3], &[]),
+    // Monotonic writes and writes-follow-reads cannot be observed on a counter.
+    ("counter-ryw", [Invalid, Valid, Unknown, Unknown, NO_FINAL], CheckName::ReadYourWrites, &[9, 7], &[]),
+];
+
+#[test]
+fn each_guarantee_broken_alone_is_reported_alone() {
+    for &(name, verdicts, check, lines, says) in ONE_BROKEN {
+        let h = match name.strip_prefix("data/") {
+            Some(data) => parse(
+                &std::fs::read_to_string(format!("{}/tests/session/data/{data}.jsonl", env!("CARGO_MANIFEST_DIR")))
+                    .unwrap(),
+            ),
+            None => file(name),
+        };
+        let (_, rs) = run(&h);
+        assert_eq!(rs.iter().map(|r| r.verdict).collect::<Vec<_>>(), verdicts, "{name}: {:?}", self::verdicts(&rs));
+        let a = only_anomaly(&rs, check);
+        if !lines.is_empty() {
+            assert_eq!(lines_of(a), lines, "{name}");
+        }
+        for s in says {
+            assert!(a.explanation.contains(s), "{name}: {}", a.explanation);
+        }
+    }
 }
 
 #[test]
@@ -259,49 +271,27 @@ fn list_lost_write_and_not_converged() {
     assert!(a.explanation.contains("the final reads on n2 do not"), "{}", a.explanation);
 }
 
+/// Two guarantees, each possible alone, not together under one version
+/// order: the cycle is a joint-version-order anomaly reported under both.
+/// - register-mw: p0 wrote 1 then 2; p1 read 2 then 1. Monotonic writes
+///   alone holds (1 < 2: p1's second replica lacked 2) and so does
+///   monotonic reads (2 < 1).
+/// - register-wfr: p1 wrote 1; p0 read 1 and then wrote 2; p2 read 2 then
+///   1: writes-follow-reads and monotonic reads.
 #[test]
-fn register_ryw_only() {
-    let (w, rs) = run(&file("register-ryw"));
-    assert_eq!(w, Workload::Register);
-    assert_verdicts(&rs, [Invalid, Valid, Valid, Valid, NO_FINAL]);
-    let a = only_anomaly(&rs, CheckName::ReadYourWrites);
-    assert_eq!(lines_of(a), vec![1, 3]);
-    assert!(a.explanation.contains("nil is the initial value"), "{}", a.explanation);
-}
-
-#[test]
-fn register_mr_only() {
-    let (_, rs) = run(&file("register-mr"));
-    assert_verdicts(&rs, [Valid, Invalid, Valid, Valid, NO_FINAL]);
-    let a = only_anomaly(&rs, CheckName::MonotonicReads);
-    assert_eq!(lines_of(a), vec![3, 5]);
-    assert!(a.explanation.contains("process 0 read 1 (lines 3-4) and later read nil (lines 5-6)"), "{}", a.explanation);
-}
-
-/// p0 wrote 1 then 2; p1 read 2 then 1. Monotonic writes alone holds (1 <
-/// 2: p1's second replica lacked 2) and so does monotonic reads (2 < 1);
-/// one order cannot satisfy both, so the cycle is reported under both.
-#[test]
-fn register_mw_and_mr_share_one_order() {
-    let (_, rs) = run(&file("register-mw"));
-    assert_verdicts(&rs, [Valid, Invalid, Invalid, Valid, NO_FINAL]);
-    for c in [CheckName::MonotonicReads, CheckName::MonotonicWrites] {
-        let a = only_anomaly_any(&rs, c);
-        assert_eq!(a.kind, AnomalyKind::JointVersionOrder);
-        assert_eq!(lines_of(a), vec![1, 3, 5, 7]);
-    }
-}
-
-/// p1 wrote 1; p0 read 1 and then wrote 2; p2 read 2 then 1: writes-follow-
-/// reads and monotonic reads, each possible alone, not together.
-#[test]
-fn register_wfr_and_mr_share_one_order() {
-    let (_, rs) = run(&file("register-wfr"));
-    assert_verdicts(&rs, [Valid, Invalid, Valid, Invalid, NO_FINAL]);
-    for c in [CheckName::MonotonicReads, CheckName::WritesFollowReads] {
-        let a = only_anomaly_any(&rs, c);
-        assert_eq!(a.kind, AnomalyKind::JointVersionOrder);
-        assert_eq!(lines_of(a), vec![3, 5, 7, 9]);
+fn register_two_guarantees_share_one_order() {
+    let cases = [
+        ("register-mw", [Valid, Invalid, Invalid, Valid, NO_FINAL], CheckName::MonotonicWrites, [1u64, 3, 5, 7]),
+        ("register-wfr", [Valid, Invalid, Valid, Invalid, NO_FINAL], CheckName::WritesFollowReads, [3, 5, 7, 9]),
+    ];
+    for (name, verdicts, other, lines) in cases {
+        let (_, rs) = run(&file(name));
+        assert_verdicts(&rs, verdicts);
+        for c in [CheckName::MonotonicReads, other] {
+            let a = only_anomaly_any(&rs, c);
+            assert_eq!(a.kind, AnomalyKind::JointVersionOrder, "{name}");
+            assert_eq!(lines_of(a), lines, "{name}");
+        }
     }
 }
 
@@ -311,23 +301,26 @@ fn register_stale_reads_pass_every_session_check() {
     assert_verdicts(&rs, [Valid, Valid, Valid, Valid, Valid]);
 }
 
+/// #12 §1b residue: a read of nil after a write of nil read the latest
+/// write; staleness counted it as a read of the initial value, 2 behind.
+#[test]
+fn staleness_counts_a_read_of_a_written_nil_as_current() {
+    let h = parse(
+        r#"{"type":"invoke","process":0,"f":"write","value":1}
+{"type":"ok","process":0,"f":"write","value":1}
+{"type":"invoke","process":0,"f":"write","value":null}
+{"type":"ok","process":0,"f":"write","value":null}
+{"type":"invoke","process":0,"f":"read","value":null}
+{"type":"ok","process":0,"f":"read","value":null}"#,
+    );
+    let s = report(&h, &CheckName::SESSION).staleness.unwrap();
+    assert_eq!((s.reads, s.stale_reads, s.versions_behind_max), (1, 0, 0));
+}
+
 #[test]
 fn register_cycle_across_sessions_is_monotonic_reads() {
     // p0 sees 1 then 2, p1 sees 2 then 1: under one version order one of them went back.
-    let h = parse(
-        r#"{"type":"invoke","process":2,"f":"write","value":1}
-{"type":"ok","process":2,"f":"write","value":1}
-{"type":"invoke","process":3,"f":"write","value":2}
-{"type":"ok","process":3,"f":"write","value":2}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":1}
-{"type":"invoke","process":1,"f":"read","value":null}
-{"type":"ok","process":1,"f":"read","value":2}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":2}
-{"type":"invoke","process":1,"f":"read","value":null}
-{"type":"ok","process":1,"f":"read","value":1}"#,
-    );
+    let h = parse(include_str!("data/register_cycle_across_sessions_is_monotonic_reads.jsonl"));
     let (_, rs) = run(&h);
     assert_verdicts(&rs, [Valid, Invalid, Valid, Valid, NO_FINAL]);
     assert_eq!(lines_of(only_anomaly(&rs, CheckName::MonotonicReads)), vec![5, 9, 7, 11]);
@@ -336,14 +329,7 @@ fn register_cycle_across_sessions_is_monotonic_reads() {
 #[test]
 fn register_cas_is_a_read_and_a_write() {
     // p0's cas 1->2 succeeded, then p0 read 1 again: monotonic reads (1 < 2 by the cas, then back).
-    let h = parse(
-        r#"{"type":"invoke","process":1,"f":"write","value":1}
-{"type":"ok","process":1,"f":"write","value":1}
-{"type":"invoke","process":0,"f":"cas","value":[1, 2]}
-{"type":"ok","process":0,"f":"cas","value":[1, 2]}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":1}"#,
-    );
+    let h = parse(include_str!("data/register_cas_is_a_read_and_a_write.jsonl"));
     let (_, rs) = run(&h);
     // Read-your-writes too: p0's own cas wrote 2, and its read shows 1, which precedes 2.
     assert_verdicts(&rs, [Invalid, Valid, Valid, Valid, NO_FINAL]);
@@ -359,34 +345,8 @@ fn register_divergent_final_reads() {
 }
 
 #[test]
-fn set_mr_only() {
-    let (w, rs) = run(&file("set-mr"));
-    assert_eq!(w, Workload::Set);
-    assert_verdicts(&rs, [Valid, Invalid, Valid, Valid, NO_FINAL]);
-    let a = only_anomaly(&rs, CheckName::MonotonicReads);
-    assert_eq!(lines_of(a), vec![7, 5, 3]);
-}
-
-#[test]
-fn counter_ryw_and_unobservable_checks() {
-    let (w, rs) = run(&file("counter-ryw"));
-    assert_eq!(w, Workload::Counter);
-    assert_verdicts(&rs, [Invalid, Valid, Unknown, Unknown, NO_FINAL]);
-    let a = only_anomaly(&rs, CheckName::ReadYourWrites);
-    assert_eq!(lines_of(a), vec![9, 7]);
-    assert!(Workload::Counter.applicable_checks().len() == 3);
-}
-
-#[test]
 fn counter_mr() {
-    let h = parse(
-        r#"{"type":"invoke","process":1,"f":"incr","value":1}
-{"type":"ok","process":1,"f":"incr","value":1}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":1}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":0}"#,
-    );
+    let h = parse(include_str!("data/counter_mr.jsonl"));
     let (_, rs) = run(&h);
     assert_verdicts(&rs, [Valid, Invalid, Unknown, Unknown, NO_FINAL]);
 }
@@ -394,34 +354,14 @@ fn counter_mr() {
 #[test]
 fn fail_ops_never_happened_and_info_ops_need_not_be_seen() {
     // p0's failed append 3 and info append 4 are never seen; an info append 5 is seen.
-    let h = parse(
-        r#"{"type":"invoke","process":0,"f":"append","value":1}
-{"type":"ok","process":0,"f":"append","value":1}
-{"type":"invoke","process":0,"f":"append","value":3}
-{"type":"fail","process":0,"f":"append","value":3}
-{"type":"invoke","process":0,"f":"read","value":null}
-{"type":"ok","process":0,"f":"read","value":[1]}
-{"type":"invoke","process":0,"f":"append","value":4}
-{"type":"info","process":0,"f":"append","value":4}
-{"type":"invoke","process":1,"f":"append","value":5}
-{"type":"info","process":1,"f":"append","value":5}
-{"type":"invoke","process":2,"f":"read","value":null,"final":true,"node":"n1"}
-{"type":"ok","process":2,"f":"read","value":[1, 5],"final":true,"node":"n1"}"#,
-    );
+    let h = parse(include_str!("data/fail_ops_never_happened_and_info_ops_need_not_be_seen.jsonl"));
     let (_, rs) = run(&h);
     assert_verdicts(&rs, [Valid, Valid, Valid, Valid, Valid]);
 }
 
 #[test]
 fn keys_are_checked_separately() {
-    let h = parse(
-        r#"{"type":"invoke","process":0,"f":"append","key":"a","value":1}
-{"type":"ok","process":0,"f":"append","key":"a","value":1}
-{"type":"invoke","process":0,"f":"read","key":"b","value":null}
-{"type":"ok","process":0,"f":"read","key":"b","value":[]}
-{"type":"invoke","process":0,"f":"read","key":"a","value":null}
-{"type":"ok","process":0,"f":"read","key":"a","value":[]}"#,
-    );
+    let h = parse(include_str!("data/keys_are_checked_separately.jsonl"));
     let (_, rs) = run(&h);
     assert_verdicts(&rs, [Invalid, Valid, Valid, Valid, NO_FINAL]);
     let keys: Vec<(String, Verdict)> =
@@ -433,14 +373,7 @@ fn keys_are_checked_separately() {
 fn bad_values_are_unknown_not_guesses() {
     // An element appended twice is outside the workload; the read of one
     // copy makes the key not linearizable, so nothing decides it.
-    let h = parse(
-        r#"{"type":"invoke","process":0,"f":"append","value":1}
-{"type":"ok","process":0,"f":"append","value":1}
-{"type":"invoke","process":1,"f":"append","value":1}
-{"type":"ok","process":1,"f":"append","value":1}
-{"type":"invoke","process":1,"f":"read","value":null}
-{"type":"ok","process":1,"f":"read","value":[1]}"#,
-    );
+    let h = parse(include_str!("data/bad_values_are_unknown_not_guesses.jsonl"));
     let (_, rs) = run(&h);
     assert_eq!(rs[0].verdict, Unknown);
     assert!(rs[0].keys[0].unknown_reason.as_ref().unwrap().contains("appended twice"));
@@ -450,14 +383,7 @@ fn bad_values_are_unknown_not_guesses() {
 /// values that the session checks cannot decide alone never leave it unknown.
 #[test]
 fn linearizable_key_is_never_unknown_to_a_session_check() {
-    let h = parse(
-        r#"{"type":"invoke","process":0,"f":"append","value":1}
-{"type":"ok","process":0,"f":"append","value":1}
-{"type":"invoke","process":1,"f":"append","value":1}
-{"type":"ok","process":1,"f":"append","value":1}
-{"type":"invoke","process":1,"f":"read","value":null}
-{"type":"ok","process":1,"f":"read","value":[1, 1]}"#,
-    );
+    let h = parse(include_str!("data/linearizable_key_is_never_unknown_to_a_session_check.jsonl"));
     let (_, rs) = run(&h);
     assert_verdicts(&rs, [Valid, Valid, Valid, Valid, NO_FINAL]);
     assert_eq!(rs[0].keys[0].method, checker::Method::Linearizable);
@@ -477,13 +403,16 @@ fn expired_budget_is_unknown() {
 
 #[test]
 fn infers_workloads_and_rejects_mixtures() {
-    assert_eq!(run(&file("set-mr")).0, Workload::Set);
-    let h = parse(
-        r#"{"type":"invoke","process":0,"f":"append","value":1}
-{"type":"ok","process":0,"f":"append","value":1}
-{"type":"invoke","process":0,"f":"write","value":1}
-{"type":"ok","process":0,"f":"write","value":1}"#,
-    );
+    for (name, w) in [
+        ("list-ryw", Workload::ListAppend),
+        ("register-ryw", Workload::Register),
+        ("set-mr", Workload::Set),
+        ("counter-ryw", Workload::Counter),
+    ] {
+        assert_eq!(run(&file(name)).0, w, "{name}");
+    }
+    assert_eq!(Workload::Counter.applicable_checks().len(), 3);
+    let h = parse(include_str!("data/infers_workloads_and_rejects_mixtures.jsonl"));
     let cfg = CheckConfig { checks: vec![CheckName::MonotonicReads], ..CheckConfig::default() };
     let e = checker::check(&h, &cfg).unwrap_err();
     assert!(

@@ -109,7 +109,7 @@ proptest! {
     /// the session had already seen that element.
     #[test]
     fn dropping_own_element_violates_read_your_writes(
-        (_, h) in cases(&[Workload::ListAppend], 1..4, 1..2, 4..40, Just(false), false), pick in any::<u64>(),
+        (_, h) in cases(&[Workload::ListAppend], 1..4, 1..2, 4..40, Just(false), false), pick in any::<prop::sample::Index>(),
     ) {
         let mut h = h.history;
         let mut candidates = Vec::new();
@@ -132,7 +132,7 @@ proptest! {
             }
         }
         prop_assume!(!candidates.is_empty());
-        let (r, w, seen_before) = candidates[(pick % candidates.len() as u64) as usize];
+        let (r, w, seen_before) = candidates[pick.index(candidates.len())];
         let mut items = h.ops[r].output.as_list().unwrap().to_vec();
         items.pop();
         h.ops[r].output = Value::List(items);
@@ -150,7 +150,7 @@ proptest! {
     /// saw less): exactly monotonic reads, naming both reads.
     #[test]
     fn swapping_reads_violates_monotonic_reads(
-        (w, h) in cases(&[Workload::Set, Workload::ListAppend], 1..4, 1..2, 4..40, Just(false), false), pick in any::<u64>(),
+        (w, h) in cases(&[Workload::Set, Workload::ListAppend], 1..4, 1..2, 4..40, Just(false), false), pick in any::<prop::sample::Index>(),
     ) {
         let mut h = h.history;
         let mut candidates = Vec::new();
@@ -164,7 +164,7 @@ proptest! {
             }
         }
         prop_assume!(!candidates.is_empty());
-        let (r1, r2) = candidates[(pick % candidates.len() as u64) as usize];
+        let (r1, r2) = candidates[pick.index(candidates.len())];
         let o1 = std::mem::take(&mut h.ops[r1].output);
         h.ops[r1].output = std::mem::replace(&mut h.ops[r2].output, o1);
         let rs = run(&h, w);
@@ -240,7 +240,7 @@ proptest! {
     /// than they add up to.
     #[test]
     fn counter_read_below_own_increments(
-        (_, h) in cases(&[Workload::Counter], 1..4, 1..2, 4..40, Just(false), false), pick in any::<u64>(),
+        (_, h) in cases(&[Workload::Counter], 1..4, 1..2, 4..40, Just(false), false), pick in any::<prop::sample::Index>(),
     ) {
         let mut h = h.history;
         let mut candidates = Vec::new();
@@ -259,7 +259,7 @@ proptest! {
             }
         }
         prop_assume!(!candidates.is_empty());
-        let (r, v, mr) = candidates[(pick % candidates.len() as u64) as usize];
+        let (r, v, mr) = candidates[pick.index(candidates.len())];
         h.ops[r].output = Value::Int(v);
         let rs = run(&h, Workload::Counter);
         use Verdict::*;

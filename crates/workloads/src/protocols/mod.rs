@@ -4,6 +4,7 @@
 pub mod abd;
 pub mod commit;
 pub mod common;
+pub mod dynamo;
 pub mod gossip;
 pub mod lagging;
 pub mod lww;

@@ -45,9 +45,20 @@
 //!   hears from them) and sends their share to the next healthy nodes on the
 //!   ring instead, which keep it as a hint for the intended replica. Only has
 //!   an effect when `n` is below the cluster size.
+//!
+//! Cassandra's datacenters and lightweight transactions are in the
+//! submodules: `dc` (`dcs`, `inter_dc_ms`, replica placement per
+//! datacenter, and the levels TWO, LOCAL_QUORUM, EACH_QUORUM, LOCAL_ONE)
+//! and `lwt` (`lwt=true`: Paxos compare-and-set, `serial`); `cluster`
+//! connects them to the coordinator's counting.
 
 use super::common::lww::{diff, merge_noting, versions_of, NotesVersions, Stamp, StampMonitor, Versioned};
 use super::common::{Key, Param, ParamError, Params, Rotation};
+pub use dc::{Level, Serial};
+
+mod cluster;
+pub mod dc;
+pub mod lwt;
 use crate::sim::{Ctx, Monitor, Node, NodeId, Protocol, Request, RequestId, Response};
 use checker::{Value, F};
 use rand::RngExt;
@@ -61,13 +72,8 @@ const MAX_BATCH: usize = 512;
 const TAG_ANTI_ENTROPY: u64 = 1;
 const TAG_HINTS: u64 = 2;
 
-/// How many replicas a read and a write wait for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Consistency {
-    One,
-    Quorum,
-    All,
-}
+/// How many replicas a read and a write wait for: Cassandra's levels.
+pub type Consistency = Level;
 
 /// When stale replicas seen by a read are repaired.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +102,10 @@ pub struct QuorumProtocol {
     pub max_hints: usize,
     pub anti_entropy_ns: u64,
     pub sloppy: bool,
+    pub dcs: usize,
+    pub inter_dc_ns: u64,
+    pub lwt: bool,
+    pub serial: Serial,
 }
 
 impl Default for QuorumProtocol {
@@ -106,7 +116,7 @@ impl Default for QuorumProtocol {
 
 impl QuorumProtocol {
     pub const PARAMS: &'static [Param] = &[
-        Param::choice("consistency", &["one", "quorum", "all"], "quorum", "sets both r and w: 1, n/2+1 or n"),
+        Param::choice("consistency", Level::NAMES, "quorum", "Cassandra's level of reads and writes (r and w counts)"),
         Param::int("r", 1, 1024, None, "replies a read waits for (default from consistency); clamped to n"),
         Param::int("w", 1, 1024, None, "acks a write waits for (default from consistency); clamped to n"),
         Param::int("n", 1, 1024, None, "replication factor (default: the cluster size); clamped to it"),
@@ -123,17 +133,28 @@ impl QuorumProtocol {
         Param::int("max_hints", 0, 10_000_000, Some(10_000), "hints a coordinator keeps; new ones beyond are dropped"),
         Param::ms("anti_entropy_ms", 0, 50, "digest exchange period; 0 disables"),
         Param::flag("sloppy", false, "sloppy quorum with stand-ins (needs n below the cluster size)"),
+        Param::int(
+            "dcs",
+            1,
+            16,
+            Some(1),
+            "datacenters (contiguous groups of nodes); n is then replicas per datacenter",
+        ),
+        Param::ms("inter_dc_ms", 0, 20, "extra one-way delay of a message between datacenters"),
+        Param::flag("lwt", false, "lightweight transactions: every read, write and cas by Paxos on the key"),
+        Param::choice(
+            "serial",
+            &["serial", "local_serial"],
+            "serial",
+            "Paxos among all replicas or the local datacenter's",
+        ),
     ];
 
     pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, ParamError> {
         let p = Params::parse("quorum", Self::PARAMS, params)?;
         Ok(QuorumProtocol {
             n: p.opt_int("n").map(|v| v as usize),
-            consistency: match p.choice("consistency") {
-                "one" => Consistency::One,
-                "all" => Consistency::All,
-                _ => Consistency::Quorum,
-            },
+            consistency: Level::parse(p.choice("consistency")).expect("one of Level::NAMES"),
             r: p.opt_int("r").map(|v| v as usize),
             w: p.opt_int("w").map(|v| v as usize),
             timeout_ns: p.ns("timeout_ms"),
@@ -149,16 +170,22 @@ impl QuorumProtocol {
             max_hints: p.int("max_hints") as usize,
             anti_entropy_ns: p.ns("anti_entropy_ms"),
             sloppy: p.flag("sloppy"),
+            dcs: p.int("dcs") as usize,
+            inter_dc_ns: p.ns("inter_dc_ms"),
+            lwt: p.flag("lwt"),
+            serial: if p.choice("serial") == "local_serial" { Serial::LocalSerial } else { Serial::Serial },
         })
+        .and_then(|q| q.check_combination(&p))
     }
 
     /// (replication factor, r, w) for a cluster of `nodes`.
     pub fn levels(&self, nodes: usize) -> (usize, usize, usize) {
         let rf = self.n.unwrap_or(nodes).clamp(1, nodes.max(1));
         let level = match self.consistency {
-            Consistency::One => 1,
-            Consistency::Quorum => rf / 2 + 1,
-            Consistency::All => rf,
+            Level::One | Level::LocalOne => 1,
+            Level::Two => 2.min(rf),
+            Level::Quorum | Level::LocalQuorum | Level::EachQuorum => rf / 2 + 1,
+            Level::All => rf,
         };
         (rf, self.r.unwrap_or(level).clamp(1, rf), self.w.unwrap_or(level).clamp(1, rf))
     }
@@ -173,6 +200,8 @@ pub struct QuorumDurable {
     pub store: BTreeMap<Key, Versioned>,
     /// Writes owed to another replica: newest per (target, key).
     pub hints: BTreeMap<(NodeId, Key), Versioned>,
+    /// Lightweight transactions: each key's Paxos acceptor state.
+    pub paxos: BTreeMap<Key, lwt::Acceptor>,
 }
 
 /// Messages between quorum nodes. `op` 0 means "no coordinator waiting"
@@ -213,6 +242,8 @@ pub enum QuorumMsg {
     Push {
         versions: Vec<(Key, Versioned)>,
     },
+    /// A lightweight transaction's Paxos round.
+    Paxos(lwt::PaxosMsg),
 }
 
 enum Pending {
@@ -275,6 +306,8 @@ pub struct QuorumNode {
     /// What the current handler stored in the replica (a note for the
     /// monitor; cleared as each handler starts).
     stored: Vec<(Key, Versioned)>,
+    /// Datacenters, lightweight transactions and what replies suffice.
+    cluster: cluster::Cluster,
 }
 
 impl NotesVersions for QuorumNode {
@@ -287,12 +320,12 @@ impl Protocol for QuorumProtocol {
     type Node = QuorumNode;
     /// Registers without consensus have no compare-and-set.
     fn offers_cas(&self) -> bool {
-        false
+        self.lwt
     }
     fn name(&self) -> &'static str {
         "quorum"
     }
-    fn create(&self, _id: NodeId, nodes: usize, _durable: &QuorumDurable) -> QuorumNode {
+    fn create(&self, id: NodeId, nodes: usize, _durable: &QuorumDurable) -> QuorumNode {
         let (rf, r, w) = self.levels(nodes);
         QuorumNode {
             cfg: self.clone(),
@@ -305,6 +338,7 @@ impl Protocol for QuorumProtocol {
             ae: Rotation::default(),
             suspected: BTreeSet::new(),
             stored: Vec::new(),
+            cluster: cluster::Cluster::new(self, id, nodes),
         }
     }
 
@@ -326,7 +360,7 @@ impl QuorumNode {
     }
 
     fn prefs(&self, key: &Key, nodes: usize) -> Vec<NodeId> {
-        preference_list(key, self.rf, nodes)
+        self.cluster.replicas(key, self.rf, nodes)
     }
 
     /// Where a request for `key` goes: its preference list; with `sloppy`,
@@ -384,9 +418,9 @@ impl QuorumNode {
     }
 
     fn check_write(&mut self, ctx: &mut QCtx, op: u64) {
-        let w = self.w;
+        let need = self.cluster.writes;
         if let Some(Pending::Write { req, version, replicas, acked, replied, .. }) = self.pending.get_mut(&op) {
-            if !*replied && acked.len() >= w {
+            if !*replied && need.met(acked.iter()) {
                 *replied = true;
                 ctx.reply(*req, Response::Ok(version.value.clone()));
             }
@@ -400,7 +434,8 @@ impl QuorumNode {
         let op = self.new_op(ctx);
         // Stand-ins are read like replicas: they hold the hinted data only as
         // hints, which is what makes sloppy quorums miss writes.
-        let (replicas, _) = self.targets(&key, ctx.id(), ctx.nodes());
+        let (mut replicas, _) = self.targets(&key, ctx.id(), ctx.nodes());
+        self.cluster.keep_asked_by_reads(&mut replicas);
         let mut replies = BTreeMap::new();
         for &to in &replicas {
             if to == ctx.id() {
@@ -422,13 +457,13 @@ impl QuorumNode {
 
     /// Answers the read once `r` replies are in, and repairs stale replicas.
     fn check_read(&mut self, ctx: &mut QCtx, op: u64) {
-        let (r, mode) = (self.r, self.cfg.read_repair);
+        let (need, mode) = (self.cluster.reads, self.cfg.read_repair);
         let Some(Pending::Read { req, key, replicas, replies, repairing, replied, repairs }) =
             self.pending.get_mut(&op)
         else {
             return;
         };
-        if replies.len() < r && !*replied {
+        if !need.met(replies.keys()) && !*replied {
             return;
         }
         let best = newest(replies.values()).cloned();
@@ -564,8 +599,8 @@ impl QuorumNode {
 
     /// Sends a digest of the keys shared with the next peer in rotation.
     fn anti_entropy(&mut self, ctx: &mut QCtx) {
-        let (me, nodes, rf) = (ctx.id(), ctx.nodes(), self.rf);
-        let shared = |peer: NodeId, k: &Key| preference_list(k, rf, nodes).contains(&peer);
+        let (me, nodes, rf, cluster) = (ctx.id(), ctx.nodes(), self.rf, &self.cluster);
+        let shared = |peer: NodeId, k: &Key| cluster.replicas(k, rf, nodes).contains(&peer);
         let entry = |(k, v): (&Key, &Versioned)| (k.clone(), v.stamp);
         if let Some((peer, entries)) = self.ae.next(me, nodes, &ctx.durable().store, MAX_BATCH, shared, entry) {
             ctx.send(peer, QuorumMsg::Digest { entries });
@@ -601,6 +636,8 @@ impl Node for QuorumNode {
     }
 
     fn on_message(&mut self, ctx: &mut QCtx, from: NodeId, msg: QuorumMsg) {
+        // From another datacenter: held back for the wide-area delay first.
+        let Some(msg) = self.cluster.arrive(ctx, from, msg) else { return };
         self.stored.clear();
         self.suspected.remove(&from);
         match msg {
@@ -638,6 +675,7 @@ impl Node for QuorumNode {
                     merge_noting(&mut ctx.durable_mut().store, &mut self.stored, &key, &v);
                 }
             }
+            QuorumMsg::Paxos(m) => self.cluster.on_paxos(ctx, from, m, &mut self.stored),
         }
     }
 
@@ -652,20 +690,33 @@ impl Node for QuorumNode {
                 self.deliver_hints(ctx);
                 ctx.set_timer(self.cfg.hint_interval_ns, TAG_HINTS);
             }
+            cluster::TAG_WAN => self.deliver_parked(ctx),
+            tag if lwt::Proposer::owns_retry(tag) => self.cluster.proposer.on_retry(ctx, tag),
+            op if self.cluster.proposer.on_timeout(ctx, op) => {}
             op => self.on_op_timeout(ctx, op),
         }
     }
 
     fn on_request(&mut self, ctx: &mut QCtx, req: Request) {
         self.stored.clear();
+        if self.cfg.lwt && matches!(req.f, F::Read | F::Get | F::Write | F::Put | F::Cas) {
+            let op = self.new_op(ctx);
+            ctx.set_timer(self.cfg.timeout_ns, op);
+            return self.cluster.start_lwt(ctx, op, req);
+        }
         match req.f {
             F::Read | F::Get => self.start_read(ctx, req.id, req.key),
             F::Write | F::Put => self.start_write(ctx, req.id, req.key, req.value),
-            F::Cas => ctx.reply(req.id, Response::Fail("unsupported: quorum has no compare-and-set".into())),
+            F::Cas => {
+                ctx.reply(req.id, Response::Fail("unsupported: quorum has compare-and-set only with lwt=true".into()))
+            }
             f => ctx.reply(req.id, Response::Fail(format!("unsupported: quorum has no `{}`", f.as_str()))),
         }
     }
 }
+
+#[cfg(test)]
+mod dc_tests;
 
 #[cfg(test)]
 mod tests {

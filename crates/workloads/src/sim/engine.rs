@@ -10,7 +10,8 @@ use super::faults::{Active, Change, FaultEv, Faults, Measure};
 use super::nemesis::FaultKind;
 use super::network::{Network, Rate};
 use super::node::{Ctx, Effect, Node, NodeId, Protocol};
-use super::nodes::{Cluster, Deferred, Input};
+use super::nodes::{Called, Cluster, Deferred, Input};
+use super::points::{PointConfig, Points};
 use super::queue::Queue;
 use super::recorder::Recorder;
 use super::{RunOutput, RunStats, SimConfig, TraceKind};
@@ -31,6 +32,12 @@ pub(crate) enum Ev<M> {
     },
     Client(ClientEv),
     Fault(FaultEv),
+    /// Node `node`, crashed at a fault point as incarnation `inc - 1`,
+    /// restarts (unless something else restarted it already).
+    Restart {
+        node: u32,
+        inc: u32,
+    },
 }
 
 /// Random streams of one seed, one per part of the simulator, so that
@@ -42,6 +49,17 @@ const STREAM_CLIENTS: u64 = STREAM_NETWORK + 1;
 const STREAM_FAULTS: u64 = STREAM_NETWORK + 2;
 /// Generated faults of kind `k` (its index in `FaultKind::ALL`).
 const STREAM_FAULT_KINDS: u64 = STREAM_NETWORK + 16;
+/// Fault points ([`Points`]).
+const STREAM_POINTS: u64 = STREAM_NETWORK + 3;
+
+/// Fault points crash nodes when the nemesis generates crashes, as often at
+/// most as the crash stream places crashes.
+fn point_config(cfg: &SimConfig) -> PointConfig {
+    match &cfg.nemesis.generate {
+        Some(g) if g.kinds.contains(&FaultKind::Crash) => PointConfig { crash: true, budget: g.slots() },
+        _ => PointConfig { crash: false, budget: 0 },
+    }
+}
 
 /// The client phase is measured in virtual time with a time limit, else in
 /// ops issued.
@@ -81,7 +99,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             cfg,
             now: 0,
             queue: Queue::new(),
-            cluster: Cluster::new(proto, n, cfg.seed),
+            cluster: Cluster::new(proto, n, cfg.seed, Points::new(point_config(cfg), stream(cfg.seed, STREAM_POINTS))),
             network: Network::new(&cfg.net, n, stream(cfg.seed, STREAM_NETWORK), cfg.keep_trace, cfg.trace_limit),
             clients: Clients::new(cfg, stream(cfg.seed, STREAM_CLIENTS), proto.offers_cas())?,
             faults: Faults::new(&cfg.nemesis, n, measure(cfg), stream(cfg.seed, STREAM_FAULTS), |k| {
@@ -127,6 +145,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 Ev::Input { node, inc, input } => self.input(node as usize, inc, input),
                 Ev::Client(ev) => self.client_event(ev),
                 Ev::Fault(ev) => self.fault_event(ev),
+                Ev::Restart { node, inc } => self.point_restart(node as usize, inc),
             }
         }
         self.finish()
@@ -162,6 +181,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
             protocol: self.cluster.protocol_stats(),
             invariant_violations: std::mem::take(&mut self.cluster.violations),
             invariant_violations_total: self.cluster.violations_total,
+            fault_points: self.cluster.points.stats(),
+            coverage: self.cluster.points.coverage(),
         };
         RunOutput { events: std::mem::take(&mut self.rec.events), stats, trace: self.network.take_trace() }
     }
@@ -177,14 +198,16 @@ impl<'a, P: Protocol> Sim<'a, P> {
     fn input(&mut self, i: NodeId, inc: Option<u32>, input: Input<Msg<P>>) {
         let live = self.cluster.is_up(i) && inc.is_none_or(|inc| inc == self.cluster.incarnation(i));
         match input {
-            Input::Message { from, id, msg } => {
+            Input::Message { from, id, sent_ns, from_inc, msg } => {
                 let from_id = from as usize;
-                if !live {
+                let buffered =
+                    self.cluster.lost_in_send_buffer(from_id, from_inc, sent_ns, self.cfg.net.send_buffer_ns);
+                if !live || buffered {
                     self.network.drop(self.now, TraceKind::DropCrash, id, from_id, i, &msg);
                 } else if self.network.is_cut(from_id, i) {
                     self.network.drop(self.now, TraceKind::DropPartition, id, from_id, i, &msg);
                 } else if self.cluster.is_paused(i) {
-                    self.cluster.defer(i, (inc, Input::Message { from, id, msg }));
+                    self.cluster.defer(i, (inc, Input::Message { from, id, sent_ns, from_inc, msg }));
                 } else {
                     self.network.delivered(self.now, id, from_id, i, &msg);
                     self.call(i, |node, ctx| node.on_message(ctx, from_id, msg));
@@ -219,13 +242,45 @@ impl<'a, P: Protocol> Sim<'a, P> {
     /// Runs one handler on a live node and applies its effects.
     fn call(&mut self, id: NodeId, f: impl FnOnce(&mut P::Node, &mut Ctx<Msg<P>, Durable<P>>)) {
         let mut effects = std::mem::take(&mut self.effects);
-        if self.cluster.call(id, self.now, &mut effects, f) {
-            for e in effects.drain(..) {
-                self.apply(id, e);
-            }
+        let called = self.cluster.call(id, self.now, &mut effects, f);
+        for e in effects.drain(..) {
+            self.apply(id, e);
         }
-        effects.clear();
         self.effects = effects;
+        if let Called::CrashedAt(point) = called {
+            self.point_crash(id, point);
+        }
+    }
+
+    /// Node `id` powered off at fault point `point`: it crashes now (its
+    /// send buffer is lost with it) and restarts after a downtime drawn
+    /// log-uniformly from the shortest eighth of a crash fault's durations
+    /// (a reboot, not an outage: the point is the moment, not the
+    /// downtime).
+    fn point_crash(&mut self, id: NodeId, point: &'static str) {
+        let held = self.cluster.crash(id, self.now);
+        self.discard(id, held);
+        self.cluster.point_down.push(id);
+        let (lo, hi) =
+            self.cfg.nemesis.generate.as_ref().map_or((1, 1), |g| (g.duration_min_ns, g.duration_max_ns / 8));
+        let downtime = self.cluster.points.downtime_ns(lo, hi);
+        let inc = self.cluster.incarnation(id);
+        self.queue.push(self.now.saturating_add(downtime), Ev::Restart { node: id as u32, inc });
+        self.faults.point_crash(id, point, self.now, &mut self.rec);
+    }
+
+    /// The end of a fault point's crash: node `i` restarts if it is still
+    /// down in the incarnation the crash left.
+    fn point_restart(&mut self, i: NodeId, inc: u32) {
+        let Some(k) = self.cluster.point_down.iter().position(|&d| d == i) else { return };
+        if self.cluster.incarnation(i) != inc {
+            return;
+        }
+        self.cluster.point_down.remove(k);
+        self.faults.point_restart(i, self.now, &mut self.rec);
+        if self.cluster.restart(i) {
+            self.call(i, |n, ctx| n.on_start(ctx));
+        }
     }
 
     fn apply(&mut self, from: NodeId, e: Effect<Msg<P>>) {
@@ -235,12 +290,13 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 let full = self.full();
                 let Some(sent) = self.network.send(self.now, from, to, to_up, full, &msg) else { return };
                 let inc = Some(self.cluster.incarnation(to));
-                let (node, from) = (to as u32, from as u32);
+                let from_inc = self.cluster.incarnation(from);
+                let (node, sent_ns, from) = (to as u32, self.now, from as u32);
                 if let Some(d) = sent.duplicate_delay_ns {
-                    let input = Input::Message { from, id: sent.id, msg: msg.clone() };
+                    let input = Input::Message { from, id: sent.id, sent_ns, from_inc, msg: msg.clone() };
                     self.queue.push(self.now.saturating_add(d), Ev::Input { node, inc, input });
                 }
-                let input = Input::Message { from, id: sent.id, msg };
+                let input = Input::Message { from, id: sent.id, sent_ns, from_inc, msg };
                 self.queue.push(self.now.saturating_add(sent.delay_ns), Ev::Input { node, inc, input });
             }
             Effect::Timer { after_ns, tag } => {
@@ -263,7 +319,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         for (_, input) in deferred {
             match input {
                 Input::Request(req) => self.clients.refuse(req.id.0, self.now, &mut self.queue),
-                Input::Message { from, id, msg } => {
+                Input::Message { from, id, msg, .. } => {
                     self.network.drop(self.now, TraceKind::DropCrash, id, from as usize, i, &msg)
                 }
                 Input::Timer { .. } => {}
@@ -301,6 +357,13 @@ impl<'a, P: Protocol> Sim<'a, P> {
         for a in self.faults.stop_all(self.now, &mut self.rec) {
             self.undo(a);
         }
+        self.cluster.points.stop();
+        for i in std::mem::take(&mut self.cluster.point_down) {
+            self.faults.point_restart(i, self.now, &mut self.rec);
+            if self.cluster.restart(i) {
+                self.call(i, |n, ctx| n.on_start(ctx));
+            }
+        }
         self.clients.quiesce(self.now, &mut self.queue);
     }
 
@@ -326,7 +389,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             FaultKind::Partition => self.network.cut(&a.grudge, true),
             FaultKind::Crash => {
                 for &i in &a.nodes {
-                    let held = self.cluster.crash(i);
+                    let held = self.cluster.crash(i, self.now);
                     self.discard(i, held);
                 }
             }

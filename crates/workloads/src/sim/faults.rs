@@ -321,6 +321,23 @@ impl<'c> Faults<'c> {
         ids.into_iter().filter_map(|id| self.log.end(id, now, rec)).map(Change::Stop).collect()
     }
 
+    /// Node `node` crashed at fault point `point`: recorded as a crash
+    /// (`start-crash` naming the point), though not one of the nemesis's
+    /// own faults ([`Faults::by_kind`] leaves it out).
+    pub(crate) fn point_crash(&mut self, node: NodeId, point: &str, now: u64, rec: &mut Recorder) {
+        let request = Value::map(vec![(Value::str("point"), Value::str(point))]);
+        let result =
+            Value::map(vec![(Value::str("point"), Value::str(point)), (Value::str("nodes"), nodes_value(&[node]))]);
+        rec.nemesis(now, EventType::Invoke, "start-crash", request);
+        rec.nemesis(now, EventType::Info, "start-crash", result);
+    }
+
+    /// Node `node`, crashed at a fault point, restarts.
+    pub(crate) fn point_restart(&mut self, node: NodeId, now: u64, rec: &mut Recorder) {
+        rec.nemesis(now, EventType::Invoke, "stop-crash", Value::Nil);
+        rec.nemesis(now, EventType::Info, "stop-crash", Value::map(vec![(Value::str("nodes"), nodes_value(&[node]))]));
+    }
+
     /// The clients are done: no more faults; returns the active ones, in the
     /// order they started, stopped (recorded) for the engine to undo.
     pub(crate) fn stop_all(&mut self, now: u64, rec: &mut Recorder) -> Vec<Active> {

@@ -26,6 +26,7 @@ pub mod net;
 mod network;
 pub mod node;
 mod nodes;
+pub mod points;
 mod queue;
 mod recorder;
 
@@ -195,6 +196,11 @@ pub struct RunStats {
     pub invariant_violations: Vec<InvariantViolation>,
     /// All violations, also those not kept.
     pub invariant_violations_total: u64,
+    /// Fault points the protocol passed ([`Ctx::fault_point`]), by name:
+    /// hits, crashes there, and whether the seed enabled them.
+    pub fault_points: std::collections::BTreeMap<String, points::PointStats>,
+    /// Named branches the protocol took ([`Ctx::cover`]), by name.
+    pub coverage: std::collections::BTreeMap<String, u64>,
 }
 
 impl RunStats {

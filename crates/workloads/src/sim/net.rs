@@ -91,6 +91,16 @@ pub struct NetConfig {
     /// it are dropped (counted as overflow). Protects memory from protocols
     /// that flood the network.
     pub max_in_flight: usize,
+    /// A crash is a power-off: a node's messages sent less than this long
+    /// before it crashed were still in its send buffer and are lost (0: a
+    /// crash flushes everything sent). The default, 1 ms, is a few
+    /// message delays.
+    #[serde(default = "default_send_buffer_ns")]
+    pub send_buffer_ns: u64,
+}
+
+fn default_send_buffer_ns() -> u64 {
+    1_000_000
 }
 
 impl Default for NetConfig {
@@ -103,6 +113,7 @@ impl Default for NetConfig {
             reorder: 0.0,
             reorder_delay_ns: 2_000_000,
             max_in_flight: 4_000_000,
+            send_buffer_ns: default_send_buffer_ns(),
         }
     }
 }

@@ -6,6 +6,7 @@
 //! or iterates an unordered map into anything it sends; all randomness comes
 //! from [`Ctx::rng`]. That is what makes (config, seed) determine the run.
 
+use super::points::Points;
 use checker::{Value, F};
 use rand_chacha::ChaCha8Rng;
 use std::fmt::Debug;
@@ -86,6 +87,11 @@ pub struct Ctx<'a, M, D> {
     pub(crate) rng: &'a mut ChaCha8Rng,
     pub(crate) durable: &'a mut D,
     pub(crate) effects: &'a mut Vec<Effect<M>>,
+    /// The run's fault points and coverage (`None` in hand-built contexts).
+    pub(crate) points: Option<&'a mut Points>,
+    /// Set when the node crashed at a fault point: the point, and how many
+    /// effects it had asked for by then (later ones are lost).
+    pub(crate) crashed_at: Option<(&'static str, usize)>,
 }
 
 impl<'a, M, D> Ctx<'a, M, D> {
@@ -99,7 +105,38 @@ impl<'a, M, D> Ctx<'a, M, D> {
         durable: &'a mut D,
         effects: &'a mut Vec<Effect<M>>,
     ) -> Self {
-        Ctx { id, nodes, local_time_ns, rng, durable, effects }
+        Ctx { id, nodes, local_time_ns, rng, durable, effects, points: None, crashed_at: None }
+    }
+
+    /// A named fault point (FoundationDB's BUGGIFY): a place where a crash
+    /// is most likely to expose a bug, e.g. right after persisting a vote or
+    /// becoming leader. The simulator may decide, from the seed, that the
+    /// node powers off here ([`super::points`]): then everything the
+    /// handler asks for after this call is lost, as are its messages still
+    /// in the send buffer, and the node restarts later from its durable
+    /// state. Returns true when the node crashed here: the handler may
+    /// return at once (what it does after that is discarded either way).
+    /// Name points `protocol.what`, e.g. `raft.became-leader`.
+    pub fn fault_point(&mut self, name: &'static str) -> bool {
+        if self.crashed_at.is_some() {
+            return true;
+        }
+        let Some(points) = self.points.as_deref_mut() else { return false };
+        if points.hit(name) {
+            self.crashed_at = Some((name, self.effects.len()));
+            return true;
+        }
+        false
+    }
+
+    /// Counts a named branch (e.g. the one a `bug=` parameter switches on):
+    /// the run's coverage ([`super::RunStats::coverage`]) shows whether it
+    /// ran, so that "the buggy branch ran and nothing broke" is visible.
+    /// Unlike [`Node::stats`], the count survives crashes.
+    pub fn cover(&mut self, name: &'static str) {
+        if let Some(points) = self.points.as_deref_mut() {
+            points.cover(name);
+        }
     }
 
     /// This node's id.

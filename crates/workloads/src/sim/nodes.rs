@@ -4,6 +4,7 @@
 //! effects for the engine to apply.
 
 use super::node::{Ctx, Effect, Monitor, Node, NodeId, Protocol, Request};
+use super::points::Points;
 use super::{InvariantViolation, MAX_VIOLATIONS_KEPT};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
@@ -11,8 +12,19 @@ use std::collections::BTreeMap;
 
 /// Something that reaches a node: a message, a timer, a client request.
 pub(crate) enum Input<M> {
-    Message { from: u32, id: u64, msg: M },
-    Timer { tag: u64 },
+    /// `sent_ns` and `from_inc`: when and by which incarnation of the
+    /// sender it was sent (a power-off loses what is still in the send
+    /// buffer: [`Cluster::lost_in_send_buffer`]).
+    Message {
+        from: u32,
+        id: u64,
+        sent_ns: u64,
+        from_inc: u32,
+        msg: M,
+    },
+    Timer {
+        tag: u64,
+    },
     Request(Box<Request>),
 }
 
@@ -66,6 +78,19 @@ struct Slot<N: Node> {
     /// Inputs that reached the node while paused, in arrival order.
     deferred: Vec<Deferred<N::Msg>>,
     clock: Clock,
+    /// `ended_ns[k]`: when incarnation `k` crashed.
+    ended_ns: Vec<u64>,
+}
+
+/// What came of a handler call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Called {
+    /// The node is down: nothing ran.
+    Down,
+    Ran,
+    /// The node crashed at this fault point (its effects after the point
+    /// were removed); the engine crashes it.
+    CrashedAt(&'static str),
 }
 
 pub(crate) struct Cluster<'p, P: Protocol> {
@@ -81,6 +106,9 @@ pub(crate) struct Cluster<'p, P: Protocol> {
     monitor: Option<Box<dyn Monitor<P::Node>>>,
     pub(crate) violations: Vec<InvariantViolation>,
     pub(crate) violations_total: u64,
+    pub(crate) points: Points,
+    /// Nodes down after a crash at a fault point, not yet restarted.
+    pub(crate) point_down: Vec<NodeId>,
 }
 
 type Msg<P> = <<P as Protocol>::Node as Node>::Msg;
@@ -88,7 +116,7 @@ type Durable<P> = <<P as Protocol>::Node as Node>::Durable;
 
 impl<'p, P: Protocol> Cluster<'p, P> {
     /// `n` fresh nodes; node `i` draws from stream `1 + i` of the seed.
-    pub(crate) fn new(proto: &'p P, n: usize, seed: u64) -> Self {
+    pub(crate) fn new(proto: &'p P, n: usize, seed: u64, points: Points) -> Self {
         let slots = (0..n)
             .map(|id| {
                 let mut rng = ChaCha8Rng::seed_from_u64(seed);
@@ -102,6 +130,7 @@ impl<'p, P: Protocol> Cluster<'p, P> {
                     paused: false,
                     deferred: Vec::new(),
                     clock: Clock::synced(0),
+                    ended_ns: Vec::new(),
                 }
             })
             .collect();
@@ -115,6 +144,8 @@ impl<'p, P: Protocol> Cluster<'p, P> {
             monitor: proto.monitor(),
             violations: Vec::new(),
             violations_total: 0,
+            points,
+            point_down: Vec::new(),
         }
     }
 
@@ -150,21 +181,31 @@ impl<'p, P: Protocol> Cluster<'p, P> {
     }
 
     /// Runs one handler on node `id` if it is up, its effects appended to
-    /// `effects`, and shows the result to the protocol's monitor; false if
-    /// the node is down.
+    /// `effects` (which must be empty), and shows the result to the
+    /// protocol's monitor.
     pub(crate) fn call(
         &mut self,
         id: NodeId,
         now: u64,
         effects: &mut Vec<Effect<Msg<P>>>,
         f: impl FnOnce(&mut P::Node, &mut Ctx<Msg<P>, Durable<P>>),
-    ) -> bool {
+    ) -> Called {
+        debug_assert!(effects.is_empty(), "a handler's effects start empty");
         let n = self.slots.len();
+        let down = self.slots.iter().filter(|s| s.node.is_none()).count();
+        // A crash at a point leaves a majority up.
+        self.points.armed = self.points.may_crash() && down < (n - 1) / 2;
         let slot = &mut self.slots[id];
         let local = slot.clock.at(now);
-        let Some(node) = slot.node.as_mut() else { return false };
+        let Some(node) = slot.node.as_mut() else { return Called::Down };
         let mut ctx = Ctx::new(id, n, local, &mut slot.rng, &mut slot.durable, effects);
+        ctx.points = Some(&mut self.points);
         f(node, &mut ctx);
+        let crashed_at = ctx.crashed_at;
+        if let Some((point, kept)) = crashed_at {
+            effects.truncate(kept);
+            return Called::CrashedAt(point);
+        }
         if let Some(m) = self.monitor.as_mut() {
             if let Some(v) = m.observe(id, node, &slot.durable) {
                 debug_assert!(
@@ -181,7 +222,7 @@ impl<'p, P: Protocol> Cluster<'p, P> {
                 }
             }
         }
-        true
+        Called::Ran
     }
 
     /// Holds an input for a paused node.
@@ -194,9 +235,11 @@ impl<'p, P: Protocol> Cluster<'p, P> {
     /// Crashes node `i`: its volatile state is gone (its statistics are
     /// kept), later inputs to this incarnation are dropped. Returns what it
     /// held while paused, for the engine to refuse or drop.
-    pub(crate) fn crash(&mut self, i: NodeId) -> Vec<Deferred<Msg<P>>> {
+    pub(crate) fn crash(&mut self, i: NodeId, now: u64) -> Vec<Deferred<Msg<P>>> {
         self.crashes += 1;
         let slot = &mut self.slots[i];
+        debug_assert_eq!(slot.ended_ns.len(), slot.inc as usize, "one end time per incarnation");
+        slot.ended_ns.push(now);
         if let Some(node) = slot.node.take() {
             merge_protocol_stats(&mut self.crashed_stats, node.stats());
         }
@@ -205,6 +248,14 @@ impl<'p, P: Protocol> Cluster<'p, P> {
         let deferred = std::mem::take(&mut slot.deferred);
         self.deferred_total -= deferred.len();
         deferred
+    }
+
+    /// Whether a message that incarnation `from_inc` of node `from` sent at
+    /// `sent_ns` was still in its send buffer (sent less than `window_ns`
+    /// before) when that incarnation crashed: a power-off loses it.
+    pub(crate) fn lost_in_send_buffer(&self, from: NodeId, from_inc: u32, sent_ns: u64, window_ns: u64) -> bool {
+        let Some(slot) = self.slots.get(from) else { return false };
+        slot.ended_ns.get(from_inc as usize).is_some_and(|&end| end < sent_ns.saturating_add(window_ns))
     }
 
     /// Rebuilds a crashed node from its durable state; false if it was up.

@@ -47,12 +47,32 @@ impl WorkloadKind {
         WorkloadKind::TxnRwRegister,
     ];
 
-    /// The transactional workloads (`f: txn`).
-    pub const TXN: [WorkloadKind; 2] = [WorkloadKind::TxnListAppend, WorkloadKind::TxnRwRegister];
+    /// The transactional workloads (`f: txn`), in `ALL`'s order.
+    pub const TXN: [WorkloadKind; 2] = WorkloadKind::those(true);
 
-    /// Whether its ops are transactions.
-    pub fn is_txn(&self) -> bool {
-        WorkloadKind::TXN.contains(self)
+    /// Every workload but the transactional ones, in `ALL`'s order.
+    pub const SINGLE_OBJECT: [WorkloadKind; 6] = WorkloadKind::those(false);
+
+    /// Whether its ops are transactions: the one place that says which
+    /// workloads are.
+    pub const fn is_txn(&self) -> bool {
+        matches!(self, WorkloadKind::TxnListAppend | WorkloadKind::TxnRwRegister)
+    }
+
+    /// The workloads of `ALL` whose [`is_txn`](Self::is_txn) is `txn`; `N`
+    /// must be their number (checked when the constant is evaluated).
+    const fn those<const N: usize>(txn: bool) -> [WorkloadKind; N] {
+        let mut out = [WorkloadKind::Register; N];
+        let (mut i, mut n) = (0, 0);
+        while i < WorkloadKind::ALL.len() {
+            if WorkloadKind::ALL[i].is_txn() == txn {
+                out[n] = WorkloadKind::ALL[i];
+                n += 1;
+            }
+            i += 1;
+        }
+        assert!(n == N, "the array's length is not the number of such workloads");
+        out
     }
 
     pub fn name(&self) -> &'static str {

@@ -35,7 +35,7 @@ use super::{call_pos, ordinal, ret_pos, show, Found};
 use crate::history::{History, OpId};
 use crate::report::{Anomaly, AnomalyDetail, AppendRule};
 use crate::value::Value;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// One key's list-append ops, sorted out by what they do.
 #[derive(Debug, Default)]
@@ -66,7 +66,8 @@ fn elements(n: usize) -> String {
 /// Decides one key. `None` when appended elements are not unique.
 pub(crate) fn check(history: &History, ops: &AppendOps<'_>, witness: bool) -> Option<Found> {
     let op = |id: OpId| history.op(id);
-    let mut by_elem: HashMap<&Value, OpId> = HashMap::with_capacity(ops.appends.len());
+    let mut by_elem: FxHashMap<&Value, OpId> =
+        FxHashMap::with_capacity_and_hasher(ops.appends.len(), Default::default());
     for &(a, x) in &ops.appends {
         if by_elem.insert(x, a).is_some() {
             return None;
@@ -80,116 +81,18 @@ pub(crate) fn check(history: &History, ops: &AppendOps<'_>, witness: bool) -> Op
         // No read constrains anything: ok appends in real-time order work.
         return Some(Found::Valid(witness.then(|| unseen_only(history, ops))));
     };
-    let unwritten = |r: OpId, j: usize, x: &Value| -> Anomaly {
-        let failed = ops.failed.iter().find(|&&(_, fx)| fx == x).map(|&(a, _)| a);
-        let mut ids = vec![r];
-        let explanation = match failed {
-            Some(a) => {
-                ids.push(a);
-                format!(
-                    "{} returned a list whose {} element is {x}, but the only append of {x}, {}, failed, so it \
-                     never took effect.",
-                    show(history, r),
-                    ordinal(j),
-                    show(history, a)
-                )
-            }
-            None => format!(
-                "{} returned a list whose {} element is {x}, which no operation appended.",
-                show(history, r),
-                ordinal(j)
-            ),
-        };
-        let (element, failed_append) = (x.clone(), failed);
-        let rule = match failed {
-            Some(_) => AppendRule::ReadOfFailedAppend { element, failed_append, read: r },
-            None => AppendRule::ReadOfUnappendedElement { element, failed_append, read: r },
-        };
-        anomaly(history, &ids, explanation, rule)
+    let Prefixes { writer, at, mut by_len } = match prefixes(history, ops, &by_elem, longest, full) {
+        Ok(p) => p,
+        Err(a) => return Some(Found::Invalid(a)),
     };
-    // Each element of the longest list: appended, once.
-    let mut writer: Vec<OpId> = Vec::with_capacity(full.len());
-    let mut at: HashMap<OpId, usize> = HashMap::with_capacity(full.len());
-    for (j, x) in full.iter().enumerate() {
-        let Some(&a) = by_elem.get(x) else { return Some(Found::Invalid(unwritten(longest, j, x))) };
-        if let Some(&first) = at.get(&a) {
-            let explanation = format!(
-                "{} returned a list with {x} both as its {} and its {} element, but {x} was appended only once, \
-                 by {}.",
-                show(history, longest),
-                ordinal(first),
-                ordinal(j),
-                show(history, a)
-            );
-            let detail = AppendRule::DuplicateElement { append: a, element: x.clone(), read: longest };
-            return Some(Found::Invalid(anomaly(history, &[longest, a], explanation, detail)));
-        }
-        at.insert(a, j);
-        writer.push(a);
-    }
-    // Every read is a prefix of the longest.
-    let mut by_len: Vec<Vec<OpId>> = vec![Vec::new(); full.len() + 1];
-    for &(r, list) in &ops.reads {
-        // A read sharing the longest read's buffer (see `Value::SharedList`)
-        // is a prefix of it without comparing.
-        let shared = std::ptr::eq(list.as_ptr(), full.as_ptr());
-        let differs = || list.iter().zip(full).position(|(x, y)| x != y);
-        if let Some(j) = if shared { None } else { differs() } {
-            let x = &list[j];
-            if !by_elem.contains_key(x) {
-                return Some(Found::Invalid(unwritten(r, j, x)));
-            }
-            let explanation = format!(
-                "{} and {} disagree on the {} element of the list ({} vs {}); every read returns the whole list \
-                 at its point, so one of them must be a prefix of the other.",
-                show(history, r),
-                show(history, longest),
-                ordinal(j),
-                x,
-                full[j]
-            );
-            let detail = AppendRule::DivergentReads { index: j, reads: [r, longest] };
-            return Some(Found::Invalid(anomaly(history, &[r, longest], explanation, detail)));
-        }
-        by_len[list.len()].push(r);
-    }
 
-    // The greedy over the forced block order. `t` is the largest invoke so
-    // far and the op that has it.
-    let mut t: (u64, Option<OpId>) = (0, None);
-    let mut points: Vec<((u64, u64), OpId)> = Vec::new();
-    let mut seq: u64 = 1;
-    for (k, reads) in by_len.iter_mut().enumerate() {
-        let start = match k.checked_sub(1).map(|i| writer[i]) {
-            Some(a) => {
-                let start = t.max((call_pos(op(a)), Some(a)));
-                let first_ret = reads.iter().chain([&a]).map(|&o| (ret_pos(op(o)), o)).min();
-                if let Some((f, x)) = first_ret {
-                    if f <= start.0 {
-                        let y = start.1.unwrap_or(a);
-                        return Some(Found::Invalid(order_violation(history, ops, &writer, full, longest, k, x, y)));
-                    }
-                }
-                if witness {
-                    points.push(((start.0, seq), a));
-                    seq += 1;
-                }
-                start
-            }
-            None => t,
-        };
-        if witness {
-            reads.sort_unstable_by_key(|&r| call_pos(op(r)));
-            for &r in reads.iter() {
-                points.push(((start.0.max(call_pos(op(r))), seq), r));
-                seq += 1;
-            }
+    let mut points = Points { at: Vec::new(), seq: 1, keep: witness };
+    let t = match greedy(history, &writer, &mut by_len, &mut points) {
+        Ok(t) => t,
+        Err((k, x, y)) => {
+            return Some(Found::Invalid(order_violation(history, ops, &writer, full, longest, k, x, y)));
         }
-        t = start;
-        for &r in reads.iter() {
-            t = t.max((call_pos(op(r)), Some(r)));
-        }
-    }
+    };
     let mut unseen: Vec<OpId> = ops
         .appends
         .iter()
@@ -207,14 +110,172 @@ pub(crate) fn check(history: &History, ops: &AppendOps<'_>, witness: bool) -> Op
     }
     unseen.sort_unstable_by_key(|&u| call_pos(op(u)));
     for &u in &unseen {
-        points.push(((t.0.max(call_pos(op(u))), seq), u));
-        seq += 1;
+        points.push(t.0.max(call_pos(op(u))), u);
     }
     for &r in &ops.free {
-        points.push(((call_pos(op(r)), 0), r));
+        points.at.push(((call_pos(op(r)), 0), r));
     }
-    points.sort_unstable_by_key(|&(k, _)| k);
-    Some(Found::Valid(Some(points.into_iter().map(|(_, id)| id).collect())))
+    points.at.sort_unstable_by_key(|&(k, _)| k);
+    Some(Found::Valid(Some(points.at.into_iter().map(|(_, id)| id).collect())))
+}
+
+/// The witness's points: (position, order) and the op placed there.
+struct Points {
+    at: Vec<((u64, u64), OpId)>,
+    /// The next order number: ops at one position keep the order pushed.
+    seq: u64,
+    /// Whether a witness is wanted (else nothing is kept).
+    keep: bool,
+}
+
+impl Points {
+    fn push(&mut self, pos: u64, id: OpId) {
+        if self.keep {
+            self.at.push(((pos, self.seq), id));
+            self.seq += 1;
+        }
+    }
+}
+
+/// The greedy over the forced block order, cluster by cluster: the largest
+/// invoke (and its op) once every cluster fits, or `(k, x, y)` when op `x`
+/// of cluster `k` completed before op `y` (of an earlier cluster, or `a_k`)
+/// began. Each op's point goes to `points`.
+fn greedy(
+    history: &History,
+    writer: &[OpId],
+    by_len: &mut [Vec<OpId>],
+    points: &mut Points,
+) -> Result<(u64, Option<OpId>), (usize, OpId, OpId)> {
+    let op = |id: OpId| history.op(id);
+    // The largest invoke so far and the op that has it.
+    let mut t: (u64, Option<OpId>) = (0, None);
+    for (k, reads) in by_len.iter_mut().enumerate() {
+        let start = match k.checked_sub(1).map(|i| writer[i]) {
+            Some(a) => {
+                let start = t.max((call_pos(op(a)), Some(a)));
+                let first_ret = reads.iter().chain([&a]).map(|&o| (ret_pos(op(o)), o)).min();
+                if let Some((f, x)) = first_ret {
+                    if f <= start.0 {
+                        return Err((k, x, start.1.unwrap_or(a)));
+                    }
+                }
+                points.push(start.0, a);
+                start
+            }
+            None => t,
+        };
+        if points.keep {
+            reads.sort_unstable_by_key(|&r| call_pos(op(r)));
+            for &r in reads.iter() {
+                points.push(start.0.max(call_pos(op(r))), r);
+            }
+        }
+        t = start;
+        for &r in reads.iter() {
+            t = t.max((call_pos(op(r)), Some(r)));
+        }
+    }
+    Ok(t)
+}
+
+/// Read `r`'s `j`th element `x`, which no op that may have happened
+/// appended.
+fn unwritten(history: &History, ops: &AppendOps<'_>, r: OpId, j: usize, x: &Value) -> Anomaly {
+    let failed = ops.failed.iter().find(|&&(_, fx)| fx == x).map(|&(a, _)| a);
+    let mut ids = vec![r];
+    let explanation = match failed {
+        Some(a) => {
+            ids.push(a);
+            format!(
+                "{} returned a list whose {} element is {x}, but the only append of {x}, {}, failed, so it \
+                 never took effect.",
+                show(history, r),
+                ordinal(j),
+                show(history, a)
+            )
+        }
+        None => {
+            format!(
+                "{} returned a list whose {} element is {x}, which no operation appended.",
+                show(history, r),
+                ordinal(j)
+            )
+        }
+    };
+    let (element, failed_append) = (x.clone(), failed);
+    let rule = match failed {
+        Some(_) => AppendRule::ReadOfFailedAppend { element, failed_append, read: r },
+        None => AppendRule::ReadOfUnappendedElement { element, failed_append, read: r },
+    };
+    anomaly(history, &ids, explanation, rule)
+}
+
+/// What the longest read `full` (by `longest`) says about the others.
+struct Prefixes {
+    /// The append of each element of `full`.
+    writer: Vec<OpId>,
+    /// Each such append's index in `full`.
+    at: FxHashMap<OpId, usize>,
+    /// The reads by the length of their list (version `k` is the reads of
+    /// `k` elements).
+    by_len: Vec<Vec<OpId>>,
+}
+
+/// An anomaly unless every element of `full` was appended, once, and every
+/// read is a prefix of `full`.
+fn prefixes(
+    history: &History,
+    ops: &AppendOps<'_>,
+    by_elem: &FxHashMap<&Value, OpId>,
+    longest: OpId,
+    full: &[Value],
+) -> Result<Prefixes, Anomaly> {
+    let mut writer: Vec<OpId> = Vec::with_capacity(full.len());
+    let mut at: FxHashMap<OpId, usize> = FxHashMap::with_capacity_and_hasher(full.len(), Default::default());
+    for (j, x) in full.iter().enumerate() {
+        let Some(&a) = by_elem.get(x) else { return Err(unwritten(history, ops, longest, j, x)) };
+        if let Some(&first) = at.get(&a) {
+            let explanation = format!(
+                "{} returned a list with {x} both as its {} and its {} element, but {x} was appended only once, \
+                 by {}.",
+                show(history, longest),
+                ordinal(first),
+                ordinal(j),
+                show(history, a)
+            );
+            let detail = AppendRule::DuplicateElement { append: a, element: x.clone(), read: longest };
+            return Err(anomaly(history, &[longest, a], explanation, detail));
+        }
+        at.insert(a, j);
+        writer.push(a);
+    }
+    let mut by_len: Vec<Vec<OpId>> = vec![Vec::new(); full.len() + 1];
+    for &(r, list) in &ops.reads {
+        // A read sharing the longest read's buffer (see `Value::SharedList`)
+        // is a prefix of it without comparing.
+        let shared = std::ptr::eq(list.as_ptr(), full.as_ptr());
+        let differs = || list.iter().zip(full).position(|(x, y)| x != y);
+        if let Some(j) = if shared { None } else { differs() } {
+            let x = &list[j];
+            if !by_elem.contains_key(x) {
+                return Err(unwritten(history, ops, r, j, x));
+            }
+            let explanation = format!(
+                "{} and {} disagree on the {} element of the list ({} vs {}); every read returns the whole list \
+                 at its point, so one of them must be a prefix of the other.",
+                show(history, r),
+                show(history, longest),
+                ordinal(j),
+                x,
+                full[j]
+            );
+            let detail = AppendRule::DivergentReads { index: j, reads: [r, longest] };
+            return Err(anomaly(history, &[r, longest], explanation, detail));
+        }
+        by_len[list.len()].push(r);
+    }
+    Ok(Prefixes { writer, at, by_len })
 }
 
 /// The witness when no read constrains anything: ok appends and free reads

@@ -88,7 +88,8 @@
 use super::{call_pos, ordinal, ret_pos, show, Found};
 use crate::history::{History, Op, OpId, Outcome};
 use crate::report::{Anomaly, AnomalyDetail, KvAppendRule};
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
+use std::collections::BTreeMap;
 
 /// Trie steps allowed for decoding all gets of a key. Decoding costs at most
 /// (get length x longest token) steps per get, polynomial but unbounded in
@@ -260,67 +261,12 @@ pub(crate) fn check(history: &History, ops: &KvOps<'_>, witness: bool) -> Option
             return None;
         }
     }
-    // Append strings, interned; the non-failed appends of each (`writers`)
-    // and a failed one, for explanations.
-    let mut app_trie = Trie::new();
-    let mut sid_of: HashMap<&str, u32> = HashMap::new();
-    let mut strings: Vec<&str> = Vec::new();
-    let mut writers: Vec<Vec<u32>> = Vec::new();
-    let mut failed_by: Vec<Option<u32>> = Vec::new();
-    for (i, &(op, v)) in ops.appends.iter().enumerate() {
-        if v.is_empty() {
-            return None;
-        }
-        let sid = *sid_of.entry(v).or_insert_with(|| {
-            app_trie.insert(v.as_bytes(), strings.len() as u32);
-            strings.push(v);
-            writers.push(Vec::new());
-            failed_by.push(None);
-            strings.len() as u32 - 1
-        });
-        if op.outcome == Outcome::Fail {
-            failed_by[sid as usize] = Some(i as u32);
-        } else {
-            writers[sid as usize].push(i as u32);
-        }
-    }
+    let Appends { trie: app_trie, strings, writers, failed_by } = Appends::of(ops)?;
     let sets = Sets { strings: &strings, writers: &writers };
-
-    // The feasible splits of every get.
-    let first_put_ret =
-        ops.puts.iter().filter(|(o, _)| o.outcome == Outcome::Ok).map(|(o, _)| ret_pos(o)).min().unwrap_or(u64::MAX);
-    let mut steps = 0u64;
-    let mut cands: Vec<Vec<(Option<u32>, Vec<u32>)>> = Vec::with_capacity(ops.gets.len());
-    for &(op, text) in &ops.gets {
-        let all = splits(text, &put_trie, &app_trie, &mut steps);
-        if all.len() > SPLITS_MAX || steps > DECODE_STEPS_MAX {
-            return None;
-        }
-        let feasible = |(head, seq): &(Option<u32>, Vec<u32>)| {
-            let mut count: HashMap<u32, usize> = HashMap::new();
-            head.is_none_or(|p| ops.puts[p as usize].0.outcome != Outcome::Fail)
-                && seq.iter().all(|&s| {
-                    let c = count.entry(s).or_insert(0);
-                    *c += 1;
-                    *c <= writers[s as usize].len()
-                })
-        };
-        let ok: Vec<(Option<u32>, Vec<u32>)> = all.iter().filter(|s| feasible(s)).cloned().collect();
-        if ok.is_empty() {
-            return Some(Found::Invalid(unreadable(history, ops, &sets, &failed_by, op.id, text, all.first())));
-        }
-        // Drop splits real time rules out, if any other is left (exact
-        // either way, fewer combinations): the initial epoch for a get that
-        // began after an ok put completed (that put precedes it), a put's
-        // epoch for a get that completed before the put began.
-        let (call, ret) = (call_pos(op), ret_pos(op));
-        let timely = |(head, _): &&(Option<u32>, Vec<u32>)| match head {
-            None => call < first_put_ret,
-            Some(p) => call_pos(ops.puts[*p as usize].0) < ret,
-        };
-        let kept: Vec<(Option<u32>, Vec<u32>)> = ok.iter().filter(timely).cloned().collect();
-        cands.push(if kept.is_empty() { ok } else { kept });
-    }
+    let cands = match candidates(history, ops, &sets, &failed_by, &put_trie, &app_trie) {
+        Ok(c) => c?,
+        Err(a) => return Some(Found::Invalid(a)),
+    };
 
     // Every combination of splits (an odometer over the gets with more
     // than one), each with every matching of repeated strings to ops.
@@ -366,6 +312,93 @@ pub(crate) fn check(history: &History, ops: &KvOps<'_>, witness: bool) -> Option
     Some(Found::Invalid(a))
 }
 
+/// The append strings, interned: the non-failed appends of each
+/// (`writers`) and a failed one, for explanations.
+struct Appends<'h> {
+    trie: Trie,
+    strings: Vec<&'h str>,
+    writers: Vec<Vec<u32>>,
+    failed_by: Vec<Option<u32>>,
+}
+
+impl<'h> Appends<'h> {
+    /// `None` on an append of the empty string (the criterion does not
+    /// apply).
+    fn of(ops: &KvOps<'h>) -> Option<Appends<'h>> {
+        let mut out = Appends { trie: Trie::new(), strings: Vec::new(), writers: Vec::new(), failed_by: Vec::new() };
+        let mut sid_of: FxHashMap<&str, u32> = FxHashMap::default();
+        for (i, &(op, v)) in ops.appends.iter().enumerate() {
+            if v.is_empty() {
+                return None;
+            }
+            let sid = *sid_of.entry(v).or_insert_with(|| {
+                out.trie.insert(v.as_bytes(), out.strings.len() as u32);
+                out.strings.push(v);
+                out.writers.push(Vec::new());
+                out.failed_by.push(None);
+                out.strings.len() as u32 - 1
+            });
+            if op.outcome == Outcome::Fail {
+                out.failed_by[sid as usize] = Some(i as u32);
+            } else {
+                out.writers[sid as usize].push(i as u32);
+            }
+        }
+        Some(out)
+    }
+}
+
+/// One way to read a get's string: the put value (`None`: the initial
+/// `""`) and the append strings after it.
+type Split = (Option<u32>, Vec<u32>);
+
+/// The feasible splits of every get, those real time allows first; `None`
+/// when some get splits in too many ways, an anomaly when one has none.
+fn candidates(
+    history: &History,
+    ops: &KvOps<'_>,
+    sets: &Sets<'_, '_>,
+    failed_by: &[Option<u32>],
+    put_trie: &Trie,
+    app_trie: &Trie,
+) -> Result<Option<Vec<Vec<Split>>>, Anomaly> {
+    let first_put_ret =
+        ops.puts.iter().filter(|(o, _)| o.outcome == Outcome::Ok).map(|(o, _)| ret_pos(o)).min().unwrap_or(u64::MAX);
+    let mut steps = 0u64;
+    let mut cands: Vec<Vec<Split>> = Vec::with_capacity(ops.gets.len());
+    for &(op, text) in &ops.gets {
+        let all = splits(text, put_trie, app_trie, &mut steps);
+        if all.len() > SPLITS_MAX || steps > DECODE_STEPS_MAX {
+            return Ok(None);
+        }
+        let feasible = |(head, seq): &Split| {
+            let mut count: FxHashMap<u32, usize> = FxHashMap::default();
+            head.is_none_or(|p| ops.puts[p as usize].0.outcome != Outcome::Fail)
+                && seq.iter().all(|&s| {
+                    let c = count.entry(s).or_insert(0);
+                    *c += 1;
+                    *c <= sets.writers[s as usize].len()
+                })
+        };
+        let ok: Vec<Split> = all.iter().filter(|s| feasible(s)).cloned().collect();
+        if ok.is_empty() {
+            return Err(unreadable(history, ops, sets, failed_by, op.id, text, all.first()));
+        }
+        // Drop splits real time rules out, if any other is left (exact
+        // either way, fewer combinations): the initial epoch for a get that
+        // began after an ok put completed (that put precedes it), a put's
+        // epoch for a get that completed before the put began.
+        let (call, ret) = (call_pos(op), ret_pos(op));
+        let timely = |(head, _): &&Split| match head {
+            None => call < first_put_ret,
+            Some(p) => call_pos(ops.puts[*p as usize].0) < ret,
+        };
+        let kept: Vec<Split> = ok.iter().filter(timely).cloned().collect();
+        cands.push(if kept.is_empty() { ok } else { kept });
+    }
+    Ok(Some(cands))
+}
+
 /// The interned append strings and their non-failed writers.
 struct Sets<'a, 'h> {
     strings: &'a [&'h str],
@@ -403,7 +436,7 @@ fn unreadable(
         return anomaly(history, &[get, w.id], explanation, detail);
     }
     // Some string occurs more often than it was appended.
-    let mut count: HashMap<u32, usize> = HashMap::new();
+    let mut count: FxHashMap<u32, usize> = FxHashMap::default();
     for &s in seq {
         *count.entry(s).or_insert(0) += 1;
     }
@@ -435,72 +468,16 @@ fn check_splits(
     witness: bool,
     tried: &mut u64,
 ) -> Try {
-    let epoch_name = |e: Option<u32>| match e {
-        None => "the initial empty value".to_string(),
-        Some(p) => {
-            format!("the value {:?} written by {}", ops.puts[p as usize].1, show(history, ops.puts[p as usize].0.id))
-        }
+    let longest = match longest_per_epoch(history, ops, sets, revealed) {
+        Ok(l) => l,
+        Err(a) => return Try::Invalid(a),
     };
-    // Epochs: the longest revealed sequence of each, and its reader.
-    let mut longest: HashMap<Option<u32>, usize> = HashMap::new();
-    for (r, &(_, e, seq)) in revealed.iter().enumerate() {
-        let best = longest.entry(e).or_insert(r);
-        if revealed[*best].2.len() < seq.len() {
-            *best = r;
-        }
-    }
-    for &(g, e, seq) in revealed {
-        let r = longest[&e];
-        let full = revealed[r].2;
-        if let Some(j) = seq.iter().zip(full).position(|(x, y)| x != y) {
-            let g = ops.gets[g].0;
-            let h = ops.gets[revealed[r].0].0;
-            let explanation = format!(
-                "{} and {} both read {} with appends after it, but disagree on the {} append ({:?} vs {:?}); \
-                 every get returns the whole string, so one must extend the other.",
-                show(history, g.id),
-                show(history, h.id),
-                epoch_name(e),
-                ordinal(j),
-                sets.strings[seq[j] as usize],
-                sets.strings[full[j] as usize]
-            );
-            let detail = KvAppendRule::DivergentReads { index: j, reads: [g.id, h.id] };
-            return Try::Invalid(anomaly(history, &[g.id, h.id], explanation, detail));
-        }
-    }
     let mut epochs: Vec<Option<u32>> = longest.keys().copied().collect();
     epochs.sort_unstable();
-    // Occurrences of each string over the epochs' longest sequences.
-    let mut occ: std::collections::BTreeMap<u32, Vec<(usize, usize)>> = std::collections::BTreeMap::new();
-    for (ei, e) in epochs.iter().enumerate() {
-        for (j, &s) in revealed[longest[e]].2.iter().enumerate() {
-            occ.entry(s).or_default().push((ei, j));
-        }
-    }
-    for (&s, places) in &occ {
-        let n = sets.writers[s as usize].len();
-        if places.len() > n {
-            let (e1, e2) = (epochs[places[0].0], epochs[places[places.len() - 1].0]);
-            let (g1, g2) = (ops.gets[revealed[longest[&e1]].0].0.id, ops.gets[revealed[longest[&e2]].0].0.id);
-            let by: Vec<OpId> = sets.writers[s as usize].iter().map(|&a| ops.appends[a as usize].0.id).collect();
-            let explanation = format!(
-                "{} (after {}) and {} (after {}) show {:?} appended {} times in all, but only {n} append{} of it took \
-                 effect, and each happened once.",
-                show(history, g1),
-                epoch_name(e1),
-                show(history, g2),
-                epoch_name(e2),
-                sets.strings[s as usize],
-                places.len(),
-                if n == 1 { "" } else { "s" }
-            );
-            let mut ids = vec![g1, g2];
-            ids.extend(&by);
-            let detail = KvAppendRule::AppendInTwoEpochs { appends: by.clone(), reads: [g1, g2] };
-            return Try::Invalid(anomaly(history, &ids, explanation, detail));
-        }
-    }
+    let occ = match occurrences(history, ops, sets, revealed, &longest, &epochs) {
+        Ok(o) => o,
+        Err(a) => return Try::Invalid(a),
+    };
     // Every matching of occurrences to distinct writers, per string.
     let mut maps: Vec<(u32, Vec<Vec<u32>>)> = Vec::with_capacity(occ.len());
     let mut product = 1u64;
@@ -528,7 +505,8 @@ fn check_splits(
                 seen[a as usize] = true;
             }
         }
-        match chains_check(history, ops, revealed, &epochs, &full, &seen, witness) {
+        let m = Matching { revealed, epochs: &epochs, full: &full, seen: &seen };
+        match chains_check(history, ops, &m, witness) {
             Ok(w) => return Try::Valid(w),
             Err(a) => {
                 first.get_or_insert(a);
@@ -553,6 +531,97 @@ fn check_splits(
     }
 }
 
+/// How an epoch is named in explanations.
+fn epoch_name(history: &History, ops: &KvOps<'_>, e: Option<u32>) -> String {
+    match e {
+        None => "the initial empty value".to_string(),
+        Some(p) => {
+            format!("the value {:?} written by {}", ops.puts[p as usize].1, show(history, ops.puts[p as usize].0.id))
+        }
+    }
+}
+
+/// For each epoch, the index in `revealed` of its longest revealed
+/// sequence; an anomaly unless every get's sequence is a prefix of it.
+fn longest_per_epoch(
+    history: &History,
+    ops: &KvOps<'_>,
+    sets: &Sets<'_, '_>,
+    revealed: &[(usize, Option<u32>, &[u32])],
+) -> Result<FxHashMap<Option<u32>, usize>, Anomaly> {
+    let mut longest: FxHashMap<Option<u32>, usize> = FxHashMap::default();
+    for (r, &(_, e, seq)) in revealed.iter().enumerate() {
+        let best = longest.entry(e).or_insert(r);
+        if revealed[*best].2.len() < seq.len() {
+            *best = r;
+        }
+    }
+    for &(g, e, seq) in revealed {
+        let r = longest[&e];
+        let full = revealed[r].2;
+        if let Some(j) = seq.iter().zip(full).position(|(x, y)| x != y) {
+            let g = ops.gets[g].0;
+            let h = ops.gets[revealed[r].0].0;
+            let explanation = format!(
+                "{} and {} both read {} with appends after it, but disagree on the {} append ({:?} vs {:?}); \
+                 every get returns the whole string, so one must extend the other.",
+                show(history, g.id),
+                show(history, h.id),
+                epoch_name(history, ops, e),
+                ordinal(j),
+                sets.strings[seq[j] as usize],
+                sets.strings[full[j] as usize]
+            );
+            let detail = KvAppendRule::DivergentReads { index: j, reads: [g.id, h.id] };
+            return Err(anomaly(history, &[g.id, h.id], explanation, detail));
+        }
+    }
+    Ok(longest)
+}
+
+/// Where each string occurs over the epochs' longest sequences: (epoch
+/// index, position); an anomaly when it occurs more often than non-failed
+/// appends wrote it.
+fn occurrences(
+    history: &History,
+    ops: &KvOps<'_>,
+    sets: &Sets<'_, '_>,
+    revealed: &[(usize, Option<u32>, &[u32])],
+    longest: &FxHashMap<Option<u32>, usize>,
+    epochs: &[Option<u32>],
+) -> Result<BTreeMap<u32, Vec<(usize, usize)>>, Anomaly> {
+    let mut occ: BTreeMap<u32, Vec<(usize, usize)>> = BTreeMap::new();
+    for (ei, e) in epochs.iter().enumerate() {
+        for (j, &s) in revealed[longest[e]].2.iter().enumerate() {
+            occ.entry(s).or_default().push((ei, j));
+        }
+    }
+    for (&s, places) in &occ {
+        let n = sets.writers[s as usize].len();
+        if places.len() > n {
+            let (e1, e2) = (epochs[places[0].0], epochs[places[places.len() - 1].0]);
+            let (g1, g2) = (ops.gets[revealed[longest[&e1]].0].0.id, ops.gets[revealed[longest[&e2]].0].0.id);
+            let by: Vec<OpId> = sets.writers[s as usize].iter().map(|&a| ops.appends[a as usize].0.id).collect();
+            let explanation = format!(
+                "{} (after {}) and {} (after {}) show {:?} appended {} times in all, but only {n} append{} of it took \
+                 effect, and each happened once.",
+                show(history, g1),
+                epoch_name(history, ops, e1),
+                show(history, g2),
+                epoch_name(history, ops, e2),
+                sets.strings[s as usize],
+                places.len(),
+                if n == 1 { "" } else { "s" }
+            );
+            let mut ids = vec![g1, g2];
+            ids.extend(&by);
+            let detail = KvAppendRule::AppendInTwoEpochs { appends: by.clone(), reads: [g1, g2] };
+            return Err(anomaly(history, &ids, explanation, detail));
+        }
+    }
+    Ok(occ)
+}
+
 /// All sequences of `k` distinct items of `from` (callers bound their
 /// number, so `k` is small).
 fn injections(from: &[u32], k: usize, cur: &mut Vec<u32>, out: &mut Vec<Vec<u32>>) {
@@ -569,21 +638,77 @@ fn injections(from: &[u32], k: usize, cur: &mut Vec<u32>, out: &mut Vec<Vec<u32>
     }
 }
 
-/// Criterion (A), (B), (C) of the module comment for one matching: `epochs`
-/// are the seen epochs, `full[i]` the appends of epoch `i` in order, `seen`
-/// marks the appends in them. The witness, or the anomaly.
-fn chains_check(
-    history: &History,
-    ops: &KvOps<'_>,
-    revealed: &[(usize, Option<u32>, &[u32])],
-    epochs: &[Option<u32>],
-    full: &[Vec<u32>],
-    seen: &[bool],
-    witness: bool,
-) -> Result<Option<Vec<OpId>>, Anomaly> {
+/// One choice of splits and of the appends matched to their strings.
+#[derive(Clone, Copy)]
+struct Matching<'a, 'r> {
+    /// Each get's chosen split: (get, epoch, appended strings).
+    revealed: &'a [(usize, Option<u32>, &'r [u32])],
+    /// The seen epochs.
+    epochs: &'a [Option<u32>],
+    /// `full[i]`: the appends of epoch `i`, in order.
+    full: &'a [Vec<u32>],
+    /// The appends in them.
+    seen: &'a [bool],
+}
+
+/// Criterion (A), (B), (C) of the module comment for one matching. The
+/// witness, or the anomaly.
+fn chains_check(history: &History, ops: &KvOps<'_>, m: &Matching, witness: bool) -> Result<Option<Vec<OpId>>, Anomaly> {
+    let (nodes, chains) = build_chains(history, ops, m)?;
+    // (B): forward zones pairwise disjoint, no backward chain inside one.
+    let mut forward: Vec<usize> = (0..chains.len()).filter(|&i| chains[i].f < chains[i].s).collect();
+    forward.sort_unstable_by_key(|&i| chains[i].f);
+    for pair in forward.windows(2) {
+        let (c, d) = (&chains[pair[0]], &chains[pair[1]]);
+        if d.f < c.s {
+            return Err(cycle(history, ops, c, d));
+        }
+    }
+    // The forward zone that starts last before position `x`, if any.
+    let zone_before = |x: u64| -> Option<&Chain> {
+        let k = forward.partition_point(|&i| chains[i].f < x);
+        k.checked_sub(1).map(|k| &chains[forward[k]])
+    };
+    let mut place: Vec<Option<u64>> = vec![None; chains.len()];
+    for (b, ch) in chains.iter().enumerate() {
+        if ch.f < ch.s {
+            continue;
+        }
+        let mut p = ch.s;
+        if let Some(z) = zone_before(ch.s) {
+            if z.s > ch.f {
+                return Err(cycle(history, ops, z, ch));
+            }
+            p = p.max(z.s);
+        }
+        place[b] = Some(p);
+    }
+    // (C): unseen ok appends outside every zone.
+    let mut unseen: Vec<(u64, OpId)> = Vec::new();
+    for (a, &(op, _)) in ops.appends.iter().enumerate() {
+        if op.outcome != Outcome::Ok || m.seen[a] {
+            continue;
+        }
+        let (call, ret) = (call_pos(op), ret_pos(op));
+        let mut x = call;
+        if let Some(z) = zone_before(call) {
+            if z.s > ret {
+                return Err(lost_append(history, ops, z, a as u32));
+            }
+            x = x.max(z.s);
+        }
+        unseen.push((x, op.id));
+    }
+    Ok(witness.then(|| witness_order(history, ops, &nodes, &chains, &place, &unseen)))
+}
+
+/// The chain of every seen epoch and of every unseen ok put, with their ops
+/// in layer order; checks (A) on the way.
+fn build_chains(history: &History, ops: &KvOps<'_>, m: &Matching) -> Result<(Vec<Node>, Vec<Chain>), Anomaly> {
+    let Matching { revealed, epochs, full, .. } = *m;
     let put_op = |p: u32| ops.puts[p as usize].0;
     let app_op = |a: u32| ops.appends[a as usize].0;
-    let mut gets_of: HashMap<(Option<u32>, usize), Vec<OpId>> = HashMap::new();
+    let mut gets_of: FxHashMap<(Option<u32>, usize), Vec<OpId>> = FxHashMap::default();
     for &(g, e, seq) in revealed {
         gets_of.entry((e, seq.len())).or_default().push(ops.gets[g].0.id);
     }
@@ -629,58 +754,21 @@ fn chains_check(
         }
         chains.push(Chain { put: e, start, end: nodes.len(), f: f.0, f_op: f.1, s: before.0, s_op: before.1 });
     }
+    Ok((nodes, chains))
+}
 
-    // (B): forward zones pairwise disjoint, no backward chain inside one.
-    let mut forward: Vec<usize> = (0..chains.len()).filter(|&i| chains[i].f < chains[i].s).collect();
-    forward.sort_unstable_by_key(|&i| chains[i].f);
-    for pair in forward.windows(2) {
-        let (c, d) = (&chains[pair[0]], &chains[pair[1]]);
-        if d.f < c.s {
-            return Err(cycle(history, ops, c, d));
-        }
-    }
-    // The forward zone that starts last before position `x`, if any.
-    let zone_before = |x: u64| -> Option<&Chain> {
-        let k = forward.partition_point(|&i| chains[i].f < x);
-        k.checked_sub(1).map(|k| &chains[forward[k]])
-    };
-    let mut place: Vec<Option<u64>> = vec![None; chains.len()];
-    for (b, ch) in chains.iter().enumerate() {
-        if ch.f < ch.s {
-            continue;
-        }
-        let mut p = ch.s;
-        if let Some(z) = zone_before(ch.s) {
-            if z.s > ch.f {
-                return Err(cycle(history, ops, z, ch));
-            }
-            p = p.max(z.s);
-        }
-        place[b] = Some(p);
-    }
-    // (C): unseen ok appends outside every zone.
-    let mut unseen: Vec<(u64, OpId)> = Vec::new();
-    for (a, &(op, _)) in ops.appends.iter().enumerate() {
-        if op.outcome != Outcome::Ok || seen[a] {
-            continue;
-        }
-        let (call, ret) = (call_pos(op), ret_pos(op));
-        let mut x = call;
-        if let Some(z) = zone_before(call) {
-            if z.s > ret {
-                return Err(lost_append(history, ops, z, a as u32));
-            }
-            x = x.max(z.s);
-        }
-        unseen.push((x, op.id));
-    }
-    if !witness {
-        return Ok(None);
-    }
-
-    // Witness: the points of the sufficiency proof, as in `register.rs`: a
-    // point is (position, phase, group, order), phase 0 = just before the
-    // position, 2 = just after it, 3 = after that (backward blocks).
+/// Witness: the points of the sufficiency proof, as in `register.rs`: a
+/// point is (position, phase, group, order), phase 0 = just before the
+/// position, 2 = just after it, 3 = after that (backward blocks, placed at
+/// `place`); the unseen ok appends at their points.
+fn witness_order(
+    history: &History,
+    ops: &KvOps<'_>,
+    nodes: &[Node],
+    chains: &[Chain],
+    place: &[Option<u64>],
+    unseen: &[(u64, OpId)],
+) -> Vec<OpId> {
     let mut points: Vec<((u64, u8, u64, u64), OpId)> = Vec::with_capacity(nodes.len() + unseen.len());
     for (c, ch) in chains.iter().enumerate() {
         let of = &nodes[ch.start..ch.end];
@@ -712,7 +800,7 @@ fn chains_check(
         points.push(((call_pos(history.op(id)), 2, u64::MAX, 0), id));
     }
     points.sort_unstable_by_key(|&(k, _)| k);
-    Ok(Some(points.into_iter().map(|(_, id)| id).collect()))
+    points.into_iter().map(|(_, id)| id).collect()
 }
 
 /// What an op of a chain did, for explanations.

@@ -69,7 +69,7 @@ use super::{call_pos, ret_pos, show, Found};
 use crate::history::{History, Op, OpId, Outcome};
 use crate::report::{Anomaly, AnomalyDetail, RegisterRule};
 use crate::value::Value;
-use std::collections::HashMap;
+use rustc_hash::FxHashMap;
 
 /// A fast-path anomaly breaking one of this path's rules.
 fn anomaly(history: &History, ids: &[OpId], explanation: String, rule: RegisterRule) -> Anomaly {
@@ -128,7 +128,7 @@ struct Cas {
 /// to small ids. Filled by the model adapters in `mod.rs`.
 #[derive(Debug, Default)]
 pub(crate) struct RegisterOps<'h> {
-    ids: HashMap<VKey<'h>, u32>,
+    ids: FxHashMap<VKey<'h>, u32>,
     /// Value id -> the value.
     values: Vec<&'h Value>,
     /// Value id -> its (only) writer.
@@ -244,41 +244,55 @@ pub(crate) fn check(history: &History, ops: &RegisterOps<'_>, initial: &Value, w
     if ops.duplicate {
         return None;
     }
-    let n = ops.values.len();
-    // Value slots: 0..n are value ids, n is the initial value.
-    let slot = |v: Option<u32>| v.map_or(n, |v| v as usize);
+    let invalid = |a: Anomaly| Some(Found::Invalid(a));
     for &(r, v) in &ops.reads {
-        if let Some(v) = v {
-            if ops.writer[v as usize].is_none() {
-                return Some(Found::Invalid(unwritten(history, r.id, ops.values[v as usize], ops, false)));
-            }
+        if let Some(v) = v.filter(|&v| ops.writer[v as usize].is_none()) {
+            return invalid(unwritten(history, r.id, ops.values[v as usize], ops, false));
         }
     }
-    // Reads grouped by slot (counting sort): reads of slot v are
-    // `by_slot[first[v]..first[v + 1]]`, in op order.
-    let mut first = vec![0u32; n + 2];
-    for &(_, v) in &ops.reads {
-        first[slot(v) + 1] += 1;
+    let (need, included) = needed(ops);
+    let succ = match successors(ops, &included) {
+        Ok(succ) => succ,
+        Err(Bad::Unwritten(c, s)) => return invalid(unwritten(history, ops.cases[c].iv.id, ops.values[s], ops, true)),
+        Err(Bad::DoubleCas(a, b)) => return invalid(double_cas(history, ops, a, b, initial)),
+    };
+    let (chains, seq, cas_seen) = match Walk::new(ops, &succ, &need).chains() {
+        Ok(Some(walked)) => walked,
+        Ok(None) => return None,
+        Err((head, x, y)) => return invalid(chain_order(history, ops, &succ, head, x, y, initial)),
+    };
+    if cas_seen != included.iter().filter(|&&b| b).count() {
+        // Some included cas hangs in a cycle with no head: the general
+        // search decides.
+        return None;
     }
-    for i in 1..first.len() {
-        first[i] += first[i - 1];
+    let place = match place_chains(&chains) {
+        Ok(place) => place,
+        Err((c, d)) => return invalid(cycle(history, ops, &succ, &chains[c], &chains[d], initial)),
+    };
+    if !witness {
+        return Some(Found::Valid(None));
     }
-    let mut by_slot = vec![0u32; ops.reads.len()];
-    let mut fill = first.clone();
-    for (i, &(_, v)) in ops.reads.iter().enumerate() {
-        let s = slot(v);
-        by_slot[fill[s] as usize] = i as u32;
-        fill[s] += 1;
-    }
+    Some(Found::Valid(Some(witness_order(ops, &chains, &seq, &place))))
+}
 
-    // Needed values and included cas ops (fixpoint, see the module comment).
+/// The value slot of a value id: `0..n` are value ids, `n` is the initial
+/// value.
+fn slot(ops: &RegisterOps<'_>, v: Option<u32>) -> usize {
+    v.map_or(ops.values.len(), |v| v as usize)
+}
+
+/// Needed values (slots) and included cas ops: a fixpoint, see the module
+/// comment.
+fn needed(ops: &RegisterOps<'_>) -> (Vec<bool>, Vec<bool>) {
+    let n = ops.values.len();
     let mut need = vec![false; n + 1];
     let mut included = vec![false; ops.cases.len()];
-    let mut stack: Vec<usize> = ops.reads.iter().map(|&(_, v)| slot(v)).collect();
+    let mut stack: Vec<usize> = ops.reads.iter().map(|&(_, v)| slot(ops, v)).collect();
     for (i, c) in ops.cases.iter().enumerate() {
         if !c.info {
             included[i] = true;
-            stack.push(slot(c.old));
+            stack.push(slot(ops, c.old));
         }
     }
     while let Some(v) = stack.pop() {
@@ -288,99 +302,166 @@ pub(crate) fn check(history: &History, ops: &RegisterOps<'_>, initial: &Value, w
         if let Some(Writer::Cas(c)) = ops.writer[v] {
             if !included[c as usize] {
                 included[c as usize] = true;
-                stack.push(slot(ops.cases[c as usize].old));
+                stack.push(slot(ops, ops.cases[c as usize].old));
             }
         }
     }
-    // The cas that replaces each value.
+    (need, included)
+}
+
+/// Why the included cas ops cannot chain.
+enum Bad {
+    /// Cas `.0` expects slot `.1`, which nobody wrote.
+    Unwritten(usize, usize),
+    /// Two cas ops replace one value.
+    DoubleCas(u32, u32),
+}
+
+/// The included cas that replaces each value slot.
+fn successors(ops: &RegisterOps<'_>, included: &[bool]) -> Result<Vec<Option<u32>>, Bad> {
+    let n = ops.values.len();
     let mut succ: Vec<Option<u32>> = vec![None; n + 1];
     for (i, c) in ops.cases.iter().enumerate().filter(|&(i, _)| included[i]) {
-        let s = slot(c.old);
+        let s = slot(ops, c.old);
         if s < n && ops.writer[s].is_none() {
-            return Some(Found::Invalid(unwritten(history, c.iv.id, ops.values[s], ops, true)));
+            return Err(Bad::Unwritten(i, s));
         }
         if let Some(other) = succ[s] {
-            return Some(Found::Invalid(double_cas(history, ops, other, i as u32, initial)));
+            return Err(Bad::DoubleCas(other, i as u32));
         }
         succ[s] = Some(i as u32);
     }
+    Ok(succ)
+}
 
-    // Walk the chains from their heads, checking (A) on the way.
-    let mut chains: Vec<Chain> = Vec::new();
-    // (op, layer) in chain order.
-    let mut seq: Vec<(Iv, u32)> = Vec::with_capacity(ops.writes.len() + ops.reads.len() + ops.cases.len());
-    let mut cas_seen = 0usize;
-    let heads = ops
-        .writes
-        .iter()
-        .filter(|&&(_, v, info)| !info || need[v as usize])
-        .map(|&(iv, v, _)| (Some(iv), v as usize))
-        .chain(need[n].then_some((None, n)));
-    for (head_iv, head) in heads {
-        let start = seq.len() as u32;
-        let mut chain =
-            Chain { head, write: head_iv.map(|iv| iv.id), start, end: start, f: 0, f_op: None, s: 0, s_op: None };
-        // The largest call in earlier layers, and its op.
-        let mut before: (u64, Option<OpId>) = (0, None);
-        let mut layer_max = before;
-        let mut layer = 0u32;
-        let mut visit = |iv: Iv, layer: u32, before: (u64, Option<OpId>), layer_max: &mut (u64, Option<OpId>)| {
-            if iv.ret < before.0 {
-                return Err((before.1, iv.id));
-            }
-            *layer_max = (*layer_max).max((iv.call, Some(iv.id)));
-            seq.push((iv, layer));
-            Ok(())
-        };
-        let mut chain_f = match head_iv {
-            Some(iv) => {
-                visit(iv, layer, before, &mut layer_max).ok();
-                (iv.ret, Some(iv.id))
-            }
-            None => (0, None),
-        };
-        let mut v = head;
-        loop {
-            before = layer_max;
-            layer += 1;
-            for &r in &by_slot[first[v] as usize..first[v + 1] as usize] {
-                let iv = ops.reads[r as usize].0;
-                chain_f = chain_f.min((iv.ret, Some(iv.id)));
-                if let Err((x, y)) = visit(iv, layer, before, &mut layer_max) {
-                    return Some(Found::Invalid(chain_order(history, ops, &succ, head, x, y, initial)));
-                }
-            }
-            let Some(c) = succ[v] else { break };
-            cas_seen += 1;
-            if cas_seen > ops.cases.len() {
-                return None; // a cycle: cannot happen with a head, but stay finite
-            }
-            let cas = ops.cases[c as usize];
-            before = layer_max;
-            layer += 1;
-            chain_f = chain_f.min((cas.iv.ret, Some(cas.iv.id)));
-            if let Err((x, y)) = visit(cas.iv, layer, before, &mut layer_max) {
-                return Some(Found::Invalid(chain_order(history, ops, &succ, head, x, y, initial)));
-            }
-            v = cas.new as usize;
+/// The walk along the chains from their heads, checking (A) on the way.
+struct Walk<'a, 'h> {
+    ops: &'a RegisterOps<'h>,
+    succ: &'a [Option<u32>],
+    need: &'a [bool],
+    /// Reads grouped by slot (counting sort): reads of slot v are
+    /// `by_slot[first[v]..first[v + 1]]`, in op order.
+    first: Vec<u32>,
+    by_slot: Vec<u32>,
+}
+
+/// (A) broken in the chain headed at `.0`: op `.2` completed before op `.1`
+/// of an earlier layer began (`None`: the initial value's virtual write).
+type ChainOrder = (usize, Option<OpId>, OpId);
+
+/// What the walk found: the chains, their ops `(op, layer)` in chain order,
+/// and how many cas ops they hold.
+type Walked = (Vec<Chain>, Vec<(Iv, u32)>, usize);
+
+impl<'a, 'h> Walk<'a, 'h> {
+    fn new(ops: &'a RegisterOps<'h>, succ: &'a [Option<u32>], need: &'a [bool]) -> Walk<'a, 'h> {
+        let n = ops.values.len();
+        let mut first = vec![0u32; n + 2];
+        for &(_, v) in &ops.reads {
+            first[slot(ops, v) + 1] += 1;
         }
-        chain.end = seq.len() as u32;
-        (chain.f, chain.f_op) = chain_f;
-        (chain.s, chain.s_op) = layer_max;
-        chains.push(chain);
-    }
-    if cas_seen != included.iter().filter(|&&b| b).count() {
-        // Some included cas hangs in a cycle with no head: the general
-        // search decides.
-        return None;
+        for i in 1..first.len() {
+            first[i] += first[i - 1];
+        }
+        let mut by_slot = vec![0u32; ops.reads.len()];
+        let mut fill = first.clone();
+        for (i, &(_, v)) in ops.reads.iter().enumerate() {
+            let s = slot(ops, v);
+            by_slot[fill[s] as usize] = i as u32;
+            fill[s] += 1;
+        }
+        Walk { ops, succ, need, first, by_slot }
     }
 
+    /// The chains, their ops `(op, layer)` in chain order and the number of
+    /// cas ops on them; `None` on a cas cycle.
+    fn chains(&self) -> Result<Option<Walked>, ChainOrder> {
+        let (ops, n) = (self.ops, self.ops.values.len());
+        let mut chains: Vec<Chain> = Vec::new();
+        let mut seq: Vec<(Iv, u32)> = Vec::with_capacity(ops.writes.len() + ops.reads.len() + ops.cases.len());
+        let mut cas_seen = 0usize;
+        let heads = ops
+            .writes
+            .iter()
+            .filter(|&&(_, v, info)| !info || self.need[v as usize])
+            .map(|&(iv, v, _)| (Some(iv), v as usize))
+            .chain(self.need[n].then_some((None, n)));
+        for (head_iv, head) in heads {
+            let start = seq.len() as u32;
+            let mut chain =
+                Chain { head, write: head_iv.map(|iv| iv.id), start, end: start, f: 0, f_op: None, s: 0, s_op: None };
+            let mut layers = Layers { seq: &mut seq, before: (0, None), layer_max: (0, None), layer: 0 };
+            let mut chain_f = match head_iv {
+                Some(iv) => {
+                    layers.visit(iv).ok();
+                    (iv.ret, Some(iv.id))
+                }
+                None => (0, None),
+            };
+            let mut v = head;
+            loop {
+                layers.next_layer();
+                for &r in &self.by_slot[self.first[v] as usize..self.first[v + 1] as usize] {
+                    let iv = ops.reads[r as usize].0;
+                    chain_f = chain_f.min((iv.ret, Some(iv.id)));
+                    layers.visit(iv).map_err(|(x, y)| (head, x, y))?;
+                }
+                let Some(c) = self.succ[v] else { break };
+                cas_seen += 1;
+                if cas_seen > ops.cases.len() {
+                    return Ok(None); // a cycle: cannot happen with a head, but stay finite
+                }
+                let cas = ops.cases[c as usize];
+                layers.next_layer();
+                chain_f = chain_f.min((cas.iv.ret, Some(cas.iv.id)));
+                layers.visit(cas.iv).map_err(|(x, y)| (head, x, y))?;
+                v = cas.new as usize;
+            }
+            (chain.s, chain.s_op) = layers.layer_max;
+            chain.end = seq.len() as u32;
+            (chain.f, chain.f_op) = chain_f;
+            chains.push(chain);
+        }
+        Ok(Some((chains, seq, cas_seen)))
+    }
+}
+
+/// One chain's layers as the walk lays them out.
+struct Layers<'s> {
+    seq: &'s mut Vec<(Iv, u32)>,
+    /// The largest call in earlier layers, and its op.
+    before: (u64, Option<OpId>),
+    /// The largest call so far, and its op.
+    layer_max: (u64, Option<OpId>),
+    layer: u32,
+}
+
+impl Layers<'_> {
+    fn next_layer(&mut self) {
+        self.before = self.layer_max;
+        self.layer += 1;
+    }
+
+    /// Adds `iv` to the current layer; `Err((x, y))` when it completed
+    /// before op `x` of an earlier layer began.
+    fn visit(&mut self, iv: Iv) -> Result<(), (Option<OpId>, OpId)> {
+        if iv.ret < self.before.0 {
+            return Err((self.before.1, iv.id));
+        }
+        self.layer_max = self.layer_max.max((iv.call, Some(iv.id)));
+        self.seq.push((iv, self.layer));
+        Ok(())
+    }
+}
+
+/// Checks (B) and places each chain; `Err((c, d))` when chains `c` and `d`
+/// must each precede the other.
+fn place_chains(chains: &[Chain]) -> Result<Vec<Place>, (usize, usize)> {
     let mut forward: Vec<usize> = (0..chains.len()).filter(|&i| chains[i].f < chains[i].s).collect();
     forward.sort_unstable_by_key(|&i| chains[i].f);
     for pair in forward.windows(2) {
-        let (c, d) = (&chains[pair[0]], &chains[pair[1]]);
-        if d.f < c.s {
-            return Some(Found::Invalid(cycle(history, ops, &succ, c, d, initial)));
+        if chains[pair[1]].f < chains[pair[0]].s {
+            return Err((pair[0], pair[1]));
         }
     }
     let mut place: Vec<Place> = vec![Place::Forward; chains.len()];
@@ -395,20 +476,20 @@ pub(crate) fn check(history: &History, ops: &RegisterOps<'_>, initial: &Value, w
         if k > 0 {
             let z = &chains[forward[k - 1]];
             if z.s > ch.f {
-                return Some(Found::Invalid(cycle(history, ops, &succ, z, ch, initial)));
+                return Err((forward[k - 1], b));
             }
             p = p.max(z.s);
         }
         place[b] = Place::Backward(p);
     }
-    if !witness {
-        return Some(Found::Valid(None));
-    }
+    Ok(place)
+}
 
-    // Witness: sort the points of the sufficiency proof. A point is
-    // (position, phase, group, order) with phase 0 = just before the
-    // position, 2 = just after it, 3 = after that (backward blocks); `order`
-    // follows the chain's layers.
+/// The witness: the points of the sufficiency proof, sorted. A point is
+/// (position, phase, group, order) with phase 0 = just before the position,
+/// 2 = just after it, 3 = after that (backward blocks); `order` follows the
+/// chain's layers.
+fn witness_order(ops: &RegisterOps<'_>, chains: &[Chain], seq: &[(Iv, u32)], place: &[Place]) -> Vec<OpId> {
     let mut points: Vec<((u64, u8, u64, u64), OpId)> = Vec::with_capacity(seq.len() + ops.free.len());
     for (c, ch) in chains.iter().enumerate() {
         let ops_of = &seq[ch.start as usize..ch.end as usize];
@@ -437,7 +518,7 @@ pub(crate) fn check(history: &History, ops: &RegisterOps<'_>, initial: &Value, w
         points.push(((iv.call, 2, u64::MAX, 0), iv.id));
     }
     points.sort_unstable_by_key(|&(k, _)| k);
-    Some(Found::Valid(Some(points.into_iter().map(|(_, id)| id).collect())))
+    points.into_iter().map(|(_, id)| id).collect()
 }
 
 fn value_name(v: Option<&Value>, initial: &Value) -> String {
@@ -561,6 +642,22 @@ fn chain_order(
     anomaly(history, &ids, explanation, rule)
 }
 
+/// Op `y_c` of the initial chain (named `vc`) must precede every write, but
+/// `x_d` completed before it began (`via` it came after the write).
+fn initial_first(history: &History, y_c: OpId, x_d: OpId, vc: &str, via: &str) -> String {
+    let needs = if vc.starts_with("values") {
+        format!("belongs to the run of {vc} that starts from the initial state")
+    } else {
+        format!("needs {vc}")
+    };
+    format!(
+        "{} {needs}, so it must be linearized before every write; but {} completed before it began{via}, so a \
+         write had already taken effect.",
+        show(history, y_c),
+        show(history, x_d)
+    )
+}
+
 /// Chains `c` and `d` must each precede the other: `f(c) < s(d)` and
 /// `f(d) < s(c)`.
 fn cycle(
@@ -580,57 +677,30 @@ fn cycle(
         let rule = RegisterRule::ConflictingValueOrder { ops: Vec::new(), values: None, writes: None };
         return anomaly(history, &[], explanation, rule);
     };
-    let mut ids: Vec<OpId> = Vec::new();
-    let mut push = |id: Option<OpId>| {
-        if let Some(id) = id {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-    };
-    let explanation;
     let vd = chain_name(ops, succ, d.head, initial);
     let vc = chain_name(ops, succ, c.head, initial);
     let wd = w_d.map(|w| show(history, w)).unwrap_or_default();
-    let bare = |v: &str| v.trim_start_matches("value ").to_string();
-    if c.write.is_none() {
-        push(Some(y_c));
-        push(Some(x_d));
-        push(w_d);
+    let (order, explanation) = if c.write.is_none() {
         let via =
             if Some(x_d) == w_d { String::new() } else { format!(", and it comes after {wd}, which starts {vd}") };
-        let needs = if vc.starts_with("values") {
-            format!("belongs to the run of {vc} that starts from the initial state")
-        } else {
-            format!("needs {vc}")
-        };
-        explanation = format!(
-            "{} {needs}, so it must be linearized before every write; but {} completed before it \
-             began{via}, so a write had already taken effect.",
-            show(history, y_c),
-            show(history, x_d)
-        );
+        (vec![Some(y_c), Some(x_d), w_d], initial_first(history, y_c, x_d, &vc, &via))
     } else {
         let x_c = c.f_op.unwrap_or(y_c);
         let wc = w_c.map(|w| show(history, w)).unwrap_or_default();
         let single = |ch: &Chain| ch.end - ch.start;
         if single(d) == 1 && Some(x_c) == w_c && y_c != x_c && !vc.starts_with("values") {
             // The common shape: w(c) < w(d) < a read of c's value.
-            push(Some(y_c));
-            push(w_d);
-            push(w_c);
-            explanation = format!(
+            let bare = |v: &str| v.trim_start_matches("value ").to_string();
+            let text = format!(
                 "{} began after {wd} completed, which itself began after {wc} completed, so the read must \
                  see {} or a later value, not {}.",
                 show(history, y_c),
                 bare(&vd),
                 bare(&vc)
             );
+            (vec![Some(y_c), w_d, w_c], text)
         } else {
-            for id in [Some(x_c), Some(y_d), Some(x_d), Some(y_c), w_c, w_d] {
-                push(id);
-            }
-            explanation = format!(
+            let text = format!(
                 "The write of a value and the ops that read it (or cas from it) must be linearized as one block \
                  with no other write inside. {} completed before {} began, so the block of {vc} must come before \
                  the block of {vd}; but {} completed before {} began, which forces the block of {vd} first. ({vc} \
@@ -640,6 +710,14 @@ fn cycle(
                 show(history, x_d),
                 show(history, y_c)
             );
+            (vec![Some(x_c), Some(y_d), Some(x_d), Some(y_c), w_c, w_d], text)
+        }
+    };
+    // The ops named, first mention first.
+    let mut ids: Vec<OpId> = Vec::new();
+    for id in order.into_iter().flatten() {
+        if !ids.contains(&id) {
+            ids.push(id);
         }
     }
     let value_of = |ch: &Chain| (ch.head < ops.values.len()).then(|| ops.values[ch.head].clone());

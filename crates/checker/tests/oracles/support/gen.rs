@@ -69,6 +69,31 @@ fn op_spec() -> impl Strategy<Value = OpSpec> {
     )
 }
 
+/// Every model the oracles know.
+pub const ALL_MODELS: &[Model] = &[
+    Model::Register,
+    Model::CasRegister,
+    Model::Kv,
+    Model::Set,
+    Model::Counter,
+    Model::ListAppend,
+    Model::Queue,
+    Model::Mutex,
+    Model::MultiRegister,
+];
+/// The models with session checks of their own (and a session oracle).
+pub const SESSION_MODELS: &[Model] = &[Model::Register, Model::CasRegister, Model::ListAppend, Model::Set];
+/// The session models and the counter: those with a convergence check.
+pub const CONVERGENT_MODELS: &[Model] =
+    &[Model::Register, Model::CasRegister, Model::ListAppend, Model::Set, Model::Counter];
+pub const REGISTERS: &[Model] = &[Model::Register, Model::CasRegister];
+
+/// A spec of up to `max_ops` ops for one of `models`: shrinks towards the
+/// first model.
+pub fn spec_of(models: &'static [Model], knobs: Knobs, max_ops: usize) -> impl Strategy<Value = Spec> {
+    prop::sample::select(models).prop_flat_map(move |m| spec(m, knobs, max_ops))
+}
+
 pub fn spec(model: Model, knobs: Knobs, max_ops: usize) -> impl Strategy<Value = Spec> {
     let initial = if knobs.initial { prop::option::weighted(0.3, 0..4u8).boxed() } else { Just(None).boxed() };
     (any::<bool>(), any::<bool>(), any::<bool>(), initial, prop::collection::vec(op_spec(), 1..=max_ops)).prop_map(

@@ -303,6 +303,24 @@ impl Builder {
         self.invoke(process, f, None, input).ok(process, output)
     }
 
+    /// `process` writes the integer `v` (ok).
+    pub fn w(self, process: u64, v: i64) -> Builder {
+        self.op(process, F::Write, int(v), V::Nil)
+    }
+
+    /// `process` reads `v` (ok).
+    pub fn r(self, process: u64, v: V) -> Builder {
+        self.op(process, F::Read, V::Nil, v)
+    }
+
+    /// A final read (issued after the faults healed) by `process`,
+    /// returning `output`.
+    pub fn final_read(self, process: u64, output: V) -> Builder {
+        let mut b = self.op(process, F::Read, V::Nil, output);
+        b.h.ops.last_mut().expect("just added").is_final = true;
+        b
+    }
+
     pub fn done(self) -> Hist {
         self.h
     }

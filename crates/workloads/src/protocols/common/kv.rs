@@ -62,91 +62,109 @@ impl KvStore {
                     Err(e) => Response::Fail(e),
                 }
             }
-            F::Write | F::Put => req.value.clone(),
-            F::Cas => {
-                let Some([old, new]) = req.value.as_seq().and_then(|s| <&[Value; 2]>::try_from(s).ok()) else {
-                    return Response::Fail(format!("cas expects [old, new], got {}", req.value));
-                };
-                let now = cur.cloned().unwrap_or(Value::Nil);
-                if now != *old {
-                    return Response::Fail(format!("cas mismatch: current value is {now}"));
-                }
-                new.clone()
-            }
-            F::Append => match (cur, &req.value) {
-                (None, Value::Str(s)) => Value::Str(s.clone()),
-                (Some(Value::Str(a)), Value::Str(b)) => Value::str(&format!("{a}{b}")),
-                (None | Some(Value::Nil), v) => Value::List(vec![v.clone()]),
-                (Some(Value::List(items)), v) => {
-                    let mut items = items.clone();
-                    items.push(v.clone());
-                    Value::List(items)
-                }
-                (Some(other), _) => return Response::Fail(format!("cannot append to {other}")),
-            },
-            F::Add => match cur {
-                None | Some(Value::Nil) => Value::set(vec![req.value.clone()]),
-                Some(Value::Set(items)) => {
-                    let mut items = items.clone();
-                    if let Err(i) = items.binary_search(&req.value) {
-                        items.insert(i, req.value.clone());
-                    }
-                    Value::Set(items)
-                }
-                Some(other) => return Response::Fail(format!("cannot add to {other}")),
-            },
-            F::Incr => {
-                let by = match &req.value {
-                    Value::Nil => 1,
-                    Value::Int(i) => *i,
-                    v => return Response::Fail(format!("incr expects an integer, got {v}")),
-                };
-                let now = match cur {
-                    None | Some(Value::Nil) => 0,
-                    Some(Value::Int(i)) => *i,
-                    Some(other) => return Response::Fail(format!("cannot incr {other}")),
-                };
-                match now.checked_add(by) {
-                    Some(sum) => Value::Int(sum),
-                    None => return Response::Fail(format!("counter overflow: {now} + {by}")),
-                }
-            }
-            F::Transfer => {
-                let (from, to, amount) = match parse_transfer(&req.value) {
-                    Ok(t) => t,
-                    Err(e) => return Response::Fail(e),
-                };
-                let mut balances = match cur {
-                    None | Some(Value::Nil) => Vec::new(),
-                    Some(Value::List(b)) => b.clone(),
-                    Some(other) => return Response::Fail(format!("cannot transfer in {other}")),
-                };
-                let need = from.max(to) + 1;
-                if balances.len() < need {
-                    balances.resize(need, Value::Int(0));
-                }
-                let (Some(a), Some(b)) = (balances[from].as_int(), balances[to].as_int()) else {
-                    return Response::Fail("corrupt balance".into());
-                };
-                let moved = if from == to {
-                    // A transfer to oneself changes nothing (and must not
-                    // double-count).
-                    Some((a, a))
-                } else {
-                    a.checked_sub(amount).zip(b.checked_add(amount))
-                };
-                let Some((a, b)) = moved else {
-                    return Response::Fail(format!("balance overflow moving {amount} from {from} to {to}"));
-                };
-                balances[from] = Value::Int(a);
-                balances[to] = Value::Int(b);
-                Value::List(balances)
-            }
-            f => return Response::Fail(format!("unsupported operation `{f}`")),
+            F::Write | F::Put => Ok(req.value.clone()),
+            F::Cas => cas(cur, &req.value),
+            F::Append => append(cur, &req.value),
+            F::Add => add(cur, &req.value),
+            F::Incr => incr(cur, &req.value),
+            F::Transfer => transfer(cur, &req.value),
+            f => Err(format!("unsupported operation `{f}`")),
         };
-        self.data.insert(req.key.clone(), next);
-        Response::Ok(req.value.clone())
+        match next {
+            Ok(next) => {
+                self.data.insert(req.key.clone(), next);
+                Response::Ok(req.value.clone())
+            }
+            Err(e) => Response::Fail(e),
+        }
     }
+}
+
+/// The value after `cas [old new]` on `cur`.
+fn cas(cur: Option<&Value>, arg: &Value) -> Result<Value, String> {
+    let Some([old, new]) = arg.as_seq().and_then(|s| <&[Value; 2]>::try_from(s).ok()) else {
+        return Err(format!("cas expects [old, new], got {arg}"));
+    };
+    let now = cur.cloned().unwrap_or(Value::Nil);
+    if now != *old {
+        return Err(format!("cas mismatch: current value is {now}"));
+    }
+    Ok(new.clone())
+}
+
+/// The value after appending `v`: strings concatenate (Porcupine's kv),
+/// anything else goes at the end of a list.
+fn append(cur: Option<&Value>, v: &Value) -> Result<Value, String> {
+    match (cur, v) {
+        (None, Value::Str(s)) => Ok(Value::Str(s.clone())),
+        (Some(Value::Str(a)), Value::Str(b)) => Ok(Value::str(&format!("{a}{b}"))),
+        (None | Some(Value::Nil), v) => Ok(Value::List(vec![v.clone()])),
+        (Some(Value::List(items)), v) => {
+            let mut items = items.clone();
+            items.push(v.clone());
+            Ok(Value::List(items))
+        }
+        (Some(other), _) => Err(format!("cannot append to {other}")),
+    }
+}
+
+/// The set after adding `v`.
+fn add(cur: Option<&Value>, v: &Value) -> Result<Value, String> {
+    match cur {
+        None | Some(Value::Nil) => Ok(Value::set(vec![v.clone()])),
+        Some(Value::Set(items)) => {
+            let mut items = items.clone();
+            if let Err(i) = items.binary_search(v) {
+                items.insert(i, v.clone());
+            }
+            Ok(Value::Set(items))
+        }
+        Some(other) => Err(format!("cannot add to {other}")),
+    }
+}
+
+/// The counter after `incr by` (nil: 1); an overflow fails.
+fn incr(cur: Option<&Value>, by: &Value) -> Result<Value, String> {
+    let by = match by {
+        Value::Nil => 1,
+        Value::Int(i) => *i,
+        v => return Err(format!("incr expects an integer, got {v}")),
+    };
+    let now = match cur {
+        None | Some(Value::Nil) => 0,
+        Some(Value::Int(i)) => *i,
+        Some(other) => return Err(format!("cannot incr {other}")),
+    };
+    now.checked_add(by).map(Value::Int).ok_or_else(|| format!("counter overflow: {now} + {by}"))
+}
+
+/// The balances after a transfer; a balance that would overflow fails.
+fn transfer(cur: Option<&Value>, arg: &Value) -> Result<Value, String> {
+    let (from, to, amount) = parse_transfer(arg)?;
+    let mut balances = match cur {
+        None | Some(Value::Nil) => Vec::new(),
+        Some(Value::List(b)) => b.clone(),
+        Some(other) => return Err(format!("cannot transfer in {other}")),
+    };
+    let need = from.max(to) + 1;
+    if balances.len() < need {
+        balances.resize(need, Value::Int(0));
+    }
+    let (Some(a), Some(b)) = (balances[from].as_int(), balances[to].as_int()) else {
+        return Err("corrupt balance".into());
+    };
+    let moved = if from == to {
+        // A transfer to oneself changes nothing (and must not double-count).
+        Some((a, a))
+    } else {
+        a.checked_sub(amount).zip(b.checked_add(amount))
+    };
+    let Some((a, b)) = moved else {
+        return Err(format!("balance overflow moving {amount} from {from} to {to}"));
+    };
+    balances[from] = Value::Int(a);
+    balances[to] = Value::Int(b);
+    Ok(Value::List(balances))
 }
 
 #[cfg(test)]

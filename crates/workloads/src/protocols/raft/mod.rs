@@ -470,6 +470,11 @@ impl RaftNode {
         self.match_index = vec![0; self.nodes];
         self.match_index[self.id] = last;
         self.append_in_flight = vec![false; self.nodes];
+        // The no-op is persisted and nobody knows yet: a leader that dies
+        // here leaves a log of a higher term on one node only (Figure 8).
+        if ctx.fault_point("raft.became-leader") {
+            return;
+        }
         self.advance_commit(ctx);
         self.broadcast_append(ctx);
         ctx.set_timer(self.config.heartbeat_ns, TIMER_HEARTBEAT | (term & !TIMER_KIND_MASK));
@@ -531,8 +536,13 @@ impl RaftNode {
         if n > self.commit_index
             && (d.term_at(n) == d.current_term || self.config.bug == Some(RaftBug::NoTermCheckOnCommit))
         {
+            if d.term_at(n) != d.current_term {
+                ctx.cover("raft.old-term-commit");
+            }
             self.commit_index = n;
             self.apply_committed(ctx);
+            // Committed and answered, but no follower has heard of it.
+            ctx.fault_point("raft.commit-advanced");
         }
     }
 
@@ -649,6 +659,9 @@ impl RaftNode {
         let match_index = (prev_log_index + count).min(d.last_index());
         if let Some(i) = changed {
             self.note_log_change(i);
+            if ctx.fault_point("raft.follower-appended") {
+                return;
+            }
         }
         if leader_commit > self.commit_index {
             self.commit_index = leader_commit.min(match_index).max(self.commit_index);
@@ -704,6 +717,9 @@ impl RaftNode {
         if granted {
             ctx.durable_mut().voted_for = Some(from);
             self.reset_election_timer(ctx);
+            if ctx.fault_point("raft.vote-persisted") {
+                return;
+            }
         }
         self.send(ctx, from, RaftMsg::Vote { term: current, granted });
     }
@@ -734,6 +750,9 @@ impl RaftNode {
         let index = d.last_index();
         self.note_log_change(index);
         self.pending.insert(index, Pending { origin, id, received_ns: ctx.local_time_ns() });
+        if ctx.fault_point("raft.entry-appended") {
+            return;
+        }
         self.advance_commit(ctx);
         self.replicate(ctx);
     }
@@ -866,6 +885,7 @@ impl Node for RaftNode {
         self.stats.requests += 1;
         self.expire_forwarded(ctx);
         if self.config.bug == Some(RaftBug::StaleReads) && matches!(req.f, F::Read | F::Get) {
+            ctx.cover("raft.stale-read");
             let response = self.kv.read(&req.f, &req.key);
             ctx.reply(req.id, response);
             return;

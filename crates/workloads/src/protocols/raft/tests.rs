@@ -263,3 +263,24 @@ fn params_parse_and_reject() {
     assert!(p(&[("heartbeat_ms", "x")]).unwrap_err().to_string().contains("heartbeat_ms"));
     assert!(p(&[("heartbeat_ms", "500")]).unwrap_err().to_string().contains("heartbeat_ms"));
 }
+
+/// Regression (#13): raft's own copy of the key-value state machine wrapped
+/// an overflowing counter where single's failed it; raft now applies
+/// through the one `common::KvStore`, so the increment fails and the
+/// counter stays.
+#[test]
+fn raft_counter_overflow_fails_and_leaves_the_counter() {
+    let mut net = cluster(3, RaftConfig::default());
+    elect(&mut net, 0);
+    request(&mut net, 0, 1, "incr", 1, Value::Int(i64::MAX));
+    net.run();
+    assert_eq!(reply_of(&net, 1), Some(&(0, Response::Ok(Value::Int(i64::MAX)))));
+    request(&mut net, 0, 2, "incr", 1, 1.into());
+    net.run();
+    assert!(
+        matches!(reply_of(&net, 2), Some((0, Response::Fail(m))) if m.contains("overflow")),
+        "{:?}",
+        reply_of(&net, 2)
+    );
+    assert_eq!(net.node(0).kv().get(&Some(1.into())), Value::Int(i64::MAX));
+}

@@ -1,0 +1,183 @@
+//! Fault points and coverage (FoundationDB's BUGGIFY idea): a protocol
+//! names the places where a crash hurts most ("just became leader", "commit
+//! advanced", "vote persisted") with [`Ctx::fault_point`](super::Ctx::fault_point),
+//! and names branches worth seeing taken with [`Ctx::cover`](super::Ctx::cover).
+//! The simulator decides from the seed whether a point crashes the node.
+//!
+//! Policy, when the nemesis generates `crash` faults: the first time a run
+//! hits a point, the point is enabled with probability ½ and given a firing
+//! rate `2^-k`, `k` uniform in `1..=4` (so a point hit once per election and
+//! one hit on every commit both get a fair chance); an enabled point fires
+//! at each hit with its rate while the budget lasts ([`PointConfig::budget`],
+//! the crash stream's fault count), while the clients run, and only when
+//! the crash leaves a majority of the nodes up. Every draw comes from the points' own random stream,
+//! so a protocol without points runs exactly as before.
+//!
+//! A crash at a point is a power-off at that instant: effects the handler
+//! asked for after the point are lost, and so are the node's messages still
+//! in its send buffer ([`NetConfig::send_buffer_ns`](super::NetConfig::send_buffer_ns)).
+//! Durable writes made before the handler returned are kept (every write in
+//! conch is synchronous, as if fsynced).
+
+use rand::RngExt;
+use rand_chacha::ChaCha8Rng;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// What a run may do at fault points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PointConfig {
+    /// Crashes at points are allowed (the nemesis generates crashes).
+    pub(crate) crash: bool,
+    /// Most crashes at points in a run.
+    pub(crate) budget: u32,
+}
+
+/// Largest `k` of a point's firing rate `2^-k`.
+const MAX_RATE_EXPONENT: u32 = 4;
+
+/// One fault point's record in a run.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PointStats {
+    /// Times a handler passed the point.
+    pub hits: u64,
+    /// Times the node crashed there.
+    pub crashes: u64,
+    /// Whether the seed enabled the point for crashes (false when crashes
+    /// at points are off).
+    pub enabled: bool,
+}
+
+struct Point {
+    stats: PointStats,
+    /// Fires at a hit when a draw below 2^64 >> `rate_shift` comes up.
+    rate_shift: u32,
+}
+
+/// The run's fault points and coverage counters.
+pub(crate) struct Points {
+    cfg: PointConfig,
+    rng: ChaCha8Rng,
+    budget_left: u32,
+    /// Set by the cluster before each handler: a crash here would be allowed.
+    pub(crate) armed: bool,
+    points: BTreeMap<&'static str, Point>,
+    coverage: BTreeMap<&'static str, u64>,
+}
+
+impl Points {
+    pub(crate) fn new(cfg: PointConfig, rng: ChaCha8Rng) -> Points {
+        Points { cfg, rng, budget_left: cfg.budget, armed: false, points: BTreeMap::new(), coverage: BTreeMap::new() }
+    }
+
+    /// Whether crashes at points may still happen (before the per-node
+    /// conditions the cluster checks).
+    pub(crate) fn may_crash(&self) -> bool {
+        self.cfg.crash && self.budget_left > 0
+    }
+
+    /// No crash at a point from now on (the clients are done).
+    pub(crate) fn stop(&mut self) {
+        self.cfg.crash = false;
+    }
+
+    /// A handler passed point `name`: whether the node crashes here.
+    pub(crate) fn hit(&mut self, name: &'static str) -> bool {
+        let crash = self.cfg.crash;
+        let rng = &mut self.rng;
+        let p = self.points.entry(name).or_insert_with(|| {
+            // Only draw when crashes are on, so that a run without them is
+            // not shifted by the first hits.
+            let enabled = crash && rng.random_bool(0.5);
+            let rate_shift = if enabled { rng.random_range(1..=MAX_RATE_EXPONENT) } else { 0 };
+            Point { stats: PointStats { enabled, ..PointStats::default() }, rate_shift }
+        });
+        p.stats.hits += 1;
+        if !(self.armed && p.stats.enabled && self.cfg.crash && self.budget_left > 0) {
+            return false;
+        }
+        let draw: u64 = self.rng.random();
+        if draw >> (64 - p.rate_shift) != 0 {
+            return false;
+        }
+        p.stats.crashes += 1;
+        self.budget_left -= 1;
+        self.armed = false;
+        true
+    }
+
+    /// A handler took named branch `name`.
+    pub(crate) fn cover(&mut self, name: &'static str) {
+        *self.coverage.entry(name).or_insert(0) += 1;
+    }
+
+    /// How long a node crashed at a point stays down: log-uniform in
+    /// `[min_ns, max_ns]`.
+    pub(crate) fn downtime_ns(&mut self, min_ns: u64, max_ns: u64) -> u64 {
+        let (lo, hi) = (libm::log(min_ns.max(1) as f64), libm::log(max_ns.max(min_ns).max(1) as f64));
+        let u: f64 = self.rng.random::<f64>();
+        (libm::exp(lo + (hi - lo) * u) as u64).clamp(min_ns, max_ns.max(min_ns))
+    }
+
+    pub(crate) fn stats(&self) -> BTreeMap<String, PointStats> {
+        self.points.iter().map(|(k, p)| (k.to_string(), p.stats)).collect()
+    }
+
+    pub(crate) fn coverage(&self) -> BTreeMap<String, u64> {
+        self.coverage.iter().map(|(k, v)| (k.to_string(), *v)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    fn points(crash: bool, budget: u32) -> Points {
+        Points::new(PointConfig { crash, budget }, ChaCha8Rng::seed_from_u64(7))
+    }
+
+    #[test]
+    fn points_never_fire_without_crashes_and_count_hits() {
+        let mut p = points(false, 10);
+        p.armed = true;
+        for _ in 0..1000 {
+            assert!(!p.hit("a"));
+        }
+        p.cover("branch");
+        p.cover("branch");
+        assert_eq!(p.stats()["a"], PointStats { hits: 1000, crashes: 0, enabled: false });
+        assert_eq!(p.coverage()["branch"], 2);
+    }
+
+    #[test]
+    fn enabled_points_fire_within_the_budget_and_only_when_armed() {
+        let mut p = points(true, 3);
+        let names = ["a", "b", "c", "d", "e", "f", "g", "h"];
+        let mut fired = 0;
+        for round in 0..5000 {
+            for n in names {
+                p.armed = round % 2 == 0;
+                let armed = p.armed;
+                if p.hit(n) {
+                    assert!(armed, "fired while disarmed");
+                    fired += 1;
+                }
+            }
+        }
+        assert_eq!(fired, 3, "the budget bounds crashes at points");
+        let s = p.stats();
+        assert_eq!(s.values().map(|p| p.crashes).sum::<u64>(), 3);
+        assert!(s.values().all(|p| p.crashes == 0 || p.enabled));
+        assert!(s.values().any(|p| p.enabled) && s.values().any(|p| !p.enabled), "about half are enabled");
+    }
+
+    #[test]
+    fn downtime_stays_in_range() {
+        let mut p = points(true, 1);
+        for _ in 0..100 {
+            let d = p.downtime_ns(10, 1000);
+            assert!((10..=1000).contains(&d));
+        }
+    }
+}
