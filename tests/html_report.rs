@@ -146,7 +146,7 @@ fn report_switches_keys_zooms_and_jumps_to_the_anomaly_in_a_browser() {
 /// (#18 §3: how many, the first one's lanes, its red (anomaly) arrows, its
 /// node-to-node messages and shaded faults) and the transaction cycle
 /// graphs (#18 §4: how many, the first one's nodes and edge labels).
-const FLOW_HARNESS: &str = r#"<!doctype html><html><body style="margin:0">
+const FLOW_HARNESS: &str = r##"<!doctype html><html><body style="margin:0">
 <iframe id="f" src="report.html" style="width:1380px;height:980px;border:0"></iframe>
 <pre id="log"></pre>
 <script>
@@ -178,7 +178,27 @@ f.addEventListener('load', () => {
   });
 });
 </script></body></html>
-"#;
+"##;
+
+/// Loads `dir/report.html` under [`FLOW_HARNESS`] and gives what it logged,
+/// then keeps a screenshot of the report as `target/NAME.png`.
+fn diagrams_in_browser(browser: &Path, dir: &Path, name: &str) -> String {
+    std::fs::write(dir.join("harness.html"), FLOW_HARNESS).unwrap();
+    let url = format!("file://{}", dir.join("harness.html").display());
+    let dom = headless(browser, &dir.join("p1")).args(["--dump-dom", &url]).output().expect("chromium failed to start");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("data-result=\"ok\""), "the harness did not finish:\n{dom}");
+    let log = dom[dom.find("<pre id=\"log\">").expect("the log")..].to_string();
+    let shot = root().join(format!("target/{name}.png"));
+    let _ = std::fs::create_dir_all(root().join("target"));
+    let status = headless(browser, &dir.join("p2"))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", dir.join("report.html").display()))
+        .output()
+        .expect("chromium failed to start");
+    assert!(status.status.success() && shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&status.stderr));
+    log
+}
 
 #[test]
 fn a_simulated_runs_report_shows_its_message_flow_in_a_browser() {
@@ -188,27 +208,11 @@ fn a_simulated_runs_report_shows_its_message_flow_in_a_browser() {
     let args = ["run", "--protocol", "lagging", "--nemesis", "partition", "--seed", "0", "--check", "--out"];
     let out = run(&[&args[..], &[out_dir.to_str().unwrap()]].concat());
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    std::fs::write(out_dir.join("harness.html"), FLOW_HARNESS).unwrap();
-    let url = format!("file://{}", out_dir.join("harness.html").display());
-    let dom = headless(&browser, &dir.path().join("p1"))
-        .args(["--dump-dom", &url])
-        .output()
-        .expect("chromium failed to start");
-    let dom = String::from_utf8_lossy(&dom.stdout);
-    assert!(dom.contains("data-result=\"ok\""), "the harness did not finish:\n{dom}");
-    let log = &dom[dom.find("<pre id=\"log\">").expect("the log")..];
+    let log = diagrams_in_browser(&browser, &out_dir, "html-report-flow");
     assert!(!log.contains("diagrams 0"), "no diagram in\n{log}");
     for e in ["lanes c", " n0 ", "red arrows true", "node messages true", "faults shaded true"] {
         assert!(log.contains(e), "missing `{e}` in\n{log}");
     }
-    let shot = root().join("target/html-report-flow.png");
-    let _ = std::fs::create_dir_all(root().join("target"));
-    let status = headless(&browser, &dir.path().join("p2"))
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", out_dir.join("report.html").display()))
-        .output()
-        .expect("chromium failed to start");
-    assert!(status.status.success() && shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&status.stderr));
 }
 
 #[test]
@@ -219,23 +223,8 @@ fn a_transactional_anomaly_is_drawn_as_its_cycle_in_a_browser() {
     let history = root().join("histories/txn/g-single.edn");
     let out = run(&["check", "--html", page.to_str().unwrap(), history.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    std::fs::write(dir.path().join("harness.html"), FLOW_HARNESS).unwrap();
-    let url = format!("file://{}", dir.path().join("harness.html").display());
-    let dom = headless(&browser, &dir.path().join("p1"))
-        .args(["--dump-dom", &url])
-        .output()
-        .expect("chromium failed to start");
-    let dom = String::from_utf8_lossy(&dom.stdout);
-    assert!(dom.contains("data-result=\"ok\""), "the harness did not finish:\n{dom}");
-    let log = &dom[dom.find("<pre id=\"log\">").expect("the log")..];
+    let log = diagrams_in_browser(&browser, dir.path(), "html-report-cycle");
     for e in ["cycles 1", "cycle nodes 2 edges ", "wr ", "rw "] {
         assert!(log.contains(e), "missing `{e}` in\n{log}");
     }
-    let shot = root().join("target/html-report-cycle.png");
-    let status = headless(&browser, &dir.path().join("p2"))
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", page.display()))
-        .output()
-        .expect("chromium failed to start");
-    assert!(status.status.success() && shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&status.stderr));
 }

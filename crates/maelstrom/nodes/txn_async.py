@@ -4,37 +4,20 @@ transaction to its own memory and answers at once, then sends its writes to
 the other nodes every 100 ms. A transaction on another node that reads
 meanwhile misses a write that has already committed, and appends reach the
 nodes in different orders."""
-from node import Node
+from node import Node, apply_txn
 
 n = Node()
 kv = {}
 pending = []  # writes not yet sent to the other nodes: [f, k, v]
 
 
-def write(f, key, v):
-    if f == "append":
-        kv.setdefault(key, []).append(v)
-    else:
-        kv[key] = v
-
-
 def txn(m):
-    out = []
-    for f, k, v in m["body"]["txn"]:
-        key = str(k)
-        if f == "r":
-            cur = kv.get(key)
-            out.append([f, k, list(cur) if isinstance(cur, list) else cur])
-        else:
-            write(f, key, v)
-            pending.append([f, key, v])
-            out.append([f, k, v])
+    out = apply_txn(kv, m["body"]["txn"], lambda f, key, v: pending.append([f, key, v]))
     n.reply(m, {"type": "txn_ok", "txn": out})
 
 
 def replicate(m):
-    for f, key, v in m["body"]["writes"]:
-        write(f, key, v)
+    apply_txn(kv, m["body"]["writes"])
 
 
 def gossip():

@@ -3,32 +3,16 @@
 serializable: every transaction is forwarded to one leader (the first node
 id), which applies it to its memory whole, one at a time, and answers. The
 other nodes only relay."""
-from node import Node
+from node import Node, apply_txn
 
 n = Node()
 kv = {}
 
 
-def apply(ops):
-    out = []
-    for f, k, v in ops:
-        key = str(k)
-        if f == "r":
-            cur = kv.get(key)
-            out.append([f, k, list(cur) if isinstance(cur, list) else cur])
-        elif f == "append":
-            kv.setdefault(key, []).append(v)
-            out.append([f, k, v])
-        else:
-            kv[key] = v
-            out.append([f, k, v])
-    return out
-
-
 def txn(m):
     leader = n.ids[0]
     if n.id == leader:
-        n.reply(m, {"type": "txn_ok", "txn": apply(m["body"]["txn"])})
+        n.reply(m, {"type": "txn_ok", "txn": apply_txn(kv, m["body"]["txn"])})
         return
 
     def relay(r):

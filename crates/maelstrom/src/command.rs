@@ -35,7 +35,8 @@ pub fn main(words: &[String]) -> u8 {
             return fail(e.to_string(), exit::BAD_INPUT);
         }
     }
-    let text = if inv.json { run.json_document(&fr) } else { ::report::text::report(&fr, inv.verbose) + &run.text(cfg) };
+    let text =
+        if inv.json { run.json_document(&fr) } else { ::report::text::report(&fr, inv.verbose) + &run.text(cfg) };
     print(&text);
     exit::code([run.verdict], 0)
 }

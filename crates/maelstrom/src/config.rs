@@ -334,7 +334,8 @@ pub fn parse_consistency_model(name: &str) -> Result<CheckName, String> {
         Some(c) => Ok(c),
         None => {
             let known = CheckName::TXN.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(", ");
-            let why = if checker::txn::Model::parse(name).is_some() { "a model conch cannot check" } else { "unknown model" };
+            let why =
+                if checker::txn::Model::parse(name).is_some() { "a model conch cannot check" } else { "unknown model" };
             Err(format!("--consistency-models: {why} `{name}`: expected {known}"))
         }
     }
@@ -522,7 +523,10 @@ impl Config {
                 self.max_txn_length, self.max_writes_per_key
             ));
             if !self.consistency_models.is_empty() {
-                c.push_str(&format!(" --consistency-models {}", self.consistency_models.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",")));
+                c.push_str(&format!(
+                    " --consistency-models {}",
+                    self.consistency_models.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(",")
+                ));
             }
         }
         match self.availability {

@@ -12,10 +12,10 @@ use crate::journal::{Category, MessageStats};
 use crate::run::{self, FaultRecord, NodeReport, Outcome, Problem, RunError, RunStats, Severity};
 use crate::workload::Workload;
 use checker::{CheckResult, History, Outcome as OpOutcome, Report as FileReport, Verdict};
-pub use workloads::flow::AnomalyWindow;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+pub use workloads::flow::AnomalyWindow;
 
 /// Everything a run found.
 pub struct Report {
@@ -59,7 +59,6 @@ impl Availability {
         Availability { required, measured, ops: n, ok, met: measured.is_some_and(|m| m >= required) }
     }
 }
-
 
 /// What the seed decides and what it cannot.
 pub fn reproducibility() -> serde_json::Value {

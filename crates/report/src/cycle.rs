@@ -133,7 +133,9 @@ pub fn svg(a: &Anomaly) -> Option<String> {
         let (x, y) = at(i);
         // The anomaly names its ops in the order of its transactions.
         let op = e.txns.iter().position(|t| t == name).and_then(|k| a.ops.get(k));
-        let title = op.map_or(name.to_string(), |o| format!("{name}: op {}, process {}, {} {}", o.id.0, o.process, o.f, o.output));
+        let title = op.map_or(name.to_string(), |o| {
+            format!("{name}: op {}, process {}, {} {}", o.id.0, o.process, o.f, o.output)
+        });
         let _ = writeln!(
             s,
             "<circle cx=\"{x:.1}\" cy=\"{y:.1}\" r=\"{NODE_R}\" fill=\"#fff4f3\" stroke=\"#b3261e\">\
@@ -155,8 +157,13 @@ pub fn svg(a: &Anomaly) -> Option<String> {
 /// The HTML section of a report page: a heading and one graph per cycle
 /// anomaly (the first [`MAX_CYCLES`]), or nothing when there are none.
 pub fn section(report: &Report) -> String {
-    let cycles: Vec<&Anomaly> =
-        report.results.iter().flat_map(|c| &c.keys).flat_map(|k| &k.anomalies).filter(|a| evidence(a).is_some()).collect();
+    let cycles: Vec<&Anomaly> = report
+        .results
+        .iter()
+        .flat_map(|c| &c.keys)
+        .flat_map(|k| &k.anomalies)
+        .filter(|a| evidence(a).is_some())
+        .collect();
     if cycles.is_empty() {
         return String::new();
     }
@@ -171,7 +178,8 @@ pub fn section(report: &Report) -> String {
         }
     }
     if cycles.len() > MAX_CYCLES {
-        let _ = writeln!(s, "<p>{} more cycles are not drawn (report.json lists them all).</p>", cycles.len() - MAX_CYCLES);
+        let _ =
+            writeln!(s, "<p>{} more cycles are not drawn (report.json lists them all).</p>", cycles.len() - MAX_CYCLES);
     }
     s
 }

@@ -43,7 +43,14 @@ pub fn report_page_with_flows(report: &FileReport, h: &History, flows: &[Flow]) 
     let cycles = crate::cycle::section(report);
     fill(
         PAGE,
-        &[("TITLE", &title), ("DATA", &data), ("SCRIPT", SCRIPT), ("CYCLES", &cycles), ("FLOWS", &flows), ("PLOTS", &plots)],
+        &[
+            ("TITLE", &title),
+            ("DATA", &data),
+            ("SCRIPT", SCRIPT),
+            ("CYCLES", &cycles),
+            ("FLOWS", &flows),
+            ("PLOTS", &plots),
+        ],
     )
 }
 

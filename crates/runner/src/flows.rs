@@ -89,9 +89,7 @@ pub fn flows(
             break;
         }
         match e.kind {
-            TraceKind::Send => {
-                b.send(e.id, t, &node_name(e.from), &node_name(e.to), None, &|| label(&e.msg))
-            }
+            TraceKind::Send => b.send(e.id, t, &node_name(e.from), &node_name(e.to), None, &|| label(&e.msg)),
             TraceKind::Deliver => b.end(e.id, FlowEnd::Delivered { at_ns: t }),
             // Its delivery is traced on its own.
             TraceKind::Duplicate => {}

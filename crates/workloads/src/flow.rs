@@ -145,7 +145,8 @@ pub fn windows(h: &History, results: &[CheckResult]) -> Vec<AnomalyWindow> {
                 else {
                     continue;
                 };
-                let mut nodes: Vec<String> = found.iter().filter_map(|o| o.node.as_deref().map(str::to_string)).collect();
+                let mut nodes: Vec<String> =
+                    found.iter().filter_map(|o| o.node.as_deref().map(str::to_string)).collect();
                 nodes.sort();
                 nodes.dedup();
                 out.push(AnomalyWindow {
@@ -296,7 +297,7 @@ fn start(w: &AnomalyWindow, h: &History, client: &dyn Fn(u64) -> Option<String>,
     for op in w.ops.iter().filter_map(|&id| h.get(id)) {
         let Some(a) = op.invoke_time_ns else { continue };
         let b = op.complete_time_ns.unwrap_or(w.end_ns);
-        focus.push((a - FOCUS_MARGIN_NS, b + FOCUS_MARGIN_NS));
+        focus.push(((a - FOCUS_MARGIN_NS).max(0), b + FOCUS_MARGIN_NS));
         if let Some(c) = client(op.process) {
             highlight.push((c.clone(), a, b));
             let lane = flow.lane(&c);
