@@ -117,16 +117,25 @@ pub fn svg(a: &Anomaly) -> Option<String> {
         let (ux, uy) = (dx / len, dy / len);
         let (sx, sy) = (x0 + ux * NODE_R, y0 + uy * NODE_R);
         let (ex, ey) = (x1 - ux * NODE_R, y1 - uy * NODE_R);
-        let bend = 0.18 * len;
+        // Two transactions: their two edges bend well apart.
+        let bend = if n == 2 { 0.35 } else { 0.18 } * len;
         let (qx, qy) = ((x0 + x1) / 2.0 + uy * bend, (y0 + y1) / 2.0 - ux * bend);
-        let (lx, ly) = ((sx + 2.0 * qx + ex) / 4.0, (sy + 2.0 * qy + ey) / 4.0);
+        // The label sits outside the curve's middle, on its convex side.
+        let (mx, my) = ((sx + 2.0 * qx + ex) / 4.0, (sy + 2.0 * qy + ey) / 4.0);
+        let (lx, ly) = (mx + uy * 6.0, my - ux * 6.0 + 4.0);
+        let anchor = if uy > 0.3 {
+            "start"
+        } else if uy < -0.3 {
+            "end"
+        } else {
+            "middle"
+        };
         let _ = writeln!(
             s,
             "<path d=\"M{sx:.1},{sy:.1} Q{qx:.1},{qy:.1} {ex:.1},{ey:.1}\" fill=\"none\" stroke=\"{colour}\" \
              stroke-width=\"1.5\"{dash} marker-end=\"url(#cy-{marker})\"><title>{tip}</title></path>\
-             <text x=\"{lx:.1}\" y=\"{:.1}\" fill=\"{colour}\" text-anchor=\"middle\" \
-             paint-order=\"stroke\" stroke=\"#fff\" stroke-width=\"3\">{text}</text>",
-            ly - 3.0
+             <text x=\"{lx:.1}\" y=\"{ly:.1}\" fill=\"{colour}\" text-anchor=\"{anchor}\" \
+             paint-order=\"stroke\" stroke=\"#fff\" stroke-width=\"3\">{text}</text>"
         );
     }
     for (i, name) in names.iter().enumerate() {
@@ -144,8 +153,9 @@ pub fn svg(a: &Anomaly) -> Option<String> {
             y + 4.0,
             escape(name),
             op.map_or(String::new(), |o| format!(
-                "<text x=\"{x:.1}\" y=\"{:.1}\" text-anchor=\"middle\" fill=\"#555\">op {}</text>",
-                y + NODE_R + 13.0,
+                "<text x=\"{:.1}\" y=\"{:.1}\" fill=\"#555\">op {}</text>",
+                x + NODE_R + 4.0,
+                y - NODE_R + 4.0,
                 o.id.0
             ))
         );

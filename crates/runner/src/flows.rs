@@ -70,12 +70,12 @@ pub fn flows(
             let (Some(node), Some(at)) = (op.node.as_deref(), op.invoke_time_ns) else { continue };
             let c = format!("c{}", op.process);
             synthetic += 1;
-            b.send(synthetic, at, &c, node, op.key.as_ref(), &|| format!("{} {}", op.f, op.input));
+            // Unlabelled: the op's bar on the client's lane says what it was.
+            b.send(synthetic, at, &c, node, op.key.as_ref(), &String::new);
             b.end(synthetic, FlowEnd::Delivered { at_ns: at });
             if let (Some(done), true) = (op.complete_time_ns, op.outcome != Outcome::Info) {
                 synthetic += 1;
-                let label = || format!("{:?} {}", op.outcome, op.output).to_lowercase();
-                b.send(synthetic, done, node, &c, op.key.as_ref(), &label);
+                b.send(synthetic, done, node, &c, op.key.as_ref(), &String::new);
                 b.end(synthetic, FlowEnd::Delivered { at_ns: done });
             }
         }
