@@ -403,7 +403,7 @@ fn timeline_data_orders_keys_invalid_first_and_carries_the_prefix_with_states() 
         .assert_eq(&d["keys"].to_string());
     let mut a = d["anomalies"][0].clone();
     a["explanation"] = "…".into();
-    expect![[r#"{"check":"linearizable","explanation":"…","failed":5,"initial":"nil","key":"\"b\"","kind":"not-linearizable","method":"wgl","ops":[5],"prefix":[{"id":1,"state":"1"},{"id":2,"state":"1"},{"id":3,"state":"2"}],"states":["2"]}"#]]
+    expect![[r#"{"check":"linearizable","explanation":"…","failed":5,"initial":"nil","key":"\"b\"","kind":"not-linearizable","method":"wgl","ops":[5,2,3],"prefix":[{"id":1,"state":"1"},{"id":2,"state":"1"},{"id":3,"state":"2"}],"states":["2"]}"#]]
         .assert_eq(&a.to_string());
     expect![[r##"[{"colour":"#f4a5a5","end":75000000,"kind":"partition","start":22000000}]"##]]
         .assert_eq(&d["faultWindows"].to_string());
