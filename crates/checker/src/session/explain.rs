@@ -34,7 +34,7 @@ pub fn short(v: &Value) -> String {
 
 /// `process 3's read (lines 40-41)`.
 pub fn op_name(op: &Op) -> String {
-    format!("process {}'s {} ({})", crate::history::process_name(op.process), op.f, lines(op))
+    format!("process {}'s {} ({})", op.process_name(), op.f, lines(op))
 }
 
 /// `process 3's append 5 (lines 10-11, ok)`: a write with its argument.
@@ -46,7 +46,7 @@ pub fn write_name(op: &Op) -> String {
     };
     format!(
         "process {}'s {} {} ({}, {status})",
-        crate::history::process_name(op.process),
+        op.process_name(),
         op.f,
         short(&op.input),
         lines(op)

@@ -859,7 +859,7 @@ fn walk(k: &KeyOps, v: &Versions, cycle: &[Edge]) -> (Vec<OpId>, String, Vec<Cyc
                 ops.push(a);
                 format!(
                     "process {}'s cas ({}) replaced {x} with {y}, so {x} precedes {y}",
-                    crate::history::process_name(op.process),
+                    op.process_name(),
                     lines(op)
                 )
             }
@@ -875,7 +875,7 @@ fn walk(k: &KeyOps, v: &Versions, cycle: &[Edge]) -> (Vec<OpId>, String, Vec<Cyc
                 };
                 format!(
                     "process {} {} and later {}, so {tail}",
-                    crate::history::process_name(oa.process),
+                    oa.process_name(),
                     act(oa),
                     act(ob)
                 )
@@ -962,7 +962,7 @@ fn explain_choices(k: &KeyOps, v: &Versions, set: &[Guarantee], reads: &[usize])
                 .collect();
             format!(
                 "process {}'s {} could have returned {}",
-                crate::history::process_name(op.process),
+                op.process_name(),
                 act(op),
                 of.join(" or ")
             )
