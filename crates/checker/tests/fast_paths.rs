@@ -144,7 +144,7 @@ fn read_of_unwritten_and_failed_values() {
 
 #[test]
 fn read_completing_before_its_write() {
-    let r = anomaly(ModelKind::Register, "1 read 5 | 0 write 5", "read-before-write", &[1, 3]);
+    anomaly(ModelKind::Register, "1 read 5 | 0 write 5", "read-before-write", &[1, 3]);
 }
 
 #[test]
@@ -245,13 +245,13 @@ fn cas_chains() {
     assert_eq!(r.verdict, Verdict::Valid);
     assert_eq!(witness(&r), Vec::<u32>::from([0, 1, 2]));
     // Two cas ops from 1 that both took effect.
-    let r = anomaly(ModelKind::CasRegister, "0 write 1 | 1 cas [1,2] | 2 cas [1,3]", "double-cas", &[3, 5]);
+    anomaly(ModelKind::CasRegister, "0 write 1 | 1 cas [1,2] | 2 cas [1,3]", "double-cas", &[3, 5]);
     // A read of 1 that began after the cas 1 -> 2 completed.
     let r = anomaly(ModelKind::CasRegister, "0 write 1 | 1 cas [1,2] | 2 read 1", "cas-chain-order", &[5, 3]);
     let e = &r.anomalies[0].explanation;
     assert!(e.contains("values 1 -> 2 can only follow one another"), "{e}");
     // cas from the initial value after a write completed (NilRead does not matter for cas).
-    let r = anomaly(ModelKind::CasRegister, "0 write 1 | 1 cas [null,2]", "conflicting-value-order", &[3, 1]);
+    anomaly(ModelKind::CasRegister, "0 write 1 | 1 cas [null,2]", "conflicting-value-order", &[3, 1]);
     // A cas cycle with no head is left to the general search.
     let h = hist("1 cas [1,2] | 2 cas [2,1]");
     assert!(decide(&h, ModelKind::CasRegister, NilRead::Unknown).is_none());
@@ -273,7 +273,7 @@ fn append_divergent_and_stale_reads() {
 #[test]
 fn append_lost_and_unread_elements() {
     // An ok append, then a read that lacks it.
-    let r = anomaly(ModelKind::ListAppend, "0 append 1 | 1 append 2 | 2 read [2]", "lost-append", &[1, 5]);
+    anomaly(ModelKind::ListAppend, "0 append 1 | 1 append 2 | 2 read [2]", "lost-append", &[1, 5]);
     // A read of an element nobody appended; a duplicate element.
     let h = hist("2 read [7]");
     assert_eq!(reason(&run(&h, ModelKind::ListAppend, NilRead::Unknown)), "read-of-unappended-element");
