@@ -10,10 +10,11 @@ use testkit::gen_txn::{self, GenKind, TxnGenConfig};
 
 pub fn run(args: GenArgs) -> u8 {
     let kind: GenKind = args.workload.into();
-    let (clients, keys, info_permille) = match kind.sizes(args.clients, args.keys, args.info_permille, !args.plant.is_empty()) {
-        Ok(s) => s,
-        Err(e) => return output::fail(e),
-    };
+    let (clients, keys, info_permille) =
+        match kind.sizes(args.clients, args.keys, args.info_permille, !args.plant.is_empty()) {
+            Ok(s) => s,
+            Err(e) => return output::fail(e),
+        };
     let (seed, ops) = (args.seed, args.ops);
     let bytes = match kind {
         GenKind::Ops(workload) => {

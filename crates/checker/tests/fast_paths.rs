@@ -134,7 +134,8 @@ fn concurrent_writes_either_order() {
 
 #[test]
 fn read_of_unwritten_and_failed_values() {
-    let r = anomaly(ModelKind::Register, "0 invoke write 1 | 0 fail write 1 | 1 read 1", "read-of-failed-write", &[3, 1]);
+    let r =
+        anomaly(ModelKind::Register, "0 invoke write 1 | 0 fail write 1 | 1 read 1", "read-of-failed-write", &[3, 1]);
     assert_eq!(r.verdict, Verdict::Invalid);
     let h = hist("1 read 9");
     let r = run(&h, ModelKind::Register, NilRead::Unknown);
@@ -265,7 +266,12 @@ fn append_divergent_and_stale_reads() {
     assert_eq!(reason(&r), "divergent-reads");
     assert_eq!(lines(&r), vec![7, 5]);
     // Stale: a read after [1 2] returns [1].
-    let r = anomaly(ModelKind::ListAppend, "0 append 1 | 0 append 2 | 2 read [1,2] | 3 read [1]", "real-time-order", &[3, 7]);
+    let r = anomaly(
+        ModelKind::ListAppend,
+        "0 append 1 | 0 append 2 | 2 read [1,2] | 3 read [1]",
+        "real-time-order",
+        &[3, 7],
+    );
     let e = &r.anomalies[0].explanation;
     assert!(e.contains("returned only 1 element, without 2"), "{e}");
 }

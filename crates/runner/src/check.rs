@@ -30,7 +30,10 @@ impl std::str::FromStr for ShardMode {
         match s {
             "auto" => Ok(ShardMode::Auto),
             "off" => Ok(ShardMode::Off),
-            n => n.parse().map(ShardMode::Fixed).map_err(|_| format!("expected auto, off or a number of shards, found `{n}`")),
+            n => n
+                .parse()
+                .map(ShardMode::Fixed)
+                .map_err(|_| format!("expected auto, off or a number of shards, found `{n}`")),
         }
     }
 }

@@ -360,7 +360,6 @@ mod tests {
     use super::super::*;
     use crate::error::InputErrorKind;
 
-
     #[test]
     fn pairs_and_orders() {
         use EventType::*;
@@ -386,7 +385,8 @@ mod tests {
 
     #[test]
     fn completion_without_invoke_names_line() {
-        let err = History::from_events("h.jsonl", vec![Event::client(7, EventType::Ok, 3, "read", Value::Nil)]).unwrap_err();
+        let err =
+            History::from_events("h.jsonl", vec![Event::client(7, EventType::Ok, 3, "read", Value::Nil)]).unwrap_err();
         assert_eq!(err.line, 7);
         assert!(err.to_string().starts_with("h.jsonl:7:"), "{err}");
     }
@@ -394,9 +394,11 @@ mod tests {
     #[test]
     fn double_invoke_rejected() {
         use EventType::*;
-        let err =
-            History::from_events("h", vec![Event::client(1, Invoke, 3, "read", Value::Nil), Event::client(2, Invoke, 3, "read", Value::Nil)])
-                .unwrap_err();
+        let err = History::from_events(
+            "h",
+            vec![Event::client(1, Invoke, 3, "read", Value::Nil), Event::client(2, Invoke, 3, "read", Value::Nil)],
+        )
+        .unwrap_err();
         assert!(matches!(err.kind, InputErrorKind::DoubleInvoke { process: 3, open_line: 1 }));
     }
 }

@@ -81,7 +81,6 @@ impl ListShare {
 mod tests {
     use super::super::*;
 
-
     #[test]
     fn list_reads_share_one_buffer_per_key_and_stay_exact() {
         use EventType::*;

@@ -44,13 +44,7 @@ pub fn write_name(op: &Op) -> String {
         Outcome::Info => "info: may or may not have happened",
         Outcome::Fail => "failed",
     };
-    format!(
-        "process {}'s {} {} ({}, {status})",
-        op.process_name(),
-        op.f,
-        short(&op.input),
-        lines(op)
-    )
+    format!("process {}'s {} {} ({}, {status})", op.process_name(), op.f, short(&op.input), lines(op))
 }
 
 /// One edge of a cycle, for the anomaly's machine-readable detail.
