@@ -141,3 +141,93 @@ fn report_switches_keys_zooms_and_jumps_to_the_anomaly_in_a_browser() {
     assert!(status.status.success() && shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&status.stderr));
     eprintln!("screenshot: {}", shot.display());
 }
+
+/// Reads the diagrams of a report: the Lamport diagrams of a simulated run
+/// (#18 §3: how many, the first one's lanes, its red (anomaly) arrows, its
+/// node-to-node messages and shaded faults) and the transaction cycle
+/// graphs (#18 §4: how many, the first one's nodes and edge labels).
+const FLOW_HARNESS: &str = r##"<!doctype html><html><body style="margin:0">
+<iframe id="f" src="report.html" style="width:1380px;height:980px;border:0"></iframe>
+<pre id="log"></pre>
+<script>
+const log = [], f = document.getElementById('f');
+const done = r => { document.getElementById('log').textContent = log.join('\n'); document.body.dataset.result = r; };
+f.addEventListener('load', () => {
+  const d = f.contentDocument, b = d.body.dataset;
+  const until = (ok, then, n = 0) => ok() ? then() : n > 200 ? done('timeout') : setTimeout(() => until(ok, then, n + 1), 20);
+  until(() => b.ready === 'yes', () => {
+    try {
+      const cycles = [...d.querySelectorAll('svg.cycle')];
+      log.push('cycles ' + cycles.length);
+      if (cycles.length) {
+        const c = cycles[0];
+        log.push('cycle nodes ' + c.querySelectorAll('circle').length + ' edges ' + [...c.querySelectorAll('path[marker-end] + text')].map(t => t.textContent).join(' | '));
+        c.scrollIntoView();
+        return done(b.jsError ? 'script error: ' + b.jsError : 'ok');
+      }
+      const svgs = [...d.querySelectorAll('svg.lamport')];
+      log.push('diagrams ' + svgs.length);
+      const s = svgs[0];
+      log.push('lanes ' + [...s.querySelectorAll('text[font-weight=bold]')].map(t => t.textContent).join(' '));
+      log.push('red arrows ' + (s.querySelectorAll('line[marker-end="url(#arr-red)"]').length > 0));
+      log.push('node messages ' + (s.querySelectorAll('line[marker-end="url(#arr)"], line[stroke-dasharray]').length > 0));
+      log.push('faults shaded ' + (d.querySelectorAll('svg.lamport rect[fill="#fbe9c6"]').length > 0));
+      s.scrollIntoView();
+      done(b.jsError ? 'script error: ' + b.jsError : 'ok');
+    } catch (e) { log.push(String(e.stack || e)); done('exception'); }
+  });
+});
+</script></body></html>
+"##;
+
+/// Loads `dir/report.html` under [`FLOW_HARNESS`] and gives what it logged,
+/// then keeps a screenshot of the report as `target/NAME.png`.
+fn diagrams_in_browser(browser: &Path, dir: &Path, name: &str) -> String {
+    std::fs::write(dir.join("harness.html"), FLOW_HARNESS).unwrap();
+    let url = format!("file://{}", dir.join("harness.html").display());
+    let dom = headless(browser, &dir.join("p1")).args(["--dump-dom", &url]).output().expect("chromium failed to start");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("data-result=\"ok\""), "the harness did not finish:\n{dom}");
+    let log = dom[dom.find("<pre id=\"log\">").expect("the log")..].to_string();
+    let shot = root().join(format!("target/{name}.png"));
+    let _ = std::fs::create_dir_all(root().join("target"));
+    let status = headless(browser, &dir.join("p2"))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", dir.join("report.html").display()))
+        .output()
+        .expect("chromium failed to start");
+    assert!(status.status.success() && shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&status.stderr));
+    log
+}
+
+#[test]
+fn a_simulated_runs_report_shows_its_message_flow_in_a_browser() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("run");
+    let args = ["run", "--protocol", "lagging", "--nemesis", "partition", "--seed", "0", "--check", "--out"];
+    let out = run(&[&args[..], &[out_dir.to_str().unwrap()]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = diagrams_in_browser(&browser, &out_dir, "html-report-flow");
+    assert!(!log.contains("diagrams 0"), "no diagram in\n{log}");
+    // Faults are shaded where one overlaps a window (crates/report's
+    // sim-flow snapshot pins that); which windows do follows the simulator.
+    for e in ["lanes c", " n0 ", "red arrows true", "node messages true", "faults shaded "] {
+        assert!(log.contains(e), "missing `{e}` in\n{log}");
+    }
+}
+
+#[test]
+fn a_transactional_anomaly_is_drawn_as_its_cycle_in_a_browser() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let history = root().join("histories/txn/g-single.edn");
+    let out = run(&["check", "--html", page.to_str().unwrap(), history.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = diagrams_in_browser(&browser, dir.path(), "html-report-cycle");
+    // G-single and fractured-read: two cycles of the same two transactions.
+    for e in ["cycles 2", "cycle nodes 2 edges ", "wr ", "rw "] {
+        assert!(log.contains(e), "missing `{e}` in\n{log}");
+    }
+}

@@ -80,7 +80,7 @@ mod unique_ids;
 pub mod value;
 pub mod write;
 
-pub use check::{check, check_path, BankSettings, CheckConfig};
+pub use check::{check, check_path, check_path_lean, BankSettings, CheckConfig};
 pub use error::{CheckError, InputError, InputErrorKind, NotApplicable};
 pub use history::{Event, EventType, History, HistoryBuilder, Op, OpId, Outcome, Process, F};
 pub use report::{Anomaly, AnomalyKind, Budget, CheckName, CheckResult, KeyResult, Method, OpRef, Report, Verdict};

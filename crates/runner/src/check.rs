@@ -149,9 +149,14 @@ impl FileError {
 /// Reads and checks one file.
 pub fn check_file(file: &str, plan: &FilesPlan) -> Checked {
     let shards = plan.shard_options(file);
-    let result = checker::check_path(Path::new(file), &plan.read, &plan.check, shards.as_ref())
-        .map(|(r, h)| (r, h.filter(|_| plan.keep_histories)))
-        .map_err(|e| FileError::of(file, e));
+    let path = Path::new(file);
+    let result = if plan.keep_histories {
+        checker::check_path(path, &plan.read, &plan.check, shards.as_ref())
+    } else {
+        // Without the history kept, a transactional file is never held as values.
+        checker::check_path_lean(path, &plan.read, &plan.check, shards.as_ref()).map(|r| (r, None))
+    };
+    let result = result.map_err(|e| FileError::of(file, e));
     Checked { file: file.to_string(), result }
 }
 

@@ -264,6 +264,13 @@ impl Op {
         process_name(self.process)
     }
 
+    /// This op with `input` and `output` nil: what a checker that keeps the
+    /// values in its own form (transactions' micro-ops) holds per op.
+    pub fn without_values(&self) -> Op {
+        let (input, output) = (Value::Nil, Value::Nil);
+        Op { input, output, f: self.f.clone(), key: self.key.clone(), node: self.node.clone(), ..*self }
+    }
+
     /// Real-time order: this op completed before `other` was invoked.
     pub fn precedes(&self, other: &Op) -> bool {
         self.ret < other.call

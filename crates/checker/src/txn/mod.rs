@@ -290,7 +290,9 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
         }
     }
     let internal = infer::internal(h);
-    let passes: Vec<Pass> = plans.iter().map(|(ev, t, ms)| run_pass(h, opts, *ev, &internal, ms, *t)).collect();
+    // The passes are independent: run at once, they keep both cores busy
+    // through each pass's sequential parts (graph, components).
+    let passes: Vec<Pass> = plans.par_iter().map(|(ev, t, ms)| run_pass(h, opts, *ev, &internal, ms, *t)).collect();
     let found_for = |t: usize| passes.iter().filter(|p| p.tier <= t).fold(Kinds::default(), |k, p| k.union(p.found));
     let cuts_for =
         |t: usize| passes.iter().filter(move |p| p.tier <= t).flat_map(|p| p.results.iter().flat_map(|r| &r.cut));
