@@ -115,13 +115,14 @@ fn report_switches_keys_zooms_and_jumps_to_the_anomaly_in_a_browser() {
     let expect = [
         // Invalid key first, then the valid ones.
         "keys key \"b\" — invalid, 1 anomaly | key \"a\" — valid | key \"c\" — valid",
-        // The page opens on the first anomaly: key b, its read outlined.
-        "start key \"b\" anomaly 0 step 3 outlined 5",
+        // The page opens on the first anomaly: key b, its stale read and the
+        // two writes that prove it stale (the one it read, the one it missed) outlined.
+        "start key \"b\" anomaly 0 step 3 outlined 2 3 5",
         "switched key \"c\" bars 2 labels write 3|read → 3",
         "zoom button 2.00",
         "wheel 1.25",
         "drag left moves the view later true",
-        "jump key \"b\" anomaly 0 step 3 outlined 5",
+        "jump key \"b\" anomaly 0 step 3 outlined 2 3 5",
         "steps shown true: step 3 of 3: op 3, process 0 cas [1 2] takes effect — state 2 / Then op 5, process 2 read → 1, cannot take effect in any reachable state {2}.",
         "first: before any op: the model starts — state nil",
         "step 1: step 1 of 3: op 1, process 1 write 1 takes effect — state 1 linearized 1",

@@ -481,10 +481,17 @@ fn a_simulated_stale_read_is_drawn_from_the_message_trace() {
     assert!(page.contains("Message flow around each anomaly") && page.contains("class=\"lamport\""));
 }
 
-/// The first anomaly of a transactional history in `histories/txn/`.
-fn txn_anomaly(name: &str) -> (checker::Report, checker::Anomaly) {
-    let path = format!("{}/../../histories/txn/{name}", env!("CARGO_MANIFEST_DIR"));
-    let c = checked(name, &std::fs::read_to_string(path).unwrap());
+/// The text of a transactional history in `histories/txn/`, built in (the
+/// renderers' crate does no I/O, tests included: tests/layering.rs).
+macro_rules! txn_history {
+    ($name:literal) => {
+        ($name, include_str!(concat!("../../../histories/txn/", $name)))
+    };
+}
+
+/// The first anomaly of a transactional history (see [`txn_history`]).
+fn txn_anomaly((name, text): (&str, &str)) -> (checker::Report, checker::Anomaly) {
+    let c = checked(name, text);
     let r = report(&c).clone();
     let a = r.results.iter().flat_map(|c| &c.keys).flat_map(|k| &k.anomalies).next().unwrap().clone();
     (r, a)
@@ -494,7 +501,7 @@ fn txn_anomaly(name: &str) -> (checker::Report, checker::Anomaly) {
 /// on y and the rw edge on x bend apart, each labelled with key and values.
 #[test]
 fn a_g_single_is_drawn_as_its_cycle() {
-    let (r, a) = txn_anomaly("g-single.edn");
+    let (r, a) = txn_anomaly(txn_history!("g-single.edn"));
     assert_eq!(a.kind.as_str(), "G-single");
     let s = crate::cycle::svg(&a).unwrap();
     expect_file!["snapshots/cycle-g-single.svg"].assert_eq(&s);
@@ -517,7 +524,7 @@ fn a_g_single_is_drawn_as_its_cycle() {
 
 #[test]
 fn a_longer_cycle_has_a_node_per_transaction_and_other_anomalies_none() {
-    let (_, a) = txn_anomaly("g-nonadjacent.edn");
+    let (_, a) = txn_anomaly(txn_history!("g-nonadjacent.edn"));
     let s = crate::cycle::svg(&a).unwrap();
     let steps = match a.detail.as_deref() {
         Some(checker::report::AnomalyDetail::Txn(e)) => e.steps.len(),
@@ -526,7 +533,7 @@ fn a_longer_cycle_has_a_node_per_transaction_and_other_anomalies_none() {
     assert!(steps >= 3);
     assert_eq!(s.matches("<circle").count(), steps, "a simple cycle: as many nodes as steps");
     assert_eq!(s.matches("marker-end=").count(), steps, "an arrow per step");
-    let (_, g1a) = txn_anomaly("g1a.edn");
+    let (_, g1a) = txn_anomaly(txn_history!("g1a.edn"));
     assert_eq!(crate::cycle::svg(&g1a), None, "G1a is no cycle");
     assert_eq!(crate::cycle::section(report(&checked("stale.jsonl", STALE_READ))), "");
 }
