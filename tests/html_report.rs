@@ -42,16 +42,26 @@ fn headless(browser: &Path, profile: &Path) -> Command {
     c
 }
 
-/// Drives the framed report and logs, one line per action, what it showed
-/// (the report mirrors its key, view, anomaly and step on `<body>`).
-const HARNESS: &str = r#"<!doctype html><html><body style="margin:0">
+/// The start both harness pages share: the report in a frame, a log that
+/// chromium dumps, `done` to end, and the frame's load handler opened.
+macro_rules! harness_head {
+    () => {
+        r#"<!doctype html><html><body style="margin:0">
 <iframe id="f" src="report.html" style="width:1380px;height:980px;border:0"></iframe>
 <pre id="log"></pre>
 <script>
 const log = [], f = document.getElementById('f');
 const done = r => { document.getElementById('log').textContent = log.join('\n'); document.body.dataset.result = r; };
 f.addEventListener('load', () => {
-  const d = f.contentDocument, w = f.contentWindow, b = d.body.dataset;
+"#
+    };
+}
+
+/// Drives the framed report and logs, one line per action, what it showed
+/// (the report mirrors its key, view, anomaly and step on `<body>`).
+const HARNESS: &str = concat!(
+    harness_head!(),
+    r#"  const d = f.contentDocument, w = f.contentWindow, b = d.body.dataset;
   const view = () => b.view.split(',').map(Number);
   const width = () => { const [a, z] = view(); return z - a; };
   const bars = () => d.querySelectorAll('#panel rect[data-op]').length;
@@ -91,16 +101,24 @@ f.addEventListener('load', () => {
   });
 });
 </script></body></html>
-"#;
+"#
+);
+
+/// A directory holding `report.html`, `conch check --html` of the invalid
+/// history at `history` (relative to the repository root).
+fn invalid_report_of(history: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let history = root().join(history);
+    let out = run(&["check", "--html", page.to_str().unwrap(), history.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    dir
+}
 
 #[test]
 fn report_switches_keys_zooms_and_jumps_to_the_anomaly_in_a_browser() {
     let Some(browser) = chromium() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("report.html");
-    let history = root().join("tests/data/timeline-three-keys.jsonl");
-    let out = run(&["check", "--html", page.to_str().unwrap(), history.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = invalid_report_of("tests/data/timeline-three-keys.jsonl");
     let harness = dir.path().join("harness.html");
     std::fs::write(&harness, HARNESS).unwrap();
     let url = format!("file://{}", harness.display());
@@ -147,14 +165,9 @@ fn report_switches_keys_zooms_and_jumps_to_the_anomaly_in_a_browser() {
 /// (#18 §3: how many, the first one's lanes, its red (anomaly) arrows, its
 /// node-to-node messages and shaded faults) and the transaction cycle
 /// graphs (#18 §4: how many, the first one's nodes and edge labels).
-const FLOW_HARNESS: &str = r##"<!doctype html><html><body style="margin:0">
-<iframe id="f" src="report.html" style="width:1380px;height:980px;border:0"></iframe>
-<pre id="log"></pre>
-<script>
-const log = [], f = document.getElementById('f');
-const done = r => { document.getElementById('log').textContent = log.join('\n'); document.body.dataset.result = r; };
-f.addEventListener('load', () => {
-  const d = f.contentDocument, b = d.body.dataset;
+const FLOW_HARNESS: &str = concat!(
+    harness_head!(),
+    r##"  const d = f.contentDocument, b = d.body.dataset;
   const until = (ok, then, n = 0) => ok() ? then() : n > 200 ? done('timeout') : setTimeout(() => until(ok, then, n + 1), 20);
   until(() => b.ready === 'yes', () => {
     try {
@@ -179,7 +192,8 @@ f.addEventListener('load', () => {
   });
 });
 </script></body></html>
-"##;
+"##
+);
 
 /// Loads `dir/report.html` under [`FLOW_HARNESS`] and gives what it logged,
 /// then keeps a screenshot of the report as `target/NAME.png`.
@@ -221,11 +235,7 @@ fn a_simulated_runs_report_shows_its_message_flow_in_a_browser() {
 #[test]
 fn a_transactional_anomaly_is_drawn_as_its_cycle_in_a_browser() {
     let Some(browser) = chromium() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("report.html");
-    let history = root().join("histories/txn/g-single.edn");
-    let out = run(&["check", "--html", page.to_str().unwrap(), history.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = invalid_report_of("histories/txn/g-single.edn");
     let log = diagrams_in_browser(&browser, dir.path(), "html-report-cycle");
     // G-single and fractured-read: two cycles of the same two transactions.
     for e in ["cycles 2", "cycle nodes 2 edges ", "wr ", "rw "] {

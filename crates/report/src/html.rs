@@ -154,6 +154,16 @@ pub struct RunLinks<'a> {
     pub runs: Vec<(u64, Verdict)>,
 }
 
+impl<'a> RunLinks<'a> {
+    /// Each plan's runs, a run not checked counted valid (its page says so).
+    pub fn of(plans: &'a [runner::Plan], runs: &[Vec<runner::run::Finished>]) -> Vec<RunLinks<'a>> {
+        let verdicts = |runs: &[runner::run::Finished]| {
+            runs.iter().map(|f| (f.seed, f.verdict().unwrap_or(Verdict::Valid))).collect()
+        };
+        plans.iter().zip(runs).map(|(p, r)| RunLinks { protocol: &p.protocol, runs: verdicts(r) }).collect()
+    }
+}
+
 /// `conch compare`'s index: the table, the plots, and a link to every run's report.
 pub fn compare_index(rows: &[Row], links: &[RunLinks]) -> String {
     let mut runs = String::from("<h2>Runs</h2><ul>\n");

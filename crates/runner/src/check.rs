@@ -22,6 +22,22 @@ pub enum ShardMode {
     Fixed(usize),
 }
 
+impl std::str::FromStr for ShardMode {
+    type Err = String;
+
+    /// `auto`, `off` or a number of shards (`--shards`).
+    fn from_str(s: &str) -> Result<ShardMode, String> {
+        match s {
+            "auto" => Ok(ShardMode::Auto),
+            "off" => Ok(ShardMode::Off),
+            n => n
+                .parse()
+                .map(ShardMode::Fixed)
+                .map_err(|_| format!("expected auto, off or a number of shards, found `{n}`")),
+        }
+    }
+}
+
 /// How to check a set of files.
 #[derive(Clone, Debug)]
 pub struct FilesPlan {

@@ -329,10 +329,7 @@ pub fn run(name: &str, params: &BTreeMap<String, String>, cfg: &SimConfig) -> Re
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn given(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
-        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
+    use crate::protocols::common::params::given;
 
     #[test]
     fn names_are_unique_and_defaults_are_served() {

@@ -18,7 +18,6 @@ use crate::error::{CheckError, InputErrorKind, NotApplicable};
 use crate::history::{History, Op, Outcome, F};
 use crate::value::Value;
 use std::collections::BTreeSet;
-use std::fmt;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::str::FromStr;
@@ -328,11 +327,7 @@ macro_rules! with_model {
 }
 pub(crate) use with_model;
 
-impl fmt::Display for ModelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_str!(ModelKind);
 
 impl FromStr for ModelKind {
     type Err = String;

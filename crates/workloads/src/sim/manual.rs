@@ -153,6 +153,15 @@ impl<P: Protocol> ManualNet<P> {
         self.replies.get(&id).map(|(_, r)| r)
     }
 
+    /// The value request `id` was answered `ok` with; panics, naming the
+    /// request and what came instead, on anything else.
+    pub fn ok_value(&self, id: RequestId) -> Value {
+        match self.reply(id) {
+            Some(Response::Ok(v)) => v.clone(),
+            other => panic!("{id:?}: {other:?}"),
+        }
+    }
+
     /// Delivers one message, unless its link is cut or its receiver down.
     pub fn deliver(&mut self, from: NodeId, to: NodeId, msg: Msg<P>) {
         if self.cut.contains(&(from, to)) || self.nodes[to].is_none() {
