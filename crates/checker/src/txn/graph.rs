@@ -300,6 +300,26 @@ pub fn realtime_edges(times: &[(u64, u64)]) -> EdgeSet {
     s
 }
 
+/// The nodes of each component (`comp` as [`tarjan`] returns it), by a
+/// counting sort: component `c`'s nodes are `members[off[c]..off[c + 1]]`,
+/// in ascending order.
+pub fn group_by_component(comp: &[u32], ncomp: u32) -> (Vec<u32>, Vec<u32>) {
+    let mut off = vec![0u32; ncomp as usize + 1];
+    for &c in comp {
+        off[c as usize + 1] += 1;
+    }
+    for c in 0..ncomp as usize {
+        off[c + 1] += off[c];
+    }
+    let mut fill = off.clone();
+    let mut members = vec![0u32; comp.len()];
+    for (v, &c) in comp.iter().enumerate() {
+        members[fill[c as usize] as usize] = v as u32;
+        fill[c as usize] += 1;
+    }
+    (off, members)
+}
+
 /// Strongly connected components (Tarjan, iterative) of the graph given by
 /// `succ`, which lists a node's successors into the vector. Returns each
 /// node's component; components are numbered in reverse topological order

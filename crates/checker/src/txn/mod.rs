@@ -219,21 +219,12 @@ fn run_pass(
     let g = Graph::build(n, sets);
     let (comp, ncomp) = graph::tarjan(g.nodes() as usize, |v, out| out.extend_from_slice(&g.to[g.edges(v)]));
     // Nodes grouped by component; `local` numbers them within it.
-    let mut off = vec![0u32; ncomp as usize + 1];
-    for &c in &comp {
-        off[c as usize + 1] += 1;
-    }
-    for c in 0..ncomp as usize {
-        off[c + 1] += off[c];
-    }
-    let mut fill = off.clone();
-    let mut members = vec![0u32; comp.len()];
+    let (off, members) = graph::group_by_component(&comp, ncomp);
     let mut local = vec![0u32; comp.len()];
-    for (v, &c) in comp.iter().enumerate() {
-        let i = fill[c as usize];
-        members[i as usize] = v as u32;
-        local[v] = i - off[c as usize];
-        fill[c as usize] += 1;
+    for c in 0..ncomp as usize {
+        for (i, &v) in members[off[c] as usize..off[c + 1] as usize].iter().enumerate() {
+            local[v as usize] = i as u32;
+        }
     }
     let mut cyclic: Vec<u32> = (0..ncomp).filter(|&c| off[c as usize + 1] - off[c as usize] > 1).collect();
     // Earliest transactions first, for readable reports.
