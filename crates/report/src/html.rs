@@ -127,6 +127,11 @@ fn compare_table(rows: &[Row]) -> String {
                 format!("<span class=\"v-{cls}\">{} {}/{}{first}</span>", c.check, c.seeds_invalid, r.seeds)
             })
             .collect();
+        let mut checks = checks.join("<br>");
+        if r.promises.is_some() && !r.anomalies.is_empty() {
+            let found: Vec<String> = r.anomalies.iter().map(|(k, n)| format!("{} on {n}", escape(k))).collect();
+            checks.push_str(&format!("<br>anomalies (seeds): {}", found.join(", ")));
+        }
         t.push_str(&format!(
             "<tr><td>{}</td><td>{}</td><td>{:.0}</td><td>{:.1}</td><td>{:.1}</td><td>{:.1}</td><td>{}</td><td>{}</td>\
              <td>{:.1}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>\n",
@@ -140,7 +145,7 @@ fn compare_table(rows: &[Row]) -> String {
             percent(r.availability_during_faults),
             r.msgs_per_op,
             converge_cell(r.converge_ms_max),
-            checks.join("<br>"),
+            checks,
             escape(&r.command)
         ));
     }

@@ -15,6 +15,39 @@ pub const CHECK_COLUMNS: [(CheckName, &str); 7] = [
     (CheckName::Bank, "bank"),
 ];
 
+/// The isolation models comparisons check transactional runs against (every
+/// model in `workloads::registry`'s `isolation` lists), weakest first: their
+/// CSV columns.
+pub const TXN_COLUMNS: [CheckName; 5] = [
+    CheckName::ReadCommitted,
+    CheckName::ConsistentView,
+    CheckName::SnapshotIsolation,
+    CheckName::Serializable,
+    CheckName::StrictSerializable,
+];
+
+/// A transactional row's isolation checks, weakest first:
+/// `snapshot-isolation ok; serializable FAIL 7/20 (seed 1)`; `-` for the
+/// other rows.
+pub fn isolation_cell(r: &Row) -> String {
+    let cells: Vec<String> = r
+        .checks
+        .iter()
+        .filter(|c| c.check.txn_model().is_some())
+        .map(|c| format!("{} {}", c.check, verdict_cell(c)))
+        .collect();
+    if cells.is_empty() {
+        "-".into()
+    } else {
+        cells.join("; ")
+    }
+}
+
+/// `G2-item:7;G-single:2`: seeds per anomaly kind found, by name.
+fn anomalies_cell(r: &Row) -> String {
+    r.anomalies.iter().map(|(k, n)| format!("{k}:{n}")).collect::<Vec<_>>().join(";")
+}
+
 /// `ok`, `2 unknown`, or `FAIL 3/5 (seed 1)`.
 pub fn verdict_cell(c: &CheckSummary) -> String {
     match (c.seeds_invalid, c.seeds_unknown) {
@@ -53,6 +86,7 @@ pub fn table(rows: &[Row]) -> String {
         "converge ms",
     ];
     header.extend(CHECK_COLUMNS.iter().map(|(_, h)| *h));
+    header.push("isolation");
     let mut cells: Vec<Vec<String>> = vec![header.iter().map(|s| s.to_string()).collect()];
     for r in rows {
         let mut line = vec![
@@ -70,6 +104,7 @@ pub fn table(rows: &[Row]) -> String {
         for (check, _) in CHECK_COLUMNS {
             line.push(r.checks.iter().find(|c| c.check == check).map_or("-".into(), verdict_cell));
         }
+        line.push(isolation_cell(r));
         cells.push(line);
     }
     let widths: Vec<usize> =
@@ -88,10 +123,11 @@ pub fn csv(rows: &[Row]) -> String {
         "protocol,workload,seeds,ops,throughput_ops_per_s,latency_ms_p50,latency_ms_p99,latency_ms_max,\
          availability,availability_during_faults,msgs_per_op,converge_ms_max",
     );
-    for (c, _) in CHECK_COLUMNS {
+    let columns = || CHECK_COLUMNS.iter().map(|(c, _)| *c).chain(TXN_COLUMNS);
+    for c in columns() {
         let _ = write!(s, ",{c}_invalid_seeds,{c}_first_violating_seed");
     }
-    s.push('\n');
+    s.push_str(",anomalies\n");
     for r in rows {
         let _ = write!(
             s,
@@ -109,7 +145,7 @@ pub fn csv(rows: &[Row]) -> String {
             r.msgs_per_op,
             r.converge_ms_max.map_or(String::new(), |c| format!("{c:.3}"))
         );
-        for (check, _) in CHECK_COLUMNS {
+        for check in columns() {
             match r.checks.iter().find(|c| c.check == check) {
                 Some(c) => {
                     let first = c.first_violating_seed.map_or(String::new(), |x| x.to_string());
@@ -118,7 +154,7 @@ pub fn csv(rows: &[Row]) -> String {
                 None => s.push_str(",,"),
             }
         }
-        s.push('\n');
+        let _ = writeln!(s, ",{}", anomalies_cell(r));
     }
     s
 }

@@ -78,6 +78,8 @@ fn rows() -> Vec<Row> {
             checks: vec![summary(CheckName::Linearizable, 2, 0, None), summary(CheckName::Convergence, 1, 0, None)],
             invariants: Default::default(),
             coverage: Default::default(),
+            promises: None,
+            anomalies: Default::default(),
             faults_by_kind: [("crash".to_string(), 8), ("partition".to_string(), 7)].into(),
             seeds_missing_faults: 0,
             command: "conch run --protocol raft --seed 0".into(),
@@ -98,11 +100,79 @@ fn rows() -> Vec<Row> {
             checks: vec![summary(CheckName::Linearizable, 0, 2, Some(1))],
             invariants: Default::default(),
             coverage: Default::default(),
+            promises: None,
+            anomalies: [("not-linearizable".to_string(), 2)].into(),
             faults_by_kind: [("clock-skew".to_string(), 3)].into(),
             seeds_missing_faults: 1,
             command: "conch run --protocol lww --seed 1".into(),
         },
     ]
+}
+
+/// A transactional row as compare makes it for si: the model it promises
+/// held, the next one up failed with write skew.
+fn si_row() -> Row {
+    let c = |check, valid, invalid, first| CheckSummary {
+        check,
+        seeds_valid: valid,
+        seeds_invalid: invalid,
+        seeds_unknown: 0,
+        first_violating_seed: first,
+    };
+    Row {
+        protocol: "si".into(),
+        workload: "txn-rw-register".into(),
+        checks: vec![c(CheckName::SnapshotIsolation, 4, 0, None), c(CheckName::Serializable, 1, 3, Some(2))],
+        promises: Some(CheckName::SnapshotIsolation),
+        anomalies: [("G2-item".to_string(), 3)].into(),
+        faults_by_kind: Default::default(),
+        seeds: 4,
+        seeds_missing_faults: 0,
+        command: "conch run --protocol si --seed 2 --check --checks snapshot-isolation,serializable".into(),
+        ..rows()[0].clone()
+    }
+}
+
+/// Transactional rows show their isolation checks, weakest first, and
+/// the anomalies found: the anomaly lattice on a protocol.
+#[test]
+fn compare_shows_a_transactional_row_on_the_anomaly_lattice() {
+    let rows = [si_row()];
+    let table = table::table(&rows);
+    assert!(table.lines().next().unwrap().ends_with("bank  isolation"), "{table}");
+    assert!(
+        table.lines().nth(1).unwrap().ends_with("snapshot-isolation ok; serializable FAIL 3/4 (seed 2)"),
+        "{table}"
+    );
+    let csv = table::csv(&rows);
+    let (head, line) = csv.trim_end().split_once('\n').unwrap();
+    let cell = |name: &str| {
+        let i = head.split(',').position(|h| h == name).unwrap_or_else(|| panic!("{name} in {head}"));
+        line.split(',').nth(i).unwrap().to_string()
+    };
+    assert_eq!(cell("serializable_invalid_seeds"), "3");
+    assert_eq!(cell("serializable_first_violating_seed"), "2");
+    assert_eq!(cell("snapshot-isolation_invalid_seeds"), "0");
+    assert_eq!(cell("linearizable_invalid_seeds"), "");
+    assert_eq!(cell("anomalies"), "G2-item:3");
+    expect![[r#"
+        compare: 1 protocol, 4 seeds each: violations in si (serializable on 3 seeds)
+          si promises snapshot-isolation: snapshot-isolation ok; serializable FAIL 3/4 (seed 2); anomalies found: G2-item on 3 seeds"#]]
+    .assert_eq(&text::compare_summary(&rows));
+    let html = html::demo_index(&rows);
+    assert!(html.contains("serializable 3/4, first seed 2"), "{html}");
+    assert!(html.contains("G2-item"), "{html}");
+}
+
+/// Every isolation model a bundled protocol is compared against has its
+/// CSV columns.
+#[test]
+fn every_compared_isolation_model_has_csv_columns() {
+    for p in workloads::registry::PROTOCOLS {
+        for c in p.isolation {
+            assert!(table::TXN_COLUMNS.contains(c), "{}: {c}", p.name);
+        }
+    }
 }
 
 #[test]
@@ -219,21 +289,21 @@ fn json_lists_every_file_with_its_error() {
 #[test]
 fn compare_table_and_csv() {
     expect![[r#"
-        protocol  workload  ops/s  p50 ms  p99 ms  max ms  avail  avail@fault  msgs/op  converge ms  linearizable       ryw  mono-reads  mono-writes  wfr  convergence  bank
-        raft      register  412    1.2     55.0    210.8   84%    50%          21.7     503          ok                 -    -           -            -    1 unknown    -
-        lww<&>    register  619    0.2     0.3     0.3     78%    -            1.7      -            FAIL 2/2 (seed 1)  -    -           -            -    -            -
+        protocol  workload  ops/s  p50 ms  p99 ms  max ms  avail  avail@fault  msgs/op  converge ms  linearizable       ryw  mono-reads  mono-writes  wfr  convergence  bank  isolation
+        raft      register  412    1.2     55.0    210.8   84%    50%          21.7     503          ok                 -    -           -            -    1 unknown    -     -
+        lww<&>    register  619    0.2     0.3     0.3     78%    -            1.7      -            FAIL 2/2 (seed 1)  -    -           -            -    -            -     -
     "#]].assert_eq(&table::table(&rows()));
     expect![[r#"
-        protocol,workload,seeds,ops,throughput_ops_per_s,latency_ms_p50,latency_ms_p99,latency_ms_max,availability,availability_during_faults,msgs_per_op,converge_ms_max,linearizable_invalid_seeds,linearizable_first_violating_seed,read-your-writes_invalid_seeds,read-your-writes_first_violating_seed,monotonic-reads_invalid_seeds,monotonic-reads_first_violating_seed,monotonic-writes_invalid_seeds,monotonic-writes_first_violating_seed,writes-follow-reads_invalid_seeds,writes-follow-reads_first_violating_seed,convergence_invalid_seeds,convergence_first_violating_seed,bank_invalid_seeds,bank_first_violating_seed
-        raft,register,2,1000,412.500,1.250,55.000,210.750,0.8400,0.5000,21.700,503.200,0,,,,,,,,,,0,,,
-        lww<&>,register,2,1000,619.000,0.200,0.300,0.300,0.7800,,1.700,,2,1,,,,,,,,,,,,
+        protocol,workload,seeds,ops,throughput_ops_per_s,latency_ms_p50,latency_ms_p99,latency_ms_max,availability,availability_during_faults,msgs_per_op,converge_ms_max,linearizable_invalid_seeds,linearizable_first_violating_seed,read-your-writes_invalid_seeds,read-your-writes_first_violating_seed,monotonic-reads_invalid_seeds,monotonic-reads_first_violating_seed,monotonic-writes_invalid_seeds,monotonic-writes_first_violating_seed,writes-follow-reads_invalid_seeds,writes-follow-reads_first_violating_seed,convergence_invalid_seeds,convergence_first_violating_seed,bank_invalid_seeds,bank_first_violating_seed,read-committed_invalid_seeds,read-committed_first_violating_seed,consistent-view_invalid_seeds,consistent-view_first_violating_seed,snapshot-isolation_invalid_seeds,snapshot-isolation_first_violating_seed,serializable_invalid_seeds,serializable_first_violating_seed,strict-serializable_invalid_seeds,strict-serializable_first_violating_seed,anomalies
+        raft,register,2,1000,412.500,1.250,55.000,210.750,0.8400,0.5000,21.700,503.200,0,,,,,,,,,,0,,,,,,,,,,,,,,
+        lww<&>,register,2,1000,619.000,0.200,0.300,0.300,0.7800,,1.700,,2,1,,,,,,,,,,,,,,,,,,,,,,,not-linearizable:2
     "#]].assert_eq(&table::csv(&rows()));
 }
 
 #[test]
 fn compare_json() {
     let doc: serde_json::Value = serde_json::from_str(&json::compare(&rows()[1..])).unwrap();
-    expect![[r#"{"rows":[{"availability":0.78,"availability_during_faults":null,"checks":[{"check":"linearizable","first_violating_seed":1,"seeds_invalid":2,"seeds_unknown":0,"seeds_valid":0}],"command":"conch run --protocol lww --seed 1","converge_ms_max":null,"coverage":{},"faults_by_kind":{"clock-skew":3},"invariants":{"first":null,"first_violating_seed":null,"seeds_violated":0},"latency_ms_max":0.3,"latency_ms_p50":0.2,"latency_ms_p99":0.3,"msgs_per_op":1.7,"ops":1000,"protocol":"lww<&>","seeds":2,"seeds_missing_faults":1,"throughput_ops_per_s":619.0,"workload":"register"}]}"#]].assert_eq(&doc.to_string());
+    expect![[r#"{"rows":[{"anomalies":{"not-linearizable":2},"availability":0.78,"availability_during_faults":null,"checks":[{"check":"linearizable","first_violating_seed":1,"seeds_invalid":2,"seeds_unknown":0,"seeds_valid":0}],"command":"conch run --protocol lww --seed 1","converge_ms_max":null,"coverage":{},"faults_by_kind":{"clock-skew":3},"invariants":{"first":null,"first_violating_seed":null,"seeds_violated":0},"latency_ms_max":0.3,"latency_ms_p50":0.2,"latency_ms_p99":0.3,"msgs_per_op":1.7,"ops":1000,"promises":null,"protocol":"lww<&>","seeds":2,"seeds_missing_faults":1,"throughput_ops_per_s":619.0,"workload":"register"}]}"#]].assert_eq(&doc.to_string());
 }
 
 #[test]

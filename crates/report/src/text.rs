@@ -103,6 +103,16 @@ pub fn compare_summary(rows: &[runner::compare::Row]) -> String {
             );
         }
     }
+    // Transactional rows: where on the anomaly lattice the histories fell,
+    // against the model the protocol promises.
+    for r in rows {
+        let Some(promised) = r.promises else { continue };
+        let _ = write!(s, "\n  {} promises {promised}: {}", r.protocol, crate::table::isolation_cell(r));
+        let found: Vec<String> =
+            r.anomalies.iter().map(|(k, n)| format!("{k} on {}", plural(*n as usize, "seed"))).collect();
+        let found = if found.is_empty() { "none".to_string() } else { found.join(", ") };
+        let _ = write!(s, "; anomalies found: {found}");
+    }
     // Coverage: the named branches each protocol took and the crashes at
     // its fault points, so that a bug's branch that ran without breaking
     // anything is visible.

@@ -57,6 +57,13 @@ pub struct Row {
     /// (`raft.old-term-commit`, `point:raft.became-leader` hits, `crash:...`
     /// crashes there): shows whether the code a bug lives in ran at all.
     pub coverage: BTreeMap<String, u64>,
+    /// For a transactional workload, the isolation model the protocol
+    /// promises (the first of [`checks`]); the others checked are stronger.
+    pub promises: Option<CheckName>,
+    /// Seeds in which each anomaly kind was found, by any check (`G2-item`:
+    /// 7): for transactional rows, where on the anomaly lattice the
+    /// protocol's histories fall.
+    pub anomalies: BTreeMap<String, u64>,
     /// Faults injected per kind, summed over the seeds (#12 §2d).
     pub faults_by_kind: BTreeMap<String, u64>,
     /// Seeds in which a requested fault kind never took effect.
@@ -125,6 +132,17 @@ pub fn row(plan: &Plan, runs: &[Finished]) -> Row {
     }
     let checks: Vec<CheckSummary> = checks.into_values().collect();
     let (invariants, coverage) = invariants_and_coverage(runs);
+    let mut anomalies: BTreeMap<String, u64> = BTreeMap::new();
+    for r in runs.iter().filter_map(|f| f.report.as_ref()) {
+        let mut kinds: Vec<&str> =
+            r.results.iter().flat_map(|c| &c.keys).flat_map(|k| &k.anomalies).map(|a| a.kind.as_str()).collect();
+        kinds.sort_unstable();
+        kinds.dedup();
+        for k in kinds {
+            *anomalies.entry(k.to_string()).or_default() += 1;
+        }
+    }
+    let wanted = self::checks(plan);
     let faults_by_kind = crate::run::faults_by_kind(plan, runs);
     let seeds_missing_faults = runs.iter().filter(|f| !crate::run::fault_warnings(plan, f).is_empty()).count() as u64;
     let first_bad = checks.iter().filter_map(|c| c.first_violating_seed).chain(invariants.first_violating_seed).min();
@@ -144,10 +162,34 @@ pub fn row(plan: &Plan, runs: &[Finished]) -> Row {
         checks,
         invariants,
         coverage,
+        promises: wanted.first().copied(),
+        anomalies,
         faults_by_kind,
         seeds_missing_faults,
-        command: plan.command(first_bad.unwrap_or_else(|| runs.first().map_or(0, |f| f.seed))),
+        command: command(plan, &wanted, first_bad.unwrap_or_else(|| runs.first().map_or(0, |f| f.seed))),
     }
+}
+
+/// The checks a comparison runs on `plan`'s histories: for a transactional
+/// workload the isolation models the protocol promises and is measured
+/// against ([`registry::ProtocolInfo::isolation`]); otherwise none named,
+/// which is every check that fits the workload.
+pub fn checks(plan: &Plan) -> Vec<CheckName> {
+    match registry::info(&plan.protocol) {
+        Some(info) if plan.workload.is_txn() => info.isolation.to_vec(),
+        _ => Vec::new(),
+    }
+}
+
+/// The command reproducing `seed`'s run, checked as the comparison checked
+/// it when it named its checks.
+fn command(plan: &Plan, checks: &[CheckName], seed: u64) -> String {
+    let mut s = plan.command(seed);
+    if !checks.is_empty() {
+        let names: Vec<&str> = checks.iter().map(|c| c.as_str()).collect();
+        s.push_str(&format!(" --check --checks {}", names.join(",")));
+    }
+    s
 }
 
 /// Invariant violations and coverage over a protocol's runs.
@@ -235,13 +277,14 @@ pub fn run_all(
     tick: &(dyn Fn() + Sync),
 ) -> Result<Vec<Vec<Finished>>, Error> {
     use rayon::prelude::*;
+    let checks: Vec<Vec<CheckName>> = plans.iter().map(self::checks).collect();
     let jobs: Vec<(usize, u64)> = (0..plans.len()).flat_map(|i| seeds.iter().map(move |&s| (i, s))).collect();
     let done: Vec<Result<(usize, Finished), Error>> = jobs
         .par_iter()
         .map(|&(i, seed)| {
             let plan = &plans[i];
             let dir = |s: u64| out.join(&plan.protocol).join(format!("seed-{s}"));
-            let f = run::run_one(plan, seed, Some(&[]))?;
+            let f = run::run_one(plan, seed, Some(&checks[i]))?;
             crate::files::write_run(&dir(seed), plan, &f, force, render)?;
             tick();
             Ok((i, f))
@@ -277,6 +320,46 @@ mod tests {
             assert_eq!(c.seeds_valid, 0, "{:?}", c);
         }
         assert_eq!(exit_code(&[row]), crate::exit::UNKNOWN);
+    }
+
+    /// #17 §5: compare judges transactional stores with the transactional
+    /// checker against the model each promises and the next one up, so the
+    /// anomaly lattice shows on protocols: si allows write skew (G2-item)
+    /// but never G-single or G1; rc allows G-single but never G1; spanner
+    /// is strict serializable.
+    #[test]
+    fn compare_places_the_transactional_stores_on_the_anomaly_lattice() {
+        let common = Common {
+            workload: None,
+            nemesis: vec![FaultKind::Partition, FaultKind::Crash],
+            intensity: 1.0,
+            nodes: 5,
+            clients: 5,
+            ops: 300,
+        };
+        let plans = plans(&["si", "rc", "spanner"], &common, &[]).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let runs = run_all(&plans, &[0, 1, 2], dir.path(), false, |_, _, _, _| Vec::new(), &|| ()).unwrap();
+        let rows: Vec<Row> = plans.iter().zip(&runs).map(|(p, r)| row(p, r)).collect();
+        let summary = |r: &Row, c: CheckName| r.checks.iter().find(|s| s.check == c).cloned().unwrap();
+        let g1 = |r: &Row| r.anomalies.keys().any(|k| k.starts_with("G1"));
+        let (si, rc, spanner) = (&rows[0], &rows[1], &rows[2]);
+        assert_eq!(si.promises, Some(CheckName::SnapshotIsolation));
+        assert_eq!(si.checks.len(), 2, "{:?}", si.checks);
+        assert_eq!(summary(si, CheckName::SnapshotIsolation).seeds_valid, 3);
+        assert!(summary(si, CheckName::Serializable).seeds_invalid > 0, "{:?}", si.checks);
+        assert!(si.anomalies.contains_key("G2-item"), "{:?}", si.anomalies);
+        assert!(!si.anomalies.keys().any(|k| k.starts_with("G-single")) && !g1(si), "{:?}", si.anomalies);
+        assert!(si.command.ends_with("--check --checks snapshot-isolation,serializable"), "{}", si.command);
+        assert_eq!(rc.promises, Some(CheckName::ReadCommitted));
+        assert_eq!(summary(rc, CheckName::ReadCommitted).seeds_valid, 3);
+        assert!(summary(rc, CheckName::ConsistentView).seeds_invalid > 0, "{:?}", rc.checks);
+        assert!(rc.anomalies.contains_key("G-single") && !g1(rc), "{:?}", rc.anomalies);
+        assert_eq!(spanner.promises, Some(CheckName::StrictSerializable));
+        assert_eq!(summary(spanner, CheckName::StrictSerializable).seeds_valid, 3, "{:?}", spanner.checks);
+        assert!(spanner.anomalies.is_empty(), "{:?}", spanner.anomalies);
+        // Nothing else is checked on a transactional history.
+        assert!(rows.iter().all(|r| r.checks.iter().all(|c| c.check.txn_model().is_some())));
     }
 
     #[test]

@@ -14,6 +14,7 @@ use crate::protocols::{
 };
 use crate::sim::{self, Protocol, RunOutput, SimConfig};
 use crate::workload::WorkloadKind;
+use checker::CheckName;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -33,6 +34,12 @@ pub struct ProtocolInfo {
     /// In `compare`'s and `demo`'s default list (the baseline and the toy
     /// broken store are not).
     pub compared: bool,
+    /// For a transactional workload: the isolation model it promises first,
+    /// then the stronger models checked beside it: for si and rc the next
+    /// step up the anomaly lattice, which they are expected to fail with
+    /// the anomaly that separates the two. `compare` and `demo` check
+    /// exactly these. Empty when it serves no transactional workload.
+    pub isolation: &'static [CheckName],
     /// Its `--param`s.
     pub params: &'static [Param],
     run: RunFn,
@@ -46,6 +53,10 @@ const BANK: &[WorkloadKind] = &[WorkloadKind::Bank];
 /// Single items (reads, writes, conditional writes) and transactions.
 const DYNAMO: &[WorkloadKind] =
     &[WorkloadKind::Register, WorkloadKind::Kv, WorkloadKind::TxnRwRegister, WorkloadKind::TxnListAppend];
+
+/// A transaction is one operation on the whole database: what raft and
+/// single give, and what spanner promises.
+const STRICT_SERIALIZABLE: &[CheckName] = &[CheckName::StrictSerializable];
 
 fn run_built<P: Protocol>(p: Result<P, ParamError>, cfg: &SimConfig) -> Result<RunOutput, RegistryError> {
     let p = p.map_err(RegistryError::Params)?;
@@ -61,6 +72,7 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         workloads: ALL,
         linearizable: true,
         compared: true,
+        isolation: STRICT_SERIALIZABLE,
         params: RaftProtocol::PARAMS,
         run: |p, c| run_built(RaftProtocol::from_params(p), c),
     },
@@ -71,6 +83,7 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         workloads: REGISTERS,
         linearizable: true,
         compared: true,
+        isolation: &[],
         params: AbdProtocol::PARAMS,
         run: |p, c| run_built(AbdProtocol::from_params(p), c),
     },
@@ -82,6 +95,7 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         workloads: REGISTERS,
         linearizable: false,
         compared: true,
+        isolation: &[],
         params: QuorumProtocol::PARAMS,
         run: |p, c| run_built(QuorumProtocol::from_params(p), c),
     },
@@ -94,6 +108,7 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         // `reads=strong` it is (docs/protocols/dynamo.md).
         linearizable: false,
         compared: true,
+        isolation: &[CheckName::Serializable, CheckName::StrictSerializable],
         params: DynamoProtocol::PARAMS,
         run: |p, c| run_built(DynamoProtocol::from_params(p), c),
     },
@@ -105,9 +120,8 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         // Strict serializable, which is what `linearizable` asks of a
         // transactional history (docs/protocols/spanner.md).
         linearizable: true,
-        // Off until compare and demo judge transactional histories with the
-        // transactional checker: every column of its row would be "-".
-        compared: false,
+        compared: true,
+        isolation: STRICT_SERIALIZABLE,
         params: SpannerProtocol::PARAMS,
         run: |p, c| run_built(SpannerProtocol::from_params(p), c),
     },
@@ -118,6 +132,7 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         workloads: REGISTERS,
         linearizable: false,
         compared: true,
+        isolation: &[],
         params: LwwProtocol::PARAMS,
         run: |p, c| run_built(LwwProtocol::from_params(p), c),
     },
@@ -128,6 +143,7 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         workloads: SETS,
         linearizable: false,
         compared: true,
+        isolation: &[],
         params: VclockProtocol::PARAMS,
         run: |p, c| run_built(VclockProtocol::from_params(p), c),
     },
@@ -138,6 +154,7 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         workloads: SETS,
         linearizable: false,
         compared: true,
+        isolation: &[],
         params: GossipProtocol::PARAMS,
         run: |p, c| run_built(GossipProtocol::from_params(p), c),
     },
@@ -148,6 +165,7 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         workloads: SETS,
         linearizable: false,
         compared: true,
+        isolation: &[],
         params: WeakProtocol::PARAMS,
         run: |p, c| run_built(WeakProtocol::from_params(p), c),
     },
@@ -158,6 +176,7 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         workloads: BANK,
         linearizable: true,
         compared: true,
+        isolation: &[],
         params: CommitProtocol::TWO_PC_PARAMS,
         run: |p, c| run_built(CommitProtocol::from_params(Mode::TwoPhase, p), c),
     },
@@ -168,6 +187,7 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         workloads: BANK,
         linearizable: true,
         compared: true,
+        isolation: &[],
         params: CommitProtocol::THREE_PC_PARAMS,
         run: |p, c| run_built(CommitProtocol::from_params(Mode::ThreePhase, p), c),
     },
@@ -177,9 +197,8 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         default_workload: WorkloadKind::TxnRwRegister,
         workloads: &[WorkloadKind::TxnRwRegister, WorkloadKind::TxnListAppend],
         linearizable: false,
-        // Off until the transactional checker is in the suite: compare and
-        // demo would judge its histories as one multi-register object.
-        compared: false,
+        compared: true,
+        isolation: &[CheckName::SnapshotIsolation, CheckName::Serializable],
         params: MvccProtocol::SI_PARAMS,
         run: |p, c| run_built(MvccProtocol::from_params(Isolation::Snapshot, p), c),
     },
@@ -189,9 +208,8 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         default_workload: WorkloadKind::TxnRwRegister,
         workloads: &[WorkloadKind::TxnRwRegister, WorkloadKind::TxnListAppend],
         linearizable: false,
-        // Off until the transactional checker is in the suite: compare and
-        // demo would judge its histories as one multi-register object.
-        compared: false,
+        compared: true,
+        isolation: &[CheckName::ReadCommitted, CheckName::ConsistentView],
         params: MvccProtocol::RC_PARAMS,
         run: |p, c| run_built(MvccProtocol::from_params(Isolation::ReadCommitted, p), c),
     },
@@ -202,6 +220,7 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         workloads: ALL,
         linearizable: true,
         compared: false,
+        isolation: STRICT_SERIALIZABLE,
         params: Single::PARAMS,
         run: |p, c| run_built(Single::from_params(p), c),
     },
@@ -212,6 +231,7 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         workloads: SINGLE_OBJECT,
         linearizable: false,
         compared: false,
+        isolation: &[],
         params: Lagging::PARAMS,
         run: |p, c| run_built(Lagging::from_params(p), c),
     },
@@ -429,13 +449,32 @@ mod tests {
         }
     }
 
+    /// Every protocol that serves a transactional workload names the
+    /// isolation it promises (a linearizable one: strict serializability),
+    /// models distinct and ordered weakest first; the others name none.
+    #[test]
+    fn transactional_protocols_name_their_isolation() {
+        for p in PROTOCOLS {
+            let txn = p.workloads.iter().any(|w| w.is_txn());
+            assert_eq!(txn, !p.isolation.is_empty(), "{}", p.name);
+            assert!(p.isolation.iter().all(|c| c.txn_model().is_some()), "{}", p.name);
+            let rank = |c: &CheckName| CheckName::TXN.iter().position(|x| x == c).unwrap();
+            assert!(p.isolation.windows(2).all(|w| rank(&w[0]) < rank(&w[1])), "{}: weakest first", p.name);
+            if p.linearizable && txn {
+                assert_eq!(p.isolation[0], CheckName::StrictSerializable, "{}", p.name);
+            }
+        }
+        assert_eq!(info("si").unwrap().isolation, [CheckName::SnapshotIsolation, CheckName::Serializable]);
+        assert_eq!(info("rc").unwrap().isolation, [CheckName::ReadCommitted, CheckName::ConsistentView]);
+    }
+
     #[test]
     fn comparisons_list_only_protocols_that_serve_the_workload() {
         let names = |w| compared(w).iter().map(|p| p.name).collect::<Vec<_>>();
         assert_eq!(names(Some(WorkloadKind::ListAppend)), ["raft"]);
         assert_eq!(names(Some(WorkloadKind::Set)), ["raft", "vclock", "gossip", "weak"]);
         assert_eq!(names(Some(WorkloadKind::Bank)), ["raft", "2pc", "3pc"]);
-        assert_eq!(names(Some(WorkloadKind::TxnRwRegister)), ["raft", "dynamo"]);
-        assert_eq!(names(None).len(), 10, "single, lagging, spanner, si and rc are not compared by default");
+        assert_eq!(names(Some(WorkloadKind::TxnRwRegister)), ["raft", "dynamo", "spanner", "si", "rc"]);
+        assert_eq!(names(None).len(), 13, "single and lagging are not compared by default");
     }
 }
