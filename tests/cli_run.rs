@@ -286,3 +286,22 @@ fn a_workload_the_protocol_does_not_serve_is_refused() {
     let protocols: Vec<&str> = table.lines().skip(1).filter_map(|l| l.split_whitespace().next()).collect();
     assert!(protocols.starts_with(&["raft"]) && !protocols.contains(&"lww"), "{table}");
 }
+
+/// Regression (#12 §2d): faults were requested but not reported. Every
+/// seed's line and run.json say how many of each kind were injected; a
+/// seed of a multi-seed sweep used to print nothing about them.
+#[test]
+fn every_run_reports_its_faults_per_kind() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let r = run(&["run", "--protocol", "quorum", "--nemesis", "partition", "--seeds", "0..2", "--out", out]);
+    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    for seed in 0..2 {
+        assert!(stdout.contains(&format!("seed {seed}: faults: partition ")), "{stdout}");
+        let text = std::fs::read_to_string(dir.path().join(format!("seed-{seed}/run.json"))).unwrap();
+        let run: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(run["faults_by_kind"]["partition"].as_u64().unwrap_or(0) >= 3, "{text}");
+        assert_eq!(run["warnings"], serde_json::json!([]), "{text}");
+    }
+}

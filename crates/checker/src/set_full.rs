@@ -108,6 +108,21 @@ struct Element<'h> {
     last_absent: Option<usize>,
 }
 
+impl<'h> Element<'h> {
+    /// An element no add or read has touched yet.
+    fn new(value: &'h Value) -> Element<'h> {
+        Element {
+            value,
+            adds: Vec::new(),
+            attempted: false,
+            acknowledged: false,
+            known: u64::MAX,
+            last_present: None,
+            last_absent: None,
+        }
+    }
+}
+
 fn check_key(h: &History, key: Option<Value>, ids: &[OpId], opts: &SetFullOptions) -> KeyResult {
     let ops: Vec<&Op> = ids.iter().map(|&id| h.op(id)).collect();
     // Ops are in invoke order, so reads are sorted by call.
@@ -116,15 +131,7 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId], opts: &SetFullOption
     let mut index: HashMap<&Value, u32> = HashMap::new();
     for op in ops.iter().filter(|o| o.f == opts.add_f) {
         let i = *index.entry(&op.input).or_insert_with(|| {
-            elements.push(Element {
-                value: &op.input,
-                adds: Vec::new(),
-                attempted: false,
-                acknowledged: false,
-                known: u64::MAX,
-                last_present: None,
-                last_absent: None,
-            });
+            elements.push(Element::new(&op.input));
             (elements.len() - 1) as u32
         });
         let e = &mut elements[i as usize];
@@ -146,15 +153,7 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId], opts: &SetFullOption
         let s = j as u32 + 1;
         for v in r.output.as_seq().unwrap_or_default() {
             let i = *index.entry(v).or_insert_with(|| {
-                elements.push(Element {
-                    value: v,
-                    adds: Vec::new(),
-                    attempted: false,
-                    acknowledged: false,
-                    known: u64::MAX,
-                    last_present: None,
-                    last_absent: None,
-                });
+                elements.push(Element::new(v));
                 stamp.push(0);
                 (elements.len() - 1) as u32
             }) as usize;

@@ -125,12 +125,7 @@ pub fn row(plan: &Plan, runs: &[Finished]) -> Row {
     }
     let checks: Vec<CheckSummary> = checks.into_values().collect();
     let (invariants, coverage) = invariants_and_coverage(runs);
-    let mut faults_by_kind: BTreeMap<String, u64> = plan.nemesis.iter().map(|k| (k.name().to_string(), 0)).collect();
-    for f in runs {
-        for (k, n) in &f.output.stats.faults_by_kind {
-            *faults_by_kind.entry(k.clone()).or_default() += n;
-        }
-    }
+    let faults_by_kind = crate::run::faults_by_kind(plan, runs);
     let seeds_missing_faults = runs.iter().filter(|f| !crate::run::fault_warnings(plan, f).is_empty()).count() as u64;
     let first_bad = checks.iter().filter_map(|c| c.first_violating_seed).chain(invariants.first_violating_seed).min();
     Row {

@@ -109,16 +109,23 @@ pub fn cut_short(report: &mut Report, why: &str) {
     report.verdict = report.results.iter().fold(Verdict::Unknown, |v, c| v.combine(c.verdict));
 }
 
+/// Faults injected per kind over `runs`, every kind the plan requested
+/// included (with 0 when it never fired).
+pub fn faults_by_kind<'a>(plan: &Plan, runs: impl IntoIterator<Item = &'a Finished>) -> BTreeMap<String, u64> {
+    let mut total: BTreeMap<String, u64> = plan.nemesis.iter().map(|k| (k.name().to_string(), 0)).collect();
+    for f in runs {
+        for (k, n) in &f.output.stats.faults_by_kind {
+            *total.entry(k.clone()).or_default() += n;
+        }
+    }
+    total
+}
+
 /// The faults a run injected, per kind, as the text output says it:
 /// `seed 3: faults: crash 4, partition 4` (requested kinds that never fired
 /// are listed with 0).
 pub fn faults_line(plan: &Plan, f: &Finished) -> String {
-    let by_kind = &f.output.stats.faults_by_kind;
-    let mut kinds: Vec<&str> = plan.nemesis.iter().map(|k| k.name()).collect();
-    kinds.extend(by_kind.keys().map(String::as_str));
-    kinds.sort_unstable();
-    kinds.dedup();
-    let parts: Vec<String> = kinds.iter().map(|k| format!("{k} {}", by_kind.get(*k).copied().unwrap_or(0))).collect();
+    let parts: Vec<String> = faults_by_kind(plan, [f]).iter().map(|(k, n)| format!("{k} {n}")).collect();
     format!("seed {}: faults: {}", f.seed, if parts.is_empty() { "none".to_string() } else { parts.join(", ") })
 }
 
