@@ -337,8 +337,9 @@ pub const SEEDED_KNOBS: &[SeededKnob] = &[
     // One-entry batches let an old-term entry reach a majority before the
     // new leader's no-op does (Figure 8); long ones hide it.
     knob("raft", "max_batch", &["1", "4", "64"]),
-    // Every election timeout is above every heartbeat period drawn.
-    SeededKnob { unless: &["heartbeat_ms"], ..knob("raft", "election_timeout_ms", &["20", "50", "150"]) },
+    // Every election timeout is above every heartbeat period drawn, and
+    // short beside a run (a 500-op run lasts a few hundred milliseconds).
+    SeededKnob { unless: &["heartbeat_ms"], ..knob("raft", "election_timeout_ms", &["20", "35", "50"]) },
     SeededKnob { unless: &["election_timeout_ms"], ..knob("raft", "heartbeat_ms", &["2", "5", "10"]) },
     // Rare repair leaves stale replicas for later reads to find.
     knob("quorum", "read_repair_chance", &["0", "0.1", "0.5"]),

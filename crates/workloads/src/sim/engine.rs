@@ -182,7 +182,6 @@ impl<'a, P: Protocol> Sim<'a, P> {
             invariant_violations: std::mem::take(&mut self.cluster.violations),
             invariant_violations_total: self.cluster.violations_total,
             fault_points: self.cluster.points.stats(),
-            fault_point_budget: self.cluster.points.budget(),
             coverage: self.cluster.points.coverage(),
         };
         RunOutput { events: std::mem::take(&mut self.rec.events), stats, trace: self.network.take_trace() }

@@ -199,8 +199,6 @@ pub struct RunStats {
     /// Fault points the protocol passed ([`Ctx::fault_point`]), by name:
     /// hits, crashes there, and whether the seed enabled them.
     pub fault_points: std::collections::BTreeMap<String, points::PointStats>,
-    /// Most crashes at fault points the seed allowed (0: none allowed).
-    pub fault_point_budget: u32,
     /// Named branches the protocol took ([`Ctx::cover`]), by name.
     pub coverage: std::collections::BTreeMap<String, u64>,
 }

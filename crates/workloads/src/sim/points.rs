@@ -8,13 +8,9 @@
 //! hits a point, the point is enabled with probability ½ and given a firing
 //! rate `2^-k`, `k` uniform in `1..=4` (so a point hit once per election and
 //! one hit on every commit both get a fair chance); an enabled point fires
-//! at each hit with its rate while the budget lasts, while the clients run,
-//! and only when the crash leaves a majority of the nodes up. The budget is
-//! the crash stream's fault count ([`PointConfig::budget`]) times a scale
-//! drawn from the seed, 1, 4 or 16 (#15 §6: as TigerBeetle's VOPR draws its
-//! fault rates from the seed, some seeds crash rarely and some often; a bug
-//! that needs two well-placed crashes in a row, as Raft's Figure 8 does,
-//! needs the second kind). Every draw comes from the points' own random stream,
+//! at each hit with its rate while the budget lasts ([`PointConfig::budget`],
+//! the crash stream's fault count), while the clients run, and only when
+//! the crash leaves a majority of the nodes up. Every draw comes from the points' own random stream,
 //! so a protocol without points runs exactly as before.
 //!
 //! A crash at a point is a power-off at that instant: effects the handler
@@ -39,8 +35,6 @@ pub(crate) struct PointConfig {
 
 /// Largest `k` of a point's firing rate `2^-k`.
 const MAX_RATE_EXPONENT: u32 = 4;
-/// The budget scales a seed draws from.
-const BUDGET_SCALES: [u32; 3] = [1, 4, 16];
 
 /// One fault point's record in a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,8 +58,6 @@ struct Point {
 pub(crate) struct Points {
     cfg: PointConfig,
     rng: ChaCha8Rng,
-    /// The crash budget this seed drew.
-    budget: u32,
     budget_left: u32,
     /// Set by the cluster before each handler: a crash here would be allowed.
     pub(crate) armed: bool,
@@ -74,16 +66,8 @@ pub(crate) struct Points {
 }
 
 impl Points {
-    pub(crate) fn new(cfg: PointConfig, mut rng: ChaCha8Rng) -> Points {
-        // Only draw when crashes are on (see `hit`).
-        let scale = if cfg.crash { BUDGET_SCALES[rng.random_range(0..BUDGET_SCALES.len())] } else { 1 };
-        let budget = cfg.budget.saturating_mul(scale);
-        Points { cfg, rng, budget, budget_left: budget, armed: false, points: BTreeMap::new(), coverage: BTreeMap::new() }
-    }
-
-    /// Most crashes at points this run allows (the seed's draw).
-    pub(crate) fn budget(&self) -> u32 {
-        if self.cfg.crash { self.budget } else { 0 }
+    pub(crate) fn new(cfg: PointConfig, rng: ChaCha8Rng) -> Points {
+        Points { cfg, rng, budget_left: cfg.budget, armed: false, points: BTreeMap::new(), coverage: BTreeMap::new() }
     }
 
     /// Whether crashes at points may still happen (before the per-node
@@ -181,22 +165,11 @@ mod tests {
                 }
             }
         }
-        assert!([3, 12, 48].contains(&fired), "the budget bounds crashes at points: {fired}");
-        assert_eq!(fired, p.budget());
+        assert_eq!(fired, 3, "the budget bounds crashes at points");
         let s = p.stats();
         assert_eq!(s.values().map(|p| p.crashes).sum::<u64>(), 3);
         assert!(s.values().all(|p| p.crashes == 0 || p.enabled));
         assert!(s.values().any(|p| p.enabled) && s.values().any(|p| !p.enabled), "about half are enabled");
-    }
-
-    /// The seed scales the crash budget: some seeds crash rarely, some often.
-    #[test]
-    fn the_seed_draws_the_budget_scale() {
-        let budgets: std::collections::BTreeSet<u32> = (0..60)
-            .map(|s| Points::new(PointConfig { crash: true, budget: 4 }, ChaCha8Rng::seed_from_u64(s)).budget())
-            .collect();
-        assert_eq!(budgets.into_iter().collect::<Vec<_>>(), vec![4, 16, 64]);
-        assert_eq!(points(false, 4).budget(), 0);
     }
 
     #[test]
