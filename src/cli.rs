@@ -8,6 +8,7 @@ use checker::{CheckName, Value};
 use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use runner::check::ShardMode;
+use runner::plan::{parse_positive, parse_seconds};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use workloads::sim::{ClientRouting, FaultKind};
@@ -97,7 +98,7 @@ pub struct CheckArgs {
     #[arg(long)]
     pub force: bool,
     /// Wall-clock budget in seconds for the whole run; undecided keys are `unknown`.
-    #[arg(long, value_parser = positive_seconds)]
+    #[arg(long, value_parser = parse_seconds)]
     pub timeout: Option<f64>,
     /// Memory budget for the search, in MiB.
     #[arg(long, default_value_t = 4096)]
@@ -110,7 +111,7 @@ pub struct CheckArgs {
     pub no_fast_paths: bool,
     /// Check in shards by key, spilling ops to disk, so that memory is bounded by the largest shard rather than
     /// the file: `auto` (files of 256 MiB or more), `off`, or a number (1-256). Not with --html (needs the history).
-    #[arg(long, default_value = "auto", value_parser = shard_mode)]
+    #[arg(long, default_value = "auto")]
     pub shards: ShardMode,
     /// Directory for shard files (default: the system's temporary directory).
     #[arg(long)]
@@ -144,13 +145,13 @@ pub struct RunArgs {
     #[arg(long, value_enum, value_delimiter = ',', default_value = "none")]
     pub nemesis: Vec<Nemesis>,
     /// How often faults come (1.0 = default rate).
-    #[arg(long, default_value_t = 1.0, value_parser = positive)]
+    #[arg(long, default_value_t = 1.0, value_parser = parse_positive)]
     pub intensity: f64,
     /// Mean virtual seconds between faults of each kind (default: 4 faults of each kind spread over the run).
-    #[arg(long, value_parser = positive_seconds)]
+    #[arg(long, value_parser = parse_seconds)]
     pub nemesis_interval: Option<f64>,
     /// The clients stop after this many virtual seconds (also before --ops, if given, are done).
-    #[arg(long, value_parser = positive_seconds)]
+    #[arg(long, value_parser = parse_seconds)]
     pub time_limit: Option<f64>,
     /// One seed.
     #[arg(long, conflicts_with = "seeds")]
@@ -206,7 +207,7 @@ pub struct CompareArgs {
     /// Comma-separated faults.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "partition,crash")]
     pub nemesis: Vec<Nemesis>,
-    #[arg(long, default_value_t = 1.0, value_parser = positive)]
+    #[arg(long, default_value_t = 1.0, value_parser = parse_positive)]
     pub intensity: f64,
     #[arg(long, default_value = "0..5")]
     pub seeds: String,
@@ -284,34 +285,9 @@ fn protocols() -> PossibleValuesParser {
     )
 }
 
-fn positive(s: &str) -> Result<f64, String> {
-    match s.parse::<f64>() {
-        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
-        _ => Err(format!("expected a number > 0, found `{s}`")),
-    }
-}
-
-fn positive_seconds(s: &str) -> Result<f64, String> {
-    positive(s).map_err(|_| format!("expected seconds > 0, found `{s}`"))
-}
-
-fn shard_mode(s: &str) -> Result<ShardMode, String> {
-    match s {
-        "auto" => Ok(ShardMode::Auto),
-        "off" => Ok(ShardMode::Off),
-        n => n
-            .parse()
-            .map(ShardMode::Fixed)
-            .map_err(|_| format!("expected auto, off or a number of shards, found `{n}`")),
-    }
-}
-
 /// `--checks`: `all` anywhere gives the empty list, every check that fits the history.
 pub fn checks(list: &[Check]) -> Vec<CheckName> {
-    if list.contains(&Check::All) {
-        return Vec::new();
-    }
-    list.iter().filter_map(|&c| c.into()).collect()
+    list.iter().map(|&c| Option::<CheckName>::from(c)).collect::<Option<_>>().unwrap_or_default()
 }
 
 /// `--nemesis`: `all` is every kind, `none` nothing; each kind once, in the order given.

@@ -8,7 +8,6 @@ use report::html::RunLinks;
 use runner::compare::{self, Common, Row};
 use runner::files::check_writable;
 use runner::plan::parse_seeds;
-use runner::run::Finished;
 use runner::{Error, Plan};
 use std::path::Path;
 
@@ -49,11 +48,6 @@ pub fn run_and_write(plans: &[Plan], seeds: &[u64], out: &Path, force: bool) -> 
     bar.finish_and_clear();
     let runs = runs?;
     let rows: Vec<Row> = plans.iter().zip(&runs).map(|(p, r)| compare::row(p, r)).collect();
-    let links: Vec<RunLinks> = plans
-        .iter()
-        .zip(&runs)
-        .map(|(p, runs)| RunLinks { protocol: &p.protocol, runs: runs.iter().map(seed_verdict).collect() })
-        .collect();
     for (p, runs) in plans.iter().zip(&runs) {
         for (name, svg) in report::plot::seeds_overlay(&p.protocol, runs) {
             output::write(&out.join(&p.protocol).join(name), svg.as_bytes(), force)?;
@@ -64,14 +58,10 @@ pub fn run_and_write(plans: &[Plan], seeds: &[u64], out: &Path, force: bool) -> 
         ("compare.json", report::json::compare(&rows)),
         ("latency.svg", report::svg::latency_bars(&rows)),
         ("availability.svg", report::svg::availability_bars(&rows)),
-        ("index.html", report::html::compare_index(&rows, &links)),
+        ("index.html", report::html::compare_index(&rows, &RunLinks::of(plans, &runs))),
     ];
     for (name, bytes) in files {
         output::write(&out.join(name), bytes.as_bytes(), force)?;
     }
     Ok(rows)
-}
-
-fn seed_verdict(f: &Finished) -> (u64, checker::Verdict) {
-    (f.seed, f.verdict().unwrap_or(checker::Verdict::Valid))
 }

@@ -10,13 +10,12 @@ use testkit::gen_txn::{self, GenKind, TxnGenConfig};
 
 pub fn run(args: GenArgs) -> u8 {
     let kind: GenKind = args.workload.into();
-    let txn = matches!(kind, GenKind::Txn(_));
-    let pick = |x: Option<usize>, ops: usize, txns: usize| x.unwrap_or(if txn { txns } else { ops });
-    let (clients, keys, seed, ops) = (pick(args.clients, 16, 10), pick(args.keys, 100, 10), args.seed, args.ops);
-    let info_permille = args.info_permille.unwrap_or(if txn { 50 } else { 5 });
-    if clients == 0 || keys == 0 || info_permille > 1000 || (!txn && !args.plant.is_empty()) {
-        return output::fail("gen: --clients, --keys >= 1; --info-permille <= 1000; --plant only for txn workloads");
-    }
+    let (clients, keys, info_permille) =
+        match kind.sizes(args.clients, args.keys, args.info_permille, !args.plant.is_empty()) {
+            Ok(s) => s,
+            Err(e) => return output::fail(e),
+        };
+    let (seed, ops) = (args.seed, args.ops);
     let bytes = match kind {
         GenKind::Ops(workload) => {
             let cfg = GenConfig { seed, clients, keys, ops, workload, info_permille, ..GenConfig::default() };

@@ -9,7 +9,6 @@ mod compare;
 mod demo;
 mod gen;
 mod list;
-mod maelstrom;
 mod output;
 mod run;
 
@@ -34,7 +33,7 @@ fn main() -> ExitCode {
         cli::Command::Run(args) => run::run(args),
         cli::Command::Compare(args) => compare::run(args),
         cli::Command::Demo(args) => demo::run(args),
-        cli::Command::Maelstrom { words } => maelstrom::run(words),
+        cli::Command::Maelstrom { words } => maelstrom::command::main(&words),
     };
     ExitCode::from(code)
 }

@@ -6,7 +6,7 @@ use crate::output;
 use checker::Verdict;
 use runner::files::check_writable;
 use runner::plan::{parse_params, parse_seeds};
-use runner::run::{sweep, RunDirs};
+use runner::run::{notes, sweep, Note, RunDirs};
 use runner::{exit, Error, Plan};
 use std::path::PathBuf;
 
@@ -60,18 +60,11 @@ fn go(args: &RunArgs) -> Result<u8, Error> {
             None => format!("{} seed {}: {} ops", plan.protocol, f.seed, f.metrics.ops),
         };
         bar.suspend(|| output::print(&line));
-        if let Some(why) = &f.output.stats.stopped_early {
-            bar.suspend(|| eprintln!("conch: seed {}: run stopped early: {why}", f.seed));
-        }
-        if !plan.nemesis.is_empty() {
-            let line = runner::run::faults_line(&plan, &f);
-            bar.suspend(|| output::print(&line));
-        }
-        if let Some(line) = f.invariant_line() {
-            bar.suspend(|| output::print(&line));
-        }
-        for w in runner::run::fault_warnings(&plan, &f) {
-            bar.suspend(|| eprintln!("conch: seed {}: warning: {w}", f.seed));
+        for note in notes(&plan, &f) {
+            bar.suspend(|| match note {
+                Note::Out(line) => output::print(&line),
+                Note::Warn(line) => eprintln!("conch: {line}"),
+            });
         }
         if let (Some(r), Some(verdict)) = (&f.report, f.verdict()) {
             if verdict == Verdict::Invalid && first_violation.is_none_or(|s| f.seed < s) {

@@ -42,16 +42,26 @@ fn headless(browser: &Path, profile: &Path) -> Command {
     c
 }
 
-/// Drives the framed report and logs, one line per action, what it showed
-/// (the report mirrors its key, view, anomaly and step on `<body>`).
-const HARNESS: &str = r#"<!doctype html><html><body style="margin:0">
+/// The start both harness pages share: the report in a frame, a log that
+/// chromium dumps, `done` to end, and the frame's load handler opened.
+macro_rules! harness_head {
+    () => {
+        r#"<!doctype html><html><body style="margin:0">
 <iframe id="f" src="report.html" style="width:1380px;height:980px;border:0"></iframe>
 <pre id="log"></pre>
 <script>
 const log = [], f = document.getElementById('f');
 const done = r => { document.getElementById('log').textContent = log.join('\n'); document.body.dataset.result = r; };
 f.addEventListener('load', () => {
-  const d = f.contentDocument, w = f.contentWindow, b = d.body.dataset;
+"#
+    };
+}
+
+/// Drives the framed report and logs, one line per action, what it showed
+/// (the report mirrors its key, view, anomaly and step on `<body>`).
+const HARNESS: &str = concat!(
+    harness_head!(),
+    r#"  const d = f.contentDocument, w = f.contentWindow, b = d.body.dataset;
   const view = () => b.view.split(',').map(Number);
   const width = () => { const [a, z] = view(); return z - a; };
   const bars = () => d.querySelectorAll('#panel rect[data-op]').length;
@@ -91,16 +101,24 @@ f.addEventListener('load', () => {
   });
 });
 </script></body></html>
-"#;
+"#
+);
+
+/// A directory holding `report.html`, `conch check --html` of the invalid
+/// history at `history` (relative to the repository root).
+fn invalid_report_of(history: &str) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("report.html");
+    let history = root().join(history);
+    let out = run(&["check", "--html", page.to_str().unwrap(), history.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    dir
+}
 
 #[test]
 fn report_switches_keys_zooms_and_jumps_to_the_anomaly_in_a_browser() {
     let Some(browser) = chromium() else { return };
-    let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("report.html");
-    let history = root().join("tests/data/timeline-three-keys.jsonl");
-    let out = run(&["check", "--html", page.to_str().unwrap(), history.to_str().unwrap()]);
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let dir = invalid_report_of("tests/data/timeline-three-keys.jsonl");
     let harness = dir.path().join("harness.html");
     std::fs::write(&harness, HARNESS).unwrap();
     let url = format!("file://{}", harness.display());
@@ -115,13 +133,14 @@ fn report_switches_keys_zooms_and_jumps_to_the_anomaly_in_a_browser() {
     let expect = [
         // Invalid key first, then the valid ones.
         "keys key \"b\" — invalid, 1 anomaly | key \"a\" — valid | key \"c\" — valid",
-        // The page opens on the first anomaly: key b, its read outlined.
-        "start key \"b\" anomaly 0 step 3 outlined 5",
+        // The page opens on the first anomaly: key b, its stale read and the
+        // two writes that prove it stale (the one it read, the one it missed) outlined.
+        "start key \"b\" anomaly 0 step 3 outlined 2 3 5",
         "switched key \"c\" bars 2 labels write 3|read → 3",
         "zoom button 2.00",
         "wheel 1.25",
         "drag left moves the view later true",
-        "jump key \"b\" anomaly 0 step 3 outlined 5",
+        "jump key \"b\" anomaly 0 step 3 outlined 2 3 5",
         "steps shown true: step 3 of 3: op 3, process 0 cas [1 2] takes effect — state 2 / Then op 5, process 2 read → 1, cannot take effect in any reachable state {2}.",
         "first: before any op: the model starts — state nil",
         "step 1: step 1 of 3: op 1, process 1 write 1 takes effect — state 1 linearized 1",
@@ -140,4 +159,86 @@ fn report_switches_keys_zooms_and_jumps_to_the_anomaly_in_a_browser() {
         .expect("chromium failed to start");
     assert!(status.status.success() && shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&status.stderr));
     eprintln!("screenshot: {}", shot.display());
+}
+
+/// Reads the diagrams of a report: the Lamport diagrams of a simulated run
+/// (#18 §3: how many, the first one's lanes, its red (anomaly) arrows, its
+/// node-to-node messages and shaded faults) and the transaction cycle
+/// graphs (#18 §4: how many, the first one's nodes and edge labels).
+const FLOW_HARNESS: &str = concat!(
+    harness_head!(),
+    r##"  const d = f.contentDocument, b = d.body.dataset;
+  const until = (ok, then, n = 0) => ok() ? then() : n > 200 ? done('timeout') : setTimeout(() => until(ok, then, n + 1), 20);
+  until(() => b.ready === 'yes', () => {
+    try {
+      const cycles = [...d.querySelectorAll('svg.cycle')];
+      log.push('cycles ' + cycles.length);
+      if (cycles.length) {
+        const c = cycles[0];
+        log.push('cycle nodes ' + c.querySelectorAll('circle').length + ' edges ' + [...c.querySelectorAll('path[marker-end] + text')].map(t => t.textContent).join(' | '));
+        c.scrollIntoView();
+        return done(b.jsError ? 'script error: ' + b.jsError : 'ok');
+      }
+      const svgs = [...d.querySelectorAll('svg.lamport')];
+      log.push('diagrams ' + svgs.length);
+      const s = svgs[0];
+      log.push('lanes ' + [...s.querySelectorAll('text[font-weight=bold]')].map(t => t.textContent).join(' '));
+      log.push('red arrows ' + (s.querySelectorAll('line[marker-end="url(#arr-red)"]').length > 0));
+      log.push('node messages ' + (s.querySelectorAll('line[marker-end="url(#arr)"], line[stroke-dasharray]').length > 0));
+      log.push('faults shaded ' + (d.querySelectorAll('svg.lamport rect[fill="#fbe9c6"]').length > 0));
+      s.scrollIntoView();
+      done(b.jsError ? 'script error: ' + b.jsError : 'ok');
+    } catch (e) { log.push(String(e.stack || e)); done('exception'); }
+  });
+});
+</script></body></html>
+"##
+);
+
+/// Loads `dir/report.html` under [`FLOW_HARNESS`] and gives what it logged,
+/// then keeps a screenshot of the report as `target/NAME.png`.
+fn diagrams_in_browser(browser: &Path, dir: &Path, name: &str) -> String {
+    std::fs::write(dir.join("harness.html"), FLOW_HARNESS).unwrap();
+    let url = format!("file://{}", dir.join("harness.html").display());
+    let dom = headless(browser, &dir.join("p1")).args(["--dump-dom", &url]).output().expect("chromium failed to start");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("data-result=\"ok\""), "the harness did not finish:\n{dom}");
+    let log = dom[dom.find("<pre id=\"log\">").expect("the log")..].to_string();
+    let shot = root().join(format!("target/{name}.png"));
+    let _ = std::fs::create_dir_all(root().join("target"));
+    let status = headless(browser, &dir.join("p2"))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", dir.join("report.html").display()))
+        .output()
+        .expect("chromium failed to start");
+    assert!(status.status.success() && shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&status.stderr));
+    log
+}
+
+#[test]
+fn a_simulated_runs_report_shows_its_message_flow_in_a_browser() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("run");
+    let args = ["run", "--protocol", "lagging", "--nemesis", "partition", "--seed", "0", "--check", "--out"];
+    let out = run(&[&args[..], &[out_dir.to_str().unwrap()]].concat());
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = diagrams_in_browser(&browser, &out_dir, "html-report-flow");
+    assert!(!log.contains("diagrams 0"), "no diagram in\n{log}");
+    // Faults are shaded where one overlaps a window (crates/report's
+    // sim-flow snapshot pins that); which windows do follows the simulator.
+    for e in ["lanes c", " n0 ", "red arrows true", "node messages true", "faults shaded "] {
+        assert!(log.contains(e), "missing `{e}` in\n{log}");
+    }
+}
+
+#[test]
+fn a_transactional_anomaly_is_drawn_as_its_cycle_in_a_browser() {
+    let Some(browser) = chromium() else { return };
+    let dir = invalid_report_of("histories/txn/g-single.edn");
+    let log = diagrams_in_browser(&browser, dir.path(), "html-report-cycle");
+    // G-single and fractured-read: two cycles of the same two transactions.
+    for e in ["cycles 2", "cycle nodes 2 edges ", "wr ", "rw "] {
+        assert!(log.contains(e), "missing `{e}` in\n{log}");
+    }
 }

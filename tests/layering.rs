@@ -35,7 +35,7 @@ fn crates_depend_one_way_and_only_the_binary_knows_clap() {
         ("crates/workloads/Cargo.toml", &["checker"]),
         ("crates/runner/Cargo.toml", &["checker", "workloads"]),
         ("crates/report/Cargo.toml", &["checker", "runner", "workloads"]),
-        ("crates/maelstrom/Cargo.toml", &["checker", "workloads"]),
+        ("crates/maelstrom/Cargo.toml", &["checker", "report", "runner", "workloads"]),
     ];
     for (manifest, want) in allowed {
         let (deps, clap) = conch_deps(manifest);
@@ -70,11 +70,9 @@ fn renderers_do_no_io() {
 fn the_binary_is_small_glue_without_import_cycles() {
     let files = rust_files("src");
     let lines: usize = files.iter().map(|(_, t)| t.lines().count()).sum();
-    // #13 set 1,000 when main held 997 lines and no `conch maelstrom`; the
-    // subcommand (#16) adds its clap variant, the workload checks' five
-    // `--checks` names and 36 lines of glue like check.rs's. Moving the
-    // value enums' help into the library types would win the lines back.
-    assert!(lines <= 1060, "src/ is {lines} lines; the binary is glue (#13: at most 1,000, #16: 1,060)");
+    // #13: the binary is CLI parsing and glue; what is not (plans, parsers
+    // of values, generators' defaults, renderers) lives in the crates.
+    assert!(lines <= 1000, "src/ is {lines} lines; the binary is glue (#13: at most 1,000)");
     let names: BTreeSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     let uses: BTreeMap<&str, BTreeSet<&str>> = files
         .iter()

@@ -13,7 +13,8 @@
 
 use crate::bank::{self, BankOptions};
 use crate::error::{CheckError, NotApplicable};
-use crate::history::{History, Op, Outcome, F};
+use crate::error::{InputError, InputErrorKind};
+use crate::history::{Event, EventTarget, History, HistoryBuilder, Op, Outcome, Process, F};
 use crate::linear::{self, LinearOptions};
 use crate::model::{self, ModelKind};
 use crate::read::{self, Format, NilRead, ReadOptions};
@@ -23,7 +24,7 @@ use crate::report::{
 };
 use crate::session::{self, SessionOptions, StalenessSamples, Workload};
 use crate::shard::{self, ShardOptions};
-use crate::txn;
+use crate::txn::{self, TxnReader};
 use crate::value::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -118,6 +119,103 @@ pub fn check_path(
     let (history, format) = read::read_path(path, read)?;
     let report = check(&history, &cfg.for_format(format))?;
     Ok((report.with_source(&path.to_string_lossy(), format), Some(history)))
+}
+
+/// Reads a history file and checks it, as [`check_path`] does, but without
+/// keeping the history: a transactional file (its first client op is a
+/// `txn`) is read straight into the checker's compact form
+/// ([`txn::TxnReader`]), never held as values, which is most of the time
+/// and memory of checking a large one. The report is the same.
+///
+/// # Errors
+///
+/// As [`check_path`].
+pub fn check_path_lean(
+    path: &Path,
+    read: &ReadOptions,
+    cfg: &CheckConfig,
+    shards: Option<&ShardOptions>,
+) -> Result<Report, CheckError> {
+    // Only where the whole history would go to the transactional checks,
+    // so every error is the one the whole history gives.
+    let lean = shards.is_none() && cfg.model.is_none() && txn_checks(cfg, &cfg.checks).is_ok();
+    if !lean {
+        return check_path(path, read, cfg, shards).map(|r| r.0);
+    }
+    let name = path.to_string_lossy();
+    let (read, format) =
+        read::read_path_into(path, read, Sniff::Undecided { file: name.to_string(), held: Vec::new() }).map_err(
+            |e| match e.kind {
+                // The transactional conversion's errors, as `check` gives them.
+                InputErrorKind::BadTxn { .. } => CheckError::BadValue { line: e.line, kind: e.kind },
+                _ => CheckError::Input(e),
+            },
+        )?;
+    let report = match read {
+        Sniffed::History(h) => check(&h, &cfg.for_format(format))?,
+        Sniffed::Txn(th) => {
+            let started = Instant::now();
+            let mut part = Part::default();
+            check_txn_compact(&th, cfg, &txn_checks(cfg, &cfg.checks)?, &mut part);
+            part.report(Counts { events: th.events, ops: th.txns.len() as u64, faults: th.faults }, started)
+        }
+    };
+    Ok(report.with_source(&name, format))
+}
+
+/// Events to a whole history or, when the first client event is a `txn`,
+/// to a transactional one; fault events before it are held until then.
+enum Sniff {
+    Undecided { file: String, held: Vec<Event> },
+    History(Box<HistoryBuilder>),
+    Txn(Box<TxnReader>),
+}
+
+enum Sniffed {
+    History(History),
+    Txn(txn::TxnHistory),
+}
+
+impl EventTarget for Sniff {
+    type Output = Sniffed;
+
+    fn push(&mut self, e: Event) -> Result<(), InputError> {
+        match self {
+            Sniff::History(b) => b.push(e),
+            Sniff::Txn(r) => r.push(e),
+            Sniff::Undecided { held, .. } if e.process == Process::Nemesis => {
+                held.push(e);
+                Ok(())
+            }
+            Sniff::Undecided { file, held } => {
+                let held = std::mem::take(held);
+                *self = if e.f == F::Txn {
+                    // Its errors name no file: the caller names it, as for `check`'s.
+                    Sniff::Txn(Box::new(TxnReader::named(file, "")))
+                } else {
+                    Sniff::History(Box::new(HistoryBuilder::new(file)))
+                };
+                for h in held {
+                    self.push(h)?;
+                }
+                self.push(e)
+            }
+        }
+    }
+
+    fn finish(self) -> Result<Sniffed, InputError> {
+        Ok(match self {
+            Sniff::Undecided { file, held } => {
+                let mut b = HistoryBuilder::new(&file);
+                for e in held {
+                    b.push(e)?;
+                }
+                Sniffed::History(b.finish()?)
+            }
+            Sniff::History(b) => Sniffed::History((*b).finish()?),
+            Sniff::Txn(r) => Sniffed::Txn((*r).finish()?),
+        })
+    }
 }
 
 /// The successful ops a history has, by the kind each check needs.
@@ -493,12 +591,12 @@ fn check_sessions(
     Ok(())
 }
 
-/// Transactional histories: each requested isolation model (none:
-/// strict-serializable). `linearizable` on a history of transactions is
-/// strict serializability (linearizability with each transaction one
-/// operation on the whole database), so it is checked as that; the other
-/// single-object checks do not apply.
-fn check_txn(h: &History, cfg: &CheckConfig, wanted: &[CheckName], part: &mut Part) -> Result<(), CheckError> {
+/// The isolation models a transactional history is checked for: each
+/// requested check's model (none: strict-serializable). `linearizable` on a
+/// history of transactions is strict serializability (linearizability with
+/// each transaction one operation on the whole database), so it is checked
+/// as that; the other single-object checks do not apply.
+fn txn_checks(cfg: &CheckConfig, wanted: &[CheckName]) -> Result<Vec<(CheckName, txn::Model)>, CheckError> {
     let mut checks: Vec<(CheckName, txn::Model)> = Vec::new();
     for &c in wanted {
         let c = if c == CheckName::Linearizable { CheckName::StrictSerializable } else { c };
@@ -517,16 +615,26 @@ fn check_txn(h: &History, cfg: &CheckConfig, wanted: &[CheckName], part: &mut Pa
         // different start would change every version order.
         return Err(CheckError::NotApplicable { check: checks[0].0, reason: NotApplicable::TxnInitial });
     }
+    Ok(checks)
+}
+
+/// Transactional histories held as ops: checked in their compact form.
+fn check_txn(h: &History, cfg: &CheckConfig, wanted: &[CheckName], part: &mut Part) -> Result<(), CheckError> {
+    let checks = txn_checks(cfg, wanted)?;
     let th = txn::TxnHistory::from_history("", h).map_err(|e| CheckError::BadValue { line: e.line, kind: e.kind })?;
+    check_txn_compact(&th, cfg, &checks, part);
+    Ok(())
+}
+
+fn check_txn_compact(th: &txn::TxnHistory, cfg: &CheckConfig, checks: &[(CheckName, txn::Model)], part: &mut Part) {
     let opts = txn::TxnOptions {
         models: checks.iter().map(|x| x.1).collect(),
         budget: cfg.budget.clone(),
         ..txn::TxnOptions::default()
     };
-    let report = txn::check(&th, &opts);
-    part.results = report.results(h, &checks);
+    let report = txn::check(th, &opts);
+    part.results = report.results(th, checks);
     part.isolation = Some(report.isolation());
-    Ok(())
 }
 
 /// Bank histories: the bank invariants, and linearizability of transfers

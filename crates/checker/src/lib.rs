@@ -48,6 +48,18 @@
 //! Architecture invariant: the checker knows nothing of the simulator; it takes
 //! histories from any source and returns [`report`] values, never printing.
 
+/// `Display` as the type's name (its `as_str`), the one spelling reports,
+/// flags and messages use.
+macro_rules! display_as_str {
+    ($($t:ty),+) => {$(
+        impl std::fmt::Display for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    )+};
+}
+
 mod anomalies;
 mod bank;
 mod check;
@@ -68,7 +80,7 @@ mod unique_ids;
 pub mod value;
 pub mod write;
 
-pub use check::{check, check_path, BankSettings, CheckConfig};
+pub use check::{check, check_path, check_path_lean, BankSettings, CheckConfig};
 pub use error::{CheckError, InputError, InputErrorKind, NotApplicable};
 pub use history::{Event, EventType, History, HistoryBuilder, Op, OpId, Outcome, Process, F};
 pub use report::{Anomaly, AnomalyKind, Budget, CheckName, CheckResult, KeyResult, Method, OpRef, Report, Verdict};

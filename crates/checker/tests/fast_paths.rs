@@ -49,6 +49,14 @@ fn lines(r: &KeyResult) -> Vec<u64> {
     r.anomalies[0].ops.iter().map(|o| o.invoke_line).collect()
 }
 
+/// The fast path's result on a one-line history (nil reads unknown),
+/// asserting the rule its first anomaly names and the lines of its ops.
+fn anomaly(model: ModelKind, notation: &str, rule: &str, op_lines: &[u64]) -> KeyResult {
+    let r = run(&hist(notation), model, NilRead::Unknown);
+    assert_eq!((reason(&r).as_str(), lines(&r).as_slice()), (rule, op_lines), "{notation}");
+    r
+}
+
 /// A valid key's witness, as op ids.
 fn witness(r: &KeyResult) -> Vec<u32> {
     r.stats.witness.as_ref().expect("a witness").ops.iter().map(|o| o.0).collect()
@@ -126,11 +134,9 @@ fn concurrent_writes_either_order() {
 
 #[test]
 fn read_of_unwritten_and_failed_values() {
-    let h = hist("0 invoke write 1 | 0 fail write 1 | 1 read 1");
-    let r = run(&h, ModelKind::Register, NilRead::Unknown);
+    let r =
+        anomaly(ModelKind::Register, "0 invoke write 1 | 0 fail write 1 | 1 read 1", "read-of-failed-write", &[3, 1]);
     assert_eq!(r.verdict, Verdict::Invalid);
-    assert_eq!(reason(&r), "read-of-failed-write");
-    assert_eq!(lines(&r), vec![3, 1]);
     let h = hist("1 read 9");
     let r = run(&h, ModelKind::Register, NilRead::Unknown);
     assert_eq!(reason(&r), "read-of-unwritten-value");
@@ -139,10 +145,7 @@ fn read_of_unwritten_and_failed_values() {
 
 #[test]
 fn read_completing_before_its_write() {
-    let h = hist("1 read 5 | 0 write 5");
-    let r = run(&h, ModelKind::Register, NilRead::Unknown);
-    assert_eq!(reason(&r), "read-before-write");
-    assert_eq!(lines(&r), vec![1, 3]);
+    anomaly(ModelKind::Register, "1 read 5 | 0 write 5", "read-before-write", &[1, 3]);
 }
 
 #[test]
@@ -243,22 +246,13 @@ fn cas_chains() {
     assert_eq!(r.verdict, Verdict::Valid);
     assert_eq!(witness(&r), Vec::<u32>::from([0, 1, 2]));
     // Two cas ops from 1 that both took effect.
-    let h = hist("0 write 1 | 1 cas [1,2] | 2 cas [1,3]");
-    let r = run(&h, ModelKind::CasRegister, NilRead::Unknown);
-    assert_eq!(reason(&r), "double-cas");
-    assert_eq!(lines(&r), vec![3, 5]);
+    anomaly(ModelKind::CasRegister, "0 write 1 | 1 cas [1,2] | 2 cas [1,3]", "double-cas", &[3, 5]);
     // A read of 1 that began after the cas 1 -> 2 completed.
-    let h = hist("0 write 1 | 1 cas [1,2] | 2 read 1");
-    let r = run(&h, ModelKind::CasRegister, NilRead::Unknown);
-    assert_eq!(reason(&r), "cas-chain-order");
-    assert_eq!(lines(&r), vec![5, 3]);
+    let r = anomaly(ModelKind::CasRegister, "0 write 1 | 1 cas [1,2] | 2 read 1", "cas-chain-order", &[5, 3]);
     let e = &r.anomalies[0].explanation;
     assert!(e.contains("values 1 -> 2 can only follow one another"), "{e}");
     // cas from the initial value after a write completed (NilRead does not matter for cas).
-    let h = hist("0 write 1 | 1 cas [null,2]");
-    let r = run(&h, ModelKind::CasRegister, NilRead::Unknown);
-    assert_eq!(reason(&r), "conflicting-value-order");
-    assert_eq!(lines(&r), vec![3, 1]);
+    anomaly(ModelKind::CasRegister, "0 write 1 | 1 cas [null,2]", "conflicting-value-order", &[3, 1]);
     // A cas cycle with no head is left to the general search.
     let h = hist("1 cas [1,2] | 2 cas [2,1]");
     assert!(decide(&h, ModelKind::CasRegister, NilRead::Unknown).is_none());
@@ -272,10 +266,12 @@ fn append_divergent_and_stale_reads() {
     assert_eq!(reason(&r), "divergent-reads");
     assert_eq!(lines(&r), vec![7, 5]);
     // Stale: a read after [1 2] returns [1].
-    let h = hist("0 append 1 | 0 append 2 | 2 read [1,2] | 3 read [1]");
-    let r = run(&h, ModelKind::ListAppend, NilRead::Unknown);
-    assert_eq!(reason(&r), "real-time-order");
-    assert_eq!(lines(&r), vec![3, 7]);
+    let r = anomaly(
+        ModelKind::ListAppend,
+        "0 append 1 | 0 append 2 | 2 read [1,2] | 3 read [1]",
+        "real-time-order",
+        &[3, 7],
+    );
     let e = &r.anomalies[0].explanation;
     assert!(e.contains("returned only 1 element, without 2"), "{e}");
 }
@@ -283,10 +279,7 @@ fn append_divergent_and_stale_reads() {
 #[test]
 fn append_lost_and_unread_elements() {
     // An ok append, then a read that lacks it.
-    let h = hist("0 append 1 | 1 append 2 | 2 read [2]");
-    let r = run(&h, ModelKind::ListAppend, NilRead::Unknown);
-    assert_eq!(reason(&r), "lost-append");
-    assert_eq!(lines(&r), vec![1, 5]);
+    anomaly(ModelKind::ListAppend, "0 append 1 | 1 append 2 | 2 read [2]", "lost-append", &[1, 5]);
     // A read of an element nobody appended; a duplicate element.
     let h = hist("2 read [7]");
     assert_eq!(reason(&run(&h, ModelKind::ListAppend, NilRead::Unknown)), "read-of-unappended-element");
@@ -301,10 +294,7 @@ fn append_lost_and_unread_elements() {
 
 #[test]
 fn append_read_before_append() {
-    let h = hist("2 read [1] | 0 append 1");
-    let r = run(&h, ModelKind::ListAppend, NilRead::Unknown);
-    assert_eq!(reason(&r), "real-time-order");
-    assert_eq!(lines(&r), vec![1, 3]);
+    let r = anomaly(ModelKind::ListAppend, "2 read [1] | 0 append 1", "real-time-order", &[1, 3]);
     assert!(r.anomalies[0].explanation.contains("completed before process 0 append 1"));
 }
 
@@ -334,28 +324,27 @@ fn nil_read(absent: bool) -> NilRead {
     }
 }
 
-proptest! {
-    #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
+/// One proptest per model: its fast path agrees with the oracle on
+/// shrinkable unique-value histories of up to 7 ops.
+macro_rules! agrees_with_oracle {
+    ($($name:ident: $model:ident),+ $(,)?) => {
+        proptest! {
+            #![proptest_config(ProptestConfig { cases: 1500, failure_persistence: None, ..ProptestConfig::default() })]
+            $(
+                #[test]
+                fn $name(h in strategy::unique_history(ModelKind::$model, 7), absent in any::<bool>()) {
+                    agree(ModelKind::$model, nil_read(absent), &h)?;
+                }
+            )+
+        }
+    };
+}
 
-    #[test]
-    fn register_agrees_with_oracle(h in strategy::unique_history(ModelKind::Register, 7), absent in any::<bool>()) {
-        agree(ModelKind::Register, nil_read(absent), &h)?;
-    }
-
-    #[test]
-    fn cas_register_agrees_with_oracle(h in strategy::unique_history(ModelKind::CasRegister, 7), absent in any::<bool>()) {
-        agree(ModelKind::CasRegister, nil_read(absent), &h)?;
-    }
-
-    #[test]
-    fn kv_agrees_with_oracle(h in strategy::unique_history(ModelKind::Kv, 7), absent in any::<bool>()) {
-        agree(ModelKind::Kv, nil_read(absent), &h)?;
-    }
-
-    #[test]
-    fn list_append_agrees_with_oracle(h in strategy::unique_history(ModelKind::ListAppend, 7), absent in any::<bool>()) {
-        agree(ModelKind::ListAppend, nil_read(absent), &h)?;
-    }
+agrees_with_oracle! {
+    register_agrees_with_oracle: Register,
+    cas_register_agrees_with_oracle: CasRegister,
+    kv_agrees_with_oracle: Kv,
+    list_append_agrees_with_oracle: ListAppend,
 }
 
 /// Many more and bigger histories than the proptests; minutes in release.

@@ -1,7 +1,7 @@
 //! Tests of the search: against the brute-force oracle on thousands of random
 //! histories per model, by hand per model, and under exhausted budgets.
 
-use checker::history::{History, OpId};
+use checker::history::{History, OpId, F};
 use checker::model::{ModelKind, NilRead};
 use checker::report::{AnomalyDetail, AnomalyKind, Budget, CheckResult, Method, SearchFailure, Verdict};
 use checker::value::Value;
@@ -50,7 +50,17 @@ fn stale_read_is_invalid_and_explained() {
     let a = &k.anomalies[0];
     assert_eq!(a.kind, AnomalyKind::NotLinearizable);
     assert_eq!(a.ops[0].id, OpId(2), "the read is the op that could not be linearized");
-    assert_eq!(a.ops.len(), 1, "nothing else was pending");
+    let named: Vec<OpId> = a.ops.iter().map(|o| o.id).collect();
+    assert_eq!(named, vec![OpId(2), OpId(0), OpId(1)], "the read, the write it read and the write it missed");
+    assert!(
+        a.explanation.starts_with(
+            "Stale read: process 1 read -> 1 (lines 5-6) returned 1, which was already overwritten: the last \
+             write of 1, process 0 write 1 -> ok (lines 1-2), completed before process 0 write 2 -> ok \
+             (lines 3-4) began, and that write completed before the read began"
+        ),
+        "{}",
+        a.explanation
+    );
     let f = failure(a);
     assert_eq!(f.failed_op.id, OpId(2));
     let prefix: Vec<OpId> = f.longest_prefix.iter().map(|o| o.id).collect();
@@ -64,6 +74,40 @@ fn stale_read_is_invalid_and_explained() {
     assert!(a.explanation.contains("after linearizing 2 ops"), "{}", a.explanation);
     assert!(a.explanation.contains("process 1 read -> 1 (lines 5-6)"), "{}", a.explanation);
     assert!(a.explanation.contains("state {2}"), "{}", a.explanation);
+}
+
+/// #18 §5: the explanation names the cause first. A read of the initial
+/// value after a completed write missed that write.
+#[test]
+fn stale_read_of_the_initial_value_names_the_write_it_missed() {
+    let h = hist("0 write 1 | 1 read null");
+    assert_eq!(verdict(&h, ModelKind::CasRegister, NilRead::Absent), Verdict::Invalid);
+    let a = &check(&h, ModelKind::CasRegister, NilRead::Absent).keys[0].anomalies[0];
+    let named: Vec<OpId> = a.ops.iter().map(|o| o.id).collect();
+    assert_eq!(named, vec![OpId(1), OpId(0)]);
+    assert!(
+        a.explanation.starts_with(
+            "Stale read: process 1 read -> nil (lines 3-4) returned nil, which was already overwritten: the \
+             object started with nil and no op wrote it, and process 0 write 1 -> ok (lines 1-2) completed \
+             before the read began"
+        ),
+        "{}",
+        a.explanation
+    );
+}
+
+/// A read of a value no op wrote is said to be that, not stale.
+#[test]
+fn read_of_a_value_nobody_wrote_says_so() {
+    let h = hist("0 write 1 | 1 read 3");
+    assert_eq!(verdict(&h, ModelKind::CasRegister, NilRead::Unknown), Verdict::Invalid);
+    let a = &check(&h, ModelKind::CasRegister, NilRead::Unknown).keys[0].anomalies[0];
+    assert!(
+        a.explanation.starts_with("process 1 read -> 3 (lines 3-4) returned 3, which no operation wrote"),
+        "{}",
+        a.explanation
+    );
+    assert_eq!(a.ops.len(), 1);
 }
 
 #[test]
@@ -274,7 +318,108 @@ fn agrees_with_oracle(model: ModelKind, nil_read: NilRead, h: &History) -> Resul
     prop_assert_eq!(&got, &want, "{} {:?}:\n{}", model, nil_read, render(h));
     let whole = want.iter().fold(Verdict::Valid, |v, (_, k)| v.combine(*k));
     prop_assert_eq!(r.verdict, whole);
+    for a in r.keys.iter().flat_map(|k| &k.anomalies) {
+        cause_is_a_proof(model, nil_read, h, a)?;
+    }
     Ok(want.iter().all(|(_, v)| *v == Verdict::Valid))
+}
+
+/// The value a register op leaves (a write's argument, a cas's new value).
+fn produced(op: &checker::Op) -> Option<&Value> {
+    match op.f {
+        F::Write => Some(&op.input),
+        F::Cas => op.input.as_seq().and_then(|s| s.get(1)),
+        _ => None,
+    }
+}
+
+/// Every read's cause as the register model names it (fail ops removed, as
+/// the search sees them).
+struct Causes<'a>(Vec<&'a checker::Op>);
+
+impl checker::model::ModelVisitor for Causes<'_> {
+    type Output = Vec<(usize, checker::model::ReadCause)>;
+    fn visit<M: checker::model::Model>(self, m: &M) -> Self::Output {
+        (0..self.0.len()).filter_map(|i| m.read_cause(&m.init(), &self.0, i).map(|c| (i, c))).collect()
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
+    /// #18 §5: every cause the register model names, for any read (not only
+    /// the one a search failed on), is a proof by the oracle.
+    #[test]
+    fn every_named_read_cause_is_a_proof(
+        h in strategy::small_history(ModelKind::CasRegister, GenConfig::default()),
+        absent in any::<bool>(),
+    ) {
+        let nil_read = if absent { NilRead::Absent } else { NilRead::Unknown };
+        let ops: Vec<&checker::Op> = h.ops.iter().filter(|o| o.outcome != checker::Outcome::Fail).collect();
+        for (read, cause) in ModelKind::CasRegister.visit(nil_read, Causes(ops.clone())) {
+            let mut named = vec![ops[read].id];
+            if let checker::model::ReadCause::Stale { overwrite, .. } = cause {
+                named.push(ops[overwrite].id);
+            }
+            prop_assert!(relaxed_is_invalid(&h, &named, nil_read), "{cause:?} for {:?} in\n{}", ops[read].id, render(&h));
+        }
+    }
+}
+
+/// Whether the read `named[0]`, the other `named` ops and every op that
+/// wrote the value it read are non-linearizable by themselves, relaxed: each
+/// of those writers and the other named ops becomes a plain write of what it
+/// wrote, so no cas can fail.
+fn relaxed_is_invalid(h: &History, named: &[OpId], nil_read: NilRead) -> bool {
+    let read = h.op(named[0]);
+    let v = &read.output;
+    let mut ids: Vec<OpId> = h
+        .ops
+        .iter()
+        .filter(|o| o.key == read.key && o.outcome != checker::Outcome::Fail && produced(o) == Some(v))
+        .map(|o| o.id)
+        .chain(named.iter().copied())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    let mut sub = History::default();
+    for (i, &id) in ids.iter().enumerate() {
+        let mut o = h.op(id).clone();
+        o.id = OpId(i as u32);
+        if let Some(x) = produced(&o).cloned() {
+            o.f = F::Write;
+            o.input = x.clone();
+            o.output = x;
+        }
+        sub.ops.push(o);
+    }
+    sub.events = 2 * sub.ops.len() as u64;
+    expected(&sub, ModelKind::CasRegister, nil_read).iter().any(|(_, v)| *v == Verdict::Invalid)
+}
+
+/// #18 §5: a cause the explanation names (a stale read, or a read of a
+/// value nobody wrote) must be a proof on its own (see [`relaxed_is_invalid`]).
+fn cause_is_a_proof(
+    model: ModelKind,
+    nil_read: NilRead,
+    h: &History,
+    a: &checker::Anomaly,
+) -> Result<(), TestCaseError> {
+    let stale = a.explanation.starts_with("Stale read:");
+    if !stale && !a.explanation.contains("which no operation wrote") {
+        return Ok(());
+    }
+    prop_assert!(matches!(model, ModelKind::Register | ModelKind::CasRegister), "{model}: {}", a.explanation);
+    let mut named = vec![a.ops[0].id];
+    if stale {
+        named.push(a.ops[if a.explanation.contains("the object started with") { 1 } else { 2 }].id);
+    }
+    prop_assert!(
+        relaxed_is_invalid(h, &named, nil_read),
+        "the cause is no proof: {}\nwhole history:\n{}",
+        a.explanation,
+        render(h)
+    );
+    Ok(())
 }
 
 const CASES: u32 = 600;
@@ -362,6 +507,20 @@ fn porcupine_etcd_logs_get_expected_verdicts() {
         assert_eq!(r.verdict, want, "{file}");
         assert!(r.keys.iter().all(|k| k.method == Method::Wgl));
     }
+}
+
+/// #18 §5: etcd_000's failure used to name an unrelated info `cas [1 1]`.
+/// Its read of 2 (lines 85-86) missed process 0's write of 1 (lines 74-75),
+/// which began after the last write of 2 (process 2, lines 65-69) completed.
+#[test]
+fn etcd_000_stale_read_names_the_write_it_missed() {
+    let Some(dir) = porcupine_dir() else { return };
+    let h = read_fixture(&dir, "jepsen/etcd_000.log");
+    let r = check(&h, ModelKind::CasRegister, NilRead::Absent);
+    let a = &r.keys[0].anomalies[0];
+    let lines: Vec<(u64, Option<u64>)> = a.ops.iter().map(|o| (o.invoke_line, o.complete_line)).collect();
+    assert_eq!(&lines[..3], &[(85, Some(86)), (65, Some(69)), (74, Some(75))], "{}", a.explanation);
+    assert!(a.explanation.starts_with("Stale read: process 11 read -> 2 (lines 85-86)"), "{}", a.explanation);
 }
 
 /// The small kv fixtures; the c50 ones take seconds in debug builds and are

@@ -6,7 +6,7 @@ argument `set`, else the counter. With the argument `dup-ids` ids repeat;
 with `tso` each id is a timestamp from the lin-tso service, so ids are
 unique across any number of nodes."""
 import sys
-from node import Node
+from node import Node, apply_txn
 
 n = Node()
 dup_ids = "dup-ids" in sys.argv[1:]
@@ -67,19 +67,7 @@ def cas(m):
 
 
 def txn(m):
-    out = []
-    for f, k, v in m["body"]["txn"]:
-        key = str(k)
-        if f == "r":
-            cur = kv.get(key)
-            out.append([f, k, list(cur) if isinstance(cur, list) else cur])
-        elif f == "append":
-            kv.setdefault(key, []).append(v)
-            out.append([f, k, v])
-        else:
-            kv[key] = v
-            out.append([f, k, v])
-    n.reply(m, {"type": "txn_ok", "txn": out})
+    n.reply(m, {"type": "txn_ok", "txn": apply_txn(kv, m["body"]["txn"])})
 
 
 def send(m):

@@ -94,3 +94,24 @@ class Node:
                     t[2]()
             self.flush()
         self.flush()
+
+
+def apply_txn(kv, ops, on_write=None):
+    """Applies a Maelstrom txn's micro-ops ([f, k, v]: "r", "append", "w")
+    to the dict `kv` in order and returns them with the reads filled in;
+    `on_write(f, key, v)` is told of each write."""
+    out = []
+    for f, k, v in ops:
+        key = str(k)
+        if f == "r":
+            cur = kv.get(key)
+            out.append([f, k, list(cur) if isinstance(cur, list) else cur])
+            continue
+        if f == "append":
+            kv.setdefault(key, []).append(v)
+        else:
+            kv[key] = v
+        if on_write is not None:
+            on_write(f, key, v)
+        out.append([f, k, v])
+    return out

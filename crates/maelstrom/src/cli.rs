@@ -38,7 +38,8 @@ Usage: conch maelstrom -w WORKLOAD --bin PATH [FLAGS] [-- ARGS FOR THE BINARY]
       --recovery-time S     wait between healing and the final reads [5]
       --availability A      `total` or a fraction: client ops that must succeed [none]
       --consistency-models M  txn workloads: the models to check, comma-separated
-                            (read-uncommitted .. strict-serializable) [strict-serializable]
+                            (Elle's names: serializable, snapshot-isolation, ...)
+                            [strict-serializable]
       --out DIR             run directory [conch-out/maelstrom/WORKLOAD/N, the next free N]
       --force               reuse a run directory that is not empty
       --json                print one JSON document instead of text
@@ -229,7 +230,8 @@ pub fn parse(words: &[String]) -> Result<Parsed, String> {
         });
     }
     if let Some(v) = get("--consistency-models") {
-        c.consistency_models = v.split(',').map(|m| m.trim().to_string()).filter(|m| !m.is_empty()).collect();
+        let names = v.split(',').map(str::trim).filter(|m| !m.is_empty());
+        c.consistency_models = names.map(config::parse_consistency_model).collect::<Result<_, _>>()?;
     }
     c.validate()?;
     Ok(Parsed::Run(Box::new(Invocation { config: c, json, junit: get("--junit").map(PathBuf::from), verbose, force })))
@@ -274,7 +276,7 @@ mod tests {
         // Gossip Glomers' challenge 6b, word for word after `conch maelstrom`.
         let i = run("-w txn-rw-register --bin ./t --node-count 2 --concurrency 2n --time-limit 20 --rate 1000 \
                      --consistency-models read-uncommitted --availability total --nemesis partition --out /tmp/x --force");
-        assert_eq!(i.config.consistency_models, vec!["read-uncommitted".to_string()]);
+        assert_eq!(i.config.consistency_models, vec![checker::CheckName::ReadUncommitted]);
         assert_eq!(i.config.availability, Some(1.0));
         assert!(i.config.command().contains("--consistency-models read-uncommitted --availability total"));
         assert_eq!(run("-w echo --bin x --availability 0.9 --out /tmp/x --force").config.availability, Some(0.9));
@@ -296,6 +298,7 @@ mod tests {
             ("-w echo --bin x --availability most", "--availability: expected `total`"),
             ("-w echo --bin x --availability 2", "--availability must be"),
             ("-w txn-rw-register --bin x --consistency-models sequential-ish", "unknown model `sequential-ish`"),
+            ("-w txn-rw-register --bin x --consistency-models monotonic-atomic-view", "cannot check"),
             ("-w echo --bin x stray", "unexpected `stray`"),
         ] {
             let e = parse(&words(args)).unwrap_err();

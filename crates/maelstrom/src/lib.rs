@@ -4,6 +4,7 @@
 //! Glomers challenges).
 //!
 //! - [`config`]: the run, with Maelstrom's defaults; [`cli`]: its flags;
+//!   [`command`]: the whole `conch maelstrom` command the binary calls;
 //! - [`run`]: the router (one thread: network, clients, services, nemesis);
 //! - [`process`]: child processes, their reader/writer threads, reaping;
 //! - [`net`], [`nemesis`], [`services`], [`workload`], [`journal`],
@@ -20,6 +21,7 @@
 //! wall clock: the node processes are real.
 
 pub mod cli;
+pub mod command;
 pub mod config;
 pub mod flows;
 pub mod journal;

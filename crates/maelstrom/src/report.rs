@@ -11,10 +11,11 @@ use crate::flows;
 use crate::journal::{Category, MessageStats};
 use crate::run::{self, FaultRecord, NodeReport, Outcome, Problem, RunError, RunStats, Severity};
 use crate::workload::Workload;
-use checker::{CheckResult, History, OpId, Outcome as OpOutcome, Report as FileReport, Verdict};
+use checker::{CheckResult, History, Outcome as OpOutcome, Report as FileReport, Verdict};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+pub use workloads::flow::AnomalyWindow;
 
 /// Everything a run found.
 pub struct Report {
@@ -38,22 +39,6 @@ pub struct Report {
     pub check_ms: u64,
 }
 
-/// The stretch of time around one anomaly, for message-flow diagrams: the
-/// journal's events between `start_ns` and `end_ns` are the messages that
-/// may explain it.
-#[derive(Clone, Debug, Serialize)]
-pub struct AnomalyWindow {
-    pub check: String,
-    pub kind: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub key: Option<checker::Value>,
-    pub start_ns: i64,
-    pub end_ns: i64,
-    pub ops: Vec<OpId>,
-    /// Nodes that served the anomaly's ops.
-    pub nodes: Vec<String>,
-}
-
 /// Maelstrom's availability check: the fraction of client ops (final ops
 /// aside) that succeeded, against `--availability`.
 #[derive(Clone, Debug, Serialize)]
@@ -74,11 +59,6 @@ impl Availability {
         Availability { required, measured, ops: n, ok, met: measured.is_some_and(|m| m >= required) }
     }
 }
-
-/// Windows kept in run.json.
-const MAX_WINDOWS: usize = 50;
-/// Margin added on each side of a window.
-const WINDOW_MARGIN_NS: i64 = 50_000_000;
 
 /// What the seed decides and what it cannot.
 pub fn reproducibility() -> serde_json::Value {
@@ -142,7 +122,7 @@ pub fn run_and_check(cfg: &Config) -> Result<Report, RunError> {
     if availability.as_ref().is_some_and(|a| a.measured.is_some() && !a.met) {
         verdict = Verdict::Invalid;
     }
-    let anomaly_windows = history.as_ref().map(|h| windows(h, &results)).unwrap_or_default();
+    let anomaly_windows = history.as_ref().map(|h| workloads::flow::windows(h, &results)).unwrap_or_default();
     let journal = cfg.out_dir.join("messages.jsonl");
     // Drawing is not judging: a journal that cannot be read costs the
     // diagrams, not the verdict.
@@ -175,46 +155,6 @@ pub fn run_and_check(cfg: &Config) -> Result<Report, RunError> {
 /// per kind; every kind but duplicate replies is an error).
 fn has_error_kind(o: &Outcome) -> bool {
     o.stats.problems_by_kind.keys().any(|k| *k != run::ProblemKind::DuplicateReply)
-}
-
-fn windows(h: &History, results: &[CheckResult]) -> Vec<AnomalyWindow> {
-    let mut out = Vec::new();
-    for r in results {
-        for k in &r.keys {
-            for a in &k.anomalies {
-                if out.len() >= MAX_WINDOWS {
-                    return out;
-                }
-                let ops: Vec<OpId> = a.ops.iter().map(|o| o.id).collect();
-                let times: Vec<(i64, i64)> = ops
-                    .iter()
-                    .filter_map(|&id| h.get(id))
-                    .filter_map(|o| Some((o.invoke_time_ns?, o.complete_time_ns.or(o.invoke_time_ns)?)))
-                    .collect();
-                let (Some(start), Some(end)) = (times.iter().map(|t| t.0).min(), times.iter().map(|t| t.1).max())
-                else {
-                    continue;
-                };
-                let mut nodes: Vec<String> = ops
-                    .iter()
-                    .filter_map(|&id| h.get(id))
-                    .filter_map(|o| o.node.as_deref().map(str::to_string))
-                    .collect();
-                nodes.sort();
-                nodes.dedup();
-                out.push(AnomalyWindow {
-                    check: r.check.to_string(),
-                    kind: a.kind.as_str().to_string(),
-                    key: k.key.clone(),
-                    start_ns: (start - WINDOW_MARGIN_NS).max(0),
-                    end_ns: end + WINDOW_MARGIN_NS,
-                    ops,
-                    nodes,
-                });
-            }
-        }
-    }
-    out
 }
 
 /// Messages per client op, by category (Maelstrom's msgs-per-op) and by

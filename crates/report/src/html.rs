@@ -40,16 +40,28 @@ pub fn report_page_with_flows(report: &FileReport, h: &History, flows: &[Flow]) 
         None => String::new(),
     };
     let flows = crate::lamport::section(flows);
-    fill(PAGE, &[("TITLE", &title), ("DATA", &data), ("SCRIPT", SCRIPT), ("FLOWS", &flows), ("PLOTS", &plots)])
+    let cycles = crate::cycle::section(report);
+    fill(
+        PAGE,
+        &[
+            ("TITLE", &title),
+            ("DATA", &data),
+            ("SCRIPT", SCRIPT),
+            ("CYCLES", &cycles),
+            ("FLOWS", &flows),
+            ("PLOTS", &plots),
+        ],
+    )
 }
 
 /// The files of a simulated run's directory rendered from its history and,
-/// when it was checked, its report: the plots and `report.html`.
-pub fn run_files(title: &str, h: &History, report: Option<&FileReport>) -> Vec<(&'static str, String)> {
+/// when it was checked, its report: the plots and `report.html` (with a
+/// Lamport diagram of each flow: the messages around each anomaly).
+pub fn run_files(title: &str, h: &History, report: Option<&FileReport>, flows: &[Flow]) -> Vec<(&'static str, String)> {
     let mut files: Vec<(&'static str, String)> =
         Timing::of_history(title, h).map(|t| plot::all(&t).into()).unwrap_or_default();
     if let Some(r) = report {
-        files.push(("report.html", report_page(r, h)));
+        files.push(("report.html", report_page_with_flows(r, h, flows)));
     }
     files
 }
@@ -140,6 +152,16 @@ fn compare_table(rows: &[Row]) -> String {
 pub struct RunLinks<'a> {
     pub protocol: &'a str,
     pub runs: Vec<(u64, Verdict)>,
+}
+
+impl<'a> RunLinks<'a> {
+    /// Each plan's runs, a run not checked counted valid (its page says so).
+    pub fn of(plans: &'a [runner::Plan], runs: &[Vec<runner::run::Finished>]) -> Vec<RunLinks<'a>> {
+        let verdicts = |runs: &[runner::run::Finished]| {
+            runs.iter().map(|f| (f.seed, f.verdict().unwrap_or(Verdict::Valid))).collect()
+        };
+        plans.iter().zip(runs).map(|(p, r)| RunLinks { protocol: &p.protocol, runs: verdicts(r) }).collect()
+    }
 }
 
 /// `conch compare`'s index: the table, the plots, and a link to every run's report.

@@ -128,8 +128,7 @@ pub fn svg(flow: &Flow) -> String {
     if flow.omitted_messages > 0 {
         let _ = writeln!(
             s,
-            "<text x=\"4\" y=\"{:.1}\" fill=\"{GREY}\">{} more messages in this window are not drawn \
-             (all are in messages.jsonl)</text>",
+            "<text x=\"4\" y=\"{:.1}\" fill=\"{GREY}\">{} more messages in this window are not drawn</text>",
             bottom + 20.0,
             flow.omitted_messages
         );

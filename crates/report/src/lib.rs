@@ -2,6 +2,7 @@
 //! text or bytes: text for the terminal, JSON, JUnit XML, CSV, SVG plots and
 //! self-contained HTML pages. Nothing here reads files, checks or runs.
 
+pub mod cycle;
 pub mod escape;
 pub mod html;
 pub mod json;

@@ -403,7 +403,7 @@ fn timeline_data_orders_keys_invalid_first_and_carries_the_prefix_with_states() 
         .assert_eq(&d["keys"].to_string());
     let mut a = d["anomalies"][0].clone();
     a["explanation"] = "…".into();
-    expect![[r#"{"check":"linearizable","explanation":"…","failed":5,"initial":"nil","key":"\"b\"","kind":"not-linearizable","method":"wgl","ops":[5],"prefix":[{"id":1,"state":"1"},{"id":2,"state":"1"},{"id":3,"state":"2"}],"states":["2"]}"#]]
+    expect![[r#"{"check":"linearizable","explanation":"…","failed":5,"initial":"nil","key":"\"b\"","kind":"not-linearizable","method":"wgl","ops":[5,2,3],"prefix":[{"id":1,"state":"1"},{"id":2,"state":"1"},{"id":3,"state":"2"}],"states":["2"]}"#]]
         .assert_eq(&a.to_string());
     expect![[r##"[{"colour":"#f4a5a5","end":75000000,"kind":"partition","start":22000000}]"##]]
         .assert_eq(&d["faultWindows"].to_string());
@@ -424,4 +424,116 @@ fn one_line_summaries_of_seed_sweeps_and_comparisons() {
           raft faults: crash 8, partition 7
           lww<&> faults: clock-skew 3 (warning: on 1 seed a requested kind never took effect)"#]]
     .assert_eq(&text::compare_summary(&rows()));
+}
+
+/// A simulated stale read (#18 §3): n1 missed write 2 because the partition
+/// dropped n0's replication; the read's node answers with the old value.
+/// The times are the simulator's nanoseconds.
+const SIM_STALE_READ: &str = r#"{"type":"invoke","process":0,"f":"write","key":"x","value":1,"time":10000000,"node":"n0"}
+{"type":"ok","process":0,"f":"write","key":"x","value":1,"time":11000000,"node":"n0"}
+{"type":"info","process":"nemesis","f":"start-partition","value":{"n0":["n1"]},"time":15000000}
+{"type":"invoke","process":0,"f":"write","key":"x","value":2,"time":20000000,"node":"n0"}
+{"type":"ok","process":0,"f":"write","key":"x","value":2,"time":21000000,"node":"n0"}
+{"type":"invoke","process":1,"f":"read","key":"x","value":null,"time":30000000,"node":"n1"}
+{"type":"ok","process":1,"f":"read","key":"x","value":1,"time":31000000,"node":"n1"}
+{"type":"info","process":"nemesis","f":"stop-partition","value":null,"time":40000000}
+"#;
+
+/// The simulator's message trace of that run around the anomaly.
+fn sim_trace() -> Vec<workloads::sim::TraceEntry> {
+    use workloads::sim::{TraceEntry, TraceKind::*};
+    let e = |time_ns, kind, id, from, to, msg: &str| TraceEntry { time_ns, kind, id, from, to, msg: msg.into() };
+    vec![
+        e(10_100_000, Send, 1, 0, 1, "Replicate { key: x, value: 1 }"),
+        e(10_600_000, Deliver, 1, 0, 1, "Replicate { key: x, value: 1 }"),
+        e(20_100_000, Send, 2, 0, 1, "Replicate { key: x, value: 2 }"),
+        e(20_100_000, DropPartition, 2, 0, 1, "Replicate { key: x, value: 2 }"),
+        e(30_200_000, Send, 3, 1, 0, "Heartbeat"),
+        e(30_200_000, DropPartition, 3, 1, 0, "Heartbeat"),
+        e(99_000_000, Send, 4, 1, 0, "Heartbeat"),
+    ]
+}
+
+#[test]
+fn a_simulated_stale_read_is_drawn_from_the_message_trace() {
+    let c = checked("sim.jsonl", SIM_STALE_READ);
+    let (r, h) = c.result.as_ref().unwrap();
+    let h = h.as_ref().unwrap();
+    assert_eq!(r.verdict, Verdict::Invalid);
+    let faults =
+        vec![workloads::metrics::FaultWindow { kind: "partition".into(), start_ns: 15_000_000, end_ns: 40_000_000 }];
+    let flows = runner::flows::flows(h, r, &faults, &sim_trace(), None);
+    assert_eq!(flows.len(), 1, "one anomaly, one diagram");
+    let f = &flows[0];
+    // The input: lanes in reading order, the anomaly's calls red, the
+    // replication the partition dropped, the heartbeat long after left out.
+    expect_file!["snapshots/sim-flow.json"].assert_eq(&(serde_json::to_string_pretty(f).unwrap() + "\n"));
+    assert_eq!(f.lanes, ["c0", "c1", "n0", "n1"]);
+    assert!(
+        f.messages.iter().any(|m| m.highlight && f.lanes[m.from] == "c1" && f.lanes[m.to] == "n1"),
+        "the read's call"
+    );
+    assert!(f.faults.iter().any(|x| x.label.starts_with("partition {")));
+    // The output: the diagram of that flow, and the run's page carries it.
+    expect_file!["snapshots/sim-flow.svg"].assert_eq(&crate::lamport::svg(f));
+    let files = html::run_files("sim seed 0", h, Some(r), &flows);
+    let page = &files.iter().find(|(n, _)| *n == "report.html").unwrap().1;
+    assert!(page.contains("Message flow around each anomaly") && page.contains("class=\"lamport\""));
+}
+
+/// The text of a transactional history in `histories/txn/`, built in (the
+/// renderers' crate does no I/O, tests included: tests/layering.rs).
+macro_rules! txn_history {
+    ($name:literal) => {
+        ($name, include_str!(concat!("../../../histories/txn/", $name)))
+    };
+}
+
+/// The first anomaly of a transactional history (see [`txn_history`]).
+fn txn_anomaly((name, text): (&str, &str)) -> (checker::Report, checker::Anomaly) {
+    let c = checked(name, text);
+    let r = report(&c).clone();
+    let a = r.results.iter().flat_map(|c| &c.keys).flat_map(|k| &k.anomalies).next().unwrap().clone();
+    (r, a)
+}
+
+/// #18 §4: a read skew (G-single) as its two-transaction cycle: the wr edge
+/// on y and the rw edge on x bend apart, each labelled with key and values.
+#[test]
+fn a_g_single_is_drawn_as_its_cycle() {
+    let (r, a) = txn_anomaly(txn_history!("g-single.edn"));
+    assert_eq!(a.kind.as_str(), "G-single");
+    let s = crate::cycle::svg(&a).unwrap();
+    expect_file!["snapshots/cycle-g-single.svg"].assert_eq(&s);
+    assert_eq!(s.matches("<circle").count(), 2, "one node per transaction");
+    assert!(s.contains(">wr &quot;y&quot; 1 → [1]<") && s.contains(">rw &quot;x&quot; [] → 1<"), "{s}");
+    assert!(s.contains("stroke-dasharray=\"5,3\""), "the rw edge is dashed");
+    let section = crate::cycle::section(&r);
+    assert!(section.starts_with("<h2>Transaction cycles"));
+    assert_eq!(
+        section.matches("<svg").count(),
+        r.results
+            .iter()
+            .flat_map(|c| &c.keys)
+            .flat_map(|k| &k.anomalies)
+            .filter(|a| crate::cycle::svg(a).is_some())
+            .count()
+    );
+    assert!(html::report_page(&r, &checker::History::default()).contains("class=\"cycle\""));
+}
+
+#[test]
+fn a_longer_cycle_has_a_node_per_transaction_and_other_anomalies_none() {
+    let (_, a) = txn_anomaly(txn_history!("g-nonadjacent.edn"));
+    let s = crate::cycle::svg(&a).unwrap();
+    let steps = match a.detail.as_deref() {
+        Some(checker::report::AnomalyDetail::Txn(e)) => e.steps.len(),
+        _ => 0,
+    };
+    assert!(steps >= 3);
+    assert_eq!(s.matches("<circle").count(), steps, "a simple cycle: as many nodes as steps");
+    assert_eq!(s.matches("marker-end=").count(), steps, "an arrow per step");
+    let (_, g1a) = txn_anomaly(txn_history!("g1a.edn"));
+    assert_eq!(crate::cycle::svg(&g1a), None, "G1a is no cycle");
+    assert_eq!(crate::cycle::section(report(&checked("stale.jsonl", STALE_READ))), "");
 }

@@ -34,7 +34,7 @@ fn op_json(op: &Op, use_time: bool) -> Json {
         (op.call as i64, if op.ret == u64::MAX { None } else { Some(op.ret as f64) })
     };
     json!({
-        "id": op.id.0, "p": op.process, "pn": checker::history::process_name(op.process), "f": op.f.as_str(), "key": key_text(op.key.as_ref()),
+        "id": op.id.0, "p": op.process, "pn": op.process_name(), "f": op.f.as_str(), "key": key_text(op.key.as_ref()),
         "in": op.input.to_string(), "out": op.output.to_string(), "outcome": op.outcome,
         "s": start, "e": end, "line": op.invoke_line, "cline": op.complete_line,
         "node": op.node.as_deref(), "final": op.is_final,

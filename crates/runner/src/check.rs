@@ -22,6 +22,22 @@ pub enum ShardMode {
     Fixed(usize),
 }
 
+impl std::str::FromStr for ShardMode {
+    type Err = String;
+
+    /// `auto`, `off` or a number of shards (`--shards`).
+    fn from_str(s: &str) -> Result<ShardMode, String> {
+        match s {
+            "auto" => Ok(ShardMode::Auto),
+            "off" => Ok(ShardMode::Off),
+            n => n
+                .parse()
+                .map(ShardMode::Fixed)
+                .map_err(|_| format!("expected auto, off or a number of shards, found `{n}`")),
+        }
+    }
+}
+
 /// How to check a set of files.
 #[derive(Clone, Debug)]
 pub struct FilesPlan {
@@ -133,9 +149,14 @@ impl FileError {
 /// Reads and checks one file.
 pub fn check_file(file: &str, plan: &FilesPlan) -> Checked {
     let shards = plan.shard_options(file);
-    let result = checker::check_path(Path::new(file), &plan.read, &plan.check, shards.as_ref())
-        .map(|(r, h)| (r, h.filter(|_| plan.keep_histories)))
-        .map_err(|e| FileError::of(file, e));
+    let path = Path::new(file);
+    let result = if plan.keep_histories {
+        checker::check_path(path, &plan.read, &plan.check, shards.as_ref())
+    } else {
+        // Without the history kept, a transactional file is never held as values.
+        checker::check_path_lean(path, &plan.read, &plan.check, shards.as_ref()).map(|r| (r, None))
+    };
+    let result = result.map_err(|e| FileError::of(file, e));
     Checked { file: file.to_string(), result }
 }
 

@@ -8,11 +8,13 @@ use checker::{History, Report};
 use serde_json::json;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use workloads::flow::Flow;
 
 /// Renders a run's pictures and pages, (file name, contents) each, from its
-/// title, history and (when checked) report; the binary passes the report
-/// crate's, which this crate cannot depend on.
-pub type RunRenderer = fn(&str, &History, Option<&Report>) -> Vec<(&'static str, String)>;
+/// title, history, (when checked) report and the message flows around its
+/// anomalies; the binary passes the report crate's, which this crate cannot
+/// depend on.
+pub type RunRenderer = fn(&str, &History, Option<&Report>, &[Flow]) -> Vec<(&'static str, String)>;
 
 /// Fails if `path` exists and `force` is off.
 pub fn check_writable(path: &Path, force: bool) -> Result<(), Error> {
@@ -108,7 +110,9 @@ pub fn write_run(dir: &Path, plan: &Plan, f: &Finished, force: bool, render: Run
         }
     };
     let title = format!("{} seed {}", plan.protocol, f.seed);
-    for (name, bytes) in render(&title, h, f.report.as_ref()) {
+    // Drawing is not judging: a rerun that fails costs the diagrams only.
+    let flows = crate::flows::of_run(plan, f, h).unwrap_or_default();
+    for (name, bytes) in render(&title, h, f.report.as_ref(), &flows) {
         write_atomic(&dir.join(name), bytes.as_bytes(), force)?;
     }
     Ok(())

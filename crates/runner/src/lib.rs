@@ -13,6 +13,7 @@ pub mod demo;
 mod error;
 pub mod exit;
 pub mod files;
+pub mod flows;
 pub mod plan;
 pub mod run;
 mod walk;

@@ -193,6 +193,19 @@ impl Plan {
     }
 }
 
+/// Parses a finite number > 0 (`--intensity`).
+pub fn parse_positive(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(x) if x > 0.0 && x.is_finite() => Ok(x),
+        _ => Err(format!("expected a number > 0, found `{s}`")),
+    }
+}
+
+/// Parses a finite number of seconds > 0 (`--timeout`, `--time-limit`).
+pub fn parse_seconds(s: &str) -> Result<f64, String> {
+    parse_positive(s).map_err(|_| format!("expected seconds > 0, found `{s}`"))
+}
+
 /// Parses `A..B` (B exclusive) or a single number `N`.
 pub fn parse_seeds(s: &str) -> Result<Vec<u64>, Error> {
     let bad = || Error::Plan(format!("--seeds: expected A..B (B exclusive) or N, found `{s}`"));

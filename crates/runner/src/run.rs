@@ -141,6 +141,31 @@ pub fn fault_warnings(plan: &Plan, f: &Finished) -> Vec<String> {
         .collect()
 }
 
+/// A line the terminal shows of a finished run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Note {
+    /// For standard output.
+    Out(String),
+    /// For standard error (a warning), prefixed with the seed.
+    Warn(String),
+}
+
+/// What `conch run` prints of a finished run after its summary line, in
+/// order: why it stopped early, its faults (when the plan has a nemesis),
+/// the invariant it broke, and the requested faults that never fired.
+pub fn notes(plan: &Plan, f: &Finished) -> Vec<Note> {
+    let mut out = Vec::new();
+    if let Some(why) = &f.output.stats.stopped_early {
+        out.push(Note::Warn(format!("seed {}: run stopped early: {why}", f.seed)));
+    }
+    if !plan.nemesis.is_empty() {
+        out.push(Note::Out(faults_line(plan, f)));
+    }
+    out.extend(f.invariant_line().map(Note::Out));
+    out.extend(fault_warnings(plan, f).into_iter().map(|w| Note::Warn(format!("seed {}: warning: {w}", f.seed))));
+    out
+}
+
 /// Where and how a sweep writes each run's directory.
 pub struct RunDirs<'a> {
     /// The directory of the run with this seed.

@@ -115,6 +115,30 @@ pub fn jsonl(cfg: &TxnGenConfig, seed: u64) -> Vec<u8> {
     out
 }
 
+impl GenKind {
+    /// `conch gen`'s clients, keys (transactions: keys active at once) and
+    /// per-mille of `info`: the ones given, else the kind's defaults
+    /// (single-object ops 16, 100 and 5; transactions Elle's 10, 10 and 50);
+    /// an error for the user when one is out of range or anomalies are to
+    /// be planted in single-object ops.
+    pub fn sizes(
+        self,
+        clients: Option<usize>,
+        keys: Option<usize>,
+        info_permille: Option<u32>,
+        planting: bool,
+    ) -> Result<(usize, usize, u32), &'static str> {
+        let txn = matches!(self, GenKind::Txn(_));
+        let pick = |x: Option<usize>, ops: usize, txns: usize| x.unwrap_or(if txn { txns } else { ops });
+        let (clients, keys) = (pick(clients, 16, 10), pick(keys, 100, 10));
+        let info_permille = info_permille.unwrap_or(if txn { 50 } else { 5 });
+        if clients == 0 || keys == 0 || info_permille > 1000 || (!txn && planting) {
+            return Err("gen: --clients, --keys >= 1; --info-permille <= 1000; --plant only for txn workloads");
+        }
+        Ok((clients, keys, info_permille))
+    }
+}
+
 /// A micro-op before it runs: (is write, key, value written).
 type Planned = (bool, u64, u64);
 

@@ -15,7 +15,7 @@ use checker::model::{ModelKind, NilRead};
 use checker::read::ReadOptions;
 use checker::report::{CheckName, Report};
 use checker::shard::ShardOptions;
-use checker::{check_path, CheckConfig};
+use checker::{check_path, check_path_lean, CheckConfig};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
@@ -99,6 +99,12 @@ pub fn run_case(history: &Path, root: &Path) -> Result<String, String> {
     let (sharded, _) = check_path(history, &read, &cfg, Some(&shards)).map_err(|e| format!("sharded: {e}"))?;
     if golden_json(&sharded, root) != golden {
         return Err(format!("checked in two shards the report differs:\n{}", golden_json(&sharded, root)));
+    }
+    // Without the history kept (transactional files read straight into
+    // their compact form), the same report.
+    let lean = check_path_lean(history, &read, &cfg, None).map_err(|e| format!("lean: {e}"))?;
+    if golden_json(&lean, root) != golden {
+        return Err(format!("checked without keeping the history the report differs:\n{}", golden_json(&lean, root)));
     }
     Ok(golden)
 }

@@ -91,6 +91,15 @@ fn dynamo_transactions_are_strict_serializable() {
     }
 }
 
+/// spanner: Raft groups, 2PL and 2PC with commit wait, snapshot reads.
+#[test]
+fn spanner_transactions_are_strict_serializable() {
+    for kind in WorkloadKind::TXN {
+        let strict = Model::StrictSerializable;
+        assert!(sweep("spanner", &[], kind, "partition,crash", 0..6, Some(strict), strict).is_empty());
+    }
+}
+
 /// si: never a G-single or worse (snapshot isolation holds), but write
 /// skew makes some run not serializable.
 #[test]
@@ -147,6 +156,9 @@ fn seeds_to_first_violation() {
         ("dynamo", &[], WorkloadKind::TxnListAppend, "partition,crash", Model::StrictSerializable),
         ("dynamo", &[], WorkloadKind::TxnRwRegister, "partition,crash", Model::StrictSerializable),
         ("dynamo", &[], WorkloadKind::TxnRwRegister, "all", Model::StrictSerializable),
+        ("spanner", &[], WorkloadKind::TxnListAppend, "partition,crash", Model::StrictSerializable),
+        ("spanner", &[], WorkloadKind::TxnRwRegister, "partition,crash", Model::StrictSerializable),
+        ("spanner", &[], WorkloadKind::TxnListAppend, "all", Model::StrictSerializable),
     ];
     for (p, params, kind, faults, model) in rows {
         let (mut judged, mut first, mut count) = (0, None, 0);

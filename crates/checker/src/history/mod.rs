@@ -170,11 +170,7 @@ impl F {
     }
 }
 
-impl fmt::Display for F {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_str!(F);
 
 impl Serialize for F {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -211,6 +207,12 @@ impl Event {
     /// and tests, which then set what they have.
     pub fn new(line: u64, kind: EventType, process: Process, f: F, value: Value) -> Event {
         Event { line, kind, process, f, key: None, value, time_ns: None, index: None, node: None, is_final: false }
+    }
+
+    /// A bare event of client process `p`, for the unit tests.
+    #[cfg(test)]
+    pub(crate) fn client(line: u64, kind: EventType, p: u64, f: &str, value: Value) -> Event {
+        Event::new(line, kind, Process::Client(p), F::parse(f), value)
     }
 }
 
@@ -257,6 +259,18 @@ pub struct Op {
 }
 
 impl Op {
+    /// How reports name this op's process (see [`process_name`]).
+    pub fn process_name(&self) -> String {
+        process_name(self.process)
+    }
+
+    /// This op with `input` and `output` nil: what a checker that keeps the
+    /// values in its own form (transactions' micro-ops) holds per op.
+    pub fn without_values(&self) -> Op {
+        let (input, output) = (Value::Nil, Value::Nil);
+        Op { input, output, f: self.f.clone(), key: self.key.clone(), node: self.node.clone(), ..*self }
+    }
+
     /// Real-time order: this op completed before `other` was invoked.
     pub fn precedes(&self, other: &Op) -> bool {
         self.ret < other.call

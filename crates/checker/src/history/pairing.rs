@@ -360,22 +360,18 @@ mod tests {
     use super::super::*;
     use crate::error::InputErrorKind;
 
-    fn ev(line: u64, kind: EventType, p: u64, f: &str, v: Value) -> Event {
-        Event::new(line, kind, Process::Client(p), F::parse(f), v)
-    }
-
     #[test]
     fn pairs_and_orders() {
         use EventType::*;
         let h = History::from_events(
             "t",
             vec![
-                ev(1, Invoke, 0, "write", 1.into()),
-                ev(2, Invoke, 1, "read", Value::Nil),
-                ev(3, Ok, 0, "write", 1.into()),
-                ev(4, Ok, 1, "read", 1.into()),
-                ev(5, Invoke, 0, "read", Value::Nil),
-                ev(6, Info, 0, "read", Value::str("timeout")),
+                Event::client(1, Invoke, 0, "write", 1.into()),
+                Event::client(2, Invoke, 1, "read", Value::Nil),
+                Event::client(3, Ok, 0, "write", 1.into()),
+                Event::client(4, Ok, 1, "read", 1.into()),
+                Event::client(5, Invoke, 0, "read", Value::Nil),
+                Event::client(6, Info, 0, "read", Value::str("timeout")),
             ],
         )
         .unwrap();
@@ -389,7 +385,8 @@ mod tests {
 
     #[test]
     fn completion_without_invoke_names_line() {
-        let err = History::from_events("h.jsonl", vec![ev(7, EventType::Ok, 3, "read", Value::Nil)]).unwrap_err();
+        let err =
+            History::from_events("h.jsonl", vec![Event::client(7, EventType::Ok, 3, "read", Value::Nil)]).unwrap_err();
         assert_eq!(err.line, 7);
         assert!(err.to_string().starts_with("h.jsonl:7:"), "{err}");
     }
@@ -397,9 +394,11 @@ mod tests {
     #[test]
     fn double_invoke_rejected() {
         use EventType::*;
-        let err =
-            History::from_events("h", vec![ev(1, Invoke, 3, "read", Value::Nil), ev(2, Invoke, 3, "read", Value::Nil)])
-                .unwrap_err();
+        let err = History::from_events(
+            "h",
+            vec![Event::client(1, Invoke, 3, "read", Value::Nil), Event::client(2, Invoke, 3, "read", Value::Nil)],
+        )
+        .unwrap_err();
         assert!(matches!(err.kind, InputErrorKind::DoubleInvoke { process: 3, open_line: 1 }));
     }
 }

@@ -81,10 +81,6 @@ impl ListShare {
 mod tests {
     use super::super::*;
 
-    fn ev(line: u64, kind: EventType, p: u64, f: &str, v: Value) -> Event {
-        Event::new(line, kind, Process::Client(p), F::parse(f), v)
-    }
-
     #[test]
     fn list_reads_share_one_buffer_per_key_and_stay_exact() {
         use EventType::*;
@@ -93,10 +89,10 @@ mod tests {
         let reads: [&[i64]; 5] = [&[1], &[1, 2, 3], &[1, 2], &[1, 9], &[]];
         for (i, r) in reads.iter().enumerate() {
             let line = 2 * i as u64 + 1;
-            let mut inv = ev(line, Invoke, i as u64, "read", Value::Nil);
+            let mut inv = Event::client(line, Invoke, i as u64, "read", Value::Nil);
             inv.key = Some(Value::str("k"));
             events.push(inv);
-            events.push(ev(line + 1, Ok, i as u64, "read", list(r)));
+            events.push(Event::client(line + 1, Ok, i as u64, "read", list(r)));
         }
         let h = History::from_events("t", events).unwrap();
         for (op, r) in h.ops.iter().zip(reads) {

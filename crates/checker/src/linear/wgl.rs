@@ -11,7 +11,7 @@
 //! never; the search succeeds once every `ok` op is linearized.
 
 use crate::history::{History, Op, OpId, Outcome};
-use crate::model::Model;
+use crate::model::{Model, ReadCause};
 use crate::report::{
     Anomaly, AnomalyDetail, AnomalyKind, Budget, KeyResult, KeyStats, Method, OpRef, PrefixOp, SearchFailure,
     SearchStats, Verdict, Witness,
@@ -99,17 +99,56 @@ pub(crate) fn search<M: Model>(history: &History, ops: &[OpId], model: &M, budge
         }
         SearchOutcome::Invalid(f) => {
             result.verdict = Verdict::Invalid;
-            result.anomalies.push(anomaly(&kept, &f));
+            let cause = model.read_cause(&model.init(), &kept, f.failed as usize);
+            result.anomalies.push(anomaly(&kept, &f, cause));
         }
     }
     result
 }
 
-fn anomaly(kept: &[&Op], f: &Failure) -> Anomaly {
+/// The first sentence of an invalid report: the cause, when the model can
+/// name it, with the ops it names (after the failed one).
+fn cause_sentence(kept: &[&Op], failed: u32, cause: Option<ReadCause>) -> (String, Vec<u32>) {
+    let op = |i: usize| OpRef::new(kept[i]);
+    let read = kept[failed as usize];
+    let failed = op(failed as usize);
+    match cause {
+        Some(ReadCause::NeverWritten) => (
+            format!("{failed} returned {}, which no operation wrote and the object did not start with. ", read.output),
+            vec![],
+        ),
+        Some(ReadCause::Stale { last_write, overwrite }) => {
+            let v = &read.output;
+            let how = match last_write {
+                Some(l) => format!(
+                    "the last write of {v}, {}, completed before {} began, and that write completed before the \
+                     read began, so every order consistent with real time puts it between them",
+                    op(l),
+                    op(overwrite)
+                ),
+                None => format!(
+                    "the object started with {v} and no op wrote it, and {} completed before the read began",
+                    op(overwrite)
+                ),
+            };
+            let text = format!("Stale read: {failed} returned {v}, which was already overwritten: {how}. ");
+            let named = last_write.into_iter().chain([overwrite]).map(|i| i as u32).collect();
+            (text, named)
+        }
+        None => (String::new(), vec![]),
+    }
+}
+
+fn anomaly(kept: &[&Op], f: &Failure, cause: Option<ReadCause>) -> Anomaly {
     let op = |i: u32| OpRef::new(kept[i as usize]);
     let failed = op(f.failed);
+    let (lead, named) = cause_sentence(kept, f.failed, cause);
     let mut ops = vec![failed.clone()];
-    ops.extend(f.pending.iter().map(|&i| op(i)));
+    for i in named.iter().chain(&f.pending) {
+        if !ops.iter().any(|o| o.id == kept[*i as usize].id) {
+            ops.push(op(*i));
+        }
+    }
     let prefix_desc = match f.prefix.last() {
         None => "before any op is linearized".to_string(),
         Some(&last) => format!(
@@ -129,9 +168,10 @@ fn anomaly(kept: &[&Op], f: &Failure) -> Anomaly {
         )
     };
     let explanation = format!(
-        "{prefix_desc}, the model could be in state{} {{{}}}; in none of them can {failed} take effect{pending_desc}, \
+        "{lead}{}{prefix_desc}, the model could be in state{} {{{}}}; in none of them can {failed} take effect{pending_desc}, \
          yet it must take effect before it returned. No order of the ops consistent with real time explains \
          its result.",
+        if lead.is_empty() { "" } else { "In detail: " },
         if f.states.len() == 1 { "" } else { "s" },
         f.states.join(", "),
     );

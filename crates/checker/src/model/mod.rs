@@ -18,7 +18,6 @@ use crate::error::{CheckError, InputErrorKind, NotApplicable};
 use crate::history::{History, Op, Outcome, F};
 use crate::value::Value;
 use std::collections::BTreeSet;
-use std::fmt;
 use std::fmt::Debug;
 use std::hash::Hash;
 use std::str::FromStr;
@@ -79,11 +78,34 @@ pub trait Model: Send + Sync {
         vec![None; ops.len()]
     }
 
+    /// Why `ops[read]` (one object's ops, fail ops removed), a read that no
+    /// order explains, returned what it did, when the model can tell from the
+    /// ops alone (registers): see [`ReadCause`]. `init` is the object's
+    /// starting state. Default: the model cannot tell.
+    fn read_cause(&self, _init: &Self::State, _ops: &[&Op], _read: usize) -> Option<ReadCause> {
+        None
+    }
+
     /// Heap bytes a state owns beyond `size_of::<State>()`, for the memory
     /// budget. An estimate; shared (`Arc`) data is counted in full.
     fn heap_bytes(&self, _s: &Self::State) -> usize {
         0
     }
+}
+
+/// The cause of a read that no order explains, as indices into the ops the
+/// search was given. Each is a proof on its own: it names ops whose real-time
+/// order rules the read out in every linearization.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadCause {
+    /// The read returned a value already overwritten: `overwrite`, an ok
+    /// write of another value, began after `last_write` (the last op that
+    /// wrote the value read; `None`: the object started with it and no op
+    /// wrote it) completed, and completed before the read began. No write of
+    /// the value was pending then, so the read had to see a later value.
+    Stale { last_write: Option<usize>, overwrite: usize },
+    /// No op wrote the value read, and the object did not start with it.
+    NeverWritten,
 }
 
 /// A model started in a given state instead of its empty one: what
@@ -130,6 +152,10 @@ impl<M: Model> Model for WithInitial<'_, M> {
     /// Dropping an info op that nothing can observe is sound from any start.
     fn droppable_infos(&self, ops: &[&Op]) -> Vec<bool> {
         self.model.droppable_infos(ops)
+    }
+
+    fn read_cause(&self, _init: &Self::State, ops: &[&Op], read: usize) -> Option<ReadCause> {
+        self.model.read_cause(&self.init, ops, read)
     }
 
     fn required_infos(&self, ops: &[&Op]) -> Vec<Option<u64>> {
@@ -301,11 +327,7 @@ macro_rules! with_model {
 }
 pub(crate) use with_model;
 
-impl fmt::Display for ModelKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_str!(ModelKind);
 
 impl FromStr for ModelKind {
     type Err = String;

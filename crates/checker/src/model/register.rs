@@ -2,7 +2,7 @@
 //! The state is the value held, `nil` until first written. One model for
 //! both, since the plain register is the cas-register without cas.
 
-use super::{arg, bad_value, read_matches, result, unsupported, Model, NilRead};
+use super::{arg, bad_value, read_matches, result, unsupported, Model, NilRead, ReadCause};
 use crate::error::InputErrorKind;
 use crate::history::{Op, Outcome, F};
 use crate::value::Value;
@@ -126,6 +126,49 @@ fn validate_register(model: &'static str, allow_cas: bool, op: &Op) -> Result<()
     }
 }
 
+/// [`Model::read_cause`] for registers. The last write of the value read,
+/// and an ok write of another value strictly between it and the read in real
+/// time, prove the read stale: that write takes effect after every write of
+/// the value and before the read. Nothing is claimed when a write of the
+/// value may still take effect at the read (an info one, or one concurrent
+/// with the read).
+fn register_read_cause(nil_read: NilRead, init: &Value, ops: &[&Op], read: usize) -> Option<ReadCause> {
+    let r = ops.get(read)?;
+    if r.f != F::Read {
+        return None;
+    }
+    let v = result(r)?;
+    if v.is_nil() && nil_read == NilRead::Unknown {
+        return None;
+    }
+    // The last write of `v` to complete before the read began; `None` while
+    // only the initial state holds it.
+    let mut last: Option<usize> = None;
+    for (i, op) in ops.iter().enumerate() {
+        if produced(op) != Some(v) || op.call > r.ret {
+            continue;
+        }
+        if op.ret >= r.call {
+            return None;
+        }
+        if last.is_none_or(|l| ops[l].ret < op.ret) {
+            last = Some(i);
+        }
+    }
+    if last.is_none() && init != v {
+        return Some(ReadCause::NeverWritten);
+    }
+    let after = last.map(|l| ops[l].ret);
+    let overwrite = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, op)| op.outcome == Outcome::Ok && op.ret < r.call && after.is_none_or(|t| op.call > t))
+        .filter(|(_, op)| produced(op).is_some_and(|x| x != v))
+        .min_by_key(|(_, op)| op.call)?
+        .0;
+    Some(ReadCause::Stale { last_write: last, overwrite })
+}
+
 impl Model for Register {
     type State = Value;
 
@@ -169,6 +212,10 @@ impl Model for Register {
         required_register_infos(ops)
     }
 
+    fn read_cause(&self, init: &Value, ops: &[&Op], read: usize) -> Option<ReadCause> {
+        register_read_cause(self.nil_read, init, ops, read)
+    }
+
     fn heap_bytes(&self, s: &Value) -> usize {
         value_heap_bytes(s)
     }
@@ -200,6 +247,70 @@ mod tests {
 
     fn m(nil_read: NilRead) -> Register {
         Register { nil_read, cas: true }
+    }
+
+    /// An op over real-time positions `call..ret` (`ret` `u64::MAX`: info).
+    fn at(mut o: Op, call: u64, ret: u64) -> Op {
+        o.call = call;
+        o.ret = ret;
+        o
+    }
+
+    fn cause(nil_read: NilRead, init: Value, ops: &[Op]) -> Option<ReadCause> {
+        let refs: Vec<&Op> = ops.iter().collect();
+        m(nil_read).read_cause(&init, &refs, ops.len() - 1)
+    }
+
+    #[test]
+    fn read_cause_names_the_last_write_and_the_overwrite() {
+        let w1 = at(ok("write", 1.into(), 1.into()), 0, 1);
+        let w1b = at(ok("write", 1.into(), 1.into()), 2, 3);
+        let cas = at(ok("cas", list(vec![1.into(), 2.into()]), Value::Nil), 4, 5);
+        let w3 = at(ok("write", 3.into(), 3.into()), 6, 7);
+        let read = at(ok("read", Value::Nil, 1.into()), 8, 9);
+        let ops = [w1.clone(), w1b.clone(), cas.clone(), w3.clone(), read.clone()];
+        // The last write of 1 is the second; the first op to overwrite it, the cas.
+        assert_eq!(
+            cause(NilRead::Unknown, Value::Nil, &ops),
+            Some(ReadCause::Stale { last_write: Some(1), overwrite: 2 })
+        );
+        // A write of 1 concurrent with the read may be what it saw.
+        let w1c = at(ok("write", 1.into(), 1.into()), 7, 10);
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1.clone(), w3.clone(), w1c, read.clone()]), None);
+        // So may an info write of 1 invoked before the read returned.
+        let w1i = at(info("write", 1.into()), 5, u64::MAX);
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1.clone(), w3.clone(), w1i, read.clone()]), None);
+        // A write of 1 invoked after the read returned cannot be.
+        let w1late = at(ok("write", 1.into(), 1.into()), 10, 11);
+        let ops = [w1.clone(), w3.clone(), w1late, read.clone()];
+        assert_eq!(
+            cause(NilRead::Unknown, Value::Nil, &ops),
+            Some(ReadCause::Stale { last_write: Some(0), overwrite: 1 })
+        );
+        // An overwrite must complete before the read began, and be ok.
+        let w3c = at(ok("write", 3.into(), 3.into()), 6, 8);
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1.clone(), w3c, read.clone()]), None);
+        let w3i = at(info("write", 3.into()), 2, u64::MAX);
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1.clone(), w3i, read.clone()]), None);
+    }
+
+    #[test]
+    fn read_cause_of_the_initial_value_and_of_a_value_nobody_wrote() {
+        let w3 = at(ok("write", 3.into(), 3.into()), 0, 1);
+        let nil = at(ok("read", Value::Nil, Value::Nil), 2, 3);
+        let stale = Some(ReadCause::Stale { last_write: None, overwrite: 0 });
+        assert_eq!(cause(NilRead::Absent, Value::Nil, &[w3.clone(), nil.clone()]), stale);
+        // Under NilRead::Unknown a nil read says nothing.
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w3.clone(), nil]), None);
+        let read9 = at(ok("read", Value::Nil, 9.into()), 2, 3);
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w3.clone(), read9.clone()]), Some(ReadCause::NeverWritten));
+        // Started with 9 (--initial): stale, not unwritten.
+        assert_eq!(cause(NilRead::Unknown, 9.into(), &[w3.clone(), read9.clone()]), stale);
+        let refs = [&w3, &read9];
+        let init = crate::model::WithInitial { model: &m(NilRead::Unknown), init: Value::Int(9) };
+        assert_eq!(init.read_cause(&Value::Nil, &refs, 1), stale, "the wrapper's own start counts");
+        // Only reads have a cause.
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w3.clone(), w3]), None);
     }
 
     #[test]

@@ -112,11 +112,7 @@ impl AnomalyKind {
     }
 }
 
-impl fmt::Display for AnomalyKind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_str!(AnomalyKind);
 
 /// One anomaly found by a check.
 #[derive(Clone, Debug, PartialEq, Serialize)]

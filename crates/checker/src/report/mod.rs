@@ -29,7 +29,6 @@ use crate::session::{Staleness, Workload};
 pub use crate::txn::report::Isolation;
 use crate::value::Value;
 use serde::Serialize;
-use std::fmt;
 use std::time::{Duration, Instant};
 
 /// The outcome of a check on one key, one check or one history.
@@ -66,11 +65,7 @@ impl Verdict {
     }
 }
 
-impl fmt::Display for Verdict {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_str!(Verdict, CheckName, Method, ModelName);
 
 /// The checks conch knows, as named on the command line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
@@ -198,12 +193,6 @@ impl CheckName {
     }
 }
 
-impl fmt::Display for CheckName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// Which algorithm decided a key.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -276,12 +265,6 @@ impl Method {
     }
 }
 
-impl fmt::Display for Method {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
 /// What a check judged the history as: the sequential model
 /// (linearizability), the session workload, or the bank.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -306,12 +289,6 @@ impl ModelName {
             ModelName::Txn(crate::txn::Workload::RwRegister) => "txn-rw-register",
             ModelName::WorkloadCheck(name) => name,
         }
-    }
-}
-
-impl fmt::Display for ModelName {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

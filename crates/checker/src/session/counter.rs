@@ -111,7 +111,7 @@ fn ryw(h: &History, op: &Op, t: i64, w: &Op, own_sum: i64, base: i64) -> Anomaly
         "{} saw {t}, but process {}'s own acknowledged increments before that read add up to {own_sum} (the last \
          one at {}){from}, so the read cannot reflect them all: read-your-writes violated",
         op_name(op),
-        crate::history::process_name(op.process),
+        op.process_name(),
         lines(w)
     );
     too_small(h, AnomalyKind::ReadYourWrites, w, op, "anti-dependency (total too small)", text)
@@ -123,7 +123,7 @@ fn mr(h: &History, op: &Op, t: i64, r1: &Op, m: i64) -> Anomaly {
         "{} saw {t}, but process {} had already seen {m} in its read at {}, and increments only add, so the \
          session went back in time: monotonic reads violated",
         op_name(op),
-        crate::history::process_name(op.process),
+        op.process_name(),
         lines(r1)
     );
     too_small(h, AnomalyKind::MonotonicReads, r1, op, "version-order (smaller total)", text)

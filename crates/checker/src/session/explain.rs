@@ -34,7 +34,7 @@ pub fn short(v: &Value) -> String {
 
 /// `process 3's read (lines 40-41)`.
 pub fn op_name(op: &Op) -> String {
-    format!("process {}'s {} ({})", crate::history::process_name(op.process), op.f, lines(op))
+    format!("process {}'s {} ({})", op.process_name(), op.f, lines(op))
 }
 
 /// `process 3's append 5 (lines 10-11, ok)`: a write with its argument.
@@ -44,13 +44,7 @@ pub fn write_name(op: &Op) -> String {
         Outcome::Info => "info: may or may not have happened",
         Outcome::Fail => "failed",
     };
-    format!(
-        "process {}'s {} {} ({}, {status})",
-        crate::history::process_name(op.process),
-        op.f,
-        short(&op.input),
-        lines(op)
-    )
+    format!("process {}'s {} {} ({}, {status})", op.process_name(), op.f, short(&op.input), lines(op))
 }
 
 /// One edge of a cycle, for the anomaly's machine-readable detail.

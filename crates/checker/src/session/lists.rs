@@ -632,7 +632,7 @@ impl Explainer<'_, '_> {
             "{}, which does not include {e}, but process {} had already {} {e} ({}, ok) before that read began, \
              so the session did not read its own write: read-your-writes violated",
             self.saw(r),
-            crate::history::process_name(ro.process),
+            ro.process_name(),
             self.kind.verb(),
             lines(wo)
         );
@@ -665,7 +665,7 @@ impl Explainer<'_, '_> {
             "{}, but process {} had already seen {} in its read at {}{what}, so the session went back in time: \
              monotonic reads violated",
             self.saw(r2),
-            crate::history::process_name(o2.process),
+            o2.process_name(),
             short(&o1.output),
             lines(o1)
         );
@@ -680,7 +680,7 @@ impl Explainer<'_, '_> {
         let text = format!(
             "process {} {} {e1} ({}, ok) and then {} {e2} ({}); {}, which {how}, so the session's writes were \
              not applied in session order: monotonic writes violated",
-            crate::history::process_name(a.process),
+            a.process_name(),
             self.kind.verb(),
             lines(a),
             self.kind.verb(),
@@ -706,7 +706,7 @@ impl Explainer<'_, '_> {
             "{}, which includes {e}, and only then process {} {} {e} ({}): the session read that write before \
              making it, so the write cannot follow the reads it depended on: writes-follow-reads violated",
             self.saw(r0),
-            crate::history::process_name(wo.process),
+            wo.process_name(),
             self.kind.verb(),
             lines(wo)
         );
@@ -726,7 +726,7 @@ impl Explainer<'_, '_> {
             "{}, which includes {s0}, and then process {} {} {s1} ({}); {}, which {how}, so a write did not \
              follow the reads it depended on: writes-follow-reads violated",
             self.saw(r0),
-            crate::history::process_name(wo.process),
+            wo.process_name(),
             self.kind.verb(),
             lines(wo),
             self.saw(r)

@@ -43,7 +43,6 @@ use crate::report::{
 use crate::value::Value;
 use rayon::prelude::*;
 use serde::Serialize;
-use std::fmt;
 
 pub use staleness::Staleness;
 pub(crate) use staleness::{staleness_samples, StalenessSamples};
@@ -124,11 +123,7 @@ impl Serialize for Workload {
     }
 }
 
-impl fmt::Display for Workload {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
+display_as_str!(Workload);
 
 /// Infers the workload from the ops' functions: `append` -> list-append,
 /// `add` -> set, `incr` -> counter, `write`/`cas` -> register (each with

@@ -859,7 +859,7 @@ fn walk(k: &KeyOps, v: &Versions, cycle: &[Edge]) -> (Vec<OpId>, String, Vec<Cyc
                 ops.push(a);
                 format!(
                     "process {}'s cas ({}) replaced {x} with {y}, so {x} precedes {y}",
-                    crate::history::process_name(op.process),
+                    op.process_name(),
                     lines(op)
                 )
             }
@@ -873,12 +873,7 @@ fn walk(k: &KeyOps, v: &Versions, cycle: &[Edge]) -> (Vec<OpId>, String, Vec<Cyc
                     Kind::Wfr => format!("writes-follow-reads needs {x} to precede {y}"),
                     Kind::Init | Kind::Cas => unreachable!("matched above"),
                 };
-                format!(
-                    "process {} {} and later {}, so {tail}",
-                    crate::history::process_name(oa.process),
-                    act(oa),
-                    act(ob)
-                )
+                format!("process {} {} and later {}, so {tail}", oa.process_name(), act(oa), act(ob))
             }
         };
         parts.push(sentence);
@@ -960,12 +955,7 @@ fn explain_choices(k: &KeyOps, v: &Versions, set: &[Guarantee], reads: &[usize])
                     Node::Unknown(_) => "an unknown writer".to_string(),
                 })
                 .collect();
-            format!(
-                "process {}'s {} could have returned {}",
-                crate::history::process_name(op.process),
-                act(op),
-                of.join(" or ")
-            )
+            format!("process {}'s {} could have returned {}", op.process_name(), act(op), of.join(" or "))
         })
         .collect();
     let more = reads.len().saturating_sub(SHOWN_CHOICES);

@@ -94,7 +94,7 @@ impl Explainer<'_> {
                 let t = &self.h.txns[slot as usize];
                 TxnRef {
                     name: format!("T{}", i + 1),
-                    op: t.op,
+                    op: t.id,
                     process: t.process,
                     outcome: t.outcome,
                     invoke_line: t.invoke_line,

@@ -208,42 +208,38 @@ impl Graph {
         }
         let total = count[n] as usize;
         assert!(total < u32::MAX as usize, "graph has more than 2^32 edges");
+        // Each edge as `to << 8 | kind`, so sorting a node's run sorts it
+        // by (target, kind).
         let mut fill = count.clone();
-        let mut to = vec![0u32; total];
-        let mut kinds = vec![0u8; total];
+        let mut packed = vec![0u64; total];
         for (s, &b) in sets.iter().zip(&base) {
             for e in &s.edges {
                 let f = map(b, e.from) as usize;
-                let i = fill[f] as usize;
+                packed[fill[f] as usize] = (map(b, e.to) as u64) << 8 | e.kind as u64;
                 fill[f] += 1;
-                to[i] = map(b, e.to);
-                kinds[i] = e.kind;
             }
         }
         drop(sets);
-        // Sort and deduplicate each node's list, then compact.
-        let mut lists: Vec<Vec<(u32, u8)>> = (0..n)
-            .into_par_iter()
-            .map(|v| {
-                let (a, z) = (count[v] as usize, count[v + 1] as usize);
-                let mut l: Vec<(u32, u8)> = to[a..z].iter().copied().zip(kinds[a..z].iter().copied()).collect();
-                l.sort_unstable();
-                l.dedup();
-                l
-            })
-            .collect();
+        drop(fill);
+        // Sort and deduplicate each node's run in place, then compact.
         let mut off = Vec::with_capacity(n + 1);
         off.push(0u32);
-        to.clear();
-        kinds.clear();
-        for l in lists.iter_mut() {
-            for &(t, k) in l.iter() {
-                to.push(t);
-                kinds.push(k);
+        let mut to = Vec::with_capacity(total);
+        let mut kinds = Vec::with_capacity(total);
+        for v in 0..n {
+            let run = &mut packed[count[v] as usize..count[v + 1] as usize];
+            run.sort_unstable();
+            let mut last = u64::MAX;
+            for &x in run.iter() {
+                if x != last {
+                    to.push((x >> 8) as u32);
+                    kinds.push(x as u8);
+                    last = x;
+                }
             }
             off.push(to.len() as u32);
-            *l = Vec::new();
         }
+        drop(packed);
         to.shrink_to_fit();
         kinds.shrink_to_fit();
         Graph { txns, off, to, kinds }
@@ -302,6 +298,26 @@ pub fn realtime_edges(times: &[(u64, u64)]) -> EdgeSet {
         }
     }
     s
+}
+
+/// The nodes of each component (`comp` as [`tarjan`] returns it), by a
+/// counting sort: component `c`'s nodes are `members[off[c]..off[c + 1]]`,
+/// in ascending order.
+pub fn group_by_component(comp: &[u32], ncomp: u32) -> (Vec<u32>, Vec<u32>) {
+    let mut off = vec![0u32; ncomp as usize + 1];
+    for &c in comp {
+        off[c as usize + 1] += 1;
+    }
+    for c in 0..ncomp as usize {
+        off[c + 1] += off[c];
+    }
+    let mut fill = off.clone();
+    let mut members = vec![0u32; comp.len()];
+    for (v, &c) in comp.iter().enumerate() {
+        members[fill[c as usize] as usize] = v as u32;
+        fill[c as usize] += 1;
+    }
+    (off, members)
 }
 
 /// Strongly connected components (Tarjan, iterative) of the graph given by

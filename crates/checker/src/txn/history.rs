@@ -8,7 +8,8 @@
 //! and names the file and line of the first input that breaks one.
 
 use crate::error::{InputError, InputErrorKind};
-use crate::history::{Event, EventTarget, History, Op, OpId, Outcome, Paired, Pairing, F};
+use crate::history::{Event, EventTarget, History, Op, Outcome, Paired, Pairing, F};
+use crate::report::OpRef;
 use crate::value::Value;
 use hashbrown::{Equivalent, HashMap};
 use rustc_hash::{FxBuildHasher, FxHashMap};
@@ -70,23 +71,24 @@ pub struct Mop {
     pub v: u32,
 }
 
-/// One transaction (an op with `f: txn`).
+/// One transaction (an op with `f: txn`): the op itself without its
+/// values (they are in [`TxnHistory::mops`]), so every field the shared
+/// history code keeps (process, outcome, positions, lines, times, node) is
+/// kept the same way (through `Deref`). Real-time order is `a.ret < b.call`;
+/// `ret` is `u64::MAX` for info.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Txn {
-    pub op: OpId,
-    pub process: u64,
-    pub outcome: Outcome,
-    /// Positions of invoke and completion among all events (`ret` is
-    /// `u64::MAX` for info): real-time order is `a.ret < b.call`.
-    pub call: u64,
-    pub ret: u64,
-    pub invoke_line: u64,
-    pub complete_line: Option<u64>,
-    pub invoke_time_ns: Option<i64>,
-    pub complete_time_ns: Option<i64>,
+    pub op: Op,
     /// This transaction's micro-ops: `mops[start..start + len]` of the history.
     pub mops_start: u32,
     pub mops_len: u32,
+}
+
+impl std::ops::Deref for Txn {
+    type Target = Op;
+    fn deref(&self) -> &Op {
+        &self.op
+    }
 }
 
 /// A list-append read: the first `len` elements of its key's longest read
@@ -148,8 +150,9 @@ pub struct TxnHistory {
     /// Per key, the longest list read that every shared read is a prefix of.
     pub longest: Vec<Vec<ElemId>>,
     pub explicit_elems: Vec<ElemId>,
-    /// Events read, for the report.
+    /// Events read and fault (nemesis) events among them, for the report.
     pub events: u64,
+    pub faults: u64,
 }
 
 impl TxnHistory {
@@ -191,6 +194,23 @@ impl TxnHistory {
     /// A transaction's micro-ops as a value (with the reads' results).
     pub fn render_txn(&self, t: &Txn) -> Value {
         Value::List(self.mops_of(t).iter().map(|m| self.render_mop(m)).collect())
+    }
+
+    /// The op of the transaction in `slot` as a report names it: its
+    /// micro-ops as invoked (reads of nil) and, when it completed ok, as
+    /// completed (with the reads' results).
+    pub fn op_ref(&self, slot: usize) -> OpRef {
+        let t = &self.txns[slot];
+        let mut r = OpRef::new(&t.op);
+        let invoked = self.mops_of(t).iter().map(|m| match m.f {
+            MopF::Read => Value::List(vec![Value::str(m.f.name()), self.keys[m.key as usize].clone(), Value::Nil]),
+            _ => self.render_mop(m),
+        });
+        r.input = Value::List(invoked.collect());
+        if t.outcome == Outcome::Ok {
+            r.output = self.render_txn(t);
+        }
+        r
     }
 }
 
@@ -330,7 +350,18 @@ impl TxnBuilder {
 
     /// Adds a finished op in slot `slot` (its op id, for a history read in
     /// one pass). Every client op of a transactional history must be a txn.
-    pub fn add(&mut self, op: Op, slot: usize) -> Result<(), InputError> {
+    pub fn add(&mut self, mut op: Op, slot: usize) -> Result<(), InputError> {
+        let (input, output) = (std::mem::take(&mut op.input), std::mem::take(&mut op.output));
+        self.add_parts(op, &input, &output, slot)
+    }
+
+    /// [`TxnBuilder::add`] of an op held elsewhere (its values are not copied).
+    pub fn add_ref(&mut self, op: &Op, slot: usize) -> Result<(), InputError> {
+        self.add_parts(op.without_values(), &op.input, &op.output, slot)
+    }
+
+    /// Adds `op` (its values taken out: `input`, `output`).
+    fn add_parts(&mut self, op: Op, input: &Value, output: &Value, slot: usize) -> Result<(), InputError> {
         let line = op.complete_line.unwrap_or(op.invoke_line);
         if op.f != F::Txn {
             return Err(self.err(
@@ -338,18 +369,18 @@ impl TxnBuilder {
                 format!("operation `{}` in a transactional history: every client op must be `txn`", op.f),
             ));
         }
-        let Some(invoked) = op.input.as_list() else {
-            return Err(self.err(op.invoke_line, format!("txn value {}: expected {MOP_SHAPE}", quote(&op.input))));
+        let Some(invoked) = input.as_list() else {
+            return Err(self.err(op.invoke_line, format!("txn value {}: expected {MOP_SHAPE}", quote(input))));
         };
         let completed: Option<&[Value]> = match op.outcome {
-            Outcome::Ok => match op.output.as_list() {
+            Outcome::Ok => match output.as_list() {
                 Some(c) => Some(c),
                 None => {
                     return Err(self.err(
                         line,
                         format!(
                             "ok txn value {}: expected the micro-ops with the reads' results ({MOP_SHAPE})",
-                            quote(&op.output)
+                            quote(output)
                         ),
                     ))
                 }
@@ -432,19 +463,8 @@ impl TxnBuilder {
         if slot >= self.txns.len() {
             self.txns.resize(slot + 1, None);
         }
-        self.txns[slot] = Some(Txn {
-            op: op.id,
-            process: op.process,
-            outcome: op.outcome,
-            call: op.call,
-            ret: op.ret,
-            invoke_line: op.invoke_line,
-            complete_line: op.complete_line,
-            invoke_time_ns: op.invoke_time_ns,
-            complete_time_ns: op.complete_time_ns,
-            mops_start: start,
-            mops_len: invoked.len() as u32,
-        });
+        let mops_len = invoked.len() as u32;
+        self.txns[slot] = Some(Txn { op, mops_start: start, mops_len });
         Ok(())
     }
 
@@ -493,7 +513,7 @@ impl TxnBuilder {
 
     /// Ends the history: every slot must hold a transaction, and the
     /// evidence must point to one workload.
-    pub fn finish(self, events: u64) -> Result<TxnHistory, InputError> {
+    pub fn finish(self, events: u64, faults: u64) -> Result<TxnHistory, InputError> {
         let workload = match (self.first_append, self.first_write) {
             (Some(a), Some(w)) => {
                 let (line, what, other, other_line) = if a > w { (a, "append", "w", w) } else { (w, "w", "append", a) };
@@ -538,6 +558,7 @@ impl TxnBuilder {
             longest: self.longest,
             explicit_elems: self.explicit_elems,
             events,
+            faults,
         })
     }
 }
@@ -547,9 +568,9 @@ impl TxnHistory {
     pub fn from_history(file: &str, h: &History) -> Result<TxnHistory, InputError> {
         let mut b = TxnBuilder::new(file);
         for (slot, op) in h.ops.iter().enumerate() {
-            b.add(op.clone(), slot)?;
+            b.add_ref(op, slot)?;
         }
-        b.finish(h.events)
+        b.finish(h.events, h.faults.len() as u64)
     }
 }
 
@@ -558,11 +579,18 @@ impl TxnHistory {
 pub struct TxnReader {
     pairing: Pairing,
     builder: TxnBuilder,
+    faults: u64,
 }
 
 impl TxnReader {
     pub fn new(file: &str) -> TxnReader {
-        TxnReader { pairing: Pairing::new(file), builder: TxnBuilder::new(file) }
+        TxnReader::named(file, file)
+    }
+
+    /// A reader whose pairing errors name `file` and whose transaction
+    /// errors name `txn_file` (`""` for a caller that names the file itself).
+    pub fn named(file: &str, txn_file: &str) -> TxnReader {
+        TxnReader { pairing: Pairing::new(file), builder: TxnBuilder::new(txn_file), faults: 0 }
     }
 }
 
@@ -571,7 +599,11 @@ impl EventTarget for TxnReader {
 
     fn push(&mut self, e: Event) -> Result<(), InputError> {
         match self.pairing.push(e)? {
-            Paired::Opened(_) | Paired::Fault(_) => Ok(()),
+            Paired::Opened(_) => Ok(()),
+            Paired::Fault(_) => {
+                self.faults += 1;
+                Ok(())
+            }
             Paired::Finished(op) => {
                 let slot = op.id.0 as usize;
                 self.builder.add(op, slot)
@@ -584,6 +616,6 @@ impl EventTarget for TxnReader {
             let slot = op.id.0 as usize;
             self.builder.add(op, slot)?;
         }
-        self.builder.finish(self.pairing.events())
+        self.builder.finish(self.pairing.events(), self.faults)
     }
 }

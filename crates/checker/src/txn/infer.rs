@@ -203,7 +203,9 @@ pub fn infer(h: &TxnHistory, src: VersionSources, evidence: Evidence, internal: 
         }
     }
     let bk = by_key(h);
-    let cx = Cx { h, node_of: &node_of, src, ev: evidence, bad: &internal.bad };
+    // Outcomes packed, read for every micro-op (a transaction is large).
+    let outcomes: Vec<Outcome> = h.txns.iter().map(|t| t.outcome).collect();
+    let cx = Cx { h, node_of: &node_of, outcomes: &outcomes, src, ev: evidence, bad: &internal.bad };
     let per_key: Vec<(EdgeSet, Vec<Finding>, KeyFacts)> = (0..h.keys.len())
         .into_par_iter()
         .map(|k| {
@@ -386,6 +388,7 @@ struct LRead<'a> {
 struct Cx<'a> {
     h: &'a TxnHistory,
     node_of: &'a [u32],
+    outcomes: &'a [Outcome],
     src: VersionSources,
     ev: Evidence,
     bad: &'a [bool],
@@ -397,7 +400,7 @@ impl Cx<'_> {
     }
 
     fn outcome(&self, slot: u32) -> Outcome {
-        self.h.txns[slot as usize].outcome
+        self.outcomes[slot as usize]
     }
 
     fn node(&self, slot: u32) -> u32 {

@@ -219,21 +219,12 @@ fn run_pass(
     let g = Graph::build(n, sets);
     let (comp, ncomp) = graph::tarjan(g.nodes() as usize, |v, out| out.extend_from_slice(&g.to[g.edges(v)]));
     // Nodes grouped by component; `local` numbers them within it.
-    let mut off = vec![0u32; ncomp as usize + 1];
-    for &c in &comp {
-        off[c as usize + 1] += 1;
-    }
-    for c in 0..ncomp as usize {
-        off[c + 1] += off[c];
-    }
-    let mut fill = off.clone();
-    let mut members = vec![0u32; comp.len()];
+    let (off, members) = graph::group_by_component(&comp, ncomp);
     let mut local = vec![0u32; comp.len()];
-    for (v, &c) in comp.iter().enumerate() {
-        let i = fill[c as usize];
-        members[i as usize] = v as u32;
-        local[v] = i - off[c as usize];
-        fill[c as usize] += 1;
+    for c in 0..ncomp as usize {
+        for (i, &v) in members[off[c] as usize..off[c + 1] as usize].iter().enumerate() {
+            local[v as usize] = i as u32;
+        }
     }
     let mut cyclic: Vec<u32> = (0..ncomp).filter(|&c| off[c as usize + 1] - off[c as usize] > 1).collect();
     // Earliest transactions first, for readable reports.
@@ -290,7 +281,9 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
         }
     }
     let internal = infer::internal(h);
-    let passes: Vec<Pass> = plans.iter().map(|(ev, t, ms)| run_pass(h, opts, *ev, &internal, ms, *t)).collect();
+    // The passes are independent: run at once, they keep both cores busy
+    // through each pass's sequential parts (graph, components).
+    let passes: Vec<Pass> = plans.par_iter().map(|(ev, t, ms)| run_pass(h, opts, *ev, &internal, ms, *t)).collect();
     let found_for = |t: usize| passes.iter().filter(|p| p.tier <= t).fold(Kinds::default(), |k, p| k.union(p.found));
     let cuts_for =
         |t: usize| passes.iter().filter(move |p| p.tier <= t).flat_map(|p| p.results.iter().flat_map(|r| &r.cut));

@@ -1,12 +1,12 @@
 //! What the transactional checker returns: plain, typed data (serialisable;
 //! the binary renders it).
 
-use super::history::Workload;
+use super::history::{TxnHistory, Workload};
 use super::model::{AnomalyKind, Model};
-use crate::history::{History, OpId, Outcome};
+use crate::history::{OpId, Outcome};
 use crate::report::{
     Anomaly, AnomalyDetail, AnomalyKind as ReportKind, CheckName, CheckResult, KeyResult, KeyStats, Method, ModelName,
-    OpRef, Verdict,
+    Verdict,
 };
 use crate::value::Value;
 use serde::Serialize;
@@ -176,7 +176,7 @@ impl TxnReport {
     /// One check result per requested model, named `check`: a single
     /// "key" (the whole history) with the examples of the classes the
     /// model forbids, as the report's anomalies (ops from `history`).
-    pub fn results(&self, history: &History, checks: &[(CheckName, Model)]) -> Vec<CheckResult> {
+    pub fn results(&self, history: &TxnHistory, checks: &[(CheckName, Model)]) -> Vec<CheckResult> {
         let txns = self.stats.ok + self.stats.info + self.stats.fail;
         checks
             .iter()
@@ -208,14 +208,14 @@ impl TxnReport {
 impl TxnAnomaly {
     /// As a report's anomaly: the transactions as ops, the explanation
     /// (with the assumption it rests on), the names and steps as detail.
-    pub fn to_anomaly(&self, history: &History) -> Anomaly {
+    pub fn to_anomaly(&self, history: &TxnHistory) -> Anomaly {
         let mut explanation = self.explanation.clone();
         if let Some(why) = self.assumes {
             explanation.push_str(&format!(" (this assumes {why})"));
         }
         Anomaly {
             kind: ReportKind::Txn(self.kind),
-            ops: self.txns.iter().map(|t| OpRef::of(history, t.op)).collect(),
+            ops: self.txns.iter().map(|t| history.op_ref(t.op.0 as usize)).collect(),
             explanation,
             detail: Some(Box::new(AnomalyDetail::Txn(TxnEvidence {
                 txns: self.txns.iter().map(|t| t.name.clone()).collect(),

@@ -22,7 +22,7 @@
 //! the product, linear and exact; it rules classes in or out before the
 //! searches and decides the models whose search a budget cut short.
 
-use super::graph::{tarjan, Graph, HUB, PROCESS, REALTIME, RW, WR, WW};
+use super::graph::{group_by_component, tarjan, Graph, HUB, PROCESS, REALTIME, RW, WR, WW};
 use super::model::AnomalyKind as A;
 use super::model::{self, AnomalyKind, Kinds, Model};
 use crate::report::Budget;
@@ -430,19 +430,7 @@ impl<'g> Component<'g> {
             out.extend_from_slice(&p.to[p.off[v as usize] as usize..p.off[v as usize + 1] as usize])
         });
         // Members of each product component, for propagation.
-        let mut moff = vec![0u32; ncomps as usize + 1];
-        for &c in &pcomp {
-            moff[c as usize + 1] += 1;
-        }
-        for c in 0..ncomps as usize {
-            moff[c + 1] += moff[c];
-        }
-        let mut fill = moff.clone();
-        let mut members = vec![0u32; pcomp.len()];
-        for (v, &c) in pcomp.iter().enumerate() {
-            members[fill[c as usize] as usize] = v as u32;
-            fill[c as usize] += 1;
-        }
+        let (moff, members) = group_by_component(&pcomp, ncomps);
         // Each anchor's seed component and target components.
         struct Anchor {
             u: u32,

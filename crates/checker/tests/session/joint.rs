@@ -112,15 +112,10 @@ fn read_write_read_back_across_two_sessions() {
 #[test]
 fn register_session_checks_judge_each_guarantee_by_its_definition() {
     let h = parse(include_str!("data/register_session_checks_judge_each_guarantee_by_its_definition.jsonl"));
-    for c in SESSION_CHECKS {
-        assert_eq!(verdict_of(&only(&h, &[c]), c), Valid, "{c} alone");
-    }
-    let (_, rs) = run(&h);
-    let got: Vec<Verdict> = rs.iter().map(|r| r.verdict).collect();
-    assert_eq!(got, vec![Valid, Invalid, Valid, Invalid, Unknown]);
-    for c in [CheckName::MonotonicReads, CheckName::WritesFollowReads] {
+    let joint = [CheckName::MonotonicReads, CheckName::WritesFollowReads];
+    let rs = only_jointly_invalid(&h, [Valid, Invalid, Valid, Invalid, Unknown], &joint);
+    for c in joint {
         let a = anomalies_of(&rs, c);
-        assert_eq!((a.len(), a[0].kind.as_str()), (1, JOINT));
         assert_eq!(lines_of(a[0]), vec![3, 5, 7, 9]);
         assert_eq!(
             serde_json::to_value(a[0]).unwrap()["detail"]["checks"],
@@ -131,16 +126,25 @@ fn register_session_checks_judge_each_guarantee_by_its_definition() {
     // register read shows only the latest version: either the first read
     // missed p0's own write (2 < 1) or the second went back (1 < 2).
     let h = parse(include_str!("data/register_session_checks_judge_each_guarantee_by_its_definition-2.jsonl"));
+    let joint = [CheckName::ReadYourWrites, CheckName::MonotonicReads];
+    only_jointly_invalid(&h, [Invalid, Invalid, Valid, Valid, Unknown], &joint);
+}
+
+/// Each session check alone finds `h` valid; all together give `expected`
+/// (the four session checks, then convergence), and each of `joint` reports
+/// one anomaly, a joint cycle. The results, for more.
+fn only_jointly_invalid(h: &History, expected: [Verdict; 5], joint: &[CheckName]) -> Vec<CheckResult> {
     for c in SESSION_CHECKS {
-        assert_eq!(verdict_of(&only(&h, &[c]), c), Valid, "{c} alone");
+        assert_eq!(verdict_of(&only(h, &[c]), c), Valid, "{c} alone");
     }
-    let (_, rs) = run(&h);
+    let (_, rs) = run(h);
     let got: Vec<Verdict> = rs.iter().map(|r| r.verdict).collect();
-    assert_eq!(got, vec![Invalid, Invalid, Valid, Valid, Unknown]);
-    for c in [CheckName::ReadYourWrites, CheckName::MonotonicReads] {
+    assert_eq!(got, expected);
+    for &c in joint {
         let a = anomalies_of(&rs, c);
         assert_eq!((a.len(), a[0].kind.as_str()), (1, JOINT), "{a:#?}");
     }
+    rs
 }
 
 #[test]

@@ -125,6 +125,14 @@ fn path_of(name: &str) -> String {
     format!("{}/../../histories/session/{name}.jsonl", env!("CARGO_MANIFEST_DIR"))
 }
 
+/// The session checks' results on a hand case in `data/`, the file named
+/// after its test.
+macro_rules! case {
+    ($name:literal) => {
+        run(&parse(include_str!(concat!("data/", $name, ".jsonl")))).1
+    };
+}
+
 /// A history file, read with the project's reader.
 fn file(name: &str) -> History {
     let path = path_of(name);
@@ -320,8 +328,7 @@ fn staleness_counts_a_read_of_a_written_nil_as_current() {
 #[test]
 fn register_cycle_across_sessions_is_monotonic_reads() {
     // p0 sees 1 then 2, p1 sees 2 then 1: under one version order one of them went back.
-    let h = parse(include_str!("data/register_cycle_across_sessions_is_monotonic_reads.jsonl"));
-    let (_, rs) = run(&h);
+    let rs = case!("register_cycle_across_sessions_is_monotonic_reads");
     assert_verdicts(&rs, [Valid, Invalid, Valid, Valid, NO_FINAL]);
     assert_eq!(lines_of(only_anomaly(&rs, CheckName::MonotonicReads)), vec![5, 9, 7, 11]);
 }
@@ -329,8 +336,7 @@ fn register_cycle_across_sessions_is_monotonic_reads() {
 #[test]
 fn register_cas_is_a_read_and_a_write() {
     // p0's cas 1->2 succeeded, then p0 read 1 again: monotonic reads (1 < 2 by the cas, then back).
-    let h = parse(include_str!("data/register_cas_is_a_read_and_a_write.jsonl"));
-    let (_, rs) = run(&h);
+    let rs = case!("register_cas_is_a_read_and_a_write");
     // Read-your-writes too: p0's own cas wrote 2, and its read shows 1, which precedes 2.
     assert_verdicts(&rs, [Invalid, Valid, Valid, Valid, NO_FINAL]);
 }
@@ -346,23 +352,20 @@ fn register_divergent_final_reads() {
 
 #[test]
 fn counter_mr() {
-    let h = parse(include_str!("data/counter_mr.jsonl"));
-    let (_, rs) = run(&h);
+    let rs = case!("counter_mr");
     assert_verdicts(&rs, [Valid, Invalid, Unknown, Unknown, NO_FINAL]);
 }
 
 #[test]
 fn fail_ops_never_happened_and_info_ops_need_not_be_seen() {
     // p0's failed append 3 and info append 4 are never seen; an info append 5 is seen.
-    let h = parse(include_str!("data/fail_ops_never_happened_and_info_ops_need_not_be_seen.jsonl"));
-    let (_, rs) = run(&h);
+    let rs = case!("fail_ops_never_happened_and_info_ops_need_not_be_seen");
     assert_verdicts(&rs, [Valid, Valid, Valid, Valid, Valid]);
 }
 
 #[test]
 fn keys_are_checked_separately() {
-    let h = parse(include_str!("data/keys_are_checked_separately.jsonl"));
-    let (_, rs) = run(&h);
+    let rs = case!("keys_are_checked_separately");
     assert_verdicts(&rs, [Invalid, Valid, Valid, Valid, NO_FINAL]);
     let keys: Vec<(String, Verdict)> =
         rs[0].keys.iter().map(|k| (k.key.as_ref().unwrap().to_string(), k.verdict)).collect();
@@ -373,8 +376,7 @@ fn keys_are_checked_separately() {
 fn bad_values_are_unknown_not_guesses() {
     // An element appended twice is outside the workload; the read of one
     // copy makes the key not linearizable, so nothing decides it.
-    let h = parse(include_str!("data/bad_values_are_unknown_not_guesses.jsonl"));
-    let (_, rs) = run(&h);
+    let rs = case!("bad_values_are_unknown_not_guesses");
     assert_eq!(rs[0].verdict, Unknown);
     assert!(rs[0].keys[0].unknown_reason.as_ref().unwrap().contains("appended twice"));
 }
@@ -383,8 +385,7 @@ fn bad_values_are_unknown_not_guesses() {
 /// values that the session checks cannot decide alone never leave it unknown.
 #[test]
 fn linearizable_key_is_never_unknown_to_a_session_check() {
-    let h = parse(include_str!("data/linearizable_key_is_never_unknown_to_a_session_check.jsonl"));
-    let (_, rs) = run(&h);
+    let rs = case!("linearizable_key_is_never_unknown_to_a_session_check");
     assert_verdicts(&rs, [Valid, Valid, Valid, Valid, NO_FINAL]);
     assert_eq!(rs[0].keys[0].method, checker::Method::Linearizable);
 }

@@ -54,11 +54,7 @@ pub struct AbdProtocol {
     pub no_writeback: bool,
 }
 
-impl Default for AbdProtocol {
-    fn default() -> Self {
-        AbdProtocol::from_params(&BTreeMap::new()).expect("the defaults parse")
-    }
-}
+super::common::params::default_from_params!(AbdProtocol);
 
 /// Keys per anti-entropy digest: bounds message size; the rest waits for
 /// the next round.

@@ -45,11 +45,7 @@ pub struct GossipProtocol {
     pub anti_entropy_ns: u64,
 }
 
-impl Default for GossipProtocol {
-    fn default() -> Self {
-        GossipProtocol::from_params(&BTreeMap::new()).expect("the defaults parse")
-    }
-}
+super::common::params::default_from_params!(GossipProtocol);
 
 impl GossipProtocol {
     pub const PARAMS: &'static [Param] = &[
@@ -250,10 +246,7 @@ impl Node for GossipNode {
                 let s = ctx.durable().store.get(&req.key).cloned().unwrap_or_default();
                 ctx.reply(req.id, Response::Ok(Value::List(s.into_iter().collect())));
             }
-            f => ctx.reply(
-                req.id,
-                Response::Fail(format!("unsupported: gossip stores sets (add, read), not `{}`", f.as_str())),
-            ),
+            f => ctx.reply(req.id, super::common::not_a_set_op("gossip", &f)),
         }
     }
 }

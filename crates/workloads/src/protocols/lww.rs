@@ -35,11 +35,7 @@ pub struct LwwProtocol {
     pub replicate: bool,
 }
 
-impl Default for LwwProtocol {
-    fn default() -> Self {
-        LwwProtocol::from_params(&BTreeMap::new()).expect("the defaults parse")
-    }
-}
+super::common::params::default_from_params!(LwwProtocol);
 
 impl LwwProtocol {
     pub const PARAMS: &'static [Param] = &[

@@ -12,5 +12,6 @@ pub mod mvcc;
 pub mod quorum;
 pub mod raft;
 pub mod single;
+pub mod spanner;
 pub mod vclock;
 pub mod weak;

@@ -108,11 +108,7 @@ pub struct QuorumProtocol {
     pub serial: Serial,
 }
 
-impl Default for QuorumProtocol {
-    fn default() -> Self {
-        QuorumProtocol::from_params(&BTreeMap::new()).expect("the defaults parse")
-    }
-}
+super::common::params::default_from_params!(QuorumProtocol);
 
 impl QuorumProtocol {
     pub const PARAMS: &'static [Param] = &[
@@ -721,20 +717,17 @@ mod dc_tests;
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn params(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
-        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
+    use crate::protocols::common::params::given;
 
     #[test]
     fn levels_follow_consistency_and_clamp() {
-        let p = QuorumProtocol::from_params(&params(&[("consistency", "one"), ("timeout_ms", "50")])).unwrap();
+        let p = QuorumProtocol::from_params(&given(&[("consistency", "one"), ("timeout_ms", "50")])).unwrap();
         assert_eq!(p.levels(5), (5, 1, 1));
         assert_eq!(p.timeout_ns, 50_000_000);
-        let p = QuorumProtocol::from_params(&params(&[("n", "3"), ("w", "3")])).unwrap();
+        let p = QuorumProtocol::from_params(&given(&[("n", "3"), ("w", "3")])).unwrap();
         assert_eq!(p.levels(5), (3, 2, 3));
-        assert_eq!(QuorumProtocol::from_params(&params(&[("consistency", "all")])).unwrap().levels(5), (5, 5, 5));
-        assert_eq!(QuorumProtocol::from_params(&params(&[("r", "9")])).unwrap().levels(3), (3, 3, 2));
+        assert_eq!(QuorumProtocol::from_params(&given(&[("consistency", "all")])).unwrap().levels(5), (5, 5, 5));
+        assert_eq!(QuorumProtocol::from_params(&given(&[("r", "9")])).unwrap().levels(3), (3, 3, 2));
     }
 
     #[test]

@@ -44,11 +44,7 @@ pub struct VclockProtocol {
     pub replicate: bool,
 }
 
-impl Default for VclockProtocol {
-    fn default() -> Self {
-        VclockProtocol::from_params(&BTreeMap::new()).expect("the defaults parse")
-    }
-}
+super::common::params::default_from_params!(VclockProtocol);
 
 impl VclockProtocol {
     pub const PARAMS: &'static [Param] = &[
@@ -250,10 +246,7 @@ impl Node for VclockNode {
                 let v = Value::List(elems.into_iter().cloned().collect());
                 ctx.reply(req.id, Response::Ok(v));
             }
-            f => ctx.reply(
-                req.id,
-                Response::Fail(format!("unsupported: vclock stores sets (add, read), not `{}`", f.as_str())),
-            ),
+            f => ctx.reply(req.id, super::common::not_a_set_op("vclock", &f)),
         }
     }
 }

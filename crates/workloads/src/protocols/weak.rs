@@ -23,11 +23,7 @@ pub struct WeakProtocol {
     pub forward: bool,
 }
 
-impl Default for WeakProtocol {
-    fn default() -> Self {
-        WeakProtocol::from_params(&BTreeMap::new()).expect("the defaults parse")
-    }
-}
+super::common::params::default_from_params!(WeakProtocol);
 
 impl WeakProtocol {
     pub const PARAMS: &'static [Param] =
@@ -95,10 +91,7 @@ impl Node for WeakNode {
                 let s = ctx.durable().store.get(&req.key).cloned().unwrap_or_default();
                 ctx.reply(req.id, Response::Ok(Value::List(s.into_iter().collect())));
             }
-            f => ctx.reply(
-                req.id,
-                Response::Fail(format!("unsupported: weak stores sets (add, read), not `{}`", f.as_str())),
-            ),
+            f => ctx.reply(req.id, super::common::not_a_set_op("weak", &f)),
         }
     }
 }

@@ -6,7 +6,7 @@
 //! and links.
 
 use super::clients::{ClientEv, Clients, Issued, Phase};
-use super::faults::{Active, Change, FaultEv, Faults, Measure};
+use super::faults::{Active, At, Change, FaultEv, Faults, Measure};
 use super::nemesis::FaultKind;
 use super::network::{Network, Rate};
 use super::node::{Ctx, Effect, Node, NodeId, Protocol};
@@ -338,7 +338,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 let ops = self.clients.ops_issued() as u64;
                 if self.faults.due(ops) {
                     let status = self.cluster.status();
-                    let changes = self.faults.progress(ops, self.now, &status, &mut self.queue, &mut self.rec);
+                    let at = At { now: self.now, nodes: &status, q: &mut self.queue, rec: &mut self.rec };
+                    let changes = self.faults.progress(ops, at);
                     self.apply_changes(changes);
                 }
                 if done == Issued::ClientsDone {
@@ -371,7 +372,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
 
     fn fault_event(&mut self, ev: FaultEv) {
         let status = self.cluster.status();
-        let changes = self.faults.on_event(ev, self.now, &status, &mut self.queue, &mut self.rec);
+        let at = At { now: self.now, nodes: &status, q: &mut self.queue, rec: &mut self.rec };
+        let changes = self.faults.on_event(ev, at);
         self.apply_changes(changes);
     }
 

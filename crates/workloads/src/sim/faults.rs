@@ -36,6 +36,15 @@ pub(crate) enum FaultEv {
     HealAll,
 }
 
+/// Where a nemesis decision is taken: the virtual time, the nodes' state
+/// (whom a fault may hit), the event queue (for its stop) and the history.
+pub(crate) struct At<'a, M> {
+    pub(crate) now: u64,
+    pub(crate) nodes: &'a [NodeStatus],
+    pub(crate) q: &'a mut Queue<Ev<M>>,
+    pub(crate) rec: &'a mut Recorder,
+}
+
 /// How the client phase is measured, and its planned length.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Measure {
@@ -195,69 +204,55 @@ impl<'c> Faults<'c> {
 
     /// The clients have issued `ops` ops (phase measured in ops): faults
     /// whose slot starts or ends there start or stop.
-    pub(crate) fn progress<M>(
-        &mut self,
-        ops: u64,
-        now: u64,
-        nodes: &[NodeStatus],
-        q: &mut Queue<Ev<M>>,
-        rec: &mut Recorder,
-    ) -> Vec<Change> {
+    pub(crate) fn progress<M>(&mut self, ops: u64, mut at: At<M>) -> Vec<Change> {
         let mut out = Vec::new();
         if !self.due(ops) {
             return out;
         }
         if ops >= self.measure.heal_at() {
-            return self.heal_generated(now, rec);
+            return self.heal_generated(at.now, at.rec);
         }
         for s in 0..self.streams.len() {
             if let Some((id, heal)) = self.streams[s].active {
                 if ops >= heal {
                     self.streams[s].active = None;
-                    out.extend(self.log.end(id, now, rec).map(Change::Stop));
+                    out.extend(self.log.end(id, at.now, at.rec).map(Change::Stop));
                 }
             }
             let st = &self.streams[s];
             if st.active.is_none() && st.slots.get(st.next).is_some_and(|&(start, _)| ops >= start) {
-                out.extend(self.start_next(s, now, nodes, q, rec).map(Change::Start));
+                out.extend(self.start_next(s, &mut at).map(Change::Start));
             }
         }
         out
     }
 
     /// Handles a nemesis event: what to apply, in order.
-    pub(crate) fn on_event<M>(
-        &mut self,
-        ev: FaultEv,
-        now: u64,
-        nodes: &[NodeStatus],
-        q: &mut Queue<Ev<M>>,
-        rec: &mut Recorder,
-    ) -> Vec<Change> {
+    pub(crate) fn on_event<M>(&mut self, ev: FaultEv, mut at: At<M>) -> Vec<Change> {
         let mut out = Vec::new();
         match ev {
             FaultEv::Start { index } => {
                 if !self.off {
                     let f = &self.cfg.faults[index];
                     let (fault, duration) = (f.fault.clone(), f.duration_ns);
-                    let a = self.log.begin(&fault, now, nodes, rec, &mut self.rng);
-                    q.push(now.saturating_add(duration), Ev::Fault(FaultEv::Stop { id: a.id }));
+                    let a = self.log.begin(&fault, at.now, at.nodes, at.rec, &mut self.rng);
+                    at.q.push(at.now.saturating_add(duration), Ev::Fault(FaultEv::Stop { id: a.id }));
                     out.push(Change::Start(a));
                 }
             }
             FaultEv::Stop { id } => {
-                out.extend(self.log.end(id, now, rec).map(Change::Stop));
+                out.extend(self.log.end(id, at.now, at.rec).map(Change::Stop));
                 if let Some(s) = self.streams.iter().position(|s| s.active.is_some_and(|(a, _)| a == id)) {
                     self.streams[s].active = None;
-                    self.chain(s, now, q);
+                    self.chain(s, at.now, at.q);
                 }
             }
             FaultEv::Next { stream } => {
                 if !self.off && !self.generated_off && self.streams[stream].active.is_none() {
-                    out.extend(self.start_next(stream, now, nodes, q, rec).map(Change::Start));
+                    out.extend(self.start_next(stream, &mut at).map(Change::Start));
                 }
             }
-            FaultEv::HealAll => out = self.heal_generated(now, rec),
+            FaultEv::HealAll => out = self.heal_generated(at.now, at.rec),
         }
         out
     }
@@ -286,14 +281,8 @@ impl<'c> Faults<'c> {
 
     /// Starts stream `s`'s next fault, with a timed stop after its duration
     /// (or at its slot's end in time, if that comes first).
-    fn start_next<M>(
-        &mut self,
-        s: usize,
-        now: u64,
-        nodes: &[NodeStatus],
-        q: &mut Queue<Ev<M>>,
-        rec: &mut Recorder,
-    ) -> Option<Active> {
+    fn start_next<M>(&mut self, s: usize, at: &mut At<M>) -> Option<Active> {
+        let now = at.now;
         let g = self.cfg.generate.as_ref()?;
         let st = &mut self.streams[s];
         let heal = match st.slots.get(st.next) {
@@ -304,13 +293,13 @@ impl<'c> Faults<'c> {
         st.next += 1;
         let fault = generate(g, st.kind, self.log.n, &mut st.rng);
         let duration = duration_ns(g, &mut st.rng);
-        let a = self.log.begin(&fault, now, nodes, rec, &mut st.rng);
+        let a = self.log.begin(&fault, now, at.nodes, at.rec, &mut st.rng);
         let mut stop = now.saturating_add(duration);
         if let Measure::Time(_) = self.measure {
             stop = stop.min(heal.max(now));
         }
         st.active = Some((a.id, heal));
-        q.push(stop, Ev::Fault(FaultEv::Stop { id: a.id }));
+        at.q.push(stop, Ev::Fault(FaultEv::Stop { id: a.id }));
         Some(a)
     }
 

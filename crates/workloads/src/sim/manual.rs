@@ -97,7 +97,8 @@ impl<P: Protocol> ManualNet<P> {
         let Some(node) = self.nodes[i].as_mut() else { return };
         let mut effects = Vec::new();
         let local = (self.now_ns as i64).saturating_add(self.skew_ns[i]);
-        let mut ctx = Ctx::new(i, n, local, &mut self.rngs[i], &mut self.durable[i], &mut effects);
+        let mut ctx = Ctx::new(i, n, local, &mut self.rngs[i], &mut self.durable[i], &mut effects)
+            .with_clock_error_bound_ns(self.skew_ns[i].unsigned_abs());
         f(node, &mut ctx);
         if let Some(v) = self.monitor.as_mut().and_then(|m| m.observe(i, node, &self.durable[i])) {
             self.violations.push((i, v));
@@ -150,6 +151,15 @@ impl<P: Protocol> ManualNet<P> {
 
     pub fn reply(&self, id: RequestId) -> Option<&Response> {
         self.replies.get(&id).map(|(_, r)| r)
+    }
+
+    /// The value request `id` was answered `ok` with; panics, naming the
+    /// request and what came instead, on anything else.
+    pub fn ok_value(&self, id: RequestId) -> Value {
+        match self.reply(id) {
+            Some(Response::Ok(v)) => v.clone(),
+            other => panic!("{id:?}: {other:?}"),
+        }
     }
 
     /// Delivers one message, unless its link is cut or its receiver down.

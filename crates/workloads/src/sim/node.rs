@@ -92,6 +92,9 @@ pub struct Ctx<'a, M, D> {
     /// Set when the node crashed at a fault point: the point, and how many
     /// effects it had asked for by then (later ones are lost).
     pub(crate) crashed_at: Option<(&'static str, usize)>,
+    /// How far `local_time_ns` is from virtual time, either way (see
+    /// [`Ctx::clock_error_bound_ns`]).
+    pub(crate) clock_error_bound_ns: u64,
 }
 
 impl<'a, M, D> Ctx<'a, M, D> {
@@ -105,7 +108,14 @@ impl<'a, M, D> Ctx<'a, M, D> {
         durable: &'a mut D,
         effects: &'a mut Vec<Effect<M>>,
     ) -> Self {
-        Ctx { id, nodes, local_time_ns, rng, durable, effects, points: None, crashed_at: None }
+        Ctx { id, nodes, local_time_ns, rng, durable, effects, points: None, crashed_at: None, clock_error_bound_ns: 0 }
+    }
+
+    /// The same context with a clock error bound (for hand-built contexts:
+    /// protocol unit tests, a protocol running a library node inside its own).
+    pub fn with_clock_error_bound_ns(mut self, bound_ns: u64) -> Self {
+        self.clock_error_bound_ns = bound_ns;
+        self
     }
 
     /// A named fault point (FoundationDB's BUGGIFY): a place where a crash
@@ -192,6 +202,18 @@ impl<'a, M, D> Ctx<'a, M, D> {
     /// would use its system clock (e.g. last-write-wins timestamps).
     pub fn local_time_ns(&self) -> i64 {
         self.local_time_ns
+    }
+
+    /// A bound on how far [`Ctx::local_time_ns`] is from true (virtual)
+    /// time, in either direction: what a TrueTime daemon knows from its
+    /// time masters and its oscillator's worst-case drift (Spanner, OSDI
+    /// 2012, §3). The simulator plays the time masters: it reports the
+    /// magnitude of the clock model's current error (0 unless a clock-skew
+    /// fault is on), never its sign. Only protocols that model TrueTime
+    /// read it (`spanner`); a protocol that uses the local clock as a real
+    /// system clock must not.
+    pub fn clock_error_bound_ns(&self) -> u64 {
+        self.clock_error_bound_ns
     }
 
     /// The node's deterministic random source.

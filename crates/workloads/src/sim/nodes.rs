@@ -198,7 +198,9 @@ impl<'p, P: Protocol> Cluster<'p, P> {
         let slot = &mut self.slots[id];
         let local = slot.clock.at(now);
         let Some(node) = slot.node.as_mut() else { return Called::Down };
-        let mut ctx = Ctx::new(id, n, local, &mut slot.rng, &mut slot.durable, effects);
+        let error_ns = (local as i128 - now as i128).unsigned_abs().min(u64::MAX as u128) as u64;
+        let mut ctx =
+            Ctx::new(id, n, local, &mut slot.rng, &mut slot.durable, effects).with_clock_error_bound_ns(error_ns);
         ctx.points = Some(&mut self.points);
         f(node, &mut ctx);
         let crashed_at = ctx.crashed_at;

@@ -28,7 +28,7 @@ pub fn ok_list(v: &[i64]) -> Response {
 }
 
 pub fn params(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
-    kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    workloads::protocols::common::params::given(kv)
 }
 
 /// What `conch run --workload W --nemesis F --intensity I --ops N` runs

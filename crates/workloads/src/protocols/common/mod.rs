@@ -3,7 +3,8 @@
 //! ([`params`]), the key-value state machine of the whole-operation stores
 //! ([`kv`]), last-write-wins versions and the anti-entropy digest exchange
 //! ([`lww`]), and the round-robin choice of anti-entropy peers and batches
-//! (`rotation`), and transactions' micro-ops ([`txn`]).
+//! (`rotation`), transactions' micro-ops ([`txn`]), and the answer to an op
+//! a set store does not serve ([`not_a_set_op`]).
 
 pub mod kv;
 pub mod lww;
@@ -15,3 +16,9 @@ pub use crate::sim::Key;
 pub use kv::KvStore;
 pub use params::{Param, ParamError, Params};
 pub(crate) use rotation::Rotation;
+
+/// What a grow-only set store (gossip, vclock, weak) answers an op other
+/// than add and read with.
+pub fn not_a_set_op(protocol: &str, f: &checker::F) -> crate::sim::Response {
+    crate::sim::Response::Fail(format!("unsupported: {protocol} stores sets (add, read), not `{}`", f.as_str()))
+}

@@ -12,6 +12,26 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
+/// `impl Default` for protocols' settings: what their parameter tables'
+/// defaults parse to (`from_params` of no parameters), so that a default
+/// is declared once, in the table.
+macro_rules! default_from_params {
+    ($($t:ident),+) => {$(
+        impl Default for $t {
+            fn default() -> Self {
+                $t::from_params(&std::collections::BTreeMap::new()).expect("the defaults parse")
+            }
+        }
+    )+};
+}
+pub(crate) use default_from_params;
+
+/// `--param` settings as the parsers take them, from `(name, value)`
+/// pairs: for tests and for code that builds a protocol's settings.
+pub fn given(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
+    kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+}
+
 /// A day of virtual time in milliseconds: the upper bound of every
 /// duration parameter.
 pub const DAY_MS: u64 = 86_400_000;
@@ -293,10 +313,6 @@ mod tests {
         Param::choice("bug", &["none", "bad"], "none", "b"),
         Param::fraction("chance", 0.1, "c"),
     ];
-
-    fn given(kv: &[(&str, &str)]) -> BTreeMap<String, String> {
-        kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
-    }
 
     #[test]
     fn defaults_fill_in_and_given_values_override() {

@@ -117,6 +117,14 @@ pub fn overlay(base: &Value, pending: &[Mop]) -> Option<Value> {
     Some(cur)
 }
 
+/// The newest of a key's versions `(timestamp, value)` (in timestamp
+/// order) at or before `ts`; nil when none: a multi-version store's read
+/// at a snapshot (mvcc, spanner).
+pub fn version_at<T: Copy + Ord>(versions: &[(T, Value)], ts: T) -> Value {
+    let i = versions.partition_point(|(t, _)| *t <= ts);
+    versions.get(i.wrapping_sub(1)).map_or(Value::Nil, |(_, v)| v.clone())
+}
+
 /// A transaction's buffered writes, per key in first-write order of keys
 /// (the order they are installed in does not matter: they install at once).
 #[derive(Clone, Debug, Default, PartialEq)]

@@ -1,9 +1,9 @@
 use super::*;
+use crate::protocols::common::params::given;
 use crate::sim::manual::ManualNet;
 
 fn proto(kv: &[(&str, &str)]) -> DynamoProtocol {
-    let p = kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    DynamoProtocol::from_params(&p).unwrap()
+    DynamoProtocol::from_params(&given(kv)).unwrap()
 }
 
 fn key(k: i64) -> Key {
@@ -12,13 +12,6 @@ fn key(k: i64) -> Key {
 
 fn mop(f: &str, k: i64, v: Option<i64>) -> Value {
     Value::List(vec![Value::str(f), Value::Int(k), v.map_or(Value::Nil, Value::Int)])
-}
-
-fn ok(net: &ManualNet<DynamoProtocol>, id: RequestId) -> Value {
-    match net.reply(id) {
-        Some(Response::Ok(v)) => v.clone(),
-        other => panic!("{id:?}: {other:?}"),
-    }
 }
 
 /// Key 0 is partition 0: leader n0, followers n1 and n2. With the leader's
@@ -32,12 +25,12 @@ fn eventual_reads_may_be_stale_and_strong_reads_are_not() {
         net.cut.insert((0, 2));
         let w = net.request(1, F::Write, key(0), 7.into());
         net.run();
-        assert_eq!(ok(&net, w), Value::Int(7));
+        assert_eq!(net.ok_value(w), Value::Int(7));
         let mut stale = 0;
         for _ in 0..20 {
             let r = net.request(1, F::Read, key(0), Value::Nil);
             net.run();
-            if ok(&net, r) == Value::Nil {
+            if net.ok_value(r) == Value::Nil {
                 stale += 1;
             }
         }
@@ -69,12 +62,12 @@ fn conditional_writes_are_compare_and_set() {
     let mut net = ManualNet::new(proto(&[]), 3);
     let w = net.request(1, F::Write, key(0), 1.into());
     net.run();
-    ok(&net, w);
+    net.ok_value(w);
     let bad = net.request(2, F::Cas, key(0), Value::List(vec![2.into(), 3.into()]));
     let good = net.request(2, F::Cas, key(0), Value::List(vec![1.into(), 3.into()]));
     net.run();
     assert!(matches!(net.reply(bad), Some(Response::Fail(m)) if m.starts_with("ConditionalCheckFailed")));
-    ok(&net, good);
+    net.ok_value(good);
     assert_eq!(net.durable[0].parts[&0].items[&key(0)].value, Value::Int(3));
 }
 
@@ -100,13 +93,13 @@ fn a_transaction_reads_its_own_writes_and_read_only_ones_hold_nothing() {
     let t = Value::List(vec![mop("append", 0, Some(1)), mop("r", 0, None), mop("append", 4, Some(2))]);
     let a = net.request(1, F::Txn, None, t);
     net.run();
-    let out = ok(&net, a);
+    let out = net.ok_value(a);
     assert_eq!(out.as_seq().unwrap()[1], Value::List(vec![Value::str("r"), 0.into(), Value::List(vec![1.into()])]));
     let r = net.request(2, F::Txn, None, Value::List(vec![mop("r", 0, None), mop("r", 4, None)]));
     // Stop before the read-only check round: nothing may be held.
     net.deliver_if(|m| matches!(m, DynamoMsg::Get { .. } | DynamoMsg::GetDone { .. }));
     net.run();
-    ok(&net, r);
+    net.ok_value(r);
     assert!(net.durable.iter().all(|d| d.parts.values().all(|p| p.locks.is_empty())));
 }
 
@@ -128,7 +121,7 @@ fn a_coordinator_crash_before_deciding_is_resolved_as_abort() {
     assert_eq!(net.durable[0].parts[&0].items.get(&key(0)), None, "aborted: nothing written");
     let w = net.request(1, F::Write, key(0), 9.into());
     net.run();
-    ok(&net, w);
+    net.ok_value(w);
 }
 
 /// The coordinator dies right after deciding commit: the leaders learn the
@@ -155,7 +148,7 @@ fn a_late_prepare_after_the_decision_holds_nothing() {
     let a = net.request(1, F::Txn, None, Value::List(vec![mop("w", 0, Some(1))]));
     let prepare = net.queue.iter().find(|(_, _, m)| matches!(m, DynamoMsg::Prepare { .. })).cloned().unwrap();
     net.run();
-    ok(&net, a);
+    net.ok_value(a);
     net.deliver(prepare.0, prepare.1, prepare.2);
     net.run();
     assert!(net.durable[0].parts[&0].locks.is_empty());
@@ -182,12 +175,12 @@ fn a_duplicated_conditional_write_is_applied_once_and_answered_ok() {
     let mut net = ManualNet::new(proto(&[]), 3);
     let w = net.request(1, F::Write, key(0), 1.into());
     net.run();
-    ok(&net, w);
+    net.ok_value(w);
     let c = net.request(1, F::Cas, key(0), Value::List(vec![1.into(), 2.into()]));
     let op = net.queue.iter().find(|(_, to, m)| *to == 0 && matches!(m, DynamoMsg::Op { .. })).cloned().unwrap();
     net.queue.push_back(op);
     net.run();
-    assert_eq!(ok(&net, c), Value::List(vec![1.into(), 2.into()]));
+    assert_eq!(net.ok_value(c), Value::List(vec![1.into(), 2.into()]));
     assert_eq!(net.durable[0].parts[&0].log.len(), 2, "the write and one cas");
     assert_eq!(net.node(0).stats()["duplicates_ignored"], 1);
 }

@@ -143,13 +143,7 @@ pub struct MvccDurable {
 impl MvccDurable {
     /// The newest version of `key` committed at or before `ts`.
     pub fn read_at(&self, key: &Value, ts: u64) -> Value {
-        let Some(vs) = self.versions.get(key) else { return Value::Nil };
-        let i = vs.partition_point(|(t, _)| *t <= ts);
-        if i == 0 {
-            Value::Nil
-        } else {
-            vs[i - 1].1.clone()
-        }
+        self.versions.get(key).map_or(Value::Nil, |vs| txn::version_at(vs, ts))
     }
 
     /// Commit timestamp of the newest version of `key` (0: none).

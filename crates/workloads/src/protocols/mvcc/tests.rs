@@ -28,13 +28,6 @@ fn session_of(m: &MvccMsg) -> NodeId {
     }
 }
 
-fn ok_value(net: &ManualNet<MvccProtocol>, id: RequestId) -> Value {
-    match net.reply(id) {
-        Some(Response::Ok(v)) => v.clone(),
-        other => panic!("{id:?}: {other:?}"),
-    }
-}
-
 fn failed(net: &ManualNet<MvccProtocol>, id: RequestId) -> bool {
     matches!(net.reply(id), Some(Response::Fail(_)))
 }
@@ -47,8 +40,8 @@ fn si_write_skew_commits_both() {
     let a = begin(&mut net, 1, &[mop("r", 1, None), mop("r", 2, None), mop("w", 1, Some(10))]);
     let b = begin(&mut net, 2, &[mop("r", 1, None), mop("r", 2, None), mop("w", 2, Some(20))]);
     net.run();
-    assert_eq!(ok_value(&net, a), txn(&[mop("r", 1, None), mop("r", 2, None), mop("w", 1, Some(10))]));
-    assert_eq!(ok_value(&net, b), txn(&[mop("r", 1, None), mop("r", 2, None), mop("w", 2, Some(20))]));
+    assert_eq!(net.ok_value(a), txn(&[mop("r", 1, None), mop("r", 2, None), mop("w", 1, Some(10))]));
+    assert_eq!(net.ok_value(b), txn(&[mop("r", 1, None), mop("r", 2, None), mop("w", 2, Some(20))]));
     assert!(net.violations.is_empty(), "{:?}", net.violations);
 }
 
@@ -65,7 +58,7 @@ fn si_first_committer_wins_and_its_bug_loses_an_update() {
         assert_eq!(oks, if both { 2 } else { 1 }, "bug={bug}");
         let c = begin(&mut net, 1, &[mop("r", 1, None)]);
         net.run();
-        let list = ok_value(&net, c).as_seq().unwrap()[0].as_seq().unwrap()[2].clone();
+        let list = net.ok_value(c).as_seq().unwrap()[0].as_seq().unwrap()[2].clone();
         // Either way the list holds one append: with the bug the other one
         // was committed and then lost.
         assert_eq!(list.as_seq().unwrap().len(), 1, "bug={bug}: {list}");
@@ -84,9 +77,9 @@ fn rc_reads_a_commit_between_its_statements_and_si_does_not() {
         net.step();
         let b = begin(&mut net, 2, &[mop("w", 1, Some(10)), mop("w", 2, Some(20))]);
         net.deliver_if(|m| session_of(m) == 2);
-        ok_value(&net, b);
+        net.ok_value(b);
         net.run();
-        assert_eq!(ok_value(&net, a), txn(&[mop("r", 1, None), mop("r", 2, second)]), "{iso:?}");
+        assert_eq!(net.ok_value(a), txn(&[mop("r", 1, None), mop("r", 2, second)]), "{iso:?}");
     }
 }
 
@@ -100,9 +93,9 @@ fn rc_hides_uncommitted_writes_unless_the_bug_is_on() {
         net.step();
         let r = begin(&mut net, 1, &[mop("r", 1, None)]);
         net.deliver_if(|m| session_of(m) == 1);
-        assert_eq!(ok_value(&net, r), txn(&[mop("r", 1, seen)]), "bug={bug}");
+        assert_eq!(net.ok_value(r), txn(&[mop("r", 1, seen)]), "bug={bug}");
         net.run();
-        ok_value(&net, w);
+        net.ok_value(w);
     }
 }
 
@@ -130,7 +123,7 @@ fn a_server_crash_aborts_open_transactions_and_keeps_commits() {
     let mut net = ManualNet::new(proto(Isolation::Snapshot, "none"), 3);
     let a = begin(&mut net, 1, &[mop("append", 1, Some(1))]);
     net.run();
-    ok_value(&net, a);
+    net.ok_value(a);
     let b = begin(&mut net, 2, &[mop("append", 1, Some(2)), mop("r", 1, None)]);
     net.step();
     net.restart(SERVER);
@@ -138,7 +131,7 @@ fn a_server_crash_aborts_open_transactions_and_keeps_commits() {
     assert!(failed(&net, b), "{:?}", net.reply(b));
     let c = begin(&mut net, 1, &[mop("r", 1, None)]);
     net.run();
-    assert_eq!(ok_value(&net, c), txn(&[Value::List(vec![Value::str("r"), 1.into(), Value::List(vec![1.into()])])]));
+    assert_eq!(net.ok_value(c), txn(&[Value::List(vec![Value::str("r"), 1.into(), Value::List(vec![1.into()])])]));
 }
 
 /// A duplicated begin and commit of a transaction that was aborted must
@@ -172,13 +165,13 @@ fn old_versions_are_pruned_below_the_oldest_open_snapshot() {
     for v in 1..=3 {
         let w = begin(&mut net, 1, &[mop("w", 1, Some(v))]);
         net.deliver_if(|m| session_of(m) == 1);
-        ok_value(&net, w);
+        net.ok_value(w);
     }
     net.run();
-    assert_eq!(ok_value(&net, old), txn(&[mop("r", 1, None), mop("r", 1, None)]));
+    assert_eq!(net.ok_value(old), txn(&[mop("r", 1, None), mop("r", 1, None)]));
     let w = begin(&mut net, 1, &[mop("w", 1, Some(4))]);
     net.run();
-    ok_value(&net, w);
+    net.ok_value(w);
     assert_eq!(net.durable[SERVER].versions[&Value::Int(1)], vec![(4, Value::Int(4))]);
 }
 

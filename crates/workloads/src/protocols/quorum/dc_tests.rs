@@ -3,11 +3,11 @@
 //! datacenter partition gives LOCAL_QUORUM, and Paxos compare-and-set.
 
 use super::*;
+use crate::protocols::common::params::given;
 use crate::sim::manual::ManualNet;
 
 fn proto(kv: &[(&str, &str)]) -> QuorumProtocol {
-    let p = kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-    QuorumProtocol::from_params(&p).unwrap()
+    QuorumProtocol::from_params(&given(kv)).unwrap()
 }
 
 /// Two datacenters of three nodes (0..3 and 3..6), three replicas each:
@@ -20,13 +20,6 @@ fn two_dcs(extra: &[(&str, &str)]) -> ManualNet<QuorumProtocol> {
 
 fn key() -> Key {
     Some(Value::Int(1))
-}
-
-fn ok_value(net: &ManualNet<QuorumProtocol>, id: RequestId) -> Value {
-    match net.reply(id) {
-        Some(Response::Ok(v)) => v.clone(),
-        other => panic!("{id:?}: {other:?}"),
-    }
 }
 
 #[test]
@@ -58,7 +51,7 @@ fn the_wide_area_delay_holds_back_what_needs_the_other_datacenter() {
             assert_eq!(net.reply(w), None, "{level}: a round trip takes 40 ms");
             net.advance_ms(by_ms - 39);
         }
-        assert_eq!(ok_value(&net, w), Value::Int(5), "{level}");
+        assert_eq!(net.ok_value(w), Value::Int(5), "{level}");
     }
 }
 
@@ -71,14 +64,14 @@ fn a_datacenter_partition_makes_local_quorum_reads_stale() {
     let mut net = two_dcs(&[("consistency", "local_quorum"), ("inter_dc_ms", "0")]);
     let w = net.request(0, F::Write, key(), 1.into());
     net.run();
-    ok_value(&net, w);
+    net.ok_value(w);
     net.partition(&[0, 1, 2]);
     let w = net.request(1, F::Write, key(), 2.into());
     net.run();
-    ok_value(&net, w);
+    net.ok_value(w);
     let r = net.request(4, F::Read, key(), Value::Nil);
     net.run();
-    assert_eq!(ok_value(&net, r), Value::Int(1), "the other datacenter has not heard of 2");
+    assert_eq!(net.ok_value(r), Value::Int(1), "the other datacenter has not heard of 2");
 }
 
 #[test]
@@ -92,7 +85,7 @@ fn lightweight_transactions_let_one_of_two_racing_cas_win() {
     assert!(won.iter().filter(|&&w| w).count() <= 1, "{:?} {:?}", net.reply(a), net.reply(b));
     let r = net.request(2, F::Read, key(), Value::Nil);
     net.advance_ms(100);
-    let seen = ok_value(&net, r);
+    let seen = net.ok_value(r);
     match (won[0], won[1]) {
         (true, _) => assert_eq!(seen, Value::Int(1)),
         (_, true) => assert_eq!(seen, Value::Int(2)),
@@ -113,16 +106,16 @@ fn serial_reads_writes_and_failed_conditions_go_through_paxos_and_commits_reach_
     let mut net = two_dcs(&[("lwt", "true"), ("inter_dc_ms", "0")]);
     let w = net.request(0, F::Write, key(), 7.into());
     net.advance_ms(20);
-    assert_eq!(ok_value(&net, w), Value::Int(7));
+    assert_eq!(net.ok_value(w), Value::Int(7));
     let bad = net.request(3, F::Cas, key(), Value::List(vec![6.into(), 8.into()]));
     net.advance_ms(20);
     assert!(matches!(net.reply(bad), Some(Response::Fail(m)) if m.starts_with("not applied")), "{:?}", net.reply(bad));
     let good = net.request(5, F::Cas, key(), Value::List(vec![7.into(), 8.into()]));
     net.advance_ms(20);
-    ok_value(&net, good);
+    net.ok_value(good);
     let r = net.request(1, F::Read, key(), Value::Nil);
     net.advance_ms(20);
-    assert_eq!(ok_value(&net, r), Value::Int(8));
+    assert_eq!(net.ok_value(r), Value::Int(8));
     // The commits reached every replica's ordinary store.
     assert!(net.durable.iter().all(|d| d.store[&key()].value == Value::Int(8)));
     assert!(net.violations.is_empty(), "{:?}", net.violations);
@@ -148,9 +141,7 @@ fn local_serial_commits_on_both_sides_of_a_datacenter_partition_and_serial_on_ne
 
 #[test]
 fn parameters_that_do_not_go_together_are_refused() {
-    let p = |kv: &[(&str, &str)]| {
-        QuorumProtocol::from_params(&kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-    };
+    let p = |kv: &[(&str, &str)]| QuorumProtocol::from_params(&given(kv));
     let e = p(&[("dcs", "2"), ("sloppy", "true")]).unwrap_err().to_string();
     assert!(e.starts_with("quorum: sloppy quorums need dcs=1"), "{e}");
     assert_eq!(p(&[("consistency", "two")]).unwrap().levels(5), (5, 2, 2));

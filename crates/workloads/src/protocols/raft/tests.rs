@@ -252,9 +252,7 @@ fn figure_8_term_check_prevents_losing_a_committed_entry() {
 
 #[test]
 fn params_parse_and_reject() {
-    let p = |kv: &[(&str, &str)]| {
-        RaftProtocol::from_params(&kv.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
-    };
+    let p = |kv: &[(&str, &str)]| RaftProtocol::from_params(&crate::protocols::common::params::given(kv));
     let r = p(&[("bug", "stale-reads"), ("election_timeout_ms", "300"), ("heartbeat_ms", "50")]).unwrap();
     assert_eq!(r.config.bug, Some(RaftBug::StaleReads));
     assert_eq!(r.config.election_timeout_ns, 300_000_000);
