@@ -429,6 +429,22 @@ fn regression_value_written_twice_in_one_txn_is_bad_input_not_a_panic() {
     assert!(why.contains("earlier in the same txn"), "{why}");
 }
 
+/// Found by running Knossos's own multi-register history without `--model`:
+/// its `txn`s of `:read`/`:write` are taken for rw-register transactions,
+/// whose values must be unique per key, and the error did not say how to
+/// check it as Knossos does.
+#[test]
+fn regression_knossos_multi_register_read_as_rw_register_names_the_model_to_use() {
+    let (line, why) = bad("{:type :invoke, :f :txn, :value [[:write :x 1]], :process 0}\n\
+         {:type :ok, :f :txn, :value [[:write :x 1]], :process 0}\n\
+         {:type :invoke, :f :txn, :value [[:write :x 1]], :process 1}\n");
+    assert_eq!(line, 3);
+    assert!(why.contains("at line 1") && why.contains("--model multi-register"), "{why}");
+    // Elle's duplicate-appends precondition has no such reading.
+    let (_, why) = bad("{:type :invoke, :f :txn, :value [[:append :x 1] [:append :x 1]], :process 0}\n");
+    assert!(!why.contains("multi-register"), "{why}");
+}
+
 /// Found by the oracle comparison: T1 appended 2, then read [2 2]. The
 /// read ends with its own append, so it is internally consistent, but the
 /// state it saw, [2], holds an element only T1 writes. Every element is
