@@ -427,7 +427,12 @@ fn cause_is_a_proof(
     }
     prop_assert!(matches!(model, ModelKind::Register | ModelKind::CasRegister), "{model}: {}", a.explanation);
     let mut named = vec![a.ops[0].id];
-    if stale {
+    let searched = matches!(a.detail.as_deref(), Some(AnomalyDetail::Search(_)));
+    if stale && !searched {
+        // The unique-register fast path names the read, the write that
+        // overwrote its value and the write of that value.
+        named.extend(a.ops[1..3].iter().map(|o| o.id));
+    } else if stale {
         named.push(a.ops[if a.explanation.contains("the object started with") { 1 } else { 2 }].id);
     }
     prop_assert!(
