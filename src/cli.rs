@@ -398,6 +398,7 @@ value_enum!(Nemesis => Option<FaultKind> {
     Duplicate => Some(FaultKind::Duplicate); "bursts of message duplication",
     ClockSkew => Some(FaultKind::ClockSkew); "skew and drift of nodes' local clocks",
     All => None; "every kind above",
+    Leader => Some(FaultKind::Leader); "crash, pause or isolate the current leader, and crash it at its leader fault points (not in all)",
     None => None; "no faults",
 });
 
@@ -447,7 +448,7 @@ mod tests {
         for w in WorkloadKind::ALL {
             assert_eq!(WorkloadKind::from(parse::<Workload>(w.name())), w);
         }
-        for k in FaultKind::ALL {
+        for k in FaultKind::ALL.into_iter().chain([FaultKind::Leader]) {
             assert_eq!(Option::<FaultKind>::from(parse::<Nemesis>(k.name())), Some(k));
         }
     }

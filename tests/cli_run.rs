@@ -311,3 +311,26 @@ fn every_run_reports_its_faults_per_kind() {
         assert_eq!(run["warnings"], serde_json::json!([]), "{text}");
     }
 }
+
+/// #15 §5: the `leader` nemesis (crash, pause or isolate the leader, and
+/// crash it at its leader fault points) reaches Raft's Figure 8 bug at
+/// seed 20 of the defaults (the seed draws max_batch=1), twice with the same
+/// bytes, and the run counts its faults under `leader`.
+#[test]
+fn raft_figure_8_is_found_by_the_leader_nemesis_deterministically() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    for d in [&a, &b] {
+        let out = d.path().to_str().unwrap();
+        let args = ["run", "--protocol", "raft", "--param", "bug=no-term-check-on-commit", "--nemesis", "leader"];
+        let r = run(&[&args[..], &["--seed", "20", "--check", "--out", out]].concat());
+        let stdout = String::from_utf8_lossy(&r.stdout);
+        assert_eq!(r.status.code(), Some(1), "{stdout}");
+        assert!(stdout.contains("invariant leader-completeness violated"), "{stdout}");
+        assert!(stdout.contains("--param max_batch=1"), "{stdout}");
+        let text = std::fs::read_to_string(d.path().join("run.json")).unwrap();
+        let run: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert!(run["faults_by_kind"]["leader"].as_u64().unwrap_or(0) >= 3, "{text}");
+    }
+    let read = |d: &tempfile::TempDir| std::fs::read(d.path().join("history.jsonl")).unwrap();
+    assert_eq!(read(&a), read(&b));
+}

@@ -203,6 +203,23 @@ fn mutex_excludes() {
     assert_eq!(verdict(&handed, ModelKind::Mutex, NilRead::Unknown), Verdict::Valid);
 }
 
+/// Found on Knossos's mutex/bad/etcd.edn: the explanation printed each
+/// lock op as "acquire -> nil", as if the acquire had read a nil.
+#[test]
+fn regression_mutex_ops_are_named_without_a_nil_result() {
+    let both = hist("0 acquire null | 1 acquire null");
+    let r = check(&both, ModelKind::Mutex, NilRead::Unknown);
+    let a = &r.keys[0].anomalies[0];
+    assert!(!a.explanation.contains("-> nil"), "{}", a.explanation);
+    let named: Vec<String> = a.ops.iter().map(|o| o.to_string()).collect();
+    assert!(named.iter().any(|o| o.starts_with("process 1 acquire -> ok")), "{named:?}");
+    // A read's nil still says what it read.
+    let read = hist("0 write 1 | 1 read null");
+    let r = check(&read, ModelKind::CasRegister, NilRead::Absent);
+    let named: Vec<String> = r.keys[0].anomalies[0].ops.iter().map(|o| o.to_string()).collect();
+    assert!(named.iter().any(|o| o.contains("read -> nil")), "{named:?}");
+}
+
 #[test]
 fn set_read_must_include_earlier_adds() {
     let h = |read: Vec<i64>| hist(&format!("0 add 1 | 1 invoke add 2 | 0 read {read:?} | 1 ok add 2"));
@@ -410,7 +427,12 @@ fn cause_is_a_proof(
     }
     prop_assert!(matches!(model, ModelKind::Register | ModelKind::CasRegister), "{model}: {}", a.explanation);
     let mut named = vec![a.ops[0].id];
-    if stale {
+    let searched = matches!(a.detail.as_deref(), Some(AnomalyDetail::Search(_)));
+    if stale && !searched {
+        // The unique-register fast path names the read, the write that
+        // overwrote its value and the write of that value.
+        named.extend(a.ops[1..3].iter().map(|o| o.id));
+    } else if stale {
         named.push(a.ops[if a.explanation.contains("the object started with") { 1 } else { 2 }].id);
     }
     prop_assert!(

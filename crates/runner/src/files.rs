@@ -86,6 +86,7 @@ pub fn write_run(dir: &Path, plan: &Plan, f: &Finished, force: bool, render: Run
         "version": env!("CARGO_PKG_VERSION"),
         "protocol": plan.protocol,
         "params": plan.params,
+        "seeded_params": plan.seeded_params(f.seed),
         "seed": f.seed,
         "command": plan.command(f.seed),
         "config": plan.sim_config(f.seed)?,

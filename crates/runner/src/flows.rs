@@ -29,7 +29,7 @@ pub fn of_run(plan: &Plan, f: &Finished, h: &History) -> Result<Vec<Flow>, Error
     let mut cfg = plan.sim_config(f.seed)?;
     cfg.keep_trace = true;
     cfg.trace_limit = TRACE_LIMIT;
-    let again = registry::run(&plan.protocol, &plan.params, &cfg).map_err(|e| Error::Sim(e.to_string()))?;
+    let again = registry::run(&plan.protocol, &plan.params_for(f.seed), &cfg).map_err(|e| Error::Sim(e.to_string()))?;
     if again.events != f.output.events {
         debug_assert!(false, "seed {} of {} ran differently with a trace", f.seed, plan.protocol);
         return Ok(Vec::new());

@@ -137,7 +137,23 @@ impl Plan {
         self.nemesis.iter().map(|k| k.name()).collect::<Vec<_>>().join(",")
     }
 
-    /// The exact command that reproduces the run with `seed`.
+    /// The protocol knobs drawn from `seed`: those of
+    /// [`workloads::registry::SEEDED_KNOBS`] the plan leaves unset.
+    pub fn seeded_params(&self, seed: u64) -> BTreeMap<String, String> {
+        registry::seeded_knobs(&self.protocol, &self.params, seed)
+    }
+
+    /// The parameters the run with `seed` uses: the plan's and the knobs
+    /// drawn from the seed.
+    pub fn params_for(&self, seed: u64) -> BTreeMap<String, String> {
+        let mut all = self.seeded_params(seed);
+        all.extend(self.params.iter().map(|(k, v)| (k.clone(), v.clone())));
+        all
+    }
+
+    /// The exact command that reproduces the run with `seed`, with the
+    /// knobs drawn from the seed written out (so it pins them whatever a
+    /// later version draws).
     pub fn command(&self, seed: u64) -> String {
         let mut s = format!(
             "conch run --protocol {} --workload {} --nemesis {} --seed {seed} --nodes {} --clients {}",
@@ -170,7 +186,7 @@ impl Plan {
         if let Some(n) = self.max_events {
             s.push_str(&format!(" --max-events {n}"));
         }
-        for (k, v) in &self.params {
+        for (k, v) in &self.params_for(seed) {
             s.push_str(&format!(" --param {k}={v}"));
         }
         s
@@ -247,8 +263,30 @@ mod tests {
         assert_eq!(
             plan.command(4),
             "conch run --protocol quorum --workload register --nemesis partition,clock-skew --seed 4 --nodes 5 \
-             --clients 10 --ops 500 --keys 3 --routing random --param consistency=one"
+             --clients 10 --ops 500 --keys 3 --routing random --param anti_entropy_ms=10 --param consistency=one \
+             --param hint_interval_ms=50 --param read_repair_chance=0",
+            "the knobs drawn from seed 4 are written out with the given parameters"
         );
+        assert_eq!(plan.seeded_params(4).len(), 3);
+    }
+
+    /// The knobs a seed draws are written into its reproduce command, and
+    /// the command's parameters, given back, pin them: nothing is drawn
+    /// again, the run uses the same values.
+    #[test]
+    fn the_reproduce_command_pins_the_seeded_knobs() {
+        let mut plan = Plan::new("raft").unwrap();
+        plan.params = parse_params(["bug=no-term-check-on-commit"]).unwrap();
+        for seed in 0..20 {
+            let cmd = plan.command(seed);
+            let given: Vec<&str> = cmd.split(" --param ").skip(1).collect();
+            let again = Plan { params: parse_params(given).unwrap(), ..plan.clone() };
+            assert_eq!(again.params_for(seed), plan.params_for(seed), "seed {seed}");
+            assert!(again.seeded_params(seed).is_empty());
+            assert_eq!(again.command(seed), cmd);
+            assert_eq!(plan.params_for(seed)["bug"], "no-term-check-on-commit");
+            assert!(plan.params_for(seed).contains_key("max_batch"));
+        }
     }
 
     #[test]

@@ -63,7 +63,7 @@ pub fn sim_check_config(checks: &[CheckName]) -> CheckConfig {
 /// Runs one seed and, when `checks` is given, checks its history.
 pub fn run_one(plan: &Plan, seed: u64, checks: Checks) -> Result<Finished, Error> {
     let cfg = plan.sim_config(seed)?;
-    let output = registry::run(&plan.protocol, &plan.params, &cfg).map_err(|e| Error::Sim(e.to_string()))?;
+    let output = registry::run(&plan.protocol, &plan.params_for(seed), &cfg).map_err(|e| Error::Sim(e.to_string()))?;
     let metrics = metrics::metrics(&output.events, &output.stats);
     let (history, report) = match checks {
         None => (None, None),

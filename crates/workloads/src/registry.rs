@@ -341,6 +341,75 @@ pub fn compared(workload: Option<WorkloadKind>) -> Vec<&'static ProtocolInfo> {
     PROTOCOLS.iter().filter(|p| p.compared && workload.is_none_or(|w| p.serves(w))).collect()
 }
 
+/// A protocol parameter that changes interleavings, drawn from the seed
+/// when the user leaves it unset (#15 §6, as TigerBeetle's VOPR derives its
+/// settings from the seed): one seed explores one setting, a sweep many,
+/// and a bug that needs, say, one-entry batches is not hidden by the
+/// default. Every value is one a correct protocol must survive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SeededKnob {
+    pub protocol: &'static str,
+    pub param: &'static str,
+    /// The values drawn from, uniformly; the parameter's default among them.
+    pub values: &'static [&'static str],
+    /// Parameters whose presence leaves this one at its default (it is
+    /// bound to them by a rule, e.g. Raft's heartbeat below the election
+    /// timeout).
+    pub unless: &'static [&'static str],
+}
+
+const fn knob(protocol: &'static str, param: &'static str, values: &'static [&'static str]) -> SeededKnob {
+    SeededKnob { protocol, param, values, unless: &[] }
+}
+
+/// Anti-entropy periods drawn for the protocols that have one.
+const ANTI_ENTROPY_MS: &[&str] = &["10", "50", "250"];
+
+/// Every seeded knob, in draw order. A new knob goes at the end: each knob
+/// takes one draw whether or not it is used, so the ones before it keep
+/// their values for every seed.
+pub const SEEDED_KNOBS: &[SeededKnob] = &[
+    // One-entry batches let an old-term entry reach a majority before the
+    // new leader's no-op does (Figure 8); long ones hide it.
+    knob("raft", "max_batch", &["1", "4", "64"]),
+    // Every election timeout is above every heartbeat period drawn, and
+    // short beside a run (a 500-op run lasts a few hundred milliseconds).
+    SeededKnob { unless: &["heartbeat_ms"], ..knob("raft", "election_timeout_ms", &["20", "35", "50"]) },
+    SeededKnob { unless: &["election_timeout_ms"], ..knob("raft", "heartbeat_ms", &["2", "5", "10"]) },
+    // Rare repair leaves stale replicas for later reads to find.
+    knob("quorum", "read_repair_chance", &["0", "0.1", "0.5"]),
+    knob("quorum", "hint_interval_ms", &["10", "50", "250"]),
+    knob("quorum", "anti_entropy_ms", ANTI_ENTROPY_MS),
+    knob("gossip", "gossip_ms", &["2", "10", "30"]),
+    knob("gossip", "anti_entropy_ms", ANTI_ENTROPY_MS),
+    knob("lww", "anti_entropy_ms", ANTI_ENTROPY_MS),
+    knob("vclock", "anti_entropy_ms", ANTI_ENTROPY_MS),
+    knob("abd", "anti_entropy_ms", ANTI_ENTROPY_MS),
+];
+
+/// Random stream of a seed for the knobs, apart from the simulator's
+/// streams (which sit at 2^40 and above, and at node indices below).
+const KNOB_STREAM: u64 = 1 << 48;
+
+/// The knobs drawn for a run of `protocol` with `seed`: one value for each
+/// [`SEEDED_KNOBS`] entry of the protocol that `params` leaves unset (and
+/// whose `unless` parameters are unset too). A run uses `params` plus
+/// these; the reproduce command writes them out.
+pub fn seeded_knobs(protocol: &str, params: &BTreeMap<String, String>, seed: u64) -> BTreeMap<String, String> {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(seed);
+    rng.set_stream(KNOB_STREAM);
+    let mut drawn = BTreeMap::new();
+    for k in SEEDED_KNOBS.iter().filter(|k| k.protocol == protocol) {
+        let v = k.values[rng.random_range(0..k.values.len())];
+        let pinned = params.contains_key(k.param) || k.unless.iter().any(|u| params.contains_key(*u));
+        if !pinned {
+            drawn.insert(k.param.to_string(), v.to_string());
+        }
+    }
+    drawn
+}
+
 /// Builds protocol `name` from `params` and runs it under `cfg`.
 pub fn run(name: &str, params: &BTreeMap<String, String>, cfg: &SimConfig) -> Result<RunOutput, RegistryError> {
     lookup(name)?.run(params, cfg)
@@ -379,6 +448,50 @@ mod tests {
                 assert!(e.starts_with(&format!("{}: parameter `{}`", p.name, param.name)), "{e}");
                 assert!(!e.contains(&format!("{0}: {0}", p.name)), "{e}");
             }
+        }
+    }
+
+    /// Every seeded knob names a parameter of its protocol, every value it
+    /// draws parses (with the others drawn beside it: Raft's heartbeat stays
+    /// below its election timeout), and the default is among the values.
+    #[test]
+    fn seeded_knobs_draw_valid_values_that_include_the_default() {
+        for k in SEEDED_KNOBS {
+            let p = lookup(k.protocol).unwrap();
+            let param = p.params.iter().find(|q| q.name == k.param).unwrap_or_else(|| panic!("{k:?}"));
+            let default = param.default_text().unwrap();
+            assert!(
+                k.values.iter().any(|v| Params::parse(p.name, p.params, &given(&[(k.param, v)])).is_ok()
+                    && v.parse::<f64>().ok() == default.parse::<f64>().ok()),
+                "{k:?}: the default {default} is not among the values"
+            );
+        }
+        for seed in 0..200 {
+            for p in PROTOCOLS {
+                let drawn = seeded_knobs(p.name, &BTreeMap::new(), seed);
+                p.check_params(&drawn).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+            }
+        }
+    }
+
+    /// The draw is a function of the seed; a given parameter is never
+    /// drawn (nor one bound to it), and pinning one leaves the others' values.
+    #[test]
+    fn seeded_knobs_follow_the_seed_and_yield_to_explicit_params() {
+        let none = BTreeMap::new();
+        assert_eq!(seeded_knobs("raft", &none, 7), seeded_knobs("raft", &none, 7));
+        let batches: std::collections::BTreeSet<String> =
+            (0..100).map(|s| seeded_knobs("raft", &none, s)["max_batch"].clone()).collect();
+        assert_eq!(batches.len(), 3, "every value comes up: {batches:?}");
+        assert!(seeded_knobs("single", &none, 3).is_empty());
+        for seed in 0..50 {
+            let all = seeded_knobs("raft", &none, seed);
+            let pinned = seeded_knobs("raft", &given(&[("max_batch", "9")]), seed);
+            assert!(!pinned.contains_key("max_batch"));
+            assert_eq!(pinned["heartbeat_ms"], all["heartbeat_ms"], "seed {seed}");
+            let timed = seeded_knobs("raft", &given(&[("election_timeout_ms", "3")]), seed);
+            assert!(!timed.contains_key("heartbeat_ms") && !timed.contains_key("election_timeout_ms"));
+            assert_eq!(timed["max_batch"], all["max_batch"]);
         }
     }
 

@@ -167,11 +167,15 @@ fn anomaly(kept: &[&Op], f: &Failure, cause: Option<ReadCause>) -> Anomaly {
             names.join("; ")
         )
     };
+    // A short sentence first (the cause, or what cannot be), details after.
+    let lead = if lead.is_empty() {
+        format!("No order of the ops consistent with real time explains the result of {failed}. ")
+    } else {
+        lead
+    };
     let explanation = format!(
-        "{lead}{}{prefix_desc}, the model could be in state{} {{{}}}; in none of them can {failed} take effect{pending_desc}, \
-         yet it must take effect before it returned. No order of the ops consistent with real time explains \
-         its result.",
-        if lead.is_empty() { "" } else { "In detail: " },
+        "{lead}In detail: {prefix_desc}, the model could be in state{} {{{}}}; in none of them can that op take \
+         effect{pending_desc}, yet it must take effect before it returned.",
         if f.states.len() == 1 { "" } else { "s" },
         f.states.join(", "),
     );

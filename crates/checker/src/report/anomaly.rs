@@ -180,6 +180,12 @@ impl OpRef {
     pub fn of(history: &History, id: OpId) -> OpRef {
         OpRef::new(history.op(id))
     }
+
+    /// A mutex's `acquire` and `release` take and return nothing: success
+    /// is the whole result.
+    fn has_no_result(&self) -> bool {
+        matches!(self.f.as_str(), "acquire" | "release") && self.output.is_nil()
+    }
 }
 
 impl fmt::Display for OpRef {
@@ -191,8 +197,10 @@ impl fmt::Display for OpRef {
         }
         match self.outcome {
             // Show the result when it says something the argument does not
-            // (a read's value, including nil).
-            Outcome::Ok if self.output != self.input || self.input.is_nil() => write!(f, " -> {}", self.output)?,
+            // (a read's value, including nil; a lock op's nil says nothing).
+            Outcome::Ok if self.output != self.input || (self.input.is_nil() && !self.has_no_result()) => {
+                write!(f, " -> {}", self.output)?
+            }
             Outcome::Ok => f.write_str(" -> ok")?,
             Outcome::Fail => f.write_str(" -> fail")?,
             Outcome::Info => f.write_str(" -> info")?,

@@ -108,11 +108,12 @@ fn scan(k: &KeyOps, out: &mut [Found; 4]) -> Result<(), String> {
 fn ryw(h: &History, op: &Op, t: i64, w: &Op, own_sum: i64, base: i64) -> Anomaly {
     let from = if base == 0 { String::new() } else { format!(" on top of the initial {base}") };
     let text = format!(
-        "{} saw {t}, but process {}'s own acknowledged increments before that read add up to {own_sum} (the last \
-         one at {}){from}, so the read cannot reflect them all: read-your-writes violated",
+        "Process {p} did not read its own increments: it read {t}, less than they add up to. In detail: {} saw \
+         {t}, but process {p}'s own acknowledged increments before that read add up to {own_sum} (the last one at \
+         {}){from}: read-your-writes violated",
         op_name(op),
-        op.process_name(),
-        lines(w)
+        lines(w),
+        p = op.process_name(),
     );
     too_small(h, AnomalyKind::ReadYourWrites, w, op, "anti-dependency (total too small)", text)
 }
@@ -120,11 +121,11 @@ fn ryw(h: &History, op: &Op, t: i64, w: &Op, own_sum: i64, base: i64) -> Anomaly
 /// Read `op` saw `t`, less than the `m` its session's read `r1` saw before.
 fn mr(h: &History, op: &Op, t: i64, r1: &Op, m: i64) -> Anomaly {
     let text = format!(
-        "{} saw {t}, but process {} had already seen {m} in its read at {}, and increments only add, so the \
-         session went back in time: monotonic reads violated",
+        "Process {p} went back in time: it read {m} and later {t}, though increments only add. In detail: {} saw \
+         {t}, but process {p} had already seen {m} in its read at {}: monotonic reads violated",
         op_name(op),
-        op.process_name(),
-        lines(r1)
+        lines(r1),
+        p = op.process_name(),
     );
     too_small(h, AnomalyKind::MonotonicReads, r1, op, "version-order (smaller total)", text)
 }

@@ -629,12 +629,13 @@ impl Explainer<'_, '_> {
         let (wo, ro) = (self.write_op(w), self.read_op(r));
         let e = short(&wo.input);
         let text = format!(
-            "{}, which does not include {e}, but process {} had already {} {e} ({}, ok) before that read began, \
-             so the session did not read its own write: read-your-writes violated",
+            "Process {p} did not read its own write: it {verb} {e} and later read a state without it. In detail: \
+             {}, which does not include {e}, but process {p} had already {verb} {e} ({}, ok) before that read \
+             began: read-your-writes violated",
             self.saw(r),
-            ro.process_name(),
-            self.kind.verb(),
-            lines(wo)
+            lines(wo),
+            p = ro.process_name(),
+            verb = self.kind.verb(),
         );
         let cycle = vec![
             edge(write_name(wo), "session-order", op_name(ro)),
@@ -662,12 +663,14 @@ impl Explainer<'_, '_> {
             None => (String::new(), Vec::new()),
         };
         let text = format!(
-            "{}, but process {} had already seen {} in its read at {}{what}, so the session went back in time: \
-             monotonic reads violated",
-            self.saw(r2),
-            o2.process_name(),
+            "Process {p} went back in time: it read {} and later {}. In detail: {}, but process {p} had already \
+             seen {} in its read at {}{what}: monotonic reads violated",
             short(&o1.output),
-            lines(o1)
+            short(&o2.output),
+            self.saw(r2),
+            short(&o1.output),
+            lines(o1),
+            p = o2.process_name(),
         );
         anomaly(self.k.h, AnomalyKind::MonotonicReads, &ops, text, cycle)
     }
@@ -678,8 +681,9 @@ impl Explainer<'_, '_> {
         let (e1, e2) = (short(&a.input), short(&b.input));
         let how = if order { format!("has {e2} before {e1}") } else { format!("includes {e2} but not {e1}") };
         let text = format!(
-            "process {} {} {e1} ({}, ok) and then {} {e2} ({}); {}, which {how}, so the session's writes were \
-             not applied in session order: monotonic writes violated",
+            "Process {}'s writes {e1} and {e2} were not applied in the order it made them. In detail: process {} \
+             {} {e1} ({}, ok) and then {} {e2} ({}); {}, which {how}: monotonic writes violated",
+            a.process_name(),
             a.process_name(),
             self.kind.verb(),
             lines(a),
@@ -703,8 +707,10 @@ impl Explainer<'_, '_> {
         let (o0, wo) = (self.read_op(r0), self.write_op(w1));
         let e = short(&wo.input);
         let text = format!(
-            "{}, which includes {e}, and only then process {} {} {e} ({}): the session read that write before \
-             making it, so the write cannot follow the reads it depended on: writes-follow-reads violated",
+            "Process {} read its own write {e} before making it. In detail: {}, which includes {e}, and only then \
+             process {} {} {e} ({}), so the write cannot follow the reads it depended on: writes-follow-reads \
+             violated",
+            wo.process_name(),
             self.saw(r0),
             wo.process_name(),
             self.kind.verb(),
@@ -723,8 +729,10 @@ impl Explainer<'_, '_> {
         let (node0, wop0) = self.elem_node(e0);
         let how = if order { format!("has {s1} before {s0}") } else { format!("includes {s1} but not {s0}") };
         let text = format!(
-            "{}, which includes {s0}, and then process {} {} {s1} ({}); {}, which {how}, so a write did not \
-             follow the reads it depended on: writes-follow-reads violated",
+            "Process {}'s write {s1} was applied without the {s0} it had read first. In detail: {}, which \
+             includes {s0}, and then process {} {} {s1} ({}); {}, which {how}, so a write did not follow the reads \
+             it depended on: writes-follow-reads violated",
+            wo.process_name(),
             self.saw(r0),
             wo.process_name(),
             self.kind.verb(),

@@ -890,11 +890,16 @@ fn walk(k: &KeyOps, v: &Versions, cycle: &[Edge]) -> (Vec<OpId>, String, Vec<Cyc
 fn explain(k: &KeyOps, v: &Versions, g: Guarantee, cycle: &[Edge]) -> crate::report::Anomaly {
     let (ops, parts, detail, path) = walk(k, v, cycle);
     let text = format!(
-        "{parts}; so {path} — a cycle: no order of the register's versions satisfies {}: {} violated",
-        g.prose(),
-        g.prose()
+        "{} violated: it needs the register's versions in the order {path}, a cycle. In detail: {parts}.",
+        capitalised(g.prose())
     );
     anomaly(k.h, g.kind(), &ops, text, detail)
+}
+
+/// `Read-your-writes`: a name that starts a sentence.
+fn capitalised(s: &str) -> String {
+    let mut c = s.chars();
+    c.next().map(|f| f.to_uppercase().chain(c).collect()).unwrap_or_default()
 }
 
 /// `a and b`, `a, b and c`.
@@ -910,8 +915,8 @@ fn explain_joint(k: &KeyOps, v: &Versions, involved: &[Guarantee], cycle: &[Edge
     let (ops, parts, detail, path) = walk(k, v, cycle);
     let names = prose_list(involved);
     let text = format!(
-        "{parts}; so {path} — a cycle that needs the constraints of {names} together: no single order of the \
-         register's versions satisfies them all, so at least one of {names} was violated"
+        "At least one of {names} was violated: together they need the register's versions in the order {path}, \
+         a cycle, though each may hold alone. In detail: {parts}."
     );
     let mut a = anomaly(k.h, AnomalyKind::JointVersionOrder, &ops, text, detail);
     if let Some(AnomalyDetail::Cycle(c)) = a.detail.as_deref_mut() {
@@ -926,8 +931,8 @@ fn facts_anomaly(k: &KeyOps, v: &Versions, g: Guarantee, f: Finding) -> crate::r
         Finding::Cycle(cycle) => {
             let (ops, parts, detail, path) = walk(k, v, &cycle);
             let text = format!(
-                "{parts}; so {path} — a cycle of facts alone: no order of the register's versions explains \
-                 these results, so no session guarantee can hold: {} violated",
+                "These results contradict each other, so no session guarantee can hold ({} violated): the facts \
+                 alone need the register's versions in the order {path}, a cycle. In detail: {parts}.",
                 g.prose()
             );
             anomaly(k.h, g.kind(), &ops, text, detail)
@@ -966,8 +971,9 @@ fn explain_choices(k: &KeyOps, v: &Versions, set: &[Guarantee], reads: &[usize])
         _ => (AnomalyKind::JointVersionOrder, format!("each holds alone, so at least one of {names} was violated")),
     };
     let text = format!(
-        "values repeat on this key, so which write a read returned is a choice: {}{more}; under every choice \
-         the register's versions have no order that satisfies {names}: {verdict}",
+        "{}: whichever write each read returned, no order of the register's versions satisfies {names}. In \
+         detail: values repeat on this key, so which write a read returned is a choice: {}{more}.",
+        capitalised(&verdict),
         shown.join("; ")
     );
     let ops: Vec<OpId> = reads.iter().take(SHOWN_CHOICES).map(|&r| v.reads[r].op).collect();

@@ -439,10 +439,18 @@ impl TxnBuilder {
                             format!("at line {prev_line}")
                         };
                         let verb = if f == MopF::Append { "appended" } else { "written" };
+                        // Knossos's multi-register histories are `txn`s of
+                        // reads and writes too, but one register per key
+                        // checked for linearizability, where values repeat.
+                        let hint = if f == MopF::Write {
+                            "; if this is a multi-register history (Knossos), check it with --model multi-register"
+                        } else {
+                            ""
+                        };
                         return Err(self.err(
                             op.invoke_line,
                             format!(
-                                "value {} {verb} to key {} twice ({other} and here): the checker needs unique values per key",
+                                "value {} {verb} to key {} twice ({other} and here): the checker needs unique values per key{hint}",
                                 quote(v),
                                 quote(k)
                             ),

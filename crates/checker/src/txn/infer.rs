@@ -97,6 +97,23 @@ pub enum Finding {
     OwnOrder { key: KeyId, first: ElemId, second: ElemId, committed: bool },
 }
 
+impl Finding {
+    /// The transaction and element of a finding about one read of one
+    /// element: the same finding at another read of that element in the
+    /// same transaction says nothing new (elements are per key, so the
+    /// key is the same too).
+    pub fn txn_elem(&self) -> Option<(u32, ElemId)> {
+        match *self {
+            Finding::DuplicateElements { read, elem, .. }
+            | Finding::GarbageRead { read, elem }
+            | Finding::G1a { read, elem, .. }
+            | Finding::G1b { read, elem, .. }
+            | Finding::FutureRead { read, elem, .. } => Some((read.slot, elem)),
+            _ => None,
+        }
+    }
+}
+
 /// Which observations a pass may use. Each model is judged on the evidence
 /// valid under it (see the module docs); inference runs once per distinct
 /// setting.

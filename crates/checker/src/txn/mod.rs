@@ -46,10 +46,12 @@ use crate::history::Outcome;
 use crate::report::{Budget, Verdict};
 use explain::Explainer;
 use graph::Graph;
+use history::ElemId;
 use infer::{Evidence, Finding, Inferred, PostWrite};
 use model::Kinds;
 use rayon::prelude::*;
 use report::{Incomplete, KindCount, ModelResult, TxnStats};
+use rustc_hash::FxHashSet;
 use search::{Component, SccResult};
 
 /// What to check, and how.
@@ -350,7 +352,16 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
             add(c.kind, assumes, &|| x.cycle(c));
         }
         let findings = pass.inf.findings.iter().chain(if i == 0 { &internal.findings[..] } else { &[] });
+        // A transaction that reads one bad element in several micro-ops
+        // (`[[:r 1 5] [:r 1 5]]`, nobody wrote 5) made one mistake: one
+        // entry, naming its first such read, counted once.
+        let mut seen: FxHashSet<(AnomalyKind, u32, ElemId)> = FxHashSet::default();
         for f in findings.filter(|f| fresh.contains(&finding_kind(f))) {
+            if let Some((slot, elem)) = f.txn_elem() {
+                if !seen.insert((finding_kind(f), slot, elem)) {
+                    continue;
+                }
+            }
             add(finding_kind(f), assumes, &|| x.finding(f));
         }
         let typed_here = typed(found_for(pass.tier));

@@ -3,6 +3,7 @@ use crate::history::Outcome;
 use crate::read::{self, ReadOptions};
 use crate::report::{Budget, Verdict};
 use crate::InputErrorKind;
+use proptest::prelude::*;
 
 pub(crate) fn parse(name: &str, text: &str) -> Result<TxnHistory, crate::InputError> {
     let (h, _) = read::read_bytes(name, text.as_bytes(), &ReadOptions::default())?;
@@ -429,6 +430,22 @@ fn regression_value_written_twice_in_one_txn_is_bad_input_not_a_panic() {
     assert!(why.contains("earlier in the same txn"), "{why}");
 }
 
+/// Found by running Knossos's own multi-register history without `--model`:
+/// its `txn`s of `:read`/`:write` are taken for rw-register transactions,
+/// whose values must be unique per key, and the error did not say how to
+/// check it as Knossos does.
+#[test]
+fn regression_knossos_multi_register_read_as_rw_register_names_the_model_to_use() {
+    let (line, why) = bad("{:type :invoke, :f :txn, :value [[:write :x 1]], :process 0}\n\
+         {:type :ok, :f :txn, :value [[:write :x 1]], :process 0}\n\
+         {:type :invoke, :f :txn, :value [[:write :x 1]], :process 1}\n");
+    assert_eq!(line, 3);
+    assert!(why.contains("at line 1") && why.contains("--model multi-register"), "{why}");
+    // Elle's duplicate-appends precondition has no such reading.
+    let (_, why) = bad("{:type :invoke, :f :txn, :value [[:append :x 1] [:append :x 1]], :process 0}\n");
+    assert!(!why.contains("multi-register"), "{why}");
+}
+
 /// Found by the oracle comparison: T1 appended 2, then read [2 2]. The
 /// read ends with its own append, so it is internally consistent, but the
 /// state it saw, [2], holds an element only T1 writes. Every element is
@@ -549,4 +566,121 @@ fn regression_a_post_write_read_of_an_intermediate_version_is_g1b() {
     let g1b = r.anomalies.iter().find(|a| a.kind == AnomalyKind::G1b).expect("G1b named");
     let lines: Vec<u64> = g1b.txns.iter().map(|t| t.invoke_line).collect();
     assert_eq!(lines, [1, 3], "the reader, then the writer: {g1b:?}");
+}
+
+/// Found by differential testing: a transaction that read a value nobody
+/// wrote in two micro-ops (`[[:r 1 5] [:r 1 5]]`) got two identical
+/// garbage-read entries. One mistake, one entry naming the transaction.
+#[test]
+fn regression_one_txn_reading_the_same_garbage_twice_reports_it_once() {
+    let cases = [
+        "{:type :invoke, :f :txn, :value [[:r 1 nil] [:r 1 nil]], :process 0}\n\
+         {:type :ok, :f :txn, :value [[:r 1 5] [:r 1 5]], :process 0}\n",
+        "{:type :invoke, :f :txn, :value [[:r 1 nil] [:r 1 nil]], :process 0}\n\
+         {:type :ok, :f :txn, :value [[:r 1 [5]] [:r 1 [5]]], :process 0}\n",
+        // A pre-write read and a post-write one of the same garbage.
+        "{:type :invoke, :f :txn, :value [[:r 1 nil] [:w 1 6] [:r 1 nil]], :process 0}\n\
+         {:type :ok, :f :txn, :value [[:r 1 5] [:w 1 6] [:r 1 5]], :process 0}\n",
+    ];
+    for text in cases {
+        let r = run(text, &Model::CHECKABLE);
+        assert_eq!(verdict(&r, Model::ReadUncommitted), Verdict::Invalid, "{r:?}");
+        let garbage: Vec<&TxnAnomaly> = r.anomalies.iter().filter(|a| a.kind == AnomalyKind::GarbageRead).collect();
+        assert_eq!(garbage.len(), 1, "{text}: {garbage:#?}");
+        assert_eq!(garbage[0].txns.len(), 1);
+        assert_eq!(garbage[0].txns[0].invoke_line, 1);
+        let count = r.counts.iter().find(|c| c.kind == AnomalyKind::GarbageRead).expect("counted");
+        assert_eq!(count.count, 1, "{text}");
+    }
+    // The same for an aborted read, an intermediate read and a future read.
+    let others = [
+        (
+            AnomalyKind::G1a,
+            "{:type :invoke, :f :txn, :value [[:w 1 5]], :process 0}\n\
+             {:type :fail, :f :txn, :value [[:w 1 5]], :process 0}\n\
+             {:type :invoke, :f :txn, :value [[:r 1 nil] [:r 1 nil]], :process 1}\n\
+             {:type :ok, :f :txn, :value [[:r 1 5] [:r 1 5]], :process 1}\n",
+        ),
+        (
+            AnomalyKind::G1b,
+            "{:type :invoke, :f :txn, :value [[:w 1 5] [:w 1 6]], :process 0}\n\
+             {:type :ok, :f :txn, :value [[:w 1 5] [:w 1 6]], :process 0}\n\
+             {:type :invoke, :f :txn, :value [[:r 1 nil] [:r 1 nil]], :process 1}\n\
+             {:type :ok, :f :txn, :value [[:r 1 5] [:r 1 5]], :process 1}\n",
+        ),
+        (
+            AnomalyKind::FutureRead,
+            "{:type :invoke, :f :txn, :value [[:r 1 nil] [:r 1 nil] [:w 1 5]], :process 0}\n\
+             {:type :ok, :f :txn, :value [[:r 1 5] [:r 1 5] [:w 1 5]], :process 0}\n",
+        ),
+    ];
+    for (kind, text) in others {
+        let r = run(text, &Model::CHECKABLE);
+        let n = r.anomalies.iter().filter(|a| a.kind == kind).count();
+        assert_eq!(n, 1, "{kind}: {r:#?}");
+        assert_eq!(r.counts.iter().find(|c| c.kind == kind).map(|c| c.count), Some(1), "{kind}: {r:#?}");
+    }
+}
+
+/// Small histories of both workloads whose reads repeat and return values
+/// from a small set (garbage, aborted, intermediate and future ones
+/// among them): what a report says twice it says once too many.
+fn repeating_history() -> impl Strategy<Value = String> {
+    // Per transaction: process, outcome (0 ok, 1 fail, 2 info), micro-ops
+    // (kind 0 = write/append, else a read of a value set drawn from 1..=5).
+    let mop = (0u8..3, 0u8..2, proptest::collection::vec(0u8..=5, 0..3));
+    let txn =
+        (0u8..2, prop_oneof![4 => Just(0u8), 1 => Just(1u8), 1 => Just(2u8)], proptest::collection::vec(mop, 1..4));
+    (any::<bool>(), proptest::collection::vec(txn, 1..5)).prop_map(|(list, txns)| {
+        let mut next = 1u32;
+        let mut lines = Vec::new();
+        for (process, outcome, mops) in txns {
+            let (mut inv, mut done) = (Vec::new(), Vec::new());
+            for (kind, key, vals) in mops {
+                if kind == 0 {
+                    let (f, v) = (if list { "append" } else { "w" }, next);
+                    next += 1;
+                    inv.push(format!("[:{f} {key} {v}]"));
+                    done.push(format!("[:{f} {key} {v}]"));
+                } else {
+                    inv.push(format!("[:r {key} nil]"));
+                    let shown = if list {
+                        let xs: Vec<String> = vals.iter().map(|v| v.to_string()).collect();
+                        format!("[{}]", xs.join(" "))
+                    } else {
+                        vals.first().map_or("nil".to_string(), |v| v.to_string())
+                    };
+                    done.push(format!("[:r {key} {shown}]"));
+                }
+            }
+            let end = ["ok", "fail", "info"][outcome as usize];
+            // Failed and info completions repeat the invocation's reads.
+            let value = if outcome == 0 { done.join(" ") } else { inv.join(" ") };
+            lines.push(format!("{{:type :invoke, :f :txn, :value [{}], :process {process}}}", inv.join(" ")));
+            lines.push(format!("{{:type :{end}, :f :txn, :value [{value}], :process {process}}}"));
+        }
+        lines.join("\n") + "\n"
+    })
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 400, failure_persistence: None, ..Default::default() })]
+
+    /// No report holds two identical anomaly entries (the class of
+    /// `regression_one_txn_reading_the_same_garbage_twice_reports_it_once`).
+    #[test]
+    fn no_two_identical_anomaly_entries(text in repeating_history()) {
+        let Ok(h) = parse("t.edn", &text) else { return Ok(()) };
+        let opts = TxnOptions { models: Model::CHECKABLE.to_vec(), examples_max: 1000, ..TxnOptions::default() };
+        let r = check(&h, &opts);
+        for (i, a) in r.anomalies.iter().enumerate() {
+            for b in &r.anomalies[..i] {
+                proptest::prop_assert!(a != b, "twice in\n{}\n{:#?}", text, a);
+            }
+        }
+        for c in &r.counts {
+            let shown = r.anomalies.iter().filter(|a| a.kind == c.kind).count() as u64;
+            proptest::prop_assert_eq!(shown, c.count, "{} in\n{}", c.kind, text);
+        }
+    }
 }

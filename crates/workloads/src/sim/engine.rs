@@ -11,7 +11,7 @@ use super::nemesis::FaultKind;
 use super::network::{Network, Rate};
 use super::node::{Ctx, Effect, Node, NodeId, Protocol};
 use super::nodes::{Called, Cluster, Deferred, Input};
-use super::points::{PointConfig, Points};
+use super::points::{self, PointConfig, Points};
 use super::queue::Queue;
 use super::recorder::Recorder;
 use super::{RunOutput, RunStats, SimConfig, TraceKind};
@@ -47,7 +47,7 @@ pub(crate) enum Ev<M> {
 const STREAM_NETWORK: u64 = 1 << 40;
 const STREAM_CLIENTS: u64 = STREAM_NETWORK + 1;
 const STREAM_FAULTS: u64 = STREAM_NETWORK + 2;
-/// Generated faults of kind `k` (its index in `FaultKind::ALL`).
+/// Generated faults of kind `k` (its `FaultKind::stream_index`).
 const STREAM_FAULT_KINDS: u64 = STREAM_NETWORK + 16;
 /// Fault points ([`Points`]).
 const STREAM_POINTS: u64 = STREAM_NETWORK + 3;
@@ -56,8 +56,12 @@ const STREAM_POINTS: u64 = STREAM_NETWORK + 3;
 /// most as the crash stream places crashes.
 fn point_config(cfg: &SimConfig) -> PointConfig {
     match &cfg.nemesis.generate {
-        Some(g) if g.kinds.contains(&FaultKind::Crash) => PointConfig { crash: true, budget: g.slots() },
-        _ => PointConfig { crash: false, budget: 0 },
+        Some(g) => {
+            let (crash, leader) = (g.kinds.contains(&FaultKind::Crash), g.kinds.contains(&FaultKind::Leader));
+            let budget = g.slots().saturating_mul(crash as u32 + points::LEADER_POINT_CRASHES * leader as u32);
+            PointConfig { crash, leader, budget }
+        }
+        None => PointConfig { crash: false, leader: false, budget: 0 },
     }
 }
 
@@ -403,6 +407,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
                     self.cluster.skew_clock(i, self.now, a.skew_ns, a.drift_ppm);
                 }
             }
+            // Never an active fault's kind: the leader stream's faults are
+            // crashes, pauses and partitions.
+            FaultKind::Leader => {}
         }
     }
 
@@ -426,6 +433,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             FaultKind::Loss => self.network.set_rate(Rate::Loss, a.id, None),
             FaultKind::Duplicate => self.network.set_rate(Rate::Duplicate, a.id, None),
             FaultKind::ClockSkew => a.nodes.iter().for_each(|&i| self.cluster.sync_clock(i, self.now)),
+            FaultKind::Leader => {}
         }
     }
 }

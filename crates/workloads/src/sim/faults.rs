@@ -128,8 +128,8 @@ pub(crate) struct Faults<'c> {
 }
 
 impl<'c> Faults<'c> {
-    /// `stream_rng(k)`: the random stream of kind `k` (its index in
-    /// [`FaultKind::ALL`]).
+    /// `stream_rng(k)`: the random stream of kind `k`
+    /// ([`FaultKind::stream_index`]).
     pub(crate) fn new(
         cfg: &'c NemesisConfig,
         n: usize,
@@ -140,8 +140,7 @@ impl<'c> Faults<'c> {
         let mut streams = Vec::new();
         if let Some(g) = &cfg.generate {
             for &kind in &g.kinds {
-                let k = FaultKind::ALL.iter().position(|&x| x == kind).unwrap_or(0) as u64;
-                let mut rng = stream_rng(k);
+                let mut rng = stream_rng(kind.stream_index());
                 let slots = if g.interval_ns.is_some() { Vec::new() } else { slots(g, measure, &mut rng) };
                 streams.push(Stream { kind, rng, slots, next: 0, active: None });
             }
@@ -235,7 +234,7 @@ impl<'c> Faults<'c> {
                 if !self.off {
                     let f = &self.cfg.faults[index];
                     let (fault, duration) = (f.fault.clone(), f.duration_ns);
-                    let a = self.log.begin(&fault, at.now, at.nodes, at.rec, &mut self.rng);
+                    let a = self.log.begin(&fault, fault.kind(), at.now, at.nodes, at.rec, &mut self.rng);
                     at.q.push(at.now.saturating_add(duration), Ev::Fault(FaultEv::Stop { id: a.id }));
                     out.push(Change::Start(a));
                 }
@@ -284,6 +283,7 @@ impl<'c> Faults<'c> {
     fn start_next<M>(&mut self, s: usize, at: &mut At<M>) -> Option<Active> {
         let now = at.now;
         let g = self.cfg.generate.as_ref()?;
+        let leader = at.nodes.iter().position(|s| s.up && s.leader);
         let st = &mut self.streams[s];
         let heal = match st.slots.get(st.next) {
             Some(&(_, heal)) => heal,
@@ -291,9 +291,9 @@ impl<'c> Faults<'c> {
             None => return None,
         };
         st.next += 1;
-        let fault = generate(g, st.kind, self.log.n, &mut st.rng);
+        let fault = generate(g, st.kind, self.log.n, leader, &mut st.rng);
         let duration = duration_ns(g, &mut st.rng);
-        let a = self.log.begin(&fault, now, at.nodes, at.rec, &mut st.rng);
+        let a = self.log.begin(&fault, st.kind, now, at.nodes, at.rec, &mut st.rng);
         let mut stop = now.saturating_add(duration);
         if let Measure::Time(_) = self.measure {
             stop = stop.min(heal.max(now));
@@ -368,7 +368,9 @@ fn duration_ns(g: &Generated, rng: &mut ChaCha8Rng) -> u64 {
     (libm::exp(lo + (hi - lo) * u) as u64).clamp(g.duration_min_ns, g.duration_max_ns)
 }
 
-fn generate(g: &Generated, kind: FaultKind, n: usize, rng: &mut ChaCha8Rng) -> Fault {
+/// A fault of stream `kind`; `leader`: the live node that says it leads
+/// (the first, if several do), for the leader stream.
+fn generate(g: &Generated, kind: FaultKind, n: usize, leader: Option<NodeId>, rng: &mut ChaCha8Rng) -> Fault {
     let (max_skew, max_drift) = (g.max_skew_ns.max(0), g.max_drift_ppm.max(0));
     match kind {
         FaultKind::Partition => {
@@ -387,6 +389,13 @@ fn generate(g: &Generated, kind: FaultKind, n: usize, rng: &mut ChaCha8Rng) -> F
                 drift_ppm: rng.random_range(-max_drift..=max_drift),
             }
         }
+        // Jepsen's `:primaries` targets: kill, pause or cut off the leader
+        // (a random node when none leads).
+        FaultKind::Leader => match rng.random_range(0..3) {
+            0 => Fault::Crash(Target::Leader),
+            1 => Fault::Pause(Target::Leader),
+            _ => Fault::Partition(PartitionShape::Isolate(leader)),
+        },
     }
 }
 
@@ -430,10 +439,12 @@ fn resolve(target: Target, nodes: &[NodeStatus], unpaused: bool, rng: &mut ChaCh
 
 impl Log {
     /// Starts `fault`: decides what it hits, records it, and keeps it
-    /// active. Returns it.
+    /// active, counted in [`Faults::by_kind`] under `counted` (its stream's
+    /// kind). Returns it.
     fn begin(
         &mut self,
         fault: &Fault,
+        counted: FaultKind,
         now: u64,
         nodes: &[NodeStatus],
         rec: &mut Recorder,
@@ -485,7 +496,7 @@ impl Log {
             _ => true,
         };
         if hit {
-            *self.by_kind.entry(kind).or_insert(0) += 1;
+            *self.by_kind.entry(counted).or_insert(0) += 1;
         }
         self.active.push(a.clone());
         a
@@ -500,7 +511,7 @@ impl Log {
         let result = match a.kind {
             FaultKind::Partition => Value::str("network healed"),
             FaultKind::Loss | FaultKind::Duplicate => Value::map(vec![(Value::str("rate"), Value::Float(0.0))]),
-            FaultKind::Crash | FaultKind::Pause | FaultKind::ClockSkew => {
+            FaultKind::Crash | FaultKind::Pause | FaultKind::ClockSkew | FaultKind::Leader => {
                 Value::map(vec![(Value::str("nodes"), nodes_value(&a.nodes))])
             }
         };

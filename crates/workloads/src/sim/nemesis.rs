@@ -15,9 +15,16 @@ pub enum FaultKind {
     Loss,
     Duplicate,
     ClockSkew,
+    /// Faults aimed at the node the protocol names leader
+    /// ([`super::Node::is_leader`]): each crashes, pauses or isolates it,
+    /// and the protocol's leader fault points
+    /// ([`super::Ctx::leader_fault_point`]) crash it there (#15 §5).
+    Leader,
 }
 
 impl FaultKind {
+    /// The untargeted kinds (`--nemesis all`); [`FaultKind::Leader`] is
+    /// asked for by name, so that `all` keeps the schedules it had.
     pub const ALL: [FaultKind; 6] = [
         FaultKind::Partition,
         FaultKind::Crash,
@@ -35,11 +42,18 @@ impl FaultKind {
             FaultKind::Loss => "loss",
             FaultKind::Duplicate => "duplicate",
             FaultKind::ClockSkew => "clock-skew",
+            FaultKind::Leader => "leader",
         }
     }
 
     pub fn parse(s: &str) -> Option<FaultKind> {
-        FaultKind::ALL.into_iter().find(|k| k.name() == s)
+        FaultKind::ALL.into_iter().chain([FaultKind::Leader]).find(|k| k.name() == s)
+    }
+
+    /// The index of the kind's random stream: its place in
+    /// [`FaultKind::ALL`], then [`FaultKind::Leader`].
+    pub(crate) fn stream_index(&self) -> u64 {
+        FaultKind::ALL.iter().position(|k| k == self).unwrap_or(FaultKind::ALL.len()) as u64
     }
 }
 
@@ -211,7 +225,7 @@ impl NemesisConfig {
                 "all" => kinds.extend(FaultKind::ALL),
                 _ => kinds.push(FaultKind::parse(name).ok_or_else(|| {
                     format!(
-                        "unknown nemesis `{name}`: expected none, all, partition, crash, pause, loss, duplicate or clock-skew"
+                        "unknown nemesis `{name}`: expected none, all, partition, crash, pause, loss, duplicate, clock-skew or leader"
                     )
                 })?),
             }
@@ -265,6 +279,9 @@ mod tests {
         assert_eq!(c.generate.unwrap().kinds, vec![FaultKind::Partition, FaultKind::Crash]);
         assert_eq!(NemesisConfig::from_names("none", 1.0).unwrap(), NemesisConfig::none());
         assert!(NemesisConfig::from_names("meteor", 1.0).unwrap_err().contains("meteor"));
+        let leader = NemesisConfig::from_names("all,leader", 1.0).unwrap().generate.unwrap().kinds;
+        assert_eq!(leader.len(), FaultKind::ALL.len() + 1, "`all` leaves the targeted kind out");
+        assert_eq!(FaultKind::parse("leader").map(|k| k.stream_index()), Some(6));
         assert!(NemesisConfig::generated(&[FaultKind::Loss], 0.0).validate().is_err());
     }
 }

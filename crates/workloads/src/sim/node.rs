@@ -128,11 +128,23 @@ impl<'a, M, D> Ctx<'a, M, D> {
     /// return at once (what it does after that is discarded either way).
     /// Name points `protocol.what`, e.g. `raft.became-leader`.
     pub fn fault_point(&mut self, name: &'static str) -> bool {
+        self.point(name, false)
+    }
+
+    /// A fault point the node passes as leader (right after becoming
+    /// leader, after its commit index advanced): as
+    /// [`Ctx::fault_point`], and also where the `leader` nemesis crashes
+    /// the leader ([`super::points`]).
+    pub fn leader_fault_point(&mut self, name: &'static str) -> bool {
+        self.point(name, true)
+    }
+
+    fn point(&mut self, name: &'static str, leader: bool) -> bool {
         if self.crashed_at.is_some() {
             return true;
         }
         let Some(points) = self.points.as_deref_mut() else { return false };
-        if points.hit(name) {
+        if points.hit(name, leader) {
             self.crashed_at = Some((name, self.effects.len()));
             return true;
         }

@@ -13,6 +13,14 @@
 //! the crash leaves a majority of the nodes up. Every draw comes from the points' own random stream,
 //! so a protocol without points runs exactly as before.
 //!
+//! Leader points ([`Ctx::leader_fault_point`](super::Ctx::leader_fault_point):
+//! passed by a node as it leads, e.g. "just became leader", "commit
+//! advanced") follow that policy under `crash` alone; when the nemesis
+//! generates `leader` faults they are all enabled, at rate ¼, and the
+//! budget grows by [`LEADER_POINT_CRASHES`] per leader fault: a bug that
+//! needs the leader to die at two well-chosen moments in a row (Raft's
+//! Figure 8) needs that many chances.
+//!
 //! A crash at a point is a power-off at that instant: effects the handler
 //! asked for after the point are lost, and so are the node's messages still
 //! in its send buffer ([`NetConfig::send_buffer_ns`](super::NetConfig::send_buffer_ns)).
@@ -29,12 +37,19 @@ use std::collections::BTreeMap;
 pub(crate) struct PointConfig {
     /// Crashes at points are allowed (the nemesis generates crashes).
     pub(crate) crash: bool,
+    /// Crashes at leader points are allowed at a fixed rate (the nemesis
+    /// generates leader faults).
+    pub(crate) leader: bool,
     /// Most crashes at points in a run.
     pub(crate) budget: u32,
 }
 
 /// Largest `k` of a point's firing rate `2^-k`.
 const MAX_RATE_EXPONENT: u32 = 4;
+/// `k` of a leader point's firing rate `2^-k` under leader faults.
+const LEADER_RATE_EXPONENT: u32 = 2;
+/// Crashes at leader points allowed per generated leader fault.
+pub(crate) const LEADER_POINT_CRASHES: u32 = 4;
 
 /// One fault point's record in a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,27 +88,33 @@ impl Points {
     /// Whether crashes at points may still happen (before the per-node
     /// conditions the cluster checks).
     pub(crate) fn may_crash(&self) -> bool {
-        self.cfg.crash && self.budget_left > 0
+        (self.cfg.crash || self.cfg.leader) && self.budget_left > 0
     }
 
     /// No crash at a point from now on (the clients are done).
     pub(crate) fn stop(&mut self) {
         self.cfg.crash = false;
+        self.cfg.leader = false;
     }
 
-    /// A handler passed point `name`: whether the node crashes here.
-    pub(crate) fn hit(&mut self, name: &'static str) -> bool {
-        let crash = self.cfg.crash;
+    /// A handler passed point `name` (`leader`: a leader point): whether
+    /// the node crashes here.
+    pub(crate) fn hit(&mut self, name: &'static str, leader: bool) -> bool {
+        let (crash, targeted) = (self.cfg.crash, leader && self.cfg.leader);
         let rng = &mut self.rng;
         let p = self.points.entry(name).or_insert_with(|| {
             // Only draw when crashes are on, so that a run without them is
             // not shifted by the first hits.
-            let enabled = crash && rng.random_bool(0.5);
-            let rate_shift = if enabled { rng.random_range(1..=MAX_RATE_EXPONENT) } else { 0 };
+            let (enabled, rate_shift) = if targeted {
+                (true, LEADER_RATE_EXPONENT)
+            } else {
+                let enabled = crash && rng.random_bool(0.5);
+                (enabled, if enabled { rng.random_range(1..=MAX_RATE_EXPONENT) } else { 0 })
+            };
             Point { stats: PointStats { enabled, ..PointStats::default() }, rate_shift }
         });
         p.stats.hits += 1;
-        if !(self.armed && p.stats.enabled && self.cfg.crash && self.budget_left > 0) {
+        if !(self.armed && p.stats.enabled && (self.cfg.crash || self.cfg.leader) && self.budget_left > 0) {
             return false;
         }
         let draw: u64 = self.rng.random();
@@ -134,7 +155,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn points(crash: bool, budget: u32) -> Points {
-        Points::new(PointConfig { crash, budget }, ChaCha8Rng::seed_from_u64(7))
+        Points::new(PointConfig { crash, leader: false, budget }, ChaCha8Rng::seed_from_u64(7))
     }
 
     #[test]
@@ -142,7 +163,7 @@ mod tests {
         let mut p = points(false, 10);
         p.armed = true;
         for _ in 0..1000 {
-            assert!(!p.hit("a"));
+            assert!(!p.hit("a", false));
         }
         p.cover("branch");
         p.cover("branch");
@@ -159,7 +180,7 @@ mod tests {
             for n in names {
                 p.armed = round % 2 == 0;
                 let armed = p.armed;
-                if p.hit(n) {
+                if p.hit(n, false) {
                     assert!(armed, "fired while disarmed");
                     fired += 1;
                 }
@@ -170,6 +191,30 @@ mod tests {
         assert_eq!(s.values().map(|p| p.crashes).sum::<u64>(), 3);
         assert!(s.values().all(|p| p.crashes == 0 || p.enabled));
         assert!(s.values().any(|p| p.enabled) && s.values().any(|p| !p.enabled), "about half are enabled");
+    }
+
+    /// Under leader faults every leader point is enabled at rate ¼ without
+    /// a draw, other points are not enabled unless crashes are asked for
+    /// too, and the budget still bounds the crashes.
+    #[test]
+    fn leader_faults_enable_every_leader_point() {
+        let mut p = Points::new(PointConfig { crash: false, leader: true, budget: 16 }, ChaCha8Rng::seed_from_u64(7));
+        let mut fired = 0;
+        for _ in 0..400 {
+            p.armed = true;
+            assert!(!p.hit("follower", false), "not a leader point");
+            for n in ["became-leader", "commit-advanced"] {
+                p.armed = true;
+                fired += p.hit(n, true) as u32;
+            }
+        }
+        let s = p.stats();
+        assert_eq!(fired, 16, "the budget bounds crashes at points");
+        assert!(s["became-leader"].enabled && s["commit-advanced"].enabled && !s["follower"].enabled);
+        assert!(s["became-leader"].crashes > 0 && s["commit-advanced"].crashes > 0);
+        p.stop();
+        p.armed = true;
+        assert!(!p.may_crash() || !p.hit("became-leader", true), "no crash after the clients are done");
     }
 
     #[test]

@@ -861,8 +861,9 @@ fn cycle(history: &History, ops: &KvOps<'_>, c: &Chain, d: &Chain) -> Anomaly {
         None => (
             vec![y_c, x_d],
             format!(
-                "{} belongs to the run of values that starts from {vc}, before any put; but {} completed before it \
-                 began, and that op belongs to the run started by {vd}, so a put had already taken effect.",
+                "Too late for {vc}: {} needs it, but a put had already taken effect before it began. In detail: it \
+                 belongs to the run of values that starts from {vc}, before any put; but {} completed before it \
+                 began, and that op belongs to the run started by {vd}.",
                 role(history, ops, y_c),
                 role(history, ops, x_d)
             ),
@@ -870,8 +871,9 @@ fn cycle(history: &History, ops: &KvOps<'_>, c: &Chain, d: &Chain) -> Anomaly {
         Some(x_c) => (
             vec![x_c, y_d, x_d, y_c],
             format!(
-                "A put, the appends after it and the gets that see them must be linearized as one block with no other \
-                 put inside. {} completed before {} began, so the block of {vc} must come before the block of {vd}; \
+                "The run of values started by {vc} and the one started by {vd} must each come before the other. In \
+                 detail: a put, the appends after it and the gets that see them must be linearized as one block with \
+                 no other put inside. {} completed before {} began, so the block of {vc} must come before the block of {vd}; \
                  but {} completed before {} began, which forces the opposite order.",
                 show(history, x_c),
                 show(history, y_d),

@@ -651,8 +651,8 @@ fn initial_first(history: &History, y_c: OpId, x_d: OpId, vc: &str, via: &str) -
         format!("needs {vc}")
     };
     format!(
-        "{} {needs}, so it must be linearized before every write; but {} completed before it began{via}, so a \
-         write had already taken effect.",
+        "Too late for {vc}: {} needs it, but a write had already taken effect before it began. In detail: it \
+         {needs}, so it must be linearized before every write; but {} completed before it began{via}.",
         show(history, y_c),
         show(history, x_d)
     )
@@ -692,17 +692,19 @@ fn cycle(
             // The common shape: w(c) < w(d) < a read of c's value.
             let bare = |v: &str| v.trim_start_matches("value ").to_string();
             let text = format!(
-                "{} began after {wd} completed, which itself began after {wc} completed, so the read must \
-                 see {} or a later value, not {}.",
+                "Stale read: {} saw {} after {} had overwritten it. In detail: it began after {wd} completed, \
+                 which itself began after {wc} completed, so the read must see {} or a later value.",
                 show(history, y_c),
+                bare(&vc),
                 bare(&vd),
-                bare(&vc)
+                bare(&vd)
             );
             (vec![Some(y_c), w_d, w_c], text)
         } else {
             let text = format!(
-                "The write of a value and the ops that read it (or cas from it) must be linearized as one block \
-                 with no other write inside. {} completed before {} began, so the block of {vc} must come before \
+                "The {vc} and the {vd} must each come before the other. In detail: the write of a value and the \
+                 ops that read it (or cas from it) must be linearized as one block with no other write inside. {} \
+                 completed before {} began, so the block of {vc} must come before \
                  the block of {vd}; but {} completed before {} began, which forces the block of {vd} first. ({vc} \
                  starts with {wc}; {vd} with {wd}.)",
                 show(history, x_c),

@@ -472,7 +472,7 @@ impl RaftNode {
         self.append_in_flight = vec![false; self.nodes];
         // The no-op is persisted and nobody knows yet: a leader that dies
         // here leaves a log of a higher term on one node only (Figure 8).
-        if ctx.fault_point("raft.became-leader") {
+        if ctx.leader_fault_point("raft.became-leader") {
             return;
         }
         self.advance_commit(ctx);
@@ -542,7 +542,7 @@ impl RaftNode {
             self.commit_index = n;
             self.apply_committed(ctx);
             // Committed and answered, but no follower has heard of it.
-            ctx.fault_point("raft.commit-advanced");
+            ctx.leader_fault_point("raft.commit-advanced");
         }
     }
 
@@ -750,7 +750,7 @@ impl RaftNode {
         let index = d.last_index();
         self.note_log_change(index);
         self.pending.insert(index, Pending { origin, id, received_ns: ctx.local_time_ns() });
-        if ctx.fault_point("raft.entry-appended") {
+        if ctx.leader_fault_point("raft.entry-appended") {
             return;
         }
         self.advance_commit(ctx);
