@@ -6,7 +6,7 @@ argument `set`, else the counter. With the argument `dup-ids` ids repeat;
 with `tso` each id is a timestamp from the lin-tso service, so ids are
 unique across any number of nodes."""
 import sys
-from node import Node, apply_txn
+from node import Node, apply_txn, serve_kv
 
 n = Node()
 dup_ids = "dup-ids" in sys.argv[1:]
@@ -38,32 +38,14 @@ def add(m):
     n.reply(m, {"type": "add_ok"})
 
 
+kv_read, write, cas = serve_kv(n, kv)
+
+
 def read(m):
     if "key" in m["body"]:
-        k = str(m["body"]["key"])
-        if k in kv:
-            n.reply(m, {"type": "read_ok", "value": kv[k]})
-        else:
-            n.error(m, 20, "no such key")
+        kv_read(m)
     else:
         n.reply(m, {"type": "read_ok", "value": sorted(elements) if as_set else total[0]})
-
-
-def write(m):
-    kv[str(m["body"]["key"])] = m["body"]["value"]
-    n.reply(m, {"type": "write_ok"})
-
-
-def cas(m):
-    b = m["body"]
-    k = str(b["key"])
-    if k not in kv:
-        n.error(m, 20, "no such key")
-    elif kv[k] != b["from"]:
-        n.error(m, 22, "mismatch")
-    else:
-        kv[k] = b["to"]
-        n.reply(m, {"type": "cas_ok"})
 
 
 def txn(m):

@@ -115,3 +115,33 @@ def apply_txn(kv, ops, on_write=None):
             on_write(f, key, v)
         out.append([f, k, v])
     return out
+
+
+def serve_kv(n, kv):
+    """Returns handlers (read, write, cas) answering lin-kv requests from the
+    dict `kv` in this node's memory: error 20 for a missing key, 22 when a
+    cas finds another value."""
+
+    def read(m):
+        k = str(m["body"]["key"])
+        if k in kv:
+            n.reply(m, {"type": "read_ok", "value": kv[k]})
+        else:
+            n.error(m, 20, "key does not exist")
+
+    def write(m):
+        kv[str(m["body"]["key"])] = m["body"]["value"]
+        n.reply(m, {"type": "write_ok"})
+
+    def cas(m):
+        b = m["body"]
+        k = str(b["key"])
+        if k not in kv:
+            n.error(m, 20, "key does not exist")
+        elif kv[k] != b["from"]:
+            n.error(m, 22, "expected %s, found %s" % (b["from"], kv[k]))
+        else:
+            kv[k] = b["to"]
+            n.reply(m, {"type": "cas_ok"})
+
+    return read, write, cas

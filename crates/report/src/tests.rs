@@ -224,7 +224,7 @@ fn junit_lists_failures_skips_and_the_file_that_failed_to_read() {
         <?xml version="1.0" encoding="UTF-8"?>
         <testsuites name="conch">
           <testsuite name="stale.jsonl" tests="6" failures="1" errors="0" skipped="1" time="0.000">
-            <testcase classname="stale.jsonl" name="linearizable"><failure message="linearizable violated">history: process 1 read -&gt; 1 (lines 5-6) began after process 0 write 2 -&gt; ok (lines 3-4) completed, which itself began after process 0 write 1 -&gt; ok (lines 1-2) completed, so the read must see 2 or a later value, not 1.</failure></testcase>
+            <testcase classname="stale.jsonl" name="linearizable"><failure message="linearizable violated">history: Stale read: process 1 read -&gt; 1 (lines 5-6) saw 1 after 2 had overwritten it. In detail: it began after process 0 write 2 -&gt; ok (lines 3-4) completed, which itself began after process 0 write 1 -&gt; ok (lines 1-2) completed, so the read must see 2 or a later value.</failure></testcase>
             <testcase classname="stale.jsonl" name="read-your-writes"></testcase>
             <testcase classname="stale.jsonl" name="monotonic-reads"></testcase>
             <testcase classname="stale.jsonl" name="monotonic-writes"></testcase>
