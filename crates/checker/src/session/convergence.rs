@@ -24,7 +24,9 @@ fn state(workload: Workload, op: &Op) -> Value {
         (Workload::Set, v @ (Value::List(_) | Value::SharedList(_) | Value::Set(_))) => {
             Value::set(v.as_seq().unwrap_or_default().to_vec())
         }
-        (Workload::Set | Workload::ListAppend, Value::Nil) => Value::List(Vec::new()),
+        // An absent key is the empty state, in the same form as a read of it.
+        (Workload::Set, Value::Nil) => Value::set(Vec::new()),
+        (Workload::ListAppend, Value::Nil) => Value::List(Vec::new()),
         (Workload::Counter, Value::Nil) => Value::Int(0),
         (_, v) => v.clone(),
     }

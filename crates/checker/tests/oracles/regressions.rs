@@ -350,6 +350,17 @@ fn convergence_written_nil_is_a_version_not_a_lost_write() {
     assert_eq!(convergence(&h, ModelKind::Register, Nil::Absent, None), (Verdict::Valid, vec![]));
 }
 
+/// Found by the convergence differential test: under `--nil-read absent` a
+/// set's final reads of nil and of [] are both the empty set, yet they were
+/// compared as a list and a set and called divergent.
+#[test]
+fn convergence_set_final_reads_of_nil_and_empty_agree() {
+    let h = Builder::new().final_read(0, V::Nil).final_read(1, V::List(vec![])).done();
+    assert_eq!(convergence(&h, ModelKind::Set, Nil::Absent, None), (Verdict::Valid, vec![]));
+    let h = Builder::new().final_read(0, V::Nil).final_read(1, V::List(vec![int(1)])).done();
+    assert_eq!(convergence(&h, ModelKind::Set, Nil::Absent, None).0, Verdict::Invalid);
+}
+
 /// Under `--nil-read unknown` a read of nil tells nothing about the state:
 /// final reads of nil are no evidence of lost writes (they were).
 #[test]
