@@ -391,3 +391,28 @@ fn raft_leader_completeness_allows_a_late_leader_of_an_older_term() {
     assert_eq!(r.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&r.stderr));
     assert!(!stdout.contains("invariant"), "{stdout}");
 }
+
+/// Regression (#15): a Forward (duplicated by the network) reached the leader
+/// (which appended it) and, again, the same node after it stepped down,
+/// which answered "not the leader" as a definite failure, though the first
+/// copy committed: a read saw the "failed" write (correct Raft, seed 21 of
+/// `duplicate,partition`). That answer is now indefinite.
+#[test]
+fn raft_forward_to_a_former_leader_is_not_a_definite_failure() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let r = run(&[
+        "run",
+        "--protocol",
+        "raft",
+        "--nemesis",
+        "duplicate,partition",
+        "--seed",
+        "21",
+        "--check",
+        "--out",
+        out,
+    ]);
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert_eq!(r.status.code(), Some(0), "{stdout}{}", String::from_utf8_lossy(&r.stderr));
+}

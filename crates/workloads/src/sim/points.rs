@@ -99,7 +99,10 @@ impl Points {
             rng,
             budget_left: cfg.budget,
             leader_budget_left: cfg.leader_budget,
-            armed: false, points: BTreeMap::new(), coverage: BTreeMap::new() }
+            armed: false,
+            points: BTreeMap::new(),
+            coverage: BTreeMap::new(),
+        }
     }
 
     /// Whether crashes at points may still happen (before the per-node
@@ -226,7 +229,10 @@ mod tests {
     /// too, and the budget still bounds the crashes.
     #[test]
     fn leader_faults_enable_every_leader_point() {
-        let mut p = Points::new(PointConfig { crash: false, leader: true, budget: 0, leader_budget: 16 }, ChaCha8Rng::seed_from_u64(7));
+        let mut p = Points::new(
+            PointConfig { crash: false, leader: true, budget: 0, leader_budget: 16 },
+            ChaCha8Rng::seed_from_u64(7),
+        );
         let mut fired = 0;
         for _ in 0..400 {
             p.armed = true;

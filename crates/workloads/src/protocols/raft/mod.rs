@@ -848,8 +848,12 @@ impl Node for RaftNode {
                 if self.role == Role::Leader {
                     self.propose(ctx, from, req);
                 } else {
-                    // Not appended anywhere: definitely did not happen.
-                    let response = Response::Fail("not the leader".to_string());
+                    // Not appended by this copy; but the network may have
+                    // delivered another copy of the Forward while this node
+                    // led, and that one may commit: the outcome is unknown
+                    // (a definite fail here was a lost "failed" write under
+                    // duplication: raft_forward_to_a_former_leader_is_not_a_definite_failure).
+                    let response = Response::Unknown("not the leader".to_string());
                     self.send(ctx, from, RaftMsg::ForwardResult { id: req.id, response });
                 }
             }
