@@ -110,9 +110,13 @@ impl<'a, P: Protocol> Sim<'a, P> {
             cluster: Cluster::new(proto, n, cfg.seed, Points::new(point_config(cfg), stream(cfg.seed, STREAM_POINTS))),
             network: Network::new(&cfg.net, n, stream(cfg.seed, STREAM_NETWORK), cfg.keep_trace, cfg.trace_limit),
             clients: Clients::new(cfg, stream(cfg.seed, STREAM_CLIENTS), proto.offers_cas())?,
-            faults: Faults::new(&cfg.nemesis, n, measure(cfg), stream(cfg.seed, STREAM_FAULTS), |k| {
-                stream(cfg.seed, STREAM_FAULT_KINDS + k)
-            }),
+            faults: Faults::new(
+                &cfg.nemesis,
+                (0..n).map(|i| proto.datacenter(i, n)).collect(),
+                measure(cfg),
+                stream(cfg.seed, STREAM_FAULTS),
+                |k| stream(cfg.seed, STREAM_FAULT_KINDS + k),
+            ),
             rec: Recorder::default(),
             effects: Vec::with_capacity(64),
             timers_fired: 0,
@@ -419,7 +423,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
 
     fn apply_fault(&mut self, a: &Active) {
         match a.kind {
-            FaultKind::Partition => self.network.cut(&a.grudge, true),
+            FaultKind::Partition | FaultKind::DcPartition => self.network.cut(&a.grudge, true),
             FaultKind::Crash => {
                 for &i in &a.nodes {
                     let held = self.cluster.crash(i, self.now);
@@ -442,7 +446,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
 
     fn undo(&mut self, a: Active) {
         match a.kind {
-            FaultKind::Partition => self.network.cut(&a.grudge, false),
+            FaultKind::Partition | FaultKind::DcPartition => self.network.cut(&a.grudge, false),
             FaultKind::Crash => {
                 for &i in &a.nodes {
                     if self.cluster.restart(i) {
