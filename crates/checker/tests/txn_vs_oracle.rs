@@ -10,6 +10,9 @@
 //!   reads are compatible): when the oracle finds no allowed execution,
 //!   conch says the model is violated. `CONCH_ORACLE_CASES` sets the number
 //!   of histories per test (default 1500).
+//! - The same under `--linearizable-keys` and `--sequential-keys`, against
+//!   the oracle restricted to executions in which every key is a
+//!   linearizable (or sequential) register ([`oracle::check_assuming`]).
 //! - Input errors agree: a history the oracle calls invalid (a value
 //!   written twice to a key, a micro-op of the wrong workload) is rejected
 //!   by conch's reader with an error, and conch accepts every valid one.
@@ -128,11 +131,7 @@ fn check_case(case: &TxnCase, tally: &std::sync::Mutex<Tally>) -> Result<(), Tes
 
 /// The same under key assumptions: the oracle counts only executions where
 /// every key behaves as assumed; conch adds the matching version sources.
-fn check_case_assuming(
-    case: &TxnCase,
-    tally: &std::sync::Mutex<Tally>,
-    keys: KeyOrder,
-) -> Result<(), TestCaseError> {
+fn check_case_assuming(case: &TxnCase, tally: &std::sync::Mutex<Tally>, keys: KeyOrder) -> Result<(), TestCaseError> {
     let h = &case.history;
     let events = h.to_events();
     let parsed = checker::History::from_events("case", events)
@@ -158,8 +157,7 @@ fn check_case_assuming(
         }
         Err(e) => return Err(TestCaseError::fail(format!("oracle: {e}"))),
     };
-    let assumed =
-        KeyAssumptions { linearizable_keys: keys.linearizable_keys, sequential_keys: keys.sequential_keys };
+    let assumed = KeyAssumptions { linearizable_keys: keys.linearizable_keys, sequential_keys: keys.sequential_keys };
     let opts = TxnOptions {
         models: Model::CHECKABLE.to_vec(),
         sources: VersionSources::assuming(assumed),

@@ -284,8 +284,7 @@ fn key_assumptions(iso: &Isolation) -> String {
             format!("assumed {} (no effect: list-append reads give the version order)", asked.join(", "))
         }
         Workload::RwRegister => {
-            let used: Vec<&str> =
-                iso.version_sources.iter().filter(|v| v.assumed()).map(|v| v.order_name()).collect();
+            let used: Vec<&str> = iso.version_sources.iter().filter(|v| v.assumed()).map(|v| v.order_name()).collect();
             format!("assumed {}: versions also ordered by {}", asked.join(", "), used.join(" and "))
         }
     }

@@ -15,7 +15,11 @@
 //! The version order is partial, built from sources in Elle's order: the
 //! initial state `nil` precedes every value; within an ok transaction a
 //! write follows the key's first read (writes follow reads); optionally each
-//! key is sequential (process order) or linearizable (real time). A source
+//! key is sequential (process order) or linearizable (real time): every
+//! version a transaction saw (reads before its write) or made precedes
+//! every one a later transaction (of its process, or invoked after it
+//! completed) saw or made, nil coming first (a read of nil after one is
+//! cyclic-versions). A source
 //! that would make a key's version graph cyclic is dropped for that key and
 //! reported (cyclic-versions). Each version edge `v1 < v2` yields ww
 //! (writer of v1 to writer of v2) and rw (readers of v1 to writer of v2).

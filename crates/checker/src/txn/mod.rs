@@ -328,23 +328,22 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
     // Examples and counts, by class; a class from the pass with the least
     // evidence that found it (so the fewest assumptions).
     let mut by_kind: Vec<(AnomalyKind, u64, Vec<(TxnAnomaly, Vec<AssumedStep>)>)> = Vec::new();
-    let mut add = |kind: AnomalyKind,
-                   assumes: Option<&'static str>,
-                   make: &dyn Fn() -> (TxnAnomaly, Vec<AssumedStep>)| {
-        let i = match by_kind.iter().position(|e| e.0 == kind) {
-            Some(i) => i,
-            None => {
-                by_kind.push((kind, 0, Vec::new()));
-                by_kind.len() - 1
+    let mut add =
+        |kind: AnomalyKind, assumes: Option<&'static str>, make: &dyn Fn() -> (TxnAnomaly, Vec<AssumedStep>)| {
+            let i = match by_kind.iter().position(|e| e.0 == kind) {
+                Some(i) => i,
+                None => {
+                    by_kind.push((kind, 0, Vec::new()));
+                    by_kind.len() - 1
+                }
+            };
+            by_kind[i].1 += 1;
+            if by_kind[i].2.len() < opts.examples_max {
+                let (mut a, assumed) = make();
+                a.assumes = assumes;
+                by_kind[i].2.push((a, assumed));
             }
         };
-        by_kind[i].1 += 1;
-        if by_kind[i].2.len() < opts.examples_max {
-            let (mut a, assumed) = make();
-            a.assumes = assumes;
-            by_kind[i].2.push((a, assumed));
-        }
-    };
     let mut reported = Kinds::default();
     let has_info = h.txns.iter().any(|t| t.outcome == Outcome::Info);
     for (i, pass) in passes.iter().enumerate() {

@@ -129,7 +129,8 @@
 //! - rw-register version orders are quantified over, so a verdict is exact;
 //!   Elle infers only some version order facts (the initial state first,
 //!   write-follows-read, and optionally per-key linearizability or
-//!   sequential consistency): a checker may miss anomalies the oracle
+//!   sequential consistency, which [`check_assuming`] takes from their
+//!   definitions, see `keys.rs`): a checker may miss anomalies the oracle
 //!   finds, and (read-uncommitted only) write-follows-read may find a G0
 //!   that some version order avoids. A checker following Elle should be
 //!   sound against the oracle (its "not allowed" implies the oracle's)
