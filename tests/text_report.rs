@@ -52,11 +52,11 @@ fn txn_g_single_report() {
         histories/txn/g-single.edn: INVALID
           strict-serializable [txn-list-append]: invalid
             history: invalid (decided by dependency-graph, 2 ops)
-              G-single: T1 read key "x" = [], and no read shows T2's append of 1, so it came later: T1 precedes T2 (rw); T1 read key "y" = [1], ending in T2's append of 1, so T2 precedes T1 (wr); so T1 < T2 < T1 — a cycle with exactly one anti-dependency (rw): G-single
+              G-single: T1 and T2 form a cycle with exactly one anti-dependency (rw). In detail: T1 read key "x" = [], and no read shows T2's append of 1, so it came later: T1 precedes T2 (rw); T1 read key "y" = [1], ending in T2's append of 1, so T2 precedes T1 (wr); so T1 < T2 < T1: G-single
                 - T1: process 1 txn [["r" "x" nil] ["r" "y" nil]] -> [["r" "x" []] ["r" "y" [1]]] (lines 3-5)
                 - T2: process 0 txn [["append" "x" 1] ["append" "y" 1]] -> ok (lines 2-4)
                 cycle: T1 -rw "x"-> T2 -wr "y"-> T1
-              fractured-read: T1 read key "x" = [], and no read shows T2's append of 1, so it came later: T1 precedes T2 (rw); T1 read key "y" = [1], ending in T2's append of 1, so T2 precedes T1 (wr); so T1 < T2 < T1 — a transaction missed a write of one it read from: read atomic forbids it: fractured-read
+              fractured-read: T1 and T2 form a cycle in which a transaction missed a write of one it read from, which read atomic forbids. In detail: T1 read key "x" = [], and no read shows T2's append of 1, so it came later: T1 precedes T2 (rw); T1 read key "y" = [1], ending in T2's append of 1, so T2 precedes T1 (wr); so T1 < T2 < T1: fractured-read
                 - T1: process 1 txn [["r" "x" nil] ["r" "y" nil]] -> [["r" "x" []] ["r" "y" [1]]] (lines 3-5)
                 - T2: process 0 txn [["append" "x" 1] ["append" "y" 1]] -> ok (lines 2-4)
                 cycle: T1 -rw "x"-> T2 -wr "y"-> T1

@@ -136,61 +136,71 @@ impl Explainer<'_> {
             Finding::DuplicateElements { read, elem, count } => {
                 let (t, k, shown) = read_of(&mut n, *read);
                 let e = self.value(*elem);
-                let text = format!(
-                    "{t} read key {k} = {shown}, in which {e} appears {count} times; \
-                     every element is appended once, so a read can show it once at most: duplicate-elements"
+                let text = detailed(
+                    format!("{t} read key {k} with {e} in it {}", times(*count as usize)),
+                    format!(
+                        "{t} read key {k} = {shown}, in which {e} appears {count} times; \
+                         every element is appended once, so a read can show it once at most: duplicate-elements"
+                    ),
                 );
                 self.anomaly(AnomalyKind::DuplicateElements, n, Some(h.mops[read.mop as usize].key), vec![], text)
             }
             Finding::IncompatibleOrder { key, a, b } => {
                 let (ta, k, sa) = read_of(&mut n, *a);
                 let (tb, _, sb) = read_of(&mut n, *b);
-                let text = format!(
-                    "{ta} read key {k} = {sa} and {tb} read it as {sb}: neither is a prefix of the other, \
-                     so no single order of appends explains both: incompatible-order"
+                let text = detailed(
+                    format!("{ta} and {tb} saw key {k}'s appends in orders that cannot both be true"),
+                    format!(
+                        "{ta} read key {k} = {sa} and {tb} read it as {sb}: neither is a prefix of the other, \
+                         so no single order of appends explains both: incompatible-order"
+                    ),
                 );
                 self.anomaly(AnomalyKind::IncompatibleOrder, n, Some(*key), vec![], text)
             }
             Finding::GarbageRead { read, elem } => {
                 let (t, k, shown) = read_of(&mut n, *read);
                 let e = self.value(*elem);
-                let text = if list_wl {
+                let detail = if list_wl {
                     format!("{t} read key {k} = {shown}, which holds {e}, but no transaction appended {e} to {k}: garbage-read")
                 } else {
                     format!("{t} read key {k} = {shown}, but no transaction wrote {e} to {k}: garbage-read")
                 };
+                let text = detailed(format!("{t} read {e} from key {k}, a value no transaction wrote there"), detail);
                 self.anomaly(AnomalyKind::GarbageRead, n, Some(h.mops[read.mop as usize].key), vec![], text)
             }
-            Finding::G1a { read, elem, writer } => {
+            Finding::G1a { read, elem, writer } | Finding::G1b { read, elem, writer } => {
                 let (t, k, shown) = read_of(&mut n, *read);
                 let w = n.name(*writer);
                 let e = self.value(*elem);
                 let verb = if list_wl { "appended" } else { "wrote" };
-                let text = format!(
-                    "{t} read key {k} = {shown}, which shows {e}; {w} {verb} {e} but failed (aborted), \
-                     so {t} read an aborted write: G1a"
-                );
-                self.anomaly(AnomalyKind::G1a, n, Some(h.mops[read.mop as usize].key), vec![], text)
-            }
-            Finding::G1b { read, elem, writer } => {
-                let (t, k, shown) = read_of(&mut n, *read);
-                let w = n.name(*writer);
-                let e = self.value(*elem);
-                let verb = if list_wl { "appended" } else { "wrote" };
-                let text = format!(
-                    "{t} read key {k} = {shown}, the state right after {w} {verb} {e}; but {w} \
-                     {verb} more to {k} afterwards in the same transaction, so {t} read an intermediate state: G1b"
-                );
-                self.anomaly(AnomalyKind::G1b, n, Some(h.mops[read.mop as usize].key), vec![], text)
+                let (kind, text) = if matches!(f, Finding::G1a { .. }) {
+                    let lead = format!("{t} read {w}'s write of {e} to key {k}, and {w} aborted");
+                    let detail = format!(
+                        "{t} read key {k} = {shown}, which shows {e}; {w} {verb} {e} but failed (aborted), \
+                         so {t} read an aborted write: G1a"
+                    );
+                    (AnomalyKind::G1a, detailed(lead, detail))
+                } else {
+                    let lead = format!("{t} read key {k} as {w} left it midway, before {w}'s last write to it");
+                    let detail = format!(
+                        "{t} read key {k} = {shown}, the state right after {w} {verb} {e}; but {w} \
+                         {verb} more to {k} afterwards in the same transaction, so {t} read an intermediate state: G1b"
+                    );
+                    (AnomalyKind::G1b, detailed(lead, detail))
+                };
+                self.anomaly(kind, n, Some(h.mops[read.mop as usize].key), vec![], text)
             }
             Finding::DirtyUpdate { key, failed, later } => {
                 let tf = n.name(self.writer(*failed));
                 let tl = n.name(self.writer(*later));
                 let k = self.key(*key);
                 let (ef, el) = (self.value(*failed), self.value(*later));
-                let text = format!(
-                    "in key {k}'s version order, {tl}'s committed append of {el} comes after {tf}'s append \
-                     of {ef}, and {tf} failed: {tl} updated state an aborted transaction wrote: dirty-update"
+                let text = detailed(
+                    format!("{tl} built on key {k}'s state written by {tf}, and {tf} aborted"),
+                    format!(
+                        "in key {k}'s version order, {tl}'s committed append of {el} comes after {tf}'s append \
+                         of {ef}, and {tf} failed: {tl} updated state an aborted transaction wrote: dirty-update"
+                    ),
                 );
                 self.anomaly(AnomalyKind::DirtyUpdate, n, Some(*key), vec![], text)
             }
@@ -198,10 +208,13 @@ impl Explainer<'_> {
                 let (shown, _) = self.read_shown(txns[0].0.mop);
                 let ts: Vec<String> = txns.iter().map(|(r, _)| n.name(r.slot)).collect();
                 let k = self.key(*key);
-                let text = format!(
-                    "{} all read key {k} = {shown} and then wrote {k}; at most one of those writes can come \
-                     right after that version, so the others' updates were lost: lost-update",
-                    ts.join(", ")
+                let all = names_joined(&ts.iter().map(String::as_str).collect::<Vec<_>>());
+                let text = detailed(
+                    format!("{all} each updated key {k} from the same version, so all but one update was lost"),
+                    format!(
+                        "{all} each read key {k} = {shown} and then wrote {k}; at most one of those writes can come \
+                         right after that version, so the others' updates were lost: lost-update"
+                    ),
                 );
                 self.anomaly(AnomalyKind::LostUpdate, n, Some(*key), vec![], text)
             }
@@ -220,9 +233,12 @@ impl Explainer<'_> {
                 } else {
                     self.value(expected[0]).to_string()
                 };
-                let text = format!(
-                    "{t}'s micro-op {i} read key {k} = {shown}, but {t}'s own earlier reads and writes of {k} \
-                     say it should read {want}: internal"
+                let text = detailed(
+                    format!("{t} read key {k} as {shown}, contradicting its own earlier reads and writes"),
+                    format!(
+                        "{t}'s micro-op {i} read key {k} = {shown}, but {t}'s own earlier reads and writes of {k} \
+                         say it should read {want}: internal"
+                    ),
                 );
                 self.anomaly(AnomalyKind::Internal, n, Some(h.mops[read.mop as usize].key), vec![], text)
             }
@@ -231,9 +247,12 @@ impl Explainer<'_> {
                 let (i, j) = (self.mop_index(read.slot, read.mop) + 1, self.mop_index(write.slot, write.mop) + 1);
                 let e = self.value(*elem);
                 let verb = if list_wl { "appends" } else { "writes" };
-                let text = format!(
-                    "{t}'s micro-op {i} read key {k} = {shown}, which shows {e}, but {t} itself {verb} {e} only \
-                     later, in micro-op {j}: future-read"
+                let text = detailed(
+                    format!("{t} read its own write of {e} to key {k} before making it"),
+                    format!(
+                        "{t}'s micro-op {i} read key {k} = {shown}, which shows {e}, but {t} itself {verb} {e} only \
+                         later, in micro-op {j}: future-read"
+                    ),
                 );
                 self.anomaly(AnomalyKind::FutureRead, n, Some(h.mops[read.mop as usize].key), vec![], text)
             }
@@ -255,8 +274,10 @@ impl Explainer<'_> {
                         ),
                     )
                 };
-                let text =
-                    format!("{t} appended {a} to key {k} before {b}, but the reads of {k} show {b} before {a}: {tail}");
+                let text = detailed(
+                    format!("{t}'s appends to key {k} were seen in the reverse of the order {t} made them"),
+                    format!("{t} appended {a} to key {k} before {b}, but the reads of {k} show {b} before {a}: {tail}"),
+                );
                 self.anomaly(kind, n, Some(*key), vec![], text)
             }
             Finding::CyclicVersions { key, values, source } => {
@@ -266,11 +287,14 @@ impl Explainer<'_> {
                     .chain(values.first())
                     .map(|&v| if v == NIL { "nil".to_string() } else { self.value(v).to_string() })
                     .collect();
-                let text = format!(
-                    "key {k}'s version order, inferred from {}, is cyclic: {}; conch does not use that source \
-                     for {k}: cyclic-versions",
-                    source_name(*source),
-                    vs.join(" < ")
+                let src = source_name(*source);
+                let text = detailed(
+                    format!("Key {k}'s versions cannot be put in one order: inferred from {src}, they form a cycle"),
+                    format!(
+                        "key {k}'s version order, inferred from {src}, is cyclic: {}; conch does not use that source \
+                         for {k}: cyclic-versions",
+                        vs.join(" < ")
+                    ),
                 );
                 self.anomaly(AnomalyKind::CyclicVersions, n, Some(*key), vec![], text)
             }
@@ -299,10 +323,12 @@ impl Explainer<'_> {
                 format!("a cycle with {rw} anti-dependencies (rw), no two of them adjacent")
             }
             AnomalyKind::FracturedRead => {
-                "a transaction missed a write of one it read from: read atomic forbids it".to_string()
+                "a cycle in which a transaction missed a write of one it read from, which read atomic forbids"
+                    .to_string()
             }
             AnomalyKind::CausalityViolation => {
-                "a transaction missed a write of one it read from through a chain of reads: causal consistency forbids it"
+                "a cycle in which a transaction missed a write it depends on through a chain of reads, which causal \
+                 forbids"
                     .to_string()
             }
             _ => format!("a cycle with {rw} anti-dependencies (rw), two of them adjacent"),
@@ -316,7 +342,8 @@ impl Explainer<'_> {
         };
         let path: Vec<&str> =
             steps.iter().map(|s| s.from.as_str()).chain(steps.first().map(|s| s.from.as_str())).collect();
-        let text = format!("{}; so {} — {class}{with}: {}", sentences.join("; "), path.join(" < "), c.kind);
+        let lead = format!("{} form {class}{with}", names_joined(&path[..path.len() - 1]));
+        let text = detailed(lead, format!("{}; so {}: {}", sentences.join("; "), path.join(" < "), c.kind));
         self.anomaly(c.kind, n, None, steps, text)
     }
 
@@ -573,11 +600,15 @@ impl Explainer<'_> {
         } else {
             String::new()
         };
-        let text = format!(
-            "these {} transactions{more} form a strongly connected component whose dependencies contain a cycle \
+        let lead = format!("{m} does not hold: {} transactions depend on each other in a cycle", txns.len());
+        let text = detailed(
+            lead,
+            format!(
+                "these {} transactions{more} form a strongly connected component whose dependencies contain a cycle \
              that {m} forbids, so {m} does not hold; the search for a specific cycle was cut short ({}): {kind}",
-            txns.len(),
-            cut.join("; ")
+                txns.len(),
+                cut.join("; ")
+            ),
         );
         self.anomaly(kind, n, None, vec![], text)
     }
@@ -585,6 +616,30 @@ impl Explainer<'_> {
 
 /// Transactions named in a cycle-exists anomaly.
 const EXISTS_NAMED_MAX: usize = 10;
+
+/// An explanation that leads with a short sentence a person reads first,
+/// the proof after it (#18: the same shape as every other checker's).
+fn detailed(lead: String, detail: String) -> String {
+    format!("{}{}. In detail: {detail}", lead[..1].to_uppercase(), &lead[1..])
+}
+
+/// "twice", "3 times".
+fn times(n: usize) -> String {
+    match n {
+        1 => "once".to_string(),
+        2 => "twice".to_string(),
+        n => format!("{n} times"),
+    }
+}
+
+/// "T1 and T2", "T1, T2 and T3".
+fn names_joined(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
 
 fn source_name(src: u8) -> &'static str {
     match src {

@@ -124,6 +124,31 @@ fn golden_reports() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// #18 §5: every transactional explanation leads with one short sentence
+/// naming a transaction or key, then the proof after "In detail:" ending in
+/// the anomaly's name, on every anomaly of every golden history.
+#[test]
+fn explanations_lead_with_a_short_sentence() {
+    let mut seen = 0;
+    for entry in std::fs::read_dir(dir()).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().and_then(|e| e.to_str()) != Some("edn") {
+            continue;
+        }
+        let r = run(&std::fs::read_to_string(&path).unwrap(), &Model::CHECKABLE);
+        for a in &r.anomalies {
+            seen += 1;
+            let e = &a.explanation;
+            let (lead, detail) = e.split_once(". In detail: ").unwrap_or_else(|| panic!("{path:?}: {e}"));
+            assert!(lead.len() <= 140, "{path:?}: lead of {} chars: {lead}", lead.len());
+            assert!(lead.starts_with(|c: char| c.is_uppercase()), "{path:?}: {lead}");
+            assert!(lead.contains("T1") || lead.contains("Key "), "{path:?}: {lead}");
+            assert!(detail.ends_with(a.kind.name()), "{path:?}: {detail}");
+        }
+    }
+    assert!(seen >= 20, "only {seen} anomalies in the golden histories");
+}
+
 /// Each anomaly history shows its anomaly (and the valid one none), with
 /// the transactions it is about.
 #[test]
