@@ -258,6 +258,9 @@ fn run_pass(
     Pass { tier: tier0, inf, results, components, found, stats }
 }
 
+/// An anomaly shown in full, with the steps that rest on a key assumption.
+type Example = (TxnAnomaly, Vec<AssumedStep>);
+
 /// Checks a transactional history against the requested models.
 pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
     let mut models: Vec<Model> =
@@ -327,7 +330,7 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
 
     // Examples and counts, by class; a class from the pass with the least
     // evidence that found it (so the fewest assumptions).
-    let mut by_kind: Vec<(AnomalyKind, u64, Vec<(TxnAnomaly, Vec<AssumedStep>)>)> = Vec::new();
+    let mut by_kind: Vec<(AnomalyKind, u64, Vec<Example>)> = Vec::new();
     let mut add =
         |kind: AnomalyKind, assumes: Option<&'static str>, make: &dyn Fn() -> (TxnAnomaly, Vec<AssumedStep>)| {
             let i = match by_kind.iter().position(|e| e.0 == kind) {
