@@ -407,6 +407,7 @@ value_enum!(Nemesis => Option<FaultKind> {
     ClockSkew => Some(FaultKind::ClockSkew); "skew and drift of nodes' local clocks",
     All => None; "every kind above",
     Leader => Some(FaultKind::Leader); "crash, pause or isolate the current leader, and crash it at its leader fault points (not in all)",
+    DcPartition => Some(FaultKind::DcPartition); "cut every link between datacenters, keep those inside each (protocols with datacenters: quorum dcs=2; not in all)",
     None => None; "no faults",
 });
 
@@ -456,7 +457,7 @@ mod tests {
         for w in WorkloadKind::ALL {
             assert_eq!(WorkloadKind::from(parse::<Workload>(w.name())), w);
         }
-        for k in FaultKind::ALL.into_iter().chain([FaultKind::Leader]) {
+        for k in FaultKind::ALL.into_iter().chain(FaultKind::NAMED) {
             assert_eq!(Option::<FaultKind>::from(parse::<Nemesis>(k.name())), Some(k));
         }
     }

@@ -44,21 +44,22 @@ fn go(args: &CompareArgs) -> Result<u8, Error> {
 /// JSON), the plots and the index page; returns the rows.
 pub fn run_and_write(plans: &[Plan], seeds: &[u64], out: &Path, force: bool) -> Result<Vec<Row>, Error> {
     let bar = output::progress(plans.len() * seeds.len(), "runs");
-    let runs = compare::run_all(plans, seeds, out, force, report::html::run_files, &|| bar.inc(1));
-    bar.finish_and_clear();
-    let runs = runs?;
-    let rows: Vec<Row> = plans.iter().zip(&runs).map(|(p, r)| compare::row(p, r)).collect();
-    for (p, runs) in plans.iter().zip(&runs) {
-        for (name, svg) in report::plot::seeds_overlay(&p.protocol, runs) {
+    // Each plan's runs are summarised and plotted as soon as they are done,
+    // then dropped: only the row and the links are kept.
+    let summarised = compare::run_all(plans, seeds, out, force, report::html::run_files, &|| bar.inc(1), |p, runs| {
+        for (name, svg) in report::plot::seeds_overlay(&p.protocol, &runs) {
             output::write(&out.join(&p.protocol).join(name), svg.as_bytes(), force)?;
         }
-    }
+        Ok((compare::row(p, &runs), RunLinks::of(p, &runs)))
+    });
+    bar.finish_and_clear();
+    let (rows, links): (Vec<Row>, Vec<RunLinks>) = summarised?.into_iter().unzip();
     let files: [(&str, String); 5] = [
         ("compare.csv", report::table::csv(&rows)),
         ("compare.json", report::json::compare(&rows)),
         ("latency.svg", report::svg::latency_bars(&rows)),
         ("availability.svg", report::svg::availability_bars(&rows)),
-        ("index.html", report::html::compare_index(&rows, &RunLinks::of(plans, &runs))),
+        ("index.html", report::html::compare_index(&rows, &links)),
     ];
     for (name, bytes) in files {
         output::write(&out.join(name), bytes.as_bytes(), force)?;

@@ -102,7 +102,10 @@ fn text_names_the_txns_and_the_cycle_and_junit_the_anomaly() {
     assert!(text.contains("not: consistent-view, read-atomic, repeatable-read"), "{text}");
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("name=\"strict-serializable\""), "{xml}");
-    assert!(xml.contains("<failure message=\"strict-serializable violated\">G-single: T1 read key"), "{xml}");
+    assert!(
+        xml.contains("<failure message=\"strict-serializable violated\">G-single: T1 and T2 form a cycle"),
+        "{xml}"
+    );
 }
 
 #[test]

@@ -34,6 +34,39 @@ impl Capped {
     pub fn count(&self, kind: &str) -> u64 {
         self.counts.get(kind).copied().unwrap_or(0)
     }
+
+    /// One key's result: invalid with any anomaly; else `unknown` when
+    /// `checked` is 0 (`nothing` names what never happened), else valid.
+    /// The stats are `stats` (a JSON object) with the anomaly counts added.
+    pub fn key_result(
+        self,
+        key: Option<crate::value::Value>,
+        method: crate::report::Method,
+        ops: u64,
+        checked: u64,
+        nothing: &str,
+        mut stats: serde_json::Value,
+    ) -> KeyResult {
+        use crate::report::{KeyStats, Verdict};
+        let (verdict, unknown_reason) = match (self.is_empty(), checked) {
+            (false, _) => (Verdict::Invalid, None),
+            (true, 0) => (Verdict::Unknown, Some(format!("{nothing}: nothing was checked"))),
+            (true, _) => (Verdict::Valid, None),
+        };
+        debug_assert!(stats.is_object(), "workload stats are an object: {stats}");
+        if let Some(m) = stats.as_object_mut() {
+            m.insert("anomaly_counts".into(), serde_json::json!(self.counts));
+        }
+        KeyResult {
+            key,
+            verdict,
+            method,
+            ops,
+            anomalies: self.listed,
+            unknown_reason,
+            stats: KeyStats::of_workload(stats),
+        }
+    }
 }
 
 /// A workload check's result over its keys; no keys at all (no ops of the

@@ -5,7 +5,7 @@
 use crate::anomalies::Capped;
 use crate::error::{InputError, InputErrorKind};
 use crate::history::{History, OpId, Outcome, F};
-use crate::report::{Anomaly, AnomalyKind, CheckName, CheckResult, KeyResult, KeyStats, Method, OpRef, Verdict};
+use crate::report::{Anomaly, AnomalyKind, CheckName, CheckResult, KeyResult, Method, OpRef};
 use crate::value::Value;
 
 /// Checks each key (Maelstrom's echo has none). Ops other than `echo` are
@@ -37,26 +37,14 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId]) -> KeyResult {
             });
         }
     }
-    let (verdict, unknown_reason) = match (found.is_empty(), ok) {
-        (false, _) => (Verdict::Invalid, None),
-        (true, 0) => (Verdict::Unknown, Some("no echo was answered: nothing was checked".to_string())),
-        (true, _) => (Verdict::Valid, None),
-    };
-    KeyResult {
-        key,
-        verdict,
-        method: Method::Echo,
-        ops: ids.len() as u64,
-        anomalies: found.listed,
-        unknown_reason,
-        stats: KeyStats::of_workload(serde_json::json!({ "ok": ok, "anomaly_counts": found.counts })),
-    }
+    found.key_result(key, Method::Echo, ids.len() as u64, ok, "no echo was answered", serde_json::json!({ "ok": ok }))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::history::{Event, EventType, Process};
+    use crate::report::Verdict;
 
     fn history(pairs: &[(Value, EventType, Value)]) -> History {
         let mut events = Vec::new();

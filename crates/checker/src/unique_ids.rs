@@ -5,7 +5,7 @@
 use crate::anomalies::Capped;
 use crate::error::{InputError, InputErrorKind};
 use crate::history::{History, OpId, Outcome, F};
-use crate::report::{Anomaly, AnomalyKind, CheckName, CheckResult, KeyResult, KeyStats, Method, OpRef, Verdict};
+use crate::report::{Anomaly, AnomalyKind, CheckName, CheckResult, KeyResult, Method, OpRef};
 use crate::value::Value;
 use std::collections::HashMap;
 
@@ -66,28 +66,15 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId]) -> KeyResult {
             detail: crate::anomalies::detail(serde_json::json!({ "id": id, "times": ops.len() })),
         });
     }
-    let (verdict, unknown_reason) = match (found.is_empty(), ok) {
-        (false, _) => (Verdict::Invalid, None),
-        (true, 0) => (Verdict::Unknown, Some("no id was generated: nothing was checked".to_string())),
-        (true, _) => (Verdict::Valid, None),
-    };
-    KeyResult {
-        key,
-        verdict,
-        method: Method::UniqueIds,
-        ops: ids.len() as u64,
-        anomalies: found.listed,
-        unknown_reason,
-        stats: KeyStats::of_workload(
-            serde_json::json!({ "ok": ok, "duplicated_ids": duplicated_ids, "anomaly_counts": found.counts }),
-        ),
-    }
+    let stats = serde_json::json!({ "ok": ok, "duplicated_ids": duplicated_ids });
+    found.key_result(key, Method::UniqueIds, ids.len() as u64, ok, "no id was generated", stats)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::history::{Event, EventType, Process};
+    use crate::report::Verdict;
     use proptest::prelude::*;
 
     fn history(ids: &[Option<i64>]) -> History {

@@ -160,12 +160,10 @@ pub struct RunLinks<'a> {
 }
 
 impl<'a> RunLinks<'a> {
-    /// Each plan's runs, a run not checked counted valid (its page says so).
-    pub fn of(plans: &'a [runner::Plan], runs: &[Vec<runner::run::Finished>]) -> Vec<RunLinks<'a>> {
-        let verdicts = |runs: &[runner::run::Finished]| {
-            runs.iter().map(|f| (f.seed, f.verdict().unwrap_or(Verdict::Valid))).collect()
-        };
-        plans.iter().zip(runs).map(|(p, r)| RunLinks { protocol: &p.protocol, runs: verdicts(r) }).collect()
+    /// A plan's runs, a run not checked counted valid (its page says so).
+    pub fn of(plan: &'a runner::Plan, runs: &[runner::run::Finished]) -> RunLinks<'a> {
+        let runs = runs.iter().map(|f| (f.seed, f.verdict().unwrap_or(Verdict::Valid))).collect();
+        RunLinks { protocol: &plan.protocol, runs }
     }
 }
 

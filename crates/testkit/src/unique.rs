@@ -12,6 +12,82 @@ fn s(x: &str) -> Value {
     Value::str(x)
 }
 
+/// The interleaving both small generators share: up to 200 steps, each
+/// picking a random client that invokes its next op or completes its open
+/// one; now and then, once every op is invoked, an open op is left open for
+/// good (it becomes info). A client whose op ends info goes on as a fresh
+/// process, as Jepsen's do.
+struct Interleaving<O> {
+    n_ops: u64,
+    invoked: u64,
+    steps: u32,
+    proc_ids: Vec<u64>,
+    next_proc: u64,
+    open: Vec<Option<O>>,
+    evs: Vec<Event>,
+}
+
+enum Turn<O> {
+    Invoke(usize),
+    Complete(usize, O),
+}
+
+impl<O: Clone> Interleaving<O> {
+    /// Bounds the generators' work whatever `n_ops` is.
+    const STEPS_MAX: u32 = 200;
+
+    fn new(slots: usize, n_ops: u64) -> Self {
+        Interleaving {
+            n_ops,
+            invoked: 0,
+            steps: 0,
+            proc_ids: (0..slots as u64).collect(),
+            next_proc: slots as u64,
+            open: vec![None; slots],
+            evs: Vec::new(),
+        }
+    }
+
+    fn next<S: Source>(&mut self, rng: &mut S) -> Option<Turn<O>> {
+        while self.steps < Self::STEPS_MAX && (self.invoked < self.n_ops || self.open.iter().any(Option::is_some)) {
+            self.steps += 1;
+            let slot = rng.below(self.open.len() as u64) as usize;
+            match self.open[slot].take() {
+                None if self.invoked < self.n_ops => {
+                    self.invoked += 1;
+                    return Some(Turn::Invoke(slot));
+                }
+                None => {}
+                Some(_) if self.invoked >= self.n_ops && rng.chance(5) => {} // left open: becomes info
+                Some(o) => return Some(Turn::Complete(slot, o)),
+            }
+        }
+        None
+    }
+
+    fn invoke(&mut self, slot: usize, f: F, input: Value, open: O) {
+        self.push(slot, EventType::Invoke, f, input);
+        self.open[slot] = Some(open);
+    }
+
+    fn complete(&mut self, slot: usize, kind: EventType, f: F, out: Value) {
+        self.push(slot, kind, f, out);
+        if kind == EventType::Info {
+            self.proc_ids[slot] = self.next_proc;
+            self.next_proc += 1;
+        }
+    }
+
+    fn push(&mut self, slot: usize, kind: EventType, f: F, value: Value) {
+        let line = self.evs.len() as u64 + 1;
+        self.evs.push(Event::new(line, kind, Process::Client(self.proc_ids[slot]), f, value));
+    }
+
+    fn history(self) -> History {
+        History::from_events("gen", self.evs).unwrap_or_default()
+    }
+}
+
 /// A random small history with unique written values for `model`. A
 /// simulated object takes each op's effect at a random moment in its
 /// interval, and reads usually report the true state, sometimes a random
@@ -28,26 +104,16 @@ pub fn unique_history<S: Source>(model: ModelKind, max_ops: u64, rng: &mut S) ->
     let mut lst_state: Vec<Value> = Vec::new();
     let mut written: Vec<Value> = Vec::new();
     let mut next_value = 1i64;
-    // Per slot: (process id, open op: f, input, applied?)
-    let mut proc_ids: Vec<u64> = (0..slots as u64).collect();
-    let mut open: Vec<Option<(F, Value, bool)>> = vec![None; slots];
-    let mut next_proc = slots as u64;
-    let mut evs = Vec::new();
-    let mut invoked = 0;
+    // Per slot, the open op: f, input, applied?
+    let mut run: Interleaving<(F, Value, bool)> = Interleaving::new(slots, n_ops);
     let (read_f, write_f) = match model {
         ModelKind::Kv => (F::Get, F::Put),
         ModelKind::ListAppend => (F::Read, F::Append),
         _ => (F::Read, F::Write),
     };
-    let mut steps = 0;
-    while steps < 200 && (invoked < n_ops || open.iter().any(|o| o.is_some())) {
-        steps += 1;
-        let s = rng.below(slots as u64) as usize;
-        let p = Process::Client(proc_ids[s]);
-        let line = evs.len() as u64 + 1;
-        match open[s].take() {
-            None if invoked < n_ops => {
-                invoked += 1;
+    while let Some(turn) = run.next(rng) {
+        match turn {
+            Turn::Invoke(s) => {
                 let (f, input) = if model == ModelKind::CasRegister && rng.chance(35) {
                     // Expect the current value usually, else any value seen.
                     let old = if rng.chance(60) || written.is_empty() {
@@ -78,15 +144,9 @@ pub fn unique_history<S: Source>(model: ModelKind, max_ops: u64, rng: &mut S) ->
                         reg = input.clone()
                     }
                 }
-                evs.push(Event::new(line, EventType::Invoke, p, f.clone(), input.clone()));
-                open[s] = Some((f, input, applied));
+                run.invoke(s, f.clone(), input.clone(), (f, input, applied));
             }
-            None => {}
-            Some((f, input, applied)) => {
-                // Leave a few ops open at the end (they become info).
-                if invoked >= n_ops && rng.chance(5) {
-                    continue;
-                }
+            Turn::Complete(s, (f, input, applied)) => {
                 let roll = rng.below(100);
                 let kind = if roll < 70 || f == read_f && roll < 80 {
                     EventType::Ok
@@ -176,22 +236,14 @@ pub fn unique_history<S: Source>(model: ModelKind, max_ops: u64, rng: &mut S) ->
                     if take {
                         reg = new;
                     }
-                    evs.push(Event::new(line, kind, p.clone(), f, input));
-                    if kind == EventType::Info {
-                        proc_ids[s] = next_proc;
-                        next_proc += 1;
-                    }
+                    run.complete(s, kind, f, input);
                     continue;
                 }
-                evs.push(Event::new(line, kind, p, f, out));
-                if kind == EventType::Info {
-                    proc_ids[s] = next_proc;
-                    next_proc += 1;
-                }
+                run.complete(s, kind, f, out);
             }
         }
     }
-    History::from_events("gen", evs).unwrap_or_default()
+    run.history()
 }
 
 /// A linearizable history: `clients` clients on `keys` keys, each op taking
@@ -282,12 +334,7 @@ pub fn kv_append_history<S: Source>(max_ops: u64, rng: &mut S) -> History {
     let mut pieces: Vec<String> = Vec::new(); // pieces[0] is the put value or ""
     pieces.push(String::new());
     let mut written: Vec<String> = Vec::new();
-    let mut proc_ids: Vec<u64> = (0..slots as u64).collect();
-    let mut open: Vec<Option<(F, String, bool)>> = vec![None; slots];
-    let mut next_proc = slots as u64;
-    let mut evs = Vec::new();
-    let mut invoked = 0;
-    let mut steps = 0;
+    let mut run: Interleaving<(F, String, bool)> = Interleaving::new(slots, n_ops);
     let apply = |pieces: &mut Vec<String>, f: &F, v: &str| {
         if *f == F::Put {
             *pieces = vec![v.to_string()];
@@ -295,14 +342,9 @@ pub fn kv_append_history<S: Source>(max_ops: u64, rng: &mut S) -> History {
             pieces.push(v.to_string());
         }
     };
-    while steps < 200 && (invoked < n_ops || open.iter().any(|o| o.is_some())) {
-        steps += 1;
-        let sl = rng.below(slots as u64) as usize;
-        let p = Process::Client(proc_ids[sl]);
-        let line = evs.len() as u64 + 1;
-        match open[sl].take() {
-            None if invoked < n_ops => {
-                invoked += 1;
+    while let Some(turn) = run.next(rng) {
+        match turn {
+            Turn::Invoke(sl) => {
                 let roll = rng.below(100);
                 let (f, v) = if roll < 40 {
                     (F::Get, String::new())
@@ -328,14 +370,9 @@ pub fn kv_append_history<S: Source>(max_ops: u64, rng: &mut S) -> History {
                     apply(&mut pieces, &f, &v);
                 }
                 let input = if f == F::Get { Value::Nil } else { s(&v) };
-                evs.push(Event::new(line, EventType::Invoke, p, f.clone(), input));
-                open[sl] = Some((f, v, applied));
+                run.invoke(sl, f.clone(), input, (f, v, applied));
             }
-            None => {}
-            Some((f, v, applied)) => {
-                if invoked >= n_ops && rng.chance(5) {
-                    continue; // left open: becomes info
-                }
+            Turn::Complete(sl, (f, v, applied)) => {
                 let roll = rng.below(100);
                 let kind = if roll < 70 || f == F::Get && roll < 85 {
                     EventType::Ok
@@ -386,15 +423,11 @@ pub fn kv_append_history<S: Source>(max_ops: u64, rng: &mut S) -> History {
                         Value::Nil
                     }
                 };
-                evs.push(Event::new(line, kind, p, f, out));
-                if kind == EventType::Info {
-                    proc_ids[sl] = next_proc;
-                    next_proc += 1;
-                }
+                run.complete(sl, kind, f, out);
             }
         }
     }
-    History::from_events("gen", evs).unwrap_or_default()
+    run.history()
 }
 
 /// Corrupts a get's pieces into nil (empty pieces) or a string nobody wrote.

@@ -9,6 +9,54 @@ use crate::value::Value;
 
 pub(crate) use crate::value::quote;
 
+/// The op fields the JSON readers know; one list for both (the
+/// hand-written one in json.rs and the serde one in jsonl_serde.rs), so a
+/// new field cannot reach one reader and not the other.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Field {
+    Type,
+    Process,
+    F,
+    Key,
+    Value,
+    Time,
+    Node,
+    Final,
+    Index,
+}
+
+impl Field {
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Field::Type => "type",
+            Field::Process => "process",
+            Field::F => "f",
+            Field::Key => "key",
+            Field::Value => "value",
+            Field::Time => "time",
+            Field::Node => "node",
+            Field::Final => "final",
+            Field::Index => "index",
+        }
+    }
+
+    /// The field a JSON key names; `None` for any other (ignored) key.
+    pub(crate) fn of_name(name: &[u8]) -> Option<Field> {
+        Some(match name {
+            b"type" => Field::Type,
+            b"process" => Field::Process,
+            b"f" => Field::F,
+            b"key" => Field::Key,
+            b"value" => Field::Value,
+            b"time" => Field::Time,
+            b"node" => Field::Node,
+            b"final" => Field::Final,
+            b"index" => Field::Index,
+            _ => return None,
+        })
+    }
+}
+
 pub(crate) const TYPE_EXPECTED: &str = "invoke, ok, fail or info";
 pub(crate) const PROCESS_EXPECTED: &str = "a non-negative integer below 2^63, :nemesis, or nil";
 

@@ -13,7 +13,7 @@
 //! [`Process::Anonymous`]); `key: null` means no key. Invalid UTF-8 anywhere
 //! on the line is reported as such, before any other error.
 
-use super::event::{event_type, op_name, TYPE_EXPECTED};
+use super::event::{event_type, op_name, Field, TYPE_EXPECTED};
 use crate::error::InputErrorKind;
 use crate::history::{Event, EventType, Process, F, MAX_CLIENT_PROCESS};
 use crate::value::{parse_integer, Value, ValueMap};
@@ -122,21 +122,6 @@ fn bad(field: &'static str, expected: &'static str, found: &Found<'_>) -> Fail {
     kind(InputErrorKind::BadField { field, expected, found: found.describe() })
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Field {
-    Type = 0,
-    Process,
-    F,
-    Key,
-    Value,
-    Time,
-    Node,
-    Final,
-    Index,
-}
-
-const FIELD_NAMES: [&str; 9] = ["type", "process", "f", "key", "value", "time", "node", "final", "index"];
-
 /// The longest name [`short_name`] looks for (`transfer`, `process`).
 const MAX_NAME: usize = 8;
 
@@ -158,21 +143,6 @@ fn short_name(s: &[u8]) -> Option<(&[u8], usize)> {
         }
     }
     None
-}
-
-fn field_of(name: &[u8]) -> Option<Field> {
-    Some(match name {
-        b"type" => Field::Type,
-        b"process" => Field::Process,
-        b"f" => Field::F,
-        b"key" => Field::Key,
-        b"value" => Field::Value,
-        b"time" => Field::Time,
-        b"node" => Field::Node,
-        b"final" => Field::Final,
-        b"index" => Field::Index,
-        _ => return None,
-    })
 }
 
 /// One open collection while a value is parsed.
@@ -251,15 +221,15 @@ impl<'a> Scanner<'a> {
                 let name_at = self.i;
                 // Known names are matched as bytes; any other name is
                 // scanned (and validated) as a string.
-                let field = match self.known(field_of) {
+                let field = match self.known(Field::of_name) {
                     Some(fl) => Some(fl),
                     None => match self.raw_str()? {
-                        Some(raw) => field_of(raw.as_bytes()),
+                        Some(raw) => Field::of_name(raw.as_bytes()),
                         // A name with escapes: decode it, then match.
                         None => {
                             self.i = name_at;
                             let name = self.string()?;
-                            field_of(name.as_bytes())
+                            Field::of_name(name.as_bytes())
                         }
                     },
                 };
@@ -273,7 +243,7 @@ impl<'a> Scanner<'a> {
                             return Err(kind(InputErrorKind::Syntax {
                                 format: "JSON",
                                 expected: "each field at most once".into(),
-                                found: format!("a second `{}`", FIELD_NAMES[fl as usize]),
+                                found: format!("a second `{}`", fl.name()),
                             }));
                         }
                         seen |= bit;

@@ -9,7 +9,7 @@
 //! they stay apart on purpose: a reference that shared the new parser's
 //! code would compare that code with itself.
 
-use super::event::{event_type, op_name, TYPE_EXPECTED};
+use super::event::{event_type, op_name, Field, TYPE_EXPECTED};
 use crate::error::InputErrorKind;
 use crate::history::{Event, Process};
 use crate::value::{parse_integer, Value};
@@ -214,61 +214,22 @@ impl<'de> Visitor<'de> for ValueSeed<'_> {
     }
 }
 
-#[derive(Clone, Copy)]
-enum Field {
-    Type,
-    Process,
-    F,
-    Key,
-    Value,
-    Time,
-    Node,
-    Final,
-    Index,
-    Other,
-}
+/// A JSON key: one of the op fields, or `None` for a key conch ignores.
+struct Key(Option<Field>);
 
-impl Field {
-    fn name(self) -> &'static str {
-        match self {
-            Field::Type => "type",
-            Field::Process => "process",
-            Field::F => "f",
-            Field::Key => "key",
-            Field::Value => "value",
-            Field::Time => "time",
-            Field::Node => "node",
-            Field::Final => "final",
-            Field::Index => "index",
-            Field::Other => "?",
-        }
-    }
-}
-
-struct FieldVisitor;
-impl<'de> Visitor<'de> for FieldVisitor {
-    type Value = Field;
+struct KeyVisitor;
+impl<'de> Visitor<'de> for KeyVisitor {
+    type Value = Key;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a field name")
     }
-    fn visit_str<E>(self, v: &str) -> Result<Field, E> {
-        Ok(match v {
-            "type" => Field::Type,
-            "process" => Field::Process,
-            "f" => Field::F,
-            "key" => Field::Key,
-            "value" => Field::Value,
-            "time" => Field::Time,
-            "node" => Field::Node,
-            "final" => Field::Final,
-            "index" => Field::Index,
-            _ => Field::Other,
-        })
+    fn visit_str<E>(self, v: &str) -> Result<Key, E> {
+        Ok(Key(Field::of_name(v.as_bytes())))
     }
 }
-impl<'de> de::Deserialize<'de> for Field {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Field, D::Error> {
-        d.deserialize_identifier(FieldVisitor)
+impl<'de> de::Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Key, D::Error> {
+        d.deserialize_identifier(KeyVisitor)
     }
 }
 
@@ -307,7 +268,11 @@ impl<'de> Visitor<'de> for RawSeed<'_> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Raw<'de>, A::Error> {
         let mut raw = Raw::default();
         let vs = ValueSeed { depth_left: self.max_depth, too_deep: self.too_deep };
-        while let Some(field) = map.next_key::<Field>()? {
+        while let Some(Key(key)) = map.next_key::<Key>()? {
+            let Some(field) = key else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
             macro_rules! scalar {
                 ($slot:ident) => {{
                     let v = map.next_value_seed(ScalarSeed)?;
@@ -335,9 +300,6 @@ impl<'de> Visitor<'de> for RawSeed<'_> {
                     if raw.value.replace(v).is_some() {
                         raw.duplicate.get_or_insert("value");
                     }
-                }
-                Field::Other => {
-                    map.next_value::<IgnoredAny>()?;
                 }
             }
         }

@@ -318,6 +318,11 @@ impl Protocol for QuorumProtocol {
     fn offers_cas(&self) -> bool {
         self.lwt
     }
+    /// Cassandra's datacenters ([`dc::Topology::members`]), for the
+    /// `dc-partition` nemesis.
+    fn datacenter(&self, id: NodeId, nodes: usize) -> usize {
+        dc::Topology::new(nodes, self.dcs, 1).dc_of(id)
+    }
     fn name(&self) -> &'static str {
         "quorum"
     }

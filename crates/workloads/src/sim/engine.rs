@@ -58,10 +58,11 @@ fn point_config(cfg: &SimConfig) -> PointConfig {
     match &cfg.nemesis.generate {
         Some(g) => {
             let (crash, leader) = (g.kinds.contains(&FaultKind::Crash), g.kinds.contains(&FaultKind::Leader));
-            let budget = g.slots().saturating_mul(crash as u32 + points::LEADER_POINT_CRASHES * leader as u32);
-            PointConfig { crash, leader, budget }
+            let budget = if crash { g.slots() } else { 0 };
+            let leader_budget = if leader { g.slots().saturating_mul(points::LEADER_POINT_CRASHES) } else { 0 };
+            PointConfig { crash, leader, budget, leader_budget }
         }
-        None => PointConfig { crash: false, leader: false, budget: 0 },
+        None => PointConfig { crash: false, leader: false, budget: 0, leader_budget: 0 },
     }
 }
 
@@ -94,6 +95,9 @@ pub(crate) struct Sim<'a, P: Protocol> {
     timers_fired: u64,
     events_processed: u64,
     stopped_early: Option<String>,
+    /// The node down from the last crash at a leader point under leader
+    /// faults: the next one restarts it ([`Sim::point_crash`]).
+    rolling: Option<NodeId>,
 }
 
 impl<'a, P: Protocol> Sim<'a, P> {
@@ -106,14 +110,19 @@ impl<'a, P: Protocol> Sim<'a, P> {
             cluster: Cluster::new(proto, n, cfg.seed, Points::new(point_config(cfg), stream(cfg.seed, STREAM_POINTS))),
             network: Network::new(&cfg.net, n, stream(cfg.seed, STREAM_NETWORK), cfg.keep_trace, cfg.trace_limit),
             clients: Clients::new(cfg, stream(cfg.seed, STREAM_CLIENTS), proto.offers_cas())?,
-            faults: Faults::new(&cfg.nemesis, n, measure(cfg), stream(cfg.seed, STREAM_FAULTS), |k| {
-                stream(cfg.seed, STREAM_FAULT_KINDS + k)
-            }),
+            faults: Faults::new(
+                &cfg.nemesis,
+                (0..n).map(|i| proto.datacenter(i, n)).collect(),
+                measure(cfg),
+                stream(cfg.seed, STREAM_FAULTS),
+                |k| stream(cfg.seed, STREAM_FAULT_KINDS + k),
+            ),
             rec: Recorder::default(),
             effects: Vec::with_capacity(64),
             timers_fired: 0,
             events_processed: 0,
             stopped_early: None,
+            rolling: None,
         })
     }
 
@@ -261,16 +270,34 @@ impl<'a, P: Protocol> Sim<'a, P> {
     /// log-uniformly from the shortest eighth of a crash fault's durations
     /// (a reboot, not an outage: the point is the moment, not the
     /// downtime).
+    ///
+    /// A crash at a leader point under leader faults is a rolling one
+    /// instead: the node stays down until the next such crash takes down
+    /// another leader, and restarts then (at most a downtime drawn from the
+    /// longer half of a crash fault's durations). That is Raft's Figure 8
+    /// schedule — the old leader comes back as the new one dies, with
+    /// entries of its term that the next leader may wrongly commit — and any
+    /// leader-based protocol's "failover and failback" in general.
     fn point_crash(&mut self, id: NodeId, point: &'static str) {
         let held = self.cluster.crash(id, self.now);
         self.discard(id, held);
         self.cluster.point_down.push(id);
-        let (lo, hi) =
-            self.cfg.nemesis.generate.as_ref().map_or((1, 1), |g| (g.duration_min_ns, g.duration_max_ns / 8));
+        let targeted = self.cluster.points.targeted(point);
+        let (lo, hi) = match self.cfg.nemesis.generate.as_ref() {
+            None => (1, 1),
+            Some(g) if targeted => (g.duration_max_ns / 8, g.duration_max_ns / 2),
+            Some(g) => (g.duration_min_ns, g.duration_max_ns / 8),
+        };
         let downtime = self.cluster.points.downtime_ns(lo, hi);
         let inc = self.cluster.incarnation(id);
         self.queue.push(self.now.saturating_add(downtime), Ev::Restart { node: id as u32, inc });
         self.faults.point_crash(id, point, self.now, &mut self.rec);
+        if targeted {
+            if let Some(prev) = self.rolling.replace(id) {
+                let inc = self.cluster.incarnation(prev);
+                self.point_restart(prev, inc);
+            }
+        }
     }
 
     /// The end of a fault point's crash: node `i` restarts if it is still
@@ -281,6 +308,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
             return;
         }
         self.cluster.point_down.remove(k);
+        if self.rolling == Some(i) {
+            self.rolling = None;
+        }
         self.faults.point_restart(i, self.now, &mut self.rec);
         if self.cluster.restart(i) {
             self.call(i, |n, ctx| n.on_start(ctx));
@@ -363,6 +393,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             self.undo(a);
         }
         self.cluster.points.stop();
+        self.rolling = None;
         for i in std::mem::take(&mut self.cluster.point_down) {
             self.faults.point_restart(i, self.now, &mut self.rec);
             if self.cluster.restart(i) {
@@ -392,7 +423,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
 
     fn apply_fault(&mut self, a: &Active) {
         match a.kind {
-            FaultKind::Partition => self.network.cut(&a.grudge, true),
+            FaultKind::Partition | FaultKind::DcPartition => self.network.cut(&a.grudge, true),
             FaultKind::Crash => {
                 for &i in &a.nodes {
                     let held = self.cluster.crash(i, self.now);
@@ -415,7 +446,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
 
     fn undo(&mut self, a: Active) {
         match a.kind {
-            FaultKind::Partition => self.network.cut(&a.grudge, false),
+            FaultKind::Partition | FaultKind::DcPartition => self.network.cut(&a.grudge, false),
             FaultKind::Crash => {
                 for &i in &a.nodes {
                     if self.cluster.restart(i) {

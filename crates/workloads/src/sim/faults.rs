@@ -12,7 +12,7 @@
 
 use super::engine::Ev;
 use super::nemesis::{Fault, FaultKind, Generated, NemesisConfig, Target, HEAL_AT};
-use super::net::{grudge_value, node_name, PartitionShape};
+use super::net::{datacenter_grudge, grudge_value, node_name, PartitionShape};
 use super::node::NodeId;
 use super::nodes::NodeStatus;
 use super::queue::Queue;
@@ -106,6 +106,8 @@ struct Stream {
 /// What the nemesis did, for the record and the run's statistics.
 struct Log {
     n: usize,
+    /// Each node's datacenter ([`super::Protocol::datacenter`]).
+    dc_of: Vec<usize>,
     active: Vec<Active>,
     next_id: u64,
     /// Faults started.
@@ -128,11 +130,12 @@ pub(crate) struct Faults<'c> {
 }
 
 impl<'c> Faults<'c> {
+    /// `dc_of[i]`: node i's datacenter (one entry per node);
     /// `stream_rng(k)`: the random stream of kind `k`
     /// ([`FaultKind::stream_index`]).
     pub(crate) fn new(
         cfg: &'c NemesisConfig,
-        n: usize,
+        dc_of: Vec<usize>,
         measure: Measure,
         rng: ChaCha8Rng,
         stream_rng: impl Fn(u64) -> ChaCha8Rng,
@@ -145,7 +148,7 @@ impl<'c> Faults<'c> {
                 streams.push(Stream { kind, rng, slots, next: 0, active: None });
             }
         }
-        let log = Log { n, active: Vec::new(), next_id: 0, started: 0, by_kind: BTreeMap::new() };
+        let log = Log { n: dc_of.len(), dc_of, active: Vec::new(), next_id: 0, started: 0, by_kind: BTreeMap::new() };
         Faults { cfg, measure, rng, streams, log, off: false, generated_off: false }
     }
 
@@ -396,6 +399,7 @@ fn generate(g: &Generated, kind: FaultKind, n: usize, leader: Option<NodeId>, rn
             1 => Fault::Pause(Target::Leader),
             _ => Fault::Partition(PartitionShape::Isolate(leader)),
         },
+        FaultKind::DcPartition => Fault::DcPartition,
     }
 }
 
@@ -473,6 +477,22 @@ impl Log {
                 let v = Value::map(vec![(Value::str("rate"), Value::Float(rate))]);
                 (v.clone(), v)
             }
+            Fault::DcPartition => {
+                let grudge = datacenter_grudge(&self.dc_of);
+                let count = self.dc_of.iter().max().map_or(0, |&d| d + 1);
+                let dcs: Vec<Value> = (0..count)
+                    .map(|d| {
+                        let members: Vec<NodeId> = (0..self.n).filter(|&i| self.dc_of[i] == d).collect();
+                        nodes_value(&members)
+                    })
+                    .collect();
+                let result = Value::map(vec![
+                    (Value::str("datacenters"), Value::List(dcs)),
+                    (Value::str("grudge"), grudge_value(&grudge, self.n)),
+                ]);
+                a.grudge = grudge;
+                (Value::Nil, result)
+            }
             Fault::ClockSkew { target, skew_ns, drift_ppm } => {
                 a.nodes = resolve(target, nodes, false, rng);
                 (a.skew_ns, a.drift_ppm) = (skew_ns, drift_ppm);
@@ -493,6 +513,8 @@ impl Log {
         rec.nemesis(now, EventType::Info, &f, result);
         let hit = match kind {
             FaultKind::Crash | FaultKind::Pause | FaultKind::ClockSkew => !a.nodes.is_empty(),
+            // One datacenter: nothing to cut.
+            FaultKind::DcPartition => a.grudge.contains(&true),
             _ => true,
         };
         if hit {
@@ -509,7 +531,7 @@ impl Log {
         let f = format!("stop-{}", a.kind.name());
         rec.nemesis(now, EventType::Invoke, &f, Value::Nil);
         let result = match a.kind {
-            FaultKind::Partition => Value::str("network healed"),
+            FaultKind::Partition | FaultKind::DcPartition => Value::str("network healed"),
             FaultKind::Loss | FaultKind::Duplicate => Value::map(vec![(Value::str("rate"), Value::Float(0.0))]),
             FaultKind::Crash | FaultKind::Pause | FaultKind::ClockSkew | FaultKind::Leader => {
                 Value::map(vec![(Value::str("nodes"), nodes_value(&a.nodes))])

@@ -20,11 +20,17 @@ pub enum FaultKind {
     /// and the protocol's leader fault points
     /// ([`super::Ctx::leader_fault_point`]) crash it there (#15 §5).
     Leader,
+    /// Datacenter partitions: every link between nodes of different
+    /// datacenters ([`super::Protocol::datacenter`]) is cut, every link
+    /// inside a datacenter stays up (#17). Takes no effect on a protocol
+    /// with one datacenter.
+    DcPartition,
 }
 
 impl FaultKind {
-    /// The untargeted kinds (`--nemesis all`); [`FaultKind::Leader`] is
-    /// asked for by name, so that `all` keeps the schedules it had.
+    /// The untargeted kinds (`--nemesis all`); [`FaultKind::Leader`] and
+    /// [`FaultKind::DcPartition`] are asked for by name, so that `all`
+    /// keeps the schedules it had.
     pub const ALL: [FaultKind; 6] = [
         FaultKind::Partition,
         FaultKind::Crash,
@@ -43,17 +49,22 @@ impl FaultKind {
             FaultKind::Duplicate => "duplicate",
             FaultKind::ClockSkew => "clock-skew",
             FaultKind::Leader => "leader",
+            FaultKind::DcPartition => "dc-partition",
         }
     }
 
+    /// The kinds asked for by name only, after [`FaultKind::ALL`].
+    pub const NAMED: [FaultKind; 2] = [FaultKind::Leader, FaultKind::DcPartition];
+
     pub fn parse(s: &str) -> Option<FaultKind> {
-        FaultKind::ALL.into_iter().chain([FaultKind::Leader]).find(|k| k.name() == s)
+        FaultKind::ALL.into_iter().chain(FaultKind::NAMED).find(|k| k.name() == s)
     }
 
     /// The index of the kind's random stream: its place in
-    /// [`FaultKind::ALL`], then [`FaultKind::Leader`].
+    /// [`FaultKind::ALL`], then in [`FaultKind::NAMED`] (so a new kind
+    /// leaves the older kinds' streams, and their schedules, alone).
     pub(crate) fn stream_index(&self) -> u64 {
-        FaultKind::ALL.iter().position(|k| k == self).unwrap_or(FaultKind::ALL.len()) as u64
+        FaultKind::ALL.iter().chain(&FaultKind::NAMED).position(|k| k == self).unwrap_or(FaultKind::ALL.len()) as u64
     }
 }
 
@@ -107,6 +118,8 @@ pub enum Fault {
         skew_ns: i64,
         drift_ppm: i64,
     },
+    /// Every link between datacenters is cut; links inside each stay up.
+    DcPartition,
 }
 
 impl Fault {
@@ -118,6 +131,7 @@ impl Fault {
             Fault::Loss { .. } => FaultKind::Loss,
             Fault::Duplicate { .. } => FaultKind::Duplicate,
             Fault::ClockSkew { .. } => FaultKind::ClockSkew,
+            Fault::DcPartition => FaultKind::DcPartition,
         }
     }
 }
@@ -225,7 +239,7 @@ impl NemesisConfig {
                 "all" => kinds.extend(FaultKind::ALL),
                 _ => kinds.push(FaultKind::parse(name).ok_or_else(|| {
                     format!(
-                        "unknown nemesis `{name}`: expected none, all, partition, crash, pause, loss, duplicate, clock-skew or leader"
+                        "unknown nemesis `{name}`: expected none, all, partition, crash, pause, loss, duplicate, clock-skew, leader or dc-partition"
                     )
                 })?),
             }
@@ -272,7 +286,7 @@ mod tests {
 
     #[test]
     fn names_parse() {
-        for k in FaultKind::ALL {
+        for k in FaultKind::ALL.into_iter().chain(FaultKind::NAMED) {
             assert_eq!(FaultKind::parse(k.name()), Some(k));
         }
         let c = NemesisConfig::from_names("crash, partition,crash", 1.0).unwrap();
@@ -282,6 +296,9 @@ mod tests {
         let leader = NemesisConfig::from_names("all,leader", 1.0).unwrap().generate.unwrap().kinds;
         assert_eq!(leader.len(), FaultKind::ALL.len() + 1, "`all` leaves the targeted kind out");
         assert_eq!(FaultKind::parse("leader").map(|k| k.stream_index()), Some(6));
+        assert_eq!(FaultKind::parse("dc-partition").map(|k| k.stream_index()), Some(7));
+        let all = NemesisConfig::from_names("all", 1.0).unwrap().generate.unwrap().kinds;
+        assert!(!all.contains(&FaultKind::DcPartition), "`all` keeps the schedules it had");
         assert!(NemesisConfig::generated(&[FaultKind::Loss], 0.0).validate().is_err());
     }
 }

@@ -220,6 +220,19 @@ impl PartitionShape {
     }
 }
 
+/// The grudge of a datacenter partition: `dc_of[a]` is node a's
+/// datacenter; every link between two datacenters is cut, none inside one.
+pub fn datacenter_grudge(dc_of: &[usize]) -> Vec<bool> {
+    let n = dc_of.len();
+    let mut blocked = vec![false; n * n];
+    for a in 0..n {
+        for b in 0..n {
+            blocked[a * n + b] = dc_of[a] != dc_of[b];
+        }
+    }
+    blocked
+}
+
 /// Node names as they appear in histories: `n0`, `n1`, ...
 pub fn node_name(id: NodeId) -> Box<str> {
     format!("n{id}").into_boxed_str()
@@ -275,6 +288,22 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// #17: a datacenter partition cuts exactly the links between
+    /// datacenters, both ways, and none inside one.
+    #[test]
+    fn a_datacenter_partition_cuts_only_links_between_datacenters() {
+        let dc_of = [0, 0, 0, 1, 1, 2];
+        let n = dc_of.len();
+        let g = datacenter_grudge(&dc_of);
+        for a in 0..n {
+            for b in 0..n {
+                assert_eq!(g[a * n + b], dc_of[a] != dc_of[b], "link n{a} -> n{b}");
+            }
+        }
+        assert_eq!(g.iter().filter(|&&c| c).count(), 2 * (3 * 2 + 3 + 2));
+        assert!(datacenter_grudge(&[0; 4]).iter().all(|&c| !c), "one datacenter: nothing cut");
     }
 
     #[test]

@@ -297,6 +297,13 @@ pub trait Protocol: Sync {
     fn offers_cas(&self) -> bool {
         true
     }
+
+    /// The datacenter node `id` of a `nodes`-node cluster sits in; the
+    /// default, 0 for every node, is one datacenter. The `dc-partition`
+    /// nemesis cuts every link between nodes of different datacenters.
+    fn datacenter(&self, _id: NodeId, _nodes: usize) -> usize {
+        0
+    }
 }
 
 /// A protocol invariant that failed: which one, and what was seen.

@@ -16,10 +16,13 @@
 //! Leader points ([`Ctx::leader_fault_point`](super::Ctx::leader_fault_point):
 //! passed by a node as it leads, e.g. "just became leader", "commit
 //! advanced") follow that policy under `crash` alone; when the nemesis
-//! generates `leader` faults they are all enabled, at rate ¼, and the
-//! budget grows by [`LEADER_POINT_CRASHES`] per leader fault: a bug that
-//! needs the leader to die at two well-chosen moments in a row (Raft's
-//! Figure 8) needs that many chances.
+//! generates `leader` faults they are all enabled, at rate ½, with a budget
+//! of their own ([`PointConfig::leader_budget`], [`LEADER_POINT_CRASHES`]
+//! per leader fault) that the crash stream's points cannot spend, and a
+//! crash there is a rolling one (the node stays down until the next leader
+//! dies at a point: see the engine's `point_crash`). A bug that needs the
+//! leader to die at two well-chosen moments in a row, with the first one
+//! back in between (Raft's Figure 8), needs that many chances.
 //!
 //! A crash at a point is a power-off at that instant: effects the handler
 //! asked for after the point are lost, and so are the node's messages still
@@ -40,16 +43,21 @@ pub(crate) struct PointConfig {
     /// Crashes at leader points are allowed at a fixed rate (the nemesis
     /// generates leader faults).
     pub(crate) leader: bool,
-    /// Most crashes at points in a run.
+    /// Most crashes at points in a run, leader points under leader faults
+    /// aside.
     pub(crate) budget: u32,
+    /// Most crashes at leader points under leader faults in a run: a
+    /// budget of their own, so that the crash stream's points cannot spend
+    /// it.
+    pub(crate) leader_budget: u32,
 }
 
 /// Largest `k` of a point's firing rate `2^-k`.
 const MAX_RATE_EXPONENT: u32 = 4;
 /// `k` of a leader point's firing rate `2^-k` under leader faults.
-const LEADER_RATE_EXPONENT: u32 = 2;
+const LEADER_RATE_EXPONENT: u32 = 1;
 /// Crashes at leader points allowed per generated leader fault.
-pub(crate) const LEADER_POINT_CRASHES: u32 = 4;
+pub(crate) const LEADER_POINT_CRASHES: u32 = 16;
 
 /// One fault point's record in a run.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +73,9 @@ pub struct PointStats {
 
 struct Point {
     stats: PointStats,
+    /// A leader point under leader faults: fires at the leader rate and
+    /// spends the leader budget.
+    targeted: bool,
     /// Fires at a hit when a draw below 2^64 >> `rate_shift` comes up.
     rate_shift: u32,
 }
@@ -74,6 +85,7 @@ pub(crate) struct Points {
     cfg: PointConfig,
     rng: ChaCha8Rng,
     budget_left: u32,
+    leader_budget_left: u32,
     /// Set by the cluster before each handler: a crash here would be allowed.
     pub(crate) armed: bool,
     points: BTreeMap<&'static str, Point>,
@@ -82,13 +94,21 @@ pub(crate) struct Points {
 
 impl Points {
     pub(crate) fn new(cfg: PointConfig, rng: ChaCha8Rng) -> Points {
-        Points { cfg, rng, budget_left: cfg.budget, armed: false, points: BTreeMap::new(), coverage: BTreeMap::new() }
+        Points {
+            cfg,
+            rng,
+            budget_left: cfg.budget,
+            leader_budget_left: cfg.leader_budget,
+            armed: false,
+            points: BTreeMap::new(),
+            coverage: BTreeMap::new(),
+        }
     }
 
     /// Whether crashes at points may still happen (before the per-node
     /// conditions the cluster checks).
     pub(crate) fn may_crash(&self) -> bool {
-        (self.cfg.crash || self.cfg.leader) && self.budget_left > 0
+        (self.cfg.crash && self.budget_left > 0) || (self.cfg.leader && self.leader_budget_left > 0)
     }
 
     /// No crash at a point from now on (the clients are done).
@@ -111,10 +131,15 @@ impl Points {
                 let enabled = crash && rng.random_bool(0.5);
                 (enabled, if enabled { rng.random_range(1..=MAX_RATE_EXPONENT) } else { 0 })
             };
-            Point { stats: PointStats { enabled, ..PointStats::default() }, rate_shift }
+            Point { stats: PointStats { enabled, ..PointStats::default() }, targeted, rate_shift }
         });
         p.stats.hits += 1;
-        if !(self.armed && p.stats.enabled && (self.cfg.crash || self.cfg.leader) && self.budget_left > 0) {
+        let (on, left) = if p.targeted {
+            (self.cfg.leader, &mut self.leader_budget_left)
+        } else {
+            (self.cfg.crash, &mut self.budget_left)
+        };
+        if !(self.armed && p.stats.enabled && on && *left > 0) {
             return false;
         }
         let draw: u64 = self.rng.random();
@@ -122,9 +147,15 @@ impl Points {
             return false;
         }
         p.stats.crashes += 1;
-        self.budget_left -= 1;
+        *left -= 1;
         self.armed = false;
         true
+    }
+
+    /// Whether point `name` is a leader point under leader faults (a crash
+    /// there is a targeted one: see [`super::engine`]'s rolling restarts).
+    pub(crate) fn targeted(&self, name: &str) -> bool {
+        self.points.get(name).is_some_and(|p| p.targeted)
     }
 
     /// A handler took named branch `name`.
@@ -155,7 +186,7 @@ mod tests {
     use rand::SeedableRng;
 
     fn points(crash: bool, budget: u32) -> Points {
-        Points::new(PointConfig { crash, leader: false, budget }, ChaCha8Rng::seed_from_u64(7))
+        Points::new(PointConfig { crash, leader: false, budget, leader_budget: 0 }, ChaCha8Rng::seed_from_u64(7))
     }
 
     #[test]
@@ -193,12 +224,15 @@ mod tests {
         assert!(s.values().any(|p| p.enabled) && s.values().any(|p| !p.enabled), "about half are enabled");
     }
 
-    /// Under leader faults every leader point is enabled at rate ¼ without
+    /// Under leader faults every leader point is enabled at rate ½ without
     /// a draw, other points are not enabled unless crashes are asked for
     /// too, and the budget still bounds the crashes.
     #[test]
     fn leader_faults_enable_every_leader_point() {
-        let mut p = Points::new(PointConfig { crash: false, leader: true, budget: 16 }, ChaCha8Rng::seed_from_u64(7));
+        let mut p = Points::new(
+            PointConfig { crash: false, leader: true, budget: 0, leader_budget: 16 },
+            ChaCha8Rng::seed_from_u64(7),
+        );
         let mut fired = 0;
         for _ in 0..400 {
             p.armed = true;
@@ -215,6 +249,27 @@ mod tests {
         p.stop();
         p.armed = true;
         assert!(!p.may_crash() || !p.hit("became-leader", true), "no crash after the clients are done");
+    }
+
+    /// Under crash and leader faults together, the crash stream's points
+    /// spend their budget and the leader points theirs: neither can starve
+    /// the other (with one shared budget, `crash,leader` found nothing).
+    #[test]
+    fn leader_points_have_a_budget_of_their_own() {
+        let cfg = PointConfig { crash: true, leader: true, budget: 2, leader_budget: 5 };
+        let mut p = Points::new(cfg, ChaCha8Rng::seed_from_u64(3));
+        let (mut plain, mut leader) = (0, 0);
+        for _ in 0..2000 {
+            for n in ["a", "b", "c", "d", "e", "f"] {
+                p.armed = true;
+                plain += p.hit(n, false) as u32;
+            }
+            p.armed = true;
+            leader += p.hit("became-leader", true) as u32;
+        }
+        assert_eq!((plain, leader), (2, 5), "each budget bounds its own points");
+        assert!(p.targeted("became-leader") && !p.targeted("a"));
+        assert!(!p.may_crash(), "both budgets are spent");
     }
 
     #[test]

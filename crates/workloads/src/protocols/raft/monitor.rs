@@ -5,7 +5,9 @@
 //!   once per term (`one-vote-per-term`);
 //! - `election-safety`: at most one leader per term;
 //! - `log-matching`: an (index, term) names one entry in every log;
-//! - `leader-completeness`: a new leader's log holds every committed entry;
+//! - `leader-completeness`: a new leader's log holds every entry committed
+//!   in an earlier term (a leader of an older term may still be elected
+//!   late, by delayed votes, without what a later term committed);
 //! - `state-machine-safety`: every node commits the same entry at each
 //!   index (so committed entries never change).
 //!
@@ -33,8 +35,10 @@ pub(crate) struct RaftMonitor {
     promised: bool,
     /// term -> its leader.
     leaders: BTreeMap<u64, NodeId>,
-    /// The committed log, index `i` (1-based) at `committed[i - 1]`.
-    committed: Vec<EntryId>,
+    /// The committed log, index `i` (1-based) at `committed[i - 1]`, with
+    /// the term in which it was first seen committed (the committing
+    /// leader's).
+    committed: Vec<(EntryId, u64)>,
     /// (index, term) -> the entry first seen there.
     by_position: BTreeMap<(u64, u64), EntryId>,
     /// Per node: commit index, term and vote at the last observation.
@@ -90,7 +94,7 @@ impl Monitor<RaftNode> for RaftMonitor {
                 Some(_) => {}
                 None => {
                     self.leaders.insert(term, id);
-                    for (i, want) in self.committed.iter().enumerate() {
+                    for (i, (want, _)) in self.committed.iter().enumerate().filter(|(_, c)| c.1 < term) {
                         let have = d.log.get(i).map(entry_id);
                         if have != Some(*want) {
                             return violation(
@@ -129,14 +133,14 @@ impl Monitor<RaftNode> for RaftMonitor {
         for i in from + 1..=commit {
             let e = entry_id(&d.log[i as usize - 1]);
             match self.committed.get(i as usize - 1) {
-                Some(c) if *c != e => {
+                Some((c, _)) if *c != e => {
                     return violation(
                         "state-machine-safety",
                         format!("n{id} committed {e:?} at index {i}, where {c:?} was committed"),
                     );
                 }
                 Some(_) => {}
-                None => self.committed.push(e),
+                None => self.committed.push((e, d.current_term)),
             }
         }
         None
