@@ -27,6 +27,10 @@ fn plan(args: &CheckArgs) -> Result<FilesPlan, runner::Error> {
         fast_paths: !args.no_fast_paths,
         initial: args.initial.clone(),
         bank: BankSettings { initial: args.bank_initial.into(), negative_allowed: args.bank_negative_ok },
+        txn_keys: checker::txn::KeyAssumptions {
+            linearizable_keys: args.linearizable_keys,
+            sequential_keys: args.sequential_keys,
+        },
     };
     let read = ReadOptions {
         format: args.format.map(Into::into),

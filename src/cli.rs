@@ -122,6 +122,14 @@ pub struct CheckArgs {
     /// Longest line accepted, in MiB (EDN: longest op, whatever its lines): bounds memory on a broken file.
     #[arg(long, default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_line_mb: u64,
+    /// rw-register txn histories: assume each key is linearizable, so real time orders its versions (what a
+    /// transaction left on a key precedes what every later-invoked one sees; Elle's :linearizable-keys?).
+    #[arg(long)]
+    pub linearizable_keys: bool,
+    /// rw-register txn histories: assume each key is sequentially consistent, so each process's order orders its
+    /// versions (Elle's :sequential-keys?). Anomalies resting on either assumption say so.
+    #[arg(long)]
+    pub sequential_keys: bool,
     /// Bank histories: balances may go negative (conch's own bank workload); Jepsen's bank forbids it.
     #[arg(long)]
     pub bank_negative_ok: bool,

@@ -51,6 +51,9 @@ pub struct CheckConfig {
     /// empty, 0, free).
     pub initial: Option<Value>,
     pub bank: BankSettings,
+    /// rw-register histories: what else orders a key's versions (Elle's
+    /// `--linearizable-keys` / `--sequential-keys`).
+    pub txn_keys: txn::KeyAssumptions,
 }
 
 impl Default for CheckConfig {
@@ -63,6 +66,7 @@ impl Default for CheckConfig {
             fast_paths: true,
             initial: None,
             bank: BankSettings::default(),
+            txn_keys: txn::KeyAssumptions::default(),
         }
     }
 }
@@ -629,6 +633,7 @@ fn check_txn(h: &History, cfg: &CheckConfig, wanted: &[CheckName], part: &mut Pa
 fn check_txn_compact(th: &txn::TxnHistory, cfg: &CheckConfig, checks: &[(CheckName, txn::Model)], part: &mut Part) {
     let opts = txn::TxnOptions {
         models: checks.iter().map(|x| x.1).collect(),
+        sources: txn::VersionSources::assuming(cfg.txn_keys),
         budget: cfg.budget.clone(),
         ..txn::TxnOptions::default()
     };

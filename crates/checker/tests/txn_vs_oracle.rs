@@ -10,6 +10,9 @@
 //!   reads are compatible): when the oracle finds no allowed execution,
 //!   conch says the model is violated. `CONCH_ORACLE_CASES` sets the number
 //!   of histories per test (default 1500).
+//! - The same under `--linearizable-keys` and `--sequential-keys`, against
+//!   the oracle restricted to executions in which every key is a
+//!   linearizable (or sequential) register ([`oracle::check_assuming`]).
 //! - Input errors agree: a history the oracle calls invalid (a value
 //!   written twice to a key, a micro-op of the wrong workload) is rejected
 //!   by conch's reader with an error, and conch accepts every valid one.
@@ -24,13 +27,13 @@
 //! (rw-register) of the ruled-out models fall there; none where the
 //! order is determined.
 
-use checker::txn::{self, Model, TxnHistory, TxnOptions};
+use checker::txn::{self, KeyAssumptions, Model, TxnHistory, TxnOptions, VersionSources};
 use checker::Verdict;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use std::collections::BTreeMap;
 use testkit::txn_oracle::gen::{self, GenConfig, MutationKind, TxnCase};
-use testkit::txn_oracle::{self as oracle, Mop, Observed, OracleError, TxnOutcome, Workload};
+use testkit::txn_oracle::{self as oracle, KeyOrder, Mop, Observed, OracleError, TxnOutcome, Workload};
 
 const WORKLOADS: [Workload; 2] = [Workload::ListAppend, Workload::RwRegister];
 
@@ -123,6 +126,12 @@ struct Tally {
 }
 
 fn check_case(case: &TxnCase, tally: &std::sync::Mutex<Tally>) -> Result<(), TestCaseError> {
+    check_case_assuming(case, tally, KeyOrder::NONE)
+}
+
+/// The same under key assumptions: the oracle counts only executions where
+/// every key behaves as assumed; conch adds the matching version sources.
+fn check_case_assuming(case: &TxnCase, tally: &std::sync::Mutex<Tally>, keys: KeyOrder) -> Result<(), TestCaseError> {
     let h = &case.history;
     let events = h.to_events();
     let parsed = checker::History::from_events("case", events)
@@ -140,7 +149,7 @@ fn check_case(case: &TxnCase, tally: &std::sync::Mutex<Tally>) -> Result<(), Tes
             return Ok(());
         }
     };
-    let judgement = match oracle::check(h) {
+    let judgement = match oracle::check_assuming(h, keys) {
         Ok(j) => j,
         Err(OracleError::TooLarge { .. }) => {
             tally.lock().unwrap().too_large += 1;
@@ -148,7 +157,12 @@ fn check_case(case: &TxnCase, tally: &std::sync::Mutex<Tally>) -> Result<(), Tes
         }
         Err(e) => return Err(TestCaseError::fail(format!("oracle: {e}"))),
     };
-    let opts = TxnOptions { models: Model::CHECKABLE.to_vec(), ..TxnOptions::default() };
+    let assumed = KeyAssumptions { linearizable_keys: keys.linearizable_keys, sequential_keys: keys.sequential_keys };
+    let opts = TxnOptions {
+        models: Model::CHECKABLE.to_vec(),
+        sources: VersionSources::assuming(assumed),
+        ..TxnOptions::default()
+    };
     let report = txn::check(&th, &opts);
     let (determined_pre, determined_post) = (fully_determined(h, false), fully_determined(h, true));
     let mut t = tally.lock().unwrap();
@@ -182,6 +196,33 @@ fn check_case(case: &TxnCase, tally: &std::sync::Mutex<Tally>) -> Result<(), Tes
 
 fn run(cfg: GenConfig, name: &str) {
     run_judging(cfg, name, true)
+}
+
+/// rw-register under a key assumption: `--linearizable-keys` or
+/// `--sequential-keys` against the oracle restricted to executions where
+/// every key is linearizable or sequential.
+fn run_assuming(keys: KeyOrder, name: &str) {
+    let tally = std::sync::Mutex::new(Tally::default());
+    let mut runner = TestRunner::new(Config { cases: cases(), failure_persistence: None, ..Config::default() });
+    let cfg = GenConfig::any(Workload::RwRegister);
+    let result = runner.run(&gen::histories(&cfg), |case| check_case_assuming(&case, &tally, keys));
+    if let Err(e) = result {
+        panic!("{name}: {e}");
+    }
+    let t = tally.into_inner().unwrap();
+    eprintln!("{name}: {t:?}");
+    assert!(t.judged * 2 > cases() as usize, "{name}: too few histories judged: {t:?}");
+    assert!(t.violations_confirmed > 0, "{name}: the mix never exercised a violation: {t:?}");
+}
+
+#[test]
+fn rw_register_with_linearizable_keys_agrees_with_the_oracle() {
+    run_assuming(KeyOrder { linearizable_keys: true, sequential_keys: false }, "rw-register --linearizable-keys");
+}
+
+#[test]
+fn rw_register_with_sequential_keys_agrees_with_the_oracle() {
+    run_assuming(KeyOrder { linearizable_keys: false, sequential_keys: true }, "rw-register --sequential-keys");
 }
 
 /// `most_judged`: more than half the cases must be judged by both sides. A

@@ -254,6 +254,9 @@ fn isolation(s: &mut String, iso: &Isolation) {
             String::new()
         }
     );
+    if iso.key_assumptions.any() {
+        let _ = writeln!(s, "    {}", key_assumptions(iso));
+    }
     let _ = writeln!(s, "    not: {}", names(&iso.not));
     let _ = writeln!(s, "    also-not: {}", names(&iso.also_not));
     if !iso.counts.is_empty() {
@@ -262,6 +265,28 @@ fn isolation(s: &mut String, iso: &Isolation) {
     }
     for c in &iso.incomplete {
         let _ = writeln!(s, "    cut short: {} in a component of {} txns: {}", c.kind, c.scc_txns, c.reason);
+    }
+}
+
+/// The line naming the key assumptions a txn check was asked to make.
+fn key_assumptions(iso: &Isolation) -> String {
+    use checker::txn::{VersionSource, Workload};
+    let asked: Vec<&str> = [
+        (iso.key_assumptions.sequential_keys, VersionSource::SequentialKeys),
+        (iso.key_assumptions.linearizable_keys, VersionSource::LinearizableKeys),
+    ]
+    .into_iter()
+    .filter(|x| x.0)
+    .filter_map(|x| x.1.flag())
+    .collect();
+    match iso.workload {
+        Workload::ListAppend => {
+            format!("assumed {} (no effect: list-append reads give the version order)", asked.join(", "))
+        }
+        Workload::RwRegister => {
+            let used: Vec<&str> = iso.version_sources.iter().filter(|v| v.assumed()).map(|v| v.order_name()).collect();
+            format!("assumed {}: versions also ordered by {}", asked.join(", "), used.join(" and "))
+        }
     }
 }
 

@@ -8,7 +8,8 @@
 //! `UPDATE_EXPECT=1` rewrites the expected files instead of comparing (then
 //! review the diff). A case may carry settings in `NAME.args`, one
 //! `name: value` a line (`checks: linearizable,convergence`,
-//! `model: cas-register`, `nil-read: unknown|absent`); without, every check
+//! `model: cas-register`, `nil-read: unknown|absent`, `linearizable-keys:
+//! true`, `sequential-keys: true`); without, every check
 //! that fits the history runs with the format's defaults.
 
 use checker::model::{ModelKind, NilRead};
@@ -67,10 +68,23 @@ pub fn case_config(history: &Path) -> CheckConfig {
                     _ => panic!("{at}: nil-read is `unknown` or `absent`"),
                 })
             }
-            other => panic!("{at}: unknown setting `{other}` (checks, model, nil-read)"),
+            "linearizable-keys" => cfg.txn_keys.linearizable_keys = flag(value, &at),
+            "sequential-keys" => cfg.txn_keys.sequential_keys = flag(value, &at),
+            other => {
+                panic!("{at}: unknown setting `{other}` (checks, model, nil-read, linearizable-keys, sequential-keys)")
+            }
         }
     }
     cfg
+}
+
+/// A boolean setting's value.
+fn flag(value: &str, at: &str) -> bool {
+    match value {
+        "true" => true,
+        "false" => false,
+        _ => panic!("{at}: expected `true` or `false`"),
+    }
 }
 
 /// The report as its golden text: the JSON report, pretty-printed in the

@@ -15,7 +15,11 @@
 //! The version order is partial, built from sources in Elle's order: the
 //! initial state `nil` precedes every value; within an ok transaction a
 //! write follows the key's first read (writes follow reads); optionally each
-//! key is sequential (process order) or linearizable (real time). A source
+//! key is sequential (process order) or linearizable (real time): every
+//! version a transaction saw (reads before its write) or made precedes
+//! every one a later transaction (of its process, or invoked after it
+//! completed) saw or made, nil coming first (a read of nil after one is
+//! cyclic-versions). A source
 //! that would make a key's version graph cyclic is dropped for that key and
 //! reported (cyclic-versions). Each version edge `v1 < v2` yields ww
 //! (writer of v1 to writer of v2) and rw (readers of v1 to writer of v2).
@@ -46,6 +50,25 @@ pub struct VersionSources {
 impl Default for VersionSources {
     fn default() -> Self {
         VersionSources { wfr: true, sequential_keys: false, linearizable_keys: false }
+    }
+}
+
+impl VersionSources {
+    /// The default sources plus what the user assumes about the keys.
+    pub fn assuming(keys: super::sources::KeyAssumptions) -> Self {
+        VersionSources {
+            sequential_keys: keys.sequential_keys,
+            linearizable_keys: keys.linearizable_keys,
+            ..VersionSources::default()
+        }
+    }
+
+    /// The key assumptions among these sources.
+    pub fn keys(self) -> super::sources::KeyAssumptions {
+        super::sources::KeyAssumptions {
+            sequential_keys: self.sequential_keys,
+            linearizable_keys: self.linearizable_keys,
+        }
     }
 }
 
@@ -869,6 +892,13 @@ impl Cx<'_> {
                 if edges.is_empty() {
                     return;
                 }
+                // nil precedes every value, so a value before nil (a
+                // transaction read nil after one that saw or made `a`) is
+                // a cycle already: nil < a < nil.
+                if let Some(&(a, _)) = edges.iter().find(|&&(a, b)| b == NIL && a != NIL) {
+                    out.push(Finding::CyclicVersions { key, values: vec![NIL, a], source });
+                    return;
+                }
                 let mut cand = versions.clone();
                 cand.extend(edges.iter().filter(|(a, b)| a != b).map(|&(a, b)| (a, b, source)));
                 if let Some(cycle) = version_cycle(&cand) {
@@ -887,21 +917,42 @@ impl Cx<'_> {
                 .collect();
             try_add(e, SRC_WFR, &mut versions, &mut out);
         }
-        // For the process and real-time sources: the last version a
-        // transaction saw or made, and the first.
-        let last = |&(slot, r, w): &(u32, u32, u32)| -> u32 {
-            match self.outcome(slot) {
-                Outcome::Ok if w != NONE => w,
-                Outcome::Ok if r != NONE && r != UNKNOWN => r,
-                Outcome::Info if w != NONE => w,
-                _ => NONE,
+        // For the process and real-time sources: the versions a
+        // transaction saw (every read before its write of the key, ok only)
+        // or made. Under a key assumption each of them precedes (or is)
+        // each version a later transaction saw or made. Only versions
+        // count: nil and committed writers' final writes. A read of
+        // anything else (garbage, an aborted or an intermediate write) is
+        // an anomaly of its own and orders no versions.
+        let version = |v: u32| {
+            v == NIL || {
+                let wr = h.elems[v as usize].writer;
+                // Info writers only where info transactions count as
+                // committed (read uncommitted allows reading an abort).
+                let committed = wr != NONE
+                    && match self.outcome(wr) {
+                        Outcome::Ok => true,
+                        Outcome::Info => self.ev.info_committed,
+                        Outcome::Fail => false,
+                    };
+                committed && final_write(h, v)
             }
         };
-        let first = |&(slot, r, w): &(u32, u32, u32)| -> u32 {
-            match self.outcome(slot) {
-                Outcome::Ok if r != NONE && r != UNKNOWN => r,
-                Outcome::Ok | Outcome::Info if w != NONE => w,
-                _ => NONE,
+        let vals = |&(slot, _, w): &(u32, u32, u32)| -> Vec<u32> {
+            let lo = pre_reads.partition_point(|r| r.0 < slot);
+            let hi = pre_reads.partition_point(|r| r.0 <= slot);
+            let mut vs: Vec<u32> = pre_reads[lo..hi].iter().map(|r| r.1).filter(|&v| v != UNKNOWN).collect();
+            if w != NONE {
+                vs.push(w);
+            }
+            vs.retain(|&v| version(v));
+            vs.sort_unstable();
+            vs.dedup();
+            vs
+        };
+        let pairs = |a: &[u32], b: &[u32], e: &mut Vec<(u32, u32)>| {
+            for &x in a {
+                e.extend(b.iter().filter(|&&y| y != x).map(|&y| (x, y)));
             }
         };
         if self.src.sequential_keys {
@@ -911,10 +962,7 @@ impl Cx<'_> {
             for w in by_proc.windows(2) {
                 let (a, b) = (w[0], w[1]);
                 if h.txns[a.0 as usize].process == h.txns[b.0 as usize].process {
-                    let (x, y) = (last(a), first(b));
-                    if x != NONE && y != NONE && x != y && y != NIL {
-                        e.push((x, y));
-                    }
+                    pairs(&vals(a), &vals(b), &mut e);
                 }
             }
             try_add(e, SRC_PROCESS, &mut versions, &mut out);
@@ -922,6 +970,7 @@ impl Cx<'_> {
         if self.src.linearizable_keys {
             // Sweep invocations and completions; `frontier` holds completed
             // transactions no later-completed one has superseded.
+            let vs: Vec<Vec<u32>> = per.iter().map(vals).collect();
             let mut evs: Vec<(u64, bool, usize)> = Vec::new();
             for (i, p) in per.iter().enumerate() {
                 let t = &h.txns[p.0 as usize];
@@ -937,17 +986,13 @@ impl Cx<'_> {
             for &(_, invoke, i) in &evs {
                 if invoke {
                     seen_by[i] = frontier.clone();
-                    let y = first(&per[i]);
                     for &a in &frontier {
-                        let x = last(&per[a]);
-                        if x != NONE && y != NONE && x != y && y != NIL {
-                            e.push((x, y));
-                        }
+                        pairs(&vs[a], &vs[i], &mut e);
                     }
                 } else {
                     let covered = std::mem::take(&mut seen_by[i]);
                     frontier.retain(|a| !covered.contains(a));
-                    if last(&per[i]) != NONE {
+                    if !vs[i].is_empty() {
                         frontier.push(i);
                     } else {
                         // A transaction that leaves no version passes its

@@ -34,6 +34,7 @@ mod infer;
 pub mod model;
 pub mod report;
 mod search;
+pub mod sources;
 #[cfg(test)]
 mod tests;
 
@@ -41,6 +42,7 @@ pub use history::{TxnBuilder, TxnHistory, TxnReader, Workload};
 pub use infer::VersionSources;
 pub use model::{AnomalyKind, Model};
 pub use report::{TxnAnomaly, TxnReport};
+pub use sources::{AssumedStep, KeyAssumptions, VersionSource};
 
 use crate::history::Outcome;
 use crate::report::{Budget, Verdict};
@@ -256,6 +258,9 @@ fn run_pass(
     Pass { tier: tier0, inf, results, components, found, stats }
 }
 
+/// An anomaly shown in full, with the steps that rest on a key assumption.
+type Example = (TxnAnomaly, Vec<AssumedStep>);
+
 /// Checks a transactional history against the requested models.
 pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
     let mut models: Vec<Model> =
@@ -325,22 +330,23 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
 
     // Examples and counts, by class; a class from the pass with the least
     // evidence that found it (so the fewest assumptions).
-    let mut by_kind: Vec<(AnomalyKind, u64, Vec<TxnAnomaly>)> = Vec::new();
-    let mut add = |kind: AnomalyKind, assumes: Option<&'static str>, make: &dyn Fn() -> TxnAnomaly| {
-        let i = match by_kind.iter().position(|e| e.0 == kind) {
-            Some(i) => i,
-            None => {
-                by_kind.push((kind, 0, Vec::new()));
-                by_kind.len() - 1
+    let mut by_kind: Vec<(AnomalyKind, u64, Vec<Example>)> = Vec::new();
+    let mut add =
+        |kind: AnomalyKind, assumes: Option<&'static str>, make: &dyn Fn() -> (TxnAnomaly, Vec<AssumedStep>)| {
+            let i = match by_kind.iter().position(|e| e.0 == kind) {
+                Some(i) => i,
+                None => {
+                    by_kind.push((kind, 0, Vec::new()));
+                    by_kind.len() - 1
+                }
+            };
+            by_kind[i].1 += 1;
+            if by_kind[i].2.len() < opts.examples_max {
+                let (mut a, assumed) = make();
+                a.assumes = assumes;
+                by_kind[i].2.push((a, assumed));
             }
         };
-        by_kind[i].1 += 1;
-        if by_kind[i].2.len() < opts.examples_max {
-            let mut a = make();
-            a.assumes = assumes;
-            by_kind[i].2.push(a);
-        }
-    };
     let mut reported = Kinds::default();
     let has_info = h.txns.iter().any(|t| t.outcome == Outcome::Info);
     for (i, pass) in passes.iter().enumerate() {
@@ -349,7 +355,7 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
         let new = |k: AnomalyKind| !reported.contains(k);
         let fresh: Vec<AnomalyKind> = pass.found.iter().filter(|&k| new(k)).collect();
         for c in pass.results.iter().flat_map(|r| &r.cycles).filter(|c| fresh.contains(&c.kind)) {
-            add(c.kind, assumes, &|| x.cycle(c));
+            add(c.kind, assumes, &|| (x.cycle(c), sources::cycle_assumptions(h, &pass.inf, &c.steps)));
         }
         let findings = pass.inf.findings.iter().chain(if i == 0 { &internal.findings[..] } else { &[] });
         // A transaction that reads one bad element in several micro-ops
@@ -362,7 +368,7 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
                     continue;
                 }
             }
-            add(finding_kind(f), assumes, &|| x.finding(f));
+            add(finding_kind(f), assumes, &|| (x.finding(f), sources::finding_assumptions(f)));
         }
         let typed_here = typed(found_for(pass.tier));
         for (r, nodes) in pass.results.iter().zip(&pass.components) {
@@ -375,7 +381,7 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
                     continue;
                 }
                 shown.insert(e);
-                add(e, assumes, &|| x.exists(e, m, nodes, &r.cut));
+                add(e, assumes, &|| (x.exists(e, m, nodes, &r.cut), Vec::new()));
             }
         }
         for k in fresh {
@@ -384,7 +390,7 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
     }
     by_kind.sort_by_key(|e| e.0);
     let counts = by_kind.iter().map(|e| KindCount { kind: e.0, count: e.1 }).collect();
-    let anomalies = by_kind.into_iter().flat_map(|e| e.2).collect();
+    let (anomalies, assumed) = by_kind.into_iter().flat_map(|e| e.2).unzip();
     let incomplete = passes
         .iter()
         .flat_map(|p| p.results.iter().flat_map(|r| &r.cut))
@@ -407,11 +413,14 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
     };
     TxnReport {
         workload: h.workload,
+        version_sources: sources::used(h.workload, opts.sources.wfr, opts.sources.keys()),
+        key_assumptions: opts.sources.keys(),
         verdict,
         models: model_results,
         not,
         also_not,
         anomalies,
+        assumed,
         counts,
         incomplete,
         stats,

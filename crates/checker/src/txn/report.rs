@@ -3,6 +3,7 @@
 
 use super::history::{TxnHistory, Workload};
 use super::model::{AnomalyKind, Model};
+use super::sources::{self, AssumedStep, KeyAssumptions, VersionSource};
 use crate::history::{OpId, Outcome};
 use crate::report::{
     Anomaly, AnomalyDetail, AnomalyKind as ReportKind, CheckName, CheckResult, KeyResult, KeyStats, Method, ModelName,
@@ -15,6 +16,13 @@ use serde::Serialize;
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct TxnReport {
     pub workload: Workload,
+    /// What ordered the keys' versions (Elle's `:sources`): for
+    /// rw-register the initial state, writes following reads (for the
+    /// models from read committed up) and the key assumptions asked for;
+    /// for list-append the reads.
+    pub version_sources: Vec<VersionSource>,
+    /// The key assumptions asked for.
+    pub key_assumptions: KeyAssumptions,
     /// The overall verdict over the requested models.
     pub verdict: Verdict,
     pub models: Vec<ModelResult>,
@@ -24,6 +32,11 @@ pub struct TxnReport {
     pub also_not: Vec<Model>,
     /// Examples, most severe class first; at most `examples_max` per class.
     pub anomalies: Vec<TxnAnomaly>,
+    /// Per example (same order): the steps that hold only under a key
+    /// assumption the user made (`--sequential-keys`,
+    /// `--linearizable-keys`); empty when the history proves every step.
+    /// (Beside the anomaly rather than in it: `explain` builds those.)
+    pub assumed: Vec<Vec<AssumedStep>>,
     /// How many of each class were found (examples or not), same order.
     pub counts: Vec<KindCount>,
     /// Searches a budget cut short.
@@ -144,6 +157,8 @@ pub struct TxnEvidence {
     pub key: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assumes: Option<&'static str>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assumed: Vec<AssumedStep>,
 }
 
 /// A transactional history's summary in a [`crate::Report`]: Elle's `not`
@@ -152,6 +167,12 @@ pub struct TxnEvidence {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Isolation {
     pub workload: Workload,
+    /// What ordered the keys' versions (Elle's `:sources`).
+    pub version_sources: Vec<VersionSource>,
+    /// The key assumptions asked for (shown when any was; on list-append
+    /// they change nothing, its reads giving the version order).
+    #[serde(skip_serializing_if = "KeyAssumptions::none")]
+    pub key_assumptions: KeyAssumptions,
     pub not: Vec<Model>,
     pub also_not: Vec<Model>,
     pub counts: Vec<KindCount>,
@@ -165,6 +186,8 @@ impl TxnReport {
     pub fn isolation(&self) -> Isolation {
         Isolation {
             workload: self.workload,
+            version_sources: self.version_sources.clone(),
+            key_assumptions: self.key_assumptions,
             not: self.not.clone(),
             also_not: self.also_not.clone(),
             counts: self.counts.clone(),
@@ -185,8 +208,9 @@ impl TxnReport {
                 let anomalies: Vec<Anomaly> = self
                     .anomalies
                     .iter()
-                    .filter(|a| r.violated_by.contains(&a.kind))
-                    .map(|a| a.to_anomaly(history))
+                    .zip(&self.assumed)
+                    .filter(|(a, _)| r.violated_by.contains(&a.kind))
+                    .map(|(a, assumed)| a.to_anomaly(history, assumed))
                     .collect();
                 let violations: u64 =
                     self.counts.iter().filter(|c| r.violated_by.contains(&c.kind)).map(|c| c.count).sum();
@@ -207,11 +231,16 @@ impl TxnReport {
 
 impl TxnAnomaly {
     /// As a report's anomaly: the transactions as ops, the explanation
-    /// (with the assumption it rests on), the names and steps as detail.
-    pub fn to_anomaly(&self, history: &TxnHistory) -> Anomaly {
+    /// (with the assumptions it rests on, `assumed` being the steps that
+    /// need a key assumption), the names and steps as detail.
+    pub fn to_anomaly(&self, history: &TxnHistory, assumed: &[AssumedStep]) -> Anomaly {
         let mut explanation = self.explanation.clone();
         if let Some(why) = self.assumes {
             explanation.push_str(&format!(" (this assumes {why})"));
+        }
+        let names: Vec<(String, String)> = self.steps.iter().map(|s| (s.from.clone(), s.to.clone())).collect();
+        if let Some(p) = sources::phrase(assumed, &names) {
+            explanation.push_str(&format!(" ({p})"));
         }
         Anomaly {
             kind: ReportKind::Txn(self.kind),
@@ -222,6 +251,7 @@ impl TxnAnomaly {
                 steps: self.steps.clone(),
                 key: self.key.clone(),
                 assumes: self.assumes,
+                assumed: assumed.to_vec(),
             }))),
         }
     }

@@ -15,8 +15,20 @@ fn history(text: &str) -> TxnHistory {
 }
 
 fn run(text: &str, models: &[Model]) -> TxnReport {
-    let opts = TxnOptions { models: models.to_vec(), ..TxnOptions::default() };
+    run_assuming(text, models, KeyAssumptions::default())
+}
+
+fn run_assuming(text: &str, models: &[Model], keys: KeyAssumptions) -> TxnReport {
+    let opts = TxnOptions { models: models.to_vec(), sources: VersionSources::assuming(keys), ..TxnOptions::default() };
     check(&history(text), &opts)
+}
+
+/// The key assumptions a history's `NAME.args` asks for (the golden
+/// runner's settings `linearizable-keys: true`, `sequential-keys: true`).
+fn case_keys(name: &str) -> KeyAssumptions {
+    let args = std::fs::read_to_string(format!("{}/{name}.args", dir())).unwrap_or_default();
+    let on = |setting: &str| args.lines().any(|l| l.replace(' ', "") == format!("{setting}:true"));
+    KeyAssumptions { linearizable_keys: on("linearizable-keys"), sequential_keys: on("sequential-keys") }
 }
 
 fn verdict(r: &TxnReport, m: Model) -> Verdict {
@@ -51,7 +63,7 @@ pub(crate) fn summary(r: &TxnReport) -> String {
     let _ = writeln!(s, "also-not: {}", names(&r.also_not));
     for c in &r.counts {
         let _ = writeln!(s, "{}: {}", c.kind, c.count);
-        for a in r.anomalies.iter().filter(|a| a.kind == c.kind) {
+        for (a, assumed) in r.anomalies.iter().zip(&r.assumed).filter(|(a, _)| a.kind == c.kind) {
             for t in &a.txns {
                 let lines = match t.complete_line {
                     Some(c) => format!("lines {}-{c}", t.invoke_line),
@@ -70,6 +82,10 @@ pub(crate) fn summary(r: &TxnReport) -> String {
             let _ = writeln!(s, "  {}", a.explanation);
             if let Some(why) = a.assumes {
                 let _ = writeln!(s, "  (assumes {why})");
+            }
+            let names: Vec<(String, String)> = a.steps.iter().map(|s| (s.from.clone(), s.to.clone())).collect();
+            if let Some(p) = sources::phrase(assumed, &names) {
+                let _ = writeln!(s, "  ({p})");
             }
         }
     }
@@ -94,7 +110,7 @@ fn golden_reports() {
     let mut failures = Vec::new();
     for name in names {
         let text = std::fs::read_to_string(format!("{}/{name}.edn", dir())).unwrap();
-        let got = summary(&run(&text, &Model::CHECKABLE));
+        let got = summary(&run_assuming(&text, &Model::CHECKABLE, case_keys(&name)));
         let path = format!("{}/{name}.expected", dir());
         if update {
             std::fs::write(&path, &got).unwrap();
@@ -708,4 +724,108 @@ proptest::proptest! {
             proptest::prop_assert_eq!(shown, c.count, "{} in\n{}", c.kind, text);
         }
     }
+}
+
+/// Elle's `:linearizable-keys?` on a hand case (histories/txn/
+/// rw-linearizable-keys.edn): serializable from what the reads prove, a
+/// G-single between T2 (the writer of x = 2 and y = 2) and T3 (the reader)
+/// once real time orders x's versions; the rw step is the one that rests on
+/// the assumption, and the report says so.
+#[test]
+fn linearizable_keys_turn_a_valid_history_into_g_single() {
+    let text = std::fs::read_to_string(format!("{}/rw-linearizable-keys.edn", dir())).unwrap();
+    let plain = run(&text, &[Model::Serializable]);
+    assert_eq!(verdict(&plain, Model::Serializable), Verdict::Valid, "{plain:#?}");
+    assert!(plain.anomalies.is_empty(), "{plain:#?}");
+    assert_eq!(plain.version_sources, vec![VersionSource::InitialState, VersionSource::WfrKeys]);
+
+    let lin = KeyAssumptions { linearizable_keys: true, sequential_keys: false };
+    let r = run_assuming(&text, &[Model::Serializable], lin);
+    assert_eq!(verdict(&r, Model::Serializable), Verdict::Invalid, "{r:#?}");
+    assert_eq!(
+        r.version_sources,
+        vec![VersionSource::InitialState, VersionSource::WfrKeys, VersionSource::LinearizableKeys]
+    );
+    let i = r.anomalies.iter().position(|a| a.kind == AnomalyKind::GSingle).expect("a G-single");
+    let a = &r.anomalies[i];
+    // The writer of x = 2, y = 2 (process 1) and the reader (process 2).
+    let mut procs: Vec<u64> = a.txns.iter().map(|t| t.process).collect();
+    procs.sort_unstable();
+    assert_eq!(procs, vec![1, 2], "{a:#?}");
+    let rw = a.steps.iter().position(|s| s.kind == "rw").expect("an rw step");
+    assert_eq!(a.steps[rw].key, Some(Value::str("x")), "{a:#?}");
+    assert_eq!((a.steps[rw].value.clone(), a.steps[rw].value_to.clone()), (Some(Value::Int(1)), Some(Value::Int(2))));
+    // Only that step rests on the assumption; the wr step is proven.
+    assert_eq!(
+        r.assumed[i],
+        vec![AssumedStep { step: Some(rw as u32), kind: Some("rw"), source: VersionSource::LinearizableKeys }],
+        "{a:#?}"
+    );
+    let h = history(&text);
+    let shown = a.to_anomaly(&h, &r.assumed[i]);
+    assert!(shown.explanation.contains("real-time order (--linearizable-keys)"), "{}", shown.explanation);
+}
+
+/// Elle's `:sequential-keys?` (histories/txn/rw-sequential-keys.edn): one
+/// process writes x = 1, then x = 2, then reads x = 1. Serializable from the
+/// reads alone; under sequential keys its order gives 1 < 2 and 2 < 1, a
+/// cyclic version order, reported as resting on the assumption.
+#[test]
+fn sequential_keys_find_cyclic_versions_in_one_process() {
+    let text = std::fs::read_to_string(format!("{}/rw-sequential-keys.edn", dir())).unwrap();
+    let plain = run(&text, &[Model::Serializable]);
+    assert_eq!(verdict(&plain, Model::Serializable), Verdict::Valid, "{plain:#?}");
+    let seq = KeyAssumptions { linearizable_keys: false, sequential_keys: true };
+    let r = run_assuming(&text, &[Model::Serializable], seq);
+    assert_eq!(verdict(&r, Model::Serializable), Verdict::Invalid, "{r:#?}");
+    let i = r.anomalies.iter().position(|a| a.kind == AnomalyKind::CyclicVersions).expect("cyclic-versions");
+    assert_eq!(r.anomalies[i].key, Some(Value::str("x")));
+    assert_eq!(r.assumed[i], vec![AssumedStep { step: None, kind: None, source: VersionSource::SequentialKeys }]);
+    // Linearizable keys see the same (one process's order is real time).
+    let lin = KeyAssumptions { linearizable_keys: true, sequential_keys: false };
+    let r = run_assuming(&text, &[Model::Serializable], lin);
+    assert!(kinds(&r).contains(&AnomalyKind::CyclicVersions), "{r:#?}");
+}
+
+/// A read of nil after a write to the key completed: nil precedes every
+/// version, so under linearizable keys x = 1 < nil is a cycle (Elle links
+/// the version to nil too). Found by the oracle comparison's first run.
+#[test]
+fn regression_linearizable_keys_stale_nil_read_is_cyclic_versions() {
+    let text = "{:type :invoke, :f :txn, :value [[:w :x 1]], :process 0, :index 0}\n\
+                {:type :ok, :f :txn, :value [[:w :x 1]], :process 0, :index 1}\n\
+                {:type :invoke, :f :txn, :value [[:r :x nil]], :process 1, :index 2}\n\
+                {:type :ok, :f :txn, :value [[:r :x nil]], :process 1, :index 3}\n";
+    let lin = KeyAssumptions { linearizable_keys: true, sequential_keys: false };
+    assert_eq!(verdict(&run(text, &[Model::Serializable]), Model::Serializable), Verdict::Valid);
+    let r = run_assuming(text, &[Model::ReadUncommitted], lin);
+    assert!(kinds(&r).contains(&AnomalyKind::CyclicVersions), "{r:#?}");
+    assert_eq!(verdict(&r, Model::ReadUncommitted), Verdict::Invalid);
+}
+
+/// Found by the oracle comparison: a transaction that read x twice before
+/// writing it (1, then nil) after x = 1 was written and completed; the
+/// second read is as much a version it saw as the first.
+#[test]
+fn regression_linearizable_keys_count_every_read_before_a_write() {
+    let text = "{:type :invoke, :f :txn, :value [[:w 1 1]], :process 0, :index 0}\n\
+                {:type :ok, :f :txn, :value [[:w 1 1]], :process 0, :index 1}\n\
+                {:type :invoke, :f :txn, :value [[:r 1 nil] [:r 1 nil]], :process 0, :index 2}\n\
+                {:type :ok, :f :txn, :value [[:r 1 1] [:r 1 nil]], :process 0, :index 3}\n";
+    let lin = KeyAssumptions { linearizable_keys: true, sequential_keys: false };
+    let r = run_assuming(text, &[Model::ReadUncommitted], lin);
+    assert_eq!(verdict(&r, Model::ReadUncommitted), Verdict::Invalid, "{r:#?}");
+}
+
+/// List-append histories carry their version order in their reads: the key
+/// assumptions change nothing there, and the report says which source it used.
+#[test]
+fn key_assumptions_change_nothing_on_list_append() {
+    let text = std::fs::read_to_string(format!("{}/g-single.edn", dir())).unwrap();
+    let both = KeyAssumptions { linearizable_keys: true, sequential_keys: true };
+    let r = run_assuming(&text, &Model::CHECKABLE, both);
+    let plain = run(&text, &Model::CHECKABLE);
+    assert_eq!(r.version_sources, vec![VersionSource::ListReads]);
+    assert_eq!((&r.models, &r.anomalies), (&plain.models, &plain.anomalies));
+    assert!(r.assumed.iter().all(|a| a.is_empty()));
 }

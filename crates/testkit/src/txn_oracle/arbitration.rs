@@ -97,6 +97,13 @@ enum Why {
     NoSnapshot {
         lo: usize,
     },
+    /// Its version of `key` must precede `after`'s (nil: `None`), which is
+    /// already placed, because of a key assumption (`why`).
+    KeyOrder {
+        why: String,
+        key: usize,
+        after: Option<usize>,
+    },
     /// It must see `hidden` (directly or transitively) yet missed its write.
     Fractured {
         hidden: usize,
@@ -191,6 +198,10 @@ impl<'a, 'h> Search<'a, 'h> {
 
     fn check(&self, t: usize, m: Am) -> Result<Choice, Why> {
         let p = self.p;
+        // AR restricted to a key's writers is its version order.
+        if let Some(c) = super::keys::breaks(&p.key_order, t, self.placed) {
+            return Err(Why::KeyOrder { why: c.why.clone(), key: c.key, after: c.after });
+        }
         let ext = p.ext[t].as_ref().map_err(|v| Why::Internal { mop: v.mop, expected: v.expected.clone() })?;
         let here = self.order.len();
         match m {
@@ -397,6 +408,10 @@ fn show_why(p: &Prep, t: usize, why: &Why) -> String {
             "no snapshot of T{t} from position {lo} on (the earliest that first-committer-wins and the \
              transactions it must see allow) gives its reads"
         ),
+        Why::KeyOrder { why, key, after } => {
+            let after = after.map_or("the initial nil".to_string(), |a| format!("T{a}'s, placed earlier"));
+            format!("T{t}'s version of key {} must precede {after} ({why})", k(key))
+        }
         Why::Fractured { hidden } => format!(
             "T{t} must see T{hidden} (directly or through what it saw) but misses T{hidden}'s write to a key it read"
         ),

@@ -406,6 +406,21 @@ impl<'a, 'h> Search<'a, 'h> {
                     continue;
                 }
             }
+            if let Some(c) = super::keys::breaks(&self.p.key_order, w, st.placed) {
+                // The version order would break a key assumption.
+                let after = c.after.map_or("the initial nil".to_string(), |a| format!("T{a}'s"));
+                let why = format!(
+                    "T{w}'s version of key {} must precede {after} ({}), not follow it",
+                    self.p.key_name(c.key),
+                    c.why
+                );
+                for m in DMS {
+                    if alive & self.wanted & m.bit() != 0 {
+                        self.first[m as usize].get_or_insert_with(|| why.clone());
+                    }
+                }
+                continue;
+            }
             let mut next = st.clone();
             self.place(&mut next, w);
             if !self.explains(&next, false) {

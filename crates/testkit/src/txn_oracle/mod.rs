@@ -129,7 +129,8 @@
 //! - rw-register version orders are quantified over, so a verdict is exact;
 //!   Elle infers only some version order facts (the initial state first,
 //!   write-follows-read, and optionally per-key linearizability or
-//!   sequential consistency): a checker may miss anomalies the oracle
+//!   sequential consistency, which [`check_assuming`] takes from their
+//!   definitions, see `keys.rs`): a checker may miss anomalies the oracle
 //!   finds, and (read-uncommitted only) write-follows-read may find a G0
 //!   that some version order avoids. A checker following Elle should be
 //!   sound against the oracle (its "not allowed" implies the oracle's)
@@ -157,6 +158,7 @@ mod arbitration;
 mod dsg;
 pub mod gen;
 mod history;
+mod keys;
 #[cfg(test)]
 mod naive;
 mod prep;
@@ -168,6 +170,7 @@ pub use history::{
     Workload,
 };
 
+pub use keys::KeyOrder;
 use prep::Prep;
 use std::fmt;
 
@@ -370,7 +373,15 @@ impl fmt::Display for Judgement {
 
 /// Decides every model with its primary formulation.
 pub fn check(h: &TxnHistory) -> Result<Judgement, OracleError> {
-    let p = Prep::new(h)?;
+    check_assuming(h, KeyOrder::NONE)
+}
+
+/// As [`check`], counting only executions in which every key behaves as
+/// `order` assumes (see `keys.rs`): each key linearizable (real time
+/// orders what transactions see and install on it) or sequential (each
+/// process's order does). rw-register only; list-append is unaffected.
+pub fn check_assuming(h: &TxnHistory, order: KeyOrder) -> Result<Judgement, OracleError> {
+    let p = Prep::assuming(h, order)?;
     let arb: Vec<Model> = Model::ALL.into_iter().filter(|m| m.primary() == Method::Arbitration).collect();
     let dsg: Vec<Model> = Model::ALL.into_iter().filter(|m| m.primary() == Method::Dsg).collect();
     let mut decisions = arbitration::decide(&p, &arb)?;
@@ -382,7 +393,17 @@ pub fn check(h: &TxnHistory) -> Result<Judgement, OracleError> {
 /// Decides the given models with one formulation. Models that formulation
 /// has no definition for ([`Model::methods`]) are left out of the answer.
 pub fn check_with(h: &TxnHistory, models: &[Model], method: Method) -> Result<Vec<Decision>, OracleError> {
-    let p = Prep::new(h)?;
+    check_with_assuming(h, models, method, KeyOrder::NONE)
+}
+
+/// As [`check_with`], under the key assumptions `order`.
+pub fn check_with_assuming(
+    h: &TxnHistory,
+    models: &[Model],
+    method: Method,
+    order: KeyOrder,
+) -> Result<Vec<Decision>, OracleError> {
+    let p = Prep::assuming(h, order)?;
     let models: Vec<Model> = models.iter().copied().filter(|m| m.methods().contains(&method)).collect();
     let mut out = match method {
         Method::Arbitration => arbitration::decide(&p, &models)?,

@@ -81,6 +81,8 @@ pub(crate) struct Prep<'h> {
     pub po_pred: Vec<Mask>,
     pub ok: Mask,
     pub info: Mask,
+    /// Version-order constraints from key assumptions (`keys`), if any.
+    pub key_order: Vec<super::keys::Precede>,
 }
 
 /// Every value `mops` write to dense key `k`.
@@ -112,7 +114,9 @@ pub(crate) fn install(workload: Workload, prev: &[Val], writes: &[Val]) -> Vec<V
 }
 
 impl<'h> Prep<'h> {
-    pub fn new(h: &'h TxnHistory) -> Result<Prep<'h>, OracleError> {
+    /// What the searches need, with the version-order constraints the key
+    /// assumptions `order` imply.
+    pub fn assuming(h: &'h TxnHistory, order: super::keys::KeyOrder) -> Result<Prep<'h>, OracleError> {
         h.validate().map_err(OracleError::Invalid)?;
         let n = h.txns.len();
         let too_large = |what, found, limit| Err(OracleError::TooLarge { what, found, limit });
@@ -241,7 +245,7 @@ impl<'h> Prep<'h> {
                 }
             }
         }
-        Ok(Prep {
+        let mut p = Prep {
             h,
             n,
             workload: h.workload,
@@ -257,7 +261,10 @@ impl<'h> Prep<'h> {
             po_pred,
             ok,
             info,
-        })
+            key_order: Vec::new(),
+        };
+        p.key_order = super::keys::constraints(&p, order);
+        Ok(p)
     }
 
     /// The values transaction `t` writes to dense key `k` (empty if none).
