@@ -112,26 +112,23 @@ fn run_exit_codes_and_until_violation() {
 
 #[test]
 fn same_seed_same_bytes_from_the_command_line() {
-    let a = tempfile::tempdir().unwrap();
-    let b = tempfile::tempdir().unwrap();
-    for d in [&a, &b] {
-        let r = run(&[
-            "run",
-            "--protocol",
-            "raft",
-            "--nemesis",
-            "partition,crash,loss",
-            "--seed",
-            "9",
-            "--ops",
-            "150",
-            "--out",
-            d.path().to_str().unwrap(),
-        ]);
-        assert_eq!(r.status.code(), Some(0));
-    }
-    let read = |d: &tempfile::TempDir| std::fs::read(d.path().join("history.jsonl")).unwrap();
-    assert_eq!(read(&a), read(&b));
+    let args = ["run", "--protocol", "raft", "--nemesis", "partition,crash,loss", "--seed", "9", "--ops", "150"];
+    assert_same_history_twice(&args, |r, _| assert_eq!(r.status.code(), Some(0)));
+}
+
+/// Runs `args` twice, each into a fresh `--out` directory, hands every run's
+/// output and directory to `each`, and asserts both histories are the same
+/// bytes: the simulator's determinism, seen from the command line.
+fn assert_same_history_twice(args: &[&str], each: impl Fn(&std::process::Output, &std::path::Path)) {
+    let histories: Vec<Vec<u8>> = (0..2)
+        .map(|_| {
+            let d = tempfile::tempdir().unwrap();
+            let r = run(&[args, &["--out", d.path().to_str().unwrap()]].concat());
+            each(&r, d.path());
+            std::fs::read(d.path().join("history.jsonl")).unwrap()
+        })
+        .collect();
+    assert_eq!(histories[0], histories[1]);
 }
 
 /// Also a regression (#12 §5): compare exited 0 when checks failed (lww is
@@ -319,21 +316,16 @@ fn every_run_reports_its_faults_per_kind() {
 /// bytes, and the run counts its faults under `leader`.
 #[test]
 fn raft_figure_8_is_found_by_the_leader_nemesis_deterministically() {
-    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    for d in [&a, &b] {
-        let out = d.path().to_str().unwrap();
-        let args = ["run", "--protocol", "raft", "--param", "bug=no-term-check-on-commit", "--nemesis", "leader"];
-        let r = run(&[&args[..], &["--seed", "20", "--check", "--out", out]].concat());
+    let args = ["run", "--protocol", "raft", "--param", "bug=no-term-check-on-commit", "--nemesis", "leader"];
+    assert_same_history_twice(&[&args[..], &["--seed", "20", "--check"]].concat(), |r, dir| {
         let stdout = String::from_utf8_lossy(&r.stdout);
         assert_eq!(r.status.code(), Some(1), "{stdout}");
         assert!(stdout.contains("invariant leader-completeness violated"), "{stdout}");
         assert!(stdout.contains("--param max_batch=1"), "{stdout}");
-        let text = std::fs::read_to_string(d.path().join("run.json")).unwrap();
+        let text = std::fs::read_to_string(dir.join("run.json")).unwrap();
         let run: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert!(run["faults_by_kind"]["leader"].as_u64().unwrap_or(0) >= 3, "{text}");
-    }
-    let read = |d: &tempfile::TempDir| std::fs::read(d.path().join("history.jsonl")).unwrap();
-    assert_eq!(read(&a), read(&b));
+    });
 }
 
 /// #15: a run that asked for leader faults and got none injected (here: a
