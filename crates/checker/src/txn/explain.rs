@@ -2,15 +2,12 @@
 //! `T1`, `T2`, ... and a sentence per step a person can follow.
 
 use super::graph::{kind_name, PROCESS, REALTIME, RW, WR, WW};
-use super::history::{ElemId, KeyId, MopF, TxnHistory, Workload, NIL, NONE, UNKNOWN};
+use super::history::{ElemId, KeyId, MopF, MopValue, TxnHistory, Workload, NIL, NONE, UNKNOWN};
 use super::infer::{At, Finding, Inferred, SRC_INITIAL, SRC_PROCESS, SRC_REALTIME, SRC_WFR};
 use super::model::{AnomalyKind, Model};
 use super::report::{Step, TxnAnomaly, TxnRef};
 use super::search::{Cut, Cycle, RawStep};
 use crate::value::Value;
-
-/// A micro-op (global index) and the value it read or wrote.
-type MopValue = (u32, u32);
 
 /// Lists longer than this are shown with the middle cut out.
 const LIST_SHOWN_MAX: usize = 8;
@@ -492,28 +489,6 @@ impl Explainer<'_> {
         }
     }
 
-    /// Reads before the first write of `key` in `slot` (ok only) and its
-    /// last write, each as (global micro-op, value).
-    fn ext(&self, slot: u32, key: KeyId) -> (Vec<MopValue>, Option<MopValue>) {
-        let ok = self.h.txns[slot as usize].outcome == crate::history::Outcome::Ok;
-        let mut reads = Vec::new();
-        let mut write = None;
-        for (i, m) in self.mops(slot).filter(|(_, m)| m.key == key) {
-            match m.f {
-                MopF::Read if ok && write.is_none() => reads.push((i, m.v)),
-                MopF::Read => {}
-                _ => write = Some((i, m.v)),
-            }
-        }
-        (reads, write)
-    }
-
-    fn version_edge(&self, key: KeyId, v1: u32, v2: u32) -> Option<u8> {
-        let vs = &self.inf.keys[key as usize].versions;
-        let i = vs.partition_point(|e| (e.0, e.1) < (v1, v2));
-        vs.get(i).filter(|e| e.0 == v1 && e.1 == v2).map(|e| e.2)
-    }
-
     fn register_step(&self, st: &mut Step, kind: u8, a: u32, b: u32) -> bool {
         let (ta, tb) = (st.from.clone(), st.to.clone());
         let shown = |v: u32| if v == NIL { Value::Nil } else { self.value(v).clone() };
@@ -521,8 +496,8 @@ impl Explainer<'_> {
         keys.sort_unstable();
         keys.dedup();
         for k in keys {
-            let (ra, wa) = self.ext(a, k);
-            let (rb, wb) = self.ext(b, k);
+            let (ra, wa) = self.h.saw_and_left(a, k);
+            let (rb, wb) = self.h.saw_and_left(b, k);
             let key = self.key(k);
             match kind {
                 WR => {
@@ -538,7 +513,7 @@ impl Explainer<'_> {
                     let from: Vec<MopValue> = if kind == WW { wa.into_iter().collect() } else { ra };
                     let Some((wi, wv)) = wb else { continue };
                     let Some((fi, fv, src)) =
-                        from.iter().find_map(|&(fi, fv)| self.version_edge(k, fv, wv).map(|src| (fi, fv, src)))
+                        from.iter().find_map(|&(fi, fv)| self.inf.version_edge(k, fv, wv).map(|src| (fi, fv, src)))
                     else {
                         continue;
                     };

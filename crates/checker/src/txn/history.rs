@@ -155,9 +155,35 @@ pub struct TxnHistory {
     pub faults: u64,
 }
 
+/// A micro-op's index in [`TxnHistory::mops`] and its interned value.
+pub type MopValue = (u32, u32);
+
 impl TxnHistory {
     pub fn mops_of(&self, t: &Txn) -> &[Mop] {
         &self.mops[t.mops_start as usize..(t.mops_start + t.mops_len) as usize]
+    }
+
+    /// What transaction `slot` read of `key` before it first wrote it (an
+    /// ok transaction's reads only) and its last write of it, each as
+    /// (micro-op index, value): the versions it saw and the one it left, as
+    /// inference orders rw-register versions.
+    pub fn saw_and_left(&self, slot: u32, key: KeyId) -> (Vec<MopValue>, Option<MopValue>) {
+        let t = &self.txns[slot as usize];
+        let ok = t.outcome == Outcome::Ok;
+        let mut reads = Vec::new();
+        let mut write = None;
+        for i in t.mops_start..t.mops_start + t.mops_len {
+            let m = &self.mops[i as usize];
+            if m.key != key {
+                continue;
+            }
+            match m.f {
+                MopF::Read if ok && write.is_none() => reads.push((i, m.v)),
+                MopF::Read => {}
+                _ => write = Some((i, m.v)),
+            }
+        }
+        (reads, write)
     }
 
     /// The elements a list-append read returned.

@@ -201,6 +201,15 @@ pub struct Inferred {
     pub keys: Vec<KeyFacts>,
 }
 
+impl Inferred {
+    /// The source bits of the version edge `v1 < v2` of `key`, if inferred.
+    pub fn version_edge(&self, key: KeyId, v1: u32, v2: u32) -> Option<u8> {
+        let vs = &self.keys[key as usize].versions;
+        let i = vs.partition_point(|e| (e.0, e.1) < (v1, v2));
+        vs.get(i).filter(|e| e.0 == v1 && e.1 == v2).map(|e| e.2)
+    }
+}
+
 /// Micro-ops grouped by key: `at[off[k]..off[k+1]]`, in op order.
 struct ByKey {
     off: Vec<u32>,

@@ -11,10 +11,9 @@
 //! linearizable keys (real time), since a linearizable key is sequential.
 
 use super::graph::{RW, WW};
-use super::history::{KeyId, MopF, TxnHistory, Workload};
+use super::history::{KeyId, MopValue, TxnHistory, Workload};
 use super::infer::{Finding, Inferred, SRC_INITIAL, SRC_PROCESS, SRC_REALTIME, SRC_WFR};
 use super::search::RawStep;
-use crate::history::Outcome;
 use serde::Serialize;
 
 /// What the user assumes about each key of a rw-register history, as
@@ -145,30 +144,6 @@ pub fn finding_assumptions(f: &Finding) -> Vec<AssumedStep> {
     }
 }
 
-/// What `slot` read of `key` before writing it (ok only) and its last
-/// write, as interned values (the same rule inference uses for edges).
-fn ext(h: &TxnHistory, slot: u32, key: KeyId) -> (Vec<u32>, Option<u32>) {
-    let t = &h.txns[slot as usize];
-    let ok = t.outcome == Outcome::Ok;
-    let mut reads = Vec::new();
-    let mut write = None;
-    for m in h.mops_of(t).iter().filter(|m| m.key == key) {
-        match m.f {
-            MopF::Read if ok && write.is_none() => reads.push(m.v),
-            MopF::Read => {}
-            _ => write = Some(m.v),
-        }
-    }
-    (reads, write)
-}
-
-/// Sources of the version edge `v1 < v2` of `key`, if inferred.
-fn edge_bits(inf: &Inferred, key: KeyId, v1: u32, v2: u32) -> Option<u8> {
-    let vs = &inf.keys[key as usize].versions;
-    let i = vs.partition_point(|e| (e.0, e.1) < (v1, v2));
-    vs.get(i).filter(|e| e.0 == v1 && e.1 == v2).map(|e| e.2)
-}
-
 /// The key assumption a rw-register ww or rw step rests on, `None` when
 /// some key proves it (or it is another kind of step).
 fn step_source(h: &TxnHistory, inf: &Inferred, s: &RawStep) -> Option<VersionSource> {
@@ -181,12 +156,11 @@ fn step_source(h: &TxnHistory, inf: &Inferred, s: &RawStep) -> Option<VersionSou
     keys.dedup();
     let mut best: Option<Option<VersionSource>> = None;
     for k in keys {
-        let (ra, wa) = ext(h, a, k);
-        let (_, wb) = ext(h, b, k);
-        let Some(wb) = wb else { continue };
-        let from: Vec<u32> = if s.kind == WW { wa.into_iter().collect() } else { ra };
-        for fv in from {
-            if let Some(bits) = edge_bits(inf, k, fv, wb) {
+        let (ra, wa) = h.saw_and_left(a, k);
+        let Some((_, wb)) = h.saw_and_left(b, k).1 else { continue };
+        let from: Vec<MopValue> = if s.kind == WW { wa.into_iter().collect() } else { ra };
+        for (_, fv) in from {
+            if let Some(bits) = inf.version_edge(k, fv, wb) {
                 let w = weakest(bits);
                 // None (proven) is the best; then the weaker assumption.
                 best = Some(match best {
