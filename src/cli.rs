@@ -187,6 +187,9 @@ pub struct RunArgs {
     /// Livelock bound: a run stops after processing this many events, and none of its checks is valid.
     #[arg(long)]
     pub max_events: Option<u64>,
+    /// Op weights, e.g. read=0,update=1 (writes only; default: the workload's own).
+    #[arg(long)]
+    pub op_mix: Option<String>,
     /// Output directory (one sub-directory per seed when several).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -362,6 +365,7 @@ value_enum!(Check => Option<CheckName> {
     UniqueIds => Some(CheckName::UniqueIds); "generate: every id distinct",
     Echo => Some(CheckName::Echo); "echo: every answer is the payload sent",
     Kafka => Some(CheckName::Kafka); "kafka-style logs (send, poll, commit_offsets): no lost, skipped or reordered offsets",
+    Cart => Some(CheckName::Cart); "carts (add, remove, read): final reads keep every acknowledged add and remove",
 });
 
 value_enum!(InputFormat => Format {
@@ -394,6 +398,7 @@ value_enum!(Workload => WorkloadKind {
     Set => WorkloadKind::Set; "add unique ints to grow-only sets; reads return the set",
     Counter => WorkloadKind::Counter; "increment counters; reads return totals",
     Bank => WorkloadKind::Bank; "transfers between accounts and whole-bank reads",
+    Cart => WorkloadKind::Cart; "shopping carts: add unique ints, remove added ones, read the cart",
     TxnListAppend => WorkloadKind::TxnListAppend; "transactions of appends and reads over lists (Elle's list-append)",
     TxnRwRegister => WorkloadKind::TxnRwRegister; "transactions of writes and reads over registers (Elle's rw-register)",
 });

@@ -26,6 +26,7 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
         keys: args.keys,
         routing: args.routing.into(),
         max_events: args.max_events,
+        op_mix: args.op_mix.as_deref().map(runner::plan::parse_op_mix).transpose()?,
         ..base
     };
     plan.validate()?;

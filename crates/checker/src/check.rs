@@ -301,7 +301,7 @@ impl Seen {
             | StrongSessionSerializable
             | StrongSessionSnapshotIsolation
             | StrongSnapshotIsolation => None,
-            SetFull | CounterBounds | UniqueIds | Echo | Kafka => None,
+            SetFull | CounterBounds | UniqueIds | Echo | Kafka | Cart => None,
         }
     }
 }
@@ -483,10 +483,10 @@ pub(crate) fn check_part(h: &History, cfg: &CheckConfig, facts: &Facts, nil_read
     Ok(part)
 }
 
-/// One workload check (set-full, counter-bounds, unique-ids, echo, kafka).
+/// One workload check (set-full, counter-bounds, unique-ids, echo, kafka, cart).
 /// A history of the wrong shape is bad input naming the line.
 fn check_workload(h: &History, check: CheckName) -> Result<CheckResult, CheckError> {
-    use crate::{counter_bounds, echo, kafka, set_full, unique_ids};
+    use crate::{cart, counter_bounds, echo, kafka, set_full, unique_ids};
     // The error names the line; whoever read the file names the file.
     let file = "";
     let r = match check {
@@ -500,6 +500,7 @@ fn check_workload(h: &History, check: CheckName) -> Result<CheckResult, CheckErr
         CheckName::UniqueIds => unique_ids::check(h, file),
         CheckName::Echo => echo::check(h, file),
         CheckName::Kafka => kafka::check(h, file),
+        CheckName::Cart => cart::check(h, file),
         other => unreachable!("{other} is not a workload check"),
     };
     r.map_err(|e| CheckError::BadValue { line: e.line, kind: e.kind })

@@ -62,6 +62,7 @@ macro_rules! display_as_str {
 
 mod anomalies;
 mod bank;
+mod cart;
 mod check;
 mod counter_bounds;
 mod echo;
@@ -80,6 +81,7 @@ mod unique_ids;
 pub mod value;
 pub mod write;
 
+pub use cart::remove_f;
 pub use check::{check, check_path, check_path_lean, BankSettings, CheckConfig};
 pub use error::{CheckError, InputError, InputErrorKind, NotApplicable};
 pub use history::{Event, EventType, History, HistoryBuilder, Op, OpId, Outcome, Process, F};

@@ -148,7 +148,10 @@ pub fn row(plan: &Plan, runs: &[Finished]) -> Row {
     let first_bad = checks.iter().filter_map(|c| c.first_violating_seed).chain(invariants.first_violating_seed).min();
     Row {
         protocol: plan.protocol.clone(),
-        workload: plan.workload.name().to_string(),
+        workload: match plan.op_mix {
+            Some(m) => format!("{} ({})", plan.workload.name(), crate::plan::op_mix_text(m)),
+            None => plan.workload.name().to_string(),
+        },
         seeds: runs.len() as u64,
         ops,
         throughput_ops_per_s: runs.iter().map(|f| f.metrics.throughput_ops_per_s).sum::<f64>() / n,

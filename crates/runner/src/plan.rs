@@ -6,7 +6,7 @@ use crate::Error;
 use std::collections::BTreeMap;
 use workloads::registry;
 use workloads::sim::{ClientRouting, FaultKind, NemesisConfig, SimConfig};
-use workloads::workload::{WorkloadConfig, WorkloadKind};
+use workloads::workload::{OpMix, WorkloadConfig, WorkloadKind};
 
 /// `ops` of a plan bounded by its time limit only.
 pub const UNBOUNDED_OPS: usize = usize::MAX / 2;
@@ -58,6 +58,8 @@ pub struct Plan {
     pub routing: ClientRouting,
     /// The livelock bound (events processed); `None`: the simulator's.
     pub max_events: Option<u64>,
+    /// The workload's op weights (`--op-mix`); `None`: the workload's own.
+    pub op_mix: Option<OpMix>,
 }
 
 impl Plan {
@@ -80,6 +82,7 @@ impl Plan {
             keys: None,
             routing: ClientRouting::Failover,
             max_events: None,
+            op_mix: None,
         })
     }
 
@@ -103,6 +106,9 @@ impl Plan {
         let mut workload = WorkloadConfig::new(self.workload);
         if let Some(k) = self.keys {
             workload.keys = k;
+        }
+        if let Some(m) = self.op_mix {
+            workload.mix = m;
         }
         let mut kinds = self.nemesis.clone();
         kinds.sort();
@@ -178,6 +184,9 @@ impl Plan {
         if let Some(k) = self.keys {
             s.push_str(&format!(" --keys {k}"));
         }
+        if let Some(m) = self.op_mix {
+            s.push_str(&format!(" --op-mix {}", op_mix_text(m)));
+        }
         match self.routing {
             ClientRouting::Failover => {}
             ClientRouting::Random => s.push_str(" --routing random"),
@@ -239,6 +248,34 @@ pub fn parse_params<'a>(list: impl IntoIterator<Item = &'a str>) -> Result<BTree
         }
     }
     Ok(m)
+}
+
+/// `--op-mix`: `read=R,update=U[,cas=C]`, relative weights (an update is
+/// the workload's write, append, add, incr or transfer); names left out
+/// weigh 0.
+pub fn parse_op_mix(s: &str) -> Result<OpMix, Error> {
+    let bad = |why: String| Error::Plan(format!("--op-mix: {why} (expected read=R,update=U[,cas=C]), found `{s}`"));
+    let mut mix = OpMix { read: 0, update: 0, cas: 0 };
+    for part in s.split(',') {
+        let (name, w) = part.split_once('=').ok_or_else(|| bad(format!("`{part}` is not NAME=WEIGHT")))?;
+        let w: u32 = w.trim().parse().map_err(|_| bad(format!("`{w}` is not a weight")))?;
+        match name.trim() {
+            "read" => mix.read = w,
+            "update" => mix.update = w,
+            "cas" => mix.cas = w,
+            other => return Err(bad(format!("unknown op `{other}`"))),
+        }
+    }
+    Ok(mix)
+}
+
+/// An op mix as `--op-mix` takes it.
+pub fn op_mix_text(m: OpMix) -> String {
+    let mut s = format!("read={},update={}", m.read, m.update);
+    if m.cas > 0 {
+        s.push_str(&format!(",cas={}", m.cas));
+    }
+    s
 }
 
 #[cfg(test)]

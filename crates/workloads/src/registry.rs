@@ -49,6 +49,8 @@ const ALL: &[WorkloadKind] = &WorkloadKind::ALL;
 const SINGLE_OBJECT: &[WorkloadKind] = &WorkloadKind::SINGLE_OBJECT;
 const REGISTERS: &[WorkloadKind] = &[WorkloadKind::Register, WorkloadKind::Kv];
 const SETS: &[WorkloadKind] = &[WorkloadKind::Set];
+/// Add-only sets, and carts with removes.
+const CARTS: &[WorkloadKind] = &[WorkloadKind::Set, WorkloadKind::Cart];
 const BANK: &[WorkloadKind] = &[WorkloadKind::Bank];
 /// Single items (reads, writes, conditional writes) and transactions.
 const DYNAMO: &[WorkloadKind] =
@@ -138,9 +140,10 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
     },
     ProtocolInfo {
         name: "vclock",
-        description: "vector-clock versions with siblings merged by union (Dynamo's shopping cart)",
+        description:
+            "Dynamo's shopping cart: vector-clock siblings, client contexts, merge by union, lww or tombstones",
         default_workload: WorkloadKind::Set,
-        workloads: SETS,
+        workloads: CARTS,
         linearizable: false,
         compared: true,
         isolation: &[],

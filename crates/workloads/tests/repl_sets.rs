@@ -6,7 +6,7 @@ mod common;
 
 use common::{ok, ok_list, params, Net};
 use workloads::protocols::gossip::GossipProtocol;
-use workloads::protocols::vclock::VclockProtocol;
+use workloads::protocols::vclock::{VclockMsg, VclockProtocol};
 use workloads::protocols::weak::WeakProtocol;
 
 fn read<P: workloads::sim::Protocol>(net: &mut Net<P>, node: usize) -> workloads::sim::Response {
@@ -16,7 +16,8 @@ fn read<P: workloads::sim::Protocol>(net: &mut Net<P>, node: usize) -> workloads
 
 #[test]
 fn vclock_keeps_concurrent_adds_as_siblings_and_supersedes_on_add() {
-    let mut net = Net::new(VclockProtocol::from_params(&params(&[("anti_entropy_ms", "0")])).unwrap(), 3);
+    // r=1: a get reads the coordinator alone, so a client op answers at once.
+    let mut net = Net::new(VclockProtocol::from_params(&params(&[("anti_entropy_ms", "0"), ("r", "1")])).unwrap(), 3);
     let a = net.add(0, 1);
     let b = net.add(1, 2);
     assert_eq!((net.reply(a), net.reply(b)), (Some(&ok(1)), Some(&ok(2))));
@@ -32,9 +33,70 @@ fn vclock_keeps_concurrent_adds_as_siblings_and_supersedes_on_add() {
     }
 }
 
+/// A cart on 3 nodes without anti-entropy, merging siblings by `merge`.
+fn cart(merge: &str) -> Net<VclockProtocol> {
+    Net::new(VclockProtocol::from_params(&params(&[("anti_entropy_ms", "0"), ("merge", merge)])).unwrap(), 3)
+}
+
+/// Only the gets and their answers travel: puts stay in flight.
+fn gets_only(net: &mut Net<VclockProtocol>) {
+    net.deliver_if(|m| matches!(m, VclockMsg::Get { .. } | VclockMsg::Got { .. }));
+}
+
+/// Reads the cart at `node` once every message has arrived.
+fn cart_at(net: &mut Net<VclockProtocol>, node: usize) -> workloads::sim::Response {
+    let r = net.read(node);
+    net.run();
+    net.reply(r).cloned().expect("answered once the get's replies arrived")
+}
+
+/// Dynamo's resurrected delete: node 0 removes 1 with a context that missed
+/// node 1's concurrent add of 2 (a version that still holds 1), so the two
+/// versions stay siblings, and the union merge brings 1 back. Tombstones
+/// keep it removed.
+#[test]
+fn vclock_a_remove_with_a_stale_context_is_undone_by_the_union_merge() {
+    for (merge, after) in [("union", &[1, 2][..]), ("tombstones", &[2])] {
+        let mut net = cart(merge);
+        let a = net.add(0, 1);
+        net.run();
+        assert_eq!(net.reply(a), Some(&ok(1)));
+        let b = net.add(1, 2);
+        gets_only(&mut net);
+        assert_eq!(net.reply(b), Some(&ok(2)), "put at node 1, not yet replicated");
+        // Node 0's get is answered by node 2, which lacks node 1's version.
+        net.isolate(1);
+        let c = net.request(0, checker::remove_f(), None, checker::Value::Int(1));
+        gets_only(&mut net);
+        assert_eq!(net.reply(c), Some(&ok(1)), "node 0's context holds 1 but not node 1's new version");
+        net.heal();
+        net.run();
+        for i in 0..3 {
+            assert_eq!(net.durable[i].store[&None].len(), 2, "{merge}: node {i} keeps both versions as siblings");
+            assert_eq!(cart_at(&mut net, i), ok_list(after), "{merge}: node {i}");
+        }
+    }
+}
+
+/// Last-writer-wins among siblings drops the adds of the sibling it
+/// discards: two concurrent adds, one survives.
+#[test]
+fn vclock_lww_merge_loses_a_concurrent_acknowledged_add() {
+    for (merge, after) in [("union", &[1, 2][..]), ("lww", &[2])] {
+        let mut net = cart(merge);
+        let a = net.add(0, 1);
+        let b = net.add(1, 2);
+        gets_only(&mut net);
+        assert_eq!((net.reply(a), net.reply(b)), (Some(&ok(1)), Some(&ok(2))));
+        net.run();
+        // Equal clocks here: the tie goes to the larger dot, node 1's.
+        assert_eq!(cart_at(&mut net, 2), ok_list(after), "{merge}");
+    }
+}
+
 #[test]
 fn vclock_anti_entropy_merges_partitioned_replicas_without_losing_adds() {
-    let mut net = Net::new(VclockProtocol::default(), 5);
+    let mut net = Net::new(VclockProtocol::from_params(&params(&[("r", "1")])).unwrap(), 5);
     net.partition(&[0, 1]);
     for (i, node) in [0, 3, 1, 4, 2, 0].into_iter().enumerate() {
         net.add(node, i as i64);
@@ -225,4 +287,36 @@ fn all_six_protocols_are_deterministic() {
     twice(&VclockProtocol::default(), WorkloadKind::Set);
     twice(&GossipProtocol::default(), WorkloadKind::Set);
     twice(&WeakProtocol::default(), WorkloadKind::Set);
+}
+
+/// The cart check's verdict and anomaly kinds on a vclock cart run with
+/// `merge` under partitions and crashes.
+fn cart_run(merge: &str, seed: u64) -> (Verdict, BTreeSet<String>) {
+    let p = VclockProtocol::from_params(&params(&[("merge", merge)])).unwrap();
+    let mut c = sim_cfg(seed, WorkloadKind::Cart, &[FaultKind::Partition, FaultKind::Crash], 300);
+    c.clients = 10;
+    c.client_node = ClientRouting::Failover;
+    let (_, h) = sim(&p, &c);
+    let cfg = checker::CheckConfig { checks: vec![CheckName::Cart], ..checker::CheckConfig::default() };
+    let r = checker::check(&h, &cfg).expect("a cart history");
+    let res = &r.results[0];
+    let kinds = res.keys.iter().flat_map(|k| k.anomalies.iter().map(|a| a.kind.as_str().to_string())).collect();
+    (res.verdict, kinds)
+}
+
+/// Dynamo's textbook anomalies, found by the cart check within a few seeds:
+/// removes undone by the union merge, adds lost by the lww merge; the
+/// tombstone merge keeps every acknowledged add and remove.
+#[test]
+fn vclock_cart_anomalies_follow_the_merge() {
+    let first = |merge: &str, kind: &str| (0..20).find(|&s| cart_run(merge, s).1.contains(kind));
+    let union = first("union", "resurrected");
+    let lww = first("lww", "lost");
+    eprintln!("vclock cart: first resurrected (union) {union:?}, first lost (lww) {lww:?}");
+    assert!(union.is_some() && lww.is_some(), "{union:?} {lww:?}");
+    assert!(!(0..20).any(|s| cart_run("union", s).1.contains("lost")), "union loses no add");
+    for seed in 0..20 {
+        let (v, kinds) = cart_run("tombstones", seed);
+        assert_eq!(v, Verdict::Valid, "seed {seed}: {kinds:?}");
+    }
 }

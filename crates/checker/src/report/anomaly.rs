@@ -35,8 +35,10 @@ pub enum AnomalyKind {
     NegativeBalance,
     /// A bank read's balances do not sum to the bank's total.
     WrongTotal,
-    /// An element an earlier read had is missing from every later read (set-full).
+    /// An element an earlier read had is missing from every later read (set-full); a final read lacks an acknowledged add no remove could follow (cart).
     Lost,
+    /// A final read holds an element an acknowledged remove took out after its last possible add (cart).
+    Resurrected,
     /// A read began after an element was known and missed it, though a later read has it (set-full, linearizable option).
     StaleRead,
     /// A final read lacks an element known before it began (set-full).
@@ -93,6 +95,7 @@ impl AnomalyKind {
             AnomalyKind::WrongTotal => "wrong-total",
             AnomalyKind::Txn(k) => k.name(),
             AnomalyKind::Lost => "lost",
+            AnomalyKind::Resurrected => "resurrected",
             AnomalyKind::StaleRead => "stale-read",
             AnomalyKind::FinalReadMissing => "final-read-missing",
             AnomalyKind::UnexpectedElement => "unexpected-element",

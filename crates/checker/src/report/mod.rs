@@ -103,6 +103,9 @@ pub enum CheckName {
     Echo,
     /// Kafka-style logs: no lost, skipped or reordered offsets (`kafka`).
     Kafka,
+    /// Shopping carts (add, remove, read whole): the final reads hold every
+    /// acknowledged add and no acknowledged remove (`cart`).
+    Cart,
 }
 
 impl CheckName {
@@ -164,8 +167,14 @@ impl CheckName {
     /// The workload checks (Maelstrom's workloads, and any history of their
     /// shape): run only when asked for by name, never implied by "every
     /// check", since each needs its workload's ops.
-    pub const WORKLOAD: [CheckName; 5] =
-        [CheckName::SetFull, CheckName::CounterBounds, CheckName::UniqueIds, CheckName::Echo, CheckName::Kafka];
+    pub const WORKLOAD: [CheckName; 6] = [
+        CheckName::SetFull,
+        CheckName::CounterBounds,
+        CheckName::UniqueIds,
+        CheckName::Echo,
+        CheckName::Kafka,
+        CheckName::Cart,
+    ];
 
     pub fn as_str(self) -> &'static str {
         if let Some(m) = self.txn_model() {
@@ -184,6 +193,7 @@ impl CheckName {
             CheckName::UniqueIds => "unique-ids",
             CheckName::Echo => "echo",
             CheckName::Kafka => "kafka",
+            CheckName::Cart => "cart",
             _ => unreachable!("transactional models are named above"),
         }
     }
@@ -233,6 +243,7 @@ pub enum Method {
     UniqueIds,
     Echo,
     Kafka,
+    Cart,
 }
 
 impl Method {
@@ -256,6 +267,7 @@ impl Method {
             Method::UniqueIds => "unique-ids",
             Method::Echo => "echo",
             Method::Kafka => "kafka",
+            Method::Cart => "cart",
         }
     }
 

@@ -1,31 +1,50 @@
-//! Dynamo-style replication with vector clocks: the shopping cart.
+//! Dynamo-style replication with vector clocks and siblings: the shopping
+//! cart (DeCandia et al., SOSP 2007, §4.4).
 //!
-//! Each key holds a grow-only set (the set workload: `add` unique elements,
-//! `read` the set). A replica keeps, per key, a list of *siblings*: versions
-//! whose vector clocks are pairwise concurrent. A read answers with the union
-//! of the siblings' sets (the cart the customer sees: Dynamo's semantic
-//! merge). An `add` at a node supersedes what that node read: the new version
-//! holds the union of its local siblings plus the element, with a clock that
-//! is the join of their clocks advanced at this node, so it dominates (and
-//! replaces) all of them. The new version is persisted, acknowledged, and sent
-//! to every other replica; a received version replaces the siblings it
-//! dominates, is dropped if one dominates it, and otherwise becomes a new
-//! sibling. Periodic anti-entropy with one peer in rotation exchanges the
-//! clocks per key and ships what the other side lacks.
+//! Each key holds a cart (the `cart` workload: `add` unique elements,
+//! `remove` them, `read` the cart; the `set` workload is the add-only case).
+//! A replica keeps, per key, a list of *siblings*: versions none of which
+//! has seen another. Each version carries a *dot* (the node that wrote it
+//! and that node's write counter for the key, unique) and its *causal
+//! context*: the dots of every version the writer had read (a vector clock,
+//! plus the few dots that do not extend it contiguously, as dotted version
+//! vectors keep them; Preguiça et al. 2010). A version *supersedes* another
+//! when its context covers the other's dot.
 //!
-//! Invariant (why no acknowledged add is lost): a version with clock `V`
-//! holds exactly the adds `(node j, j's k-th add)` with `k <= V[j]`, so a
-//! version that dominates another also holds all its elements, and dropping
-//! dominated versions loses nothing. Siblings per key are at most one per
-//! coordinating node: a node's newer version dominates its older ones.
+//! Every client operation is coordinated by the node that received it, as
+//! Dynamo's client-driven coordination does (§6.4): the coordinator is the
+//! client's library.
+//!
+//! - **get**: the coordinator gathers the siblings of `r` replicas (itself
+//!   and the first `r - 1` peers to answer). The client sees all of them and
+//!   an opaque context, the join of their clocks.
+//! - **read** answers the cart the client makes of the siblings with its
+//!   `merge`: `union` (Dynamo's cart: the union of the siblings' carts),
+//!   `lww` (the sibling written last by its coordinator's clock) or
+//!   `tombstones` (removes are kept as tombstones, merged by union, and win:
+//!   a two-phase set, correct because elements are added once).
+//! - **add e / remove e** is the client's read-modify-write: get, merge,
+//!   apply, then **put** with the context of that get. The coordinator
+//!   writes a new version (a fresh dot of its own, the client's context),
+//!   which replaces exactly the local siblings the context covers; any that
+//!   arrived meanwhile stay siblings. The version is persisted,
+//!   acknowledged, and sent to every other replica.
+//!
+//! A received version is dropped if a local sibling has its dot or covers
+//! it, and otherwise replaces the siblings it covers. Periodic anti-entropy
+//! with one peer in rotation exchanges the siblings' dots per key and ships
+//! what the other side lacks.
+//!
+//! What it keeps and loses, by merge (docs/protocols/vclock.md): with any
+//! merge, an add-only workload loses nothing (a version holds the elements
+//! of every version its context covers). With removes, `union` undoes a
+//! remove whose context missed a concurrent version still holding the
+//! element (Dynamo's "deleted items can resurface"), and `lww` drops the
+//! adds of the siblings it discards; `tombstones` keeps every acknowledged
+//! add and remove.
 //!
 //! Registers (`write`) and `cas` are not offered (answered
-//! `Fail("unsupported")`): this store's merge is set union.
-//!
-//! Parameters (`--param NAME=VALUE`), all optional:
-//! - `anti_entropy_ms` (default 50; 0 disables): period of clock exchange.
-//! - `replicate` = `true` | `false` (default `true`): send each new version to
-//!   the other replicas right away (otherwise only anti-entropy spreads it).
+//! `Fail("unsupported")`).
 
 use super::common::{Key, Param, ParamError, Params, Rotation};
 use crate::sim::{Ctx, Node, NodeId, Protocol, Request, Response};
@@ -35,13 +54,50 @@ use std::collections::{BTreeMap, BTreeSet};
 /// Keys per anti-entropy digest: bounds message size; the rest waits for
 /// the next round.
 const MAX_BATCH: usize = 256;
+/// Dots a context keeps beyond its vector. Forgetting one is safe: the
+/// version it names is then not superseded and stays a sibling, so nothing
+/// is lost (a `union` merge may show a removed element again).
+const MAX_CONTEXT_DOTS: usize = 64;
+/// Gets in flight per coordinator; more are refused (a definite failure).
+const MAX_PENDING: usize = 1024;
 const TAG_ANTI_ENTROPY: u64 = 1;
+/// Timer tags from here on are a pending get's sequence number.
+const TAG_GET: u64 = 2;
+
+/// How a client merges the siblings it read into one cart.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Merge {
+    /// The union of the siblings' carts (Dynamo's shopping cart).
+    Union,
+    /// The sibling with the largest coordinator timestamp.
+    Lww,
+    /// Union of adds and of removes; a removed element stays removed.
+    Tombstones,
+}
+
+impl Merge {
+    pub const NAMES: &'static [&'static str] = &["union", "lww", "tombstones"];
+
+    fn parse(s: &str) -> Merge {
+        match s {
+            "lww" => Merge::Lww,
+            "tombstones" => Merge::Tombstones,
+            _ => Merge::Union,
+        }
+    }
+}
 
 /// The protocol's settings; see the module doc.
 #[derive(Clone, Debug)]
 pub struct VclockProtocol {
     pub anti_entropy_ns: u64,
     pub replicate: bool,
+    /// Replicas a get gathers siblings from, the coordinator included.
+    pub r: usize,
+    pub merge: Merge,
+    /// How long a coordinator waits for its get's answers before the op
+    /// fails (nothing was written yet, so the failure is definite).
+    pub timeout_ns: u64,
 }
 
 super::common::params::default_from_params!(VclockProtocol);
@@ -50,122 +106,271 @@ impl VclockProtocol {
     pub const PARAMS: &'static [Param] = &[
         Param::ms("anti_entropy_ms", 0, 50, "clock exchange period; 0 disables"),
         Param::flag("replicate", true, "send each new version to the other replicas right away"),
+        Param::int("r", 1, 1024, Some(2), "replicas a get reads siblings from, the coordinator included; clamped to n"),
+        Param::choice("merge", Merge::NAMES, "union", "how the client merges siblings: union, lww, tombstones"),
+        Param::ms("timeout_ms", 1, 100, "coordinator's wait for a get's answers"),
     ];
 
     pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, ParamError> {
         let p = Params::parse("vclock", Self::PARAMS, params)?;
-        Ok(VclockProtocol { anti_entropy_ns: p.ns("anti_entropy_ms"), replicate: p.flag("replicate") })
+        Ok(VclockProtocol {
+            anti_entropy_ns: p.ns("anti_entropy_ms"),
+            replicate: p.flag("replicate"),
+            r: p.int("r") as usize,
+            merge: Merge::parse(p.choice("merge")),
+            timeout_ns: p.ns("timeout_ms"),
+        })
     }
 }
 
-/// A vector clock: node id -> number of adds that node coordinated.
+/// A vector clock: node id -> how many of that node's writes are covered.
 pub type Clock = BTreeMap<NodeId, u64>;
 
-/// `a <= b` entrywise (`a` happened before or equals `b`).
-pub fn clock_le(a: &Clock, b: &Clock) -> bool {
-    a.iter().all(|(n, &c)| b.get(n).copied().unwrap_or(0) >= c)
+/// One write: the node that coordinated it and that node's counter for the
+/// key (unique: the counter is durable and only grows).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Dot {
+    pub node: NodeId,
+    pub n: u64,
 }
 
-fn join(into: &mut Clock, other: &Clock) {
-    for (&n, &c) in other {
-        let e = into.entry(n).or_insert(0);
-        *e = (*e).max(c);
+/// A causal context: the writes seen. `vv[j] = k` covers `j`'s writes
+/// `1..=k`; `dots` are seen writes that do not extend `vv` contiguously.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Context {
+    pub vv: Clock,
+    pub dots: BTreeSet<Dot>,
+}
+
+impl Context {
+    pub fn covers(&self, d: Dot) -> bool {
+        self.vv.get(&d.node).is_some_and(|&k| k >= d.n) || self.dots.contains(&d)
+    }
+
+    /// Adds what `other` saw.
+    pub fn join(&mut self, other: &Context) {
+        for (&j, &k) in &other.vv {
+            let e = self.vv.entry(j).or_insert(0);
+            *e = (*e).max(k);
+        }
+        self.dots.extend(other.dots.iter().copied());
+        self.normalize();
+    }
+
+    /// Adds one seen write.
+    pub fn add(&mut self, d: Dot) {
+        self.dots.insert(d);
+        self.normalize();
+    }
+
+    /// Folds dots that extend the vector into it and drops covered ones
+    /// (dots sort by node, then counter, so one pass folds runs); keeps at
+    /// most [`MAX_CONTEXT_DOTS`], forgetting the oldest.
+    fn normalize(&mut self) {
+        let dots = std::mem::take(&mut self.dots);
+        for d in dots {
+            let k = self.vv.entry(d.node).or_insert(0);
+            if *k + 1 == d.n {
+                *k = d.n;
+            } else if *k < d.n {
+                self.dots.insert(d);
+            }
+        }
+        // Entries made for dots that were kept (a later dot never lets an
+        // earlier one fold: they come in counter order).
+        self.vv.retain(|_, k| *k > 0);
+        while self.dots.len() > MAX_CONTEXT_DOTS {
+            self.dots.pop_first();
+        }
     }
 }
 
-/// One version of a key's set.
+/// One version of a key's cart.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Sibling {
-    pub clock: Clock,
-    pub elems: BTreeSet<Value>,
+    pub dot: Dot,
+    /// What its writer had read.
+    pub past: Context,
+    pub cart: BTreeSet<Value>,
+    /// Removed elements (kept only by the `tombstones` merge).
+    pub removed: BTreeSet<Value>,
+    /// The coordinator's local clock when it wrote this (the `lww` merge).
+    pub ts_ns: i64,
 }
 
-/// What a vclock replica persists: its siblings per key.
+impl Sibling {
+    /// Whether this version has seen the write `d` (is it or supersedes it).
+    fn saw(&self, d: Dot) -> bool {
+        self.dot == d || self.past.covers(d)
+    }
+}
+
+/// What a vclock replica persists.
 #[derive(Clone, Debug, Default)]
 pub struct VclockDurable {
+    /// Siblings per key.
     pub store: BTreeMap<Key, Vec<Sibling>>,
+    /// This node's write counter per key (its dots' `n`).
+    pub counters: BTreeMap<Key, u64>,
 }
 
 /// Messages between vclock nodes.
 #[derive(Clone, Debug)]
 pub enum VclockMsg {
-    /// Versions to merge (replication of an add, or anti-entropy answer).
+    /// Versions to merge (replication of a put, or anti-entropy answer).
     Put { versions: Vec<(Key, Sibling)> },
-    /// Anti-entropy: the sender's sibling clocks per key.
-    Digest { entries: Vec<(Key, Vec<Clock>)> },
+    /// A coordinator's get: send me your siblings of `key`.
+    Get { seq: u64, key: Key },
+    /// The answer to a get.
+    Got { seq: u64, siblings: Vec<Sibling> },
+    /// Anti-entropy: the sender's sibling dots per key.
+    Digest { entries: Vec<(Key, Vec<Dot>)> },
     /// Anti-entropy: send me your siblings of these keys.
     Pull { keys: Vec<Key> },
+}
+
+/// A client operation waiting for its get's answers.
+struct Pending {
+    req: Request,
+    /// Peers still to answer before the get has `r` replicas.
+    waiting: usize,
+    /// The siblings gathered so far (none covers another).
+    siblings: Vec<Sibling>,
 }
 
 /// One vclock replica.
 pub struct VclockNode {
     cfg: VclockProtocol,
     ae: Rotation,
+    pending: BTreeMap<u64, Pending>,
+    next_seq: u64,
 }
 
 impl Protocol for VclockProtocol {
     type Node = VclockNode;
+    fn offers_cas(&self) -> bool {
+        false
+    }
     fn name(&self) -> &'static str {
         "vclock"
     }
     fn create(&self, _id: NodeId, _nodes: usize, _durable: &VclockDurable) -> VclockNode {
-        VclockNode { cfg: self.clone(), ae: Rotation::default() }
+        VclockNode { cfg: self.clone(), ae: Rotation::default(), pending: BTreeMap::new(), next_seq: 0 }
     }
 }
 
 type VCtx<'a> = Ctx<'a, VclockMsg, VclockDurable>;
 
-/// Merges `s` into a sibling list: dropped if some sibling dominates or
-/// equals it; otherwise it replaces the siblings it dominates.
+/// Merges `s` into a sibling list: dropped if some sibling has seen it;
+/// otherwise it replaces the siblings it has seen. Returns whether it was
+/// kept.
 pub fn merge_sibling(list: &mut Vec<Sibling>, s: Sibling) -> bool {
-    if list.iter().any(|l| clock_le(&s.clock, &l.clock)) {
+    if list.iter().any(|l| l.saw(s.dot)) {
         return false;
     }
-    list.retain(|l| !clock_le(&l.clock, &s.clock));
+    list.retain(|l| !s.saw(l.dot));
     list.push(s);
-    debug_assert!(concurrent(list), "siblings are pairwise concurrent");
+    debug_assert!(concurrent(list), "no sibling has seen another");
     true
 }
 
-/// No sibling's clock is below another's (quadratic: debug checks only; at
-/// most one sibling per coordinating node).
+/// No sibling has seen another (quadratic: debug checks only).
 fn concurrent(list: &[Sibling]) -> bool {
-    list.iter()
-        .enumerate()
-        .all(|(i, a)| list.iter().skip(i + 1).all(|b| !clock_le(&a.clock, &b.clock) && !clock_le(&b.clock, &a.clock)))
+    list.iter().enumerate().all(|(i, a)| list.iter().skip(i + 1).all(|b| !a.saw(b.dot) && !b.saw(a.dot)))
 }
 
-/// Whether `clock` is covered by (dominated by or equal to) one of `list`.
-fn covered(clock: &Clock, list: &[Clock]) -> bool {
-    list.iter().any(|l| clock_le(clock, l))
+/// The opaque context a get hands the client: every write its siblings saw.
+pub fn context_of(siblings: &[Sibling]) -> Context {
+    let mut c = Context::default();
+    for s in siblings {
+        c.join(&s.past);
+        c.add(s.dot);
+    }
+    c
+}
+
+/// The cart a client makes of the siblings it read, and its removed set.
+pub fn merged(siblings: &[Sibling], merge: Merge) -> (BTreeSet<Value>, BTreeSet<Value>) {
+    match merge {
+        Merge::Union => (siblings.iter().flat_map(|s| s.cart.iter().cloned()).collect(), BTreeSet::new()),
+        Merge::Lww => {
+            let last = siblings.iter().max_by_key(|s| (s.ts_ns, s.dot));
+            (last.map(|s| s.cart.clone()).unwrap_or_default(), BTreeSet::new())
+        }
+        Merge::Tombstones => {
+            let removed: BTreeSet<Value> = siblings.iter().flat_map(|s| s.removed.iter().cloned()).collect();
+            let cart = siblings.iter().flat_map(|s| s.cart.iter()).filter(|v| !removed.contains(v)).cloned().collect();
+            (cart, removed)
+        }
+    }
 }
 
 impl VclockNode {
-    fn add(&mut self, ctx: &mut VCtx, key: Key, elem: Value) -> Sibling {
-        let me = ctx.id();
-        let list = ctx.durable_mut().store.entry(key).or_default();
-        let mut clock = Clock::new();
-        let mut elems = BTreeSet::new();
-        for s in list.iter() {
-            join(&mut clock, &s.clock);
-            elems.extend(s.elems.iter().cloned());
+    /// Starts the get of a client op: the local siblings, then (if `r > 1`)
+    /// the peers' answers.
+    fn start(&mut self, ctx: &mut VCtx, req: Request) {
+        let waiting = self.cfg.r.min(ctx.nodes()).saturating_sub(1);
+        let siblings = ctx.durable().store.get(&req.key).cloned().unwrap_or_default();
+        if waiting == 0 {
+            return self.finish(ctx, Pending { req, waiting, siblings });
         }
-        *clock.entry(me).or_insert(0) += 1;
-        elems.insert(elem);
-        let s = Sibling { clock, elems };
-        debug_assert!(
-            list.iter().all(|l| clock_le(&l.clock, &s.clock) && l.clock != s.clock),
-            "an add dominates what it read"
-        );
-        list.clear();
-        list.push(s.clone());
-        s
+        if self.pending.len() >= MAX_PENDING {
+            return ctx.reply(req.id, Response::Fail("overloaded: too many gets in flight".into()));
+        }
+        let seq = self.next_seq;
+        self.next_seq += 1;
+        ctx.broadcast(VclockMsg::Get { seq, key: req.key.clone() });
+        ctx.set_timer(self.cfg.timeout_ns, TAG_GET + seq);
+        self.pending.insert(seq, Pending { req, waiting, siblings });
+    }
+
+    /// The get is complete: answer a read, or put the client's new cart.
+    fn finish(&mut self, ctx: &mut VCtx, p: Pending) {
+        let Pending { req, siblings, .. } = p;
+        if siblings.len() > 1 {
+            ctx.cover("vclock.siblings-read");
+        }
+        let (mut cart, mut removed) = merged(&siblings, self.cfg.merge);
+        if req.f == F::Read || req.f == F::Get {
+            // Sorted, as the set and cart workloads expect.
+            return ctx.reply(req.id, Response::Ok(Value::List(cart.into_iter().collect())));
+        }
+        if req.f == F::Add {
+            cart.insert(req.value.clone());
+        } else {
+            cart.remove(&req.value);
+            if self.cfg.merge == Merge::Tombstones {
+                removed.insert(req.value.clone());
+            }
+        }
+        let me = ctx.id();
+        let d = ctx.durable_mut();
+        let n = d.counters.entry(req.key.clone()).or_insert(0);
+        *n += 1;
+        let s = Sibling {
+            dot: Dot { node: me, n: *n },
+            past: context_of(&siblings),
+            cart,
+            removed,
+            ts_ns: ctx.local_time_ns(),
+        };
+        let list = ctx.durable_mut().store.entry(req.key.clone()).or_default();
+        let kept = merge_sibling(list, s.clone());
+        debug_assert!(kept, "a fresh dot is seen by no version");
+        if list.len() > 1 {
+            // Versions the client's context missed stay beside the new one.
+            ctx.cover("vclock.stale-context");
+        }
+        ctx.reply(req.id, Response::Ok(req.value));
+        if self.cfg.replicate {
+            ctx.broadcast(VclockMsg::Put { versions: vec![(req.key, s)] });
+        }
     }
 
     fn anti_entropy(&mut self, ctx: &mut VCtx) {
         let (id, nodes) = (ctx.id(), ctx.nodes());
         let all = |_: NodeId, _: &Key| true;
-        let entry = |(k, l): (&Key, &Vec<Sibling>)| (k.clone(), l.iter().map(|s| s.clock.clone()).collect());
+        let entry = |(k, l): (&Key, &Vec<Sibling>)| (k.clone(), l.iter().map(|s| s.dot).collect());
         if let Some((peer, entries)) = self.ae.next(id, nodes, &ctx.durable().store, MAX_BATCH, all, entry) {
             ctx.send(peer, VclockMsg::Digest { entries });
         }
@@ -189,16 +394,30 @@ impl Node for VclockNode {
                     merge_sibling(ctx.durable_mut().store.entry(k).or_default(), s);
                 }
             }
+            VclockMsg::Get { seq, key } => {
+                let siblings = ctx.durable().store.get(&key).cloned().unwrap_or_default();
+                ctx.send(from, VclockMsg::Got { seq, siblings });
+            }
+            VclockMsg::Got { seq, siblings } => {
+                let Some(p) = self.pending.get_mut(&seq) else { return };
+                for s in siblings {
+                    merge_sibling(&mut p.siblings, s);
+                }
+                p.waiting -= 1;
+                if p.waiting == 0 {
+                    let p = self.pending.remove(&seq).expect("just found");
+                    self.finish(ctx, p);
+                }
+            }
             VclockMsg::Digest { entries } => {
                 let mut pull = Vec::new();
                 let mut push = Vec::new();
                 for (key, theirs) in entries {
                     let mine = ctx.durable().store.get(&key).map(Vec::as_slice).unwrap_or(&[]);
-                    let my_clocks: Vec<Clock> = mine.iter().map(|s| s.clock.clone()).collect();
-                    if theirs.iter().any(|c| !covered(c, &my_clocks)) {
+                    if theirs.iter().any(|&d| !mine.iter().any(|s| s.saw(d))) {
                         pull.push(key.clone());
                     }
-                    for s in mine.iter().filter(|s| !covered(&s.clock, &theirs)) {
+                    for s in mine.iter().filter(|s| !theirs.contains(&s.dot)) {
                         push.push((key.clone(), s.clone()));
                     }
                 }
@@ -227,88 +446,24 @@ impl Node for VclockNode {
         if tag == TAG_ANTI_ENTROPY {
             self.anti_entropy(ctx);
             ctx.set_timer(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
+        } else if let Some(p) = tag.checked_sub(TAG_GET).and_then(|seq| self.pending.remove(&seq)) {
+            // Nothing was written: the failure is definite.
+            ctx.reply(p.req.id, Response::Fail(format!("timeout: fewer than r={} replicas answered", self.cfg.r)));
         }
     }
 
     fn on_request(&mut self, ctx: &mut VCtx, req: Request) {
+        let remove = req.f == checker::remove_f();
         match req.f {
-            F::Add => {
-                let s = self.add(ctx, req.key.clone(), req.value.clone());
-                ctx.reply(req.id, Response::Ok(req.value));
-                if self.cfg.replicate {
-                    ctx.broadcast(VclockMsg::Put { versions: vec![(req.key, s)] });
-                }
-            }
-            F::Read | F::Get => {
-                let elems: BTreeSet<&Value> =
-                    ctx.durable().store.get(&req.key).into_iter().flatten().flat_map(|s| s.elems.iter()).collect();
-                // Sorted, as the set workload expects.
-                let v = Value::List(elems.into_iter().cloned().collect());
-                ctx.reply(req.id, Response::Ok(v));
-            }
-            f => ctx.reply(req.id, super::common::not_a_set_op("vclock", &f)),
+            F::Add | F::Read | F::Get => self.start(ctx, req),
+            _ if remove => self.start(ctx, req),
+            f => ctx.reply(
+                req.id,
+                Response::Fail(format!("unsupported: vclock stores carts (add, remove, read), not `{f}`")),
+            ),
         }
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn clock(kv: &[(NodeId, u64)]) -> Clock {
-        kv.iter().copied().collect()
-    }
-    fn sib(kv: &[(NodeId, u64)], e: &[i64]) -> Sibling {
-        Sibling { clock: clock(kv), elems: e.iter().map(|&i| Value::Int(i)).collect() }
-    }
-
-    #[test]
-    fn clocks_order_and_siblings_merge() {
-        assert!(clock_le(&clock(&[(0, 1)]), &clock(&[(0, 1), (1, 1)])));
-        assert!(!clock_le(&clock(&[(0, 2)]), &clock(&[(0, 1), (1, 1)])));
-        let mut l = vec![sib(&[(0, 1)], &[1])];
-        assert!(merge_sibling(&mut l, sib(&[(1, 1)], &[2])), "concurrent: kept as sibling");
-        assert_eq!(l.len(), 2);
-        assert!(!merge_sibling(&mut l, sib(&[(1, 1)], &[2])), "duplicate dropped");
-        assert!(merge_sibling(&mut l, sib(&[(0, 1), (1, 1), (2, 1)], &[1, 2, 3])), "dominating replaces both");
-        assert_eq!(l, vec![sib(&[(0, 1), (1, 1), (2, 1)], &[1, 2, 3])]);
-        assert!(!merge_sibling(&mut l, sib(&[(0, 1)], &[1])), "dominated dropped");
-    }
-
-    use proptest::prelude::*;
-
-    /// Versions as real runs make them: node `n`'s `k`-th add holds the
-    /// adds its clock covers (the invariant in the module doc), so a version
-    /// is determined by its clock.
-    fn version() -> impl Strategy<Value = Sibling> {
-        proptest::collection::btree_map(0usize..3, 1u64..4, 1..3).prop_map(|clock| {
-            let elems =
-                clock.iter().flat_map(|(&n, &k)| (1..=k).map(move |i| Value::Int(n as i64 * 10 + i as i64))).collect();
-            Sibling { clock, elems }
-        })
-    }
-
-    proptest! {
-        /// Merging the same versions in any order leaves the same siblings
-        /// (as a set), each version either kept or dominated by one kept,
-        /// and no element of a merged version lost.
-        #[test]
-        fn merging_is_order_free_and_loses_no_element(vs in proptest::collection::vec(version(), 0..8)) {
-            let merged = |order: &[Sibling]| {
-                let mut l = Vec::new();
-                for s in order {
-                    merge_sibling(&mut l, s.clone());
-                }
-                l.sort_by(|a: &Sibling, b: &Sibling| a.clock.cmp(&b.clock));
-                l
-            };
-            let forward = merged(&vs);
-            let mut rev = vs.clone();
-            rev.reverse();
-            prop_assert_eq!(&forward, &merged(&rev));
-            for v in &vs {
-                prop_assert!(forward.iter().any(|k| clock_le(&v.clock, &k.clock) && v.elems.is_subset(&k.elems)));
-            }
-        }
-    }
-}
+mod tests;

@@ -29,6 +29,9 @@ pub enum WorkloadKind {
     Counter,
     /// transfers between accounts and whole-bank reads (key nil).
     Bank,
+    /// shopping carts: add unique ints, remove ones added earlier, read the
+    /// cart (a sorted list); checked by the `cart` check.
+    Cart,
     /// transactions of appends and reads over lists (Elle's list-append).
     TxnListAppend,
     /// transactions of writes and reads over registers (Elle's rw-register).
@@ -36,13 +39,14 @@ pub enum WorkloadKind {
 }
 
 impl WorkloadKind {
-    pub const ALL: [WorkloadKind; 8] = [
+    pub const ALL: [WorkloadKind; 9] = [
         WorkloadKind::Register,
         WorkloadKind::Kv,
         WorkloadKind::ListAppend,
         WorkloadKind::Set,
         WorkloadKind::Counter,
         WorkloadKind::Bank,
+        WorkloadKind::Cart,
         WorkloadKind::TxnListAppend,
         WorkloadKind::TxnRwRegister,
     ];
@@ -51,7 +55,7 @@ impl WorkloadKind {
     pub const TXN: [WorkloadKind; 2] = WorkloadKind::those(true);
 
     /// Every workload but the transactional ones, in `ALL`'s order.
-    pub const SINGLE_OBJECT: [WorkloadKind; 6] = WorkloadKind::those(false);
+    pub const SINGLE_OBJECT: [WorkloadKind; 7] = WorkloadKind::those(false);
 
     /// Whether its ops are transactions: the one place that says which
     /// workloads are.
@@ -83,6 +87,7 @@ impl WorkloadKind {
             WorkloadKind::Set => "set",
             WorkloadKind::Counter => "counter",
             WorkloadKind::Bank => "bank",
+            WorkloadKind::Cart => "cart",
             WorkloadKind::TxnListAppend => "txn-list-append",
             WorkloadKind::TxnRwRegister => "txn-rw-register",
         }
@@ -105,7 +110,7 @@ impl WorkloadKind {
         match self {
             WorkloadKind::Register | WorkloadKind::Kv => F::Write,
             WorkloadKind::ListAppend => F::Append,
-            WorkloadKind::Set => F::Add,
+            WorkloadKind::Set | WorkloadKind::Cart => F::Add,
             WorkloadKind::Counter => F::Incr,
             WorkloadKind::Bank => F::Transfer,
             WorkloadKind::TxnListAppend | WorkloadKind::TxnRwRegister => F::Txn,
@@ -180,6 +185,8 @@ impl WorkloadConfig {
             WorkloadKind::Register => (3, KeyDist::Uniform, OpMix { read: 2, update: 2, cas: 1 }),
             WorkloadKind::Kv => (100, KeyDist::Zipfian { exponent: 1.0 }, OpMix { read: 1, update: 1, cas: 0 }),
             WorkloadKind::ListAppend | WorkloadKind::Set => (5, KeyDist::Uniform, OpMix { read: 1, update: 2, cas: 0 }),
+            // A few carts, so that concurrent updates of one cart are common.
+            WorkloadKind::Cart => (3, KeyDist::Uniform, OpMix { read: 1, update: 3, cas: 0 }),
             WorkloadKind::Counter => (2, KeyDist::Uniform, OpMix { read: 1, update: 2, cas: 0 }),
             WorkloadKind::Bank => (1, KeyDist::Uniform, OpMix { read: 1, update: 3, cas: 0 }),
             // Elle's: a few active keys, reads and writes equally likely.
@@ -261,7 +268,13 @@ pub struct Generator {
     cdf: Vec<f64>,
     /// The transactional workloads' own state.
     txn: Option<txn::TxnGen>,
+    /// Cart: per key, the elements added and not yet chosen for removal.
+    in_cart: Vec<Vec<i64>>,
 }
+
+/// Cart: of the updates, the share that removes (one in `REMOVE_ONE_IN`),
+/// when the cart has an element to remove.
+const REMOVE_ONE_IN: u32 = 3;
 
 impl Generator {
     pub fn new(cfg: &WorkloadConfig) -> Result<Generator, String> {
@@ -278,7 +291,8 @@ impl Generator {
             }
         }
         let txn = cfg.kind.is_txn().then(|| txn::TxnGen::new(cfg));
-        Ok(Generator { cfg: cfg.clone(), next_value: 1, last_written: vec![None; keys], cdf, txn })
+        let in_cart = if cfg.kind == WorkloadKind::Cart { vec![Vec::new(); keys] } else { Vec::new() };
+        Ok(Generator { cfg: cfg.clone(), next_value: 1, last_written: vec![None; keys], cdf, txn, in_cart })
     }
 
     fn key_index(&self, rng: &mut ChaCha8Rng) -> usize {
@@ -337,6 +351,9 @@ impl Generator {
             // Nothing written to this key yet: a cas could only fail, so
             // write instead.
         }
+        if kind == WorkloadKind::Cart {
+            return self.cart_update(rng, k, key);
+        }
         let value = match kind {
             WorkloadKind::Counter => Value::Int(rng.random_range(1..=self.cfg.max_incr)),
             _ => {
@@ -346,6 +363,20 @@ impl Generator {
             }
         };
         GenOp { f: kind.update_f(), key, value }
+    }
+
+    /// A cart update of key `k`: remove an element added earlier (chosen
+    /// uniformly among those not yet removed; its add may still be in
+    /// flight, or have failed), else add a fresh one.
+    fn cart_update(&mut self, rng: &mut ChaCha8Rng, k: usize, key: Option<Value>) -> GenOp {
+        let removable = self.in_cart[k].len();
+        if removable > 0 && rng.random_range(0..REMOVE_ONE_IN) == 0 {
+            let v = self.in_cart[k].swap_remove(rng.random_range(0..removable));
+            return GenOp { f: checker::remove_f(), key, value: Value::Int(v) };
+        }
+        let v = self.fresh();
+        self.in_cart[k].push(v);
+        GenOp { f: F::Add, key, value: Value::Int(v) }
     }
 
     /// The keys a final read covers, in order: for transactions, every key
@@ -409,6 +440,7 @@ mod tests {
             let mut g = Generator::new(&WorkloadConfig::new(kind)).unwrap();
             let mut rng = ChaCha8Rng::seed_from_u64(3);
             let mut seen = BTreeSet::new();
+            let mut removed = BTreeSet::new();
             let mut fs = BTreeSet::new();
             for _ in 0..2000 {
                 let op = g.next_op(&mut rng);
@@ -423,6 +455,9 @@ mod tests {
                     }
                     (F::Incr, Value::Int(d)) => assert!((1..=5).contains(d)),
                     (F::Read, Value::Nil) => {}
+                    (F::Other(_), Value::Int(v)) if kind == WorkloadKind::Cart => {
+                        assert!(seen.contains(v) && removed.insert(*v), "remove {v} of an element added once")
+                    }
                     (F::Txn, Value::List(_)) => {}
                     other => panic!("{kind:?} generated unexpected {other:?}"),
                 }
@@ -434,6 +469,7 @@ mod tests {
                 WorkloadKind::Set => [F::Read, F::Add].into(),
                 WorkloadKind::Counter => [F::Read, F::Incr].into(),
                 WorkloadKind::Bank => [F::Read, F::Transfer].into(),
+                WorkloadKind::Cart => [F::Read, F::Add, checker::remove_f()].into(),
                 WorkloadKind::TxnListAppend | WorkloadKind::TxnRwRegister => [F::Txn].into(),
             };
             assert_eq!(fs, expect, "{kind:?}");

@@ -109,6 +109,7 @@ pub fn model_for(kind: WorkloadKind) -> ModelKind {
         WorkloadKind::Set => ModelKind::Set,
         WorkloadKind::Counter => ModelKind::Counter,
         WorkloadKind::Bank => panic!("the bank is checked by bank_check"),
+        WorkloadKind::Cart => panic!("carts are checked by the cart check"),
         WorkloadKind::TxnListAppend | WorkloadKind::TxnRwRegister => {
             panic!("transactions are checked by the txn oracle (tests/txn_stores.rs)")
         }

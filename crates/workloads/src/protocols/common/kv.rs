@@ -68,6 +68,7 @@ impl KvStore {
             F::Add => add(cur, &req.value),
             F::Incr => incr(cur, &req.value),
             F::Transfer => transfer(cur, &req.value),
+            f if *f == checker::remove_f() => remove(cur, &req.value),
             f => Err(format!("unsupported operation `{f}`")),
         };
         match next {
@@ -120,6 +121,15 @@ fn add(cur: Option<&Value>, v: &Value) -> Result<Value, String> {
             Ok(Value::Set(items))
         }
         Some(other) => Err(format!("cannot add to {other}")),
+    }
+}
+
+/// A cart's set without `v` (removing what is absent changes nothing).
+fn remove(cur: Option<&Value>, v: &Value) -> Result<Value, String> {
+    match cur {
+        None | Some(Value::Nil) => Ok(Value::set(Vec::new())),
+        Some(Value::Set(items)) => Ok(Value::Set(items.iter().filter(|&x| x != v).cloned().collect())),
+        Some(other) => Err(format!("cannot remove from {other}")),
     }
 }
 
