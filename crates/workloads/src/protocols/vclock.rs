@@ -221,8 +221,9 @@ pub enum VclockMsg {
     Put { versions: Vec<(Key, Sibling)> },
     /// A coordinator's get: send me your siblings of `key`.
     Get { seq: u64, key: Key },
-    /// The answer to a get.
-    Got { seq: u64, siblings: Vec<Sibling> },
+    /// The answer to a get (its key, so that an answer to a get lost in a
+    /// crash cannot complete a later get of another key).
+    Got { seq: u64, key: Key, siblings: Vec<Sibling> },
     /// Anti-entropy: the sender's sibling dots per key.
     Digest { entries: Vec<(Key, Vec<Dot>)> },
     /// Anti-entropy: send me your siblings of these keys.
@@ -234,6 +235,8 @@ struct Pending {
     req: Request,
     /// Peers still to answer before the get has `r` replicas.
     waiting: usize,
+    /// Peers that answered (a duplicated answer counts once).
+    heard: BTreeSet<NodeId>,
     /// The siblings gathered so far (none covers another).
     siblings: Vec<Sibling>,
 }
@@ -312,7 +315,7 @@ impl VclockNode {
         let waiting = self.cfg.r.min(ctx.nodes()).saturating_sub(1);
         let siblings = ctx.durable().store.get(&req.key).cloned().unwrap_or_default();
         if waiting == 0 {
-            return self.finish(ctx, Pending { req, waiting, siblings });
+            return self.finish(ctx, Pending { req, waiting, heard: BTreeSet::new(), siblings });
         }
         if self.pending.len() >= MAX_PENDING {
             return ctx.reply(req.id, Response::Fail("overloaded: too many gets in flight".into()));
@@ -321,7 +324,7 @@ impl VclockNode {
         self.next_seq += 1;
         ctx.broadcast(VclockMsg::Get { seq, key: req.key.clone() });
         ctx.set_timer(self.cfg.timeout_ns, TAG_GET + seq);
-        self.pending.insert(seq, Pending { req, waiting, siblings });
+        self.pending.insert(seq, Pending { req, waiting, heard: BTreeSet::new(), siblings });
     }
 
     /// The get is complete: answer a read, or put the client's new cart.
@@ -396,10 +399,13 @@ impl Node for VclockNode {
             }
             VclockMsg::Get { seq, key } => {
                 let siblings = ctx.durable().store.get(&key).cloned().unwrap_or_default();
-                ctx.send(from, VclockMsg::Got { seq, siblings });
+                ctx.send(from, VclockMsg::Got { seq, key, siblings });
             }
-            VclockMsg::Got { seq, siblings } => {
+            VclockMsg::Got { seq, key, siblings } => {
                 let Some(p) = self.pending.get_mut(&seq) else { return };
+                if p.req.key != key || !p.heard.insert(from) {
+                    return;
+                }
                 for s in siblings {
                     merge_sibling(&mut p.siblings, s);
                 }
