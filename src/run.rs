@@ -88,8 +88,8 @@ fn go(args: &RunArgs) -> Result<u8, Error> {
         output::print(&format!("reproduce: {}", plan.command(first_violation.unwrap_or(seeds[0]))));
     }
     if seeds.len() > 1 {
-        let elapsed_s = started.elapsed().as_secs_f64();
-        output::print(&report::text::seeds_summary(&plan.protocol, ran, seeds.len(), &verdicts, first_violation, elapsed_s));
+        let (n, secs) = (seeds.len(), started.elapsed().as_secs_f64());
+        output::print(&report::text::seeds_summary(&plan.protocol, ran, n, &verdicts, first_violation, secs));
     }
     Ok(if args.check { exit::code(verdicts, 0) } else { exit::VALID })
 }

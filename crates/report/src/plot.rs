@@ -182,7 +182,10 @@ pub fn shares(per_run: &[Vec<Shade>], runs: usize, end_ns: i64) -> Vec<Shade> {
             }
             if share > 0.0 {
                 let at = |b: usize| ((b as f64 * bucket_ns).round() as i64).min(end_ns);
-                out.push(Shade { window: FaultWindow { kind: kind.to_string(), start_ns: at(i), end_ns: at(j) }, share });
+                out.push(Shade {
+                    window: FaultWindow { kind: kind.to_string(), start_ns: at(i), end_ns: at(j) },
+                    share,
+                });
             }
             i = j;
         }
@@ -191,7 +194,7 @@ pub fn shares(per_run: &[Vec<Shade>], runs: usize, end_ns: i64) -> Vec<Shade> {
     out
 }
 
-type Chart<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
+pub(crate) type Chart<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
 pub(crate) type Result<T> = std::result::Result<T, Box<dyn std::error::Error + 'static>>;
 
 /// Renders a plot of the usual size with `draw` (see [`svg_of`]).
@@ -391,7 +394,8 @@ fn latency_ms(o: &TimedOp) -> Option<f64> {
     o.end_ns.map(|e| ((e - o.start_ns).max(0) as f64 / 1e6).max(1e-4))
 }
 
-fn legend<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(c: &mut Chart<'a, 'b, Y>) -> Result<()> {
+/// The series' legend, in the upper right corner.
+pub(crate) fn legend<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(c: &mut Chart<'a, 'b, Y>) -> Result<()> {
     c.configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.85))

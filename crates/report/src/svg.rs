@@ -91,13 +91,7 @@ fn bars(
             let (x, y) = c.backend_coord(&(0.0, (lo + hi) / 2.0));
             root.draw(&Text::new(r.protocol.clone(), (x - 6, y), style.clone()))?;
         }
-        c.configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .label_font(("sans-serif", 11))
-            .draw()?;
-        Ok(())
+        crate::plot::legend(&mut c)
     })
 }
 
