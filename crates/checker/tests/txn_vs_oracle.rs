@@ -138,9 +138,9 @@ fn flag_determined(h: &oracle::TxnHistory, keys: KeyOrder) -> bool {
             writers.entry(k).or_default().push(t);
         }
     }
-    writers.values().all(|ws| {
-        ws.iter().enumerate().all(|(i, a)| ws[i + 1..].iter().all(|b| before(a, b) || before(b, a)))
-    })
+    writers
+        .values()
+        .all(|ws| ws.iter().enumerate().all(|(i, a)| ws[i + 1..].iter().all(|b| before(a, b) || before(b, a))))
 }
 
 /// Statistics of one run, printed with `--nocapture`.
@@ -165,12 +165,38 @@ fn check_case(case: &TxnCase, tally: &std::sync::Mutex<Tally>) -> Result<(), Tes
 fn check_case_assuming(case: &TxnCase, tally: &std::sync::Mutex<Tally>, keys: KeyOrder) -> Result<(), TestCaseError> {
     let h = &case.history;
     let events = h.to_events();
-    let parsed = checker::History::from_events("case", events)
+    let parsed = checker::History::from_events("case", events.clone())
         .map_err(|e| e.to_string())
         .and_then(|hist| TxnHistory::from_history("case", &hist).map_err(|e| e.to_string()));
     let valid = h.validate();
     let th = match (valid, parsed) {
-        (Ok(()), Ok(th)) => th,
+        (Ok(()), Ok(th)) => {
+            // Read back from JSON Lines the way `conch check` reads (micro-ops
+            // scanned raw and interned as they come), the same history.
+            let jsonl = checker::write::to_jsonl(&events);
+            let lean = checker::read::read_reader_into(
+                "case",
+                &jsonl[..],
+                &checker::read::ReadOptions::default(),
+                checker::txn::TxnReader::new("case"),
+            );
+            let whole = checker::read::read_bytes("case", &jsonl, &checker::read::ReadOptions::default())
+                .map_err(|e| e.to_string())
+                .and_then(|(hist, _)| TxnHistory::from_history("case", &hist).map_err(|e| e.to_string()));
+            match (lean, whole) {
+                (Ok((lean, _)), Ok(whole)) => {
+                    prop_assert_eq!(format!("{lean:?}"), format!("{whole:?}"), "raw-read history differs")
+                }
+                (lean, whole) => {
+                    return Err(TestCaseError::fail(format!(
+                        "JSON Lines read back: raw {:?}, whole {:?}",
+                        lean.err(),
+                        whole.err()
+                    )))
+                }
+            }
+            th
+        }
         (Ok(()), Err(e)) => return Err(TestCaseError::fail(format!("conch rejects a valid history: {e}"))),
         (Err(why), Ok(_)) => {
             return Err(TestCaseError::fail(format!("conch accepts a history the oracle calls invalid: {why}")))

@@ -134,7 +134,8 @@ pub struct TxnStats {
     pub fail: u64,
     pub keys: u64,
     pub micro_ops: u64,
-    /// Inference passes: one per distinct evidence the models need.
+    /// Inference passes: one per distinct evidence the models need, and
+    /// under key assumptions (rw-register) a twin of each without them.
     pub passes: u64,
     /// Graph size (of the last pass): transaction nodes, hubs, edges.
     pub nodes: u64,

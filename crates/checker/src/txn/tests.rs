@@ -780,7 +780,10 @@ fn sequential_keys_find_cyclic_versions_in_one_process() {
     assert_eq!(verdict(&r, Model::Serializable), Verdict::Invalid, "{r:#?}");
     let i = r.anomalies.iter().position(|a| a.kind == AnomalyKind::CyclicVersions).expect("cyclic-versions");
     assert_eq!(r.anomalies[i].key, Some(Value::str("x")));
-    assert_eq!(r.anomalies[i].assumed, vec![AssumedStep { step: None, kind: None, source: VersionSource::SequentialKeys }]);
+    assert_eq!(
+        r.anomalies[i].assumed,
+        vec![AssumedStep { step: None, kind: None, source: VersionSource::SequentialKeys }]
+    );
     // Linearizable keys see the same (one process's order is real time).
     let lin = KeyAssumptions { linearizable_keys: true, sequential_keys: false };
     let r = run_assuming(&text, &[Model::Serializable], lin);
