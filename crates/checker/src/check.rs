@@ -14,7 +14,7 @@
 use crate::bank::{self, BankOptions};
 use crate::error::{CheckError, NotApplicable};
 use crate::error::{InputError, InputErrorKind};
-use crate::history::{Event, EventTarget, History, HistoryBuilder, Op, Outcome, Process, F};
+use crate::history::{Event, EventTarget, History, HistoryBuilder, Op, Outcome, Process, RawTxn, F};
 use crate::linear::{self, LinearOptions};
 use crate::model::{self, ModelKind};
 use crate::read::{self, Format, NilRead, ReadOptions};
@@ -201,6 +201,36 @@ impl EventTarget for Sniff {
                 };
                 for h in held {
                     self.push(h)?;
+                }
+                self.push(e)
+            }
+        }
+    }
+
+    fn wants_raw_txn(&self) -> bool {
+        match self {
+            Sniff::History(_) => false,
+            Sniff::Undecided { .. } | Sniff::Txn(_) => true,
+        }
+    }
+
+    fn push_raw(&mut self, mut e: Event, raw: Option<Box<RawTxn>>) -> Result<(), InputError> {
+        match self {
+            Sniff::Txn(r) => r.push_raw(e, raw),
+            // A raw txn is a client's: in an undecided history it makes it
+            // transactional.
+            Sniff::Undecided { file, held } if raw.is_some() => {
+                let held = std::mem::take(held);
+                let mut r = Box::new(TxnReader::named(file, ""));
+                for h in held {
+                    r.push(h)?;
+                }
+                *self = Sniff::Txn(r);
+                self.push_raw(e, raw)
+            }
+            _ => {
+                if let Some(r) = raw {
+                    e.value = r.to_value();
                 }
                 self.push(e)
             }

@@ -13,11 +13,13 @@
 
 mod builder;
 mod pairing;
+pub mod raw_txn;
 mod share;
 
 pub use builder::HistoryBuilder;
 pub use pairing::{EventTarget, Paired, Pairing};
 pub(crate) use pairing::{OpSlots, Step};
+pub use raw_txn::RawTxn;
 pub(crate) use share::ListShare;
 
 use crate::error::InputError;

@@ -1,6 +1,6 @@
 //! [`Pairing`]: the event-level rules, event by event.
 
-use super::{Event, EventType, Fault, Op, OpId, Outcome, Process, ANONYMOUS_PROCESS_BASE, MAX_CLIENT_PROCESS};
+use super::{Event, EventType, Fault, Op, OpId, Outcome, Process, RawTxn, ANONYMOUS_PROCESS_BASE, MAX_CLIENT_PROCESS};
 use crate::error::{InputError, InputErrorKind};
 use crate::value::{quote, Value};
 
@@ -10,6 +10,22 @@ pub trait EventTarget {
     type Output;
     fn push(&mut self, e: Event) -> Result<(), InputError>;
     fn finish(self) -> Result<Self::Output, InputError>;
+
+    /// Whether the JSON Lines reader should scan `txn` micro-ops into a
+    /// [`RawTxn`] for [`EventTarget::push_raw`] (a transactional target
+    /// interns them without building values).
+    fn wants_raw_txn(&self) -> bool {
+        false
+    }
+
+    /// An event whose value, when `raw` is given, is `raw` (and `e.value`
+    /// is nil). By default the value is built and pushed as usual.
+    fn push_raw(&mut self, mut e: Event, raw: Option<Box<RawTxn>>) -> Result<(), InputError> {
+        if let Some(r) = raw {
+            e.value = r.to_value();
+        }
+        self.push(e)
+    }
 }
 
 /// What one event turned into.

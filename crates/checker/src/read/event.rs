@@ -4,7 +4,7 @@
 
 use super::Independent;
 use crate::error::{InputError, InputErrorKind};
-use crate::history::{Event, EventTarget, EventType, Process, F};
+use crate::history::{Event, EventTarget, EventType, Process, RawTxn, F};
 use crate::value::Value;
 
 pub(crate) use crate::value::quote;
@@ -279,6 +279,26 @@ impl<T: EventTarget> Sink<T> {
 
     fn feed(&mut self, e: Event) -> Result<(), InputError> {
         self.builder.push(e)
+    }
+
+    /// Whether the target takes raw `txn` micro-ops ([`EventTarget::push_raw`]).
+    pub(crate) fn wants_raw_txn(&self) -> bool {
+        self.mode != Independent::Yes && self.builder.wants_raw_txn()
+    }
+
+    /// [`Sink::push`] of an event whose micro-ops may be raw. A raw txn is
+    /// never a `[key value]` tuple (its value is a list of lists), so under
+    /// `Auto` it ends the pending events as its value would.
+    pub(crate) fn push_raw(&mut self, mut e: Event, raw: Option<Box<RawTxn>>) -> Result<(), InputError> {
+        let Some(raw) = raw else { return self.push(e) };
+        if self.mode == Independent::Yes {
+            e.value = raw.to_value();
+            return self.push(e);
+        }
+        for p in self.pending.take().unwrap_or_default() {
+            self.feed(p)?;
+        }
+        self.builder.push_raw(e, Some(raw))
     }
 
     /// True when the finished history was split as independent.

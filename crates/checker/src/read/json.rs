@@ -15,14 +15,27 @@
 
 use super::event::{event_type, op_name, Field, TYPE_EXPECTED};
 use crate::error::InputErrorKind;
+use crate::history::raw_txn::{RawF, RawMop, RawTxn, RawVal, Scalar};
 use crate::history::{Event, EventType, Process, F, MAX_CLIENT_PROCESS};
 use crate::value::{parse_integer, Value, ValueMap};
 
 /// Parses one non-blank line into an event. `max_depth` bounds the nesting
 /// of `key` and `value`.
 pub(crate) fn parse_line(text: &[u8], line: u64, max_depth: usize) -> Result<Event, InputErrorKind> {
+    parse_line_raw(text, line, max_depth, false).map(|(e, _)| e)
+}
+
+/// [`parse_line`], with a `txn` event's micro-ops scanned into a [`RawTxn`]
+/// (and the event's value nil) when `raw_txn` is set and they have the
+/// usual shape. The event, raw or built, is otherwise the same.
+pub(crate) fn parse_line_raw(
+    text: &[u8],
+    line: u64,
+    max_depth: usize,
+    raw_txn: bool,
+) -> Result<(Event, Option<Box<RawTxn>>), InputErrorKind> {
     let mut s = Scanner { s: text, i: 0 };
-    match s.event(line, max_depth) {
+    match s.event(line, max_depth, raw_txn) {
         Ok(e) => Ok(e),
         Err(kind) => Err(match std::str::from_utf8(text) {
             // Bytes that are not text make every other complaint moot.
@@ -190,7 +203,7 @@ impl<'a> Scanner<'a> {
         }
     }
 
-    fn event(&mut self, line: u64, max_depth: usize) -> R<Event> {
+    fn event(&mut self, line: u64, max_depth: usize, raw_txn: bool) -> R<(Event, Option<Box<RawTxn>>)> {
         self.ws();
         if self.peek() != Some(b'{') {
             return self.syntax("an event object `{...}`");
@@ -205,6 +218,10 @@ impl<'a> Scanner<'a> {
         let mut process: Option<Found<'a>> = None;
         let mut f: Option<Found<'a>> = None;
         let (mut key, mut value) = (Value::Nil, Value::Nil);
+        // Micro-ops scanned raw; the general parser's value needs at least
+        // this depth, and raw scanning must refuse what it refuses.
+        let mut raw: Option<Box<RawTxn>> = None;
+        let raw_txn = raw_txn && max_depth >= 3;
         let mut time: Option<Found<'a>> = None;
         let mut node: Option<Found<'a>> = None;
         let mut fin: Option<Found<'a>> = None;
@@ -249,7 +266,10 @@ impl<'a> Scanner<'a> {
                         seen |= bit;
                         match fl {
                             Field::Key => key = self.value(max_depth)?,
-                            Field::Value => value = self.value(max_depth)?,
+                            Field::Value => match raw_txn.then(|| self.txn_value()).flatten() {
+                                Some(r) => raw = Some(r),
+                                None => value = self.value(max_depth)?,
+                            },
                             Field::Type => match self.known(EventType::parse_bytes) {
                                 Some(t) => kind_known = Some(t),
                                 None => kind_f = Some(self.found()?),
@@ -299,7 +319,11 @@ impl<'a> Scanner<'a> {
         debug_assert!(!matches!(process, Process::Client(p) if p > MAX_CLIENT_PROCESS));
         let f = match (f_known, &f) {
             (Some(name), _) => name,
-            (None, None) if super::event::looks_like_txn(&value) => F::Txn,
+            (None, None)
+                if raw.as_ref().map_or_else(|| super::event::looks_like_txn(&value), |r| !r.mops.is_empty()) =>
+            {
+                F::Txn
+            }
             (None, None) => {
                 return Err(kind(InputErrorKind::MissingField {
                     field: "f",
@@ -337,13 +361,140 @@ impl<'a> Scanner<'a> {
             Some(found) if found.is_null() => false,
             Some(found) => return Err(bad("final", "true or false", found)),
         };
+        // Raw micro-ops only for a client's txn; anything else gets its value.
+        if f != F::Txn || process == Process::Nemesis {
+            if let Some(r) = raw.take() {
+                value = r.to_value();
+            }
+        }
         let mut e = Event::new(line, kind_v, process, f, value);
         e.key = if key.is_nil() { None } else { Some(key) };
         e.time_ns = time_ns;
         e.index = index;
         e.node = node;
         e.is_final = is_final;
-        Ok(e)
+        Ok((e, raw))
+    }
+
+    /// At a `value`: a list of micro-ops `[f k v]` with `f` a micro-op
+    /// name, `k` an integer or string and `v` null, an integer or string, or
+    /// a list of those, scanned without building values; `None` (the
+    /// scanner back where it was) for anything else, which the general
+    /// parser then reads or rejects.
+    fn txn_value(&mut self) -> Option<Box<RawTxn>> {
+        let start = self.i;
+        let r = self.try_txn_value();
+        if r.is_none() {
+            self.i = start;
+        }
+        r
+    }
+
+    fn try_txn_value(&mut self) -> Option<Box<RawTxn>> {
+        if self.peek() != Some(b'[') {
+            return None;
+        }
+        self.i += 1;
+        // Room for Elle's usual transaction (at most 4 micro-ops, lists of
+        // up to 32 elements per key) without growing.
+        let mut t = RawTxn { mops: Vec::with_capacity(4), items: Vec::with_capacity(32) };
+        self.ws();
+        if self.peek() == Some(b']') {
+            self.i += 1;
+            return Some(Box::new(t));
+        }
+        loop {
+            self.ws();
+            if self.peek() != Some(b'[') {
+                return None;
+            }
+            self.i += 1;
+            self.ws();
+            let (name, n) = short_name(&self.s[self.i..])?;
+            let f = RawF::parse(name)?;
+            self.i += n;
+            self.raw_comma()?;
+            let key = self.raw_scalar()?;
+            self.raw_comma()?;
+            self.ws();
+            let v = match self.peek()? {
+                b'n' if self.s[self.i..].starts_with(b"null") => {
+                    self.i += 4;
+                    RawVal::Nil
+                }
+                b'[' => {
+                    self.i += 1;
+                    let start = t.items.len() as u32;
+                    self.ws();
+                    if self.peek() == Some(b']') {
+                        self.i += 1;
+                    } else {
+                        loop {
+                            t.items.push(self.raw_scalar()?);
+                            self.ws();
+                            match self.peek()? {
+                                b',' => self.i += 1,
+                                b']' => {
+                                    self.i += 1;
+                                    break;
+                                }
+                                _ => return None,
+                            }
+                        }
+                    }
+                    RawVal::List { start, len: t.items.len() as u32 - start }
+                }
+                _ => RawVal::One(self.raw_scalar()?),
+            };
+            self.ws();
+            if self.peek() != Some(b']') {
+                return None;
+            }
+            self.i += 1;
+            t.mops.push(RawMop { f, key, v });
+            self.ws();
+            match self.peek()? {
+                b',' => self.i += 1,
+                b']' => {
+                    self.i += 1;
+                    return Some(Box::new(t));
+                }
+                _ => return None,
+            }
+        }
+    }
+
+    fn raw_comma(&mut self) -> Option<()> {
+        self.ws();
+        (self.peek() == Some(b',')).then(|| self.i += 1)
+    }
+
+    /// An integer within `i64` or a string without escapes, else `None`.
+    fn raw_scalar(&mut self) -> Option<Scalar> {
+        self.ws();
+        match self.peek()? {
+            b'"' => self.raw_str().ok()?.map(|s| Scalar::Str(s.into())),
+            // The usual element: a few digits, then `,` or `]` (JSON has no
+            // leading zeros; anything else goes the general way).
+            b'1'..=b'9' => {
+                let digits = self.s[self.i..].iter().take(19).take_while(|b| b.is_ascii_digit()).count();
+                let end = self.i + digits;
+                if digits <= 18 && matches!(self.s.get(end), Some(b',' | b']' | b' ')) {
+                    let m = self.s[self.i..end].iter().fold(0i64, |m, &b| m * 10 + (b - b'0') as i64);
+                    self.i = end;
+                    return Some(Scalar::Int(m));
+                }
+                match self.number().ok()? {
+                    Value::Int(i) => Some(Scalar::Int(i)),
+                    _ => None,
+                }
+            }
+            b'-' | b'0' => match self.number().ok()? {
+                Value::Int(i) => Some(Scalar::Int(i)),
+                _ => None,
+            },
+            _ => None,
+        }
     }
 
     /// At `"`: the value `known` gives the string's bytes, when it is a
@@ -880,5 +1031,66 @@ mod tests {
             parse_line(time.as_bytes(), 1, 10).unwrap_err(),
             InputErrorKind::BadField { field: "time", .. }
         ));
+    }
+
+    /// The raw scan of a txn's micro-ops gives, converted back, exactly the
+    /// event the general parser gives, and it declines (the general parser
+    /// then decides) every shape it does not scan; errors are the same.
+    #[test]
+    fn raw_txn_scan_agrees_with_the_general_parser() {
+        let raw_lines = [
+            r#"{"type":"invoke","process":2,"f":"txn","value":[["append",5,1],["r",6,null]],"time":10}"#,
+            r#"{"type":"ok","process":2,"f":"txn","value":[["append",5,1],["r",6,[1,2]]]}"#,
+            r#"{"value": [ [ "w" , "x" , -3 ] , ["read","x", "s"], ["write", 0, 9223372036854775807] ], "f":"txn","type":"ok","process":0}"#,
+            r#"{"type":"ok","process":1,"f":"txn","value":[["r",1,[]]]}"#,
+            r#"{"type":"ok","process":1,"f":"txn","value":[]}"#,
+            r#"{"type":"ok","process":1,"f":"txn","value":[["r",1,[999999999999999999 ,1000000000000000000,0,-7]]]}"#,
+            // No `f`: a txn by its value, as the general parser decides.
+            r#"{"type":"ok","process":1,"value":[["r",1,[3]]]}"#,
+        ];
+        let declined = [
+            r#"{"type":"ok","process":1,"f":"txn","value":[["r",1,[1.5]]]}"#,
+            r#"{"type":"ok","process":1,"f":"txn","value":[["r",1,[1,null]]]}"#,
+            r#"{"type":"ok","process":1,"f":"txn","value":[["r",1,99999999999999999999]]}"#,
+            r#"{"type":"ok","process":1,"f":"txn","value":[["r","a\u0062",1]]}"#,
+            r#"{"type":"ok","process":1,"f":"txn","value":[["cas",1,[1,2]]]}"#,
+            r#"{"type":"ok","process":1,"f":"txn","value":[["r",1]]}"#,
+            r#"{"type":"ok","process":1,"f":"txn","value":[["r",1,2,3]]}"#,
+            r#"{"type":"ok","process":1,"f":"txn","value":[["r",[1],2]]}"#,
+            r#"{"type":"ok","process":1,"f":"txn","value":[["r",1,{"a":1}]]}"#,
+            r#"{"type":"ok","process":1,"f":"txn","value":[["r",1,[[1]]]]}"#,
+            // Not a txn: values as usual.
+            r#"{"type":"ok","process":1,"f":"read","value":[["r",1,2]]}"#,
+            r#"{"type":"info","process":"nemesis","f":"txn","value":[["r",1,2]]}"#,
+        ];
+        let malformed = [
+            r#"{"type":"ok","process":1,"f":"txn","value":[["r",1,[1,2]]}"#,
+            r#"{"type":"ok","process":1,"f":"txn","value":[["r",1,[1,2]]],}"#,
+            r#"{"type":"ok","process":1,"f":"txn","value":[["r",1,[1,2]],]}"#,
+            r#"{"type":"ok","process":1,"f":"txn","value":[["r",1,[01]]]}"#,
+            r#"{"type":"ok","process":1,"f":"txn","value":[["r",1,"a"#,
+            "{\"type\":\"ok\",\"process\":1,\"f\":\"txn\",\"value\":[[\"r\",1,\"\u{1}\"]]}",
+        ];
+        for (i, line) in raw_lines.iter().chain(&declined).chain(&malformed).enumerate() {
+            let general = parse_line(line.as_bytes(), 1, 127);
+            for depth in [2, 3, 127] {
+                let want = parse_line(line.as_bytes(), 1, depth);
+                let got = parse_line_raw(line.as_bytes(), 1, depth, true).map(|(mut e, raw)| {
+                    if depth >= 3 && i < raw_lines.len() {
+                        assert!(raw.is_some(), "{line}: scanned raw");
+                    }
+                    if i >= raw_lines.len() {
+                        assert!(raw.is_none(), "{line}: declined");
+                    }
+                    if let Some(r) = raw {
+                        assert!(e.value.is_nil());
+                        e.value = r.to_value();
+                    }
+                    e
+                });
+                assert_eq!(got, want, "{line} at depth {depth}");
+            }
+            assert_eq!(general.is_err(), i >= raw_lines.len() + declined.len(), "{line}: {general:?}");
+        }
     }
 }

@@ -6,7 +6,7 @@ use super::event::Sink;
 use super::lines::is_blank;
 use super::ReadOptions;
 use crate::error::{InputError, InputErrorKind};
-use crate::history::{Event, EventTarget};
+use crate::history::{Event, EventTarget, RawTxn};
 use rayon::prelude::*;
 use std::io::Read;
 
@@ -182,28 +182,40 @@ impl Batch {
     }
 
     /// Parses every line, in parallel; `out[i]` is line `i`'s result.
-    fn parse_all(&self, file: &str, max_depth: usize, out: &mut Vec<Result<Event, InputError>>) {
+    fn parse_all(&self, file: &str, p: Parse, out: &mut Vec<Parsed>) {
         (0..self.lines.len())
             .into_par_iter()
             // A few hundred lines per task: rayon's split costs next to nothing.
             .with_min_len(256)
             .map(|i| {
                 let (line, bytes) = self.line(i);
-                parse_bytes(file, line, bytes, max_depth)
+                parse_bytes(file, line, bytes, p)
             })
             .collect_into_vec(out);
     }
 }
 
+/// How lines are parsed: the nesting bound, and whether `txn` micro-ops
+/// are scanned raw for the target ([`EventTarget::wants_raw_txn`]).
+#[derive(Clone, Copy)]
+struct Parse {
+    max_depth: usize,
+    raw_txn: bool,
+}
+
+/// A parsed line: its event and, for a raw-scanned txn, its micro-ops.
+type Parsed = Result<(Event, Option<Box<RawTxn>>), InputError>;
+
 /// Parses one non-blank line given as bytes.
-fn parse_bytes(file: &str, line: u64, bytes: &[u8], max_depth: usize) -> Result<Event, InputError> {
-    super::json::parse_line(bytes, line, max_depth).map_err(|kind| InputError::new(file, line, kind))
+fn parse_bytes(file: &str, line: u64, bytes: &[u8], p: Parse) -> Parsed {
+    super::json::parse_line_raw(bytes, line, p.max_depth, p.raw_txn).map_err(|kind| InputError::new(file, line, kind))
 }
 
 /// Pushes parsed lines in order, stopping at the first error.
-fn push_all<T: EventTarget>(sink: &mut Sink<T>, parsed: &mut Vec<Result<Event, InputError>>) -> Result<(), InputError> {
+fn push_all<T: EventTarget>(sink: &mut Sink<T>, parsed: &mut Vec<Parsed>) -> Result<(), InputError> {
     for r in parsed.drain(..) {
-        sink.push(r?)?;
+        let (e, raw) = r?;
+        sink.push_raw(e, raw)?;
     }
     Ok(())
 }
@@ -218,14 +230,15 @@ fn read_batched<R: Read, T: EventTarget>(
 ) -> Result<T::Output, InputError> {
     let file = lines.file.clone();
     let mut sink = Sink::new(&file, opts.independent_for(super::Format::Jsonl), target);
-    let max_depth = opts.max_depth;
+    let p = Parse { max_depth: opts.max_depth, raw_txn: sink.wants_raw_txn() };
     let mut cur = Batch::default();
     cur.fill(lines, batch_bytes, batch_lines);
     if cur.last {
         // Small input: parse and push line by line, no threads.
         for i in 0..cur.lines.len() {
             let (line, bytes) = cur.line(i);
-            sink.push(parse_bytes(&file, line, bytes, max_depth)?)?;
+            let (e, raw) = parse_bytes(&file, line, bytes, p)?;
+            sink.push_raw(e, raw)?;
         }
         return match cur.error {
             Some(e) => Err(e),
@@ -239,7 +252,7 @@ fn read_batched<R: Read, T: EventTarget>(
     // `parsed` and then refills `cur`'s buffers with the lines after `next`.
     // So at most two batches' text and two batches' events are held.
     let mut parsed = Vec::new();
-    cur.parse_all(&file, max_depth, &mut parsed);
+    cur.parse_all(&file, p, &mut parsed);
     let mut next = Batch::default();
     next.fill(lines, batch_bytes, batch_lines);
     let mut next_parsed = Vec::new();
@@ -249,7 +262,7 @@ fn read_batched<R: Read, T: EventTarget>(
         // `next`, whose results are dropped: they belong to later lines.
         let pushed = rayon::in_place_scope(|s| {
             let (next, next_parsed, file) = (&next, &mut next_parsed, &file);
-            s.spawn(move |_| next.parse_all(file, max_depth, next_parsed));
+            s.spawn(move |_| next.parse_all(file, p, next_parsed));
             push_all(&mut sink, &mut parsed)?;
             if !next.last {
                 cur.fill(lines, batch_bytes, batch_lines);
@@ -499,7 +512,7 @@ mod tests {
                     let t = std::time::Instant::now();
                     for i in 0..b.lines.len() {
                         let (line, bytes) = b.line(i);
-                        n += parse_bytes(&path, line, bytes, 127).is_ok() as usize;
+                        n += parse_bytes(&path, line, bytes, Parse { max_depth: 127, raw_txn: false }).is_ok() as usize;
                     }
                     parse_s += t.elapsed().as_secs_f64();
                 }

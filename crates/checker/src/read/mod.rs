@@ -268,7 +268,19 @@ pub fn read_reader<R: BufRead>(name: &str, r: R, opts: &ReadOptions) -> Result<(
 /// that the fuzz targets and the equivalence tests run. Not for other uses.
 #[doc(hidden)]
 pub fn json_parsers_agree(line: &[u8], line_no: u64, max_depth: usize) -> Result<(), String> {
-    jsonl_serde::agree(line, line_no, max_depth)
+    jsonl_serde::agree(line, line_no, max_depth)?;
+    // And the raw scan of txn micro-ops gives the same event, or the same error.
+    let general = json::parse_line(line, line_no, max_depth);
+    let raw = json::parse_line_raw(line, line_no, max_depth, true).map(|(mut e, raw)| {
+        if let Some(r) = raw {
+            e.value = r.to_value();
+        }
+        e
+    });
+    if raw != general {
+        return Err(format!("raw txn scan: {raw:?}, general parser: {general:?}"));
+    }
+    Ok(())
 }
 
 /// Most bytes looked at to detect the format: the first non-blank line,

@@ -117,6 +117,7 @@ impl Explainer<'_> {
             key: key.map(|k| self.key(k).clone()),
             explanation: text,
             assumes: None,
+            assumed: Vec::new(),
         }
     }
 

@@ -8,6 +8,7 @@
 //! and names the file and line of the first input that breaks one.
 
 use crate::error::{InputError, InputErrorKind};
+use crate::history::raw_txn::{RawF, RawTxn, RawVal, Scalar};
 use crate::history::{Event, EventTarget, History, Op, Outcome, Paired, Pairing, F};
 use crate::report::OpRef;
 use crate::value::Value;
@@ -246,12 +247,18 @@ pub struct TxnBuilder {
     /// Slot -> transaction; `None` until its op finishes.
     txns: Vec<Option<Txn>>,
     mops: Vec<Mop>,
-    key_ids: FxHashMap<Value, KeyId>,
+    /// Keys interned: integers and strings apart (no value is built to
+    /// look one up); `keys` holds each as a value for the report.
+    key_ints: FxHashMap<i64, KeyId>,
+    key_strs: HashMap<Box<str>, KeyId, FxBuildHasher>,
     keys: Vec<Value>,
-    elem_ids: HashMap<(KeyId, Value), ElemId, FxBuildHasher>,
+    /// Elements interned by key and integer or string value.
+    elem_ints: FxHashMap<(KeyId, i64), ElemId>,
+    elem_strs: HashMap<(KeyId, Box<str>), ElemId, FxBuildHasher>,
     elems: Vec<Elem>,
     list_reads: Vec<ListRead>,
-    /// Per key: the longest list read so far, as values and as ids.
+    /// Per key: the longest list read so far, as values (compared with
+    /// each read, so kept together) and as ids.
     longest_vals: Vec<Vec<Value>>,
     longest: Vec<Vec<ElemId>>,
     explicit_elems: Vec<ElemId>,
@@ -274,25 +281,178 @@ fn quote(v: &Value) -> String {
     }
 }
 
-/// Looks up `(key, value)` without cloning the value: hashes exactly as the
+/// Looks up `(key, string)` without allocating: hashes exactly as the
 /// tuple does.
-struct ElemKey<'a>(KeyId, &'a Value);
+struct StrElem<'a>(KeyId, &'a str);
 
-impl Hash for ElemKey<'_> {
+impl Hash for StrElem<'_> {
     fn hash<H: Hasher>(&self, state: &mut H) {
         self.0.hash(state);
         self.1.hash(state);
     }
 }
 
-impl Equivalent<(KeyId, Value)> for ElemKey<'_> {
-    fn equivalent(&self, k: &(KeyId, Value)) -> bool {
-        self.0 == k.0 && *self.1 == k.1
+impl Equivalent<(KeyId, Box<str>)> for StrElem<'_> {
+    fn equivalent(&self, k: &(KeyId, Box<str>)) -> bool {
+        self.0 == k.0 && *self.1 == *k.1
     }
 }
 
-fn scalar(v: &Value) -> bool {
-    matches!(v, Value::Int(_) | Value::Str(_))
+/// A key or value as either source gives it: the raw scanner's scalars or
+/// a value (an integer or string as such, anything else as `Other`, which
+/// no table accepts).
+#[derive(Clone, Copy)]
+enum Sc<'a> {
+    Int(i64),
+    Str(&'a str),
+    Other(&'a Value),
+}
+
+impl<'a> Sc<'a> {
+    fn of(v: &'a Value) -> Sc<'a> {
+        match v {
+            Value::Int(i) => Sc::Int(*i),
+            Value::Str(s) => Sc::Str(s),
+            v => Sc::Other(v),
+        }
+    }
+
+    fn raw(s: &'a Scalar) -> Sc<'a> {
+        match s {
+            Scalar::Int(i) => Sc::Int(*i),
+            Scalar::Str(s) => Sc::Str(s),
+        }
+    }
+
+    fn to_value(self) -> Value {
+        match self {
+            Sc::Int(i) => Value::Int(i),
+            Sc::Str(s) => Value::Str(s.into()),
+            Sc::Other(v) => v.clone(),
+        }
+    }
+
+    fn same(self, o: Sc<'_>) -> bool {
+        match (self, o) {
+            (Sc::Int(a), Sc::Int(b)) => a == b,
+            (Sc::Str(a), Sc::Str(b)) => a == b,
+            (Sc::Other(a), Sc::Other(b)) => a == b,
+            _ => false,
+        }
+    }
+}
+
+/// A list read's elements, from either source.
+#[derive(Clone, Copy)]
+enum Items<'a> {
+    Values(&'a [Value]),
+    Raw(&'a [Scalar]),
+}
+
+impl<'a> Items<'a> {
+    fn len(self) -> usize {
+        match self {
+            Items::Values(v) => v.len(),
+            Items::Raw(v) => v.len(),
+        }
+    }
+
+    fn get(self, i: usize) -> Sc<'a> {
+        match self {
+            Items::Values(v) => Sc::of(&v[i]),
+            Items::Raw(v) => Sc::raw(&v[i]),
+        }
+    }
+}
+
+/// A micro-op's third element.
+#[derive(Clone, Copy)]
+enum V<'a> {
+    Nil,
+    One(Sc<'a>),
+    List(Items<'a>),
+}
+
+impl<'a> V<'a> {
+    fn of(v: &'a Value) -> V<'a> {
+        match v {
+            Value::Nil => V::Nil,
+            Value::Int(_) | Value::Str(_) => V::One(Sc::of(v)),
+            v => match v.as_list() {
+                Some(items) => V::List(Items::Values(items)),
+                None => V::One(Sc::Other(v)),
+            },
+        }
+    }
+
+    fn same(self, o: V<'_>) -> bool {
+        match (self, o) {
+            (V::Nil, V::Nil) => true,
+            (V::One(a), V::One(b)) => a.same(b),
+            (V::List(a), V::List(b)) => a.len() == b.len() && (0..a.len()).all(|i| a.get(i).same(b.get(i))),
+            _ => false,
+        }
+    }
+
+    fn to_value(self) -> Value {
+        match self {
+            V::Nil => Value::Nil,
+            V::One(s) => s.to_value(),
+            V::List(items) => Value::List((0..items.len()).map(|i| items.get(i).to_value()).collect()),
+        }
+    }
+}
+
+/// One micro-op `[f k v]`, from either source.
+#[derive(Clone, Copy)]
+struct MopView<'a> {
+    f: MopF,
+    key: Sc<'a>,
+    v: V<'a>,
+}
+
+/// A transaction's micro-ops, from either source.
+#[derive(Clone, Copy)]
+enum Mops<'a> {
+    Values(&'a [Value]),
+    Raw(&'a RawTxn),
+}
+
+impl<'a> Mops<'a> {
+    fn len(self) -> usize {
+        match self {
+            Mops::Values(v) => v.len(),
+            Mops::Raw(r) => r.mops.len(),
+        }
+    }
+
+    /// Micro-op `i` (its value checked for shape; raw ones have it).
+    fn get(self, b: &TxnBuilder, i: usize, line: u64) -> Result<MopView<'a>, InputError> {
+        match self {
+            Mops::Values(v) => b.parse_mop(&v[i], line),
+            Mops::Raw(r) => {
+                let m = &r.mops[i];
+                let f = match m.f {
+                    RawF::R | RawF::Read => MopF::Read,
+                    RawF::Append => MopF::Append,
+                    RawF::W | RawF::Write => MopF::Write,
+                };
+                let v = match &m.v {
+                    RawVal::Nil => V::Nil,
+                    RawVal::One(s) => V::One(Sc::raw(s)),
+                    RawVal::List { start, len } => V::List(Items::Raw(r.list(*start, *len))),
+                };
+                Ok(MopView { f, key: Sc::raw(&m.key), v })
+            }
+        }
+    }
+
+    fn quote(self, i: usize) -> String {
+        match self {
+            Mops::Values(v) => quote(&v[i]),
+            Mops::Raw(r) => quote(&r.mop_value(&r.mops[i])),
+        }
+    }
 }
 
 impl TxnBuilder {
@@ -301,9 +461,11 @@ impl TxnBuilder {
             file: file.to_string(),
             txns: Vec::new(),
             mops: Vec::new(),
-            key_ids: FxHashMap::default(),
+            key_ints: FxHashMap::default(),
+            key_strs: HashMap::default(),
             keys: Vec::new(),
-            elem_ids: HashMap::default(),
+            elem_ints: FxHashMap::default(),
+            elem_strs: HashMap::default(),
             elems: Vec::new(),
             list_reads: Vec::new(),
             longest_vals: Vec::new(),
@@ -320,43 +482,61 @@ impl TxnBuilder {
         InputError::new(&self.file, line, InputErrorKind::BadTxn { reason })
     }
 
-    fn key(&mut self, k: &Value, line: u64) -> Result<KeyId, InputError> {
-        if let Some(&id) = self.key_ids.get(k) {
+    fn key(&mut self, k: Sc<'_>, line: u64) -> Result<KeyId, InputError> {
+        let found = match k {
+            Sc::Int(i) => self.key_ints.get(&i),
+            Sc::Str(s) => self.key_strs.get(s),
+            Sc::Other(v) => {
+                return Err(self.err(line, format!("key {}: expected an integer, keyword or string", quote(v))))
+            }
+        };
+        if let Some(&id) = found {
             return Ok(id);
-        }
-        if !scalar(k) {
-            return Err(self.err(line, format!("key {}: expected an integer, keyword or string", quote(k))));
         }
         let id = self.keys.len() as u32;
         if id > MAX_ID {
             return Err(self.err(line, format!("more than {MAX_ID} keys")));
         }
-        self.key_ids.insert(k.clone(), id);
-        self.keys.push(k.clone());
+        match k {
+            Sc::Int(i) => self.key_ints.insert(i, id),
+            Sc::Str(s) => self.key_strs.insert(s.into(), id),
+            Sc::Other(_) => unreachable!("refused above"),
+        };
+        self.keys.push(k.to_value());
         self.longest_vals.push(Vec::new());
         self.longest.push(Vec::new());
         Ok(id)
     }
 
-    fn elem(&mut self, key: KeyId, v: &Value, line: u64) -> Result<ElemId, InputError> {
-        if let Some(&id) = self.elem_ids.get(&ElemKey(key, v)) {
+    fn elem(&mut self, key: KeyId, v: Sc<'_>, line: u64) -> Result<ElemId, InputError> {
+        let found = match v {
+            Sc::Int(i) => self.elem_ints.get(&(key, i)),
+            Sc::Str(s) => self.elem_strs.get(&StrElem(key, s)),
+            Sc::Other(v) => return Err(self.bad_value(key, v, line)),
+        };
+        if let Some(&id) = found {
             return Ok(id);
-        }
-        if !scalar(v) {
-            let k = quote(&self.keys[key as usize]);
-            return Err(self.err(line, format!("key {k}: value {}: expected an integer, keyword or string", quote(v))));
         }
         let id = self.elems.len() as u32;
         if id > MAX_ID {
             return Err(self.err(line, format!("more than {MAX_ID} distinct values")));
         }
-        self.elem_ids.insert((key, v.clone()), id);
-        self.elems.push(Elem { key, value: v.clone(), writer: NONE, writer_mop: NONE });
+        match v {
+            Sc::Int(i) => self.elem_ints.insert((key, i), id),
+            Sc::Str(s) => self.elem_strs.insert((key, s.into()), id),
+            Sc::Other(_) => unreachable!("refused above"),
+        };
+        self.elems.push(Elem { key, value: v.to_value(), writer: NONE, writer_mop: NONE });
         Ok(id)
     }
 
+    fn bad_value(&self, key: KeyId, v: &Value, line: u64) -> InputError {
+        let k = quote(&self.keys[key as usize]);
+        self.err(line, format!("key {k}: value {}: expected an integer, keyword or string", quote(v)))
+    }
+
     /// Parses one micro-op `[f k v]`.
-    fn parse_mop<'v>(&self, m: &'v Value, line: u64) -> Result<(MopF, &'v Value, &'v Value), InputError> {
+    fn parse_mop<'v>(&self, m: &'v Value, line: u64) -> Result<MopView<'v>, InputError> {
         let shape = |what: String| self.err(line, what);
         let Some(items) = m.as_list() else {
             return Err(shape(format!("micro-op {}: expected [f k v] ({MOP_SHAPE})", quote(m))));
@@ -364,14 +544,14 @@ impl TxnBuilder {
         let [f, k, v] = items else {
             return Err(shape(format!("micro-op {}: expected three elements [f k v]", quote(m))));
         };
-        let Some(f) = f.as_str().and_then(MopF::parse) else {
+        let Some(mf) = f.as_str().and_then(MopF::parse) else {
             return Err(shape(format!(
                 "micro-op {}: unknown function {}: expected append, r or w",
                 quote(m),
                 quote(f)
             )));
         };
-        Ok((f, k, v))
+        Ok(MopView { f: mf, key: Sc::of(k), v: V::of(v) })
     }
 
     /// Adds a finished op in slot `slot` (its op id, for a history read in
@@ -386,21 +566,46 @@ impl TxnBuilder {
         self.add_parts(op.without_values(), &op.input, &op.output, slot)
     }
 
+    /// [`TxnBuilder::add`] of an op whose values are not built: the
+    /// micro-ops its invoke and (when it completed ok) its completion had,
+    /// as scanned ([`RawTxn`]).
+    pub fn add_raw(
+        &mut self,
+        op: Op,
+        invoked: &RawTxn,
+        completed: Option<&RawTxn>,
+        slot: usize,
+    ) -> Result<(), InputError> {
+        if op.f != F::Txn {
+            return Err(self.not_txn(&op));
+        }
+        let completed = match (op.outcome, completed) {
+            (Outcome::Ok, Some(c)) => Some(Mops::Raw(c)),
+            (Outcome::Ok, None) => unreachable!("an ok raw txn comes with its completion's micro-ops"),
+            _ => None,
+        };
+        self.add_mops(op, Mops::Raw(invoked), completed, slot)
+    }
+
+    fn not_txn(&self, op: &Op) -> InputError {
+        self.err(
+            op.invoke_line,
+            format!("operation `{}` in a transactional history: every client op must be `txn`", op.f),
+        )
+    }
+
     /// Adds `op` (its values taken out: `input`, `output`).
     fn add_parts(&mut self, op: Op, input: &Value, output: &Value, slot: usize) -> Result<(), InputError> {
         let line = op.complete_line.unwrap_or(op.invoke_line);
         if op.f != F::Txn {
-            return Err(self.err(
-                op.invoke_line,
-                format!("operation `{}` in a transactional history: every client op must be `txn`", op.f),
-            ));
+            return Err(self.not_txn(&op));
         }
         let Some(invoked) = input.as_list() else {
             return Err(self.err(op.invoke_line, format!("txn value {}: expected {MOP_SHAPE}", quote(input))));
         };
-        let completed: Option<&[Value]> = match op.outcome {
+        let completed = match op.outcome {
             Outcome::Ok => match output.as_list() {
-                Some(c) => Some(c),
+                Some(c) => Some(Mops::Values(c)),
                 None => {
                     return Err(self.err(
                         line,
@@ -413,6 +618,17 @@ impl TxnBuilder {
             },
             _ => None,
         };
+        self.add_mops(op, Mops::Values(invoked), completed, slot)
+    }
+
+    fn add_mops(
+        &mut self,
+        op: Op,
+        invoked: Mops<'_>,
+        completed: Option<Mops<'_>>,
+        slot: usize,
+    ) -> Result<(), InputError> {
+        let line = op.complete_line.unwrap_or(op.invoke_line);
         if let Some(c) = completed {
             if c.len() != invoked.len() {
                 return Err(self.err(
@@ -427,33 +643,39 @@ impl TxnBuilder {
             }
         }
         let start = self.mops.len() as u32;
-        for (i, m) in invoked.iter().enumerate() {
-            let (f, k, v) = self.parse_mop(m, op.invoke_line)?;
-            let (f, k, v, mline) = match completed {
+        for i in 0..invoked.len() {
+            let m = invoked.get(self, i, op.invoke_line)?;
+            let (m, mline) = match completed {
                 Some(c) => {
-                    let (cf, ck, cv) = self.parse_mop(&c[i], line)?;
-                    if cf != f || ck != k || (f != MopF::Read && cv != v) {
+                    let cm = c.get(self, i, line)?;
+                    if cm.f != m.f || !cm.key.same(m.key) || (m.f != MopF::Read && !cm.v.same(m.v)) {
                         return Err(self.err(
                             line,
                             format!(
                                 "the completion changes the txn's writes: micro-op {} is {} here but {} at the invoke (line {})",
                                 i + 1,
-                                quote(&c[i]),
-                                quote(m),
+                                c.quote(i),
+                                invoked.quote(i),
                                 op.invoke_line
                             ),
                         ));
                     }
-                    (cf, ck, cv, line)
+                    (cm, line)
                 }
-                None => (f, k, v, op.invoke_line),
+                None => (m, op.invoke_line),
             };
+            let (f, k, v) = (m.f, m.key, m.v);
             let key = self.key(k, mline)?;
             let v = match f {
                 MopF::Append | MopF::Write => {
                     let first = if f == MopF::Append { &mut self.first_append } else { &mut self.first_write };
                     first.get_or_insert(op.invoke_line);
-                    let e = self.elem(key, v, op.invoke_line)?;
+                    let sc = match v {
+                        V::One(sc) => sc,
+                        // A write of nil or of a list.
+                        other => return Err(self.bad_value(key, &other.to_value(), op.invoke_line)),
+                    };
+                    let e = self.elem(key, sc, op.invoke_line)?;
                     let prev = &self.elems[e as usize];
                     if prev.writer != NONE {
                         // The first writer has finished (it is placed) unless it is this txn.
@@ -477,8 +699,8 @@ impl TxnBuilder {
                             op.invoke_line,
                             format!(
                                 "value {} {verb} to key {} twice ({other} and here): the checker needs unique values per key{hint}",
-                                quote(v),
-                                quote(k)
+                                quote(&sc.to_value()),
+                                quote(&k.to_value())
                             ),
                         ));
                     }
@@ -504,47 +726,49 @@ impl TxnBuilder {
 
     /// A read's result: list reads are shared with the key's longest read
     /// when they are a prefix of it (or extend it).
-    fn read(&mut self, key: KeyId, v: &Value, line: u64) -> Result<u32, InputError> {
+    fn read(&mut self, key: KeyId, v: V<'_>, line: u64) -> Result<u32, InputError> {
         match v {
-            Value::Nil => Ok(NIL),
-            _ if scalar(v) => {
-                self.first_scalar_read.get_or_insert(line);
-                self.elem(key, v, line)
+            V::Nil => Ok(NIL),
+            V::One(Sc::Other(v)) => {
+                let k = quote(&self.keys[key as usize]);
+                Err(self.err(line, format!("read of key {k} returned {}: expected a list, a value or nil", quote(v))))
             }
-            _ => {
-                let Some(items) = v.as_list() else {
-                    let k = quote(&self.keys[key as usize]);
-                    return Err(self
-                        .err(line, format!("read of key {k} returned {}: expected a list, a value or nil", quote(v))));
-                };
+            V::One(sc) => {
+                self.first_scalar_read.get_or_insert(line);
+                self.elem(key, sc, line)
+            }
+            V::List(items) => {
                 self.first_list_read.get_or_insert(line);
                 let r = self.list_reads.len() as u32;
                 if r > MAX_ID {
                     return Err(self.err(line, format!("more than {MAX_ID} reads")));
                 }
+                let len = items.len();
                 let longest = &self.longest_vals[key as usize];
-                let n = items.len().min(longest.len());
-                let lr = if items[..n] == longest[..n] {
-                    for x in &items[n..] {
+                let n = len.min(longest.len());
+                // A prefix of the longest read so far: no lookup for its elements.
+                let prefix = (0..n).all(|i| items.get(i).same(Sc::of(&longest[i])));
+                let lr = if prefix {
+                    for i in n..len {
+                        let x = items.get(i);
                         let e = self.elem(key, x, line)?;
-                        self.longest_vals[key as usize].push(x.clone());
+                        self.longest_vals[key as usize].push(x.to_value());
                         self.longest[key as usize].push(e);
                     }
-                    ListRead { len: items.len() as u32, explicit: NONE }
+                    ListRead { len: len as u32, explicit: NONE }
                 } else {
                     let at = self.explicit_elems.len() as u32;
-                    for x in items {
-                        let e = self.elem(key, x, line)?;
+                    for i in 0..len {
+                        let e = self.elem(key, items.get(i), line)?;
                         self.explicit_elems.push(e);
                     }
-                    ListRead { len: items.len() as u32, explicit: at }
+                    ListRead { len: len as u32, explicit: at }
                 };
                 self.list_reads.push(lr);
                 Ok(r)
             }
         }
     }
-
     /// Ends the history: every slot must hold a transaction, and the
     /// evidence must point to one workload.
     pub fn finish(self, events: u64, faults: u64) -> Result<TxnHistory, InputError> {
@@ -609,11 +833,15 @@ impl TxnHistory {
 }
 
 /// Reads events straight into a [`TxnHistory`] (an [`EventTarget`]): ops are
-/// converted as they finish, so the history is never held as values.
+/// converted as they finish, so the history is never held as values. From
+/// the JSON Lines reader it takes micro-ops as scanned ([`RawTxn`]), so no
+/// value is built for them at all.
 pub struct TxnReader {
     pairing: Pairing,
     builder: TxnBuilder,
     faults: u64,
+    /// Open ops' invoke micro-ops, when scanned raw, by op id.
+    open_raw: FxHashMap<u32, Box<RawTxn>>,
 }
 
 impl TxnReader {
@@ -624,7 +852,35 @@ impl TxnReader {
     /// A reader whose pairing errors name `file` and whose transaction
     /// errors name `txn_file` (`""` for a caller that names the file itself).
     pub fn named(file: &str, txn_file: &str) -> TxnReader {
-        TxnReader { pairing: Pairing::new(file), builder: TxnBuilder::new(txn_file), faults: 0 }
+        TxnReader {
+            pairing: Pairing::new(file),
+            builder: TxnBuilder::new(txn_file),
+            faults: 0,
+            open_raw: FxHashMap::default(),
+        }
+    }
+
+    /// A finished op to the builder, with its invoke's raw micro-ops (if
+    /// scanned so) and its completion's (`completed`, if this event had
+    /// them). An ok op whose two events came apart (one raw, one a value)
+    /// goes as values.
+    fn finished(&mut self, mut op: Op, completed: Option<Box<RawTxn>>) -> Result<(), InputError> {
+        let slot = op.id.0 as usize;
+        match (self.open_raw.remove(&op.id.0), completed) {
+            (None, None) => self.builder.add(op, slot),
+            (Some(inv), c) if op.outcome != Outcome::Ok || c.is_some() => {
+                self.builder.add_raw(op, &inv, c.as_deref(), slot)
+            }
+            (inv, c) => {
+                if let Some(inv) = inv {
+                    op.input = inv.to_value();
+                }
+                if let Some(c) = c {
+                    op.output = c.to_value();
+                }
+                self.builder.add(op, slot)
+            }
+        }
     }
 }
 
@@ -638,17 +894,33 @@ impl EventTarget for TxnReader {
                 self.faults += 1;
                 Ok(())
             }
-            Paired::Finished(op) => {
-                let slot = op.id.0 as usize;
-                self.builder.add(op, slot)
+            Paired::Finished(op) => self.finished(op, None),
+        }
+    }
+
+    fn wants_raw_txn(&self) -> bool {
+        true
+    }
+
+    fn push_raw(&mut self, e: Event, raw: Option<Box<RawTxn>>) -> Result<(), InputError> {
+        let Some(raw) = raw else { return self.push(e) };
+        match self.pairing.push(e)? {
+            Paired::Opened(id) => {
+                self.open_raw.insert(id.0, raw);
+                Ok(())
             }
+            // The scanner gives nemesis events their values.
+            Paired::Fault(_) => {
+                self.faults += 1;
+                Ok(())
+            }
+            Paired::Finished(op) => self.finished(op, Some(raw)),
         }
     }
 
     fn finish(mut self) -> Result<TxnHistory, InputError> {
         for op in self.pairing.finish()? {
-            let slot = op.id.0 as usize;
-            self.builder.add(op, slot)?;
+            self.finished(op, None)?;
         }
         self.builder.finish(self.pairing.events(), self.faults)
     }

@@ -968,10 +968,21 @@ impl Cx<'_> {
             let mut by_proc: Vec<&(u32, u32, u32)> = per.iter().collect();
             by_proc.sort_by_key(|p| (h.txns[p.0 as usize].process, h.txns[p.0 as usize].call));
             let mut e = Vec::new();
-            for w in by_proc.windows(2) {
-                let (a, b) = (w[0], w[1]);
-                if h.txns[a.0 as usize].process == h.txns[b.0 as usize].process {
-                    pairs(&vals(a), &vals(b), &mut e);
+            // Each transaction after the process's last one that left a
+            // version: one that leaves none (it read only garbage or an
+            // aborted write) passes its predecessor on, so the chain, and
+            // with it the order's transitivity, is never broken.
+            let mut last: Option<(u64, Vec<u32>)> = None;
+            for &p in &by_proc {
+                let process = h.txns[p.0 as usize].process;
+                let vs = vals(p);
+                if let Some((lp, lv)) = &last {
+                    if *lp == process {
+                        pairs(lv, &vs, &mut e);
+                    }
+                }
+                if !vs.is_empty() || last.as_ref().is_some_and(|l| l.0 != process) {
+                    last = Some((process, vs));
                 }
             }
             try_add(e, SRC_PROCESS, &mut versions, &mut out);

@@ -189,6 +189,11 @@ fn assumption(ev: Evidence, has_info: bool) -> Option<&'static str> {
 struct Pass {
     /// Its lowest tier: its findings hold for every model of this tier or above.
     tier: usize,
+    /// Run without the key assumptions the user made, to find the cycles
+    /// the history proves alone: its examples are preferred, but its graph
+    /// is a subgraph of its twin's (which has every source), so verdicts
+    /// and budget cuts come from the twin.
+    proven_only: bool,
     inf: Inferred,
     results: Vec<SccResult>,
     /// Per cyclic component, its nodes.
@@ -200,6 +205,7 @@ struct Pass {
 fn run_pass(
     h: &TxnHistory,
     opts: &TxnOptions,
+    src: VersionSources,
     ev: Evidence,
     internal: &infer::Internal,
     models: &[Model],
@@ -208,7 +214,7 @@ fn run_pass(
     let wanted = models.iter().fold(Kinds::default(), |k, &m| k.union(model::proscribed(m)));
     let need_realtime = wanted.iter().any(is_realtime_variant);
     let need_process = need_realtime || wanted.iter().any(is_process_variant);
-    let mut inf = infer::infer(h, opts.sources, ev, internal);
+    let mut inf = infer::infer(h, src, ev, internal);
     let n = inf.slot_of.len() as u32;
     let mut sets = std::mem::take(&mut inf.edges);
     let node_txn = |node: u32| &h.txns[inf.slot_of[node as usize] as usize];
@@ -255,11 +261,9 @@ fn run_pass(
     }
     let components = cyclic.iter().map(|&c| nodes_of(c).to_vec()).collect();
     let stats = (g.nodes() as u64, (g.nodes() - g.txns) as u64, g.to.len() as u64);
-    Pass { tier: tier0, inf, results, components, found, stats }
+    let proven_only = src != opts.sources;
+    Pass { tier: tier0, proven_only, inf, results, components, found, stats }
 }
-
-/// An anomaly shown in full, with the steps that rest on a key assumption.
-type Example = (TxnAnomaly, Vec<AssumedStep>);
 
 /// Checks a transactional history against the requested models.
 pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
@@ -290,10 +294,27 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
     let internal = infer::internal(h);
     // The passes are independent: run at once, they keep both cores busy
     // through each pass's sequential parts (graph, components).
-    let passes: Vec<Pass> = plans.par_iter().map(|(ev, t, ms)| run_pass(h, opts, *ev, &internal, ms, *t)).collect();
-    let found_for = |t: usize| passes.iter().filter(|p| p.tier <= t).fold(Kinds::default(), |k, p| k.union(p.found));
-    let cuts_for =
-        |t: usize| passes.iter().filter(move |p| p.tier <= t).flat_map(|p| p.results.iter().flat_map(|r| &r.cut));
+    // Under key assumptions (rw-register) each pass has a twin without
+    // them, run first in the report's order: within a class, a cycle the
+    // history proves is shown before one that rests on an assumption.
+    let plain = VersionSources { sequential_keys: false, linearizable_keys: false, ..opts.sources };
+    let mut runs: Vec<(VersionSources, usize)> = Vec::new();
+    if h.workload == Workload::RwRegister && opts.sources.keys().any() {
+        runs.extend((0..plans.len()).map(|i| (plain, i)));
+    }
+    runs.extend((0..plans.len()).map(|i| (opts.sources, i)));
+    let passes: Vec<Pass> = runs
+        .par_iter()
+        .map(|&(src, i)| {
+            let (ev, t, ms) = &plans[i];
+            run_pass(h, opts, src, *ev, &internal, ms, *t)
+        })
+        .collect();
+    // Verdicts from the passes with every source (a proven-only pass finds
+    // nothing its twin misses, and may be cut short where the twin is not).
+    let judged = || passes.iter().filter(|p| !p.proven_only);
+    let found_for = |t: usize| judged().filter(|p| p.tier <= t).fold(Kinds::default(), |k, p| k.union(p.found));
+    let cuts_for = |t: usize| judged().filter(move |p| p.tier <= t).flat_map(|p| p.results.iter().flat_map(|r| &r.cut));
     let committed = h.txns.iter().any(|t| t.outcome == Outcome::Ok);
     let typed = |k: Kinds| Kinds::of(k.iter().filter(|k| exists_model(*k).is_none()));
     let model_results: Vec<ModelResult> = models
@@ -330,7 +351,7 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
 
     // Examples and counts, by class; a class from the pass with the least
     // evidence that found it (so the fewest assumptions).
-    let mut by_kind: Vec<(AnomalyKind, u64, Vec<Example>)> = Vec::new();
+    let mut by_kind: Vec<(AnomalyKind, u64, Vec<TxnAnomaly>)> = Vec::new();
     let mut add =
         |kind: AnomalyKind, assumes: Option<&'static str>, make: &dyn Fn() -> (TxnAnomaly, Vec<AssumedStep>)| {
             let i = match by_kind.iter().position(|e| e.0 == kind) {
@@ -344,20 +365,34 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
             if by_kind[i].2.len() < opts.examples_max {
                 let (mut a, assumed) = make();
                 a.assumes = assumes;
-                by_kind[i].2.push((a, assumed));
+                a.assumed = assumed;
+                by_kind[i].2.push(a);
             }
         };
     let mut reported = Kinds::default();
+    // Classes shown from a pass without the key assumptions.
+    let mut by_proven = Kinds::default();
     let has_info = h.txns.iter().any(|t| t.outcome == Outcome::Info);
-    for (i, pass) in passes.iter().enumerate() {
+    let lowest = passes[0].tier;
+    for pass in &passes {
         let x = Explainer { h, inf: &pass.inf };
-        let assumes = if i == 0 { None } else { assumption(pass.inf.evidence, has_info) };
+        let assumes = if pass.tier == lowest { None } else { assumption(pass.inf.evidence, has_info) };
         let new = |k: AnomalyKind| !reported.contains(k);
         let fresh: Vec<AnomalyKind> = pass.found.iter().filter(|&k| new(k)).collect();
-        for c in pass.results.iter().flat_map(|r| &r.cycles).filter(|c| fresh.contains(&c.kind)) {
-            add(c.kind, assumes, &|| (x.cycle(c), sources::cycle_assumptions(h, &pass.inf, &c.steps)));
+        for c in pass.results.iter().flat_map(|r| &r.cycles) {
+            if fresh.contains(&c.kind) {
+                add(c.kind, assumes, &|| (x.cycle(c), sources::cycle_assumptions(h, &pass.inf, &c.steps)));
+            } else if by_proven.contains(c.kind) && !pass.proven_only {
+                // The class's proven cycles are shown; the ones that need
+                // an assumption follow them (a proven one found again here
+                // is not shown twice).
+                let assumed = sources::cycle_assumptions(h, &pass.inf, &c.steps);
+                if !assumed.is_empty() {
+                    add(c.kind, assumes, &|| (x.cycle(c), assumed.clone()));
+                }
+            }
         }
-        let findings = pass.inf.findings.iter().chain(if i == 0 { &internal.findings[..] } else { &[] });
+        let findings = pass.inf.findings.iter().chain(if pass.tier == lowest { &internal.findings[..] } else { &[] });
         // A transaction that reads one bad element in several micro-ops
         // (`[[:r 1 5] [:r 1 5]]`, nobody wrote 5) made one mistake: one
         // entry, naming its first such read, counted once.
@@ -386,13 +421,15 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
         }
         for k in fresh {
             reported.insert(k);
+            if pass.proven_only {
+                by_proven.insert(k);
+            }
         }
     }
     by_kind.sort_by_key(|e| e.0);
     let counts = by_kind.iter().map(|e| KindCount { kind: e.0, count: e.1 }).collect();
-    let (anomalies, assumed) = by_kind.into_iter().flat_map(|e| e.2).unzip();
-    let incomplete = passes
-        .iter()
+    let anomalies = by_kind.into_iter().flat_map(|e| e.2).collect();
+    let incomplete = judged()
         .flat_map(|p| p.results.iter().flat_map(|r| &r.cut))
         .map(|c| Incomplete { kind: c.kind, scc_txns: c.scc_txns, reason: c.reason.clone() })
         .collect();
@@ -420,7 +457,6 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
         not,
         also_not,
         anomalies,
-        assumed,
         counts,
         incomplete,
         stats,

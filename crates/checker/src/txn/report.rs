@@ -32,11 +32,6 @@ pub struct TxnReport {
     pub also_not: Vec<Model>,
     /// Examples, most severe class first; at most `examples_max` per class.
     pub anomalies: Vec<TxnAnomaly>,
-    /// Per example (same order): the steps that hold only under a key
-    /// assumption the user made (`--sequential-keys`,
-    /// `--linearizable-keys`); empty when the history proves every step.
-    /// (Beside the anomaly rather than in it: `explain` builds those.)
-    pub assumed: Vec<Vec<AssumedStep>>,
     /// How many of each class were found (examples or not), same order.
     pub counts: Vec<KindCount>,
     /// Searches a budget cut short.
@@ -88,6 +83,11 @@ pub struct TxnAnomaly {
     /// show them), and so rules out only those.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub assumes: Option<&'static str>,
+    /// The steps that hold only under a key assumption the user made
+    /// (`--sequential-keys`, `--linearizable-keys`); empty when the history
+    /// proves every step. (In the JSON report: the detail's `assumed`.)
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub assumed: Vec<AssumedStep>,
 }
 
 /// A transaction as a report names it.
@@ -134,7 +134,8 @@ pub struct TxnStats {
     pub fail: u64,
     pub keys: u64,
     pub micro_ops: u64,
-    /// Inference passes: one per distinct evidence the models need.
+    /// Inference passes: one per distinct evidence the models need, and
+    /// under key assumptions (rw-register) a twin of each without them.
     pub passes: u64,
     /// Graph size (of the last pass): transaction nodes, hubs, edges.
     pub nodes: u64,
@@ -208,9 +209,8 @@ impl TxnReport {
                 let anomalies: Vec<Anomaly> = self
                     .anomalies
                     .iter()
-                    .zip(&self.assumed)
-                    .filter(|(a, _)| r.violated_by.contains(&a.kind))
-                    .map(|(a, assumed)| a.to_anomaly(history, assumed))
+                    .filter(|a| r.violated_by.contains(&a.kind))
+                    .map(|a| a.to_anomaly(history))
                     .collect();
                 let violations: u64 =
                     self.counts.iter().filter(|c| r.violated_by.contains(&c.kind)).map(|c| c.count).sum();
@@ -231,15 +231,15 @@ impl TxnReport {
 
 impl TxnAnomaly {
     /// As a report's anomaly: the transactions as ops, the explanation
-    /// (with the assumptions it rests on, `assumed` being the steps that
-    /// need a key assumption), the names and steps as detail.
-    pub fn to_anomaly(&self, history: &TxnHistory, assumed: &[AssumedStep]) -> Anomaly {
+    /// (with the assumptions it rests on, and the steps that need a key
+    /// assumption), the names and steps as detail.
+    pub fn to_anomaly(&self, history: &TxnHistory) -> Anomaly {
         let mut explanation = self.explanation.clone();
         if let Some(why) = self.assumes {
             explanation.push_str(&format!(" (this assumes {why})"));
         }
         let names: Vec<(String, String)> = self.steps.iter().map(|s| (s.from.clone(), s.to.clone())).collect();
-        if let Some(p) = sources::phrase(assumed, &names) {
+        if let Some(p) = sources::phrase(&self.assumed, &names) {
             explanation.push_str(&format!(" ({p})"));
         }
         Anomaly {
@@ -251,7 +251,7 @@ impl TxnAnomaly {
                 steps: self.steps.clone(),
                 key: self.key.clone(),
                 assumes: self.assumes,
-                assumed: assumed.to_vec(),
+                assumed: self.assumed.clone(),
             }))),
         }
     }

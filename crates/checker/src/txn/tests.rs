@@ -63,7 +63,7 @@ pub(crate) fn summary(r: &TxnReport) -> String {
     let _ = writeln!(s, "also-not: {}", names(&r.also_not));
     for c in &r.counts {
         let _ = writeln!(s, "{}: {}", c.kind, c.count);
-        for (a, assumed) in r.anomalies.iter().zip(&r.assumed).filter(|(a, _)| a.kind == c.kind) {
+        for a in r.anomalies.iter().filter(|a| a.kind == c.kind) {
             for t in &a.txns {
                 let lines = match t.complete_line {
                     Some(c) => format!("lines {}-{c}", t.invoke_line),
@@ -84,7 +84,7 @@ pub(crate) fn summary(r: &TxnReport) -> String {
                 let _ = writeln!(s, "  (assumes {why})");
             }
             let names: Vec<(String, String)> = a.steps.iter().map(|s| (s.from.clone(), s.to.clone())).collect();
-            if let Some(p) = sources::phrase(assumed, &names) {
+            if let Some(p) = sources::phrase(&a.assumed, &names) {
                 let _ = writeln!(s, "  ({p})");
             }
         }
@@ -757,12 +757,12 @@ fn linearizable_keys_turn_a_valid_history_into_g_single() {
     assert_eq!((a.steps[rw].value.clone(), a.steps[rw].value_to.clone()), (Some(Value::Int(1)), Some(Value::Int(2))));
     // Only that step rests on the assumption; the wr step is proven.
     assert_eq!(
-        r.assumed[i],
+        a.assumed,
         vec![AssumedStep { step: Some(rw as u32), kind: Some("rw"), source: VersionSource::LinearizableKeys }],
         "{a:#?}"
     );
     let h = history(&text);
-    let shown = a.to_anomaly(&h, &r.assumed[i]);
+    let shown = a.to_anomaly(&h);
     assert!(shown.explanation.contains("real-time order (--linearizable-keys)"), "{}", shown.explanation);
 }
 
@@ -780,7 +780,10 @@ fn sequential_keys_find_cyclic_versions_in_one_process() {
     assert_eq!(verdict(&r, Model::Serializable), Verdict::Invalid, "{r:#?}");
     let i = r.anomalies.iter().position(|a| a.kind == AnomalyKind::CyclicVersions).expect("cyclic-versions");
     assert_eq!(r.anomalies[i].key, Some(Value::str("x")));
-    assert_eq!(r.assumed[i], vec![AssumedStep { step: None, kind: None, source: VersionSource::SequentialKeys }]);
+    assert_eq!(
+        r.anomalies[i].assumed,
+        vec![AssumedStep { step: None, kind: None, source: VersionSource::SequentialKeys }]
+    );
     // Linearizable keys see the same (one process's order is real time).
     let lin = KeyAssumptions { linearizable_keys: true, sequential_keys: false };
     let r = run_assuming(&text, &[Model::Serializable], lin);
@@ -827,5 +830,80 @@ fn key_assumptions_change_nothing_on_list_append() {
     let plain = run(&text, &Model::CHECKABLE);
     assert_eq!(r.version_sources, vec![VersionSource::ListReads]);
     assert_eq!((&r.models, &r.anomalies), (&plain.models, &plain.anomalies));
-    assert!(r.assumed.iter().all(|a| a.is_empty()));
+    assert!(r.anomalies.iter().all(|a| a.assumed.is_empty()));
+}
+
+/// Under `--sequential-keys` the order runs through a process's
+/// transactions on a key even when one between them leaves no version (it
+/// read only an aborted write): x = 1, then that read, then a read of nil
+/// in one process is 1 < nil, cyclic. Each transaction used to be ordered
+/// only after the one right before it, so the chain broke there.
+#[test]
+fn regression_sequential_keys_order_runs_past_a_transaction_that_left_no_version() {
+    let text = "{:type :invoke, :f :txn, :value [[:w :x 5]], :process 1, :index 0}\n\
+                {:type :fail, :f :txn, :value [[:w :x 5]], :process 1, :index 1}\n\
+                {:type :invoke, :f :txn, :value [[:w :x 1]], :process 0, :index 2}\n\
+                {:type :ok, :f :txn, :value [[:w :x 1]], :process 0, :index 3}\n\
+                {:type :invoke, :f :txn, :value [[:r :x nil]], :process 0, :index 4}\n\
+                {:type :ok, :f :txn, :value [[:r :x 5]], :process 0, :index 5}\n\
+                {:type :invoke, :f :txn, :value [[:r :x nil]], :process 0, :index 6}\n\
+                {:type :ok, :f :txn, :value [[:r :x nil]], :process 0, :index 7}\n";
+    let seq = KeyAssumptions { linearizable_keys: false, sequential_keys: true };
+    assert_eq!(verdict(&run(text, &[Model::ReadUncommitted]), Model::ReadUncommitted), Verdict::Valid);
+    let r = run_assuming(text, &[Model::ReadUncommitted], seq);
+    assert_eq!(verdict(&r, Model::ReadUncommitted), Verdict::Invalid, "{r:#?}");
+    assert!(kinds(&r).contains(&AnomalyKind::CyclicVersions), "{r:#?}");
+}
+
+/// A transaction's own read-then-write of a key orders its versions only
+/// from read committed up (writes follow reads), also under a key
+/// assumption: like Elle, whose `:wfr-keys?` is separate from
+/// `:sequential-keys?`, and like the oracle's key constraints, which order
+/// versions across transactions only. Here process 0 reads x = 1 and then
+/// writes x = 2, and process 1 reads x = 2 and then writes x = 1: under
+/// sequential keys each process's order alone is consistent, so read
+/// uncommitted (which lets a write land before the version its writer
+/// read) holds; from read committed up writes follow reads, 1 < 2 < 1.
+#[test]
+fn own_read_then_write_orders_versions_only_from_read_committed_up() {
+    let text = "{:type :invoke, :f :txn, :value [[:r :x nil] [:w :x 2]], :process 0, :index 0}\n\
+                {:type :invoke, :f :txn, :value [[:r :x nil] [:w :x 1]], :process 1, :index 1}\n\
+                {:type :ok, :f :txn, :value [[:r :x 1] [:w :x 2]], :process 0, :index 2}\n\
+                {:type :ok, :f :txn, :value [[:r :x 2] [:w :x 1]], :process 1, :index 3}\n";
+    let seq = KeyAssumptions { linearizable_keys: false, sequential_keys: true };
+    let r = run_assuming(text, &[Model::ReadUncommitted, Model::ReadCommitted], seq);
+    assert_eq!(verdict(&r, Model::ReadUncommitted), Verdict::Valid, "{r:#?}");
+    assert_eq!(verdict(&r, Model::ReadCommitted), Verdict::Invalid, "{r:#?}");
+}
+
+/// Within one class a cycle the history proves is reported before one
+/// that rests on `--linearizable-keys`: two G-single cycles, one proven by
+/// the reads (writes follow reads), one only by real time; the report's
+/// G-single examples are the proven one, then the assumed one.
+#[test]
+fn a_proven_cycle_is_preferred_over_an_assumed_one_in_its_class() {
+    // Keys a, b: histories/txn/rw-linearizable-keys.edn (a = 1 completes
+    // before a = 2, b = 2 is written; a reader sees a = 1 and b = 2): a
+    // G-single only under linearizable keys. Keys x, y, later: T1 writes
+    // x = 1, y = 1; T2 reads x = 1 and y = nil: a G-single the reads prove.
+    let text = "{:type :invoke, :f :txn, :value [[:w :a 1]], :process 0, :index 0}\n\
+                {:type :ok, :f :txn, :value [[:w :a 1]], :process 0, :index 1}\n\
+                {:type :invoke, :f :txn, :value [[:r :a nil] [:r :b nil]], :process 2, :index 2}\n\
+                {:type :invoke, :f :txn, :value [[:w :a 2] [:w :b 2]], :process 1, :index 3}\n\
+                {:type :ok, :f :txn, :value [[:w :a 2] [:w :b 2]], :process 1, :index 4}\n\
+                {:type :ok, :f :txn, :value [[:r :a 1] [:r :b 2]], :process 2, :index 5}\n\
+                {:type :invoke, :f :txn, :value [[:w :x 1] [:w :y 1]], :process 3, :index 6}\n\
+                {:type :invoke, :f :txn, :value [[:r :x nil] [:r :y nil]], :process 4, :index 7}\n\
+                {:type :ok, :f :txn, :value [[:w :x 1] [:w :y 1]], :process 3, :index 8}\n\
+                {:type :ok, :f :txn, :value [[:r :x 1] [:r :y nil]], :process 4, :index 9}\n";
+    let lin = KeyAssumptions { linearizable_keys: true, sequential_keys: false };
+    let plain = run(text, &[Model::Serializable]);
+    let proven = plain.anomalies.iter().find(|a| a.kind == AnomalyKind::GSingle).expect("a proven G-single");
+    let r = run_assuming(text, &[Model::Serializable], lin);
+    let shown: Vec<&TxnAnomaly> = r.anomalies.iter().filter(|a| a.kind == AnomalyKind::GSingle).collect();
+    assert_eq!(shown.len(), 2, "{r:#?}");
+    assert!(shown[0].assumed.is_empty(), "the proven cycle first: {:#?}", shown[0]);
+    assert_eq!(shown[0].steps, proven.steps);
+    assert!(!shown[1].assumed.is_empty(), "then the assumed one: {:#?}", shown[1]);
+    assert_eq!(r.counts.iter().find(|c| c.kind == AnomalyKind::GSingle).map(|c| c.count), Some(2));
 }
