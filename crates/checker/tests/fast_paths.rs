@@ -119,6 +119,25 @@ fn brief_example_write_write_read() {
     assert!(e.contains("must see 4 or a later value"), "{e}");
 }
 
+/// #18 §2: a key a fast path decides invalid still gets the longest
+/// linearizable prefix (from a bounded search) for the timeline to step
+/// through; the anomaly stays the fast path's proof.
+#[test]
+fn a_fast_path_invalid_key_carries_the_searchs_longest_prefix() {
+    let h = hist("0 write 3 | 1 write 4 | 2 read 3");
+    let r = run(&h, ModelKind::Register, NilRead::Unknown);
+    assert_eq!((r.verdict, r.method), (Verdict::Invalid, Method::UniqueRegister));
+    assert!(!matches!(r.anomalies[0].detail.as_deref(), Some(AnomalyDetail::Search(_))));
+    let p = r.stats.prefix.as_ref().expect("a prefix for the timeline");
+    let prefix: Vec<u32> = p.longest_prefix.iter().map(|o| o.id.0).collect();
+    assert_eq!(prefix, vec![0, 1], "both writes linearize, then the read of 3 cannot");
+    assert_eq!(p.failed_op.id, OpId(2));
+    assert_eq!(p.states, vec!["4".to_string()]);
+    // A valid key needs none.
+    let ok = run(&hist("0 write 3 | 1 read 3"), ModelKind::Register, NilRead::Unknown);
+    assert!(ok.stats.prefix.is_none());
+}
+
 #[test]
 fn concurrent_writes_either_order() {
     // w1 and w2 overlap; reads see 2 then 1: valid with w2 before w1.

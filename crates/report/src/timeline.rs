@@ -160,7 +160,12 @@ pub fn data(report: &FileReport, h: &History) -> Json {
                     "check": c.check, "key": key, "kind": a.kind, "method": k.method,
                     "explanation": a.explanation, "ops": a.ops.iter().map(|o| o.id.0).collect::<Vec<_>>(),
                 });
-                if let Some(AnomalyDetail::Search(f)) = a.detail.as_deref() {
+                let failure = match a.detail.as_deref() {
+                    Some(AnomalyDetail::Search(f)) => Some(f),
+                    // A fast path's proof: the key's bounded search, if any.
+                    _ => k.stats.prefix.as_ref().filter(|_| std::ptr::eq(a, &k.anomalies[0])),
+                };
+                if let Some(f) = failure {
                     for (name, v) in prefix_witness(h, c.model, f).as_object().into_iter().flatten() {
                         j[name] = v.clone();
                     }

@@ -9,9 +9,17 @@ pub(crate) use wgl::search;
 
 use crate::history::{History, OpId};
 use crate::model::{with_model, Model, ModelKind, NilRead, WithInitial};
-use crate::report::{Budget, CheckName, CheckResult, KeyResult, Method, ModelName};
+use crate::report::{AnomalyDetail, Budget, CheckName, CheckResult, KeyResult, Method, ModelName};
 use crate::value::Value;
 use rayon::prelude::*;
+
+/// Keys a fast path decides invalid get the longest linearizable prefix from
+/// a bounded search, for the timeline, when they have at most this many ops
+/// and the search reaches its dead end within this many steps and bytes: a
+/// few milliseconds a key, the same answer every time.
+const PREFIX_MAX_OPS: usize = 5_000;
+const PREFIX_MAX_STEPS: u64 = 200_000;
+const PREFIX_MEMORY_BYTES: u64 = 64 << 20;
 
 /// Settings of one linearizability check.
 #[derive(Clone, Debug)]
@@ -96,6 +104,18 @@ fn check_key(
             ),
         }),
     };
+    if result.verdict == crate::report::Verdict::Invalid && ids.len() <= PREFIX_MAX_OPS {
+        let searched = result.anomalies.iter().any(|a| matches!(a.detail.as_deref(), Some(AnomalyDetail::Search(_))));
+        if !searched && opts.initial.is_none() {
+            result.stats.prefix = with_model!(*model, opts.nil_read, |m| wgl::longest_prefix(
+                history,
+                ids,
+                &m,
+                PREFIX_MAX_STEPS,
+                PREFIX_MEMORY_BYTES
+            ));
+        }
+    }
     result.key = key;
     result
 }

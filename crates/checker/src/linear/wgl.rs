@@ -51,10 +51,9 @@ struct Failure {
     pending: Vec<u32>,
 }
 
-/// Checks one object's ops for linearizability under `model` within
-/// `budget` (its `memory_bytes` is this search's own share). Method `wgl`.
-pub(crate) fn search<M: Model>(history: &History, ops: &[OpId], model: &M, budget: &Budget) -> KeyResult {
-    let key = ops.first().and_then(|&id| history.op(id).key.clone());
+/// The ops the search sees (fail ops removed, droppable info ops left out)
+/// and where each must take effect (`None`: an info op that may be left out).
+fn prepare<'h, M: Model>(history: &'h History, ops: &[OpId], model: &M) -> (Vec<&'h Op>, Vec<Option<u64>>) {
     // Fail ops never happened; the model names info ops that may be left
     // out (leaving an info op out is always allowed).
     let happened: Vec<&Op> = ops.iter().map(|&id| history.op(id)).filter(|op| op.outcome != Outcome::Fail).collect();
@@ -77,6 +76,49 @@ pub(crate) fn search<M: Model>(history: &History, ops: &[OpId], model: &M, budge
             _ => required.get(i).copied().flatten().filter(|&d| d > op.call),
         })
         .collect();
+    (kept, deadlines)
+}
+
+/// The longest linearizable prefix of one object's ops, for a key a fast
+/// path decided invalid (the timeline steps through it; the fast path's own
+/// proof stays the anomaly): the search's dead end, if it is reached within
+/// `max_steps` steps and `memory_bytes` of memo table. Bounded by steps, not
+/// time, so the same history always gets the same answer.
+pub(crate) fn longest_prefix<M: Model>(
+    history: &History,
+    ops: &[OpId],
+    model: &M,
+    max_steps: u64,
+    memory_bytes: u64,
+) -> Option<SearchFailure> {
+    let (kept, deadlines) = prepare(history, ops, model);
+    let budget = Budget { deadline: None, memory_bytes };
+    let mut s = Search::new(&kept, &deadlines, model, &budget);
+    s.max_steps = max_steps;
+    match s.run() {
+        SearchOutcome::Invalid(f) => Some(failure_detail(&kept, &f)),
+        SearchOutcome::Valid(_) | SearchOutcome::Unknown(_) => None,
+    }
+}
+
+/// The report's form of a dead end.
+fn failure_detail(kept: &[&Op], f: &Failure) -> SearchFailure {
+    let longest_prefix = f
+        .prefix
+        .iter()
+        .map(|&i| {
+            let o = kept[i as usize];
+            PrefixOp { complete_line: o.complete_line, id: o.id, invoke_line: o.invoke_line }
+        })
+        .collect();
+    SearchFailure { failed_op: OpRef::new(kept[f.failed as usize]), longest_prefix, states: f.states.clone() }
+}
+
+/// Checks one object's ops for linearizability under `model` within
+/// `budget` (its `memory_bytes` is this search's own share). Method `wgl`.
+pub(crate) fn search<M: Model>(history: &History, ops: &[OpId], model: &M, budget: &Budget) -> KeyResult {
+    let key = ops.first().and_then(|&id| history.op(id).key.clone());
+    let (kept, deadlines) = prepare(history, ops, model);
     let mut s = Search::new(&kept, &deadlines, model, budget);
     let outcome = s.run();
     let search = SearchStats {
@@ -208,15 +250,7 @@ fn anomaly(kept: &[&Op], f: &Failure, cause: Option<ReadCause>) -> Anomaly {
         if f.states.len() == 1 { "" } else { "s" },
         f.states.join(", "),
     );
-    let longest_prefix = f
-        .prefix
-        .iter()
-        .map(|&i| {
-            let o = kept[i as usize];
-            PrefixOp { complete_line: o.complete_line, id: o.id, invoke_line: o.invoke_line }
-        })
-        .collect();
-    let detail = SearchFailure { failed_op: failed, longest_prefix, states: f.states.clone() };
+    let detail = failure_detail(kept, f);
     Anomaly {
         kind: AnomalyKind::NotLinearizable,
         ops,
@@ -314,6 +348,9 @@ struct Search<'a, M: Model> {
     hashes: Vec<u64>,
     heap_bytes: usize,
     steps: u64,
+    /// Steps after which the search gives up (unknown); `u64::MAX` unless
+    /// [`longest_prefix`] bounds it.
+    max_steps: u64,
     max_depth: usize,
     failure: Failure,
     failure_depth: Option<usize>,
@@ -394,6 +431,7 @@ impl<'a, M: Model> Search<'a, M> {
             hashes: Vec::new(),
             heap_bytes: 0,
             steps: 0,
+            max_steps: u64::MAX,
             max_depth: 0,
             failure: Failure::default(),
             failure_depth: None,
@@ -491,6 +529,9 @@ impl<'a, M: Model> Search<'a, M> {
                 return SearchOutcome::Valid(stack.iter().map(|&(e, _)| self.entry_op[e as usize]).collect());
             }
             self.steps += 1;
+            if self.steps > self.max_steps {
+                return SearchOutcome::Unknown(format!("gave up after {} steps", self.max_steps));
+            }
             if self.steps.is_multiple_of(DEADLINE_CHECK_STEPS)
                 && self.budget.deadline.is_some_and(|d| Instant::now() >= d)
             {

@@ -189,6 +189,12 @@ pub struct KeyStats {
     /// A valid key's linearization.
     #[serde(flatten)]
     pub witness: Option<Witness>,
+    /// For a key a fast path decided invalid: the longest linearizable
+    /// prefix a bounded search found, for the timeline to step through
+    /// (the search's own anomalies carry theirs). Not in the JSON report:
+    /// the anomaly is the fast path's proof.
+    #[serde(skip)]
+    pub prefix: Option<SearchFailure>,
     /// The workload checks' figures (set-full's stable/stale/lost counts
     /// and stable latency, kafka's sends and polls, ...), by name.
     #[serde(flatten)]
