@@ -9,7 +9,7 @@ use common::{
     bank_check, bank_counts, linear, model_for, params, roaming_cfg as config, session_workload, sessions, sim,
 };
 use workloads::protocols::raft::RaftProtocol;
-use workloads::sim::{run, FaultKind, NemesisConfig, RunOutput};
+use workloads::sim::{run, Fault, FaultKind, NemesisConfig, RunOutput, ScheduledFault, Target};
 use workloads::workload::WorkloadKind;
 
 fn raft(kv: &[(&str, &str)]) -> RaftProtocol {
@@ -171,4 +171,26 @@ fn raft_holds_under_duplicate_partition_and_every_fault() {
         assert_eq!(out.stats.invariant_violations, vec![], "seed {seed}");
         assert_eq!(linear_verdict(&out, WorkloadKind::Register), Verdict::Valid, "seed {seed}");
     }
+}
+
+/// #15: a failover episode (an explicit `Crash(LeaderFailover)` here; every
+/// generated crash fault of a protocol with leader fault points) crashes
+/// the leader, then each next leader at its leader points, rolling (the
+/// one down before comes back), and leaves every node up when it ends;
+/// correct Raft holds through it.
+#[test]
+fn a_failover_episode_crashes_successive_leaders_and_raft_holds() {
+    let p = raft(&[]);
+    let mut cfg = common::cli_cfg(3, WorkloadKind::Register, &[], 1.0, 400);
+    cfg.clients = 10;
+    let fault = Fault::Crash(Target::LeaderFailover);
+    cfg.nemesis.faults = vec![ScheduledFault { at_ns: 100_000_000, duration_ns: 1_500_000_000, fault }];
+    let out = run(&p, &cfg);
+    let at_points: u64 = out.stats.fault_points.values().map(|s| s.crashes).sum();
+    assert!(at_points >= 2, "successive leaders die at their points: {:?}", out.stats.fault_points);
+    assert_eq!(out.stats.crashes, out.stats.restarts, "every node is back up");
+    assert_eq!(out.stats.invariant_violations, vec![]);
+    assert_eq!(linear_verdict(&out, WorkloadKind::Register), Verdict::Valid);
+    let history = String::from_utf8(out.to_jsonl()).unwrap();
+    assert!(history.contains(r#""target":"leader-failover""#), "the history names the episode");
 }
