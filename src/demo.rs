@@ -16,6 +16,7 @@ fn go(args: &DemoArgs) -> Result<u8, Error> {
     check_dir_writable(&args.out, args.force)?;
     let examples = demo::examples(args.histories.as_deref())?;
     let plans = demo::plans(args.ops)?;
+    let started = std::time::Instant::now();
     let seeds: Vec<u64> = (0..args.seeds).collect();
     let nemesis: Vec<&str> = demo::NEMESIS.iter().map(|k| k.name()).collect();
     output::print(&format!(
@@ -26,6 +27,7 @@ fn go(args: &DemoArgs) -> Result<u8, Error> {
     ));
     let rows = crate::compare::run_and_write(&plans, &seeds, &args.out.join("protocols"), true)?;
     output::print(&report::table::table(&rows));
+    output::print(&report::text::compare_summary(&rows));
     match &args.histories {
         Some(dir) => output::print(&format!("example histories under {}:", dir.display())),
         None => output::print("bundled example histories:"),
@@ -48,5 +50,6 @@ fn go(args: &DemoArgs) -> Result<u8, Error> {
     output::write(&dir.join("index.html"), report::html::examples_index(&index).as_bytes(), true)?;
     output::write(&args.out.join("index.html"), report::html::demo_index(&rows).as_bytes(), true)?;
     output::print(&format!("\nreport: {}", args.out.join("index.html").display()));
+    output::print(&report::text::demo_summary(&rows, &checked, started.elapsed().as_secs_f64()));
     Ok(if checked.iter().any(|c| c.result.is_err()) { exit::BAD_INPUT } else { exit::VALID })
 }

@@ -48,6 +48,7 @@ fn go(args: &RunArgs) -> Result<u8, Error> {
     for &s in &seeds {
         check_writable(&dir_of(s).join("history.jsonl"), args.force)?;
     }
+    let started = std::time::Instant::now();
     let bar = output::progress(seeds.len(), "seeds");
     let dirs = RunDirs { dir_of: &dir_of, force: args.force, render: report::html::run_files };
     let mut verdicts = Vec::new();
@@ -77,13 +78,18 @@ fn go(args: &RunArgs) -> Result<u8, Error> {
         }
     })?;
     bar.finish_and_clear();
-    if seeds.len() > 1 {
-        output::print(&report::text::seeds_summary(&plan.protocol, ran, seeds.len(), &verdicts, first_violation));
-    }
     match first_violation {
         Some(seed) => output::print(&format!("first violation: seed {seed}, files in {}", dir_of(seed).display())),
         None => output::print(&format!("wrote {}", out_dir.display())),
     }
-    output::print(&format!("reproduce: {}", plan.command(first_violation.unwrap_or(seeds[0]))));
+    // A sweep names the seed worth rerunning only when one violated; a
+    // sweep always ends with its one-line summary.
+    if seeds.len() == 1 || first_violation.is_some() {
+        output::print(&format!("reproduce: {}", plan.command(first_violation.unwrap_or(seeds[0]))));
+    }
+    if seeds.len() > 1 {
+        let (n, secs) = (seeds.len(), started.elapsed().as_secs_f64());
+        output::print(&report::text::seeds_summary(&plan.protocol, ran, n, &verdicts, first_violation, secs));
+    }
     Ok(if args.check { exit::code(verdicts, 0) } else { exit::VALID })
 }

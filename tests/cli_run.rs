@@ -95,6 +95,9 @@ fn run_exit_codes_and_until_violation() {
     let stdout = String::from_utf8_lossy(&r.stdout);
     assert!(stdout.contains("first violation: seed 0"), "{stdout}");
     assert!(stdout.contains("of 20 (stopped at the first violation):"), "no one-line summary: {stdout}");
+    let last = stdout.lines().last().unwrap_or("");
+    assert!(last.contains("(first at seed 0)") && last.ends_with(" s"), "the summary is not the last line: {stdout}");
+    assert!(stdout.contains("reproduce: conch run --protocol lagging"), "{stdout}");
     // Stopped early: far fewer than 20 seed directories.
     let dirs = std::fs::read_dir(dir.path()).unwrap().count();
     assert!(dirs < 20, "--until-violation ran {dirs} seeds");
@@ -108,6 +111,20 @@ fn run_exit_codes_and_until_violation() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("raft, abd"), "{}", String::from_utf8_lossy(&bad.stderr));
     let bad = run(&["run", "--protocol", "quorum", "--param", "consistency=sometimes"]);
     assert_eq!(bad.status.code(), Some(2));
+}
+
+/// #18 §5: a sweep ends with its one-line summary, and an all-valid one
+/// names no seed to reproduce (it printed the first seed's command).
+#[test]
+fn a_seed_sweep_ends_with_its_one_line_summary() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().to_str().unwrap();
+    let r = run(&["run", "--protocol", "raft", "--seeds", "0..3", "--ops", "60", "--check", "--out", out]);
+    let stdout = String::from_utf8_lossy(&r.stdout);
+    assert_eq!(r.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&r.stderr));
+    let last = stdout.lines().last().unwrap_or("");
+    assert!(last.starts_with("raft: 3 seeds run: 3 valid, 0 invalid, 0 unknown; ") && last.ends_with(" s"), "{stdout}");
+    assert!(!stdout.contains("reproduce"), "{stdout}");
 }
 
 #[test]
@@ -191,6 +208,13 @@ fn demo_on_a_small_setting_outside_the_repository() {
     let stdout = String::from_utf8_lossy(&r.stdout);
     assert_eq!(r.status.code(), Some(0), "{stdout}\n{}", String::from_utf8_lossy(&r.stderr));
     assert!(stdout.contains("report: "), "{stdout}");
+    // #18 §5: the comparison's summary, and one line to end it all.
+    assert!(stdout.contains("compare: ") && stdout.contains(" seed each: "), "{stdout}");
+    let last = stdout.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("demo: ") && last.contains(" protocols x 1 seed: ") && last.contains(" example histories: "),
+        "the demo does not end with its summary: {stdout}"
+    );
     for p in ["raft", "abd", "quorum", "lww", "vclock", "gossip", "weak", "2pc", "3pc", "spanner", "si", "rc"] {
         assert!(stdout.lines().any(|l| l.starts_with(p)), "{p} missing from the table:\n{stdout}");
     }

@@ -5,7 +5,9 @@
 //! dragging, jumps to an anomaly and steps along the longest linearizable
 //! prefix, writing what the report showed after each action into its own
 //! page, which chromium dumps. A screenshot is kept under target/ for a
-//! person to look at. Under CI (env `CI` set) a missing chromium fails.
+//! person to look at, and decoded to check that it shows something (a page
+//! that scrolled past its content screenshots white). Under CI (env `CI`
+//! set) a missing chromium fails.
 
 mod common;
 use common::*;
@@ -119,17 +121,7 @@ fn invalid_report_of(history: &str) -> tempfile::TempDir {
 fn report_switches_keys_zooms_and_jumps_to_the_anomaly_in_a_browser() {
     let Some(browser) = chromium() else { return };
     let dir = invalid_report_of("tests/data/timeline-three-keys.jsonl");
-    let harness = dir.path().join("harness.html");
-    std::fs::write(&harness, HARNESS).unwrap();
-    let url = format!("file://{}", harness.display());
-
-    let dom = headless(&browser, &dir.path().join("p1"))
-        .args(["--dump-dom", &url])
-        .output()
-        .expect("chromium failed to start");
-    let dom = String::from_utf8_lossy(&dom.stdout);
-    assert!(dom.contains("data-result=\"ok\""), "the harness did not finish:\n{dom}");
-    let log = &dom[dom.find("<pre id=\"log\">").expect("the log")..];
+    let log = drive(&browser, dir.path(), HARNESS);
     let expect = [
         // Invalid key first, then the valid ones.
         "keys key \"b\" — invalid, 1 anomaly | key \"a\" — valid | key \"c\" — valid",
@@ -150,15 +142,51 @@ fn report_switches_keys_zooms_and_jumps_to_the_anomaly_in_a_browser() {
         assert!(log.contains(e), "missing `{e}` in\n{log}");
     }
 
-    let shot = root().join("target/html-report.png");
+    let url = format!("file://{}", dir.path().join("harness.html").display());
+    screenshot(&browser, &dir.path().join("p2"), &url, "html-report");
+}
+
+/// Loads `dir/report.html` under `harness` (written as `dir/harness.html`)
+/// and gives what the harness logged, once it says it finished.
+fn drive(browser: &Path, dir: &Path, harness: &str) -> String {
+    std::fs::write(dir.join("harness.html"), harness).unwrap();
+    let url = format!("file://{}", dir.join("harness.html").display());
+    let dom = headless(browser, &dir.join("p1")).args(["--dump-dom", &url]).output().expect("chromium failed to start");
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(dom.contains("data-result=\"ok\""), "the harness did not finish:\n{dom}");
+    dom[dom.find("<pre id=\"log\">").expect("the log")..].to_string()
+}
+
+/// Keeps a screenshot of the page at `url` as `target/NAME.png` and fails
+/// unless it is drawn: at least 2% of its pixels not near-white (a blank
+/// 1400×1000 page has none; the reports' screenshots have 5-20%).
+fn screenshot(browser: &Path, profile: &Path, url: &str, name: &str) {
+    let shot = root().join(format!("target/{name}.png"));
     let _ = std::fs::create_dir_all(root().join("target"));
-    let status = headless(&browser, &dir.path().join("p2"))
+    let status = headless(browser, profile)
         .arg(format!("--screenshot={}", shot.display()))
-        .arg(&url)
+        .arg(url)
         .output()
         .expect("chromium failed to start");
     assert!(status.status.success() && shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&status.stderr));
-    eprintln!("screenshot: {}", shot.display());
+    let drawn = drawn_share(&shot);
+    eprintln!("screenshot: {} ({:.1}% drawn)", shot.display(), drawn * 100.0);
+    assert!(drawn >= 0.02, "the screenshot {} is blank: {:.2}% of its pixels drawn", shot.display(), drawn * 100.0);
+}
+
+/// The share of a PNG's pixels that are not near-white.
+fn drawn_share(png_file: &Path) -> f64 {
+    let mut decoder = png::Decoder::new(std::fs::File::open(png_file).unwrap());
+    decoder.set_transformations(png::Transformations::EXPAND | png::Transformations::STRIP_16);
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    let channels = info.color_type.samples();
+    let colour = channels.min(3);
+    let pixels = buf[..info.buffer_size()].chunks_exact(channels);
+    let total = pixels.len().max(1);
+    let drawn = pixels.filter(|p| p[..colour].iter().any(|&c| c < 0xe8)).count();
+    drawn as f64 / total as f64
 }
 
 /// Reads the diagrams of a report: the Lamport diagrams of a simulated run
@@ -198,20 +226,8 @@ const FLOW_HARNESS: &str = concat!(
 /// Loads `dir/report.html` under [`FLOW_HARNESS`] and gives what it logged,
 /// then keeps a screenshot of the report as `target/NAME.png`.
 fn diagrams_in_browser(browser: &Path, dir: &Path, name: &str) -> String {
-    std::fs::write(dir.join("harness.html"), FLOW_HARNESS).unwrap();
-    let url = format!("file://{}", dir.join("harness.html").display());
-    let dom = headless(browser, &dir.join("p1")).args(["--dump-dom", &url]).output().expect("chromium failed to start");
-    let dom = String::from_utf8_lossy(&dom.stdout);
-    assert!(dom.contains("data-result=\"ok\""), "the harness did not finish:\n{dom}");
-    let log = dom[dom.find("<pre id=\"log\">").expect("the log")..].to_string();
-    let shot = root().join(format!("target/{name}.png"));
-    let _ = std::fs::create_dir_all(root().join("target"));
-    let status = headless(browser, &dir.join("p2"))
-        .arg(format!("--screenshot={}", shot.display()))
-        .arg(format!("file://{}", dir.join("report.html").display()))
-        .output()
-        .expect("chromium failed to start");
-    assert!(status.status.success() && shot.exists(), "no screenshot: {}", String::from_utf8_lossy(&status.stderr));
+    let log = drive(browser, dir, FLOW_HARNESS);
+    screenshot(browser, &dir.join("p2"), &format!("file://{}", dir.join("report.html").display()), name);
     log
 }
 
@@ -241,4 +257,56 @@ fn a_transactional_anomaly_is_drawn_as_its_cycle_in_a_browser() {
     for e in ["cycles 2", "cycle nodes 2 edges ", "wr ", "rw "] {
         assert!(log.contains(e), "missing `{e}` in\n{log}");
     }
+}
+
+/// Measures the timeline of a simulated run fitted to the width: the share
+/// of the panel's width the client ops span, and whether the final reads
+/// sit past the break drawn for the recovery gap before them.
+const BREAK_HARNESS: &str = concat!(
+    harness_head!(),
+    r##"  const d = f.contentDocument, b = d.body.dataset;
+  const until = (ok, then, n = 0) => ok() ? then() : n > 200 ? done('timeout') : setTimeout(() => until(ok, then, n + 1), 20);
+  until(() => b.ready === 'yes', () => {
+    try {
+      d.getElementById('fit').click();
+      const panel = d.getElementById('panel'), w = panel.width.baseVal.value - 120;
+      const rects = [...d.querySelectorAll('#panel rect[data-op]')], num = (r, a) => +r.getAttribute(a);
+      const client = rects.filter(r => !r.dataset.final), fin = rects.filter(r => r.dataset.final);
+      const lo = Math.min(...client.map(r => num(r, 'x'))), hi = Math.max(...client.map(r => num(r, 'x') + num(r, 'width')));
+      log.push('client share ' + ((hi - lo) / w).toFixed(2));
+      const brk = d.querySelector('#panel rect.break'), past = brk && num(brk, 'x') + num(brk, 'width');
+      log.push('finals ' + fin.length + ' past the break ' + (brk !== null && fin.every(r => num(r, 'x') >= past)));
+      const label = d.querySelector('#panel text.break-label');
+      log.push('break label ' + (label ? label.textContent : 'none'));
+      done(b.jsError ? 'script error: ' + b.jsError : 'ok');
+    } catch (e) { log.push(String(e.stack || e)); done('exception'); }
+  });
+});
+</script></body></html>
+"##
+);
+
+/// #18 §2: fitted to the width, a simulated run's client ops took about a
+/// tenth of it, and its final reads sat far right after the recovery gap.
+/// The gap is now a labelled break and the client ops fill the panel.
+#[test]
+fn a_runs_final_reads_sit_past_a_break_instead_of_squeezing_its_ops() {
+    let Some(browser) = chromium() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("run");
+    let args = ["run", "--protocol", "lww", "--nemesis", "clock-skew", "--seed", "0", "--check", "--out"];
+    let out = run(&[&args[..], &[out_dir.to_str().unwrap()]].concat());
+    assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
+    let log = drive(&browser, &out_dir, BREAK_HARNESS);
+    let share: f64 =
+        log.split("client share ").nth(1).and_then(|s| s.split_whitespace().next()?.parse().ok()).expect(&log);
+    assert!(share >= 0.85, "the client ops span {share} of the width:\n{log}");
+    assert!(log.contains(" past the break true") && !log.contains("finals 0 "), "{log}");
+    assert!(log.contains("break label +"), "{log}");
+    screenshot(
+        &browser,
+        &dir.path().join("p2"),
+        &format!("file://{}", out_dir.join("report.html").display()),
+        "html-report-break",
+    );
 }

@@ -64,6 +64,26 @@ fn a_correct_node_exits_0_and_a_broken_one_1() {
     assert!(page.contains("Message flow around each anomaly") && page.contains("class=\"lamport\""));
 }
 
+/// #18 §1: a Maelstrom run's directory has Jepsen's plots, as a simulated
+/// run's has, each a drawn chart (axis titles and ticks), not an empty file.
+#[test]
+fn a_maelstrom_run_directory_has_the_plots() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("echo").display().to_string();
+    let o = run(&args("echo", &node("echo.py"), &out));
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    for (f, y_axis) in [
+        ("latency-raw.svg", "latency (ms, log)"),
+        ("latency-quantiles.svg", "latency (ms, log)"),
+        ("rate.svg", "completions (ops/s)"),
+    ] {
+        let svg = std::fs::read_to_string(Path::new(&out).join(f)).unwrap_or_else(|e| panic!("{f}: {e}"));
+        assert!(svg.starts_with("<svg") && svg.contains("time (s)") && svg.contains(y_axis), "{f} has no axes:\n{svg}");
+        assert!(svg.matches("<text").count() >= 8, "{f} has too few labels (ticks):\n{svg}");
+        assert!(svg.contains("maelstrom echo seed"), "{f} is not titled with the run:\n{svg}");
+    }
+}
+
 #[test]
 fn bad_usage_and_missing_binaries_exit_2() {
     let dir = tempfile::tempdir().unwrap();

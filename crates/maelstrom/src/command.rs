@@ -1,6 +1,6 @@
 //! The whole `conch maelstrom` command, so that the binary only hands it the
 //! words after `maelstrom`: parse the flags ([`crate::cli`]), run and check
-//! the cluster ([`crate::run_and_check`]), write report.json, report.html
+//! the cluster ([`crate::run_and_check`]), write report.json, the plots, report.html
 //! and `--junit` with the report crate's renderers, print the text or JSON
 //! report, and give `check`'s exit code.
 
@@ -23,7 +23,11 @@ pub fn main(words: &[String]) -> u8 {
     let fr = run.file_report(cfg);
     let mut files = vec![(cfg.out_dir.join("report.json"), run.report_json(&fr), true)];
     if let Some(h) = &run.history {
-        files.push((cfg.out_dir.join("report.html"), ::report::html::report_page_with_flows(&fr, h, &run.flows), true));
+        // The same files a simulated run's directory gets: the plots and report.html.
+        let title = format!("maelstrom {} seed {}", cfg.workload.name(), cfg.seed);
+        for (name, text) in ::report::html::run_files(&title, h, Some(&fr), &run.flows) {
+            files.push((cfg.out_dir.join(name), text, true));
+        }
     }
     if let Some(path) = &inv.junit {
         let checked = Checked { file: fr.source().to_string(), result: Ok((fr.clone(), None)) };

@@ -4,7 +4,9 @@
 // the anomalies with their ops and witnesses (D.anomalies). One panel shows
 // one key: a lane per process, a bar per op, labelled; zoom with the wheel
 // or the buttons, pan by dragging; jump from anomaly to anomaly; step along
-// the longest linearizable prefix of a non-linearizable key.
+// the longest linearizable prefix of a non-linearizable key. A run's final
+// reads, which come after the clients stop, the faults heal and the cluster
+// recovers, sit past a break in the time axis (see `warpOf`).
 //
 // Any script error is recorded on <body> so that tests (and people) see it;
 // the current key, view and step are mirrored on <body> for the same reason.
@@ -69,16 +71,36 @@ for (const k of D.keys) {
 }
 const keyIndex = k => String(D.keys.findIndex(x => x.key === k));
 select.addEventListener('change', () => showKey(D.keys[+select.value].key, true));
+// The break in the time axis: drawn to scale, the quiet stretch between a
+// run's last client op and its first final read (recovery, convergence)
+// squeezes the client ops into a sliver at the left. When that gap is longer
+// than a quarter of the client ops' span it is drawn as a band BREAK times
+// that span wide, labelled with its real length. The view (S.v0, S.v1) is
+// on this axis: `u` maps a time onto it, `real` maps back.
+const BREAK = 0.06;
+let warp = null;
+function warpOf(k) {
+  let c0 = Infinity, a = -Infinity, b = Infinity;
+  for (const o of opsOf.get(k) || []) {
+    if (o.final) b = Math.min(b, o.s);
+    else { c0 = Math.min(c0, o.s); a = Math.max(a, o.e === null ? o.s : o.e); }
+  }
+  if (!isFinite(c0) || !isFinite(b) || b - a <= Math.max(0, a - c0) * 0.25) return null;
+  return {a, b, w: Math.max(a - c0, 1) * BREAK};
+}
+const u = t => !warp || t <= warp.a ? t : t >= warp.b ? t - (warp.b - warp.a) + warp.w : warp.a + (t - warp.a) / (warp.b - warp.a) * warp.w;
+const real = v => !warp || v <= warp.a ? v : v >= warp.a + warp.w ? v + (warp.b - warp.a) - warp.w : warp.a + (v - warp.a) / warp.w * (warp.b - warp.a);
+const setKey = k => { S.key = k; warp = warpOf(k); };
 const extent = k => {
   let t0 = Infinity, t1 = -Infinity;
-  for (const o of opsOf.get(k) || []) { t0 = Math.min(t0, o.s); t1 = Math.max(t1, o.e === null ? o.s : o.e); }
-  for (const w of D.faultWindows) { t0 = Math.min(t0, w.start); t1 = Math.max(t1, w.end); }
+  for (const o of opsOf.get(k) || []) { t0 = Math.min(t0, u(o.s)); t1 = Math.max(t1, u(o.e === null ? o.s : o.e)); }
+  for (const w of D.faultWindows) { t0 = Math.min(t0, u(w.start)); t1 = Math.max(t1, u(w.end)); }
   if (!isFinite(t0)) { t0 = 0; t1 = 1; }
   if (t1 <= t0) t1 = t0 + 1;
   const pad = (t1 - t0) * 0.02; return [t0 - pad, t1 + pad];
 };
 function showKey(k, fit) {
-  S.key = k; select.value = keyIndex(k);
+  setKey(k); select.value = keyIndex(k);
   if (S.anomaly >= 0 && D.anomalies[S.anomaly].key !== k) { S.anomaly = -1; S.step = -1; }
   if (fit) [S.v0, S.v1] = extent(k);
   draw();
@@ -89,18 +111,21 @@ function setView(v0, v1) {
   S.v0 = v0; S.v1 = v1; draw();
 }
 function zoom(factor, at) { const m = at === undefined ? (S.v0 + S.v1) / 2 : at; setView(m - (m - S.v0) / factor, m + (S.v1 - m) / factor); }
-function jump(i) {
+// Shows anomaly `i` on the timeline; `scroll` (a person's jump, not the
+// page opening on the first anomaly) also brings the timeline into view:
+// scrolling the window on load would open the page part way down.
+function jump(i, scroll = true) {
   const a = D.anomalies[i]; S.anomaly = i; S.step = a.prefix ? a.prefix.length : -1;
-  S.key = a.key;
+  setKey(a.key);
   // The anomaly's ops and the last few of the prefix before them, padded.
   const shown = a.ops.concat(a.prefix ? a.prefix.slice(-5).map(p => p.id) : []);
   let t0 = Infinity, t1 = -Infinity;
-  for (const id of shown) { const o = opById.get(id); if (!o) continue; t0 = Math.min(t0, o.s); t1 = Math.max(t1, o.e === null ? o.s : o.e); }
+  for (const id of shown) { const o = opById.get(id); if (!o) continue; t0 = Math.min(t0, u(o.s)); t1 = Math.max(t1, u(o.e === null ? o.s : o.e)); }
   const [e0, e1] = extent(a.key);
   if (!isFinite(t0)) [t0, t1] = [e0, e1];
   const pad = Math.max((t1 - t0) * 0.15, (e1 - e0) * 0.02);
   select.value = keyIndex(a.key); S.v0 = t0 - pad; S.v1 = t1 + pad; draw();
-  $('timeline').scrollIntoView({block: 'nearest'});
+  if (scroll) $('timeline').scrollIntoView({block: 'nearest'});
 }
 $('zoom-in').addEventListener('click', () => zoom(2));
 $('zoom-out').addEventListener('click', () => zoom(0.5));
@@ -116,12 +141,11 @@ $('step-last').addEventListener('click', () => stepBy(1e9));
 // ---- the time axis ---------------------------------------------------------
 // Ticks at 1, 2 or 5 times a power of ten, labelled in the largest unit that
 // keeps them readable (ns, µs, ms, s), from the first event.
-function ticks(v0, v1, n) {
+function tickStep(v0, v1, n) {
   const raw = (v1 - v0) / n, p = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 5, 10].map(m => m * p).find(s => s >= raw) || raw;
-  const out = []; for (let t = Math.ceil(v0 / step) * step; t <= v1; t += step) out.push(t);
-  return {out, step};
+  return [1, 2, 5, 10].map(m => m * p).find(s => s >= raw) || raw;
 }
+function ticksIn(t0, t1, step) { const out = []; for (let t = Math.ceil(t0 / step) * step; t <= t1; t += step) out.push(t); return out; }
 function tickLabel(t, step) {
   if (!D.useTime) return String(Math.round(t));
   const rel = t - D.t0;
@@ -129,6 +153,12 @@ function tickLabel(t, step) {
   const [div, u] = units.find(([d]) => step >= d) || units[3];
   const digits = Math.max(0, Math.ceil(-Math.log10(step / div) - 1e-9));
   return (rel / div).toFixed(Math.min(digits, 6)) + ' ' + u;
+}
+
+// A length of time in its largest unit, three digits: `1.25 s`, `40 ms`.
+function duration(ns) {
+  const [div, unit] = [[1e9, 's'], [1e6, 'ms'], [1e3, 'µs']].find(([d]) => ns >= d) || [1, 'ns'];
+  return (ns / div).toPrecision(3).replace(/(\.\d*?)0+$/, '$1').replace(/\.$/, '') + ' ' + unit;
 }
 
 // ---- drawing ---------------------------------------------------------------
@@ -151,19 +181,30 @@ function draw() {
   const nodeLane = new Map(nodes.map((n, i) => [n, procs.length + 1 + i]));
   const rows = Math.max(1, procs.length + (nodes.length ? nodes.length + 1 : 0));
   const W = Math.max(600, ($('timeline').clientWidth || 1200) - LEFT - 30);
-  const span = S.v1 - S.v0, x = t => LEFT + (t - S.v0) / span * W;
+  // `xv` places a point of the (warped) view, `x` a time.
+  const span = S.v1 - S.v0, xv = v => LEFT + (v - S.v0) / span * W, x = t => xv(u(t));
   const H = TOP + rows * LH + 34;
   const svg = el('svg', {width: LEFT + W + 20, height: H, id: 'panel'});
   svg.append(el('clipPath', {id: 'clip'}, undefined)); svg.lastChild.append(el('rect', {x: LEFT, y: 0, width: W, height: H}));
   const g = el('g', {'clip-path': 'url(#clip)'});
   // Fault periods, from the spans the page was given (start to stop of a kind).
   for (const w of D.faultWindows) {
-    if (w.end < S.v0 || w.start > S.v1) continue;
+    if (u(w.end) < S.v0 || u(w.start) > S.v1) continue;
     const r = el('rect', {x: x(w.start), y: TOP, width: Math.max(2, x(w.end) - x(w.start)), height: rows * LH, fill: w.colour, 'fill-opacity': 0.35, class: 'fault'});
     r.append(el('title', {}, `${w.kind}: ${w.what}`)); g.append(r);
   }
-  // The axis.
-  const {out: ts, step} = ticks(S.v0, S.v1, Math.max(2, Math.floor(W / 110)));
+  // The axis: ticks of one step on either side of the break.
+  const step = tickStep(S.v0, S.v1, Math.max(2, Math.floor(W / 110)));
+  const ts = !warp ? ticksIn(S.v0, S.v1, step)
+    : ticksIn(S.v0, Math.min(S.v1, warp.a), step).concat(ticksIn(real(Math.max(S.v0, warp.a + warp.w)), real(S.v1), step).filter(t => t >= warp.b));
+  if (warp && warp.a + warp.w >= S.v0 && warp.a <= S.v1) {
+    const bx = xv(warp.a), bw = Math.max(4, xv(warp.a + warp.w) - bx), gap = duration(warp.b - warp.a);
+    const r = el('rect', {x: bx, y: TOP - 4, width: bw, height: rows * LH + 4, fill: '#fff', stroke: '#888', 'stroke-dasharray': '4 3', class: 'break'});
+    r.append(el('title', {}, `no client op for ${gap}: recovery before the final reads (drawn shortened)`));
+    g.append(r);
+    g.append(el('text', {x: bx + bw / 2, y: TOP + rows * LH / 2, 'text-anchor': 'middle', class: 'tick'}, '≈'));
+    svg.append(el('text', {x: bx + bw / 2, y: TOP + rows * LH + 14, 'text-anchor': 'middle', class: 'tick break-label'}, '+' + gap));
+  }
   for (const t of ts) {
     g.append(el('line', {x1: x(t), x2: x(t), y1: TOP - 4, y2: TOP + rows * LH, stroke: '#000', 'stroke-opacity': 0.08}));
     svg.append(el('text', {x: x(t), y: TOP - 8, 'text-anchor': 'middle', class: 'tick'}, tickLabel(t, step)));
@@ -171,10 +212,11 @@ function draw() {
   procs.forEach((p, i) => svg.append(el('text', {x: 4, y: TOP + i * LH + 15}, 'process ' + p)));
   if (nodes.length) { svg.append(el('text', {x: 4, y: TOP + procs.length * LH + 15, 'font-weight': 'bold'}, 'by node:')); nodes.forEach(n => svg.append(el('text', {x: 4, y: TOP + nodeLane.get(n) * LH + 15}, 'node ' + n))); }
   const bar = (o, row) => {
-    const end = o.e === null ? S.v1 + span : o.e;
-    if (end < S.v0 || o.s > S.v1) return;
-    const x0 = Math.max(LEFT - 5, x(o.s)), x1 = Math.min(LEFT + W + 5, x(end)), w = Math.max(3, x1 - x0), y = TOP + row * LH + 3;
+    const end = o.e === null ? S.v1 + span : u(o.e);
+    if (end < S.v0 || u(o.s) > S.v1) return;
+    const x0 = Math.max(LEFT - 5, x(o.s)), x1 = Math.min(LEFT + W + 5, xv(end)), w = Math.max(3, x1 - x0), y = TOP + row * LH + 3;
     const r = el('rect', {x: x0, y, width: w, height: LH - 6, rx: 2, fill: colour[o.outcome] || '#999', 'fill-opacity': o.e === null ? 0.45 : 0.85, 'data-op': o.id});
+    if (o.final) r.dataset.final = 'yes';
     if (badAll.has(o.id)) { r.setAttribute('stroke', '#b3261e'); r.setAttribute('stroke-width', inAnomaly.has(o.id) ? 4 : 2); r.classList.add('anomalous'); }
     if (order.has(o.id)) { r.setAttribute('stroke', '#1a237e'); r.setAttribute('stroke-width', 3); r.classList.add('linearized'); }
     r.addEventListener('mousemove', ev => {
@@ -221,5 +263,5 @@ function drawStep(a) {
   $('step-end').textContent = i === n ? `Then ${f ? `op ${f.id}, process ${f.pn} ${opText(f)},` : 'the failing op'} cannot take effect in any reachable state {${a.states.join(', ')}}.` : '';
 }
 
-if (D.keys.length) { if (D.anomalies.length) jump(0); else showKey(D.keys[0].key, true); }
+if (D.keys.length) { if (D.anomalies.length) jump(0, false); else showKey(D.keys[0].key, true); }
 else { $('timeline').append(h('p', 'No ops to draw.')); document.body.dataset.ready = 'yes'; }

@@ -4,7 +4,9 @@
 //! time window) and `rate.svg` (completions per second per `f` and outcome).
 //! Fault periods are shaded by kind, with a legend; latency is on a log
 //! axis. Each plot is a pure function of [`Timing`], the timed ops of one or
-//! several runs.
+//! several runs. Overlaid runs' faults are not drawn one over another (forty
+//! seeds' partitions cover the whole axis): each time bucket is shaded by
+//! the share of the runs under that fault kind then ([`Shade::share`]).
 
 use checker::{History, Outcome};
 use plotters::coord::types::RangedCoordf64;
@@ -22,6 +24,12 @@ const SIZE: (u32, u32) = (900, 420);
 pub const MAX_POINTS: usize = 20_000;
 /// Time windows of the quantile and rate plots.
 const WINDOWS: usize = 60;
+/// Time buckets over which overlaid runs' fault periods are counted.
+const FAULT_BUCKETS: usize = 120;
+/// Steps of the share of runs under a fault: each shade's share is rounded
+/// up to a tenth, so that a fault of one run in many still shows and
+/// neighbouring buckets of about the same share make one rectangle.
+const SHARE_STEPS: f64 = 10.0;
 
 /// One op with times, as the plots see it.
 #[derive(Clone, Debug, PartialEq)]
@@ -35,6 +43,16 @@ pub struct TimedOp {
     pub end_ns: Option<i64>,
 }
 
+/// A period shaded for a fault kind.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shade {
+    pub window: FaultWindow,
+    /// The share of the runs under this fault kind during the period: 1 for
+    /// one history's faults; for overlaid runs, the mean over runs of the
+    /// part of the period each spent under it, rounded up to a tenth.
+    pub share: f64,
+}
+
 /// The timed ops and fault periods of one or several runs on a shared
 /// time axis (each run's times measured from its own start).
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -42,9 +60,11 @@ pub struct Timing {
     /// Names the plots: a file, or a protocol and its seeds.
     pub title: String,
     pub ops: Vec<TimedOp>,
-    pub faults: Vec<FaultWindow>,
+    pub faults: Vec<Shade>,
     /// The end of the time axis.
     pub end_ns: i64,
+    /// How many runs are overlaid (1 for one history).
+    pub runs: usize,
 }
 
 impl Timing {
@@ -75,20 +95,25 @@ impl Timing {
                     end_ns: o.complete_time_ns.map(rel),
                 })
                 .collect(),
-            faults: windows(nemesis, end_ns),
+            faults: windows(nemesis, end_ns).into_iter().map(|window| Shade { window, share: 1.0 }).collect(),
             end_ns,
+            runs: 1,
         })
     }
 
-    /// Several runs overlaid on one time axis (e.g. a protocol's seeds).
+    /// Several runs overlaid on one time axis (e.g. a protocol's seeds),
+    /// their faults shaded by the share of runs under each kind (see
+    /// [`shares`]).
     pub fn overlay(title: &str, runs: impl IntoIterator<Item = Timing>) -> Timing {
         let mut all = Timing { title: title.to_string(), ..Timing::default() };
+        let mut faults = Vec::new();
         for t in runs {
             all.ops.extend(t.ops);
-            all.faults.extend(t.faults);
             all.end_ns = all.end_ns.max(t.end_ns);
+            all.runs += t.runs;
+            faults.push(t.faults);
         }
-        all.faults.sort_by_key(|w| (w.start_ns, w.end_ns));
+        all.faults = shares(&faults, all.runs, all.end_ns);
         all
     }
 
@@ -116,15 +141,74 @@ pub fn seeds_overlay(protocol: &str, runs: &[runner::run::Finished]) -> [(&'stat
     all(&Timing::overlay(&format!("{protocol}, {} seeds", runs.len()), each))
 }
 
-type Chart<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
-type Result<T> = std::result::Result<T, Box<dyn std::error::Error + 'static>>;
+/// The shading of several runs' faults: per kind and per [`FAULT_BUCKETS`]
+/// time bucket of `0..end_ns`, the mean over the `runs` of the part of the
+/// bucket each spent under that kind (weighted by the shades' own shares),
+/// rounded up to a tenth; neighbouring buckets of one share merged. Sorted
+/// by start, then kind.
+pub fn shares(per_run: &[Vec<Shade>], runs: usize, end_ns: i64) -> Vec<Shade> {
+    let bucket_ns = end_ns.max(1) as f64 / FAULT_BUCKETS as f64;
+    let mut kinds: Vec<&str> = per_run.iter().flatten().map(|s| s.window.kind.as_str()).collect();
+    kinds.sort_unstable();
+    kinds.dedup();
+    let mut out = Vec::new();
+    for kind in kinds {
+        let mut cover = vec![0.0f64; FAULT_BUCKETS];
+        for run in per_run {
+            let mut mine = vec![0.0f64; FAULT_BUCKETS];
+            for s in run.iter().filter(|s| s.window.kind == kind) {
+                let (a, b) = (s.window.start_ns as f64, s.window.end_ns.max(s.window.start_ns) as f64);
+                let first = ((a / bucket_ns) as usize).min(FAULT_BUCKETS - 1);
+                let last = ((b / bucket_ns) as usize).min(FAULT_BUCKETS - 1);
+                for (i, m) in mine.iter_mut().enumerate().take(last + 1).skip(first) {
+                    let (lo, hi) = (i as f64 * bucket_ns, (i + 1) as f64 * bucket_ns);
+                    // An instantaneous fault still marks its bucket a little.
+                    let part = ((b.min(hi) - a.max(lo)) / bucket_ns).max(if a == b { 0.01 } else { 0.0 });
+                    *m += part * s.share;
+                }
+            }
+            // Overlapping periods of one kind in one run count once.
+            for (c, m) in cover.iter_mut().zip(mine) {
+                *c += m.min(1.0);
+            }
+        }
+        let step = |c: f64| (c / runs.max(1) as f64 * SHARE_STEPS - 1e-6).ceil().clamp(0.0, SHARE_STEPS) / SHARE_STEPS;
+        let mut i = 0;
+        while i < FAULT_BUCKETS {
+            let share = step(cover[i]);
+            let mut j = i + 1;
+            while j < FAULT_BUCKETS && step(cover[j]) == share {
+                j += 1;
+            }
+            if share > 0.0 {
+                let at = |b: usize| ((b as f64 * bucket_ns).round() as i64).min(end_ns);
+                out.push(Shade {
+                    window: FaultWindow { kind: kind.to_string(), start_ns: at(i), end_ns: at(j) },
+                    share,
+                });
+            }
+            i = j;
+        }
+    }
+    out.sort_by(|x, y| (x.window.start_ns, &x.window.kind).cmp(&(y.window.start_ns, &y.window.kind)));
+    out
+}
 
-/// Renders with `draw` into an SVG string; a drawing error (none is known
-/// to happen with a string backend) becomes an SVG that says so.
+pub(crate) type Chart<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
+pub(crate) type Result<T> = std::result::Result<T, Box<dyn std::error::Error + 'static>>;
+
+/// Renders a plot of the usual size with `draw` (see [`svg_of`]).
 fn svg(draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<()>) -> String {
+    svg_of(SIZE, draw)
+}
+
+/// Renders with `draw` into an SVG string of `size` pixels; a drawing
+/// error (none is known to happen with a string backend) becomes an SVG
+/// that says so.
+pub(crate) fn svg_of(size: (u32, u32), draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<()>) -> String {
     let mut out = String::new();
     let failed = {
-        let root = SVGBackend::with_string(&mut out, SIZE).into_drawing_area();
+        let root = SVGBackend::with_string(&mut out, size).into_drawing_area();
         let r = root.fill(&WHITE).map_err(Into::into).and_then(|_| draw(&root)).and_then(|_| Ok(root.present()?));
         r.err().map(|e| e.to_string())
     };
@@ -132,7 +216,7 @@ fn svg(draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<()>) -> Stri
         None => out,
         Some(e) => format!(
             "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"40\"><text x=\"4\" y=\"20\">plot failed: {}</text></svg>\n",
-            SIZE.0,
+            size.0,
             crate::escape::escape(&e)
         ),
     }
@@ -180,25 +264,38 @@ pub fn fault_colour(i: usize) -> String {
     format!("#{r:02x}{g:02x}{b:02x}")
 }
 
-/// Shades every fault period over the plot's height, one legend entry per kind.
+/// Opacity of a fault's shading for the share of runs under it: a whole
+/// run's fault is as dark as it always was, a tenth of the runs' faint.
+fn shade_alpha(share: f64) -> f64 {
+    0.06 + 0.39 * share
+}
+
+/// Shades every fault period over the plot's height, darker where more of
+/// the overlaid runs were under it, one legend entry per kind.
 fn shade_faults<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(
     c: &mut Chart<'a, 'b, Y>,
     t: &Timing,
     lo: f64,
     hi: f64,
 ) -> Result<()> {
-    let mut kinds: Vec<&str> = t.faults.iter().map(|w| w.kind.as_str()).collect();
+    let mut kinds: Vec<&str> = t.faults.iter().map(|s| s.window.kind.as_str()).collect();
     kinds.sort_unstable();
     kinds.dedup();
     for (i, kind) in kinds.iter().enumerate() {
-        let colour = FAULT_COLOURS[i % FAULT_COLOURS.len()].mix(0.45);
-        let rects = t.faults.iter().filter(|w| w.kind == *kind).map(move |w| {
-            let x0 = w.start_ns as f64 / 1e9;
-            let x1 = (w.end_ns as f64 / 1e9).max(x0);
-            Rectangle::new([(x0, lo), (x1, hi)], colour.filled())
+        let base = FAULT_COLOURS[i % FAULT_COLOURS.len()];
+        let rects = t.faults.iter().filter(|s| s.window.kind == *kind).map(move |s| {
+            let x0 = s.window.start_ns as f64 / 1e9;
+            let x1 = (s.window.end_ns as f64 / 1e9).max(x0);
+            Rectangle::new([(x0, lo), (x1, hi)], base.mix(shade_alpha(s.share)).filled())
         });
+        let label = if t.runs > 1 {
+            format!("fault: {kind} (darker: more of the {} runs)", t.runs)
+        } else {
+            format!("fault: {kind}")
+        };
+        let colour = base.mix(shade_alpha(1.0));
         c.draw_series(rects)?
-            .label(format!("fault: {kind}"))
+            .label(label)
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
     }
     Ok(())
@@ -275,11 +372,20 @@ fn log_range_ms(latencies_ms: impl Iterator<Item = f64>) -> (f64, f64) {
     let lo = 10f64.powf(lo.max(1e-4).log10().floor());
     // Headroom above the greatest, so that no point sits on the frame.
     let hi = 10f64.powf((hi * 1.2).max(lo * 10.0).log10().ceil());
-    (lo, if hi <= lo { lo * 10.0 } else { hi })
+    let hi = if hi <= lo { lo * 10.0 } else { hi };
+    // Just outside the powers of ten: plotters ticks the powers of ten
+    // inside the range, and 0.1's logarithm (-0.99999…) rounds up past its
+    // own, so an axis from 0.1 ms had no tick below 1 ms.
+    (lo * (1.0 - 1e-9), hi * (1.0 + 1e-9))
 }
 
 /// `0.01`, `0.5`, `20`, `1000`: a latency tick without trailing zeros.
 fn ms_label(v: &f64) -> String {
+    tick_label(*v)
+}
+
+/// A tick's number to four decimals without trailing zeros.
+pub(crate) fn tick_label(v: f64) -> String {
     let s = format!("{v:.4}");
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
@@ -288,7 +394,8 @@ fn latency_ms(o: &TimedOp) -> Option<f64> {
     o.end_ns.map(|e| ((e - o.start_ns).max(0) as f64 / 1e6).max(1e-4))
 }
 
-fn legend<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(c: &mut Chart<'a, 'b, Y>) -> Result<()> {
+/// The series' legend, in the upper right corner.
+pub(crate) fn legend<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(c: &mut Chart<'a, 'b, Y>) -> Result<()> {
     c.configure_series_labels()
         .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.85))

@@ -306,33 +306,68 @@ fn compare_json() {
     expect![[r#"{"rows":[{"anomalies":{"not-linearizable":2},"availability":0.78,"availability_during_faults":null,"checks":[{"check":"linearizable","first_violating_seed":1,"seeds_invalid":2,"seeds_unknown":0,"seeds_valid":0}],"command":"conch run --protocol lww --seed 1","converge_ms_max":null,"coverage":{},"faults_by_kind":{"clock-skew":3},"invariants":{"first":null,"first_violating_seed":null,"seeds_violated":0},"latency_ms_max":0.3,"latency_ms_p50":0.2,"latency_ms_p99":0.3,"msgs_per_op":1.7,"ops":1000,"promises":null,"protocol":"lww<&>","seeds":2,"seeds_missing_faults":1,"throughput_ops_per_s":619.0,"workload":"register"}]}"#]].assert_eq(&doc.to_string());
 }
 
+/// The comparison's bar charts (#18 §6: they were hand-written SVG with no
+/// axis): plotters charts with a value axis, its ticks and unit, a legend,
+/// each protocol named and each bar labelled with its value.
 #[test]
 fn svg_bars() {
-    expect![[r##"
-        <svg xmlns="http://www.w3.org/2000/svg" width="760" height="104" font-family="monospace" font-size="11">
-        <text x="120" y="14">latency of ok ops per protocol (ms)</text>
-        <rect x="120" y="20" width="10" height="10" fill="#64b5f6"/><text x="134" y="29">p50</text>
-        <rect x="280" y="20" width="10" height="10" fill="#1565c0"/><text x="294" y="29">p99</text>
-        <text x="4" y="52">raft</text>
-        <rect x="120" y="36" width="12.5" height="10" fill="#64b5f6"/><text x="136.5" y="45">1.2 ms</text>
-        <rect x="120" y="48" width="550.0" height="10" fill="#1565c0"/><text x="674.0" y="57">55.0 ms</text>
-        <text x="4" y="84">lww&lt;&amp;&gt;</text>
-        <rect x="120" y="68" width="2.0" height="10" fill="#64b5f6"/><text x="126.0" y="77">0.2 ms</text>
-        <rect x="120" y="80" width="3.0" height="10" fill="#1565c0"/><text x="127.0" y="89">0.3 ms</text>
-        </svg>
-    "##]]
-    .assert_eq(&svg::latency_bars(&rows()));
-    expect![[r##"
-        <svg xmlns="http://www.w3.org/2000/svg" width="760" height="72" font-family="monospace" font-size="11">
-        <text x="120" y="14">share of ops that succeeded (%)</text>
-        <rect x="120" y="20" width="10" height="10" fill="#66bb6a"/><text x="134" y="29">overall</text>
-        <rect x="280" y="20" width="10" height="10" fill="#ef6c00"/><text x="294" y="29">during faults</text>
-        <text x="4" y="52">lww&lt;&amp;&gt;</text>
-        <rect x="120" y="36" width="550.0" height="10" fill="#66bb6a"/><text x="674.0" y="45">78.0%</text>
-        <rect x="120" y="48" width="0.0" height="10" fill="#ef6c00"/><text x="124.0" y="57">0.0%</text>
-        </svg>
-    "##]]
-    .assert_eq(&svg::availability_bars(&rows()[1..]));
+    let latency = svg::latency_bars(&rows());
+    for label in ["latency (ms)", "0 ms", "p50", "p99", "raft", "lww&lt;&amp;&gt;", "55.0 ms", "0.2 ms"] {
+        assert!(latency.contains(label), "latency bars lack {label}:\n{latency}");
+    }
+    let availability = svg::availability_bars(&rows()[1..]);
+    for label in ["ops that succeeded (%)", "100%", "overall", "during faults", "78.0%"] {
+        assert!(availability.contains(label), "availability bars lack {label}:\n{availability}");
+    }
+    // No tick past 100%, and lww's runs had no fault: no bar, a dash.
+    assert!(!availability.contains("120%") && availability.contains("\n-\n"), "{availability}");
+    expect_file!["snapshots/latency-bars.svg"].assert_eq(&latency);
+    expect_file!["snapshots/availability-bars.svg"].assert_eq(&availability);
+}
+
+/// The y axis's tick labels of a plotters SVG (right-aligned texts).
+fn y_ticks(svg: &str) -> Vec<&str> {
+    let lines: Vec<&str> = svg.lines().collect();
+    lines
+        .windows(2)
+        .filter(|w| w[0].starts_with("<text") && w[0].contains("text-anchor=\"end\""))
+        .map(|w| w[1])
+        .collect()
+}
+
+/// #18 §6: an lww run's latencies all sit under 1 ms, and the log axis
+/// from 0.1 ms had no tick below 1 ms (0.1's logarithm rounded past -1).
+#[test]
+fn a_latency_axis_under_one_ms_has_ticks_below_it() {
+    let ops = (0..20)
+        .map(|i| plot::TimedOp {
+            f: "read".into(),
+            outcome: checker::Outcome::Ok,
+            start_ns: i * 1_000_000,
+            end_ns: Some(i * 1_000_000 + 200_000 + i * 30_000),
+        })
+        .collect();
+    let t = plot::Timing { title: "fast".into(), ops, end_ns: 20_000_000, runs: 1, faults: vec![] };
+    for svg in [plot::latency_raw(&t), plot::latency_quantiles(&t)] {
+        let ticks = y_ticks(&svg);
+        assert!(ticks.contains(&"0.1") && ticks.contains(&"0.5") && ticks.contains(&"1"), "{ticks:?}");
+    }
+}
+
+/// One whole report page byte for byte: the template, the embedded data
+/// and the sections around them, of a stale read without times (so no
+/// plots: they have their own snapshots). The script, which the browser
+/// tests drive, is cut out so that the snapshot is not a second page.js.
+#[test]
+fn a_whole_report_page() {
+    let untimed: String =
+        STALE_READ.lines().map(|l| l.split(",\"time\"").next().unwrap().to_string() + "}\n").collect();
+    let c = checked("stale.jsonl", &untimed);
+    let (r, h) = c.result.as_ref().unwrap();
+    let page = html::report_page(r, h.as_ref().unwrap());
+    let script = include_str!("page.js");
+    assert_eq!(page.matches(script).count(), 1, "the page embeds page.js once");
+    expect_file!["snapshots/report-page.html"].assert_eq(&page.replace(script, "/* page.js */\n"));
 }
 
 #[test]
@@ -425,8 +460,16 @@ fn plot_timing_is_relative_to_the_first_event_with_fault_windows() {
     assert_eq!(t.end_ns, 30_000_000);
     assert_eq!(
         t.faults,
-        vec![workloads::metrics::FaultWindow { kind: "partition".into(), start_ns: 4_000_000, end_ns: 20_000_000 }]
+        vec![plot::Shade {
+            window: workloads::metrics::FaultWindow {
+                kind: "partition".into(),
+                start_ns: 4_000_000,
+                end_ns: 20_000_000
+            },
+            share: 1.0
+        }]
     );
+    assert_eq!(t.runs, 1);
     let ops: Vec<String> =
         t.ops.iter().map(|o| format!("{} {:?} {}..{:?}", o.f, o.outcome, o.start_ns, o.end_ns)).collect();
     expect![[r#"
@@ -460,6 +503,54 @@ fn plots_have_axes_units_legends_and_fault_shading() {
     expect_file!["snapshots/rate.svg"].assert_eq(&plot::rate(&t));
 }
 
+/// #18 §1 (compare's overlays): every fault of every seed was shaded, so
+/// forty seeds' partitions covered the whole axis. Each bucket is now
+/// shaded by the share of runs under the kind: here two of four runs are
+/// partitioned over 0-40% of the axis, all four over 40-50%, none after,
+/// and one run's crash is instantaneous.
+#[test]
+fn overlaid_runs_shade_each_fault_by_the_share_of_runs_under_it() {
+    const MS: i64 = 1_000_000;
+    let w = |kind: &str, start_ms: i64, end_ms: i64| plot::Shade {
+        window: workloads::metrics::FaultWindow { kind: kind.into(), start_ns: start_ms * MS, end_ns: end_ms * MS },
+        share: 1.0,
+    };
+    let op = |start_ms: i64| plot::TimedOp {
+        f: "read".into(),
+        outcome: checker::Outcome::Ok,
+        start_ns: start_ms * MS,
+        end_ns: Some((start_ms + 3) * MS),
+    };
+    let run = |faults| plot::Timing {
+        faults,
+        ops: vec![op(100), op(450), op(800)],
+        end_ns: 1_000 * MS,
+        runs: 1,
+        ..plot::Timing::default()
+    };
+    let runs = [
+        run(vec![w("partition", 0, 500)]),
+        run(vec![w("partition", 0, 250), w("partition", 200, 500)]),
+        run(vec![w("partition", 400, 500), w("crash", 600, 600)]),
+        run(vec![w("partition", 400, 500)]),
+    ];
+    let t = plot::Timing::overlay("p, 4 seeds", runs);
+    assert_eq!(t.runs, 4);
+    let shades: Vec<String> = t
+        .faults
+        .iter()
+        .map(|s| format!("{} {}..{} ms {}", s.window.kind, s.window.start_ns / MS, s.window.end_ns / MS, s.share))
+        .collect();
+    expect![[r#"
+        partition 0..400 ms 0.5
+        partition 400..500 ms 1
+        crash 600..608 ms 0.1"#]]
+    .assert_eq(&shades.join("\n"));
+    let svg = plot::latency_quantiles(&t);
+    assert!(svg.contains("fault: partition (darker: more of the 4 runs)"), "{svg}");
+    expect_file!["snapshots/overlay-latency-quantiles.svg"].assert_eq(&svg);
+}
+
 /// Three keys, one not linearizable (repeated values: the general search
 /// decides it and leaves a prefix), a partition.
 const THREE_KEYS: &str = include_str!("../../../tests/data/timeline-three-keys.jsonl");
@@ -484,16 +575,28 @@ fn timeline_data_orders_keys_invalid_first_and_carries_the_prefix_with_states() 
 fn one_line_summaries_of_seed_sweeps_and_comparisons() {
     use Verdict::*;
     let v = [Valid, Invalid, Unknown, Valid];
-    expect!["raft: 4 seeds run: 2 valid, 1 invalid, 1 unknown; first violation: seed 7"]
-        .assert_eq(&text::seeds_summary("raft", 4, 4, &v, Some(7)));
-    expect!["lww: 2 seeds run of 10 (stopped at the first violation): 1 valid, 1 invalid, 0 unknown; first violation: seed 1"]
-        .assert_eq(&text::seeds_summary("lww", 2, 10, &v[..2], Some(1)));
-    expect!["abd: 3 seeds run, not checked"].assert_eq(&text::seeds_summary("abd", 3, 3, &[], None));
+    expect!["raft: 4 seeds run: 2 valid, 1 invalid (first at seed 7), 1 unknown; 12.3 s"]
+        .assert_eq(&text::seeds_summary("raft", 4, 4, &v, Some(7), 12.34));
+    expect!["lww: 2 seeds run of 10 (stopped at the first violation): 1 valid, 1 invalid (first at seed 1), 0 unknown; 0.4 s"]
+        .assert_eq(&text::seeds_summary("lww", 2, 10, &v[..2], Some(1), 0.4));
+    expect!["raft: 2 seeds run: 2 valid, 0 invalid, 0 unknown; 1.0 s"].assert_eq(&text::seeds_summary(
+        "raft",
+        2,
+        2,
+        &[Valid, Valid],
+        None,
+        1.0,
+    ));
+    expect!["abd: 3 seeds run, not checked; 0.0 s"].assert_eq(&text::seeds_summary("abd", 3, 3, &[], None, 0.0));
     expect![[r#"
         compare: 2 protocols, 2 seeds each: violations in lww<&> (linearizable on 2 seeds)
           raft faults: crash 8, partition 7
           lww<&> faults: clock-skew 3 (warning: on 1 seed a requested kind never took effect)"#]]
     .assert_eq(&text::compare_summary(&rows()));
+    // The demo's last line: the protocols violating something, then the
+    // example histories (the empty file has no report: unreadable).
+    expect!["demo: 2 protocols x 2 seeds: violations in 1 (lww<&>); 3 example histories: 0 valid, 1 invalid (first at stale.jsonl), 1 unknown, 1 unreadable; 41.2 s"]
+        .assert_eq(&text::demo_summary(&rows(), &outcomes(), 41.23));
 }
 
 /// A simulated stale read (#18 §3): n1 missed write 2 because the partition

@@ -38,11 +38,18 @@ pub fn summary_line(r: &FileReport) -> String {
     format!("{}: {} ({}, {} ops; {})", r.source(), upper(r.verdict), r.format_name(), r.ops, checks.join(", "))
 }
 
-/// The line that ends a run of several seeds: how many ran and how their
-/// checks ended. `verdicts` holds one per checked seed (none when the runs
-/// were not checked); fewer seeds `ran` than `planned` means the sweep
-/// stopped at the first violation.
-pub fn seeds_summary(protocol: &str, ran: usize, planned: usize, verdicts: &[Verdict], first: Option<u64>) -> String {
+/// The line that ends a run of several seeds: how many ran, how their
+/// checks ended and how long it took. `verdicts` holds one per checked seed
+/// (none when the runs were not checked); fewer seeds `ran` than `planned`
+/// means the sweep stopped at the first violation.
+pub fn seeds_summary(
+    protocol: &str,
+    ran: usize,
+    planned: usize,
+    verdicts: &[Verdict],
+    first: Option<u64>,
+    elapsed_s: f64,
+) -> String {
     let mut s = format!("{protocol}: {} run", plural(ran, "seed"));
     if ran < planned {
         let _ = write!(s, " of {planned} (stopped at the first violation)");
@@ -50,18 +57,51 @@ pub fn seeds_summary(protocol: &str, ran: usize, planned: usize, verdicts: &[Ver
     if verdicts.is_empty() {
         s.push_str(", not checked");
     } else {
-        let n = |v: Verdict| verdicts.iter().filter(|&&x| x == v).count();
-        let _ = write!(
-            s,
-            ": {} valid, {} invalid, {} unknown",
-            n(Verdict::Valid),
-            n(Verdict::Invalid),
-            n(Verdict::Unknown)
-        );
+        let _ = write!(s, ": {}", verdict_counts(verdicts.iter().copied(), first.map(|s| format!("seed {s}"))));
     }
-    if let Some(seed) = first {
-        let _ = write!(s, "; first violation: seed {seed}");
+    let _ = write!(s, "; {elapsed_s:.1} s");
+    s
+}
+
+/// `3 valid, 2 invalid (first at seed 4), 0 unknown`.
+fn verdict_counts(verdicts: impl Iterator<Item = Verdict>, first_invalid: Option<String>) -> String {
+    let (mut valid, mut invalid, mut unknown) = (0, 0, 0);
+    for v in verdicts {
+        *match v {
+            Verdict::Valid => &mut valid,
+            Verdict::Invalid => &mut invalid,
+            Verdict::Unknown => &mut unknown,
+        } += 1;
     }
+    let first = first_invalid.filter(|_| invalid > 0).map_or(String::new(), |f| format!(" (first at {f})"));
+    format!("{valid} valid, {invalid} invalid{first}, {unknown} unknown")
+}
+
+/// The line that ends the demo: the protocols that violated a check or an
+/// invariant on some seed, the example histories' verdicts (a history that
+/// could not be read counted apart) and how long it all took.
+pub fn demo_summary(rows: &[runner::compare::Row], histories: &[Checked], elapsed_s: f64) -> String {
+    let seeds = rows.first().map_or(0, |r| r.seeds as usize);
+    let bad: Vec<&str> =
+        rows.iter().filter(|r| r.verdicts().any(|v| v == Verdict::Invalid)).map(|r| r.protocol.as_str()).collect();
+    let mut s = format!("demo: {} x {}: ", plural(rows.len(), "protocol"), plural(seeds, "seed"));
+    if bad.is_empty() {
+        s.push_str("no violation");
+    } else {
+        let _ = write!(s, "violations in {} ({})", bad.len(), bad.join(", "));
+    }
+    let read: Vec<&FileReport> = histories.iter().filter_map(|c| c.result.as_ref().ok().map(|(r, _)| r)).collect();
+    let first = read.iter().find(|r| r.verdict == Verdict::Invalid).map(|r| r.source().to_string());
+    let _ = write!(
+        s,
+        "; {}: {}",
+        plural(histories.len(), "example history").replace("historys", "histories"),
+        verdict_counts(read.iter().map(|r| r.verdict), first)
+    );
+    if read.len() < histories.len() {
+        let _ = write!(s, ", {} unreadable", histories.len() - read.len());
+    }
+    let _ = write!(s, "; {elapsed_s:.1} s");
     s
 }
 

@@ -135,6 +135,35 @@ fn cause_sentence(kept: &[&Op], failed: u32, cause: Option<ReadCause>) -> (Strin
             let named = last_write.into_iter().chain([overwrite]).map(|i| i as u32).collect();
             (text, named)
         }
+        Some(ReadCause::StaleSeen { last_write, write, seen_by }) => {
+            let v = &read.output;
+            let u = &kept[seen_by].output;
+            let since = match last_write {
+                Some(l) => format!("after the last write of {v}, {}, completed", op(l)),
+                None => format!("after the start, when the object held {v}"),
+            };
+            let text = format!(
+                "Stale read: {failed} returned {v}, which was already overwritten: {} returned {u} and completed \
+                 before the read began, and every write of {u} (the first: {}) began {since}. ",
+                op(seen_by),
+                op(write)
+            );
+            let named = last_write.into_iter().chain([write, seen_by]).map(|i| i as u32).collect();
+            (text, named)
+        }
+        Some(ReadCause::Missed { write }) => {
+            let w = kept[write];
+            let what = match w.f {
+                crate::history::F::Put => format!("does not start with {}, put by", w.input),
+                _ => format!("lacks {}, appended by", w.input),
+            };
+            let text = format!(
+                "Stale read: {failed} {what} {}, which completed before the read began, and no put could replace \
+                 the value in between. ",
+                op(write)
+            );
+            (text, vec![write as u32])
+        }
         None => (String::new(), vec![]),
     }
 }

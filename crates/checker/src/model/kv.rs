@@ -1,9 +1,9 @@
 //! Porcupine's key-value object, for one key: `get`, `put s`, `append s` on
 //! strings. A missing key reads as `""`; `append` concatenates.
 
-use super::{arg, bad_value, result, unsupported, Model, NilRead};
+use super::{arg, bad_value, result, unsupported, Model, NilRead, ReadCause};
 use crate::error::InputErrorKind;
-use crate::history::{Op, F};
+use crate::history::{Op, Outcome, F};
 use crate::value::Value;
 use std::fmt;
 use std::hash::{Hash, Hasher};
@@ -230,11 +230,49 @@ impl Model for Kv {
             .collect()
     }
 
+    /// A get that misses an ok append or put completed before it began, with
+    /// no put able to fall between them: [`ReadCause::Missed`].
+    fn read_cause(&self, _init: &KvState, ops: &[&Op], read: usize) -> Option<ReadCause> {
+        kv_read_cause(self.nil_read, ops, read)
+    }
+
     /// A state shares its prefix with its parent: only the newest piece
     /// and its node are new memory.
     fn heap_bytes(&self, s: &KvState) -> usize {
         std::mem::size_of::<Node>() + 16 + s.0.piece.len()
     }
+}
+
+/// [`Model::read_cause`] for kv. After an ok `append a` completes, the
+/// value keeps `a` until a put replaces it; after an ok `put p`, it starts
+/// with `p` until another put. So a get that began after such a write
+/// completed, with no other put (ok or info) able to take effect between
+/// the two (one that returned after the write began and began before the get
+/// returned), must show it; one that does not is stale. The most recent such
+/// write is named. The initial value plays no part: puts and appends only.
+fn kv_read_cause(nil_read: NilRead, ops: &[&Op], read: usize) -> Option<ReadCause> {
+    let g = ops.get(read)?;
+    if g.f != F::Get {
+        return None;
+    }
+    let text = match result(g)? {
+        Value::Str(s) => s.as_ref(),
+        Value::Nil if nil_read == NilRead::Absent => "",
+        _ => return None,
+    };
+    let puts_between =
+        |w: &Op| ops.iter().any(|p| p.f == F::Put && !std::ptr::eq(*p, w) && p.ret > w.call && p.call < g.ret);
+    ops.iter()
+        .enumerate()
+        .filter(|(_, w)| w.outcome == Outcome::Ok && w.ret < g.call)
+        .filter(|(_, w)| match (&w.f, arg(w).as_str()) {
+            (F::Append, Some(a)) => !a.is_empty() && !text.contains(a),
+            (F::Put, Some(p)) => !text.starts_with(p),
+            _ => false,
+        })
+        .filter(|(_, w)| !puts_between(w))
+        .max_by_key(|(_, w)| w.ret)
+        .map(|(write, _)| ReadCause::Missed { write })
 }
 
 #[cfg(test)]
@@ -274,6 +312,43 @@ mod tests {
         assert!(absent.step(&s, &ok("get", Value::Nil, Value::Nil)).is_none());
         assert!(matches!(m.validate(&ok("put", 1.into(), Value::Nil)), Err(InputErrorKind::BadValue { .. })));
         assert!(matches!(m.validate(&ok("read", 1.into(), Value::Nil)), Err(InputErrorKind::UnsupportedOp { .. })));
+    }
+
+    /// An op over real-time positions `call..ret` (`ret` `u64::MAX`: info).
+    fn at(mut o: Op, call: u64, ret: u64) -> Op {
+        o.call = call;
+        o.ret = ret;
+        o
+    }
+
+    fn cause(ops: &[Op]) -> Option<ReadCause> {
+        let refs: Vec<&Op> = ops.iter().collect();
+        Kv { nil_read: NilRead::Absent }.read_cause(&KvState::new(None, ""), &refs, ops.len() - 1)
+    }
+
+    #[test]
+    fn read_cause_names_the_append_or_put_a_get_missed() {
+        let app = |s: &str, c, r| at(ok("append", s.into(), Value::Nil), c, r);
+        let put = |s: &str, c, r| at(ok("put", s.into(), Value::Nil), c, r);
+        let get = |s: &str, c, r| at(ok("get", Value::Nil, s.into()), c, r);
+        // The most recent missed append is named.
+        assert_eq!(cause(&[app("a", 0, 1), app("b", 2, 3), get("", 4, 5)]), Some(ReadCause::Missed { write: 1 }));
+        assert_eq!(cause(&[app("a", 0, 1), app("b", 2, 3), get("b", 4, 5)]), Some(ReadCause::Missed { write: 0 }));
+        // A put that may fall between could have replaced it.
+        assert_eq!(cause(&[app("a", 0, 2), put("b", 1, 5), get("b", 4, 6)]), None);
+        let info_put = at(info("put", "c".into()), 3, u64::MAX);
+        assert_eq!(cause(&[app("a", 0, 1), info_put, get("c", 4, 5)]), None);
+        // A put that surely came first cannot.
+        assert_eq!(cause(&[put("b", 0, 1), app("a", 2, 3), get("b", 4, 5)]), Some(ReadCause::Missed { write: 1 }));
+        // A put the get does not start with.
+        assert_eq!(cause(&[put("xy", 0, 1), get("yx", 2, 3)]), Some(ReadCause::Missed { write: 0 }));
+        // A write concurrent with the get, or a get that shows it: nothing.
+        assert_eq!(cause(&[app("a", 0, 3), get("", 1, 2)]), None);
+        assert_eq!(cause(&[put("p", 0, 1), app("a", 2, 3), get("pa", 4, 5)]), None);
+        // Under NilRead::Unknown a nil get says nothing.
+        let nil = at(ok("get", Value::Nil, Value::Nil), 2, 3);
+        let refs = [&app("a", 0, 1), &nil];
+        assert_eq!(Kv { nil_read: NilRead::Unknown }.read_cause(&KvState::new(None, ""), &refs, 1), None);
     }
 
     #[test]

@@ -104,6 +104,16 @@ pub enum ReadCause {
     /// wrote it) completed, and completed before the read began. No write of
     /// the value was pending then, so the read had to see a later value.
     Stale { last_write: Option<usize>, overwrite: usize },
+    /// The read returned a value already overwritten, as another read shows:
+    /// `seen_by`, an ok read of another value, completed before the read
+    /// began, and every write of that value (`write` is the first to begin;
+    /// it may be info) began after `last_write` (as in `Stale`) completed.
+    StaleSeen { last_write: Option<usize>, write: usize, seen_by: usize },
+    /// The read does not show `write`, an ok op that completed before the
+    /// read began (a kv append whose string it lacks, or a put it does not
+    /// start with), and no op that could undo it (a put) can take effect
+    /// between the two.
+    Missed { write: usize },
     /// No op wrote the value read, and the object did not start with it.
     NeverWritten,
 }

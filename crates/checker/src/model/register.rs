@@ -45,6 +45,16 @@ fn produced(op: &Op) -> Option<&Value> {
     }
 }
 
+/// The value a write or cas can *change* the register to: a `cas [v v]`
+/// leaves `v` only where `v` already was, so it writes nothing new. What a
+/// read cause counts as a write of the value read.
+fn changes_to(op: &Op) -> Option<&Value> {
+    match (&op.f, arg(op).as_seq()) {
+        (F::Cas, Some([old, new])) if old == new => None,
+        _ => produced(op),
+    }
+}
+
 /// An info write or cas that is the only op able to produce a non-nil value
 /// that an ok read returns or an ok cas expects must take effect before that
 /// op returns: nothing else could have put the value there.
@@ -145,7 +155,7 @@ fn register_read_cause(nil_read: NilRead, init: &Value, ops: &[&Op], read: usize
     // only the initial state holds it.
     let mut last: Option<usize> = None;
     for (i, op) in ops.iter().enumerate() {
-        if produced(op) != Some(v) || op.call > r.ret {
+        if changes_to(op) != Some(v) || op.call > r.ret {
             continue;
         }
         if op.ret >= r.call {
@@ -163,10 +173,44 @@ fn register_read_cause(nil_read: NilRead, init: &Value, ops: &[&Op], read: usize
         .iter()
         .enumerate()
         .filter(|(_, op)| op.outcome == Outcome::Ok && op.ret < r.call && after.is_none_or(|t| op.call > t))
-        .filter(|(_, op)| produced(op).is_some_and(|x| x != v))
-        .min_by_key(|(_, op)| op.call)?
-        .0;
-    Some(ReadCause::Stale { last_write: last, overwrite })
+        .filter(|(_, op)| changes_to(op).is_some_and(|x| x != v))
+        .min_by_key(|(_, op)| op.call);
+    if let Some((overwrite, _)) = overwrite {
+        return Some(ReadCause::Stale { last_write: last, overwrite });
+    }
+    seen_overwrite(nil_read, init, ops, r, last, after)
+}
+
+/// The second proof of a stale read `r` of `v`: an ok read `seen_by` of
+/// another value `u`, completed before `r` began, where every write of `u`
+/// (ok or info) began after the last write of `v` completed, and `u` is not
+/// the initial value. Whichever write `seen_by` saw took effect after every
+/// write of `v` that can precede `r`, and before `r`, so `r` could not see
+/// `v`. Catches the overwrite an info write made, which only a read shows
+/// took effect (etcd histories).
+fn seen_overwrite(
+    nil_read: NilRead,
+    init: &Value,
+    ops: &[&Op],
+    r: &Op,
+    last: Option<usize>,
+    after: Option<u64>,
+) -> Option<ReadCause> {
+    let v = result(r)?;
+    let (seen_by, _) = ops
+        .iter()
+        .enumerate()
+        .filter(|(_, o)| o.f == F::Read && o.outcome == Outcome::Ok && o.ret < r.call)
+        .filter_map(|(i, o)| Some((i, result(o)?)))
+        .filter(|&(_, u)| u != v && u != init && !(u.is_nil() && nil_read == NilRead::Unknown))
+        .filter(|&(_, u)| {
+            let mut writers = ops.iter().filter(|w| changes_to(w) == Some(u)).peekable();
+            writers.peek().is_some() && writers.all(|w| after.is_none_or(|t| w.call > t))
+        })
+        .min_by_key(|&(i, _)| ops[i].ret)?;
+    let u = result(ops[seen_by])?;
+    let write = ops.iter().enumerate().filter(|(_, w)| changes_to(w) == Some(u)).min_by_key(|(_, w)| w.call)?.0;
+    Some(ReadCause::StaleSeen { last_write: last, write, seen_by })
 }
 
 impl Model for Register {
@@ -292,6 +336,36 @@ mod tests {
         assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1.clone(), w3c, read.clone()]), None);
         let w3i = at(info("write", 3.into()), 2, u64::MAX);
         assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1.clone(), w3i, read.clone()]), None);
+    }
+
+    #[test]
+    fn read_cause_names_an_info_overwrite_that_another_read_saw() {
+        // etcd_004's shape: an info write of 4 is seen by a read that
+        // completed before the stale read of 1 began.
+        let w1 = at(ok("write", 1.into(), 1.into()), 0, 1);
+        let w4 = at(info("write", 4.into()), 2, u64::MAX);
+        let r4 = at(ok("read", Value::Nil, 4.into()), 3, 4);
+        let r1 = at(ok("read", Value::Nil, 1.into()), 5, 6);
+        let seen = Some(ReadCause::StaleSeen { last_write: Some(0), write: 1, seen_by: 2 });
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1.clone(), w4.clone(), r4.clone(), r1.clone()]), seen);
+        // A write of 4 that may precede the write of 1: no proof.
+        let ops = [
+            at(ok("write", 4.into(), 4.into()), 0, 2),
+            at(ok("write", 1.into(), 1.into()), 1, 3),
+            at(info("write", 4.into()), 4, u64::MAX),
+            at(ok("read", Value::Nil, 4.into()), 5, 6),
+            at(ok("read", Value::Nil, 1.into()), 7, 8),
+        ];
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &ops), None);
+        // The read of 4 overlapping the stale read proves nothing.
+        let r4c = at(ok("read", Value::Nil, 4.into()), 3, 5);
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1.clone(), w4.clone(), r4c, r1.clone()]), None);
+        // Nor does a read of the initial value.
+        assert_eq!(cause(NilRead::Unknown, 4.into(), &[w1.clone(), w4.clone(), r4.clone(), r1.clone()]), None);
+        // From the initial value: the write of 4 came after the start.
+        let r0 = at(ok("read", Value::Nil, 0.into()), 5, 6);
+        let from_start = Some(ReadCause::StaleSeen { last_write: None, write: 0, seen_by: 1 });
+        assert_eq!(cause(NilRead::Unknown, 0.into(), &[w4, r4, r0]), from_start);
     }
 
     #[test]

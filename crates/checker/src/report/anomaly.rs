@@ -181,6 +181,16 @@ impl OpRef {
         OpRef::new(history.op(id))
     }
 
+    /// `process 3's get (lines 12-14)`: the op named without its values, for
+    /// a lead sentence that stays short when values are long strings.
+    pub fn brief(&self) -> String {
+        let lines = match self.complete_line {
+            Some(c) => format!("lines {}-{c}", self.invoke_line),
+            None => format!("line {}, never completed", self.invoke_line),
+        };
+        format!("process {}'s {} ({lines})", crate::history::process_name(self.process), self.f)
+    }
+
     /// A mutex's `acquire` and `release` take and return nothing: success
     /// is the whole result.
     fn has_no_result(&self) -> bool {

@@ -85,7 +85,7 @@
 //! forward zones by `f` and, for a backward chain or an unseen append, only
 //! looking at the zone that starts last before it.
 
-use super::{call_pos, ordinal, ret_pos, show, Found};
+use super::{brief, call_pos, ordinal, ret_pos, show, Found};
 use crate::history::{History, Op, OpId, Outcome};
 use crate::report::{Anomaly, AnomalyDetail, KvAppendRule};
 use rustc_hash::FxHashMap;
@@ -825,10 +825,27 @@ fn order_violation(history: &History, ops: &KvOps<'_>, e: Option<u32>, x: OpId, 
     let explanation = if x == y {
         format!("{} completed before the start of the history.", show(history, y))
     } else {
+        let appended = |id: OpId| ops.appends.iter().find(|(a, _)| a.id == id).map(|&(_, v)| v);
+        let is_get = |id: OpId| ops.gets.iter().any(|(g, _)| g.id == id);
+        let (bx, by) = (brief(history, x), brief(history, y));
+        // The lead names the cause in the reader's terms; the proof follows.
+        let lead = match (appended(x), appended(y)) {
+            (None, Some(b)) if is_get(x) => {
+                format!("Stale read: {bx} missed {by} of {b:?}, which completed before the get began.")
+            }
+            (Some(a), None) if is_get(y) => format!("{by} saw {bx} of {a:?} before that append began."),
+            (None, None) if is_get(x) && is_get(y) => {
+                format!("Stale read: {bx} returned an older value than {by}, which completed before it began.")
+            }
+            (Some(a), Some(b)) => format!(
+                "The gets show {bx} of {a:?} before {by} of {b:?}, though the latter completed before the former \
+                 began."
+            ),
+            _ => format!("{bx} must take effect before {by}, but {by} completed before it began."),
+        };
         format!(
-            "{}; {}. The gets show both in the run of values that starts from {run}, where the value only grows by \
-             appends, in this order: so the former must be linearized before the latter; but {} completed before \
-             {} began.",
+            "{lead} In detail: {}; {}. The gets show the value growing by appends from {run}, the former before \
+             the latter, so the former must be linearized first; but {} completed before {} began.",
             role(history, ops, x),
             role(history, ops, y),
             show(history, y),

@@ -57,6 +57,11 @@ pub(crate) fn show(history: &History, id: OpId) -> String {
     OpRef::of(history, id).to_string()
 }
 
+/// An op named briefly (`process 3's get (lines 12-14)`), for lead sentences.
+pub(crate) fn brief(history: &History, id: OpId) -> String {
+    OpRef::of(history, id).brief()
+}
+
 /// Decides one key's ops (`ops`, all of one key, in any order) exactly in
 /// polynomial time when the model and the history allow it; `None` when no
 /// fast path applies, and the general search must run.

@@ -65,7 +65,7 @@
 //! consecutive ones are. For a backward chain only the forward zone with the
 //! largest `f < s` can contain it. Hence O(n log n) in all.
 
-use super::{call_pos, ret_pos, show, Found};
+use super::{brief, call_pos, ret_pos, show, Found};
 use crate::history::{History, Op, OpId, Outcome};
 use crate::report::{Anomaly, AnomalyDetail, RegisterRule};
 use crate::value::Value;
@@ -616,18 +616,32 @@ fn chain_order(
     // Is x the writer of the value y read?
     let y_read = ops.reads.iter().find(|&&(iv, _)| iv.id == y).map(|&(_, v)| v);
     let wrote_it = y_read.flatten().and_then(|v| ops.writer[v as usize]).is_some_and(|w| ops.writer_iv(w).id == x);
+    let is_read = |id: OpId| ops.reads.iter().any(|&(iv, _)| iv.id == id);
+    let (bx, by) = (brief(history, x), brief(history, y));
     let explanation = if wrote_it {
         format!(
-            "{} completed before {}, the only write of that value, was invoked: it read the value before it \
-                 was written.",
+            "{by} read {} before {bx}, the only write of it, began. In detail: {} completed before {}, the only \
+             write of that value, was invoked: it read the value before it was written.",
+            history.op(y).output,
             show(history, y),
             show(history, x)
         )
     } else {
+        // The lead names the stale read when there is one; the proof follows.
+        let lead = if is_read(x) {
+            let saw = if is_read(y) { "read" } else { "made" };
+            format!(
+                "Stale read: {bx} returned {}, older than the value {by} had already {saw} (it completed before the \
+                 read began).",
+                history.op(x).output
+            )
+        } else {
+            format!("{bx} must take effect before {by}, but {by} completed before it began.")
+        };
         format!(
-            "The {} can only follow one another in this order (each cas replaces the value before it, and no \
-                 value is written twice), so {} must be linearized before {}; but the latter completed before the \
-                 former began.",
+            "{lead} In detail: the {} can only follow one another in this order (each cas replaces the value before \
+             it, and no value is written twice), so {} must be linearized before {}; but the latter completed before \
+             the former began.",
             chain_name(ops, succ, head, initial).replacen("value ", "values ", 1),
             show(history, x),
             show(history, y)
