@@ -333,23 +333,33 @@ fn every_run_reports_its_faults_per_kind() {
     }
 }
 
-/// #15 §5: the `leader` nemesis (crash, pause or isolate the leader, and
-/// crash it at its leader fault points) reaches Raft's Figure 8 bug at
-/// seed 20 of the defaults (the seed draws max_batch=1; one of 21 of seeds
-/// 0..100, docs/protocols/detection.md), twice with the same
-/// bytes, and the run counts its faults under `leader`.
+/// #15: Raft's Figure 8 bug is found by the monitor, twice with the same
+/// bytes, by the `leader` nemesis (crash, pause or isolate the leader, and
+/// crash it at its leader fault points) at seed 20 of the defaults (the
+/// seed draws max_batch=1; one of 21 of seeds 0..100), and by plain
+/// `partition,crash` (#15's acceptance: its crash faults are failover
+/// episodes, the leader dying at its leader points while the fault lasts,
+/// rolling) at seed 2 (15 of seeds 0..100; docs/protocols/detection.md).
+/// The run counts its faults by kind, the reproduce command pins the drawn
+/// max_batch, and the history marks the episodes.
 #[test]
-fn raft_figure_8_is_found_by_the_leader_nemesis_deterministically() {
-    let args = ["run", "--protocol", "raft", "--param", "bug=no-term-check-on-commit", "--nemesis", "leader"];
-    assert_same_history_twice(&[&args[..], &["--seed", "20", "--check"]].concat(), |r, dir| {
-        let stdout = String::from_utf8_lossy(&r.stdout);
-        assert_eq!(r.status.code(), Some(1), "{stdout}");
-        assert!(stdout.contains("invariant leader-completeness violated"), "{stdout}");
-        assert!(stdout.contains("--param max_batch=1"), "{stdout}");
-        let text = std::fs::read_to_string(dir.join("run.json")).unwrap();
-        let run: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert!(run["faults_by_kind"]["leader"].as_u64().unwrap_or(0) >= 3, "{text}");
-    });
+fn raft_figure_8_is_found_deterministically() {
+    for (nemesis, seed, mark) in
+        [("leader", "20", "--param max_batch=1"), ("partition,crash", "2", r#""failover":true"#)]
+    {
+        let args = ["run", "--protocol", "raft", "--param", "bug=no-term-check-on-commit", "--nemesis", nemesis];
+        assert_same_history_twice(&[&args[..], &["--seed", seed, "--check"]].concat(), |r, dir| {
+            let stdout = String::from_utf8_lossy(&r.stdout);
+            assert_eq!(r.status.code(), Some(1), "{nemesis}: {stdout}");
+            assert!(stdout.contains("invariant leader-completeness violated"), "{nemesis}: {stdout}");
+            let text = std::fs::read_to_string(dir.join("run.json")).unwrap();
+            let run: serde_json::Value = serde_json::from_str(&text).unwrap();
+            let kind = nemesis.split(',').next_back().unwrap();
+            assert!(run["faults_by_kind"][kind].as_u64().unwrap_or(0) >= 3, "{text}");
+            let history = std::fs::read_to_string(dir.join("history.jsonl")).unwrap();
+            assert!(stdout.contains(mark) || history.contains(mark), "{nemesis}: {mark}");
+        });
+    }
 }
 
 /// #15: a run that asked for leader faults and got none injected (here: a

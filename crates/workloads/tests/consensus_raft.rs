@@ -6,10 +6,10 @@ mod common;
 
 use checker::{CheckName, Verdict};
 use common::{
-    bank_check, bank_counts, linear, model_for, params, roaming_cfg as config, session_workload, sessions, sim,
+    bank_check_with, bank_counts, linear, model_for, params, roaming_cfg as config, session_workload, sessions, sim,
 };
 use workloads::protocols::raft::RaftProtocol;
-use workloads::sim::{run, FaultKind, NemesisConfig, RunOutput};
+use workloads::sim::{run, Fault, FaultKind, NemesisConfig, RunOutput, ScheduledFault, Target};
 use workloads::workload::WorkloadKind;
 
 fn raft(kv: &[(&str, &str)]) -> RaftProtocol {
@@ -42,7 +42,11 @@ fn raft_is_linearizable_and_converges_under_faults() {
             assert_eq!(r.verdict, Verdict::Valid, "seed {seed} {kind:?} {}: {r:#?}", r.check);
         }
     }
-    assert!(oks > 8000, "raft made progress under faults ({oks} ok ops)");
+    // Every crash fault is a failover episode (#15): for the rest of its
+    // slot leaders die at their leader points, and with four crash slots
+    // over 96 of the 120 ops most of a run is one. 6,507 of 12,000 ops ok
+    // (over 8,000 before the episodes).
+    assert!(oks > 5000, "raft made progress under faults ({oks} ok ops)");
     assert!(infos > 0, "faults left some ops indeterminate");
 }
 
@@ -88,12 +92,24 @@ fn convergence_of_final_reads() {
 #[test]
 fn raft_serves_the_bank_linearizably() {
     let p = raft(&[]);
+    let mut reads = 0;
     for seed in 0..20u64 {
-        let (_, h) = sim(&p, &config(seed, WorkloadKind::Bank, &FAULTS, 100));
-        let r = bank_check(&h);
+        // Crash faults are failover episodes (#15): they leave so many
+        // transfers indeterminate that the whole-bank linearizability
+        // search runs out of its memory budget (seed 7: unknown after 11.5M
+        // configurations, never invalid). Odd seeds check the bank
+        // invariants under every fault, even seeds also linearizability
+        // under partitions and loss.
+        let lin = seed % 2 == 0;
+        let faults: &[FaultKind] = if lin { &[FaultKind::Partition, FaultKind::Loss] } else { &FAULTS };
+        let (_, h) = sim(&p, &config(seed, WorkloadKind::Bank, faults, 100));
+        let r = bank_check_with(&h, lin);
         assert_eq!(r.verdict, Verdict::Valid, "seed {seed}: {r:#?}");
-        assert!(bank_counts(&r).0 > 10, "seed {seed}");
+        reads += bank_counts(&r).0;
     }
+    // Over 10 a seed before #15's failover episodes, which leave a seed or
+    // two of these short runs with few successful reads.
+    assert!(reads > 100, "{reads} successful reads over 20 seeds");
 }
 
 /// Hundreds of seeds (release: `cargo test --release -- --ignored`).
@@ -171,4 +187,26 @@ fn raft_holds_under_duplicate_partition_and_every_fault() {
         assert_eq!(out.stats.invariant_violations, vec![], "seed {seed}");
         assert_eq!(linear_verdict(&out, WorkloadKind::Register), Verdict::Valid, "seed {seed}");
     }
+}
+
+/// #15: a failover episode (an explicit `Crash(LeaderFailover)` here; every
+/// generated crash fault of a protocol with leader fault points) crashes
+/// the leader, then each next leader at its leader points, rolling (the
+/// one down before comes back), and leaves every node up when it ends;
+/// correct Raft holds through it.
+#[test]
+fn a_failover_episode_crashes_successive_leaders_and_raft_holds() {
+    let p = raft(&[]);
+    let mut cfg = common::cli_cfg(3, WorkloadKind::Register, &[], 1.0, 400);
+    cfg.clients = 10;
+    let fault = Fault::Crash(Target::LeaderFailover);
+    cfg.nemesis.faults = vec![ScheduledFault { at_ns: 100_000_000, duration_ns: 1_500_000_000, fault }];
+    let out = run(&p, &cfg);
+    let at_points: u64 = out.stats.fault_points.values().map(|s| s.crashes).sum();
+    assert!(at_points >= 2, "successive leaders die at their points: {:?}", out.stats.fault_points);
+    assert_eq!(out.stats.crashes, out.stats.restarts, "every node is back up");
+    assert_eq!(out.stats.invariant_violations, vec![]);
+    assert_eq!(linear_verdict(&out, WorkloadKind::Register), Verdict::Valid);
+    let history = String::from_utf8(out.to_jsonl()).unwrap();
+    assert!(history.contains(r#""target":"leader-failover""#), "the history names the episode");
 }

@@ -7,7 +7,7 @@
 
 use super::clients::{ClientEv, Clients, Issued, Phase};
 use super::faults::{Active, At, Change, FaultEv, Faults, Measure};
-use super::nemesis::FaultKind;
+use super::nemesis::{FaultKind, Generated};
 use super::network::{Network, Rate};
 use super::node::{Ctx, Effect, Node, NodeId, Protocol};
 use super::nodes::{Called, Cluster, Deferred, Input};
@@ -95,9 +95,6 @@ pub(crate) struct Sim<'a, P: Protocol> {
     timers_fired: u64,
     events_processed: u64,
     stopped_early: Option<String>,
-    /// The node down from the last crash at a leader point under leader
-    /// faults: the next one restarts it ([`Sim::point_crash`]).
-    rolling: Option<NodeId>,
 }
 
 impl<'a, P: Protocol> Sim<'a, P> {
@@ -122,7 +119,6 @@ impl<'a, P: Protocol> Sim<'a, P> {
             timers_fired: 0,
             events_processed: 0,
             stopped_early: None,
-            rolling: None,
         })
     }
 
@@ -279,24 +275,46 @@ impl<'a, P: Protocol> Sim<'a, P> {
     /// entries of its term that the next leader may wrongly commit — and any
     /// leader-based protocol's "failover and failback" in general.
     fn point_crash(&mut self, id: NodeId, point: &'static str) {
+        let targeted = self.cluster.points.last_crash_targeted();
+        self.down_until_restart(id, targeted);
+        self.faults.point_crash(id, point, self.now, &mut self.rec);
+        if targeted {
+            self.roll(id);
+        }
+    }
+
+    /// Crashes node `id` (the caller records it) and queues its restart
+    /// after a downtime: from the longer half of a crash fault's durations
+    /// for a `rolling` crash, else from their shortest eighth.
+    fn down_until_restart(&mut self, id: NodeId, rolling: bool) {
+        // An explicit schedule's failover episode: the default durations.
+        let defaults = Generated::new(Vec::new(), 1.0);
+        let g = self.cfg.nemesis.generate.as_ref().unwrap_or(&defaults);
+        let (lo, hi) = if rolling {
+            (g.duration_max_ns / 8, g.duration_max_ns / 2)
+        } else {
+            (g.duration_min_ns, g.duration_max_ns / 8)
+        };
+        let downtime = self.cluster.points.downtime_ns(lo, hi);
+        self.down_for(id, downtime);
+    }
+
+    /// Crashes node `id` (the caller records it) and queues its restart
+    /// `downtime_ns` from now.
+    fn down_for(&mut self, id: NodeId, downtime_ns: u64) {
         let held = self.cluster.crash(id, self.now);
         self.discard(id, held);
         self.cluster.point_down.push(id);
-        let targeted = self.cluster.points.targeted(point);
-        let (lo, hi) = match self.cfg.nemesis.generate.as_ref() {
-            None => (1, 1),
-            Some(g) if targeted => (g.duration_max_ns / 8, g.duration_max_ns / 2),
-            Some(g) => (g.duration_min_ns, g.duration_max_ns / 8),
-        };
-        let downtime = self.cluster.points.downtime_ns(lo, hi);
         let inc = self.cluster.incarnation(id);
-        self.queue.push(self.now.saturating_add(downtime), Ev::Restart { node: id as u32, inc });
-        self.faults.point_crash(id, point, self.now, &mut self.rec);
-        if targeted {
-            if let Some(prev) = self.rolling.replace(id) {
-                let inc = self.cluster.incarnation(prev);
-                self.point_restart(prev, inc);
-            }
+        self.queue.push(self.now.saturating_add(downtime_ns), Ev::Restart { node: id as u32, inc });
+    }
+
+    /// Node `id` is the rolling crash's node now: the one down before it
+    /// restarts.
+    fn roll(&mut self, id: NodeId) {
+        if let Some(prev) = self.cluster.rolling.replace(id) {
+            let inc = self.cluster.incarnation(prev);
+            self.point_restart(prev, inc);
         }
     }
 
@@ -308,8 +326,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
             return;
         }
         self.cluster.point_down.remove(k);
-        if self.rolling == Some(i) {
-            self.rolling = None;
+        if self.cluster.rolling == Some(i) {
+            self.cluster.rolling = None;
         }
         self.faults.point_restart(i, self.now, &mut self.rec);
         if self.cluster.restart(i) {
@@ -372,7 +390,9 @@ impl<'a, P: Protocol> Sim<'a, P> {
                 let ops = self.clients.ops_issued() as u64;
                 if self.faults.due(ops) {
                     let status = self.cluster.status();
-                    let at = At { now: self.now, nodes: &status, q: &mut self.queue, rec: &mut self.rec };
+                    let leader_points = self.cluster.points.has_leader_points();
+                    let at =
+                        At { now: self.now, nodes: &status, q: &mut self.queue, rec: &mut self.rec, leader_points };
                     let changes = self.faults.progress(ops, at);
                     self.apply_changes(changes);
                 }
@@ -393,7 +413,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             self.undo(a);
         }
         self.cluster.points.stop();
-        self.rolling = None;
+        self.cluster.rolling = None;
         for i in std::mem::take(&mut self.cluster.point_down) {
             self.faults.point_restart(i, self.now, &mut self.rec);
             if self.cluster.restart(i) {
@@ -407,7 +427,8 @@ impl<'a, P: Protocol> Sim<'a, P> {
 
     fn fault_event(&mut self, ev: FaultEv) {
         let status = self.cluster.status();
-        let at = At { now: self.now, nodes: &status, q: &mut self.queue, rec: &mut self.rec };
+        let leader_points = self.cluster.points.has_leader_points();
+        let at = At { now: self.now, nodes: &status, q: &mut self.queue, rec: &mut self.rec, leader_points };
         let changes = self.faults.on_event(ev, at);
         self.apply_changes(changes);
     }
@@ -424,6 +445,20 @@ impl<'a, P: Protocol> Sim<'a, P> {
     fn apply_fault(&mut self, a: &Active) {
         match a.kind {
             FaultKind::Partition | FaultKind::DcPartition => self.network.cut(&a.grudge, true),
+            FaultKind::Crash if a.failover => {
+                // A crashed leader is the episode's first rolling crash (the
+                // next leader to die at a point brings it back); other
+                // targets stay down for the drawn duration.
+                self.cluster.points.failover_begin();
+                for &i in &a.nodes {
+                    if a.leader_crash {
+                        self.down_until_restart(i, true);
+                        self.roll(i);
+                    } else {
+                        self.down_for(i, a.duration_ns);
+                    }
+                }
+            }
             FaultKind::Crash => {
                 for &i in &a.nodes {
                     let held = self.cluster.crash(i, self.now);
@@ -447,6 +482,14 @@ impl<'a, P: Protocol> Sim<'a, P> {
     fn undo(&mut self, a: Active) {
         match a.kind {
             FaultKind::Partition | FaultKind::DcPartition => self.network.cut(&a.grudge, false),
+            FaultKind::Crash if a.failover => {
+                // The episode is over: the nodes it keeps down come back.
+                self.cluster.points.failover_end();
+                for i in self.cluster.rolling.into_iter().chain(a.nodes) {
+                    let inc = self.cluster.incarnation(i);
+                    self.point_restart(i, inc);
+                }
+            }
             FaultKind::Crash => {
                 for &i in &a.nodes {
                     if self.cluster.restart(i) {

@@ -43,6 +43,9 @@ pub(crate) struct At<'a, M> {
     pub(crate) nodes: &'a [NodeStatus],
     pub(crate) q: &'a mut Queue<Ev<M>>,
     pub(crate) rec: &'a mut Recorder,
+    /// The protocol passed a leader fault point in this run: generated
+    /// crash faults are failover episodes ([`Target::LeaderFailover`]).
+    pub(crate) leader_points: bool,
 }
 
 /// How the client phase is measured, and its planned length.
@@ -87,6 +90,14 @@ pub(crate) struct Active {
     /// Clock skew: the jump and the drift.
     pub(crate) skew_ns: i64,
     pub(crate) drift_ppm: i64,
+    /// A crash that opens a failover episode ([`Target::LeaderFailover`],
+    /// or any generated crash in a run with leader points).
+    pub(crate) failover: bool,
+    /// It crashed the leader (the episode's first rolling crash).
+    pub(crate) leader_crash: bool,
+    /// Its drawn duration (a failover episode's other nodes stay down
+    /// this long, the episode its whole slot).
+    pub(crate) duration_ns: u64,
 }
 
 /// One kind's generated faults.
@@ -114,6 +125,9 @@ struct Log {
     started: u64,
     /// Faults that took effect (a node fault hit at least one node), per kind.
     by_kind: BTreeMap<FaultKind, u64>,
+    /// The next fault begun, a crash, opens a failover episode (set by the
+    /// crash stream in a run with leader points; reset by [`Log::begin`]).
+    episode: bool,
 }
 
 pub(crate) struct Faults<'c> {
@@ -148,7 +162,15 @@ impl<'c> Faults<'c> {
                 streams.push(Stream { kind, rng, slots, next: 0, active: None });
             }
         }
-        let log = Log { n: dc_of.len(), dc_of, active: Vec::new(), next_id: 0, started: 0, by_kind: BTreeMap::new() };
+        let log = Log {
+            n: dc_of.len(),
+            dc_of,
+            active: Vec::new(),
+            next_id: 0,
+            started: 0,
+            by_kind: BTreeMap::new(),
+            episode: false,
+        };
         Faults { cfg, measure, rng, streams, log, off: false, generated_off: false }
     }
 
@@ -296,13 +318,25 @@ impl<'c> Faults<'c> {
         st.next += 1;
         let fault = generate(g, st.kind, self.log.n, leader, &mut st.rng);
         let duration = duration_ns(g, &mut st.rng);
-        let a = self.log.begin(&fault, st.kind, now, at.nodes, at.rec, &mut st.rng);
+        self.log.episode = st.kind == FaultKind::Crash && at.leader_points;
+        let mut a = self.log.begin(&fault, st.kind, now, at.nodes, at.rec, &mut st.rng);
+        a.duration_ns = duration;
+        if let Some(kept) = self.log.active.last_mut() {
+            kept.duration_ns = duration;
+        }
         let mut stop = now.saturating_add(duration);
         if let Measure::Time(_) = self.measure {
             stop = stop.min(heal.max(now));
         }
         st.active = Some((a.id, heal));
-        at.q.push(stop, Ev::Fault(FaultEv::Stop { id: a.id }));
+        // A failover episode lasts its whole slot: failover and failback
+        // take several elections, longer than most drawn durations.
+        let episode = a.failover && heal != u64::MAX;
+        match (episode, self.measure) {
+            (true, Measure::Ops(_)) => {}
+            (true, Measure::Time(_)) => at.q.push(heal.max(now), Ev::Fault(FaultEv::Stop { id: a.id })),
+            (false, _) => at.q.push(stop, Ev::Fault(FaultEv::Stop { id: a.id })),
+        }
         Some(a)
     }
 
@@ -427,7 +461,7 @@ fn resolve(target: Target, nodes: &[NodeStatus], unpaused: bool, rng: &mut ChaCh
             v.truncate(k.max(1));
             v
         }
-        Target::Leader => {
+        Target::Leader | Target::LeaderFailover => {
             let leaders: Vec<NodeId> = eligible.iter().copied().filter(|&i| nodes[i].leader).collect();
             if leaders.is_empty() {
                 vec![eligible[rng.random_range(0..eligible.len())]]
@@ -437,6 +471,10 @@ fn resolve(target: Target, nodes: &[NodeStatus], unpaused: bool, rng: &mut ChaCh
         }
         Target::All => eligible,
     };
+    if target == Target::LeaderFailover {
+        // One node down at a time in an episode (the rolling one).
+        out.truncate(1);
+    }
     out.sort_unstable();
     out
 }
@@ -458,7 +496,20 @@ impl Log {
         self.next_id += 1;
         self.started += 1;
         let kind = fault.kind();
-        let mut a = Active { id, kind, nodes: Vec::new(), grudge: Vec::new(), rate: 0.0, skew_ns: 0, drift_ppm: 0 };
+        let failover = matches!(fault, Fault::Crash(Target::LeaderFailover)) || std::mem::take(&mut self.episode);
+        let leader_crash = matches!(fault, Fault::Crash(Target::Leader | Target::LeaderFailover));
+        let mut a = Active {
+            id,
+            kind,
+            nodes: Vec::new(),
+            grudge: Vec::new(),
+            rate: 0.0,
+            skew_ns: 0,
+            drift_ppm: 0,
+            failover,
+            leader_crash,
+            duration_ns: 0,
+        };
         let (request, result) = match *fault {
             Fault::Partition(shape) => {
                 let grudge = shape.grudge(self.n, rng);
@@ -470,7 +521,11 @@ impl Log {
             Fault::Crash(target) | Fault::Pause(target) => {
                 a.nodes = resolve(target, nodes, kind == FaultKind::Pause, rng);
                 let result = Value::map(vec![(Value::str("nodes"), nodes_value(&a.nodes))]);
-                (Value::map(vec![(Value::str("target"), Value::Str(target.describe().into()))]), result)
+                let mut request = vec![(Value::str("target"), Value::Str(target.describe().into()))];
+                if failover {
+                    request.push((Value::str("failover"), Value::Bool(true)));
+                }
+                (Value::map(request), result)
             }
             Fault::Loss { rate } | Fault::Duplicate { rate } => {
                 a.rate = rate;

@@ -79,6 +79,14 @@ pub enum Target {
     /// Nodes whose [`super::Node::is_leader`] says so (a random node if none).
     Leader,
     All,
+    /// A failover episode (crash faults only): the leader crashes now, as
+    /// with [`Target::Leader`], and while the fault lasts each next leader
+    /// crashes at the protocol's leader fault points
+    /// ([`super::Ctx::leader_fault_point`]) as under `leader` faults, the
+    /// one down before it coming back (a rolling crash: failover and
+    /// failback). Jepsen's `:primaries` target at FoundationDB's BUGGIFY
+    /// moments.
+    LeaderFailover,
 }
 
 impl Target {
@@ -89,6 +97,7 @@ impl Target {
             Target::Several(k) => format!("several:{k}"),
             Target::Leader => "leader".into(),
             Target::All => "all".into(),
+            Target::LeaderFailover => "leader-failover".into(),
         }
     }
 }

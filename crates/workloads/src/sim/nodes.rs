@@ -109,6 +109,10 @@ pub(crate) struct Cluster<'p, P: Protocol> {
     pub(crate) points: Points,
     /// Nodes down after a crash at a fault point, not yet restarted.
     pub(crate) point_down: Vec<NodeId>,
+    /// The node down from the last rolling crash (a targeted crash at a
+    /// leader point: under leader faults or in a failover episode): the
+    /// next one restarts it (the engine's `point_crash`).
+    pub(crate) rolling: Option<NodeId>,
 }
 
 type Msg<P> = <<P as Protocol>::Node as Node>::Msg;
@@ -146,6 +150,7 @@ impl<'p, P: Protocol> Cluster<'p, P> {
             violations_total: 0,
             points,
             point_down: Vec::new(),
+            rolling: None,
         }
     }
 
@@ -193,8 +198,12 @@ impl<'p, P: Protocol> Cluster<'p, P> {
         debug_assert!(effects.is_empty(), "a handler's effects start empty");
         let n = self.slots.len();
         let down = self.slots.iter().filter(|s| s.node.is_none()).count();
-        // A crash at a point leaves a majority up.
-        self.points.armed = self.points.may_crash() && down < (n - 1) / 2;
+        // A crash at a point leaves a majority up; a rolling one brings the
+        // node the last one keeps down back at once.
+        let rolling_down = self.rolling.is_some_and(|r| self.slots[r].node.is_none()) as usize;
+        let may = self.points.may_crash();
+        self.points.armed = may && down < (n - 1) / 2;
+        self.points.armed_targeted = may && down - rolling_down < (n - 1) / 2;
         let slot = &mut self.slots[id];
         let local = slot.clock.at(now);
         let Some(node) = slot.node.as_mut() else { return Called::Down };

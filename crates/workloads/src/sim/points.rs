@@ -24,6 +24,17 @@
 //! leader to die at two well-chosen moments in a row, with the first one
 //! back in between (Raft's Figure 8), needs that many chances.
 //!
+//! Failover episodes (#15): in a run whose protocol has passed a leader
+//! point, every generated `crash` fault also opens an episode for the rest
+//! of its slot ([`Points::failover_begin`]): its target crashes as drawn
+//! (a crashed leader is the episode's first rolling crash), and meanwhile
+//! leader points fire as under leader faults (rate ½, rolling), from a
+//! budget of [`LEADER_POINT_CRASHES`] the episode brings. Jepsen's crash
+//! nemesis aims at `:primaries` among its targets; FoundationDB's BUGGIFY
+//! picks the moment: an episode does both, which is what a failover bug
+//! needs (plain crashes at random moments found Raft's Figure 8 in none of
+//! 40 seeds).
+//!
 //! A crash at a point is a power-off at that instant: effects the handler
 //! asked for after the point are lost, and so are the node's messages still
 //! in its send buffer ([`NetConfig::send_buffer_ns`](super::NetConfig::send_buffer_ns)).
@@ -67,16 +78,18 @@ pub struct PointStats {
     /// Times the node crashed there.
     pub crashes: u64,
     /// Whether the seed enabled the point for crashes (false when crashes
-    /// at points are off).
+    /// at points are off). Targeted crashes (leader points under leader
+    /// faults, which are all enabled, or in a failover episode of the
+    /// crash stream) also happen at leader points the seed left disabled.
     pub enabled: bool,
 }
 
 struct Point {
     stats: PointStats,
-    /// A leader point under leader faults: fires at the leader rate and
-    /// spends the leader budget.
-    targeted: bool,
-    /// Fires at a hit when a draw below 2^64 >> `rate_shift` comes up.
+    /// A leader point ([`Ctx::leader_fault_point`](super::Ctx::leader_fault_point)).
+    leader: bool,
+    /// Under the crash policy: fires at a hit when a draw below
+    /// 2^64 >> `rate_shift` comes up.
     rate_shift: u32,
 }
 
@@ -88,6 +101,15 @@ pub(crate) struct Points {
     leader_budget_left: u32,
     /// Set by the cluster before each handler: a crash here would be allowed.
     pub(crate) armed: bool,
+    /// The same for a targeted crash (a rolling one: see [`Points::hit`]).
+    pub(crate) armed_targeted: bool,
+    /// Failover episodes of the crash stream under way
+    /// ([`Points::failover_begin`]): leader points are targeted meanwhile.
+    failover: u32,
+    /// Whether the last crash at a point was a targeted one (a leader point
+    /// under leader faults or in a failover episode): the engine makes it a
+    /// rolling crash.
+    last_targeted: bool,
     points: BTreeMap<&'static str, Point>,
     coverage: BTreeMap<&'static str, u64>,
 }
@@ -100,6 +122,9 @@ impl Points {
             budget_left: cfg.budget,
             leader_budget_left: cfg.leader_budget,
             armed: false,
+            armed_targeted: false,
+            failover: 0,
+            last_targeted: false,
             points: BTreeMap::new(),
             coverage: BTreeMap::new(),
         }
@@ -108,54 +133,81 @@ impl Points {
     /// Whether crashes at points may still happen (before the per-node
     /// conditions the cluster checks).
     pub(crate) fn may_crash(&self) -> bool {
-        (self.cfg.crash && self.budget_left > 0) || (self.cfg.leader && self.leader_budget_left > 0)
+        (self.cfg.crash && self.budget_left > 0)
+            || ((self.cfg.leader || self.failover > 0) && self.leader_budget_left > 0)
     }
 
     /// No crash at a point from now on (the clients are done).
     pub(crate) fn stop(&mut self) {
         self.cfg.crash = false;
         self.cfg.leader = false;
+        self.failover = 0;
+    }
+
+    /// A failover episode of the crash stream starts: until
+    /// [`Points::failover_end`], leader points fire as under leader faults
+    /// (rate ½, rolling), from a budget of [`LEADER_POINT_CRASHES`] the
+    /// episode brings.
+    pub(crate) fn failover_begin(&mut self) {
+        self.failover += 1;
+        self.leader_budget_left = self.leader_budget_left.saturating_add(LEADER_POINT_CRASHES);
+    }
+
+    pub(crate) fn failover_end(&mut self) {
+        self.failover = self.failover.saturating_sub(1);
+    }
+
+    /// Whether the protocol passed a leader point in this run so far: only
+    /// then can a crash fault be a failover episode (a protocol without
+    /// leader points runs exactly as before).
+    pub(crate) fn has_leader_points(&self) -> bool {
+        self.points.values().any(|p| p.leader)
     }
 
     /// A handler passed point `name` (`leader`: a leader point): whether
     /// the node crashes here.
     pub(crate) fn hit(&mut self, name: &'static str, leader: bool) -> bool {
-        let (crash, targeted) = (self.cfg.crash, leader && self.cfg.leader);
+        let crash = self.cfg.crash;
+        let (under_leader_faults, targeted) =
+            (leader && self.cfg.leader, leader && (self.cfg.leader || self.failover > 0));
         let rng = &mut self.rng;
         let p = self.points.entry(name).or_insert_with(|| {
             // Only draw when crashes are on, so that a run without them is
             // not shifted by the first hits.
-            let (enabled, rate_shift) = if targeted {
+            let (enabled, rate_shift) = if under_leader_faults {
                 (true, LEADER_RATE_EXPONENT)
             } else {
                 let enabled = crash && rng.random_bool(0.5);
                 (enabled, if enabled { rng.random_range(1..=MAX_RATE_EXPONENT) } else { 0 })
             };
-            Point { stats: PointStats { enabled, ..PointStats::default() }, targeted, rate_shift }
+            Point { stats: PointStats { enabled, ..PointStats::default() }, leader, rate_shift }
         });
         p.stats.hits += 1;
-        let (on, left) = if p.targeted {
-            (self.cfg.leader, &mut self.leader_budget_left)
+        let (on, left, shift) = if targeted {
+            (true, &mut self.leader_budget_left, LEADER_RATE_EXPONENT)
         } else {
-            (self.cfg.crash, &mut self.budget_left)
+            (crash && p.stats.enabled, &mut self.budget_left, p.rate_shift)
         };
-        if !(self.armed && p.stats.enabled && on && *left > 0) {
+        let armed = if targeted { self.armed_targeted } else { self.armed };
+        if !(armed && on && *left > 0) {
             return false;
         }
         let draw: u64 = self.rng.random();
-        if draw >> (64 - p.rate_shift) != 0 {
+        if draw >> (64 - shift) != 0 {
             return false;
         }
         p.stats.crashes += 1;
         *left -= 1;
         self.armed = false;
+        self.armed_targeted = false;
+        self.last_targeted = targeted;
         true
     }
 
-    /// Whether point `name` is a leader point under leader faults (a crash
-    /// there is a targeted one: see [`super::engine`]'s rolling restarts).
-    pub(crate) fn targeted(&self, name: &str) -> bool {
-        self.points.get(name).is_some_and(|p| p.targeted)
+    /// Whether the last crash at a point was targeted (see
+    /// [`Points::hit`]): the engine makes it a rolling one.
+    pub(crate) fn last_crash_targeted(&self) -> bool {
+        self.last_targeted
     }
 
     /// A handler took named branch `name`.
@@ -192,7 +244,7 @@ mod tests {
     #[test]
     fn points_never_fire_without_crashes_and_count_hits() {
         let mut p = points(false, 10);
-        p.armed = true;
+        (p.armed, p.armed_targeted) = (true, true);
         for _ in 0..1000 {
             assert!(!p.hit("a", false));
         }
@@ -235,10 +287,10 @@ mod tests {
         );
         let mut fired = 0;
         for _ in 0..400 {
-            p.armed = true;
+            (p.armed, p.armed_targeted) = (true, true);
             assert!(!p.hit("follower", false), "not a leader point");
             for n in ["became-leader", "commit-advanced"] {
-                p.armed = true;
+                (p.armed, p.armed_targeted) = (true, true);
                 fired += p.hit(n, true) as u32;
             }
         }
@@ -247,7 +299,7 @@ mod tests {
         assert!(s["became-leader"].enabled && s["commit-advanced"].enabled && !s["follower"].enabled);
         assert!(s["became-leader"].crashes > 0 && s["commit-advanced"].crashes > 0);
         p.stop();
-        p.armed = true;
+        (p.armed, p.armed_targeted) = (true, true);
         assert!(!p.may_crash() || !p.hit("became-leader", true), "no crash after the clients are done");
     }
 
@@ -261,15 +313,46 @@ mod tests {
         let (mut plain, mut leader) = (0, 0);
         for _ in 0..2000 {
             for n in ["a", "b", "c", "d", "e", "f"] {
-                p.armed = true;
+                (p.armed, p.armed_targeted) = (true, true);
                 plain += p.hit(n, false) as u32;
             }
-            p.armed = true;
+            (p.armed, p.armed_targeted) = (true, true);
             leader += p.hit("became-leader", true) as u32;
         }
         assert_eq!((plain, leader), (2, 5), "each budget bounds its own points");
-        assert!(p.targeted("became-leader") && !p.targeted("a"));
+        assert_eq!(p.stats()["became-leader"].crashes, 5);
         assert!(!p.may_crash(), "both budgets are spent");
+    }
+
+    /// #15: under crashes alone, a failover episode of the crash stream
+    /// targets the leader points (rate ½, rolling) with a budget of its
+    /// own, and only while it lasts; other points keep the crash policy.
+    #[test]
+    fn failover_episodes_target_leader_points_while_they_last() {
+        let cfg = PointConfig { crash: true, leader: false, budget: 0, leader_budget: 0 };
+        let mut p = Points::new(cfg, ChaCha8Rng::seed_from_u64(5));
+        let hit = |p: &mut Points, n: &'static str, leader: bool| {
+            (p.armed, p.armed_targeted) = (true, true);
+            p.hit(n, leader)
+        };
+        for _ in 0..200 {
+            assert!(!hit(&mut p, "became-leader", true), "no episode, no crash budget: no crash");
+        }
+        assert!(p.has_leader_points() && !p.may_crash());
+        p.failover_begin();
+        assert!(p.may_crash());
+        let fired = (0..400).filter(|_| hit(&mut p, "became-leader", true)).count();
+        assert_eq!(fired as u32, LEADER_POINT_CRASHES, "the episode's budget bounds its crashes");
+        assert!(p.last_crash_targeted(), "an episode's crash is a rolling one");
+        assert!(!(0..400).any(|_| hit(&mut p, "follower", false)), "plain points keep the spent crash budget");
+        p.failover_end();
+        p.failover_begin();
+        p.failover_end();
+        assert!(!(0..400).any(|_| hit(&mut p, "became-leader", true)), "no crash after the episode");
+        // Not armed for a targeted crash (a majority would be down): none.
+        p.failover_begin();
+        (p.armed, p.armed_targeted) = (true, false);
+        assert!(!(0..400).any(|_| p.hit("became-leader", true)));
     }
 
     #[test]
