@@ -202,8 +202,16 @@ pub struct KeyStats {
 }
 
 impl KeyStats {
+    /// Nothing to put in the JSON report (the timeline's `prefix` is not
+    /// part of it).
     pub fn is_empty(&self) -> bool {
-        *self == KeyStats::default()
+        let KeyStats { anomaly_count, convergence, search, violations, witness, prefix: _, workload } = self;
+        anomaly_count.is_none()
+            && convergence.is_none()
+            && search.is_none()
+            && violations.is_none()
+            && witness.is_none()
+            && workload.is_none()
     }
 
     /// Stats holding a workload check's figures (a JSON object).
