@@ -155,7 +155,7 @@ pub fn data(report: &FileReport, h: &History) -> Json {
             if let Some(w) = &k.stats.witness {
                 linearizations.insert(serde_json::to_string(&key).unwrap_or_default(), json!(w.ops));
             }
-            for a in k.anomalies.iter().take(MAX_ANOMALIES.saturating_sub(anomalies.len())) {
+            for (i, a) in k.anomalies.iter().enumerate().take(MAX_ANOMALIES.saturating_sub(anomalies.len())) {
                 let mut j = json!({
                     "check": c.check, "key": key, "kind": a.kind, "method": k.method,
                     "explanation": a.explanation, "ops": a.ops.iter().map(|o| o.id.0).collect::<Vec<_>>(),
@@ -163,7 +163,7 @@ pub fn data(report: &FileReport, h: &History) -> Json {
                 let failure = match a.detail.as_deref() {
                     Some(AnomalyDetail::Search(f)) => Some(f),
                     // A fast path's proof: the key's bounded search, if any.
-                    _ => k.stats.prefix.as_ref().filter(|_| std::ptr::eq(a, &k.anomalies[0])),
+                    _ => k.stats.prefix.as_ref().filter(|_| i == 0),
                 };
                 if let Some(f) = failure {
                     for (name, v) in prefix_witness(h, c.model, f).as_object().into_iter().flatten() {

@@ -9,7 +9,7 @@ pub(crate) use wgl::search;
 
 use crate::history::{History, OpId};
 use crate::model::{with_model, Model, ModelKind, NilRead, WithInitial};
-use crate::report::{AnomalyDetail, Budget, CheckName, CheckResult, KeyResult, Method, ModelName};
+use crate::report::{Budget, CheckName, CheckResult, KeyResult, Method, ModelName};
 use crate::value::Value;
 use rayon::prelude::*;
 
@@ -104,17 +104,16 @@ fn check_key(
             ),
         }),
     };
-    if result.verdict == crate::report::Verdict::Invalid && ids.len() <= PREFIX_MAX_OPS {
-        let searched = result.anomalies.iter().any(|a| matches!(a.detail.as_deref(), Some(AnomalyDetail::Search(_))));
-        if !searched && opts.initial.is_none() {
-            result.stats.prefix = with_model!(*model, opts.nil_read, |m| wgl::longest_prefix(
-                history,
-                ids,
-                &m,
-                PREFIX_MAX_STEPS,
-                PREFIX_MEMORY_BYTES
-            ));
-        }
+    // The search's own anomalies carry their prefix; a fast path's do not.
+    if result.verdict == crate::report::Verdict::Invalid && result.method.is_fast_path() && ids.len() <= PREFIX_MAX_OPS
+    {
+        result.stats.prefix = with_model!(*model, opts.nil_read, |m| wgl::longest_prefix(
+            history,
+            ids,
+            &m,
+            PREFIX_MAX_STEPS,
+            PREFIX_MEMORY_BYTES
+        ));
     }
     result.key = key;
     result

@@ -197,7 +197,7 @@ fn seen_overwrite(
     after: Option<u64>,
 ) -> Option<ReadCause> {
     let v = result(r)?;
-    let (seen_by, _) = ops
+    let (seen_by, u) = ops
         .iter()
         .enumerate()
         .filter(|(_, o)| o.f == F::Read && o.outcome == Outcome::Ok && o.ret < r.call)
@@ -208,7 +208,6 @@ fn seen_overwrite(
             writers.peek().is_some() && writers.all(|w| after.is_none_or(|t| w.call > t))
         })
         .min_by_key(|&(i, _)| ops[i].ret)?;
-    let u = result(ops[seen_by])?;
     let write = ops.iter().enumerate().filter(|(_, w)| changes_to(w) == Some(u)).min_by_key(|(_, w)| w.call)?.0;
     Some(ReadCause::StaleSeen { last_write: last, write, seen_by })
 }

@@ -187,11 +187,15 @@ impl OpRef {
     /// `process 3's get (lines 12-14)`: the op named without its values, for
     /// a lead sentence that stays short when values are long strings.
     pub fn brief(&self) -> String {
-        let lines = match self.complete_line {
+        format!("process {}'s {} ({})", crate::history::process_name(self.process), self.f, self.lines())
+    }
+
+    /// `lines 12-14`, or `line 12, never completed`.
+    fn lines(&self) -> String {
+        match self.complete_line {
             Some(c) => format!("lines {}-{c}", self.invoke_line),
             None => format!("line {}, never completed", self.invoke_line),
-        };
-        format!("process {}'s {} ({lines})", crate::history::process_name(self.process), self.f)
+        }
     }
 
     /// A mutex's `acquire` and `release` take and return nothing: success
@@ -218,9 +222,6 @@ impl fmt::Display for OpRef {
             Outcome::Fail => f.write_str(" -> fail")?,
             Outcome::Info => f.write_str(" -> info")?,
         }
-        match self.complete_line {
-            Some(c) => write!(f, " (lines {}-{})", self.invoke_line, c),
-            None => write!(f, " (line {}, never completed)", self.invoke_line),
-        }
+        write!(f, " ({})", self.lines())
     }
 }
