@@ -35,8 +35,9 @@ fn go(args: &CompareArgs) -> Result<u8, Error> {
     check_writable(&args.out.join("compare.csv"), args.force)?;
     let rows = run_and_write(&plans, &seeds, &args.out, args.force)?;
     output::print(&report::table::table(&rows));
-    output::print(&report::text::compare_summary(&rows));
     output::print(&format!("wrote {}", args.out.join("index.html").display()));
+    // The summary is the last thing printed, as at the end of every sweep.
+    output::print(&report::text::compare_summary(&rows));
     Ok(compare::exit_code(&rows))
 }
 

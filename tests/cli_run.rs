@@ -182,7 +182,9 @@ fn compare_two_protocols_two_seeds() {
     ] {
         assert!(dir.path().join(f).exists(), "{f} missing");
     }
-    assert!(table.contains("compare: 2 protocols, 2 seeds each: violations in lww (linearizable on"), "{table}");
+    // #18 §5: the summary is the last line, after the path of the index.
+    let last = table.lines().last().unwrap_or("");
+    assert!(last.starts_with("compare: 2 protocols, 2 seeds each: violations in lww (linearizable on"), "{table}");
     let doc: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("compare.json")).unwrap()).unwrap();
     let rows = doc["rows"].as_array().unwrap();
@@ -215,6 +217,12 @@ fn demo_on_a_small_setting_outside_the_repository() {
         last.starts_with("demo: ") && last.contains(" protocols x 1 seed: ") && last.contains(" example histories: "),
         "the demo does not end with its summary: {stdout}"
     );
+    // Regression: lww has two rows, and the summary named it twice.
+    if let Some((_, list)) = last.split_once(" (").filter(|_| last.contains("violations in")) {
+        let names: Vec<&str> = list.split(')').next().unwrap_or("").split(", ").collect();
+        let distinct: std::collections::BTreeSet<&&str> = names.iter().collect();
+        assert_eq!(distinct.len(), names.len(), "a row named twice in: {last}");
+    }
     for p in ["raft", "abd", "quorum", "lww", "vclock", "gossip", "weak", "2pc", "3pc", "spanner", "si", "rc"] {
         assert!(stdout.lines().any(|l| l.starts_with(p)), "{p} missing from the table:\n{stdout}");
     }

@@ -156,8 +156,8 @@ fn compare_shows_a_transactional_row_on_the_anomaly_lattice() {
     assert_eq!(cell("linearizable_invalid_seeds"), "");
     assert_eq!(cell("anomalies"), "G2-item:3");
     expect![[r#"
-        compare: 1 protocol, 4 seeds each: violations in si (serializable on 3 seeds)
-          si promises snapshot-isolation: snapshot-isolation ok; serializable FAIL 3/4 (seed 2); anomalies found: G2-item on 3 seeds"#]]
+          si promises snapshot-isolation: snapshot-isolation ok; serializable FAIL 3/4 (seed 2); anomalies found: G2-item on 3 seeds
+        compare: 1 protocol, 4 seeds each: violations in si (serializable on 3 seeds)"#]]
     .assert_eq(&text::compare_summary(&rows));
     let html = html::demo_index(&rows);
     assert!(html.contains("serializable 3/4, first seed 2"), "{html}");
@@ -589,14 +589,31 @@ fn one_line_summaries_of_seed_sweeps_and_comparisons() {
     ));
     expect!["abd: 3 seeds run, not checked; 0.0 s"].assert_eq(&text::seeds_summary("abd", 3, 3, &[], None, 0.0));
     expect![[r#"
-        compare: 2 protocols, 2 seeds each: violations in lww<&> (linearizable on 2 seeds)
           raft faults: crash 8, partition 7
-          lww<&> faults: clock-skew 3 (warning: on 1 seed a requested kind never took effect)"#]]
+          lww<&> faults: clock-skew 3 (warning: on 1 seed a requested kind never took effect)
+        compare: 2 protocols, 2 seeds each: violations in lww<&> (linearizable on 2 seeds)"#]]
     .assert_eq(&text::compare_summary(&rows()));
     // The demo's last line: the protocols violating something, then the
     // example histories (the empty file has no report: unreadable).
     expect!["demo: 2 protocols x 2 seeds: violations in 1 (lww<&>); 3 example histories: 0 valid, 1 invalid (first at stale.jsonl), 1 unknown, 1 unreadable; 41.2 s"]
         .assert_eq(&text::demo_summary(&rows(), &outcomes(), 41.23));
+}
+
+/// Regression: the demo runs lww twice (register, and writes only), and its
+/// summary said "violations in ... lww, ..., lww". A protocol with several
+/// rows is named with its workload in every summary line.
+#[test]
+fn summaries_name_a_protocol_with_two_rows_by_its_workload() {
+    let mut rows = rows();
+    let mut second = rows[1].clone();
+    second.workload = "register (read=0,update=1)".into();
+    rows[1].workload = "register".into();
+    rows.push(second);
+    let demo = text::demo_summary(&rows, &[], 1.0);
+    assert!(demo.contains("violations in 2 (lww<&> register, lww<&> register (read=0,update=1))"), "{demo}");
+    let compare = text::compare_summary(&rows);
+    assert!(compare.contains("\n  lww<&> register (read=0,update=1) faults: clock-skew 3"), "{compare}");
+    assert!(compare.lines().last().unwrap().starts_with("compare: 3 protocols"), "{compare}");
 }
 
 /// A simulated stale read (#18 §3): n1 missed write 2 because the partition

@@ -82,8 +82,13 @@ fn verdict_counts(verdicts: impl Iterator<Item = Verdict>, first_invalid: Option
 /// could not be read counted apart) and how long it all took.
 pub fn demo_summary(rows: &[runner::compare::Row], histories: &[Checked], elapsed_s: f64) -> String {
     let seeds = rows.first().map_or(0, |r| r.seeds as usize);
-    let bad: Vec<&str> =
-        rows.iter().filter(|r| r.verdicts().any(|v| v == Verdict::Invalid)).map(|r| r.protocol.as_str()).collect();
+    let names = row_names(rows);
+    let bad: Vec<&str> = rows
+        .iter()
+        .zip(&names)
+        .filter(|(r, _)| r.verdicts().any(|v| v == Verdict::Invalid))
+        .map(|(_, n)| n.as_str())
+        .collect();
     let mut s = format!("demo: {} x {}: ", plural(rows.len(), "protocol"), plural(seeds, "seed"));
     if bad.is_empty() {
         s.push_str("no violation");
@@ -105,14 +110,56 @@ pub fn demo_summary(rows: &[runner::compare::Row], histories: &[Checked], elapse
     s
 }
 
-/// The line that ends a comparison: which protocols violated a check, on
-/// how many seeds, or that none did.
+/// Each row's name in a summary: its protocol, with the workload added when
+/// the protocol has several rows (the demo runs lww twice), so that no name
+/// stands twice for different rows.
+fn row_names(rows: &[runner::compare::Row]) -> Vec<String> {
+    let repeated = |p: &str| rows.iter().filter(|r| r.protocol == p).count() > 1;
+    rows.iter()
+        .map(|r| if repeated(&r.protocol) { format!("{} {}", r.protocol, r.workload) } else { r.protocol.clone() })
+        .collect()
+}
+
+/// What ends a comparison: per row, the faults injected, the isolation
+/// found against the one promised and the coverage of named branches; then,
+/// as the last line, which protocols violated a check, on how many seeds, or
+/// that none did.
 pub fn compare_summary(rows: &[runner::compare::Row]) -> String {
     let seeds = rows.first().map_or(0, |r| r.seeds as usize);
-    let mut s = format!("compare: {}, {} each: ", plural(rows.len(), "protocol"), plural(seeds, "seed"));
-    let bad: Vec<String> = rows
-        .iter()
-        .filter_map(|r| {
+    let named = || rows.iter().zip(row_names(rows));
+    let mut s = String::new();
+    for (r, name) in named().filter(|(r, _)| !r.faults_by_kind.is_empty()) {
+        let kinds: Vec<String> = r.faults_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = write!(s, "  {name} faults: {}", kinds.join(", "));
+        if r.seeds_missing_faults > 0 {
+            let _ = write!(
+                s,
+                " (warning: on {} a requested kind never took effect)",
+                plural(r.seeds_missing_faults as usize, "seed")
+            );
+        }
+        s.push('\n');
+    }
+    // Transactional rows: where on the anomaly lattice the histories fell,
+    // against the model the protocol promises.
+    for (r, name) in named() {
+        let Some(promised) = r.promises else { continue };
+        let found: Vec<String> =
+            r.anomalies.iter().map(|(k, n)| format!("{k} on {}", plural(*n as usize, "seed"))).collect();
+        let found = if found.is_empty() { "none".to_string() } else { found.join(", ") };
+        let _ =
+            writeln!(s, "  {name} promises {promised}: {}; anomalies found: {found}", crate::table::isolation_cell(r));
+    }
+    // Coverage: the named branches each protocol took and the crashes at
+    // its fault points, so that a bug's branch that ran without breaking
+    // anything is visible.
+    for (r, name) in named().filter(|(r, _)| !r.coverage.is_empty()) {
+        let parts: Vec<String> =
+            r.coverage.iter().filter(|(k, _)| !k.starts_with("point:")).map(|(k, v)| format!("{k} {v}")).collect();
+        let _ = writeln!(s, "  {name} coverage: {}", parts.join(", "));
+    }
+    let bad: Vec<String> = named()
+        .filter_map(|(r, name)| {
             let mut checks: Vec<String> = r
                 .checks
                 .iter()
@@ -124,42 +171,14 @@ pub fn compare_summary(rows: &[runner::compare::Row]) -> String {
                 let first = inv.first.as_deref().unwrap_or("?");
                 checks.push(format!("invariant {first} on {}", plural(inv.seeds_violated as usize, "seed")));
             }
-            (!checks.is_empty()).then(|| format!("{} ({})", r.protocol, checks.join(", ")))
+            (!checks.is_empty()).then(|| format!("{name} ({})", checks.join(", ")))
         })
         .collect();
+    let _ = write!(s, "compare: {}, {} each: ", plural(rows.len(), "protocol"), plural(seeds, "seed"));
     if bad.is_empty() {
         s.push_str("no violation");
     } else {
         let _ = write!(s, "violations in {}", bad.join("; "));
-    }
-    for r in rows.iter().filter(|r| !r.faults_by_kind.is_empty()) {
-        let kinds: Vec<String> = r.faults_by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
-        let _ = write!(s, "\n  {} faults: {}", r.protocol, kinds.join(", "));
-        if r.seeds_missing_faults > 0 {
-            let _ = write!(
-                s,
-                " (warning: on {} a requested kind never took effect)",
-                plural(r.seeds_missing_faults as usize, "seed")
-            );
-        }
-    }
-    // Transactional rows: where on the anomaly lattice the histories fell,
-    // against the model the protocol promises.
-    for r in rows {
-        let Some(promised) = r.promises else { continue };
-        let _ = write!(s, "\n  {} promises {promised}: {}", r.protocol, crate::table::isolation_cell(r));
-        let found: Vec<String> =
-            r.anomalies.iter().map(|(k, n)| format!("{k} on {}", plural(*n as usize, "seed"))).collect();
-        let found = if found.is_empty() { "none".to_string() } else { found.join(", ") };
-        let _ = write!(s, "; anomalies found: {found}");
-    }
-    // Coverage: the named branches each protocol took and the crashes at
-    // its fault points, so that a bug's branch that ran without breaking
-    // anything is visible.
-    for r in rows.iter().filter(|r| !r.coverage.is_empty()) {
-        let parts: Vec<String> =
-            r.coverage.iter().filter(|(k, _)| !k.starts_with("point:")).map(|(k, v)| format!("{k} {v}")).collect();
-        let _ = write!(s, "\n  {} coverage: {}", r.protocol, parts.join(", "));
     }
     s
 }
