@@ -94,3 +94,53 @@ fn the_binary_is_small_glue_without_import_cycles() {
         visit(m, &uses, &mut Vec::new());
     }
 }
+
+/// Every `.rs` file below `dir`, recursively, with its text.
+fn rust_files_below(dir: &std::path::Path, out: &mut Vec<String>) {
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() && !p.ends_with("target") {
+            rust_files_below(&p, out);
+        } else if p.extension().is_some_and(|x| x == "rs") {
+            out.push(std::fs::read_to_string(&p).unwrap());
+        }
+    }
+}
+
+/// #13: ARCHITECTURE.md's invariants match the code. Each one names the test
+/// that enforces it, and every test it names exists: a renamed or deleted
+/// test makes this fail instead of leaving the document stale.
+#[test]
+fn every_architecture_invariant_names_tests_that_exist() {
+    let doc = std::fs::read_to_string(root().join("ARCHITECTURE.md")).unwrap();
+    let section = doc.split("## Architecture invariants").nth(1).unwrap().split("\n## ").next().unwrap();
+    let mut sources = Vec::new();
+    for dir in ["crates", "src", "tests", "fuzz"] {
+        rust_files_below(&root().join(dir), &mut sources);
+    }
+    let sources = sources.join("\n");
+    // A test is defined by `fn NAME` or, in a macro that stamps out tests, `NAME:`.
+    let defined = |name: &str| sources.contains(&format!("fn {name}")) || sources.contains(&format!(" {name}:"));
+    let bullets: Vec<String> =
+        section.split("\n- ").skip(1).map(|b| b.split_whitespace().collect::<Vec<_>>().join(" ")).collect();
+    assert!(bullets.len() >= 20, "only {} invariants found in ARCHITECTURE.md", bullets.len());
+    for bullet in &bullets {
+        // Backticked snake_case names with two or more underscores are tests;
+        // a `module::path::name` names its last segment.
+        let names: Vec<&str> = bullet
+            .split('`')
+            .skip(1)
+            .step_by(2)
+            .map(|t| t.rsplit("::").next().unwrap().trim_end_matches('*'))
+            .filter(|t| {
+                t.matches('_').count() >= 2
+                    && t.chars().all(|c| c.is_ascii_lowercase() || c == '_' || c.is_ascii_digit())
+            })
+            .collect();
+        let names_a_file = bullet.contains("tests/") || bullet.contains("tests.rs") || bullet.contains("doctest");
+        assert!(!names.is_empty() || names_a_file, "this invariant names no test that enforces it: {bullet}");
+        for name in names {
+            assert!(defined(name), "ARCHITECTURE.md names the test `{name}`, which does not exist: {bullet}");
+        }
+    }
+}
