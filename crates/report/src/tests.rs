@@ -367,7 +367,7 @@ fn a_whole_report_page() {
     let page = html::report_page(r, h.as_ref().unwrap());
     let script = include_str!("page.js");
     assert_eq!(page.matches(script).count(), 1, "the page embeds page.js once");
-    expect_file!["snapshots/report-page.html"].assert_eq(&page.replace(script, "/* page.js */\n"));
+    expect_file!["snapshots/report-page.html.snap"].assert_eq(&page.replace(script, "/* page.js */\n"));
 }
 
 #[test]
