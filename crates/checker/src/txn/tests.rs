@@ -954,3 +954,56 @@ fn a_proven_cycle_is_preferred_over_an_assumed_one_in_its_class() {
     assert!(!shown[1].assumed.is_empty(), "then the assumed one: {:#?}", shown[1]);
     assert_eq!(r.counts.iter().find(|c| c.kind == AnomalyKind::GSingle).map(|c| c.count), Some(2));
 }
+
+/// The `flag_gap_missed` the differential test counted: one process writes
+/// key 2 = 1, 2, 3, then reads 2 = 3 and writes 1 = 1; another reads 1 = 1
+/// and 2 = 1. Under sequential keys 1 < 2 < 3, and the reader saw (through
+/// the writer of 1 = 1, which read 3) the transaction that wrote 3, yet
+/// read 1: causal consistency is violated. The anti-dependency used to
+/// reach only the writer of the next version (2), which the reader does
+/// not see, so the read-only cycle causality needs was not there.
+#[test]
+fn regression_missed_write_beyond_the_next_version_under_sequential_keys() {
+    let text = "{:type :invoke, :f :txn, :value [[:w 2 1]], :process 0}\n\
+                {:type :ok, :f :txn, :value [[:w 2 1]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:w 2 2]], :process 0}\n\
+                {:type :ok, :f :txn, :value [[:w 2 2]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:w 2 3]], :process 0}\n\
+                {:type :ok, :f :txn, :value [[:w 2 3]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:r 2 nil] [:w 1 1]], :process 0}\n\
+                {:type :ok, :f :txn, :value [[:r 2 3] [:w 1 1]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:r 1 nil] [:r 2 nil]], :process 1}\n\
+                {:type :ok, :f :txn, :value [[:r 1 1] [:r 2 1]], :process 1}\n";
+    let seq = KeyAssumptions { linearizable_keys: false, sequential_keys: true };
+    let r = run_assuming(text, &[Model::Causal], seq);
+    assert_eq!(verdict(&r, Model::Causal), Verdict::Invalid, "{r:#?}");
+    let a = r.anomalies.iter().find(|a| a.kind == AnomalyKind::CausalityViolation).expect("named");
+    let rw = a.steps.iter().find(|s| s.kind == "rw").expect("an rw step");
+    assert_eq!((rw.value.clone(), rw.value_to.clone()), (Some(Value::Int(1)), Some(Value::Int(3))), "{a:#?}");
+    assert!(a.explanation.contains("1 < 2: ") && a.explanation.contains("2 < 3: "), "{}", a.explanation);
+    assert!(!a.assumed.is_empty(), "rests on sequential keys: {a:#?}");
+    // Without the assumption nothing orders 1 before 3.
+    assert_eq!(verdict(&run(text, &[Model::Causal]), Model::Causal), Verdict::Valid);
+}
+
+/// The same gap without any flag: writes following reads chain x = 1 < 2
+/// < 3, and a reader of x = 1 that reads y from the writer of 3 read that
+/// transaction only in part (a fractured read, which read atomic forbids),
+/// though the next version's writer (2) is none it read from.
+#[test]
+fn regression_fractured_read_of_a_write_beyond_the_next_version() {
+    let text = "{:type :invoke, :f :txn, :value [[:w :x 1]], :process 0}\n\
+                {:type :ok, :f :txn, :value [[:w :x 1]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:r :x nil] [:w :x 2]], :process 1}\n\
+                {:type :ok, :f :txn, :value [[:r :x 1] [:w :x 2]], :process 1}\n\
+                {:type :invoke, :f :txn, :value [[:r :x nil] [:w :x 3] [:w :y 1]], :process 2}\n\
+                {:type :ok, :f :txn, :value [[:r :x 2] [:w :x 3] [:w :y 1]], :process 2}\n\
+                {:type :invoke, :f :txn, :value [[:r :x nil] [:r :y nil]], :process 3}\n\
+                {:type :ok, :f :txn, :value [[:r :x 1] [:r :y 1]], :process 3}\n";
+    let r = run(text, &[Model::ReadAtomic]);
+    assert_eq!(verdict(&r, Model::ReadAtomic), Verdict::Invalid, "{r:#?}");
+    let a = r.anomalies.iter().find(|a| a.kind == AnomalyKind::FracturedRead).expect("named");
+    assert_eq!(a.txns.len(), 2, "{a:#?}");
+    assert!(a.assumed.is_empty(), "proven by the history: {a:#?}");
+    assert!(a.explanation.contains("1 < 2: a transaction read 1 before writing 2"), "{}", a.explanation);
+}
