@@ -513,13 +513,26 @@ impl Explainer<'_> {
                 WW | RW => {
                     let from: Vec<MopValue> = if kind == WW { wa.into_iter().collect() } else { ra };
                     let Some((wi, wv)) = wb else { continue };
-                    let Some((fi, fv, src)) =
-                        from.iter().find_map(|&(fi, fv)| self.inf.version_edge(k, fv, wv).map(|src| (fi, fv, src)))
+                    let Some((fi, fv, path)) =
+                        from.iter().find_map(|&(fi, fv)| self.inf.version_path(k, fv, wv).map(|p| (fi, fv, p)))
                     else {
                         continue;
                     };
                     let (v1, v2) = (shown(fv), shown(wv));
-                    let why = self.why(src, &tb, &v1, &v2);
+                    let why = match path[..] {
+                        [(_, _, src)] => self.why(src, &tb, &v1, &v2),
+                        _ => {
+                            // A later version, not the next: each link of the chain.
+                            let links: Vec<String> = path
+                                .iter()
+                                .map(|&(a, b, src)| {
+                                    let (a, b) = (shown(a), shown(b));
+                                    format!("{a} < {b}: {}", self.why(src, "a transaction", &a, &b))
+                                })
+                                .collect();
+                            links.join("; ")
+                        }
+                    };
                     st.sentence = if kind == WW {
                         format!("{ta} wrote key {key} = {v1} and {tb} wrote {key} = {v2}, a later version ({why}), so {ta} precedes {tb} (ww)")
                     } else {

@@ -202,12 +202,49 @@ pub struct Inferred {
 }
 
 impl Inferred {
-    /// The source bits of the version edge `v1 < v2` of `key`, if inferred.
-    pub fn version_edge(&self, key: KeyId, v1: u32, v2: u32) -> Option<u8> {
+    /// A shortest chain of version edges `v1 < ... < v2` of `key`, each with
+    /// its source bits: one the history proves (initial state, writes
+    /// following reads) when there is one, else one through the key
+    /// assumptions; `None` when the versions are not ordered so.
+    pub fn version_path(&self, key: KeyId, v1: u32, v2: u32) -> Option<Vec<(u32, u32, u8)>> {
         let vs = &self.keys[key as usize].versions;
-        let i = vs.partition_point(|e| (e.0, e.1) < (v1, v2));
-        vs.get(i).filter(|e| e.0 == v1 && e.1 == v2).map(|e| e.2)
+        let proven = |e: &(u32, u32, u8)| e.2 & (SRC_INITIAL | SRC_WFR) != 0;
+        version_chain(vs, v1, v2, proven).or_else(|| version_chain(vs, v1, v2, |_| true))
     }
+}
+
+/// The version edges leaving `v` (`vs` sorted).
+fn successors(vs: &[(u32, u32, u8)], v: u32) -> &[(u32, u32, u8)] {
+    &vs[vs.partition_point(|e| e.0 < v)..vs.partition_point(|e| e.0 <= v)]
+}
+
+/// Breadth first from `v1` to `v2` over the edges `usable` allows.
+fn version_chain(
+    vs: &[(u32, u32, u8)],
+    v1: u32,
+    v2: u32,
+    usable: impl Fn(&(u32, u32, u8)) -> bool,
+) -> Option<Vec<(u32, u32, u8)>> {
+    let mut prev: FxHashMap<u32, (u32, u32, u8)> = FxHashMap::default();
+    let mut queue = std::collections::VecDeque::from([v1]);
+    while let Some(v) = queue.pop_front() {
+        for e in successors(vs, v).iter().filter(|e| usable(e)) {
+            if e.1 == v1 || prev.contains_key(&e.1) {
+                continue;
+            }
+            prev.insert(e.1, *e);
+            if e.1 == v2 {
+                let mut path = vec![*e];
+                while path.last().expect("nonempty").0 != v1 {
+                    path.push(prev[&path.last().expect("nonempty").0]);
+                }
+                path.reverse();
+                return Some(path);
+            }
+            queue.push_back(e.1);
+        }
+    }
+    None
 }
 
 /// Micro-ops grouped by key: `at[off[k]..off[k+1]]`, in op order.
@@ -1053,23 +1090,90 @@ impl Cx<'_> {
                 es.push(w1, w2, WW);
             }
         }
-        // rw grouped by source version, so many readers share a hub.
-        let mut i = 0;
-        while i < versions.len() {
-            let v1 = versions[i].0;
-            let mut j = i;
-            while j < versions.len() && versions[j].0 == v1 {
-                j += 1;
-            }
-            if let Some(rs) = readers.get(&v1) {
-                let mut ws: Vec<u32> = versions[i..j].iter().filter_map(|v| writer.get(&v.1).copied()).collect();
-                ws.sort_unstable();
-                ws.dedup();
-                es.all_to_all(rs, &ws, RW);
-            }
-            i = j;
-        }
+        rw_edges(&versions, &readers, &writer, &mut es);
         (es, out, KeyFacts { order: Vec::new(), ordered: false, versions })
+    }
+}
+
+/// Version-graph nodes a reader that also writes the key may visit, per
+/// key, to find the writers of every later version; past it such readers
+/// get only the next versions' writers (the rest of the order follows by
+/// ww, which is enough for every class but read atomic's and causality's
+/// missed writes, which may then go unseen: never a false one).
+const RW_CLOSURE_VISITS_MAX: usize = 1 << 20;
+
+/// rw-register anti-dependencies: a reader of `v1` precedes the writer of
+/// every later version, as one step, as a list read does every later
+/// append: read atomic and causal consistency need the missed write itself
+/// (a reader of 1 that sees the writer of 3, with 1 < 2 < 3, missed 3, not
+/// only 2). Readers that do not write the key reach them through a hub per
+/// version, along the version graph (acyclic: a source that would close a
+/// cycle was dropped), so the graph stays linear; a reader that writes the
+/// key gets direct edges, which leave itself out (it follows its own read
+/// by writes following reads, not by an anti-dependency).
+fn rw_edges(
+    versions: &[(u32, u32, u8)],
+    readers: &FxHashMap<u32, Vec<u32>>,
+    writer: &FxHashMap<u32, u32>,
+    es: &mut EdgeSet,
+) {
+    let writes_key: rustc_hash::FxHashSet<u32> = writer.values().copied().collect();
+    // Hubs for the versions with successors; a version without any is
+    // reached at its writer.
+    let mut hub: FxHashMap<u32, u32> = FxHashMap::default();
+    let entry = |v: u32, hub: &FxHashMap<u32, u32>| hub.get(&v).copied().or_else(|| writer.get(&v).copied());
+    let mut budget = RW_CLOSURE_VISITS_MAX;
+    let mut froms: Vec<u32> = readers.keys().copied().filter(|&v| !successors(versions, v).is_empty()).collect();
+    froms.sort_unstable();
+    for v1 in froms {
+        let rs = &readers[&v1];
+        let (pure, own): (Vec<u32>, Vec<u32>) = rs.iter().partition(|r| !writes_key.contains(r));
+        if !pure.is_empty() {
+            if hub.is_empty() {
+                let mut inner: Vec<u32> = versions.iter().map(|e| e.0).filter(|&v| v != NIL).collect();
+                inner.dedup();
+                for &v in &inner {
+                    hub.insert(v, es.new_hub());
+                }
+                for &v in &inner {
+                    let h = hub[&v];
+                    if let Some(&w) = writer.get(&v) {
+                        es.push_hub(h, w);
+                    }
+                    for e in successors(versions, v) {
+                        if let Some(t) = entry(e.1, &hub) {
+                            es.push_hub(h, t);
+                        }
+                    }
+                }
+            }
+            let mut ts: Vec<u32> = successors(versions, v1).iter().filter_map(|e| entry(e.1, &hub)).collect();
+            ts.sort_unstable();
+            ts.dedup();
+            es.all_to_all(&pure, &ts, RW);
+        }
+        if !own.is_empty() {
+            // Every later version, breadth first, while the budget lasts.
+            let mut seen: rustc_hash::FxHashSet<u32> = rustc_hash::FxHashSet::default();
+            let mut next: Vec<u32> = successors(versions, v1).iter().map(|e| e.1).collect();
+            let mut ws: Vec<u32> = Vec::new();
+            let mut i = 0;
+            while i < next.len() {
+                let v = next[i];
+                i += 1;
+                if !seen.insert(v) {
+                    continue;
+                }
+                ws.extend(writer.get(&v));
+                if budget > 0 {
+                    budget -= 1;
+                    next.extend(successors(versions, v).iter().map(|e| e.1));
+                }
+            }
+            ws.sort_unstable();
+            ws.dedup();
+            es.all_to_all(&own, &ws, RW);
+        }
     }
 }
 

@@ -161,24 +161,51 @@ fn evidence(w: Workload, tier: usize) -> Evidence {
     }
 }
 
+/// What in a history the stronger passes' evidence could rest on: some
+/// transaction that reads a key after writing it (`post_write_reads`),
+/// one that reads a key and then writes it (`read_then_write`, writes
+/// following reads), an info transaction. Where the history has none of a
+/// kind, the evidence that counts it adds nothing, so a finding assumes
+/// nothing on its account.
+#[derive(Clone, Copy, Debug, Default)]
+struct Grounds {
+    post_write_reads: bool,
+    read_then_write: bool,
+    info: bool,
+}
+
+fn grounds(h: &TxnHistory) -> Grounds {
+    use history::MopF;
+    let mut g = Grounds { info: h.txns.iter().any(|t| t.outcome == Outcome::Info), ..Grounds::default() };
+    for t in &h.txns {
+        let ms = h.mops_of(t);
+        for (i, w) in ms.iter().enumerate().filter(|(_, m)| m.f != MopF::Read) {
+            let read = |r: &history::Mop| r.f == MopF::Read && r.key == w.key;
+            g.read_then_write |= ms[..i].iter().any(read);
+            g.post_write_reads |= ms[i + 1..].iter().any(read);
+        }
+    }
+    g
+}
+
 /// The strongest assumption a pass's findings rest on beyond the first
 /// pass's (which assumes nothing), in words; `None` when the history gives
-/// it nothing to rest on (no info transactions to count as committed).
-fn assumption(ev: Evidence, has_info: bool) -> Option<&'static str> {
+/// it nothing to rest on.
+fn assumption(ev: Evidence, g: Grounds) -> Option<&'static str> {
     match ev.post_write_reads {
-        PostWrite::Version => {
+        PostWrite::Version if g.post_write_reads => {
             return Some(
                 "a transaction's appends land right after the state it read, which models from snapshot isolation up guarantee",
             )
         }
-        PostWrite::View => {
+        PostWrite::View if g.post_write_reads => {
             return Some("reads after a transaction's own writes show those writes, which models from read atomic up guarantee")
         }
-        PostWrite::Ignored => {}
+        _ => {}
     }
-    if ev.wfr {
+    if ev.wfr && g.read_then_write {
         Some("a transaction's writes follow its reads, which models from read committed up guarantee")
-    } else if ev.info_committed && has_info {
+    } else if ev.info_committed && g.info {
         Some("an info transaction whose write was read committed, which models from read committed up guarantee")
     } else {
         None
@@ -247,6 +274,10 @@ fn run_pass(
             search::search_component(&comp, wanted, models, &opts.budget, opts.search_work_max)
         })
         .collect();
+    let mut results = results;
+    for c in results.iter_mut().flat_map(|r| r.cycles.iter_mut()) {
+        rotate_to_first_line(&mut c.steps, |node| h.txns[inf.slot_of[node as usize] as usize].invoke_line);
+    }
     let mut found = Kinds::default();
     for f in inf.findings.iter().chain(&internal.findings) {
         found.insert(finding_kind(f));
@@ -263,6 +294,18 @@ fn run_pass(
     let stats = (g.nodes() as u64, (g.nodes() - g.txns) as u64, g.to.len() as u64);
     let proven_only = src != opts.sources;
     Pass { tier: tier0, proven_only, inf, results, components, found, stats }
+}
+
+/// Starts a cycle at the transaction invoked first in the file among those
+/// that begin a step of the kind it starts with (the search's anchor, e.g.
+/// an anti-dependency for a G-single), so a report does not depend on how
+/// nodes are numbered: the streaming reader numbers transactions as they
+/// complete, the whole-history one as they are invoked.
+fn rotate_to_first_line(steps: &mut [search::RawStep], line: impl Fn(u32) -> u64) {
+    let Some(first) = steps.first().map(|s| s.kind) else { return };
+    let key = |i: usize| -> Vec<u64> { (0..steps.len()).map(|j| line(steps[(i + j) % steps.len()].from)).collect() };
+    let best = (0..steps.len()).filter(|&i| steps[i].kind == first).min_by_key(|&i| key(i)).unwrap_or(0);
+    steps.rotate_left(best);
 }
 
 /// Checks a transactional history against the requested models.
@@ -372,11 +415,11 @@ pub fn check(h: &TxnHistory, opts: &TxnOptions) -> TxnReport {
     let mut reported = Kinds::default();
     // Classes shown from a pass without the key assumptions.
     let mut by_proven = Kinds::default();
-    let has_info = h.txns.iter().any(|t| t.outcome == Outcome::Info);
+    let grounds = grounds(h);
     let lowest = passes[0].tier;
     for pass in &passes {
         let x = Explainer { h, inf: &pass.inf };
-        let assumes = if pass.tier == lowest { None } else { assumption(pass.inf.evidence, has_info) };
+        let assumes = if pass.tier == lowest { None } else { assumption(pass.inf.evidence, grounds) };
         let new = |k: AnomalyKind| !reported.contains(k);
         let fresh: Vec<AnomalyKind> = pass.found.iter().filter(|&k| new(k)).collect();
         for c in pass.results.iter().flat_map(|r| &r.cycles) {

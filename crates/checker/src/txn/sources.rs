@@ -160,8 +160,9 @@ fn step_source(h: &TxnHistory, inf: &Inferred, s: &RawStep) -> Option<VersionSou
         let Some((_, wb)) = h.saw_and_left(b, k).1 else { continue };
         let from: Vec<MopValue> = if s.kind == WW { wa.into_iter().collect() } else { ra };
         for (_, fv) in from {
-            if let Some(bits) = inf.version_edge(k, fv, wb) {
-                let w = weakest(bits);
+            if let Some(path) = inf.version_path(k, fv, wb) {
+                // A chain rests on the assumptions of its links.
+                let w = path.iter().find_map(|e| weakest(e.2));
                 // None (proven) is the best; then the weaker assumption.
                 best = Some(match best {
                     None => w,

@@ -175,6 +175,14 @@ fn each_history_shows_its_class() {
         ("rw-cyclic-versions", A::CyclicVersions, &[]),
         ("rw-lost-update", A::LostUpdate, &[0, 1]),
         ("causality-violation", A::CausalityViolation, &[0, 1, 2]),
+        ("g0-process", A::G0Process, &[0, 0]),
+        ("g0-realtime", A::G0Realtime, &[0, 1]),
+        ("g1c-process", A::G1cProcess, &[0, 0]),
+        ("g1c-realtime", A::G1cRealtime, &[0, 1]),
+        ("g-nonadjacent-process", A::GNonadjacentProcess, &[0, 1, 1, 2]),
+        ("g-nonadjacent-realtime", A::GNonadjacentRealtime, &[0, 1, 2, 3]),
+        ("g2-item-process", A::G2ItemProcess, &[0, 0, 1]),
+        ("g2-item-realtime", A::G2ItemRealtime, &[0, 1, 2]),
     ];
     for &(name, kind, procs) in cases {
         let text = std::fs::read_to_string(format!("{}/{name}.edn", dir())).unwrap();
@@ -191,6 +199,45 @@ fn each_history_shows_its_class() {
     let r = run(&valid, &Model::CHECKABLE);
     assert!(r.anomalies.is_empty(), "{r:#?}");
     assert!(r.models.iter().all(|m| m.verdict == Verdict::Valid), "{r:#?}");
+}
+
+/// The `-process` and `-realtime` histories: each one's only cycle needs an
+/// edge of its variant, so exactly the models that order a process's (or
+/// real time's) transactions are violated, and no model without them.
+#[test]
+fn variant_histories_violate_only_the_models_with_their_order() {
+    use Model as M;
+    const SESSION: &[Model] = &[
+        M::StrongSessionSnapshotIsolation,
+        M::StrongSnapshotIsolation,
+        M::StrongSessionSerializable,
+        M::StrictSerializable,
+    ];
+    const SESSION_SER: &[Model] = &[M::StrongSessionSerializable, M::StrictSerializable];
+    const REALTIME: &[Model] = &[M::StrongSnapshotIsolation, M::StrictSerializable];
+    const STRICT: &[Model] = &[M::StrictSerializable];
+    let cases: &[(&str, &[Model])] = &[
+        ("g0-process", SESSION),
+        ("g1c-process", SESSION),
+        ("g-single-process", SESSION),
+        ("g-nonadjacent-process", SESSION),
+        ("g2-item-process", SESSION_SER),
+        ("g0-realtime", REALTIME),
+        ("g1c-realtime", REALTIME),
+        ("g-single-realtime", REALTIME),
+        ("g-nonadjacent-realtime", REALTIME),
+        ("g2-item-realtime", STRICT),
+    ];
+    for &(name, violated) in cases {
+        let text = std::fs::read_to_string(format!("{}/{name}.edn", dir())).unwrap();
+        let r = run(&text, &Model::CHECKABLE);
+        for m in Model::CHECKABLE {
+            let want = if violated.contains(&m) { Verdict::Invalid } else { Verdict::Valid };
+            assert_eq!(verdict(&r, m), want, "{name}: {m}: {r:#?}");
+        }
+        assert_eq!(r.counts.len(), 1, "{name}: one class only: {:?}", kinds(&r));
+        assert!(r.anomalies[0].assumes.is_none(), "{name}: nothing to assume: {:?}", r.anomalies[0]);
+    }
 }
 
 #[test]
@@ -906,4 +953,57 @@ fn a_proven_cycle_is_preferred_over_an_assumed_one_in_its_class() {
     assert_eq!(shown[0].steps, proven.steps);
     assert!(!shown[1].assumed.is_empty(), "then the assumed one: {:#?}", shown[1]);
     assert_eq!(r.counts.iter().find(|c| c.kind == AnomalyKind::GSingle).map(|c| c.count), Some(2));
+}
+
+/// The `flag_gap_missed` the differential test counted: one process writes
+/// key 2 = 1, 2, 3, then reads 2 = 3 and writes 1 = 1; another reads 1 = 1
+/// and 2 = 1. Under sequential keys 1 < 2 < 3, and the reader saw (through
+/// the writer of 1 = 1, which read 3) the transaction that wrote 3, yet
+/// read 1: causal consistency is violated. The anti-dependency used to
+/// reach only the writer of the next version (2), which the reader does
+/// not see, so the read-only cycle causality needs was not there.
+#[test]
+fn regression_missed_write_beyond_the_next_version_under_sequential_keys() {
+    let text = "{:type :invoke, :f :txn, :value [[:w 2 1]], :process 0}\n\
+                {:type :ok, :f :txn, :value [[:w 2 1]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:w 2 2]], :process 0}\n\
+                {:type :ok, :f :txn, :value [[:w 2 2]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:w 2 3]], :process 0}\n\
+                {:type :ok, :f :txn, :value [[:w 2 3]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:r 2 nil] [:w 1 1]], :process 0}\n\
+                {:type :ok, :f :txn, :value [[:r 2 3] [:w 1 1]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:r 1 nil] [:r 2 nil]], :process 1}\n\
+                {:type :ok, :f :txn, :value [[:r 1 1] [:r 2 1]], :process 1}\n";
+    let seq = KeyAssumptions { linearizable_keys: false, sequential_keys: true };
+    let r = run_assuming(text, &[Model::Causal], seq);
+    assert_eq!(verdict(&r, Model::Causal), Verdict::Invalid, "{r:#?}");
+    let a = r.anomalies.iter().find(|a| a.kind == AnomalyKind::CausalityViolation).expect("named");
+    let rw = a.steps.iter().find(|s| s.kind == "rw").expect("an rw step");
+    assert_eq!((rw.value.clone(), rw.value_to.clone()), (Some(Value::Int(1)), Some(Value::Int(3))), "{a:#?}");
+    assert!(a.explanation.contains("1 < 2: ") && a.explanation.contains("2 < 3: "), "{}", a.explanation);
+    assert!(!a.assumed.is_empty(), "rests on sequential keys: {a:#?}");
+    // Without the assumption nothing orders 1 before 3.
+    assert_eq!(verdict(&run(text, &[Model::Causal]), Model::Causal), Verdict::Valid);
+}
+
+/// The same gap without any flag: writes following reads chain x = 1 < 2
+/// < 3, and a reader of x = 1 that reads y from the writer of 3 read that
+/// transaction only in part (a fractured read, which read atomic forbids),
+/// though the next version's writer (2) is none it read from.
+#[test]
+fn regression_fractured_read_of_a_write_beyond_the_next_version() {
+    let text = "{:type :invoke, :f :txn, :value [[:w :x 1]], :process 0}\n\
+                {:type :ok, :f :txn, :value [[:w :x 1]], :process 0}\n\
+                {:type :invoke, :f :txn, :value [[:r :x nil] [:w :x 2]], :process 1}\n\
+                {:type :ok, :f :txn, :value [[:r :x 1] [:w :x 2]], :process 1}\n\
+                {:type :invoke, :f :txn, :value [[:r :x nil] [:w :x 3] [:w :y 1]], :process 2}\n\
+                {:type :ok, :f :txn, :value [[:r :x 2] [:w :x 3] [:w :y 1]], :process 2}\n\
+                {:type :invoke, :f :txn, :value [[:r :x nil] [:r :y nil]], :process 3}\n\
+                {:type :ok, :f :txn, :value [[:r :x 1] [:r :y 1]], :process 3}\n";
+    let r = run(text, &[Model::ReadAtomic]);
+    assert_eq!(verdict(&r, Model::ReadAtomic), Verdict::Invalid, "{r:#?}");
+    let a = r.anomalies.iter().find(|a| a.kind == AnomalyKind::FracturedRead).expect("named");
+    assert_eq!(a.txns.len(), 2, "{a:#?}");
+    assert!(a.assumed.is_empty(), "proven by the history: {a:#?}");
+    assert!(a.explanation.contains("1 < 2: a transaction read 1 before writing 2"), "{}", a.explanation);
 }
