@@ -58,12 +58,17 @@ pub fn sessions(h: &History, workload: Workload, checks: &[CheckName]) -> Vec<Ch
 /// The bank checks as the simulator's bank needs them (every account starts
 /// at 0, balances may go negative), and linearizability too if asked.
 pub fn sim_bank(h: &History, linearizable: bool) -> Report {
+    sim_bank_within(h, linearizable, Budget::default())
+}
+
+/// [`sim_bank`] with the linearizability search held to `budget`.
+pub fn sim_bank_within(h: &History, linearizable: bool, budget: Budget) -> Report {
     let mut checks = vec![CheckName::Bank];
     if linearizable {
         checks.push(CheckName::Linearizable);
     }
     let bank = BankSettings { initial: Some(BTreeMap::new()), negative_allowed: true };
-    report_with(h, &CheckConfig { checks, bank, ..CheckConfig::default() })
+    report_with(h, &CheckConfig { checks, bank, budget, ..CheckConfig::default() })
 }
 
 /// One bank property (`total-conserved`, `no-negative-balances`,
