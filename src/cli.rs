@@ -158,6 +158,9 @@ pub struct RunArgs {
     /// Mean virtual seconds between faults of each kind (default: 4 faults of each kind spread over the run).
     #[arg(long, value_parser = parse_seconds)]
     pub nemesis_interval: Option<f64>,
+    /// Shape of node-to-node delays, same floor (0.1 ms) and mean (0.5 ms) for each [default: exponential].
+    #[arg(long, value_parser = PossibleValuesParser::new(workloads::sim::LatencyDist::NAMES))]
+    pub latency_dist: Option<String>,
     /// The clients stop after this many virtual seconds (also before --ops, if given, are done).
     #[arg(long, value_parser = parse_seconds)]
     pub time_limit: Option<f64>,

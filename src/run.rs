@@ -27,6 +27,7 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
         routing: args.routing.into(),
         max_events: args.max_events,
         op_mix: args.op_mix.as_deref().map(runner::plan::parse_op_mix).transpose()?,
+        latency_dist: args.latency_dist.as_deref().and_then(workloads::sim::LatencyDist::parse),
         ..base
     };
     plan.validate()?;

@@ -133,6 +133,31 @@ fn same_seed_same_bytes_from_the_command_line() {
     assert_same_history_twice(&args, |r, _| assert_eq!(r.status.code(), Some(0)));
 }
 
+/// `--latency-dist` reaches the network: a heavy-tailed run is a different
+/// history from the default's for the same seed, the same bytes twice, and
+/// run.json and the reproduce line both name it.
+#[test]
+fn a_latency_distribution_changes_the_run_and_is_recorded() {
+    let base = ["run", "--protocol", "quorum", "--param", "consistency=one", "--seed", "0", "--ops", "150"];
+    let d = tempfile::tempdir().unwrap();
+    assert_eq!(run(&[&base[..], &["--out", d.path().to_str().unwrap()]].concat()).status.code(), Some(0));
+    let default = std::fs::read(d.path().join("history.jsonl")).unwrap();
+    let pareto = [&base[..], &["--latency-dist", "pareto"]].concat();
+    let histories = std::cell::RefCell::new(Vec::new());
+    assert_same_history_twice(&pareto, |r, dir| {
+        assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+        let run_json: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(dir.join("run.json")).unwrap()).unwrap();
+        assert_eq!(run_json["config"]["net"]["latency"]["Pareto"]["mean_ns"], 500_000, "{run_json}");
+        assert!(run_json["command"].as_str().unwrap().contains(" --latency-dist pareto"), "{run_json}");
+        histories.borrow_mut().push(std::fs::read(dir.join("history.jsonl")).unwrap());
+    });
+    assert_ne!(histories.borrow()[0], default, "pareto delays left the history unchanged");
+    let r = run(&[&base[..], &["--latency-dist", "lognormal"]].concat());
+    assert_eq!(r.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&r.stderr).contains("pareto"), "{}", String::from_utf8_lossy(&r.stderr));
+}
+
 /// Runs `args` twice, each into a fresh `--out` directory, hands every run's
 /// output and directory to `each`, and asserts both histories are the same
 /// bytes: the simulator's determinism, seen from the command line.

@@ -5,7 +5,7 @@
 use crate::Error;
 use std::collections::BTreeMap;
 use workloads::registry;
-use workloads::sim::{ClientRouting, FaultKind, NemesisConfig, SimConfig};
+use workloads::sim::{ClientRouting, FaultKind, LatencyDist, NemesisConfig, SimConfig};
 use workloads::workload::{OpMix, WorkloadConfig, WorkloadKind};
 
 /// `ops` of a plan bounded by its time limit only.
@@ -60,6 +60,9 @@ pub struct Plan {
     pub max_events: Option<u64>,
     /// The workload's op weights (`--op-mix`); `None`: the workload's own.
     pub op_mix: Option<OpMix>,
+    /// The shape of node-to-node delays (`--latency-dist`), same floor and
+    /// mean for every shape; `None`: the simulator's (exponential).
+    pub latency_dist: Option<LatencyDist>,
 }
 
 impl Plan {
@@ -83,6 +86,7 @@ impl Plan {
             routing: ClientRouting::Failover,
             max_events: None,
             op_mix: None,
+            latency_dist: None,
         })
     }
 
@@ -119,6 +123,10 @@ impl Plan {
             g.interval_ns = self.nemesis_interval_ns;
         }
         let defaults = SimConfig::default();
+        let mut net = defaults.net.clone();
+        if let Some(d) = self.latency_dist {
+            net.latency = d.default_latency();
+        }
         let cfg = SimConfig {
             seed,
             nodes: self.nodes,
@@ -129,6 +137,7 @@ impl Plan {
             nemesis,
             client_node: self.routing,
             max_events: self.max_events.unwrap_or(defaults.max_events),
+            net,
             ..defaults
         };
         cfg.validate().map_err(Error::Plan)?;
@@ -194,6 +203,9 @@ impl Plan {
         }
         if let Some(n) = self.max_events {
             s.push_str(&format!(" --max-events {n}"));
+        }
+        if let Some(d) = self.latency_dist {
+            s.push_str(&format!(" --latency-dist {}", d.name()));
         }
         for (k, v) in &self.params_for(seed) {
             s.push_str(&format!(" --param {k}={v}"));

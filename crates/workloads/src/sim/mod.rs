@@ -31,7 +31,7 @@ mod queue;
 mod recorder;
 
 pub use nemesis::{Fault, FaultKind, Generated, NemesisConfig, ScheduledFault, Target};
-pub use net::{node_name, Latency, NetConfig, PartitionShape};
+pub use net::{node_name, Latency, LatencyDist, NetConfig, PartitionShape};
 pub use node::{Ctx, Effect, Key, Monitor, Node, NodeId, Protocol, Request, RequestId, Response, Violation};
 
 use crate::workload::WorkloadConfig;
