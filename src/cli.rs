@@ -184,6 +184,9 @@ pub struct RunArgs {
     /// Number of keys (default: the workload's own).
     #[arg(long)]
     pub keys: Option<usize>,
+    /// How keys are chosen: uniform, zipfian, or hot (key 0 takes 90% of ops) [default: the workload's own].
+    #[arg(long, value_parser = PossibleValuesParser::new(workloads::workload::KeyDist::NAMES))]
+    pub key_dist: Option<String>,
     /// Client routing.
     #[arg(long, value_enum, default_value_t = Routing::Failover)]
     pub routing: Routing,

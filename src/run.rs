@@ -28,6 +28,7 @@ fn plan(args: &RunArgs) -> Result<Plan, Error> {
         max_events: args.max_events,
         op_mix: args.op_mix.as_deref().map(runner::plan::parse_op_mix).transpose()?,
         latency_dist: args.latency_dist.as_deref().and_then(workloads::sim::LatencyDist::parse),
+        key_dist: args.key_dist.as_deref().and_then(workloads::workload::KeyDist::preset),
         ..base
     };
     plan.validate()?;

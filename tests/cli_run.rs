@@ -133,6 +133,32 @@ fn same_seed_same_bytes_from_the_command_line() {
     assert_same_history_twice(&args, |r, _| assert_eq!(r.status.code(), Some(0)));
 }
 
+/// `--key-dist hot` reaches the workload: key 0 carries most invocations,
+/// and run.json and the reproduce line name the preset; a transactional
+/// workload refuses it (exit 2).
+#[test]
+fn the_hot_key_preset_contends_on_one_key_and_is_recorded() {
+    let d = tempfile::tempdir().unwrap();
+    let args = ["run", "--protocol", "abd", "--seed", "0", "--ops", "200", "--key-dist", "hot"];
+    let r = run(&[&args[..], &["--out", d.path().to_str().unwrap()]].concat());
+    assert_eq!(r.status.code(), Some(0), "{}", String::from_utf8_lossy(&r.stderr));
+    let run_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.path().join("run.json")).unwrap()).unwrap();
+    assert_eq!(run_json["config"]["workload"]["key_dist"]["Hot"]["share_pct"], 90, "{run_json}");
+    assert!(run_json["command"].as_str().unwrap().contains(" --key-dist hot"), "{run_json}");
+    let history = std::fs::read_to_string(d.path().join("history.jsonl")).unwrap();
+    let keys: Vec<i64> = history
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|e| e["type"] == "invoke" && e["process"].is_u64())
+        .filter_map(|e| e["key"].as_i64())
+        .collect();
+    let hot = keys.iter().filter(|&&k| k == 0).count();
+    assert!(keys.len() >= 200 && hot * 10 >= keys.len() * 8, "{hot} of {} on key 0", keys.len());
+    let r = run(&["run", "--protocol", "single", "--workload", "txn-list-append", "--key-dist", "hot", "--ops", "10"]);
+    assert_eq!(r.status.code(), Some(2), "{}", String::from_utf8_lossy(&r.stderr));
+}
+
 /// `--latency-dist` reaches the network: a heavy-tailed run is a different
 /// history from the default's for the same seed, the same bytes twice, and
 /// run.json and the reproduce line both name it.

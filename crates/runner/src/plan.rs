@@ -6,7 +6,7 @@ use crate::Error;
 use std::collections::BTreeMap;
 use workloads::registry;
 use workloads::sim::{ClientRouting, FaultKind, LatencyDist, NemesisConfig, SimConfig};
-use workloads::workload::{OpMix, WorkloadConfig, WorkloadKind};
+use workloads::workload::{KeyDist, OpMix, WorkloadConfig, WorkloadKind};
 
 /// `ops` of a plan bounded by its time limit only.
 pub const UNBOUNDED_OPS: usize = usize::MAX / 2;
@@ -63,6 +63,9 @@ pub struct Plan {
     /// The shape of node-to-node delays (`--latency-dist`), same floor and
     /// mean for every shape; `None`: the simulator's (exponential).
     pub latency_dist: Option<LatencyDist>,
+    /// How keys are chosen (`--key-dist`, one of [`KeyDist::PRESETS`]);
+    /// `None`: the workload's own.
+    pub key_dist: Option<KeyDist>,
 }
 
 impl Plan {
@@ -87,6 +90,7 @@ impl Plan {
             max_events: None,
             op_mix: None,
             latency_dist: None,
+            key_dist: None,
         })
     }
 
@@ -113,6 +117,9 @@ impl Plan {
         }
         if let Some(m) = self.op_mix {
             workload.mix = m;
+        }
+        if let Some(d) = self.key_dist {
+            workload.key_dist = d;
         }
         let mut kinds = self.nemesis.clone();
         kinds.sort();
@@ -206,6 +213,9 @@ impl Plan {
         }
         if let Some(d) = self.latency_dist {
             s.push_str(&format!(" --latency-dist {}", d.name()));
+        }
+        if let Some(name) = self.key_dist.and_then(|d| d.preset_name()) {
+            s.push_str(&format!(" --key-dist {name}"));
         }
         for (k, v) in &self.params_for(seed) {
             s.push_str(&format!(" --param {k}={v}"));

@@ -126,7 +126,34 @@ pub enum KeyDist {
     Zipfian {
         exponent: f64,
     },
+    /// Key 0 takes `share_pct` percent of the ops, the others share the
+    /// rest uniformly: contention on one key, as the bugs that need two
+    /// writers on one coordinator want (#15 §4).
+    Hot {
+        share_pct: u32,
+    },
 }
+
+impl KeyDist {
+    /// The presets `--key-dist` takes, in [`KeyDist::PRESETS`]'s order.
+    pub const NAMES: [&'static str; 3] = ["uniform", "zipfian", "hot"];
+    pub const PRESETS: [KeyDist; 3] =
+        [KeyDist::Uniform, KeyDist::Zipfian { exponent: 1.0 }, KeyDist::Hot { share_pct: HOT_KEY_SHARE_PCT }];
+
+    /// The preset of this name.
+    pub fn preset(name: &str) -> Option<KeyDist> {
+        Self::NAMES.iter().position(|n| *n == name).map(|i| Self::PRESETS[i])
+    }
+
+    /// The name of the preset this is, if it is one.
+    pub fn preset_name(&self) -> Option<&'static str> {
+        Self::PRESETS.iter().position(|p| p == self).map(|i| Self::NAMES[i])
+    }
+}
+
+/// The hot-key preset's share of ops on key 0 (YCSB's hotspot puts 80% of
+/// ops on a hot set; one key at 90% keeps a single register contended).
+pub const HOT_KEY_SHARE_PCT: u32 = 90;
 
 /// Relative weights of reads, updates (the workload's write/append/add/incr/
 /// transfer) and compare-and-sets (register workloads only). For the
@@ -234,10 +261,14 @@ impl WorkloadConfig {
         if self.max_transfer < 1 || self.max_incr < 1 {
             return Err("max_transfer and max_incr must be at least 1".into());
         }
-        if let KeyDist::Zipfian { exponent } = self.key_dist {
-            if !(exponent.is_finite() && exponent >= 0.0) {
+        match self.key_dist {
+            KeyDist::Zipfian { exponent } if !(exponent.is_finite() && exponent >= 0.0) => {
                 return Err(format!("zipfian exponent must be >= 0, got {exponent}"));
             }
+            KeyDist::Hot { share_pct } if !(1..=100).contains(&share_pct) => {
+                return Err(format!("hot key share must be in 1..=100 percent, got {share_pct}"));
+            }
+            _ => {}
         }
         Ok(())
     }
@@ -281,14 +312,27 @@ impl Generator {
         cfg.validate()?;
         let keys = if cfg.kind == WorkloadKind::Bank { 1 } else { cfg.keys };
         let mut cdf = Vec::new();
-        if let KeyDist::Zipfian { exponent } = cfg.key_dist {
-            let mut acc = 0.0;
-            for k in 0..keys {
-                // libm, not the platform's: the weights choose keys, which
-                // reach the history, so they must have the same bits everywhere.
-                acc += libm::pow((k + 1) as f64, -exponent);
-                cdf.push(acc);
+        match cfg.key_dist {
+            KeyDist::Uniform => {}
+            KeyDist::Zipfian { exponent } => {
+                let mut acc = 0.0;
+                for k in 0..keys {
+                    // libm, not the platform's: the weights choose keys, which
+                    // reach the history, so they must have the same bits everywhere.
+                    acc += libm::pow((k + 1) as f64, -exponent);
+                    cdf.push(acc);
+                }
             }
+            // Integer weights, so the table is exact: key 0 weighs
+            // share × (keys - 1), each other key 100 - share.
+            KeyDist::Hot { share_pct } if keys > 1 => {
+                let (hot, cold) = (share_pct as f64 * (keys - 1) as f64, (100 - share_pct) as f64);
+                cdf.push(hot);
+                for k in 1..keys {
+                    cdf.push(hot + cold * k as f64);
+                }
+            }
+            KeyDist::Hot { .. } => {}
         }
         let txn = cfg.kind.is_txn().then(|| txn::TxnGen::new(cfg));
         let in_cart = if cfg.kind == WorkloadKind::Cart { vec![Vec::new(); keys] } else { Vec::new() };
@@ -489,6 +533,28 @@ mod tests {
         }
         assert!(counts[0] > 4 * counts[49].max(1), "{counts:?}");
         assert!(counts.iter().all(|&c| c < 5000));
+    }
+
+    /// #15 §4: the hot-key preset puts its share on key 0 and spreads the
+    /// rest evenly; every preset's name round-trips.
+    #[test]
+    fn the_hot_key_takes_its_share() {
+        let mut cfg = WorkloadConfig::new(WorkloadKind::Register);
+        cfg.keys = 5;
+        cfg.key_dist = KeyDist::preset("hot").unwrap();
+        let mut g = Generator::new(&cfg).unwrap();
+        let mut rng = ChaCha8Rng::seed_from_u64(3);
+        let mut counts = [0u32; 5];
+        for _ in 0..10_000 {
+            counts[g.next_op(&mut rng).key.unwrap().as_int().unwrap() as usize] += 1;
+        }
+        assert!((8_800..=9_200).contains(&counts[0]), "{counts:?}");
+        assert!(counts[1..].iter().all(|&c| (150..=350).contains(&c)), "{counts:?}");
+        for name in KeyDist::NAMES {
+            assert_eq!(KeyDist::preset(name).unwrap().preset_name(), Some(name));
+        }
+        cfg.key_dist = KeyDist::Hot { share_pct: 0 };
+        assert!(Generator::new(&cfg).is_err());
     }
 
     #[test]
