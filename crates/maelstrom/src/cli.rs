@@ -204,6 +204,7 @@ pub fn parse(words: &[String]) -> Result<Parsed, String> {
     }
     if let Some(v) = get("--latency-dist") {
         c.latency_dist = LatencyDist::parse(v)
+            .filter(|d| config::MAELSTROM_LATENCY_DISTS.contains(d))
             .ok_or_else(|| format!("--latency-dist: expected constant, uniform or exponential, found `{v}`"))?;
     }
     if let Some(v) = get("--topology") {
@@ -293,6 +294,7 @@ mod tests {
             ("-w echo --bin x --rate fast", "--rate: expected a number"),
             ("-w echo --bin x --time-limit -1", "--time-limit"),
             ("-w echo --bin x --nemesis meteor", "unknown nemesis"),
+            ("-w echo --bin x --latency-dist pareto", "--latency-dist: expected constant, uniform or exponential"),
             ("-w echo --bin x --node-count 0", "--node-count"),
             ("-w echo --bin x --node-id-base 2", "--node-id-base must be 0 or 1"),
             ("-w echo --bin x --availability most", "--availability: expected `total`"),

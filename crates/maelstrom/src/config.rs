@@ -215,34 +215,18 @@ impl Topology {
     }
 }
 
-/// How message delays are drawn around `--latency` (the mean).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum LatencyDist {
-    Constant,
-    /// Uniform in `[0, 2 × mean]`.
-    Uniform,
-    Exponential,
-}
+/// How message delays are drawn around `--latency` (the mean): the
+/// simulator's shapes, with no floor, as Maelstrom draws them.
+pub use workloads::sim::LatencyDist;
 
-impl LatencyDist {
-    pub fn parse(s: &str) -> Option<LatencyDist> {
-        Some(match s {
-            "constant" => LatencyDist::Constant,
-            "uniform" => LatencyDist::Uniform,
-            "exponential" => LatencyDist::Exponential,
-            _ => return None,
-        })
-    }
+/// The shapes Maelstrom's `--latency-dist` takes (a power law needs a
+/// floor, which Maelstrom's delays do not have).
+pub const MAELSTROM_LATENCY_DISTS: [LatencyDist; 3] =
+    [LatencyDist::Constant, LatencyDist::Uniform, LatencyDist::Exponential];
 
-    pub fn latency(self, mean_ms: f64) -> Latency {
-        let mean_ns = (mean_ms * 1e6) as u64;
-        match self {
-            LatencyDist::Constant => Latency::Constant { ns: mean_ns },
-            LatencyDist::Uniform => Latency::Uniform { min_ns: 0, max_ns: mean_ns.saturating_mul(2) },
-            LatencyDist::Exponential => Latency::Exponential { min_ns: 0, mean_ns },
-        }
-    }
+/// The delay of shape `dist` around `mean_ms`, from 0.
+pub fn maelstrom_latency(dist: LatencyDist, mean_ms: f64) -> Latency {
+    dist.latency(0, (mean_ms * 1e6) as u64)
 }
 
 /// Bounds that protect conch's memory and time from a misbehaving node.
@@ -501,12 +485,7 @@ impl Config {
             c.push_str(&format!(" --nemesis {} --nemesis-interval {}", names.join(","), secs(self.nemesis_interval)));
         }
         if self.latency_ms > 0.0 {
-            let d = match self.latency_dist {
-                LatencyDist::Constant => "constant",
-                LatencyDist::Uniform => "uniform",
-                LatencyDist::Exponential => "exponential",
-            };
-            c.push_str(&format!(" --latency {} --latency-dist {d}", self.latency_ms));
+            c.push_str(&format!(" --latency {} --latency-dist {}", self.latency_ms, self.latency_dist.name()));
         }
         if self.workload == WorkloadKind::Broadcast {
             c.push_str(&format!(" --topology {}", self.topology.name()));

@@ -423,7 +423,7 @@ impl<'c> Router<'c> {
         let n = cfg.node_count;
         let names = cfg.node_names();
         let mut nem = stream(cfg.seed, Stream::Nemesis as u64);
-        let latency = cfg.latency_dist.latency(cfg.latency_ms);
+        let latency = crate::config::maelstrom_latency(cfg.latency_dist, cfg.latency_ms);
         let schedule = nemesis::schedule(
             &cfg.nemesis,
             n,

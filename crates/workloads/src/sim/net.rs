@@ -76,7 +76,7 @@ impl LatencyDist {
         let mean_ns = mean_ns.max(min_ns);
         match self {
             LatencyDist::Constant => Latency::Constant { ns: mean_ns },
-            LatencyDist::Uniform => Latency::Uniform { min_ns, max_ns: 2 * mean_ns - min_ns },
+            LatencyDist::Uniform => Latency::Uniform { min_ns, max_ns: mean_ns.saturating_mul(2) - min_ns },
             LatencyDist::Exponential => Latency::Exponential { min_ns, mean_ns },
             LatencyDist::Pareto => Latency::Pareto { min_ns, mean_ns },
         }
