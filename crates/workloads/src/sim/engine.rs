@@ -178,6 +178,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             msgs_dropped_crash: n.dropped_crash,
             msgs_dropped_overflow: n.dropped_overflow,
             msgs_duplicated: n.duplicated,
+            msgs_held: n.held,
             timers_fired: self.timers_fired,
             faults: self.faults.started(),
             faults_by_kind: self.faults.by_kind(),
@@ -445,6 +446,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
     fn apply_fault(&mut self, a: &Active) {
         match a.kind {
             FaultKind::Partition | FaultKind::DcPartition => self.network.cut(&a.grudge, true),
+            FaultKind::Swizzle => self.network.clog(a.id, &a.clogs),
             FaultKind::Crash if a.failover => {
                 // A crashed leader is the episode's first rolling crash (the
                 // next leader to die at a point brings it back); other
@@ -482,6 +484,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
     fn undo(&mut self, a: Active) {
         match a.kind {
             FaultKind::Partition | FaultKind::DcPartition => self.network.cut(&a.grudge, false),
+            FaultKind::Swizzle => self.network.unclog(a.id),
             FaultKind::Crash if a.failover => {
                 // The episode is over: the nodes it keeps down come back.
                 self.cluster.points.failover_end();

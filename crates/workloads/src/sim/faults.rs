@@ -98,6 +98,9 @@ pub(crate) struct Active {
     /// Its drawn duration (a failover episode's other nodes stay down
     /// this long, the episode its whole slot).
     pub(crate) duration_ns: u64,
+    /// Swizzle: each clogged node and the virtual times it is clogged
+    /// from and until (messages to or from it in between are held).
+    pub(crate) clogs: Vec<(NodeId, u64, u64)>,
 }
 
 /// One kind's generated faults.
@@ -259,7 +262,7 @@ impl<'c> Faults<'c> {
                 if !self.off {
                     let f = &self.cfg.faults[index];
                     let (fault, duration) = (f.fault.clone(), f.duration_ns);
-                    let a = self.log.begin(&fault, fault.kind(), at.now, at.nodes, at.rec, &mut self.rng);
+                    let a = self.log.begin(&fault, fault.kind(), (at.now, duration), at.nodes, at.rec, &mut self.rng);
                     at.q.push(at.now.saturating_add(duration), Ev::Fault(FaultEv::Stop { id: a.id }));
                     out.push(Change::Start(a));
                 }
@@ -319,7 +322,7 @@ impl<'c> Faults<'c> {
         let fault = generate(g, st.kind, self.log.n, leader, &mut st.rng);
         let duration = duration_ns(g, &mut st.rng);
         self.log.episode = st.kind == FaultKind::Crash && at.leader_points;
-        let mut a = self.log.begin(&fault, st.kind, now, at.nodes, at.rec, &mut st.rng);
+        let mut a = self.log.begin(&fault, st.kind, (now, duration), at.nodes, at.rec, &mut st.rng);
         a.duration_ns = duration;
         if let Some(kept) = self.log.active.last_mut() {
             kept.duration_ns = duration;
@@ -434,7 +437,32 @@ fn generate(g: &Generated, kind: FaultKind, n: usize, leader: Option<NodeId>, rn
             _ => Fault::Partition(PartitionShape::Isolate(leader)),
         },
         FaultKind::DcPartition => Fault::DcPartition,
+        // FoundationDB clogs a random subset: at least two nodes, so that
+        // the order of clogging and unclogging matters.
+        FaultKind::Swizzle => Fault::Swizzle { nodes: rng.random_range(2.min(n)..=n.max(1)) },
     }
+}
+
+/// A swizzle's step: the duration split into a clog and an unclog step per
+/// node (at least 1 ns).
+fn swizzle_step_ns(duration_ns: u64, clogged: usize) -> u64 {
+    (duration_ns / (2 * clogged.max(1)) as u64).max(1)
+}
+
+/// A swizzle's clogs, in clogging order: `k` random nodes (all when 0 or
+/// more than `n`), the i-th clogged at `now + i × step`, then unclogged in
+/// a fresh random order, the j-th at `now + (k + j) × step`, so the last
+/// unclogs before `now + duration_ns`.
+fn swizzle_clogs(n: usize, k: usize, now: u64, duration_ns: u64, rng: &mut ChaCha8Rng) -> Vec<(NodeId, u64, u64)> {
+    let k = if k == 0 || k > n { n } else { k };
+    let mut order: Vec<NodeId> = (0..n).collect();
+    order.shuffle(rng);
+    order.truncate(k);
+    let mut unclog: Vec<usize> = (0..k).collect();
+    unclog.shuffle(rng);
+    let step = swizzle_step_ns(duration_ns, k);
+    let at = |i: usize| now.saturating_add(step.saturating_mul(i as u64));
+    order.iter().enumerate().map(|(i, &node)| (node, at(i), at(k + unclog[i]))).collect()
 }
 
 fn random_target(n: usize, rng: &mut ChaCha8Rng) -> Target {
@@ -482,12 +510,13 @@ fn resolve(target: Target, nodes: &[NodeStatus], unpaused: bool, rng: &mut ChaCh
 impl Log {
     /// Starts `fault`: decides what it hits, records it, and keeps it
     /// active, counted in [`Faults::by_kind`] under `counted` (its stream's
-    /// kind). Returns it.
+    /// kind). Returns it. `(now, duration_ns)`: when it starts and how long
+    /// it is to last.
     fn begin(
         &mut self,
         fault: &Fault,
         counted: FaultKind,
-        now: u64,
+        (now, duration_ns): (u64, u64),
         nodes: &[NodeStatus],
         rec: &mut Recorder,
         rng: &mut ChaCha8Rng,
@@ -509,6 +538,7 @@ impl Log {
             failover,
             leader_crash,
             duration_ns: 0,
+            clogs: Vec::new(),
         };
         let (request, result) = match *fault {
             Fault::Partition(shape) => {
@@ -548,6 +578,19 @@ impl Log {
                 a.grudge = grudge;
                 (Value::Nil, result)
             }
+            Fault::Swizzle { nodes: k } => {
+                a.clogs = swizzle_clogs(self.n, k, now, duration_ns, rng);
+                let order = |v: Vec<NodeId>| nodes_value(&v);
+                let clog_order: Vec<NodeId> = a.clogs.iter().map(|c| c.0).collect();
+                let mut unclog_order = a.clogs.clone();
+                unclog_order.sort_by_key(|c| c.2);
+                let result = Value::map(vec![
+                    (Value::str("clog"), order(clog_order)),
+                    (Value::str("unclog"), order(unclog_order.iter().map(|c| c.0).collect())),
+                    (Value::str("step_ns"), Value::Int(swizzle_step_ns(duration_ns, a.clogs.len()) as i64)),
+                ]);
+                (Value::map(vec![(Value::str("nodes"), Value::Int(k as i64))]), result)
+            }
             Fault::ClockSkew { target, skew_ns, drift_ppm } => {
                 a.nodes = resolve(target, nodes, false, rng);
                 (a.skew_ns, a.drift_ppm) = (skew_ns, drift_ppm);
@@ -570,6 +613,7 @@ impl Log {
             FaultKind::Crash | FaultKind::Pause | FaultKind::ClockSkew => !a.nodes.is_empty(),
             // One datacenter: nothing to cut.
             FaultKind::DcPartition => a.grudge.contains(&true),
+            FaultKind::Swizzle => !a.clogs.is_empty(),
             _ => true,
         };
         if hit {
@@ -586,7 +630,7 @@ impl Log {
         let f = format!("stop-{}", a.kind.name());
         rec.nemesis(now, EventType::Invoke, &f, Value::Nil);
         let result = match a.kind {
-            FaultKind::Partition | FaultKind::DcPartition => Value::str("network healed"),
+            FaultKind::Partition | FaultKind::DcPartition | FaultKind::Swizzle => Value::str("network healed"),
             FaultKind::Loss | FaultKind::Duplicate => Value::map(vec![(Value::str("rate"), Value::Float(0.0))]),
             FaultKind::Crash | FaultKind::Pause | FaultKind::ClockSkew | FaultKind::Leader => {
                 Value::map(vec![(Value::str("nodes"), nodes_value(&a.nodes))])
@@ -599,4 +643,43 @@ impl Log {
 
 fn nodes_value(nodes: &[NodeId]) -> Value {
     Value::List(nodes.iter().map(|&i| Value::Str(node_name(i))).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// #15 §5: a swizzle clogs `k` distinct nodes one step apart, then
+    /// unclogs each of them once, at the later steps, in an order of its
+    /// own, all before the fault's end; the same seed gives the same plan.
+    #[test]
+    fn a_swizzle_clogs_one_by_one_and_unclogs_in_its_own_order() {
+        let plan = |seed: u64, k: usize| swizzle_clogs(5, k, 1_000, 1_000, &mut ChaCha8Rng::seed_from_u64(seed));
+        let mut orders_differ = false;
+        for seed in 0..50 {
+            for k in [2, 3, 5] {
+                let clogs = plan(seed, k);
+                assert_eq!(clogs, plan(seed, k), "deterministic");
+                assert_eq!(clogs.len(), k);
+                let step = swizzle_step_ns(1_000, k);
+                let mut nodes: Vec<NodeId> = clogs.iter().map(|c| c.0).collect();
+                for (i, &(_, from, until)) in clogs.iter().enumerate() {
+                    assert_eq!(from, 1_000 + i as u64 * step, "clogged in turn");
+                    assert!(until >= 1_000 + k as u64 * step && until < 2_000, "unclogged after all clogged");
+                }
+                let mut unclogs: Vec<u64> = clogs.iter().map(|c| c.2).collect();
+                unclogs.sort_unstable();
+                unclogs.dedup();
+                assert_eq!(unclogs.len(), k, "one node unclogs at each step");
+                orders_differ |= clogs.windows(2).any(|w| w[0].2 > w[1].2);
+                nodes.sort_unstable();
+                nodes.dedup();
+                assert!(nodes.len() == k && nodes.iter().all(|&n| n < 5), "distinct nodes of the cluster");
+            }
+        }
+        assert!(orders_differ, "the unclog order is not always the clog order");
+        assert_eq!(plan(0, 0).len(), 5, "0 clogs every node");
+        assert_eq!(plan(0, 9).len(), 5, "so does more than the cluster");
+    }
 }

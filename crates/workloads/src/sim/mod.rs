@@ -173,6 +173,9 @@ pub struct RunStats {
     pub msgs_dropped_crash: u64,
     pub msgs_dropped_overflow: u64,
     pub msgs_duplicated: u64,
+    /// Messages a swizzle clog held until it lifted (absent when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub msgs_held: u64,
     pub timers_fired: u64,
     /// Faults started by the nemesis.
     pub faults: u64,
@@ -293,4 +296,8 @@ pub fn run<P: Protocol>(protocol: &P, cfg: &SimConfig) -> RunOutput {
 pub fn try_run<P: Protocol>(protocol: &P, cfg: &SimConfig) -> Result<RunOutput, String> {
     cfg.validate()?;
     Ok(engine::Sim::new(protocol, cfg)?.run())
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }

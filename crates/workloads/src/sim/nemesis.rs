@@ -25,6 +25,10 @@ pub enum FaultKind {
     /// inside a datacenter stays up (#17). Takes no effect on a protocol
     /// with one datacenter.
     DcPartition,
+    /// FoundationDB's swizzle-clog: some nodes are clogged one by one
+    /// (every message to or from a clogged node is held, not lost, until
+    /// it unclogs), then unclogged in another random order (#15 §5).
+    Swizzle,
 }
 
 impl FaultKind {
@@ -50,11 +54,12 @@ impl FaultKind {
             FaultKind::ClockSkew => "clock-skew",
             FaultKind::Leader => "leader",
             FaultKind::DcPartition => "dc-partition",
+            FaultKind::Swizzle => "swizzle",
         }
     }
 
     /// The kinds asked for by name only, after [`FaultKind::ALL`].
-    pub const NAMED: [FaultKind; 2] = [FaultKind::Leader, FaultKind::DcPartition];
+    pub const NAMED: [FaultKind; 3] = [FaultKind::Leader, FaultKind::DcPartition, FaultKind::Swizzle];
 
     pub fn parse(s: &str) -> Option<FaultKind> {
         FaultKind::ALL.into_iter().chain(FaultKind::NAMED).find(|k| k.name() == s)
@@ -129,6 +134,12 @@ pub enum Fault {
     },
     /// Every link between datacenters is cut; links inside each stay up.
     DcPartition,
+    /// Swizzle-clog `nodes` random nodes (all when 0 or more than the
+    /// cluster): over the fault's duration, each is clogged in turn, then
+    /// each unclogged in another random order, at even steps.
+    Swizzle {
+        nodes: usize,
+    },
 }
 
 impl Fault {
@@ -141,6 +152,7 @@ impl Fault {
             Fault::Duplicate { .. } => FaultKind::Duplicate,
             Fault::ClockSkew { .. } => FaultKind::ClockSkew,
             Fault::DcPartition => FaultKind::DcPartition,
+            Fault::Swizzle { .. } => FaultKind::Swizzle,
         }
     }
 }
@@ -248,7 +260,7 @@ impl NemesisConfig {
                 "all" => kinds.extend(FaultKind::ALL),
                 _ => kinds.push(FaultKind::parse(name).ok_or_else(|| {
                     format!(
-                        "unknown nemesis `{name}`: expected none, all, partition, crash, pause, loss, duplicate, clock-skew, leader or dc-partition"
+                        "unknown nemesis `{name}`: expected none, all, partition, crash, pause, loss, duplicate, clock-skew, leader, dc-partition or swizzle"
                     )
                 })?),
             }

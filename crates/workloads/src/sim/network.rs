@@ -22,6 +22,8 @@ pub(crate) struct NetStats {
     pub(crate) dropped_crash: u64,
     pub(crate) dropped_overflow: u64,
     pub(crate) duplicated: u64,
+    /// Messages a swizzle clog held.
+    pub(crate) held: u64,
     pub(crate) trace_dropped: u64,
 }
 
@@ -52,6 +54,9 @@ pub(crate) struct Network {
     rng: ChaCha8Rng,
     /// `cuts[a * n + b]`: active partitions that drop messages from a to b.
     cuts: Vec<u32>,
+    /// Active swizzle faults by id: each clogged node with the times it is
+    /// clogged from and until.
+    clogs: BTreeMap<u64, Vec<(NodeId, u64, u64)>>,
     /// Active fault rates by fault id; the effective rate is the largest of
     /// these and the configured one.
     loss_faults: BTreeMap<u64, f64>,
@@ -71,6 +76,7 @@ impl Network {
             n,
             rng,
             cuts: vec![0; n * n],
+            clogs: BTreeMap::new(),
             loss_faults: BTreeMap::new(),
             duplicate_faults: BTreeMap::new(),
             loss: cfg.loss,
@@ -124,7 +130,36 @@ impl Network {
             self.record(now, TraceKind::Duplicate, id, from, to, msg);
             duplicate_delay_ns = Some(self.delay());
         }
-        Some(Sent { id, delay_ns: self.delay(), duplicate_delay_ns })
+        // A clogged link holds the message until it unclogs (FoundationDB's
+        // clogging: delayed, never lost), then it takes its usual delay.
+        let held_ns = if from != to { self.held_ns(now, from, to) } else { 0 };
+        if held_ns > 0 {
+            self.stats.held += 1;
+        }
+        let duplicate_delay_ns = duplicate_delay_ns.map(|d| d + held_ns);
+        Some(Sent { id, delay_ns: held_ns + self.delay(), duplicate_delay_ns })
+    }
+
+    /// How long a message from `from` to `to` sent now waits for a clog on
+    /// either end to lift.
+    fn held_ns(&self, now: u64, from: NodeId, to: NodeId) -> u64 {
+        let clogged = self
+            .clogs
+            .values()
+            .flatten()
+            .filter(|&&(node, start, end)| (node == from || node == to) && start <= now && now < end);
+        clogged.map(|&(_, _, end)| end - now).max().unwrap_or(0)
+    }
+
+    /// Swizzle fault `id` starts: its clogs apply from their own times.
+    pub(crate) fn clog(&mut self, id: u64, clogs: &[(NodeId, u64, u64)]) {
+        self.clogs.insert(id, clogs.to_vec());
+    }
+
+    /// Swizzle fault `id` stops: nothing new is held (held messages keep
+    /// their delivery times).
+    pub(crate) fn unclog(&mut self, id: u64) {
+        self.clogs.remove(&id);
     }
 
     /// Whether a partition cuts the link from `from` to `to` now.
@@ -208,6 +243,7 @@ impl Network {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::net::Latency;
     use rand::SeedableRng;
 
     fn net(loss: f64) -> Network {
@@ -248,6 +284,33 @@ mod tests {
         assert_eq!(n.stats.dropped_loss, 1);
         // Messages to oneself are never lost or cut.
         assert!(n.send(0, 1, 1, true, false, &"m").is_some());
+    }
+
+    /// #15 §5: a clogged node's messages, either way, are held until its
+    /// clog lifts and then take their usual delay; none is lost, messages
+    /// between unclogged nodes and to oneself pass, and a lifted fault
+    /// holds nothing new.
+    #[test]
+    fn a_clog_holds_messages_until_it_lifts_and_loses_none() {
+        let cfg = NetConfig { latency: Latency::Constant { ns: 1 }, reorder: 0.0, ..NetConfig::default() };
+        let mut n = Network::new(&cfg, 3, ChaCha8Rng::seed_from_u64(1), true, 100);
+        let delay = |n: &mut Network, now: u64, from: NodeId, to: NodeId| {
+            n.send(now, from, to, true, false, &"m").unwrap().delay_ns
+        };
+        n.clog(7, &[(1, 10, 100), (2, 50, 80)]);
+        assert_eq!(delay(&mut n, 5, 0, 1), 1, "sent before node 1 clogged: not held");
+        assert_eq!(delay(&mut n, 20, 0, 1), 81, "to a clogged node: held until 100");
+        assert_eq!(delay(&mut n, 60, 1, 0), 41, "from a clogged node too");
+        assert_eq!(delay(&mut n, 60, 2, 1), 41, "the later of the two ends' clogs");
+        assert_eq!(delay(&mut n, 60, 2, 0), 21, "node 2's clog lifts at 80");
+        assert_eq!(delay(&mut n, 60, 1, 1), 1, "to oneself: never held");
+        assert_eq!(delay(&mut n, 30, 0, 2), 1, "node 2 clogs only at 50");
+        assert_eq!(delay(&mut n, 100, 0, 1), 1, "node 1's clog is over at 100");
+        assert_eq!(n.stats.held, 4);
+        assert_eq!(n.stats.dropped(), 0, "a clog delays, never drops");
+        n.unclog(7);
+        assert_eq!(delay(&mut n, 60, 0, 1), 1, "lifted: nothing new held");
+        assert_eq!(n.stats.held, 4);
     }
 
     #[test]
