@@ -183,6 +183,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
             faults: self.faults.started(),
             faults_by_kind: self.faults.by_kind(),
             crashes: self.cluster.crashes,
+            crashes_lost_unsynced: self.cluster.crashes_lost_unsynced,
             restarts: self.cluster.restarts,
             sim_duration_ns: self.now,
             events_processed: self.events_processed,

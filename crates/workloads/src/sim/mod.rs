@@ -184,6 +184,10 @@ pub struct RunStats {
     /// absent (see [`RunStats::missing_faults`]).
     pub faults_by_kind: std::collections::BTreeMap<String, u64>,
     pub crashes: u64,
+    /// Crashes that lost writes the node had not fsynced (only a protocol
+    /// that persists lazily has any; absent when none).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub crashes_lost_unsynced: u64,
     pub restarts: u64,
     /// Virtual time at the end of the run.
     pub sim_duration_ns: u64,

@@ -95,6 +95,18 @@ pub struct Ctx<'a, M, D> {
     /// How far `local_time_ns` is from virtual time, either way (see
     /// [`Ctx::clock_error_bound_ns`]).
     pub(crate) clock_error_bound_ns: u64,
+    /// The disk of a node that persists lazily ([`Protocol::lazy_fsync`]);
+    /// `None`: every write is fsynced before the handler returns.
+    pub(crate) disk: Option<&'a mut Disk<D>>,
+}
+
+/// What a lazily persisting node's durable state is on disk: the state as
+/// of its last [`Ctx::fsync`], and whether it has changed since. A crash is
+/// a power-off, so it restarts from `synced` (#15 §2).
+#[derive(Debug)]
+pub(crate) struct Disk<D> {
+    pub(crate) synced: D,
+    pub(crate) dirty: bool,
 }
 
 impl<'a, M, D> Ctx<'a, M, D> {
@@ -108,7 +120,18 @@ impl<'a, M, D> Ctx<'a, M, D> {
         durable: &'a mut D,
         effects: &'a mut Vec<Effect<M>>,
     ) -> Self {
-        Ctx { id, nodes, local_time_ns, rng, durable, effects, points: None, crashed_at: None, clock_error_bound_ns: 0 }
+        Ctx {
+            id,
+            nodes,
+            local_time_ns,
+            rng,
+            durable,
+            effects,
+            points: None,
+            crashed_at: None,
+            clock_error_bound_ns: 0,
+            disk: None,
+        }
     }
 
     /// The same context with a clock error bound (for hand-built contexts:
@@ -233,15 +256,45 @@ impl<'a, M, D> Ctx<'a, M, D> {
         self.rng
     }
 
-    /// What the node has persisted; survives crashes.
+    /// What the node has persisted; survives crashes (for a node that
+    /// persists lazily, what it has written, fsynced or not).
     pub fn durable(&self) -> &D {
         self.durable
     }
 
-    /// Persists state: mutate it in place. Writes are durable immediately
-    /// (as if fsynced before the handler returns).
+    /// Persists state: mutate it in place. Writes are durable before the
+    /// handler's messages leave (as if fsynced as it returns), unless the
+    /// protocol persists lazily ([`Protocol::lazy_fsync`]): then they
+    /// survive a crash only once [`Ctx::fsync`] ran after them.
     pub fn durable_mut(&mut self) -> &mut D {
+        if let Some(disk) = self.disk.as_mut() {
+            disk.dirty = true;
+        }
         self.durable
+    }
+
+    /// Whether writes since the last fsync would be lost by a crash now
+    /// (always false unless the protocol persists lazily).
+    pub fn unsynced(&self) -> bool {
+        self.disk.as_ref().is_some_and(|d| d.dirty)
+    }
+}
+
+impl<M, D: Clone> Ctx<'_, M, D> {
+    /// fsync: everything written through [`Ctx::durable_mut`] so far
+    /// survives a crash. Only lazily persisting protocols need it (for the
+    /// rest it does nothing); a node that crashed at a fault point in this
+    /// handler is already off, so it does nothing then either.
+    pub fn fsync(&mut self) {
+        if self.crashed_at.is_some() {
+            return;
+        }
+        if let Some(disk) = self.disk.as_mut() {
+            if disk.dirty {
+                disk.synced.clone_from(self.durable);
+                disk.dirty = false;
+            }
+        }
     }
 }
 
@@ -291,6 +344,14 @@ pub trait Protocol: Sync {
         None
     }
 
+    /// Whether its nodes persist lazily: a write through
+    /// [`Ctx::durable_mut`] reaches only the page cache, and a crash (a
+    /// power-off) loses it unless [`Ctx::fsync`] ran after it. Default
+    /// false: every handler's writes are fsynced before its messages leave.
+    fn lazy_fsync(&self) -> bool {
+        false
+    }
+
     /// Whether it implements compare-and-set. The clients send no `cas` to
     /// a protocol that does not (every one would fail and test nothing);
     /// the workload's cas weight is then ignored (#15 §4).
@@ -331,5 +392,38 @@ pub trait Monitor<N: Node> {
     /// builds stop there.
     fn promised(&self) -> bool {
         true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    /// #15 §2: on a lazily persisting node, `fsync` makes what was written
+    /// before it survive, writes after it are unsynced again, and a node
+    /// that powered off at a fault point syncs nothing more; without a disk
+    /// every write counts as synced.
+    #[test]
+    fn fsync_keeps_what_was_written_before_it_and_nothing_after_a_power_off() {
+        let mut rng = ChaCha8Rng::seed_from_u64(0);
+        let (mut durable, mut effects) = (0u32, Vec::<Effect<()>>::new());
+        let mut disk = Disk { synced: 0u32, dirty: false };
+        let mut ctx = Ctx::new(0, 1, 0, &mut rng, &mut durable, &mut effects);
+        ctx.disk = Some(&mut disk);
+        assert!(!ctx.unsynced());
+        *ctx.durable_mut() = 1;
+        assert!(ctx.unsynced());
+        ctx.fsync();
+        assert!(!ctx.unsynced());
+        *ctx.durable_mut() = 2;
+        ctx.crashed_at = Some(("test.point", 0));
+        ctx.fsync();
+        assert!(ctx.unsynced(), "powered off: the fsync never ran");
+        assert_eq!((durable, disk.synced, disk.dirty), (2, 1, true));
+        let mut ctx = Ctx::new(0, 1, 0, &mut rng, &mut durable, &mut effects);
+        *ctx.durable_mut() = 3;
+        ctx.fsync();
+        assert!(!ctx.unsynced(), "no disk: every write is synced");
     }
 }

@@ -3,7 +3,7 @@
 //! and local clock. Handlers run here; what they ask for comes back as
 //! effects for the engine to apply.
 
-use super::node::{Ctx, Effect, Monitor, Node, NodeId, Protocol, Request};
+use super::node::{Ctx, Disk, Effect, Monitor, Node, NodeId, Protocol, Request};
 use super::points::Points;
 use super::{InvariantViolation, MAX_VIOLATIONS_KEPT};
 use rand::SeedableRng;
@@ -70,6 +70,8 @@ struct Slot<N: Node> {
     /// `None` while crashed.
     node: Option<N>,
     durable: N::Durable,
+    /// A lazily persisting node's disk ([`Protocol::lazy_fsync`]).
+    disk: Option<Disk<N::Durable>>,
     rng: ChaCha8Rng,
     /// Bumped at every crash; inputs addressed to an older incarnation are
     /// dropped.
@@ -100,6 +102,8 @@ pub(crate) struct Cluster<'p, P: Protocol> {
     /// in-flight bound like queued events).
     deferred_total: usize,
     pub(crate) crashes: u64,
+    /// Crashes that lost writes the node had not fsynced.
+    pub(crate) crashes_lost_unsynced: u64,
     pub(crate) restarts: u64,
     /// Statistics of node incarnations that crashed ([`Node::stats`]).
     crashed_stats: BTreeMap<String, i64>,
@@ -128,6 +132,7 @@ impl<'p, P: Protocol> Cluster<'p, P> {
                 let durable = Durable::<P>::default();
                 Slot {
                     node: Some(proto.create(id, n, &durable)),
+                    disk: proto.lazy_fsync().then(|| Disk { synced: durable.clone(), dirty: false }),
                     durable,
                     rng,
                     inc: 0,
@@ -143,6 +148,7 @@ impl<'p, P: Protocol> Cluster<'p, P> {
             slots,
             deferred_total: 0,
             crashes: 0,
+            crashes_lost_unsynced: 0,
             restarts: 0,
             crashed_stats: BTreeMap::new(),
             monitor: proto.monitor(),
@@ -211,6 +217,7 @@ impl<'p, P: Protocol> Cluster<'p, P> {
         let mut ctx =
             Ctx::new(id, n, local, &mut slot.rng, &mut slot.durable, effects).with_clock_error_bound_ns(error_ns);
         ctx.points = Some(&mut self.points);
+        ctx.disk = slot.disk.as_mut();
         f(node, &mut ctx);
         let crashed_at = ctx.crashed_at;
         if let Some((point, kept)) = crashed_at {
@@ -256,6 +263,12 @@ impl<'p, P: Protocol> Cluster<'p, P> {
         }
         slot.inc = slot.inc.wrapping_add(1);
         slot.paused = false;
+        // A power-off: what the node wrote but never fsynced is gone.
+        if let Some(disk) = slot.disk.as_mut().filter(|d| d.dirty) {
+            slot.durable.clone_from(&disk.synced);
+            disk.dirty = false;
+            self.crashes_lost_unsynced += 1;
+        }
         let deferred = std::mem::take(&mut slot.deferred);
         self.deferred_total -= deferred.len();
         deferred

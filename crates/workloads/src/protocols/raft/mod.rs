@@ -20,6 +20,12 @@
 //!   followers or from a deposed leader), `no-term-check-on-commit` (a
 //!   leader commits any entry stored on a majority, also from earlier
 //!   terms: the unsafety of Figure 8 in the paper).
+//! - `fsync` (default `always`): `periodic` persists lazily, as etcd's
+//!   `--unsafe-no-fsync` or a periodic commit log does: term, vote and
+//!   entries are acknowledged from the page cache and fsynced only every
+//!   `fsync_ms` (default 100), so a crash (a power-off) can lose a vote
+//!   or an entry a majority acknowledged. Unsafe; the invariants and the
+//!   checker find it.
 
 mod monitor;
 
@@ -47,6 +53,17 @@ pub struct RaftConfig {
     pub forward_timeout_ns: u64,
     pub no_leader_wait_ns: u64,
     pub bug: Option<RaftBug>,
+    /// `fsync=periodic`: fsync every this long instead of before every
+    /// message (see the module doc).
+    pub fsync_period_ns: Option<u64>,
+}
+
+impl RaftConfig {
+    /// Whether a committed entry may be overwritten or lost: a bug is on,
+    /// or fsync is periodic (a power-off loses what was acknowledged).
+    fn may_lose_commits(&self) -> bool {
+        self.bug.is_some() || self.fsync_period_ns.is_some()
+    }
 }
 
 impl Default for RaftConfig {
@@ -81,6 +98,13 @@ impl RaftProtocol {
             "none",
             "a deliberate bug (see docs/protocols/raft.md)",
         ),
+        Param::choice(
+            "fsync",
+            &["always", "periodic"],
+            "always",
+            "periodic: acknowledge from the page cache, fsync every fsync_ms (unsafe under crashes)",
+        ),
+        Param::ms("fsync_ms", 1, 100, "the period of fsync=periodic"),
     ];
 
     pub fn from_params(params: &BTreeMap<String, String>) -> Result<Self, ParamError> {
@@ -96,6 +120,7 @@ impl RaftProtocol {
                 "no-term-check-on-commit" => Some(RaftBug::NoTermCheckOnCommit),
                 _ => None,
             },
+            fsync_period_ns: (p.choice("fsync") == "periodic").then(|| p.ns("fsync_ms")),
         };
         if c.heartbeat_ns >= c.election_timeout_ns {
             return Err(p.conflict("parameter `heartbeat_ms` must be below `election_timeout_ms`"));
@@ -115,10 +140,14 @@ impl Protocol for RaftProtocol {
         RaftNode::new(id, nodes, self.config.clone())
     }
 
+    fn lazy_fsync(&self) -> bool {
+        self.config.fsync_period_ns.is_some()
+    }
+
     /// Election safety, log matching, leader completeness and state-machine
     /// safety ([`monitor`]); promised unless the Figure 8 bug is on.
     fn monitor(&self) -> Option<Box<dyn Monitor<RaftNode>>> {
-        let promised = self.config.bug != Some(RaftBug::NoTermCheckOnCommit);
+        let promised = self.config.bug != Some(RaftBug::NoTermCheckOnCommit) && self.config.fsync_period_ns.is_none();
         Some(Box::new(monitor::RaftMonitor::new(promised)))
     }
 }
@@ -217,6 +246,7 @@ pub enum Role {
 const TIMER_ELECTION: u64 = 1 << 60;
 const TIMER_HEARTBEAT: u64 = 2 << 60;
 const TIMER_NO_LEADER: u64 = 3 << 60;
+const TIMER_FSYNC: u64 = 4 << 60;
 const TIMER_KIND_MASK: u64 = 0xF << 60;
 
 struct Pending {
@@ -547,9 +577,10 @@ impl RaftNode {
     }
 
     fn apply_committed(&mut self, ctx: &mut RaftCtx) {
-        // The Figure 8 bug lets a follower truncate below its commit index.
+        // The Figure 8 bug lets a follower truncate below its commit index,
+        // and so does a power-off losing unsynced entries.
         debug_assert!(
-            self.commit_index <= ctx.durable().last_index() || self.config.bug.is_some(),
+            self.commit_index <= ctx.durable().last_index() || self.config.may_lose_commits(),
             "n{}: commit index past the log",
             self.id
         );
@@ -646,9 +677,10 @@ impl RaftNode {
                     continue;
                 }
                 // Only uncommitted entries conflict (log matching and
-                // leader completeness); the Figure 8 bug breaks this.
+                // leader completeness); the Figure 8 bug and periodic
+                // fsync break this.
                 debug_assert!(
-                    i > self.commit_index || self.config.bug.is_some(),
+                    i > self.commit_index || self.config.may_lose_commits(),
                     "n{} truncates committed index {i} (commit {})",
                     self.id,
                     self.commit_index
@@ -831,6 +863,9 @@ impl Node for RaftNode {
     fn on_start(&mut self, ctx: &mut RaftCtx) {
         self.account_time(ctx);
         self.reset_election_timer(ctx);
+        if let Some(period_ns) = self.config.fsync_period_ns {
+            ctx.set_timer(period_ns, TIMER_FSYNC);
+        }
     }
 
     fn on_message(&mut self, ctx: &mut RaftCtx, from: NodeId, msg: RaftMsg) {
@@ -877,6 +912,10 @@ impl Node for RaftNode {
                 ctx.set_timer(self.config.heartbeat_ns, tag);
             }
             TIMER_NO_LEADER => self.expire_held(ctx),
+            TIMER_FSYNC => {
+                ctx.fsync();
+                ctx.set_timer(self.config.fsync_period_ns.unwrap_or(u64::MAX), TIMER_FSYNC);
+            }
             _ => {}
         }
     }
