@@ -419,6 +419,7 @@ value_enum!(Nemesis => Option<FaultKind> {
     All => None; "every kind above",
     Leader => Some(FaultKind::Leader); "crash, pause or isolate the current leader, and crash it at its leader fault points (not in all)",
     DcPartition => Some(FaultKind::DcPartition); "cut every link between datacenters, keep those inside each (protocols with datacenters: quorum dcs=2; not in all)",
+    LinkLoss => Some(FaultKind::LinkLoss); "moderate loss link by link: each directed link drops at its own rate, up to 5-20% (not in all)",
     Swizzle => Some(FaultKind::Swizzle); "FoundationDB swizzle-clog: clog 2..n random nodes one by one (their messages held, not lost), unclog them in another random order (not in all)",
     None => None; "no faults",
 });

@@ -315,3 +315,39 @@ fn power_off_loses_what_raft_did_not_fsync() {
         assert!(calm.stats.invariant_violations.is_empty(), "seed {seed}: {:?}", calm.stats.invariant_violations);
     }
 }
+
+/// #15 §5: the link-loss nemesis fires like any requested kind, gives each
+/// directed link its own moderate rate (recorded in the history), drops
+/// messages without cutting any link off, and correct Raft stays
+/// linearizable under it.
+#[test]
+fn link_loss_gives_each_link_a_moderate_rate_of_its_own() {
+    use checker::model::ModelKind;
+    use checker::Verdict;
+    let raft = RaftProtocol::default();
+    for seed in 0..4 {
+        let out = run(&raft, &cfg(seed, &[FaultKind::LinkLoss]));
+        assert!(out.stats.faults_by_kind["link-loss"] >= 3, "seed {seed}: {:?}", out.stats.faults_by_kind);
+        assert!(out.stats.msgs_dropped_loss > 0, "seed {seed}");
+        assert_eq!(out.stats.msgs_dropped_partition, 0, "seed {seed}");
+        for e in out.events.iter().filter(|e| e.kind == EventType::Info && e.f.as_str() == "start-link-loss") {
+            let Value::Map(m) = &e.value else { panic!("{:?}", e.value) };
+            let Some(Value::List(links)) = m.get_str("links") else { panic!("{:?}", e.value) };
+            assert!(links.len() <= 20 && links.len() >= 15, "seed {seed}: most of the 20 links: {}", links.len());
+            let rates: Vec<f64> = links
+                .iter()
+                .map(|l| match l {
+                    Value::List(t) => match (&t[0], &t[1], &t[2]) {
+                        (Value::Str(a), Value::Str(b), Value::Float(r)) if a != b => *r,
+                        _ => panic!("{l:?}"),
+                    },
+                    _ => panic!("{l:?}"),
+                })
+                .collect();
+            assert!(rates.iter().all(|&r| r > 0.0 && r <= 0.2), "seed {seed}: moderate: {rates:?}");
+            assert!(rates.windows(2).any(|w| w[0] != w[1]), "seed {seed}: a rate per link");
+        }
+        let h = out.history().unwrap();
+        assert_eq!(common::linear(&h, ModelKind::CasRegister).verdict, Verdict::Valid, "seed {seed}");
+    }
+}

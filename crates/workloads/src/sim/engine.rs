@@ -448,6 +448,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         match a.kind {
             FaultKind::Partition | FaultKind::DcPartition => self.network.cut(&a.grudge, true),
             FaultKind::Swizzle => self.network.clog(a.id, &a.clogs),
+            FaultKind::LinkLoss => self.network.set_link_loss(a.id, Some(&a.link_rates)),
             FaultKind::Crash if a.failover => {
                 // A crashed leader is the episode's first rolling crash (the
                 // next leader to die at a point brings it back); other
@@ -486,6 +487,7 @@ impl<'a, P: Protocol> Sim<'a, P> {
         match a.kind {
             FaultKind::Partition | FaultKind::DcPartition => self.network.cut(&a.grudge, false),
             FaultKind::Swizzle => self.network.unclog(a.id),
+            FaultKind::LinkLoss => self.network.set_link_loss(a.id, None),
             FaultKind::Crash if a.failover => {
                 // The episode is over: the nodes it keeps down come back.
                 self.cluster.points.failover_end();

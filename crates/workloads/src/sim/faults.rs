@@ -101,6 +101,8 @@ pub(crate) struct Active {
     /// Swizzle: each clogged node and the virtual times it is clogged
     /// from and until (messages to or from it in between are held).
     pub(crate) clogs: Vec<(NodeId, u64, u64)>,
+    /// Link loss: `link_rates[a * n + b]`, the loss rate from a to b.
+    pub(crate) link_rates: Vec<f64>,
 }
 
 /// One kind's generated faults.
@@ -440,6 +442,9 @@ fn generate(g: &Generated, kind: FaultKind, n: usize, leader: Option<NodeId>, rn
         // FoundationDB clogs a random subset: at least two nodes, so that
         // the order of clogging and unclogging matters.
         FaultKind::Swizzle => Fault::Swizzle { nodes: rng.random_range(2.min(n)..=n.max(1)) },
+        // Moderate: up to 5-20% a link, where a loss fault drops 30-100%
+        // of every message.
+        FaultKind::LinkLoss => Fault::LinkLoss { max_rate: rng.random_range(0.05..=0.2) },
     }
 }
 
@@ -539,6 +544,7 @@ impl Log {
             leader_crash,
             duration_ns: 0,
             clogs: Vec::new(),
+            link_rates: Vec::new(),
         };
         let (request, result) = match *fault {
             Fault::Partition(shape) => {
@@ -591,6 +597,21 @@ impl Log {
                 ]);
                 (Value::map(vec![(Value::str("nodes"), Value::Int(k as i64))]), result)
             }
+            Fault::LinkLoss { max_rate } => {
+                let n = self.n;
+                a.link_rates = (0..n * n)
+                    .map(|i| if i / n == i % n || max_rate <= 0.0 { 0.0 } else { rng.random_range(0.0..=max_rate) })
+                    .collect();
+                let links: Vec<Value> = (0..n * n)
+                    .filter(|&i| a.link_rates[i] > 0.0)
+                    .map(|i| {
+                        let (from, to) = (Value::Str(node_name(i / n)), Value::Str(node_name(i % n)));
+                        Value::List(vec![from, to, Value::Float(a.link_rates[i])])
+                    })
+                    .collect();
+                let request = Value::map(vec![(Value::str("max_rate"), Value::Float(max_rate))]);
+                (request, Value::map(vec![(Value::str("links"), Value::List(links))]))
+            }
             Fault::ClockSkew { target, skew_ns, drift_ppm } => {
                 a.nodes = resolve(target, nodes, false, rng);
                 (a.skew_ns, a.drift_ppm) = (skew_ns, drift_ppm);
@@ -631,7 +652,9 @@ impl Log {
         rec.nemesis(now, EventType::Invoke, &f, Value::Nil);
         let result = match a.kind {
             FaultKind::Partition | FaultKind::DcPartition | FaultKind::Swizzle => Value::str("network healed"),
-            FaultKind::Loss | FaultKind::Duplicate => Value::map(vec![(Value::str("rate"), Value::Float(0.0))]),
+            FaultKind::Loss | FaultKind::Duplicate | FaultKind::LinkLoss => {
+                Value::map(vec![(Value::str("rate"), Value::Float(0.0))])
+            }
             FaultKind::Crash | FaultKind::Pause | FaultKind::ClockSkew | FaultKind::Leader => {
                 Value::map(vec![(Value::str("nodes"), nodes_value(&a.nodes))])
             }

@@ -29,6 +29,9 @@ pub enum FaultKind {
     /// (every message to or from a clogged node is held, not lost, until
     /// it unclogs), then unclogged in another random order (#15 §5).
     Swizzle,
+    /// Moderate loss link by link: each directed link drops messages at a
+    /// rate of its own, drawn up to a few tens of percent (#15 §5).
+    LinkLoss,
 }
 
 impl FaultKind {
@@ -55,11 +58,13 @@ impl FaultKind {
             FaultKind::Leader => "leader",
             FaultKind::DcPartition => "dc-partition",
             FaultKind::Swizzle => "swizzle",
+            FaultKind::LinkLoss => "link-loss",
         }
     }
 
     /// The kinds asked for by name only, after [`FaultKind::ALL`].
-    pub const NAMED: [FaultKind; 3] = [FaultKind::Leader, FaultKind::DcPartition, FaultKind::Swizzle];
+    pub const NAMED: [FaultKind; 4] =
+        [FaultKind::Leader, FaultKind::DcPartition, FaultKind::Swizzle, FaultKind::LinkLoss];
 
     pub fn parse(s: &str) -> Option<FaultKind> {
         FaultKind::ALL.into_iter().chain(FaultKind::NAMED).find(|k| k.name() == s)
@@ -140,6 +145,11 @@ pub enum Fault {
     Swizzle {
         nodes: usize,
     },
+    /// Every directed link between two nodes loses messages at its own
+    /// rate, drawn uniformly from `[0, max_rate]`.
+    LinkLoss {
+        max_rate: f64,
+    },
 }
 
 impl Fault {
@@ -153,6 +163,7 @@ impl Fault {
             Fault::ClockSkew { .. } => FaultKind::ClockSkew,
             Fault::DcPartition => FaultKind::DcPartition,
             Fault::Swizzle { .. } => FaultKind::Swizzle,
+            Fault::LinkLoss { .. } => FaultKind::LinkLoss,
         }
     }
 }
@@ -260,7 +271,7 @@ impl NemesisConfig {
                 "all" => kinds.extend(FaultKind::ALL),
                 _ => kinds.push(FaultKind::parse(name).ok_or_else(|| {
                     format!(
-                        "unknown nemesis `{name}`: expected none, all, partition, crash, pause, loss, duplicate, clock-skew, leader, dc-partition or swizzle"
+                        "unknown nemesis `{name}`: expected none, all, partition, crash, pause, loss, duplicate, clock-skew, leader, dc-partition, swizzle or link-loss"
                     )
                 })?),
             }
@@ -291,7 +302,9 @@ impl NemesisConfig {
         }
         for f in &self.faults {
             match f.fault {
-                Fault::Loss { rate } | Fault::Duplicate { rate } if !(0.0..=1.0).contains(&rate) => {
+                Fault::Loss { rate } | Fault::Duplicate { rate } | Fault::LinkLoss { max_rate: rate }
+                    if !(0.0..=1.0).contains(&rate) =>
+                {
                     return Err(format!("fault rate must be in [0, 1], got {rate}"));
                 }
                 _ => {}

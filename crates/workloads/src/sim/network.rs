@@ -60,6 +60,8 @@ pub(crate) struct Network {
     /// Active fault rates by fault id; the effective rate is the largest of
     /// these and the configured one.
     loss_faults: BTreeMap<u64, f64>,
+    /// Active link-loss faults by id: `rates[a * n + b]` for the link a to b.
+    link_loss: BTreeMap<u64, Vec<f64>>,
     duplicate_faults: BTreeMap<u64, f64>,
     loss: f64,
     duplicate: f64,
@@ -78,6 +80,7 @@ impl Network {
             cuts: vec![0; n * n],
             clogs: BTreeMap::new(),
             loss_faults: BTreeMap::new(),
+            link_loss: BTreeMap::new(),
             duplicate_faults: BTreeMap::new(),
             loss: cfg.loss,
             duplicate: cfg.duplicate,
@@ -115,7 +118,8 @@ impl Network {
                 self.drop(now, TraceKind::DropPartition, id, from, to, msg);
                 return None;
             }
-            if self.loss > 0.0 && self.rng.random_bool(self.loss) {
+            let loss = self.loss_on(from, to);
+            if loss > 0.0 && self.rng.random_bool(loss) {
                 self.drop(now, TraceKind::DropLoss, id, from, to, msg);
                 return None;
             }
@@ -149,6 +153,27 @@ impl Network {
             .flatten()
             .filter(|&&(node, start, end)| (node == from || node == to) && start <= now && now < end);
         clogged.map(|&(_, _, end)| end - now).max().unwrap_or(0)
+    }
+
+    /// The loss rate from `from` to `to` now: the network's, or a link-loss
+    /// fault's rate for this link if higher.
+    fn loss_on(&self, from: NodeId, to: NodeId) -> f64 {
+        let link = from * self.n + to;
+        self.link_loss.values().map(|rates| rates[link]).fold(self.loss, f64::max)
+    }
+
+    /// Link-loss fault `id` starts (`Some(rates)`, one per directed link)
+    /// or stops (`None`).
+    pub(crate) fn set_link_loss(&mut self, id: u64, rates: Option<&[f64]>) {
+        match rates {
+            Some(r) => {
+                debug_assert_eq!(r.len(), self.n * self.n, "a rate per directed link");
+                self.link_loss.insert(id, r.to_vec());
+            }
+            None => {
+                self.link_loss.remove(&id);
+            }
+        }
     }
 
     /// Swizzle fault `id` starts: its clogs apply from their own times.
@@ -311,6 +336,28 @@ mod tests {
         n.unclog(7);
         assert_eq!(delay(&mut n, 60, 0, 1), 1, "lifted: nothing new held");
         assert_eq!(n.stats.held, 4);
+    }
+
+    /// #15 §5: a link-loss fault drops on each directed link at that
+    /// link's rate (the higher of it and the network's), leaves the other
+    /// links alone, and stops with its fault.
+    #[test]
+    fn link_loss_drops_link_by_link() {
+        let mut n = net(0.0);
+        let mut rates = vec![0.0; 9];
+        rates[1] = 1.0; // 0 -> 1 loses everything
+        n.set_link_loss(4, Some(&rates));
+        assert_eq!((n.loss_on(0, 1), n.loss_on(1, 0), n.loss_on(0, 2)), (1.0, 0.0, 0.0));
+        assert!(n.send(0, 0, 1, true, false, &"m").is_none());
+        assert!(n.send(0, 1, 0, true, false, &"m").is_some(), "the other direction is fine");
+        assert!(n.send(0, 0, 2, true, false, &"m").is_some());
+        assert_eq!(n.stats.dropped_loss, 1);
+        n.set_rate(Rate::Loss, 5, Some(0.25));
+        assert_eq!((n.loss_on(0, 1), n.loss_on(1, 0)), (1.0, 0.25), "the higher rate applies");
+        n.set_link_loss(4, None);
+        assert_eq!(n.loss_on(0, 1), 0.25);
+        n.set_rate(Rate::Loss, 5, None);
+        assert!(n.send(0, 0, 1, true, false, &"m").is_some(), "stopped: nothing lost");
     }
 
     #[test]
