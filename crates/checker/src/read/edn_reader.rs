@@ -229,11 +229,11 @@ pub(crate) fn read<R: BufRead, T: EventTarget>(
             // The usual Jepsen op map, scanned straight to its event; any
             // other form (or one too long) goes to the general parser.
             if flavour == EdnFlavour::Jepsen && next_byte == Some(b'{') {
-                if let Some((mut e, end)) = edn_fast::op_map(&w.text.as_bytes()[..limit], at, opts.max_depth) {
-                    if end - at <= opts.max_line_bytes {
-                        e.line = w.line_at(at);
-                        sink.push(e)?;
-                        w.pos = end;
+                if let Some(mut m) = edn_fast::op_map(&w.text.as_bytes()[..limit], at, opts.max_depth) {
+                    if m.end - at <= opts.max_line_bytes {
+                        m.event.line = w.line_at(at);
+                        sink.push_parts(m.event, m.tuple)?;
+                        w.pos = m.end;
                         retry_at_bytes = 0;
                         continue;
                     }

@@ -957,7 +957,9 @@ proptest! {
 /// they differ). Lines it declines are the general path's alone.
 fn edn_fast_agrees(line: &str, max_depth: usize) -> Result<bool, String> {
     let at = super::edn::skip_ws(line.as_bytes(), 0);
-    let Some((fast, end)) = super::edn_fast::op_map(line.as_bytes(), at, max_depth) else { return Ok(false) };
+    let Some(m) = super::edn_fast::op_map(line.as_bytes(), at, max_depth) else { return Ok(false) };
+    let end = m.end;
+    let fast = m.into_event();
     let general = match super::edn::next_form(line, 0, max_depth) {
         Ok(super::edn::Next::Form { value: Value::Map(m), end: gend, .. }) => {
             super::event::event_from_edn(m.into_entries(), 0, super::event::EdnFlavour::Jepsen).map(|e| (e, gend))
