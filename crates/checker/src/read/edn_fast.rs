@@ -93,19 +93,7 @@ pub(crate) fn op_map(s: &[u8], at: usize, max_depth: usize) -> Option<OpMap> {
             b':' => {}
             _ => return None,
         }
-        let name = p.keyword()?;
-        let bit: u16 = match name {
-            b"type" => 1,
-            b"process" => 2,
-            b"f" => 4,
-            b"key" => 8,
-            b"value" => 16,
-            b"time" => 32,
-            b"index" => 64,
-            b"node" => 128,
-            b"final?" | b"final" => 256,
-            _ => return None,
-        };
+        let bit = p.field()?;
         if seen & bit != 0 {
             return None;
         }
@@ -114,7 +102,7 @@ pub(crate) fn op_map(s: &[u8], at: usize, max_depth: usize) -> Option<OpMap> {
         // As `event_from_edn` judges each field; anything it would refuse
         // (or treat specially) is left to it.
         match bit {
-            1 => kind = Some(EventType::parse_bytes(p.name()?)?),
+            1 => kind = Some(p.event_type()?),
             2 => {
                 process = match p.peek()? {
                     b'0'..=b'9' => Process::Client(p.integer()? as u64),
@@ -209,6 +197,50 @@ impl<'a> Fast<'a> {
         self.i += 1;
         let name = self.token()?;
         (!name.is_empty() && name[0] != b':').then_some(name)
+    }
+
+    /// At `:`: the field a key names, as its bit (see [`op_map`]), the
+    /// scanner past it; `None` for any other key. Names are matched as
+    /// bytes: a known name must be followed by a delimiter, or the key is
+    /// longer, unknown (or refused), which is `None` as well.
+    fn field(&mut self) -> Option<u16> {
+        let rest = &self.s[self.i + 1..];
+        let (bit, n) = match rest {
+            [b't', b'y', b'p', b'e', ..] => (1, 4),
+            [b't', b'i', b'm', b'e', ..] => (32, 4),
+            [b'p', b'r', b'o', b'c', b'e', b's', b's', ..] => (2, 7),
+            [b'f', b'i', b'n', b'a', b'l', b'?', ..] => (256, 6),
+            [b'f', b'i', b'n', b'a', b'l', ..] => (256, 5),
+            [b'f', ..] => (4, 1),
+            [b'k', b'e', b'y', ..] => (8, 3),
+            [b'v', b'a', b'l', b'u', b'e', ..] => (16, 5),
+            [b'i', b'n', b'd', b'e', b'x', ..] => (64, 5),
+            [b'n', b'o', b'd', b'e', ..] => (128, 4),
+            _ => return None,
+        };
+        if CLASS[*rest.get(n)? as usize] != DELIM {
+            return None;
+        }
+        self.i += 1 + n;
+        Some(bit)
+    }
+
+    /// The `:type`: the four keywords matched as bytes, anything else as
+    /// a name.
+    fn event_type(&mut self) -> Option<EventType> {
+        let rest = &self.s[self.i..];
+        let (t, n) = match rest {
+            [b':', b'o', b'k', ..] => (EventType::Ok, 3),
+            [b':', b'i', b'n', b'v', b'o', b'k', b'e', ..] => (EventType::Invoke, 7),
+            [b':', b'i', b'n', b'f', b'o', ..] => (EventType::Info, 5),
+            [b':', b'f', b'a', b'i', b'l', ..] => (EventType::Fail, 5),
+            _ => return EventType::parse_bytes(self.name()?),
+        };
+        if CLASS[*rest.get(n)? as usize] != DELIM {
+            return None;
+        }
+        self.i += n;
+        Some(t)
     }
 
     /// At `"`: a string of printable ASCII without escapes, as bytes.

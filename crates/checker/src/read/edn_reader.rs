@@ -48,11 +48,21 @@ struct Window {
     carry: Vec<u8>,
     /// No byte read yet (a byte order mark may come).
     at_start: bool,
+    /// The index in `starts` of the line `line_at` last found.
+    hint: std::cell::Cell<usize>,
 }
 
 impl Window {
     fn new() -> Window {
-        Window { text: String::new(), starts: vec![(0, 1)], pos: 0, line_bytes: 0, carry: Vec::new(), at_start: true }
+        Window {
+            text: String::new(),
+            starts: vec![(0, 1)],
+            pos: 0,
+            line_bytes: 0,
+            carry: Vec::new(),
+            at_start: true,
+            hint: Default::default(),
+        }
     }
 
     /// Number of the line the last byte read belongs to.
@@ -61,8 +71,23 @@ impl Window {
     }
 
     fn line_at(&self, offset: usize) -> u64 {
-        let i = self.starts.partition_point(|&(o, _)| o <= offset);
-        self.starts[i.saturating_sub(1)].1
+        // Forms are numbered in order: a step or two on from the last
+        // line found, most often; a search otherwise.
+        let mut h = self.hint.get().min(self.starts.len() - 1);
+        if self.starts[h].0 <= offset {
+            for _ in 0..4 {
+                match self.starts.get(h + 1) {
+                    Some(&(o, _)) if o <= offset => h += 1,
+                    Some(_) | None => {
+                        self.hint.set(h);
+                        return self.starts[h].1;
+                    }
+                }
+            }
+        }
+        let i = self.starts.partition_point(|&(o, _)| o <= offset).saturating_sub(1);
+        self.hint.set(i);
+        self.starts[i].1
     }
 
     /// Bytes not yet consumed.
@@ -126,6 +151,7 @@ impl Window {
             s.0 -= cut;
         }
         self.starts.insert(0, (0, first_line));
+        self.hint.set(0);
         self.pos = 0;
     }
 }
