@@ -2,6 +2,7 @@
 //! [`Sink`] that feeds events to the [`HistoryBuilder`], applying the
 //! jepsen.independent `[key value]` split when asked to (or when detected).
 
+use super::packed::Packed;
 use super::Independent;
 use crate::error::{InputError, InputErrorKind};
 use crate::history::{Event, EventTarget, EventType, Process, RawTxn, F};
@@ -247,14 +248,16 @@ pub(crate) struct Sink<T: EventTarget> {
     /// value in `value`): so they are split once, with no vector built for
     /// the fast path's tuples, and joined again only if a later event
     /// shows that the history is not independent.
-    pending: Option<Vec<Event>>,
+    pending: Option<Packed>,
+    /// Whether a client event is pending (else only nemesis events are).
+    pending_client: bool,
     file: String,
 }
 
 impl<T: EventTarget> Sink<T> {
     pub(crate) fn new(file: &str, mode: Independent, target: T) -> Sink<T> {
-        let pending = if mode == Independent::Auto { Some(Vec::new()) } else { None };
-        Sink { builder: target, mode, pending, file: file.to_string() }
+        let pending = if mode == Independent::Auto { Some(Packed::default()) } else { None };
+        Sink { builder: target, mode, pending, pending_client: false, file: file.to_string() }
     }
 
     pub(crate) fn push(&mut self, e: Event) -> Result<(), InputError> {
@@ -319,6 +322,7 @@ impl<T: EventTarget> Sink<T> {
                     whole(&mut e, tuple);
                 } else {
                     split(&mut e, tuple);
+                    self.pending_client = true;
                 }
                 if let Some(pending) = &mut self.pending {
                     pending.push(e);
@@ -331,7 +335,7 @@ impl<T: EventTarget> Sink<T> {
     /// Feeds the pending events as they were read (the history is not
     /// independent after all), and streams from now on.
     fn flush_joined(&mut self) -> Result<(), InputError> {
-        for mut p in self.pending.take().unwrap_or_default() {
+        for mut p in self.pending.take().unwrap_or_default().events() {
             if p.process != Process::Nemesis {
                 join_tuple(&mut p);
             }
@@ -366,10 +370,9 @@ impl<T: EventTarget> Sink<T> {
     pub(crate) fn finish(mut self) -> Result<(T::Output, bool), InputError> {
         let mut split = self.mode == Independent::Yes;
         if let Some(pending) = self.pending.take() {
-            let any_client = pending.iter().any(|e| e.process != Process::Nemesis);
-            split = any_client;
+            split = self.pending_client;
             // Client events are pending split already.
-            for e in pending {
+            for e in pending.events() {
                 self.feed(e)?;
             }
         }
