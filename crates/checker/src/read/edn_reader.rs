@@ -158,10 +158,34 @@ impl Window {
 
 pub(crate) fn read<R: BufRead, T: EventTarget>(
     file: &str,
+    r: R,
+    opts: &ReadOptions,
+    format: Format,
+    target: T,
+) -> Result<T::Output, InputError> {
+    read_with(file, r, opts, format, target, true)
+}
+
+/// [`read`] with the op-map fast path off: every form goes through the
+/// general parser (the reference the equivalence tests compare with).
+#[cfg(test)]
+pub(crate) fn read_general<R: BufRead, T: EventTarget>(
+    file: &str,
+    r: R,
+    opts: &ReadOptions,
+    format: Format,
+    target: T,
+) -> Result<T::Output, InputError> {
+    read_with(file, r, opts, format, target, false)
+}
+
+fn read_with<R: BufRead, T: EventTarget>(
+    file: &str,
     mut r: R,
     opts: &ReadOptions,
     format: Format,
     target: T,
+    fast: bool,
 ) -> Result<T::Output, InputError> {
     let flavour = if format == Format::PorcupineKv { EdnFlavour::PorcupineKv } else { EdnFlavour::Jepsen };
     let file = file.to_string();
@@ -254,7 +278,7 @@ pub(crate) fn read<R: BufRead, T: EventTarget>(
             }
             // The usual Jepsen op map, scanned straight to its event; any
             // other form (or one too long) goes to the general parser.
-            if flavour == EdnFlavour::Jepsen && next_byte == Some(b'{') {
+            if fast && flavour == EdnFlavour::Jepsen && next_byte == Some(b'{') {
                 if let Some(mut m) = edn_fast::op_map(&w.text.as_bytes()[..limit], at, opts.max_depth) {
                     if m.end - at <= opts.max_line_bytes {
                         m.event.line = w.line_at(at);
