@@ -63,6 +63,70 @@ const NAMES: [F; 14] = [
 ];
 const OTHER: u8 = 255;
 
+/// The code of an interned name in [`NAMES`], else [`OTHER`].
+fn f_code(f: &F) -> u8 {
+    match f {
+        F::Read => 0,
+        F::Write => 1,
+        F::Cas => 2,
+        F::Get => 3,
+        F::Put => 4,
+        F::Append => 5,
+        F::Add => 6,
+        F::Incr => 7,
+        F::Transfer => 8,
+        F::Acquire => 9,
+        F::Release => 10,
+        F::Enqueue => 11,
+        F::Dequeue => 12,
+        F::Txn => 13,
+        F::Other(_) => OTHER,
+    }
+}
+
+/// A key (`None`: no key) or value packed in a few bytes.
+fn is_scalar(v: Option<&Value>) -> bool {
+    matches!(v, None | Some(Value::Nil | Value::Bool(_) | Value::Int(_)))
+}
+
+/// The bytes of one usual event: at most 1 + 1 + 4 varints of 10 bytes
+/// and 2 tagged integers of 11.
+struct Buf {
+    b: [u8; 64],
+    n: usize,
+}
+
+impl Buf {
+    fn put(&mut self, b: u8) {
+        if let Some(x) = self.b.get_mut(self.n) {
+            *x = b;
+            self.n += 1;
+        }
+    }
+
+    fn varint(&mut self, mut u: u64) {
+        while u >= 0x80 {
+            self.put(u as u8 | 0x80);
+            u >>= 7;
+        }
+        self.put(u as u8);
+    }
+
+    /// What [`Packed::value`] packs for a scalar, or `NO_KEY` for `None`.
+    fn scalar(&mut self, v: Option<&Value>) {
+        match v {
+            None => self.put(NO_KEY),
+            Some(Value::Bool(false)) => self.put(FALSE),
+            Some(Value::Bool(true)) => self.put(TRUE),
+            Some(Value::Int(i)) => {
+                self.put(INT);
+                self.varint(zigzag(*i));
+            }
+            Some(_) => self.put(NIL),
+        }
+    }
+}
+
 fn zigzag(i: i64) -> u64 {
     ((i << 1) ^ (i >> 63)) as u64
 }
@@ -134,13 +198,35 @@ impl Packed {
         head |= if e.index.is_some() { HAS_INDEX } else { 0 };
         head |= if e.node.is_some() { HAS_NODE } else { 0 };
         head |= if e.is_final { IS_FINAL } else { 0 };
-        self.bytes.push(head);
-        match NAMES.iter().position(|n| *n == e.f) {
-            Some(code) => self.bytes.push(code as u8),
-            None => {
-                self.bytes.push(OTHER);
-                self.text(e.f.as_str());
+        let code = f_code(&e.f);
+        if code != OTHER && e.node.is_none() && is_scalar(e.key.as_ref()) && is_scalar(Some(&e.value)) {
+            // The usual event: packed in a local buffer, copied once.
+            let mut b = Buf { b: [0; 64], n: 0 };
+            b.put(head);
+            b.put(code);
+            b.varint(e.line.wrapping_sub(self.prev.0));
+            self.prev.0 = e.line;
+            if let Process::Client(p) = e.process {
+                b.varint(p);
             }
+            b.scalar(e.key.as_ref());
+            b.scalar(Some(&e.value));
+            if let Some(t) = e.time_ns {
+                b.varint(zigzag(t.wrapping_sub(self.prev.1)));
+                self.prev.1 = t;
+            }
+            if let Some(i) = e.index {
+                b.varint(i.wrapping_sub(self.prev.2));
+                self.prev.2 = i;
+            }
+            self.bytes.extend_from_slice(&b.b[..b.n]);
+            self.len += 1;
+            return;
+        }
+        self.bytes.push(head);
+        self.bytes.push(code);
+        if code == OTHER {
+            self.text(e.f.as_str());
         }
         self.varint(e.line.wrapping_sub(self.prev.0));
         self.prev.0 = e.line;
