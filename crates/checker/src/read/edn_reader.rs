@@ -48,11 +48,21 @@ struct Window {
     carry: Vec<u8>,
     /// No byte read yet (a byte order mark may come).
     at_start: bool,
+    /// The index in `starts` of the line `line_at` last found.
+    hint: std::cell::Cell<usize>,
 }
 
 impl Window {
     fn new() -> Window {
-        Window { text: String::new(), starts: vec![(0, 1)], pos: 0, line_bytes: 0, carry: Vec::new(), at_start: true }
+        Window {
+            text: String::new(),
+            starts: vec![(0, 1)],
+            pos: 0,
+            line_bytes: 0,
+            carry: Vec::new(),
+            at_start: true,
+            hint: Default::default(),
+        }
     }
 
     /// Number of the line the last byte read belongs to.
@@ -61,8 +71,23 @@ impl Window {
     }
 
     fn line_at(&self, offset: usize) -> u64 {
-        let i = self.starts.partition_point(|&(o, _)| o <= offset);
-        self.starts[i.saturating_sub(1)].1
+        // Forms are numbered in order: a step or two on from the last
+        // line found, most often; a search otherwise.
+        let mut h = self.hint.get().min(self.starts.len() - 1);
+        if self.starts[h].0 <= offset {
+            for _ in 0..4 {
+                match self.starts.get(h + 1) {
+                    Some(&(o, _)) if o <= offset => h += 1,
+                    Some(_) | None => {
+                        self.hint.set(h);
+                        return self.starts[h].1;
+                    }
+                }
+            }
+        }
+        let i = self.starts.partition_point(|&(o, _)| o <= offset).saturating_sub(1);
+        self.hint.set(i);
+        self.starts[i].1
     }
 
     /// Bytes not yet consumed.
@@ -126,16 +151,41 @@ impl Window {
             s.0 -= cut;
         }
         self.starts.insert(0, (0, first_line));
+        self.hint.set(0);
         self.pos = 0;
     }
 }
 
 pub(crate) fn read<R: BufRead, T: EventTarget>(
     file: &str,
+    r: R,
+    opts: &ReadOptions,
+    format: Format,
+    target: T,
+) -> Result<T::Output, InputError> {
+    read_with(file, r, opts, format, target, true)
+}
+
+/// [`read`] with the op-map fast path off: every form goes through the
+/// general parser (the reference the equivalence tests compare with).
+#[cfg(test)]
+pub(crate) fn read_general<R: BufRead, T: EventTarget>(
+    file: &str,
+    r: R,
+    opts: &ReadOptions,
+    format: Format,
+    target: T,
+) -> Result<T::Output, InputError> {
+    read_with(file, r, opts, format, target, false)
+}
+
+fn read_with<R: BufRead, T: EventTarget>(
+    file: &str,
     mut r: R,
     opts: &ReadOptions,
     format: Format,
     target: T,
+    fast: bool,
 ) -> Result<T::Output, InputError> {
     let flavour = if format == Format::PorcupineKv { EdnFlavour::PorcupineKv } else { EdnFlavour::Jepsen };
     let file = file.to_string();
@@ -228,12 +278,12 @@ pub(crate) fn read<R: BufRead, T: EventTarget>(
             }
             // The usual Jepsen op map, scanned straight to its event; any
             // other form (or one too long) goes to the general parser.
-            if flavour == EdnFlavour::Jepsen && next_byte == Some(b'{') {
-                if let Some((mut e, end)) = edn_fast::op_map(&w.text.as_bytes()[..limit], at, opts.max_depth) {
-                    if end - at <= opts.max_line_bytes {
-                        e.line = w.line_at(at);
-                        sink.push(e)?;
-                        w.pos = end;
+            if fast && flavour == EdnFlavour::Jepsen && next_byte == Some(b'{') {
+                if let Some(mut m) = edn_fast::op_map(&w.text.as_bytes()[..limit], at, opts.max_depth) {
+                    if m.end - at <= opts.max_line_bytes {
+                        m.event.line = w.line_at(at);
+                        sink.push_parts(m.event, m.tuple)?;
+                        w.pos = m.end;
                         retry_at_bytes = 0;
                         continue;
                     }

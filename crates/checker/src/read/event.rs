@@ -2,6 +2,7 @@
 //! [`Sink`] that feeds events to the [`HistoryBuilder`], applying the
 //! jepsen.independent `[key value]` split when asked to (or when detected).
 
+use super::packed::Packed;
 use super::Independent;
 use crate::error::{InputError, InputErrorKind};
 use crate::history::{Event, EventTarget, EventType, Process, RawTxn, F};
@@ -207,12 +208,14 @@ fn bad(field: &'static str, expected: &'static str, found: &Value) -> InputError
 /// whose values are `[old new]`, is not mistaken for an independent one).
 fn is_tuple(e: &Event) -> bool {
     match &e.value {
-        Value::List(items) if items.len() == 2 => {
-            matches!(items[0], Value::Int(_) | Value::Str(_))
-                && (e.f != F::Cas || matches!(&items[1], Value::List(v) if v.len() == 2))
-        }
+        Value::List(items) if items.len() == 2 => is_tuple_parts(e.f == F::Cas, &items[0], &items[1]),
         _ => false,
     }
+}
+
+/// [`is_tuple`] of a value `[k v]` given as its parts.
+fn is_tuple_parts(cas: bool, k: &Value, v: &Value) -> bool {
+    matches!(k, Value::Int(_) | Value::Str(_)) && (!cas || matches!(v, Value::List(v) if v.len() == 2))
 }
 
 fn split_tuple(e: &mut Event) {
@@ -224,6 +227,13 @@ fn split_tuple(e: &mut Event) {
     }
 }
 
+/// Undoes [`split_tuple`]: the value `[k v]` again, no key.
+fn join_tuple(e: &mut Event) {
+    let k = e.key.take().unwrap_or_default();
+    let v = std::mem::take(&mut e.value);
+    e.value = Value::List(vec![k, v]);
+}
+
 /// Feeds events to the builder, splitting `[k v]` values as configured.
 ///
 /// With [`Independent::Auto`] the sink buffers events while every client
@@ -233,24 +243,57 @@ fn split_tuple(e: &mut Event) {
 pub(crate) struct Sink<T: EventTarget> {
     builder: T,
     mode: Independent,
-    /// `Some` while an `Auto` history still looks independent.
-    pending: Option<Vec<Event>>,
+    /// `Some` while an `Auto` history still looks independent. Its client
+    /// events are all tuples, kept split already (the key in `key`, the
+    /// value in `value`): so they are split once, with no vector built for
+    /// the fast path's tuples, and joined again only if a later event
+    /// shows that the history is not independent.
+    pending: Option<Packed>,
+    /// Whether a client event is pending (else only nemesis events are).
+    pending_client: bool,
     file: String,
 }
 
 impl<T: EventTarget> Sink<T> {
     pub(crate) fn new(file: &str, mode: Independent, target: T) -> Sink<T> {
-        let pending = if mode == Independent::Auto { Some(Vec::new()) } else { None };
-        Sink { builder: target, mode, pending, file: file.to_string() }
+        let pending = if mode == Independent::Auto { Some(Packed::default()) } else { None };
+        Sink { builder: target, mode, pending, pending_client: false, file: file.to_string() }
     }
 
-    pub(crate) fn push(&mut self, mut e: Event) -> Result<(), InputError> {
+    pub(crate) fn push(&mut self, e: Event) -> Result<(), InputError> {
+        self.push_parts(e, None)
+    }
+
+    /// [`Sink::push`] of an event whose value, when `tuple` is given, is
+    /// the list `[k v]` of its two parts (the event's own value is then
+    /// ignored): as the EDN fast path reads a two-element `:value`.
+    pub(crate) fn push_parts(&mut self, mut e: Event, tuple: Option<(Value, Value)>) -> Result<(), InputError> {
         let client_unkeyed = e.process != Process::Nemesis && e.key.is_none();
+        let whole = |e: &mut Event, tuple: Option<(Value, Value)>| {
+            if let Some((k, v)) = tuple {
+                e.value = Value::List(vec![k, v]);
+            }
+        };
+        let looks_tuple = |e: &Event, tuple: &Option<(Value, Value)>| match tuple {
+            Some((k, v)) => is_tuple_parts(e.f == F::Cas, k, v),
+            None => is_tuple(e),
+        };
+        let split = |e: &mut Event, tuple: Option<(Value, Value)>| match tuple {
+            Some((k, v)) => {
+                e.key = Some(k);
+                e.value = v;
+            }
+            None => split_tuple(e),
+        };
         match self.mode {
-            Independent::No => self.feed(e),
+            Independent::No => {
+                whole(&mut e, tuple);
+                self.feed(e)
+            }
             Independent::Yes => {
                 if client_unkeyed {
-                    if !is_tuple(&e) {
+                    if !looks_tuple(&e, &tuple) {
+                        whole(&mut e, tuple);
                         let found = quote(&e.value);
                         let kind = InputErrorKind::BadField {
                             field: "value",
@@ -259,22 +302,46 @@ impl<T: EventTarget> Sink<T> {
                         };
                         return Err(InputError::new(&self.file, e.line, kind));
                     }
-                    split_tuple(&mut e);
+                    split(&mut e, tuple);
+                } else {
+                    whole(&mut e, tuple);
                 }
                 self.feed(e)
             }
             Independent::Auto => {
-                let Some(pending) = &mut self.pending else { return self.feed(e) };
-                if !client_unkeyed && e.process != Process::Nemesis || client_unkeyed && !is_tuple(&e) {
-                    for p in self.pending.take().unwrap_or_default() {
-                        self.feed(p)?;
-                    }
+                if self.pending.is_none() {
+                    whole(&mut e, tuple);
                     return self.feed(e);
                 }
-                pending.push(e);
+                if !client_unkeyed && e.process != Process::Nemesis || client_unkeyed && !looks_tuple(&e, &tuple) {
+                    self.flush_joined()?;
+                    whole(&mut e, tuple);
+                    return self.feed(e);
+                }
+                if e.process == Process::Nemesis {
+                    whole(&mut e, tuple);
+                } else {
+                    split(&mut e, tuple);
+                    self.pending_client = true;
+                }
+                if let Some(pending) = &mut self.pending {
+                    pending.push(e);
+                }
                 Ok(())
             }
         }
+    }
+
+    /// Feeds the pending events as they were read (the history is not
+    /// independent after all), and streams from now on.
+    fn flush_joined(&mut self) -> Result<(), InputError> {
+        for mut p in self.pending.take().unwrap_or_default().events() {
+            if p.process != Process::Nemesis {
+                join_tuple(&mut p);
+            }
+            self.feed(p)?;
+        }
+        Ok(())
     }
 
     fn feed(&mut self, e: Event) -> Result<(), InputError> {
@@ -295,9 +362,7 @@ impl<T: EventTarget> Sink<T> {
             e.value = raw.to_value();
             return self.push(e);
         }
-        for p in self.pending.take().unwrap_or_default() {
-            self.feed(p)?;
-        }
+        self.flush_joined()?;
         self.builder.push_raw(e, Some(raw))
     }
 
@@ -305,12 +370,9 @@ impl<T: EventTarget> Sink<T> {
     pub(crate) fn finish(mut self) -> Result<(T::Output, bool), InputError> {
         let mut split = self.mode == Independent::Yes;
         if let Some(pending) = self.pending.take() {
-            let any_client = pending.iter().any(|e| e.process != Process::Nemesis);
-            split = any_client;
-            for mut e in pending {
-                if any_client && e.process != Process::Nemesis {
-                    split_tuple(&mut e);
-                }
+            split = self.pending_client;
+            // Client events are pending split already.
+            for e in pending.events() {
                 self.feed(e)?;
             }
         }

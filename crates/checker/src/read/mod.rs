@@ -16,6 +16,7 @@ mod json;
 mod jsonl;
 mod jsonl_serde;
 mod lines;
+mod packed;
 #[cfg(test)]
 mod tests;
 

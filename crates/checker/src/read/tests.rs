@@ -957,7 +957,9 @@ proptest! {
 /// they differ). Lines it declines are the general path's alone.
 fn edn_fast_agrees(line: &str, max_depth: usize) -> Result<bool, String> {
     let at = super::edn::skip_ws(line.as_bytes(), 0);
-    let Some((fast, end)) = super::edn_fast::op_map(line.as_bytes(), at, max_depth) else { return Ok(false) };
+    let Some(m) = super::edn_fast::op_map(line.as_bytes(), at, max_depth) else { return Ok(false) };
+    let end = m.end;
+    let fast = m.into_event();
     let general = match super::edn::next_form(line, 0, max_depth) {
         Ok(super::edn::Next::Form { value: Value::Map(m), end: gend, .. }) => {
             super::event::event_from_edn(m.into_entries(), 0, super::event::EdnFlavour::Jepsen).map(|e| (e, gend))
@@ -1005,7 +1007,7 @@ fn edn_fast_path_agrees_with_the_general_parser_on_every_file() {
 /// An EDN op map with its keys in any order: known fields with values of
 /// every kind the fast path takes or declines.
 fn arb_edn_line() -> impl Strategy<Value = String> {
-    let ws = prop_oneof![Just(" "), Just(", "), Just("\t"), Just(" ; c\n "), Just("")];
+    let ws = prop_oneof![Just(" "), Just(", "), Just("\t"), Just(" ; c\n "), Just(""), Just("\r\n"), Just("\n")];
     let field = prop_oneof![
         prop::sample::select(vec![
             ":type :invoke",
@@ -1042,7 +1044,21 @@ fn arb_edn_line() -> impl Strategy<Value = String> {
             ":value +3",
             ":value true",
             ":value sym",
-            ":value 1234567890123456789"
+            ":value 1234567890123456789",
+            ":value 12345678901234567890",
+            ":value -9223372036854775809",
+            ":value -42",
+            ":value :kw",
+            ":value [:k 5]",
+            ":value [\"s\" nil]",
+            ":value [1 [2 3]]",
+            ":value [-1 \"a\\nb\"]",
+            ":value [1 2 3]",
+            ":value []",
+            ":value [1]",
+            ":value [ 1 , 2 ]",
+            ":value [12345678901234567890 1]",
+            ":value [1 1.5]"
         ]),
         prop::sample::select(vec![":key 3", ":key :k", ":key nil", ":key \"x\""]),
         prop::sample::select(vec![":time 10", ":time -5", ":time nil", ":time 1.0"]),
@@ -1070,5 +1086,122 @@ proptest! {
     #[test]
     fn edn_fast_path_agrees_with_the_general_parser(line in arb_edn_line(), depth in 1usize..5) {
         edn_fast_agrees(&line, depth).map_err(TestCaseError::fail)?;
+    }
+}
+
+/// Records events as the reader pushes them (split or not), to compare
+/// readers event by event.
+struct Recorder(Vec<Event>);
+
+impl crate::history::EventTarget for Recorder {
+    type Output = Vec<Event>;
+    fn push(&mut self, e: Event) -> Result<(), InputError> {
+        self.0.push(e);
+        Ok(())
+    }
+    fn finish(self) -> Result<Vec<Event>, InputError> {
+        Ok(self.0)
+    }
+}
+
+use crate::history::Event;
+
+/// The whole EDN reader with the fast path and without it (the general
+/// parser alone) on `text`, read in chunks of `chunk` bytes: the same
+/// events pushed, split the same way, and the same history or the same
+/// error. `Err` says how they differ.
+fn edn_readers_agree(text: &[u8], chunk: usize, independent: Independent) -> Result<(), String> {
+    let opts = ReadOptions { independent, ..ReadOptions::default() };
+    let run = |general: bool, events: bool| {
+        let r = std::io::BufReader::with_capacity(chunk, text);
+        let f = if general { edn_reader::read_general::<_, Recorder> } else { edn_reader::read::<_, Recorder> };
+        let g =
+            if general { edn_reader::read_general::<_, HistoryBuilder> } else { edn_reader::read::<_, HistoryBuilder> };
+        if events {
+            format!("{:?}", f("h.edn", r, &opts, Format::Edn, Recorder(Vec::new())))
+        } else {
+            format!("{:?}", g("h.edn", r, &opts, Format::Edn, HistoryBuilder::new("h.edn")))
+        }
+    };
+    for events in [true, false] {
+        let (fast, general) = (run(false, events), run(true, events));
+        if fast != general {
+            return Err(format!("chunks of {chunk}, {independent:?}:\n fast:    {fast}\n general: {general}"));
+        }
+    }
+    Ok(())
+}
+
+/// Every shipped EDN file, whole, in odd-sized chunks and in every
+/// independent mode: the reader with the fast path gives exactly what the
+/// general parser alone gives.
+#[test]
+fn edn_reader_agrees_with_the_general_parser_on_every_file() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let mut n = 0;
+    for dir in [
+        "crates/checker/testdata/jepsen",
+        "tests/malformed",
+        "fuzz/corpus/read_edn",
+        "../shared/fixtures/porcupine/kv",
+        "../shared/fixtures/porcupine",
+    ] {
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+        for entry in entries {
+            let path = entry.unwrap().path();
+            if !path.is_file() {
+                continue;
+            }
+            let bytes = std::fs::read(&path).unwrap();
+            for chunk in [1 << 20, 4093, 61] {
+                for mode in [Independent::Auto, Independent::Yes, Independent::No] {
+                    edn_readers_agree(&bytes, chunk, mode).unwrap_or_else(|d| panic!("{}: {d}", path.display()));
+                }
+            }
+            n += 1;
+        }
+    }
+    assert!(n > 20, "{n} files");
+}
+
+/// A history of generated op map lines (valid, odd, broken), separated
+/// by LF or CRLF, optionally inside a top-level vector.
+fn arb_edn_history() -> impl Strategy<Value = String> {
+    let valid = (0u64..4, prop::sample::select(vec!["invoke", "ok", "info", "fail"]), 0i64..50, 0u8..4).prop_map(
+        |(p, t, v, shape)| {
+            let value = match shape {
+                0 => format!("[{} {v}]", v % 3),
+                1 => format!("[:k{} nil]", v % 3),
+                2 => format!("[{} [{v} {}]]", v % 2, v + 1),
+                _ => format!("{v}"),
+            };
+            let f = if shape == 2 { "cas" } else { "write" };
+            format!("{{:type :{t}, :f :{f}, :value {value}, :time {v}, :process {p}, :index {v}}}")
+        },
+    );
+    let nemesis = Just("{:type :info, :f :kill, :process :nemesis, :value nil}".to_string());
+    let line = prop_oneof![4 => valid, 1 => nemesis, 2 => arb_edn_line()];
+    (proptest::collection::vec(line, 0..12), prop::sample::select(vec!["\n", "\r\n"]), any::<bool>()).prop_map(
+        |(lines, nl, vector)| {
+            let body = lines.join(nl);
+            if vector {
+                format!("[{body}]{nl}")
+            } else {
+                format!("{body}{nl}")
+            }
+        },
+    )
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
+
+    #[test]
+    fn edn_reader_agrees_with_the_general_parser(
+        text in arb_edn_history(),
+        chunk in prop::sample::select(vec![1usize, 3, 17, 64, 1 << 16]),
+        mode in prop::sample::select(vec![Independent::Auto, Independent::Yes, Independent::No]),
+    ) {
+        edn_readers_agree(text.as_bytes(), chunk, mode).map_err(TestCaseError::fail)?;
     }
 }
