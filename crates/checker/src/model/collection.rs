@@ -6,9 +6,9 @@
 //! where an element goes in and how a read compares.
 
 use super::register::values_heap_bytes;
-use super::{arg, bad_value, result, unsupported, Model, NilRead};
+use super::{arg, bad_value, result, unsupported, Model, NilRead, ReadCause};
 use crate::error::InputErrorKind;
-use crate::history::{Op, F};
+use crate::history::{Op, Outcome, F};
 use crate::value::Value;
 use std::sync::Arc;
 
@@ -161,6 +161,110 @@ impl Model for Collection {
     fn heap_bytes(&self, s: &Self::State) -> usize {
         values_heap_bytes(s)
     }
+
+    fn read_cause(&self, init: &Self::State, ops: &[&Op], read: usize) -> Option<ReadCause> {
+        let r = ops.get(read)?;
+        if r.outcome != Outcome::Ok {
+            return None;
+        }
+        match self.kind {
+            Kind::Set | Kind::ListAppend => self.grow_only_cause(init, ops, read),
+            Kind::Queue => queue_cause(init, ops, read),
+        }
+    }
+}
+
+impl Collection {
+    /// A set or list only grows, so a read must hold every element whose add
+    /// (append) completed before it began ([`ReadCause::Missed`], the most
+    /// recent such add named), and no element that the collection did not
+    /// start with and no op invoked before it returned added
+    /// ([`ReadCause::NeverAdded`]).
+    fn grow_only_cause(&self, init: &[Value], ops: &[&Op], read: usize) -> Option<ReadCause> {
+        let (add, read_f) = self.ops();
+        let r = ops[read];
+        if r.f != read_f {
+            return None;
+        }
+        let items: &[Value] = match result(r)? {
+            Value::Nil if self.nil_read == NilRead::Absent => &[],
+            Value::Nil => return None,
+            v => v.as_seq()?,
+        };
+        let adds = || ops.iter().enumerate().filter(|(_, o)| o.f == add);
+        let missed = adds()
+            .filter(|(_, o)| o.outcome == Outcome::Ok && o.ret < r.call && !items.contains(arg(o)))
+            .max_by_key(|(_, o)| o.ret);
+        if let Some((write, _)) = missed {
+            return Some(ReadCause::Missed { write });
+        }
+        let element =
+            items.iter().find(|x| !init.contains(x) && !adds().any(|(_, o)| arg(o) == *x && o.call < r.ret))?;
+        let later = adds().filter(|(_, o)| arg(o) == element).min_by_key(|(_, o)| o.call).map(|(i, _)| i);
+        Some(ReadCause::NeverAdded { element: element.clone(), later })
+    }
+}
+
+/// [`Model::read_cause`] for queues: a dequeue `d` that no order explains.
+/// Only an enqueue linearized before `d` can give it its element, so one
+/// invoked before `d` returned; only a dequeue that returned an element, or
+/// one whose result is unknown (info), can remove that element. From that:
+/// an element nothing enqueued in time ([`ReadCause::NeverAdded`]), one
+/// enqueued once and dequeued twice ([`ReadCause::DequeuedTwice`]), one
+/// overtaken by an element enqueued earlier and still there
+/// ([`ReadCause::OutOfOrder`]), or an empty result while an element
+/// enqueued earlier is still there ([`ReadCause::FoundEmpty`]). Each assumes
+/// the dequeued element is not in the initial queue.
+fn queue_cause(init: &[Value], ops: &[&Op], read: usize) -> Option<ReadCause> {
+    let d = ops[read];
+    if d.f != F::Dequeue {
+        return None;
+    }
+    let out = result(d)?;
+    let enqueues = || ops.iter().enumerate().filter(|(_, o)| o.f == F::Enqueue);
+    // Whether some dequeue other than `d` that may precede it could remove `x`.
+    let removable = |x: &Value| {
+        ops.iter().enumerate().any(|(i, o)| {
+            i != read
+                && o.f == F::Dequeue
+                && o.call < d.ret
+                && match o.outcome {
+                    Outcome::Ok => result(o) == Some(x),
+                    _ => true,
+                }
+        })
+    };
+    if out.is_nil() {
+        let (enqueue, _) = enqueues()
+            .filter(|(_, o)| o.outcome == Outcome::Ok && o.ret < d.call && !removable(arg(o)))
+            .min_by_key(|(_, o)| o.ret)?;
+        return Some(ReadCause::FoundEmpty { enqueue });
+    }
+    if init.contains(out) {
+        return None;
+    }
+    let of_out: Vec<usize> = enqueues().filter(|(_, o)| arg(o) == out).map(|(i, _)| i).collect();
+    let in_time: Vec<usize> = of_out.iter().copied().filter(|&i| ops[i].call < d.ret).collect();
+    if in_time.is_empty() {
+        let later = of_out.iter().copied().min_by_key(|&i| ops[i].call);
+        return Some(ReadCause::NeverAdded { element: out.clone(), later });
+    }
+    if let [enqueue] = of_out[..] {
+        let other = ops
+            .iter()
+            .enumerate()
+            .find(|(i, o)| *i != read && o.f == F::Dequeue && result(o) == Some(out))
+            .map(|(i, _)| i);
+        if let Some(other) = other {
+            return Some(ReadCause::DequeuedTwice { enqueue, other });
+        }
+    }
+    let first_call = in_time.iter().map(|&i| ops[i].call).min()?;
+    let later = in_time.iter().copied().min_by_key(|&i| ops[i].call)?;
+    let (earlier, _) = enqueues()
+        .filter(|(_, o)| o.outcome == Outcome::Ok && o.ret < first_call && arg(o) != out && !removable(arg(o)))
+        .min_by_key(|(_, o)| o.ret)?;
+    Some(ReadCause::OutOfOrder { earlier, later })
 }
 
 #[cfg(test)]

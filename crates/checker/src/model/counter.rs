@@ -1,9 +1,9 @@
 //! A counter: `incr n` (n defaults to 1 when nil) and `read`. Sums wrap on
 //! i64 overflow rather than fail, so no history can make the model panic.
 
-use super::{arg, bad_value, result, unsupported, Model, NilRead};
+use super::{arg, bad_value, result, unsupported, Model, NilRead, ReadCause};
 use crate::error::InputErrorKind;
-use crate::history::{Op, F};
+use crate::history::{Op, Outcome, F};
 use crate::value::Value;
 
 #[derive(Clone, Copy, Debug)]
@@ -67,6 +67,65 @@ impl Model for Counter {
     fn info_is_noop(&self, op: &Op) -> bool {
         op.f == F::Read
     }
+
+    fn read_cause(&self, init: &i64, ops: &[&Op], read: usize) -> Option<ReadCause> {
+        counter_read_cause(self.nil_read, *init, ops, read)
+    }
+}
+
+/// [`Model::read_cause`] for counters, from real-time order alone. Ok
+/// increments that completed before the read began are in every order
+/// before it; increments invoked after it completed are after it; the rest
+/// (concurrent, or info) may or may not count. So the read lies between the
+/// start plus the completed increments plus every negative maybe, and the
+/// start plus the completed ones plus every positive maybe. Below: the
+/// fewest completed positive increments (largest first) that, with every
+/// negative one that may precede the read, already exceed it are named
+/// ([`ReadCause::BelowCompleted`]). Above: every positive increment that may
+/// precede it is named ([`ReadCause::AboveInvoked`]), since together they
+/// still fall short. Sums saturate, so no history can overflow them.
+fn counter_read_cause(nil_read: NilRead, init: i64, ops: &[&Op], read: usize) -> Option<ReadCause> {
+    let r = ops.get(read)?;
+    if r.f != F::Read {
+        return None;
+    }
+    let x = match result(r)? {
+        Value::Int(x) => *x,
+        Value::Nil if nil_read == NilRead::Absent => 0,
+        _ => return None,
+    };
+    // Increments that may precede the read (invoked before it returned),
+    // with whether they surely do (ok, completed before it began).
+    let incrs: Vec<(usize, i64, bool)> = ops
+        .iter()
+        .enumerate()
+        .filter(|(i, o)| *i != read && o.f == F::Incr && o.call < r.ret)
+        .filter_map(|(i, o)| Some((i, amount(o)?, o.outcome == Outcome::Ok && o.ret < r.call)))
+        .collect();
+    let negatives: Vec<usize> = incrs.iter().filter(|(_, n, _)| *n < 0).map(|(i, _, _)| *i).collect();
+    let neg_sum = incrs.iter().filter(|(_, n, _)| *n < 0).fold(0i64, |a, (_, n, _)| a.saturating_add(*n));
+    let high = incrs.iter().filter(|(_, n, _)| *n > 0).fold(init, |a, (_, n, _)| a.saturating_add(*n));
+    if x > high {
+        let named = incrs.iter().filter(|(_, n, _)| *n > 0).map(|(i, _, _)| *i).collect();
+        return Some(ReadCause::AboveInvoked { incrs: named, most: high });
+    }
+    let mut must: Vec<(usize, i64)> = incrs.iter().filter(|(_, n, m)| *n > 0 && *m).map(|(i, n, _)| (*i, *n)).collect();
+    must.sort_by_key(|&(i, n)| (std::cmp::Reverse(n), ops[i].ret));
+    let mut low = init.saturating_add(neg_sum);
+    let mut named = Vec::new();
+    for (i, n) in must {
+        if low > x {
+            break;
+        }
+        low = low.saturating_add(n);
+        named.push(i);
+    }
+    if low <= x {
+        return None;
+    }
+    named.extend(negatives);
+    named.sort_by_key(|&i| ops[i].call);
+    Some(ReadCause::BelowCompleted { incrs: named, least: low })
 }
 
 #[cfg(test)]

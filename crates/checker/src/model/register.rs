@@ -142,7 +142,134 @@ fn validate_register(model: &'static str, allow_cas: bool, op: &Op) -> Result<()
 /// the value and before the read. Nothing is claimed when a write of the
 /// value may still take effect at the read (an info one, or one concurrent
 /// with the read).
-fn register_read_cause(nil_read: NilRead, init: &Value, ops: &[&Op], read: usize) -> Option<ReadCause> {
+///
+/// When neither proof applies (a write of the value may still be pending,
+/// or the failed op is a cas), [`unreachable_cause`] looks for a value the
+/// register surely held before and shows the value read cannot be made from
+/// it in time.
+pub(crate) fn register_read_cause(nil_read: NilRead, init: &Value, ops: &[&Op], read: usize) -> Option<ReadCause> {
+    let r = ops.get(read)?;
+    if r.outcome != Outcome::Ok {
+        return None;
+    }
+    simple_read_cause(nil_read, init, ops, read).or_else(|| unreachable_cause(nil_read, init, ops, read))
+}
+
+/// The value `op`, an ok read or cas, shows the register held: a read's
+/// result (none for a nil read under [`NilRead::Unknown`]), a cas's expected
+/// value.
+fn observed(nil_read: NilRead, op: &Op) -> Option<&Value> {
+    match op.f {
+        F::Read => result(op).filter(|v| !(v.is_nil() && nil_read == NilRead::Unknown)),
+        F::Cas if op.outcome == Outcome::Ok => arg(op).as_seq().and_then(|s| s.first()),
+        _ => None,
+    }
+}
+
+/// The value the register surely holds right after `op` takes effect, when
+/// `op` is ok: what a write or cas left, what a read saw.
+fn held_after(nil_read: NilRead, op: &Op) -> Option<&Value> {
+    if op.outcome != Outcome::Ok {
+        return None;
+    }
+    match op.f {
+        F::Read => observed(nil_read, op),
+        _ => produced(op),
+    }
+}
+
+/// Candidate starting points [`unreachable_cause`] tries, the most recent
+/// first: enough for real histories, and a bound on the work per read.
+const UNREACHABLE_CANDIDATES: usize = 64;
+
+/// The third proof, for a read (or a cas's expected value) `v`: some op
+/// `from`, ok and completed before the read began, left the register
+/// holding `s` (or the start did). Every op that can take effect between
+/// `from` and the read was invoked before the read returned and did not
+/// complete before `from` began. Take `s` and let those ops act, each as
+/// often as we like (an over-approximation: each acts at most once, reads
+/// in between are ignored): a write can always leave its value, a cas turns
+/// its expected value into its new one. If `v` never comes out, no order
+/// lets the read see it. The most recent `from` that proves it is named,
+/// with the cas ops that could have led to `v` had their expected value
+/// been reachable (`via`).
+fn unreachable_cause(nil_read: NilRead, init: &Value, ops: &[&Op], read: usize) -> Option<ReadCause> {
+    let r = ops[read];
+    let v = observed(nil_read, r)?;
+    let mut froms: Vec<usize> = (0..ops.len())
+        .filter(|&i| i != read && ops[i].ret < r.call && held_after(nil_read, ops[i]).is_some())
+        .collect();
+    froms.sort_by_key(|&i| std::cmp::Reverse(ops[i].ret));
+    froms.truncate(UNREACHABLE_CANDIDATES);
+    // Ops that may act between `from` and the read: writes and cas ops
+    // invoked before the read returned (the read itself excluded).
+    let movers: Vec<usize> =
+        (0..ops.len()).filter(|&i| i != read && ops[i].call < r.ret && matches!(ops[i].f, F::Write | F::Cas)).collect();
+    let candidates = froms.into_iter().map(Some).chain([None]);
+    for from in candidates {
+        let (s, since) = match from {
+            Some(f) => (held_after(nil_read, ops[f])?, Some(ops[f].call)),
+            None => (init, None),
+        };
+        let window: Vec<usize> =
+            movers.iter().copied().filter(|&j| Some(j) != from && since.is_none_or(|t| ops[j].ret > t)).collect();
+        let reach = reachable(s, ops, &window);
+        if reach.contains(v) {
+            continue;
+        }
+        // The cas ops whose chain could end in `v`: back from `v` through
+        // new value -> expected value.
+        let mut back: FxHashSet<&Value> = std::iter::once(v).collect();
+        loop {
+            let before = back.len();
+            for &j in &window {
+                if let (F::Cas, Some([old, new])) = (&ops[j].f, arg(ops[j]).as_seq()) {
+                    if old != new && back.contains(new) {
+                        back.insert(old);
+                    }
+                }
+            }
+            if back.len() == before {
+                break;
+            }
+        }
+        let via = window
+            .into_iter()
+            .filter(|&j| ops[j].f == F::Cas && changes_to(ops[j]).is_some_and(|x| back.contains(x)))
+            .collect();
+        return Some(ReadCause::Unreachable { from, via, held: s.clone() });
+    }
+    None
+}
+
+/// The values the register can hold, starting from `s`, when the ops
+/// `window` may each act any number of times in any order (see
+/// [`unreachable_cause`]).
+pub(crate) fn reachable<'v>(s: &'v Value, ops: &[&'v Op], window: &[usize]) -> FxHashSet<&'v Value> {
+    let mut reach: FxHashSet<&Value> = std::iter::once(s).collect();
+    loop {
+        let before = reach.len();
+        for &j in window {
+            match (&ops[j].f, arg(ops[j]).as_seq()) {
+                (F::Cas, Some([old, new])) => {
+                    if reach.contains(old) {
+                        reach.insert(new);
+                    }
+                }
+                (F::Cas, _) => {}
+                _ => {
+                    reach.insert(arg(ops[j]));
+                }
+            }
+        }
+        if reach.len() == before {
+            return reach;
+        }
+    }
+}
+
+/// The first two proofs (`Stale`, `StaleSeen`, `NeverWritten`), for a read.
+fn simple_read_cause(nil_read: NilRead, init: &Value, ops: &[&Op], read: usize) -> Option<ReadCause> {
     let r = ops.get(read)?;
     if r.f != F::Read {
         return None;
