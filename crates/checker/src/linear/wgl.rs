@@ -392,11 +392,11 @@ fn anomaly(kept: &[&Op], f: &Failure, cause: Option<(usize, ReadCause)>) -> Anom
     let (lead, cause_detail) = match &cause {
         Some((target, c)) => {
             push(*target, &mut ops);
+            // Exactly the cause's ops: the search's dead end (in the
+            // detail) names the op it failed on, which may be another.
             for i in c.ops() {
                 push(i, &mut ops);
             }
-            // The search's dead end names the failed op too.
-            push(f.failed as usize, &mut ops);
             let (short, detail) = cause_text(kept, kept, *target, c);
             (short, format!("{} ", capitalise(&detail)))
         }

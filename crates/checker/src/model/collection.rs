@@ -270,7 +270,93 @@ fn queue_cause(init: &[Value], ops: &[&Op], read: usize) -> Option<ReadCause> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::test_util::{info, list, ok};
+    use crate::model::test_util::{at, info, info_at, last_cause, list, ok};
+
+    const SET: Collection = Collection { kind: Kind::Set, nil_read: NilRead::Unknown };
+    const QUEUE: Collection = Collection { kind: Kind::Queue, nil_read: NilRead::Unknown };
+
+    fn add(x: i64, call: u64, ret: u64) -> Op {
+        at(ok("add", x.into(), Value::Nil), call, ret)
+    }
+
+    fn read(xs: &[i64], call: u64, ret: u64) -> Op {
+        at(ok("read", Value::Nil, list(xs.iter().map(|&x| x.into()).collect())), call, ret)
+    }
+
+    fn enq(x: i64, call: u64, ret: u64) -> Op {
+        at(ok("enqueue", x.into(), Value::Nil), call, ret)
+    }
+
+    fn deq(x: Option<i64>, call: u64, ret: u64) -> Op {
+        at(ok("dequeue", Value::Nil, x.map_or(Value::Nil, Value::Int)), call, ret)
+    }
+
+    #[test]
+    fn read_cause_names_the_add_a_set_read_missed() {
+        // The most recent completed add the read lacks.
+        let ops = [add(1, 0, 1), add(2, 2, 3), read(&[], 4, 5)];
+        assert_eq!(last_cause(&SET, &ops), Some(ReadCause::Missed { write: 1 }));
+        assert_eq!(
+            last_cause(&SET, &[add(1, 0, 1), add(2, 2, 3), read(&[2], 4, 5)]),
+            Some(ReadCause::Missed { write: 0 })
+        );
+        // Concurrent with the read, or shown by it: nothing.
+        assert_eq!(last_cause(&SET, &[add(1, 0, 5), read(&[], 4, 6)]), None);
+        assert_eq!(last_cause(&SET, &[add(1, 0, 1), read(&[1], 4, 6)]), None);
+        // Under NilRead::Absent a nil read is the empty set.
+        let nil = at(ok("read", Value::Nil, Value::Nil), 2, 3);
+        assert_eq!(last_cause(&SET, &[add(1, 0, 1), nil.clone()]), None);
+        let absent = Collection { kind: Kind::Set, nil_read: NilRead::Absent };
+        assert_eq!(last_cause(&absent, &[add(1, 0, 1), nil]), Some(ReadCause::Missed { write: 0 }));
+        // The same holds for a list.
+        let lists = Collection { kind: Kind::ListAppend, nil_read: NilRead::Unknown };
+        let app = at(ok("append", 1.into(), Value::Nil), 0, 1);
+        assert_eq!(last_cause(&lists, &[app, read(&[], 2, 3)]), Some(ReadCause::Missed { write: 0 }));
+    }
+
+    #[test]
+    fn read_cause_of_an_element_never_added_in_time() {
+        let ops = [add(1, 0, 1), add(2, 6, 7), read(&[1, 2], 2, 3)];
+        assert_eq!(last_cause(&SET, &ops), Some(ReadCause::NeverAdded { element: 2.into(), later: Some(1) }));
+        assert_eq!(
+            last_cause(&SET, &[read(&[3], 2, 3)]),
+            Some(ReadCause::NeverAdded { element: 3.into(), later: None })
+        );
+        // An info add invoked before the read returned may be what it saw.
+        assert_eq!(last_cause(&SET, &[info_at("add", 3.into(), 2), read(&[3], 2, 3)]), None);
+        // The initial set (--initial) holds it.
+        let refs = [&read(&[3], 2, 3)];
+        assert_eq!(SET.read_cause(&Arc::new(vec![Value::Int(3)]), &refs, 0), None);
+    }
+
+    #[test]
+    fn read_cause_of_a_dequeue() {
+        // Never enqueued in time.
+        let ops = [enq(1, 0, 1), enq(2, 6, 7), deq(Some(2), 2, 3)];
+        assert_eq!(last_cause(&QUEUE, &ops), Some(ReadCause::NeverAdded { element: 2.into(), later: Some(1) }));
+        // Enqueued once, dequeued twice.
+        let ops = [enq(1, 0, 1), deq(Some(1), 2, 3), deq(Some(1), 4, 5)];
+        assert_eq!(last_cause(&QUEUE, &ops), Some(ReadCause::DequeuedTwice { enqueue: 0, other: 1 }));
+        // Out of order: 1 was enqueued before 2 and nothing could remove it.
+        let ops = [enq(1, 0, 1), enq(2, 2, 3), deq(Some(2), 4, 5)];
+        assert_eq!(last_cause(&QUEUE, &ops), Some(ReadCause::OutOfOrder { earlier: 0, later: 1 }));
+        // ... unless a dequeue of 1 or one with an unknown result may precede it.
+        let ops = [enq(1, 0, 1), enq(2, 2, 3), deq(Some(1), 3, 9), deq(Some(2), 4, 5)];
+        assert_eq!(last_cause(&QUEUE, &ops), None);
+        let ops = [enq(1, 0, 1), enq(2, 2, 3), info_at("dequeue", Value::Nil, 4), deq(Some(2), 4, 5)];
+        assert_eq!(last_cause(&QUEUE, &ops), None);
+        // Concurrent enqueues may go either way.
+        assert_eq!(last_cause(&QUEUE, &[enq(1, 0, 3), enq(2, 2, 4), deq(Some(2), 5, 6)]), None);
+        // Found empty though 1 was there.
+        let ops = [enq(1, 0, 1), deq(None, 2, 3)];
+        assert_eq!(last_cause(&QUEUE, &ops), Some(ReadCause::FoundEmpty { enqueue: 0 }));
+        assert_eq!(last_cause(&QUEUE, &[enq(1, 0, 1), deq(Some(1), 1, 4), deq(None, 2, 3)]), None);
+        // A dequeue of an element the queue started with says nothing.
+        let refs = [&enq(1, 0, 1), &deq(Some(2), 2, 3)];
+        assert_eq!(QUEUE.read_cause(&Arc::new(vec![Value::Int(2)]), &refs, 1), None);
+        // Only dequeues have a cause.
+        assert_eq!(last_cause(&QUEUE, &[enq(1, 0, 1)]), None);
+    }
 
     #[test]
     fn list_order_matters() {

@@ -131,7 +131,58 @@ fn counter_read_cause(nil_read: NilRead, init: i64, ops: &[&Op], read: usize) ->
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::test_util::{info, ok};
+    use crate::model::test_util::{at, info, info_at, last_cause, ok};
+
+    fn incr(n: i64, call: u64, ret: u64) -> Op {
+        at(ok("incr", n.into(), Value::Nil), call, ret)
+    }
+
+    fn read(x: i64, call: u64, ret: u64) -> Op {
+        at(ok("read", Value::Nil, x.into()), call, ret)
+    }
+
+    #[test]
+    fn read_cause_names_the_increments_a_low_read_missed() {
+        let m = Counter { nil_read: NilRead::Unknown };
+        // 1 + 2 completed before the read of 1: the 2 alone proves it.
+        let ops = [incr(1, 0, 1), incr(2, 2, 3), read(1, 4, 5)];
+        assert_eq!(last_cause(&m, &ops), Some(ReadCause::BelowCompleted { incrs: vec![1], least: 2 }));
+        // Both are needed against a read of 2.
+        let ops = [incr(1, 0, 1), incr(2, 2, 3), read(2, 4, 5)];
+        assert_eq!(last_cause(&m, &ops), Some(ReadCause::BelowCompleted { incrs: vec![0, 1], least: 3 }));
+        // A concurrent or info increment may or may not count: no cause.
+        assert_eq!(last_cause(&m, &[incr(1, 0, 6), read(0, 4, 5)]), None);
+        assert_eq!(last_cause(&m, &[at(info("incr", 1.into()), 0, u64::MAX), read(0, 4, 5)]), None);
+        // A decrement that may precede the read is counted against the bound.
+        let ops = [incr(2, 0, 1), incr(-1, 2, 9), read(1, 4, 5)];
+        assert_eq!(last_cause(&m, &ops), None);
+        let ops = [incr(2, 0, 1), incr(-1, 2, 9), read(0, 4, 5)];
+        assert_eq!(last_cause(&m, &ops), Some(ReadCause::BelowCompleted { incrs: vec![0, 1], least: 1 }));
+    }
+
+    #[test]
+    fn read_cause_of_a_read_above_what_could_be_added() {
+        let m = Counter { nil_read: NilRead::Unknown };
+        // Only the 1 (concurrent) and the info 2 may precede the read of 4.
+        let ops = [incr(1, 0, 6), info_at("incr", 2.into(), 1), incr(5, 7, 8), read(4, 4, 5)];
+        assert_eq!(last_cause(&m, &ops), Some(ReadCause::AboveInvoked { incrs: vec![0, 1], most: 3 }));
+        let ops = [incr(1, 0, 6), info_at("incr", 2.into(), 1), read(3, 4, 5)];
+        assert_eq!(last_cause(&m, &ops), None);
+        assert_eq!(last_cause(&m, &[read(1, 0, 1)]), Some(ReadCause::AboveInvoked { incrs: vec![], most: 0 }));
+        // A nil read: unknown, or 0 under NilRead::Absent.
+        let nil = at(ok("read", Value::Nil, Value::Nil), 2, 3);
+        assert_eq!(last_cause(&m, &[incr(1, 0, 1), nil.clone()]), None);
+        let absent = Counter { nil_read: NilRead::Absent };
+        assert_eq!(
+            last_cause(&absent, &[incr(1, 0, 1), nil]),
+            Some(ReadCause::BelowCompleted { incrs: vec![0], least: 1 })
+        );
+        // From another start (--initial).
+        let refs = [&read(1, 0, 1)];
+        assert_eq!(m.read_cause(&5, &refs, 0), Some(ReadCause::BelowCompleted { incrs: vec![], least: 5 }));
+        // Only reads have a cause.
+        assert_eq!(last_cause(&m, &[incr(1, 0, 1)]), None);
+    }
 
     #[test]
     fn increments() {

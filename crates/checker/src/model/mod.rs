@@ -522,6 +522,24 @@ pub(crate) mod test_util {
     pub fn list(items: Vec<Value>) -> Value {
         Value::List(items)
     }
+
+    /// `o` over real-time positions `call..ret` (`u64::MAX`: an info op).
+    pub fn at(mut o: Op, call: u64, ret: u64) -> Op {
+        o.call = call;
+        o.ret = ret;
+        o
+    }
+
+    /// An info op invoked at `call`.
+    pub fn info_at(f: &str, input: Value, call: u64) -> Op {
+        at(info(f, input), call, u64::MAX)
+    }
+
+    /// What `model` says of the last of `ops`, from its own start.
+    pub fn last_cause<M: crate::model::Model>(model: &M, ops: &[Op]) -> Option<crate::model::ReadCause> {
+        let refs: Vec<&Op> = ops.iter().collect();
+        model.read_cause(&model.init(), &refs, ops.len() - 1)
+    }
 }
 
 #[cfg(test)]

@@ -193,7 +193,43 @@ pub(crate) fn project(o: &Op, k: &Value) -> Op {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::test_util::{info, list, ok};
+    use crate::model::test_util::{at, info, last_cause, list, ok};
+
+    fn t(ms: Vec<Value>, call: u64, ret: u64) -> Op {
+        let v = list(ms);
+        at(ok("txn", v.clone(), v), call, ret)
+    }
+
+    #[test]
+    fn read_cause_names_the_register_and_its_cause() {
+        let m = MultiRegister { nil_read: NilRead::Absent };
+        // x: 1 then 2, then a read of x = 1 (and of y, fine).
+        let ops = [
+            t(vec![mop("w", "x", 1.into()), mop("w", "y", 5.into())], 0, 1),
+            t(vec![mop("w", "x", 2.into())], 2, 3),
+            t(vec![mop("r", "y", 5.into()), mop("r", "x", 1.into())], 4, 5),
+        ];
+        let stale = ReadCause::Stale { last_write: Some(0), overwrite: 1 };
+        let want = ReadCause::InRegister { key: Value::str("x"), value: 1.into(), cause: Box::new(stale) };
+        assert_eq!(last_cause(&m, &ops), Some(want));
+        // A txn that reads then writes x acts as a cas: from 2, nothing makes 1.
+        let ops =
+            [t(vec![mop("w", "x", 2.into())], 0, 1), t(vec![mop("r", "x", 1.into()), mop("w", "x", 3.into())], 2, 3)];
+        let cause = ReadCause::Unreachable { from: Some(0), via: vec![], held: 2.into() };
+        let want = ReadCause::InRegister { key: Value::str("x"), value: 1.into(), cause: Box::new(cause) };
+        assert_eq!(last_cause(&m, &ops), Some(want));
+        // Its own write first: nothing to explain on x.
+        let ops =
+            [t(vec![mop("w", "x", 2.into())], 0, 1), t(vec![mop("w", "x", 1.into()), mop("r", "x", 1.into())], 2, 3)];
+        assert_eq!(last_cause(&m, &ops), None);
+        // A concurrent write of the value read: nothing.
+        let ops = [
+            t(vec![mop("w", "x", 2.into())], 0, 1),
+            at(info("txn", list(vec![mop("w", "x", 1.into())])), 1, u64::MAX),
+            t(vec![mop("r", "x", 1.into())], 2, 3),
+        ];
+        assert_eq!(last_cause(&m, &ops), None);
+    }
 
     fn mop(f: &str, k: &str, v: Value) -> Value {
         list(vec![Value::str(f), Value::str(k), v])

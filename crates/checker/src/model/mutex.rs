@@ -86,8 +86,38 @@ impl Model for Mutex {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::test_util::ok;
+    use crate::model::test_util::{at, info_at, last_cause, ok};
     use crate::value::Value;
+
+    fn acq(call: u64, ret: u64) -> Op {
+        at(ok("acquire", Value::Nil, Value::Nil), call, ret)
+    }
+
+    fn rel(call: u64, ret: u64) -> Op {
+        at(ok("release", Value::Nil, Value::Nil), call, ret)
+    }
+
+    #[test]
+    fn read_cause_of_a_double_acquire_or_release() {
+        let m = Mutex;
+        assert_eq!(last_cause(&m, &[acq(0, 1), acq(2, 3)]), Some(ReadCause::AlreadyHeld { acquire: Some(0) }));
+        // The latest earlier acquire with no release able to fall between.
+        let ops = [acq(0, 1), rel(2, 3), acq(4, 5), acq(6, 7)];
+        assert_eq!(last_cause(&m, &ops), Some(ReadCause::AlreadyHeld { acquire: Some(2) }));
+        // A release that may fall between (concurrent or info): nothing.
+        assert_eq!(last_cause(&m, &[acq(0, 1), rel(2, 9), acq(4, 5)]), None);
+        assert_eq!(last_cause(&m, &[acq(0, 1), info_at("release", Value::Nil, 0), acq(4, 5)]), None);
+        assert_eq!(last_cause(&m, &[rel(0, 1)]), Some(ReadCause::AlreadyFree { release: None }));
+        assert_eq!(
+            last_cause(&m, &[acq(0, 1), rel(2, 3), rel(4, 5)]),
+            Some(ReadCause::AlreadyFree { release: Some(1) })
+        );
+        assert_eq!(last_cause(&m, &[info_at("acquire", Value::Nil, 0), rel(4, 5)]), None);
+        // Held from the start (--initial true).
+        let refs = [&acq(0, 1)];
+        assert_eq!(m.read_cause(&true, &refs, 0), Some(ReadCause::AlreadyHeld { acquire: None }));
+        assert_eq!(m.read_cause(&false, &refs, 0), None);
+    }
 
     #[test]
     fn lock_discipline() {

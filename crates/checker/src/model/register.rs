@@ -514,6 +514,43 @@ mod tests {
     }
 
     #[test]
+    fn read_cause_when_no_order_can_make_the_value_in_time() {
+        // etcd's shape: an info cas [3 4] is pending, but after the write of
+        // 1 nothing in between can make 3, so nor 4.
+        let w3 = at(ok("write", 3.into(), 3.into()), 0, 1);
+        let cas34 = at(info("cas", list(vec![3.into(), 4.into()])), 2, u64::MAX);
+        let w1 = at(ok("write", 1.into(), 1.into()), 3, 4);
+        let r4 = at(ok("read", Value::Nil, 4.into()), 5, 6);
+        let want = Some(ReadCause::Unreachable { from: Some(2), via: vec![1], held: 1.into() });
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w3.clone(), cas34.clone(), w1.clone(), r4.clone()]), want);
+        // A cas [1 3] that may follow the write of 1 makes 3, then 4.
+        let cas13 = at(info("cas", list(vec![1.into(), 3.into()])), 3, u64::MAX);
+        let ops = [w3.clone(), cas34.clone(), w1.clone(), cas13, r4.clone()];
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &ops), None);
+        // Without the write of 1 the info cas explains the read.
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w3.clone(), cas34.clone(), r4.clone()]), None);
+        // A read that saw 1 proves it as well as the write.
+        let r1 = at(ok("read", Value::Nil, 1.into()), 3, 4);
+        let cas01 = at(info("cas", list(vec![Value::Nil, 1.into()])), 0, u64::MAX);
+        let want = Some(ReadCause::Unreachable { from: Some(2), via: vec![1], held: 1.into() });
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[cas01, cas34.clone(), r1, r4.clone()]), want);
+    }
+
+    #[test]
+    fn cas_cause_when_its_expected_value_was_overwritten() {
+        let w1 = at(ok("write", 1.into(), 1.into()), 0, 1);
+        let cas = at(ok("cas", list(vec![2.into(), 3.into()]), Value::Nil), 2, 3);
+        let want = Some(ReadCause::Unreachable { from: Some(0), via: vec![], held: 1.into() });
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1.clone(), cas.clone()]), want);
+        // From the start: nothing writes 2 at all.
+        let want = Some(ReadCause::Unreachable { from: None, via: vec![], held: Value::Nil });
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[cas.clone()]), want);
+        // A write of 2 that may fall between explains it.
+        let w2 = at(ok("write", 2.into(), 2.into()), 1, 4);
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1, w2, cas]), None);
+    }
+
+    #[test]
     fn write_then_read() {
         let r = m(NilRead::Unknown);
         let s = r.step(&r.init(), &ok("write", 3.into(), 3.into())).unwrap();
