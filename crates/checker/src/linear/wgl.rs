@@ -173,6 +173,15 @@ fn observed(op: &Op) -> &crate::value::Value {
     }
 }
 
+/// The value a register op left: a write's, a cas's new one, a read's.
+fn held(op: &Op) -> &crate::value::Value {
+    match (&op.f, crate::model::arg(op).as_seq()) {
+        (F::Cas, Some([_, new])) => new,
+        (F::Write, _) => crate::model::arg(op),
+        _ => &op.output,
+    }
+}
+
 /// An explanation's lead (one short sentence naming the cause) and its
 /// details, for the op `kept[target]` and its cause. `vals` are the ops
 /// whose values the text quotes: `kept` itself, or for a multi-register
@@ -237,13 +246,16 @@ fn cause_text(kept: &[&Op], vals: &[&Op], target: usize, cause: &ReadCause) -> (
             }
         }
         ReadCause::Unreachable { from, via, held } => {
-            let via_text = if via.is_empty() {
-                String::new()
-            } else {
-                format!(
-                    " The only ones that could lead to {v}, {}, each need a value that cannot be there first.",
+            let via_text = match via.len() {
+                0 => format!("none of them writes {v}."),
+                1 => format!(
+                    "the only one that could lead to {v}, {}, needs a value they cannot make first.",
                     list_ops(kept, via)
-                )
+                ),
+                _ => format!(
+                    "the only ones that could lead to {v}, {}, need values they cannot make first.",
+                    list_ops(kept, via)
+                ),
             };
             match from {
                 Some(f) => (
@@ -253,8 +265,8 @@ fn cause_text(kept: &[&Op], vals: &[&Op], target: usize, cause: &ReadCause) -> (
                         op(*f)
                     ),
                     format!(
-                        "every op that can take effect between them was invoked before the {noun} returned and did \
-                         not complete before {} began; from {held}, none of them, in any order, makes {v}.{via_text}",
+                        "The ops that can take effect between them (invoked before the {noun} returned, not completed \
+                         before {} began) cannot, in any order, turn {held} into {v}: {via_text}",
                         brief(*f)
                     ),
                 ),
@@ -263,18 +275,61 @@ fn cause_text(kept: &[&Op], vals: &[&Op], target: usize, cause: &ReadCause) -> (
                         "Impossible {noun}: {me} {did} {v}, which no op invoked before it returned can make from the \
                          initial value {held}."
                     ),
-                    format!("from {held}, none of those ops, in any order, makes {v}.{via_text}"),
+                    format!("From {held}, those ops cannot, in any order, make {v}: {via_text}"),
                 ),
             }
         }
-        ReadCause::BelowCompleted { incrs, least } => (
-            format!("Stale read: {me} returned {v}, but the counter was at least {least} when it began."),
-            format!(
-                "{} completed before the read began (with any decrement that may precede it counted), so every \
-                 order puts them before it.",
-                list_ops(kept, incrs)
-            ),
-        ),
+        ReadCause::ReusedWrite { before, write, earlier_before, earlier_after } => {
+            let (a, a2) = (held(vals[*before]), held(vals[*earlier_before]));
+            (
+                format!(
+                    "Stale {noun}: {me} {did} {v} after {} left {a}, but the only op that can write {v} in between, \
+                     {}, had to take effect earlier.",
+                    op(*before),
+                    op(*write)
+                ),
+                format!(
+                    "{} completed before the {noun} began, so an op that changes the value to {v} takes effect \
+                     between them, and only that one can. The same holds between {}, which left {a2}, and {}, \
+                     which saw {v} and completed before {} began; no op takes effect twice.",
+                    brief(*before),
+                    op(*earlier_before),
+                    op(*earlier_after),
+                    brief(*before)
+                ),
+            )
+        }
+        ReadCause::BelowCompleted { incrs, least } => {
+            let negative = incrs.iter().any(|&i| vals[i].input.as_int().is_some_and(|n| n < 0));
+            let (them, counting) = match (incrs.len(), negative) {
+                (0, _) => (String::new(), ""),
+                (1, false) => (
+                    format!(
+                        "{} completed before the read began, so every order puts it before the read. ",
+                        list_ops(kept, incrs)
+                    ),
+                    "",
+                ),
+                (_, false) => (
+                    format!(
+                        "{} completed before the read began, so every order puts them before the read. ",
+                        list_ops(kept, incrs)
+                    ),
+                    "",
+                ),
+                (_, true) => (
+                    format!(
+                        "Of {}, the increments completed before the read began and the decrements may precede it. ",
+                        list_ops(kept, incrs)
+                    ),
+                    ", counting every decrement",
+                ),
+            };
+            (
+                format!("Stale read: {me} returned {v}, but the counter was at least {least} when it began."),
+                format!("{them}With the start{counting}, that makes at least {least}."),
+            )
+        }
         ReadCause::AboveInvoked { incrs, most } => (
             format!("Impossible read: {me} returned {v}, but the counter could be at most {most} by then."),
             if incrs.is_empty() {
@@ -357,7 +412,11 @@ fn cause_text(kept: &[&Op], vals: &[&Op], target: usize, cause: &ReadCause) -> (
             let projected: Vec<Op> = kept.iter().map(|o| crate::model::multi_register::project(o, key)).collect();
             let refs: Vec<&Op> = projected.iter().collect();
             let (short, detail) = cause_text(kept, &refs, target, cause);
-            (format!("In register {key}: {short}"), detail)
+            let short = match short.split_once(": ") {
+                Some((label, rest)) => format!("{label} of register {key}: {rest}"),
+                None => format!("Register {key}: {short}"),
+            };
+            (short, detail)
         }
     }
 }

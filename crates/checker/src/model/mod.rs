@@ -132,6 +132,14 @@ pub enum ReadCause {
     /// named because they are why nothing else explains it.
     /// `held` is that value.
     Unreachable { from: Option<usize>, via: Vec<usize>, held: Value },
+    /// Registers: the read (or a cas's expected value) saw `b` after
+    /// `before`, an ok op that completed before it began, left another
+    /// value, so an op that can change the value to `b` takes effect between
+    /// the two; only `write` can. But the same holds between
+    /// `earlier_before` (another value) and `earlier_after` (which saw `b`),
+    /// and `earlier_after` completed before `before` began: `write` would
+    /// have to take effect twice.
+    ReusedWrite { before: usize, write: usize, earlier_before: usize, earlier_after: usize },
     /// Counter: the read returned less than `incrs`, ok increments that
     /// completed before it began, add to the start (with every decrement
     /// that may precede it, if any, taken away: those are in `incrs` too):
@@ -187,6 +195,9 @@ impl ReadCause {
             ReadCause::NeverWritten | ReadCause::AlreadyHeld { acquire: None } => vec![],
             ReadCause::AlreadyFree { release: None } => vec![],
             ReadCause::Unreachable { from, via, .. } => from.iter().chain(via).copied().collect(),
+            ReadCause::ReusedWrite { before, write, earlier_before, earlier_after } => {
+                vec![*before, *write, *earlier_before, *earlier_after]
+            }
             ReadCause::BelowCompleted { incrs, .. } | ReadCause::AboveInvoked { incrs, .. } => incrs.clone(),
             ReadCause::NeverAdded { later, .. } => later.iter().copied().collect(),
             ReadCause::DequeuedTwice { enqueue, other } => vec![*other, *enqueue],

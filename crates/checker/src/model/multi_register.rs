@@ -132,13 +132,16 @@ impl Model for MultiRegister {
         }
         for k in keys {
             let projected: Vec<Op> = ops.iter().map(|o| project(o, k)).collect();
-            if projected[read].f != F::Read || projected[read].outcome != Outcome::Ok {
+            if !matches!(projected[read].f, F::Read | F::Cas) || projected[read].outcome != Outcome::Ok {
                 continue;
             }
             let refs: Vec<&Op> = projected.iter().collect();
             let start = init.get(k).unwrap_or(&Value::Nil);
             if let Some(cause) = super::register::register_read_cause(self.nil_read, start, &refs, read) {
-                let value = projected[read].output.clone();
+                let value = match (&projected[read].f, projected[read].input.as_seq()) {
+                    (F::Cas, Some([old, _])) => old.clone(),
+                    _ => projected[read].output.clone(),
+                };
                 return Some(ReadCause::InRegister { key: k.clone(), value, cause: Box::new(cause) });
             }
         }

@@ -152,7 +152,59 @@ pub(crate) fn register_read_cause(nil_read: NilRead, init: &Value, ops: &[&Op], 
     if r.outcome != Outcome::Ok {
         return None;
     }
-    simple_read_cause(nil_read, init, ops, read).or_else(|| unreachable_cause(nil_read, init, ops, read))
+    simple_read_cause(nil_read, init, ops, read)
+        .or_else(|| unreachable_cause(nil_read, init, ops, read))
+        .or_else(|| reused_write_cause(nil_read, ops, read))
+}
+
+/// The fourth proof, for a read (or a cas's expected value) `b`: the
+/// register held another value at `before`, an ok op that completed before
+/// the read began, so some op that can change it to `b` takes effect
+/// between the two; when only one op can (`write`), and the same is true of
+/// an earlier pair (`earlier_before` holding another value, then
+/// `earlier_after` seeing `b`, which completed before `before` began), that
+/// op would have to take effect twice. `before` is the op with the latest
+/// invoke, which leaves the fewest candidates; for each earlier sighting of
+/// `b`, likewise.
+fn reused_write_cause(nil_read: NilRead, ops: &[&Op], read: usize) -> Option<ReadCause> {
+    let q = ops[read];
+    let b = observed(nil_read, q)?;
+    let writers: Vec<usize> = (0..ops.len()).filter(|&i| changes_to(ops[i]) == Some(b)).collect();
+    // Ok ops that left another value, by completion, with the running
+    // argmax of their invokes: the best `before` for any later sighting.
+    let mut others: Vec<usize> =
+        (0..ops.len()).filter(|&i| held_after(nil_read, ops[i]).is_some_and(|x| x != b)).collect();
+    others.sort_by_key(|&i| ops[i].ret);
+    let mut best: Vec<usize> = Vec::with_capacity(others.len());
+    for (k, &i) in others.iter().enumerate() {
+        best.push(if k > 0 && ops[best[k - 1]].call > ops[i].call { best[k - 1] } else { i });
+    }
+    // The latest-invoked op that left another value and completed before `t`.
+    let before = |t: u64| {
+        let n = others.partition_point(|&i| ops[i].ret < t);
+        (n > 0).then(|| best[n - 1])
+    };
+    // The ops that can change the value to `b` between `p` and `q`.
+    let between = |p: usize, q: usize| -> Vec<usize> {
+        writers
+            .iter()
+            .copied()
+            .filter(|&w| w != p && w != q && ops[w].ret > ops[p].call && ops[w].call < ops[q].ret)
+            .collect()
+    };
+    let p = before(q.call)?;
+    let [write] = between(p, read)[..] else { return None };
+    (0..ops.len())
+        .filter(|&j| j != read && ops[j].ret < ops[p].call && observed(nil_read, ops[j]) == Some(b))
+        .filter_map(|j| Some((before(ops[j].call)?, j)))
+        .filter(|&(p2, j)| between(p2, j).iter().all(|&w| w == write))
+        .max_by_key(|&(_, j)| ops[j].ret)
+        .map(|(earlier_before, earlier_after)| ReadCause::ReusedWrite {
+            before: p,
+            write,
+            earlier_before,
+            earlier_after,
+        })
 }
 
 /// The value `op`, an ok read or cas, shows the register held: a read's
@@ -474,7 +526,9 @@ mod tests {
         let r1 = at(ok("read", Value::Nil, 1.into()), 5, 6);
         let seen = Some(ReadCause::StaleSeen { last_write: Some(0), write: 1, seen_by: 2 });
         assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1.clone(), w4.clone(), r4.clone(), r1.clone()]), seen);
-        // A write of 4 that may precede the write of 1: no proof.
+        // A write of 4 that may precede the write of 1: no such proof, but
+        // the read of 4 itself shows the register held 4 after every write
+        // of 1 that can precede the read of 1.
         let ops = [
             at(ok("write", 4.into(), 4.into()), 0, 2),
             at(ok("write", 1.into(), 1.into()), 1, 3),
@@ -482,12 +536,18 @@ mod tests {
             at(ok("read", Value::Nil, 4.into()), 5, 6),
             at(ok("read", Value::Nil, 1.into()), 7, 8),
         ];
-        assert_eq!(cause(NilRead::Unknown, Value::Nil, &ops), None);
+        let want = Some(ReadCause::Unreachable { from: Some(3), via: vec![], held: 4.into() });
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &ops), want);
+        assert_eq!(simple_read_cause(NilRead::Unknown, &Value::Nil, &ops.iter().collect::<Vec<_>>(), 4), None);
         // The read of 4 overlapping the stale read proves nothing.
         let r4c = at(ok("read", Value::Nil, 4.into()), 3, 5);
         assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1.clone(), w4.clone(), r4c, r1.clone()]), None);
-        // Nor does a read of the initial value.
-        assert_eq!(cause(NilRead::Unknown, 4.into(), &[w1.clone(), w4.clone(), r4.clone(), r1.clone()]), None);
+        // Nor does a read of the initial value, for this proof; but that
+        // read still shows the register held 4 after the write of 1.
+        let ops = [w1.clone(), w4.clone(), r4.clone(), r1.clone()];
+        assert_eq!(simple_read_cause(NilRead::Unknown, &4.into(), &ops.iter().collect::<Vec<_>>(), 3), None);
+        let want = Some(ReadCause::Unreachable { from: Some(2), via: vec![], held: 4.into() });
+        assert_eq!(cause(NilRead::Unknown, 4.into(), &ops), want);
         // From the initial value: the write of 4 came after the start.
         let r0 = at(ok("read", Value::Nil, 0.into()), 5, 6);
         let from_start = Some(ReadCause::StaleSeen { last_write: None, write: 0, seen_by: 1 });
@@ -534,6 +594,26 @@ mod tests {
         let cas01 = at(info("cas", list(vec![Value::Nil, 1.into()])), 0, u64::MAX);
         let want = Some(ReadCause::Unreachable { from: Some(2), via: vec![1], held: 1.into() });
         assert_eq!(cause(NilRead::Unknown, Value::Nil, &[cas01, cas34.clone(), r1, r4.clone()]), want);
+    }
+
+    #[test]
+    fn read_cause_when_the_only_write_of_the_value_was_needed_earlier() {
+        // etcd_004's shape: the info write of 2 must fall between the read
+        // of 4 and the read of 2, and again between the later 4 and 2.
+        let w4 = at(ok("write", 4.into(), 4.into()), 0, 1);
+        let w2 = at(info("write", 2.into()), 1, u64::MAX);
+        let w4i = at(info("write", 4.into()), 1, u64::MAX);
+        let r4 = at(ok("read", Value::Nil, 4.into()), 2, 3);
+        let r2 = at(ok("read", Value::Nil, 2.into()), 4, 5);
+        let r4b = at(ok("read", Value::Nil, 4.into()), 6, 7);
+        let r2b = at(ok("read", Value::Nil, 2.into()), 8, 9);
+        let ops = [w4.clone(), w2.clone(), w4i.clone(), r4.clone(), r2.clone(), r4b.clone(), r2b.clone()];
+        let want = ReadCause::ReusedWrite { before: 5, write: 1, earlier_before: 3, earlier_after: 4 };
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &ops), Some(want));
+        // A second write of 2 that may fall in the later gap: no proof.
+        let w2b = at(info("write", 2.into()), 5, u64::MAX);
+        let ops = [w4, w2, w4i, r4, r2, w2b, r4b, r2b];
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &ops), None);
     }
 
     #[test]
