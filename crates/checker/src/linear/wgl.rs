@@ -279,23 +279,44 @@ fn cause_text(kept: &[&Op], vals: &[&Op], target: usize, cause: &ReadCause) -> (
                 ),
             }
         }
-        ReadCause::ReusedWrite { before, write, earlier_before, earlier_after } => {
-            let (a, a2) = (held(vals[*before]), held(vals[*earlier_before]));
+        ReadCause::ReusedWrite { before, writes, earlier } => {
+            let a = held(vals[*before]);
+            let only = match writes.len() {
+                1 => format!("the only op that can write {v} in between, {},", list_ops(kept, writes)),
+                n => format!("the only {n} ops that can write {v} in between, {},", list_ops(kept, writes)),
+            };
+            let gaps: Vec<String> = earlier
+                .iter()
+                .map(|&(p, q)| {
+                    let a2 = held(vals[p]);
+                    if q == *before || earlier.iter().any(|&(p1, _)| p1 == q) {
+                        format!("between {}, which left {a2}, and {}'s expecting {v}", op(p), brief(q))
+                    } else {
+                        format!("between {}, which left {a2}, and {}, which saw {v}", op(p), op(q))
+                    }
+                })
+                .collect();
+            let then = if writes.len() == 1 {
+                format!("Earlier, it must also take effect {}; no op takes effect twice.", gaps.join("; and "))
+            } else {
+                format!(
+                    "Earlier, one of them must also take effect in each of these gaps, each before the next: {}; no \
+                     op takes effect twice, so {} ops cannot fill {} gaps.",
+                    gaps.join("; and "),
+                    writes.len(),
+                    earlier.len() + 1
+                )
+            };
             (
                 format!(
-                    "Stale {noun}: {me} {did} {v} after {} left {a}, but the only op that can write {v} in between, \
-                     {}, had to take effect earlier.",
-                    op(*before),
-                    op(*write)
+                    "Stale {noun}: {me} {did} {v} after {} left {a}, but {only} had to take effect earlier.",
+                    op(*before)
                 ),
                 format!(
                     "{} completed before the {noun} began, so an op that changes the value to {v} takes effect \
-                     between them, and only that one can. The same holds between {}, which left {a2}, and {}, \
-                     which saw {v} and completed before {} began; no op takes effect twice.",
+                     between them, and only {} can. {then}",
                     brief(*before),
-                    op(*earlier_before),
-                    op(*earlier_after),
-                    brief(*before)
+                    if writes.len() == 1 { "that one" } else { "those" },
                 ),
             )
         }
@@ -409,7 +430,11 @@ fn cause_text(kept: &[&Op], vals: &[&Op], target: usize, cause: &ReadCause) -> (
             "no acquire was invoked before the release completed.".to_string(),
         ),
         ReadCause::InRegister { key, cause, .. } => {
-            let projected: Vec<Op> = kept.iter().map(|o| crate::model::multi_register::project(o, key)).collect();
+            // Only to quote values: every read shown, nil ones too.
+            let projected: Vec<Op> = kept
+                .iter()
+                .map(|o| crate::model::multi_register::project(crate::model::NilRead::Absent, o, key))
+                .collect();
             let refs: Vec<&Op> = projected.iter().collect();
             let (short, detail) = cause_text(kept, &refs, target, cause);
             let short = match short.split_once(": ") {

@@ -135,11 +135,13 @@ pub enum ReadCause {
     /// Registers: the read (or a cas's expected value) saw `b` after
     /// `before`, an ok op that completed before it began, left another
     /// value, so an op that can change the value to `b` takes effect between
-    /// the two; only `write` can. But the same holds between
-    /// `earlier_before` (another value) and `earlier_after` (which saw `b`),
-    /// and `earlier_after` completed before `before` began: `write` would
-    /// have to take effect twice.
-    ReusedWrite { before: usize, write: usize, earlier_before: usize, earlier_after: usize },
+    /// the two: one of `writes`. Each pair in `earlier` (latest first: an
+    /// op that left another value, then one that saw `b`, which completed
+    /// before the later pair's first op began, or is that op itself, a cas
+    /// that expected `b` and left another value) needs one of `writes`
+    /// between them too. There is one gap more than there are writes, so
+    /// one of them would have to take effect twice.
+    ReusedWrite { before: usize, writes: Vec<usize>, earlier: Vec<(usize, usize)> },
     /// Counter: the read returned less than `incrs`, ok increments that
     /// completed before it began, add to the start (with every decrement
     /// that may precede it, if any, taken away: those are in `incrs` too):
@@ -195,8 +197,13 @@ impl ReadCause {
             ReadCause::NeverWritten | ReadCause::AlreadyHeld { acquire: None } => vec![],
             ReadCause::AlreadyFree { release: None } => vec![],
             ReadCause::Unreachable { from, via, .. } => from.iter().chain(via).copied().collect(),
-            ReadCause::ReusedWrite { before, write, earlier_before, earlier_after } => {
-                vec![*before, *write, *earlier_before, *earlier_after]
+            ReadCause::ReusedWrite { before, writes, earlier } => {
+                let mut ops = vec![*before];
+                ops.extend(writes);
+                for &(p, q) in earlier {
+                    ops.extend([p, q].into_iter().filter(|i| !ops.contains(i)).collect::<Vec<_>>());
+                }
+                ops
             }
             ReadCause::BelowCompleted { incrs, .. } | ReadCause::AboveInvoked { incrs, .. } => incrs.clone(),
             ReadCause::NeverAdded { later, .. } => later.iter().copied().collect(),

@@ -131,7 +131,7 @@ impl Model for MultiRegister {
             }
         }
         for k in keys {
-            let projected: Vec<Op> = ops.iter().map(|o| project(o, k)).collect();
+            let projected: Vec<Op> = ops.iter().map(|o| project(self.nil_read, o, k)).collect();
             if !matches!(projected[read].f, F::Read | F::Cas) || projected[read].outcome != Outcome::Ok {
                 continue;
             }
@@ -153,13 +153,21 @@ impl Model for MultiRegister {
 /// the same timing: an ok read of the value it first read (before writing
 /// `k`), a write of the last value it wrote, both at once as a cas, or an
 /// info read (no effect, nothing known) when it neither reads nor writes
-/// `k` or its reads are unknown.
-pub(crate) fn project(o: &Op, k: &Value) -> Op {
+/// `k` or its reads are unknown (an info txn's, or nil under
+/// [`NilRead::Unknown`]).
+pub(crate) fn project(nil_read: NilRead, o: &Op, k: &Value) -> Op {
     let known = o.outcome == Outcome::Ok && result(o).is_some_and(|v| !v.is_nil());
     let (mut first_read, mut wrote, mut last_write) = (None, false, None);
     for m in txn(o).as_seq().unwrap_or(&[]) {
         match micro(m) {
-            Some((Micro::Read, mk, v)) if mk == k && !wrote && first_read.is_none() && known => {
+            // A nil read says nothing under NilRead::Unknown.
+            Some((Micro::Read, mk, v))
+                if mk == k
+                    && !wrote
+                    && first_read.is_none()
+                    && known
+                    && !(v.is_nil() && nil_read == NilRead::Unknown) =>
+            {
                 first_read = Some(v.clone());
             }
             Some((Micro::Write, mk, v)) if mk == k => {

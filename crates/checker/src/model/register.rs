@@ -160,18 +160,20 @@ pub(crate) fn register_read_cause(nil_read: NilRead, init: &Value, ops: &[&Op], 
 /// The fourth proof, for a read (or a cas's expected value) `b`: the
 /// register held another value at `before`, an ok op that completed before
 /// the read began, so some op that can change it to `b` takes effect
-/// between the two; when only one op can (`write`), and the same is true of
-/// an earlier pair (`earlier_before` holding another value, then
-/// `earlier_after` seeing `b`, which completed before `before` began), that
-/// op would have to take effect twice. `before` is the op with the latest
-/// invoke, which leaves the fewest candidates; for each earlier sighting of
-/// `b`, likewise.
+/// between the two: one of `writes`. Going back in time, each earlier pair
+/// in `earlier` (an op that left another value, then one that saw `b`,
+/// which completed before the later pair's first op began, or is that op
+/// itself, a cas that expected `b`) needs one of `writes` in between too.
+/// With one more gap than writes, some write would have to take effect
+/// twice. `before`, and each pair's first op, is the op with the latest
+/// invoke that fits, which leaves the fewest candidates; each pair is the
+/// latest that fits. At most [`MAX_REUSED`] writes.
 fn reused_write_cause(nil_read: NilRead, ops: &[&Op], read: usize) -> Option<ReadCause> {
     let q = ops[read];
     let b = observed(nil_read, q)?;
     let writers: Vec<usize> = (0..ops.len()).filter(|&i| changes_to(ops[i]) == Some(b)).collect();
     // Ok ops that left another value, by completion, with the running
-    // argmax of their invokes: the best `before` for any later sighting.
+    // argmax of their invokes: the best first op for any later sighting.
     let mut others: Vec<usize> =
         (0..ops.len()).filter(|&i| held_after(nil_read, ops[i]).is_some_and(|x| x != b)).collect();
     others.sort_by_key(|&i| ops[i].ret);
@@ -180,7 +182,7 @@ fn reused_write_cause(nil_read: NilRead, ops: &[&Op], read: usize) -> Option<Rea
         best.push(if k > 0 && ops[best[k - 1]].call > ops[i].call { best[k - 1] } else { i });
     }
     // The latest-invoked op that left another value and completed before `t`.
-    let before = |t: u64| {
+    let first_before = |t: u64| {
         let n = others.partition_point(|&i| ops[i].ret < t);
         (n > 0).then(|| best[n - 1])
     };
@@ -192,20 +194,35 @@ fn reused_write_cause(nil_read: NilRead, ops: &[&Op], read: usize) -> Option<Rea
             .filter(|&w| w != p && w != q && ops[w].ret > ops[p].call && ops[w].call < ops[q].ret)
             .collect()
     };
-    let p = before(q.call)?;
-    let [write] = between(p, read)[..] else { return None };
-    (0..ops.len())
-        .filter(|&j| j != read && ops[j].ret < ops[p].call && observed(nil_read, ops[j]) == Some(b))
-        .filter_map(|j| Some((before(ops[j].call)?, j)))
-        .filter(|&(p2, j)| between(p2, j).iter().all(|&w| w == write))
-        .max_by_key(|&(_, j)| ops[j].ret)
-        .map(|(earlier_before, earlier_after)| ReadCause::ReusedWrite {
-            before: p,
-            write,
-            earlier_before,
-            earlier_after,
-        })
+    // Sightings of `b`, latest completion first.
+    let mut sightings: Vec<usize> =
+        (0..ops.len()).filter(|&j| j != read && observed(nil_read, ops[j]) == Some(b)).collect();
+    sightings.sort_by_key(|&j| std::cmp::Reverse(ops[j].ret));
+    let before = first_before(q.call)?;
+    let writes = between(before, read);
+    if writes.is_empty() || writes.len() > MAX_REUSED {
+        return None;
+    }
+    let mut earlier: Vec<(usize, usize)> = Vec::new();
+    let mut cur = before;
+    while earlier.len() < writes.len() {
+        let pair = sightings
+            .iter()
+            .copied()
+            .filter(|&j| ops[j].ret < ops[cur].call || j == cur)
+            .filter_map(|j| Some((first_before(ops[j].call)?, j)))
+            .find(|&(p, j)| {
+                let gap = between(p, j);
+                !gap.is_empty() && gap.iter().all(|w| writes.contains(w))
+            })?;
+        earlier.push(pair);
+        cur = pair.0;
+    }
+    Some(ReadCause::ReusedWrite { before, writes, earlier })
 }
+
+/// The most writes [`reused_write_cause`] shows used up.
+const MAX_REUSED: usize = 4;
 
 /// The value `op`, an ok read or cas, shows the register held: a read's
 /// result (none for a nil read under [`NilRead::Unknown`]), a cas's expected
@@ -608,12 +625,25 @@ mod tests {
         let r4b = at(ok("read", Value::Nil, 4.into()), 6, 7);
         let r2b = at(ok("read", Value::Nil, 2.into()), 8, 9);
         let ops = [w4.clone(), w2.clone(), w4i.clone(), r4.clone(), r2.clone(), r4b.clone(), r2b.clone()];
-        let want = ReadCause::ReusedWrite { before: 5, write: 1, earlier_before: 3, earlier_after: 4 };
+        let want = ReadCause::ReusedWrite { before: 5, writes: vec![1], earlier: vec![(3, 4)] };
         assert_eq!(cause(NilRead::Unknown, Value::Nil, &ops), Some(want));
         // A second write of 2 that may fall in the later gap: no proof.
         let w2b = at(info("write", 2.into()), 5, u64::MAX);
-        let ops = [w4, w2, w4i, r4, r2, w2b, r4b, r2b];
+        let ops = [w4.clone(), w2.clone(), w4i.clone(), r4.clone(), r2.clone(), w2b.clone(), r4b.clone(), r2b.clone()];
         assert_eq!(cause(NilRead::Unknown, Value::Nil, &ops), None);
+        // ... unless a third gap needs one of the two as well (etcd_057).
+        let r4c = at(ok("read", Value::Nil, 4.into()), 10, 11);
+        let r2c = at(ok("read", Value::Nil, 2.into()), 12, 13);
+        let ops = [w4, w2, w4i, r4, r2, w2b, r4b, r2b, r4c, r2c];
+        let want = ReadCause::ReusedWrite { before: 8, writes: vec![1, 5], earlier: vec![(6, 7), (3, 4)] };
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &ops), Some(want));
+        // A cas that expected 2 and left 3 is a sighting and a gap's start.
+        let w2 = at(info("write", 2.into()), 0, u64::MAX);
+        let w1 = at(ok("write", 1.into(), 1.into()), 0, 1);
+        let cas = at(ok("cas", list(vec![2.into(), 3.into()]), Value::Nil), 2, 3);
+        let r2 = at(ok("read", Value::Nil, 2.into()), 4, 5);
+        let want = ReadCause::ReusedWrite { before: 2, writes: vec![0], earlier: vec![(1, 2)] };
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w2, w1, cas, r2]), Some(want));
     }
 
     #[test]
