@@ -12,6 +12,7 @@
 //! floats, decimals, sets, maps, shared lists) is kept as is on the side.
 
 use crate::history::{Event, EventType, Process, F};
+use crate::shard::codec::{put_str, put_varint, unzigzag, zigzag};
 use crate::value::Value;
 
 #[derive(Default)]
@@ -127,31 +128,18 @@ impl Buf {
     }
 }
 
-fn zigzag(i: i64) -> u64 {
-    ((i << 1) ^ (i >> 63)) as u64
-}
-
-fn unzigzag(u: u64) -> i64 {
-    (u >> 1) as i64 ^ -((u & 1) as i64)
-}
-
 impl Packed {
     #[cfg(test)]
     pub(crate) fn len(&self) -> usize {
         self.len
     }
 
-    fn varint(&mut self, mut u: u64) {
-        while u >= 0x80 {
-            self.bytes.push(u as u8 | 0x80);
-            u >>= 7;
-        }
-        self.bytes.push(u as u8);
+    fn varint(&mut self, u: u64) {
+        put_varint(&mut self.bytes, u);
     }
 
     fn text(&mut self, s: &str) {
-        self.varint(s.len() as u64);
-        self.bytes.extend_from_slice(s.as_bytes());
+        put_str(&mut self.bytes, s);
     }
 
     fn value(&mut self, v: Value) {

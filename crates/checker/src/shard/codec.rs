@@ -9,7 +9,7 @@ use crate::value::{parse_integer, Decimal, Value, ValueMap};
 /// Deepest value nesting decoded; the readers already refuse deeper input.
 const MAX_DEPTH: usize = 256;
 
-fn put_varint(out: &mut Vec<u8>, mut x: u64) {
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut x: u64) {
     while x >= 0x80 {
         out.push((x as u8) | 0x80);
         x >>= 7;
@@ -17,11 +17,20 @@ fn put_varint(out: &mut Vec<u8>, mut x: u64) {
     out.push(x as u8);
 }
 
-fn put_signed(out: &mut Vec<u8>, x: i64) {
-    put_varint(out, ((x << 1) ^ (x >> 63)) as u64);
+/// Zigzag: small negative and positive integers both become small varints.
+pub(crate) fn zigzag(x: i64) -> u64 {
+    ((x << 1) ^ (x >> 63)) as u64
 }
 
-fn put_str(out: &mut Vec<u8>, s: &str) {
+pub(crate) fn unzigzag(z: u64) -> i64 {
+    ((z >> 1) as i64) ^ -((z & 1) as i64)
+}
+
+fn put_signed(out: &mut Vec<u8>, x: i64) {
+    put_varint(out, zigzag(x));
+}
+
+pub(crate) fn put_str(out: &mut Vec<u8>, s: &str) {
     put_varint(out, s.len() as u64);
     out.extend_from_slice(s.as_bytes());
 }
@@ -162,8 +171,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn signed(&mut self) -> R<i64> {
-        let z = self.varint()?;
-        Ok(((z >> 1) as i64) ^ -((z & 1) as i64))
+        Ok(unzigzag(self.varint()?))
     }
 
     fn len(&mut self) -> R<usize> {

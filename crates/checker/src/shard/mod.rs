@@ -16,7 +16,7 @@
 //! single register, bank transfers, multi-register txns) land in one shard:
 //! no saving, but the same answer.
 
-mod codec;
+pub(crate) mod codec;
 
 use crate::check::{check_part, CheckConfig, Counts, Facts, Part, Seen};
 use crate::error::{CheckError, InputError, InputErrorKind};
