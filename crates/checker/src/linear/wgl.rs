@@ -10,7 +10,7 @@
 //! return entry: they may be linearized at any point after their call, or
 //! never; the search succeeds once every `ok` op is linearized.
 
-use crate::history::{History, Op, OpId, Outcome};
+use crate::history::{History, Op, OpId, Outcome, F};
 use crate::model::{Model, ReadCause};
 use crate::report::{
     Anomaly, AnomalyDetail, AnomalyKind, Budget, KeyResult, KeyStats, Method, OpRef, PrefixOp, SearchFailure,
@@ -141,85 +141,357 @@ pub(crate) fn search<M: Model>(history: &History, ops: &[OpId], model: &M, budge
         }
         SearchOutcome::Invalid(f) => {
             result.verdict = Verdict::Invalid;
-            let cause = model.read_cause(&model.init(), &kept, f.failed as usize);
+            let cause = find_cause(model, &kept, f.failed);
             result.anomalies.push(anomaly(&kept, &f, cause));
         }
     }
     result
 }
 
-/// The first sentence of an invalid report: the cause, when the model can
-/// name it, with the ops it names (after the failed one).
-fn cause_sentence(kept: &[&Op], failed: u32, cause: Option<ReadCause>) -> (String, Vec<u32>) {
-    let op = |i: usize| OpRef::new(kept[i]);
-    let read = kept[failed as usize];
-    let failed = op(failed as usize);
-    match cause {
-        Some(ReadCause::NeverWritten) => (
-            format!("{failed} returned {}, which no operation wrote and the object did not start with. ", read.output),
-            vec![],
-        ),
-        Some(ReadCause::Stale { last_write, overwrite }) => {
-            let v = &read.output;
-            let how = match last_write {
-                Some(l) => format!(
-                    "the last write of {v}, {}, completed before {} began, and that write completed before the \
-                     read began, so every order consistent with real time puts it between them",
-                    op(l),
-                    op(overwrite)
-                ),
-                None => format!(
-                    "the object started with {v} and no op wrote it, and {} completed before the read began",
-                    op(overwrite)
-                ),
-            };
-            let text = format!("Stale read: {failed} returned {v}, which was already overwritten: {how}. ");
-            let named = last_write.into_iter().chain([overwrite]).map(|i| i as u32).collect();
-            (text, named)
-        }
-        Some(ReadCause::StaleSeen { last_write, write, seen_by }) => {
-            let v = &read.output;
-            let u = &kept[seen_by].output;
-            let since = match last_write {
-                Some(l) => format!("after the last write of {v}, {}, completed", op(l)),
-                None => format!("after the start, when the object held {v}"),
-            };
-            let text = format!(
-                "Stale read: {failed} returned {v}, which was already overwritten: {} returned {u} and completed \
-                 before the read began, and every write of {u} (the first: {}) began {since}. ",
-                op(seen_by),
-                op(write)
-            );
-            let named = last_write.into_iter().chain([write, seen_by]).map(|i| i as u32).collect();
-            (text, named)
-        }
-        Some(ReadCause::Missed { write }) => {
-            let w = kept[write];
-            let what = match w.f {
-                crate::history::F::Put => format!("does not start with {}, put by", w.input),
-                _ => format!("lacks {}, appended by", w.input),
-            };
-            let text = format!(
-                "Stale read: {failed} {what} {}, which completed before the read began, and no put could replace \
-                 the value in between. ",
-                op(write)
-            );
-            (text, vec![write as u32])
-        }
-        None => (String::new(), vec![]),
+/// Explanations name at most this many ops that may precede a read.
+const MAX_LISTED: usize = 12;
+
+/// Ops in prose, `a, b and c`; past [`MAX_LISTED`], the count of the rest.
+fn list_ops(ops: &[&Op], idx: &[usize]) -> String {
+    let mut names: Vec<String> = idx.iter().take(MAX_LISTED).map(|&i| OpRef::new(ops[i]).to_string()).collect();
+    if idx.len() > MAX_LISTED {
+        names.push(format!("{} more", idx.len() - MAX_LISTED));
+    }
+    match names.len() {
+        0 => String::new(),
+        1 => names.remove(0),
+        n => format!("{} and {}", names[..n - 1].join(", "), names[n - 1]),
     }
 }
 
-fn anomaly(kept: &[&Op], f: &Failure, cause: Option<ReadCause>) -> Anomaly {
-    let op = |i: u32| OpRef::new(kept[i as usize]);
-    let failed = op(f.failed);
-    let (lead, named) = cause_sentence(kept, f.failed, cause);
-    let mut ops = vec![failed.clone()];
-    for i in named.iter().chain(&f.pending) {
-        if !ops.iter().any(|o| o.id == kept[*i as usize].id) {
-            ops.push(op(*i));
+/// The value a register op `op` saw the object hold: a read's result, a
+/// cas's expected value.
+fn observed(op: &Op) -> &crate::value::Value {
+    match (&op.f, crate::model::arg(op).as_seq()) {
+        (F::Cas, Some([old, _])) => old,
+        _ => &op.output,
+    }
+}
+
+/// The value a register op left: a write's, a cas's new one, a read's.
+fn held(op: &Op) -> &crate::value::Value {
+    match (&op.f, crate::model::arg(op).as_seq()) {
+        (F::Cas, Some([_, new])) => new,
+        (F::Write, _) => crate::model::arg(op),
+        _ => &op.output,
+    }
+}
+
+/// An explanation's lead (one short sentence naming the cause) and its
+/// details, for the op `kept[target]` and its cause. `vals` are the ops
+/// whose values the text quotes: `kept` itself, or for a multi-register
+/// cause each transaction's effect on the one register.
+fn cause_text(kept: &[&Op], vals: &[&Op], target: usize, cause: &ReadCause) -> (String, String) {
+    let op = |i: usize| OpRef::new(kept[i]).to_string();
+    let brief = |i: usize| OpRef::new(kept[i]).brief();
+    let me = op(target);
+    let t = vals[target];
+    let v = observed(t);
+    let (noun, did) = if t.f == F::Cas { ("cas", "expected") } else { ("read", "returned") };
+    match cause {
+        ReadCause::NeverWritten => (
+            format!("Impossible read: {me} returned {v}, which no operation wrote and the object did not start with."),
+            format!("no op writes {v}, so no order can give it."),
+        ),
+        ReadCause::Stale { last_write: Some(l), overwrite } => (
+            format!("Stale read: {me} returned {v} after {} had overwritten it.", op(*overwrite)),
+            format!(
+                "the last write of {v}, {}, completed before {} began, and that write completed before the read \
+                 began, so every order consistent with real time puts it between them.",
+                op(*l),
+                brief(*overwrite)
+            ),
+        ),
+        ReadCause::Stale { last_write: None, overwrite } => (
+            format!("Stale read: {me} returned {v}, the initial value, after {} had overwritten it.", op(*overwrite)),
+            format!("the object started with {v} and no op wrote it, and that write completed before the read began."),
+        ),
+        ReadCause::StaleSeen { last_write, write, seen_by } => {
+            let u = &vals[*seen_by].output;
+            let since = match last_write {
+                Some(l) => format!("after the last write of {v}, {}, completed", op(*l)),
+                None => format!("after the start, when the object held {v}"),
+            };
+            (
+                format!("Stale read: {me} returned {v} after {} had already seen {u}.", op(*seen_by)),
+                format!(
+                    "that read completed before this one began, and every write of {u} (the first: {}) began \
+                     {since}, so {u} replaced {v} before the read.",
+                    op(*write)
+                ),
+            )
+        }
+        ReadCause::Missed { write } => {
+            let w = vals[*write];
+            let x = &w.input;
+            match w.f {
+                F::Put => (
+                    format!("Stale read: {me} does not start with {x}, put by {}, which completed before it began.", op(*write)),
+                    "no put can replace the value in between, and everything else only appends.".to_string(),
+                ),
+                F::Append if t.f == F::Get => (
+                    format!("Stale read: {me} lacks {x}, appended by {}, which completed before it began.", op(*write)),
+                    "no put can replace the value in between, so the read must contain it.".to_string(),
+                ),
+                _ => (
+                    format!("Stale read: {me} lacks {x}, added by {}, which completed before it began.", op(*write)),
+                    "the collection only grows, so every order puts the add before the read and the read must contain it."
+                        .to_string(),
+                ),
+            }
+        }
+        ReadCause::Unreachable { from, via, held } => {
+            let via_text = match via.len() {
+                0 => format!("none of them writes {v}."),
+                1 => format!(
+                    "the only one that could lead to {v}, {}, needs a value they cannot make first.",
+                    list_ops(kept, via)
+                ),
+                _ => format!(
+                    "the only ones that could lead to {v}, {}, need values they cannot make first.",
+                    list_ops(kept, via)
+                ),
+            };
+            match from {
+                Some(f) => (
+                    format!(
+                        "Stale {noun}: {me} {did} {v}, but {} left {held} before it began, and nothing that can take \
+                         effect in between turns {held} into {v}.",
+                        op(*f)
+                    ),
+                    format!(
+                        "The ops that can take effect between them (invoked before the {noun} returned, not completed \
+                         before {} began) cannot, in any order, turn {held} into {v}: {via_text}",
+                        brief(*f)
+                    ),
+                ),
+                None => (
+                    format!(
+                        "Impossible {noun}: {me} {did} {v}, which no op invoked before it returned can make from the \
+                         initial value {held}."
+                    ),
+                    format!("From {held}, those ops cannot, in any order, make {v}: {via_text}"),
+                ),
+            }
+        }
+        ReadCause::ReusedWrite { before, writes, earlier } => {
+            let a = held(vals[*before]);
+            let only = match writes.len() {
+                1 => format!("the only op that can write {v} in between, {},", list_ops(kept, writes)),
+                n => format!("the only {n} ops that can write {v} in between, {},", list_ops(kept, writes)),
+            };
+            let gaps: Vec<String> = earlier
+                .iter()
+                .map(|&(p, q)| {
+                    let a2 = held(vals[p]);
+                    if q == *before || earlier.iter().any(|&(p1, _)| p1 == q) {
+                        format!("between {}, which left {a2}, and {}'s expecting {v}", op(p), brief(q))
+                    } else {
+                        format!("between {}, which left {a2}, and {}, which saw {v}", op(p), op(q))
+                    }
+                })
+                .collect();
+            let then = if writes.len() == 1 {
+                format!("Earlier, it must also take effect {}; no op takes effect twice.", gaps.join("; and "))
+            } else {
+                format!(
+                    "Earlier, one of them must also take effect in each of these gaps, each before the next: {}; no \
+                     op takes effect twice, so {} ops cannot fill {} gaps.",
+                    gaps.join("; and "),
+                    writes.len(),
+                    earlier.len() + 1
+                )
+            };
+            (
+                format!(
+                    "Stale {noun}: {me} {did} {v} after {} left {a}, but {only} had to take effect earlier.",
+                    op(*before)
+                ),
+                format!(
+                    "{} completed before the {noun} began, so an op that changes the value to {v} takes effect \
+                     between them, and only {} can. {then}",
+                    brief(*before),
+                    if writes.len() == 1 { "that one" } else { "those" },
+                ),
+            )
+        }
+        ReadCause::BelowCompleted { incrs, least } => {
+            let negative = incrs.iter().any(|&i| vals[i].input.as_int().is_some_and(|n| n < 0));
+            let (them, counting) = match (incrs.len(), negative) {
+                (0, _) => (String::new(), ""),
+                (1, false) => (
+                    format!(
+                        "{} completed before the read began, so every order puts it before the read. ",
+                        list_ops(kept, incrs)
+                    ),
+                    "",
+                ),
+                (_, false) => (
+                    format!(
+                        "{} completed before the read began, so every order puts them before the read. ",
+                        list_ops(kept, incrs)
+                    ),
+                    "",
+                ),
+                (_, true) => (
+                    format!(
+                        "Of {}, the increments completed before the read began and the decrements may precede it. ",
+                        list_ops(kept, incrs)
+                    ),
+                    ", counting every decrement",
+                ),
+            };
+            (
+                format!("Stale read: {me} returned {v}, but the counter was at least {least} when it began."),
+                format!("{them}With the start{counting}, that makes at least {least}."),
+            )
+        }
+        ReadCause::AboveInvoked { incrs, most } => (
+            format!("Impossible read: {me} returned {v}, but the counter could be at most {most} by then."),
+            if incrs.is_empty() {
+                "no increment was invoked before the read returned.".to_string()
+            } else {
+                format!("only {} can precede the read and add to it.", list_ops(kept, incrs))
+            },
+        ),
+        ReadCause::NeverAdded { element, later } => {
+            let (what, verb) = if t.f == F::Dequeue { ("dequeue", "enqueued") } else { ("read", "added") };
+            let short = if t.f == F::Dequeue {
+                format!("Impossible dequeue: {me} returned {element}, which nothing {verb} before it completed.")
+            } else {
+                format!("Impossible read: {me} contains {element}, which nothing {verb} before it completed.")
+            };
+            let detail = match later {
+                Some(l) => {
+                    format!("the first op that {verb} {element}, {}, was invoked after the {what} completed.", op(*l))
+                }
+                None => format!("no op {verb} {element}, and the collection did not start with it."),
+            };
+            (short, detail)
+        }
+        ReadCause::DequeuedTwice { enqueue, other } => (
+            format!(
+                "Duplicate dequeue: {me} and {} both returned {v}, which only {} enqueued.",
+                op(*other),
+                op(*enqueue)
+            ),
+            format!("the queue did not start with {v}, so at most one dequeue can return it."),
+        ),
+        ReadCause::OutOfOrder { earlier, later } => {
+            let x = &vals[*earlier].input;
+            (
+                format!(
+                    "Out-of-order dequeue: {me} returned {v} while {x}, enqueued before it by {}, was still queued.",
+                    op(*earlier)
+                ),
+                format!(
+                    "that enqueue completed before {} (the first to enqueue {v}) began, so {x} is ahead of {v}, and \
+                     no dequeue that could remove {x} (one that returned it, or one whose result is unknown) can take \
+                     effect before this one.",
+                    op(*later)
+                ),
+            )
+        }
+        ReadCause::FoundEmpty { enqueue } => {
+            let x = &vals[*enqueue].input;
+            (
+                format!(
+                    "Lost element: {me} found the queue empty, though {} had enqueued {x} before it began.",
+                    op(*enqueue)
+                ),
+                format!(
+                    "no dequeue that could remove {x} (one that returned it, or one whose result is unknown) can \
+                     take effect before this one."
+                ),
+            )
+        }
+        ReadCause::AlreadyHeld { acquire: Some(a) } => (
+            format!(
+                "Double acquire: {me} took the lock while process {} held it.",
+                crate::history::process_name(kept[*a].process)
+            ),
+            format!("{} completed before this acquire began, and no release can take effect between them.", op(*a)),
+        ),
+        ReadCause::AlreadyHeld { acquire: None } => (
+            format!("Double acquire: {me} took the lock, which was held from the start."),
+            "no release was invoked before the acquire completed.".to_string(),
+        ),
+        ReadCause::AlreadyFree { release: Some(r) } => (
+            format!("Double release: {me} released the lock after {} had already released it.", op(*r)),
+            "that release completed before this one began, and no acquire can take effect between them.".to_string(),
+        ),
+        ReadCause::AlreadyFree { release: None } => (
+            format!("Double release: {me} released the lock, which was free from the start."),
+            "no acquire was invoked before the release completed.".to_string(),
+        ),
+        ReadCause::InRegister { key, cause, .. } => {
+            // Only to quote values: every read shown, nil ones too.
+            let projected: Vec<Op> = kept
+                .iter()
+                .map(|o| crate::model::multi_register::project(crate::model::NilRead::Absent, o, key))
+                .collect();
+            let refs: Vec<&Op> = projected.iter().collect();
+            let (short, detail) = cause_text(kept, &refs, target, cause);
+            let short = match short.split_once(": ") {
+                Some((label, rest)) => format!("{label} of register {key}: {rest}"),
+                None => format!("Register {key}: {short}"),
+            };
+            (short, detail)
         }
     }
+}
+
+/// An op that no order explains and its cause, when the model can name one:
+/// the op the search failed on if it has one, else the first ok op (by
+/// completion, up to [`OTHER_CAUSES_TRIED`] of them) that has one. Any
+/// cause proves the object non-linearizable.
+fn find_cause<M: Model>(model: &M, kept: &[&Op], failed: u32) -> Option<(usize, ReadCause)> {
+    let init = model.init();
+    if let Some(c) = model.read_cause(&init, kept, failed as usize) {
+        return Some((failed as usize, c));
+    }
+    let mut others: Vec<usize> =
+        (0..kept.len()).filter(|&i| i != failed as usize && kept[i].outcome == Outcome::Ok).collect();
+    others.sort_by_key(|&i| kept[i].ret);
+    others.into_iter().take(OTHER_CAUSES_TRIED).find_map(|i| model.read_cause(&init, kept, i).map(|c| (i, c)))
+}
+
+/// Ops [`find_cause`] tries besides the failed one: a bound on the work.
+const OTHER_CAUSES_TRIED: usize = 256;
+
+fn anomaly(kept: &[&Op], f: &Failure, cause: Option<(usize, ReadCause)>) -> Anomaly {
+    let op = |i: u32| OpRef::new(kept[i as usize]);
+    let failed = op(f.failed);
+    let mut ops = vec![];
+    let push = |i: usize, ops: &mut Vec<OpRef>| {
+        if !ops.iter().any(|o: &OpRef| o.id == kept[i].id) {
+            ops.push(OpRef::new(kept[i]));
+        }
+    };
+    let (lead, cause_detail) = match &cause {
+        Some((target, c)) => {
+            push(*target, &mut ops);
+            // Exactly the cause's ops: the search's dead end (in the
+            // detail) names the op it failed on, which may be another.
+            for i in c.ops() {
+                push(i, &mut ops);
+            }
+            let (short, detail) = cause_text(kept, kept, *target, c);
+            (short, format!("{} ", capitalise(&detail)))
+        }
+        None => {
+            push(f.failed as usize, &mut ops);
+            for &i in &f.pending {
+                push(i as usize, &mut ops);
+            }
+            (format!("No order of the ops consistent with real time explains the result of {failed}."), String::new())
+        }
+    };
     let prefix_desc = match f.prefix.last() {
         None => "before any op is linearized".to_string(),
         Some(&last) => format!(
@@ -229,7 +501,7 @@ fn anomaly(kept: &[&Op], f: &Failure, cause: Option<ReadCause>) -> Anomaly {
             op(last)
         ),
     };
-    let pending_desc = if f.pending.is_empty() {
+    let pending_desc = if f.pending.is_empty() || cause.is_some() {
         String::new()
     } else {
         let names: Vec<String> = f.pending.iter().map(|&i| op(i).to_string()).collect();
@@ -238,15 +510,15 @@ fn anomaly(kept: &[&Op], f: &Failure, cause: Option<ReadCause>) -> Anomaly {
             names.join("; ")
         )
     };
-    // A short sentence first (the cause, or what cannot be), details after.
-    let lead = if lead.is_empty() {
-        format!("No order of the ops consistent with real time explains the result of {failed}. ")
-    } else {
-        lead
+    let that_op = match &cause {
+        Some((target, _)) if *target != f.failed as usize => failed.to_string(),
+        _ => "that op".to_string(),
     };
+    let search = if cause.is_some() { "The search's dead end: " } else { "" };
+    // A short sentence first (the cause, or what cannot be), details after.
     let explanation = format!(
-        "{lead}In detail: {prefix_desc}, the model could be in state{} {{{}}}; in none of them can that op take \
-         effect{pending_desc}, yet it must take effect before it returned.",
+        "{lead} In detail: {cause_detail}{search}{prefix_desc}, the model could be in state{} {{{}}}; in none of \
+         them can {that_op} take effect{pending_desc}, yet it must take effect before it returned.",
         if f.states.len() == 1 { "" } else { "s" },
         f.states.join(", "),
     );
@@ -256,6 +528,15 @@ fn anomaly(kept: &[&Op], f: &Failure, cause: Option<ReadCause>) -> Anomaly {
         ops,
         explanation,
         detail: Some(Box::new(AnomalyDetail::Search(detail))),
+    }
+}
+
+/// `s` with its first letter upper-case.
+fn capitalise(s: &str) -> String {
+    let mut c = s.chars();
+    match c.next() {
+        Some(first) => first.to_uppercase().chain(c).collect(),
+        None => String::new(),
     }
 }
 

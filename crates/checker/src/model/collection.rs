@@ -6,9 +6,9 @@
 //! where an element goes in and how a read compares.
 
 use super::register::values_heap_bytes;
-use super::{arg, bad_value, result, unsupported, Model, NilRead};
+use super::{arg, bad_value, result, unsupported, Model, NilRead, ReadCause};
 use crate::error::InputErrorKind;
-use crate::history::{Op, F};
+use crate::history::{Op, Outcome, F};
 use crate::value::Value;
 use std::sync::Arc;
 
@@ -161,12 +161,202 @@ impl Model for Collection {
     fn heap_bytes(&self, s: &Self::State) -> usize {
         values_heap_bytes(s)
     }
+
+    fn read_cause(&self, init: &Self::State, ops: &[&Op], read: usize) -> Option<ReadCause> {
+        let r = ops.get(read)?;
+        if r.outcome != Outcome::Ok {
+            return None;
+        }
+        match self.kind {
+            Kind::Set | Kind::ListAppend => self.grow_only_cause(init, ops, read),
+            Kind::Queue => queue_cause(init, ops, read),
+        }
+    }
+}
+
+impl Collection {
+    /// A set or list only grows, so a read must hold every element whose add
+    /// (append) completed before it began ([`ReadCause::Missed`], the most
+    /// recent such add named), and no element that the collection did not
+    /// start with and no op invoked before it returned added
+    /// ([`ReadCause::NeverAdded`]).
+    fn grow_only_cause(&self, init: &[Value], ops: &[&Op], read: usize) -> Option<ReadCause> {
+        let (add, read_f) = self.ops();
+        let r = ops[read];
+        if r.f != read_f {
+            return None;
+        }
+        let items: &[Value] = match result(r)? {
+            Value::Nil if self.nil_read == NilRead::Absent => &[],
+            Value::Nil => return None,
+            v => v.as_seq()?,
+        };
+        let adds = || ops.iter().enumerate().filter(|(_, o)| o.f == add);
+        let missed = adds()
+            .filter(|(_, o)| o.outcome == Outcome::Ok && o.ret < r.call && !items.contains(arg(o)))
+            .max_by_key(|(_, o)| o.ret);
+        if let Some((write, _)) = missed {
+            return Some(ReadCause::Missed { write });
+        }
+        let element =
+            items.iter().find(|x| !init.contains(x) && !adds().any(|(_, o)| arg(o) == *x && o.call < r.ret))?;
+        let later = adds().filter(|(_, o)| arg(o) == element).min_by_key(|(_, o)| o.call).map(|(i, _)| i);
+        Some(ReadCause::NeverAdded { element: element.clone(), later })
+    }
+}
+
+/// [`Model::read_cause`] for queues: a dequeue `d` that no order explains.
+/// Only an enqueue linearized before `d` can give it its element, so one
+/// invoked before `d` returned; only a dequeue that returned an element, or
+/// one whose result is unknown (info), can remove that element. From that:
+/// an element nothing enqueued in time ([`ReadCause::NeverAdded`]), one
+/// enqueued once and dequeued twice ([`ReadCause::DequeuedTwice`]), one
+/// overtaken by an element enqueued earlier and still there
+/// ([`ReadCause::OutOfOrder`]), or an empty result while an element
+/// enqueued earlier is still there ([`ReadCause::FoundEmpty`]). Each assumes
+/// the dequeued element is not in the initial queue.
+fn queue_cause(init: &[Value], ops: &[&Op], read: usize) -> Option<ReadCause> {
+    let d = ops[read];
+    if d.f != F::Dequeue {
+        return None;
+    }
+    let out = result(d)?;
+    let enqueues = || ops.iter().enumerate().filter(|(_, o)| o.f == F::Enqueue);
+    // Whether some dequeue other than `d` that may precede it could remove `x`.
+    let removable = |x: &Value| {
+        ops.iter().enumerate().any(|(i, o)| {
+            i != read
+                && o.f == F::Dequeue
+                && o.call < d.ret
+                && match o.outcome {
+                    Outcome::Ok => result(o) == Some(x),
+                    _ => true,
+                }
+        })
+    };
+    if out.is_nil() {
+        let (enqueue, _) = enqueues()
+            .filter(|(_, o)| o.outcome == Outcome::Ok && o.ret < d.call && !removable(arg(o)))
+            .min_by_key(|(_, o)| o.ret)?;
+        return Some(ReadCause::FoundEmpty { enqueue });
+    }
+    if init.contains(out) {
+        return None;
+    }
+    let of_out: Vec<usize> = enqueues().filter(|(_, o)| arg(o) == out).map(|(i, _)| i).collect();
+    let in_time: Vec<usize> = of_out.iter().copied().filter(|&i| ops[i].call < d.ret).collect();
+    if in_time.is_empty() {
+        let later = of_out.iter().copied().min_by_key(|&i| ops[i].call);
+        return Some(ReadCause::NeverAdded { element: out.clone(), later });
+    }
+    if let [enqueue] = of_out[..] {
+        let other = ops
+            .iter()
+            .enumerate()
+            .find(|(i, o)| *i != read && o.f == F::Dequeue && result(o) == Some(out))
+            .map(|(i, _)| i);
+        if let Some(other) = other {
+            return Some(ReadCause::DequeuedTwice { enqueue, other });
+        }
+    }
+    let first_call = in_time.iter().map(|&i| ops[i].call).min()?;
+    let later = in_time.iter().copied().min_by_key(|&i| ops[i].call)?;
+    let (earlier, _) = enqueues()
+        .filter(|(_, o)| o.outcome == Outcome::Ok && o.ret < first_call && arg(o) != out && !removable(arg(o)))
+        .min_by_key(|(_, o)| o.ret)?;
+    Some(ReadCause::OutOfOrder { earlier, later })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::test_util::{info, list, ok};
+    use crate::model::test_util::{at, info, info_at, last_cause, list, ok};
+
+    const SET: Collection = Collection { kind: Kind::Set, nil_read: NilRead::Unknown };
+    const QUEUE: Collection = Collection { kind: Kind::Queue, nil_read: NilRead::Unknown };
+
+    fn add(x: i64, call: u64, ret: u64) -> Op {
+        at(ok("add", x.into(), Value::Nil), call, ret)
+    }
+
+    fn read(xs: &[i64], call: u64, ret: u64) -> Op {
+        at(ok("read", Value::Nil, list(xs.iter().map(|&x| x.into()).collect())), call, ret)
+    }
+
+    fn enq(x: i64, call: u64, ret: u64) -> Op {
+        at(ok("enqueue", x.into(), Value::Nil), call, ret)
+    }
+
+    fn deq(x: Option<i64>, call: u64, ret: u64) -> Op {
+        at(ok("dequeue", Value::Nil, x.map_or(Value::Nil, Value::Int)), call, ret)
+    }
+
+    #[test]
+    fn read_cause_names_the_add_a_set_read_missed() {
+        // The most recent completed add the read lacks.
+        let ops = [add(1, 0, 1), add(2, 2, 3), read(&[], 4, 5)];
+        assert_eq!(last_cause(&SET, &ops), Some(ReadCause::Missed { write: 1 }));
+        assert_eq!(
+            last_cause(&SET, &[add(1, 0, 1), add(2, 2, 3), read(&[2], 4, 5)]),
+            Some(ReadCause::Missed { write: 0 })
+        );
+        // Concurrent with the read, or shown by it: nothing.
+        assert_eq!(last_cause(&SET, &[add(1, 0, 5), read(&[], 4, 6)]), None);
+        assert_eq!(last_cause(&SET, &[add(1, 0, 1), read(&[1], 4, 6)]), None);
+        // Under NilRead::Absent a nil read is the empty set.
+        let nil = at(ok("read", Value::Nil, Value::Nil), 2, 3);
+        assert_eq!(last_cause(&SET, &[add(1, 0, 1), nil.clone()]), None);
+        let absent = Collection { kind: Kind::Set, nil_read: NilRead::Absent };
+        assert_eq!(last_cause(&absent, &[add(1, 0, 1), nil]), Some(ReadCause::Missed { write: 0 }));
+        // The same holds for a list.
+        let lists = Collection { kind: Kind::ListAppend, nil_read: NilRead::Unknown };
+        let app = at(ok("append", 1.into(), Value::Nil), 0, 1);
+        assert_eq!(last_cause(&lists, &[app, read(&[], 2, 3)]), Some(ReadCause::Missed { write: 0 }));
+    }
+
+    #[test]
+    fn read_cause_of_an_element_never_added_in_time() {
+        let ops = [add(1, 0, 1), add(2, 6, 7), read(&[1, 2], 2, 3)];
+        assert_eq!(last_cause(&SET, &ops), Some(ReadCause::NeverAdded { element: 2.into(), later: Some(1) }));
+        assert_eq!(
+            last_cause(&SET, &[read(&[3], 2, 3)]),
+            Some(ReadCause::NeverAdded { element: 3.into(), later: None })
+        );
+        // An info add invoked before the read returned may be what it saw.
+        assert_eq!(last_cause(&SET, &[info_at("add", 3.into(), 2), read(&[3], 2, 3)]), None);
+        // The initial set (--initial) holds it.
+        let refs = [&read(&[3], 2, 3)];
+        assert_eq!(SET.read_cause(&Arc::new(vec![Value::Int(3)]), &refs, 0), None);
+    }
+
+    #[test]
+    fn read_cause_of_a_dequeue() {
+        // Never enqueued in time.
+        let ops = [enq(1, 0, 1), enq(2, 6, 7), deq(Some(2), 2, 3)];
+        assert_eq!(last_cause(&QUEUE, &ops), Some(ReadCause::NeverAdded { element: 2.into(), later: Some(1) }));
+        // Enqueued once, dequeued twice.
+        let ops = [enq(1, 0, 1), deq(Some(1), 2, 3), deq(Some(1), 4, 5)];
+        assert_eq!(last_cause(&QUEUE, &ops), Some(ReadCause::DequeuedTwice { enqueue: 0, other: 1 }));
+        // Out of order: 1 was enqueued before 2 and nothing could remove it.
+        let ops = [enq(1, 0, 1), enq(2, 2, 3), deq(Some(2), 4, 5)];
+        assert_eq!(last_cause(&QUEUE, &ops), Some(ReadCause::OutOfOrder { earlier: 0, later: 1 }));
+        // ... unless a dequeue of 1 or one with an unknown result may precede it.
+        let ops = [enq(1, 0, 1), enq(2, 2, 3), deq(Some(1), 3, 9), deq(Some(2), 4, 5)];
+        assert_eq!(last_cause(&QUEUE, &ops), None);
+        let ops = [enq(1, 0, 1), enq(2, 2, 3), info_at("dequeue", Value::Nil, 4), deq(Some(2), 4, 5)];
+        assert_eq!(last_cause(&QUEUE, &ops), None);
+        // Concurrent enqueues may go either way.
+        assert_eq!(last_cause(&QUEUE, &[enq(1, 0, 3), enq(2, 2, 4), deq(Some(2), 5, 6)]), None);
+        // Found empty though 1 was there.
+        let ops = [enq(1, 0, 1), deq(None, 2, 3)];
+        assert_eq!(last_cause(&QUEUE, &ops), Some(ReadCause::FoundEmpty { enqueue: 0 }));
+        assert_eq!(last_cause(&QUEUE, &[enq(1, 0, 1), deq(Some(1), 1, 4), deq(None, 2, 3)]), None);
+        // A dequeue of an element the queue started with says nothing.
+        let refs = [&enq(1, 0, 1), &deq(Some(2), 2, 3)];
+        assert_eq!(QUEUE.read_cause(&Arc::new(vec![Value::Int(2)]), &refs, 1), None);
+        // Only dequeues have a cause.
+        assert_eq!(last_cause(&QUEUE, &[enq(1, 0, 1)]), None);
+    }
 
     #[test]
     fn list_order_matters() {

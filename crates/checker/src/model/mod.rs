@@ -78,10 +78,12 @@ pub trait Model: Send + Sync {
         vec![None; ops.len()]
     }
 
-    /// Why `ops[read]` (one object's ops, fail ops removed), a read that no
-    /// order explains, returned what it did, when the model can tell from the
-    /// ops alone (registers): see [`ReadCause`]. `init` is the object's
-    /// starting state. Default: the model cannot tell.
+    /// Why `ops[read]` (one object's ops, fail ops removed), an ok op that
+    /// no order explains (a read, or any op whose result or legality depends
+    /// on the state: a cas, a dequeue, an acquire), did what it did, when the
+    /// model can tell from the ops' real-time order alone: see
+    /// [`ReadCause`]. `init` is the object's starting state. Default: the
+    /// model cannot tell.
     fn read_cause(&self, _init: &Self::State, _ops: &[&Op], _read: usize) -> Option<ReadCause> {
         None
     }
@@ -93,9 +95,11 @@ pub trait Model: Send + Sync {
     }
 }
 
-/// The cause of a read that no order explains, as indices into the ops the
-/// search was given. Each is a proof on its own: it names ops whose real-time
-/// order rules the read out in every linearization.
+/// The cause of an op that no order explains (a read, for most models:
+/// "the read" below is that op), as indices into the ops the search was
+/// given. Each is a proof on its own: it names ops whose real-time order
+/// rules the op out in every linearization, and [`ReadCause::ops`] lists
+/// them. Explanations lead with a short sentence built from it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ReadCause {
     /// The read returned a value already overwritten: `overwrite`, an ok
@@ -111,11 +115,106 @@ pub enum ReadCause {
     StaleSeen { last_write: Option<usize>, write: usize, seen_by: usize },
     /// The read does not show `write`, an ok op that completed before the
     /// read began (a kv append whose string it lacks, or a put it does not
-    /// start with), and no op that could undo it (a put) can take effect
-    /// between the two.
+    /// start with; a set add whose element it lacks), and no op that could
+    /// undo it (a kv put) can take effect between the two.
     Missed { write: usize },
     /// No op wrote the value read, and the object did not start with it.
     NeverWritten,
+    /// Registers: the value a read returned, or a cas expected, is one no
+    /// order can give. `from` (an ok op that completed before the read
+    /// began: a write, a cas, or a read of a known value; `None`: the start)
+    /// left the register holding some value, and no sequence of the ops that
+    /// can take effect between the two (those invoked before the read
+    /// returned and not completed before `from` began, each at most once)
+    /// turns that value into the one read. `via` are those ops that could
+    /// have made the value read from some other value (cas ops whose chain
+    /// back to it needs a value the ops in between cannot make); they are
+    /// named because they are why nothing else explains it.
+    /// `held` is that value.
+    Unreachable { from: Option<usize>, via: Vec<usize>, held: Value },
+    /// Registers: the read (or a cas's expected value) saw `b` after
+    /// `before`, an ok op that completed before it began, left another
+    /// value, so an op that can change the value to `b` takes effect between
+    /// the two: one of `writes`. Each pair in `earlier` (latest first: an
+    /// op that left another value, then one that saw `b`, which completed
+    /// before the later pair's first op began, or is that op itself, a cas
+    /// that expected `b` and left another value) needs one of `writes`
+    /// between them too. There is one gap more than there are writes, so
+    /// one of them would have to take effect twice.
+    ReusedWrite { before: usize, writes: Vec<usize>, earlier: Vec<(usize, usize)> },
+    /// Counter: the read returned less than `incrs`, ok increments that
+    /// completed before it began, add to the start (with every decrement
+    /// that may precede it, if any, taken away: those are in `incrs` too):
+    /// the counter held at least `least` when the read began.
+    BelowCompleted { incrs: Vec<usize>, least: i64 },
+    /// Counter: the read returned more than the start plus every positive
+    /// increment invoked before it completed (`incrs`, maybe none) can make:
+    /// at most `most`.
+    AboveInvoked { incrs: Vec<usize>, most: i64 },
+    /// Set and queue: the read (a dequeue) returned `element`, which the
+    /// collection did not start with and no op invoked before it completed
+    /// adds; `later` is an add of it invoked only after the read completed.
+    NeverAdded { element: Value, later: Option<usize> },
+    /// Queue: the dequeue and `other`, another ok dequeue, both returned the
+    /// element `enqueue` enqueued, the only op that enqueued it (and the
+    /// queue did not start with it).
+    DequeuedTwice { enqueue: usize, other: usize },
+    /// Queue: the dequeue returned the element only `later` enqueued, but
+    /// `earlier`, an ok enqueue of another element, completed before
+    /// `later` began, and no dequeue that could remove that element (one
+    /// that returned it, or one whose result is unknown) can take effect
+    /// before this one: FIFO order puts it ahead.
+    OutOfOrder { earlier: usize, later: usize },
+    /// Queue: the dequeue found the queue empty, but `enqueue`, an ok
+    /// enqueue, completed before it began, and no dequeue that could remove
+    /// its element can take effect before it.
+    FoundEmpty { enqueue: usize },
+    /// Mutex: the acquire succeeded while the lock was held: `acquire`, an
+    /// ok acquire (`None`: the lock was held from the start), completed
+    /// before it began, and no release (ok or info) can take effect between.
+    AlreadyHeld { acquire: Option<usize> },
+    /// Mutex: the release succeeded on a free lock: `release`, an ok release
+    /// (`None`: the lock was free from the start), completed before it
+    /// began, and no acquire (ok or info) can take effect between.
+    AlreadyFree { release: Option<usize> },
+    /// Multi-register: the transaction's read of register `key` returned
+    /// `value`, which `cause` (one of the register causes above, over each
+    /// transaction's effect on that register alone) rules out.
+    InRegister { key: Value, value: Value, cause: Box<ReadCause> },
+}
+
+impl ReadCause {
+    /// The ops the cause names besides the read itself, in the order the
+    /// explanation mentions them. The read and these ops alone, in their
+    /// real-time order, are already not linearizable.
+    pub fn ops(&self) -> Vec<usize> {
+        match self {
+            ReadCause::Stale { last_write, overwrite } => last_write.iter().copied().chain([*overwrite]).collect(),
+            ReadCause::StaleSeen { last_write, write, seen_by } => {
+                last_write.iter().copied().chain([*write, *seen_by]).collect()
+            }
+            ReadCause::Missed { write } => vec![*write],
+            ReadCause::NeverWritten | ReadCause::AlreadyHeld { acquire: None } => vec![],
+            ReadCause::AlreadyFree { release: None } => vec![],
+            ReadCause::Unreachable { from, via, .. } => from.iter().chain(via).copied().collect(),
+            ReadCause::ReusedWrite { before, writes, earlier } => {
+                let mut ops = vec![*before];
+                ops.extend(writes);
+                for &(p, q) in earlier {
+                    ops.extend([p, q].into_iter().filter(|i| !ops.contains(i)).collect::<Vec<_>>());
+                }
+                ops
+            }
+            ReadCause::BelowCompleted { incrs, .. } | ReadCause::AboveInvoked { incrs, .. } => incrs.clone(),
+            ReadCause::NeverAdded { later, .. } => later.iter().copied().collect(),
+            ReadCause::DequeuedTwice { enqueue, other } => vec![*other, *enqueue],
+            ReadCause::OutOfOrder { earlier, later } => vec![*earlier, *later],
+            ReadCause::FoundEmpty { enqueue } => vec![*enqueue],
+            ReadCause::AlreadyHeld { acquire: Some(a) } => vec![*a],
+            ReadCause::AlreadyFree { release: Some(r) } => vec![*r],
+            ReadCause::InRegister { cause, .. } => cause.ops(),
+        }
+    }
 }
 
 /// A model started in a given state instead of its empty one: what
@@ -440,6 +539,24 @@ pub(crate) mod test_util {
 
     pub fn list(items: Vec<Value>) -> Value {
         Value::List(items)
+    }
+
+    /// `o` over real-time positions `call..ret` (`u64::MAX`: an info op).
+    pub fn at(mut o: Op, call: u64, ret: u64) -> Op {
+        o.call = call;
+        o.ret = ret;
+        o
+    }
+
+    /// An info op invoked at `call`.
+    pub fn info_at(f: &str, input: Value, call: u64) -> Op {
+        at(info(f, input), call, u64::MAX)
+    }
+
+    /// What `model` says of the last of `ops`, from its own start.
+    pub fn last_cause<M: crate::model::Model>(model: &M, ops: &[Op]) -> Option<crate::model::ReadCause> {
+        let refs: Vec<&Op> = ops.iter().collect();
+        model.read_cause(&model.init(), &refs, ops.len() - 1)
     }
 }
 

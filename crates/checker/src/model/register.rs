@@ -142,7 +142,203 @@ fn validate_register(model: &'static str, allow_cas: bool, op: &Op) -> Result<()
 /// the value and before the read. Nothing is claimed when a write of the
 /// value may still take effect at the read (an info one, or one concurrent
 /// with the read).
-fn register_read_cause(nil_read: NilRead, init: &Value, ops: &[&Op], read: usize) -> Option<ReadCause> {
+///
+/// When neither proof applies (a write of the value may still be pending,
+/// or the failed op is a cas), [`unreachable_cause`] looks for a value the
+/// register surely held before and shows the value read cannot be made from
+/// it in time.
+pub(crate) fn register_read_cause(nil_read: NilRead, init: &Value, ops: &[&Op], read: usize) -> Option<ReadCause> {
+    let r = ops.get(read)?;
+    if r.outcome != Outcome::Ok {
+        return None;
+    }
+    simple_read_cause(nil_read, init, ops, read)
+        .or_else(|| unreachable_cause(nil_read, init, ops, read))
+        .or_else(|| reused_write_cause(nil_read, ops, read))
+}
+
+/// The fourth proof, for a read (or a cas's expected value) `b`: the
+/// register held another value at `before`, an ok op that completed before
+/// the read began, so some op that can change it to `b` takes effect
+/// between the two: one of `writes`. Going back in time, each earlier pair
+/// in `earlier` (an op that left another value, then one that saw `b`,
+/// which completed before the later pair's first op began, or is that op
+/// itself, a cas that expected `b`) needs one of `writes` in between too.
+/// With one more gap than writes, some write would have to take effect
+/// twice. `before`, and each pair's first op, is the op with the latest
+/// invoke that fits, which leaves the fewest candidates; each pair is the
+/// latest that fits. At most [`MAX_REUSED`] writes.
+fn reused_write_cause(nil_read: NilRead, ops: &[&Op], read: usize) -> Option<ReadCause> {
+    let q = ops[read];
+    let b = observed(nil_read, q)?;
+    let writers: Vec<usize> = (0..ops.len()).filter(|&i| changes_to(ops[i]) == Some(b)).collect();
+    // Ok ops that left another value, by completion, with the running
+    // argmax of their invokes: the best first op for any later sighting.
+    let mut others: Vec<usize> =
+        (0..ops.len()).filter(|&i| held_after(nil_read, ops[i]).is_some_and(|x| x != b)).collect();
+    others.sort_by_key(|&i| ops[i].ret);
+    let mut best: Vec<usize> = Vec::with_capacity(others.len());
+    for (k, &i) in others.iter().enumerate() {
+        best.push(if k > 0 && ops[best[k - 1]].call > ops[i].call { best[k - 1] } else { i });
+    }
+    // The latest-invoked op that left another value and completed before `t`.
+    let first_before = |t: u64| {
+        let n = others.partition_point(|&i| ops[i].ret < t);
+        (n > 0).then(|| best[n - 1])
+    };
+    // The ops that can change the value to `b` between `p` and `q`.
+    let between = |p: usize, q: usize| -> Vec<usize> {
+        writers
+            .iter()
+            .copied()
+            .filter(|&w| w != p && w != q && ops[w].ret > ops[p].call && ops[w].call < ops[q].ret)
+            .collect()
+    };
+    // Sightings of `b`, latest completion first.
+    let mut sightings: Vec<usize> =
+        (0..ops.len()).filter(|&j| j != read && observed(nil_read, ops[j]) == Some(b)).collect();
+    sightings.sort_by_key(|&j| std::cmp::Reverse(ops[j].ret));
+    let before = first_before(q.call)?;
+    let writes = between(before, read);
+    if writes.is_empty() || writes.len() > MAX_REUSED {
+        return None;
+    }
+    let mut earlier: Vec<(usize, usize)> = Vec::new();
+    let mut cur = before;
+    while earlier.len() < writes.len() {
+        let pair = sightings
+            .iter()
+            .copied()
+            .filter(|&j| ops[j].ret < ops[cur].call || j == cur)
+            .filter_map(|j| Some((first_before(ops[j].call)?, j)))
+            .find(|&(p, j)| {
+                let gap = between(p, j);
+                !gap.is_empty() && gap.iter().all(|w| writes.contains(w))
+            })?;
+        earlier.push(pair);
+        cur = pair.0;
+    }
+    Some(ReadCause::ReusedWrite { before, writes, earlier })
+}
+
+/// The most writes [`reused_write_cause`] shows used up.
+const MAX_REUSED: usize = 4;
+
+/// The value `op`, an ok read or cas, shows the register held: a read's
+/// result (none for a nil read under [`NilRead::Unknown`]), a cas's expected
+/// value.
+fn observed(nil_read: NilRead, op: &Op) -> Option<&Value> {
+    match op.f {
+        F::Read => result(op).filter(|v| !(v.is_nil() && nil_read == NilRead::Unknown)),
+        F::Cas if op.outcome == Outcome::Ok => arg(op).as_seq().and_then(|s| s.first()),
+        _ => None,
+    }
+}
+
+/// The value the register surely holds right after `op` takes effect, when
+/// `op` is ok: what a write or cas left, what a read saw.
+fn held_after(nil_read: NilRead, op: &Op) -> Option<&Value> {
+    if op.outcome != Outcome::Ok {
+        return None;
+    }
+    match op.f {
+        F::Read => observed(nil_read, op),
+        _ => produced(op),
+    }
+}
+
+/// Candidate starting points [`unreachable_cause`] tries, the most recent
+/// first: enough for real histories, and a bound on the work per read.
+const UNREACHABLE_CANDIDATES: usize = 64;
+
+/// The third proof, for a read (or a cas's expected value) `v`: some op
+/// `from`, ok and completed before the read began, left the register
+/// holding `s` (or the start did). Every op that can take effect between
+/// `from` and the read was invoked before the read returned and did not
+/// complete before `from` began. Take `s` and let those ops act, each as
+/// often as we like (an over-approximation: each acts at most once, reads
+/// in between are ignored): a write can always leave its value, a cas turns
+/// its expected value into its new one. If `v` never comes out, no order
+/// lets the read see it. The most recent `from` that proves it is named,
+/// with the cas ops that could have led to `v` had their expected value
+/// been reachable (`via`).
+fn unreachable_cause(nil_read: NilRead, init: &Value, ops: &[&Op], read: usize) -> Option<ReadCause> {
+    let r = ops[read];
+    let v = observed(nil_read, r)?;
+    let mut froms: Vec<usize> = (0..ops.len())
+        .filter(|&i| i != read && ops[i].ret < r.call && held_after(nil_read, ops[i]).is_some())
+        .collect();
+    froms.sort_by_key(|&i| std::cmp::Reverse(ops[i].ret));
+    froms.truncate(UNREACHABLE_CANDIDATES);
+    // Ops that may act between `from` and the read: writes and cas ops
+    // invoked before the read returned (the read itself excluded).
+    let movers: Vec<usize> =
+        (0..ops.len()).filter(|&i| i != read && ops[i].call < r.ret && matches!(ops[i].f, F::Write | F::Cas)).collect();
+    let candidates = froms.into_iter().map(Some).chain([None]);
+    for from in candidates {
+        let (s, since) = match from {
+            Some(f) => (held_after(nil_read, ops[f])?, Some(ops[f].call)),
+            None => (init, None),
+        };
+        let window: Vec<usize> =
+            movers.iter().copied().filter(|&j| Some(j) != from && since.is_none_or(|t| ops[j].ret > t)).collect();
+        let reach = reachable(s, ops, &window);
+        if reach.contains(v) {
+            continue;
+        }
+        // The cas ops whose chain could end in `v`: back from `v` through
+        // new value -> expected value.
+        let mut back: FxHashSet<&Value> = std::iter::once(v).collect();
+        loop {
+            let before = back.len();
+            for &j in &window {
+                if let (F::Cas, Some([old, new])) = (&ops[j].f, arg(ops[j]).as_seq()) {
+                    if old != new && back.contains(new) {
+                        back.insert(old);
+                    }
+                }
+            }
+            if back.len() == before {
+                break;
+            }
+        }
+        let via = window
+            .into_iter()
+            .filter(|&j| ops[j].f == F::Cas && changes_to(ops[j]).is_some_and(|x| back.contains(x)))
+            .collect();
+        return Some(ReadCause::Unreachable { from, via, held: s.clone() });
+    }
+    None
+}
+
+/// The values the register can hold, starting from `s`, when the ops
+/// `window` may each act any number of times in any order (see
+/// [`unreachable_cause`]).
+pub(crate) fn reachable<'v>(s: &'v Value, ops: &[&'v Op], window: &[usize]) -> FxHashSet<&'v Value> {
+    let mut reach: FxHashSet<&Value> = std::iter::once(s).collect();
+    loop {
+        let before = reach.len();
+        for &j in window {
+            match (&ops[j].f, arg(ops[j]).as_seq()) {
+                (F::Cas, Some([old, new])) => {
+                    if reach.contains(old) {
+                        reach.insert(new);
+                    }
+                }
+                (F::Cas, _) => {}
+                _ => {
+                    reach.insert(arg(ops[j]));
+                }
+            }
+        }
+        if reach.len() == before {
+            return reach;
+        }
+    }
+}
+
+/// The first two proofs (`Stale`, `StaleSeen`, `NeverWritten`), for a read.
+fn simple_read_cause(nil_read: NilRead, init: &Value, ops: &[&Op], read: usize) -> Option<ReadCause> {
     let r = ops.get(read)?;
     if r.f != F::Read {
         return None;
@@ -347,7 +543,9 @@ mod tests {
         let r1 = at(ok("read", Value::Nil, 1.into()), 5, 6);
         let seen = Some(ReadCause::StaleSeen { last_write: Some(0), write: 1, seen_by: 2 });
         assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1.clone(), w4.clone(), r4.clone(), r1.clone()]), seen);
-        // A write of 4 that may precede the write of 1: no proof.
+        // A write of 4 that may precede the write of 1: no such proof, but
+        // the read of 4 itself shows the register held 4 after every write
+        // of 1 that can precede the read of 1.
         let ops = [
             at(ok("write", 4.into(), 4.into()), 0, 2),
             at(ok("write", 1.into(), 1.into()), 1, 3),
@@ -355,12 +553,18 @@ mod tests {
             at(ok("read", Value::Nil, 4.into()), 5, 6),
             at(ok("read", Value::Nil, 1.into()), 7, 8),
         ];
-        assert_eq!(cause(NilRead::Unknown, Value::Nil, &ops), None);
+        let want = Some(ReadCause::Unreachable { from: Some(3), via: vec![], held: 4.into() });
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &ops), want);
+        assert_eq!(simple_read_cause(NilRead::Unknown, &Value::Nil, &ops.iter().collect::<Vec<_>>(), 4), None);
         // The read of 4 overlapping the stale read proves nothing.
         let r4c = at(ok("read", Value::Nil, 4.into()), 3, 5);
         assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1.clone(), w4.clone(), r4c, r1.clone()]), None);
-        // Nor does a read of the initial value.
-        assert_eq!(cause(NilRead::Unknown, 4.into(), &[w1.clone(), w4.clone(), r4.clone(), r1.clone()]), None);
+        // Nor does a read of the initial value, for this proof; but that
+        // read still shows the register held 4 after the write of 1.
+        let ops = [w1.clone(), w4.clone(), r4.clone(), r1.clone()];
+        assert_eq!(simple_read_cause(NilRead::Unknown, &4.into(), &ops.iter().collect::<Vec<_>>(), 3), None);
+        let want = Some(ReadCause::Unreachable { from: Some(2), via: vec![], held: 4.into() });
+        assert_eq!(cause(NilRead::Unknown, 4.into(), &ops), want);
         // From the initial value: the write of 4 came after the start.
         let r0 = at(ok("read", Value::Nil, 0.into()), 5, 6);
         let from_start = Some(ReadCause::StaleSeen { last_write: None, write: 0, seen_by: 1 });
@@ -384,6 +588,76 @@ mod tests {
         assert_eq!(init.read_cause(&Value::Nil, &refs, 1), stale, "the wrapper's own start counts");
         // Only reads have a cause.
         assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w3.clone(), w3]), None);
+    }
+
+    #[test]
+    fn read_cause_when_no_order_can_make_the_value_in_time() {
+        // etcd's shape: an info cas [3 4] is pending, but after the write of
+        // 1 nothing in between can make 3, so nor 4.
+        let w3 = at(ok("write", 3.into(), 3.into()), 0, 1);
+        let cas34 = at(info("cas", list(vec![3.into(), 4.into()])), 2, u64::MAX);
+        let w1 = at(ok("write", 1.into(), 1.into()), 3, 4);
+        let r4 = at(ok("read", Value::Nil, 4.into()), 5, 6);
+        let want = Some(ReadCause::Unreachable { from: Some(2), via: vec![1], held: 1.into() });
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w3.clone(), cas34.clone(), w1.clone(), r4.clone()]), want);
+        // A cas [1 3] that may follow the write of 1 makes 3, then 4.
+        let cas13 = at(info("cas", list(vec![1.into(), 3.into()])), 3, u64::MAX);
+        let ops = [w3.clone(), cas34.clone(), w1.clone(), cas13, r4.clone()];
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &ops), None);
+        // Without the write of 1 the info cas explains the read.
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w3.clone(), cas34.clone(), r4.clone()]), None);
+        // A read that saw 1 proves it as well as the write.
+        let r1 = at(ok("read", Value::Nil, 1.into()), 3, 4);
+        let cas01 = at(info("cas", list(vec![Value::Nil, 1.into()])), 0, u64::MAX);
+        let want = Some(ReadCause::Unreachable { from: Some(2), via: vec![1], held: 1.into() });
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[cas01, cas34.clone(), r1, r4.clone()]), want);
+    }
+
+    #[test]
+    fn read_cause_when_the_only_write_of_the_value_was_needed_earlier() {
+        // etcd_004's shape: the info write of 2 must fall between the read
+        // of 4 and the read of 2, and again between the later 4 and 2.
+        let w4 = at(ok("write", 4.into(), 4.into()), 0, 1);
+        let w2 = at(info("write", 2.into()), 1, u64::MAX);
+        let w4i = at(info("write", 4.into()), 1, u64::MAX);
+        let r4 = at(ok("read", Value::Nil, 4.into()), 2, 3);
+        let r2 = at(ok("read", Value::Nil, 2.into()), 4, 5);
+        let r4b = at(ok("read", Value::Nil, 4.into()), 6, 7);
+        let r2b = at(ok("read", Value::Nil, 2.into()), 8, 9);
+        let ops = [w4.clone(), w2.clone(), w4i.clone(), r4.clone(), r2.clone(), r4b.clone(), r2b.clone()];
+        let want = ReadCause::ReusedWrite { before: 5, writes: vec![1], earlier: vec![(3, 4)] };
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &ops), Some(want));
+        // A second write of 2 that may fall in the later gap: no proof.
+        let w2b = at(info("write", 2.into()), 5, u64::MAX);
+        let ops = [w4.clone(), w2.clone(), w4i.clone(), r4.clone(), r2.clone(), w2b.clone(), r4b.clone(), r2b.clone()];
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &ops), None);
+        // ... unless a third gap needs one of the two as well (etcd_057).
+        let r4c = at(ok("read", Value::Nil, 4.into()), 10, 11);
+        let r2c = at(ok("read", Value::Nil, 2.into()), 12, 13);
+        let ops = [w4, w2, w4i, r4, r2, w2b, r4b, r2b, r4c, r2c];
+        let want = ReadCause::ReusedWrite { before: 8, writes: vec![1, 5], earlier: vec![(6, 7), (3, 4)] };
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &ops), Some(want));
+        // A cas that expected 2 and left 3 is a sighting and a gap's start.
+        let w2 = at(info("write", 2.into()), 0, u64::MAX);
+        let w1 = at(ok("write", 1.into(), 1.into()), 0, 1);
+        let cas = at(ok("cas", list(vec![2.into(), 3.into()]), Value::Nil), 2, 3);
+        let r2 = at(ok("read", Value::Nil, 2.into()), 4, 5);
+        let want = ReadCause::ReusedWrite { before: 2, writes: vec![0], earlier: vec![(1, 2)] };
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w2, w1, cas, r2]), Some(want));
+    }
+
+    #[test]
+    fn cas_cause_when_its_expected_value_was_overwritten() {
+        let w1 = at(ok("write", 1.into(), 1.into()), 0, 1);
+        let cas = at(ok("cas", list(vec![2.into(), 3.into()]), Value::Nil), 2, 3);
+        let want = Some(ReadCause::Unreachable { from: Some(0), via: vec![], held: 1.into() });
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1.clone(), cas.clone()]), want);
+        // From the start: nothing writes 2 at all.
+        let want = Some(ReadCause::Unreachable { from: None, via: vec![], held: Value::Nil });
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[cas.clone()]), want);
+        // A write of 2 that may fall between explains it.
+        let w2 = at(ok("write", 2.into(), 2.into()), 1, 4);
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1, w2, cas]), None);
     }
 
     #[test]
