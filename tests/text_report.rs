@@ -23,6 +23,34 @@ fn text_reports_match_their_snapshots() {
     }
 }
 
+/// #18 §5: one invalid history per model, each explained by its cause in
+/// one short sentence, details after, and only the cause's ops listed.
+#[test]
+fn model_causes_match_their_snapshots() {
+    for file in [
+        "linear/cas-unreachable-read.jsonl",
+        "linear/counter-stale-read.jsonl",
+        "linear/set-missed-add.jsonl",
+        "linear/queue-out-of-order.jsonl",
+        "linear/mutex-double-acquire.jsonl",
+    ] {
+        let snapshot = format!("snapshots/{}", file.replace('/', "-").replace(".jsonl", ".txt"));
+        expect_file![snapshot].assert_eq(&check_text(file));
+    }
+    let out = conch()
+        .current_dir(root())
+        .args(["check", "--model", "multi-register", "--checks", "linearizable"])
+        .arg("histories/linear/multi-register-stale-read.jsonl")
+        .output()
+        .unwrap();
+    let text: String = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| !l.contains("checked in"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    expect_file!["snapshots/linear-multi-register-stale-read.txt"].assert_eq(&text);
+}
+
 /// Regression (#12 §5): the summary said "1 keys".
 #[test]
 fn one_key_is_singular() {

@@ -480,8 +480,10 @@ fn causes_are_common_in_generated_histories() {
             }
         }
         assert!(with_cause >= 20, "{model}: a cause in only {with_cause} of 300 histories");
-        // Measured: kv (whose only cause is a missed append or put) about
-        // a third, most models well over half.
+        // Measured (300 seeds, NilRead::Unknown): every invalid register
+        // and set key explained, cas-register 228 of 230, queue 209 of 213,
+        // counter 191 of 200, multi-register 222 of 236, mutex 141 of 194,
+        // and kv, whose only cause is a missed append or put, 58 of 169.
         eprintln!("{model}: a cause in {with_cause} of 300 histories; {explained} of {invalid} invalid keys explained");
         assert!(explained * 4 >= invalid, "{model}: {explained} of {invalid} invalid keys explained by a cause");
     }
@@ -803,7 +805,7 @@ fn invalid_report_names_pending_concurrent_ops() {
     assert_eq!(failure(a).states, vec!["4"]);
     assert!(
         a.explanation.starts_with(
-            "Stale read: process 1 read -> 3 (lines 7-8) returned 3, but process 3 write 4 -> ok (lines 5-6) left 4 \
+            "Stale read: process 1 read -> 3 (lines 6-7) returned 3, but process 3 write 4 -> ok (lines 4-5) left 4 \
              before it began"
         ),
         "{}",

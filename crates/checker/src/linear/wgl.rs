@@ -260,9 +260,10 @@ fn cause_text(kept: &[&Op], vals: &[&Op], target: usize, cause: &ReadCause) -> (
             match from {
                 Some(f) => (
                     format!(
-                        "Stale {noun}: {me} {did} {v}, but {} left {held} before it began, and nothing that can take \
+                        "Stale {noun}: {me} {did} {v}, but {} {} {held} before it began, and nothing that can take \
                          effect in between turns {held} into {v}.",
-                        op(*f)
+                        op(*f),
+                        if vals[*f].f == F::Read { "saw" } else { "left" }
                     ),
                     format!(
                         "The ops that can take effect between them (invoked before the {noun} returned, not completed \
@@ -281,6 +282,8 @@ fn cause_text(kept: &[&Op], vals: &[&Op], target: usize, cause: &ReadCause) -> (
         }
         ReadCause::ReusedWrite { before, writes, earlier } => {
             let a = held(vals[*before]);
+            // What an op shows of the value after it: a read saw it, others left it.
+            let verb = |i: usize| if vals[i].f == F::Read { "saw" } else { "left" };
             let only = match writes.len() {
                 1 => format!("the only op that can write {v} in between, {},", list_ops(kept, writes)),
                 n => format!("the only {n} ops that can write {v} in between, {},", list_ops(kept, writes)),
@@ -290,9 +293,9 @@ fn cause_text(kept: &[&Op], vals: &[&Op], target: usize, cause: &ReadCause) -> (
                 .map(|&(p, q)| {
                     let a2 = held(vals[p]);
                     if q == *before || earlier.iter().any(|&(p1, _)| p1 == q) {
-                        format!("between {}, which left {a2}, and {}'s expecting {v}", op(p), brief(q))
+                        format!("between {}, which {} {a2}, and that cas, which expected {v}", op(p), verb(p))
                     } else {
-                        format!("between {}, which left {a2}, and {}, which saw {v}", op(p), op(q))
+                        format!("between {}, which {} {a2}, and {}, which saw {v}", op(p), verb(p), op(q))
                     }
                 })
                 .collect();
@@ -309,8 +312,9 @@ fn cause_text(kept: &[&Op], vals: &[&Op], target: usize, cause: &ReadCause) -> (
             };
             (
                 format!(
-                    "Stale {noun}: {me} {did} {v} after {} left {a}, but {only} had to take effect earlier.",
-                    op(*before)
+                    "Stale {noun}: {me} {did} {v} after {} {} {a}, but {only} had to take effect earlier.",
+                    op(*before),
+                    verb(*before)
                 ),
                 format!(
                     "{} completed before the {noun} began, so an op that changes the value to {v} takes effect \

@@ -654,7 +654,7 @@ mod tests {
         assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1.clone(), cas.clone()]), want);
         // From the start: nothing writes 2 at all.
         let want = Some(ReadCause::Unreachable { from: None, via: vec![], held: Value::Nil });
-        assert_eq!(cause(NilRead::Unknown, Value::Nil, &[cas.clone()]), want);
+        assert_eq!(cause(NilRead::Unknown, Value::Nil, std::slice::from_ref(&cas)), want);
         // A write of 2 that may fall between explains it.
         let w2 = at(ok("write", 2.into(), 2.into()), 1, 4);
         assert_eq!(cause(NilRead::Unknown, Value::Nil, &[w1, w2, cas]), None);
