@@ -13,6 +13,7 @@ use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::element::{Drawable, PointCollection};
 use plotters::prelude::*;
+use plotters::style::text_anchor::{HPos, Pos, VPos};
 use plotters_backend::{BackendCoord, DrawingErrorKind};
 use std::collections::BTreeMap;
 use workloads::metrics::{windows, FaultWindow};
@@ -197,9 +198,45 @@ pub fn shares(per_run: &[Vec<Shade>], runs: usize, end_ns: i64) -> Vec<Shade> {
 pub(crate) type Chart<'a, 'b, Y> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, Y>>;
 pub(crate) type Result<T> = std::result::Result<T, Box<dyn std::error::Error + 'static>>;
 
-/// Renders a plot of the usual size with `draw` (see [`svg_of`]).
-fn svg(draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<()>) -> String {
-    svg_of(SIZE, draw)
+/// Pixels right of a time plot kept for its legend, so that the legend
+/// never covers points (a run's final burst of ops sits at the right edge).
+const LEGEND_W: u32 = 170;
+
+/// What a legend entry shows before its text.
+#[derive(Clone, Copy)]
+enum Mark {
+    /// A filled square: a fault kind's shade.
+    Swatch(RGBAColor),
+    /// The `shape`-th marker in a colour: an `f` and outcome.
+    Marker(usize, RGBColor),
+    /// A short line: a quantile.
+    Line(RGBColor),
+    /// Nothing: a note on the entries above.
+    Note,
+}
+
+/// A time plot's legend entries, in drawing order.
+type Legend = Vec<(String, Mark)>;
+
+/// Renders a time plot of the usual size: `draw` fills the plot area and
+/// returns its legend, which is drawn in a column right of it.
+fn svg(draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<Legend>) -> String {
+    svg_of(SIZE, |root| {
+        let (plot, side) = root.split_horizontally(SIZE.0 - LEGEND_W);
+        let legend = draw(&plot)?;
+        let style = TextStyle::from(("sans-serif", 11).into_font()).pos(Pos::new(HPos::Left, VPos::Center));
+        for (i, (text, mark)) in legend.iter().enumerate() {
+            let y = 44 + 16 * i as i32;
+            match *mark {
+                Mark::Swatch(c) => side.draw(&Rectangle::new([(2, y - 5), (14, y + 5)], c.filled()))?,
+                Mark::Marker(shape, c) => side.draw(&marker(shape, (8, y), c))?,
+                Mark::Line(c) => side.draw(&PathElement::new([(1, y), (15, y)], c.stroke_width(2)))?,
+                Mark::Note => {}
+            }
+            side.draw(&Text::new(text.clone(), (20, y), style.clone()))?;
+        }
+        Ok(())
+    })
 }
 
 /// Renders with `draw` into an SVG string of `size` pixels; a drawing
@@ -277,7 +314,8 @@ fn shade_faults<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(
     t: &Timing,
     lo: f64,
     hi: f64,
-) -> Result<()> {
+) -> Result<Legend> {
+    let mut legend = vec![];
     let mut kinds: Vec<&str> = t.faults.iter().map(|s| s.window.kind.as_str()).collect();
     kinds.sort_unstable();
     kinds.dedup();
@@ -288,17 +326,13 @@ fn shade_faults<'a, 'b: 'a, Y: Ranged<ValueType = f64>>(
             let x1 = (s.window.end_ns as f64 / 1e9).max(x0);
             Rectangle::new([(x0, lo), (x1, hi)], base.mix(shade_alpha(s.share)).filled())
         });
-        let label = if t.runs > 1 {
-            format!("fault: {kind} (darker: more of the {} runs)", t.runs)
-        } else {
-            format!("fault: {kind}")
-        };
-        let colour = base.mix(shade_alpha(1.0));
-        c.draw_series(rects)?
-            .label(label)
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], colour.filled()));
+        c.draw_series(rects)?;
+        legend.push((format!("fault: {kind}"), Mark::Swatch(base.mix(shade_alpha(1.0)))));
     }
-    Ok(())
+    if t.runs > 1 && !kinds.is_empty() {
+        legend.push((format!("(darker: more of {} runs)", t.runs), Mark::Note));
+    }
+    Ok(legend)
 }
 
 /// The outline of the `shape`-th marker (circle, triangle, square, plus,
@@ -380,6 +414,16 @@ fn log_range_ms(latencies_ms: impl Iterator<Item = f64>) -> (f64, f64) {
 }
 
 /// `0.01`, `0.5`, `20`, `1000`: a latency tick without trailing zeros.
+/// A window's length for a caption: whole milliseconds from 10 ms, two
+/// decimals below, microseconds under 10 µs (a short history's windows).
+fn window_text(ms: f64) -> String {
+    match ms {
+        ms if ms >= 10.0 => format!("{ms:.0} ms"),
+        ms if ms >= 0.01 => format!("{} ms", tick_label((ms * 100.0).round() / 100.0)),
+        ms => format!("{:.0} µs", ms * 1e3),
+    }
+}
+
 fn ms_label(v: &f64) -> String {
     tick_label(*v)
 }
@@ -413,7 +457,7 @@ fn latency_chart<'a, 'b: 'a>(
     t: &Timing,
     lo: f64,
     hi: f64,
-) -> Result<Chart<'a, 'b, LogCoord<f64>>> {
+) -> Result<(Chart<'a, 'b, LogCoord<f64>>, Legend)> {
     let mut c = ChartBuilder::on(root)
         .caption(title, ("sans-serif", 15))
         .margin(12)
@@ -426,8 +470,8 @@ fn latency_chart<'a, 'b: 'a>(
         .y_label_formatter(&ms_label)
         .light_line_style(BLACK.mix(0.04))
         .draw()?;
-    shade_faults(&mut c, t, lo, hi)?;
-    Ok(c)
+    let legend = shade_faults(&mut c, t, lo, hi)?;
+    Ok((c, legend))
 }
 
 /// Every completed op's latency at its invoke time: colour by outcome,
@@ -439,7 +483,7 @@ pub fn latency_raw(t: &Timing) -> String {
     let (lo, hi) = log_range_ms(drawn.iter().filter_map(|o| latency_ms(o)));
     let fs = t.fs();
     svg(|root| {
-        let mut c = latency_chart(root, format!("{}: latency of every op{note}", t.title), t, lo, hi)?;
+        let (mut c, mut legend) = latency_chart(root, format!("{}: latency of every op{note}", t.title), t, lo, hi)?;
         for (shape, f) in fs.iter().enumerate() {
             for outcome in [Outcome::Ok, Outcome::Info, Outcome::Fail] {
                 let points: Vec<(f64, f64)> = drawn
@@ -452,12 +496,11 @@ pub fn latency_raw(t: &Timing) -> String {
                     continue;
                 }
                 let colour = outcome_colour(outcome);
-                c.draw_series(points.into_iter().map(|p| marker(shape, p, colour)))?
-                    .label(format!("{f} {}", outcome_name(outcome)))
-                    .legend(move |(x, y)| marker(shape, (x + 6, y), colour));
+                c.draw_series(points.into_iter().map(|p| marker(shape, p, colour)))?;
+                legend.push((format!("{f} {}", outcome_name(outcome)), Mark::Marker(shape, colour)));
             }
         }
-        legend(&mut c)
+        Ok(legend)
     })
 }
 
@@ -510,20 +553,17 @@ pub fn latency_quantiles(t: &Timing) -> String {
     let (lo, hi) = log_range_ms(per.iter().flatten().copied());
     let window_ms = t.end_s() * 1e3 / WINDOWS as f64;
     svg(|root| {
-        let title = format!("{}: latency quantiles of ok ops per {window_ms:.0} ms window", t.title);
-        let mut c = latency_chart(root, title, t, lo, hi)?;
+        let title = format!("{}: latency quantiles of ok ops per {} window", t.title, window_text(window_ms));
+        let (mut c, mut legend) = latency_chart(root, title, t, lo, hi)?;
         for (name, q, colour) in QUANTILES {
             let values: Vec<Option<f64>> =
                 per.iter().map(|w| (!w.is_empty()).then(|| w[(((w.len() - 1) as f64) * q).round() as usize])).collect();
-            let mut first = true;
             for seg in segments(&values, t) {
-                let s = c.draw_series(LineSeries::new(seg, colour.stroke_width(2)).point_size(2))?;
-                if std::mem::take(&mut first) {
-                    s.label(name).legend(move |(x, y)| PathElement::new([(x, y), (x + 14, y)], colour.stroke_width(2)));
-                }
+                c.draw_series(LineSeries::new(seg, colour.stroke_width(2)).point_size(2))?;
             }
+            legend.push((name.to_string(), Mark::Line(colour)));
         }
-        legend(&mut c)
+        Ok(legend)
     })
 }
 
@@ -542,7 +582,7 @@ pub fn rate(t: &Timing) -> String {
     let hi = counts.values().flat_map(|(_, n)| n).map(|&n| n as f64 / window_s).fold(0.0f64, f64::max).max(1.0) * 1.1;
     svg(|root| {
         let mut c = ChartBuilder::on(root)
-            .caption(format!("{}: throughput per {:.0} ms window", t.title, window_s * 1e3), ("sans-serif", 15))
+            .caption(format!("{}: throughput per {} window", t.title, window_text(window_s * 1e3)), ("sans-serif", 15))
             .margin(12)
             .x_label_area_size(36)
             .y_label_area_size(60)
@@ -553,17 +593,16 @@ pub fn rate(t: &Timing) -> String {
             .y_label_formatter(&|v| format!("{v:.0}"))
             .light_line_style(BLACK.mix(0.04))
             .draw()?;
-        shade_faults(&mut c, t, 0.0, hi)?;
+        let mut legend = shade_faults(&mut c, t, 0.0, hi)?;
         for (&(fi, _), (outcome, n)) in &counts {
             let outcome = *outcome;
             let colour = outcome_colour(outcome);
             let points: Vec<(f64, f64)> =
                 n.iter().enumerate().map(|(i, &n)| (window_mid_s(t, i), n as f64 / window_s)).collect();
             c.draw_series(LineSeries::new(points.clone(), colour.mix(0.8).stroke_width(1)))?;
-            c.draw_series(points.into_iter().map(|p| marker(fi, p, colour)))?
-                .label(format!("{} {}", fs[fi], outcome_name(outcome)))
-                .legend(move |(x, y)| marker(fi, (x + 6, y), colour));
+            c.draw_series(points.into_iter().map(|p| marker(fi, p, colour)))?;
+            legend.push((format!("{} {}", fs[fi], outcome_name(outcome)), Mark::Marker(fi, colour)));
         }
-        legend(&mut c)
+        Ok(legend)
     })
 }

@@ -547,7 +547,7 @@ fn overlaid_runs_shade_each_fault_by_the_share_of_runs_under_it() {
         crash 600..608 ms 0.1"#]]
     .assert_eq(&shades.join("\n"));
     let svg = plot::latency_quantiles(&t);
-    assert!(svg.contains("fault: partition (darker: more of the 4 runs)"), "{svg}");
+    assert!(svg.contains("\nfault: partition\n") && svg.contains("(darker: more of 4 runs)"), "{svg}");
     expect_file!["snapshots/overlay-latency-quantiles.svg"].assert_eq(&svg);
 }
 
