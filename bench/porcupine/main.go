@@ -111,7 +111,7 @@ func registerModel(nkeys int) porcupine.Model {
 				return out.unknown, s
 			}
 		},
-		Equal: porcupine.ShallowEqual,
+		Equal: func(a, b interface{}) bool { return a.(string) == b.(string) },
 		DescribeOperation: func(input, output interface{}) string {
 			in := input.(regInput)
 			out := output.(regOutput)
