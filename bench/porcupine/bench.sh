@@ -36,7 +36,8 @@ for f in "$@"; do
         rc=$?
         verdict="$(head -1 "$tmp/out" | sed 's/^.*: //'); $(sed -n 2p "$tmp/out" | grep -o 'checked in .*')"
       fi
-      read -r wall user sys rss <"$tmp/time"
+      # /usr/bin/time puts "Command exited with non-zero status N" first
+      read -r wall user sys rss < <(tail -n 1 "$tmp/time")
       echo "$tool | $f | $i | $wall | $user | $sys | $rss | $rc | $verdict" | tee -a "$tmp/runs"
     done
     median=$(sort -t'|' -k4,4n "$tmp/runs" | sed -n "$(((runs + 1) / 2))p")
