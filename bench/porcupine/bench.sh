@@ -4,7 +4,9 @@
 # wall time. See README.md for building the driver and making the histories.
 #
 # usage: bench.sh [-n RUNS] [-t PORCUPINE_TIMEOUT] HISTORY.jsonl...
-# env: CONCH (default: conch on PATH), PORCUPINE_CHECK (default: ./porcupine-check)
+# env: CONCH (default: conch on PATH), CONCH_ARGS (more conch check flags,
+#      e.g. --no-fast-paths), PORCUPINE_CHECK (default: ./porcupine-check),
+#      TOOLS (default: "porcupine conch")
 set -u
 runs=3
 ptimeout=60s
@@ -22,9 +24,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
 echo "# $(date -u '+%F %T UTC'), $(nproc) cores, load average: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "# conch flags: --checks linearizable ${CONCH_ARGS:-}; porcupine timeout $ptimeout"
 echo "# tool | file | run | wall s | user s | sys s | peak RSS KB | exit | verdict"
 for f in "$@"; do
-  for tool in porcupine conch; do
+  for tool in ${TOOLS:-porcupine conch}; do
     : >"$tmp/runs"
     for i in $(seq "$runs"); do
       if [ "$tool" = porcupine ]; then
@@ -32,7 +35,7 @@ for f in "$@"; do
         rc=$?
         verdict="$(sed -n 's/^verdict: //p' "$tmp/out"); $(sed -n 's/^time: //p' "$tmp/out")"
       else
-        /usr/bin/time -o "$tmp/time" -f "%e %U %S %M" "$conch" check "$f" --checks linearizable >"$tmp/out" 2>&1
+        /usr/bin/time -o "$tmp/time" -f "%e %U %S %M" "$conch" check "$f" --checks linearizable ${CONCH_ARGS:-} >"$tmp/out" 2>&1
         rc=$?
         verdict="$(head -1 "$tmp/out" | sed 's/^.*: //'); $(sed -n 2p "$tmp/out" | grep -o 'checked in .*')"
       fi
