@@ -44,7 +44,7 @@ fn headless(browser: &Path, profile: &Path) -> Command {
     c
 }
 
-/// The start both harness pages share: the report in a frame, a log that
+/// The start every harness page shares: the report in a frame, a log that
 /// chromium dumps, `done` to end, and the frame's load handler opened.
 macro_rules! harness_head {
     () => {
@@ -55,6 +55,31 @@ macro_rules! harness_head {
 const log = [], f = document.getElementById('f');
 const done = r => { document.getElementById('log').textContent = log.join('\n'); document.body.dataset.result = r; };
 f.addEventListener('load', () => {
+"#
+    };
+}
+
+/// How the harness pages that only wait for the framed report go on: once
+/// it is ready, their checks run in a `try` that `harness_tail` closes.
+macro_rules! when_ready {
+    () => {
+        r#"  const d = f.contentDocument, b = d.body.dataset;
+  const until = (ok, then, n = 0) => ok() ? then() : n > 200 ? done('timeout') : setTimeout(() => until(ok, then, n + 1), 20);
+  until(() => b.ready === 'yes', () => {
+    try {
+"#
+    };
+}
+
+/// The end every harness page shares: `done` with the report's script
+/// error if it had one, an exception logged, and the page closed.
+macro_rules! harness_tail {
+    () => {
+        r#"      done(b.jsError ? 'script error: ' + b.jsError : 'ok');
+    } catch (e) { log.push(String(e.stack || e)); done('exception'); }
+  });
+});
+</script></body></html>
 "#
     };
 }
@@ -98,12 +123,8 @@ const HARNESS: &str = concat!(
       d.getElementById('step-last').click();
       d.getElementById('fit').click();
       log.push('ticks ' + [...d.querySelectorAll('#panel text.tick')].slice(0, 3).map(t => t.textContent).join(' '));
-      done(b.jsError ? 'script error: ' + b.jsError : 'ok');
-    } catch (e) { log.push(String(e.stack || e)); done('exception'); }
-  });
-});
-</script></body></html>
-"#
+"#,
+    harness_tail!(),
 );
 
 /// A directory holding `report.html`, `conch check --html` of the invalid
@@ -115,6 +136,16 @@ fn invalid_report_of(history: &str) -> tempfile::TempDir {
     let out = run(&["check", "--html", page.to_str().unwrap(), history.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     dir
+}
+
+/// A directory whose `run/` holds `conch run --check` of `protocol` under
+/// `nemesis` (seed 0), and what the command printed.
+fn simulated_run(protocol: &str, nemesis: &str) -> (tempfile::TempDir, std::process::Output) {
+    let dir = tempfile::tempdir().unwrap();
+    let out_dir = dir.path().join("run");
+    let args = ["run", "--protocol", protocol, "--nemesis", nemesis, "--seed", "0", "--check", "--out"];
+    let out = run(&[&args[..], &[out_dir.to_str().unwrap()]].concat());
+    (dir, out)
 }
 
 #[test]
@@ -195,11 +226,8 @@ fn drawn_share(png_file: &Path) -> f64 {
 /// graphs (#18 §4: how many, the first one's nodes and edge labels).
 const FLOW_HARNESS: &str = concat!(
     harness_head!(),
-    r##"  const d = f.contentDocument, b = d.body.dataset;
-  const until = (ok, then, n = 0) => ok() ? then() : n > 200 ? done('timeout') : setTimeout(() => until(ok, then, n + 1), 20);
-  until(() => b.ready === 'yes', () => {
-    try {
-      const cycles = [...d.querySelectorAll('svg.cycle')];
+    when_ready!(),
+    r##"      const cycles = [...d.querySelectorAll('svg.cycle')];
       log.push('cycles ' + cycles.length);
       if (cycles.length) {
         const c = cycles[0];
@@ -215,12 +243,8 @@ const FLOW_HARNESS: &str = concat!(
       log.push('node messages ' + (s.querySelectorAll('line[marker-end="url(#arr)"], line[stroke-dasharray]').length > 0));
       log.push('faults shaded ' + (d.querySelectorAll('svg.lamport rect[fill="#fbe9c6"]').length > 0));
       s.scrollIntoView();
-      done(b.jsError ? 'script error: ' + b.jsError : 'ok');
-    } catch (e) { log.push(String(e.stack || e)); done('exception'); }
-  });
-});
-</script></body></html>
-"##
+"##,
+    harness_tail!(),
 );
 
 /// Loads `dir/report.html` under [`FLOW_HARNESS`] and gives what it logged,
@@ -234,10 +258,8 @@ fn diagrams_in_browser(browser: &Path, dir: &Path, name: &str) -> String {
 #[test]
 fn a_simulated_runs_report_shows_its_message_flow_in_a_browser() {
     let Some(browser) = chromium() else { return };
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, out) = simulated_run("lagging", "partition");
     let out_dir = dir.path().join("run");
-    let args = ["run", "--protocol", "lagging", "--nemesis", "partition", "--seed", "0", "--check", "--out"];
-    let out = run(&[&args[..], &[out_dir.to_str().unwrap()]].concat());
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let log = diagrams_in_browser(&browser, &out_dir, "html-report-flow");
     assert!(!log.contains("diagrams 0"), "no diagram in\n{log}");
@@ -264,11 +286,8 @@ fn a_transactional_anomaly_is_drawn_as_its_cycle_in_a_browser() {
 /// sit past the break drawn for the recovery gap before them.
 const BREAK_HARNESS: &str = concat!(
     harness_head!(),
-    r##"  const d = f.contentDocument, b = d.body.dataset;
-  const until = (ok, then, n = 0) => ok() ? then() : n > 200 ? done('timeout') : setTimeout(() => until(ok, then, n + 1), 20);
-  until(() => b.ready === 'yes', () => {
-    try {
-      d.getElementById('fit').click();
+    when_ready!(),
+    r##"      d.getElementById('fit').click();
       const panel = d.getElementById('panel'), w = panel.width.baseVal.value - 120;
       const rects = [...d.querySelectorAll('#panel rect[data-op]')], num = (r, a) => +r.getAttribute(a);
       const client = rects.filter(r => !r.dataset.final), fin = rects.filter(r => r.dataset.final);
@@ -278,12 +297,8 @@ const BREAK_HARNESS: &str = concat!(
       log.push('finals ' + fin.length + ' past the break ' + (brk !== null && fin.every(r => num(r, 'x') >= past)));
       const label = d.querySelector('#panel text.break-label');
       log.push('break label ' + (label ? label.textContent : 'none'));
-      done(b.jsError ? 'script error: ' + b.jsError : 'ok');
-    } catch (e) { log.push(String(e.stack || e)); done('exception'); }
-  });
-});
-</script></body></html>
-"##
+"##,
+    harness_tail!(),
 );
 
 /// #18 §2: fitted to the width, a simulated run's client ops took about a
@@ -292,10 +307,8 @@ const BREAK_HARNESS: &str = concat!(
 #[test]
 fn a_runs_final_reads_sit_past_a_break_instead_of_squeezing_its_ops() {
     let Some(browser) = chromium() else { return };
-    let dir = tempfile::tempdir().unwrap();
+    let (dir, out) = simulated_run("lww", "clock-skew");
     let out_dir = dir.path().join("run");
-    let args = ["run", "--protocol", "lww", "--nemesis", "clock-skew", "--seed", "0", "--check", "--out"];
-    let out = run(&[&args[..], &[out_dir.to_str().unwrap()]].concat());
     assert!(matches!(out.status.code(), Some(0 | 1)), "{}", String::from_utf8_lossy(&out.stderr));
     let log = drive(&browser, &out_dir, BREAK_HARNESS);
     let share: f64 =

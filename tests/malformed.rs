@@ -56,51 +56,38 @@ fn txn_preconditions_and_shapes_are_bad_input_with_the_line() {
     rejects("txn-duplicate-append.edn", &["--checks", "read-committed,serializable"], 3, "twice");
 }
 
-#[test]
-fn truncated_last_line() {
-    rejects("truncated-last-line.jsonl", &[], 4, "JSON syntax error");
-    rejects("truncated-last-line.edn", &[], 4, "EDN syntax error: expected `\"` closing a string, found end of file");
-    rejects("truncated-last-line.log", &[], 3, "syntax error: expected `]` closing a vector");
-}
+/// Malformed files in `tests/malformed/`, with the options they are checked
+/// under, and the line and the problem each is rejected for.
+const REJECTED: &[(&str, &[&str], u64, &str)] = &[
+    // A truncated last line.
+    ("truncated-last-line.jsonl", &[], 4, "JSON syntax error"),
+    ("truncated-last-line.edn", &[], 4, "EDN syntax error: expected `\"` closing a string, found end of file"),
+    ("truncated-last-line.log", &[], 3, "syntax error: expected `]` closing a vector"),
+    // Invalid UTF-8.
+    ("invalid-utf8.jsonl", &[], 2, "invalid UTF-8 at byte 47"),
+    ("invalid-utf8.edn", &[], 2, "invalid UTF-8"),
+    // A completion without an invoke.
+    ("completion-without-invoke.jsonl", &[], 3, "`read` completion for process 3, which has no open invoke"),
+    ("completion-without-invoke.log", &[], 2, "`write` completion for process 1, which has no open invoke"),
+    // Two invokes on one process.
+    ("double-invoke.jsonl", &[], 2, "invoke on process 0, which already has an open op (invoked at line 1)"),
+    ("double-invoke.edn", &[], 2, "invoke on process 0, which already has an open op (invoked at line 1)"),
+    // An unknown op type.
+    ("unknown-op-type.jsonl", &[], 2, "unknown op type `finished`"),
+    ("unknown-op-type.edn", &[], 2, "unknown op type `done`"),
+    // A cas value that is not a pair, under cas-register.
+    ("cas-not-a-pair.jsonl", &["--model", "cas-register"], 2, "does not fit model `cas-register`"),
+    // A counter read of a string.
+    ("counter-read-string.jsonl", &["--model", "counter"], 4, "does not fit model `counter`"),
+    // An index that does not increase.
+    ("duplicate-index.edn", &[], 3, "index 1 does not increase on the previous event's 1 (line 2)"),
+];
 
 #[test]
-fn invalid_utf8() {
-    rejects("invalid-utf8.jsonl", &[], 2, "invalid UTF-8 at byte 47");
-    rejects("invalid-utf8.edn", &[], 2, "invalid UTF-8");
-}
-
-#[test]
-fn completion_without_invoke() {
-    rejects("completion-without-invoke.jsonl", &[], 3, "`read` completion for process 3, which has no open invoke");
-    rejects("completion-without-invoke.log", &[], 2, "`write` completion for process 1, which has no open invoke");
-}
-
-#[test]
-fn two_invokes_on_one_process() {
-    for name in ["double-invoke.jsonl", "double-invoke.edn"] {
-        rejects(name, &[], 2, "invoke on process 0, which already has an open op (invoked at line 1)");
+fn malformed_files_are_rejected_at_their_line() {
+    for &(name, extra, line, problem) in REJECTED {
+        rejects(name, extra, line, problem);
     }
-}
-
-#[test]
-fn unknown_op_type() {
-    rejects("unknown-op-type.jsonl", &[], 2, "unknown op type `finished`");
-    rejects("unknown-op-type.edn", &[], 2, "unknown op type `done`");
-}
-
-#[test]
-fn cas_value_not_a_pair_under_cas_register() {
-    rejects("cas-not-a-pair.jsonl", &["--model", "cas-register"], 2, "does not fit model `cas-register`");
-}
-
-#[test]
-fn counter_read_of_a_string() {
-    rejects("counter-read-string.jsonl", &["--model", "counter"], 4, "does not fit model `counter`");
-}
-
-#[test]
-fn duplicate_indices() {
-    rejects("duplicate-index.edn", &[], 3, "index 1 does not increase on the previous event's 1 (line 2)");
 }
 
 #[test]

@@ -17,6 +17,11 @@ fn hard() -> String {
     root().join("tests/data/pathological-info-writes.jsonl").display().to_string()
 }
 
+/// A valid history, an unreadable file and an invalid history, in that order.
+fn valid_unreadable_invalid() -> [String; 3] {
+    [history("register-ok.jsonl"), malformed("empty.jsonl"), history("register-stale-read.jsonl")]
+}
+
 fn check(extra: &[&str], files: &[String]) -> Output {
     let mut args = vec!["check"];
     args.extend(extra);
@@ -31,7 +36,7 @@ fn check(extra: &[&str], files: &[String]) -> Output {
 fn an_unreadable_file_is_in_every_output_and_does_not_hide_an_invalid_one() {
     let dir = tempfile::tempdir().unwrap();
     let junit = dir.path().join("junit.xml");
-    let files = [history("register-ok.jsonl"), malformed("empty.jsonl"), history("register-stale-read.jsonl")];
+    let files = valid_unreadable_invalid();
 
     let text = check(&["--junit", junit.to_str().unwrap()], &files);
     assert_eq!(text.status.code(), Some(1));
@@ -86,7 +91,7 @@ fn an_unreadable_file_prints_nothing_on_stdout() {
 fn html_pages_are_numbered_by_input_position() {
     let dir = tempfile::tempdir().unwrap();
     let page = dir.path().join("r.html");
-    let files = [history("register-ok.jsonl"), malformed("empty.jsonl"), history("register-stale-read.jsonl")];
+    let files = valid_unreadable_invalid();
     let r = check(&["--html", page.to_str().unwrap()], &files);
     assert_eq!(r.status.code(), Some(1));
     assert!(dir.path().join("r-0.html").exists() && !dir.path().join("r-1.html").exists());

@@ -400,17 +400,23 @@ mod tests {
 
     use EventType::{Info, Invoke, Ok as OkE};
 
+    /// p0 transfers 5 from account 0 to account 1; p1's read, concurrent
+    /// with it, sees it applied.
+    fn read_during_a_transfer() -> Vec<(u64, EventType, &'static str, Value)> {
+        vec![
+            (0, Invoke, "transfer", t(0, 1, 5)),
+            (1, Invoke, "read", Value::Nil),
+            (1, OkE, "read", list(&[-5, 5])),
+            (0, OkE, "transfer", t(0, 1, 5)),
+        ]
+    }
+
     /// Regression: inferring the initial state from a read that overlapped a
     /// transfer counted the transfer twice and called a valid history
     /// non-linearizable.
     #[test]
     fn inferred_initial_from_a_read_overlapping_a_transfer_is_not_guessed() {
-        let h = hist(&[
-            (0, Invoke, "transfer", t(0, 1, 5)),
-            (1, Invoke, "read", Value::Nil),
-            (1, OkE, "read", list(&[-5, 5])),
-            (0, OkE, "transfer", t(0, 1, 5)),
-        ]);
+        let h = hist(&read_during_a_transfer());
         let opts = BankOptions { negative_allowed: true, ..BankOptions::default() };
         let r = check(&h, &opts).unwrap();
         let lin = prop(&r, "linearizable");
@@ -423,14 +429,9 @@ mod tests {
 
     #[test]
     fn valid_bank_with_concurrent_transfer() {
-        let h = hist(&[
-            (0, Invoke, "transfer", t(0, 1, 5)),
-            (1, Invoke, "read", Value::Nil),
-            (1, OkE, "read", list(&[-5, 5])),
-            (0, OkE, "transfer", t(0, 1, 5)),
-            (1, Invoke, "read", Value::Nil),
-            (1, OkE, "read", list(&[-5, 5, 0])),
-        ]);
+        let mut evs = read_during_a_transfer();
+        evs.extend([(1, Invoke, "read", Value::Nil), (1, OkE, "read", list(&[-5, 5, 0]))]);
+        let h = hist(&evs);
         let r = check(&h, &zero_bank()).unwrap();
         assert_eq!(r.verdict, Verdict::Valid, "{r:?}");
         assert_eq!((r.transfers, r.reads, r.expected_total), (1, 2, Some(0)));

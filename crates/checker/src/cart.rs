@@ -29,7 +29,7 @@
 //! Cost: final reads × elements × updates per element.
 
 use crate::anomalies::Capped;
-use crate::error::{InputError, InputErrorKind};
+use crate::error::InputError;
 use crate::history::{History, Op, Outcome, F};
 use crate::report::{Anomaly, AnomalyKind, CheckName, CheckResult, KeyResult, KeyStats, Method, OpRef, Verdict};
 use crate::value::Value;
@@ -56,17 +56,11 @@ fn validate(h: &History, file: &str) -> Result<(), InputError> {
         if op.f == F::Read {
             if op.outcome == Outcome::Ok && op.output.as_seq().is_none() && op.output != Value::Nil {
                 let line = op.complete_line.unwrap_or(op.invoke_line);
-                let kind = InputErrorKind::BadValue {
-                    model: NAME,
-                    f: "read".into(),
-                    expected: "a list of the elements in the cart",
-                    found: op.output.to_string(),
-                };
+                let kind = crate::model::bad_value(NAME, op, "a list of the elements in the cart", &op.output);
                 return Err(InputError::new(file, line, kind));
             }
         } else if op.f != F::Add && op.f != remove {
-            let kind =
-                InputErrorKind::UnsupportedOp { model: NAME, f: op.f.to_string(), supported: "add, remove, read" };
+            let kind = crate::model::unsupported(NAME, op, "add, remove, read");
             return Err(InputError::new(file, op.invoke_line, kind));
         }
     }

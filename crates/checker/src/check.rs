@@ -294,27 +294,17 @@ impl Seen {
     pub(crate) fn missing(&self, check: CheckName, is_bank: bool) -> Option<&'static str> {
         use CheckName::*;
         match check {
-            Linearizable | Bank if is_bank => {
-                if !self.ok_transfer {
-                    Some("no transfer completed ok: nothing moved money, so there is nothing to check")
-                } else if !self.ok_read_value {
-                    Some("no read of the balances completed ok: there is nothing to check")
-                } else {
-                    None
-                }
-            }
+            Linearizable | Bank if is_bank => first_unmet(&[
+                (self.ok_transfer, "no transfer completed ok: nothing moved money, so there is nothing to check"),
+                (self.ok_read_value, "no read of the balances completed ok: there is nothing to check"),
+            ]),
             Linearizable => {
                 (!self.ok).then_some("no operation completed ok: there is nothing to check linearizability against")
             }
-            ReadYourWrites | MonotonicReads | MonotonicWrites | WritesFollowReads => {
-                if !self.ok_read {
-                    Some("no read completed ok: the session guarantees are judged by what reads return")
-                } else if !self.ok_update {
-                    Some("no write completed ok: there is nothing a read could miss")
-                } else {
-                    None
-                }
-            }
+            ReadYourWrites | MonotonicReads | MonotonicWrites | WritesFollowReads => first_unmet(&[
+                (self.ok_read, "no read completed ok: the session guarantees are judged by what reads return"),
+                (self.ok_update, "no write completed ok: there is nothing a read could miss"),
+            ]),
             Convergence => (!self.ok_final_read).then_some("no final read completed ok: nothing shows the end state"),
             // The transactional checker says itself when no transaction
             // completed ok.
@@ -334,6 +324,11 @@ impl Seen {
             SetFull | CounterBounds | UniqueIds | Echo | Kafka | Cart => None,
         }
     }
+}
+
+/// The reason of the first requirement not met (`(met, why not)`, in order).
+fn first_unmet(needs: &[(bool, &'static str)]) -> Option<&'static str> {
+    needs.iter().find(|(met, _)| !met).map(|&(_, why)| why)
 }
 
 /// What the whole history says about which checks apply and how: decided

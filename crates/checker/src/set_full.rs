@@ -21,7 +21,7 @@
 //! plus elements × final reads.
 
 use crate::anomalies::{Capped, Quantiles};
-use crate::error::{InputError, InputErrorKind};
+use crate::error::InputError;
 use crate::history::{History, Op, OpId, Outcome, F};
 use crate::report::{Anomaly, AnomalyKind, CheckName, CheckResult, KeyResult, KeyStats, Method, OpRef, Verdict};
 use crate::value::Value;
@@ -73,20 +73,12 @@ fn validate(h: &History, file: &str, opts: &SetFullOptions) -> Result<(), InputE
         let line = op.complete_line.unwrap_or(op.invoke_line);
         if op.f == F::Read {
             if op.outcome == Outcome::Ok && op.output.as_seq().is_none() {
-                let kind = InputErrorKind::BadValue {
-                    model: NAME,
-                    f: "read".into(),
-                    expected: "a list of the elements present",
-                    found: op.output.to_string(),
-                };
+                let kind = crate::model::bad_value(NAME, op, "a list of the elements present", &op.output);
                 return Err(InputError::new(file, line, kind));
             }
         } else if op.f != opts.add_f {
-            let kind = InputErrorKind::UnsupportedOp {
-                model: NAME,
-                f: op.f.to_string(),
-                supported: if opts.add_f == F::Add { "add, read" } else { "broadcast, read" },
-            };
+            let supported = if opts.add_f == F::Add { "add, read" } else { "broadcast, read" };
+            let kind = crate::model::unsupported(NAME, op, supported);
             return Err(InputError::new(file, op.invoke_line, kind));
         }
     }

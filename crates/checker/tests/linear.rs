@@ -544,6 +544,16 @@ fn cause_is_a_proof(
     h: &History,
     a: &checker::Anomaly,
 ) -> Result<(), TestCaseError> {
+    // These ops alone must not be linearizable.
+    let these_ops_are_invalid = |ids: &[OpId]| -> Result<(), TestCaseError> {
+        prop_assert!(
+            subset_is_invalid(h, ids, model, nil_read, |_| {}),
+            "the cause is no proof: {}\nwhole history:\n{}",
+            a.explanation,
+            render(h)
+        );
+        Ok(())
+    };
     let searched = matches!(a.detail.as_deref(), Some(AnomalyDetail::Search(_)));
     if searched {
         if a.explanation.starts_with("No order") {
@@ -551,13 +561,7 @@ fn cause_is_a_proof(
         }
         let mut ids: Vec<OpId> = a.ops.iter().map(|o| o.id).collect();
         ids.sort();
-        prop_assert!(
-            subset_is_invalid(h, &ids, model, nil_read, |_| {}),
-            "the cause is no proof: {}\nwhole history:\n{}",
-            a.explanation,
-            render(h)
-        );
-        return Ok(());
+        return these_ops_are_invalid(&ids);
     }
     if !a.explanation.starts_with("Stale read:") || a.ops.len() < 3 && model != ModelKind::Kv {
         return Ok(());
@@ -573,13 +577,7 @@ fn cause_is_a_proof(
             .filter(|o| o.key == get.key && o.outcome != checker::Outcome::Fail && (o.f != F::Get || o.id == get.id))
             .map(|o| o.id)
             .collect();
-        prop_assert!(
-            subset_is_invalid(h, &ids, model, nil_read, |_| {}),
-            "the cause is no proof: {}\nwhole history:\n{}",
-            a.explanation,
-            render(h)
-        );
-        return Ok(());
+        return these_ops_are_invalid(&ids);
     }
     prop_assert!(matches!(model, ModelKind::Register | ModelKind::CasRegister), "{model}: {}", a.explanation);
     // The unique-register fast path names the read, the write that

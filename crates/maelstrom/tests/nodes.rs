@@ -39,6 +39,14 @@ fn config(workload: WorkloadKind, bin: PathBuf, dir: &Path) -> Config {
     c
 }
 
+/// The [`config`] for the project's node `name` (see [`node`]), writing to
+/// a fresh directory that lives as long as the returned guard.
+fn project_node(workload: WorkloadKind, name: &str) -> (tempfile::TempDir, Config) {
+    let dir = tempfile::tempdir().unwrap();
+    let c = config(workload, node(name), dir.path());
+    (dir, c)
+}
+
 fn run(c: &Config) -> Report {
     match run_and_check(c) {
         Ok(r) => r,
@@ -54,6 +62,12 @@ fn kinds(r: &Report) -> Vec<String> {
     k
 }
 
+/// The run is invalid, with anomalies of exactly these kinds.
+fn assert_found_only(r: &Report, expected: &[&str]) {
+    assert_eq!(r.verdict, Verdict::Invalid, "{}", explain(r));
+    assert_eq!(kinds(r), expected);
+}
+
 fn explain(r: &Report) -> String {
     format!(
         "verdict {:?}, anomalies {:?}, unknown {:?}, problems {:?}, stats {:?}",
@@ -67,8 +81,8 @@ fn explain(r: &Report) -> String {
 
 #[test]
 fn a_correct_echo_is_valid_and_leaves_its_files() {
-    let dir = tempfile::tempdir().unwrap();
-    let r = run(&config(WorkloadKind::Echo, node("echo.py"), dir.path()));
+    let (dir, c) = project_node(WorkloadKind::Echo, "echo.py");
+    let r = run(&c);
     assert_eq!(r.verdict, Verdict::Valid, "{}", explain(&r));
     assert!(r.outcome.stats.ops_ok >= 5, "{}", explain(&r));
     for f in ["history.jsonl", "run.json", "messages.jsonl", "nodes/n0.stderr.log", "nodes/n2.stderr.log"] {
@@ -91,8 +105,7 @@ fn node_code_works_whichever_number_the_ids_start_at() {
     std::thread::scope(|s| {
         for base in [0, 1] {
             s.spawn(move || {
-                let dir = tempfile::tempdir().unwrap();
-                let mut c = config(WorkloadKind::Broadcast, node("broadcast.py"), dir.path());
+                let (dir, mut c) = project_node(WorkloadKind::Broadcast, "broadcast.py");
                 c.node_id_base = base;
                 c.nemesis = vec![NemesisKind::Kill];
                 c.nemesis_interval = Duration::from_millis(300);
@@ -121,8 +134,7 @@ fn node_code_works_whichever_number_the_ids_start_at() {
 
 #[test]
 fn a_gossip_broadcast_survives_partitions() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = config(WorkloadKind::Broadcast, node("broadcast.py"), dir.path());
+    let (_dir, mut c) = project_node(WorkloadKind::Broadcast, "broadcast.py");
     c.node_count = 5;
     c.concurrency = 5;
     c.rate = 50.0;
@@ -156,8 +168,7 @@ fn a_gossip_broadcast_survives_partitions() {
 
 #[test]
 fn a_broadcast_that_never_forwards_loses_messages() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = config(WorkloadKind::Broadcast, node("broadcast.py"), dir.path());
+    let (_dir, mut c) = project_node(WorkloadKind::Broadcast, "broadcast.py");
     c.args = vec!["no-forward".into()];
     let r = run(&c);
     assert_eq!(r.verdict, Verdict::Invalid, "{}", explain(&r));
@@ -186,8 +197,7 @@ fn a_broadcast_that_never_forwards_loses_messages() {
 /// partition cuts off then stays lost.
 #[test]
 fn a_broadcast_that_never_retries_loses_messages_to_partitions() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = config(WorkloadKind::Broadcast, node("broadcast.py"), dir.path());
+    let (_dir, mut c) = project_node(WorkloadKind::Broadcast, "broadcast.py");
     c.args = vec!["no-retry".into()];
     c.node_count = 5;
     c.concurrency = 5;
@@ -211,8 +221,7 @@ fn every_fault_takes_effect_and_a_correct_gossip_survives_it() {
     std::thread::scope(|s| {
         for kind in kinds {
             s.spawn(move || {
-                let dir = tempfile::tempdir().unwrap();
-                let mut c = config(WorkloadKind::Broadcast, node("broadcast.py"), dir.path());
+                let (_dir, mut c) = project_node(WorkloadKind::Broadcast, "broadcast.py");
                 c.rate = 100.0;
                 c.time_limit = Duration::from_millis(1500);
                 c.latency_ms = 2.0;
@@ -264,20 +273,17 @@ fn every_fault_takes_effect_and_a_correct_gossip_survives_it() {
 
 #[test]
 fn a_lin_kv_node_answering_from_local_state_is_not_linearizable() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = config(WorkloadKind::LinKv, node("lin_kv_local.py"), dir.path());
+    let (_dir, mut c) = project_node(WorkloadKind::LinKv, "lin_kv_local.py");
     c.concurrency = 6;
     c.key_count = 2;
     c.rate = 200.0;
     let r = run(&c);
-    assert_eq!(r.verdict, Verdict::Invalid, "{}", explain(&r));
-    assert_eq!(kinds(&r), vec!["not-linearizable".to_string()]);
+    assert_found_only(&r, &["not-linearizable"]);
 }
 
 #[test]
 fn a_lin_kv_proxy_over_the_lin_kv_service_is_linearizable() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = config(WorkloadKind::LinKv, node("lin_kv_proxy.py"), dir.path());
+    let (_dir, mut c) = project_node(WorkloadKind::LinKv, "lin_kv_proxy.py");
     c.args = vec!["lin-kv".into()];
     c.concurrency = 6;
     c.key_count = 8; // many keys: some are read before their first write, however late ops run
@@ -299,8 +305,7 @@ fn a_lin_kv_proxy_over_the_lin_kv_service_is_linearizable() {
 
 #[test]
 fn ids_from_lin_tso_are_unique_across_nodes() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = config(WorkloadKind::UniqueIds, node("local.py"), dir.path());
+    let (_dir, mut c) = project_node(WorkloadKind::UniqueIds, "local.py");
     c.args = vec!["tso".into()];
     let r = run(&c);
     assert_eq!(r.verdict, Verdict::Valid, "{}", explain(&r));
@@ -321,8 +326,7 @@ fn unreplicated_state_on_several_nodes_is_caught_by_each_workloads_check() {
     std::thread::scope(|s| {
         for (w, args, want) in cases {
             s.spawn(move || {
-                let dir = tempfile::tempdir().unwrap();
-                let mut c = config(w, node("local.py"), dir.path());
+                let (_dir, mut c) = project_node(w, "local.py");
                 c.args = args.iter().map(|a| a.to_string()).collect();
                 let r = run(&c);
                 assert_eq!(r.verdict, Verdict::Invalid, "{w:?}: {}", explain(&r));
@@ -341,8 +345,7 @@ fn a_lin_kv_proxy_over_seq_kv_or_lww_kv_is_not_linearizable() {
     std::thread::scope(|s| {
         for service in [ServiceKind::SeqKv, ServiceKind::LwwKv] {
             s.spawn(move || {
-                let dir = tempfile::tempdir().unwrap();
-                let mut c = config(WorkloadKind::LinKv, node("lin_kv_proxy.py"), dir.path());
+                let (_dir, mut c) = project_node(WorkloadKind::LinKv, "lin_kv_proxy.py");
                 c.args = vec![service.name().into()];
                 c.concurrency = 6;
                 c.key_count = 2;
@@ -372,8 +375,7 @@ fn one_local_node_passes_every_workload_it_can_be_checked_on() {
     std::thread::scope(|s| {
         for (w, args, want) in cases {
             s.spawn(move || {
-                let dir = tempfile::tempdir().unwrap();
-                let mut c = config(w, node("local.py"), dir.path());
+                let (_dir, mut c) = project_node(w, "local.py");
                 c.node_count = 1;
                 c.time_limit = Duration::from_millis(700);
                 c.args = args.iter().map(|a| a.to_string()).collect();
@@ -400,8 +402,7 @@ fn txns_through_one_leader_are_strict_serializable() {
     std::thread::scope(|s| {
         for w in [WorkloadKind::TxnListAppend, WorkloadKind::TxnRwRegister] {
             s.spawn(move || {
-                let dir = tempfile::tempdir().unwrap();
-                let mut c = config(w, node("txn_leader.py"), dir.path());
+                let (_dir, mut c) = project_node(w, "txn_leader.py");
                 c.consistency_models = vec![CheckName::StrictSerializable, CheckName::SnapshotIsolation];
                 let r = run(&c);
                 assert_eq!(r.verdict, Verdict::Valid, "{w:?}: {}", explain(&r));
@@ -445,8 +446,7 @@ fn txns_applied_locally_and_replicated_later_are_not_strict_serializable() {
     std::thread::scope(|s| {
         for w in [WorkloadKind::TxnListAppend, WorkloadKind::TxnRwRegister] {
             s.spawn(move || {
-                let dir = tempfile::tempdir().unwrap();
-                let mut c = config(w, node("txn_async.py"), dir.path());
+                let (_dir, mut c) = project_node(w, "txn_async.py");
                 c.concurrency = 6;
                 c.key_count = 2;
                 c.rate = 300.0;
@@ -472,19 +472,16 @@ fn txns_applied_locally_and_replicated_later_are_not_strict_serializable() {
 
 #[test]
 fn repeated_ids_are_found() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = config(WorkloadKind::UniqueIds, node("local.py"), dir.path());
+    let (_dir, mut c) = project_node(WorkloadKind::UniqueIds, "local.py");
     c.node_count = 1;
     c.args = vec!["dup-ids".into()];
     let r = run(&c);
-    assert_eq!(r.verdict, Verdict::Invalid, "{}", explain(&r));
-    assert_eq!(kinds(&r), vec!["duplicate-id".to_string()]);
+    assert_found_only(&r, &["duplicate-id"]);
 }
 
 #[test]
 fn kills_restart_nodes_and_pauses_stop_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut c = config(WorkloadKind::Echo, node("echo.py"), dir.path());
+    let (_dir, mut c) = project_node(WorkloadKind::Echo, "echo.py");
     c.nemesis = vec![NemesisKind::Kill, NemesisKind::Pause];
     c.nemesis_interval = Duration::from_millis(200);
     c.time_limit = Duration::from_millis(1500);
@@ -514,8 +511,7 @@ fn total_availability_holds_under_partitions_and_fails_under_kills() {
     std::thread::scope(|s| {
         for (w, kind, want) in cases {
             s.spawn(move || {
-                let dir = tempfile::tempdir().unwrap();
-                let mut c = config(w, node("local.py"), dir.path());
+                let (_dir, mut c) = project_node(w, "local.py");
                 c.nemesis = vec![kind];
                 c.nemesis_interval = Duration::from_millis(200);
                 // Total availability means every op answered: on a loaded
@@ -538,8 +534,7 @@ fn total_availability_holds_under_partitions_and_fails_under_kills() {
 #[test]
 fn the_seed_fixes_the_faults_and_each_threads_ops() {
     let go = || {
-        let dir = tempfile::tempdir().unwrap();
-        let mut c = config(WorkloadKind::Broadcast, node("broadcast.py"), dir.path());
+        let (_dir, mut c) = project_node(WorkloadKind::Broadcast, "broadcast.py");
         c.nemesis = vec![NemesisKind::Partition, NemesisKind::Loss];
         c.nemesis_interval = Duration::from_millis(200);
         c.rate = 30.0;
@@ -570,6 +565,15 @@ fn script(dir: &Path, name: &str, body: &str) -> PathBuf {
         std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).unwrap();
     }
     p
+}
+
+/// The [`config`] of an echo run of the node `script` writes as `name`, in
+/// a fresh directory that lives as long as the returned guard.
+fn echo_script_node(name: &str, body: &str) -> (tempfile::TempDir, Config) {
+    let dir = tempfile::tempdir().unwrap();
+    let bin = script(dir.path(), name, body);
+    let c = config(WorkloadKind::Echo, bin, &dir.path().join("o"));
+    (dir, c)
 }
 
 #[test]
@@ -612,9 +616,7 @@ fn a_node_that_dies_at_once_or_never_answers_init_is_reported_with_its_stderr() 
 /// reply, and finally a crash. The run records it all and ends invalid.
 #[test]
 fn a_node_that_breaks_the_protocol_is_reported_not_fatal() {
-    let dir = tempfile::tempdir().unwrap();
-    let bad = script(
-        dir.path(),
+    let (_dir, mut c) = echo_script_node(
         "bad.py",
         r#"#!/usr/bin/env python3
 import json, sys
@@ -643,7 +645,6 @@ for line in sys.stdin:
         sys.exit(9)
 "#,
     );
-    let mut c = config(WorkloadKind::Echo, bad, &dir.path().join("o"));
     c.node_count = 1;
     let r = run(&c);
     assert_eq!(r.verdict, Verdict::Invalid, "{}", explain(&r));
@@ -668,10 +669,8 @@ for line in sys.stdin:
 
 #[test]
 fn a_stopped_or_flooding_node_cannot_hang_the_run() {
-    let dir = tempfile::tempdir().unwrap();
     // Answers init, then floods node n1 with messages and never reads again.
-    let flood = script(
-        dir.path(),
+    let (_dir, mut c) = echo_script_node(
         "flood.py",
         r#"#!/usr/bin/env python3
 import json, sys
@@ -684,7 +683,6 @@ while True:
     sys.stdout.flush()
 "#,
     );
-    let mut c = config(WorkloadKind::Echo, flood, &dir.path().join("o"));
     c.node_count = 2;
     c.time_limit = Duration::from_millis(800);
     c.request_timeout = Duration::from_millis(200);

@@ -46,25 +46,25 @@ mod tests {
     use super::*;
     use Verdict::*;
 
+    /// Invalid wins over bad input, bad input over unknown, unknown over
+    /// valid; nothing judged is unknown.
     #[test]
-    fn an_invalid_file_wins_over_a_bad_one() {
-        assert_eq!(code([Valid, Invalid, Unknown], 1), INVALID);
-    }
-
-    #[test]
-    fn a_bad_input_wins_over_unknown_and_valid() {
-        assert_eq!(code([Valid, Unknown], 1), BAD_INPUT);
-        assert_eq!(code([], 1), BAD_INPUT);
-    }
-
-    #[test]
-    fn unknown_wins_over_valid() {
-        assert_eq!(code([Valid, Unknown, Valid], 0), UNKNOWN);
-    }
-
-    #[test]
-    fn all_valid_is_zero_and_nothing_judged_is_unknown() {
-        assert_eq!(code([Valid, Valid], 0), VALID);
-        assert_eq!(code([], 0), UNKNOWN);
+    fn the_worst_outcome_decides_the_code() {
+        // (verdicts, bad inputs, code)
+        let cases: &[(&[Verdict], usize, u8)] = &[
+            // An invalid file wins over a bad one.
+            (&[Valid, Invalid, Unknown], 1, INVALID),
+            // A bad input wins over unknown and valid.
+            (&[Valid, Unknown], 1, BAD_INPUT),
+            (&[], 1, BAD_INPUT),
+            // Unknown wins over valid.
+            (&[Valid, Unknown, Valid], 0, UNKNOWN),
+            // All valid is zero, and nothing judged is unknown.
+            (&[Valid, Valid], 0, VALID),
+            (&[], 0, UNKNOWN),
+        ];
+        for &(verdicts, bad_inputs, want) in cases {
+            assert_eq!(code(verdicts.iter().copied(), bad_inputs), want, "{verdicts:?}, {bad_inputs} bad");
+        }
     }
 }

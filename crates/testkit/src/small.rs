@@ -51,6 +51,15 @@ fn mop(f: &str, k: &str, v: Value) -> Value {
     Value::List(vec![Value::str(f), Value::str(k), v])
 }
 
+/// Half the time `update` of what `arg` draws, else `read` (of nil).
+fn update_or<S: Source>(rng: &mut S, update: F, arg: impl FnOnce(&mut S) -> Value, read: F) -> (F, Value) {
+    if rng.chance(50) {
+        (update, arg(rng))
+    } else {
+        (read, Value::Nil)
+    }
+}
+
 /// A random op for `model`: its function and invoke value.
 pub fn random_invoke<S: Source>(model: ModelKind, rng: &mut S) -> (F, Value) {
     match model {
@@ -60,7 +69,7 @@ pub fn random_invoke<S: Source>(model: ModelKind, rng: &mut S) -> (F, Value) {
                 0 => (F::Read, Value::Nil),
                 1 => (F::Write, small(rng)),
                 _ => {
-                    let old = if rng.chance(20) { Value::Nil } else { small(rng) };
+                    let old = nil_or(rng, 20, small);
                     (F::Cas, Value::List(vec![old, small(rng)]))
                 }
             }
@@ -85,34 +94,22 @@ pub fn random_invoke<S: Source>(model: ModelKind, rng: &mut S) -> (F, Value) {
             (F::Txn, Value::List(ms))
         }
         ModelKind::Mutex => (if rng.chance(50) { F::Acquire } else { F::Release }, Value::Nil),
-        ModelKind::Set => {
-            if rng.chance(50) {
-                (F::Add, small(rng))
-            } else {
-                (F::Read, Value::Nil)
-            }
-        }
+        ModelKind::Set => update_or(rng, F::Add, small, F::Read),
         ModelKind::Counter => {
-            if rng.chance(50) {
-                (F::Incr, if rng.chance(30) { Value::Nil } else { int(1 + rng.below(2) as i64) })
-            } else {
-                (F::Read, Value::Nil)
-            }
+            update_or(rng, F::Incr, |rng| nil_or(rng, 30, |rng| int(1 + rng.below(2) as i64)), F::Read)
         }
-        ModelKind::Queue => {
-            if rng.chance(50) {
-                (F::Enqueue, small(rng))
-            } else {
-                (F::Dequeue, Value::Nil)
-            }
-        }
-        ModelKind::ListAppend => {
-            if rng.chance(50) {
-                (F::Append, small(rng))
-            } else {
-                (F::Read, Value::Nil)
-            }
-        }
+        ModelKind::Queue => update_or(rng, F::Enqueue, small, F::Dequeue),
+        ModelKind::ListAppend => update_or(rng, F::Append, small, F::Read),
+    }
+}
+
+/// Nil with probability `percent` percent (a read of nothing), else what
+/// `value` draws.
+fn nil_or<S: Source>(rng: &mut S, percent: u64, value: impl FnOnce(&mut S) -> Value) -> Value {
+    if rng.chance(percent) {
+        Value::Nil
+    } else {
+        value(rng)
     }
 }
 
@@ -123,26 +120,16 @@ pub fn random_output<S: Source>(model: ModelKind, f: &F, input: &Value, rng: &mu
         Value::List((0..n).map(|_| small(rng)).collect())
     };
     match (model, f) {
-        (ModelKind::Register | ModelKind::CasRegister, F::Read) => {
-            if rng.chance(20) {
-                Value::Nil
-            } else {
-                small(rng)
-            }
-        }
+        (ModelKind::Register | ModelKind::CasRegister, F::Read) => nil_or(rng, 20, small),
         (ModelKind::Kv, F::Get) => {
-            if rng.chance(5) {
-                Value::Nil
-            } else {
-                Value::str(rng.pick::<&str>(&["", "a", "b", "ab", "ba", "aa"]))
-            }
+            nil_or(rng, 5, |rng| Value::str(rng.pick::<&str>(&["", "a", "b", "ab", "ba", "aa"])))
         }
         (ModelKind::MultiRegister, F::Txn) => match input {
             Value::List(ms) => Value::List(
                 ms.iter()
                     .map(|m| match m.as_seq() {
                         Some([f, k, _]) if f.as_str().is_some_and(|f| f.starts_with('r')) => {
-                            let v = if rng.chance(20) { Value::Nil } else { int(rng.below(3) as i64 + 1) };
+                            let v = nil_or(rng, 20, |rng| int(rng.below(3) as i64 + 1));
                             Value::List(vec![f.clone(), k.clone(), v])
                         }
                         _ => m.clone(),
@@ -151,34 +138,10 @@ pub fn random_output<S: Source>(model: ModelKind, f: &F, input: &Value, rng: &mu
             ),
             other => other.clone(),
         },
-        (ModelKind::Set, F::Read) => {
-            if rng.chance(5) {
-                Value::Nil
-            } else {
-                small_list(rng)
-            }
-        }
-        (ModelKind::Counter, F::Read) => {
-            if rng.chance(5) {
-                Value::Nil
-            } else {
-                int(rng.below(5) as i64)
-            }
-        }
-        (ModelKind::Queue, F::Dequeue) => {
-            if rng.chance(25) {
-                Value::Nil
-            } else {
-                small(rng)
-            }
-        }
-        (ModelKind::ListAppend, F::Read) => {
-            if rng.chance(5) {
-                Value::Nil
-            } else {
-                small_list(rng)
-            }
-        }
+        (ModelKind::Set, F::Read) => nil_or(rng, 5, small_list),
+        (ModelKind::Counter, F::Read) => nil_or(rng, 5, |rng| int(rng.below(5) as i64)),
+        (ModelKind::Queue, F::Dequeue) => nil_or(rng, 25, small),
+        (ModelKind::ListAppend, F::Read) => nil_or(rng, 5, small_list),
         // Writes, puts, cas, add, incr...: the ok echoes the argument.
         _ => input.clone(),
     }

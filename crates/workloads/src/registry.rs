@@ -52,6 +52,8 @@ const SETS: &[WorkloadKind] = &[WorkloadKind::Set];
 /// Add-only sets, and carts with removes.
 const CARTS: &[WorkloadKind] = &[WorkloadKind::Set, WorkloadKind::Cart];
 const BANK: &[WorkloadKind] = &[WorkloadKind::Bank];
+/// Transactions only (the MVCC databases).
+const TXNS: &[WorkloadKind] = &[WorkloadKind::TxnRwRegister, WorkloadKind::TxnListAppend];
 /// Single items (reads, writes, conditional writes) and transactions.
 const DYNAMO: &[WorkloadKind] =
     &[WorkloadKind::Register, WorkloadKind::Kv, WorkloadKind::TxnRwRegister, WorkloadKind::TxnListAppend];
@@ -198,7 +200,7 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         name: "si",
         description: "MVCC database at snapshot isolation, first committer wins: write skew (G2-item) occurs",
         default_workload: WorkloadKind::TxnRwRegister,
-        workloads: &[WorkloadKind::TxnRwRegister, WorkloadKind::TxnListAppend],
+        workloads: TXNS,
         linearizable: false,
         compared: true,
         isolation: &[CheckName::SnapshotIsolation, CheckName::Serializable],
@@ -209,7 +211,7 @@ pub const PROTOCOLS: &[ProtocolInfo] = &[
         name: "rc",
         description: "MVCC database at read committed: read skew (G-single) occurs, no dirty reads (G1)",
         default_workload: WorkloadKind::TxnRwRegister,
-        workloads: &[WorkloadKind::TxnRwRegister, WorkloadKind::TxnListAppend],
+        workloads: TXNS,
         linearizable: false,
         compared: true,
         isolation: &[CheckName::ReadCommitted, CheckName::ConsistentView],

@@ -4,7 +4,7 @@
 mod common;
 
 use checker::{Value, F};
-use common::{ok, ok_nil, params, Net};
+use common::{a_restart_orphans_the_write_in_flight, ok, ok_nil, params, read_answers, write_acked, Net};
 use workloads::protocols::abd::{AbdMsg, AbdProtocol};
 use workloads::sim::Response;
 
@@ -20,18 +20,12 @@ fn tag_value(net: &Net<AbdProtocol>, node: usize) -> Option<((u64, usize), Value
 #[test]
 fn write_and_read_take_two_majority_phases() {
     let mut net = Net::new(abd(&[]), 3);
-    let w = net.write(1, 4);
-    net.run();
-    assert_eq!(net.reply(w), Some(&ok(4)));
+    write_acked(&mut net, 1, 4);
     assert_eq!(net.sent, 8, "query + replies, store + acks, to 2 peers each");
     assert_eq!(tag_value(&net, 0), Some(((1, 1), Value::Int(4))));
-    let r = net.read(2);
-    net.run();
-    assert_eq!(net.reply(r), Some(&ok(4)));
+    read_answers(&mut net, 2, ok(4));
     assert_eq!(net.sent, 16, "a read also writes back");
-    let w = net.write(0, 5);
-    net.run();
-    assert_eq!(net.reply(w), Some(&ok(5)));
+    write_acked(&mut net, 0, 5);
     assert_eq!(tag_value(&net, 2), Some(((2, 0), Value::Int(5))), "tag = (max ts + 1, writer)");
 }
 
@@ -155,29 +149,19 @@ fn anti_entropy_completes_a_write_left_on_a_minority() {
 #[test]
 fn a_replica_keeps_its_register_across_crashes() {
     let mut net = Net::new(abd(&[]), 3);
-    let w = net.write(0, 1);
-    net.run();
-    assert_eq!(net.reply(w), Some(&ok(1)));
+    write_acked(&mut net, 0, 1);
     for i in 0..3 {
         net.crash(i);
         net.restart(i);
     }
-    let r = net.read(2);
-    net.run();
-    assert_eq!(net.reply(r), Some(&ok(1)));
+    read_answers(&mut net, 2, ok(1));
 }
 
 #[test]
 fn stale_replies_do_not_complete_new_operations() {
     let mut net = Net::new(abd(&[]), 3);
-    let w = net.write(0, 1);
-    net.crash(0);
-    net.restart(0);
-    net.run();
-    assert_eq!(net.reply(w), None);
-    let r = net.read(0);
-    net.run();
-    assert_eq!(net.reply(r), Some(&ok_nil()));
+    a_restart_orphans_the_write_in_flight(&mut net);
+    read_answers(&mut net, 0, ok_nil());
 }
 
 #[test]

@@ -4,7 +4,7 @@
 mod common;
 
 use checker::Value;
-use common::{ok, ok_nil, params, Net};
+use common::{acknowledged_locally_then_replicated, ok, params, Net};
 use workloads::protocols::lww::LwwProtocol;
 
 fn lww(kv: &[(&str, &str)]) -> LwwProtocol {
@@ -14,13 +14,7 @@ fn lww(kv: &[(&str, &str)]) -> LwwProtocol {
 #[test]
 fn writes_are_acknowledged_locally_and_replicated_later() {
     let mut net = Net::new(lww(&[]), 3);
-    let w = net.write(0, 1);
-    assert_eq!(net.reply(w), Some(&ok(1)), "acknowledged before any message");
-    let r = net.read(1);
-    assert_eq!(net.reply(r), Some(&ok_nil()), "stale read");
-    net.run();
-    let r = net.read(1);
-    assert_eq!(net.reply(r), Some(&ok(1)));
+    acknowledged_locally_then_replicated(&mut net);
     assert_eq!(net.sent, 2, "one update to each peer");
 }
 

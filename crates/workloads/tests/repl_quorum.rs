@@ -4,7 +4,10 @@
 mod common;
 
 use checker::{Value, F};
-use common::{ok, ok_nil, params, Net};
+use common::{
+    a_restart_orphans_the_write_in_flight, acknowledged_locally_then_replicated, ok, ok_nil, params, read_answers,
+    write_acked, Net,
+};
 use workloads::protocols::quorum::QuorumProtocol;
 use workloads::sim::Response;
 
@@ -39,23 +42,16 @@ fn write_then_read_through_other_coordinators() {
     assert_eq!(net.reply(w), None, "w=2: needs one remote ack");
     net.run();
     assert_eq!(net.reply(w), Some(&ok(1)));
-    let r = net.read(2);
-    net.run();
-    assert_eq!(net.reply(r), Some(&ok(1)));
+    read_answers(&mut net, 2, ok(1));
     // write: 2 mutations + 2 acks; read: 2 requests + 2 replies.
     assert_eq!(net.sent, 8);
 }
 
 #[test]
 fn consistency_one_answers_from_the_local_replica() {
+    // w=1: the coordinator's own replica suffices; r=1: a local read.
     let mut net = Net::new(quorum(&[("consistency", "one")]), 3);
-    let w = net.write(0, 1);
-    assert_eq!(net.reply(w), Some(&ok(1)), "w=1: the coordinator's own replica suffices");
-    let r = net.read(1);
-    assert_eq!(net.reply(r), Some(&ok_nil()), "r=1: stale local read before replication");
-    net.run();
-    let r = net.read(1);
-    assert_eq!(net.reply(r), Some(&ok(1)));
+    acknowledged_locally_then_replicated(&mut net);
 }
 
 #[test]
@@ -73,9 +69,7 @@ fn write_without_quorum_times_out_unknown_and_stays_partially_applied() {
     // A read through 0 and 1 sees the partial write...
     net.heal();
     net.partition(&[2]);
-    let r1 = net.read(0);
-    net.run();
-    assert_eq!(net.reply(r1), Some(&ok(7)));
+    read_answers(&mut net, 0, ok(7));
     // ...a later read through 1 and 2 does not: new, then old.
     net.heal();
     net.partition(&[0]);
@@ -98,9 +92,7 @@ fn async_read_repair_fixes_stale_replicas_after_answering() {
     let mut net = repair_only("always");
     write_missed_by(&mut net, 2, 3);
     assert_eq!(stored(&net, 2), None);
-    let r = net.read(2);
-    net.run();
-    assert_eq!(net.reply(r), Some(&ok(3)));
+    read_answers(&mut net, 2, ok(3));
     assert_eq!(stored(&net, 2), Some(Value::Int(3)), "read repair wrote the newest to the stale coordinator");
 }
 
@@ -110,9 +102,7 @@ fn blocking_read_repair_writes_back_before_answering() {
     write_missed_by(&mut net, 2, 3);
     // Node 1 is slow to answer the read: cut its links so 2 hears only from 0.
     net.partition(&[1]);
-    let r = net.read(2);
-    net.run();
-    assert_eq!(net.reply(r), Some(&ok(3)));
+    read_answers(&mut net, 2, ok(3));
     assert_eq!(stored(&net, 2), Some(Value::Int(3)));
 
     // Here the stale replica is remote: the read waits for its repair ack.
@@ -176,9 +166,7 @@ fn anti_entropy_converges_replicas_without_hints() {
 fn skewed_clock_loses_an_acknowledged_later_write() {
     let mut net = Net::new(quorum(&[]), 3);
     net.skew_ns[1] = -1_000_000_000; // node 1's clock is a second behind
-    let a = net.write(0, 1);
-    net.run();
-    assert_eq!(net.reply(a), Some(&ok(1)));
+    write_acked(&mut net, 0, 1);
     net.advance_ms(1);
     let b = net.write(1, 2);
     net.run();
@@ -191,14 +179,8 @@ fn skewed_clock_loses_an_acknowledged_later_write() {
 #[test]
 fn replies_to_a_previous_incarnation_are_ignored() {
     let mut net = Net::new(quorum(&[]), 3);
-    let w = net.write(0, 1);
-    net.crash(0);
-    net.restart(0);
-    net.run(); // acks arrive at the new incarnation
-    assert_eq!(net.reply(w), None);
-    let w2 = net.write(0, 2);
-    net.run();
-    assert_eq!(net.reply(w2), Some(&ok(2)));
+    a_restart_orphans_the_write_in_flight(&mut net);
+    write_acked(&mut net, 0, 2);
 }
 
 #[test]

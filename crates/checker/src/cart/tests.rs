@@ -41,13 +41,7 @@ impl H {
 }
 
 fn run(h: &H) -> KeyResult {
-    let r = check(&h.history(), "t").unwrap();
-    assert_eq!(r.keys.len(), 1);
-    r.keys.into_iter().next().unwrap()
-}
-
-fn kinds(k: &KeyResult) -> Vec<&str> {
-    k.anomalies.iter().map(|a| a.kind.as_str()).collect()
+    check(&h.history(), "t").unwrap().into_only_key()
 }
 
 #[test]
@@ -60,7 +54,7 @@ fn adds_and_removes_kept_is_valid() {
 #[test]
 fn a_removed_element_in_a_final_read_is_resurrected() {
     let k = run(H::default().add(0, 1).remove(1, 1).read(2, &[1], true));
-    assert_eq!(kinds(&k), vec!["resurrected"]);
+    assert_eq!(k.anomaly_kinds(), vec!["resurrected"]);
     let ops: Vec<&str> = k.anomalies[0].ops.iter().map(|o| o.f.as_str()).collect();
     assert_eq!(ops, vec!["read", "remove", "add"], "names the read, the remove and the add");
     assert_eq!(k.stats.figure("resurrected"), 1);
@@ -69,7 +63,7 @@ fn a_removed_element_in_a_final_read_is_resurrected() {
 #[test]
 fn an_acknowledged_add_missing_from_a_final_read_is_lost() {
     let k = run(H::default().add(0, 1).add(0, 2).read(2, &[2], true));
-    assert_eq!(kinds(&k), vec!["lost"]);
+    assert_eq!(k.anomaly_kinds(), vec!["lost"]);
     assert_eq!(crate::anomalies::evidence(&k.anomalies[0], "element"), 1);
 }
 
@@ -97,7 +91,7 @@ fn an_indeterminate_remove_excuses_absence_and_a_failed_one_does_not() {
     let k = run(H::default().add(0, 1).op(1, "remove", 1, EventType::Info).read(2, &[], true));
     assert_eq!(k.verdict, Verdict::Valid, "{k:?}");
     let k = run(H::default().add(0, 1).op(1, "remove", 1, EventType::Fail).read(2, &[], true));
-    assert_eq!(kinds(&k), vec!["lost"]);
+    assert_eq!(k.anomaly_kinds(), vec!["lost"]);
 }
 
 #[test]
@@ -113,7 +107,7 @@ fn an_indeterminate_add_may_land_after_the_remove() {
 #[test]
 fn elements_nobody_added_are_unexpected_in_any_read() {
     let k = run(H::default().add(0, 1).op(0, "add", 2, EventType::Fail).read(1, &[1, 2, 9], false).read(2, &[1], true));
-    assert_eq!(kinds(&k), vec!["unexpected-element", "unexpected-element"]);
+    assert_eq!(k.anomaly_kinds(), vec!["unexpected-element", "unexpected-element"]);
 }
 
 #[test]

@@ -348,6 +348,12 @@ impl KeyResult {
     pub(crate) fn unknown(key: Option<Value>, method: Method, ops: u64, reason: String) -> KeyResult {
         KeyResult { verdict: Verdict::Unknown, unknown_reason: Some(reason), ..KeyResult::valid(key, method, ops) }
     }
+
+    /// The kinds of the key's anomalies, in order (for tests).
+    #[cfg(test)]
+    pub(crate) fn anomaly_kinds(&self) -> Vec<&str> {
+        self.anomalies.iter().map(|a| a.kind.as_str()).collect()
+    }
 }
 
 /// One check over a whole history.
@@ -375,6 +381,13 @@ impl CheckResult {
         let mut r = CheckResult { check, verdict: Verdict::Valid, model, keys, unknown_reason: None, detail: None };
         r.seal();
         r
+    }
+
+    /// The result of a history with a single key: that key's (for tests).
+    #[cfg(test)]
+    pub(crate) fn into_only_key(self) -> KeyResult {
+        assert_eq!(self.keys.len(), 1);
+        self.keys.into_iter().next().unwrap()
     }
 
     /// Recomputes the verdict from the keys and `unknown_reason`.

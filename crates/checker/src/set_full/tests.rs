@@ -38,13 +38,7 @@ impl H {
 }
 
 fn run(h: &H) -> KeyResult {
-    let r = check(&h.history(), "t", &SetFullOptions::default()).unwrap();
-    assert_eq!(r.keys.len(), 1);
-    r.keys.into_iter().next().unwrap()
-}
-
-fn kinds(k: &KeyResult) -> Vec<&str> {
-    k.anomalies.iter().map(|a| a.kind.as_str()).collect()
+    check(&h.history(), "t", &SetFullOptions::default()).unwrap().into_only_key()
 }
 
 #[test]
@@ -76,7 +70,7 @@ fn stale_then_present_is_valid_but_counted() {
 fn present_then_gone_is_lost() {
     let k = run(H::default().add(0, 1, EventType::Ok).read(1, &[1], false).read(2, &[], true));
     assert_eq!(k.verdict, Verdict::Invalid);
-    assert_eq!(kinds(&k), vec!["lost"]);
+    assert_eq!(k.anomaly_kinds(), vec!["lost"]);
     let ops: Vec<&str> = k.anomalies[0].ops.iter().map(|o| o.f.as_str()).collect();
     assert_eq!(ops, vec!["add", "read", "read"], "names the add, the read that had it and the one that lost it");
 }
@@ -84,7 +78,7 @@ fn present_then_gone_is_lost() {
 #[test]
 fn acknowledged_never_returned_is_lost() {
     let k = run(H::default().add(0, 1, EventType::Ok).read(1, &[], true));
-    assert_eq!(kinds(&k), vec!["lost"]);
+    assert_eq!(k.anomaly_kinds(), vec!["lost"]);
 }
 
 #[test]
@@ -97,26 +91,28 @@ fn info_add_never_seen_is_owed_nothing() {
 #[test]
 fn info_add_once_seen_is_owed() {
     let k = run(H::default().add(3, 2, EventType::Info).read(1, &[2], false).read(2, &[], true));
-    assert_eq!(kinds(&k), vec!["lost"]);
+    assert_eq!(k.anomaly_kinds(), vec!["lost"]);
 }
 
-#[test]
-fn read_concurrent_with_the_add_may_miss_it() {
+/// p1's read, concurrent with p0's add of 1, misses it.
+fn read_missing_a_concurrent_add() -> H {
     let mut h = H::default();
     h.ev(EventType::Invoke, 1, "read", Value::Nil);
     h.add(0, 1, EventType::Ok);
     h.ev(EventType::Ok, 1, "read", Value::List(vec![]));
+    h
+}
+
+#[test]
+fn read_concurrent_with_the_add_may_miss_it() {
+    let mut h = read_missing_a_concurrent_add();
     h.read(2, &[1], true);
     assert_eq!(run(&h).verdict, Verdict::Valid);
 }
 
 #[test]
 fn no_read_after_the_ack_is_unknown() {
-    let mut h = H::default();
-    h.ev(EventType::Invoke, 1, "read", Value::Nil);
-    h.add(0, 1, EventType::Ok);
-    h.ev(EventType::Ok, 1, "read", Value::List(vec![]));
-    let k = run(&h);
+    let k = run(&read_missing_a_concurrent_add());
     assert_eq!(k.verdict, Verdict::Unknown);
     assert!(k.unknown_reason.unwrap().contains("never read"));
 }
@@ -130,7 +126,7 @@ fn nothing_to_check_is_unknown() {
 #[test]
 fn unexpected_duplicate_and_failed_elements() {
     let k = run(H::default().add(0, 1, EventType::Ok).add(0, 2, EventType::Fail).read(1, &[1, 1, 2, 9], true));
-    let mut ks = kinds(&k);
+    let mut ks = k.anomaly_kinds();
     ks.sort();
     assert_eq!(ks, vec!["duplicate-element", "unexpected-element", "unexpected-element"]);
 }
@@ -139,7 +135,7 @@ fn unexpected_duplicate_and_failed_elements() {
 fn a_node_whose_final_read_lacks_an_element_others_have() {
     // n1's final read begins after the ack but misses 1; n2's later one has it.
     let k = run(H::default().add(0, 1, EventType::Ok).read(1, &[], true).read(2, &[1], true));
-    assert_eq!(kinds(&k), vec!["final-read-missing"]);
+    assert_eq!(k.anomaly_kinds(), vec!["final-read-missing"]);
     assert_eq!(crate::anomalies::evidence(&k.anomalies[0], "node"), "n1");
 }
 

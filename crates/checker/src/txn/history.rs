@@ -482,6 +482,16 @@ impl TxnBuilder {
         InputError::new(&self.file, line, InputErrorKind::BadTxn { reason })
     }
 
+    /// The id of a new key or value when there are `count` (ids are dense
+    /// from 0); an error naming `what` past [`MAX_ID`].
+    fn next_id(&self, count: usize, line: u64, what: &str) -> Result<u32, InputError> {
+        let id = count as u32;
+        if id > MAX_ID {
+            return Err(self.err(line, format!("more than {MAX_ID} {what}")));
+        }
+        Ok(id)
+    }
+
     fn key(&mut self, k: Sc<'_>, line: u64) -> Result<KeyId, InputError> {
         let found = match k {
             Sc::Int(i) => self.key_ints.get(&i),
@@ -493,10 +503,7 @@ impl TxnBuilder {
         if let Some(&id) = found {
             return Ok(id);
         }
-        let id = self.keys.len() as u32;
-        if id > MAX_ID {
-            return Err(self.err(line, format!("more than {MAX_ID} keys")));
-        }
+        let id = self.next_id(self.keys.len(), line, "keys")?;
         match k {
             Sc::Int(i) => self.key_ints.insert(i, id),
             Sc::Str(s) => self.key_strs.insert(s.into(), id),
@@ -517,10 +524,7 @@ impl TxnBuilder {
         if let Some(&id) = found {
             return Ok(id);
         }
-        let id = self.elems.len() as u32;
-        if id > MAX_ID {
-            return Err(self.err(line, format!("more than {MAX_ID} distinct values")));
-        }
+        let id = self.next_id(self.elems.len(), line, "distinct values")?;
         match v {
             Sc::Int(i) => self.elem_ints.insert((key, i), id),
             Sc::Str(s) => self.elem_strs.insert((key, s.into()), id),

@@ -333,20 +333,42 @@ const PROSCRIBES: &[(Model, &[AnomalyKind])] = &[
     (M::StrongSessionSerializable, &[A::G1Process, A::G2Process, A::SsSerCycleExists]),
 ];
 
-/// A set of anomaly kinds.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Kinds(u128);
+/// A set of `$of`s as the bits of a `$bits` (each `$of`'s `bit()`),
+/// iterated in `$of::ALL` order.
+macro_rules! bit_set {
+    ($(#[$m:meta])* $name:ident of $of:ident in $bits:ty) => {
+        $(#[$m])*
+        #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+        pub struct $name($bits);
+
+        impl $name {
+            pub fn of(xs: impl IntoIterator<Item = $of>) -> $name {
+                $name(xs.into_iter().fold(0, |m, x| m | x.bit()))
+            }
+            pub fn contains(self, x: $of) -> bool {
+                self.0 & x.bit() != 0
+            }
+            pub fn insert(&mut self, x: $of) {
+                self.0 |= x.bit();
+            }
+            pub fn iter(self) -> impl Iterator<Item = $of> {
+                $of::ALL.iter().copied().filter(move |x| self.contains(*x))
+            }
+        }
+    };
+}
+
+bit_set!(
+    /// A set of anomaly kinds.
+    Kinds of AnomalyKind in u128
+);
+
+bit_set!(
+    /// A set of models.
+    Models of Model in u64
+);
 
 impl Kinds {
-    pub fn of(ks: impl IntoIterator<Item = AnomalyKind>) -> Kinds {
-        Kinds(ks.into_iter().fold(0, |m, k| m | k.bit()))
-    }
-    pub fn contains(self, k: AnomalyKind) -> bool {
-        self.0 & k.bit() != 0
-    }
-    pub fn insert(&mut self, k: AnomalyKind) {
-        self.0 |= k.bit();
-    }
     pub fn union(self, o: Kinds) -> Kinds {
         Kinds(self.0 | o.0)
     }
@@ -355,28 +377,6 @@ impl Kinds {
     }
     pub fn is_empty(self) -> bool {
         self.0 == 0
-    }
-    pub fn iter(self) -> impl Iterator<Item = AnomalyKind> {
-        AnomalyKind::ALL.iter().copied().filter(move |k| self.contains(*k))
-    }
-}
-
-/// A set of models.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Models(u64);
-
-impl Models {
-    pub fn of(ms: impl IntoIterator<Item = Model>) -> Models {
-        Models(ms.into_iter().fold(0, |m, x| m | x.bit()))
-    }
-    pub fn contains(self, m: Model) -> bool {
-        self.0 & m.bit() != 0
-    }
-    pub fn insert(&mut self, m: Model) {
-        self.0 |= m.bit();
-    }
-    pub fn iter(self) -> impl Iterator<Item = Model> {
-        Model::ALL.iter().copied().filter(move |m| self.contains(*m))
     }
 }
 

@@ -268,67 +268,81 @@ fn bad(text: &str) -> (u64, String) {
     (e.line, reason.clone())
 }
 
+/// Bad transactional histories: the text, the line its error names, and
+/// what the error says.
+const BAD_INPUTS: &[(&str, u64, &[&str])] = &[
+    ("{:type :invoke, :f :txn, :value [[:incr :x 1]], :process 0}\n", 1, &["unknown function"]),
+    (
+        concat!(
+            "{:type :invoke, :f :txn, :value [[:append :x 1]], :process 0}\n",
+            "{:type :ok, :f :txn, :value [[:append :x 1]], :process 0}\n",
+            "{:type :invoke, :f :txn, :value [[:append :x 1]], :process 1}\n"
+        ),
+        3,
+        &["appended to key \"x\" twice", "line 1"],
+    ),
+    (
+        concat!(
+            "{:type :invoke, :f :txn, :value [[:append :x 1]], :process 0}\n",
+            "{:type :ok, :f :txn, :value [[:append :x 2]], :process 0}\n"
+        ),
+        2,
+        &["changes the txn's writes"],
+    ),
+    (
+        concat!(
+            "{:type :invoke, :f :txn, :value [[:append :x 1] [:r :x nil]], :process 0}\n",
+            "{:type :ok, :f :txn, :value [[:append :x 1] [:r :x 5]], :process 0}\n"
+        ),
+        2,
+        &["list-append"],
+    ),
+    (
+        concat!(
+            "{:type :invoke, :f :txn, :value [[:append :x 1]], :process 0}\n",
+            "{:type :ok, :f :txn, :value [[:append :x 1]], :process 0}\n",
+            "{:type :invoke, :f :txn, :value [[:w :y 1]], :process 0}\n",
+            "{:type :ok, :f :txn, :value [[:w :y 1]], :process 0}\n"
+        ),
+        3,
+        &["either list-append"],
+    ),
+    (
+        concat!(
+            "{:type :invoke, :f :txn, :value [[:r :x nil]], :process 0}\n",
+            "{:type :ok, :f :txn, :value [[:r :x [1 [2]]]], :process 0}\n"
+        ),
+        2,
+        &["value [2]"],
+    ),
+    (
+        concat!(
+            "{:type :invoke, :f :txn, :value [[:r :x nil]], :process 0}\n",
+            "{:type :ok, :f :txn, :value [[:r :x]], :process 0}\n"
+        ),
+        2,
+        &["three elements"],
+    ),
+    (
+        concat!(
+            "{:type :invoke, :f :txn, :value [[:r :x nil]], :process 0}\n",
+            "{:type :invoke, :f :read, :value nil, :process 1}\n"
+        ),
+        2,
+        &["every client op must be `txn`"],
+    ),
+    ("{:type :invoke, :f :txn, :value [[:w [1] 1]], :process 0}\n", 1, &["key [1]"]),
+];
+
 #[test]
 fn bad_input_names_the_line() {
-    let (line, why) = bad("{:type :invoke, :f :txn, :value [[:incr :x 1]], :process 0}\n");
-    assert_eq!(line, 1);
-    assert!(why.contains("unknown function"), "{why}");
-
-    let (line, why) = bad(concat!(
-        "{:type :invoke, :f :txn, :value [[:append :x 1]], :process 0}\n",
-        "{:type :ok, :f :txn, :value [[:append :x 1]], :process 0}\n",
-        "{:type :invoke, :f :txn, :value [[:append :x 1]], :process 1}\n",
-    ));
-    assert_eq!(line, 3);
-    assert!(why.contains("appended to key \"x\" twice") && why.contains("line 1"), "{why}");
-
-    let (line, why) = bad(concat!(
-        "{:type :invoke, :f :txn, :value [[:append :x 1]], :process 0}\n",
-        "{:type :ok, :f :txn, :value [[:append :x 2]], :process 0}\n",
-    ));
-    assert_eq!(line, 2);
-    assert!(why.contains("changes the txn's writes"), "{why}");
-
-    let (line, why) = bad(concat!(
-        "{:type :invoke, :f :txn, :value [[:append :x 1] [:r :x nil]], :process 0}\n",
-        "{:type :ok, :f :txn, :value [[:append :x 1] [:r :x 5]], :process 0}\n",
-    ));
-    assert_eq!(line, 2);
-    assert!(why.contains("list-append"), "{why}");
-
-    let (line, why) = bad(concat!(
-        "{:type :invoke, :f :txn, :value [[:append :x 1]], :process 0}\n",
-        "{:type :ok, :f :txn, :value [[:append :x 1]], :process 0}\n",
-        "{:type :invoke, :f :txn, :value [[:w :y 1]], :process 0}\n",
-        "{:type :ok, :f :txn, :value [[:w :y 1]], :process 0}\n",
-    ));
-    assert_eq!(line, 3);
-    assert!(why.contains("either list-append"), "{why}");
-
-    let (line, why) = bad(concat!(
-        "{:type :invoke, :f :txn, :value [[:r :x nil]], :process 0}\n",
-        "{:type :ok, :f :txn, :value [[:r :x [1 [2]]]], :process 0}\n",
-    ));
-    assert_eq!(line, 2);
-    assert!(why.contains("value [2]"), "{why}");
-
-    let (line, why) = bad(concat!(
-        "{:type :invoke, :f :txn, :value [[:r :x nil]], :process 0}\n",
-        "{:type :ok, :f :txn, :value [[:r :x]], :process 0}\n",
-    ));
-    assert_eq!(line, 2);
-    assert!(why.contains("three elements"), "{why}");
-
-    let (line, why) = bad(concat!(
-        "{:type :invoke, :f :txn, :value [[:r :x nil]], :process 0}\n",
-        "{:type :invoke, :f :read, :value nil, :process 1}\n",
-    ));
-    assert_eq!(line, 2);
-    assert!(why.contains("every client op must be `txn`"), "{why}");
-
-    let (line, why) = bad("{:type :invoke, :f :txn, :value [[:w [1] 1]], :process 0}\n");
-    assert_eq!(line, 1);
-    assert!(why.contains("key [1]"), "{why}");
+    for &(text, line, says) in BAD_INPUTS {
+        let (at, why) = bad(text);
+        assert_eq!(at, line, "{text}");
+        for s in says {
+            assert!(why.contains(s), "{why}");
+        }
+    }
 }
 
 #[test]

@@ -226,12 +226,9 @@ fn store(ctx: &mut ACtx, stored: &mut Vec<(Key, Tag, Value)>, key: &Key, tag: Ta
 impl AbdNode {
     /// Sends this node's tags to the next peer in rotation.
     fn anti_entropy(&mut self, ctx: &mut ACtx) {
-        let (id, nodes) = (ctx.id(), ctx.nodes());
-        let all = |_: NodeId, _: &Key| true;
         let entry = |(k, (t, _)): (&Key, &(Tag, Value))| (k.clone(), *t);
-        if let Some((peer, entries)) = self.ae.next(id, nodes, &ctx.durable().store, MAX_BATCH, all, entry) {
-            ctx.send(peer, AbdMsg::Digest { entries });
-        }
+        let digest = |entries| AbdMsg::Digest { entries };
+        self.ae.send_digest(ctx, |d| &d.store, MAX_BATCH, |_, _| true, entry, digest);
     }
 
     fn start(&mut self, ctx: &mut ACtx, req: RequestId, key: Key, write: Option<Value>) {
@@ -293,9 +290,7 @@ impl Node for AbdNode {
     fn on_start(&mut self, ctx: &mut ACtx) {
         self.stored.clear();
         ctx.durable_mut().incarnation += 1;
-        if self.cfg.anti_entropy_ns > 0 {
-            ctx.set_timer(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
-        }
+        ctx.start_periodic(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
     }
 
     fn on_message(&mut self, ctx: &mut ACtx, from: NodeId, msg: AbdMsg) {

@@ -173,9 +173,7 @@ impl Node for GossipNode {
 
     fn on_start(&mut self, ctx: &mut GCtx) {
         ctx.set_timer(self.cfg.gossip_ns, TAG_GOSSIP);
-        if self.cfg.anti_entropy_ns > 0 {
-            ctx.set_timer(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
-        }
+        ctx.start_periodic(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
     }
 
     fn on_message(&mut self, ctx: &mut GCtx, from: NodeId, msg: GossipMsg) {

@@ -112,12 +112,9 @@ type LCtx<'a> = Ctx<'a, LwwMsg, LwwDurable>;
 
 impl LwwNode {
     fn anti_entropy(&mut self, ctx: &mut LCtx) {
-        let (id, nodes) = (ctx.id(), ctx.nodes());
-        let all = |_: NodeId, _: &Key| true;
         let entry = |(k, v): (&Key, &Versioned)| (k.clone(), v.stamp);
-        if let Some((peer, entries)) = self.ae.next(id, nodes, &ctx.durable().store, MAX_BATCH, all, entry) {
-            ctx.send(peer, LwwMsg::Digest { entries });
-        }
+        let digest = |entries| LwwMsg::Digest { entries };
+        self.ae.send_digest(ctx, |d| &d.store, MAX_BATCH, |_, _| true, entry, digest);
     }
 }
 
@@ -127,9 +124,7 @@ impl Node for LwwNode {
 
     fn on_start(&mut self, ctx: &mut LCtx) {
         self.stored.clear();
-        if self.cfg.anti_entropy_ns > 0 {
-            ctx.set_timer(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
-        }
+        ctx.start_periodic(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
     }
 
     fn on_message(&mut self, ctx: &mut LCtx, from: NodeId, msg: LwwMsg) {

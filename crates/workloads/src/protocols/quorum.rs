@@ -600,12 +600,11 @@ impl QuorumNode {
 
     /// Sends a digest of the keys shared with the next peer in rotation.
     fn anti_entropy(&mut self, ctx: &mut QCtx) {
-        let (me, nodes, rf, cluster) = (ctx.id(), ctx.nodes(), self.rf, &self.cluster);
+        let (nodes, rf, cluster) = (ctx.nodes(), self.rf, &self.cluster);
         let shared = |peer: NodeId, k: &Key| cluster.replicas(k, rf, nodes).contains(&peer);
         let entry = |(k, v): (&Key, &Versioned)| (k.clone(), v.stamp);
-        if let Some((peer, entries)) = self.ae.next(me, nodes, &ctx.durable().store, MAX_BATCH, shared, entry) {
-            ctx.send(peer, QuorumMsg::Digest { entries });
-        }
+        let digest = |entries| QuorumMsg::Digest { entries };
+        self.ae.send_digest(ctx, |d| &d.store, MAX_BATCH, shared, entry, digest);
     }
 
     fn on_digest(&mut self, ctx: &mut QCtx, from: NodeId, entries: Vec<(Key, Stamp)>) {
@@ -628,9 +627,7 @@ impl Node for QuorumNode {
     fn on_start(&mut self, ctx: &mut QCtx) {
         self.stored.clear();
         ctx.durable_mut().incarnation += 1;
-        if self.cfg.anti_entropy_ns > 0 {
-            ctx.set_timer(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
-        }
+        ctx.start_periodic(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
         if self.cfg.hinted_handoff {
             ctx.set_timer(self.cfg.hint_interval_ns, TAG_HINTS);
         }

@@ -371,12 +371,9 @@ impl VclockNode {
     }
 
     fn anti_entropy(&mut self, ctx: &mut VCtx) {
-        let (id, nodes) = (ctx.id(), ctx.nodes());
-        let all = |_: NodeId, _: &Key| true;
         let entry = |(k, l): (&Key, &Vec<Sibling>)| (k.clone(), l.iter().map(|s| s.dot).collect());
-        if let Some((peer, entries)) = self.ae.next(id, nodes, &ctx.durable().store, MAX_BATCH, all, entry) {
-            ctx.send(peer, VclockMsg::Digest { entries });
-        }
+        let digest = |entries| VclockMsg::Digest { entries };
+        self.ae.send_digest(ctx, |d| &d.store, MAX_BATCH, |_, _| true, entry, digest);
     }
 }
 
@@ -385,9 +382,7 @@ impl Node for VclockNode {
     type Durable = VclockDurable;
 
     fn on_start(&mut self, ctx: &mut VCtx) {
-        if self.cfg.anti_entropy_ns > 0 {
-            ctx.set_timer(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
-        }
+        ctx.start_periodic(self.cfg.anti_entropy_ns, TAG_ANTI_ENTROPY);
     }
 
     fn on_message(&mut self, ctx: &mut VCtx, from: NodeId, msg: VclockMsg) {

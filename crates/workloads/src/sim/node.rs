@@ -224,6 +224,15 @@ impl<'a, M, D> Ctx<'a, M, D> {
         self.effects.push(Effect::Timer { after_ns, tag });
     }
 
+    /// Arms the first round of a periodic timer whose period may be 0 for
+    /// "off" (`anti_entropy_ms=0`): [`Ctx::set_timer`] unless `period_ns` is
+    /// 0. The handler of `tag` arms each next round itself.
+    pub fn start_periodic(&mut self, period_ns: u64, tag: u64) {
+        if period_ns > 0 {
+            self.set_timer(period_ns, tag);
+        }
+    }
+
     /// Answers a client request. Answering twice, or answering a request of
     /// a previous incarnation, is ignored by the simulator. Only the node the
     /// request was delivered to can answer it (a node that forwards a request

@@ -169,3 +169,45 @@ pub fn describe(r: &CheckResult) -> String {
     let why = r.keys.iter().find_map(|k| k.unknown_reason.clone());
     format!("{} {}: {:?} {}", r.check, r.verdict, why, a.map(|a| a.explanation.as_str()).unwrap_or(""))
 }
+
+/// A write of 1 through node 0 is acknowledged before any message is sent,
+/// a read through node 1 is then stale (nil), and once every message is
+/// delivered it returns 1.
+pub fn acknowledged_locally_then_replicated<P: Protocol>(net: &mut Net<P>) {
+    let w = net.write(0, 1);
+    assert_eq!(net.reply(w), Some(&ok(1)), "acknowledged before any message");
+    let r = net.read(1);
+    assert_eq!(net.reply(r), Some(&ok_nil()), "stale read before replication");
+    net.run();
+    let r = net.read(1);
+    assert_eq!(net.reply(r), Some(&ok(1)));
+}
+
+/// Node 0 crashes and restarts while it coordinates a write of 1: the
+/// replies to its previous incarnation answer nothing, so the write is
+/// never acknowledged.
+pub fn a_restart_orphans_the_write_in_flight<P: Protocol>(net: &mut Net<P>) {
+    let w = net.write(0, 1);
+    net.crash(0);
+    net.restart(0);
+    net.run(); // the replies arrive at the new incarnation
+    assert_eq!(net.reply(w), None);
+}
+
+/// Writes `v` through `node` and delivers every message: the write is
+/// acknowledged.
+#[track_caller]
+pub fn write_acked<P: Protocol>(net: &mut Net<P>, node: usize, v: i64) {
+    let w = net.write(node, v);
+    net.run();
+    assert_eq!(net.reply(w), Some(&ok(v)));
+}
+
+/// Reads through `node` and delivers every message: the read answers
+/// `expected`.
+#[track_caller]
+pub fn read_answers<P: Protocol>(net: &mut Net<P>, node: usize, expected: Response) {
+    let r = net.read(node);
+    net.run();
+    assert_eq!(net.reply(r), Some(&expected));
+}

@@ -18,6 +18,7 @@
 //! arrive within the timeouts; a partition splits the decision.
 
 use super::bank::{assemble_read, plan, BankOp, Decision, DecisionLog, ShardWork, TxnId};
+use crate::protocols::common::stats_map;
 use crate::sim::{Ctx, Monitor, Node, NodeId, Request, RequestId, Response, Violation};
 use checker::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -678,28 +679,29 @@ impl CommitNode {
     }
 
     pub fn stats_map(&self) -> BTreeMap<String, i64> {
-        let s = &self.stats;
-        let pairs = [
-            ("messages_sent", s.messages_sent),
-            ("txns_started", s.txns_started),
-            ("txns_committed", s.txns_committed),
-            ("txns_aborted", s.txns_aborted),
-            ("commit_latency_ns_sum", s.commit_latency_ns_sum),
-            ("votes_no_locked", s.votes_no_locked),
-            ("lock_waits", s.lock_waits),
-            ("votes_no_overdraft", s.votes_no_overdraft),
-            ("vote_timeouts", s.vote_timeouts),
-            ("ack_timeouts", s.ack_timeouts),
-            ("in_doubt_resolved", s.in_doubt_resolved),
-            ("in_doubt_ns_sum", s.in_doubt_ns_sum),
-            ("in_doubt_ns_max", s.in_doubt_ns_max),
-            ("in_doubt_open", s.in_doubt_open),
-            ("in_doubt_open_ns", s.in_doubt_open_ns),
-            ("queries_sent", s.queries_sent),
-            ("timeout_aborts", s.timeout_aborts),
-            ("timeout_commits", s.timeout_commits),
-        ];
-        pairs.into_iter().map(|(k, v)| (k.to_string(), v)).collect()
+        stats_map!(
+            &self.stats,
+            [
+                messages_sent,
+                txns_started,
+                txns_committed,
+                txns_aborted,
+                commit_latency_ns_sum,
+                votes_no_locked,
+                lock_waits,
+                votes_no_overdraft,
+                vote_timeouts,
+                ack_timeouts,
+                in_doubt_resolved,
+                in_doubt_ns_sum,
+                in_doubt_ns_max,
+                in_doubt_open,
+                in_doubt_open_ns,
+                queries_sent,
+                timeout_aborts,
+                timeout_commits
+            ]
+        )
     }
 }
 

@@ -3,8 +3,9 @@
 //! ([`params`]), the key-value state machine of the whole-operation stores
 //! ([`kv`]), last-write-wins versions and the anti-entropy digest exchange
 //! ([`lww`]), and the round-robin choice of anti-entropy peers and batches
-//! (`rotation`), transactions' micro-ops ([`txn`]), and the answer to an op
-//! a set store does not serve ([`not_a_set_op`]).
+//! (`rotation`), transactions' micro-ops ([`txn`]), the answer to an op
+//! a set store does not serve ([`not_a_set_op`]), and the statistics map of
+//! a protocol's counters (`stats_map!`).
 
 pub mod kv;
 pub mod lww;
@@ -22,3 +23,17 @@ pub(crate) use rotation::Rotation;
 pub fn not_a_set_op(protocol: &str, f: &checker::F) -> crate::sim::Response {
     crate::sim::Response::Fail(format!("unsupported: {protocol} stores sets (add, read), not `{}`", f.as_str()))
 }
+
+/// A protocol's statistics for comparisons (`Node::stats`), from its stats
+/// struct: each listed counter under its own field name, then any counter
+/// shown under another name (`"name" => field`).
+macro_rules! stats_map {
+    ($stats:expr, [$($field:ident),* $(,)?] $(, $name:literal => $renamed:ident)* $(,)?) => {{
+        let s = $stats;
+        std::collections::BTreeMap::<String, i64>::from([
+            $((stringify!($field).to_string(), s.$field),)*
+            $(($name.to_string(), s.$renamed),)*
+        ])
+    }};
+}
+pub(crate) use stats_map;

@@ -8,7 +8,7 @@
 //! (round `r` goes to peer `r % peers` with batch `r % batches`), and some
 //! (peer, key) pairs are never compared; the property test below finds that.
 
-use crate::sim::NodeId;
+use crate::sim::{Ctx, NodeId};
 use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default)]
@@ -57,6 +57,23 @@ impl Rotation {
         }
         self.cursors[peer] = (start + scanned) % len;
         (!entries.is_empty()).then_some((peer, entries))
+    }
+
+    /// One anti-entropy round of the node `ctx` runs: [`Rotation::next`]
+    /// over its durable `store`, sending the round's peer `digest(entries)`.
+    pub(crate) fn send_digest<M, D, K, V, T>(
+        &mut self,
+        ctx: &mut Ctx<'_, M, D>,
+        store: impl Fn(&D) -> &BTreeMap<K, V>,
+        max: usize,
+        keep: impl Fn(NodeId, &K) -> bool,
+        entry: impl FnMut((&K, &V)) -> T,
+        digest: impl FnOnce(Vec<T>) -> M,
+    ) {
+        let (id, nodes) = (ctx.id(), ctx.nodes());
+        if let Some((peer, entries)) = self.next(id, nodes, store(ctx.durable()), max, keep, entry) {
+            ctx.send(peer, digest(entries));
+        }
     }
 }
 

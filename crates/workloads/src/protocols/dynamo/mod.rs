@@ -33,6 +33,7 @@
 //! is down its partition takes no writes and no strong reads; eventual
 //! reads go on at the followers.
 
+use super::common::stats_map;
 use super::common::txn::{self, Mop, MopKind};
 use super::common::{Key, Param, ParamError, Params};
 use crate::sim::{Ctx, Monitor, Node, NodeId, Protocol, Request, RequestId, Response, Violation};
@@ -920,17 +921,11 @@ impl Node for DynamoNode {
     }
 
     fn stats(&self) -> BTreeMap<String, i64> {
-        let s = &self.stats;
-        BTreeMap::from([
-            ("writes".to_string(), s.writes),
-            ("conditional_failed".to_string(), s.conditional_failed),
-            ("txn_committed".to_string(), s.txn_committed),
-            ("txn_aborted".to_string(), s.txn_aborted),
-            ("txn_read_only".to_string(), s.txn_read_only),
-            ("resolves_sent".to_string(), s.resolves_sent),
-            ("replication_messages".to_string(), s.replicated_entries),
-            ("duplicates_ignored".to_string(), s.duplicates_ignored),
-        ])
+        stats_map!(
+            &self.stats,
+            [writes, conditional_failed, txn_committed, txn_aborted, txn_read_only, resolves_sent, duplicates_ignored],
+            "replication_messages" => replicated_entries
+        )
     }
 }
 

@@ -57,12 +57,18 @@ fn a_write_waits_for_a_majority_then_is_unknown() {
     assert_eq!(net.durable[2].parts[&0].items[&key(0)].value, Value::Int(5), "resent and applied");
 }
 
-#[test]
-fn conditional_writes_are_compare_and_set() {
+/// A 3-node cluster whose key 0 holds 1, written through router n1.
+fn key_0_written_1() -> ManualNet<DynamoProtocol> {
     let mut net = ManualNet::new(proto(&[]), 3);
     let w = net.request(1, F::Write, key(0), 1.into());
     net.run();
     net.ok_value(w);
+    net
+}
+
+#[test]
+fn conditional_writes_are_compare_and_set() {
+    let mut net = key_0_written_1();
     let bad = net.request(2, F::Cas, key(0), Value::List(vec![2.into(), 3.into()]));
     let good = net.request(2, F::Cas, key(0), Value::List(vec![1.into(), 3.into()]));
     net.run();
@@ -172,10 +178,7 @@ fn layout_places_keys_on_consecutive_replicas() {
 /// replication). The leader now ignores a request it has seen.
 #[test]
 fn a_duplicated_conditional_write_is_applied_once_and_answered_ok() {
-    let mut net = ManualNet::new(proto(&[]), 3);
-    let w = net.request(1, F::Write, key(0), 1.into());
-    net.run();
-    net.ok_value(w);
+    let mut net = key_0_written_1();
     let c = net.request(1, F::Cas, key(0), Value::List(vec![1.into(), 2.into()]));
     let op = net.queue.iter().find(|(_, to, m)| *to == 0 && matches!(m, DynamoMsg::Op { .. })).cloned().unwrap();
     net.queue.push_back(op);

@@ -30,6 +30,7 @@
 //! not answered in time answers `info`. Committed transactions are
 //! remembered (durable), so a duplicated commit is answered alike.
 
+use super::common::stats_map;
 use super::common::txn::{self, Mop, MopKind, WriteSet};
 use super::common::{Param, ParamError, Params};
 use crate::sim::{Ctx, Monitor, Node, NodeId, Protocol, Request, RequestId, Response, Violation};
@@ -532,14 +533,7 @@ impl Node for MvccNode {
     }
 
     fn stats(&self) -> BTreeMap<String, i64> {
-        let s = &self.stats;
-        BTreeMap::from([
-            ("committed".to_string(), s.committed),
-            ("aborted_conflict".to_string(), s.aborted_conflict),
-            ("aborted_other".to_string(), s.aborted_other),
-            ("statements".to_string(), s.statements),
-            ("sessions_timed_out".to_string(), s.sessions_timed_out),
-        ])
+        stats_map!(&self.stats, [committed, aborted_conflict, aborted_other, statements, sessions_timed_out])
     }
 }
 

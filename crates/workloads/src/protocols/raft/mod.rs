@@ -29,6 +29,7 @@
 
 mod monitor;
 
+use super::common::stats_map;
 use super::common::{KvStore, Param, ParamError, Params};
 use crate::sim::{Ctx, Monitor, Node, NodeId, Protocol, Request, RequestId, Response};
 use checker::F;
@@ -952,21 +953,23 @@ impl RaftNode {
     }
 
     fn stats_map_inner(&self) -> BTreeMap<String, i64> {
-        let s = &self.stats;
-        BTreeMap::from([
-            ("messages_sent".to_string(), s.messages_sent),
-            ("appends_with_entries".to_string(), s.appends_with_entries),
-            ("elections_started".to_string(), s.elections_started),
-            ("became_leader".to_string(), s.became_leader),
-            ("requests".to_string(), s.requests),
-            ("committed_requests".to_string(), s.committed_requests),
-            ("commit_latency_ns_sum".to_string(), s.commit_latency_ns_sum),
-            ("commit_latency_ns_max".to_string(), s.commit_latency_ns_max),
-            ("failed_no_leader".to_string(), s.failed_no_leader),
-            ("unknown_on_step_down".to_string(), s.unknown_on_step_down),
-            ("no_leader_ns".to_string(), s.no_leader_ns),
-            ("leader_ns".to_string(), s.leader_ns),
-        ])
+        stats_map!(
+            &self.stats,
+            [
+                messages_sent,
+                appends_with_entries,
+                elections_started,
+                became_leader,
+                requests,
+                committed_requests,
+                commit_latency_ns_sum,
+                commit_latency_ns_max,
+                failed_no_leader,
+                unknown_on_step_down,
+                no_leader_ns,
+                leader_ns
+            ]
+        )
     }
 }
 

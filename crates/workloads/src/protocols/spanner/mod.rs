@@ -33,6 +33,7 @@
 
 mod record;
 
+use super::common::stats_map;
 use super::common::txn::{self, Mop, MopKind};
 use super::common::{Param, ParamError, Params};
 use super::raft::{RaftConfig, RaftDurable, RaftMsg, RaftNode, Role};
@@ -1344,19 +1345,21 @@ impl SpannerNode {
 
     /// Statistics for comparisons; names carry their units.
     pub fn stats_map(&self) -> BTreeMap<String, i64> {
-        let s = &self.stats;
-        BTreeMap::from([
-            ("txns_committed".to_string(), s.txns_committed),
-            ("txns_aborted".to_string(), s.txns_aborted),
-            ("read_only_txns".to_string(), s.read_only_txns),
-            ("lock_conflicts".to_string(), s.lock_conflicts),
-            ("commit_waits".to_string(), s.commit_waits),
-            ("commit_wait_ns_sum".to_string(), s.commit_wait_ns_sum),
-            ("commit_wait_ns_max".to_string(), s.commit_wait_ns_max),
-            ("epsilon_ns_sum".to_string(), s.epsilon_ns_sum),
-            ("epsilon_ns_max".to_string(), s.epsilon_ns_max),
-            ("messages_sent".to_string(), s.messages_sent),
-        ])
+        stats_map!(
+            &self.stats,
+            [
+                txns_committed,
+                txns_aborted,
+                read_only_txns,
+                lock_conflicts,
+                commit_waits,
+                commit_wait_ns_sum,
+                commit_wait_ns_max,
+                epsilon_ns_sum,
+                epsilon_ns_max,
+                messages_sent
+            ]
+        )
     }
 }
 

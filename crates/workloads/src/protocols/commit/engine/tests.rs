@@ -56,6 +56,15 @@ fn three() -> CommitConfig {
     CommitConfig::new(Mode::ThreePhase)
 }
 
+/// A 3-node cluster of `config` where node 0 coordinates transfer 1 (4 from
+/// account 1 to account 2) and only its prepares have been delivered.
+fn prepared(config: CommitConfig) -> Net {
+    let mut net = cluster(3, config);
+    transfer(&mut net, 0, 1, 1, 2, 4);
+    net.deliver_if(|m| matches!(m, CommitMsg::Prepare { .. }));
+    net
+}
+
 fn is_fail(r: Option<&Response>) -> bool {
     matches!(r, Some(Response::Fail(_)))
 }
@@ -80,10 +89,8 @@ fn transfer_commits_on_both_shards_and_reads_see_it() {
 
 #[test]
 fn conflicting_prepares_wait_for_locks_then_proceed_or_vote_no() {
-    let mut net = cluster(3, two());
-    transfer(&mut net, 0, 1, 1, 2, 4);
-    // Deliver only the prepares: shards 1 and 2 now hold locks.
-    net.deliver_if(|m| matches!(m, CommitMsg::Prepare { .. }));
+    let mut net = prepared(two());
+    // Shards 1 and 2 now hold locks.
     transfer(&mut net, 0, 2, 4, 0, 1); // account 4 is on locked shard 1, but is not itself locked
     read(&mut net, 1, 3);
     net.deliver_if(|m| !matches!(m, CommitMsg::Vote { txn, .. } if txn.seq == 0));
@@ -111,9 +118,7 @@ fn conflicting_prepares_wait_for_locks_then_proceed_or_vote_no() {
 
 #[test]
 fn coordinator_crash_blocks_shards_until_it_returns_then_presumed_abort() {
-    let mut net = cluster(3, two());
-    transfer(&mut net, 0, 1, 1, 2, 4);
-    net.deliver_if(|m| matches!(m, CommitMsg::Prepare { .. }));
+    let mut net = prepared(two());
     // Both shards voted yes; the coordinator crashes before the votes arrive.
     net.isolate(0);
     net.run();
@@ -178,9 +183,7 @@ fn abort_after_yes_timeout_bug_breaks_atomicity() {
 
 #[test]
 fn three_pc_partition_splits_the_decision() {
-    let mut net = cluster(3, three());
-    transfer(&mut net, 0, 1, 1, 2, 4);
-    net.deliver_if(|m| matches!(m, CommitMsg::Prepare { .. }));
+    let mut net = prepared(three());
     net.deliver_if(|m| matches!(m, CommitMsg::Vote { .. }));
     // Pre-commit reaches shard 1; shard 2 is partitioned away.
     net.isolate(2);
@@ -200,9 +203,7 @@ fn three_pc_partition_splits_the_decision() {
 #[test]
 fn three_pc_coordinator_crash_is_non_blocking() {
     // All shards pre-committed, coordinator gone: they commit by timeout.
-    let mut net = cluster(3, three());
-    transfer(&mut net, 0, 1, 1, 2, 4);
-    net.deliver_if(|m| matches!(m, CommitMsg::Prepare { .. }));
+    let mut net = prepared(three());
     net.deliver_if(|m| matches!(m, CommitMsg::Vote { .. }));
     net.deliver_if(|m| matches!(m, CommitMsg::PreCommit { .. }));
     net.isolate(0);
@@ -215,9 +216,7 @@ fn three_pc_coordinator_crash_is_non_blocking() {
     assert_eq!(total(&net), 0);
     assert!(disagreements(&net).is_empty());
     // Uncertain shards with the coordinator gone abort by timeout.
-    let mut net = cluster(3, three());
-    transfer(&mut net, 0, 1, 1, 2, 4);
-    net.deliver_if(|m| matches!(m, CommitMsg::Prepare { .. }));
+    let mut net = prepared(three());
     net.isolate(0);
     for _ in 0..10 {
         tick(&mut net, 10);
@@ -229,9 +228,7 @@ fn three_pc_coordinator_crash_is_non_blocking() {
 
 #[test]
 fn three_pc_restarted_uncertain_shard_asks_instead_of_aborting() {
-    let mut net = cluster(3, three());
-    transfer(&mut net, 0, 1, 1, 2, 4);
-    net.deliver_if(|m| matches!(m, CommitMsg::Prepare { .. }));
+    let mut net = prepared(three());
     net.deliver_if(|m| matches!(m, CommitMsg::Vote { .. }));
     // Shard 2 is down when pre-commit arrives; the coordinator commits after
     // the ack timeout; shard 2 restarts uncertain.
