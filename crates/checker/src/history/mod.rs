@@ -24,6 +24,7 @@ pub(crate) use share::ListShare;
 
 use crate::error::InputError;
 use crate::value::Value;
+use rustc_hash::FxHashMap;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::fmt;
@@ -367,11 +368,20 @@ impl History {
     /// Ops grouped by key, each group in invoke order. Keys are sorted so that
     /// reports are deterministic. Ops without a key form the `None` group.
     pub fn by_key(&self) -> BTreeMap<Option<&Value>, Vec<OpId>> {
-        let mut m: BTreeMap<Option<&Value>, Vec<OpId>> = BTreeMap::new();
+        // Grouped through a hash map (a B-tree descent per op was most of the
+        // cost with many keys), then sorted once per key. `Value`'s hash and
+        // equality agree with its order, so the groups are the same.
+        let mut index: FxHashMap<Option<&Value>, usize> = FxHashMap::default();
+        let mut groups: Vec<(Option<&Value>, Vec<OpId>)> = Vec::new();
         for op in &self.ops {
-            m.entry(op.key.as_ref()).or_default().push(op.id);
+            let key = op.key.as_ref();
+            let g = *index.entry(key).or_insert_with(|| {
+                groups.push((key, Vec::new()));
+                groups.len() - 1
+            });
+            groups[g].1.push(op.id);
         }
-        m
+        groups.into_iter().collect()
     }
 
     /// The op with this id. Ids are dense (`ops[i].id == OpId(i)`) except in
