@@ -185,7 +185,10 @@ fn load(spilled: &Spilled, shards: &[usize]) -> Result<History, CheckError> {
         }
     }
     lists.finish(&mut ops);
-    ops.sort_unstable_by_key(|o| o.id);
+    // Ops were spilled as they finished, nearly in id order. Sorting the ids
+    // and then moving each op once into place costs far less than a sort
+    // that moves the 200-byte ops themselves at every step.
+    ops.sort_by_cached_key(|o| o.id);
     Ok(History::shard_of(ops, spilled.faults.clone(), spilled.events))
 }
 
