@@ -159,13 +159,15 @@ impl<'a> Decoder<'a> {
     }
 
     fn varint(&mut self) -> R<u64> {
-        // The usual varint, whole in the data: no bounds check per byte.
-        let mut x = 0u64;
-        for (i, &b) in self.bytes[self.pos..].iter().take(10).enumerate() {
-            x |= ((b & 0x7f) as u64) << (7 * i);
-            if b < 0x80 {
-                self.pos += i + 1;
-                return Ok(x);
+        // Away from the end of the data: no bounds check per byte.
+        if let Some(b) = self.bytes[self.pos..].first_chunk::<10>() {
+            let mut x = 0u64;
+            for (i, &b) in b.iter().enumerate() {
+                x |= ((b & 0x7f) as u64) << (7 * i);
+                if b < 0x80 {
+                    self.pos += i + 1;
+                    return Ok(x);
+                }
             }
         }
         self.varint_checked()
