@@ -137,12 +137,20 @@ pub(crate) fn anomaly(history: &History, ids: &[OpId], explanation: String, deta
     }
 }
 
+/// How many ops ahead a key's scan asks for the op it will read: a key's ops
+/// lie far apart in a large history, and each is a cache miss otherwise
+/// waited for in turn.
+const PREFETCH_AHEAD: usize = 8;
+
 /// Register / cas-register ops; `None` on a cas where the model has none, a
 /// write of nil (indistinguishable from the initial state), a repeated
 /// written value or an op the model lacks.
 fn register_ops<'h>(history: &'h History, ids: &[OpId], nil_read: NilRead, allow_cas: bool) -> Option<RegisterOps<'h>> {
     let mut out = RegisterOps::default();
-    for &id in ids {
+    for (i, &id) in ids.iter().enumerate() {
+        if let Some(&ahead) = ids.get(i + PREFETCH_AHEAD) {
+            history.prefetch(ahead);
+        }
         let op = history.op(id);
         match (&op.f, op.outcome) {
             (F::Read, Outcome::Ok) => match (&op.output, nil_read) {
