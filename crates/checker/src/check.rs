@@ -348,9 +348,18 @@ pub(crate) struct Facts {
 impl Facts {
     /// Facts of a whole history.
     pub(crate) fn of(h: &History) -> Facts {
+        // One pass: what every op says, and the first op of each function
+        // (the summary the sharded path builds too), instead of a pass per
+        // question over the whole history.
         let mut seen = Seen::default();
-        h.ops.iter().for_each(|o| seen.add(o));
-        Facts::of_summary(h, seen)
+        let mut firsts: Vec<Op> = Vec::new();
+        for o in &h.ops {
+            seen.add(o);
+            if !firsts.iter().any(|f| f.f == o.f) {
+                firsts.push(o.clone());
+            }
+        }
+        Facts::of_summary(&History { ops: firsts, ..History::default() }, seen)
     }
 
     /// Facts from a summary of a history: `h` holds the first op of each

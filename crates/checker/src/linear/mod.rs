@@ -45,7 +45,9 @@ impl Default for LinearOptions {
 }
 
 /// Checks a history for linearizability under `model`, each key on its own,
-/// keys in parallel on the current rayon pool.
+/// keys in parallel on the current rayon pool. Every op must already fit the
+/// model (`model::validate_history`, which the one caller runs first), so the
+/// keys do not validate their ops again.
 pub(crate) fn check(history: &History, model: &ModelKind, opts: &LinearOptions) -> CheckResult {
     let groups: Vec<(Option<Value>, Vec<OpId>)> = if model.splits_by_key() {
         history.by_key().into_iter().map(|(k, ids)| (k.cloned(), ids)).collect()
@@ -59,7 +61,7 @@ pub(crate) fn check(history: &History, model: &ModelKind, opts: &LinearOptions) 
         budget: Budget { deadline: opts.budget.deadline, memory_bytes: opts.budget.memory_bytes / concurrent },
         ..opts.clone()
     };
-    let one = |(key, ids): &(Option<Value>, Vec<OpId>)| check_key(history, key.clone(), ids, model, &per_key);
+    let one = |(key, ids): &(Option<Value>, Vec<OpId>)| check_key(history, key.clone(), ids, model, &per_key, true);
     // One key needs no pool: waking workers costs more than small searches.
     let keys: Vec<KeyResult> =
         if groups.len() == 1 { groups.iter().map(one).collect() } else { groups.par_iter().map(one).collect() };
@@ -68,29 +70,39 @@ pub(crate) fn check(history: &History, model: &ModelKind, opts: &LinearOptions) 
 
 /// One object's ops (e.g. one key's), as [`check`] decides each key.
 pub(crate) fn check_ops(history: &History, ids: &[OpId], model: &ModelKind, opts: &LinearOptions) -> KeyResult {
-    check_key(history, None, ids, model, opts)
+    check_key(history, None, ids, model, opts, false)
 }
 
-/// One key: validate its ops, then the fast path if one applies, else WGL.
+/// One key: validate its ops (unless `validated`: the whole history was, and
+/// its ids are the history's own), then the fast path if one applies, else
+/// WGL. Each pass over a key's ops is a cache miss per op in a large
+/// history, so none is made twice.
 fn check_key(
     history: &History,
     key: Option<Value>,
     ids: &[OpId],
     model: &ModelKind,
     opts: &LinearOptions,
+    validated: bool,
 ) -> KeyResult {
-    for &id in ids {
-        let op = history.op(id);
-        if let Err(e) = model.validate_op(op, opts.nil_read) {
-            // Callers should have rejected the file (model::validate_history);
-            // if not, say so rather than guess.
-            let line = if op.outcome == crate::history::Outcome::Ok { op.complete_line } else { None };
-            let reason = format!("line {}: {e}", line.unwrap_or(op.invoke_line));
-            return KeyResult::unknown(key, Method::Validate, ids.len() as u64, reason);
+    if !validated {
+        for &id in ids {
+            let op = history.op(id);
+            if let Err(e) = model.validate_op(op, opts.nil_read) {
+                // Callers should have rejected the file (model::validate_history);
+                // if not, say so rather than guess.
+                let line = if op.outcome == crate::history::Outcome::Ok { op.complete_line } else { None };
+                let reason = format!("line {}: {e}", line.unwrap_or(op.invoke_line));
+                return KeyResult::unknown(key, Method::Validate, ids.len() as u64, reason);
+            }
         }
     }
-    let fast =
-        if opts.use_fast_paths && opts.initial.is_none() { fast::try_fast(history, ids, model, opts) } else { None };
+    // Every id is present now (looked up above, or taken from the history).
+    let fast = if opts.use_fast_paths && opts.initial.is_none() {
+        fast::decide(history, ids, *model, opts.nil_read, true)
+    } else {
+        None
+    };
     let mut result = match (fast, &opts.initial) {
         (Some(r), _) => r,
         (None, None) => with_model!(*model, opts.nil_read, |m| search(history, ids, &m, &opts.budget)),

@@ -136,7 +136,7 @@ pub(crate) struct Edge {
 struct Read {
     op: OpId,
     /// The versions it may have returned (node ids).
-    cands: Vec<u32>,
+    cands: Cands,
     /// For a cas: its write (index into `writes`).
     cas_write: Option<usize>,
     /// An info cas's read: it happened only if the cas did.
@@ -151,6 +151,23 @@ struct Read {
 struct Write {
     op: OpId,
     node: u32,
+}
+
+/// A read's candidate versions: almost always one (unique written values),
+/// kept inline so that a key's reads do not each allocate.
+enum Cands {
+    One([u32; 1]),
+    Many(Vec<u32>),
+}
+
+impl std::ops::Deref for Cands {
+    type Target = [u32];
+    fn deref(&self) -> &[u32] {
+        match self {
+            Cands::One(c) => c,
+            Cands::Many(c) => c,
+        }
+    }
 }
 
 #[derive(Default)]
@@ -239,7 +256,7 @@ fn build<'a>(k: &KeyOps<'a>, setup: Setup<'a>) -> Result<Versions<'a>, String> {
                 read_values.push(x);
                 v.reads.push(Read {
                     op: id,
-                    cands: Vec::new(),
+                    cands: Cands::Many(Vec::new()),
                     cas_write: write.then_some(v.writes.len()),
                     optional: op.outcome != Outcome::Ok,
                     session: si,
@@ -269,20 +286,25 @@ fn build<'a>(k: &KeyOps<'a>, setup: Setup<'a>) -> Result<Versions<'a>, String> {
 /// own), the initial version if it holds that value, else a version of an
 /// unknown writer of its own (one per value).
 fn resolve_reads<'a>(h: &'a History, v: &mut Versions<'a>, read_values: Vec<&'a Value>) {
-    let mut writers: FxHashMap<&Value, Vec<usize>> = FxHashMap::default();
+    // Each value's first writer, and any further ones (values are usually
+    // unique: no vector per value).
+    let mut writers: FxHashMap<&Value, (usize, Vec<usize>)> = FxHashMap::default();
     for (i, w) in v.writes.iter().enumerate() {
-        writers.entry(written(h.op(w.op))).or_default().push(i);
+        writers.entry(written(h.op(w.op))).and_modify(|(_, more)| more.push(i)).or_insert((i, Vec::new()));
     }
     let mut unknown: FxHashMap<&Value, u32> = FxHashMap::default();
+    let mut cands: Vec<u32> = Vec::new();
     for (r, x) in read_values.into_iter().enumerate() {
         let own = v.reads[r].cas_write;
-        let mut cands: Vec<u32> = writers
-            .get(x)
-            .into_iter()
-            .flatten()
-            .filter(|&&w| Some(w) != own) // a cas never reads its own write
-            .map(|&w| v.writes[w].node)
-            .collect();
+        cands.clear();
+        if let Some((first, more)) = writers.get(x) {
+            cands.extend(
+                std::iter::once(first)
+                    .chain(more)
+                    .filter(|&&w| Some(w) != own) // a cas never reads its own write
+                    .map(|&w| v.writes[w].node),
+            );
+        }
         if x == v.initial {
             cands.push(0);
         }
@@ -293,7 +315,10 @@ fn resolve_reads<'a>(h: &'a History, v: &mut Versions<'a>, read_values: Vec<&'a 
             });
             cands.push(n);
         }
-        v.reads[r].cands = cands;
+        v.reads[r].cands = match cands[..] {
+            [c] => Cands::One([c]),
+            _ => Cands::Many(cands.clone()),
+        };
     }
 }
 

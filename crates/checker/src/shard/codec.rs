@@ -159,6 +159,23 @@ impl<'a> Decoder<'a> {
     }
 
     fn varint(&mut self) -> R<u64> {
+        // Away from the end of the data: no bounds check per byte.
+        if let Some(b) = self.bytes[self.pos..].first_chunk::<10>() {
+            let mut x = 0u64;
+            for (i, &b) in b.iter().enumerate() {
+                x |= ((b & 0x7f) as u64) << (7 * i);
+                if b < 0x80 {
+                    self.pos += i + 1;
+                    return Ok(x);
+                }
+            }
+        }
+        self.varint_checked()
+    }
+
+    /// [`Decoder::varint`] byte by byte, for the error of a truncated or
+    /// overlong one.
+    fn varint_checked(&mut self) -> R<u64> {
         let mut x = 0u64;
         for shift in (0..64).step_by(7) {
             let b = self.byte()?;

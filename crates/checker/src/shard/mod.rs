@@ -36,8 +36,10 @@ use std::time::Instant;
 pub const MAX_SHARDS: usize = 256;
 /// Input bytes per shard aimed at when choosing the count: a shard's ops
 /// take roughly 1.5-2× their JSON size in memory, and two shards are in
-/// memory at once.
-pub const TARGET_SHARD_INPUT_BYTES: u64 = 32 << 20;
+/// memory at once. Small enough that the two (~30 MB) stay mostly in a
+/// 32 MiB L3 cache while a key's ops are visited in turn (32 MiB shards
+/// took more CPU time and memory: docs/performance.md).
+pub const TARGET_SHARD_INPUT_BYTES: u64 = 8 << 20;
 /// Write buffer per shard file.
 const SHARD_BUFFER_BYTES: usize = 64 << 10;
 
@@ -185,7 +187,10 @@ fn load(spilled: &Spilled, shards: &[usize]) -> Result<History, CheckError> {
         }
     }
     lists.finish(&mut ops);
-    ops.sort_unstable_by_key(|o| o.id);
+    // Ops were spilled as they finished, nearly in id order. Sorting the ids
+    // and then moving each op once into place costs far less than a sort
+    // that moves the 200-byte ops themselves at every step.
+    ops.sort_by_cached_key(|o| o.id);
     Ok(History::shard_of(ops, spilled.faults.clone(), spilled.events))
 }
 

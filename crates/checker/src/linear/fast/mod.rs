@@ -4,7 +4,7 @@
 //! elements (`append-prefix`, `append.rs`); kv get/put/append whose gets'
 //! strings decode into put and appended strings (`kv-append`,
 //! `kv_append.rs`); each file proves its criterion.
-//! [`try_fast`] returns `None` whenever a precondition of exactness fails,
+//! [`decide`] returns `None` whenever a precondition of exactness fails,
 //! and the general search decides instead.
 
 mod append;
@@ -12,7 +12,6 @@ mod kv_append;
 mod register;
 
 use crate::history::{History, Op, OpId, Outcome, F};
-use crate::linear::LinearOptions;
 use crate::model::{arg, ModelKind, NilRead};
 use crate::report::{Anomaly, AnomalyDetail, AnomalyKind, KeyResult, Method, OpRef, Verdict, Witness};
 use crate::value::Value;
@@ -77,15 +76,9 @@ pub(crate) fn brief(history: &History, id: OpId) -> String {
 /// linearization is its [`Witness`] (cut to
 /// [`WITNESS_MAX_OPS`](crate::report::WITNESS_MAX_OPS)); an invalid key has
 /// one `not-linearizable` anomaly whose detail names the rule broken.
-pub(crate) fn try_fast(history: &History, ops: &[OpId], model: &ModelKind, opts: &LinearOptions) -> Option<KeyResult> {
-    if !opts.use_fast_paths {
-        return None;
-    }
-    decide(history, ops, *model, opts.nil_read, true)
-}
-
-/// [`try_fast`] without the options plumbing; `witness` says whether to
-/// build the linearization of a valid key.
+/// `witness` says whether to build the linearization of a valid key. Every
+/// id in `ops` must be in `history` (the caller looked each up): a pass to
+/// make sure would cost a cache miss per op on a large history.
 pub(crate) fn decide(
     history: &History,
     ops: &[OpId],
@@ -93,9 +86,6 @@ pub(crate) fn decide(
     nil_read: NilRead,
     witness: bool,
 ) -> Option<KeyResult> {
-    if ops.iter().any(|&id| history.get(id).is_none()) {
-        return None;
-    }
     let (method, found) = match model {
         ModelKind::Register | ModelKind::CasRegister => {
             let reg = register_ops(history, ops, nil_read, model == ModelKind::CasRegister)?;
@@ -147,12 +137,20 @@ pub(crate) fn anomaly(history: &History, ids: &[OpId], explanation: String, deta
     }
 }
 
+/// How many ops ahead a key's scan asks for the op it will read: a key's ops
+/// lie far apart in a large history, and each is a cache miss otherwise
+/// waited for in turn.
+const PREFETCH_AHEAD: usize = 8;
+
 /// Register / cas-register ops; `None` on a cas where the model has none, a
 /// write of nil (indistinguishable from the initial state), a repeated
 /// written value or an op the model lacks.
 fn register_ops<'h>(history: &'h History, ids: &[OpId], nil_read: NilRead, allow_cas: bool) -> Option<RegisterOps<'h>> {
     let mut out = RegisterOps::default();
-    for &id in ids {
+    for (i, &id) in ids.iter().enumerate() {
+        if let Some(&ahead) = ids.get(i + PREFETCH_AHEAD) {
+            history.prefetch(ahead);
+        }
         let op = history.op(id);
         match (&op.f, op.outcome) {
             (F::Read, Outcome::Ok) => match (&op.output, nil_read) {
