@@ -87,7 +87,7 @@ func registerModel(nkeys int) porcupine.Model {
 				}
 				byKey[k] = append(byKey[k], ev)
 			}
-			return nonEmptyEvents(byKey)
+			return nonEmpty(byKey)
 		},
 		Init: func() interface{} { return "null" },
 		Step: func(state, input, output interface{}) (bool, interface{}) {
@@ -130,17 +130,9 @@ func registerModel(nkeys int) porcupine.Model {
 	}
 }
 
-func nonEmpty(p [][]porcupine.Operation) [][]porcupine.Operation {
-	out := p[:0]
-	for _, h := range p {
-		if len(h) > 0 {
-			out = append(out, h)
-		}
-	}
-	return out
-}
-
-func nonEmptyEvents(p [][]porcupine.Event) [][]porcupine.Event {
+// nonEmpty drops empty partitions (Porcupine's parallel check never returns
+// on a partition of zero ops).
+func nonEmpty[T any](p [][]T) [][]T {
 	out := p[:0]
 	for _, h := range p {
 		if len(h) > 0 {
