@@ -81,18 +81,16 @@ impl<R: Read> Blocks<R> {
     /// Appends up to `READ_BYTES` to `text`; sets `eof` at the end.
     fn read_more(&mut self, text: &mut Vec<u8>) -> Result<(), InputError> {
         let len = text.len();
-        text.resize(len + READ_BYTES, 0);
-        let n = loop {
-            match self.inner.read(&mut text[len..]) {
-                Ok(n) => break n,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    text.truncate(len);
-                    return Err(InputError::new(&self.file, self.next_line, InputErrorKind::Io(e.to_string())));
-                }
+        // Read into the spare capacity: `read_to_end` does not zero it first
+        // (a zeroed 1 MiB per read was 3.7% of a 1M-op check's samples).
+        text.reserve(READ_BYTES);
+        let n = match (&mut self.inner).take(READ_BYTES as u64).read_to_end(text) {
+            Ok(n) => n,
+            Err(e) => {
+                text.truncate(len);
+                return Err(InputError::new(&self.file, self.next_line, InputErrorKind::Io(e.to_string())));
             }
         };
-        text.truncate(len + n);
         if n == 0 {
             self.eof = true;
         }
