@@ -34,6 +34,20 @@ pub(crate) fn parse_line_raw(
     max_depth: usize,
     raw_txn: bool,
 ) -> Result<(Event, Option<Box<RawTxn>>), InputErrorKind> {
+    if let Some(e) = super::json_fast::event(text, line, max_depth) {
+        return Ok((e, None));
+    }
+    parse_line_general(text, line, max_depth, raw_txn)
+}
+
+/// [`parse_line_raw`] by the general scanner alone (no fast path): what
+/// the fast path is compared with.
+pub(crate) fn parse_line_general(
+    text: &[u8],
+    line: u64,
+    max_depth: usize,
+    raw_txn: bool,
+) -> Result<(Event, Option<Box<RawTxn>>), InputErrorKind> {
     let mut s = Scanner { s: text, i: 0 };
     match s.event(line, max_depth, raw_txn) {
         Ok(e) => Ok(e),

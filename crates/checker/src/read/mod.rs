@@ -13,6 +13,7 @@ mod edn_reader;
 mod event;
 mod jepsen_log;
 mod json;
+mod json_fast;
 mod jsonl;
 mod jsonl_serde;
 mod lines;
@@ -280,6 +281,14 @@ pub fn json_parsers_agree(line: &[u8], line_no: u64, max_depth: usize) -> Result
     });
     if raw != general {
         return Err(format!("raw txn scan: {raw:?}, general parser: {general:?}"));
+    }
+    // And where the fast path accepts a line, the general scanner alone
+    // gives the same event.
+    if let Some(fast) = json_fast::event(line, line_no, max_depth) {
+        let alone = json::parse_line_general(line, line_no, max_depth, false).map(|(e, _)| e);
+        if alone.as_ref() != Ok(&fast) {
+            return Err(format!("fast path: {fast:?}, general scanner: {alone:?}"));
+        }
     }
     Ok(())
 }

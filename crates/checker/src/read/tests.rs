@@ -918,10 +918,149 @@ fn arb_json_line() -> impl Strategy<Value = String> {
     })
 }
 
+/// A JSON event line in or near the fast path's shape: no whitespace,
+/// usual fields, and values on both sides of each of its limits.
+fn arb_fast_line() -> impl Strategy<Value = String> {
+    let field = prop_oneof![
+        prop::sample::select(vec!["invoke", "ok", "fail", "info", "Ok", "inf", "invokes", ""])
+            .prop_map(|t| format!(r#""type":"{t}""#)),
+        prop::sample::select(vec!["read", "write", "cas", "transfer", "txn", "start", "dequeue1", ""])
+            .prop_map(|f| format!(r#""f":"{f}""#)),
+        prop_oneof![any::<i64>().prop_map(|p| p.to_string()), (0u64..64).prop_map(|p| p.to_string())]
+            .prop_map(|p| format!(r#""process":{p}"#)),
+        prop::sample::select(vec![r#""nemesis""#, "null", r#""n1""#, "1.0", "[1]", "true"])
+            .prop_map(|p| format!(r#""process":{p}"#)),
+        arb_fast_scalar().prop_map(|k| format!(r#""key":{k}"#)),
+        prop_oneof![
+            arb_fast_scalar(),
+            proptest::collection::vec(arb_fast_scalar(), 0..4).prop_map(|v| format!("[{}]", v.join(","))),
+            Just("[[1,2]]".to_string()),
+            Just("true".to_string()),
+            Just("false".to_string()),
+            Just(r#"{"a":1}"#.to_string()),
+        ]
+        .prop_map(|v| format!(r#""value":{v}"#)),
+        arb_fast_scalar().prop_map(|t| format!(r#""time":{t}"#)),
+        arb_fast_scalar().prop_map(|x| format!(r#""index":{x}"#)),
+        arb_fast_scalar().prop_map(|n| format!(r#""node":{n}"#)),
+        prop::sample::select(vec!["true", "false", "null", "1"]).prop_map(|b| format!(r#""final":{b}"#)),
+        prop::sample::select(vec![r#""extra":1"#, r#""ty":"ok""#, r#""times":1"#, r#""f ":"read""#])
+            .prop_map(String::from),
+    ];
+    let usual = Just(vec![
+        r#""type":"invoke""#.to_string(),
+        r#""process":3"#.to_string(),
+        r#""f":"read""#.to_string(),
+        r#""key":7"#.to_string(),
+        r#""value":null"#.to_string(),
+        r#""time":95"#.to_string(),
+    ]);
+    // The usual fields with a few replaced, then shuffled or not.
+    (usual, proptest::collection::vec((0usize..8, field), 0..4), any::<bool>(), 0usize..4).prop_map(
+        |(mut fields, changes, shuffle, tail)| {
+            for (at, f) in changes {
+                if at < fields.len() {
+                    fields[at] = f;
+                } else {
+                    fields.push(f);
+                }
+            }
+            if shuffle {
+                fields.reverse();
+            }
+            let tail = ["", " ", "\r", ","][tail];
+            format!("{{{}}}{tail}", fields.join(","))
+        },
+    )
+}
+
+/// A key, value, time or index near the fast path's limits.
+fn arb_fast_scalar() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<i64>().prop_map(|x| x.to_string()),
+        (0i64..1000).prop_map(|x| x.to_string()),
+        prop::sample::select(vec![
+            "null",
+            "-0",
+            "0",
+            "01",
+            "-",
+            "1.5",
+            "1e3",
+            "123456789012345678",
+            "-123456789012345678",
+            "1234567890123456789",
+            "99999999999999999999",
+            r#""a""#,
+            r#""timed-out""#,
+            r#""""#,
+            r#""a"b""#,
+            r#""é""#,
+            "\"\u{1}\"",
+            "\"\u{7f}\"",
+            "nul",
+        ])
+        .prop_map(String::from),
+    ]
+}
+
+/// Lines conch writes take the fast path, and lines it must not decide go
+/// the general way: a test that fails if the fast path stops being taken
+/// (or starts taking what it must not).
+#[test]
+fn fast_json_path_takes_the_usual_lines_and_leaves_the_rest() {
+    let taken = [
+        r#"{"type":"invoke","process":23,"f":"read","key":65,"value":null,"time":1}"#,
+        r#"{"type":"info","process":5,"f":"read","key":66,"value":"timed-out","time":219}"#,
+        r#"{"type":"ok","process":0,"f":"cas","value":[0,3],"time":5,"index":9}"#,
+        r#"{"type":"fail","process":"nemesis","f":"write","value":-4,"node":"n1","final":true}"#,
+        r#"{"f":"write","type":"invoke","process":null,"key":"k","value":false}"#,
+    ];
+    for line in taken {
+        let fast = super::json_fast::event(line.as_bytes(), 4, 64).unwrap_or_else(|| panic!("not taken: {line}"));
+        assert_eq!(Ok(fast), super::json::parse_line_general(line.as_bytes(), 4, 64, false).map(|(e, _)| e));
+    }
+    let left = [
+        r#"{"type":"invoke", "process":1,"f":"read","value":null}"#,
+        r#"{"type":"invoke","process":1,"f":"read","value":01}"#,
+        r#"{"type":"invoke","process":1,"f":"read","value":1.0}"#,
+        r#"{"type":"invoke","process":1,"f":"read","value":1234567890123456789}"#,
+        r#"{"type":"invoke","process":1,"f":"read","value":"a
+b"}"#,
+        r#"{"type":"invoke","process":1,"f":"read","value":[[1]]}"#,
+        r#"{"type":"invoke","process":1,"f":"txn","value":[]}"#,
+        r#"{"type":"invoke","process":1,"f":"read","f":"read"}"#,
+        r#"{"type":"invoke","process":-1,"f":"read"}"#,
+        r#"{"type":"invoke","process":1,"f":"start"}"#,
+        r#"{"type":"invoke","process":1,"value":[["r",1,null]]}"#,
+        r#"{"type":"invoke","process":1,"f":"read","extra":1}"#,
+        r#"{"type":"invoke","process":1,"f":"read"} "#,
+        r#"{"process":1,"f":"read"}"#,
+    ];
+    for line in left {
+        assert_eq!(super::json_fast::event(line.as_bytes(), 4, 64), None, "{line}");
+        super::json_parsers_agree(line.as_bytes(), 4, 64).unwrap_or_else(|d| panic!("{line}: {d}"));
+    }
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 500, ..ProptestConfig::default() })]
 
     /// The JSON parser against the serde_json reference on generated lines.
+    /// The fast path against the general scanner (and both against
+    /// serde_json) on lines in and near its shape.
+    #[test]
+    fn fast_json_path_agrees_with_the_general_scanner(line in arb_fast_line()) {
+        super::json_parsers_agree(line.as_bytes(), 1, 64).map_err(TestCaseError::fail)?;
+        super::jsonl_serde::agree(line.as_bytes(), 1, 64).map_err(TestCaseError::fail)?;
+    }
+
+    /// ... and on lines with whitespace, escapes and unknown fields.
+    #[test]
+    fn fast_json_path_agrees_on_assorted_lines(line in arb_json_line()) {
+        super::json_parsers_agree(line.as_bytes(), 1, 64).map_err(TestCaseError::fail)?;
+    }
+
     #[test]
     fn json_parser_agrees_with_the_serde_json_reference(line in arb_json_line()) {
         super::jsonl_serde::agree(line.as_bytes(), 1, 64).map_err(TestCaseError::fail)?;
