@@ -12,7 +12,7 @@
 //! bytes into [`Event`]s and send them to an [`EventTarget`].
 
 mod builder;
-mod pairing;
+pub(crate) mod pairing;
 pub mod raw_txn;
 mod share;
 

@@ -103,9 +103,10 @@ pub(crate) enum Step {
     Finished(u32),
 }
 
-/// Open ops in reusable slots, for [`Pairing::push`].
+/// Open ops in reusable slots, for [`Pairing::push`] and for streaming
+/// targets that read a finished op where it lies ([`Slab::release`]).
 #[derive(Default)]
-struct Slab {
+pub(crate) struct Slab {
     slots: Vec<Op>,
     occupied: Vec<bool>,
     free: Vec<u32>,
@@ -137,6 +138,23 @@ impl Slab {
         self.free.push(slot);
         self.occupied[slot as usize] = false;
         std::mem::replace(&mut self.slots[slot as usize], vacant())
+    }
+
+    /// The finished op in `slot`, which is free again from now on: it stays
+    /// readable until the next [`OpSlots::open`] reuses the slot. Saves
+    /// moving the op out (a streaming reader's hot path).
+    pub(crate) fn release(&mut self, slot: u32) -> &Op {
+        self.free.push(slot);
+        self.occupied[slot as usize] = false;
+        &self.slots[slot as usize]
+    }
+
+    /// The ops still open, in id order (the stream has ended).
+    pub(crate) fn into_open(self) -> Vec<Op> {
+        let mut open: Vec<Op> =
+            self.slots.into_iter().zip(self.occupied).filter_map(|(op, live)| live.then_some(op)).collect();
+        open.sort_unstable_by_key(|o| o.id);
+        open
     }
 }
 
@@ -353,11 +371,7 @@ impl Pairing {
     /// an error.
     pub fn finish(&mut self) -> Result<Vec<Op>, InputError> {
         self.finish_slots()?;
-        let slab = std::mem::take(&mut self.slab);
-        let mut open: Vec<Op> =
-            slab.slots.into_iter().zip(slab.occupied).filter_map(|(op, live)| live.then_some(op)).collect();
-        open.sort_unstable_by_key(|o| o.id);
-        Ok(open)
+        Ok(std::mem::take(&mut self.slab).into_open())
     }
 
     /// Ends the stream for a caller that keeps the ops: those still open

@@ -260,6 +260,7 @@ impl<T: EventTarget> Sink<T> {
         Sink { builder: target, mode, pending, pending_client: false, file: file.to_string() }
     }
 
+    #[inline]
     pub(crate) fn push(&mut self, e: Event) -> Result<(), InputError> {
         self.push_parts(e, None)
     }
@@ -344,6 +345,7 @@ impl<T: EventTarget> Sink<T> {
         Ok(())
     }
 
+    #[inline]
     fn feed(&mut self, e: Event) -> Result<(), InputError> {
         self.builder.push(e)
     }
@@ -356,6 +358,7 @@ impl<T: EventTarget> Sink<T> {
     /// [`Sink::push`] of an event whose micro-ops may be raw. A raw txn is
     /// never a `[key value]` tuple (its value is a list of lists), so under
     /// `Auto` it ends the pending events as its value would.
+    #[inline]
     pub(crate) fn push_raw(&mut self, mut e: Event, raw: Option<Box<RawTxn>>) -> Result<(), InputError> {
         let Some(raw) = raw else { return self.push(e) };
         if self.mode == Independent::Yes {

@@ -80,9 +80,13 @@ fn put_value(out: &mut Vec<u8>, v: &Value) {
     }
 }
 
-fn put_opt_u64(out: &mut Vec<u8>, x: Option<u64>) {
+/// `x`, which usually comes a little after `base`: 0 for none, 2 + the
+/// distance when it is at or after `base` (by less than 2^63), else 1 and
+/// `x` itself.
+fn put_after(out: &mut Vec<u8>, base: u64, x: Option<u64>) {
     match x {
         None => out.push(0),
+        Some(x) if x >= base && x - base < 1 << 63 => put_varint(out, x - base + 2),
         Some(x) => {
             out.push(1);
             put_varint(out, x);
@@ -120,11 +124,23 @@ pub(crate) fn put_op(out: &mut Vec<u8>, op: &Op) {
         Outcome::Info => 2,
     });
     put_varint(out, op.call);
-    put_varint(out, op.ret);
+    // The completion's position, line and time as distances from the
+    // invoke's: a byte or two each instead of up to ten.
+    put_after(out, op.call, (op.ret != u64::MAX).then_some(op.ret));
     put_varint(out, op.invoke_line);
-    put_opt_u64(out, op.complete_line);
+    put_after(out, op.invoke_line, op.complete_line);
     put_opt_i64(out, op.invoke_time_ns);
-    put_opt_i64(out, op.complete_time_ns);
+    match (op.invoke_time_ns, op.complete_time_ns) {
+        (_, None) => out.push(0),
+        (Some(t0), Some(t1)) => {
+            out.push(1);
+            put_signed(out, t1.wrapping_sub(t0));
+        }
+        (None, Some(t1)) => {
+            out.push(2);
+            put_signed(out, t1);
+        }
+    }
     match &op.node {
         None => out.push(0),
         Some(n) => {
@@ -158,7 +174,29 @@ impl<'a> Decoder<'a> {
         Ok(b)
     }
 
+    /// An op's function: its name matched as bytes first (nearly always
+    /// one of the interned names), UTF-8-checked only otherwise.
+    fn f(&mut self) -> R<F> {
+        let start = self.pos;
+        let n = self.len()?;
+        let s = &self.bytes[self.pos..self.pos + n];
+        if let Some(f) = F::interned(s) {
+            self.pos += n;
+            return Ok(f);
+        }
+        self.pos = start;
+        Ok(F::parse(self.str()?))
+    }
+
+    #[inline]
     fn varint(&mut self) -> R<u64> {
+        // Most varints here are one byte (tags, small distances, ids below 128).
+        if let Some(&b) = self.bytes.get(self.pos) {
+            if b < 0x80 {
+                self.pos += 1;
+                return Ok(b as u64);
+            }
+        }
         // Away from the end of the data: no bounds check per byte.
         if let Some(b) = self.bytes[self.pos..].first_chunk::<10>() {
             let mut x = 0u64;
@@ -175,6 +213,8 @@ impl<'a> Decoder<'a> {
 
     /// [`Decoder::varint`] byte by byte, for the error of a truncated or
     /// overlong one.
+    #[cold]
+    #[inline(never)]
     fn varint_checked(&mut self) -> R<u64> {
         let mut x = 0u64;
         for shift in (0..64).step_by(7) {
@@ -261,10 +301,12 @@ impl<'a> Decoder<'a> {
         })
     }
 
-    fn opt_u64(&mut self) -> R<Option<u64>> {
-        Ok(match self.byte()? {
+    /// What [`put_after`] wrote.
+    fn after(&mut self, base: u64) -> R<Option<u64>> {
+        Ok(match self.varint()? {
             0 => None,
-            _ => Some(self.varint()?),
+            1 => Some(self.varint()?),
+            d => Some(base.checked_add(d - 2).ok_or_else(|| format!("distance out of range at byte {}", self.pos))?),
         })
     }
 
@@ -280,7 +322,7 @@ impl<'a> Decoder<'a> {
         let id = self.varint()?;
         let id = OpId(u32::try_from(id).map_err(|_| format!("op id {id} out of range"))?);
         let process = self.varint()?;
-        let f = F::parse(self.str()?);
+        let f = self.f()?;
         let key = match self.byte()? {
             0 => None,
             _ => Some(self.value(0)?),
@@ -293,9 +335,17 @@ impl<'a> Decoder<'a> {
             2 => Outcome::Info,
             t => return Err(format!("unknown outcome {t}")),
         };
-        let (call, ret, invoke_line) = (self.varint()?, self.varint()?, self.varint()?);
-        let complete_line = self.opt_u64()?;
-        let (invoke_time_ns, complete_time_ns) = (self.opt_i64()?, self.opt_i64()?);
+        let call = self.varint()?;
+        let ret = self.after(call)?.unwrap_or(u64::MAX);
+        let invoke_line = self.varint()?;
+        let complete_line = self.after(invoke_line)?;
+        let invoke_time_ns = self.opt_i64()?;
+        let complete_time_ns = match (self.byte()?, invoke_time_ns) {
+            (0, _) => None,
+            (1, Some(t0)) => Some(t0.wrapping_add(self.signed()?)),
+            (2, _) => Some(self.signed()?),
+            (t, _) => return Err(format!("bad completion time tag {t} at byte {}", self.pos)),
+        };
         let node = match self.byte()? {
             0 => None,
             _ => Some(self.str()?.into()),
@@ -348,15 +398,22 @@ mod tests {
     prop_compose! {
         fn arb_op()(
             id in any::<u32>(), process in any::<u64>(), f in "[a-z]{1,6}", key in proptest::option::of(arb_value()),
-            input in arb_value(), output in arb_value(), outcome in 0..3u8, call in any::<u64>(), ret in any::<u64>(),
-            invoke_line in any::<u64>(), complete_line in proptest::option::of(any::<u64>()),
-            times in (proptest::option::of(any::<i64>()), proptest::option::of(any::<i64>())),
+            input in arb_value(), output in arb_value(), outcome in 0..3u8, call in any::<u64>(),
+            // Completions near their invokes (as in every history), as well as anywhere.
+            ret in (0..3u8, any::<u64>(), 0..300u64), invoke_line in any::<u64>(),
+            complete_line in proptest::option::of((any::<bool>(), any::<u64>(), 0..300u64)),
+            times in (proptest::option::of(any::<i64>()), proptest::option::of((any::<bool>(), any::<i64>(), -300..300i64))),
             node in proptest::option::of("[a-z0-9]{0,4}"), is_final in any::<bool>(),
         ) -> Op {
             Op {
                 id: OpId(id), process, f: F::parse(&f), key, input, output,
                 outcome: [Outcome::Ok, Outcome::Fail, Outcome::Info][outcome as usize],
-                call, ret, invoke_line, complete_line, invoke_time_ns: times.0, complete_time_ns: times.1,
+                call,
+                ret: match ret { (0, _, _) => u64::MAX, (1, r, _) => r, (_, _, d) => call.wrapping_add(d) },
+                invoke_line,
+                complete_line: complete_line.map(|(near, l, d)| if near { invoke_line.wrapping_add(d) } else { l }),
+                invoke_time_ns: times.0,
+                complete_time_ns: times.1.map(|(near, t, d)| if near { times.0.unwrap_or(0).wrapping_add(d) } else { t }),
                 node: node.map(|n| n.into()), is_final,
             }
         }

@@ -20,14 +20,15 @@ pub(crate) mod codec;
 
 use crate::check::{check_part, CheckConfig, Counts, Facts, Part, Seen};
 use crate::error::{CheckError, InputError, InputErrorKind};
-use crate::history::{EventTarget, Fault, History, ListShare, Op, Paired, Pairing, F};
+use crate::history::pairing::{Slab, Step};
+use crate::history::{EventTarget, Fault, History, ListShare, Op, Pairing, F};
 use crate::model::ModelKind;
 use crate::read::{self, NilRead, ReadOptions};
 use crate::report::{CheckName, Report};
 use crate::value::Value;
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::hash::{DefaultHasher, Hash, Hasher};
+use std::hash::{Hash, Hasher};
 use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -61,6 +62,13 @@ pub struct ShardOptions {
 /// Pass 1: pairs events and spills finished ops to shard files.
 struct Spill {
     pairing: Pairing,
+    /// The open ops: a finished one is encoded where it lies.
+    slab: Slab,
+    out: Out,
+}
+
+/// Where pass 1 writes finished ops, and what it keeps of them.
+struct Out {
     files: Vec<BufWriter<File>>,
     paths: Vec<PathBuf>,
     ops_per_shard: Vec<u64>,
@@ -83,8 +91,9 @@ struct Spilled {
 }
 
 fn shard_of(key: &Option<Value>, shards: usize) -> usize {
-    // SipHash with fixed keys: the same shard for the same key on every run.
-    let mut h = DefaultHasher::new();
+    // FxHash: the same shard for the same key on every run, at a fraction
+    // of SipHash's cost (this runs once per op on the reading thread).
+    let mut h = rustc_hash::FxHasher::default();
     key.hash(&mut h);
     (h.finish() % shards as u64) as usize
 }
@@ -102,8 +111,7 @@ impl Spill {
             files.push(BufWriter::with_capacity(SHARD_BUFFER_BYTES, File::create(&p)?));
             paths.push(p);
         }
-        Ok(Spill {
-            pairing: Pairing::new(file),
+        let out = Out {
             files,
             paths,
             ops_per_shard: vec![0; shards],
@@ -111,20 +119,23 @@ impl Spill {
             first_of_f: BTreeMap::new(),
             seen: Seen::default(),
             scratch: Vec::new(),
-        })
+        };
+        Ok(Spill { pairing: Pairing::new(file), slab: Slab::default(), out })
     }
+}
 
-    fn spill(&mut self, op: Op) -> Result<(), InputError> {
+impl Out {
+    fn spill(&mut self, op: &Op) -> Result<(), InputError> {
         let s = shard_of(&op.key, self.files.len());
         self.scratch.clear();
-        codec::put_op(&mut self.scratch, &op);
+        codec::put_op(&mut self.scratch, op);
         self.files[s].write_all(&self.scratch).map_err(|e| io_error(&self.paths[s], e))?;
         self.ops_per_shard[s] += 1;
-        self.seen.add(&op);
+        self.seen.add(op);
         match self.first_of_f.get(&op.f) {
             Some(first) if first.id < op.id => {}
             _ => {
-                self.first_of_f.insert(op.f.clone(), op);
+                self.first_of_f.insert(op.f.clone(), op.clone());
             }
         }
         Ok(())
@@ -135,33 +146,35 @@ impl EventTarget for Spill {
     type Output = Spilled;
 
     fn push(&mut self, e: crate::history::Event) -> Result<(), InputError> {
-        match self.pairing.push(e)? {
-            Paired::Opened(_) => Ok(()),
-            Paired::Fault(f) => {
-                self.faults.push(f);
+        match self.pairing.push_to(e, &mut self.slab)? {
+            Step::Opened => Ok(()),
+            Step::Fault(f) => {
+                self.out.faults.push(f);
                 Ok(())
             }
-            Paired::Finished(op) => self.spill(op),
+            Step::Finished(slot) => self.out.spill(self.slab.release(slot)),
         }
     }
 
     fn finish(mut self) -> Result<Spilled, InputError> {
-        for op in self.pairing.finish()? {
-            self.spill(op)?;
+        self.pairing.finish_slots()?;
+        let mut out = self.out;
+        for op in &self.slab.into_open() {
+            out.spill(op)?;
         }
         let events = self.pairing.events();
-        for (f, p) in self.files.iter_mut().zip(&self.paths) {
+        for (f, p) in out.files.iter_mut().zip(&out.paths) {
             f.flush().map_err(|e| io_error(p, e))?;
         }
-        let mut firsts: Vec<Op> = self.first_of_f.into_values().collect();
+        let mut firsts: Vec<Op> = out.first_of_f.into_values().collect();
         firsts.sort_by_key(|o| o.id);
         let signature = History::shard_of(firsts, Vec::new(), events);
-        let ops_total = self.ops_per_shard.iter().sum();
+        let ops_total = out.ops_per_shard.iter().sum();
         Ok(Spilled {
-            paths: self.paths,
-            ops_per_shard: self.ops_per_shard,
-            faults: self.faults,
-            facts: Facts::of_summary(&signature, self.seen),
+            paths: out.paths,
+            ops_per_shard: out.ops_per_shard,
+            faults: out.faults,
+            facts: Facts::of_summary(&signature, out.seen),
             events,
             ops: ops_total,
         })
