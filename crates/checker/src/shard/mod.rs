@@ -95,7 +95,12 @@ fn shard_of(key: &Option<Value>, shards: usize) -> usize {
     // of SipHash's cost (this runs once per op on the reading thread).
     let mut h = rustc_hash::FxHasher::default();
     key.hash(&mut h);
-    (h.finish() % shards as u64) as usize
+    // Mixed again (MurmurHash3's finaliser) so that runs of small integer
+    // keys spread evenly over the shards.
+    let mut x = h.finish();
+    x = (x ^ (x >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    (x % shards as u64) as usize
 }
 
 fn io_error(path: &Path, e: std::io::Error) -> InputError {
