@@ -342,30 +342,18 @@ impl<'a> Fast<'a> {
     /// ended by a delimiter; its digits are accumulated as they are read.
     fn integer(&mut self) -> Option<i64> {
         let s = self.s;
-        let neg = s.get(self.i) == Some(&b'-');
+        let (m, j) = super::event::short_integer(s, self.i)?;
+        let neg = s[self.i] == b'-';
         let start = self.i + neg as usize;
-        let mut j = start;
-        let mut m = 0i64;
-        while let Some(&b) = s.get(j) {
-            let d = b.wrapping_sub(b'0');
-            if d > 9 {
-                break;
-            }
-            if j - start == 18 {
-                return None;
-            }
-            m = m * 10 + d as i64;
-            j += 1;
-        }
         let n = j - start;
         // A delimiter must follow (not the end: the token may be cut).
-        if n == 0 || CLASS[*s.get(j)? as usize] != DELIM {
+        if CLASS[*s.get(j)? as usize] != DELIM {
             return None;
         }
         if s[start] == b'0' && (n > 1 || neg) {
             return None;
         }
         self.i = j;
-        Some(if neg { -m } else { m })
+        Some(m)
     }
 }

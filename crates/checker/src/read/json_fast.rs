@@ -20,12 +20,9 @@
 //! work (whitespace checks, name scans, a `Found` per typed field) was a
 //! quarter of all CPU time.
 
-use super::event::Field;
+use super::event::{short_integer, Field};
 use crate::history::{Event, EventType, Process, F};
 use crate::value::Value;
-
-/// Integers up to this many digits cannot overflow `i64`.
-const MAX_DIGITS: usize = 18;
 
 /// The event on `s`, when the line has the usual shape; `None` otherwise.
 pub(crate) fn event(s: &[u8], line: u64, max_depth: usize) -> Option<Event> {
@@ -48,47 +45,21 @@ pub(crate) fn event(s: &[u8], line: u64, max_depth: usize) -> Option<Event> {
         seen |= bit;
         i += n;
         match field {
-            Field::Type => {
-                let (t, n) = event_type(s, i)?;
-                kind = Some(t);
-                i += n;
-            }
-            Field::F => {
-                let (name, n) = quoted_name(s, i)?;
-                // A txn's micro-ops go the general way (raw scanning).
-                f = Some(F::interned(name).filter(|f| *f != F::Txn)?);
-                i += n;
-            }
+            Field::Type => kind = Some(step(event_type(s, i)?, &mut i)),
+            // A txn's micro-ops go the general way (raw scanning).
+            Field::F => f = Some(F::interned(step(quoted_name(s, i)?, &mut i)).filter(|f| *f != F::Txn)?),
             Field::Process => match s.get(i)? {
                 b'"' if at(s, i, b"\"nemesis\"") => {
                     process = Process::Nemesis;
                     i += 9;
                 }
                 b'n' if at(s, i, b"null") => i += 4,
-                _ => {
-                    let (p, n) = integer(s, i)?;
-                    if p < 0 {
-                        return None;
-                    }
-                    process = Process::Client(p as u64);
-                    i += n;
-                }
+                _ => process = Process::Client(u64::try_from(step(integer(s, i)?, &mut i)).ok()?),
             },
             Field::Key => key = scalar(s, &mut i)?,
             Field::Value => value = any(s, &mut i, max_depth)?,
-            Field::Time => {
-                let (t, n) = integer(s, i)?;
-                time_ns = Some(t);
-                i += n;
-            }
-            Field::Index => {
-                let (x, n) = integer(s, i)?;
-                if x < 0 {
-                    return None;
-                }
-                index = Some(x as u64);
-                i += n;
-            }
+            Field::Time => time_ns = Some(step(integer(s, i)?, &mut i)),
+            Field::Index => index = Some(u64::try_from(step(integer(s, i)?, &mut i)).ok()?),
             Field::Node => match scalar(s, &mut i)? {
                 Value::Str(name) => node = Some(name),
                 Value::Nil => {}
@@ -124,6 +95,12 @@ pub(crate) fn event(s: &[u8], line: u64, max_depth: usize) -> Option<Event> {
     e.node = node;
     e.is_final = is_final;
     Some(e)
+}
+
+/// What a reader found at `i`, with `i` moved past the `n` bytes it took.
+fn step<T>((found, n): (T, usize), i: &mut usize) -> T {
+    *i += n;
+    found
 }
 
 /// `s[i..]` starts with `pat` (a fixed length, so the comparison is a few
@@ -191,29 +168,15 @@ fn quoted_name(s: &[u8], i: usize) -> Option<(&[u8], usize)> {
     Some((&body[..n], n + 2))
 }
 
-/// An integer of at most [`MAX_DIGITS`] digits without a leading zero, not
+/// An integer of at most 18 digits without a leading zero, not
 /// followed by a fraction or exponent, and the bytes it takes.
 fn integer(s: &[u8], i: usize) -> Option<(i64, usize)> {
-    let neg = s.get(i) == Some(&b'-');
-    let start = i + neg as usize;
-    let mut j = start;
-    let mut m = 0i64;
-    while let Some(&b) = s.get(j) {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            break;
-        }
-        if j - start == MAX_DIGITS {
-            return None;
-        }
-        m = m * 10 + d as i64;
-        j += 1;
-    }
-    let digits = j - start;
-    if digits == 0 || digits > 1 && s[start] == b'0' || matches!(s.get(j), Some(b'.' | b'e' | b'E')) {
+    let (x, j) = short_integer(s, i)?;
+    let start = i + (s[i] == b'-') as usize;
+    if j - start > 1 && s[start] == b'0' || matches!(s.get(j), Some(b'.' | b'e' | b'E')) {
         return None;
     }
-    Some((if neg { -m } else { m }, j - i))
+    Some((x, j - i))
 }
 
 /// At `"`: a string of printable ASCII without escapes.
