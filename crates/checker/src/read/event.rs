@@ -383,6 +383,29 @@ impl<T: EventTarget> Sink<T> {
     }
 }
 
+/// At `s[i]`: an optional `-` and at most 18 ASCII digits (so never an
+/// overflow), as the fast paths read integers: the value and where the
+/// digits end. `None` when no digit comes or a 19th does; what may follow
+/// is the caller's rule.
+pub(crate) fn short_integer(s: &[u8], i: usize) -> Option<(i64, usize)> {
+    let neg = s.get(i) == Some(&b'-');
+    let start = i + neg as usize;
+    let mut j = start;
+    let mut m = 0i64;
+    while let Some(&b) = s.get(j) {
+        let d = b.wrapping_sub(b'0');
+        if d > 9 {
+            break;
+        }
+        if j - start == 18 {
+            return None;
+        }
+        m = m * 10 + d as i64;
+        j += 1;
+    }
+    (j > start).then_some((if neg { -m } else { m }, j))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -539,27 +562,4 @@ mod tests {
         assert_eq!(err.line, 2);
         assert!(matches!(err.kind, InputErrorKind::DoubleInvoke { process: 0, open_line: 1 }));
     }
-}
-
-/// At `s[i]`: an optional `-` and at most 18 ASCII digits (so never an
-/// overflow), as the fast paths read integers: the value and where the
-/// digits end. `None` when no digit comes or a 19th does; what may follow
-/// is the caller's rule.
-pub(crate) fn short_integer(s: &[u8], i: usize) -> Option<(i64, usize)> {
-    let neg = s.get(i) == Some(&b'-');
-    let start = i + neg as usize;
-    let mut j = start;
-    let mut m = 0i64;
-    while let Some(&b) = s.get(j) {
-        let d = b.wrapping_sub(b'0');
-        if d > 9 {
-            break;
-        }
-        if j - start == 18 {
-            return None;
-        }
-        m = m * 10 + d as i64;
-        j += 1;
-    }
-    (j > start).then_some((if neg { -m } else { m }, j))
 }
