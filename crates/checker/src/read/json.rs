@@ -157,7 +157,7 @@ const MAX_NAME: usize = 8;
 /// The content is not validated (it may hold a `\\` or a control
 /// character): callers only compare it with known ASCII names, none of
 /// which holds either, so a match means the string is exactly that name.
-fn short_name(s: &[u8]) -> Option<(&[u8], usize)> {
+pub(super) fn short_name(s: &[u8]) -> Option<(&[u8], usize)> {
     if s.first() != Some(&b'"') {
         return None;
     }

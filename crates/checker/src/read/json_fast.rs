@@ -21,6 +21,7 @@
 //! quarter of all CPU time.
 
 use super::event::{short_integer, Field};
+use super::json::short_name;
 use crate::history::{Event, EventType, Process, F};
 use crate::value::Value;
 
@@ -47,7 +48,7 @@ pub(crate) fn event(s: &[u8], line: u64, max_depth: usize) -> Option<Event> {
         match field {
             Field::Type => kind = Some(step(event_type(s, i)?, &mut i)),
             // A txn's micro-ops go the general way (raw scanning).
-            Field::F => f = Some(F::interned(step(quoted_name(s, i)?, &mut i)).filter(|f| *f != F::Txn)?),
+            Field::F => f = Some(F::interned(step(short_name(&s[i..])?, &mut i)).filter(|f| *f != F::Txn)?),
             Field::Process => match s.get(i)? {
                 b'"' if at(s, i, b"\"nemesis\"") => {
                     process = Process::Nemesis;
@@ -156,18 +157,6 @@ fn event_type(s: &[u8], i: usize) -> Option<(EventType, usize)> {
     })
 }
 
-/// At `"`: a string of at most 8 bytes before its closing quote (the
-/// longest interned name), and the bytes it takes with its quotes. Its
-/// bytes are only compared with known ASCII names.
-fn quoted_name(s: &[u8], i: usize) -> Option<(&[u8], usize)> {
-    if s.get(i) != Some(&b'"') {
-        return None;
-    }
-    let body = &s[i + 1..];
-    let n = body.iter().take(9).position(|&b| b == b'"')?;
-    Some((&body[..n], n + 2))
-}
-
 /// An integer of at most 18 digits without a leading zero, not
 /// followed by a fraction or exponent, and the bytes it takes.
 fn integer(s: &[u8], i: usize) -> Option<(i64, usize)> {
@@ -200,11 +189,7 @@ fn scalar(s: &[u8], i: &mut usize) -> Option<Value> {
             *i += 4;
             Some(Value::Nil)
         }
-        _ => {
-            let (x, n) = integer(s, *i)?;
-            *i += n;
-            Some(Value::Int(x))
-        }
+        _ => Some(Value::Int(step(integer(s, *i)?, i))),
     }
 }
 
@@ -227,9 +212,7 @@ fn any(s: &[u8], i: &mut usize, max_depth: usize) -> Option<Value> {
                 return Some(Value::List(items));
             }
             loop {
-                let (x, n) = integer(s, *i)?;
-                items.push(Value::Int(x));
-                *i += n;
+                items.push(Value::Int(step(integer(s, *i)?, i)));
                 match s.get(*i)? {
                     b',' => *i += 1,
                     b']' => {

@@ -177,15 +177,11 @@ impl<'a> Decoder<'a> {
     /// An op's function: its name matched as bytes first (nearly always
     /// one of the interned names), UTF-8-checked only otherwise.
     fn f(&mut self) -> R<F> {
-        let start = self.pos;
-        let n = self.len()?;
-        let s = &self.bytes[self.pos..self.pos + n];
-        if let Some(f) = F::interned(s) {
-            self.pos += n;
-            return Ok(f);
+        let s = self.bytes_of_str()?;
+        match F::interned(s) {
+            Some(f) => Ok(f),
+            None => Ok(F::parse(self.utf8(s)?)),
         }
-        self.pos = start;
-        Ok(F::parse(self.str()?))
     }
 
     #[inline]
@@ -241,9 +237,20 @@ impl<'a> Decoder<'a> {
     }
 
     fn str(&mut self) -> R<&'a str> {
+        let s = self.bytes_of_str()?;
+        self.utf8(s)
+    }
+
+    /// A string's bytes, not yet checked to be UTF-8.
+    fn bytes_of_str(&mut self) -> R<&'a [u8]> {
         let n = self.len()?;
         let s = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
+        Ok(s)
+    }
+
+    /// `s`, just read, as text.
+    fn utf8(&self, s: &'a [u8]) -> R<&'a str> {
         std::str::from_utf8(s).map_err(|_| format!("invalid UTF-8 before byte {}", self.pos))
     }
 

@@ -37,8 +37,8 @@ use std::time::Instant;
 /// Most shards per file: each is an open file with a write buffer.
 pub const MAX_SHARDS: usize = 256;
 /// Input bytes per shard aimed at when choosing the count: a shard's ops
-/// take roughly 1.5-2× their JSON size in memory, and two shards are in
-/// memory at once. Small enough that the two (~30 MB) stay mostly in a
+/// take roughly 1.5-2× their JSON size in memory, and one shard per thread
+/// is in memory at once. Small enough that two (~30 MB) stay mostly in a
 /// 32 MiB L3 cache while a key's ops are visited in turn (32 MiB shards
 /// took more CPU time and memory: docs/performance.md).
 pub const TARGET_SHARD_INPUT_BYTES: u64 = 8 << 20;
@@ -257,17 +257,10 @@ pub(crate) fn check_path(
 fn check_spilled(spilled: &Spilled, cfg: &CheckConfig, nil_read: NilRead) -> Result<Part, CheckError> {
     let groups = groups(spilled, cfg);
     let mut whole = Part::default();
-    let Some(first) = groups.first() else {
+    if groups.is_empty() {
         // No ops at all (only faults): check the empty history as usual.
         let h = History::shard_of(Vec::new(), spilled.faults.clone(), spilled.events);
         return check_part(&h, cfg, &spilled.facts, nil_read);
-    };
-    if groups.len() == 1 {
-        let h = load(spilled, first)?;
-        return check_part(&h, cfg, &spilled.facts, nil_read).map(|mut p| {
-            p.seal();
-            p
-        });
     }
     // Each thread loads a shard and checks it, then takes the next: no
     // thread waits for another's load or check (a load-ahead on one core and
