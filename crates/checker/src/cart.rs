@@ -187,7 +187,7 @@ fn check_key(h: &History, key: Option<Value>, ids: &[crate::OpId]) -> KeyResult 
     KeyResult {
         key,
         verdict,
-        method: Method::Cart,
+        method: Method::Workload(CheckName::Cart),
         ops: ops.len() as u64,
         anomalies: found.listed,
         unknown_reason,

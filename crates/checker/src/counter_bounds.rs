@@ -207,7 +207,7 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId]) -> KeyResult {
     KeyResult {
         key,
         verdict,
-        method: Method::CounterBounds,
+        method: Method::Workload(CheckName::CounterBounds),
         ops: ops.len() as u64,
         anomalies: found.listed,
         unknown_reason,

@@ -37,7 +37,14 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId]) -> KeyResult {
             });
         }
     }
-    found.key_result(key, Method::Echo, ids.len() as u64, ok, "no echo was answered", serde_json::json!({ "ok": ok }))
+    found.key_result(
+        key,
+        Method::Workload(CheckName::Echo),
+        ids.len() as u64,
+        ok,
+        "no echo was answered",
+        serde_json::json!({ "ok": ok }),
+    )
 }
 
 #[cfg(test)]

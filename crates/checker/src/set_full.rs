@@ -281,7 +281,7 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId], opts: &SetFullOption
     KeyResult {
         key,
         verdict,
-        method: Method::SetFull,
+        method: Method::Workload(CheckName::SetFull),
         ops: ops.len() as u64,
         anomalies: found.listed,
         unknown_reason,

@@ -67,7 +67,7 @@ fn check_key(h: &History, key: Option<Value>, ids: &[OpId]) -> KeyResult {
         });
     }
     let stats = serde_json::json!({ "ok": ok, "duplicated_ids": duplicated_ids });
-    found.key_result(key, Method::UniqueIds, ids.len() as u64, ok, "no id was generated", stats)
+    found.key_result(key, Method::Workload(CheckName::UniqueIds), ids.len() as u64, ok, "no id was generated", stats)
 }
 
 #[cfg(test)]

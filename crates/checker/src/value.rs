@@ -619,4 +619,6 @@ impl fmt::Display for Value {
 }
 
 #[cfg(test)]
+pub(crate) mod arb;
+#[cfg(test)]
 mod tests;

@@ -22,9 +22,6 @@ const FANOUT: u64 = 8;
 
 impl Protocol for Echo {
     type Node = EchoNode;
-    fn name(&self) -> &'static str {
-        "echo"
-    }
     fn create(&self, _: NodeId, _: usize, _: &()) -> EchoNode {
         EchoNode
     }

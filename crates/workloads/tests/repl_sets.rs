@@ -272,15 +272,16 @@ fn set_protocols_many_seeds() {
 fn all_six_protocols_are_deterministic() {
     use workloads::protocols::{abd::AbdProtocol, lww::LwwProtocol, quorum::QuorumProtocol};
     fn twice<P: Protocol>(p: &P, kind: WorkloadKind) {
+        let name = std::any::type_name::<P>();
         let mut all = FAULTS.to_vec();
         all.push(FaultKind::ClockSkew);
         let mut c = sim_cfg(7, kind, &all, 200);
         c.client_node = ClientRouting::Random;
         let a = workloads::sim::run(p, &c).to_jsonl();
         assert!(!a.is_empty());
-        assert_eq!(a, workloads::sim::run(p, &c).to_jsonl(), "{}", p.name());
+        assert_eq!(a, workloads::sim::run(p, &c).to_jsonl(), "{name}");
         c.seed = 8;
-        assert_ne!(a, workloads::sim::run(p, &c).to_jsonl(), "{}", p.name());
+        assert_ne!(a, workloads::sim::run(p, &c).to_jsonl(), "{name}");
     }
     twice(&QuorumProtocol::default(), WorkloadKind::Register);
     twice(&AbdProtocol::default(), WorkloadKind::Register);

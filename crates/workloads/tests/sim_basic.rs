@@ -259,9 +259,6 @@ mod clock {
     pub struct ClockNode;
     impl Protocol for ClockProto {
         type Node = ClockNode;
-        fn name(&self) -> &'static str {
-            "clock"
-        }
         fn create(&self, _: NodeId, _: usize, _: &()) -> ClockNode {
             ClockNode
         }

@@ -5,40 +5,7 @@ use super::*;
 use crate::history::{Event, EventType, Process};
 use proptest::prelude::*;
 
-/// A tiny history builder: events in order.
-#[derive(Default)]
-struct H {
-    events: Vec<Event>,
-}
-
-impl H {
-    fn ev(&mut self, kind: EventType, p: u64, f: &str, v: Value) -> &mut Self {
-        let line = self.events.len() as u64 + 1;
-        let mut e = Event::new(line, kind, Process::Client(p), F::parse(f), v);
-        e.node = Some(format!("n{p}").into());
-        self.events.push(e);
-        self
-    }
-    fn op(&mut self, p: u64, f: &str, x: i64, outcome: EventType) -> &mut Self {
-        self.ev(EventType::Invoke, p, f, Value::Int(x)).ev(outcome, p, f, Value::Int(x))
-    }
-    fn add(&mut self, p: u64, x: i64) -> &mut Self {
-        self.op(p, "add", x, EventType::Ok)
-    }
-    fn remove(&mut self, p: u64, x: i64) -> &mut Self {
-        self.op(p, "remove", x, EventType::Ok)
-    }
-    fn read(&mut self, p: u64, xs: &[i64], is_final: bool) -> &mut Self {
-        self.ev(EventType::Invoke, p, "read", Value::Nil);
-        self.events.last_mut().unwrap().is_final = is_final;
-        self.ev(EventType::Ok, p, "read", Value::List(xs.iter().map(|&x| Value::Int(x)).collect()));
-        self.events.last_mut().unwrap().is_final = is_final;
-        self
-    }
-    fn history(&self) -> History {
-        History::from_events("t", self.events.clone()).unwrap()
-    }
-}
+type H = crate::history::script::Script;
 
 fn run(h: &H) -> KeyResult {
     check(&h.history(), "t").unwrap().into_only_key()

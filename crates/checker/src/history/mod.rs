@@ -14,6 +14,8 @@
 mod builder;
 pub(crate) mod pairing;
 pub mod raw_txn;
+#[cfg(test)]
+pub(crate) mod script;
 mod share;
 
 pub use builder::HistoryBuilder;

@@ -426,7 +426,7 @@ pub fn check(h: &History, file: &str) -> Result<CheckResult, InputError> {
             KeyResult {
                 key: Some(key.clone()),
                 verdict,
-                method: Method::Kafka,
+                method: Method::Workload(CheckName::Kafka),
                 ops: k.ops.len() as u64,
                 anomalies: c.listed,
                 unknown_reason,

@@ -166,20 +166,10 @@ pub(crate) fn read<R: BufRead, T: EventTarget>(
     read_with(file, r, opts, format, target, true)
 }
 
-/// [`read`] with the op-map fast path off: every form goes through the
-/// general parser (the reference the equivalence tests compare with).
-#[cfg(test)]
-pub(crate) fn read_general<R: BufRead, T: EventTarget>(
-    file: &str,
-    r: R,
-    opts: &ReadOptions,
-    format: Format,
-    target: T,
-) -> Result<T::Output, InputError> {
-    read_with(file, r, opts, format, target, false)
-}
-
-fn read_with<R: BufRead, T: EventTarget>(
+/// [`read`], with the op-map fast path on or off (off: every form goes
+/// through the general parser, the reference the equivalence tests compare
+/// with).
+pub(crate) fn read_with<R: BufRead, T: EventTarget>(
     file: &str,
     mut r: R,
     opts: &ReadOptions,

@@ -286,18 +286,7 @@ mod tests {
         use crate::error::InputErrorKind;
         use crate::history::{History, HistoryBuilder};
 
-        /// Records events as pushed, to compare readers event by event.
-        struct Recorder(Vec<Event>);
-        impl EventTarget for Recorder {
-            type Output = Vec<Event>;
-            fn push(&mut self, e: Event) -> Result<(), InputError> {
-                self.0.push(e);
-                Ok(())
-            }
-            fn finish(self) -> Result<Vec<Event>, InputError> {
-                Ok(self.0)
-            }
-        }
+        use crate::read::tests::Recorder;
 
         /// No batch limit: one batch, the sequential path.
         const SEQ: (usize, usize) = (usize::MAX, usize::MAX);

@@ -169,6 +169,14 @@ impl Packed {
         }
     }
 
+    /// An event's time and index as the deltas (to write as varints) from the
+    /// previous event's, which they then become; `None` where absent.
+    fn time_and_index(&mut self, time_ns: Option<i64>, index: Option<u64>) -> [Option<u64>; 2] {
+        let time = time_ns.map(|t| zigzag(t.wrapping_sub(std::mem::replace(&mut self.prev.1, t))));
+        let index = index.map(|i| i.wrapping_sub(std::mem::replace(&mut self.prev.2, i)));
+        [time, index]
+    }
+
     pub(crate) fn push(&mut self, e: Event) {
         let kind = match e.kind {
             EventType::Invoke => 0,
@@ -199,13 +207,8 @@ impl Packed {
             }
             b.scalar(e.key.as_ref());
             b.scalar(Some(&e.value));
-            if let Some(t) = e.time_ns {
-                b.varint(zigzag(t.wrapping_sub(self.prev.1)));
-                self.prev.1 = t;
-            }
-            if let Some(i) = e.index {
-                b.varint(i.wrapping_sub(self.prev.2));
-                self.prev.2 = i;
+            for d in self.time_and_index(e.time_ns, e.index).into_iter().flatten() {
+                b.varint(d);
             }
             self.bytes.extend_from_slice(&b.b[..b.n]);
             self.len += 1;
@@ -226,13 +229,8 @@ impl Packed {
             Some(k) => self.value(k),
         }
         self.value(e.value);
-        if let Some(t) = e.time_ns {
-            self.varint(zigzag(t.wrapping_sub(self.prev.1)));
-            self.prev.1 = t;
-        }
-        if let Some(i) = e.index {
-            self.varint(i.wrapping_sub(self.prev.2));
-            self.prev.2 = i;
+        for d in self.time_and_index(e.time_ns, e.index).into_iter().flatten() {
+            self.varint(d);
         }
         if let Some(n) = &e.node {
             self.text(n);
@@ -350,25 +348,8 @@ impl Iterator for Unpack {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::arb::{value, Space};
     use proptest::prelude::*;
-
-    fn arb_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Nil),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::Int),
-            prop_oneof![Just(i64::MIN), Just(i64::MAX), Just(-1), Just(0)].prop_map(Value::Int),
-            ".{0,6}".prop_map(|s| Value::Str(s.into())),
-            any::<f64>().prop_map(Value::Float),
-            Just(crate::value::parse_integer("123456789012345678901234567890").unwrap()),
-        ];
-        leaf.prop_recursive(3, 16, 4, |inner| {
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::List),
-                proptest::collection::vec(inner, 0..3).prop_map(Value::set),
-            ]
-        })
-    }
 
     fn arb_event() -> impl Strategy<Value = Event> {
         let kind = prop::sample::select(vec![EventType::Invoke, EventType::Ok, EventType::Fail, EventType::Info]);
@@ -385,7 +366,7 @@ mod tests {
         ];
         (
             (any::<u64>(), kind, process, f),
-            (proptest::option::of(arb_value()), arb_value()),
+            (proptest::option::of(value(Space::Any)), value(Space::Any)),
             (proptest::option::of(any::<i64>()), proptest::option::of(any::<u64>())),
             (proptest::option::of(".{0,4}"), any::<bool>()),
         )

@@ -4,6 +4,7 @@
 
 use super::*;
 use crate::history::{Outcome, Process};
+use crate::value::arb::{value, Space};
 use crate::value::Value;
 use proptest::prelude::*;
 
@@ -556,61 +557,11 @@ fn to_edn(v: &Value, out: &mut String) {
     }
 }
 
-/// Integers just outside `i64` and far beyond it, either sign.
-fn arb_big_int() -> impl Strategy<Value = Value> {
-    prop_oneof![
-        (i64::MAX as i128 + 1..=u64::MAX as i128 + 2).prop_map(|i| i.to_string()),
-        (i128::MIN..i64::MIN as i128).prop_map(|i| i.to_string()),
-        "-?[1-9][0-9]{19,60}",
-    ]
-    .prop_map(|s| crate::value::parse_integer(&s).unwrap())
-}
-
-/// A finite double, any bit pattern (written as its shortest text, which
-/// reads back as the same double).
-fn arb_float() -> impl Strategy<Value = Value> {
-    any::<u64>().prop_map(f64::from_bits).prop_filter("finite", |f| f.is_finite()).prop_map(Value::Float)
-}
-
-fn arb_value(json_only: bool) -> impl Strategy<Value = Value> {
-    let leaf = prop_oneof![
-        Just(Value::Nil),
-        any::<bool>().prop_map(Value::Bool),
-        any::<i64>().prop_map(Value::Int),
-        arb_big_int(),
-        arb_float(),
-        ".{0,8}".prop_map(|s| Value::str(&s)),
-    ];
-    let leaf = if json_only {
-        leaf.boxed()
-    } else {
-        let decimal = "-?[0-9]{1,25}(\\.[0-9]{1,25})?(E-?[0-9]{1,3})?"
-            .prop_map(|s| Value::Decimal(crate::value::Decimal::parse(&s).unwrap()));
-        prop_oneof![4 => leaf, 1 => decimal].boxed()
-    };
-    leaf.prop_recursive(4, 32, 4, move |inner| {
-        let map = proptest::collection::vec((".{0,4}".prop_map(|s| Value::str(&s)), inner.clone()), 0..4)
-            .prop_map(Value::map);
-        if json_only {
-            prop_oneof![proptest::collection::vec(inner, 0..4).prop_map(Value::List), map].boxed()
-        } else {
-            let any_keys = proptest::collection::vec((inner.clone(), inner.clone()), 0..3).prop_map(Value::map);
-            prop_oneof![
-                proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::List),
-                proptest::collection::vec(inner, 0..4).prop_map(Value::set),
-                map,
-                any_keys,
-            ]
-            .boxed()
-        }
-    })
-}
-
 proptest! {
     #![proptest_config(ProptestConfig { cases: 300, ..ProptestConfig::default() })]
 
     #[test]
-    fn edn_values_round_trip(v in arb_value(false)) {
+    fn edn_values_round_trip(v in value(Space::Edn)) {
         let mut text = String::new();
         to_edn(&v, &mut text);
         let got = super::edn::parse_one(&text, 128).map_err(|e| TestCaseError::fail(format!("{text}: {e:?}")))?;
@@ -620,7 +571,7 @@ proptest! {
     /// Values, big integers and floats included, survive `checker::write`
     /// and the JSON reader exactly.
     #[test]
-    fn json_values_round_trip(v in arb_value(true), k in arb_value(true)) {
+    fn json_values_round_trip(v in value(Space::Json), k in value(Space::Json)) {
         let mut e = crate::history::Event::new(1, crate::history::EventType::Invoke, Process::Client(3), crate::history::F::parse("x"), v.clone());
         e.key = Some(k.clone());
         let line = crate::write::event_to_json(&e);
@@ -872,8 +823,8 @@ fn arb_json_line() -> impl Strategy<Value = String> {
         Just(r#""process":null"#.to_string()),
         Just(r#""f":"read""#.to_string()),
         Just(r#""f":"w\u00e9""#.to_string()),
-        arb_value(true).prop_map(|v| format!(r#""value":{}"#, serde_json::to_string(&v).unwrap())),
-        arb_value(true).prop_map(|v| format!(r#""key":{}"#, serde_json::to_string(&v).unwrap())),
+        value(Space::Json).prop_map(|v| format!(r#""value":{}"#, serde_json::to_string(&v).unwrap())),
+        value(Space::Json).prop_map(|v| format!(r#""key":{}"#, serde_json::to_string(&v).unwrap())),
         any::<i64>().prop_map(|t| format!(r#""time":{t}"#)),
         Just(r#""time":1.5"#.to_string()),
         Just(r#""node":"n\"1""#.to_string()),
@@ -1230,7 +1181,7 @@ proptest! {
 
 /// Records events as the reader pushes them (split or not), to compare
 /// readers event by event.
-struct Recorder(Vec<Event>);
+pub(super) struct Recorder(pub(super) Vec<Event>);
 
 impl crate::history::EventTarget for Recorder {
     type Output = Vec<Event>;
@@ -1253,13 +1204,11 @@ fn edn_readers_agree(text: &[u8], chunk: usize, independent: Independent) -> Res
     let opts = ReadOptions { independent, ..ReadOptions::default() };
     let run = |general: bool, events: bool| {
         let r = std::io::BufReader::with_capacity(chunk, text);
-        let f = if general { edn_reader::read_general::<_, Recorder> } else { edn_reader::read::<_, Recorder> };
-        let g =
-            if general { edn_reader::read_general::<_, HistoryBuilder> } else { edn_reader::read::<_, HistoryBuilder> };
         if events {
-            format!("{:?}", f("h.edn", r, &opts, Format::Edn, Recorder(Vec::new())))
+            format!("{:?}", edn_reader::read_with("h.edn", r, &opts, Format::Edn, Recorder(Vec::new()), !general))
         } else {
-            format!("{:?}", g("h.edn", r, &opts, Format::Edn, HistoryBuilder::new("h.edn")))
+            let h = HistoryBuilder::new("h.edn");
+            format!("{:?}", edn_reader::read_with("h.edn", r, &opts, Format::Edn, h, !general))
         }
     };
     for events in [true, false] {

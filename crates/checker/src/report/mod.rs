@@ -236,14 +236,9 @@ pub enum Method {
     DependencyGraph,
     /// Nothing ran (the deadline had passed, or nothing was there to check).
     None,
-    /// The workload checks, each its own algorithm: grow-only sets read
-    /// whole, counter bounds, distinct ids, echoes, kafka logs.
-    SetFull,
-    CounterBounds,
-    UniqueIds,
-    Echo,
-    Kafka,
-    Cart,
+    /// A workload check's own algorithm (grow-only sets read whole, counter
+    /// bounds, distinct ids, echoes, kafka logs, carts), named as the check.
+    Workload(CheckName),
 }
 
 impl Method {
@@ -262,12 +257,7 @@ impl Method {
             Method::Linearizable => "linearizable",
             Method::DependencyGraph => "dependency-graph",
             Method::None => "none",
-            Method::SetFull => "set-full",
-            Method::CounterBounds => "counter-bounds",
-            Method::UniqueIds => "unique-ids",
-            Method::Echo => "echo",
-            Method::Kafka => "kafka",
-            Method::Cart => "cart",
+            Method::Workload(check) => check.as_str(),
         }
     }
 

@@ -6,36 +6,7 @@ use crate::history::{Event, EventType, Process};
 use proptest::prelude::*;
 use std::collections::BTreeMap;
 
-/// A tiny history builder: events in order, times 1 ms apart.
-#[derive(Default)]
-struct H {
-    events: Vec<Event>,
-}
-
-impl H {
-    fn ev(&mut self, kind: EventType, p: u64, f: &str, v: Value) -> &mut Event {
-        let line = self.events.len() as u64 + 1;
-        let mut e = Event::new(line, kind, Process::Client(p), F::parse(f), v);
-        e.time_ns = Some(line as i64 * 1_000_000);
-        e.node = Some(format!("n{p}").into());
-        self.events.push(e);
-        self.events.last_mut().unwrap()
-    }
-    fn add(&mut self, p: u64, x: i64, outcome: EventType) -> &mut Self {
-        self.ev(EventType::Invoke, p, "add", Value::Int(x));
-        self.ev(outcome, p, "add", Value::Int(x));
-        self
-    }
-    fn read(&mut self, p: u64, xs: &[i64], is_final: bool) -> &mut Self {
-        self.ev(EventType::Invoke, p, "read", Value::Nil).is_final = is_final;
-        let v = Value::List(xs.iter().map(|&x| Value::Int(x)).collect());
-        self.ev(EventType::Ok, p, "read", v).is_final = is_final;
-        self
-    }
-    fn history(&self) -> History {
-        History::from_events("t", self.events.clone()).unwrap()
-    }
-}
+type H = crate::history::script::Script;
 
 fn run(h: &H) -> KeyResult {
     check(&h.history(), "t", &SetFullOptions::default()).unwrap().into_only_key()
@@ -43,7 +14,7 @@ fn run(h: &H) -> KeyResult {
 
 #[test]
 fn every_read_after_the_add_sees_it_valid() {
-    let k = run(H::default().add(0, 1, EventType::Ok).read(1, &[1], false).read(2, &[1], true));
+    let k = run(H::default().add(0, 1).read(1, &[1], false).read(2, &[1], true));
     assert_eq!(k.verdict, Verdict::Valid, "{k:?}");
     assert_eq!(k.stats.figure("stable"), 1);
     assert_eq!(k.stats.figure("stale"), 0);
@@ -51,13 +22,13 @@ fn every_read_after_the_add_sees_it_valid() {
 
 #[test]
 fn stale_then_present_is_valid_but_counted() {
-    let k = run(H::default().add(0, 1, EventType::Ok).read(1, &[], false).read(2, &[1], true));
+    let k = run(H::default().add(0, 1).read(1, &[], false).read(2, &[1], true));
     assert_eq!(k.verdict, Verdict::Valid, "{k:?}");
     assert_eq!(k.stats.figure("stale"), 1);
     // Add invoked at 1 ms, the read that missed it invoked at 3 ms.
     assert_eq!(k.stats.figure("stable_latency_ms")["p100"], 2);
     let lin = check(
-        &H::default().add(0, 1, EventType::Ok).read(1, &[], false).read(2, &[1], true).history(),
+        &H::default().add(0, 1).read(1, &[], false).read(2, &[1], true).history(),
         "t",
         &SetFullOptions { linearizable: true, ..SetFullOptions::default() },
     )
@@ -68,7 +39,7 @@ fn stale_then_present_is_valid_but_counted() {
 
 #[test]
 fn present_then_gone_is_lost() {
-    let k = run(H::default().add(0, 1, EventType::Ok).read(1, &[1], false).read(2, &[], true));
+    let k = run(H::default().add(0, 1).read(1, &[1], false).read(2, &[], true));
     assert_eq!(k.verdict, Verdict::Invalid);
     assert_eq!(k.anomaly_kinds(), vec!["lost"]);
     let ops: Vec<&str> = k.anomalies[0].ops.iter().map(|o| o.f.as_str()).collect();
@@ -77,20 +48,20 @@ fn present_then_gone_is_lost() {
 
 #[test]
 fn acknowledged_never_returned_is_lost() {
-    let k = run(H::default().add(0, 1, EventType::Ok).read(1, &[], true));
+    let k = run(H::default().add(0, 1).read(1, &[], true));
     assert_eq!(k.anomaly_kinds(), vec!["lost"]);
 }
 
 #[test]
 fn info_add_never_seen_is_owed_nothing() {
-    let k = run(H::default().add(0, 1, EventType::Ok).add(3, 2, EventType::Info).read(1, &[1], true));
+    let k = run(H::default().add(0, 1).op(3, "add", 2, EventType::Info).read(1, &[1], true));
     assert_eq!(k.verdict, Verdict::Valid, "{k:?}");
     assert_eq!(k.stats.figure("indeterminate"), 1);
 }
 
 #[test]
 fn info_add_once_seen_is_owed() {
-    let k = run(H::default().add(3, 2, EventType::Info).read(1, &[2], false).read(2, &[], true));
+    let k = run(H::default().op(3, "add", 2, EventType::Info).read(1, &[2], false).read(2, &[], true));
     assert_eq!(k.anomaly_kinds(), vec!["lost"]);
 }
 
@@ -98,7 +69,7 @@ fn info_add_once_seen_is_owed() {
 fn read_missing_a_concurrent_add() -> H {
     let mut h = H::default();
     h.ev(EventType::Invoke, 1, "read", Value::Nil);
-    h.add(0, 1, EventType::Ok);
+    h.add(0, 1);
     h.ev(EventType::Ok, 1, "read", Value::List(vec![]));
     h
 }
@@ -119,13 +90,13 @@ fn no_read_after_the_ack_is_unknown() {
 
 #[test]
 fn nothing_to_check_is_unknown() {
-    assert_eq!(run(H::default().add(0, 1, EventType::Fail)).verdict, Verdict::Unknown);
+    assert_eq!(run(H::default().op(0, "add", 1, EventType::Fail)).verdict, Verdict::Unknown);
     assert_eq!(run(H::default().read(0, &[], true)).verdict, Verdict::Unknown);
 }
 
 #[test]
 fn unexpected_duplicate_and_failed_elements() {
-    let k = run(H::default().add(0, 1, EventType::Ok).add(0, 2, EventType::Fail).read(1, &[1, 1, 2, 9], true));
+    let k = run(H::default().add(0, 1).op(0, "add", 2, EventType::Fail).read(1, &[1, 1, 2, 9], true));
     let mut ks = k.anomaly_kinds();
     ks.sort();
     assert_eq!(ks, vec!["duplicate-element", "unexpected-element", "unexpected-element"]);
@@ -134,7 +105,7 @@ fn unexpected_duplicate_and_failed_elements() {
 #[test]
 fn a_node_whose_final_read_lacks_an_element_others_have() {
     // n1's final read begins after the ack but misses 1; n2's later one has it.
-    let k = run(H::default().add(0, 1, EventType::Ok).read(1, &[], true).read(2, &[1], true));
+    let k = run(H::default().add(0, 1).read(1, &[], true).read(2, &[1], true));
     assert_eq!(k.anomaly_kinds(), vec!["final-read-missing"]);
     assert_eq!(crate::anomalies::evidence(&k.anomalies[0], "node"), "n1");
 }

@@ -381,31 +381,13 @@ impl<'a> Decoder<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::value::arb::{value, Space};
     use proptest::prelude::*;
-
-    fn arb_value() -> impl Strategy<Value = Value> {
-        let leaf = prop_oneof![
-            Just(Value::Nil),
-            any::<bool>().prop_map(Value::Bool),
-            any::<i64>().prop_map(Value::Int),
-            "-?[1-9][0-9]{17,40}".prop_map(|s| parse_integer(&s).unwrap()),
-            "-?[0-9]{1,6}\\.?[0-9]{0,4}(E-?[0-9]{1,3})?".prop_map(|s| Value::Decimal(Decimal::parse(&s).unwrap())),
-            any::<f64>().prop_map(Value::Float),
-            ".{0,8}".prop_map(|s| Value::str(&s)),
-        ];
-        leaf.prop_recursive(3, 24, 4, |inner| {
-            prop_oneof![
-                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::List),
-                prop::collection::vec(inner.clone(), 0..4).prop_map(Value::set),
-                prop::collection::vec((inner.clone(), inner), 0..3).prop_map(Value::map),
-            ]
-        })
-    }
 
     prop_compose! {
         fn arb_op()(
-            id in any::<u32>(), process in any::<u64>(), f in "[a-z]{1,6}", key in proptest::option::of(arb_value()),
-            input in arb_value(), output in arb_value(), outcome in 0..3u8, call in any::<u64>(),
+            id in any::<u32>(), process in any::<u64>(), f in "[a-z]{1,6}", key in proptest::option::of(value(Space::Any)),
+            input in value(Space::Any), output in value(Space::Any), outcome in 0..3u8, call in any::<u64>(),
             // Completions near their invokes (as in every history), as well as anywhere.
             ret in (0..3u8, any::<u64>(), 0..300u64), invoke_line in any::<u64>(),
             complete_line in proptest::option::of((any::<bool>(), any::<u64>(), 0..300u64)),

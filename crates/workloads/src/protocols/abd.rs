@@ -157,9 +157,6 @@ impl Protocol for AbdProtocol {
     fn offers_cas(&self) -> bool {
         false
     }
-    fn name(&self) -> &'static str {
-        "abd"
-    }
     fn create(&self, _id: NodeId, _nodes: usize, _durable: &AbdDurable) -> AbdNode {
         AbdNode {
             cfg: self.clone(),

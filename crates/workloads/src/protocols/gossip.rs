@@ -93,9 +93,6 @@ pub struct GossipNode {
 
 impl Protocol for GossipProtocol {
     type Node = GossipNode;
-    fn name(&self) -> &'static str {
-        "gossip"
-    }
     fn create(&self, _id: NodeId, _nodes: usize, _durable: &GossipDurable) -> GossipNode {
         GossipNode { cfg: self.clone(), rumors: VecDeque::new() }
     }

@@ -61,10 +61,6 @@ pub struct LaggingNode {
 impl Protocol for Lagging {
     type Node = LaggingNode;
 
-    fn name(&self) -> &'static str {
-        "lagging"
-    }
-
     fn create(&self, id: NodeId, _nodes: usize, _durable: &Replica) -> LaggingNode {
         LaggingNode { id, lag_ns: self.lag_ns, dirty: Vec::new() }
     }

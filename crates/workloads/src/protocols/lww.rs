@@ -96,9 +96,6 @@ impl Protocol for LwwProtocol {
     fn offers_cas(&self) -> bool {
         false
     }
-    fn name(&self) -> &'static str {
-        "lww"
-    }
     fn create(&self, _id: NodeId, _nodes: usize, _durable: &LwwDurable) -> LwwNode {
         LwwNode { cfg: self.clone(), ae: Rotation::default(), stored: Vec::new() }
     }

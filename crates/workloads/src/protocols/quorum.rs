@@ -323,9 +323,6 @@ impl Protocol for QuorumProtocol {
     fn datacenter(&self, id: NodeId, nodes: usize) -> usize {
         dc::Topology::new(nodes, self.dcs, 1).dc_of(id)
     }
-    fn name(&self) -> &'static str {
-        "quorum"
-    }
     fn create(&self, id: NodeId, nodes: usize, _durable: &QuorumDurable) -> QuorumNode {
         let (rf, r, w) = self.levels(nodes);
         QuorumNode {

@@ -50,10 +50,6 @@ pub struct SingleNode {
 impl Protocol for Single {
     type Node = SingleNode;
 
-    fn name(&self) -> &'static str {
-        "single"
-    }
-
     fn create(&self, id: NodeId, _nodes: usize, _durable: &Store) -> SingleNode {
         SingleNode { id }
     }

@@ -254,9 +254,6 @@ impl Protocol for VclockProtocol {
     fn offers_cas(&self) -> bool {
         false
     }
-    fn name(&self) -> &'static str {
-        "vclock"
-    }
     fn create(&self, _id: NodeId, _nodes: usize, _durable: &VclockDurable) -> VclockNode {
         VclockNode { cfg: self.clone(), ae: Rotation::default(), pending: BTreeMap::new(), next_seq: 0 }
     }

@@ -55,9 +55,6 @@ pub struct WeakNode {
 
 impl Protocol for WeakProtocol {
     type Node = WeakNode;
-    fn name(&self) -> &'static str {
-        "weak"
-    }
     fn create(&self, _id: NodeId, _nodes: usize, _durable: &WeakDurable) -> WeakNode {
         WeakNode { forward: self.forward }
     }

@@ -342,8 +342,6 @@ pub trait Node {
 /// by the protocol itself before the run.
 pub trait Protocol: Sync {
     type Node: Node;
-    /// Short name used on the command line (`raft`, `abd`, ...).
-    fn name(&self) -> &'static str;
     /// A node, fresh (`durable` = default) or restarting from `durable`.
     fn create(&self, id: NodeId, nodes: usize, durable: &<Self::Node as Node>::Durable) -> Self::Node;
 

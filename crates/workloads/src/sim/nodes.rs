@@ -228,8 +228,7 @@ impl<'p, P: Protocol> Cluster<'p, P> {
             if let Some(v) = m.observe(id, node, &slot.durable) {
                 debug_assert!(
                     !m.promised(),
-                    "{}: invariant {} violated at {now} ns on node {id}: {}",
-                    self.proto.name(),
+                    "invariant {} violated at {now} ns on node {id}: {}",
                     v.invariant,
                     v.detail
                 );

@@ -175,11 +175,9 @@ fn register_ops<'h>(history: &'h History, ids: &[OpId], nil_read: NilRead, allow
             }
             _ => return None,
         }
-        if out.duplicate {
-            return None;
-        }
     }
-    Some(out)
+    // A repeated value is rare: found once, at the end, not checked per op.
+    (!out.duplicate).then_some(out)
 }
 
 /// Kv (Porcupine) ops: the initial value is `""`. `None` on a non-failed
@@ -205,11 +203,9 @@ fn kv_ops<'h>(history: &'h History, ids: &[OpId], nil_read: NilRead) -> Option<R
             },
             _ => return None,
         }
-        if out.duplicate {
-            return None;
-        }
     }
-    Some(out)
+    // A repeated value is rare: found once, at the end, not checked per op.
+    (!out.duplicate).then_some(out)
 }
 
 /// Kv ops with appends; `None` on a put or append of something other than a

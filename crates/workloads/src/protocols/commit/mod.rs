@@ -98,10 +98,6 @@ impl CommitProtocol {
 impl Protocol for CommitProtocol {
     type Node = CommitNode;
 
-    fn name(&self) -> &'static str {
-        self.config.mode.name()
-    }
-
     fn create(&self, id: NodeId, nodes: usize, _durable: &CommitDurable) -> CommitNode {
         CommitNode::new(id, nodes, self.config.clone(), self.recorder.clone())
     }

@@ -338,10 +338,6 @@ type DCtx<'a, 'b> = Ctx<'a, DynamoMsg, DynamoDurable>;
 impl Protocol for DynamoProtocol {
     type Node = DynamoNode;
 
-    fn name(&self) -> &'static str {
-        "dynamo"
-    }
-
     fn create(&self, id: NodeId, nodes: usize, _durable: &DynamoDurable) -> DynamoNode {
         let layout = Layout {
             nodes,

@@ -196,15 +196,18 @@ pub struct MvccNode {
 
 type MvccCtx<'a, 'b> = Ctx<'a, MvccMsg, MvccDurable>;
 
-impl Protocol for MvccProtocol {
-    type Node = MvccNode;
-
+impl MvccProtocol {
+    /// The registry name of this store, for error messages.
     fn name(&self) -> &'static str {
         match self.isolation {
             Isolation::Snapshot => "si",
             Isolation::ReadCommitted => "rc",
         }
     }
+}
+
+impl Protocol for MvccProtocol {
+    type Node = MvccNode;
 
     fn create(&self, id: NodeId, _nodes: usize, _durable: &MvccDurable) -> MvccNode {
         MvccNode {

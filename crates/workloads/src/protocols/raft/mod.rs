@@ -133,10 +133,6 @@ impl RaftProtocol {
 impl Protocol for RaftProtocol {
     type Node = RaftNode;
 
-    fn name(&self) -> &'static str {
-        "raft"
-    }
-
     fn create(&self, id: NodeId, nodes: usize, _durable: &RaftDurable) -> RaftNode {
         RaftNode::new(id, nodes, self.config.clone())
     }

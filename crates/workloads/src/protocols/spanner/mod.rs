@@ -142,10 +142,6 @@ impl Default for SpannerProtocol {
 impl Protocol for SpannerProtocol {
     type Node = SpannerNode;
 
-    fn name(&self) -> &'static str {
-        "spanner"
-    }
-
     fn create(&self, id: NodeId, nodes: usize, _durable: &SpannerDurable) -> SpannerNode {
         SpannerNode::new(id, nodes, self.clone())
     }
