@@ -562,4 +562,56 @@ mod tests {
         assert_eq!(err.line, 2);
         assert!(matches!(err.kind, InputErrorKind::DoubleInvoke { process: 0, open_line: 1 }));
     }
+
+    /// What [`short_integer`] reads, a digit at a time (its oracle).
+    fn short_integer_by_digits(s: &[u8], i: usize) -> Option<(i64, usize)> {
+        let neg = s.get(i) == Some(&b'-');
+        let start = i + neg as usize;
+        let digits = s.get(start..).unwrap_or_default().iter().take_while(|b| b.is_ascii_digit()).count();
+        if digits == 0 || digits > 18 {
+            return None;
+        }
+        let m: i64 = std::str::from_utf8(&s[start..start + digits]).ok()?.parse().ok()?;
+        Some((if neg { -m } else { m }, start + digits))
+    }
+
+    #[test]
+    fn short_integer_reads_up_to_18_digits_and_stops_at_each_byte() {
+        let cases: &[(&[u8], Option<(i64, usize)>)] = &[
+            (b"0", Some((0, 1))),
+            (b"7}", Some((7, 1))),
+            (b"-12345678,", Some((-12345678, 9))),
+            (b"12345678", Some((12345678, 8))),
+            (b"123456789}", Some((123456789, 9))),
+            (b"999999999999999999", Some((999_999_999_999_999_999, 18))),
+            (b"1000000000000000000", None),
+            (b"-", None),
+            (b"x1", None),
+            (b"12:", Some((12, 2))),
+            (b"12/", Some((12, 2))),
+        ];
+        for (s, want) in cases {
+            assert_eq!(short_integer(s, 0), *want, "{}", String::from_utf8_lossy(s));
+        }
+        // Every byte value, after every count of digits, ends the number
+        // exactly when it is not a digit.
+        for digits in 0..12 {
+            for b in 0..=255u8 {
+                let mut s = b"98765432109".to_vec();
+                s.truncate(digits);
+                s.extend([b, b'1', b'}', 0xff, b'5', b'5', b'5', b'5', b'5']);
+                assert_eq!(short_integer(&s, 0), short_integer_by_digits(&s, 0), "{s:?}");
+            }
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn short_integer_agrees_with_reading_digit_by_digit(
+            s in proptest::collection::vec(proptest::prop_oneof![8 => 0x30u8..0x3a, 1 => proptest::prelude::any::<u8>()], 0..30),
+            i in 0usize..4,
+        ) {
+            proptest::prop_assert_eq!(short_integer(&s, i), short_integer_by_digits(&s, i));
+        }
+    }
 }

@@ -57,8 +57,8 @@ pub(crate) fn event(s: &[u8], line: u64, max_depth: usize) -> Option<Event> {
                 b'n' if at(s, i, b"null") => i += 4,
                 _ => process = Process::Client(u64::try_from(step(integer(s, i)?, &mut i)).ok()?),
             },
-            Field::Key => key = scalar(s, &mut i)?,
-            Field::Value => value = any(s, &mut i, max_depth)?,
+            Field::Key => first(&mut key, scalar(s, &mut i)?),
+            Field::Value => first(&mut value, any(s, &mut i, max_depth)?),
             Field::Time => time_ns = Some(step(integer(s, i)?, &mut i)),
             Field::Index => index = Some(u64::try_from(step(integer(s, i)?, &mut i)).ok()?),
             Field::Node => match scalar(s, &mut i)? {
@@ -96,6 +96,15 @@ pub(crate) fn event(s: &[u8], line: u64, max_depth: usize) -> Option<Event> {
     e.node = node;
     e.is_final = is_final;
     Some(e)
+}
+
+/// Stores a field's value in `slot`, which `seen` guarantees is still the
+/// nil it started as: so no drop of the old value is called (the
+/// assignment's drop call was 2% of reading).
+#[inline(always)]
+fn first(slot: &mut Value, v: Value) {
+    debug_assert!(slot.is_nil());
+    std::mem::forget(std::mem::replace(slot, v));
 }
 
 /// What a reader found at `i`, with `i` moved past the `n` bytes it took.
