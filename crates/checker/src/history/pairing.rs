@@ -348,7 +348,10 @@ impl Pairing {
                     EventType::Ok => {
                         op.outcome = Outcome::Ok;
                         op.ret = position;
-                        op.output = e.value;
+                        // Opened with a nil output (above) and completed
+                        // once, so nothing is dropped: no drop call.
+                        debug_assert!(op.output.is_nil());
+                        std::mem::forget(std::mem::replace(&mut op.output, e.value));
                     }
                     EventType::Fail => {
                         op.outcome = Outcome::Fail;
