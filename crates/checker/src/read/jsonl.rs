@@ -6,7 +6,8 @@ use super::event::Sink;
 use super::lines::is_blank;
 use super::ReadOptions;
 use crate::error::{InputError, InputErrorKind};
-use crate::history::{Event, EventTarget, RawTxn};
+use crate::history::{Event, EventTarget, EventType, Process, RawTxn, F};
+use crate::value::Value;
 use rayon::prelude::*;
 use std::io::Read;
 
@@ -180,16 +181,27 @@ impl Batch {
     }
 
     /// Parses every line, in parallel; `out[i]` is line `i`'s result.
+    /// The usual line is parsed into its slot in place (see
+    /// [`super::json_fast::event_into`]).
     fn parse_all(&self, file: &str, p: Parse, out: &mut Vec<Parsed>) {
-        (0..self.lines.len())
-            .into_par_iter()
+        out.clear();
+        out.resize_with(self.lines.len(), || {
+            Ok((Event::new(0, EventType::Invoke, Process::Anonymous, F::Read, Value::Nil), None))
+        });
+        out.par_iter_mut()
+            .enumerate()
             // A few hundred lines per task: rayon's split costs next to nothing.
             .with_min_len(256)
-            .map(|i| {
+            .for_each(|(i, slot)| {
                 let (line, bytes) = self.line(i);
-                parse_bytes(file, line, bytes, p)
-            })
-            .collect_into_vec(out);
+                if let Ok((e, None)) = slot {
+                    if super::json_fast::event_into(bytes, line, p.max_depth, e) {
+                        return;
+                    }
+                }
+                *slot = super::json::parse_line_general(bytes, line, p.max_depth, p.raw_txn)
+                    .map_err(|kind| InputError::new(file, line, kind));
+            });
     }
 }
 
