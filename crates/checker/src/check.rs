@@ -541,14 +541,18 @@ fn check_workload(h: &History, check: CheckName) -> Result<CheckResult, CheckErr
 }
 
 /// Marks a check that had nothing to check unknown, and its keys that say
-/// valid (an anomaly found stands).
+/// valid (an anomaly found stands, and then the check carries no unknown
+/// reason: the reason says why a verdict is unknown).
 fn nothing_to_check(r: &mut CheckResult, why: &str) {
     for k in r.keys.iter_mut().filter(|k| k.verdict == Verdict::Valid) {
         k.verdict = Verdict::Unknown;
         k.unknown_reason = Some(why.to_string());
     }
-    r.unknown_reason = Some(why.to_string());
+    let before = r.unknown_reason.replace(why.to_string());
     r.seal();
+    if r.verdict == Verdict::Invalid {
+        r.unknown_reason = before;
+    }
 }
 
 /// Linearizability under the configured or inferred model.

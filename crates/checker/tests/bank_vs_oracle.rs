@@ -460,7 +460,9 @@ fn ok_overdraft_with_no_read_is_not_linearizable_when_negatives_are_refused() {
     assert_eq!(oracle(&c, true, false), (V::Unknown, Some(V::Unknown), V::Invalid));
     let lin =
         r.results.iter().find(|res| res.keys.iter().any(|k| k.key == Some(Value::Str("linearizable".into())))).unwrap();
-    // The check stands invalid; note it still carries the unknown_reason
-    // "no read of the balances completed ok" (reported, not pinned).
+    // The check stands invalid, without the "no read of the balances
+    // completed ok" reason it used to carry: a reason says why a verdict
+    // is unknown (docs/report-format.md).
     assert_eq!(lin.verdict, checker::Verdict::Invalid);
+    assert_eq!(lin.unknown_reason, None);
 }
