@@ -563,6 +563,9 @@ mod tests {
         assert!(matches!(err.kind, InputErrorKind::DoubleInvoke { process: 0, open_line: 1 }));
     }
 
+    /// What [`short_integer`] gives: the value and where its digits end.
+    type Integer = Option<(i64, usize)>;
+
     /// What [`short_integer`] reads, a digit at a time (its oracle).
     fn short_integer_by_digits(s: &[u8], i: usize) -> Option<(i64, usize)> {
         let neg = s.get(i) == Some(&b'-');
@@ -577,7 +580,7 @@ mod tests {
 
     #[test]
     fn short_integer_reads_up_to_18_digits_and_stops_at_each_byte() {
-        let cases: &[(&[u8], Option<(i64, usize)>)] = &[
+        let cases: &[(&[u8], Integer)] = &[
             (b"0", Some((0, 1))),
             (b"7}", Some((7, 1))),
             (b"-12345678,", Some((-12345678, 9))),
